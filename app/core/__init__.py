@@ -1,0 +1,1 @@
+"""Headless core: datasets, training, export, shop-server client. Never imports Qt."""

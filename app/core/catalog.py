@@ -1,0 +1,85 @@
+"""What the shop sells and which photos show each product.
+
+A :class:`Catalog` is a plain list of products with local image files. Both the
+folder walk below and the shop-server client (``app.core.shop``) produce one; the
+dataset loader (``app.core.dataset``) decodes it. Keeping these apart lets the
+same training code run from a folder, a Vendure channel or the GUI's edits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    path: Path
+    origin: str = "folder"  # "folder" | "catalog" (shop server) | "added" (webcam/files)
+    included: bool = True
+
+
+@dataclass
+class Product:
+    id: str  # label written to metadata.json: the Vendure product ID
+    name: str = ""
+    images: list[ImageRef] = field(default_factory=list)
+    included: bool = True
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+    def active_images(self) -> list[ImageRef]:
+        return [im for im in self.images if im.included]
+
+
+@dataclass
+class Catalog:
+    products: list[Product] = field(default_factory=list)
+    channel_id: str = ""
+    source: str = ""  # folder path or server URL, for messages
+
+    def active(self) -> list[Product]:
+        return [p for p in self.products if p.included]
+
+    def names(self) -> dict[str, str]:
+        return {p.id: p.display_name for p in self.products}
+
+    def with_extra_images(self, extra: dict[str, list[Path]]) -> Catalog:
+        """A copy with owner-added photos appended to their products."""
+        out = []
+        for p in self.products:
+            add = [ImageRef(x, "added") for x in extra.get(p.id, [])]
+            out.append(replace(p, images=list(p.images) + add))
+        return replace(self, products=out)
+
+
+def catalog_from_folder(root: Path | str) -> Catalog:
+    """One sub-folder per product (folder name = product ID), images inside.
+
+    Hidden files and non-image files are ignored; images may sit in nested folders.
+    """
+    from .errors import DatasetError
+
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"Image folder not found: {root}")
+    products = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        images = [
+            ImageRef(f)
+            for f in sorted(sub.rglob("*"))
+            if f.is_file()
+            and f.suffix.lower() in IMAGE_SUFFIXES
+            and not any(part.startswith(".") for part in f.relative_to(sub).parts)
+        ]
+        products.append(Product(id=sub.name, name=sub.name, images=images))
+    if not products:
+        raise DatasetError(
+            f"No product folders in {root}: put each product's photos in a sub-folder "
+            "named after the product."
+        )
+    return Catalog(products=products, source=str(root))

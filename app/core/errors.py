@@ -1,0 +1,63 @@
+"""Exception hierarchy whose messages are written for the shop owner.
+
+The GUI shows ``str(exc)`` of any :class:`TrainerError` inline; anything else is a
+bug and goes to the details dialog and the log.
+"""
+
+from __future__ import annotations
+
+
+class TrainerError(Exception):
+    """Base of every error the user can act on; ``str()`` is the message to show."""
+
+
+class Cancelled(TrainerError):  # noqa: N818 - an outcome, not a failure
+    """The user asked to stop; callers treat it as an outcome, not a failure."""
+
+
+class DatasetError(TrainerError):
+    """The images cannot make a training set (too few products, unreadable folder...)."""
+
+
+class ImageError(TrainerError):
+    """One image cannot be used; datasets skip it and report it by name."""
+
+
+class BaseWeightsError(TrainerError):
+    """The pretrained MobileNetV2 weights are missing or unreadable."""
+
+
+class ModelFilesError(TrainerError):
+    """An exported model folder is incomplete or inconsistent."""
+
+
+class ExportError(TrainerError):
+    """Writing the three model files failed; the previous export is untouched."""
+
+
+class ShopError(TrainerError):
+    """Base of errors talking to the shop's Vendure server."""
+
+
+class ServerUnreachable(ShopError):  # noqa: N818
+    """No answer from the server (DNS, refused connection, timeout, TLS)."""
+
+
+class InvalidCredentials(ShopError):  # noqa: N818
+    """Wrong username or password."""
+
+
+class SessionExpired(ShopError):  # noqa: N818
+    """The remembered session is no longer valid; log in again."""
+
+
+class ChannelAccessError(ShopError):
+    """The user has no access to that channel, or it does not exist."""
+
+
+class PermissionDenied(ShopError):  # noqa: N818
+    """The server refused the operation for lack of a permission."""
+
+
+class PublishError(ShopError):
+    """A publish failed; the previously published model is still being served."""

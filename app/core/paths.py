@@ -1,0 +1,131 @@
+"""The one place that knows where the app keeps its files and settings.
+
+Everything lives under platformdirs' per-user folders unless
+``DUKAHUB_TRAINER_HOME`` points elsewhere (tests set it to a temp folder so they
+never touch the user's real data).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "DukahubTrainer"
+APP_AUTHOR = "Dukahub"
+HOME_ENV = "DUKAHUB_TRAINER_HOME"
+BASE_WEIGHTS_ENV = "DUKAHUB_TRAINER_BASE_WEIGHTS"
+SETTINGS_VERSION = 1
+
+
+def _root(kind: str) -> Path:
+    override = os.environ.get(HOME_ENV)
+    if override:
+        return Path(override) / kind
+    dirs = platformdirs.PlatformDirs(APP_NAME, APP_AUTHOR)
+    return Path(
+        {
+            "data": dirs.user_data_dir,
+            "cache": dirs.user_cache_dir,
+            "config": dirs.user_config_dir,
+            "logs": dirs.user_log_dir,
+        }[kind]
+    )
+
+
+def data_dir() -> Path:
+    return _ensure(_root("data"))
+
+
+def cache_dir() -> Path:
+    return _ensure(_root("cache"))
+
+
+def config_dir() -> Path:
+    return _ensure(_root("config"))
+
+
+def log_dir() -> Path:
+    return _ensure(_root("logs"))
+
+
+def feature_cache_dir() -> Path:
+    return _ensure(cache_dir() / "features")
+
+
+def image_cache_dir() -> Path:
+    return _ensure(cache_dir() / "images")
+
+
+def models_dir() -> Path:
+    return _ensure(data_dir() / "models")
+
+
+def channel_dir(server: str, channel: str) -> Path:
+    """Per-channel folder for photos the owner adds; survives restarts."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{server}__{channel}")
+    return _ensure(data_dir() / "channels" / safe)
+
+
+def _ensure(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder then rename, so a crash leaves the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class Settings:
+    """Typed, versioned user settings; unknown keys from newer versions are ignored."""
+
+    version: int = SETTINGS_VERSION
+    recent_servers: list[str] = field(default_factory=list)
+    last_username: str = ""
+    last_channel: str = ""
+    last_folder: str = ""
+    last_screen: str = ""
+    window_geometry: str = ""  # base64 of QWidget.saveGeometry()
+    alpha: float = 0.35
+    epochs: int = 60
+    augment: bool = True
+    quantize: str = "none"
+    camera_id: str = ""
+
+    @classmethod
+    def path(cls) -> Path:
+        return config_dir() / "settings.json"
+
+    @classmethod
+    def load(cls) -> Settings:
+        try:
+            raw = json.loads(cls.path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        known = {f.name for f in fields(cls)}
+        try:
+            return cls(**{k: v for k, v in raw.items() if k in known})
+        except TypeError:
+            return cls()
+
+    def save(self) -> None:
+        atomic_write_bytes(self.path(), json.dumps(asdict(self), indent=2).encode("utf-8"))
+
+    def remember_server(self, url: str, limit: int = 8) -> None:
+        self.recent_servers = [url] + [s for s in self.recent_servers if s != url][: limit - 1]

@@ -1,0 +1,65 @@
+"""Plain progress and cancel hooks that long core work accepts (no Qt here).
+
+``on_progress(Progress)`` is called from the worker thread; the GUI's task runner
+forwards it to the UI thread by a queued signal.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import Cancelled
+
+
+@dataclass(frozen=True)
+class Progress:
+    phase: str  # "downloading", "preparing", "features", "training", "exporting", "uploading"
+    fraction: float  # 0..1 over the whole task
+    message: str = ""
+    eta_s: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)  # e.g. epoch, loss, acc, val_acc
+
+
+ProgressHook = Callable[[Progress], None]
+
+
+def check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("Cancelled.")
+
+
+class Reporter:
+    """Maps sub-steps onto one 0..1 bar (Orange's wrap_callback) and computes an ETA."""
+
+    def __init__(
+        self,
+        on_progress: ProgressHook | None,
+        cancel: threading.Event | None = None,
+        start: float = 0.0,
+        end: float = 1.0,
+    ) -> None:
+        self._cb = on_progress
+        self.cancel = cancel
+        self.start, self.end = start, end
+        self._t0 = time.monotonic()
+
+    def sub(self, start: float, end: float) -> Reporter:
+        span = self.end - self.start
+        r = Reporter(self._cb, self.cancel, self.start + span * start, self.start + span * end)
+        r._t0 = self._t0
+        return r
+
+    def __call__(
+        self, phase: str, fraction: float, message: str = "", **metrics: float
+    ) -> None:
+        check_cancel(self.cancel)
+        if self._cb is None:
+            return
+        f = min(1.0, max(0.0, fraction))
+        overall = self.start + (self.end - self.start) * f
+        elapsed = time.monotonic() - self._t0
+        eta = elapsed * (1 - overall) / overall if overall > 0.02 else None
+        self._cb(Progress(phase, overall, message, eta, dict(metrics)))
