@@ -1,0 +1,58 @@
+/**
+ * A throw-away Vendure 3.7 for the trainer's end-to-end tests: sql.js in memory,
+ * loopback only, the ML model plugin loaded from packaging/vendure-plugin exactly as a
+ * shop would load it. Everything comes from the environment the pytest fixture sets.
+ */
+import { bootstrap, DefaultLogger, LogLevel, VendureConfig } from '@vendure/core';
+import { AssetServerPlugin } from '@vendure/asset-server-plugin';
+
+import { MlModelPlugin } from '../../../packaging/vendure-plugin/src';
+
+function env(name: string, fallback?: string): string {
+    const value = process.env[name] ?? fallback;
+    if (value === undefined) throw new Error(`${name} is not set`);
+    return value;
+}
+
+const port = Number(env('VENDURE_PORT'));
+const assetDir = env('VENDURE_ASSET_DIR');
+const mib = 1024 * 1024;
+
+const config: VendureConfig = {
+    apiOptions: {
+        hostname: '127.0.0.1',
+        port,
+        adminApiPath: 'admin-api',
+        shopApiPath: 'shop-api',
+    },
+    authOptions: {
+        tokenMethod: ['bearer'],
+        superadminCredentials: {
+            identifier: env('VENDURE_SUPERADMIN_USER', 'superadmin'),
+            password: env('VENDURE_SUPERADMIN_PASSWORD', 'superadmin'),
+        },
+    },
+    dbConnectionOptions: { type: 'sqljs', synchronize: true, logging: false },
+    assetOptions: { uploadMaxFileSize: Number(env('VENDURE_UPLOAD_MAX_BYTES', String(8 * mib))) },
+    paymentOptions: { paymentMethodHandlers: [] },
+    logger: new DefaultLogger({ level: process.env.VENDURE_DEBUG ? LogLevel.Debug : LogLevel.Warn }),
+    plugins: [
+        AssetServerPlugin.init({ route: 'assets', assetUploadDir: assetDir }),
+        MlModelPlugin.init({
+            assetUploadDir: assetDir,
+            assetRoute: 'assets',
+            keepVersions: 3,
+            maxWeightsBytes: Number(env('ML_MODEL_MAX_WEIGHTS_BYTES', String(4 * mib))),
+        }),
+    ],
+};
+
+bootstrap(config)
+    .then(() => {
+        // The fixture waits for this exact line on stdout.
+        console.log(`VENDURE_READY http://127.0.0.1:${port}`);
+    })
+    .catch(err => {
+        console.error(err);
+        process.exit(1);
+    });
