@@ -1,0 +1,654 @@
+"""Where live pictures come from: a webcam, a video file, or a list of arrays.
+
+Every source emits the same thing, ``frame(np.ndarray)`` with an ``H×W×3`` uint8
+RGB array, so the Test screen and the "take a photo" dialog never care whether a
+real counter camera is attached. There is no camera on CI machines; a video file
+played through :class:`VideoFileSource` stands in for it (``write_video`` makes
+one with Qt itself), which keeps the tested path the same as the real one:
+``QVideoSink`` → ``QVideoFrame.toImage()`` → numpy.
+
+Frames are converted in the GUI thread (~2 ms at 640×480). Sources cap their rate
+(``max_fps``) so a 60 fps camera cannot eat the UI thread, and emitted arrays are
+read-only because one array is shared by every listener.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import (
+    QEventLoop,
+    QObject,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtMultimedia import (
+    QCamera,
+    QCameraDevice,
+    QCameraFormat,
+    QMediaCaptureSession,
+    QMediaDevices,
+    QMediaFormat,
+    QMediaPlayer,
+    QMediaRecorder,
+    QVideoFrame,
+    QVideoFrameFormat,
+    QVideoFrameInput,
+    QVideoSink,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import TrainerError
+
+log = logging.getLogger(__name__)
+
+# A camera that delivers nothing this long after start is reported (busy, unplugged...).
+NO_FRAME_TIMEOUT_MS = 6000
+# Preferred camera resolution: the model sees 224×224, the preview needs little more.
+PREFERRED_WIDTH = 640
+
+
+class FrameSourceError(TrainerError):
+    """A camera or video cannot deliver pictures; the message says what to do."""
+
+
+# --------------------------------------------------------------------------- images
+
+
+def qimage_to_rgb(image: QImage) -> np.ndarray:
+    """Copy a QImage of any format into a fresh ``H×W×3`` uint8 RGB array."""
+    if image.isNull():
+        raise ValueError("empty image")
+    if image.format() != QImage.Format.Format_RGB888:
+        image = image.convertToFormat(QImage.Format.Format_RGB888)
+    h, w, bpl = image.height(), image.width(), image.bytesPerLine()
+    buf = np.frombuffer(image.constBits(), dtype=np.uint8, count=bpl * h)
+    # Rows are padded to 4 bytes; drop the padding while copying.
+    return buf.reshape(h, bpl)[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """An independent QImage (deep copy) of an ``H×W×3`` uint8 RGB array."""
+    arr = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"expected H×W×3 RGB, got shape {arr.shape}")
+    h, w = arr.shape[:2]
+    return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def _readonly(rgb: np.ndarray) -> np.ndarray:
+    view = rgb.view()
+    view.flags.writeable = False
+    return view
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def list_cameras() -> list[tuple[str, str]]:
+    """``(id, description)`` of every video input, the system default first."""
+    devices = QMediaDevices.videoInputs()
+    default = QMediaDevices.defaultVideoInput()
+    devices = sorted(devices, key=lambda d: d != default)
+    return [(bytes(d.id().data()).decode(errors="replace"), d.description()) for d in devices]
+
+
+def _find_camera(camera_id: str | None) -> QCameraDevice | None:
+    devices = QMediaDevices.videoInputs()
+    if not devices:
+        return None
+    if camera_id:
+        for d in devices:
+            if bytes(d.id().data()).decode(errors="replace") == camera_id:
+                return d
+    default = QMediaDevices.defaultVideoInput()
+    return default if not default.isNull() else devices[0]
+
+
+def pick_camera_format(formats: Sequence[QCameraFormat]) -> QCameraFormat | None:
+    """The smallest format at least ``PREFERRED_WIDTH`` wide running ≥ 15 fps.
+
+    Full-HD frames cost ~10 ms each to convert on the UI thread for no gain: the
+    model only sees 224×224.
+    """
+    usable = [f for f in formats if f.maxFrameRate() >= 15 and not f.resolution().isEmpty()]
+    if not usable:
+        return None
+    wide = [f for f in usable if f.resolution().width() >= PREFERRED_WIDTH]
+    if wide:
+        return min(wide, key=lambda f: (f.resolution().width(), -f.maxFrameRate()))
+    return max(usable, key=lambda f: (f.resolution().width(), f.maxFrameRate()))
+
+
+class FrameSource(QObject):
+    """Base of every picture source: ``start()``, ``stop()``, ``frame`` and ``error``."""
+
+    frame = Signal(object)  # np.ndarray H×W×3 uint8 RGB, read-only
+    error = Signal(str)  # a message for the shop owner
+    ended = Signal()  # a finite source delivered its last frame
+
+    def __init__(self, name: str, max_fps: float | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.name = name
+        self.max_fps = max_fps
+        self.latest: np.ndarray | None = None
+        self.frames_delivered = 0
+        self._running = False
+        self._last_emit = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def _wants_frame(self) -> bool:
+        """Rate cap checked *before* converting, so skipped frames cost nothing."""
+        if not self.max_fps:
+            return True
+        return time.monotonic() - self._last_emit >= 0.95 / self.max_fps
+
+    def _deliver(self, rgb: np.ndarray) -> None:
+        self._last_emit = time.monotonic()
+        rgb = _readonly(rgb)
+        self.latest = rgb
+        self.frames_delivered += 1
+        self.frame.emit(rgb)
+
+    def _fail(self, message: str) -> None:
+        log.warning("%s: %s", self.name, message)
+        self.error.emit(message)
+
+
+class _SinkSource(FrameSource):
+    """Shared QVideoSink → numpy path of the camera and video-file sources."""
+
+    def __init__(self, name: str, max_fps: float | None, parent: QObject | None) -> None:
+        super().__init__(name, max_fps, parent)
+        self._sink = QVideoSink(self)
+        self._sink.videoFrameChanged.connect(self._on_video_frame)
+
+    @Slot(QVideoFrame)
+    def _on_video_frame(self, vf: QVideoFrame) -> None:
+        if not self._running or not vf.isValid() or not self._wants_frame():
+            return
+        image = vf.toImage()
+        if image.isNull():
+            return
+        self._deliver(qimage_to_rgb(image))
+
+
+class CameraSource(_SinkSource):
+    """A webcam through ``QCamera`` + ``QMediaCaptureSession`` + ``QVideoSink``.
+
+    ``device`` is a ``QCameraDevice``, a camera id from :func:`list_cameras`, or
+    ``None`` for the system default. A missing camera is an ``error``, not an
+    exception, so the Test screen can show its "no camera" state.
+    """
+
+    def __init__(
+        self,
+        device: QCameraDevice | str | None = None,
+        max_fps: float | None = 30.0,
+        parent: QObject | None = None,
+    ) -> None:
+        dev = device if isinstance(device, QCameraDevice) else _find_camera(device)
+        super().__init__(dev.description() if dev else "No camera", max_fps, parent)
+        self.device = dev
+        self._camera: QCamera | None = None
+        self._session = QMediaCaptureSession(self)
+        self._session.setVideoSink(self._sink)
+        self._watchdog = QTimer(self, singleShot=True, interval=NO_FRAME_TIMEOUT_MS)
+        self._watchdog.timeout.connect(self._no_frames)
+        self.frame.connect(self._watchdog.stop)
+
+    def start(self) -> None:
+        if self._running:
+            return
+        if self.device is None or self.device.isNull():
+            # Queued so that listeners connected right after start() still hear it.
+            QTimer.singleShot(0, self, lambda: self._fail("No camera found."))
+            return
+        if self._camera is None:
+            self._camera = QCamera(self.device, self)
+            fmt = pick_camera_format(self.device.videoFormats())
+            if fmt is not None:
+                self._camera.setCameraFormat(fmt)
+            self._camera.errorOccurred.connect(self._on_camera_error)
+            self._session.setCamera(self._camera)
+        self._running = True
+        self._camera.start()
+        self._watchdog.start()
+
+    def stop(self) -> None:
+        self._running = False
+        self._watchdog.stop()
+        if self._camera is not None:
+            self._camera.stop()
+
+    @Slot(QCamera.Error, str)
+    def _on_camera_error(self, _err: QCamera.Error, text: str) -> None:
+        self.stop()
+        self._fail(f"The camera “{self.name}” stopped: {text or 'unknown error'}.")
+
+    @Slot()
+    def _no_frames(self) -> None:
+        if self._running and self.frames_delivered == 0:
+            self._fail(
+                f"The camera “{self.name}” sends no pictures. Is another program using it?"
+            )
+
+
+class VideoFileSource(_SinkSource):
+    """A video file played through ``QMediaPlayer``; loops by default like a live feed."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        loop: bool = True,
+        max_fps: float | None = 30.0,
+        parent: QObject | None = None,
+    ) -> None:
+        self.path = Path(path).absolute()
+        super().__init__(self.path.name, max_fps, parent)
+        self.loop = loop
+        self._player = QMediaPlayer(self)
+        self._player.setVideoSink(self._sink)
+        self._player.setLoops(QMediaPlayer.Loops.Infinite if loop else 1)
+        self._player.errorOccurred.connect(self._on_player_error)
+        self._player.mediaStatusChanged.connect(self._on_status)
+        self._source_set = False
+
+    def start(self) -> None:
+        if self._running:
+            return
+        if not self.path.is_file():
+            QTimer.singleShot(0, self, lambda: self._fail(f"Video file not found: {self.path}"))
+            return
+        if not self._source_set:
+            self._player.setSource(QUrl.fromLocalFile(str(self.path)))
+            self._source_set = True
+        self._running = True
+        self._player.play()
+
+    def stop(self) -> None:
+        """Pauses, so that starting again continues where it stopped."""
+        self._running = False
+        self._player.pause()
+
+    @Slot(QMediaPlayer.Error, str)
+    def _on_player_error(self, err: QMediaPlayer.Error, text: str) -> None:
+        if err == QMediaPlayer.Error.NoError:
+            return
+        self._running = False
+        self._fail(f"Cannot play {self.path.name}: {text or err.name}.")
+
+    @Slot(QMediaPlayer.MediaStatus)
+    def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.EndOfMedia:
+            self._running = False
+            self.ended.emit()
+        elif status == QMediaPlayer.MediaStatus.InvalidMedia:
+            self._running = False
+            self._fail(f"{self.path.name} is not a video this computer can play.")
+
+
+class ArraySource(FrameSource):
+    """Emits given arrays at ``fps`` from a QTimer; for tests and demos."""
+
+    def __init__(
+        self,
+        frames: Sequence[np.ndarray],
+        fps: float = 10.0,
+        loop: bool = True,
+        name: str = "Frames",
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(name, None, parent)
+        if not frames:
+            raise ValueError("ArraySource needs at least one frame")
+        self._frames = [_readonly(np.ascontiguousarray(f, dtype=np.uint8)) for f in frames]
+        self.loop = loop
+        self._index = 0
+        self._timer = QTimer(self, interval=max(1, round(1000 / fps)))
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        if not self._running:
+            self._running = True
+            self._timer.start()
+
+    def stop(self) -> None:
+        self._running = False
+        self._timer.stop()
+
+    @Slot()
+    def _tick(self) -> None:
+        if self._index >= len(self._frames):
+            if not self.loop:
+                self.stop()
+                self.ended.emit()
+                return
+            self._index = 0
+        frame = self._frames[self._index]
+        self._index += 1
+        self._deliver(frame)
+
+
+def capture_still(source: FrameSource, timeout_s: float = 5.0) -> np.ndarray:
+    """One current frame of ``source`` as a writable copy.
+
+    A running source answers at once with its latest frame; otherwise the source is
+    started just long enough to deliver one (a local event loop keeps the UI alive
+    meanwhile). Raises :class:`FrameSourceError` with a readable message.
+    """
+    if source.running and source.latest is not None:
+        return source.latest.copy()
+    loop = QEventLoop()
+    got: list[np.ndarray] = []
+    failed: list[str] = []
+
+    def on_frame(rgb: np.ndarray) -> None:
+        got.append(rgb)
+        loop.quit()
+
+    def on_error(msg: str) -> None:
+        failed.append(msg)
+        loop.quit()
+
+    was_running = source.running
+    source.frame.connect(on_frame)
+    source.error.connect(on_error)
+    timer = QTimer(singleShot=True, interval=round(timeout_s * 1000))
+    timer.timeout.connect(loop.quit)
+    try:
+        source.start()
+        timer.start()
+        if not got and not failed:
+            loop.exec()
+    finally:
+        timer.stop()
+        source.frame.disconnect(on_frame)
+        source.error.disconnect(on_error)
+        if not was_running:
+            source.stop()
+    if got:
+        return got[0].copy()
+    if failed:
+        raise FrameSourceError(failed[0])
+    raise FrameSourceError(f"No picture from {source.name} within {timeout_s:g} s.")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_video(
+    frames: Sequence[np.ndarray],
+    path: Path | str,
+    fps: float = 10.0,
+    size: tuple[int, int] = (320, 240),
+    codec: str = "mpeg4",
+    timeout_s: float = 60.0,
+) -> Path:
+    """Encode RGB frames into a video file with Qt's own recorder (no ffmpeg CLI).
+
+    This is how tests, benchmarks and the screenshot script make a camera stand-in.
+    Frames are fed from a timer as the encoder asks for them: pushing in a tight
+    loop silently drops frames. ``codec`` is ``"mpeg4"`` (.mp4) or ``"mjpeg"`` (.avi);
+    this FFmpeg build has no H.264 encoder.
+    """
+    out = Path(path).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    images = [
+        rgb_to_qimage(f)
+        .scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        .convertToFormat(QImage.Format.Format_RGBX8888)
+        for f in frames
+    ]
+    if not images:
+        raise ValueError("write_video needs at least one frame")
+    file_format, video_codec = {
+        "mpeg4": (QMediaFormat.FileFormat.MPEG4, QMediaFormat.VideoCodec.MPEG4),
+        "mjpeg": (QMediaFormat.FileFormat.AVI, QMediaFormat.VideoCodec.MotionJPEG),
+    }[codec]
+    media_format = QMediaFormat(file_format)
+    media_format.setVideoCodec(video_codec)
+
+    frame_format = QVideoFrameFormat(QSize(w, h), QVideoFrameFormat.PixelFormat.Format_RGBX8888)
+    frame_format.setStreamFrameRate(fps)
+    session = QMediaCaptureSession()
+    frame_input = QVideoFrameInput(frame_format)
+    session.setVideoFrameInput(frame_input)
+    recorder = QMediaRecorder()
+    session.setRecorder(recorder)
+    recorder.setMediaFormat(media_format)
+    recorder.setVideoResolution(QSize(w, h))
+    recorder.setVideoFrameRate(fps)
+    recorder.setQuality(QMediaRecorder.Quality.VeryHighQuality)
+    recorder.setOutputLocation(QUrl.fromLocalFile(str(out)))
+
+    loop = QEventLoop()
+    errors: list[str] = []
+    sent = 0
+    frame_us = round(1_000_000 / fps)
+    pump = QTimer(interval=5)
+
+    def push() -> None:
+        nonlocal sent
+        if sent >= len(images):
+            pump.stop()
+            recorder.stop()
+            return
+        vf = QVideoFrame(images[sent])
+        vf.setStartTime(sent * frame_us)
+        vf.setEndTime((sent + 1) * frame_us)
+        if frame_input.sendVideoFrame(vf):
+            sent += 1
+
+    def on_state(state: QMediaRecorder.RecorderState) -> None:
+        if state == QMediaRecorder.RecorderState.StoppedState:
+            loop.quit()
+
+    def on_error(_err: QMediaRecorder.Error, text: str) -> None:
+        errors.append(text)
+        loop.quit()
+
+    recorder.recorderStateChanged.connect(on_state)
+    recorder.errorOccurred.connect(on_error)
+    pump.timeout.connect(push)
+    deadline = QTimer(singleShot=True, interval=round(timeout_s * 1000))
+    deadline.timeout.connect(loop.quit)
+    recorder.record()
+    pump.start()
+    deadline.start()
+    loop.exec()
+    pump.stop()
+    deadline.stop()
+    if recorder.recorderState() != QMediaRecorder.RecorderState.StoppedState:
+        recorder.stop()
+    if errors:
+        raise FrameSourceError(f"Could not write {out.name}: {errors[0]}")
+    if sent < len(images) or not out.is_file() or out.stat().st_size == 0:
+        raise FrameSourceError(f"Could not write {out.name}: only {sent}/{len(images)} frames.")
+    return out
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+class FrameView(QWidget):
+    """Paints the latest frame scaled to fit, letterboxed on a dark background.
+
+    Painting a QImage directly is cheaper than a QLabel pixmap and never changes
+    the layout when the frame size changes.
+    """
+
+    def __init__(self, parent: QWidget | None = None, placeholder: str = "") -> None:
+        super().__init__(parent)
+        self._image = QImage()
+        self.placeholder = placeholder
+        self.setMinimumSize(240, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def set_frame(self, rgb: np.ndarray | None) -> None:
+        self.set_image(rgb_to_qimage(rgb) if rgb is not None else QImage())
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self.update()
+
+    def image(self) -> QImage:
+        return self._image
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(480, 360)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#1f2329"))
+        if self._image.isNull():
+            if self.placeholder:
+                p.setPen(QColor("#c8ccd2"))
+                p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            return
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        img = self._image.size()
+        scaled = img.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        x = (self.width() - scaled.width()) / 2
+        y = (self.height() - scaled.height()) / 2
+        p.drawImage(QRectF(x, y, scaled.width(), scaled.height()), self._image)
+
+
+class CapturePhotoDialog(QDialog):
+    """Live preview of a counter camera with "Take photo"; ``photo`` holds the result.
+
+    Photos taken where the POS camera sits fix catalog-vs-counter differences, so
+    the Products screen offers this next to "Add files".
+    """
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        camera_id: str | None = None,
+        source: FrameSource | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Take a photo with the counter camera")
+        self.photo: np.ndarray | None = None
+        self._owned = source is None
+        self._source: FrameSource | None = None
+        self.view = FrameView(self, "Starting camera…")
+        self.cameras = QComboBox()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.take_button = buttons.addButton("Take photo", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.take_button.setEnabled(False)
+        self.take_button.setDefault(True)
+        buttons.accepted.connect(self._take)
+        buttons.rejected.connect(self.reject)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Camera:"))
+        top.addWidget(self.cameras, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.message)
+        lay.addWidget(buttons)
+        if source is not None:
+            self.cameras.addItem(source.name, "")
+            self.cameras.setEnabled(False)
+            self._use(source)
+        else:
+            for cam_id, desc in list_cameras():
+                self.cameras.addItem(desc, cam_id)
+            if self.cameras.count() == 0:
+                self.cameras.addItem("No camera found", "")
+                self.cameras.setEnabled(False)
+                self.view.placeholder = "No camera found"
+                self.message.setText(
+                    "Connect the counter camera and open this window again, or add photos "
+                    "from files instead."
+                )
+            else:
+                idx = max(0, self.cameras.findData(camera_id)) if camera_id else 0
+                self.cameras.setCurrentIndex(idx)
+                self._use(CameraSource(self.cameras.currentData(), parent=self))
+                self.cameras.currentIndexChanged.connect(self._camera_changed)
+        self.resize(560, 480)
+
+    @property
+    def camera_id(self) -> str:
+        return str(self.cameras.currentData() or "")
+
+    def _use(self, source: FrameSource) -> None:
+        if self._source is not None:
+            self._source.stop()
+            if self._owned:
+                self._source.deleteLater()
+        self._source = source
+        source.frame.connect(self._on_frame)
+        source.error.connect(self._on_error)
+        source.start()
+
+    @Slot(int)
+    def _camera_changed(self, _index: int) -> None:
+        self.take_button.setEnabled(False)
+        self._use(CameraSource(self.cameras.currentData(), parent=self))
+
+    @Slot(object)
+    def _on_frame(self, rgb: np.ndarray) -> None:
+        self.view.set_frame(rgb)
+        self.take_button.setEnabled(True)
+        self.message.clear()
+
+    @Slot(str)
+    def _on_error(self, msg: str) -> None:
+        self.take_button.setEnabled(False)
+        self.message.setText(msg)
+
+    @Slot()
+    def _take(self) -> None:
+        if self._source is not None and self._source.latest is not None:
+            self.photo = self._source.latest.copy()
+            self.accept()
+
+    def done(self, result: int) -> None:
+        if self._source is not None:
+            self._source.stop()
+        super().done(result)
+
+    @classmethod
+    def take_photo(cls, parent: QWidget | None = None, camera_id: str | None = None) -> np.ndarray | None:
+        """Modal convenience for the Products screen; ``None`` if cancelled."""
+        dlg = cls(parent, camera_id)
+        try:
+            return dlg.photo if dlg.exec() == QDialog.DialogCode.Accepted else None
+        finally:
+            dlg.deleteLater()

@@ -1,0 +1,361 @@
+"""Log in to a Vendure shop channel, pick a channel, or train from a local folder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .session import Session
+from .tasks import Task, TaskError
+from .widgets import Banner, ProgressPanel
+
+log = logging.getLogger(__name__)
+
+class LoginScreen(QWidget):
+    """Three pages: the login form, the channel picker, and "connected"."""
+
+    source_chosen = Signal()  # a channel or folder is ready: go to Products
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._channels: list[Any] = []
+        self._pending_client: Any = None
+        self._pending_server = ""
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._build_form())
+        self.pages.addWidget(self._build_channels())
+        self.pages.addWidget(self._build_connected())
+
+        card = QFrame()
+        card.setObjectName("card")
+        card.setMaximumWidth(520)
+        card_lay = QVBoxLayout(card)
+        title = QLabel("Connect to your shop")
+        title.setObjectName("title")
+        card_lay.addWidget(title)
+        card_lay.addWidget(self.pages)
+        self.progress = ProgressPanel(show_delay_ms=150)
+        card_lay.addWidget(self.progress)
+        self.banner = Banner()
+        card_lay.addWidget(self.banner)
+
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(card, 3)
+        row.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(2)
+
+        session.source_changed.connect(self._sync)
+        self._sync()
+
+    # -- pages ----------------------------------------------------------------------
+    def _build_form(self) -> QWidget:
+        w = QWidget()
+        self.server = QComboBox()
+        self.server.setEditable(True)
+        self.server.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.server.lineEdit().setPlaceholderText("https://shop.example.com")
+        self.server.addItems(self.session.settings.recent_servers)
+        self.username = QLineEdit(self.session.settings.last_username)
+        self.username.setPlaceholderText("Admin username or e-mail")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.remember = QCheckBox("Keep me logged in on this computer")
+        self.remember.setToolTip(
+            "Keeps the session token (never the password), readable only by you. "
+            "Log out to forget it."
+        )
+        self.login_button = QPushButton("Log in")
+        self.login_button.setDefault(True)
+        self.login_button.clicked.connect(self.log_in)
+        self.password.returnPressed.connect(self.log_in)
+        self.username.returnPressed.connect(self.password.setFocus)
+
+        form = QFormLayout()
+        form.addRow("Shop server", self.server)
+        form.addRow("Username", self.username)
+        form.addRow("Password", self.password)
+        form.addRow("", self.remember)
+
+        self.folder_button = QPushButton("Use a local folder…")
+        self.folder_button.setToolTip(
+            "Train from a folder with one sub-folder of photos per product. "
+            "Exporting works; publishing needs a login."
+        )
+        self.folder_button.clicked.connect(self.choose_folder)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.folder_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.login_button)
+
+        hint = QLabel("No shop server? Train from a folder of product photos instead.")
+        hint.setObjectName("hint")
+        lay = QVBoxLayout(w)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        lay.addWidget(hint)
+        return w
+
+    def _build_channels(self) -> QWidget:
+        w = QWidget()
+        self.channel_list = QListWidget()
+        self.channel_list.itemActivated.connect(lambda _item: self.choose_channel())
+        ok = QPushButton("Continue")
+        ok.setDefault(True)
+        ok.clicked.connect(self.choose_channel)
+        back = QPushButton("Back")
+        back.clicked.connect(lambda: self.pages.setCurrentIndex(0))
+        row = QHBoxLayout()
+        row.addWidget(back)
+        row.addStretch(1)
+        row.addWidget(ok)
+        lay = QVBoxLayout(w)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel("You have access to several channels. Which one is this camera for?"))
+        lay.addWidget(self.channel_list)
+        lay.addLayout(row)
+        return w
+
+    def _build_connected(self) -> QWidget:
+        w = QWidget()
+        self.connected_label = QLabel()
+        self.connected_label.setWordWrap(True)
+        self.switch_button = QPushButton("Switch channel")
+        self.switch_button.clicked.connect(self._show_channels_again)
+        self.logout_button = QPushButton("Log out")
+        self.logout_button.clicked.connect(self.log_out)
+        self.other_folder_button = QPushButton("Use a local folder…")
+        self.other_folder_button.clicked.connect(self.choose_folder)
+        self.continue_button = QPushButton("Go to products")
+        self.continue_button.clicked.connect(self.source_chosen.emit)
+        row = QHBoxLayout()
+        row.addWidget(self.logout_button)
+        row.addWidget(self.switch_button)
+        row.addWidget(self.other_folder_button)
+        row.addStretch(1)
+        row.addWidget(self.continue_button)
+        lay = QVBoxLayout(w)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.connected_label)
+        lay.addLayout(row)
+        return w
+
+    def _sync(self) -> None:
+        src = self.session.source
+        if src is None:
+            if self.pages.currentIndex() == 2:
+                self.pages.setCurrentIndex(0)
+            return
+        if src.kind == "shop":
+            self.connected_label.setText(
+                f"Connected to <b>{src.server}</b>, channel <b>{src.channel_code}</b>."
+            )
+        else:
+            self.connected_label.setText(
+                f"Training from the folder <b>{src.folder}</b>. "
+                "Log in to a shop to publish a model."
+            )
+        self.logout_button.setText("Log out" if src.kind == "shop" else "Log in to a shop")
+        self.switch_button.setVisible(src.kind == "shop" and len(self._channels) > 1)
+        self.pages.setCurrentIndex(2)
+
+    # -- actions --------------------------------------------------------------------
+    def _busy(self, busy: bool) -> None:
+        for w in (self.login_button, self.folder_button, self.server, self.username,
+                  self.password, self.remember):
+            w.setEnabled(not busy)
+
+    def log_in(self) -> None:
+        from app.core.errors import ShopError
+        from app.core.shop import InsecureServerUrl, ShopClient, normalise_server_url
+
+        user = self.username.text().strip()
+        password = self.password.text()
+        if not self.server.currentText().strip() or not user or not password:
+            self.banner.show_message("Enter the shop server, your username and password.", "warn")
+            return
+        try:
+            server = normalise_server_url(self.server.currentText())
+            try:
+                client = ShopClient(server)
+            except InsecureServerUrl:
+                answer = QMessageBox.warning(
+                    self,
+                    "Unencrypted connection",
+                    f"{server} does not use HTTPS: your password would travel unencrypted."
+                    "\n\nOnly continue on a network you trust.",
+                    QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
+                    QMessageBox.StandardButton.Cancel,
+                )
+                if answer != QMessageBox.StandardButton.Yes:
+                    return
+                client = ShopClient(server, allow_insecure=True)
+        except ShopError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
+        remember = self.remember.isChecked()
+        self.password.clear()  # never kept beyond this call
+
+        def work(on_progress, cancel):
+            return client.login(user, password, remember)
+
+        self.banner.clear_message()
+        self._busy(True)
+        task = self.session.runner.start("login", work)
+        self.progress.track(task, f"Connecting to {server}…", cancellable=False)
+        task.succeeded.connect(lambda channels: self._logged_in(server, user, client, channels))
+        task.failed.connect(self._login_failed)
+        task.finished.connect(lambda: self._busy(False))
+
+    def _login_failed(self, err: TaskError) -> None:
+        self.banner.show_message(err.message, "error")
+        self.password.setFocus()
+
+    def _logged_in(self, server: str, user: str, client: Any, channels: list[Any]) -> None:
+        s = self.session.settings
+        s.remember_server(server)
+        s.last_username = user
+        s.save()
+        self._channels = list(channels)
+        self._pending_client, self._pending_server = client, server
+        if not channels:
+            self.banner.show_message(
+                "This user has no channel on the server. Ask the shop administrator for access.",
+                "error",
+            )
+            return
+        if len(channels) == 1:
+            self._select(channels[0])
+            return
+        self._fill_channels(channels)
+        self.pages.setCurrentIndex(1)
+
+    def _fill_channels(self, channels: list[Any]) -> None:
+        self.channel_list.clear()
+        for ch in channels:
+            item = QListWidgetItem(
+                ch.code if ch.can_publish else f"{ch.code}  (no permission to publish models)"
+            )
+            item.setData(Qt.ItemDataRole.UserRole, ch)
+            item.setToolTip(f"Channel id {ch.id}")
+            self.channel_list.addItem(item)
+            if ch.code == self.session.settings.last_channel:
+                self.channel_list.setCurrentItem(item)
+        if self.channel_list.currentRow() < 0:
+            self.channel_list.setCurrentRow(0)
+
+    def _show_channels_again(self) -> None:
+        if self.session.client is not None:
+            self._pending_client = self.session.client
+            self._pending_server = self.session.source.server if self.session.source else ""
+        self._fill_channels(self._channels)
+        self.pages.setCurrentIndex(1)
+
+    def choose_channel(self) -> None:
+        item = self.channel_list.currentItem()
+        if item is not None:
+            self._select(item.data(Qt.ItemDataRole.UserRole))
+
+    def _select(self, channel: Any) -> None:
+        client, server = self._pending_client, self._pending_server
+
+        def work(on_progress, cancel):
+            client.select_channel(channel.code)
+            return client.channel or channel
+
+        task = self.session.runner.start("login", work)
+        self.progress.track(task, f"Opening channel {channel.code}…")
+        task.succeeded.connect(lambda ch: self._selected(client, server, ch))
+        task.failed.connect(lambda err: self.banner.show_message(err.message, "error"))
+
+    def _selected(self, client: Any, server: str, channel: Any) -> None:
+        self.session.settings.last_channel = channel.code
+        self.session.settings.save()
+        self.banner.clear_message()
+        self.session.use_shop(client, server, channel)
+        self.source_chosen.emit()
+
+    def choose_folder(self) -> None:
+        start = self.session.settings.last_folder or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(
+            self, "Folder with one sub-folder of photos per product", start
+        )
+        if folder:
+            self.use_folder(Path(folder))
+
+    def use_folder(self, folder: Path) -> None:
+        self.session.settings.last_folder = str(folder)
+        self.session.settings.save()
+        self.banner.clear_message()
+        self.session.use_folder(folder)
+        self.source_chosen.emit()
+
+    def log_out(self) -> None:
+        self.session.logout()
+        self._channels = []
+        self.pages.setCurrentIndex(0)
+        self.username.setFocus()
+
+    # -- remembered session ---------------------------------------------------------
+    def try_restore(self) -> Task | None:
+        """Reuse a remembered session for the last server, quietly, in the background."""
+        s = self.session.settings
+        if not s.recent_servers:
+            return None
+        server = s.recent_servers[0]
+        self.server.setCurrentText(server)
+
+        def work(on_progress, cancel):
+            from app.core.shop import ShopClient
+
+            client = ShopClient.restore(server)
+            if client is None:
+                return None
+            return client, client.channels()
+
+        task = self.session.runner.start("login", work)
+        self.progress.track(task, f"Reconnecting to {server}…")
+        task.succeeded.connect(lambda res: res and self._restored(server, *res))
+        task.failed.connect(
+            lambda err: self.banner.show_message(f"{err.message} Please log in again.", "warn")
+        )
+        return task
+
+    def _restored(self, server: str, client: Any, channels: list[Any]) -> None:
+        self._channels = list(channels)
+        self._pending_client, self._pending_server = client, server
+        last = self.session.settings.last_channel
+        match = [c for c in channels if c.code == last]
+        if match:
+            self._select(match[0])
+        elif len(channels) == 1:
+            self._select(channels[0])
+        elif channels:
+            self._fill_channels(channels)
+            self.pages.setCurrentIndex(1)

@@ -1,0 +1,640 @@
+"""Every product of the channel with its photos: check, include/exclude, add photos.
+
+A thin view over :class:`Session` and :class:`ChannelStore`: the catalogue comes
+from the shop client (or a folder) in a background task, thumbnails load lazily
+for visible rows only, and the owner's edits are written to the channel store.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.catalog import IMAGE_SUFFIXES, Catalog, Product
+
+from .session import Session
+from .tasks import TaskError
+from .widgets import Banner, ProgressPanel, format_duration
+
+log = logging.getLogger(__name__)
+
+SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
+PID_ROLE = Qt.ItemDataRole.UserRole + 2
+PATH_ROLE = Qt.ItemDataRole.UserRole + 3
+
+
+def photo_warning(product: Product) -> str:
+    n = len(product.active_images())
+    if not product.included:
+        return "left out"
+    if n == 0:
+        return "no photo"
+    if n == 1:
+        return "only one photo"
+    return ""
+
+
+class ProductModel(QAbstractTableModel):
+    """Rows = products; the thumbnail is requested only when a row is painted."""
+
+    COLUMNS = ("Product", "Photos", "Notes")
+    include_toggled = Signal(str, bool)
+
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.products: list[Product] = []
+        self.problems: dict[str, list[str]] = {}
+        self._row_of_path: dict[str, int] = {}
+        session.thumbnails.ready.connect(self._thumb_ready)
+
+    def set_catalog(self, catalog: Catalog | None, problems: dict[str, list[str]]) -> None:
+        self.beginResetModel()
+        self.products = list(catalog.products) if catalog else []
+        self.problems = problems
+        self._row_of_path = {}
+        for row, p in enumerate(self.products):
+            if p.images:
+                self._row_of_path[str(p.images[0].path)] = row
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
+        return 0 if parent.isValid() else len(self.products)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDropEnabled
+        if index.column() == 0:
+            f |= Qt.ItemFlag.ItemIsUserCheckable
+        return f
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        p = self.products[index.row()]
+        col = index.column()
+        if role == PID_ROLE:
+            return p.id
+        if role == SEARCH_ROLE:
+            return f"{p.display_name} {p.id}"
+        if col == 0:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return p.display_name
+            if role == Qt.ItemDataRole.CheckStateRole:
+                return Qt.CheckState.Checked if p.included else Qt.CheckState.Unchecked
+            if role == Qt.ItemDataRole.DecorationRole:
+                if not p.images:
+                    return self.session.thumbnails.loading
+                return self.session.thumbnails.get_or_placeholder(p.images[0].path)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{p.display_name}\nProduct ID (label): {p.id}"
+        if col == 1 and role == Qt.ItemDataRole.DisplayRole:
+            active, total = len(p.active_images()), len(p.images)
+            return str(active) if active == total else f"{active} of {total}"
+        if col == 1 and role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        if col == 2:
+            notes = [n for n in [photo_warning(p)] if n] + self.problems.get(p.id, [])
+            if role == Qt.ItemDataRole.DisplayRole:
+                return ", ".join(notes)
+            if role == Qt.ItemDataRole.ForegroundRole and notes:
+                return QColor("#9a5b00") if p.included else QColor("#777")
+        if role == Qt.ItemDataRole.ForegroundRole and not p.included:
+            return QColor("#888")
+        return None
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = 0) -> bool:  # noqa: N802
+        if index.column() == 0 and role == Qt.ItemDataRole.CheckStateRole:
+            checked = Qt.CheckState(value) == Qt.CheckState.Checked
+            self.include_toggled.emit(self.products[index.row()].id, checked)
+            return True
+        return False
+
+    def row_of(self, pid: str) -> int:
+        for i, p in enumerate(self.products):
+            if p.id == pid:
+                return i
+        return -1
+
+    def _thumb_ready(self, key: str) -> None:
+        row = self._row_of_path.get(key)
+        if row is not None:
+            ix = self.index(row, 0)
+            self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DecorationRole])
+
+
+class _FileDrops(QObject):
+    """Accepts image files dropped on a view; reports (files, position)."""
+
+    dropped = Signal(list, object)
+
+    def __init__(self, view: QAbstractItemView) -> None:
+        super().__init__(view)
+        self.view = view
+        view.setAcceptDrops(True)
+        view.viewport().setAcceptDrops(True)
+        view.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+        view.viewport().installEventFilter(self)
+
+    @staticmethod
+    def _files(event: Any) -> list[Path]:
+        md = event.mimeData()
+        if not md.hasUrls():
+            return []
+        return [
+            Path(u.toLocalFile()) for u in md.urls()
+            if u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES
+        ]
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        t = event.type()
+        if t in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            if self._files(event):
+                event.acceptProposedAction()
+                return True
+        elif t == QEvent.Type.Drop:
+            files = self._files(event)
+            if files:
+                event.acceptProposedAction()
+                self.dropped.emit(files, event.position().toPoint())
+                return True
+        return False
+
+
+class ProductsScreen(QWidget):
+    """Product list on the left, the selected product's photos on the right."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._estimate_s: float | None = None
+
+        self.heading = QLabel("Products")
+        self.heading.setObjectName("title")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search products (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setToolTip("Download the catalogue again (F5)")
+        self.reload_button.clicked.connect(self.load)
+        top = QHBoxLayout()
+        top.addWidget(self.heading)
+        top.addStretch(1)
+        top.addWidget(self.search, 2)
+        top.addWidget(self.reload_button)
+
+        self.progress = ProgressPanel()
+        self.banner = Banner()
+        self.warnings = Banner()
+        self.details_button = QToolButton()
+        self.details_button.setText("Show details")
+        self.details_button.setCheckable(True)
+        self.details_button.toggled.connect(self._show_details)
+        self.details_button.hide()
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.hide()
+        warn_row = QHBoxLayout()
+        warn_row.addWidget(self.warnings, 1)
+        warn_row.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
+
+        # products
+        self.model = ProductModel(session, self)
+        self.model.include_toggled.connect(self.set_product_included)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterRole(SEARCH_ROLE)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(0)
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setIconSize(QSize(40, 40))
+        self.table.verticalHeader().setDefaultSectionSize(46)
+        self.table.verticalHeader().hide()
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_product())
+        self._table_drops = _FileDrops(self.table)
+        self._table_drops.dropped.connect(self._dropped_on_table)
+
+        # photos of the selected product
+        self.product_title = QLabel()
+        self.product_title.setObjectName("subtitle")
+        self.product_title.setWordWrap(True)
+        self.images = QListWidget()
+        self.images.setViewMode(QListView.ViewMode.IconMode)
+        self.images.setIconSize(QSize(session.thumbnails.size, session.thumbnails.size))
+        self.images.setGridSize(QSize(session.thumbnails.size + 28, session.thumbnails.size + 44))
+        self.images.setResizeMode(QListView.ResizeMode.Adjust)
+        self.images.setMovement(QListView.Movement.Static)
+        self.images.setWordWrap(True)
+        self.images.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.images.itemChanged.connect(self._image_item_changed)
+        self._image_drops = _FileDrops(self.images)
+        self._image_drops.dropped.connect(lambda files, _pos: self.add_files(files))
+        session.thumbnails.ready.connect(self._image_thumb_ready)
+
+        self.add_button = QPushButton("Add photos…")
+        self.add_button.setToolTip("Add photos from files (or drop image files here)")
+        self.add_button.clicked.connect(self.choose_files)
+        self.webcam_button = QPushButton("Take photos with webcam…")
+        self.webcam_button.setToolTip(
+            "Photos taken where the point-of-sale camera sits teach the model best"
+        )
+        self.webcam_button.clicked.connect(self.capture_from_webcam)
+        self.remove_button = QPushButton("Remove added photo")
+        self.remove_button.clicked.connect(self.remove_selected_added)
+        self.remove_button.setEnabled(False)
+        self.images.itemSelectionChanged.connect(self._selection_changed)
+        btns = QHBoxLayout()
+        btns.addWidget(self.add_button)
+        btns.addWidget(self.webcam_button)
+        btns.addStretch(1)
+        btns.addWidget(self.remove_button)
+        hint = QLabel("Untick a photo to leave it out of training. Drop image files here to add them.")
+        hint.setObjectName("hint")
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.product_title)
+        rl.addWidget(self.images, 1)
+        rl.addWidget(hint)
+        rl.addLayout(btns)
+
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+
+        self.summary = QLabel()
+        self.summary.setObjectName("summary")
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.banner)
+        lay.addLayout(warn_row)
+        lay.addWidget(self.details)
+        lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.summary)
+
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus)
+        QShortcut(QKeySequence(Qt.Key.Key_F5), self, activated=self.load)
+
+        session.source_changed.connect(self._source_changed)
+        session.catalog_changed.connect(self.refresh)
+        session.engine_ready.connect(self._update_summary)
+        self._source_changed()
+
+    # -- loading ----------------------------------------------------------------------
+    def _source_changed(self) -> None:
+        src = self.session.source
+        self.heading.setText("Products" if src is None else f"Products — {src.label}")
+        self.reload_button.setEnabled(src is not None)
+        if src is not None and self.session.base_catalog is None:
+            self.load()
+        self.refresh()
+
+    def load(self) -> None:
+        src, session = self.session.source, self.session
+        if src is None:
+            return
+        self.banner.clear_message()
+
+        if src.kind == "shop":
+            client = session.client
+
+            def work(on_progress, cancel):
+                return client.fetch_catalog(on_progress=on_progress, cancel=cancel)
+
+            title = f"Downloading the catalogue of {src.channel_code}…"
+        else:
+            folder = Path(src.folder)
+
+            def work(on_progress, cancel):
+                from app.core.catalog import catalog_from_folder
+
+                return catalog_from_folder(folder)
+
+            title = f"Reading {folder}…"
+        task = session.runner.start("catalog", work)
+        self.progress.track(task, title)
+        task.succeeded.connect(lambda cat: self._loaded(src, cat))
+        task.failed.connect(self._load_failed)
+        task.cancelled.connect(
+            lambda: self.banner.show_message("Loading the catalogue was cancelled.", "info")
+        )
+
+    def _loaded(self, src: Any, catalog: Catalog) -> None:
+        if src is not self.session.source:
+            return  # the user switched channel meanwhile
+        self.session.set_base_catalog(catalog)
+        if self.table.currentIndex().row() < 0 and self.proxy.rowCount():
+            self.table.selectRow(0)
+
+    def _load_failed(self, err: TaskError) -> None:
+        self.banner.show_message(f"Could not load the products: {err.message}", "error")
+
+    def check(self) -> None:
+        """Check every photo (unreadable, duplicates) in the background."""
+        catalog = self.session.catalog()
+        if catalog is None:
+            return
+
+        def work(on_progress, cancel):
+            from app.core.dataset import build_dataset
+            from app.core.errors import DatasetError
+
+            try:
+                return build_dataset(catalog, on_progress=on_progress, cancel=cancel).report, ""
+            except DatasetError as exc:
+                return None, str(exc)
+
+        task = self.session.runner.start("check", work)
+        task.succeeded.connect(lambda res, c=catalog: self._checked(c, *res))
+
+    def _checked(self, catalog: Catalog, report: Any, problem: str) -> None:
+        self.session.report = report
+        self._problem = problem
+        self.refresh(recheck=False)
+
+    # -- view -------------------------------------------------------------------------
+    def refresh(self, recheck: bool = True) -> None:
+        catalog = self.session.catalog()
+        current = self.current_pid()
+        problems: dict[str, list[str]] = {}
+        report = self.session.report
+        if report is not None:
+            for pid, _path, _reason in report.unreadable:
+                problems.setdefault(pid, []).append("unreadable file")
+        self.model.set_catalog(catalog, problems)
+        if current:
+            self.select_product(current)
+        elif catalog is not None and catalog.products and self.table.currentIndex().row() < 0:
+            self.table.selectRow(0)
+        self._show_product()
+        self._update_warnings(catalog)
+        self._update_summary()
+        if recheck and catalog is not None and catalog.products:
+            self._problem = ""
+            self.check()
+
+    def _update_warnings(self, catalog: Catalog | None) -> None:
+        if catalog is None:
+            self.warnings.clear_message()
+            self.details_button.hide()
+            self.details.hide()
+            return
+        active = catalog.active()
+        none = [p for p in active if not p.active_images()]
+        single = [p for p in active if len(p.active_images()) == 1]
+        parts = []
+        if none:
+            parts.append(f"{len(none)} with no photo (left out)")
+        if single:
+            parts.append(f"{len(single)} with only one photo")
+        report = self.session.report
+        lines: list[str] = []
+        if report is not None:
+            if report.unreadable:
+                parts.append(f"{len(report.unreadable)} unreadable file(s) skipped")
+            if report.duplicates:
+                parts.append(f"{len(report.duplicates)} duplicate photo(s)")
+            if report.conflicts:
+                parts.append(f"{len(report.conflicts)} photo(s) filed under two products")
+            lines = report.summary_lines(self.session.names())
+        problem = getattr(self, "_problem", "")
+        if problem:
+            self.warnings.show_message(problem, "error")
+        elif parts:
+            text = "Products: " + "; ".join(parts) + "."
+            if single:
+                text += " One photo still trains; counter photos make it much better."
+            self.warnings.show_message(text, "warn")
+        else:
+            self.warnings.clear_message()
+        self.details.setText("\n".join(f"• {line}" for line in lines))
+        self.details_button.setVisible(bool(lines) and self.warnings.isVisible())
+        self.details.setVisible(bool(lines) and self.details_button.isChecked())
+
+    def _show_details(self, on: bool) -> None:
+        self.details_button.setText("Hide details" if on else "Show details")
+        self.details.setVisible(on and bool(self.details.text()))
+
+    def _update_summary(self) -> None:
+        catalog = self.session.catalog()
+        if catalog is None:
+            self.summary.setText(
+                "Log in to a shop or choose a folder to see its products."
+                if self.session.source is None else ""
+            )
+            return
+        active = [p for p in catalog.active() if p.active_images()]
+        n_images = sum(len(p.active_images()) for p in active)
+        text = (
+            f"{len(active)} of {len(catalog.products)} products will be trained · "
+            f"{n_images} photos"
+        )
+        est = self.estimate_seconds(n_images, len(active))
+        if est is not None:
+            text += f" · training takes about {format_duration(est)}"
+        self.summary.setText(text)
+
+    def estimate_seconds(self, n_images: int, n_products: int) -> float | None:
+        """Only once TensorFlow is warm: importing the trainer here must not block."""
+        trainer = sys.modules.get("app.core.trainer")
+        if trainer is None or n_products < 2:
+            return None
+        try:
+            return float(trainer.estimate_seconds(n_images, n_products, self.session.train_options()))
+        except Exception:  # noqa: BLE001 - an estimate is optional
+            log.exception("estimate failed")
+            return None
+
+    def current_pid(self) -> str | None:
+        ix = self.table.currentIndex()
+        return ix.data(PID_ROLE) if ix.isValid() else None
+
+    def current_product(self) -> Product | None:
+        pid = self.current_pid()
+        if pid is None:
+            return None
+        row = self.model.row_of(pid)
+        return self.model.products[row] if row >= 0 else None
+
+    def select_product(self, pid: str) -> None:
+        row = self.model.row_of(pid)
+        if row >= 0:
+            ix = self.proxy.mapFromSource(self.model.index(row, 0))
+            if ix.isValid():
+                self.table.setCurrentIndex(ix)
+
+    def _show_product(self) -> None:
+        p = self.current_product()
+        self.images.blockSignals(True)
+        self.images.clear()
+        has = p is not None
+        for w in (self.add_button, self.webcam_button):
+            w.setEnabled(has)
+        if p is None:
+            self.product_title.setText("")
+            self.images.blockSignals(False)
+            return
+        n = len(p.active_images())
+        self.product_title.setText(
+            f"<b>{p.display_name}</b> &nbsp; <span style='color:#666'>ID {p.id} · "
+            f"{n} photo{'s' if n != 1 else ''} used</span>"
+        )
+        for im in p.images:
+            label = {"added": "added", "catalog": "catalogue"}.get(im.origin, im.path.name)
+            item = QListWidgetItem(label)
+            item.setData(PATH_ROLE, str(im.path))
+            item.setData(Qt.ItemDataRole.UserRole, im.origin)
+            item.setIcon(QIcon(self.session.thumbnails.get_or_placeholder(im.path)))
+            item.setToolTip(f"{im.path}\n{'Added by you' if im.origin == 'added' else im.origin}")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if im.included else Qt.CheckState.Unchecked)
+            self.images.addItem(item)
+        self.images.blockSignals(False)
+        self._selection_changed()
+
+    def _image_thumb_ready(self, key: str) -> None:
+        for i in range(self.images.count()):
+            item = self.images.item(i)
+            if item.data(PATH_ROLE) == key:
+                item.setIcon(QIcon(self.session.thumbnails.get_or_placeholder(key)))
+
+    def _selection_changed(self) -> None:
+        items = self.images.selectedItems()
+        self.remove_button.setEnabled(
+            bool(items) and all(i.data(Qt.ItemDataRole.UserRole) == "added" for i in items)
+        )
+
+    # -- edits ------------------------------------------------------------------------
+    def set_product_included(self, pid: str, included: bool) -> None:
+        if self.session.store is not None:
+            self.session.store.set_product_included(pid, included)
+            self.session.edited()
+
+    def _image_item_changed(self, item: QListWidgetItem) -> None:
+        if self.session.store is None:
+            return
+        included = item.checkState() == Qt.CheckState.Checked
+        self.session.store.set_image_included(item.data(PATH_ROLE), included)
+        self.session.edited()
+
+    def choose_files(self) -> None:
+        p = self.current_product()
+        if p is None:
+            return
+        exts = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        files, _ = QFileDialog.getOpenFileNames(
+            self, f"Photos of {p.display_name}", str(Path.home()), f"Images ({exts})"
+        )
+        if files:
+            self.add_files([Path(f) for f in files])
+
+    def add_files(self, files: list[Path], pid: str | None = None) -> list[Path]:
+        pid = pid or self.current_pid()
+        if pid is None or self.session.store is None:
+            return []
+        stored = self.session.store.add_files(pid, files)
+        skipped = len(files) - len(stored)
+        if stored:
+            self.session.edited()
+            self.select_product(pid)
+        name = self.session.names().get(pid, pid)
+        msg = f"Added {len(stored)} photo(s) to {name}."
+        if skipped:
+            msg += f" {skipped} file(s) were not images and were ignored."
+        self.banner.show_message(msg, "ok" if stored else "warn")
+        return stored
+
+    def add_frame(self, rgb: Any, pid: str | None = None) -> Path | None:
+        """Store one webcam frame as a photo of the product."""
+        pid = pid or self.current_pid()
+        if pid is None or self.session.store is None:
+            return None
+        path = self.session.store.add_rgb(pid, rgb)
+        self.session.edited()
+        self.select_product(pid)
+        return path
+
+    def _dropped_on_table(self, files: list[Path], pos: Any) -> None:
+        ix = self.table.indexAt(pos)
+        pid = ix.data(PID_ROLE) if ix.isValid() else self.current_pid()
+        if pid is not None:
+            self.add_files(files, pid)
+
+    def remove_selected_added(self) -> None:
+        items = [i for i in self.images.selectedItems() if i.data(Qt.ItemDataRole.UserRole) == "added"]
+        if not items or self.session.store is None:
+            return
+        answer = QMessageBox.question(
+            self, "Remove photos", f"Delete {len(items)} photo(s) you added to this product?"
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        for i in items:
+            self.session.store.remove_added(Path(i.data(PATH_ROLE)))
+        self.session.edited()
+
+    def capture_from_webcam(self) -> None:
+        p = self.current_product()
+        if p is None:
+            return
+        from .capture import CaptureDialog
+
+        dlg = CaptureDialog(self.session, p.display_name, self)
+        dlg.captured.connect(lambda rgb, pid=p.id: self.add_frame(rgb, pid))
+        dlg.open()

@@ -1,0 +1,159 @@
+"""Per-channel edits the owner makes in the Products screen, kept on disk.
+
+Photos added from files or the webcam are copied under
+``paths.channel_dir(server, channel)/added/<product id>/`` and include/exclude
+choices go to ``selection.json`` beside them, so both survive restarts and a
+re-download of the catalogue. Plain Python (no Qt): the Products screen is a thin
+view over this.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from app.core import paths
+from app.core.catalog import IMAGE_SUFFIXES, Catalog
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
+
+
+class ChannelStore:
+    """Added photos and include/exclude choices of one channel (or local folder)."""
+
+    def __init__(self, server: str, channel: str) -> None:
+        self.root = paths.channel_dir(server, channel)
+        self._selection_path = self.root / "selection.json"
+        self.excluded_products: set[str] = set()
+        self.excluded_images: set[str] = set()
+        self._load()
+
+    # -- selection -----------------------------------------------------------------
+    def _load(self) -> None:
+        try:
+            raw = json.loads(self._selection_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        self.excluded_products = set(raw.get("excluded_products", []))
+        self.excluded_images = set(raw.get("excluded_images", []))
+
+    def _save(self) -> None:
+        data = {
+            "excluded_products": sorted(self.excluded_products),
+            "excluded_images": sorted(self.excluded_images),
+        }
+        paths.atomic_write_bytes(self._selection_path, json.dumps(data, indent=1).encode())
+
+    def set_product_included(self, product_id: str, included: bool) -> None:
+        (self.excluded_products.discard if included else self.excluded_products.add)(product_id)
+        self._save()
+
+    def set_image_included(self, image: Path | str, included: bool) -> None:
+        key = str(image)
+        (self.excluded_images.discard if included else self.excluded_images.add)(key)
+        self._save()
+
+    # -- added photos --------------------------------------------------------------
+    def added_dir(self, product_id: str) -> Path:
+        return self.root / "added" / _safe_name(product_id)
+
+    def added_images(self) -> dict[str, list[Path]]:
+        """Product id -> photos the owner added, oldest first."""
+        base = self.root / "added"
+        out: dict[str, list[Path]] = {}
+        if not base.is_dir():
+            return out
+        index = self._index()
+        for sub in sorted(p for p in base.iterdir() if p.is_dir()):
+            pid = index.get(sub.name, sub.name)
+            files = sorted(
+                f for f in sub.iterdir()
+                if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
+            )
+            if files:
+                out[pid] = files
+        return out
+
+    def _index(self) -> dict[str, str]:
+        """Folder name -> product id, for ids that are not filename-safe."""
+        try:
+            return json.loads((self.root / "added" / "index.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def _remember(self, product_id: str) -> Path:
+        d = self.added_dir(product_id)
+        d.mkdir(parents=True, exist_ok=True)
+        index = self._index()
+        if index.get(d.name) != product_id:
+            index[d.name] = product_id
+            paths.atomic_write_bytes(
+                self.root / "added" / "index.json", json.dumps(index, indent=1).encode()
+            )
+        return d
+
+    def add_files(self, product_id: str, files: list[Path]) -> list[Path]:
+        """Copy image files in; non-images are ignored. Returns the stored copies."""
+        d = self._remember(product_id)
+        stored = []
+        for src in files:
+            src = Path(src)
+            if not src.is_file() or src.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            dst = self._unique(d, src.stem, src.suffix.lower())
+            tmp = dst.with_name(f".{dst.name}.tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dst)
+            stored.append(dst)
+        return stored
+
+    def add_rgb(self, product_id: str, rgb: np.ndarray) -> Path:
+        """Store a webcam frame (HxWx3 uint8 RGB) as a JPEG."""
+        from PIL import Image
+
+        d = self._remember(product_id)
+        dst = self._unique(d, time.strftime("webcam-%Y%m%d-%H%M%S"), ".jpg")
+        tmp = dst.with_name(f".{dst.name}.tmp")
+        Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(
+            tmp, format="JPEG", quality=92
+        )
+        tmp.replace(dst)
+        return dst
+
+    def remove_added(self, image: Path) -> None:
+        image = Path(image)
+        if self.root in image.parents:
+            image.unlink(missing_ok=True)
+            self.excluded_images.discard(str(image))
+            self._save()
+
+    @staticmethod
+    def _unique(folder: Path, stem: str, suffix: str) -> Path:
+        stem = _safe_name(stem)[:80]
+        candidate = folder / f"{stem}{suffix}"
+        n = 2
+        while candidate.exists():
+            candidate = folder / f"{stem}-{n}{suffix}"
+            n += 1
+        return candidate
+
+    # -- the catalogue the trainer sees ---------------------------------------------
+    def apply(self, catalog: Catalog) -> Catalog:
+        """The catalogue with added photos and the owner's include/exclude choices."""
+        merged = catalog.with_extra_images(self.added_images())
+        products = []
+        for p in merged.products:
+            images = [
+                replace(im, included=str(im.path) not in self.excluded_images) for im in p.images
+            ]
+            products.append(
+                replace(p, images=images, included=p.id not in self.excluded_products)
+            )
+        return replace(merged, products=products)

@@ -1,0 +1,222 @@
+"""The one place where the GUI runs work off the UI thread.
+
+Widgets never create threads. They call :meth:`TaskRunner.start` with a plain
+function ``fn(on_progress, cancel)`` from ``app.core`` and connect to the returned
+:class:`Task`'s signals. Every signal of a ``Task`` is emitted *from the main
+thread* (the worker talks to the task through queued connections), so any slot,
+lambda included, may touch widgets.
+
+Rules copied from Orange's ConcurrentMixin / Anki's QueryOp:
+* one task per resource: starting "train" again cancels the running "train";
+* cancelled is an outcome (``cancelled`` signal), not an error;
+* progress is throttled in the worker so a chatty core cannot flood the UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+
+from app.core.errors import Cancelled, TrainerError
+from app.core.progress import Progress
+
+log = logging.getLogger(__name__)
+
+TaskFn = Callable[[Callable[[Progress], None], threading.Event], Any]
+
+PROGRESS_INTERVAL_S = 0.08  # at most ~12 progress updates a second reach the UI
+
+
+class TaskError:
+    """What the UI needs to show a failure: a user message, and details for bugs."""
+
+    def __init__(self, exc: BaseException, details: str) -> None:
+        self.exception = exc
+        self.details = details
+
+    @property
+    def is_user_error(self) -> bool:
+        """A :class:`TrainerError` is shown inline; anything else is a bug."""
+        return isinstance(self.exception, TrainerError)
+
+    @property
+    def message(self) -> str:
+        if self.is_user_error:
+            return str(self.exception) or type(self.exception).__name__
+        return f"Something went wrong ({type(self.exception).__name__}: {self.exception})."
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _Worker(QThread):
+    """Runs ``fn`` and reports through its own signals (emitted in the worker thread)."""
+
+    progress = Signal(object)
+    done = Signal(str, object)  # outcome ("ok" | "cancelled" | "error"), payload
+
+    def __init__(self, name: str, fn: TaskFn, cancel: threading.Event) -> None:
+        super().__init__()
+        self.setObjectName(f"task:{name}")
+        self._fn = fn
+        self._cancel = cancel
+        self._last_emit = 0.0
+        self._last_phase = ""
+        self._last_metrics: dict[str, float] = {}
+
+    def _on_progress(self, p: Progress) -> None:
+        """Throttle: phase changes, new epoch metrics and the end always pass."""
+        now = time.monotonic()
+        if (
+            p.phase != self._last_phase
+            or (p.metrics and p.metrics != self._last_metrics)
+            or p.fraction >= 1.0
+            or now - self._last_emit >= PROGRESS_INTERVAL_S
+        ):
+            self._last_emit = now
+            self._last_phase = p.phase
+            if p.metrics:
+                self._last_metrics = dict(p.metrics)
+            self.progress.emit(p)
+
+    def run(self) -> None:
+        try:
+            result = self._fn(self._on_progress, self._cancel)
+        except Cancelled:
+            self.done.emit("cancelled", None)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the UI
+            if self._cancel.is_set() and not isinstance(exc, TrainerError):
+                # Work interrupted by a cancel may fail in odd ways; it is still a cancel.
+                log.info("task %s raised after cancel: %r", self.objectName(), exc)
+                self.done.emit("cancelled", None)
+                return
+            details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            if isinstance(exc, TrainerError):
+                log.info("task %s failed: %s", self.objectName(), exc)
+            else:
+                log.error("task %s crashed:\n%s", self.objectName(), details)
+            self.done.emit("error", TaskError(exc, details))
+        else:
+            # Work that honours cancel raises Cancelled; a normal return finished its job
+            # (e.g. an export that completed just as Cancel was pressed) and is reported.
+            self.done.emit("ok", result)
+
+
+class Task(QObject):
+    """Handle on one background job; all its signals arrive in the main thread."""
+
+    progress = Signal(object)  # Progress
+    succeeded = Signal(object)  # the function's return value
+    failed = Signal(object)  # TaskError
+    cancelled = Signal()
+    finished = Signal()  # after any of the three outcomes
+
+    def __init__(self, name: str, fn: TaskFn, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.cancel_event = threading.Event()
+        self.outcome: str | None = None
+        self.result: Any = None
+        self.error: TaskError | None = None
+        self.started_at = time.monotonic()
+        self._worker = _Worker(name, fn, self.cancel_event)
+        # Queued: the worker emits in its thread, these slots run in ours.
+        self._worker.progress.connect(self._relay_progress, Qt.ConnectionType.QueuedConnection)
+        self._worker.done.connect(self._relay_done, Qt.ConnectionType.QueuedConnection)
+
+    def start(self) -> None:
+        self._worker.start()
+
+    def cancel(self) -> None:
+        """Ask the work to stop; the ``cancelled`` signal says when it has."""
+        self.cancel_event.set()
+
+    @property
+    def running(self) -> bool:
+        return self.outcome is None
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until the worker thread ends (only at shutdown)."""
+        return self._worker.wait(int(timeout_s * 1000))
+
+    @Slot(object)
+    def _relay_progress(self, p: Progress) -> None:
+        if self.outcome is None and not self.cancel_event.is_set():
+            self.progress.emit(p)
+
+    @Slot(str, object)
+    def _relay_done(self, outcome: str, payload: Any) -> None:
+        self._worker.wait()  # run() has returned; this is instant
+        self.outcome = outcome
+        if outcome == "ok":
+            self.result = payload
+            self.succeeded.emit(payload)
+        elif outcome == "cancelled":
+            self.cancelled.emit()
+        else:
+            self.error = payload
+            self.failed.emit(payload)
+        self.finished.emit()
+
+
+class TaskRunner(QObject):
+    """Starts tasks, one per resource, and stops them all at shutdown."""
+
+    task_started = Signal(object)
+    task_finished = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._by_resource: dict[str, Task] = {}
+        self._all: set[Task] = set()
+
+    def start(self, resource: str, fn: TaskFn) -> Task:
+        """Run ``fn(on_progress, cancel)`` in a worker; cancels the resource's old task."""
+        old = self._by_resource.get(resource)
+        if old is not None and old.running:
+            log.info("cancelling previous %s task", resource)
+            old.cancel()
+        task = Task(resource, fn, self)
+        self._by_resource[resource] = task
+        self._all.add(task)
+        task.finished.connect(lambda t=task: self._on_finished(t))
+        log.debug("starting task %s", resource)
+        task.start()
+        self.task_started.emit(task)
+        return task
+
+    def current(self, resource: str) -> Task | None:
+        t = self._by_resource.get(resource)
+        return t if t is not None and t.running else None
+
+    def cancel(self, resource: str) -> None:
+        t = self.current(resource)
+        if t is not None:
+            t.cancel()
+
+    def running(self) -> list[Task]:
+        return [t for t in self._all if t.running]
+
+    def _on_finished(self, task: Task) -> None:
+        self._all.discard(task)
+        if self._by_resource.get(task.name) is task:
+            del self._by_resource[task.name]
+        self.task_finished.emit(task)
+        task.deleteLater()
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Cancel everything and wait for the threads; never ``terminate()``."""
+        tasks = list(self._all)
+        for t in tasks:
+            t.cancel()
+        deadline = time.monotonic() + timeout_s
+        for t in tasks:
+            left = max(0.0, deadline - time.monotonic())
+            if not t.wait(left):
+                log.warning("task %s did not stop within %.1f s", t.name, timeout_s)
