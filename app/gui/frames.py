@@ -42,7 +42,6 @@ from PySide6.QtMultimedia import (
     QMediaPlayer,
     QMediaRecorder,
     QVideoFrame,
-    QVideoFrameFormat,
     QVideoFrameInput,
     QVideoSink,
 )
@@ -257,9 +256,7 @@ class CameraSource(_SinkSource):
     @Slot()
     def _no_frames(self) -> None:
         if self._running and self.frames_delivered == 0:
-            self._fail(
-                f"The camera “{self.name}” sends no pictures. Is another program using it?"
-            )
+            self._fail(f"The camera “{self.name}” sends no pictures. Is another program using it?")
 
 
 class VideoFileSource(_SinkSource):
@@ -426,7 +423,9 @@ def write_video(
     w, h = size
     images = [
         rgb_to_qimage(f)
-        .scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        .scaled(
+            w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
         .convertToFormat(QImage.Format.Format_RGBX8888)
         for f in frames
     ]
@@ -439,10 +438,9 @@ def write_video(
     media_format = QMediaFormat(file_format)
     media_format.setVideoCodec(video_codec)
 
-    frame_format = QVideoFrameFormat(QSize(w, h), QVideoFrameFormat.PixelFormat.Format_RGBX8888)
-    frame_format.setStreamFrameRate(fps)
     session = QMediaCaptureSession()
-    frame_input = QVideoFrameInput(frame_format)
+    # No QVideoFrameFormat here: with one, sendVideoFrame() refuses every QImage frame.
+    frame_input = QVideoFrameInput()
     session.setVideoFrameInput(frame_input)
     recorder = QMediaRecorder()
     session.setRecorder(recorder)
@@ -467,6 +465,7 @@ def write_video(
         vf = QVideoFrame(images[sent])
         vf.setStartTime(sent * frame_us)
         vf.setEndTime((sent + 1) * frame_us)
+        vf.setStreamFrameRate(fps)
         if frame_input.sendVideoFrame(vf):
             sent += 1
 
@@ -645,7 +644,9 @@ class CapturePhotoDialog(QDialog):
         super().done(result)
 
     @classmethod
-    def take_photo(cls, parent: QWidget | None = None, camera_id: str | None = None) -> np.ndarray | None:
+    def take_photo(
+        cls, parent: QWidget | None = None, camera_id: str | None = None
+    ) -> np.ndarray | None:
         """Modal convenience for the Products screen; ``None`` if cancelled."""
         dlg = cls(parent, camera_id)
         try:
