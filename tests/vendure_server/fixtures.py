@@ -1,0 +1,388 @@
+"""A real Vendure 3.7 server (with our ML model plugin) for end-to-end tests.
+
+``vendure`` is session-scoped: installs the pinned packages if needed (``npm ci``),
+compiles the config and the plugin with ``tsc``, starts Node on a free loopback port
+with an in-memory sql.js database, seeds it through the Admin API and stops it at the
+end. Under ``CI=true`` a missing Node/npm or grocery dataset fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+PLUGIN_SRC = REPO / "packaging" / "vendure-plugin" / "src"
+ENTRY = HERE / "dist" / "tests" / "vendure_server" / "src" / "index.js"
+GROCERY = REPO.parent / "shared" / "datasets" / "grocery-fruit-veg"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+START_TIMEOUT = 120.0
+
+# Product names seeded into the "fruit" channel and the dataset folder of their photos.
+FRUIT = {
+    "Golden Delicious": "Fruit/Apple/Golden-Delicious",
+    "Granny Smith": "Fruit/Apple/Granny-Smith",
+    "Banana": "Fruit/Banana",
+    "Kiwi": "Fruit/Kiwi",
+    "Lemon": "Fruit/Lemon",
+    "Lime": "Fruit/Lime",
+    "Mango": "Fruit/Mango",
+    "Avocado": "Fruit/Avocado",
+}
+VEG = {"Carrots": "Vegetables/Carrots", "Garlic": "Vegetables/Garlic"}
+IMAGES_PER_PRODUCT = 3
+BULK_PRODUCTS = 120
+NO_IMAGE_PRODUCT = "Gift card (no photo)"
+
+
+@dataclass
+class SeededChannel:
+    code: str
+    id: str
+    token: str
+    products: dict[str, str] = field(default_factory=dict)  # product id -> name
+    images: dict[str, int] = field(default_factory=dict)  # product id -> number of images
+
+
+@dataclass
+class VendureServer:
+    """Handle the tests use: where the server is, who may log in, what was seeded."""
+
+    url: str
+    admin_user: str
+    admin_password: str
+    asset_dir: Path
+    log_path: Path
+    channels: dict[str, SeededChannel] = field(default_factory=dict)
+    users: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (user, pw)
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/admin-api"
+
+    def model_dir(self, channel_code: str) -> Path:
+        return self.asset_dir / "ml-models" / self.channels[channel_code].id
+
+    def admin(self, channel_code: str | None = None) -> AdminApi:
+        api = AdminApi(self.api)
+        api.login(self.admin_user, self.admin_password)
+        if channel_code:
+            api.channel_token = self.channels[channel_code].token
+        return api
+
+
+class AdminApi:
+    """Minimal raw Admin API client for seeding (independent of app.core.shop)."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.session = requests.Session()
+        self.token = ""
+        self.channel_token = ""
+
+    def _headers(self) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if self.channel_token:
+            h["vendure-token"] = self.channel_token
+        return h
+
+    def _check(self, resp: requests.Response) -> dict:
+        if resp.headers.get("vendure-auth-token"):
+            self.token = resp.headers["vendure-auth-token"]
+        resp.raise_for_status()
+        payload = resp.json()
+        if payload.get("errors"):
+            raise RuntimeError(f"Admin API error: {payload['errors']}")
+        return payload["data"]
+
+    def gql(self, query: str, variables: dict | None = None) -> dict:
+        resp = self.session.post(
+            self.api_url,
+            json={"query": query, "variables": variables or {}},
+            headers=self._headers(),
+            timeout=60,
+        )
+        return self._check(resp)
+
+    def login(self, username: str, password: str) -> None:
+        data = self.gql(
+            "mutation($u:String!,$p:String!){login(username:$u,password:$p){"
+            "__typename ... on ErrorResult{message}}}",
+            {"u": username, "p": password},
+        )
+        assert data["login"]["__typename"] == "CurrentUser", data
+
+    def upload_assets(self, files: list[Path]) -> list[dict]:
+        query = (
+            "mutation($input:[CreateAssetInput!]!){createAssets(input:$input){"
+            "__typename ... on Asset{id source} ... on ErrorResult{message}}}"
+        )
+        ops = {"query": query, "variables": {"input": [{"file": None} for _ in files]}}
+        mapping = {str(i): [f"variables.input.{i}.file"] for i in range(len(files))}
+        multipart = {str(i): (f.name, f.read_bytes(), "image/jpeg") for i, f in enumerate(files)}
+        resp = self.session.post(
+            self.api_url,
+            data={"operations": json.dumps(ops), "map": json.dumps(mapping)},
+            files=multipart,
+            headers=self._headers(),
+            timeout=120,
+        )
+        assets = self._check(resp)["createAssets"]
+        assert all(a["__typename"] == "Asset" for a in assets), assets
+        return assets
+
+    def create_product(self, name: str, asset_ids: list[str]) -> str:
+        slug = "".join(c if c.isalnum() else "-" for c in name.lower()) + "-" + secrets.token_hex(3)
+        data = self.gql(
+            "mutation($input:CreateProductInput!){createProduct(input:$input){id}}",
+            {
+                "input": {
+                    "translations": [
+                        {"languageCode": "en", "name": name, "slug": slug, "description": ""}
+                    ],
+                    "featuredAssetId": asset_ids[0] if asset_ids else None,
+                    "assetIds": asset_ids,
+                }
+            },
+        )
+        return str(data["createProduct"]["id"])
+
+
+def _fail_or_skip(msg: str) -> None:
+    if IN_CI:
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _newest_mtime(*roots: Path) -> float:
+    return max(
+        (p.stat().st_mtime for r in roots for p in r.rglob("*.ts") if p.is_file()), default=0.0
+    )
+
+
+def build_server() -> None:
+    """``npm ci`` when node_modules is missing or stale, ``tsc`` when sources changed."""
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if not npm or not node:
+        _fail_or_skip("Node.js 20+ and npm are needed for the Vendure server tests")
+    marker = HERE / "node_modules" / ".package-lock.json"
+    lock = HERE / "package-lock.json"
+    if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=HERE,
+            check=True,
+            timeout=600,
+        )
+    tsc = HERE / "node_modules" / "typescript" / "bin" / "tsc"
+    sources = _newest_mtime(HERE / "src", PLUGIN_SRC) + 0.0
+    built = ENTRY.stat().st_mtime if ENTRY.exists() else 0.0
+    if built < max(sources, (HERE / "tsconfig.json").stat().st_mtime):
+        subprocess.run(
+            [node, str(tsc), "-p", str(HERE / "tsconfig.json")], cwd=HERE, check=True, timeout=300
+        )
+        ENTRY.touch()
+
+
+def start_server(workdir: Path) -> tuple[subprocess.Popen, VendureServer]:
+    port = _free_port()
+    assets = workdir / "assets"
+    assets.mkdir()
+    password = secrets.token_urlsafe(12)
+    log_path = workdir / "vendure.log"
+    env = dict(
+        os.environ,
+        VENDURE_DISABLE_TELEMETRY="true",
+        VENDURE_PORT=str(port),
+        VENDURE_ASSET_DIR=str(assets),
+        VENDURE_SUPERADMIN_USER="superadmin",
+        VENDURE_SUPERADMIN_PASSWORD=password,
+        NODE_ENV="test",
+    )
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [shutil.which("node") or "node", str(ENTRY)],
+        cwd=HERE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()
+            if line.startswith("VENDURE_READY"):
+                ready.set()
+        log.close()
+
+    threading.Thread(target=pump, daemon=True, name="vendure-log").start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready.wait(0.2):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_server(proc)
+            tail = log_path.read_text(errors="replace")[-3000:]
+            pytest.fail(f"Vendure test server did not start:\n{tail}")
+    server = VendureServer(
+        url=f"http://127.0.0.1:{port}",
+        admin_user="superadmin",
+        admin_password=password,
+        asset_dir=assets,
+        log_path=log_path,
+    )
+    return proc, server
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+def _photos(folder: str, n: int) -> list[Path]:
+    files = sorted((GROCERY / "train" / folder).glob("*.jpg"))[:n]
+    assert files, f"no photos in {GROCERY / 'train' / folder}"
+    return files
+
+
+def seed(server: VendureServer) -> None:
+    """Channels, products with real photos, roles and users — all through the Admin API."""
+    api = server.admin()
+    country = api.gql(
+        "mutation{createCountry(input:{code:\"KE\",enabled:true,"
+        "translations:[{languageCode:en,name:\"Kenya\"}]}){id}}"
+    )["createCountry"]["id"]
+    zone = api.gql(
+        "mutation($m:[ID!]){createZone(input:{name:\"Kenya\",memberIds:$m}){id}}", {"m": [country]}
+    )["createZone"]["id"]
+
+    def channel(code: str) -> SeededChannel:
+        token = f"{code}-{secrets.token_hex(4)}"
+        res = api.gql(
+            "mutation($input:CreateChannelInput!){createChannel(input:$input){"
+            "__typename ... on Channel{id code token} ... on ErrorResult{message}}}",
+            {
+                "input": {
+                    "code": code,
+                    "token": token,
+                    "defaultLanguageCode": "en",
+                    "pricesIncludeTax": True,
+                    "defaultCurrencyCode": "KES",
+                    "defaultTaxZoneId": zone,
+                    "defaultShippingZoneId": zone,
+                }
+            },
+        )["createChannel"]
+        assert res["__typename"] == "Channel", res
+        ch = SeededChannel(code=code, id=str(res["id"]), token=token)
+        server.channels[code] = ch
+        return ch
+
+    def products(ch: SeededChannel, catalogue: dict[str, str], per_product: int) -> None:
+        api.channel_token = ch.token
+        for name, folder in catalogue.items():
+            assets = api.upload_assets(_photos(folder, per_product))
+            pid = api.create_product(name, [a["id"] for a in assets])
+            ch.products[pid] = name
+            ch.images[pid] = len(assets)
+
+    fruit = channel("fruit")
+    products(fruit, FRUIT, IMAGES_PER_PRODUCT)
+    pid = api.create_product(NO_IMAGE_PRODUCT, [])
+    fruit.products[pid], fruit.images[pid] = NO_IMAGE_PRODUCT, 0
+
+    veg = channel("veg")
+    products(veg, VEG, 2)
+
+    bulk = channel("bulk")
+    api.channel_token = bulk.token
+    pool = api.upload_assets([p for folder in FRUIT.values() for p in _photos(folder, 1)])
+    for i in range(BULK_PRODUCTS):
+        asset = pool[i % len(pool)]["id"]
+        pid = api.create_product(f"Bulk item {i + 1:03d}", [asset])
+        bulk.products[pid], bulk.images[pid] = f"Bulk item {i + 1:03d}", 1
+
+    channel("empty")
+
+    api.channel_token = ""
+
+    def role(code: str, permissions: list[str], channels: list[str]) -> str:
+        return api.gql(
+            "mutation($input:CreateRoleInput!){createRole(input:$input){id}}",
+            {
+                "input": {
+                    "code": code,
+                    "description": code,
+                    "permissions": permissions,
+                    "channelIds": [server.channels[c].id for c in channels],
+                }
+            },
+        )["createRole"]["id"]
+
+    def user(key: str, role_ids: list[str]) -> None:
+        email = f"{key}@shop.test"
+        password = secrets.token_urlsafe(10)
+        api.gql(
+            "mutation($input:CreateAdministratorInput!){createAdministrator(input:$input){id}}",
+            {
+                "input": {
+                    "firstName": key,
+                    "lastName": "Test",
+                    "emailAddress": email,
+                    "password": password,
+                    "roleIds": role_ids,
+                }
+            },
+        )
+        server.users[key] = (email, password)
+
+    trainer = role(
+        "ml-trainer", ["ReadCatalog", "UploadMlModel"], ["fruit", "bulk", "empty"]
+    )
+    viewer = role("catalog-viewer", ["ReadCatalog"], ["fruit"])
+    veg_trainer = role("veg-trainer", ["ReadCatalog", "UploadMlModel"], ["veg"])
+    user("trainer", [trainer])
+    user("viewer", [viewer])
+    user("veg_trainer", [veg_trainer])
+
+
+@pytest.fixture(scope="session")
+def vendure(tmp_path_factory) -> Iterator[VendureServer]:
+    """A seeded, running Vendure with the ML model plugin; stopped after the session."""
+    if not GROCERY.exists():
+        _fail_or_skip(f"Grocery dataset not found at {GROCERY} (see ../shared/README.md)")
+    build_server()
+    proc, server = start_server(tmp_path_factory.mktemp("vendure"))
+    try:
+        seed(server)
+        yield server
+    finally:
+        stop_server(proc)
