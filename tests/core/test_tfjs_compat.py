@@ -122,13 +122,20 @@ def test_harness_fails_on_broken_export(tm_export: Path, tm_batch: np.ndarray, t
 @pytest.fixture(scope="module")
 def ours(tmp_path_factory, base_weights: Path, grocery: Path) -> dict:
     """Train briefly on 4 products x 3 photos; export float32, float16 and uint8."""
+    root = tmp_path_factory.mktemp("tfjs-compat")
+    # Module fixtures run before the autouse function-scoped `isolated_home`: isolate here too.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUKAHUB_TRAINER_HOME", str(root / "home"))
+        return _train_and_export(root, base_weights, grocery)
+
+
+def _train_and_export(root: Path, base_weights: Path, grocery: Path) -> dict:
     # `from app.core import x`: stays first-party for isort even before the module exists.
     from app.core import trainer
     from app.core.catalog import catalog_from_folder
     from app.core.dataset import build_dataset
     from app.core.images import load_rgb
 
-    root = tmp_path_factory.mktemp("tfjs-compat")
     shop = root / "photos"
     train_rows = _split(grocery, "train")
     for pid, cls in PRODUCTS.items():
