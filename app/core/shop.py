@@ -478,7 +478,8 @@ class ShopClient:
         raw = list(self._paged(PRODUCTS, "read the products", listing))
         stats = FetchStats(products=len(raw))
         products: list[Product] = []
-        jobs: list[tuple[Product, int, dict]] = []
+        wanted: list[tuple[Product, str]] = []  # (product, asset id) in display order
+        jobs: dict[str, tuple[Product, dict]] = {}  # one download per asset, even if shared
         for item in raw:
             product = Product(id=str(item["id"]), name=item.get("name") or "")
             seen: set[str] = set()
@@ -488,16 +489,18 @@ class ShopClient:
                 seen.add(asset["id"])
                 if not str(asset.get("mimeType") or "image/").startswith("image/"):
                     continue
-                jobs.append((product, len(jobs), asset))
+                wanted.append((product, asset["id"]))
+                jobs.setdefault(asset["id"], (product, asset))
             products.append(product)
-        stats.images = len(jobs)
-        results: dict[int, Path] = {}
+        stats.images = len(wanted)
+        results: dict[str, Path] = {}
         downloads = rep.sub(0.1, 1.0)
         img_session = _image_session(workers)
         done = 0
 
-        def one(job: tuple[Product, int, dict]) -> tuple[int, Path | None, bool, str]:
-            product, idx, asset = job
+        def one(job: tuple[Product, dict]) -> tuple[str, Path | None, bool, str]:
+            product, asset = job
+            idx = asset["id"]
             check_cancel(cancel)
             try:
                 path, fetched = self._cached_image(img_session, asset, cancel)
@@ -507,7 +510,7 @@ class ShopClient:
 
         try:
             with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                pending: set[Future] = {pool.submit(one, j) for j in jobs}
+                pending: set[Future] = {pool.submit(one, j) for j in jobs.values()}
                 try:
                     while pending:
                         finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -538,9 +541,9 @@ class ShopClient:
                 f"None of the {len(jobs)} product photos could be downloaded from "
                 f"{self.server_url}; first problem: {stats.failed[0]}"
             )
-        for product, idx, _asset in jobs:
-            if idx in results:
-                product.images.append(ImageRef(results[idx], origin="catalog"))
+        for product, asset_id in wanted:
+            if asset_id in results:
+                product.images.append(ImageRef(results[asset_id], origin="catalog"))
         self.last_fetch = stats
         downloads("downloading", 1.0, f"{stats.images} photos of {stats.products} products")
         return Catalog(products=products, channel_id=channel.id, source=self.server_url)

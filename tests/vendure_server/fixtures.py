@@ -277,11 +277,11 @@ def seed(server: VendureServer) -> None:
     """Channels, products with real photos, roles and users — all through the Admin API."""
     api = server.admin()
     country = api.gql(
-        "mutation{createCountry(input:{code:\"KE\",enabled:true,"
-        "translations:[{languageCode:en,name:\"Kenya\"}]}){id}}"
+        'mutation{createCountry(input:{code:"KE",enabled:true,'
+        'translations:[{languageCode:en,name:"Kenya"}]}){id}}'
     )["createCountry"]["id"]
     zone = api.gql(
-        "mutation($m:[ID!]){createZone(input:{name:\"Kenya\",memberIds:$m}){id}}", {"m": [country]}
+        'mutation($m:[ID!]){createZone(input:{name:"Kenya",memberIds:$m}){id}}', {"m": [country]}
     )["createZone"]["id"]
 
     def channel(code: str) -> SeededChannel:
@@ -364,9 +364,7 @@ def seed(server: VendureServer) -> None:
         )
         server.users[key] = (email, password)
 
-    trainer = role(
-        "ml-trainer", ["ReadCatalog", "UploadMlModel"], ["fruit", "bulk", "empty"]
-    )
+    trainer = role("ml-trainer", ["ReadCatalog", "UploadMlModel"], ["fruit", "bulk", "empty"])
     viewer = role("catalog-viewer", ["ReadCatalog"], ["fruit"])
     veg_trainer = role("veg-trainer", ["ReadCatalog", "UploadMlModel"], ["veg"])
     user("trainer", [trainer])

@@ -38,7 +38,7 @@ export function createModelFileHandler(storage: ModelStorage) {
             decoded = req.path;
         }
         const parts = path.posix.normalize('/' + decoded).split('/').filter(Boolean);
-        if (parts[0] !== 'ml-models') {
+        if (parts[0]?.toLowerCase() !== 'ml-models') {
             next();
             return;
         }

@@ -1,0 +1,173 @@
+"""Command-line side of the shop client: ``publish``, ``status``, ``rollback`` subcommands.
+
+The lead's ``app/cli.py`` calls :func:`add_shop_arguments` on its subparsers; each command
+function returns an exit code and prints one clear line on a known error. The password
+comes from ``DUKAHUB_TRAINER_PASSWORD`` or a prompt, never from the command line (it would
+be visible in the process list and the shell history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from .catalog import Catalog
+from .errors import Cancelled, TrainerError
+from .progress import Progress, ProgressHook
+from .shop import ShopClient
+
+PASSWORD_ENV = "DUKAHUB_TRAINER_PASSWORD"
+
+
+def add_connection_arguments(p: argparse.ArgumentParser) -> None:
+    """--server/--channel/--username(/--insecure), shared with ``train --server``."""
+    p.add_argument("--server", required=True, help="shop server address, e.g. https://shop.example")
+    p.add_argument("--channel", required=True, help="channel code")
+    p.add_argument("--username", required=True, help=f"password from ${PASSWORD_ENV} or a prompt")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain http:// to a server that is not this machine",
+    )
+
+
+def add_shop_arguments(subparsers: argparse._SubParsersAction) -> None:
+    """Registers ``publish``, ``status`` and ``rollback``; each sets ``func``."""
+    p = subparsers.add_parser("publish", help="upload an exported model to a shop channel")
+    p.add_argument("model_dir", metavar="MODEL_DIR", type=Path)
+    add_connection_arguments(p)
+    p.set_defaults(func=cmd_publish)
+
+    p = subparsers.add_parser("status", help="show the model a channel serves and its versions")
+    add_connection_arguments(p)
+    p.set_defaults(func=cmd_status)
+
+    p = subparsers.add_parser("rollback", help="serve an earlier model version again")
+    p.add_argument("version", metavar="VERSION")
+    add_connection_arguments(p)
+    p.set_defaults(func=cmd_rollback)
+
+
+def read_password(username: str, server: str) -> str:
+    pw = os.environ.get(PASSWORD_ENV)
+    if pw:
+        return pw
+    if not sys.stdin.isatty():
+        raise TrainerError(f"No password: set {PASSWORD_ENV} or run in a terminal.")
+    return getpass.getpass(f"Password for {username} on {server}: ")
+
+
+def connect(
+    server: str, channel: str, username: str, password: str, *, insecure: bool = False
+) -> ShopClient:
+    client = ShopClient(server, allow_insecure=insecure)
+    client.login(username, password)
+    client.select_channel(channel)
+    return client
+
+
+def _connect_from_args(args: argparse.Namespace) -> ShopClient:
+    password = read_password(args.username, args.server)
+    return connect(
+        args.server,
+        args.channel,
+        args.username,
+        password,
+        insecure=getattr(args, "insecure", False),
+    )
+
+
+def catalog_from_server(
+    server: str,
+    channel: str,
+    username: str,
+    password: str,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    insecure: bool = False,
+) -> Catalog:
+    """Logs in, selects the channel and downloads its catalogue (for ``train --server``)."""
+    client = connect(server, channel, username, password, insecure=insecure)
+    try:
+        return client.fetch_catalog(on_progress=on_progress, cancel=cancel)
+    finally:
+        client.session.close()
+
+
+def _printer() -> Callable[[Progress], None]:
+    last = {"pct": -1}
+
+    def show(p: Progress) -> None:
+        pct = int(p.fraction * 100)
+        if pct >= last["pct"] + 10 or pct == 100:
+            last["pct"] = pct
+            print(f"  {pct:3d}%  {p.message}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _run(body: Callable[[], int]) -> int:
+    try:
+        return body()
+    except Cancelled as exc:
+        print(f"Cancelled: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except TrainerError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    def body() -> int:
+        client = _connect_from_args(args)
+        result = client.publish(args.model_dir, on_progress=_printer())
+        labels = result.metadata.get("labels", [])
+        print(f"Published version {result.version} ({len(labels)} products) at {result.url}")
+        return 0
+
+    return _run(body)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    def body() -> int:
+        client = _connect_from_args(args)
+        meta = client.published_metadata()
+        channel = client.channel
+        assert channel is not None
+        if meta is None:
+            print(f"Channel {channel.code} (id {channel.id}): no model published yet.")
+        else:
+            print(
+                f"Channel {channel.code} (id {channel.id}) serves a model trained "
+                f"{meta.get('trainedAt', '?')} for {len(meta.get('labels', []))} products: "
+                f"{client.latest_url()}"
+            )
+        for v in client.list_versions():
+            mark = "*" if v["current"] else " "
+            n = len((v.get("metadata") or {}).get("labels", []))
+            print(f" {mark} {v['version']}  trained {v.get('trainedAt') or '?'}  {n} products")
+        return 0
+
+    return _run(body)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    def body() -> int:
+        client = _connect_from_args(args)
+        v = client.rollback(args.version)
+        print(
+            f"Channel {args.channel} now serves version {v['version']} "
+            f"(trained {v.get('trainedAt')})."
+        )
+        return 0
+
+    return _run(body)

@@ -1,0 +1,223 @@
+"""Shop client behaviour that needs no Vendure: URLs, transport failures, local checks."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import math
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.core import paths
+from app.core.errors import InvalidCredentials, PublishError, ServerUnreachable, SessionExpired
+from app.core.shop import (
+    InsecureServerUrl,
+    NotAVendureServer,
+    ServerTimeout,
+    ShopClient,
+    TlsError,
+    check_model_dir,
+    normalise_server_url,
+)
+
+
+def test_server_url_normalisation() -> None:
+    assert normalise_server_url("shop.example.com") == "https://shop.example.com"
+    assert normalise_server_url("https://shop.example.com/admin-api/") == "https://shop.example.com"
+    assert normalise_server_url(" http://127.0.0.1:3000 ") == "http://127.0.0.1:3000"
+
+
+@pytest.mark.parametrize("url", ["http://shop.example.com", "http://192.168.1.10:3000"])
+def test_plain_http_refused_unless_confirmed(url: str) -> None:
+    with pytest.raises(InsecureServerUrl, match="unencrypted"):
+        ShopClient(url)
+    assert ShopClient(url, allow_insecure=True).server_url == url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:3000", "http://127.0.0.1:3000", "http://[::1]:3000"]
+)
+def test_plain_http_allowed_for_loopback(url: str) -> None:
+    assert ShopClient(url).api_url == url + "/admin-api"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_closed_port_is_unreachable() -> None:
+    client = ShopClient(f"http://127.0.0.1:{_closed_port()}", timeout=2)
+    with pytest.raises(ServerUnreachable, match="connection refused"):
+        client.login("a", "b")
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """Accepts connections and never answers."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    yield srv.getsockname()[1]
+    srv.close()
+
+
+def test_timeout_is_its_own_error(silent_server: int) -> None:
+    client = ShopClient(f"http://127.0.0.1:{silent_server}", timeout=0.5)
+    with pytest.raises(ServerTimeout, match="did not answer within 0.5 s"):
+        client.login("a", "b")
+
+
+class _Html(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        body = b"<html>Welcome to nginx</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def html_server() -> Iterator[int]:
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Html)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv.server_address[1]
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_not_a_vendure_server(html_server: int) -> None:
+    with pytest.raises(NotAVendureServer, match="not a Vendure Admin API"):
+        ShopClient(f"http://127.0.0.1:{html_server}").login("a", "b")
+
+
+def test_tls_failure(html_server: int) -> None:
+    """https:// to a server that does not speak TLS: the handshake fails."""
+    with pytest.raises(TlsError, match="HTTPS certificate|could not be verified"):
+        ShopClient(f"https://127.0.0.1:{html_server}", timeout=3).login("a", "b")
+
+
+def test_restore_without_remembered_session() -> None:
+    assert ShopClient.restore("http://127.0.0.1:1") is None
+
+
+def test_restore_with_garbage_token_file_is_none() -> None:
+    (paths.config_dir() / "shop_sessions.json").write_text("not json")
+    assert ShopClient.restore("http://127.0.0.1:1") is None
+
+
+def test_requires_login_before_use() -> None:
+    client = ShopClient("http://127.0.0.1:1")
+    with pytest.raises(SessionExpired, match="Not logged in"):
+        client.fetch_catalog()
+
+
+def test_error_classes_are_distinct() -> None:
+    assert not issubclass(InvalidCredentials, ServerUnreachable)
+    assert issubclass(ServerTimeout, ServerUnreachable) and issubclass(TlsError, ServerUnreachable)
+
+
+# ------------------------------------------------------------------ local model checks
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path, tm_export: Path) -> Path:
+    for name in ("model.json", "weights.bin"):
+        shutil.copy(tm_export / name, tmp_path / name)
+    meta = {
+        "channelId": "2",
+        "labels": ["1", "2", "3", "4", "5"],
+        "trainedAt": "2026-01-01T00:00:00Z",
+    }
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    return tmp_path
+
+
+def test_check_model_dir_accepts_real_tfjs_export(model_dir: Path) -> None:
+    files, meta = check_model_dir(model_dir)
+    assert set(files) == {"model.json", "weights.bin", "metadata.json"}
+    assert meta["labels"] == ["1", "2", "3", "4", "5"]
+
+
+def _rewrite_model(d: Path, change) -> None:
+    model = json.loads((d / "model.json").read_text())
+    change(model)
+    (d / "model.json").write_text(json.dumps(model))
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (lambda d: (d / "weights.bin").write_bytes(b""), "is empty"),
+        (lambda d: (d / "metadata.json").unlink(), "cannot be read"),
+        (lambda d: (d / "model.json").write_text("{nope"), "not valid JSON"),
+        (
+            lambda d: (d / "weights.bin").write_bytes((d / "weights.bin").read_bytes()[:-4]),
+            "bytes but model.json describes",
+        ),
+        (
+            lambda d: _rewrite_model(
+                d, lambda m: m["weightsManifest"][0].update(paths=["../x.bin"])
+            ),
+            "one weights file",
+        ),
+        (lambda d: (d / "metadata.json").write_text('{"labels": []}'), "labels"),
+    ],
+)
+def test_check_model_dir_rejects(model_dir: Path, breakage, message: str) -> None:
+    breakage(model_dir)
+    with pytest.raises(PublishError, match=message):
+        check_model_dir(model_dir)
+
+
+def test_check_model_dir_counts_quantized_weights(model_dir: Path) -> None:
+    """uint8-quantized entries take one byte per element, whatever their dtype says."""
+    model = json.loads((model_dir / "model.json").read_text())
+    entries = model["weightsManifest"][0]["weights"]
+    for w in entries:
+        w["quantization"] = {"dtype": "uint8", "min": -1.0, "scale": 0.01}
+    (model_dir / "model.json").write_text(json.dumps(model))
+    n = sum(math.prod(w["shape"]) for w in entries)
+    (model_dir / "weights.bin").write_bytes(b"\x01" * n)
+    check_model_dir(model_dir)
+    (model_dir / "weights.bin").write_bytes(b"\x01" * (n * 4))
+    with pytest.raises(PublishError, match="describes"):
+        check_model_dir(model_dir)
+
+
+def test_core_shop_imports_without_qt() -> None:
+    code = (
+        "import sys; sys.modules['PySide6'] = None; "
+        "import app.core.shop, app.core.shop_cli; print('ok')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_session_file_permissions_helper(tmp_path: Path) -> None:
+    from app.core import shop
+
+    shop._store_sessions({"https://x": {"token": "t"}})
+    mode = stat.S_IMODE(shop._sessions_path().stat().st_mode)
+    assert mode == 0o600
