@@ -143,7 +143,9 @@ class ProductModel(QAbstractTableModel):
             return QColor("#888")
         return None
 
-    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = 0) -> bool:  # noqa: N802
+    def setData(  # noqa: N802
+        self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = 0
+    ) -> bool:
         if index.column() == 0 and role == Qt.ItemDataRole.CheckStateRole:
             checked = Qt.CheckState(value) == Qt.CheckState.Checked
             self.include_toggled.emit(self.products[index.row()].id, checked)
@@ -299,7 +301,9 @@ class ProductsScreen(QWidget):
         btns.addWidget(self.webcam_button)
         btns.addStretch(1)
         btns.addWidget(self.remove_button)
-        hint = QLabel("Untick a photo to leave it out of training. Drop image files here to add them.")
+        hint = QLabel(
+            "Untick a photo to leave it out of training. Drop image files here to add them."
+        )
         hint.setObjectName("hint")
 
         right = QWidget()
@@ -496,7 +500,8 @@ class ProductsScreen(QWidget):
         if trainer is None or n_products < 2:
             return None
         try:
-            return float(trainer.estimate_seconds(n_images, n_products, self.session.train_options()))
+            options = self.session.train_options()
+            return float(trainer.estimate_seconds(n_images, n_products, options))
         except Exception:  # noqa: BLE001 - an estimate is optional
             log.exception("estimate failed")
             return None
@@ -617,7 +622,9 @@ class ProductsScreen(QWidget):
             self.add_files(files, pid)
 
     def remove_selected_added(self) -> None:
-        items = [i for i in self.images.selectedItems() if i.data(Qt.ItemDataRole.UserRole) == "added"]
+        items = [
+            i for i in self.images.selectedItems() if i.data(Qt.ItemDataRole.UserRole) == "added"
+        ]
         if not items or self.session.store is None:
             return
         answer = QMessageBox.question(
@@ -629,12 +636,30 @@ class ProductsScreen(QWidget):
             self.session.store.remove_added(Path(i.data(PATH_ROLE)))
         self.session.edited()
 
-    def capture_from_webcam(self) -> None:
+    def capture_from_webcam(self, source: Any = None) -> Any:
+        """Open the camera dialog; the photo is stored when the owner takes it.
+
+        ``source`` replaces the camera (tests feed frames from a video file).
+        """
         p = self.current_product()
         if p is None:
-            return
-        from .capture import CaptureDialog
+            return None
+        from .frames import CapturePhotoDialog  # QtMultimedia loads only when needed
 
-        dlg = CaptureDialog(self.session, p.display_name, self)
-        dlg.captured.connect(lambda rgb, pid=p.id: self.add_frame(rgb, pid))
+        settings = self.session.settings
+        dlg = CapturePhotoDialog(self, camera_id=settings.camera_id or None, source=source)
+        dlg.setWindowTitle(f"Photo of {p.display_name} from the counter camera")
+
+        def taken(pid: str = p.id) -> None:
+            if dlg.photo is not None:
+                self.add_frame(dlg.photo, pid)
+                name = self.session.names().get(pid, pid)
+                self.banner.show_message(f"Added a camera photo to {name}.", "ok")
+            if source is None and dlg.camera_id:
+                settings.camera_id = dlg.camera_id
+                settings.save()
+
+        dlg.accepted.connect(taken)
+        dlg.finished.connect(dlg.deleteLater)
         dlg.open()
+        return dlg

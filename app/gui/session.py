@@ -87,10 +87,8 @@ class Session(QObject):
     def logout(self) -> None:
         client, self.client = self.client, None
         if client is not None:
-            try:
-                client.logout()
-            except Exception:  # noqa: BLE001 - logging out must always succeed locally
-                pass
+            # Ends the server session and forgets the token; off the UI thread (network).
+            self.runner.start("logout", lambda _p, _c: client.logout())
         if self.source is not None and self.source.kind == "shop":
             self.source = None
             self.store = None

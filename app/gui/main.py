@@ -1,0 +1,103 @@
+"""Start the desktop app: logging, Qt application, error hook, main window.
+
+Heavy modules (TensorFlow, the trainer, the shop client) are not imported here;
+the window appears first and they load in the background.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import threading
+import traceback
+from types import TracebackType
+
+from app.core import paths
+
+log = logging.getLogger("app")
+
+LOG_FILE = "trainer.log"
+
+
+def setup_logging() -> None:
+    """One rotating log file under paths.log_dir(); "Open log folder" shows it."""
+    root = logging.getLogger()
+    if any(getattr(h, "_dukahub", False) for h in root.handlers):
+        return
+    handler = logging.handlers.RotatingFileHandler(
+        paths.log_dir() / LOG_FILE, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
+    handler._dukahub = True  # type: ignore[attr-defined]
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def install_excepthook() -> None:
+    """Uncaught exceptions: logged, then one readable dialog (traceback under Details)."""
+
+    def hook(etype: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(etype, KeyboardInterrupt):
+            sys.__excepthook__(etype, value, tb)
+            return
+        text = "".join(traceback.format_exception(etype, value, tb))
+        log.error("Uncaught exception:\n%s", text)
+        from PySide6.QtWidgets import QApplication
+
+        in_main = threading.current_thread() is threading.main_thread()
+        if QApplication.instance() is None or not in_main:
+            return
+        from .tasks import TaskError
+        from .widgets import show_error
+
+        show_error(QApplication.activeWindow(), "Unexpected error", TaskError(value, text))
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        exc = args.exc_value or args.exc_type()
+        text = "".join(traceback.format_exception(args.exc_type, exc, args.exc_traceback))
+        log.error("Uncaught exception in thread %s:\n%s", getattr(args.thread, "name", "?"), text)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook
+
+
+def make_app(argv: list[str]):  # -> QApplication
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        return app
+    # Crisp on 150% displays: pass fractional scale factors through (Qt 6 scales by default).
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication([sys.argv[0] if sys.argv else "dukahub-trainer", *argv])
+    app.setApplicationName("Dukahub Model Trainer")
+    app.setOrganizationName("Dukahub")
+    app.setApplicationVersion("0.1.0")
+    return app
+
+
+def run_gui(argv: list[str] | None = None) -> int:
+    """Open the main window and run until it closes; returns the process exit code."""
+    setup_logging()
+    install_excepthook()
+    app = make_app(list(argv or []))
+    from .window import MainWindow, schedule_after_paint
+
+    log.info("starting the desktop app")
+    window = MainWindow()
+    window.show()
+    schedule_after_paint(window)
+    code = app.exec()
+    log.info("desktop app closed (%s)", code)
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(run_gui(sys.argv[1:]))

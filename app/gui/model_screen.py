@@ -1,0 +1,355 @@
+"""Inspect a model folder: metadata, labels with product names, files, what is published.
+
+Works for our own exports and for a Teachable Machine export alike, because it
+reads the three files through ``app.core.modelfiles`` — the same files the POS
+loads — in a background task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .session import Session
+from .tasks import TaskError
+from .widgets import Banner, ProgressPanel
+
+log = logging.getLogger(__name__)
+
+MODEL_FILES = ("model.json", "weights.bin", "metadata.json")
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"
+
+
+def trained_at(meta: dict | None) -> datetime | None:
+    """When a model was trained: ours write trainedAt, Teachable Machine timeStamp."""
+    if not meta:
+        return None
+    raw = meta.get("trainedAt") or meta.get("timeStamp")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def format_when(meta: dict | None) -> str:
+    t = trained_at(meta)
+    return t.astimezone().strftime("%d %b %Y, %H:%M") if t else "unknown time"
+
+
+def compare_published(local: dict, published: dict | None) -> tuple[str, str]:
+    """(message, banner kind) saying whether the local model is newer than the served one."""
+    if published is None:
+        return "No model is published for this channel yet.", "info"
+    same_labels = list(local.get("labels", [])) == list(published.get("labels", []))
+    lt, pt = trained_at(local), trained_at(published)
+    if lt is not None and lt == pt and same_labels:
+        return "This model is the one currently published.", "ok"
+    if lt is not None and pt is not None:
+        if lt > pt:
+            return "This model is newer than the published one.", "info"
+        return "The published model is newer than this one.", "warn"
+    return "This model differs from the published one.", "info"
+
+
+class ModelScreen(QWidget):
+    publish_requested = Signal()
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.model: Any = None  # app.core.modelfiles.ExportedModel
+        self.metadata: dict = {}
+        self.published: dict | None = None
+
+        title = QLabel("Model")
+        title.setObjectName("title")
+        self.location = QLabel("No model yet: train one, or open a model folder.")
+        self.location.setWordWrap(True)
+        self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_button = QPushButton("Open model folder…")
+        self.open_button.setToolTip("Open a folder with model.json, weights.bin and "
+                                    "metadata.json — ours or a Teachable Machine export (Ctrl+O)")
+        self.open_button.clicked.connect(self.choose_folder)
+        self.reveal_button = QPushButton("Show in file manager")
+        self.reveal_button.clicked.connect(self.reveal)
+        self.reveal_button.setEnabled(False)
+        self.publish_button = QPushButton("Publish…")
+        self.publish_button.clicked.connect(self.publish_requested.emit)
+        self.publish_button.setEnabled(False)
+        head = QHBoxLayout()
+        head.addWidget(self.location, 1)
+        head.addWidget(self.open_button)
+        head.addWidget(self.reveal_button)
+        head.addWidget(self.publish_button)
+
+        self.progress = ProgressPanel()
+        self.banner = Banner()
+        self.kind = QLabel()
+        self.kind.setWordWrap(True)
+
+        self.meta_table = self._table(["Field", "Value"])
+        self.files_table = self._table(["File", "Size"])
+        self.files_table.setMaximumHeight(130)
+        self.labels_table = self._table(["#", "Label (product ID)", "Product"])
+        self.labels_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+
+        self.published_box = QGroupBox("On the shop server")
+        pl = QVBoxLayout(self.published_box)
+        self.published_label = QLabel()
+        self.published_label.setWordWrap(True)
+        self.published_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.published_label.setOpenExternalLinks(True)
+        self.compare = Banner()
+        self.refresh_published_button = QPushButton("Check again")
+        self.refresh_published_button.clicked.connect(self.load_published)
+        prow = QHBoxLayout()
+        prow.addWidget(self.published_label, 1)
+        prow.addWidget(self.refresh_published_button, 0, Qt.AlignmentFlag.AlignTop)
+        pl.addLayout(prow)
+        pl.addWidget(self.compare)
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(QLabel("<b>metadata.json</b>"))
+        ll.addWidget(self.meta_table, 1)
+        ll.addWidget(QLabel("<b>Files</b>"))
+        ll.addWidget(self.files_table)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(QLabel("<b>Labels</b> in output order"))
+        rl.addWidget(self.labels_table, 1)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addLayout(head)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.kind)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.published_box)
+
+        session.model_changed.connect(self.load)
+        session.source_changed.connect(self._source_changed)
+        session.catalog_changed.connect(self._fill_labels)
+        self._source_changed()
+
+    @staticmethod
+    def _table(headers: list[str]) -> QTableWidget:
+        t = QTableWidget(0, len(headers))
+        t.setHorizontalHeaderLabels(headers)
+        t.verticalHeader().hide()
+        t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        t.setAlternatingRowColors(True)
+        t.setWordWrap(False)
+        hh = t.horizontalHeader()
+        for i in range(len(headers) - 1):
+            hh.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
+        return t
+
+    # -- loading --------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        start = str(self.session.model_dir or self.session.default_model_dir().parent)
+        folder = QFileDialog.getExistingDirectory(self, "Model folder", start)
+        if folder:
+            self.session.set_model_dir(Path(folder))
+
+    def load(self) -> None:
+        folder = self.session.model_dir
+        self.model, self.metadata = None, {}
+        self.banner.clear_message()
+        self._fill()
+        if folder is None:
+            return
+        self.location.setText(f"<b>{folder}</b>")
+
+        def work(on_progress, cancel):
+            from app.core.modelfiles import ExportedModel
+
+            return ExportedModel.load(folder)
+
+        task = self.session.runner.start("model", work)
+        self.progress.track(task, f"Reading {folder}…", cancellable=False)
+        task.succeeded.connect(lambda m, f=folder: self._loaded(f, m))
+        task.failed.connect(lambda err, f=folder: self._failed(f, err))
+
+    def _loaded(self, folder: Path, model: Any) -> None:
+        if folder != self.session.model_dir:
+            return
+        self.model = model
+        self.metadata = dict(model.metadata)
+        self._fill()
+        self._update_compare()
+
+    def _failed(self, folder: Path, err: TaskError) -> None:
+        if folder != self.session.model_dir:
+            return
+        self.banner.show_message(f"This folder cannot be used as a model: {err.message}", "error")
+
+    def _source_changed(self) -> None:
+        if self.session.logged_in:
+            self.published_box.show()
+            self.load_published()
+        else:
+            self.published = None
+            self.published_box.setVisible(self.session.source is not None)
+            self.published_label.setText("Log in to a shop to see what is published.")
+            self.refresh_published_button.setEnabled(False)
+            self.compare.clear_message()
+        self._update_buttons()
+
+    def load_published(self) -> None:
+        client = self.session.client
+        if client is None:
+            return
+        self.refresh_published_button.setEnabled(False)
+        self.published_label.setText("Checking what the shop serves…")
+
+        def work(on_progress, cancel):
+            return client.published_metadata()
+
+        task = self.session.runner.start("published", work)
+        task.succeeded.connect(lambda meta, c=client: self._published_loaded(c, meta))
+        task.failed.connect(
+            lambda err: self.published_label.setText(
+                f"Could not read the published model: {err.message}"
+            )
+        )
+        task.finished.connect(lambda: self.refresh_published_button.setEnabled(True))
+
+    def _published_loaded(self, client: Any, meta: dict | None) -> None:
+        if client is not self.session.client:
+            return
+        self.published = meta
+        src = self.session.source
+        where = src.channel_code if src else ""
+        if meta is None:
+            self.published_label.setText(f"No model is published for channel {where} yet.")
+        else:
+            url = client.latest_url()
+            self.published_label.setText(
+                f"Channel <b>{where}</b> serves a model trained {format_when(meta)} with "
+                f"{meta.get('productCount', len(meta.get('labels', [])))} products and "
+                f"{meta.get('imageCount', '?')} photos.<br>"
+                f"<a href='{url}metadata.json'>{url}</a>"
+            )
+        self._update_compare()
+
+    def _update_compare(self) -> None:
+        if not self.session.logged_in or not self.metadata:
+            self.compare.clear_message()
+            return
+        self.compare.show_message(*compare_published(self.metadata, self.published))
+
+    # -- view -------------------------------------------------------------------------
+    def _update_buttons(self) -> None:
+        has = self.model is not None
+        self.reveal_button.setEnabled(self.session.model_dir is not None)
+        self.publish_button.setEnabled(has and self.session.logged_in)
+
+    def _fill(self) -> None:
+        meta = self.metadata
+        folder = self.session.model_dir
+        self._update_buttons()
+        if folder is None:
+            self.location.setText("No model yet: train one, or open a model folder.")
+        if self.model is None:
+            self.kind.setText("")
+            for t in (self.meta_table, self.files_table, self.labels_table):
+                t.setRowCount(0)
+            return
+        if self.model.is_teachable_machine:
+            self.kind.setText(
+                "A <b>Teachable Machine</b> export: the POS loads it the same way. "
+                "Its labels are class names, not product IDs."
+            )
+        else:
+            self.kind.setText(
+                f"Trained by this app: input {self.model.image_size}×{self.model.image_size}, "
+                f"{len(self.model.labels)} products."
+            )
+        rows = [(k, v) for k, v in meta.items() if k != "labels"]
+        rows.append(("labels", f"{len(meta.get('labels', []))} labels (listed on the right)"))
+        self.meta_table.setRowCount(len(rows))
+        for r, (k, v) in enumerate(rows):
+            self.meta_table.setItem(r, 0, QTableWidgetItem(k))
+            text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+            if k in ("trainedAt", "timeStamp"):
+                text = f"{v}  ({format_when(meta)})"
+            elif k == "trainingDuration" and isinstance(v, int | float):
+                text = f"{v:.1f} s"
+            item = QTableWidgetItem(text)
+            item.setToolTip(text)
+            self.meta_table.setItem(r, 1, item)
+        assert folder is not None
+        files = [(n, folder / n) for n in MODEL_FILES]
+        self.files_table.setRowCount(len(files) + 1)
+        total = 0
+        for r, (n, p) in enumerate(files):
+            size = p.stat().st_size if p.exists() else 0
+            total += size
+            self.files_table.setItem(r, 0, QTableWidgetItem(n))
+            self.files_table.setItem(r, 1, QTableWidgetItem(human_size(size)))
+        self.files_table.setItem(len(files), 0, QTableWidgetItem("Total"))
+        self.files_table.setItem(len(files), 1, QTableWidgetItem(human_size(total)))
+        self._fill_labels()
+
+    def _fill_labels(self) -> None:
+        if self.model is None:
+            return
+        names = self.session.names()
+        meta_names = self.metadata.get("productNames") or {}
+        labels = list(self.model.labels)
+        self.labels_table.setRowCount(len(labels))
+        for r, label in enumerate(labels):
+            name = names.get(str(label)) or (
+                meta_names.get(str(label)) if isinstance(meta_names, dict) else None
+            )
+            self.labels_table.setItem(r, 0, QTableWidgetItem(str(r)))
+            self.labels_table.setItem(r, 1, QTableWidgetItem(str(label)))
+            item = QTableWidgetItem(name or "—")
+            if not name:
+                item.setToolTip("Not a product of the current catalogue")
+            self.labels_table.setItem(r, 2, item)
+
+    def reveal(self) -> None:
+        if self.session.model_dir is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.session.model_dir)))

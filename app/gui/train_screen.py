@@ -1,0 +1,510 @@
+"""Train: defaults up front, Advanced folded away, live progress and chart, results.
+
+The whole run (check photos → features → training → export) is one task on the
+"train" resource, so starting again cancels a running one, and Cancel stops it
+before anything is written: the export is atomic and happens last.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import QMargins, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.progress import Progress
+
+from .session import Session
+from .tasks import Task, TaskError
+from .widgets import Banner, ProgressPanel, format_duration
+
+log = logging.getLogger(__name__)
+
+MODEL_SIZES = [
+    (0.35, "Small — fast, about 2 MB (recommended)"),
+    (0.5, "Medium — about 3.5 MB"),
+    (0.75, "Large — about 6 MB"),
+    (1.0, "Largest — about 9 MB, slowest on the till"),
+]
+QUANTIZE = [
+    ("none", "Full precision (float32)"),
+    ("float16", "Half size (float16)"),
+    ("uint8", "Quarter size (uint8)"),
+]
+
+
+def span(on_progress: Callable[[Progress], None], a: float, b: float) -> Callable[[Progress], None]:
+    """Map one step's 0..1 onto [a, b] of the whole run; the panel recomputes the ETA."""
+
+    def hook(p: Progress) -> None:
+        on_progress(replace(p, fraction=a + (b - a) * p.fraction, eta_s=None))
+
+    return hook
+
+
+def run_training(
+    catalog: Any,
+    options: Any,
+    out_dir: Path,
+    channel_id: str,
+    quantize: str,
+    on_progress: Callable[[Progress], None],
+    cancel: threading.Event,
+) -> dict[str, Any]:
+    """The "train" task: dataset → train → atomic export. Runs in the worker thread."""
+    from app.core.dataset import build_dataset
+    from app.core.progress import check_cancel
+    from app.core.trainer import train
+
+    dataset = build_dataset(catalog, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
+    model = train(dataset, options, on_progress=span(on_progress, 0.03, 0.95), cancel=cancel)
+    check_cancel(cancel)  # the last point where stopping leaves nothing behind
+    out = model.export(
+        out_dir, channel_id=channel_id, quantize=quantize,
+        on_progress=span(on_progress, 0.95, 1.0),
+    )
+    return {
+        "result": model.result,
+        "model_dir": Path(out),
+        "report": dataset.report,
+        "counts": dataset.counts(),
+    }
+
+
+class TrainingChart(QChartView):
+    """Loss (left axis) and accuracy in % (right axis) per epoch, updated live."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        chart = QChart()
+        chart.setTitle("Learning curve")
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        chart.setMargins(QMargins(4, 4, 4, 4))
+        self.loss = QLineSeries(name="Loss")
+        self.acc = QLineSeries(name="Accuracy on training photos")
+        self.val_acc = QLineSeries(name="Accuracy on held-back photos")
+        for series, color in ((self.loss, "#c0392b"), (self.acc, "#2e86c1"),
+                              (self.val_acc, "#27ae60")):
+            pen = QPen(QColor(color))
+            pen.setWidthF(2.0)
+            series.setPen(pen)
+            chart.addSeries(series)
+        self.x = QValueAxis(titleText="Epoch", labelFormat="%d")
+        self.y_loss = QValueAxis(titleText="Loss", labelFormat="%.2f")
+        self.y_acc = QValueAxis(titleText="Accuracy %", labelFormat="%d", min=0, max=100)
+        chart.addAxis(self.x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(self.y_loss, Qt.AlignmentFlag.AlignLeft)
+        chart.addAxis(self.y_acc, Qt.AlignmentFlag.AlignRight)
+        for s in (self.loss, self.acc, self.val_acc):
+            s.attachAxis(self.x)
+        self.loss.attachAxis(self.y_loss)
+        self.acc.attachAxis(self.y_acc)
+        self.val_acc.attachAxis(self.y_acc)
+        super().__init__(chart, parent)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumHeight(220)
+        self.clear()
+
+    def clear(self, epochs: int = 10) -> None:
+        for s in (self.loss, self.acc, self.val_acc):
+            s.clear()
+        self._max_loss = 0.1
+        self.x.setRange(1, max(2, epochs))
+        self.y_loss.setRange(0, 1)
+
+    def add(self, metrics: dict[str, float]) -> None:
+        epoch = metrics.get("epoch")
+        if epoch is None:
+            return
+        if "loss" in metrics:
+            self.loss.append(epoch, metrics["loss"])
+            self._max_loss = max(self._max_loss, metrics["loss"])
+            self.y_loss.setRange(0, self._max_loss * 1.1)
+        if "acc" in metrics:
+            self.acc.append(epoch, 100 * metrics["acc"])
+        if metrics.get("val_acc") is not None:
+            self.val_acc.append(epoch, 100 * metrics["val_acc"])
+        if epoch > self.x.max():
+            self.x.setMax(epoch)
+
+    def points(self) -> int:
+        return self.loss.count()
+
+
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.0f}%"
+
+
+class TrainScreen(QWidget):
+    model_ready = Signal(object)  # Path of the exported model
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.task: Task | None = None
+        s = session.settings
+
+        title = QLabel("Train")
+        title.setObjectName("title")
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        self.start_button = QPushButton("Start training")
+        self.start_button.setObjectName("primary")
+        self.start_button.clicked.connect(self.start)
+        head = QHBoxLayout()
+        head.addWidget(self.intro, 1)
+        head.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignTop)
+
+        # Advanced, folded away
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.toggled.connect(self._toggle_advanced)
+        self.advanced = QGroupBox()
+        form = QFormLayout(self.advanced)
+        self.model_size = QComboBox()
+        for alpha, text in MODEL_SIZES:
+            self.model_size.addItem(text, alpha)
+        self.model_size.setCurrentIndex(
+            max(0, next((i for i, (a, _) in enumerate(MODEL_SIZES) if a == s.alpha), 0))
+        )
+        self.model_size.setToolTip(
+            "MobileNetV2 width. Larger models need a one-time download of their "
+            "pretrained weights and run slower on the till."
+        )
+        self.epochs = QSpinBox(minimum=1, maximum=500, value=s.epochs)
+        self.epochs.setToolTip("Passes over the photos. More is slower, rarely better.")
+        self.augment = QCheckBox("Vary the photos (crops, rotation, lighting, blur)")
+        self.augment.setChecked(s.augment)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=session.seed)
+        self.seed.setToolTip("Same seed + same photos = same model.")
+        self.quantize = QComboBox()
+        for key, text in QUANTIZE:
+            self.quantize.addItem(text, key)
+        self.quantize.setCurrentIndex(max(0, self.quantize.findData(s.quantize)))
+        self.weights = QLineEdit(str(session.base_weights() or ""))
+        self.weights.setPlaceholderText("Download once from the internet (default)")
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._choose_weights)
+        wrow = QHBoxLayout()
+        wrow.addWidget(self.weights, 1)
+        wrow.addWidget(browse)
+        form.addRow("Model size", self.model_size)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Augmentation", self.augment)
+        form.addRow("Random seed", self.seed)
+        form.addRow("Weight precision", self.quantize)
+        form.addRow("Pretrained weights file", wrow)
+        self.advanced.hide()
+        for w in (self.model_size, self.quantize):
+            w.currentIndexChanged.connect(self._save_options)
+        for w in (self.epochs, self.seed):
+            w.valueChanged.connect(self._save_options)
+        self.augment.toggled.connect(self._save_options)
+        self.weights.editingFinished.connect(self._save_options)
+
+        self.progress = ProgressPanel(show_delay_ms=0)
+        self.banner = Banner()
+        self.chart = TrainingChart()
+
+        # results
+        self.accuracy = QLabel()
+        self.accuracy.setObjectName("bignumber")
+        self.accuracy.setWordWrap(True)
+        self.per_product = QTableWidget(0, 3)
+        self.per_product.setHorizontalHeaderLabels(["Product", "Photos", "Accuracy"])
+        self._setup_table(self.per_product)
+        self.confusions = QTableWidget(0, 3)
+        self.confusions.setHorizontalHeaderLabels(["Product", "Mistaken for", "Times"])
+        self._setup_table(self.confusions)
+        self.confusions.setIconSize(QSize(48, 48))
+        self.confusions.verticalHeader().setDefaultSectionSize(54)
+        self.more_photos = QLabel()
+        self.more_photos.setWordWrap(True)
+        self.result_buttons = QHBoxLayout()
+        self.inspect_button = QPushButton("Inspect the model")
+        self.publish_button = QPushButton("Publish…")
+        self.result_buttons.addStretch(1)
+        self.result_buttons.addWidget(self.inspect_button)
+        self.result_buttons.addWidget(self.publish_button)
+
+        results = QWidget()
+        rl = QVBoxLayout(results)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.accuracy)
+        pair = QSplitter()
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(QLabel("<b>Accuracy per product</b> (on held-back photos)"))
+        ll.addWidget(self.per_product)
+        right = QWidget()
+        rr = QVBoxLayout(right)
+        rr.setContentsMargins(0, 0, 0, 0)
+        rr.addWidget(QLabel("<b>Most often confused</b>"))
+        rr.addWidget(self.confusions)
+        pair.addWidget(left)
+        pair.addWidget(right)
+        rl.addWidget(pair, 1)
+        rl.addWidget(self.more_photos)
+        rl.addLayout(self.result_buttons)
+        self.results = results
+        results.hide()
+
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.addWidget(title)
+        lay.addLayout(head)
+        lay.addWidget(self.advanced_toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addWidget(self.advanced)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.chart, 2)
+        lay.addWidget(results, 3)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        session.thumbnails.ready.connect(self._confusion_thumb_ready)
+        session.catalog_changed.connect(self._update_intro)
+        session.source_changed.connect(self._update_intro)
+        session.engine_ready.connect(self._update_intro)
+        self._update_intro()
+
+    @staticmethod
+    def _setup_table(t: QTableWidget) -> None:
+        t.verticalHeader().hide()
+        t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        t.setAlternatingRowColors(True)
+        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        t.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        t.setMinimumHeight(160)
+
+    # -- options --------------------------------------------------------------------
+    def _toggle_advanced(self, on: bool) -> None:
+        self.advanced.setVisible(on)
+        self.advanced_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow
+        )
+
+    def _choose_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Pretrained MobileNetV2 weights", self.weights.text(), "Keras weights (*.h5)"
+        )
+        if path:
+            self.weights.setText(path)
+            self._save_options()
+
+    def _save_options(self) -> None:
+        s = self.session.settings
+        s.alpha = float(self.model_size.currentData())
+        s.epochs = self.epochs.value()
+        s.augment = self.augment.isChecked()
+        s.quantize = str(self.quantize.currentData())
+        self.session.seed = self.seed.value()
+        text = self.weights.text().strip()
+        self.session.base_weights_override = Path(text) if text else None
+        s.save()
+        self._update_intro()
+
+    def _update_intro(self) -> None:
+        cat = self.session.catalog()
+        running = self.task is not None and self.task.running
+        if cat is None:
+            self.intro.setText("Log in to your shop or choose a folder of product photos first.")
+            self.start_button.setEnabled(False)
+            return
+        active = [p for p in cat.active() if p.active_images()]
+        n_img = sum(len(p.active_images()) for p in active)
+        text = (
+            f"Teach the camera <b>{len(active)} products</b> from <b>{n_img} photos</b>. "
+            "Training runs on this computer; you can keep working meanwhile."
+        )
+        trainer = None
+        if self.session.engine_loaded:
+            import app.core.trainer as trainer
+        if trainer is not None and len(active) >= 2:
+            try:
+                est = trainer.estimate_seconds(n_img, len(active), self.session.train_options())
+                text += f" It takes about {format_duration(est)}."
+            except Exception:  # noqa: BLE001 - an estimate is optional
+                log.exception("estimate failed")
+        self.intro.setText(text)
+        self.start_button.setEnabled(len(active) >= 2 and not running)
+        if len(active) < 2:
+            self.intro.setText(text + " You need photos of at least two products.")
+
+    # -- run ------------------------------------------------------------------------
+    def start(self) -> Task | None:
+        catalog = self.session.catalog()
+        if catalog is None:
+            return None
+        self._save_options()
+        session = self.session
+        out_dir = session.default_model_dir()
+        channel_id = session.source.channel_id if session.source else ""
+        quantize = session.settings.quantize
+
+        def work(on_progress, cancel):
+            options = session.train_options()
+            return run_training(catalog, options, out_dir, channel_id, quantize,
+                                on_progress, cancel)
+
+        self.banner.clear_message()
+        self.results.hide()
+        self.chart.clear(session.settings.epochs)
+        task = session.runner.start("train", work)
+        self.task = task
+        self.progress.track(task, "Starting…")
+        task.progress.connect(lambda p, t=task: self._on_progress(t, p))
+        task.succeeded.connect(lambda res, t=task: self._done(t, res))
+        task.failed.connect(lambda err, t=task: self._failed(t, err))
+        task.cancelled.connect(lambda t=task: self._cancelled(t))
+        task.finished.connect(self._update_intro)
+        self.start_button.setEnabled(False)
+        return task
+
+    def cancel(self) -> None:
+        if self.task is not None and self.task.running:
+            self.task.cancel()
+
+    def _on_progress(self, task: Task, p: Progress) -> None:
+        if task is self.task and p.phase == "training" and p.metrics:
+            self.chart.add(p.metrics)
+
+    def _cancelled(self, task: Task) -> None:
+        if task is self.task:
+            self.banner.show_message(
+                "Training cancelled. Nothing was written; the previous model is unchanged.",
+                "info",
+            )
+
+    def _failed(self, task: Task, err: TaskError) -> None:
+        if task is not self.task:
+            return
+        if err.is_user_error:
+            self.banner.show_message(err.message, "error")
+        else:
+            from .widgets import show_error
+
+            self.banner.show_message("Training failed because of a bug; see the details.", "error")
+            show_error(self, "Training failed", err)
+
+    def _done(self, task: Task, res: dict[str, Any]) -> None:
+        if task is not self.task:
+            return
+        result = res["result"]
+        self.session.report = res["report"]
+        self.session.set_result(result)
+        self.session.set_model_dir(res["model_dir"])
+        self.show_result(result, res["counts"])
+        self.banner.show_message(
+            f"Model saved in {res['model_dir']} after {format_duration(result.duration_s)}.",
+            "ok",
+        )
+        self.model_ready.emit(res["model_dir"])
+
+    def show_result(self, result: Any, counts: dict[str, int]) -> None:
+        names = {**self.session.names(), **dict(getattr(result, "names", {}) or {})}
+        thumbs = self.session.thumbnails
+        catalog = self.session.catalog()
+        first_image = {
+            p.id: p.active_images()[0].path for p in (catalog.products if catalog else [])
+            if p.active_images()
+        }
+
+        def name(pid: str) -> str:
+            return names.get(pid, pid)
+
+        if result.val_accuracy is None:
+            self.accuracy.setText(
+                "Trained. There were too few photos to hold some back and measure accuracy."
+            )
+        else:
+            self.accuracy.setText(
+                f"Recognised <b>{pct(result.val_accuracy)}</b> of the photos held back from "
+                f"training · {result.product_count} products · {result.image_count} photos · "
+                f"{format_duration(result.duration_s)}"
+            )
+        rows = sorted(
+            result.labels,
+            key=lambda pid: (2 if result.per_product.get(pid) is None else 0,
+                             result.per_product.get(pid) or 0, name(pid)),
+        )
+        self.per_product.setRowCount(len(rows))
+        for r, pid in enumerate(rows):
+            acc = result.per_product.get(pid)
+            item = QTableWidgetItem(name(pid))
+            item.setToolTip(f"Product ID {pid}")
+            self.per_product.setItem(r, 0, item)
+            self.per_product.setItem(r, 1, QTableWidgetItem(str(counts.get(pid, ""))))
+            a = QTableWidgetItem(pct(acc) if acc is not None else "not measured")
+            a.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if acc is not None and acc < 0.6:
+                a.setForeground(QColor("#b03a2e"))
+            self.per_product.setItem(r, 2, a)
+
+        pairs = sorted(result.confusions, key=lambda c: -c[2])[:10]
+        self.confusions.setRowCount(len(pairs))
+        for r, (a_id, b_id, count) in enumerate(pairs):
+            for col, pid in ((0, a_id), (1, b_id)):
+                item = QTableWidgetItem(name(pid))
+                if pid in first_image:
+                    item.setIcon(QIcon(thumbs.get_or_placeholder(first_image[pid])))
+                    item.setData(Qt.ItemDataRole.UserRole, str(first_image[pid]))
+                self.confusions.setItem(r, col, item)
+            self.confusions.setItem(r, 2, QTableWidgetItem(str(count)))
+        if not pairs:
+            self.confusions.setRowCount(1)
+            self.confusions.setItem(0, 0, QTableWidgetItem("No mix-ups on held-back photos"))
+
+        needs = list(result.needs_more_photos)
+        if needs:
+            self.more_photos.setText(
+                "<b>Add photos of:</b> " + ", ".join(name(p) for p in needs[:20])
+                + (" …" if len(needs) > 20 else "")
+                + " — a few photos taken at the counter help most."
+            )
+        else:
+            self.more_photos.setText("Every product has enough photos.")
+        self.results.show()
+
+    def _confusion_thumb_ready(self, key: str) -> None:
+        for r in range(self.confusions.rowCount()):
+            for c in (0, 1):
+                item = self.confusions.item(r, c)
+                if item is not None and item.data(Qt.ItemDataRole.UserRole) == key:
+                    item.setIcon(QIcon(self.session.thumbnails.get_or_placeholder(key)))

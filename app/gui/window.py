@@ -1,0 +1,355 @@
+"""The main window: a sidebar of steps (log in → products → train → model → test → publish)."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import paths
+
+from .login_screen import LoginScreen
+from .model_screen import ModelScreen
+from .products_screen import ProductsScreen
+from .publish_screen import PublishScreen
+from .session import Session
+from .tasks import Task, TaskRunner
+from .train_screen import TrainScreen
+
+log = logging.getLogger(__name__)
+
+APP_VERSION = "0.1.0"
+
+STYLE = """
+QLabel#title { font-size: 18pt; font-weight: 600; margin-bottom: 4px; }
+QLabel#subtitle { font-size: 12pt; }
+QLabel#hint { color: #666; }
+QLabel#summary { color: #333; padding: 4px 2px; font-weight: 500; }
+QLabel#bignumber { font-size: 13pt; padding: 4px 0; }
+QFrame#card { background: palette(base); border: 1px solid #d0d0d0; border-radius: 8px; }
+QListWidget#nav { background: #23303d; color: #dfe6ec; border: none; font-size: 11pt;
+                  padding-top: 8px; outline: 0; }
+QListWidget#nav::item { padding: 10px 14px; }
+QListWidget#nav::item:selected { background: #3d5a73; color: white; }
+QListWidget#nav::item:disabled { color: #6f7f8d; }
+QPushButton#primary { background: #2e7d32; color: white; font-weight: 600;
+                      padding: 6px 18px; border-radius: 4px; }
+QPushButton#primary:disabled { background: #9bbf9d; }
+"""
+
+SCREENS = ["login", "products", "train", "model", "test", "publish"]
+TITLES = {
+    "login": "Log in",
+    "products": "Products",
+    "train": "Train",
+    "model": "Model",
+    "test": "Test",
+    "publish": "Publish",
+}
+
+
+class TestScreenHost(QWidget):
+    """Creates the webcam Test screen on first use, so QtMultimedia stays out of start-up."""
+
+    def __init__(self, runner: TaskRunner, settings: paths.Settings, parent=None) -> None:
+        super().__init__(parent)
+        self.runner, self.settings = runner, settings
+        self.screen: QWidget | None = None
+        self._model_dir: Path | None = None
+        self._names: dict[str, str] = {}
+        self._lay = QVBoxLayout(self)
+        self._lay.setContentsMargins(0, 0, 0, 0)
+
+    def ensure(self) -> QWidget:
+        if self.screen is None:
+            try:
+                from .test_screen import TestScreen
+            except ImportError as exc:  # e.g. QtMultimedia missing its system libraries
+                log.error("Test screen unavailable: %s", exc)
+                label = QLabel(f"Testing with the webcam is unavailable here: {exc}")
+                label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                label.setWordWrap(True)
+                self.screen = label
+            else:
+                self.screen = TestScreen(self.runner, self, settings=self.settings)
+                self.screen.set_product_names(self._names)
+                if self._model_dir is not None:
+                    self.screen.set_model_dir(self._model_dir)
+            self._lay.addWidget(self.screen)
+        return self.screen
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        self.ensure()
+        super().showEvent(event)
+
+    def set_model_dir(self, path: Path | None) -> None:
+        self._model_dir = path
+        if self.screen is not None and hasattr(self.screen, "set_model_dir"):
+            self.screen.set_model_dir(path)
+
+    def set_product_names(self, names: dict[str, str]) -> None:
+        self._names = dict(names)
+        if self.screen is not None and hasattr(self.screen, "set_product_names"):
+            self.screen.set_product_names(self._names)
+
+    def shutdown(self) -> None:
+        if self.screen is not None and hasattr(self.screen, "shutdown"):
+            self.screen.shutdown()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: paths.Settings | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Dukahub Model Trainer")
+        self.settings = settings or paths.Settings.load()
+        self.runner = TaskRunner(self)
+        self.session = Session(self.runner, self.settings, self)
+
+        self.login = LoginScreen(self.session)
+        self.products = ProductsScreen(self.session)
+        self.train = TrainScreen(self.session)
+        self.model = ModelScreen(self.session)
+        self.test = TestScreenHost(self.runner, self.settings)
+        self.publish = PublishScreen(self.session)
+        self.screens: dict[str, QWidget] = {
+            "login": self.login, "products": self.products, "train": self.train,
+            "model": self.model, "test": self.test, "publish": self.publish,
+        }
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setFixedWidth(170)
+        self.nav.setIconSize(QSize(18, 18))
+        self.stack = QStackedWidget()
+        icons = {
+            "login": QStyle.StandardPixmap.SP_DriveNetIcon,
+            "products": QStyle.StandardPixmap.SP_FileDialogContentsView,
+            "train": QStyle.StandardPixmap.SP_MediaPlay,
+            "model": QStyle.StandardPixmap.SP_FileDialogInfoView,
+            "test": QStyle.StandardPixmap.SP_ComputerIcon,
+            "publish": QStyle.StandardPixmap.SP_ArrowUp,
+        }
+        for i, key in enumerate(SCREENS):
+            item = QListWidgetItem(self.style().standardIcon(icons[key]), TITLES[key])
+            item.setToolTip(f"{TITLES[key]} (Ctrl+{i + 1})")
+            self.nav.addItem(item)
+            self.stack.addWidget(self.screens[key])
+        self.nav.currentRowChanged.connect(self._nav_changed)
+
+        central = QWidget()
+        lay = QHBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.nav)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.setStyleSheet(STYLE)
+
+        self.source_label = QLabel()
+        self.task_label = QLabel()
+        self.statusBar().addWidget(self.source_label, 1)
+        self.statusBar().addPermanentWidget(self.task_label)
+        self._build_menus()
+
+        # wiring between screens
+        self.login.source_chosen.connect(lambda: self.show_screen("products"))
+        self.train.inspect_button.clicked.connect(lambda: self.show_screen("model"))
+        self.train.publish_button.clicked.connect(lambda: self.show_screen("publish"))
+        self.model.publish_requested.connect(lambda: self.show_screen("publish"))
+        self.publish.login_requested.connect(lambda: self.show_screen("login"))
+        self.publish.published.connect(lambda _r: self.model.load_published())
+        self.session.source_changed.connect(self._source_changed)
+        self.session.model_changed.connect(self._model_changed)
+        self.session.catalog_changed.connect(
+            lambda: self.test.set_product_names(self.session.names())
+        )
+        self.runner.task_started.connect(self._tasks_changed)
+        self.runner.task_finished.connect(self._tasks_changed)
+
+        self._restore_geometry()
+        self._source_changed()
+        start = self.settings.last_screen if self.settings.last_screen in SCREENS else "login"
+        self.show_screen(start)
+        self._model_changed()
+
+    # -- menus & shortcuts --------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addAction(self._action("Use a &local folder…", self.login.choose_folder, "Ctrl+Shift+O"))
+        f.addAction(self._action("&Open model folder…", self.open_model_folder,
+                                 QKeySequence.StandardKey.Open))
+        f.addSeparator()
+        self.logout_action = self._action("Log &out", self.login.log_out)
+        f.addAction(self.logout_action)
+        f.addSeparator()
+        f.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        go = mb.addMenu("&Go")
+        for i, key in enumerate(SCREENS):
+            go.addAction(self._action(TITLES[key], lambda _=False, k=key: self.show_screen(k),
+                                      f"Ctrl+{i + 1}"))
+        tr = mb.addMenu("&Training")
+        self.train_action = self._action("&Start training", self.start_training, "Ctrl+T")
+        tr.addAction(self.train_action)
+        tr.addAction(self._action("&Cancel running work", self.cancel_work, "Ctrl+."))
+        tr.addAction(self._action("&Reload products", self.products.load, "F5"))
+
+        h = mb.addMenu("&Help")
+        h.addAction(self._action("Open &log folder", self.open_log_folder))
+        h.addAction(self._action("&About Dukahub Model Trainer", self.about,
+                                 QKeySequence.StandardKey.HelpContents))
+
+    # -- navigation -----------------------------------------------------------------
+    def show_screen(self, key: str) -> None:
+        self.nav.setCurrentRow(SCREENS.index(key))
+
+    def current_screen(self) -> str:
+        return SCREENS[max(0, self.stack.currentIndex())]
+
+    def _nav_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        self.stack.setCurrentIndex(row)
+        self.settings.last_screen = SCREENS[row]
+
+    def start_training(self) -> None:
+        self.show_screen("train")
+        if self.train.start_button.isEnabled():
+            self.train.start()
+
+    def cancel_work(self) -> None:
+        for t in self.runner.running():
+            if t.name in ("train", "catalog", "publish"):
+                t.cancel()
+
+    def open_model_folder(self) -> None:
+        self.show_screen("model")
+        self.model.choose_folder()
+
+    def open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
+
+    def about(self) -> None:
+        import PySide6
+
+        versions = [
+            f"Dukahub Model Trainer {APP_VERSION}",
+            f"Python {platform.python_version()}",
+            f"PySide6 {PySide6.__version__} (Qt {PySide6.QtCore.qVersion()})",
+        ]
+        tf = sys.modules.get("tensorflow")
+        versions.append(f"TensorFlow {tf.__version__}" if tf else "TensorFlow (still loading)")
+        QMessageBox.about(
+            self,
+            "About Dukahub Model Trainer",
+            "<b>Dukahub Model Trainer</b><br>Teach your point-of-sale camera to recognise "
+            "your products.<br><br>" + "<br>".join(versions)
+            + f"<br><br>Log files: {paths.log_dir()}",
+        )
+
+    # -- state ------------------------------------------------------------------------
+    def _source_changed(self) -> None:
+        src = self.session.source
+        self.source_label.setText(
+            "Not connected" if src is None else f"Using {src.label}"
+        )
+        self.logout_action.setEnabled(self.session.logged_in)
+        has = src is not None
+        for key in ("products", "train"):
+            item = self.nav.item(SCREENS.index(key))
+            flags = item.flags()
+            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if has
+                          else flags & ~Qt.ItemFlag.ItemIsEnabled)
+
+    def _model_changed(self) -> None:
+        self.test.set_model_dir(self.session.model_dir)
+
+    def _tasks_changed(self, _task: Task) -> None:
+        names = {"train": "Training", "catalog": "Loading products", "publish": "Publishing",
+                 "warmup": "Loading TensorFlow", "model": "Reading model"}
+        running = [names[t.name] for t in self.runner.running() if t.name in names]
+        self.task_label.setText(" · ".join(running) + ("…" if running else ""))
+
+    # -- start-up / shutdown ----------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        g = self.settings.window_geometry
+        if g and self.restoreGeometry(QByteArray.fromBase64(g.encode("ascii"))):
+            return
+        screen = QApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen else None
+        w, h = 1180, 780
+        if avail is not None:
+            w, h = min(w, avail.width()), min(h, avail.height())
+        self.resize(w, h)
+
+    def after_first_paint(self) -> None:
+        """Background work that must not delay the first window: TensorFlow, session."""
+        self.warm_up()
+        if self.session.source is None:
+            self.login.try_restore()
+
+    def warm_up(self) -> Task:
+        def work(on_progress, cancel):
+            import app.core.modelfiles  # noqa: F401
+            import app.core.trainer  # noqa: F401
+
+        task = self.runner.start("warmup", work)
+        task.succeeded.connect(lambda _r: self.session.mark_engine_loaded())
+        task.failed.connect(lambda err: log.error("TensorFlow warm-up failed: %s", err.message))
+        return task
+
+    def save_state(self) -> None:
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        self.settings.last_screen = self.current_screen()
+        try:
+            self.settings.save()
+        except OSError as exc:
+            log.warning("could not save settings: %s", exc)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.runner.current("train") is not None or self.runner.current("publish") is not None:
+            answer = QMessageBox.question(
+                self, "Quit?", "Training or publishing is still running. Stop it and quit?"
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.save_state()
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown(timeout_s=10)
+        self.session.thumbnails.shutdown()
+        self.test.shutdown()
+
+
+def schedule_after_paint(window: MainWindow) -> None:
+    QTimer.singleShot(50, window.after_first_paint)
+
