@@ -67,6 +67,18 @@ def photo_warning(product: Product) -> str:
     return ""
 
 
+def usable_counts(catalog: Catalog, report: Any = None) -> dict[str, int]:
+    """Photos per included product that training will use (after the photo check)."""
+    bad: set[str] = set()
+    if report is not None:
+        bad |= {str(path) for _pid, path, _reason in report.unreadable}
+        bad |= {str(dropped) for _kept, dropped in report.duplicates}
+    return {
+        p.id: sum(1 for im in p.active_images() if str(im.path) not in bad)
+        for p in catalog.active()
+    }
+
+
 class ProductModel(QAbstractTableModel):
     """Rows = products; the thumbnail is requested only when a row is painted."""
 
@@ -483,8 +495,9 @@ class ProductsScreen(QWidget):
                 if self.session.source is None else ""
             )
             return
-        active = [p for p in catalog.active() if p.active_images()]
-        n_images = sum(len(p.active_images()) for p in active)
+        usable = usable_counts(catalog, self.session.report)
+        active = [p for p in catalog.active() if usable.get(p.id)]
+        n_images = sum(usable[p.id] for p in active)
         text = (
             f"{len(active)} of {len(catalog.products)} products will be trained · "
             f"{n_images} photos"

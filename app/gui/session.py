@@ -117,7 +117,7 @@ class Session(QObject):
         return cat
 
     def edited(self) -> None:
-        self.report = None
+        """The owner changed photos or choices; the last photo check stays until redone."""
         self.catalog_changed.emit()
 
     def names(self) -> dict[str, str]:

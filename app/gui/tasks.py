@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from app.core.errors import Cancelled, TrainerError
 from app.core.progress import Progress
@@ -61,8 +61,8 @@ class _Worker(QThread):
     progress = Signal(object)
     done = Signal(str, object)  # outcome ("ok" | "cancelled" | "error"), payload
 
-    def __init__(self, name: str, fn: TaskFn, cancel: threading.Event) -> None:
-        super().__init__()
+    def __init__(self, name: str, fn: TaskFn, cancel: threading.Event, parent: QObject) -> None:
+        super().__init__(parent)  # owned by its Task: never destroyed while unowned
         self.setObjectName(f"task:{name}")
         self._fn = fn
         self._cancel = cancel
@@ -125,7 +125,7 @@ class Task(QObject):
         self.result: Any = None
         self.error: TaskError | None = None
         self.started_at = time.monotonic()
-        self._worker = _Worker(name, fn, self.cancel_event)
+        self._worker = _Worker(name, fn, self.cancel_event, self)
         # Queued: the worker emits in its thread, these slots run in ours.
         self._worker.progress.connect(self._relay_progress, Qt.ConnectionType.QueuedConnection)
         self._worker.done.connect(self._relay_done, Qt.ConnectionType.QueuedConnection)
@@ -185,7 +185,7 @@ class TaskRunner(QObject):
         task = Task(resource, fn, self)
         self._by_resource[resource] = task
         self._all.add(task)
-        task.finished.connect(lambda t=task: self._on_finished(t))
+        task.finished.connect(self._on_finished_signal)
         log.debug("starting task %s", resource)
         task.start()
         self.task_started.emit(task)
@@ -202,6 +202,12 @@ class TaskRunner(QObject):
 
     def running(self) -> list[Task]:
         return [t for t in self._all if t.running]
+
+    @Slot()
+    def _on_finished_signal(self) -> None:
+        task = self.sender()
+        if isinstance(task, Task):
+            self._on_finished(task)
 
     def _on_finished(self, task: Task) -> None:
         self._all.discard(task)
@@ -220,3 +226,6 @@ class TaskRunner(QObject):
             left = max(0.0, deadline - time.monotonic())
             if not t.wait(left):
                 log.warning("task %s did not stop within %.1f s", t.name, timeout_s)
+        # Deliver the queued outcomes now, so no Task dies with an event still pending.
+        for t in tasks:
+            QCoreApplication.sendPostedEvents(t)

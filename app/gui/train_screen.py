@@ -347,8 +347,11 @@ class TrainScreen(QWidget):
             self.intro.setText("Log in to your shop or choose a folder of product photos first.")
             self.start_button.setEnabled(False)
             return
-        active = [p for p in cat.active() if p.active_images()]
-        n_img = sum(len(p.active_images()) for p in active)
+        from .products_screen import usable_counts
+
+        usable = usable_counts(cat, self.session.report)
+        active = [p for p in cat.active() if usable.get(p.id)]
+        n_img = sum(usable[p.id] for p in active)
         text = (
             f"Teach the camera <b>{len(active)} products</b> from <b>{n_img} photos</b>. "
             "Training runs on this computer; you can keep working meanwhile."

@@ -1,0 +1,71 @@
+"""GUI test helpers: a main window with its threads stopped at the end, small photo sets."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.core import paths
+
+
+@pytest.fixture
+def settings() -> paths.Settings:
+    return paths.Settings.load()
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """Factory so a test can open a second window (restart) after closing the first."""
+    from app.gui.window import MainWindow
+
+    windows: list[MainWindow] = []
+
+    def make() -> MainWindow:
+        w = MainWindow(paths.Settings.load())
+        qtbot.addWidget(w)
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.shutdown()
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+def pick_photos(grocery: Path, folder: str, n: int) -> list[Path]:
+    """The first n training photos of one grocery class (real shop photos)."""
+    return sorted((grocery / "train" / folder).glob("*.jpg"))[:n]
+
+
+@pytest.fixture
+def photos(grocery: Path):
+    """``photos("Fruit/Lemon", 3)``: real training photos of one grocery class."""
+    return lambda folder, n: pick_photos(grocery, folder, n)
+
+
+@pytest.fixture
+def shop_folder(tmp_path: Path, grocery: Path) -> Iterator[Path]:
+    """Three products with real photos, one with a single photo, one empty, one corrupt file."""
+    root = tmp_path / "shop"
+    spec = {
+        "banana": ("Fruit/Banana", 3),
+        "kiwi": ("Fruit/Kiwi", 3),
+        "lemon": ("Fruit/Lemon", 1),
+        "empty-shelf": (None, 0),
+    }
+    for pid, (folder, n) in spec.items():
+        d = root / pid
+        d.mkdir(parents=True)
+        if folder:
+            for p in pick_photos(grocery, folder, n):
+                shutil.copy(p, d / p.name)
+    (root / "kiwi" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    yield root

@@ -1,0 +1,150 @@
+"""Products screen from a local folder: lazy thumbnails, warnings, edits that persist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+
+def drag_and_drop(target, pos, mime) -> bool:
+    """A drag entering the widget then a drop, as the window system delivers them."""
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(pos, *args)
+    QApplication.sendEvent(target, enter)
+    drop = QDropEvent(QPointF(pos), *args)
+    QApplication.sendEvent(target, drop)
+    return enter.isAccepted() and drop.isAccepted()
+
+
+def open_folder(qtbot, window, folder: Path):
+    window.login.use_folder(folder)
+    screen = window.products
+    qtbot.waitUntil(lambda: screen.model.rowCount() > 0, timeout=10000)
+    qtbot.waitUntil(lambda: window.session.report is not None, timeout=10000)
+    return screen
+
+
+def row_texts(screen) -> dict[str, list[str]]:
+    m = screen.proxy
+    return {
+        m.index(r, 0).data(): [m.index(r, c).data() or "" for c in range(3)]
+        for r in range(m.rowCount())
+    }
+
+
+def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
+    screen = open_folder(qtbot, window, shop_folder)
+    assert window.current_screen() == "products"
+    rows = row_texts(screen)
+    assert set(rows) == {"banana", "kiwi", "lemon", "empty-shelf"}
+    assert rows["empty-shelf"][2] == "no photo"
+    assert rows["lemon"][2] == "only one photo"
+    assert "unreadable file" in rows["kiwi"][2]
+    assert rows["kiwi"][1] == "4"  # 3 photos + the broken file, as listed on disk
+    warn = screen.warnings.text()
+    assert "1 with no photo" in warn and "1 with only one photo" in warn
+    assert "1 unreadable file" in warn
+    screen.details_button.setChecked(True)
+    assert "broken.jpg" in screen.details.text()
+    assert "3 of 4 products will be trained · 7 photos" in screen.summary.text()
+
+    # thumbnails arrive lazily from the decoder thread and replace the placeholder
+    thumbs = window.session.thumbnails
+    first = sorted((shop_folder / "banana").iterdir())[0]
+    qtbot.waitUntil(lambda: thumbs.get(first) is not None, timeout=10000)
+    assert thumbs.get(first).width() == thumbs.size
+    qtbot.waitUntil(lambda: thumbs.get(shop_folder / "kiwi" / "broken.jpg") is not None)
+    assert thumbs.is_unreadable(shop_folder / "kiwi" / "broken.jpg")
+
+    screen.search.setText("KIW")
+    assert list(row_texts(screen)) == ["kiwi"]
+    screen.search.clear()
+    assert screen.proxy.rowCount() == 4
+
+
+def test_include_exclude_add_and_drop_survive_restart(qtbot, make_window, shop_folder, photos):
+    window = make_window()
+    screen = open_folder(qtbot, window, shop_folder)
+
+    # exclude a product by its checkbox, and one photo by its tick
+    row = screen.model.row_of("banana")
+    screen.model.setData(screen.model.index(row, 0), Qt.CheckState.Unchecked.value,
+                         Qt.ItemDataRole.CheckStateRole)
+    qtbot.waitUntil(lambda: "2 of 4 products will be trained · 4 photos" in screen.summary.text())
+    screen.select_product("kiwi")
+    assert screen.current_pid() == "kiwi"
+    screen.images.item(0).setCheckState(Qt.CheckState.Unchecked)
+    qtbot.waitUntil(lambda: "3 photos" in screen.summary.text())
+
+    # add photos from files, then by dropping files onto the lemon row
+    extra = photos("Fruit/Lemon", 3)[1:]
+    screen.select_product("lemon")
+    stored = screen.add_files([extra[0]])
+    assert len(stored) == 1 and "Added 1 photo" in screen.banner.text()
+    lemon_ix = screen.proxy.mapFromSource(screen.model.index(screen.model.row_of("lemon"), 0))
+    pos = screen.table.visualRect(lemon_ix).center()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(extra[1]))])
+    assert drag_and_drop(screen.table.viewport(), pos, mime)
+    rows = row_texts(screen)
+    assert rows["lemon"][1] == "3" and rows["lemon"][2] == ""
+    text_file = shop_folder.parent / "price-list.txt"
+    text_file.write_text("not a photo")
+    mime_txt = QMimeData()
+    mime_txt.setUrls([QUrl.fromLocalFile(str(text_file))])
+    assert not drag_and_drop(screen.images.viewport(), screen.images.rect().center(), mime_txt)
+    assert row_texts(screen)["lemon"][1] == "3"
+
+    # a photo from the counter camera (frames from an array source, no camera here)
+    from app.gui.frames import ArraySource
+
+    frame = np.zeros((120, 160, 3), np.uint8)
+    frame[:, :80] = (250, 220, 40)
+    dlg = screen.capture_from_webcam(source=ArraySource([frame], fps=20))
+    qtbot.waitUntil(dlg.take_button.isEnabled, timeout=5000)
+    dlg.take_button.click()
+    assert row_texts(screen)["lemon"][1] == "4"
+    assert "camera photo" in screen.banner.text()
+
+    window.save_state()
+    window.close()
+
+    # restart: same folder, same choices and photos
+    again = make_window()
+    screen2 = open_folder(qtbot, again, shop_folder)
+    rows = row_texts(screen2)
+    assert rows["lemon"][1] == "4"
+    assert screen2.model.products[screen2.model.row_of("banana")].included is False
+    kiwi = screen2.model.products[screen2.model.row_of("kiwi")]
+    assert kiwi.images[0].included is False
+    added = [im for im in screen2.model.products[screen2.model.row_of("lemon")].images
+             if im.origin == "added"]
+    assert len(added) == 3 and all(im.path.exists() for im in added)
+
+    # remove an added photo again
+    screen2.select_product("lemon")
+    for i in range(screen2.images.count()):
+        it = screen2.images.item(i)
+        it.setSelected(it.data(Qt.ItemDataRole.UserRole) == "added" and i == 1)
+    assert screen2.remove_button.isEnabled()
+    from PySide6.QtWidgets import QMessageBox
+
+    orig = QMessageBox.question
+    QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+    try:
+        screen2.remove_selected_added()
+    finally:
+        QMessageBox.question = orig
+    assert row_texts(screen2)["lemon"][1] == "3"
+
+
+def test_folder_that_is_not_a_catalogue(qtbot, window, tmp_path):
+    window.login.use_folder(tmp_path)  # empty: no product sub-folders
+    qtbot.waitUntil(lambda: window.products.banner.isVisible(), timeout=5000)
+    assert "No product folders" in window.products.banner.text()
+    assert window.products.banner.kind == "error"

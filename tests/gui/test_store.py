@@ -1,0 +1,50 @@
+"""Photos the owner adds and include/exclude choices survive restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.core.catalog import Catalog, ImageRef, Product
+from app.gui.store import ChannelStore
+
+
+def test_added_photos_and_choices_persist(tmp_path: Path):
+    src = tmp_path / "photo.png"
+    from PIL import Image
+
+    Image.new("RGB", (20, 10), (200, 10, 10)).save(src)
+    (tmp_path / "notes.txt").write_text("not an image")
+    store = ChannelStore("https://shop.example", "fruit")
+    stored = store.add_files("42", [src, tmp_path / "notes.txt"])
+    assert len(stored) == 1 and stored[0].exists() and stored[0] != src
+    webcam = store.add_rgb("gid://x/7", np.full((30, 40, 3), 128, np.uint8))
+    assert webcam.suffix == ".jpg" and webcam.stat().st_size > 0
+    store.set_product_included("43", False)
+    store.set_image_included(stored[0], False)
+
+    again = ChannelStore("https://shop.example", "fruit")  # a restart
+    added = again.added_images()
+    assert added["42"] == stored and added["gid://x/7"] == [webcam]
+    catalog = Catalog(
+        [
+            Product("42", "Apple", [ImageRef(tmp_path / "a.jpg", "catalog")]),
+            Product("43", "Pear", [ImageRef(tmp_path / "b.jpg", "catalog")]),
+            Product("gid://x/7", "Plum", []),
+        ]
+    )
+    applied = {p.id: p for p in again.apply(catalog).products}
+    assert [im.origin for im in applied["42"].images] == ["catalog", "added"]
+    assert [im.included for im in applied["42"].images] == [True, False]
+    assert applied["43"].included is False
+    assert len(applied["gid://x/7"].active_images()) == 1
+
+    other = ChannelStore("https://shop.example", "veg")  # channels do not mix
+    assert other.added_images() == {} and not other.excluded_products
+
+    again.remove_added(stored[0])
+    assert (
+        not stored[0].exists()
+        and "42" not in ChannelStore("https://shop.example", "fruit").added_images()
+    )
