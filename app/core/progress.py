@@ -52,9 +52,7 @@ class Reporter:
         r._t0 = self._t0
         return r
 
-    def __call__(
-        self, phase: str, fraction: float, message: str = "", **metrics: float
-    ) -> None:
+    def __call__(self, phase: str, fraction: float, message: str = "", **metrics: float) -> None:
         check_cancel(self.cancel)
         if self._cb is None:
             return

@@ -371,7 +371,10 @@ class ShopClient:
         client._token = saved["token"]
         client._remember = True
         client.username = saved.get("username", "")
-        me = client._gql(ME, channel=False, what="restore the session").get("me")
+        try:
+            me = client._gql(ME, channel=False, what="restore the session").get("me")
+        except (SessionExpired, PermissionDenied):  # Vendure answers FORBIDDEN to a dead token
+            me = None
         if not me:
             _forget_token(url)
             raise SessionExpired(f"Your saved session on {url} has expired. Please log in again.")

@@ -1,0 +1,179 @@
+"""Turning a :class:`~app.core.catalog.Catalog` into a training set, with a report.
+
+Cheap checks happen here (file exists, content hash, header readable, duplicate
+photos); full decoding happens once per photo during feature extraction, which
+adds any late failure to the same report. The report is what the owner sees:
+which files were skipped and why, which products have no or one photo.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from .catalog import Catalog
+from .errors import DatasetError
+from .images import MAX_PIXELS, file_digest
+from .progress import ProgressHook, Reporter
+
+
+@dataclass(frozen=True)
+class Sample:
+    product_id: str
+    path: Path
+    digest: str
+    origin: str = "folder"
+
+
+@dataclass
+class DatasetReport:
+    unreadable: list[tuple[str, Path, str]] = field(default_factory=list)  # (pid, path, reason)
+    no_images: list[str] = field(default_factory=list)
+    single_image: list[str] = field(default_factory=list)
+    duplicates: list[tuple[Path, Path]] = field(default_factory=list)  # (kept, dropped)
+    conflicts: list[tuple[Path, Path]] = field(default_factory=list)  # same photo, two products
+    excluded: list[str] = field(default_factory=list)  # switched off by the owner
+
+    def summary_lines(self, names: dict[str, str] | None = None) -> list[str]:
+        n = names or {}
+
+        def nm(pid: str) -> str:
+            return n.get(pid, pid)
+
+        out = []
+        if self.no_images:
+            out.append(
+                f"{len(self.no_images)} product(s) have no usable photo and are left out: "
+                + ", ".join(nm(p) for p in self.no_images[:10])
+                + (" …" if len(self.no_images) > 10 else "")
+            )
+        if self.single_image:
+            out.append(
+                f"{len(self.single_image)} product(s) have only one photo (trained with "
+                "augmented copies; add counter photos for better accuracy): "
+                + ", ".join(nm(p) for p in self.single_image[:10])
+                + (" …" if len(self.single_image) > 10 else "")
+            )
+        for pid, path, reason in self.unreadable:
+            out.append(f"Skipped {path.name} ({nm(pid)}): {reason}")
+        for kept, dropped in self.duplicates:
+            out.append(f"Duplicate photo {dropped.name} (same as {kept.name}) used once")
+        for a, b in self.conflicts:
+            out.append(f"The same photo is filed under two products: {a} and {b}")
+        return out
+
+
+@dataclass
+class Dataset:
+    labels: list[str]  # output order of the model
+    names: dict[str, str]
+    samples: list[Sample]
+    report: DatasetReport
+    channel_id: str = ""
+
+    def counts(self) -> dict[str, int]:
+        c = dict.fromkeys(self.labels, 0)
+        for s in self.samples:
+            c[s.product_id] += 1
+        return c
+
+    def drop(self, bad: dict[str, str]) -> Dataset:
+        """Remove photos that failed to decode (digest -> reason) and re-check products."""
+        if not bad:
+            return self
+        keep, report = [], self.report
+        for s in self.samples:
+            if s.digest in bad:
+                report.unreadable.append((s.product_id, s.path, bad[s.digest]))
+            else:
+                keep.append(s)
+        return _finish(self.labels, self.names, keep, report, self.channel_id)
+
+
+def build_dataset(
+    catalog: Catalog,
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> Dataset:
+    report = DatasetReport()
+    progress = Reporter(on_progress, cancel)
+    products = [p for p in catalog.products]
+    report.excluded = [p.id for p in products if not p.included]
+    active = [p for p in products if p.included]
+    total = sum(len(p.active_images()) for p in active) or 1
+    seen: dict[str, Sample] = {}
+    samples: list[Sample] = []
+    done = 0
+    for product in active:
+        for ref in product.active_images():
+            done += 1
+            if done % 25 == 0:
+                progress("preparing", done / total, f"Checking photos ({done}/{total})")
+            reason = _header_problem(ref.path)
+            if reason:
+                report.unreadable.append((product.id, ref.path, reason))
+                continue
+            digest = file_digest(ref.path)
+            prev = seen.get(digest)
+            if prev is not None:
+                if prev.product_id == product.id:
+                    report.duplicates.append((prev.path, ref.path))
+                else:
+                    report.conflicts.append((prev.path, ref.path))
+                if prev.product_id == product.id:
+                    continue
+            sample = Sample(product.id, ref.path, digest, ref.origin)
+            seen.setdefault(digest, sample)
+            samples.append(sample)
+    labels = [p.id for p in active]
+    return _finish(labels, catalog.names(), samples, report, catalog.channel_id)
+
+
+def _finish(
+    labels: list[str],
+    names: dict[str, str],
+    samples: list[Sample],
+    report: DatasetReport,
+    channel_id: str,
+) -> Dataset:
+    counts = dict.fromkeys(labels, 0)
+    for s in samples:
+        counts[s.product_id] += 1
+    report.no_images = [p for p in labels if counts[p] == 0]
+    report.single_image = [p for p in labels if counts[p] == 1]
+    kept = [p for p in labels if counts[p] > 0]
+    if len(kept) < 2:
+        raise DatasetError(
+            f"Need photos of at least two products to train; found {len(kept)} product(s) "
+            f"with usable photos (out of {len(labels)})."
+        )
+    return Dataset(
+        labels=kept,
+        names={p: names.get(p, p) for p in kept},
+        samples=[s for s in samples if counts[s.product_id] > 0],
+        report=report,
+        channel_id=channel_id,
+    )
+
+
+def _header_problem(path: Path) -> str | None:
+    try:
+        if path.stat().st_size == 0:
+            return "empty file"
+        with Image.open(path) as im:
+            w, h = im.size
+    except FileNotFoundError:
+        return "file not found"
+    except UnidentifiedImageError:
+        return "not an image or an unsupported format"
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"unreadable ({exc})"
+    except Image.DecompressionBombError:
+        return "image too large to decode safely"
+    if w * h > MAX_PIXELS:
+        return f"image too large ({w}×{h})"
+    return None

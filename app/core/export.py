@@ -1,0 +1,184 @@
+"""Writing the three POS files atomically: temp folder, validate, swap.
+
+The converter writes ``group1-shard1of1.bin``; we rename it ``weights.bin`` and
+rewrite the manifest. An existing export is replaced whole or not at all: the
+new folder is complete and validated before it takes the old one's name.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from .errors import ExportError, ModelFilesError
+from .modelfiles import FILES, validate_model_dir
+from .progress import ProgressHook, Reporter, check_cancel
+
+if TYPE_CHECKING:
+    from .trainer import TrainedModel
+
+FORMAT_VERSION = "1.0.0"
+QUANTIZE = ("none", "float16", "uint8")
+PREPROCESSING = {
+    "colorSpace": "RGB",
+    "crop": "centre-square",
+    "resize": "bilinear",
+    "scale": "x / 127 - 1",
+    "layout": "NHWC",
+}
+
+
+def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[str, Any]:
+    r = model.result
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    import tensorflowjs
+
+    return {
+        # Dukahub's seed schema
+        "version": FORMAT_VERSION,
+        "trainedAt": stamp,
+        "channelId": channel_id,
+        "productCount": r.product_count,
+        "imageCount": r.image_count,
+        "trainingDuration": round(r.duration_s, 1),
+        "labels": list(r.labels),
+        "imageSize": model.options.image_size,
+        "modelType": "mobilenet",
+        # what Teachable Machine's loader reads
+        "tfjsVersion": tensorflowjs.__version__,
+        "tmVersion": "2.4.5",
+        "packageVersion": "0.8.4-alpha2",
+        "packageName": "@teachablemachine/image",
+        "timeStamp": now.isoformat().replace("+00:00", "Z"),
+        "userMetadata": {},
+        "modelName": f"dukahub-channel-{channel_id}" if channel_id else "dukahub-model",
+        # ours
+        "labelNames": [r.names.get(p, p) for p in r.labels],
+        "preprocessing": PREPROCESSING,
+        "baseModel": f"mobilenet_v2_{model.options.alpha:g}_{model.options.image_size}",
+        "quantization": quantize,
+        "validationAccuracy": r.val_accuracy,
+        "validation": r.validation,
+        "trainer": {"name": "dukahub-trainer", "version": __version__},
+    }
+
+
+def export_model(
+    model: TrainedModel,
+    out_dir: Path,
+    *,
+    channel_id: str = "",
+    quantize: str = "none",
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    if quantize not in QUANTIZE:
+        raise ExportError(f"Quantisation must be one of {', '.join(QUANTIZE)}, not {quantize!r}")
+    rep = Reporter(on_progress, cancel)
+    out_dir = Path(out_dir).resolve()
+    _check_target(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        rep("exporting", 0.1, "Converting to TensorFlow.js")
+        write_tfjs(model.full_model(), tmp, quantize)
+        check_cancel(cancel)
+        meta = build_metadata(model, channel_id, quantize)
+        _write_json(tmp / "metadata.json", meta)
+        rep("exporting", 0.8, "Checking the files")
+        try:
+            validate_model_dir(tmp)
+        except ModelFilesError as exc:
+            raise ExportError(f"The exported files failed validation: {exc}") from None
+        check_cancel(cancel)
+        swap_into_place(tmp, out_dir)
+        rep("exporting", 1.0, f"Saved to {out_dir}")
+    except OSError as exc:
+        raise ExportError(
+            f"Could not write the model to {out_dir}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def write_tfjs(keras_model: Any, dest: Path, quantize: str) -> None:
+    """Convert through tensorflowjs, then ship a single ``weights.bin``."""
+    import tensorflowjs as tfjs
+
+    qmap = None if quantize == "none" else {quantize: "*"}
+    tfjs.converters.save_keras_model(
+        keras_model, str(dest), quantization_dtype_map=qmap, weight_shard_size_bytes=1 << 30
+    )
+    model_json = json.loads((dest / "model.json").read_text(encoding="utf-8"))
+    shards = [p for g in model_json["weightsManifest"] for p in g["paths"]]
+    if len(shards) != 1:
+        raise ExportError(f"The converter wrote {len(shards)} weight files; expected one")
+    os.replace(dest / shards[0], dest / "weights.bin")
+    for g in model_json["weightsManifest"]:
+        g["paths"] = ["weights.bin"]
+    _write_json(dest / "model.json", model_json)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _check_target(out_dir: Path) -> None:
+    """Refuse to replace a folder that holds anything but a previous export."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} exists and is not a folder")
+    if out_dir.is_dir():
+        extra = sorted(p.name for p in out_dir.iterdir() if p.name not in FILES)
+        if extra:
+            raise ExportError(
+                f"{out_dir} already holds other files ({', '.join(extra[:3])}); "
+                "choose an empty folder or a previous model folder"
+            )
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE) where Linux offers it."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return rc == 0
+
+
+def swap_into_place(new: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(new, target)
+        return
+    if _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # now holds the old export
+        return
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,324 @@
+"""MobileNetV2 features, computed once per photo (and per augmented view) and cached.
+
+Training only ever fits a small head on these vectors, so a retrain after adding
+one product costs that product's photos, not the whole catalogue. TensorFlow is
+imported lazily here so the GUI window appears before it loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter
+
+from . import paths
+from .errors import BaseWeightsError, ImageError
+from .images import load_rgb, normalise, resize_square
+from .progress import Reporter, check_cancel
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+    "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}_no_top.h5"
+)
+ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+FEATURE_VERSION = 1  # bump when preprocessing or augmentation changes
+
+
+def tf_modules() -> tuple[Any, Any]:
+    """Import TensorFlow and Keras 2 (tf_keras) on first use only."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tensorflow as tf
+    import tf_keras
+
+    tf.get_logger().setLevel("ERROR")  # retracing chatter is not the owner's business
+    return tf, tf_keras
+
+
+def weights_filename(alpha: float, size: int = 224) -> str:
+    return WEIGHTS_URL.format(alpha=_alpha_str(alpha), size=size).rsplit("/", 1)[1]
+
+
+def _alpha_str(alpha: float) -> str:
+    return f"{alpha:g}" if alpha != 1.0 else "1.0"
+
+
+def keras_cache_dir() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
+def resolve_base_weights(
+    alpha: float,
+    explicit: Path | str | None = None,
+    *,
+    size: int = 224,
+    download: bool = True,
+    on_progress: Reporter | None = None,
+) -> Path:
+    """Find the ImageNet weights: explicit file, env var, Keras cache, then download once."""
+    if alpha not in ALPHAS:
+        raise BaseWeightsError(f"Model size (alpha) must be one of {', '.join(map(str, ALPHAS))}")
+    for candidate, what in (
+        (explicit, "--base-weights"),
+        (os.environ.get(paths.BASE_WEIGHTS_ENV), paths.BASE_WEIGHTS_ENV),
+    ):
+        if candidate:
+            p = Path(candidate).expanduser()
+            if not p.is_file():
+                raise BaseWeightsError(f"Base weights file given by {what} not found: {p}")
+            return p
+    cached = keras_cache_dir() / weights_filename(alpha, size)
+    if cached.is_file() and cached.stat().st_size > 0:
+        return cached
+    if not download:
+        raise _offline_error(alpha, size, "download disabled")
+    return _download(WEIGHTS_URL.format(alpha=_alpha_str(alpha), size=size), cached, on_progress)
+
+
+def _offline_error(alpha: float, size: int, why: str) -> BaseWeightsError:
+    return BaseWeightsError(
+        f"Could not get the pretrained MobileNetV2 weights ({why}). Connect to the internet "
+        f"once, or pass a local copy of {weights_filename(alpha, size)} with --base-weights "
+        f"FILE or the environment variable {paths.BASE_WEIGHTS_ENV}."
+    )
+
+
+def _download(url: str, dest: Path, progress: Reporter | None) -> Path:
+    import requests
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".part")
+    try:
+        with requests.get(url, stream=True, timeout=(10, 60)) as r:
+            r.raise_for_status()
+            total = int(r.headers.get("content-length") or 0)
+            got = 0
+            with open(tmp, "wb") as fh:
+                for chunk in r.iter_content(1 << 16):
+                    fh.write(chunk)
+                    got += len(chunk)
+                    if progress and total:
+                        progress("downloading", got / total, "Downloading pretrained weights")
+        os.replace(tmp, dest)
+    except requests.RequestException as exc:
+        tmp.unlink(missing_ok=True)
+        raise _offline_error(0.35, 224, type(exc).__name__) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+_MODEL_LOCK = threading.Lock()
+_MODELS: dict[tuple[str, float, int], Any] = {}
+
+
+def base_model(weights: Path, alpha: float, size: int = 224) -> Any:
+    """MobileNetV2 truncated at ``out_relu`` + global average pooling (TM's feature model)."""
+    key = (str(weights), alpha, size)
+    with _MODEL_LOCK:
+        if key not in _MODELS:
+            _, keras = tf_modules()
+            try:
+                mobilenet = keras.applications.MobileNetV2(
+                    input_shape=(size, size, 3),
+                    alpha=alpha,
+                    include_top=False,
+                    weights=str(weights),
+                )
+            except (OSError, ValueError) as exc:
+                raise BaseWeightsError(
+                    f"The base weights file {weights} does not fit MobileNetV2 alpha {alpha}: {exc}"
+                ) from None
+            model = keras.Sequential(
+                [mobilenet, keras.layers.GlobalAveragePooling2D(name="global_pool")],
+                name="features",
+            )
+            model.trainable = False
+            _MODELS[key] = model
+        return _MODELS[key]
+
+
+# --- augmentation -----------------------------------------------------------------
+
+
+def augment(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    """One plausible counter view of a product photo, as a size×size uint8 crop.
+
+    Crops and zoom (product at another distance/position), small rotations (held
+    at an angle), flips, lighting and colour strength (shop lights, white
+    balance) and mild blur (motion, focus). No hue shift: colour tells green
+    apples from red ones.
+    """
+    im = Image.fromarray(rgb)
+    w, h = im.size
+    # random resized crop around the centre square the POS sees
+    side = min(w, h)
+    area = rng.uniform(0.45, 1.0)
+    aspect = np.exp(rng.uniform(np.log(0.8), np.log(1.25)))
+    cw = int(round(side * np.sqrt(area * aspect)))
+    ch = int(round(side * np.sqrt(area / aspect)))
+    cw, ch = min(cw, w), min(ch, h)
+    cx = w / 2 + rng.uniform(-0.5, 0.5) * (w - cw)
+    cy = h / 2 + rng.uniform(-0.5, 0.5) * (h - ch)
+    box = (int(cx - cw / 2), int(cy - ch / 2), int(cx - cw / 2) + cw, int(cy - ch / 2) + ch)
+    im = im.crop(box)
+    angle = rng.uniform(-20, 20)
+    if abs(angle) > 1:
+        im = im.rotate(angle, resample=Image.Resampling.BILINEAR, expand=False)
+        # drop the corners the rotation left empty
+        cw, ch = im.size
+        f = 1 / (abs(np.cos(np.radians(angle))) + abs(np.sin(np.radians(angle))))
+        nw, nh = int(cw * f), int(ch * f)
+        im = im.crop(((cw - nw) // 2, (ch - nh) // 2, (cw - nw) // 2 + nw, (ch - nh) // 2 + nh))
+    if rng.random() < 0.5:
+        im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    im = im.resize((size, size), Image.Resampling.BILINEAR)
+    im = ImageEnhance.Brightness(im).enhance(rng.uniform(0.7, 1.3))
+    im = ImageEnhance.Contrast(im).enhance(rng.uniform(0.75, 1.25))
+    im = ImageEnhance.Color(im).enhance(rng.uniform(0.75, 1.25))
+    if rng.random() < 0.25:
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.4)))
+    return np.asarray(im)
+
+
+def view_of(rgb: np.ndarray, digest: str, view: int, seed: int, size: int) -> np.ndarray:
+    """View 0 is exactly what the POS sees; others are seeded augmentations."""
+    if view == 0:
+        return resize_square(rgb, size)
+    key = int(hashlib.blake2b(f"{digest}:{view}:{seed}".encode(), digest_size=8).hexdigest(), 16)
+    return augment(rgb, np.random.default_rng(key), size)
+
+
+# --- cached extraction ------------------------------------------------------------
+
+
+class FeatureStore:
+    """On-disk cache: one .npy per (photo content, base model, seed) holding views 0..k.
+
+    Views are deterministic, so a request for fewer views reuses a prefix and
+    a request for more recomputes that photo once.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or paths.feature_cache_dir()
+
+    def _path(self, model_key: str, digest: str, views: int, seed: int) -> Path:
+        return self.root / model_key / digest[:2] / f"{digest}-s{seed}.npy"
+
+    def get(self, model_key: str, digest: str, views: int, seed: int) -> np.ndarray | None:
+        p = self._path(model_key, digest, views, seed)
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        return arr[:views] if arr.ndim == 2 and arr.shape[0] >= views else None
+
+    def put(self, model_key: str, digest: str, views: int, seed: int, arr: np.ndarray) -> None:
+        p = self._path(model_key, digest, views, seed)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.save(fh, arr.astype(np.float32), allow_pickle=False)
+            os.replace(tmp, p)
+        except OSError as exc:  # a full disk only costs speed next time
+            tmp.unlink(missing_ok=True)
+            log.warning("feature cache write failed: %s", exc)
+
+
+def model_key(weights: Path, alpha: float, size: int) -> str:
+    st = weights.stat()
+    raw = f"{weights.name}:{st.st_size}:{alpha}:{size}:{FEATURE_VERSION}"
+    return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+
+
+def extract(
+    items: Sequence[tuple[Path, str, int]],
+    *,
+    weights: Path,
+    alpha: float,
+    size: int = 224,
+    seed: int = 0,
+    store: FeatureStore | None = None,
+    progress: Reporter | None = None,
+    batch_size: int = 32,
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Features for each (path, digest, n_views): {digest: (n_views, dim)}, {digest: error}.
+
+    Cached entries are read back; the rest are decoded in a small thread pool
+    (Pillow releases the GIL) while the model runs batches.
+    """
+    store = store or FeatureStore()
+    key = model_key(weights, alpha, size)
+    out: dict[str, np.ndarray] = {}
+    failed: dict[str, str] = {}
+    todo = []
+    for path, digest, views in items:
+        hit = store.get(key, digest, views, seed)
+        if hit is not None:
+            out[digest] = hit
+        else:
+            todo.append((path, digest, views))
+    if not todo:
+        return out, failed
+    model = base_model(weights, alpha, size)
+    total_views = sum(v for _, _, v in todo)
+    done_views = 0
+
+    def decode(item: tuple[Path, str, int]) -> tuple[str, list[np.ndarray] | str]:
+        path, digest, views = item
+        try:
+            rgb = load_rgb(path)
+        except ImageError as exc:
+            return digest, str(exc).split(": ", 1)[-1]
+        return digest, [view_of(rgb, digest, v, seed, size) for v in range(views)]
+
+    pending: list[tuple[str, int, np.ndarray]] = []  # (digest, views, array)
+    buf: dict[str, list[np.ndarray]] = {}
+
+    def flush() -> None:
+        nonlocal done_views
+        if not pending:
+            return
+        x = np.stack([normalise(a) for _, _, a in pending])
+        feats = np.asarray(model.predict_on_batch(x), dtype=np.float32)
+        for (digest, views, _), f in zip(pending, feats, strict=True):
+            buf.setdefault(digest, []).append(f)
+            if len(buf[digest]) == views:
+                arr = np.stack(buf.pop(digest))
+                out[digest] = arr
+                store.put(key, digest, views, seed, arr)
+        done_views += len(pending)
+        pending.clear()
+        if progress:
+            progress(
+                "features",
+                done_views / total_views,
+                f"Reading photos ({done_views}/{total_views} views)",
+            )
+
+    workers = max(1, min(4, (os.cpu_count() or 2)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
+        for digest, result in pool.map(decode, todo):
+            if progress:
+                check_cancel(progress.cancel)
+            if isinstance(result, str):
+                failed[digest] = result
+                continue
+            for a in result:
+                pending.append((digest, len(result), a))
+                if len(pending) >= batch_size:
+                    flush()
+        flush()
+    return out, failed

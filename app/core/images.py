@@ -1,0 +1,124 @@
+"""Decoding shop photos robustly and preprocessing them exactly as the POS does.
+
+The POS follows Teachable Machine's input contract: RGB, centre square crop,
+resize to ``imageSize``, ``x / 127 - 1``. Training, prediction and the TF.js
+check all go through :func:`preprocess` so the three can never drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+# Photos above this many pixels are refused rather than decoded (decompression bombs).
+MAX_PIXELS = 80_000_000
+# Decoded images are reduced to at most this side: enough for 224 crops with augmentation.
+WORK_SIDE = 448
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+try:  # WebP/AVIF plugins are optional in Pillow builds
+    from PIL import features as _pil_features
+
+    WEBP_OK = bool(_pil_features.check("webp"))
+except Exception:  # pragma: no cover
+    WEBP_OK = False
+
+
+def load_rgb(path: Path | str, max_side: int | None = WORK_SIDE) -> np.ndarray:
+    """Decode any photo into an upright uint8 RGB array, bounded in memory.
+
+    EXIF orientation is applied, alpha is composited on white (product shots with
+    transparent backgrounds), CMYK/greyscale/palette/16-bit are converted.
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if im.width * im.height > MAX_PIXELS:
+                    raise ImageError(f"{path.name}: image too large ({im.width}×{im.height})")
+                if max_side and im.format == "JPEG":
+                    # JPEG can decode at 1/2, 1/4, 1/8 scale: huge photos stay cheap.
+                    im.draft("RGB", (max_side, max_side))
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                im = _to_rgb(im)
+                if max_side and max(im.size) > max_side:
+                    im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+                arr = np.asarray(im, dtype=np.uint8)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{path.name}: image too large to decode safely") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path.name}: not an image or an unsupported format") from None
+    except FileNotFoundError:
+        raise ImageError(f"{path.name}: file not found") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path.name}: unreadable or truncated ({exc})") from None
+    if arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 8:
+        raise ImageError(f"{path.name}: image is too small or malformed ({arr.shape})")
+    return arr
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(bg, rgba).convert("RGB")
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(im, dtype=np.float64)
+        hi = a.max() or 1.0
+        return Image.fromarray((a * (255.0 / hi)).astype(np.uint8)).convert("RGB")
+    return im.convert("RGB")
+
+
+def centre_square(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    return rgb[top : top + s, left : left + s]
+
+
+def resize_square(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Centre square crop then bilinear resize: the shape the POS feeds the model."""
+    sq = centre_square(rgb)
+    if sq.shape[0] == size:
+        return np.ascontiguousarray(sq)
+    return np.asarray(Image.fromarray(sq).resize((size, size), Image.Resampling.BILINEAR))
+
+
+def normalise(rgb_square: np.ndarray) -> np.ndarray:
+    """Teachable Machine's scaling: ``x / 127 - 1`` (not 127.5), float32."""
+    return rgb_square.astype(np.float32) / 127.0 - 1.0
+
+
+def preprocess(rgb: np.ndarray, size: int = 224) -> np.ndarray:
+    return normalise(resize_square(rgb, size))
+
+
+def make_thumbnail(path: Path | str, size: int = 128) -> np.ndarray:
+    """Small upright RGB preview for the GUI; raises ImageError like load_rgb."""
+    rgb = load_rgb(path, max_side=max(size * 2, 64))
+    im = Image.fromarray(rgb)
+    im.thumbnail((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(im)
+
+
+def file_digest(path: Path | str) -> str:
+    """Content hash: the key of cached features and of duplicate detection."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,200 @@
+"""Checking and running the three files the POS loads (ours or Teachable Machine's).
+
+Prediction here runs from the exported files, not from the in-memory Keras
+model, so what the app tests is byte for byte what the POS will load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelFilesError
+
+FILES = ("model.json", "weights.bin", "metadata.json")
+SEED_FIELDS = (
+    "version",
+    "trainedAt",
+    "channelId",
+    "productCount",
+    "imageCount",
+    "trainingDuration",
+    "labels",
+    "imageSize",
+    "modelType",
+)
+_DTYPE_BYTES = {"float32": 4, "int32": 4, "bool": 1, "float16": 2, "uint8": 1, "uint16": 2}
+
+
+def manifest_byte_count(model_json: dict[str, Any]) -> int:
+    """Bytes the weights manifest promises (quantised entries count their stored dtype)."""
+    total = 0
+    for group in model_json.get("weightsManifest", []):
+        for w in group.get("weights", []):
+            n = math.prod(int(d) for d in w.get("shape", []))
+            dtype = (w.get("quantization") or {}).get("dtype") or w.get("dtype", "float32")
+            if dtype not in _DTYPE_BYTES:
+                raise ModelFilesError(f"model.json: unsupported weight dtype {dtype!r}")
+            total += n * _DTYPE_BYTES[dtype]
+    return total
+
+
+def output_units(topology: dict[str, Any]) -> int | None:
+    """Units of the last Dense layer in a (possibly nested) layers-model topology."""
+    last: int | None = None
+
+    def walk(node: Any) -> None:
+        nonlocal last
+        if isinstance(node, dict):
+            if node.get("class_name") == "Dense" and isinstance(node.get("config"), dict):
+                last = int(node["config"].get("units", 0)) or last
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(topology)
+    return last
+
+
+def validate_model_dir(model_dir: Path | str) -> dict[str, Any]:
+    """Raise ModelFilesError unless the folder holds a loadable, consistent model."""
+    d = Path(model_dir)
+    if not d.is_dir():
+        raise ModelFilesError(f"Model folder not found: {d}")
+    for name in FILES:
+        p = d / name
+        if not p.is_file():
+            raise ModelFilesError(f"{name} is missing in {d}")
+        if p.stat().st_size == 0:
+            raise ModelFilesError(f"{name} is empty in {d}")
+    try:
+        model = json.loads((d / "model.json").read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelFilesError(f"model.json is not valid JSON: {exc}") from None
+    try:
+        meta = json.loads((d / "metadata.json").read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelFilesError(f"metadata.json is not valid JSON: {exc}") from None
+    if not isinstance(model, dict) or "modelTopology" not in model:
+        raise ModelFilesError("model.json has no modelTopology: not a TF.js layers model")
+    manifest = model.get("weightsManifest")
+    if not isinstance(manifest, list) or not manifest:
+        raise ModelFilesError("model.json has no weightsManifest")
+    paths = [p for g in manifest for p in g.get("paths", [])]
+    if paths != ["weights.bin"]:
+        raise ModelFilesError(f"model.json must reference exactly ['weights.bin'], not {paths}")
+    expected = manifest_byte_count(model)
+    actual = (d / "weights.bin").stat().st_size
+    if expected != actual:
+        raise ModelFilesError(
+            f"weights.bin has {actual} bytes but model.json describes {expected}: "
+            "the files do not belong together or a copy was cut short"
+        )
+    if not isinstance(meta, dict):
+        raise ModelFilesError("metadata.json must be a JSON object")
+    labels = meta.get("labels")
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        raise ModelFilesError("metadata.json has no list of labels")
+    if len(set(labels)) != len(labels):
+        raise ModelFilesError("metadata.json lists a label twice")
+    units = output_units(model["modelTopology"])
+    if units is not None and units != len(labels):
+        raise ModelFilesError(
+            f"The model has {units} outputs but metadata.json lists {len(labels)} labels"
+        )
+    size = meta.get("imageSize", 224)
+    if not isinstance(size, int) or not 32 <= size <= 1024:
+        raise ModelFilesError(f"metadata.json imageSize {size!r} is not a sensible size")
+    return meta
+
+
+def missing_seed_fields(meta: dict[str, Any]) -> list[str]:
+    return [f for f in SEED_FIELDS if f not in meta]
+
+
+@dataclass
+class FileInfo:
+    name: str
+    path: Path
+    size: int
+
+
+class ExportedModel:
+    """A validated model folder, loaded through the TF.js format reader."""
+
+    def __init__(self, model_dir: Path, metadata: dict[str, Any]) -> None:
+        self.dir = model_dir
+        self.metadata = metadata
+        self.labels: list[str] = list(metadata["labels"])
+        self.image_size: int = int(metadata.get("imageSize", 224))
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, model_dir: Path | str, *, eager: bool = True) -> ExportedModel:
+        d = Path(model_dir)
+        m = cls(d, validate_model_dir(d))
+        if eager:
+            m.keras_model()
+        return m
+
+    @property
+    def origin(self) -> str:
+        if "trainer" in self.metadata:
+            return "dukahub"
+        if "tmVersion" in self.metadata:
+            return "teachable-machine"
+        return "unknown"
+
+    @property
+    def is_teachable_machine(self) -> bool:
+        return self.origin == "teachable-machine"
+
+    def files(self) -> list[FileInfo]:
+        return [FileInfo(n, self.dir / n, (self.dir / n).stat().st_size) for n in FILES]
+
+    def keras_model(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from .features import tf_modules
+
+                tf_modules()
+                import tensorflowjs as tfjs
+
+                try:
+                    self._model = tfjs.converters.load_keras_model(str(self.dir / "model.json"))
+                except Exception as exc:  # the converter raises many kinds
+                    raise ModelFilesError(
+                        f"The model in {self.dir} could not be loaded: {exc}"
+                    ) from None
+            return self._model
+
+    def predict(self, images: list[np.ndarray]) -> np.ndarray:
+        """Probabilities (n, labels) for uint8 RGB images of any size."""
+        from .images import preprocess
+
+        if not images:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        x = np.stack([preprocess(im, self.image_size) for im in images])
+        model = self.keras_model()
+        with self._lock:
+            out = model.predict_on_batch(x)
+        return np.asarray(out, dtype=np.float32)
+
+    def predict_preprocessed(self, batch: np.ndarray) -> np.ndarray:
+        model = self.keras_model()
+        with self._lock:
+            return np.asarray(model.predict_on_batch(batch), dtype=np.float32)
+
+    def top_k(self, rgb: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
+        probs = self.predict([rgb])[0]
+        order = np.argsort(-probs)[:k]
+        return [(self.labels[i], float(probs[i])) for i in order]
