@@ -1,0 +1,181 @@
+"""Test screen against the real Teachable Machine export, fed by a Qt-recorded video.
+
+There is no camera here, so the "live" feed is a video made at test time from real
+grocery photos. Every prediction the screen shows is checked against the exported
+model run directly on the very frame the screen classified.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.images import load_rgb
+from app.gui.frames import ArraySource, list_cameras, write_video
+from app.gui.tasks import TaskRunner
+from app.gui.test_screen import TestScreen as Screen  # aliased: pytest collects Test*
+
+# tensorflowjs imports tensorflow_decision_forests, whose welcome banner imports IPython
+# when stdout is captured (as under pytest); the variable skips the banner.
+os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+
+REPO = Path(__file__).resolve().parents[2]
+LOAD_TIMEOUT_MS = 300_000  # first TensorFlow import on a busy 2-core machine
+# Teachable Machine labels of the reference export → names the screen should show.
+NAMES = {"노마스크": "No mask", "마스크": "Mask", "가위": "Scissors", "바위": "Rock", "보": "Paper"}
+
+
+@pytest.fixture(scope="module")
+def reference_model(tm_export: Path):
+    from app.core.modelfiles import ExportedModel
+
+    return ExportedModel.load(tm_export)
+
+
+@pytest.fixture(scope="module")
+def photo_paths(grocery: Path) -> list[Path]:
+    subs = ["Fruit/Banana", "Vegetables/Tomato", "Fruit/Kiwi", "Fruit/Orange"]
+    return [sorted((grocery / "test" / s).rglob("*.jpg"))[0] for s in subs]
+
+
+@pytest.fixture(scope="module")
+def video(qapp, photo_paths, tmp_path_factory) -> Path:
+    frames = [load_rgb(p) for p in photo_paths for _ in range(6)]
+    return write_video(frames, tmp_path_factory.mktemp("video") / "counter.mp4", fps=12)
+
+
+@pytest.fixture
+def runner(qapp):
+    r = TaskRunner()
+    yield r
+    r.shutdown(timeout_s=30)
+
+
+@pytest.fixture
+def screen(qtbot, runner):
+    s = Screen(runner)
+    qtbot.addWidget(s)
+    s.resize(1000, 640)
+    yield s
+    s.shutdown()
+
+
+def _load(qtbot, screen: Screen, folder: Path) -> None:
+    with qtbot.waitSignal(screen.model_loaded, timeout=LOAD_TIMEOUT_MS):
+        screen.set_model_dir(folder)
+
+
+def _assert_same(top, expected) -> None:
+    assert [label for label, _ in top] == [label for label, _ in expected]
+    np.testing.assert_allclose([p for _, p in top], [p for _, p in expected], atol=1e-4)
+
+
+def test_gui_modules_do_not_import_tensorflow():
+    code = "import sys, app.gui.frames, app.gui.test_screen; sys.exit('tensorflow' in sys.modules)"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, timeout=120)
+    assert res.returncode == 0, "importing the Test screen pulled in TensorFlow"
+
+
+def test_no_camera_state_offers_files(qtbot, screen):
+    if list_cameras():
+        pytest.skip("a camera is attached to this machine")
+    screen.show()
+    assert screen.mode == "none"
+    assert screen.stack.currentWidget() is screen.no_camera
+    assert not screen.camera_combo.isEnabled()
+    assert screen.camera_combo.currentText() == "No camera found"
+    assert screen.no_camera_images.isVisible() and screen.no_camera_video.isVisible()
+    assert "No model loaded" in screen.model_label.text()
+
+
+def test_video_predictions_come_from_the_exported_model(
+    qtbot, screen, tm_export, reference_model, video
+):
+    screen.set_product_names(NAMES)
+    _load(qtbot, screen, tm_export)
+    assert "5 products" in screen.model_label.text()
+    screen.show()
+    preds = []
+    screen.predicted.connect(preds.append)
+    src = screen.open_video(video)
+    qtbot.waitUntil(lambda: len(preds) >= 6, timeout=60_000)
+    assert screen.stack.currentWidget() is screen.view
+    for p in preds[-4:]:
+        assert p.frame.shape == (240, 320, 3)  # a decoded video frame, not a placeholder
+        _assert_same(p.top, reference_model.top_k(p.frame, 3))
+    # The bars show the latest prediction, with the shop's names.
+    last = screen.last_prediction
+    for row, (label, prob) in zip(screen.rows, last.top, strict=True):
+        assert row.name.text() == NAMES[label]
+        assert row.percent.text() == f"{100 * prob:.0f} %"
+        assert row.bar.value() == round(1000 * prob)
+    qtbot.waitUntil(lambda: "Recognition" in screen.fps_label.text(), timeout=5000)
+    assert screen.camera_fps > 1 and screen.recognition_fps > 0
+    assert "ms per picture" in screen.latency_label.text()
+    # Not visible → not playing (the camera is never left on behind other screens).
+    screen.hide()
+    assert not src.running
+    screen.show()
+    assert src.running
+
+
+def test_only_the_latest_frame_is_classified(qtbot, screen, tm_export, photo_paths):
+    _load(qtbot, screen, tm_export)
+    screen.show()
+    frames = [load_rgb(p) for p in photo_paths]
+    src = ArraySource(frames, fps=100)
+    delivered: list[np.ndarray] = []
+    src.frame.connect(delivered.append)
+    preds = []
+    screen.predicted.connect(preds.append)
+    screen.use_source(src)
+    qtbot.waitUntil(lambda: len(preds) >= 5, timeout=60_000)
+    src.stop()
+    at_stop = len(preds)
+    qtbot.wait(1500)
+    # At most the frame in flight and the one waiting remain: no backlog of stale frames.
+    assert len(preds) - at_stop <= 2
+    # Each prediction is of a frame the source delivered (the very object, not a copy).
+    assert all(any(p.frame is d for d in delivered) for p in preds)
+    assert len(delivered) > len(preds)
+
+
+def test_image_files_are_classified_with_unreadable_ones_reported(
+    qtbot, screen, tm_export, reference_model, photo_paths, tmp_path
+):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff not really a jpeg")
+    screen.set_product_names(NAMES)
+    screen.show()
+    # Chosen before the model is ready: checked as soon as it loads.
+    screen.open_images([*photo_paths, broken])
+    assert screen.results.count() == len(photo_paths) + 1
+    with qtbot.waitSignal(screen.images_done, timeout=LOAD_TIMEOUT_MS) as sig:
+        screen.set_model_dir(tm_export)
+    results = sig.args[0]
+    assert [r.path for r in results] == [*photo_paths, broken]
+    for r in results[:-1]:
+        assert not r.error
+        _assert_same(r.top, reference_model.top_k(load_rgb(r.path), 3))
+    assert results[-1].error and "broken.jpg" in results[-1].error
+    assert "1 of 5 files could not be read" in screen.banner.text()
+    with qtbot.waitSignal(screen.predicted, timeout=2000) as shown:
+        screen.results.setCurrentRow(2)
+    assert shown.args[0].top == results[2].top
+    assert screen.rows[0].name.text() == NAMES[results[2].top[0][0]]
+    assert NAMES[results[2].top[0][0]] in screen.results.item(2).text()
+
+
+def test_unusable_model_folder_is_reported_inline(qtbot, screen, tmp_path):
+    with qtbot.waitSignal(screen.model_failed, timeout=LOAD_TIMEOUT_MS) as sig:
+        screen.set_model_dir(tmp_path)
+    assert sig.args[0]
+    assert screen.model is None
+    assert screen.banner.isVisibleTo(screen) and "Cannot load the model" in screen.banner.text()
+    assert "Traceback" not in screen.banner.text()
