@@ -41,8 +41,9 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
     r = model.result
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    import tensorflowjs
+    from .features import import_tfjs
 
+    tensorflowjs = import_tfjs()
     return {
         # Dukahub's seed schema
         "version": FORMAT_VERSION,
@@ -115,7 +116,9 @@ def export_model(
 
 def write_tfjs(keras_model: Any, dest: Path, quantize: str) -> None:
     """Convert through tensorflowjs, then ship a single ``weights.bin``."""
-    import tensorflowjs as tfjs
+    from .features import import_tfjs
+
+    tfjs = import_tfjs()
 
     qmap = None if quantize == "none" else {quantize: "*"}
     tfjs.converters.save_keras_model(

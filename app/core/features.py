@@ -7,11 +7,13 @@ imported lazily here so the GUI window appears before it loads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,11 +40,46 @@ def tf_modules() -> tuple[Any, Any]:
     """Import TensorFlow and Keras 2 (tf_keras) on first use only."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    if "tensorflow" not in sys.modules and not os.environ.get("DUKAHUB_TRAINER_TF_VERBOSE"):
+        # TensorFlow's C++ start-up prints CUDA/absl noise straight to fd 2.
+        with _quiet_fd2():
+            import tensorflow
+
+            tensorflow.config.list_physical_devices()  # cuInit's complaint, when no GPU
     import tensorflow as tf
     import tf_keras
 
     tf.get_logger().setLevel("ERROR")  # retracing chatter is not the owner's business
     return tf, tf_keras
+
+
+@contextlib.contextmanager
+def _quiet_fd2() -> Iterator[None]:
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tfjs() -> Any:
+    """tensorflowjs, imported quietly and safely when stdout is not a terminal."""
+    if "tensorflowjs" not in sys.modules:
+        tf_modules()
+        # Without this, tensorflow_decision_forests (imported by the converter)
+        # imports IPython whenever stdout is not a terminal: the GUI, pytest.
+        os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+        with _quiet_fd2():
+            import tensorflowjs  # noqa: F401
+    return sys.modules["tensorflowjs"]
 
 
 def weights_filename(alpha: float, size: int = 224) -> str:

@@ -164,10 +164,9 @@ class ExportedModel:
     def keras_model(self) -> Any:
         with self._lock:
             if self._model is None:
-                from .features import tf_modules
+                from .features import import_tfjs
 
-                tf_modules()
-                import tensorflowjs as tfjs
+                tfjs = import_tfjs()
 
                 try:
                     self._model = tfjs.converters.load_keras_model(str(self.dir / "model.json"))

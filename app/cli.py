@@ -1,0 +1,274 @@
+"""Command line: ``python -m app`` opens the app; subcommands script the same core.
+
+Exit codes: 0 success, 1 a problem the user can fix (one clear line on
+stderr), 2 bad arguments, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .core.errors import Cancelled, TrainerError
+from .core.progress import Progress
+
+
+class StderrProgress:
+    """One updating line on a terminal; a line per phase step when piped (CI logs)."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last_phase = ""
+        self._last_bucket = -1
+        self._last_t = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        pct = int(p.fraction * 100)
+        eta = f" · about {p.eta_s:.0f}s left" if p.eta_s is not None and p.eta_s > 1 else ""
+        line = f"[{pct:3d}%] {p.phase}: {p.message}{eta}"
+        if self.tty:
+            now = time.monotonic()
+            if now - self._last_t < 0.1 and p.fraction < 1:
+                return
+            self._last_t = now
+            self.stream.write("\r\x1b[2K" + line[:120])
+            self.stream.flush()
+            return
+        bucket = pct // 10
+        if p.phase != self._last_phase or bucket != self._last_bucket:
+            self._last_phase, self._last_bucket = p.phase, bucket
+            print(line, file=self.stream, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="dukahub-trainer",
+        description="Teach a Dukahub point-of-sale camera to recognise your products. "
+        "Run without a command to open the app.",
+    )
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model from a folder or a shop channel")
+    t.add_argument("images_dir", nargs="?", type=Path, help="one sub-folder of photos per product")
+    t.add_argument("--out", type=Path, required=True, help="folder to write the three files to")
+    t.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    t.add_argument("--channel-id", default=None, help="Vendure channel ID written to metadata")
+    t.add_argument("--alpha", type=float, default=0.35, help="MobileNetV2 width (default 0.35)")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none")
+    t.add_argument("--no-augment", action="store_true", help="train on the photos as they are")
+    t.add_argument(
+        "--plain",
+        action="store_true",
+        help="the plain reference: linear softmax head, no augmentation, no validation",
+    )
+    t.add_argument("--no-validate", action="store_true", help="skip the validation rounds")
+    t.add_argument("--json", action="store_true", help="print the summary as JSON")
+    t.add_argument("--server", help="train from this shop server's channel catalogue")
+    t.add_argument("--channel", help="channel code (with --server)")
+    t.add_argument("--username", help="user name (with --server)")
+
+    p = sub.add_parser("predict", help="run an exported model on images")
+    p.add_argument("model_dir", type=Path)
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--top", type=int, default=3)
+
+    i = sub.add_parser("inspect", help="validate a model folder and print its metadata")
+    i.add_argument("model_dir", type=Path)
+    i.add_argument("--json", action="store_true")
+
+    try:
+        from .core.shop_cli import add_shop_arguments
+    except ImportError:  # pragma: no cover - the shop client is part of the package
+        pass
+    else:
+        add_shop_arguments(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from .gui.main import run_gui
+
+        return run_gui(sys.argv[:1] if argv is None else ["dukahub-trainer"])
+    handler = (
+        getattr(args, "func", None)
+        or {
+            "train": cmd_train,
+            "predict": cmd_predict,
+            "inspect": cmd_inspect,
+        }[args.command]
+    )
+    try:
+        return int(handler(args))
+    except Cancelled:
+        print("Cancelled; nothing was written.", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\nInterrupted; nothing was written.", file=sys.stderr)
+        return 130
+    except TrainerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .core.catalog import catalog_from_folder
+    from .core.dataset import build_dataset
+    from .core.trainer import TrainOptions, train
+
+    t0 = time.monotonic()
+    progress = StderrProgress()
+    cancel = threading.Event()
+    if args.server:
+        if args.images_dir is not None:
+            raise TrainerError("Give either an image folder or --server, not both")
+        if not (args.channel and args.username):
+            raise TrainerError("--server needs --channel and --username")
+        from .core.shop_cli import catalog_from_server, read_password
+
+        catalog = catalog_from_server(
+            args.server,
+            args.channel,
+            args.username,
+            read_password(),
+            on_progress=progress,
+            cancel=cancel,
+        )
+    else:
+        if args.images_dir is None:
+            raise TrainerError("Give an image folder (one sub-folder per product) or --server")
+        catalog = catalog_from_folder(args.images_dir)
+    dataset = build_dataset(catalog, on_progress=progress, cancel=cancel)
+    for line in dataset.report.summary_lines(dataset.names):
+        print(f"note: {line}", file=sys.stderr)
+    options = TrainOptions(
+        alpha=args.alpha,
+        epochs=args.epochs,
+        seed=args.seed,
+        augment=not (args.no_augment or args.plain),
+        base_weights=args.base_weights,
+        validate=not (args.no_validate or args.plain),
+        head="linear" if args.plain else "cosine",
+    )
+    model = train(dataset, options, on_progress=progress, cancel=cancel)
+    channel_id = args.channel_id if args.channel_id is not None else dataset.channel_id
+    out = model.export(
+        args.out, channel_id=channel_id, quantize=args.quantize, on_progress=progress
+    )
+    progress.done()
+    r = model.result
+    size = sum(f.stat().st_size for f in out.iterdir())
+    summary = {
+        "out": str(out),
+        "products": r.product_count,
+        "images": r.image_count,
+        "validationAccuracy": r.val_accuracy,
+        "validation": r.validation,
+        "perProduct": r.per_product,
+        "confusions": r.confusions[:5],
+        "needsMorePhotos": r.needs_more_photos,
+        "trainingSeconds": round(r.duration_s, 2),
+        "totalSeconds": round(time.monotonic() - t0, 2),
+        "modelBytes": size,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    names = r.names
+    print(f"Trained {r.product_count} products on {r.image_count} photos in {r.duration_s:.1f}s.")
+    if r.val_accuracy is not None:
+        print(f"Validation accuracy: {r.val_accuracy:.0%} ({r.validation}).")
+    else:
+        print(f"Validation: {r.validation}.")
+    weak = [(p, a) for p, a in r.per_product.items() if a is not None and a < 1.0]
+    for p, a in sorted(weak, key=lambda t: t[1])[:5]:
+        print(f"  {names.get(p, p)}: {a:.0%}")
+    for a, b, c in r.confusions[:3]:
+        print(f"  often confused: {names.get(a, a)} → {names.get(b, b)} ({c}×)")
+    if r.needs_more_photos:
+        shown = ", ".join(names.get(p, p) for p in r.needs_more_photos[:8])
+        print(f"Add photos for: {shown}" + (" …" if len(r.needs_more_photos) > 8 else ""))
+    print(f"Wrote {out} ({size / 1e6:.2f} MB: model.json, weights.bin, metadata.json).")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .core.errors import ImageError
+    from .core.images import load_rgb
+    from .core.modelfiles import ExportedModel
+
+    model = ExportedModel.load(args.model_dir)
+    names = dict(zip(model.labels, model.metadata.get("labelNames") or model.labels, strict=False))
+    status = 0
+    for path in args.images:
+        try:
+            rgb = load_rgb(path)
+        except ImageError as exc:
+            print(f"{path}: skipped: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        top = model.top_k(rgb, max(1, min(args.top, len(model.labels))))
+        shown = ", ".join(
+            f"{lab} ({names[lab]}) {p:.3f}" if names[lab] != lab else f"{lab} {p:.3f}"
+            for lab, p in top
+        )
+        print(f"{path}: {shown}")
+    return status
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .core.modelfiles import FILES, missing_seed_fields, validate_model_dir
+
+    meta = validate_model_dir(args.model_dir)
+    if args.json:
+        print(json.dumps(meta, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{args.model_dir}: valid TF.js layers model")
+    for name in FILES:
+        print(f"  {name:14s} {(args.model_dir / name).stat().st_size:>10,d} bytes")
+    for key in (
+        "version",
+        "trainedAt",
+        "channelId",
+        "productCount",
+        "imageCount",
+        "trainingDuration",
+        "imageSize",
+        "modelType",
+        "baseModel",
+        "quantization",
+        "validationAccuracy",
+        "modelName",
+        "timeStamp",
+    ):
+        if key in meta:
+            print(f"  {key}: {meta[key]}")
+    names = meta.get("labelNames") or meta["labels"]
+    print(f"  labels ({len(meta['labels'])}):")
+    for lab, nm in zip(meta["labels"], names, strict=False):
+        print(f"    {lab}" + (f"  {nm}" if nm != lab else ""))
+    missing = missing_seed_fields(meta)
+    if missing:
+        origin = "a Teachable Machine export" if "tmVersion" in meta else "this model"
+        print(f"  note: {origin} lacks Dukahub fields: {', '.join(missing)}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Odd photos real shops have: each decodes upright RGB or fails with a named reason."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.core.errors import ImageError
+from app.core.images import load_rgb, make_thumbnail, preprocess, resize_square
+
+
+def _save(img: Image.Image, path, **kw) -> None:
+    img.save(path, **kw)
+
+
+def test_exif_rotation_is_applied(tmp_path) -> None:
+    img = Image.new("RGB", (60, 30), (255, 0, 0))
+    img.paste((0, 0, 255), (0, 0, 30, 30))  # left half blue
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise when displayed
+    p = tmp_path / "rot.jpg"
+    img.save(p, exif=exif, quality=95)
+    arr = load_rgb(p)
+    assert arr.shape == (60, 30, 3)  # portrait after transpose
+    assert arr[5, 15, 2] > 200  # blue ends up at the top
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "P", "I;16"])
+def test_modes_become_rgb(tmp_path, mode) -> None:
+    base = Image.new("RGB", (40, 40), (10, 200, 30))
+    img = base.convert(mode) if mode != "I;16" else Image.new("I;16", (40, 40), 30000)
+    fmt = "TIFF" if mode in ("CMYK", "I;16") else "PNG"
+    p = tmp_path / f"x.{fmt.lower()}"
+    img.save(p, format=fmt)
+    arr = load_rgb(p)
+    assert arr.dtype == np.uint8 and arr.shape == (40, 40, 3)
+
+
+def test_alpha_is_composited_on_white(tmp_path) -> None:
+    img = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
+    p = tmp_path / "t.png"
+    img.save(p)
+    assert load_rgb(p).min() == 255
+
+
+def test_webp(tmp_path) -> None:
+    p = tmp_path / "x.webp"
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(p, format="WEBP")
+    assert load_rgb(p).shape == (32, 32, 3)
+
+
+def test_huge_photo_is_bounded(tmp_path) -> None:
+    p = tmp_path / "big.jpg"
+    Image.new("RGB", (6000, 4000), (9, 9, 9)).save(p, quality=50)
+    arr = load_rgb(p)
+    assert max(arr.shape[:2]) <= 448
+
+
+def test_decompression_bomb_refused(tmp_path) -> None:
+    p = tmp_path / "bomb.png"
+    Image.new("1", (12000, 8000)).save(p)  # 96 MP, tiny file
+    with pytest.raises(ImageError, match="too large"):
+        load_rgb(p)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"", "not an image"), (b"hello", "not an image"), (None, "truncated")],
+)
+def test_corrupt_files_name_the_file(tmp_path, content, reason) -> None:
+    p = tmp_path / "bad.jpg"
+    if content is None:
+        buf = io.BytesIO()
+        Image.new("RGB", (200, 200), (100, 50, 25)).save(buf, format="JPEG")
+        content = buf.getvalue()[:400]
+    p.write_bytes(content)
+    with pytest.raises(ImageError, match="bad.jpg") as info:
+        load_rgb(p)
+    assert reason in str(info.value)
+
+
+def test_preprocess_matches_teachable_machine_contract() -> None:
+    rgb = np.zeros((100, 300, 3), np.uint8)
+    rgb[:, 100:200] = 254  # the centre square is white, the sides black
+    x = preprocess(rgb, 224)
+    assert x.shape == (224, 224, 3) and x.dtype == np.float32
+    assert np.allclose(x, 254 / 127 - 1)  # centre crop only; x/127 - 1, not 127.5
+    assert resize_square(rgb, 100).shape == (100, 100, 3)
+
+
+def test_thumbnail(tmp_path) -> None:
+    p = tmp_path / "a.png"
+    Image.new("RGB", (400, 200), (5, 5, 5)).save(p)
+    assert max(make_thumbnail(p, 64).shape[:2]) == 64
