@@ -18,6 +18,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("VENDURE_DISABLE_TELEMETRY", "true")
 
+from vendure_server.fixtures import vendure  # noqa: E402,F401  (real Vendure, issue 3)
+
 
 def need(path: Path, what: str) -> Path:
     """Shared data is required in CI; locally its absence skips with a clear reason."""

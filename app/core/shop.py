@@ -705,7 +705,7 @@ class ShopClient:
             raise PublishError(f"The upload was interrupted: {failure} {STILL_SERVED}") from exc
         try:
             data = self._parse(resp, "publish models")
-        except PublishError:
+        except (PublishError, PermissionDenied, SessionExpired, ChannelAccessError):
             raise
         except ShopError as exc:
             raise PublishError(f"{exc} {STILL_SERVED}") from exc

@@ -221,9 +221,9 @@ export class ModelStorage {
         const limit = { 'model.json': this.limits.modelJsonBytes, 'weights.bin': this.limits.weightsBytes, 'metadata.json': this.limits.metadataBytes }[name];
         const hash = createHash('sha256');
         let size = 0;
-        const source = open();
-        const out = createWriteStream(dest, { flags: 'wx', mode: 0o644 });
         try {
+            const source = open(); // throws at once if the upload was cut short or too large
+            const out = createWriteStream(dest, { flags: 'wx', mode: 0o644 });
             await pipeline(
                 source,
                 async function* (chunks: AsyncIterable<Buffer>) {

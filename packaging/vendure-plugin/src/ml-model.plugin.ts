@@ -91,6 +91,17 @@ function rejected(message: string): GraphQLError {
     return new GraphQLError(message, { extensions: { code: MODEL_ERROR } });
 }
 
+/** Awaits one GraphQL upload; a broken or oversized one becomes a clear refusal. */
+async function received(name: ModelFileName, upload: Promise<FileUpload>): Promise<FileUpload> {
+    try {
+        const file = await upload;
+        if (!file || typeof file.createReadStream !== 'function') throw new Error('not a file');
+        return file;
+    } catch (e: any) {
+        throw new ModelRejected(`Upload of ${name} did not complete (${String(e?.message ?? e)}).`);
+    }
+}
+
 @Resolver()
 export class MlModelResolver {
     constructor(private readonly configService: ConfigService) {}
@@ -134,9 +145,9 @@ export class MlModelResolver {
         const channelId = this.channelId(ctx);
         return this.guard(async () => {
             const uploads: Record<ModelFileName, FileUpload> = {
-                'model.json': await args.modelJson,
-                'weights.bin': await args.weights,
-                'metadata.json': await args.metadata,
+                'model.json': await received('model.json', args.modelJson),
+                'weights.bin': await received('weights.bin', args.weights),
+                'metadata.json': await received('metadata.json', args.metadata),
             };
             return PluginState.storage.publish(channelId, {
                 'model.json': () => uploads['model.json'].createReadStream(),

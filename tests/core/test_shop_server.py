@@ -1,0 +1,614 @@
+"""End-to-end: app.core.shop against a real Vendure 3.7 running our ML model plugin.
+
+The ``vendure`` session fixture (tests/vendure_server/fixtures.py) starts and seeds the
+server once; every test here that publishes first sets its own baseline model, so the
+tests do not depend on each other's order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from PIL import Image
+from vendure_server.fixtures import BULK_PRODUCTS, FRUIT, NO_IMAGE_PRODUCT, VendureServer
+
+from app.core import paths, shop
+from app.core.errors import (
+    Cancelled,
+    ChannelAccessError,
+    InvalidCredentials,
+    PermissionDenied,
+    PublishError,
+    SessionExpired,
+)
+from app.core.shop import ChannelInfo, ShopClient
+
+pytestmark = pytest.mark.slow
+
+FILES = ("model.json", "weights.bin", "metadata.json")
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def client_for(vendure: VendureServer, user: str = "trainer", channel: str | None = "fruit"):
+    c = ShopClient(vendure.url)
+    c.login(*vendure.users[user])
+    if channel:
+        c.select_channel(channel)
+    return c
+
+
+def make_model(root: Path, tm_export: Path, channel_id: str, labels: list[str], tag: str) -> Path:
+    """A real TF.js layers model (the Teachable Machine reference) re-labelled for a channel.
+
+    ``tag`` makes all three files differ between models, so a mix of two is detectable.
+    """
+    d = root / f"model-{tag}"
+    d.mkdir(parents=True, exist_ok=True)
+    model = json.loads((tm_export / "model.json").read_text())
+    model["generatedBy"] = f"dukahub-test {tag}"
+    (d / "model.json").write_text(json.dumps(model))
+    weights = bytearray((tm_export / "weights.bin").read_bytes())
+    stamp = hashlib.sha256(tag.encode()).digest()
+    weights[: len(stamp)] = stamp  # same size, different bytes
+    (d / "weights.bin").write_bytes(bytes(weights))
+    meta = {
+        "version": "1.0.0",
+        "trainedAt": "2026-11-25T10:00:00Z",
+        "channelId": channel_id,
+        "productCount": len(labels),
+        "imageCount": 3 * len(labels),
+        "labels": labels,
+        "imageSize": 224,
+        "modelType": "mobilenet",
+        "tag": tag,
+    }
+    (d / "metadata.json").write_text(json.dumps(meta))
+    return d
+
+
+def served(vendure: VendureServer, channel: str) -> dict[str, bytes | None]:
+    """The three files as the POS downloads them (plain HTTP, no auth)."""
+    cid = vendure.channels[channel].id
+    out: dict[str, bytes | None] = {}
+    for name in FILES:
+        r = requests.get(f"{vendure.url}/assets/ml-models/{cid}/latest/{name}", timeout=10)
+        out[name] = r.content if r.status_code == 200 else None
+    return out
+
+
+def local(model_dir: Path) -> dict[str, bytes]:
+    return {n: (model_dir / n).read_bytes() for n in FILES}
+
+
+def fruit_labels(vendure: VendureServer) -> list[str]:
+    return sorted(vendure.channels["fruit"].products, key=int)[:5]
+
+
+@pytest.fixture
+def baseline(vendure: VendureServer, tm_export: Path, tmp_path: Path) -> Path:
+    """Publishes a known model to "fruit" and returns its folder."""
+    c = client_for(vendure)
+    d = make_model(
+        tmp_path, tm_export, c.channel.id, fruit_labels(vendure), f"base-{tmp_path.name}"
+    )
+    c.publish(d)
+    assert served(vendure, "fruit") == local(d)
+    return d
+
+
+def raw_upload(
+    vendure: VendureServer, token: str, channel_token: str, files: dict[str, bytes]
+) -> dict:
+    """The plugin mutation without the client's local checks, to test the server's own."""
+    ops = {
+        "query": "mutation($m:Upload!,$w:Upload!,$d:Upload!){uploadMlModel("
+        "modelJson:$m,weights:$w,metadata:$d){version}}",
+        "variables": {"m": None, "w": None, "d": None},
+    }
+    mapping = {"0": ["variables.m"], "1": ["variables.w"], "2": ["variables.d"]}
+    r = requests.post(
+        vendure.api,
+        data={"operations": json.dumps(ops), "map": json.dumps(mapping)},
+        files={str(i): (n, files[n]) for i, n in enumerate(FILES)},
+        headers={"Authorization": f"Bearer {token}", "vendure-token": channel_token},
+        timeout=60,
+    )
+    return r.json()
+
+
+# ------------------------------------------------------------------ login and channels
+
+
+def test_login_lists_accessible_channels(vendure: VendureServer) -> None:
+    c = ShopClient(vendure.url)
+    channels = c.login(*vendure.users["trainer"])
+    assert {ch.code for ch in channels} == {"fruit", "bulk", "empty"}
+    fruit = c.select_channel("fruit")
+    assert fruit.id == vendure.channels["fruit"].id
+    assert "UploadMlModel" in fruit.permissions and fruit.can_publish
+
+
+def test_wrong_password(vendure: VendureServer) -> None:
+    user, _ = vendure.users["trainer"]
+    with pytest.raises(InvalidCredentials, match="Wrong username or password"):
+        ShopClient(vendure.url).login(user, "not-the-password")
+
+
+def test_unknown_user(vendure: VendureServer) -> None:
+    with pytest.raises(InvalidCredentials):
+        ShopClient(vendure.url).login("nobody@shop.test", "whatever")
+
+
+@pytest.mark.parametrize("code", ["veg", "no-such-channel"])
+def test_channel_not_accessible(vendure: VendureServer, code: str) -> None:
+    c = client_for(vendure, channel=None)
+    with pytest.raises(ChannelAccessError, match=f"no access to channel “{code}”"):
+        c.select_channel(code)
+
+
+def test_remembered_session_restores_and_logout_forgets(vendure: VendureServer) -> None:
+    c = ShopClient(vendure.url)
+    _user, password = vendure.users["trainer"]
+    c.login(*vendure.users["trainer"], remember=True)
+    store = paths.config_dir() / shop.SESSIONS_FILE
+    assert store.stat().st_mode & 0o777 == 0o600
+    assert password not in store.read_text()
+    restored = ShopClient.restore(vendure.url)
+    assert restored is not None
+    assert {ch.code for ch in restored.channels()} == {"fruit", "bulk", "empty"}
+    restored.logout()
+    assert ShopClient.restore(vendure.url) is None
+    # logout also ended the session on the server: the old client is now expired
+    with pytest.raises(SessionExpired, match="expired"):
+        c.channels()
+
+
+def test_expired_remembered_session(vendure: VendureServer) -> None:
+    c = ShopClient(vendure.url)
+    c.login(*vendure.users["trainer"], remember=True)
+    token = json.loads((paths.config_dir() / shop.SESSIONS_FILE).read_text())[c.server_url]["token"]
+    # the session ends on the server (as when it times out); the client does not know
+    requests.post(
+        vendure.api,
+        json={"query": "mutation{logout{success}}"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    with pytest.raises(SessionExpired, match="saved session .* has expired"):
+        ShopClient.restore(vendure.url)
+    assert ShopClient.restore(vendure.url) is None  # forgotten
+    c.select_channel("fruit")  # channel list is cached locally...
+    with pytest.raises(SessionExpired):  # ...but the server refuses the session
+        c.fetch_catalog()
+
+
+def test_invalid_token(vendure: VendureServer) -> None:
+    shop._store_sessions({ShopClient(vendure.url).server_url: {"token": "forged-token"}})
+    with pytest.raises(SessionExpired):
+        ShopClient.restore(vendure.url)
+
+
+# ------------------------------------------------------------------ catalogue
+
+
+@pytest.fixture
+def count_downloads(monkeypatch):
+    """Counts real image HTTP responses made by fetch_catalog."""
+    seen: list[str] = []
+    original = shop._image_session
+
+    def counting(workers: int):
+        s = original(workers)
+        s.hooks["response"].append(lambda r, *a, **k: seen.append(r.url))
+        return s
+
+    monkeypatch.setattr(shop, "_image_session", counting)
+    return seen
+
+
+def test_catalogue_download_and_cache(vendure: VendureServer, count_downloads) -> None:
+    c = client_for(vendure)
+    fruit = vendure.channels["fruit"]
+    progress = []
+    cat = c.fetch_catalog(on_progress=progress.append)
+    assert cat.channel_id == fruit.id
+    assert {p.id: p.name for p in cat.products} == fruit.products
+    for p in cat.products:
+        assert len(p.images) == fruit.images[p.id], p.name
+        for im in p.images:
+            assert im.origin == "catalog" and im.path.is_relative_to(paths.image_cache_dir())
+            with Image.open(im.path) as img:
+                assert img.format == "JPEG" and min(img.size) > 50
+    no_image = [p for p in cat.products if p.name == NO_IMAGE_PRODUCT]
+    assert len(no_image) == 1 and no_image[0].images == []
+    expected = sum(fruit.images.values())
+    assert len(count_downloads) == expected == len(FRUIT) * 3
+    assert c.last_fetch.downloaded == expected and c.last_fetch.cached == 0
+    assert progress[-1].fraction == 1.0
+    assert all(a.fraction <= b.fraction for a, b in zip(progress, progress[1:], strict=False))
+
+    # second run: nothing downloaded, same files
+    count_downloads.clear()
+    again = c.fetch_catalog()
+    assert count_downloads == []
+    assert c.last_fetch.cached == expected and c.last_fetch.downloaded == 0
+    assert [im.path for p in again.products for im in p.images] == [
+        im.path for p in cat.products for im in p.images
+    ]
+
+    # a changed photo (the product gets a new image) is downloaded, the rest is not
+    api = vendure.admin("fruit")
+    kiwi = next(pid for pid, name in fruit.products.items() if name == "Kiwi")
+    photo = sorted((vendure_grocery() / "train/Fruit/Kiwi").glob("*.jpg"))[5]
+    new = api.upload_assets([photo])[0]
+    api.gql(
+        "mutation($id:ID!,$a:ID!){updateProduct(input:{id:$id,featuredAssetId:$a}){id}}",
+        {"id": kiwi, "a": new["id"]},
+    )
+    count_downloads.clear()
+    third = c.fetch_catalog()
+    assert len(count_downloads) == 1 and urlsplit(count_downloads[0]).path.endswith(".jpg")
+    kiwi_product = next(p for p in third.products if p.id == kiwi)
+    assert len(kiwi_product.images) == 4
+    assert Image.open(kiwi_product.images[0].path).size  # the new featured photo, decodable
+
+
+def vendure_grocery() -> Path:
+    from vendure_server.fixtures import GROCERY
+
+    return GROCERY
+
+
+def test_catalogue_pages_through_many_products(vendure: VendureServer, count_downloads) -> None:
+    c = client_for(vendure, channel="bulk")
+    cat = c.fetch_catalog(workers=4)
+    assert len(cat.products) == BULK_PRODUCTS > shop.PAGE_SIZE
+    assert {p.id for p in cat.products} == set(vendure.channels["bulk"].products)
+    assert all(len(p.images) == 1 for p in cat.products)
+    # 120 products share 8 photos: each photo is downloaded once
+    assert len(count_downloads) == len(FRUIT) == c.last_fetch.downloaded
+
+
+def test_catalogue_cancel(vendure: VendureServer) -> None:
+    c = client_for(vendure, channel="bulk")
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        c.fetch_catalog(cancel=cancel)
+
+
+def test_empty_channel(vendure: VendureServer) -> None:
+    c = client_for(vendure, channel="empty")
+    cat = c.fetch_catalog()
+    assert cat.products == [] and cat.channel_id == vendure.channels["empty"].id
+    assert c.published_metadata() is None
+    assert c.list_versions() == []
+
+
+# ------------------------------------------------------------------ publish
+
+
+def test_publish_then_fetch_back_identical(
+    vendure: VendureServer, tm_export: Path, tmp_path: Path
+) -> None:
+    c = client_for(vendure)
+    d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "roundtrip")
+    progress = []
+    result = c.publish(d, on_progress=progress.append)
+    assert result.url == f"{vendure.url}/assets/ml-models/{c.channel.id}/latest/"
+    assert result.metadata["tag"] == "roundtrip"
+    assert served(vendure, "fruit") == local(d)
+    assert c.published_metadata() == json.loads((d / "metadata.json").read_text())
+    assert any(p.phase == "uploading" and 0.1 < p.fraction < 0.9 for p in progress)
+    versions = c.list_versions()
+    assert versions[0]["version"] == result.version and versions[0]["current"] is True
+    assert sum(v["current"] for v in versions) == 1
+    sizes = {f["name"]: f["size"] for f in versions[0]["files"]}
+    assert sizes == {n: len(b) for n, b in local(d).items()}
+
+    # revalidation caching: ETag + no-cache, never the asset server's 180-day max-age
+    url = result.url + "weights.bin"
+    r = requests.get(url, timeout=10)
+    assert r.headers["Cache-Control"] == "no-cache" and "max-age" not in r.headers["Cache-Control"]
+    assert r.headers["X-Ml-Model-Version"] == result.version
+    r304 = requests.get(url, headers={"If-None-Match": r.headers["ETag"]}, timeout=10)
+    assert r304.status_code == 304 and r304.content == b""
+
+
+def test_internals_are_not_served(vendure: VendureServer, baseline: Path) -> None:
+    model_root = vendure.model_dir("fruit")
+    version = next(p.name for p in (model_root / ".versions").iterdir())
+    base = f"{vendure.url}/assets"
+    for path in [
+        f"ml-models/{vendure.channels['fruit'].id}/.versions/{version}/weights.bin",
+        f"ml-models/{vendure.channels['fruit'].id}/latest/../.versions/{version}/model.json",
+        f"ml%2Dmodels/{vendure.channels['fruit'].id}/.versions/{version}/model.json",
+        f"ml-models/{vendure.channels['fruit'].id}/latest/%2e%2e/.versions/{version}/model.json",
+        f"ml-models/{vendure.channels['fruit'].id}/.tmp",
+        f"ml-models/{vendure.channels['fruit'].id}/latest/../../../../../etc/passwd",
+        f"ml-models/{vendure.channels['fruit'].id}/latest/other.txt",
+        "ml-models/",
+    ]:
+        r = _get_as_is(base + "/" + path)
+        assert r[0] == 404, (path, r)
+    assert (
+        _get_as_is(f"{base}/ml-models/{vendure.channels['fruit'].id}/latest/model.json")[0] == 200
+    )
+
+
+def _get_as_is(url: str) -> tuple[int, bytes]:
+    """GET without the client normalising ``..`` or percent-escapes away."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as s:
+        s.sendall(f"GET {parts.path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1]), data
+
+
+def test_cancelled_upload_keeps_previous_model(
+    vendure: VendureServer, baseline: Path, tm_export: Path, tmp_path: Path
+) -> None:
+    c = client_for(vendure)
+    before = c.list_versions()
+    new = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "cancelled")
+    cancel = threading.Event()
+
+    def stop_halfway(p) -> None:
+        if p.phase == "uploading" and p.fraction > 0.5:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        c.publish(new, on_progress=stop_halfway, cancel=cancel)
+    assert served(vendure, "fruit") == local(baseline)
+    _wait_for_empty_tmp(vendure)
+    assert [v["version"] for v in c.list_versions()] == [v["version"] for v in before]
+
+
+def _wait_for_empty_tmp(vendure: VendureServer) -> None:
+    tmp = vendure.model_dir("fruit") / ".tmp"
+    deadline = time.monotonic() + 10
+    while any(tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(tmp.iterdir()), list(tmp.iterdir())
+
+
+def test_connection_dropped_mid_upload_keeps_previous_model(
+    vendure: VendureServer, baseline: Path, tm_export: Path, tmp_path: Path
+) -> None:
+    """A raw socket sends half of the multipart body, then the connection dies."""
+    c = client_for(vendure)
+    new = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "dropped")
+    body = shop._MultipartBody(
+        shop.UPLOAD,
+        [
+            ("modelJson", "model.json", (new / "model.json").read_bytes(), "application/json"),
+            (
+                "weights",
+                "weights.bin",
+                (new / "weights.bin").read_bytes(),
+                "application/octet-stream",
+            ),
+            ("metadata", "metadata.json", (new / "metadata.json").read_bytes(), "application/json"),
+        ],
+        shop.Reporter(None),
+    )
+    data = body.read()
+    head = (
+        f"POST /admin-api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {body.content_type}\r\n"
+        f"Content-Length: {len(data)}\r\nAuthorization: Bearer {c._token}\r\n"
+        f"vendure-token: {c.channel.token}\r\napollo-require-preflight: true\r\n\r\n"
+    ).encode()
+    port = urlsplit(vendure.url).port
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head + data[: len(data) // 2])
+        time.sleep(0.5)  # let the server start streaming the files
+        s.shutdown(socket.SHUT_RDWR)
+    assert served(vendure, "fruit") == local(baseline)
+    _wait_for_empty_tmp(vendure)
+    assert c.list_versions()[0]["current"] is True
+    assert c.published_metadata() == json.loads((baseline / "metadata.json").read_text())
+
+
+def test_concurrent_publishes_never_mix(
+    vendure: VendureServer, baseline: Path, tm_export: Path, tmp_path: Path
+) -> None:
+    labels = fruit_labels(vendure)
+    cid = vendure.channels["fruit"].id
+    models = {t: make_model(tmp_path, tm_export, cid, labels, t) for t in ("left", "right")}
+    clients = {t: client_for(vendure) for t in models}
+    start = threading.Barrier(2)
+    outcome: dict[str, object] = {}
+
+    def run(tag: str) -> None:
+        start.wait()
+        try:
+            outcome[tag] = clients[tag].publish(models[tag])
+        except PublishError as exc:  # the other one may be swapped in before our check
+            outcome[tag] = exc
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in models]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    results = [r for r in outcome.values() if isinstance(r, shop.PublishResult)]
+    assert results, outcome
+    for r in outcome.values():
+        if isinstance(r, PublishError):
+            assert "is served instead" in str(r)
+    now = served(vendure, "fruit")
+    assert now in (local(models["left"]), local(models["right"]))  # one complete model
+    versions = clients["left"].list_versions()
+    tags = {v["metadata"]["tag"] for v in versions}
+    assert {"left", "right"} <= tags  # both stored complete, one served
+    current = [v for v in versions if v["current"]]
+    assert len(current) == 1
+    assert json.loads(now["metadata.json"])["tag"] == current[0]["metadata"]["tag"]
+
+
+def test_rollback(vendure: VendureServer, tm_export: Path, tmp_path: Path) -> None:
+    c = client_for(vendure)
+    labels = fruit_labels(vendure)
+    first = make_model(tmp_path, tm_export, c.channel.id, labels, "v-one")
+    second = make_model(tmp_path, tm_export, c.channel.id, labels, "v-two")
+    one = c.publish(first)
+    c.publish(second)
+    assert served(vendure, "fruit") == local(second)
+    back = c.rollback(one.version)
+    assert back["version"] == one.version and back["current"] is True
+    assert served(vendure, "fruit") == local(first)
+    assert [v["version"] for v in c.list_versions() if v["current"]] == [one.version]
+    for bad, why in [
+        ("20000101T000000000Z-abcdef", "does not exist"),
+        ("../../../etc", "is not a model version"),
+        (".versions", "is not a model version"),
+    ]:
+        with pytest.raises(PublishError, match=why):
+            c.rollback(bad)
+    assert served(vendure, "fruit") == local(first)
+
+
+def test_old_versions_are_pruned(vendure: VendureServer, tm_export: Path, tmp_path: Path) -> None:
+    c = client_for(vendure)
+    for i in range(5):
+        c.publish(make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), f"p{i}"))
+    versions = c.list_versions()
+    assert len(versions) == 3  # the test server keeps 3 (keepVersions)
+    assert versions[0]["current"] and versions[0]["metadata"]["tag"] == "p4"
+    assert len(list((vendure.model_dir("fruit") / ".versions").iterdir())) == 3
+
+
+# ------------------------------------------------------------------ refusals
+
+
+def test_user_without_permission_cannot_publish(
+    vendure: VendureServer, baseline: Path, tm_export: Path, tmp_path: Path
+) -> None:
+    viewer = client_for(vendure, user="viewer")
+    assert not viewer.channel.can_publish
+    d = make_model(tmp_path, tm_export, viewer.channel.id, fruit_labels(vendure), "viewer")
+    with pytest.raises(PermissionDenied, match="not allowed to publish models in channel “fruit”"):
+        viewer.publish(d)
+    with pytest.raises(PermissionDenied):
+        viewer.rollback("20000101T000000000Z-abcdef")
+    assert viewer.fetch_catalog().products  # reading the catalogue is still fine
+    assert served(vendure, "fruit") == local(baseline)
+
+
+def test_other_channel_is_refused(
+    vendure: VendureServer, baseline: Path, tm_export: Path, tmp_path: Path
+) -> None:
+    c = client_for(vendure)
+    veg = vendure.channels["veg"]
+    veg_labels = sorted(veg.products)
+    # 1. trainer has no role on "veg": forging the channel token does not help
+    c.channel = ChannelInfo(id=veg.id, code="veg", token=veg.token, permissions=[])
+    d = make_model(tmp_path, tm_export, veg.id, veg_labels, "forged")
+    with pytest.raises(PermissionDenied):
+        c.publish(d)
+    # 2. a model trained for "veg" uploaded to "fruit": refused locally...
+    c.select_channel("fruit")
+    with pytest.raises(PublishError, match=f"trained for channel id “{veg.id}”"):
+        c.publish(d)
+    # ...and by the server when the local check is bypassed
+    reply = raw_upload(vendure, c._token, c.channel.token, local(d))
+    assert reply["errors"][0]["extensions"]["code"] == "ML_MODEL_REJECTED"
+    assert "not the active channel" in reply["errors"][0]["message"]
+    # 3. a veg trainer cannot see or touch fruit at all
+    vt = client_for(vendure, user="veg_trainer", channel="veg")
+    with pytest.raises(ChannelAccessError):
+        vt.select_channel("fruit")
+    assert served(vendure, "fruit") == local(baseline)
+
+
+def test_label_no_longer_in_channel(
+    vendure: VendureServer, baseline: Path, tm_export: Path, tmp_path: Path
+) -> None:
+    c = client_for(vendure)
+    veg_product = sorted(vendure.channels["veg"].products)[0]
+    labels = fruit_labels(vendure)[:4] + [veg_product]
+    d = make_model(tmp_path, tm_export, c.channel.id, labels, "stale")
+    with pytest.raises(PublishError, match=rf"no longer products of channel .*{veg_product}"):
+        c.publish(d)
+    assert served(vendure, "fruit") == local(baseline)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("empty-weights", "weights.bin is empty"),
+        ("bad-json", "model.json is not valid JSON"),
+        ("no-topology", "no modelTopology"),
+        ("short-weights", "bytes but model.json describes"),
+        ("two-shards", "exactly one weights file"),
+        ("path-trick", "exactly one weights file"),
+        ("metadata-array", "metadata.json must contain a JSON object"),
+        ("no-labels", "labels"),
+        ("oversized-weights", "larger than the"),
+        ("over-upload-limit", "did not complete"),
+    ],
+)
+def test_server_rejects_malformed_uploads(
+    vendure: VendureServer, baseline: Path, case: str, message: str
+) -> None:
+    c = client_for(vendure)
+    files = local(baseline)
+    model = json.loads(files["model.json"])
+    if case == "empty-weights":
+        files["weights.bin"] = b""
+    elif case == "bad-json":
+        files["model.json"] = b'{"modelTopology": '
+    elif case == "no-topology":
+        files["model.json"] = json.dumps({"weightsManifest": model["weightsManifest"]}).encode()
+    elif case == "short-weights":
+        files["weights.bin"] = files["weights.bin"][:-1]
+    elif case in ("two-shards", "path-trick"):
+        model["weightsManifest"][0]["paths"] = (
+            ["weights.bin", "weights2.bin"] if case == "two-shards" else ["../../../x/weights.bin"]
+        )
+        files["model.json"] = json.dumps(model).encode()
+    elif case == "metadata-array":
+        files["metadata.json"] = b"[1, 2]"
+    elif case == "no-labels":
+        meta = json.loads(files["metadata.json"])
+        meta["labels"] = []
+        files["metadata.json"] = json.dumps(meta).encode()
+    elif case == "oversized-weights":  # over the plugin's limit (4 MiB on the test server)
+        files["weights.bin"] = b"\0" * (5 * 1024 * 1024)
+    elif case == "over-upload-limit":  # over Vendure's uploadMaxFileSize (8 MiB here)
+        files["weights.bin"] = b"\0" * (9 * 1024 * 1024)
+    reply = raw_upload(vendure, c._token, c.channel.token, files)
+    assert "errors" in reply, reply
+    err = reply["errors"][0]
+    assert err["extensions"]["code"] == "ML_MODEL_REJECTED", err
+    assert message in err["message"], err["message"]
+    assert served(vendure, "fruit") == local(baseline)
+    _wait_for_empty_tmp(vendure)
+
+
+def test_plugin_error_reaches_user_via_client(
+    vendure: VendureServer, baseline: Path, tmp_path: Path
+) -> None:
+    """A server-side refusal surfaces as PublishError saying the old model stays."""
+    c = client_for(vendure)
+    d = tmp_path / "m"
+    shutil.copytree(baseline, d)
+    meta = json.loads((d / "metadata.json").read_text())
+    meta["tag"] = "x" * (2 * 1024 * 1024)  # metadata over the plugin's 1 MiB cap
+    (d / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(PublishError, match="metadata.json is larger .* still being served"):
+        c.publish(d)
+    assert served(vendure, "fruit") == local(baseline)
