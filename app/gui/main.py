@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 import threading
 import traceback
@@ -83,8 +84,16 @@ def make_app(argv: list[str]):  # -> QApplication
     return app
 
 
+def quiet_tensorflow_env() -> None:
+    """tensorflowjs imports tensorflow_decision_forests, whose welcome banner imports
+    IPython whenever stdout is not a terminal (a desktop launcher, a test run)."""
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def run_gui(argv: list[str] | None = None) -> int:
     """Open the main window and run until it closes; returns the process exit code."""
+    quiet_tensorflow_env()
     setup_logging()
     install_excepthook()
     app = make_app(list(argv or []))

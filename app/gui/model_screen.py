@@ -204,7 +204,7 @@ class ModelScreen(QWidget):
         def work(on_progress, cancel):
             from app.core.modelfiles import ExportedModel
 
-            return ExportedModel.load(folder)
+            return ExportedModel.load(folder, eager=False)  # validate; the Test screen runs it
 
         task = self.session.runner.start("model", work)
         self.progress.track(task, f"Reading {folder}…", cancellable=False)

@@ -8,6 +8,7 @@ before anything is written: the export is atomic and happens last.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -87,7 +88,7 @@ def run_training(
     check_cancel(cancel)  # the last point where stopping leaves nothing behind
     out = model.export(
         out_dir, channel_id=channel_id, quantize=quantize,
-        on_progress=span(on_progress, 0.95, 1.0),
+        on_progress=span(on_progress, 0.95, 1.0), cancel=cancel,
     )
     return {
         "result": model.result,
@@ -356,9 +357,7 @@ class TrainScreen(QWidget):
             f"Teach the camera <b>{len(active)} products</b> from <b>{n_img} photos</b>. "
             "Training runs on this computer; you can keep working meanwhile."
         )
-        trainer = None
-        if self.session.engine_loaded:
-            import app.core.trainer as trainer
+        trainer = sys.modules.get("app.core.trainer")  # loaded by the warm-up, never here
         if trainer is not None and len(active) >= 2:
             try:
                 est = trainer.estimate_seconds(n_img, len(active), self.session.train_options())

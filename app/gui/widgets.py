@@ -29,6 +29,7 @@ PHASES = {
     "preparing": "Reading images",
     "features": "Extracting features",
     "training": "Training",
+    "validating": "Checking accuracy",
     "exporting": "Writing model files",
     "uploading": "Uploading",
     "verifying": "Verifying",

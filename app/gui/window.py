@@ -317,7 +317,10 @@ class MainWindow(QMainWindow):
     def warm_up(self) -> Task:
         def work(on_progress, cancel):
             import app.core.modelfiles  # noqa: F401
-            import app.core.trainer  # noqa: F401
+            import app.core.trainer  # noqa: F401  (cheap: TensorFlow itself loads next)
+            from app.core.features import tf_modules
+
+            tf_modules()
 
         task = self.runner.start("warmup", work)
         task.succeeded.connect(lambda _r: self.session.mark_engine_loaded())

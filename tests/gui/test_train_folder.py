@@ -1,0 +1,90 @@
+"""Train from a local folder: cancel a run, finish a run, see results, inspect the model."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trainer_env(monkeypatch, base_weights, settings):
+    """The GUI reads pretrained weights from the environment, as a user would set it."""
+    monkeypatch.setenv("DUKAHUB_TRAINER_BASE_WEIGHTS", str(base_weights))
+    settings.epochs = 6
+    settings.save()
+
+
+def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder):
+    window = make_window()
+    window.login.use_folder(shop_folder)
+    qtbot.waitUntil(lambda: window.session.report is not None, timeout=10000)
+    train = window.train
+    window.show_screen("train")
+    assert train.start_button.isEnabled()
+    assert "3 products" in train.intro.text() and "7 photos" in train.intro.text()
+    out_dir = window.session.default_model_dir()
+
+    # cancel while features are being extracted
+    phases: list[str] = []
+    task = train.start()
+    task.progress.connect(lambda p: phases.append(p.phase))
+    qtbot.waitUntil(lambda: train.progress.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: "features" in phases or not task.running, timeout=60000)
+    t0 = time.monotonic()
+    with qtbot.waitSignal(task.finished, timeout=10000):
+        train.progress.cancel_button.click()
+    # Core checks cancel between feature batches (one batch of 32 views ~1 s on 2 busy
+    # cores); the issue asks for "about a second", with slack for a loaded CI machine.
+    assert time.monotonic() - t0 < 3.0
+    assert task.outcome == "cancelled"
+    assert "cancelled" in train.banner.text().lower() and train.banner.kind == "info"
+    assert not train.progress.isVisible()
+    assert not (out_dir / "model.json").exists() and window.session.model_dir is None
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+    # a full run
+    phases.clear()
+    task = train.start()
+    task.progress.connect(lambda p: phases.append(p.phase))
+    with qtbot.waitSignal(task.finished, timeout=180000):
+        pass
+    assert task.outcome == "ok", task.error and task.error.details
+    assert {"training", "exporting"} <= set(phases)  # features: cached by the first run
+    assert train.chart.points() == 6
+    assert train.banner.kind == "ok" and str(out_dir) in train.banner.text()
+    assert train.results.isVisible()
+    assert train.per_product.rowCount() == 3
+    names = {train.per_product.item(r, 0).text() for r in range(3)}
+    assert names == {"banana", "kiwi", "lemon"}
+    assert "lemon" in train.more_photos.text()  # only one photo
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "metadata.json", "model.json", "weights.bin"]
+
+    # the Model screen reads the exported files
+    model = window.model
+    window.show_screen("model")
+    qtbot.waitUntil(lambda: model.model is not None, timeout=20000)
+    fields = {model.meta_table.item(r, 0).text(): model.meta_table.item(r, 1).text()
+              for r in range(model.meta_table.rowCount())}
+    for key in ("version", "trainedAt", "channelId", "productCount", "imageCount",
+                "trainingDuration", "labels", "imageSize", "modelType"):
+        assert key in fields, key
+    assert fields["productCount"] == "3" and fields["imageSize"] == "224"
+    labels = {model.labels_table.item(r, 1).text(): model.labels_table.item(r, 2).text()
+              for r in range(model.labels_table.rowCount())}
+    assert labels == {"banana": "banana", "kiwi": "kiwi", "lemon": "lemon"}
+    assert model.files_table.item(1, 0).text() == "weights.bin"
+    assert "MB" in model.files_table.item(1, 1).text() or "KB" in model.files_table.item(1, 1).text()
+    assert not model.published_box.isVisible() or "Log in" in model.published_label.text()
+    # the Test screen gets the same folder
+    window.show_screen("test")
+    assert window.test.screen is not None
+    assert window.test._model_dir == out_dir
+
+    # publishing needs a login
+    window.show_screen("publish")
+    assert not window.publish.publish_button.isEnabled()
+    assert window.publish.login_button.isVisible()
