@@ -755,6 +755,13 @@ def check_model_dir(model_dir: Path) -> tuple[dict[str, bytes], dict]:
 
     Returns their bytes and the parsed metadata. Raises PublishError with what is wrong.
     """
+    from .errors import ModelFilesError
+    from .modelfiles import validate_model_dir
+
+    try:  # the trainer's own checks (also: output units match the labels)
+        validate_model_dir(model_dir)
+    except ModelFilesError as exc:
+        raise PublishError(f"{exc}. {STILL_SERVED}") from exc
     files: dict[str, bytes] = {}
     for name in MODEL_FILES:
         p = model_dir / name

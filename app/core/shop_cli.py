@@ -53,13 +53,16 @@ def add_shop_arguments(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_rollback)
 
 
-def read_password(username: str, server: str) -> str:
+def read_password(username: str = "", server: str = "") -> str:
+    """From $DUKAHUB_TRAINER_PASSWORD, else a no-echo prompt; never from argv."""
     pw = os.environ.get(PASSWORD_ENV)
     if pw:
         return pw
     if not sys.stdin.isatty():
         raise TrainerError(f"No password: set {PASSWORD_ENV} or run in a terminal.")
-    return getpass.getpass(f"Password for {username} on {server}: ")
+    who = f" for {username}" if username else ""
+    where = f" on {server}" if server else ""
+    return getpass.getpass(f"Password{who}{where}: ")
 
 
 def connect(

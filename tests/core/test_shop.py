@@ -163,7 +163,7 @@ def _rewrite_model(d: Path, change) -> None:
     ("breakage", "message"),
     [
         (lambda d: (d / "weights.bin").write_bytes(b""), "is empty"),
-        (lambda d: (d / "metadata.json").unlink(), "cannot be read"),
+        (lambda d: (d / "metadata.json").unlink(), "metadata.json is missing"),
         (lambda d: (d / "model.json").write_text("{nope"), "not valid JSON"),
         (
             lambda d: (d / "weights.bin").write_bytes((d / "weights.bin").read_bytes()[:-4]),
@@ -173,7 +173,7 @@ def _rewrite_model(d: Path, change) -> None:
             lambda d: _rewrite_model(
                 d, lambda m: m["weightsManifest"][0].update(paths=["../x.bin"])
             ),
-            "one weights file",
+            r"must reference exactly \['weights.bin'\]",
         ),
         (lambda d: (d / "metadata.json").write_text('{"labels": []}'), "labels"),
     ],

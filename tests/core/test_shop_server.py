@@ -612,3 +612,64 @@ def test_plugin_error_reaches_user_via_client(
     with pytest.raises(PublishError, match="metadata.json is larger .* still being served"):
         c.publish(d)
     assert served(vendure, "fruit") == local(baseline)
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def _cli(argv: list[str]):
+    import argparse
+
+    from app.core.shop_cli import add_shop_arguments
+
+    ap = argparse.ArgumentParser()
+    add_shop_arguments(ap.add_subparsers(dest="command"))
+    args = ap.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_publish_status_rollback(
+    vendure: VendureServer, tm_export: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    user, password = vendure.users["trainer"]
+    conn = ["--server", vendure.url, "--channel", "fruit", "--username", user]
+    cid = vendure.channels["fruit"].id
+    first = make_model(tmp_path, tm_export, cid, fruit_labels(vendure), "cli-1")
+    second = make_model(tmp_path, tm_export, cid, fruit_labels(vendure), "cli-2")
+
+    monkeypatch.setenv("DUKAHUB_TRAINER_PASSWORD", "wrong")
+    assert _cli(["publish", str(first), *conn]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"Error: Wrong username or password for {vendure.url}."]
+
+    monkeypatch.setenv("DUKAHUB_TRAINER_PASSWORD", password)
+    assert _cli(["publish", str(first), *conn]) == 0
+    v1 = capsys.readouterr().out.split("Published version ")[1].split()[0]
+    assert _cli(["publish", str(second), *conn]) == 0
+    capsys.readouterr()
+    assert served(vendure, "fruit") == local(second)
+
+    assert _cli(["status", *conn]) == 0
+    out = capsys.readouterr().out
+    assert "serves a model trained 2026-11-25T10:00:00Z for 5 products" in out
+    assert f"   {v1}  trained" in out
+
+    assert _cli(["rollback", v1, *conn]) == 0
+    assert f"now serves version {v1}" in capsys.readouterr().out
+    assert served(vendure, "fruit") == local(first)
+
+    assert _cli(["status", "--server", vendure.url, "--channel", "veg", "--username", user]) == 1
+    assert "no access to channel “veg”" in capsys.readouterr().err
+
+
+def test_cli_never_takes_password_argument() -> None:
+    with pytest.raises(SystemExit):
+        _cli(["status", "--server", "x", "--channel", "c", "--username", "u", "--password", "p"])
+
+
+def test_catalog_from_server(vendure: VendureServer) -> None:
+    from app.core.shop_cli import catalog_from_server
+
+    cat = catalog_from_server(vendure.url, "fruit", *vendure.users["trainer"])
+    assert {p.id for p in cat.products} == set(vendure.channels["fruit"].products)
+    assert cat.channel_id == vendure.channels["fruit"].id and cat.source == vendure.url
