@@ -1,0 +1,146 @@
+"""The whole loop against the real Vendure test server: log in, products, train, publish."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+
+def log_in(qtbot, window, server, user: str, password: str, remember: bool = False):
+    login = window.login
+    login.server.setCurrentText(server.url)
+    login.username.setText(user)
+    login.password.setText(password)
+    login.remember.setChecked(remember)
+    login.login_button.click()
+    return login
+
+
+def test_login_errors_are_shown_inline(qtbot, window, vendure):
+    user, _ = vendure.users["trainer"]
+    login = log_in(qtbot, window, vendure, user, "wrong password")
+    qtbot.waitUntil(lambda: login.banner.isVisible(), timeout=20000)
+    assert login.banner.kind == "error"
+    assert "Wrong username or password" in login.banner.text()
+    assert login.password.text() == ""  # never kept
+    assert window.session.source is None
+    assert login.login_button.isEnabled()
+
+    login.server.setCurrentText("http://127.0.0.1:9")  # nothing listens there
+    login.username.setText(user)
+    login.password.setText("x")
+    login.login_button.click()
+    qtbot.waitUntil(lambda: "127.0.0.1:9" in login.banner.text(), timeout=30000)
+    assert login.banner.kind == "error" and "Traceback" not in login.banner.text()
+
+
+def test_viewer_cannot_publish(qtbot, window, vendure):
+    user, password = vendure.users["viewer"]
+    log_in(qtbot, window, vendure, user, password)
+    qtbot.waitUntil(lambda: window.session.logged_in, timeout=20000)
+    assert window.session.source.channel_code == "fruit"  # only channel: no picker
+    window.session.set_model_dir(None)
+    window.show_screen("publish")
+    assert not window.publish.publish_button.isEnabled()
+
+
+def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_weights,
+                                            monkeypatch, settings):
+    monkeypatch.setenv("DUKAHUB_TRAINER_BASE_WEIGHTS", str(base_weights))
+    settings.epochs = 8
+    settings.save()
+    window = make_window()
+    user, password = vendure.users["trainer"]
+    fruit = vendure.channels["fruit"]
+
+    # log in: this user has three channels, so the picker appears
+    login = log_in(qtbot, window, vendure, user, password, remember=True)
+    qtbot.waitUntil(lambda: login.pages.currentIndex() == 1, timeout=20000)
+    codes = [login.channel_list.item(i).text() for i in range(login.channel_list.count())]
+    assert sorted(codes) == ["bulk", "empty", "fruit"]
+    login.channel_list.setCurrentRow(codes.index("fruit"))
+    login.choose_channel()
+    qtbot.waitUntil(lambda: window.session.logged_in, timeout=20000)
+    assert window.current_screen() == "products"
+    assert vendure.url in window.settings.recent_servers
+
+    # products: every product of the channel, the one without a photo flagged
+    products = window.products
+    qtbot.waitUntil(lambda: products.model.rowCount() == len(fruit.products), timeout=60000)
+    names = {p.id: p.name for p in products.model.products}
+    assert names == fruit.products
+    no_photo = next(pid for pid, n in fruit.images.items() if n == 0)
+    row = products.model.row_of(no_photo)
+    assert products.model.index(row, 2).data() == "no photo"
+    qtbot.waitUntil(lambda: window.session.report is not None, timeout=20000)
+    assert "8 of 9 products will be trained · 24 photos" in products.summary.text()
+
+    # train
+    window.show_screen("train")
+    task = window.train.start()
+    with qtbot.waitSignal(task.finished, timeout=240000):
+        pass
+    assert task.outcome == "ok", task.error and task.error.details
+    model_dir = window.session.model_dir
+    meta = json.loads((model_dir / "metadata.json").read_text())
+    assert meta["channelId"] == fruit.id and sorted(meta["labels"]) == sorted(
+        pid for pid, n in fruit.images.items() if n)
+    assert window.train.per_product.rowCount() == 8
+
+    # the model screen names the labels and compares with what the server serves
+    model = window.model
+    window.show_screen("model")
+    qtbot.waitUntil(lambda: model.model is not None, timeout=20000)
+    shown = {model.labels_table.item(r, 1).text(): model.labels_table.item(r, 2).text()
+             for r in range(model.labels_table.rowCount())}
+    assert shown == {pid: fruit.products[pid] for pid in meta["labels"]}
+    model.load_published()
+    qtbot.waitUntil(lambda: model.compare.isVisible(), timeout=20000)
+
+    # publish, then check what the shop serves is byte for byte our files
+    publish = window.publish
+    window.show_screen("publish")
+    assert publish.publish_button.isEnabled()
+    assert "fruit" in publish.what.text()
+    publish.confirm = False
+    publish.publish()
+    qtbot.waitUntil(lambda: publish.banner.kind in ("ok", "error"), timeout=120000)
+    assert publish.banner.kind == "ok", publish.banner.text()
+    assert "verified" in publish.banner.text()
+    assert f"/ml-models/{fruit.id}/latest/model.json" in publish.url.text()
+    for name in ("model.json", "weights.bin", "metadata.json"):
+        served = requests.get(f"{vendure.url}/assets/ml-models/{fruit.id}/latest/{name}",
+                              timeout=10)
+        assert served.status_code == 200
+        assert served.content == (model_dir / name).read_bytes(), name
+    qtbot.waitUntil(lambda: "currently published" in model.compare.text(), timeout=20000)
+
+    # a failed publish says the previous model is still served: switch to another
+    # channel and try to publish the fruit model there (the server would mix products)
+    window.save_state()
+    window.close()
+
+    # restart: the remembered session reconnects to the last channel by itself
+    again = make_window()
+    again.after_first_paint()
+    qtbot.waitUntil(lambda: again.session.logged_in, timeout=30000)
+    assert again.session.source.channel_code == "fruit"
+    again.login._select(next(c for c in again.login._channels if c.code == "bulk"))
+    qtbot.waitUntil(lambda: again.session.source.channel_code == "bulk", timeout=20000)
+    again.session.set_model_dir(model_dir)
+    again.publish.confirm = False
+    again.publish.publish()
+    qtbot.waitUntil(lambda: again.publish.banner.kind == "error", timeout=60000)
+    text = again.publish.banner.text()
+    assert "Publishing failed" in text and "previous model is still being served" in text
+    served = requests.get(f"{vendure.url}/assets/ml-models/{fruit.id}/latest/metadata.json",
+                          timeout=10)
+    assert served.content == (model_dir / "metadata.json").read_bytes()
+
+    # log out forgets the remembered session
+    again.login.log_out()
+    assert not again.session.logged_in
