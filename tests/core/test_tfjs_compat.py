@@ -74,7 +74,12 @@ def tm_batch(grocery: Path) -> np.ndarray:
     return np.stack([tm_preprocess(p, 224) for p in picks])
 
 
-def test_tm_export_python_matches_tfjs(tm_export: Path, tm_batch: np.ndarray, record_property):
+def test_tm_export_python_matches_tfjs(
+    tm_export: Path, tm_batch: np.ndarray, record_property, monkeypatch
+):
+    # tensorflowjs imports tensorflow_decision_forests, whose banner imports IPython when
+    # stdout is not a console (pytest capture, a GUI without console) unless this is set.
+    monkeypatch.setenv("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     from tensorflowjs.converters import load_keras_model
 
     py = load_keras_model(str(tm_export / "model.json")).predict(tm_batch, verbose=0)
