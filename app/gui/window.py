@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         self.logout_action = self._action("Log &out", self.login.log_out)
         f.addAction(self.logout_action)
         f.addSeparator()
-        f.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+        f.addAction(self._action("&Quit", self.close, "Ctrl+Q"))
 
         go = mb.addMenu("&Go")
         for i, key in enumerate(SCREENS):
@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         h = mb.addMenu("&Help")
         h.addAction(self._action("Open &log folder", self.open_log_folder))
         h.addAction(self._action("&About Dukahub Model Trainer", self.about,
-                                 QKeySequence.StandardKey.HelpContents))
+                                 "F1"))
 
     # -- navigation -----------------------------------------------------------------
     def show_screen(self, key: str) -> None:

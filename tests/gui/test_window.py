@@ -1,0 +1,126 @@
+"""Desktop basics: run_gui, restored geometry and screen, shortcuts, errors, About, TM model."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import textwrap
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.core import paths
+from app.gui import main as gui_main
+
+
+def test_geometry_and_last_screen_are_restored(qtbot, make_window):
+    w = make_window()
+    w.setGeometry(QRect(40, 50, 700, 520))  # within the offscreen 800x600 screen
+    w.show_screen("model")
+    size = (w.width(), w.height())
+    assert size != (1180, 780)  # not the default
+    w.save_state()
+    w.close()
+    again = make_window()
+    assert again.current_screen() == "model"
+    assert (again.width(), again.height()) == size
+
+
+def test_keyboard_shortcuts_switch_screens(qtbot, window):
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_screen() == "model"
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_screen() == "login"
+    shortcuts = {a.text(): a.shortcut().toString() for a in window.actions()}
+    assert shortcuts["&Open model folder…"] == "Ctrl+O"
+    assert shortcuts["&Start training"] == "Ctrl+T"
+    assert shortcuts["&Quit"] == "Ctrl+Q"
+
+
+def test_uncaught_exception_shows_readable_dialog(qtbot, window, monkeypatch):
+    gui_main.setup_logging()
+    gui_main.install_excepthook()
+    try:
+        try:
+            raise KeyError("weights")
+        except KeyError as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+        box = next(w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, QMessageBox) and w.isVisible())
+        assert box.windowTitle() == "Unexpected error"
+        assert "Traceback" not in box.text() and "KeyError" in box.text()
+        assert "Traceback" in box.detailedText()  # only behind "Show Details…"
+        box.close()
+        logging.getLogger().handlers[-1].flush()
+        log_text = (paths.log_dir() / gui_main.LOG_FILE).read_text()
+        assert "Uncaught exception" in log_text and "KeyError: 'weights'" in log_text
+    finally:
+        sys.excepthook = sys.__excepthook__
+        for h in list(logging.getLogger().handlers):
+            if getattr(h, "_dukahub", False):
+                logging.getLogger().removeHandler(h)
+                h.close()
+
+
+def test_about_and_log_folder(qtbot, window, monkeypatch):
+    opened = []
+    monkeypatch.setattr("app.gui.window.QDesktopServices.openUrl",
+                        lambda url: opened.append(url.toLocalFile()))
+    window.open_log_folder()
+    assert opened == [str(paths.log_dir())]
+    texts = []
+    monkeypatch.setattr("app.gui.window.QMessageBox.about",
+                        lambda parent, title, text: texts.append(text))
+    window.about()
+    assert "PySide6 6." in texts[0] and "Python 3." in texts[0] and "TensorFlow" in texts[0]
+
+
+def test_open_teachable_machine_export(qtbot, window, tm_export):
+    window.show_screen("model")
+    window.session.set_model_dir(tm_export)
+    model = window.model
+    qtbot.waitUntil(lambda: model.model is not None, timeout=20000)
+    assert "Teachable Machine" in model.kind.text()
+    labels = [model.labels_table.item(r, 1).text() for r in range(model.labels_table.rowCount())]
+    assert labels == ["노마스크", "마스크", "가위", "바위", "보"]
+    fields = {model.meta_table.item(r, 0).text() for r in range(model.meta_table.rowCount())}
+    assert {"tmVersion", "timeStamp", "modelName", "imageSize"} <= fields
+
+
+def test_a_folder_that_is_not_a_model(qtbot, window, tmp_path):
+    (tmp_path / "model.json").write_text("{not json")
+    window.session.set_model_dir(tmp_path)
+    window.show_screen("model")
+    qtbot.waitUntil(lambda: window.model.banner.isVisible(), timeout=10000)
+    assert window.model.banner.kind == "error"
+    text = window.model.banner.text()
+    assert "cannot be used as a model" in text and "weights.bin is missing" in text
+
+
+def test_run_gui_opens_the_window_without_tensorflow(tmp_path):
+    """The real entry point in a fresh process: a window appears, TF is not yet loaded."""
+    script = textwrap.dedent("""
+        import sys
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+        from app.gui.main import run_gui
+
+        def check():
+            w = QApplication.activeWindow() or QApplication.topLevelWidgets()[0]
+            print("TITLE", [x.windowTitle() for x in QApplication.topLevelWidgets()
+                            if x.isVisible()])
+            print("TF", "tensorflow" in sys.modules)
+            QApplication.quit()
+
+        QTimer.singleShot(0, check)
+        sys.exit(run_gui([]))
+    """)
+    env = {**__import__("os").environ, "DUKAHUB_TRAINER_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, env=env, cwd=str(paths.Path(__file__).parents[2]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Dukahub Model Trainer" in out.stdout
+    assert "TF False" in out.stdout
+    assert (tmp_path / "logs" / gui_main.LOG_FILE).exists()
