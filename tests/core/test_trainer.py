@@ -1,0 +1,342 @@
+"""Real training on a small real photo set: dataset report, few-shot, cache, cancel, export."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.catalog import Catalog, ImageRef, Product, catalog_from_folder
+from app.core.dataset import build_dataset
+from app.core.errors import Cancelled, DatasetError, ExportError, ModelFilesError
+from app.core.modelfiles import SEED_FIELDS, ExportedModel, validate_model_dir
+from app.core.progress import Progress
+from app.core.trainer import TrainOptions, train
+
+PRODUCTS = {
+    "101": "train/Fruit/Banana",
+    "102": "train/Vegetables/Carrots",
+    "103": "train/Fruit/Kiwi",
+    "104": "train/Fruit/Apple/Granny-Smith",
+}
+
+
+def _photos(grocery: Path, rel: str, n: int) -> list[Path]:
+    return sorted((grocery / rel).rglob("*.jpg"))[:n]
+
+
+@pytest.fixture(scope="module")
+def shop_folder(grocery: Path, tmp_path_factory) -> Path:
+    """Four products with 3 photos, one with a single photo, one with none, one corrupt file,
+    one duplicate photo."""
+    root = tmp_path_factory.mktemp("shop")
+    for pid, rel in PRODUCTS.items():
+        d = root / pid
+        d.mkdir()
+        for p in _photos(grocery, rel, 3):
+            os.symlink(p, d / p.name)
+    single = root / "105"
+    single.mkdir()
+    os.symlink(_photos(grocery, "train/Fruit/Pineapple", 1)[0], single / "only.jpg")
+    (root / "106").mkdir()  # a product with no photo
+    (root / "101" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    first = sorted((root / "102").iterdir())[0]
+    shutil.copy(first, root / "102" / "copy-of-first.jpg")
+    (root / "103" / "notes.txt").write_text("not a photo")
+    return root
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("trainer-home")
+
+
+@pytest.fixture(scope="module")
+def trained(shop_folder: Path, base_weights: Path, module_home: Path):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DUKAHUB_TRAINER_HOME", str(module_home))
+    events: list[Progress] = []
+    ds = build_dataset(catalog_from_folder(shop_folder))
+    model = train(ds, TrainOptions(base_weights=base_weights, epochs=8), on_progress=events.append)
+    yield ds, model, events
+    mp.undo()
+
+
+def test_dataset_report_names_every_problem(shop_folder: Path) -> None:
+    ds = build_dataset(catalog_from_folder(shop_folder))
+    r = ds.report
+    assert r.no_images == ["106"]
+    assert r.single_image == ["105"]
+    assert [p.name for _, p, _ in r.unreadable] == ["broken.jpg"]
+    assert [(a.name, b.name) for a, b in r.duplicates] == [
+        (sorted((shop_folder / "102").iterdir())[0].name, "copy-of-first.jpg")
+    ]
+    assert ds.labels == ["101", "102", "103", "104", "105"]
+    assert ds.counts() == {"101": 3, "102": 3, "103": 3, "104": 3, "105": 1}
+    text = "\n".join(r.summary_lines())
+    assert "broken.jpg" in text and "106" in text and "105" in text
+
+
+def test_fewer_than_two_products_is_a_clear_error(grocery: Path, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    os.symlink(_photos(grocery, "train/Fruit/Kiwi", 1)[0], tmp_path / "a" / "k.jpg")
+    (tmp_path / "b").mkdir()
+    with pytest.raises(DatasetError, match="at least two products"):
+        build_dataset(catalog_from_folder(tmp_path))
+    with pytest.raises(DatasetError, match="not found"):
+        catalog_from_folder(tmp_path / "missing")
+
+
+def test_excluded_products_and_images_are_left_out(grocery: Path) -> None:
+    cat = Catalog(
+        [
+            Product("1", "A", [ImageRef(p) for p in _photos(grocery, "train/Fruit/Kiwi", 2)]),
+            Product("2", "B", [ImageRef(p) for p in _photos(grocery, "train/Fruit/Banana", 2)]),
+            Product(
+                "3", "C", [ImageRef(p) for p in _photos(grocery, "train/Fruit/Lime", 2)], False
+            ),
+        ]
+    )
+    cat.products[0].images[1] = ImageRef(cat.products[0].images[1].path, included=False)
+    ds = build_dataset(cat)
+    assert ds.labels == ["1", "2"] and ds.report.excluded == ["3"]
+    assert ds.counts() == {"1": 1, "2": 2}
+
+
+def test_training_result_covers_single_photo_products(trained) -> None:
+    ds, model, events = trained
+    r = model.result
+    assert r.labels == ds.labels and r.product_count == 5 and r.image_count == 13
+    assert r.per_product["105"] is None  # cannot be validated, but it is trained on
+    assert "105" in r.needs_more_photos
+    assert r.val_accuracy is not None and 0.0 <= r.val_accuracy <= 1.0
+    assert "leave-one-photo-out" in r.validation
+    assert len(r.history) == 8 and {"loss", "acc"} <= set(r.history[-1])
+    phases = [e.phase for e in events]
+    assert phases[0] == "preparing" and "features" in phases and phases[-1] == "training"
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    # the single-photo product is recognised on its own photo (TM would not have trained on it)
+    from app.core.images import load_rgb
+
+    only = next(s for s in ds.samples if s.product_id == "105")
+    probs = model.predict_rgb([load_rgb(only.path)])[0]
+    assert r.labels[int(np.argmax(probs))] == "105"
+
+
+@pytest.fixture
+def shared_cache(module_home, monkeypatch) -> Path:
+    """Use the feature cache the module's first training filled."""
+    monkeypatch.setenv("DUKAHUB_TRAINER_HOME", str(module_home))
+    return module_home
+
+
+def test_same_seed_same_model_and_cache_makes_retrain_cheap(
+    trained, base_weights, shared_cache
+) -> None:
+    ds, model, _ = trained
+    events: list[Progress] = []
+    again = train(ds, TrainOptions(base_weights=base_weights, epochs=8), on_progress=events.append)
+    assert not any(e.phase == "features" for e in events)  # every view came from the cache
+    for a, b in zip(model.head.get_weights(), again.head.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert again.result.val_accuracy == model.result.val_accuracy
+
+
+def test_adding_a_product_only_reads_its_photos(
+    trained, grocery, base_weights, shared_cache
+) -> None:
+    ds, _, _ = trained
+    cat = catalog_from_folder(Path(ds.samples[0].path).parent.parent)
+    cat.products.append(
+        Product("107", "Lime", [ImageRef(p) for p in _photos(grocery, "train/Fruit/Lime", 3)])
+    )
+    events: list[Progress] = []
+    model = train(
+        build_dataset(cat),
+        TrainOptions(base_weights=base_weights, epochs=3),
+        on_progress=events.append,
+    )
+    msgs = [e.message for e in events if e.phase == "features"]
+    views = TrainOptions().views_for(3)
+    assert msgs and msgs[-1].endswith(f"/{3 * views} views)")
+    assert "107" in model.result.labels
+
+
+def test_cancel_stops_and_raises_cancelled(shop_folder, base_weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("DUKAHUB_TRAINER_HOME", str(tmp_path / "fresh"))
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def hook(p: Progress) -> None:
+        seen.append(p.phase)
+        if p.phase == "features":
+            cancel.set()
+
+    ds = build_dataset(catalog_from_folder(shop_folder))
+    with pytest.raises(Cancelled):
+        train(ds, TrainOptions(base_weights=base_weights), on_progress=hook, cancel=cancel)
+    assert "training" not in seen
+
+
+def test_cancel_during_head_training(trained, base_weights) -> None:
+    ds, _, _ = trained
+    cancel = threading.Event()
+
+    def hook(p: Progress) -> None:
+        if p.phase == "training" and p.metrics.get("epoch", 0) >= 2:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        train(
+            ds, TrainOptions(base_weights=base_weights, epochs=50), on_progress=hook, cancel=cancel
+        )
+
+
+def test_export_files_and_metadata(trained, tmp_path) -> None:
+    ds, model, _ = trained
+    out = model.export(tmp_path / "model", channel_id="7")
+    assert sorted(p.name for p in out.iterdir()) == ["metadata.json", "model.json", "weights.bin"]
+    meta = validate_model_dir(out)
+    assert all(f in meta for f in SEED_FIELDS)
+    assert meta["channelId"] == "7" and meta["labels"] == ds.labels
+    assert meta["productCount"] == 5 and meta["imageCount"] == 13
+    assert meta["modelType"] == "mobilenet" and meta["imageSize"] == 224
+    assert meta["trainedAt"].endswith("Z") and meta["packageName"] == "@teachablemachine/image"
+    mj = json.loads((out / "model.json").read_text())
+    assert [p for g in mj["weightsManifest"] for p in g["paths"]] == ["weights.bin"]
+    assert mj["format"] == "layers-model"
+    # what the files predict equals the in-memory model
+    from app.core.images import load_rgb
+
+    imgs = [load_rgb(s.path) for s in ds.samples[:5]]
+    exported = ExportedModel.load(out)
+    np.testing.assert_allclose(exported.predict(imgs), model.predict_rgb(imgs), atol=1e-5)
+
+
+def test_export_replaces_whole_or_not_at_all(trained, tmp_path, monkeypatch) -> None:
+    _, model, _ = trained
+    out = model.export(tmp_path / "model", channel_id="1")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    import app.core.export as export
+
+    def broken(keras_model, dest, quantize):
+        (dest / "model.json").write_text("{}")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "write_tfjs", broken)
+    with pytest.raises(ExportError, match="No space left"):
+        model.export(out, channel_id="2")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temp folder left behind
+    monkeypatch.undo()
+    model.export(out, channel_id="2")
+    assert json.loads((out / "metadata.json").read_text())["channelId"] == "2"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_export_refuses_a_folder_with_other_files(trained, tmp_path) -> None:
+    _, model, _ = trained
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "thesis.docx").write_text("precious")
+    with pytest.raises(ExportError, match="other files"):
+        model.export(tmp_path / "docs")
+    assert (tmp_path / "docs" / "thesis.docx").read_text() == "precious"
+
+
+def test_validate_catches_broken_folders(trained, tmp_path) -> None:
+    _, model, _ = trained
+    out = model.export(tmp_path / "m")
+    w = out / "weights.bin"
+    w.write_bytes(w.read_bytes()[:-4])
+    with pytest.raises(ModelFilesError, match="bytes"):
+        validate_model_dir(out)
+    (out / "metadata.json").write_text("{not json")
+    with pytest.raises(ModelFilesError, match="metadata.json"):
+        validate_model_dir(out)
+    (out / "model.json").unlink()
+    with pytest.raises(ModelFilesError, match="model.json is missing"):
+        validate_model_dir(out)
+
+
+def test_teachable_machine_export_runs(tm_export, grocery) -> None:
+    from app.core.images import load_rgb
+
+    m = ExportedModel.load(tm_export)
+    assert m.is_teachable_machine and len(m.labels) == 5
+    probs = m.predict([load_rgb(_photos(grocery, "train/Fruit/Kiwi", 1)[0])])
+    assert probs.shape == (1, 5) and probs.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_cli_train_predict_inspect(shop_folder, base_weights, tmp_path) -> None:
+    out = tmp_path / "cli-model"
+    r = _cli(
+        "train",
+        str(shop_folder),
+        "--out",
+        str(out),
+        "--base-weights",
+        str(base_weights),
+        "--channel-id",
+        "9",
+        "--epochs",
+        "5",
+        "--quantize",
+        "float16",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["products"] == 5 and summary["out"] == str(out.resolve())
+    assert "broken.jpg" in r.stderr  # the skipped file is reported by name
+    assert "features" in r.stderr  # progress on stderr
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["quantization"] == "float16" and meta["channelId"] == "9"
+
+    kiwi = next((shop_folder / "103").glob("*.jpg"))
+    r = _cli("predict", str(out), str(kiwi), "--top", "2")
+    assert r.returncode == 0, r.stderr
+    line = r.stdout.strip().splitlines()[-1]
+    assert line.startswith(str(kiwi)) and line.split(": ", 1)[1].startswith("103 ")
+
+    r = _cli("inspect", str(out))
+    assert r.returncode == 0 and "channelId: 9" in r.stdout and "105" in r.stdout
+
+
+def test_cli_bad_input_is_one_clear_line(tmp_path) -> None:
+    r = _cli("train", str(tmp_path / "nope"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [f"error: Image folder not found: {tmp_path / 'nope'}"]
+    r = _cli("inspect", str(tmp_path))
+    assert r.returncode == 1 and "missing" in r.stderr
+
+
+def test_cli_offline_without_weights_names_both_options(shop_folder, tmp_path) -> None:
+    env = {
+        "KERAS_HOME": str(tmp_path / "keras"),
+        "DUKAHUB_TRAINER_BASE_WEIGHTS": "",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+    }
+    r = _cli("train", str(shop_folder), "--out", str(tmp_path / "o"), env=env)
+    assert r.returncode == 1, r.stderr
+    assert "--base-weights" in r.stderr and "DUKAHUB_TRAINER_BASE_WEIGHTS" in r.stderr
+    assert not (tmp_path / "o").exists()
