@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pytest
@@ -28,7 +28,7 @@ NODE_TIMEOUT_S = 180
 NPM_TIMEOUT_S = 600
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     """Missing Node tooling is a failure in CI (the proof must run) but a skip locally."""
     if IN_CI:
         pytest.fail(reason)
