@@ -673,3 +673,24 @@ def test_catalog_from_server(vendure: VendureServer) -> None:
     cat = catalog_from_server(vendure.url, "fruit", *vendure.users["trainer"])
     assert {p.id for p in cat.products} == set(vendure.channels["fruit"].products)
     assert cat.channel_id == vendure.channels["fruit"].id and cat.source == vendure.url
+
+
+def test_mvp_layout_is_served_then_migrated(
+    vendure: VendureServer, tm_export: Path, tmp_path: Path
+) -> None:
+    """A shop coming from the seed's MVP has a plain latest/ folder: keep serving it."""
+    c = client_for(vendure, channel="bulk")
+    labels = sorted(vendure.channels["bulk"].products, key=int)[:5]
+    old = make_model(tmp_path, tm_export, c.channel.id, labels, "mvp")
+    root = vendure.model_dir("bulk")
+    assert not root.exists()
+    shutil.copytree(old, root / "latest")
+    assert served(vendure, "bulk") == local(old)
+    new = make_model(tmp_path, tm_export, c.channel.id, labels, "after-mvp")
+    c.publish(new)
+    assert served(vendure, "bulk") == local(new)
+    assert (root / "latest").is_symlink()
+    versions = c.list_versions()
+    assert [v["metadata"]["tag"] for v in versions] == ["after-mvp", "mvp"]
+    c.rollback(versions[1]["version"])
+    assert served(vendure, "bulk") == local(old)

@@ -43,7 +43,9 @@ FRUIT = {
     "Mango": "Fruit/Mango",
     "Avocado": "Fruit/Avocado",
 }
-VEG = {"Carrots": "Vegetables/Carrots", "Garlic": "Vegetables/Garlic"}
+VEG = {
+    name: f"Vegetables/{name}" for name in ("Carrots", "Garlic", "Ginger", "Leek", "Asparagus")
+}
 IMAGES_PER_PRODUCT = 3
 BULK_PRODUCTS = 120
 NO_IMAGE_PRODUCT = "Gift card (no photo)"
@@ -320,7 +322,7 @@ def seed(server: VendureServer) -> None:
     fruit.products[pid], fruit.images[pid] = NO_IMAGE_PRODUCT, 0
 
     veg = channel("veg")
-    products(veg, VEG, 2)
+    products(veg, VEG, 1)
 
     bulk = channel("bulk")
     api.channel_token = bulk.token

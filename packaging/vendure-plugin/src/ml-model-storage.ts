@@ -66,8 +66,8 @@ export function isValidVersion(version: string): boolean {
     return VERSION_RE.test(version);
 }
 
-function newVersionName(): string {
-    const iso = new Date().toISOString(); // 2026-11-25T22:53:42.123Z
+function newVersionName(at: Date = new Date()): string {
+    const iso = at.toISOString(); // 2026-11-25T22:53:42.123Z
     const stamp = iso.replace(/[-:]/g, '').replace('.', ''); // 20261125T225342123Z
     return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
@@ -213,8 +213,13 @@ export class ModelStorage {
     async resolveLatest(channelId: string, file: string): Promise<{ path: string; version: string } | null> {
         if (!isValidChannelDir(channelId) || !(MODEL_FILES as readonly string[]).includes(file)) return null;
         const version = await this.currentVersion(channelId);
-        if (!version) return null;
-        return { path: path.join(this.root, channelId, '.versions', version, file), version };
+        if (version) return { path: path.join(this.root, channelId, '.versions', version, file), version };
+        // MVP layout (a plain `latest/` folder, before the first publish through this plugin)
+        const legacy = path.join(this.root, channelId, 'latest', file);
+        const st = await fs.lstat(path.join(this.root, channelId, 'latest')).catch(() => null);
+        const fst = st?.isDirectory() ? await fs.stat(legacy).catch(() => null) : null;
+        if (!fst?.isFile()) return null;
+        return { path: legacy, version: `legacy-${Math.floor(fst.mtimeMs)}-${fst.size}` };
     }
 
     private async receive(open: () => Readable, dest: string, name: ModelFileName): Promise<StoredFile> {
@@ -276,6 +281,12 @@ export class ModelStorage {
     }
 
     private async pointLatestAt(dir: string, version: string): Promise<void> {
+        // A `latest/` folder from the MVP layout becomes a stored version first, because
+        // rename(2) cannot put a symlink over a directory.
+        const existing = await fs.lstat(path.join(dir, 'latest')).catch(() => null);
+        if (existing?.isDirectory()) {
+            await fs.rename(path.join(dir, 'latest'), path.join(dir, '.versions', newVersionName(existing.mtime)));
+        }
         const tmpLink = path.join(dir, `.latest-${randomBytes(6).toString('hex')}`);
         await fs.symlink(path.join('.versions', version), tmpLink);
         try {
