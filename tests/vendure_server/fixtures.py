@@ -8,6 +8,7 @@ end. Under ``CI=true`` a missing Node/npm or grocery dataset fails instead of sk
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -183,10 +184,19 @@ def _newest_mtime(*roots: Path) -> float:
 
 
 def build_server() -> None:
-    """``npm ci`` when node_modules is missing or stale, ``tsc`` when sources changed."""
+    """``npm ci`` when node_modules is missing or stale, ``tsc`` when sources changed.
+
+    Holds a file lock so parallel pytest sessions sharing this checkout build once.
+    """
     npm, node = shutil.which("npm"), shutil.which("node")
     if not npm or not node:
         _fail_or_skip("Node.js 20+ and npm are needed for the Vendure server tests")
+    with (HERE / ".build.lock").open("w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        _build(npm, node)
+
+
+def _build(npm: str, node: str) -> None:
     marker = HERE / "node_modules" / ".package-lock.json"
     lock = HERE / "package-lock.json"
     if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime:
@@ -197,7 +207,7 @@ def build_server() -> None:
             timeout=600,
         )
     tsc = HERE / "node_modules" / "typescript" / "bin" / "tsc"
-    sources = _newest_mtime(HERE / "src", PLUGIN_SRC) + 0.0
+    sources = _newest_mtime(HERE / "src", PLUGIN_SRC)
     built = ENTRY.stat().st_mtime if ENTRY.exists() else 0.0
     if built < max(sources, (HERE / "tsconfig.json").stat().st_mtime):
         subprocess.run(
