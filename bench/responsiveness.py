@@ -220,7 +220,8 @@ class Bench:
         stats["images"] = len(TRAIN_PRODUCTS) * photos
         return stats
 
-    def download(self) -> dict:
+    def download(self, products: int, photos: int) -> dict:
+        """A channel of ``products`` grocery classes × ``photos`` real photos, cold cache."""
         sys.path.insert(0, str(REPO / "tests"))
         from vendure_server import fixtures as vf
 
@@ -231,13 +232,13 @@ class Bench:
         proc, server = vf.start_server(workdir)
         try:
             vf.seed(server)
-            user, password = server.users["trainer"]
+            seed_channel(server, "bench", products, photos)
             counted: dict[str, int] = {}
 
             def work(on_progress: Any, cancel: Any) -> None:
                 client = ShopClient(server.url, allow_insecure=True)
-                client.login(user, password)
-                client.select_channel("fruit")
+                client.login(server.admin_user, server.admin_password)
+                client.select_channel("bench")
                 cat = client.fetch_catalog(on_progress=on_progress, cancel=cancel)
                 counted["products"] = len(cat.products)
                 counted["images"] = sum(len(p.images) for p in cat.products)
@@ -286,6 +287,32 @@ class Bench:
         return stats
 
 
+def seed_channel(server: Any, code: str, products: int, photos: int) -> None:
+    """One more channel on the test server with real photos (seeding is not measured)."""
+    api = server.admin()
+    zone = api.gql("{zones{items{id}}}")["zones"]["items"][0]["id"]
+    token = f"{code}-token"
+    api.gql(
+        "mutation($input:CreateChannelInput!){createChannel(input:$input){__typename}}",
+        {
+            "input": {
+                "code": code,
+                "token": token,
+                "defaultLanguageCode": "en",
+                "pricesIncludeTax": True,
+                "defaultCurrencyCode": "KES",
+                "defaultTaxZoneId": zone,
+                "defaultShippingZoneId": zone,
+            }
+        },
+    )
+    api.channel_token = token
+    folders = sorted({p.parent for p in (GROCERY / "train").rglob("*.jpg")})[:products]
+    for folder in folders:
+        assets = api.upload_assets(sorted(folder.glob("*.jpg"))[:photos])
+        api.create_product(folder.name.replace("-", " "), [a["id"] for a in assets])
+
+
 LABELS = {
     "idle": "Idle (baseline)",
     "warmup": "TensorFlow import in the background",
@@ -300,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", default="idle,warmup,training,download,live")
     ap.add_argument("--photos", type=int, default=8, help="training photos per product")
     ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--download-products", type=int, default=40)
+    ap.add_argument("--download-photos", type=int, default=5, help="photos per product")
     args = ap.parse_args(argv)
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(wanted) - set(LABELS)
@@ -316,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"running {name}…", file=sys.stderr, flush=True)
             if name == "training":
                 results[name] = bench.training(args.photos, args.epochs)
+            elif name == "download":
+                results[name] = bench.download(args.download_products, args.download_photos)
             else:
                 results[name] = getattr(bench, name)()
             print(f"  {results[name]}", file=sys.stderr, flush=True)
