@@ -18,9 +18,10 @@ from tfjs_harness import tfjs_predict, tfjs_run, tm_load, tm_preprocess
 # Same input, same float32 weights: Python (tf_keras) and TF.js wasm agree to ~1e-6.
 ATOL = 1e-4
 # Quantised vs float32 weights, both in TF.js (probabilities). Measured here: float16 ~3e-3
-# (1.4e-2 on the TM export with out-of-domain photos); whole-model uint8 ~0.13-0.8, mostly
-# from the depthwise kernels -- over this bound: uint8 is not "close" unless done selectively.
-QUANT_ATOL = {"float16": 2e-2, "uint8": 5e-2}
+# (1.4e-2 on the TM export with out-of-domain photos). uint8 is the app's lossy "smallest"
+# option (depthwise kernels kept float16): ~0.1 drift measured, top class kept on these
+# photos; the README and the app say so. Whole-model uint8 drifted up to 0.8 on the TM model.
+QUANT_ATOL = {"float16": 2e-2, "uint8": 0.2}
 # Products for our export: Vendure-style IDs (string order != numeric order) -> grocery class.
 PRODUCTS = {"7": "Banana", "12": "Lemon", "31": "Red-Bell-Pepper", "105": "Regular-Tomato"}
 TRAIN_PER_PRODUCT = 3

@@ -1,0 +1,315 @@
+"""Few-shot benchmark on real shop photos (Grocery Store Dataset, fruit & veg, 50 products).
+
+Compares our trainer with the plain reference measured in the same run: frozen
+MobileNetV2 0.35 + a linear softmax on the same photos, no augmentation. Each
+setup trains on K photos per product (or the one catalogue photo) and is scored
+on the full test list. Test photos are scored through the same base model and
+head as the exported files (export equality is covered by the test suite).
+
+    python bench/benchmark.py                 # accuracy table + CLI timings
+    python bench/benchmark.py --memory        # also peak memory on 5,000 photos
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from app.core.catalog import Catalog, ImageRef, Product  # noqa: E402
+from app.core.dataset import build_dataset  # noqa: E402
+from app.core.features import FeatureStore, extract  # noqa: E402
+from app.core.images import file_digest  # noqa: E402
+from app.core.trainer import TrainOptions, train  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+DATASET = SHARED / "datasets" / "grocery-fruit-veg"
+WEIGHTS = (
+    SHARED / "pretrained" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+)
+
+
+def read_list(name: str) -> list[tuple[Path, str]]:
+    out = []
+    for line in (DATASET / name).read_text().splitlines():
+        if line.strip():
+            rel, fine, _ = (x.strip() for x in line.split(","))
+            out.append((DATASET / rel, fine))
+    return out
+
+
+def class_table() -> tuple[dict[str, str], dict[str, Path]]:
+    names, iconic = {}, {}
+    with open(DATASET / "classes.csv", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    for r in rows:
+        names[r[1]] = r[0]
+        iconic[r[1]] = DATASET / r[4].lstrip("/")
+    return names, iconic
+
+
+def sample_k(train_list: list[tuple[Path, str]], k: int, seed: int) -> dict[str, list[Path]]:
+    rng = np.random.default_rng(seed)
+    by: dict[str, list[Path]] = {}
+    for p, c in train_list:
+        by.setdefault(c, []).append(p)
+    return {
+        c: [ps[i] for i in sorted(rng.choice(len(ps), min(k, len(ps)), replace=False))]
+        for c, ps in sorted(by.items(), key=lambda t: int(t[0]))
+    }
+
+
+def catalog_of(photos: dict[str, list[Path]], names: dict[str, str]) -> Catalog:
+    return Catalog([Product(c, names[c], [ImageRef(p) for p in ps]) for c, ps in photos.items()])
+
+
+def test_features(test_list, store: FeatureStore) -> tuple[np.ndarray, list[str]]:
+    items = [(p, file_digest(p), 1) for p, _ in test_list]
+    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, store=store)
+    assert not failed, failed
+    return np.stack([feats[d][0] for _, d, _ in items]), [c for _, c in test_list]
+
+
+def score(model, xte: np.ndarray, yte: list[str]) -> tuple[float, float]:
+    probs = np.asarray(model.head.predict(xte, batch_size=512, verbose=0))
+    labels = np.array(model.result.labels)
+    top = labels[np.argsort(-probs, axis=1)[:, :3]]
+    truth = np.array(yte)[:, None]
+    return float((top[:, :1] == truth).any(1).mean()), float((top == truth).any(1).mean())
+
+
+PLAIN = {"head": "linear", "augment": False, "validate": False}
+
+
+def accuracy_table(args, work: Path) -> list[dict]:
+    names, iconic = class_table()
+    train_list, test_list = read_list("train.txt"), read_list("test.txt")
+    xte, yte = test_features(test_list, FeatureStore(work / "test-cache"))
+    setups = {f"K={k}": sample_k(train_list, k, args.seed) for k in args.k}
+    setups["catalogue only"] = {c: [p] for c, p in iconic.items()}
+    if args.all:
+        setups["all photos"] = sample_k(train_list, 10**6, args.seed)
+    rows = []
+    for name, photos in setups.items():
+        ds = build_dataset(catalog_of(photos, names))
+        for method, extra in (("plain reference", PLAIN), ("dukahub", {})):
+            store = FeatureStore(work / f"cache-{name}-{method}".replace(" ", "_"))
+            opts = TrainOptions(base_weights=WEIGHTS, seed=args.seed, **extra)
+            t0 = time.perf_counter()
+            model = train(ds, opts, store=store)
+            secs = time.perf_counter() - t0
+            top1, top3 = score(model, xte, yte)
+            out = model.export(work / f"export-{len(rows)}")
+            size = sum(f.stat().st_size for f in out.iterdir())
+            rows.append(
+                {
+                    "setup": name,
+                    "method": method,
+                    "photos": len(ds.samples),
+                    "top1": top1,
+                    "top3": top3,
+                    "train_s": secs,
+                    "model_bytes": size,
+                    "val_acc": model.result.val_accuracy,
+                }
+            )
+            print(
+                f"{name:15s} {method:16s} top1 {top1:.3f} top3 {top3:.3f} {secs:6.1f}s", flush=True
+            )
+    return rows
+
+
+def cli_timing(args, work: Path) -> dict:
+    """K=3 end to end by the CLI, process start to files written, cold feature cache."""
+    names, _ = class_table()
+    photos = sample_k(read_list("train.txt"), 3, args.seed)
+    folder = work / "k3-folder"
+    for c, ps in photos.items():
+        d = folder / c
+        d.mkdir(parents=True, exist_ok=True)
+        for p in ps:
+            (d / p.name).symlink_to(p)
+    times: dict[str, list[float]] = {"plain": [], "dukahub": []}
+    for rep in range(args.repeats):
+        for method in ("plain", "dukahub"):
+            home = work / f"cli-home-{method}-{rep}"
+            cmd = [
+                sys.executable,
+                "-m",
+                "app",
+                "train",
+                str(folder),
+                "--out",
+                str(work / f"cli-out-{method}-{rep}"),
+                "--base-weights",
+                str(WEIGHTS),
+            ]
+            if method == "plain":
+                cmd.append("--plain")
+            t0 = time.perf_counter()
+            subprocess.run(
+                cmd,
+                check=True,
+                capture_output=True,
+                cwd=REPO,
+                env={**os.environ, "DUKAHUB_TRAINER_HOME": str(home)},
+            )
+            times[method].append(time.perf_counter() - t0)
+            print(f"CLI K=3 {method}: {times[method][-1]:.1f}s", flush=True)
+    plain, ours = statistics.median(times["plain"]), statistics.median(times["dukahub"])
+    return {"plain_s": plain, "dukahub_s": ours, "ratio": ours / plain, "runs": times}
+
+
+def retrain_timing(args, work: Path) -> dict:
+    """Add one product to a trained 49-product K=3 shop: seconds of training work."""
+    names, _ = class_table()
+    photos = sample_k(read_list("train.txt"), 3, args.seed)
+    keys = list(photos)
+    store = FeatureStore(work / "retrain-cache")
+    opts = TrainOptions(base_weights=WEIGHTS, seed=args.seed)
+    train(build_dataset(catalog_of({k: photos[k] for k in keys[:-1]}, names)), opts, store=store)
+    t0 = time.perf_counter()
+    train(build_dataset(catalog_of(photos, names)), opts, store=store)
+    return {"retrain_s": time.perf_counter() - t0}
+
+
+# Runs the CLI in-process and reports its own peak RSS (children of the bench don't mix in).
+PEAK_WRAPPER = """
+import resource, runpy, sys
+sys.argv = ["app"] + sys.argv[1:]
+code = 0
+try:
+    runpy.run_module("app", run_name="__main__")
+except SystemExit as e:
+    code = e.code
+print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def memory_run(args, work: Path) -> dict:
+    """Peak RSS of a CLI training on 5,000 distinct photos (all dataset photos + mirrored)."""
+    from PIL import Image, ImageOps
+
+    all_lists = read_list("train.txt") + read_list("val.txt") + read_list("test.txt")
+    folder = work / "mem-folder"
+    n = 0
+    for p, c in all_lists:
+        d = folder / c
+        d.mkdir(parents=True, exist_ok=True)
+        (d / p.name).symlink_to(p)
+        n += 1
+    i = 0
+    while n < 5000:
+        p, c = all_lists[i]
+        with Image.open(p) as im:
+            ImageOps.mirror(im.convert("RGB")).save(folder / c / f"m-{p.name}", quality=90)
+        n, i = n + 1, i + 1
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PEAK_WRAPPER,
+            "train",
+            str(folder),
+            "--out",
+            str(work / "mem-out"),
+            "--base-weights",
+            str(WEIGHTS),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "DUKAHUB_TRAINER_HOME": str(work / "mem-home")},
+    )
+    secs = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-2000:])
+    peak_kb = int(proc.stderr.rsplit("PEAK_KB", 1)[1].split()[0])
+    return {"photos": n, "peak_mb": peak_kb / 1024, "seconds": secs}
+
+
+def markdown(rows: list[dict], extra: dict) -> str:
+    lines = [
+        "| setup | method | photos | top-1 | top-3 | train (s) | model (MB) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['setup']} | {r['method']} | {r['photos']} | {r['top1']:.1%} | "
+            f"{r['top3']:.1%} | {r['train_s']:.1f} | {r['model_bytes'] / 1e6:.2f} |"
+        )
+    out = "\n".join(lines)
+    if "cli" in extra:
+        c = extra["cli"]
+        out += (
+            f"\n\nK=3, 50 products, CLI end to end (process start to files written, cold "
+            f"cache, median of {len(c['runs']['plain'])}): plain reference "
+            f"{c['plain_s']:.1f} s, dukahub {c['dukahub_s']:.1f} s, ratio {c['ratio']:.2f}×."
+        )
+    if "retrain" in extra:
+        secs = extra["retrain"]["retrain_s"]
+        out += f"\nRetrain after adding one product (warm cache): {secs:.1f} s."
+    if "memory" in extra:
+        m = extra["memory"]
+        out += (
+            f"\nPeak memory training {m['photos']} photos: {m['peak_mb']:.0f} MB "
+            f"({m['seconds']:.0f} s)."
+        )
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--k", type=int, nargs="+", default=[1, 3, 10])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--all", action="store_true", help="also train on every training photo")
+    ap.add_argument("--memory", action="store_true", help="also peak memory on 5,000 photos")
+    ap.add_argument("--skip-cli", action="store_true")
+    args = ap.parse_args()
+    for need in (DATASET, WEIGHTS):
+        if not need.exists():
+            raise SystemExit(f"missing {need} (see ../shared/README.md)")
+    work = Path(tempfile.mkdtemp(prefix="dukahub-bench-"))
+    os.environ["DUKAHUB_TRAINER_HOME"] = str(work / "home")
+    try:
+        rows = accuracy_table(args, work)
+        extra: dict = {}
+        if not args.skip_cli:
+            extra["cli"] = cli_timing(args, work)
+            extra["retrain"] = retrain_timing(args, work)
+        if args.memory:
+            extra["memory"] = memory_run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = markdown(rows, extra)
+    print("\n" + text)
+    results = REPO / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "benchmark.json").write_text(json.dumps({"rows": rows, **extra}, indent=2))
+    (results / "benchmark.md").write_text(text + "\n")
+    print(
+        f"\n(max RSS of this process: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
