@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -47,6 +48,8 @@ class LoginScreen(QWidget):
         self.pages.addWidget(self._build_form())
         self.pages.addWidget(self._build_channels())
         self.pages.addWidget(self._build_connected())
+        self.pages.currentChanged.connect(self._fit_page)
+        self._fit_page(0)
 
         card = QFrame()
         card.setObjectName("card")
@@ -165,6 +168,13 @@ class LoginScreen(QWidget):
         lay.addWidget(self.connected_label)
         lay.addLayout(row)
         return w
+
+    def _fit_page(self, index: int) -> None:
+        """The card takes the height of the page shown, not of the tallest page."""
+        for i in range(self.pages.count()):
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            self.pages.widget(i).setSizePolicy(policy, policy)
+        self.pages.adjustSize()
 
     def _sync(self) -> None:
         src = self.session.source

@@ -118,7 +118,7 @@ class ModelScreen(QWidget):
 
         self.meta_table = self._table(["Field", "Value"])
         self.files_table = self._table(["File", "Size"])
-        self.files_table.setMaximumHeight(130)
+        self.files_table.setFixedHeight(24 * 5 + 6)  # header + three files + total
         self.labels_table = self._table(["#", "Label (product ID)", "Product"])
         self.labels_table.horizontalHeader().setSectionResizeMode(
             0, QHeaderView.ResizeMode.ResizeToContents
@@ -179,6 +179,7 @@ class ModelScreen(QWidget):
         t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         t.setAlternatingRowColors(True)
         t.setWordWrap(False)
+        t.verticalHeader().setDefaultSectionSize(24)
         hh = t.horizontalHeader()
         for i in range(len(headers) - 1):
             hh.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)

@@ -135,9 +135,11 @@ class ProductModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.CheckStateRole:
                 return Qt.CheckState.Checked if p.included else Qt.CheckState.Unchecked
             if role == Qt.ItemDataRole.DecorationRole:
+                # a QIcon, so the view scales the thumbnail to its icon size
+                thumbs = self.session.thumbnails
                 if not p.images:
-                    return self.session.thumbnails.loading
-                return self.session.thumbnails.get_or_placeholder(p.images[0].path)
+                    return QIcon(thumbs.loading)
+                return QIcon(thumbs.get_or_placeholder(p.images[0].path))
             if role == Qt.ItemDataRole.ToolTipRole:
                 return f"{p.display_name}\nProduct ID (label): {p.id}"
         if col == 1 and role == Qt.ItemDataRole.DisplayRole:
@@ -331,6 +333,7 @@ class ProductsScreen(QWidget):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([430, 650])
 
         self.summary = QLabel()
         self.summary.setObjectName("summary")
@@ -509,7 +512,7 @@ class ProductsScreen(QWidget):
 
     def estimate_seconds(self, n_images: int, n_products: int) -> float | None:
         """Only once TensorFlow is warm: importing the trainer here must not block."""
-        trainer = sys.modules.get("app.core.trainer")
+        trainer = sys.modules.get("app.core.trainer") if self.session.engine_loaded else None
         if trainer is None or n_products < 2:
             return None
         try:

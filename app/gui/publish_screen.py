@@ -12,15 +12,20 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from .model_screen import format_when
+from .model_screen import format_when, trained_at
 from .session import Session
 from .tasks import Task, TaskError
 from .widgets import Banner, ProgressPanel
@@ -67,6 +72,37 @@ class PublishScreen(QWidget):
         self.url.setOpenExternalLinks(True)
         self.url.setWordWrap(True)
 
+        # what the server keeps: the served version and earlier ones to go back to
+        self.server_box = QGroupBox("On the shop server")
+        self.served = QLabel()
+        self.served.setWordWrap(True)
+        self.versions = QTableWidget(0, 4)
+        self.versions.setHorizontalHeaderLabels(["Version", "Trained", "Published", ""])
+        self.versions.verticalHeader().hide()
+        self.versions.verticalHeader().setDefaultSectionSize(24)
+        self.versions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.versions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.versions.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        hh = self.versions.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2, 3):
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.versions.itemSelectionChanged.connect(self._version_selected)
+        self.rollback_button = QPushButton("Serve this version again")
+        self.rollback_button.setEnabled(False)
+        self.rollback_button.clicked.connect(self.rollback_selected)
+        self.status_button = QPushButton("Check again")
+        self.status_button.clicked.connect(self.load_status)
+        brow = QHBoxLayout()
+        brow.addWidget(self.status_button)
+        brow.addStretch(1)
+        brow.addWidget(self.rollback_button)
+        bl = QVBoxLayout(self.server_box)
+        bl.addWidget(self.served)
+        bl.addWidget(self.versions, 1)
+        bl.addLayout(brow)
+        self.status: dict | None = None
+
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addWidget(self.what)
@@ -74,11 +110,111 @@ class PublishScreen(QWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.banner)
         lay.addWidget(self.url)
-        lay.addStretch(1)
+        lay.addWidget(self.server_box, 1)
 
         session.model_changed.connect(self.refresh)
         session.source_changed.connect(self.refresh)
+        session.source_changed.connect(self.load_status)
         self.refresh()
+        self.load_status()
+
+    # -- the server's side ------------------------------------------------------------
+    def load_status(self) -> None:
+        s = self.session
+        self.server_box.setVisible(s.logged_in)
+        if not s.logged_in:
+            self.status = None
+            return
+        client = s.client
+        self.status_button.setEnabled(False)
+        self.served.setText("Checking what the shop serves…")
+
+        def work(on_progress, cancel):
+            return client.model_status()
+
+        task = s.runner.start("publish-status", work)
+        task.succeeded.connect(lambda st, c=client: self._status_loaded(c, st))
+        task.failed.connect(
+            lambda err: self.served.setText(f"Could not read the server's models: {err.message}")
+        )
+        task.finished.connect(lambda: self.status_button.setEnabled(True))
+
+    def _status_loaded(self, client: Any, status: dict) -> None:
+        if client is not self.session.client:
+            return
+        self.status = status
+        current = status.get("current")
+        versions = list(status.get("versions") or [])
+        code = self.session.source.channel_code if self.session.source else ""
+        if current:
+            self.served.setText(
+                f"Channel <b>{code}</b> serves version <b>{current['version']}</b>, trained "
+                f"{format_when(current)}. Earlier versions stay on the server:"
+            )
+        else:
+            self.served.setText(f"Channel <b>{code}</b> has no published model yet.")
+        self.versions.setRowCount(len(versions))
+        for r, v in enumerate(versions):
+            published = trained_at({"trainedAt": v.get("createdAt")})
+            cells = [
+                v.get("version", ""),
+                format_when(v),
+                published.astimezone().strftime("%d %b %Y, %H:%M") if published else "",
+                "serving now" if v.get("current") else "",
+            ]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))
+                item.setData(Qt.ItemDataRole.UserRole, v)
+                self.versions.setItem(r, c, item)
+        self.versions.setVisible(bool(versions))
+        self._version_selected()
+
+    def _selected_version(self) -> dict | None:
+        items = self.versions.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def _version_selected(self) -> None:
+        v = self._selected_version()
+        busy = self.task is not None and self.task.running
+        self.rollback_button.setEnabled(v is not None and not v.get("current") and not busy)
+
+    def rollback_selected(self) -> Task | None:
+        v = self._selected_version()
+        s = self.session
+        if v is None or not s.logged_in:
+            return None
+        version = v["version"]
+        code = s.source.channel_code if s.source else ""
+        if self.confirm:
+            answer = QMessageBox.question(
+                self, "Serve an earlier model?",
+                f"Serve version {version} (trained {format_when(v)}) on channel “{code}” "
+                "again, instead of the current model?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+        client = s.client
+
+        def work(on_progress, cancel):
+            return client.rollback(version)
+
+        task = s.runner.start("publish", work)
+        self.task = task
+        self.progress.track(task, f"Switching to version {version}…", cancellable=False)
+        task.succeeded.connect(
+            lambda _r: self.banner.show_message(
+                f"Channel {code} serves version {version} again.", "ok"
+            )
+        )
+        task.failed.connect(
+            lambda err: self.banner.show_message(
+                f"Could not switch versions: {err.message} The current model stays served.",
+                "error",
+            )
+        )
+        task.finished.connect(self.load_status)
+        task.finished.connect(self.refresh)
+        return task
 
     def refresh(self) -> None:
         """Read the local metadata (small JSON, cheap) and describe the swap."""
@@ -187,6 +323,7 @@ class PublishScreen(QWidget):
             f"Model URL for the tills: <a href='{url}model.json'>{url}model.json</a>"
         )
         self.published.emit(result)
+        self.load_status()
 
     def _failed(self, err: TaskError) -> None:
         msg = err.message

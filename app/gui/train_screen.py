@@ -131,9 +131,16 @@ class TrainingChart(QChartView):
         self.setMinimumHeight(220)
         self.clear()
 
+    def _show_series(self, series: QLineSeries, on: bool) -> None:
+        """Held-back accuracy per epoch exists only when the trainer reports it."""
+        series.setVisible(on)
+        for marker in self.chart().legend().markers(series):
+            marker.setVisible(on)
+
     def clear(self, epochs: int = 10) -> None:
         for s in (self.loss, self.acc, self.val_acc):
             s.clear()
+        self._show_series(self.val_acc, False)
         self._max_loss = 0.1
         self.x.setRange(1, max(2, epochs))
         self.y_loss.setRange(0, 1)
@@ -145,11 +152,13 @@ class TrainingChart(QChartView):
         if "loss" in metrics:
             self.loss.append(epoch, metrics["loss"])
             self._max_loss = max(self._max_loss, metrics["loss"])
-            self.y_loss.setRange(0, self._max_loss * 1.1)
+            self.y_loss.setRange(0, self._max_loss * 1.05)
+            self.y_loss.applyNiceNumbers()
         if "acc" in metrics:
             self.acc.append(epoch, 100 * metrics["acc"])
         if metrics.get("val_acc") is not None:
             self.val_acc.append(epoch, 100 * metrics["val_acc"])
+            self._show_series(self.val_acc, True)
         if epoch > self.x.max():
             self.x.setMax(epoch)
 
@@ -245,6 +254,12 @@ class TrainScreen(QWidget):
         self.confusions = QTableWidget(0, 3)
         self.confusions.setHorizontalHeaderLabels(["Product", "Mistaken for", "Times"])
         self._setup_table(self.confusions)
+        self.per_product.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.confusions.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.Stretch
+        )
         self.confusions.setIconSize(QSize(48, 48))
         self.confusions.verticalHeader().setDefaultSectionSize(54)
         self.more_photos = QLabel()
@@ -310,8 +325,8 @@ class TrainScreen(QWidget):
         t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         t.setAlternatingRowColors(True)
         t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         t.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        t.verticalHeader().setDefaultSectionSize(26)
         t.setMinimumHeight(160)
 
     # -- options --------------------------------------------------------------------
@@ -357,7 +372,8 @@ class TrainScreen(QWidget):
             f"Teach the camera <b>{len(active)} products</b> from <b>{n_img} photos</b>. "
             "Training runs on this computer; you can keep working meanwhile."
         )
-        trainer = sys.modules.get("app.core.trainer")  # loaded by the warm-up, never here
+        # loaded by the warm-up, never here; only once it has finished importing
+        trainer = sys.modules.get("app.core.trainer") if self.session.engine_loaded else None
         if trainer is not None and len(active) >= 2:
             try:
                 est = trainer.estimate_seconds(n_img, len(active), self.session.train_options())

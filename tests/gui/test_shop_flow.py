@@ -119,6 +119,27 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
         assert served.content == (model_dir / name).read_bytes(), name
     qtbot.waitUntil(lambda: "currently published" in model.compare.text(), timeout=20000)
 
+    # publish again (a second version), then go back to the first one
+    first = publish.banner.text().split("version ")[1].split(",")[0]
+    publish.banner.clear_message()
+    publish.publish()
+    qtbot.waitUntil(lambda: publish.banner.kind in ("ok", "error"), timeout=120000)
+    assert publish.banner.kind == "ok", publish.banner.text()
+    second = publish.banner.text().split("version ")[1].split(",")[0]
+    assert second != first
+    qtbot.waitUntil(lambda: second in publish.served.text(), timeout=20000)
+    rows = {publish.versions.item(r, 0).text(): r for r in range(publish.versions.rowCount())}
+    assert {first, second} <= set(rows)
+    publish.versions.selectRow(rows[first])
+    assert publish.rollback_button.isEnabled()
+    publish.banner.clear_message()
+    publish.rollback_selected()
+    qtbot.waitUntil(lambda: publish.banner.kind in ("ok", "error"), timeout=30000)
+    assert publish.banner.text() == f"Channel fruit serves version {first} again."
+    qtbot.waitUntil(lambda: (publish.status or {}).get("current", {}).get("version") == first,
+                    timeout=20000)
+    assert first in publish.served.text()
+
     # a failed publish says the previous model is still served: switch to another
     # channel and try to publish the fruit model there (the server would mix products)
     window.save_state()
