@@ -207,9 +207,9 @@ class ShopClient:
         host = self.server_url
         if isinstance(exc, requests.exceptions.SSLError):
             return TlsError(
-                f"The HTTPS certificate of {host} could not be verified ({_short(exc)}). "
-                "Check the address; if the shop uses a self-signed certificate, install it "
-                "in your system's trust store."
+                f"No secure (HTTPS) connection to {host}: {_short(exc)}. Check the address; "
+                "if the shop uses a self-signed certificate, install it in your system's "
+                "trust store."
             )
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return ServerTimeout(f"{host} did not accept a connection within {self.timeout:g} s.")
@@ -694,13 +694,11 @@ class ShopClient:
                 headers=headers,
                 timeout=(self.timeout, max(self.timeout, 120.0)),
             )
-        except Cancelled:
-            raise
+        except Cancelled as exc:
+            raise Cancelled(f"Publishing cancelled. {STILL_SERVED}") from exc
         except requests.RequestException as exc:
             if isinstance(exc.__context__, Cancelled) or (cancel is not None and cancel.is_set()):
-                raise Cancelled(
-                    "Publishing cancelled; the previous model is still served."
-                ) from exc
+                raise Cancelled(f"Publishing cancelled. {STILL_SERVED}") from exc
             failure = self._describe_failure(exc, "upload the model")
             raise PublishError(f"The upload was interrupted: {failure} {STILL_SERVED}") from exc
         try:

@@ -370,7 +370,7 @@ def test_cancelled_upload_keeps_previous_model(
         if p.phase == "uploading" and p.fraction > 0.5:
             cancel.set()
 
-    with pytest.raises(Cancelled):
+    with pytest.raises(Cancelled, match="previous model is still being served"):
         c.publish(new, on_progress=stop_halfway, cancel=cancel)
     assert served(vendure, "fruit") == local(baseline)
     _wait_for_empty_tmp(vendure)

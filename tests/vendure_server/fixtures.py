@@ -44,9 +44,7 @@ FRUIT = {
     "Mango": "Fruit/Mango",
     "Avocado": "Fruit/Avocado",
 }
-VEG = {
-    name: f"Vegetables/{name}" for name in ("Carrots", "Garlic", "Ginger", "Leek", "Asparagus")
-}
+VEG = {name: f"Vegetables/{name}" for name in ("Carrots", "Garlic", "Ginger", "Leek", "Asparagus")}
 IMAGES_PER_PRODUCT = 3
 BULK_PRODUCTS = 120
 NO_IMAGE_PRODUCT = "Gift card (no photo)"
