@@ -128,6 +128,7 @@ class LoginScreen(QWidget):
     def _build_channels(self) -> QWidget:
         w = QWidget()
         self.channel_list = QListWidget()
+        self.channel_list.setObjectName("channels")
         self.channel_list.itemActivated.connect(lambda _item: self.choose_channel())
         ok = QPushButton("Continue")
         ok.setDefault(True)

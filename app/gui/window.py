@@ -49,6 +49,7 @@ QListWidget#nav { background: #23303d; color: #dfe6ec; border: none; font-size: 
 QListWidget#nav::item { padding: 10px 14px; }
 QListWidget#nav::item:selected { background: #3d5a73; color: white; }
 QListWidget#nav::item:disabled { color: #6f7f8d; }
+QListWidget#channels::item { padding: 6px 4px; }
 QPushButton#primary { background: #2e7d32; color: white; font-weight: 600;
                       padding: 6px 18px; border-radius: 4px; }
 QPushButton#primary:disabled { background: #9bbf9d; }
