@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from PIL import Image
-from vendure_server.fixtures import BULK_PRODUCTS, FRUIT, NO_IMAGE_PRODUCT, VendureServer
+from vendure_server.fixtures import (
+    BULK_PRODUCTS,
+    FRUIT,
+    GROCERY,
+    NO_IMAGE_PRODUCT,
+    VendureServer,
+)
 
 from app.core import paths, shop
 from app.core.errors import (
@@ -250,24 +256,34 @@ def test_catalogue_download_and_cache(vendure: VendureServer, count_downloads) -
     # a changed photo (the product gets a new image) is downloaded, the rest is not
     api = vendure.admin("fruit")
     kiwi = next(pid for pid, name in fruit.products.items() if name == "Kiwi")
-    photo = sorted((vendure_grocery() / "train/Fruit/Kiwi").glob("*.jpg"))[5]
+    kiwi_before = next(p for p in cat.products if p.id == kiwi)
+    photo = sorted((GROCERY / "train/Fruit/Kiwi").glob("*.jpg"))[5]
     new = api.upload_assets([photo])[0]
-    api.gql(
-        "mutation($id:ID!,$a:ID!){updateProduct(input:{id:$id,featuredAssetId:$a}){id}}",
-        {"id": kiwi, "a": new["id"]},
-    )
-    count_downloads.clear()
-    third = c.fetch_catalog()
-    assert len(count_downloads) == 1 and urlsplit(count_downloads[0]).path.endswith(".jpg")
-    kiwi_product = next(p for p in third.products if p.id == kiwi)
-    assert len(kiwi_product.images) == 4
-    assert Image.open(kiwi_product.images[0].path).size  # the new featured photo, decodable
-
-
-def vendure_grocery() -> Path:
-    from vendure_server.fixtures import GROCERY
-
-    return GROCERY
+    update = "mutation($input:UpdateProductInput!){updateProduct(input:$input){id}}"
+    old_assets = api.gql(
+        "query($id:ID!){product(id:$id){featuredAsset{id} assets{id}}}", {"id": kiwi}
+    )["product"]
+    api.gql(update, {"input": {"id": kiwi, "featuredAssetId": new["id"]}})
+    try:
+        count_downloads.clear()
+        third = c.fetch_catalog()
+        assert len(count_downloads) == 1 and urlsplit(count_downloads[0]).path.endswith(".jpg")
+        kiwi_after = next(p for p in third.products if p.id == kiwi)
+        assert len(kiwi_after.images) == len(kiwi_before.images) + 1
+        assert kiwi_after.images[0].path not in [im.path for im in kiwi_before.images]
+        with Image.open(kiwi_after.images[0].path) as img:
+            assert img.format == "JPEG"
+    finally:  # the server is shared by the whole session: put Kiwi back
+        api.gql(
+            update,
+            {
+                "input": {
+                    "id": kiwi,
+                    "featuredAssetId": old_assets["featuredAsset"]["id"],
+                    "assetIds": [a["id"] for a in old_assets["assets"]],
+                }
+            },
+        )
 
 
 def test_catalogue_pages_through_many_products(vendure: VendureServer, count_downloads) -> None:
@@ -679,18 +695,20 @@ def test_mvp_layout_is_served_then_migrated(
     vendure: VendureServer, tm_export: Path, tmp_path: Path
 ) -> None:
     """A shop coming from the seed's MVP has a plain latest/ folder: keep serving it."""
-    c = client_for(vendure, channel="bulk")
-    labels = sorted(vendure.channels["bulk"].products, key=int)[:5]
+    c = ShopClient(vendure.url)
+    c.login(vendure.admin_user, vendure.admin_password)
+    c.select_channel("legacy")
+    labels = sorted(vendure.channels["legacy"].products, key=int)
     old = make_model(tmp_path, tm_export, c.channel.id, labels, "mvp")
-    root = vendure.model_dir("bulk")
+    root = vendure.model_dir("legacy")
     assert not root.exists()
     shutil.copytree(old, root / "latest")
-    assert served(vendure, "bulk") == local(old)
+    assert served(vendure, "legacy") == local(old)
     new = make_model(tmp_path, tm_export, c.channel.id, labels, "after-mvp")
     c.publish(new)
-    assert served(vendure, "bulk") == local(new)
+    assert served(vendure, "legacy") == local(new)
     assert (root / "latest").is_symlink()
     versions = c.list_versions()
     assert [v["metadata"]["tag"] for v in versions] == ["after-mvp", "mvp"]
     c.rollback(versions[1]["version"])
-    assert served(vendure, "bulk") == local(old)
+    assert served(vendure, "legacy") == local(old)

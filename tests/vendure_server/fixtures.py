@@ -342,6 +342,10 @@ def seed(server: VendureServer) -> None:
 
     channel("empty")
 
+    # only the superadmin works here: a shop moving from the MVP's plain latest/ folder
+    legacy = channel("legacy")
+    products(legacy, VEG, 1)
+
     api.channel_token = ""
 
     def role(code: str, permissions: list[str], channels: list[str]) -> str:
