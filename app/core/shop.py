@@ -92,9 +92,9 @@ class FetchStats:
     """What the last :meth:`ShopClient.fetch_catalog` did, for messages and tests."""
 
     products: int = 0
-    images: int = 0
-    downloaded: int = 0
-    cached: int = 0
+    images: int = 0  # image references; a photo shared by products counts for each
+    downloaded: int = 0  # distinct assets fetched over HTTP
+    cached: int = 0  # distinct assets reused from the image cache without a request
     failed: list[str] = field(default_factory=list)  # "product name: reason"
 
 

@@ -221,3 +221,58 @@ def test_session_file_permissions_helper(tmp_path: Path) -> None:
     shop._store_sessions({"https://x": {"token": "t"}})
     mode = stat.S_IMODE(shop._sessions_path().stat().st_mode)
     assert mode == 0o600
+
+
+class _Flaky(http.server.BaseHTTPRequestHandler):
+    """Fails the first two GETs with 503, then serves a small JPEG."""
+
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        _Flaky.hits.append(self.path)
+        if len(_Flaky.hits) <= 2:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = _jpeg()
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_image_download_retries_then_caches() -> None:
+    from app.core import shop
+
+    _Flaky.hits = []
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}")
+        asset = {"id": "7", "source": "/assets/source/ab/kiwi.jpg", "fileSize": 123}
+        session = shop._image_session(2)
+        path, fetched = client._cached_image(session, asset, None)
+        assert fetched and path.read_bytes() == _jpeg() and len(_Flaky.hits) == 3
+        assert client._cached_image(session, asset, None) == (path, False)
+        assert len(_Flaky.hits) == 3  # cache hit: no request
+        changed = dict(asset, fileSize=456)  # same asset, new file: fetched again
+        assert client._cached_image(session, changed, None)[1] is True
+        assert len(_Flaky.hits) == 4
+    finally:
+        srv.shutdown()
+        srv.server_close()
