@@ -199,7 +199,6 @@ class ShopClient:
         self._token: str | None = None
         self._channels: list[ChannelInfo] = []
         self._remember = False
-        self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- transport
 
