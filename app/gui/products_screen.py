@@ -103,6 +103,12 @@ class ProductModel(QAbstractTableModel):
                 self._row_of_path[str(p.images[0].path)] = row
         self.endResetModel()
 
+    def set_problems(self, problems: dict[str, list[str]]) -> None:
+        """New photo-check notes without a reset, so scrolling and selection stay."""
+        self.problems = problems
+        if self.products:
+            self.dataChanged.emit(self.index(0, 1), self.index(len(self.products) - 1, 2))
+
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
         return 0 if parent.isValid() else len(self.products)
 
@@ -224,6 +230,8 @@ class ProductsScreen(QWidget):
         super().__init__(parent)
         self.session = session
         self._estimate_s: float | None = None
+        self._shown_catalog: Catalog | None = None
+        self._problem = ""
 
         self.heading = QLabel("Products")
         self.heading.setObjectName("title")
@@ -436,12 +444,16 @@ class ProductsScreen(QWidget):
         if report is not None:
             for pid, _path, _reason in report.unreadable:
                 problems.setdefault(pid, []).append("unreadable file")
-        self.model.set_catalog(catalog, problems)
-        if current:
-            self.select_product(current)
-        elif catalog is not None and catalog.products and self.table.currentIndex().row() < 0:
-            self.table.selectRow(0)
-        self._show_product()
+        if catalog is not None and catalog is self._shown_catalog:
+            self.model.set_problems(problems)  # same catalogue: only the check's notes
+        else:
+            self._shown_catalog = catalog
+            self.model.set_catalog(catalog, problems)
+            if current:
+                self.select_product(current)
+            elif catalog is not None and catalog.products and self.table.currentIndex().row() < 0:
+                self.table.selectRow(0)
+            self._show_product()
         self._update_warnings(catalog)
         self._update_summary()
         if recheck and catalog is not None and catalog.products:

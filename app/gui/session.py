@@ -63,6 +63,7 @@ class Session(QObject):
         self.result: Any = None  # app.core.trainer.TrainResult of the last run
         self.report: Any = None  # app.core.dataset.DatasetReport of the last check
         self.engine_loaded = False
+        self._merged: Catalog | None = None
         self.seed = 0
         self.base_weights_override: Path | None = None
 
@@ -80,6 +81,7 @@ class Session(QObject):
         self.source = source
         self.store = ChannelStore(*source.store_key)
         self.base_catalog = None
+        self._merged = None
         self.report = None
         self.source_changed.emit()
         self.catalog_changed.emit()
@@ -93,6 +95,7 @@ class Session(QObject):
             self.source = None
             self.store = None
             self.base_catalog = None
+            self._merged = None
             self.report = None
             self.catalog_changed.emit()
         self.source_changed.emit()
@@ -104,20 +107,28 @@ class Session(QObject):
     # -- catalogue ------------------------------------------------------------------
     def set_base_catalog(self, catalog: Catalog) -> None:
         self.base_catalog = catalog
+        self._merged = None
         self.report = None
         self.catalog_changed.emit()
 
     def catalog(self) -> Catalog | None:
-        """The catalogue as the trainer will see it (added photos, exclusions)."""
+        """The catalogue as the trainer will see it (added photos, exclusions).
+
+        Cached until the next change: every screen asks on every refresh, and
+        merging reads the channel's folders.
+        """
         if self.base_catalog is None or self.store is None:
             return None
-        cat = self.store.apply(self.base_catalog)
-        if self.source is not None and self.source.kind == "shop" and not cat.channel_id:
-            cat.channel_id = self.source.channel_id
-        return cat
+        if self._merged is None:
+            cat = self.store.apply(self.base_catalog)
+            if self.source is not None and self.source.kind == "shop" and not cat.channel_id:
+                cat.channel_id = self.source.channel_id
+            self._merged = cat
+        return self._merged
 
     def edited(self) -> None:
         """The owner changed photos or choices; the last photo check stays until redone."""
+        self._merged = None
         self.catalog_changed.emit()
 
     def names(self) -> dict[str, str]:

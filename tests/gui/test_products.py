@@ -148,3 +148,29 @@ def test_folder_that_is_not_a_catalogue(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.products.banner.isVisible(), timeout=5000)
     assert "No product folders" in window.products.banner.text()
     assert window.products.banner.kind == "error"
+
+
+def test_thumbnails_load_lazily_for_visible_rows(qtbot, window, tmp_path):
+    """A big catalogue: only rows on screen ask for thumbnails; scrolling asks for more."""
+    from PIL import Image
+
+    root = tmp_path / "big"
+    n = 300
+    for i in range(n):
+        d = root / f"p{i:03d}"
+        d.mkdir(parents=True)
+        Image.new("RGB", (64, 48), (i % 256, (7 * i) % 256, 90)).save(d / "a.png")
+    window.login.use_folder(root)
+    screen = window.products
+    qtbot.waitUntil(lambda: screen.model.rowCount() == n, timeout=20000)
+    thumbs = window.session.thumbnails
+    first = root / "p000" / "a.png"
+    last = root / f"p{n - 1:03d}" / "a.png"
+    qtbot.waitUntil(lambda: thumbs.get(first) is not None, timeout=10000)
+    asked = len(thumbs._cache) + len(thumbs._pending)
+    assert asked < 60, asked  # a screenful, not the whole catalogue
+    assert str(last) not in thumbs._cache and str(last) not in thumbs._pending
+    qtbot.waitUntil(lambda: window.session.report is not None, timeout=10000)
+    screen.table.scrollToBottom()
+    qtbot.waitUntil(lambda: str(last) in thumbs._cache, timeout=10000)
+    assert len(thumbs._cache) < n
