@@ -68,6 +68,10 @@ class NotAVendureServer(ShopError):
     """Something answers at that address, but not a Vendure Admin API."""
 
 
+class PublishSuperseded(PublishError):
+    """Our upload was stored, but a concurrent publish became the served version."""
+
+
 @dataclass(frozen=True)
 class ChannelInfo:
     id: str
@@ -726,20 +730,23 @@ class ShopClient:
                     what="check the published files",
                 )
                 served_version = resp.headers.get("X-Ml-Model-Version", version)
-                if resp.status_code != 200 or resp.content != local:
-                    why = (
-                        f"HTTP {resp.status_code}"
-                        if resp.status_code != 200
-                        else f"{len(resp.content)} bytes differ from the {len(local)} uploaded"
+                if resp.status_code == 200 and resp.content == local:
+                    continue
+                if served_version != version:
+                    raise PublishSuperseded(
+                        f"Your model was stored as version {version}, but another publish "
+                        f"replaced it moments later: version {served_version} is served instead. "
+                        f"Roll back to {version} if yours should be the one in use."
                     )
-                    if served_version != version:
-                        why += (
-                            f"; version {served_version} is served instead (published meanwhile?)"
-                        )
-                    raise PublishError(
-                        f"The upload was accepted as version {version}, but {base}{name} does not "
-                        f"serve it ({why}). A cache in front of the server may hold an old copy."
-                    )
+                why = (
+                    f"HTTP {resp.status_code}"
+                    if resp.status_code != 200
+                    else f"{len(resp.content)} bytes that differ from the {len(local)} uploaded"
+                )
+                raise PublishError(
+                    f"The server accepted version {version}, but {base}{name} answers with "
+                    f"{why}. A cache or proxy in front of the server may be holding an old copy."
+                )
         finally:
             plain.close()
 
