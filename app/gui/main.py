@@ -13,8 +13,12 @@ import sys
 import threading
 import traceback
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from app.core import paths
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger("app")
 
@@ -65,7 +69,8 @@ def install_excepthook() -> None:
     threading.excepthook = thread_hook
 
 
-def make_app(argv: list[str]):  # -> QApplication
+def make_app(argv: list[str]) -> QApplication:
+    """The QApplication (the existing one in tests), with high-DPI pass-through."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -77,7 +82,7 @@ def make_app(argv: list[str]):  # -> QApplication
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
     )
-    app = QApplication([sys.argv[0] if sys.argv else "dukahub-trainer", *argv])
+    app = QApplication(argv or [sys.argv[0] if sys.argv else "dukahub-trainer"])
     app.setApplicationName("Dukahub Model Trainer")
     app.setOrganizationName("Dukahub")
     app.setApplicationVersion("0.1.0")
@@ -92,7 +97,11 @@ def quiet_tensorflow_env() -> None:
 
 
 def run_gui(argv: list[str] | None = None) -> int:
-    """Open the main window and run until it closes; returns the process exit code."""
+    """Open the main window and run until it closes; returns the process exit code.
+
+    ``argv`` is a full argument vector with the program name first (Qt reads options
+    such as ``-platform`` from it), as ``app.cli`` passes it.
+    """
     quiet_tensorflow_env()
     setup_logging()
     install_excepthook()
@@ -109,4 +118,4 @@ def run_gui(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_gui(sys.argv[1:]))
+    sys.exit(run_gui(sys.argv))

@@ -99,13 +99,16 @@ def test_a_folder_that_is_not_a_model(qtbot, window, tmp_path):
     assert "cannot be used as a model" in text and "weights.bin is missing" in text
 
 
-def test_run_gui_opens_the_window_without_tensorflow(tmp_path):
-    """The real entry point in a fresh process: a window appears, TF is not yet loaded."""
+def test_cli_without_arguments_opens_the_window_without_tensorflow(tmp_path):
+    """`dukahub-trainer` with no subcommand in a fresh process: the window appears
+    before TensorFlow is loaded."""
     script = textwrap.dedent("""
         import sys
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
-        from app.gui.main import run_gui
+        from app.cli import main
+
+        app = QApplication(["dukahub-trainer"])  # run_gui reuses it; lets us queue a check
 
         def check():
             w = QApplication.activeWindow() or QApplication.topLevelWidgets()[0]
@@ -115,7 +118,7 @@ def test_run_gui_opens_the_window_without_tensorflow(tmp_path):
             QApplication.quit()
 
         QTimer.singleShot(0, check)
-        sys.exit(run_gui([]))
+        sys.exit(main([]))  # no subcommand: the desktop app
     """)
     env = {**__import__("os").environ, "DUKAHUB_TRAINER_HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
