@@ -9,7 +9,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-PRETRAINED = SHARED / "pretrained" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+PRETRAINED = (
+    SHARED / "pretrained" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+)
 GROCERY = SHARED / "datasets" / "grocery-fruit-veg"
 TM_EXPORT = SHARED / "reference" / "teachable-machine-export"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -33,7 +33,7 @@ WEIGHTS_URL = (
     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}_no_top.h5"
 )
 ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
-FEATURE_VERSION = 1  # bump when preprocessing or augmentation changes
+FEATURE_VERSION = 3  # bump when preprocessing or augmentation changes
 
 
 def tf_modules() -> tuple[Any, Any]:
@@ -229,12 +229,51 @@ def augment(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
     return np.asarray(im)
 
 
+def mosaic(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    """A tray or pile of the product: 2×2 or 3×3 augmented copies side by side.
+
+    Shops show fruit, vegetables and small packs several at a time; a catalogue
+    photo shows one. Measured on the grocery benchmark this view type gave the
+    largest gain for single-photo products.
+    """
+    n = int(rng.choice([2, 3]))
+    cell = size // n
+    small = Image.fromarray(rgb)
+    small.thumbnail((cell * 2, cell * 2), Image.Resampling.BILINEAR)  # tiles are small
+    rgb = np.asarray(small)
+    canvas = Image.new("RGB", (cell * n, cell * n), (255, 255, 255))
+    for i in range(n):
+        for j in range(n):
+            canvas.paste(Image.fromarray(augment(rgb, rng, cell)), (j * cell, i * cell))
+    return np.asarray(canvas.resize((size, size), Image.Resampling.BILINEAR))
+
+
+def close_up(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    """The product held close to the camera: a small region (8–40 % of the square)."""
+    h, w = rgb.shape[:2]
+    side = min(w, h) * np.sqrt(rng.uniform(0.08, 0.4))
+    cx = rng.uniform(side / 2, w - side / 2)
+    cy = rng.uniform(side / 2, h - side / 2)
+    box = (int(cx - side / 2), int(cy - side / 2), int(cx + side / 2), int(cy + side / 2))
+    crop = np.asarray(
+        Image.fromarray(rgb).crop(box).resize((size, size), Image.Resampling.BILINEAR)
+    )
+    return augment(crop, rng, size)
+
+
 def view_of(rgb: np.ndarray, digest: str, view: int, seed: int, size: int) -> np.ndarray:
-    """View 0 is exactly what the POS sees; others are seeded augmentations."""
+    """View 0 is exactly what the POS sees; others are seeded augmentations:
+    40 % single product, 42 % several together, 18 % close-up."""
     if view == 0:
         return resize_square(rgb, size)
     key = int(hashlib.blake2b(f"{digest}:{view}:{seed}".encode(), digest_size=8).hexdigest(), 16)
-    return augment(rgb, np.random.default_rng(key), size)
+    rng = np.random.default_rng(key)
+    r = rng.random()
+    if r < 0.4:
+        return augment(rgb, rng, size)
+    if r < 0.82:
+        return mosaic(rgb, rng, size)
+    return close_up(rgb, rng, size)
 
 
 # --- cached extraction ------------------------------------------------------------
