@@ -245,7 +245,7 @@ class LoginScreen(QWidget):
         task.finished.connect(lambda: self._busy(False))
 
     def _login_failed(self, err: TaskError) -> None:
-        self.banner.show_message(err.message, "error")
+        self.banner.show_failure(err)
         self.password.setFocus()
 
     def _logged_in(self, server: str, user: str, client: Any, channels: list[Any]) -> None:
@@ -303,7 +303,7 @@ class LoginScreen(QWidget):
         task = self.session.runner.start("login", work)
         self.progress.track(task, f"Opening channel {channel.code}…")
         task.succeeded.connect(lambda ch: self._selected(client, server, ch))
-        task.failed.connect(lambda err: self.banner.show_message(err.message, "error"))
+        task.failed.connect(self.banner.show_failure)
 
     def _selected(self, client: Any, server: str, channel: Any) -> None:
         self.session.settings.last_channel = channel.code

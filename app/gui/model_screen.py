@@ -223,7 +223,7 @@ class ModelScreen(QWidget):
     def _failed(self, folder: Path, err: TaskError) -> None:
         if folder != self.session.model_dir:
             return
-        self.banner.show_message(f"This folder cannot be used as a model: {err.message}", "error")
+        self.banner.show_failure(err, "This folder cannot be used as a model:")
 
     def _source_changed(self) -> None:
         if self.session.logged_in:

@@ -410,7 +410,7 @@ class ProductsScreen(QWidget):
             self.table.selectRow(0)
 
     def _load_failed(self, err: TaskError) -> None:
-        self.banner.show_message(f"Could not load the products: {err.message}", "error")
+        self.banner.show_failure(err, "Could not load the products:")
 
     def check(self) -> None:
         """Check every photo (unreadable, duplicates) in the background."""

@@ -326,8 +326,7 @@ class PublishScreen(QWidget):
         self.load_status()
 
     def _failed(self, err: TaskError) -> None:
-        msg = err.message
-        if "still being served" not in msg and "still served" not in msg:
-            msg += " The previous model is still being served."
-        self.banner.show_message(f"Publishing failed. {msg}", "error")
+        said = "still being served" in err.message or "still served" in err.message
+        still = "" if said else "The previous model is still being served."
+        self.banner.show_failure(err, "Publishing failed.", still)
         self.refresh()

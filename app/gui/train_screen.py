@@ -433,13 +433,7 @@ class TrainScreen(QWidget):
     def _failed(self, task: Task, err: TaskError) -> None:
         if task is not self.task:
             return
-        if err.is_user_error:
-            self.banner.show_message(err.message, "error")
-        else:
-            from .widgets import show_error
-
-            self.banner.show_message("Training failed because of a bug; see the details.", "error")
-            show_error(self, "Training failed", err)
+        self.banner.show_failure(err, "Training failed:")
 
     def _done(self, task: Task, res: dict[str, Any]) -> None:
         if task is not self.task:

@@ -64,6 +64,12 @@ class Banner(QLabel):
         self.setText(text)
         self.setVisible(bool(text))
 
+    def show_failure(self, error: TaskError, prefix: str = "", suffix: str = "") -> None:
+        """A task failure inline; a bug also gets the details dialog (never inline)."""
+        self.show_message(" ".join(x for x in (prefix, error.message, suffix) if x), "error")
+        if not error.is_user_error:
+            show_error(self.window(), "Unexpected error", error)
+
     def clear_message(self) -> None:
         self.kind = ""
         self.setText("")

@@ -127,3 +127,20 @@ def test_cli_without_arguments_opens_the_window_without_tensorflow(tmp_path):
     assert "Dukahub Model Trainer" in out.stdout
     assert "TF False" in out.stdout
     assert (tmp_path / "logs" / gui_main.LOG_FILE).exists()
+
+
+def test_a_bug_in_background_work_is_inline_plus_details_dialog(qtbot, window, tmp_path,
+                                                                monkeypatch):
+    def broken(folder):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("app.core.catalog.catalog_from_folder", broken)
+    window.login.use_folder(tmp_path)
+    banner = window.products.banner
+    qtbot.waitUntil(lambda: banner.kind == "error", timeout=5000)
+    assert banner.text() == "Could not load the products: Something went wrong (RuntimeError: boom)."
+    box = next(w for w in QApplication.topLevelWidgets()
+               if isinstance(w, QMessageBox) and w.isVisible())
+    assert "Traceback" not in box.text() and "RuntimeError" in box.detailedText()
+    assert "Traceback" in box.detailedText()
+    box.close()
