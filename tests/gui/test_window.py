@@ -138,7 +138,9 @@ def test_a_bug_in_background_work_is_inline_plus_details_dialog(qtbot, window, t
     window.login.use_folder(tmp_path)
     banner = window.products.banner
     qtbot.waitUntil(lambda: banner.kind == "error", timeout=5000)
-    assert banner.text() == "Could not load the products: Something went wrong (RuntimeError: boom)."
+    assert banner.text() == (
+        "Could not load the products: Something went wrong (RuntimeError: boom)."
+    )
     box = next(w for w in QApplication.topLevelWidgets()
                if isinstance(w, QMessageBox) and w.isVisible())
     assert "Traceback" not in box.text() and "RuntimeError" in box.detailedText()
