@@ -56,27 +56,42 @@ PID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
-def photo_warning(product: Product) -> str:
-    n = len(product.active_images())
-    if not product.included:
-        return "left out"
-    if n == 0:
-        return "no photo"
-    if n == 1:
-        return "only one photo"
-    return ""
+def bad_photos(report: Any = None) -> dict[str, str]:
+    """Path -> why training skips it, from the last photo check."""
+    bad: dict[str, str] = {}
+    if report is not None:
+        for _pid, path, reason in report.unreadable:
+            bad[str(path)] = f"unreadable: {reason}"
+        for kept, dropped in report.duplicates:
+            bad[str(dropped)] = f"duplicate of {Path(kept).name}"
+    return bad
+
+
+def usable_count(product: Product, bad: dict[str, str]) -> int:
+    return sum(1 for im in product.active_images() if str(im.path) not in bad)
 
 
 def usable_counts(catalog: Catalog, report: Any = None) -> dict[str, int]:
     """Photos per included product that training will use (after the photo check)."""
-    bad: set[str] = set()
-    if report is not None:
-        bad |= {str(path) for _pid, path, _reason in report.unreadable}
-        bad |= {str(dropped) for _kept, dropped in report.duplicates}
-    return {
-        p.id: sum(1 for im in p.active_images() if str(im.path) not in bad)
-        for p in catalog.active()
-    }
+    bad = bad_photos(report)
+    return {p.id: usable_count(p, bad) for p in catalog.active()}
+
+
+def photo_notes(product: Product, bad: dict[str, str]) -> list[str]:
+    if not product.included:
+        return ["left out"]
+    notes = []
+    n = usable_count(product, bad)
+    if n == 0:
+        notes.append("no photo")
+    elif n == 1:
+        notes.append("only one photo")
+    reasons = [bad[str(im.path)] for im in product.active_images() if str(im.path) in bad]
+    if any(r.startswith("unreadable") for r in reasons):
+        notes.append("unreadable file")
+    if any(r.startswith("duplicate") for r in reasons):
+        notes.append("duplicate photo")
+    return notes
 
 
 class ProductModel(QAbstractTableModel):
@@ -89,23 +104,23 @@ class ProductModel(QAbstractTableModel):
         super().__init__(parent)
         self.session = session
         self.products: list[Product] = []
-        self.problems: dict[str, list[str]] = {}
+        self.bad: dict[str, str] = {}  # path -> reason training skips it
         self._row_of_path: dict[str, int] = {}
         session.thumbnails.ready.connect(self._thumb_ready)
 
-    def set_catalog(self, catalog: Catalog | None, problems: dict[str, list[str]]) -> None:
+    def set_catalog(self, catalog: Catalog | None, bad: dict[str, str]) -> None:
         self.beginResetModel()
         self.products = list(catalog.products) if catalog else []
-        self.problems = problems
+        self.bad = bad
         self._row_of_path = {}
         for row, p in enumerate(self.products):
             if p.images:
                 self._row_of_path[str(p.images[0].path)] = row
         self.endResetModel()
 
-    def set_problems(self, problems: dict[str, list[str]]) -> None:
-        """New photo-check notes without a reset, so scrolling and selection stay."""
-        self.problems = problems
+    def set_bad(self, bad: dict[str, str]) -> None:
+        """New photo-check results without a reset, so scrolling and selection stay."""
+        self.bad = bad
         if self.products:
             self.dataChanged.emit(self.index(0, 1), self.index(len(self.products) - 1, 2))
 
@@ -149,12 +164,12 @@ class ProductModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 return f"{p.display_name}\nProduct ID (label): {p.id}"
         if col == 1 and role == Qt.ItemDataRole.DisplayRole:
-            active, total = len(p.active_images()), len(p.images)
-            return str(active) if active == total else f"{active} of {total}"
+            used, total = usable_count(p, self.bad), len(p.images)
+            return str(used) if used == total else f"{used} of {total}"
         if col == 1 and role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
         if col == 2:
-            notes = [n for n in [photo_warning(p)] if n] + self.problems.get(p.id, [])
+            notes = photo_notes(p, self.bad)
             if role == Qt.ItemDataRole.DisplayRole:
                 return ", ".join(notes)
             if role == Qt.ItemDataRole.ForegroundRole and notes:
@@ -439,16 +454,13 @@ class ProductsScreen(QWidget):
     def refresh(self, recheck: bool = True) -> None:
         catalog = self.session.catalog()
         current = self.current_pid()
-        problems: dict[str, list[str]] = {}
-        report = self.session.report
-        if report is not None:
-            for pid, _path, _reason in report.unreadable:
-                problems.setdefault(pid, []).append("unreadable file")
+        bad = bad_photos(self.session.report)
         if catalog is not None and catalog is self._shown_catalog:
-            self.model.set_problems(problems)  # same catalogue: only the check's notes
+            self.model.set_bad(bad)  # same catalogue: only the check's notes
+            self._show_product()
         else:
             self._shown_catalog = catalog
-            self.model.set_catalog(catalog, problems)
+            self.model.set_catalog(catalog, bad)
             if current:
                 self.select_product(current)
             elif catalog is not None and catalog.products and self.table.currentIndex().row() < 0:
@@ -563,18 +575,27 @@ class ProductsScreen(QWidget):
             self.product_title.setText("")
             self.images.blockSignals(False)
             return
-        n = len(p.active_images())
+        bad = self.model.bad
+        used, total = usable_count(p, bad), len(p.images)
         self.product_title.setText(
             f"<b>{p.display_name}</b> &nbsp; <span style='color:#666'>ID {p.id} · "
-            f"{n} photo{'s' if n != 1 else ''} used</span>"
+            f"{used} of {total} photo{'s' if total != 1 else ''} used</span>"
         )
         for im in p.images:
             label = {"added": "added", "catalog": "catalogue"}.get(im.origin, im.path.name)
+            why = bad.get(str(im.path))
+            if why and im.included:
+                label += "\n" + why.split(":")[0].split(" of ")[0]
             item = QListWidgetItem(label)
             item.setData(PATH_ROLE, str(im.path))
             item.setData(Qt.ItemDataRole.UserRole, im.origin)
             item.setIcon(QIcon(self.session.thumbnails.get_or_placeholder(im.path)))
-            item.setToolTip(f"{im.path}\n{'Added by you' if im.origin == 'added' else im.origin}")
+            origin = {"added": "Added by you", "catalog": "From the shop's catalogue",
+                      "folder": "From the folder"}.get(im.origin, im.origin)
+            tip = f"{im.path}\n{origin}" + (f"\nSkipped in training: {why}" if why else "")
+            item.setToolTip(tip)
+            if why and im.included:
+                item.setForeground(QColor("#9a5b00"))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if im.included else Qt.CheckState.Unchecked)
             self.images.addItem(item)

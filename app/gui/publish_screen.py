@@ -110,7 +110,8 @@ class PublishScreen(QWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.banner)
         lay.addWidget(self.url)
-        lay.addWidget(self.server_box, 1)
+        lay.addWidget(self.server_box, 10)
+        lay.addStretch(1)  # keeps the top packed while the server box is hidden
 
         session.model_changed.connect(self.refresh)
         session.source_changed.connect(self.refresh)

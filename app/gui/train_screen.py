@@ -243,6 +243,8 @@ class TrainScreen(QWidget):
         self.progress = ProgressPanel(show_delay_ms=0)
         self.banner = Banner()
         self.chart = TrainingChart()
+        self.chart.clear(s.epochs)
+        self.chart.hide()  # appears with the first run
 
         # results
         self.accuracy = QLabel()
@@ -304,6 +306,7 @@ class TrainScreen(QWidget):
         lay.addWidget(self.banner)
         lay.addWidget(self.chart, 2)
         lay.addWidget(results, 3)
+        lay.addStretch(0)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -404,6 +407,7 @@ class TrainScreen(QWidget):
         self.banner.clear_message()
         self.results.hide()
         self.chart.clear(session.settings.epochs)
+        self.chart.show()
         task = session.runner.start("train", work)
         self.task = task
         self.progress.track(task, "Starting…")

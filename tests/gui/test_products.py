@@ -45,12 +45,17 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     assert rows["empty-shelf"][2] == "no photo"
     assert rows["lemon"][2] == "only one photo"
     assert "unreadable file" in rows["kiwi"][2]
-    assert rows["kiwi"][1] == "4"  # 3 photos + the broken file, as listed on disk
+    assert rows["kiwi"][1] == "3 of 4"  # the broken file is listed but skipped
     warn = screen.warnings.text()
     assert "1 with no photo" in warn and "1 with only one photo" in warn
     assert "1 unreadable file" in warn
     screen.details_button.setChecked(True)
     assert "broken.jpg" in screen.details.text()
+    screen.select_product("kiwi")
+    assert "3 of 4 photos used" in screen.product_title.text()
+    tiles = {screen.images.item(i).text(): screen.images.item(i).toolTip()
+             for i in range(screen.images.count())}
+    assert "Skipped in training: unreadable" in tiles["broken.jpg\nunreadable"]
     assert "3 of 4 products will be trained · 7 photos" in screen.summary.text()
 
     # thumbnails arrive lazily from the decoder thread and replace the placeholder
