@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         )
         self.runner.task_started.connect(self._tasks_changed)
         self.runner.task_finished.connect(self._tasks_changed)
+        self.runner.task_finished.connect(self._check_session)
 
         self._restore_geometry()
         self._source_changed()
@@ -290,6 +291,16 @@ class MainWindow(QMainWindow):
 
     def _model_changed(self) -> None:
         self.test.set_model_dir(self.session.model_dir)
+
+    def _check_session(self, task: Task) -> None:
+        """Any task that finds the shop session expired sends the owner back to log in."""
+        from app.core.errors import SessionExpired
+
+        if task.error is not None and isinstance(task.error.exception, SessionExpired):
+            if self.session.logged_in:
+                self.session.logout()
+                self.show_screen("login")
+            self.login.banner.show_message(task.error.message, "warn")
 
     def _tasks_changed(self, _task: Task) -> None:
         names = {"train": "Training", "catalog": "Loading products", "publish": "Publishing",

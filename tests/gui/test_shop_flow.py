@@ -165,3 +165,19 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
     # log out forgets the remembered session
     again.login.log_out()
     assert not again.session.logged_in
+
+
+def test_expired_session_sends_the_owner_back_to_login(qtbot, window, vendure):
+    user, password = vendure.users["viewer"]
+    log_in(qtbot, window, vendure, user, password)
+    qtbot.waitUntil(lambda: window.session.logged_in, timeout=20000)
+    qtbot.waitUntil(lambda: window.products.model.rowCount() > 0, timeout=60000)
+    # the server forgets the session (e.g. it expired): end it behind the app's back
+    client = window.session.client
+    requests.post(client.api_url, json={"query": "mutation { logout { success } }"},
+                  headers={"Authorization": f"Bearer {client._token}"}, timeout=10)
+    window.products.load()
+    qtbot.waitUntil(lambda: not window.session.logged_in, timeout=20000)
+    assert window.current_screen() == "login"
+    assert window.login.banner.kind == "warn"
+    assert "log in again" in window.login.banner.text().lower()
