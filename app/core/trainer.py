@@ -49,7 +49,7 @@ class TrainOptions:
     base_weights: Path | None = None
     image_size: int = 224
     views_target: int = 24  # augmented views per product, spread over its photos
-    max_views: int = 12  # per photo
+    max_views: int = 24  # per photo (a single-photo product gets 24 views)
     validate: bool = True
     head: str = "cosine"  # "cosine" (ours) or "linear" (the plain reference)
     learning_rate: float = 1e-3
