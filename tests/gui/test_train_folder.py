@@ -25,6 +25,13 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     window.show_screen("train")
     assert train.start_button.isEnabled()
     assert "3 products" in train.intro.text() and "7 photos" in train.intro.text()
+    assert "takes about" not in train.intro.text()  # no estimate before TF is warm
+    warm = window.warm_up()
+    with qtbot.waitSignal(warm.finished, timeout=120000):
+        pass
+    assert window.session.engine_loaded
+    assert "It takes about" in train.intro.text()
+    assert "training takes about" in window.products.summary.text()
     out_dir = window.session.default_model_dir()
 
     # cancel while features are being extracted
