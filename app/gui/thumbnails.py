@@ -15,7 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSize, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QImageReader, QPainter, QPixmap
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,10 @@ class Thumbnails(QObject):
         self._capacity = capacity
         self.unreadable = placeholder(size, "unreadable", "#f4d6d6")
         self.loading = placeholder(size)
-        self._decoder = _Decoder(size)
+        # Decode at device pixels, so thumbnails stay sharp on 150 %/200 % displays.
+        screen = QGuiApplication.primaryScreen()
+        self._dpr = max(1.0, screen.devicePixelRatio()) if screen else 1.0
+        self._decoder = _Decoder(round(size * self._dpr))
         self._decoder.decoded.connect(self._on_decoded, Qt.ConnectionType.QueuedConnection)
         self._decoder.start(QThread.Priority.LowPriority)
 
@@ -127,7 +130,12 @@ class Thumbnails(QObject):
     @Slot(str, QImage)
     def _on_decoded(self, key: str, img: QImage) -> None:
         self._pending.discard(key)
-        self._cache[key] = self.unreadable if img.isNull() else QPixmap.fromImage(img)
+        if img.isNull():
+            self._cache[key] = self.unreadable
+        else:
+            pm = QPixmap.fromImage(img)
+            pm.setDevicePixelRatio(self._dpr)
+            self._cache[key] = pm
         while len(self._cache) > self._capacity:
             self._cache.popitem(last=False)
         self.ready.emit(key)

@@ -62,7 +62,7 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     thumbs = window.session.thumbnails
     first = sorted((shop_folder / "banana").iterdir())[0]
     qtbot.waitUntil(lambda: thumbs.get(first) is not None, timeout=10000)
-    assert thumbs.get(first).width() == thumbs.size
+    assert thumbs.get(first).deviceIndependentSize().width() == thumbs.size
     qtbot.waitUntil(lambda: thumbs.get(shop_folder / "kiwi" / "broken.jpg") is not None)
     assert thumbs.is_unreadable(shop_folder / "kiwi" / "broken.jpg")
 
