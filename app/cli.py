@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nInterrupted; nothing was written.", file=sys.stderr)
         return 130
     except TrainerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"Error: {exc}", file=sys.stderr)
         return 1
 
 

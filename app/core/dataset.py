@@ -69,7 +69,7 @@ class DatasetReport:
 @dataclass
 class Dataset:
     labels: list[str]  # output order of the model
-    names: dict[str, str]
+    names: dict[str, str]  # every product of the catalogue, so reports can name left-out ones
     samples: list[Sample]
     report: DatasetReport
     channel_id: str = ""
@@ -153,7 +153,7 @@ def _finish(
         )
     return Dataset(
         labels=kept,
-        names={p: names.get(p, p) for p in kept},
+        names={p: names.get(p, p) for p in labels},  # excluded ones too, for the report
         samples=[s for s in samples if counts[s.product_id] > 0],
         report=report,
         channel_id=channel_id,

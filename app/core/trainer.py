@@ -335,7 +335,7 @@ def train(
     ]
     result = TrainResult(
         labels=labels,
-        names=dataset.names,
+        names={p: dataset.names.get(p, p) for p in labels},
         val_accuracy=val_acc,
         per_product=per_product,
         confusions=sorted(((a, b, c) for (a, b), c in confusions.items()), key=lambda t: -t[2]),

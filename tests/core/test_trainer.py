@@ -324,7 +324,7 @@ def test_cli_train_predict_inspect(shop_folder, base_weights, tmp_path) -> None:
 def test_cli_bad_input_is_one_clear_line(tmp_path) -> None:
     r = _cli("train", str(tmp_path / "nope"), "--out", str(tmp_path / "o"))
     assert r.returncode == 1
-    assert r.stderr.strip().splitlines() == [f"error: Image folder not found: {tmp_path / 'nope'}"]
+    assert r.stderr.strip().splitlines() == [f"Error: Image folder not found: {tmp_path / 'nope'}"]
     r = _cli("inspect", str(tmp_path))
     assert r.returncode == 1 and "missing" in r.stderr
 
