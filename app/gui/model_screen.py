@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -336,19 +336,20 @@ class ModelScreen(QWidget):
     def _fill_labels(self) -> None:
         if self.model is None:
             return
-        names = self.session.names()
-        meta_names = self.metadata.get("productNames") or {}
+        names = self.session.names()  # the catalogue loaded now, if any
         labels = list(self.model.labels)
+        saved = self.metadata.get("labelNames")  # names written at training time
+        saved = saved if isinstance(saved, list) and len(saved) == len(labels) else []
         self.labels_table.setRowCount(len(labels))
         for r, label in enumerate(labels):
-            name = names.get(str(label)) or (
-                meta_names.get(str(label)) if isinstance(meta_names, dict) else None
-            )
+            current = names.get(str(label))
+            name = current or (str(saved[r]) if saved else "")
             self.labels_table.setItem(r, 0, QTableWidgetItem(str(r)))
             self.labels_table.setItem(r, 1, QTableWidgetItem(str(label)))
             item = QTableWidgetItem(name or "—")
-            if not name:
-                item.setToolTip("Not a product of the current catalogue")
+            if names and not current:
+                item.setForeground(QColor("#b03a2e"))
+                item.setToolTip("Not a product of the catalogue loaded now")
             self.labels_table.setItem(r, 2, item)
 
     def reveal(self) -> None:

@@ -140,10 +140,17 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
                     timeout=20000)
     assert first in publish.served.text()
 
-    # a failed publish says the previous model is still served: switch to another
-    # channel and try to publish the fruit model there (the server would mix products)
     window.save_state()
     window.close()
+
+    # offline, the model folder alone still names its products (labelNames)
+    offline = make_window()
+    offline.session.set_model_dir(model_dir)
+    qtbot.waitUntil(lambda: offline.model.model is not None, timeout=20000)
+    table = offline.model.labels_table
+    assert {table.item(r, 1).text(): table.item(r, 2).text()
+            for r in range(table.rowCount())} == shown
+    offline.close()
 
     # restart: the remembered session reconnects to the last channel by itself
     again = make_window()
@@ -152,6 +159,8 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
     assert again.session.source.channel_code == "fruit"
     again.login._select(next(c for c in again.login._channels if c.code == "bulk"))
     qtbot.waitUntil(lambda: again.session.source.channel_code == "bulk", timeout=20000)
+    # a failed publish says the previous model is still served: the fruit model
+    # cannot go to the bulk channel (its labels are not bulk's products)
     again.session.set_model_dir(model_dir)
     again.publish.confirm = False
     again.publish.publish()
