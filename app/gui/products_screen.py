@@ -375,6 +375,7 @@ class ProductsScreen(QWidget):
 
         session.source_changed.connect(self._source_changed)
         session.catalog_changed.connect(self.refresh)
+        session.report_changed.connect(lambda: self.refresh(recheck=False))
         session.engine_ready.connect(self._update_summary)
         self._source_changed()
 
@@ -446,9 +447,10 @@ class ProductsScreen(QWidget):
         task.succeeded.connect(lambda res, c=catalog: self._checked(c, *res))
 
     def _checked(self, catalog: Catalog, report: Any, problem: str) -> None:
-        self.session.report = report
+        if catalog is not self.session.catalog():
+            return  # edited meanwhile: a newer check is on its way
         self._problem = problem
-        self.refresh(recheck=False)
+        self.session.set_report(report)
 
     # -- view -------------------------------------------------------------------------
     def refresh(self, recheck: bool = True) -> None:

@@ -7,10 +7,12 @@ window appears before they load.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
 
@@ -48,6 +50,7 @@ class Session(QObject):
     catalog_changed = Signal()  # base catalogue or the owner's edits changed
     model_changed = Signal()  # a model folder was trained or opened
     training_result_changed = Signal()
+    report_changed = Signal()  # a photo check (unreadable files, duplicates) finished
     engine_ready = Signal()  # TensorFlow and the trainer are imported (background warm-up)
 
     def __init__(self, runner: TaskRunner, settings: paths.Settings, parent=None) -> None:
@@ -126,6 +129,10 @@ class Session(QObject):
             self._merged = cat
         return self._merged
 
+    def set_report(self, report: Any) -> None:
+        self.report = report
+        self.report_changed.emit()
+
     def edited(self) -> None:
         """The owner changed photos or choices; the last photo check stays until redone."""
         self._merged = None
@@ -136,9 +143,20 @@ class Session(QObject):
 
     # -- model ----------------------------------------------------------------------
     def default_model_dir(self) -> Path:
-        key = "_".join(self.source.store_key) if self.source else "unsaved"
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)[-120:]
-        return paths.models_dir() / safe
+        """Where training exports: ``models/<server host>/<channel>`` or ``models/folders/…``."""
+
+        def safe(text: str) -> str:
+            return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[-80:] or "_"
+
+        src = self.source
+        if src is None:
+            return paths.models_dir() / "unsaved"
+        if src.kind == "shop":
+            host = urlsplit(src.server).netloc or src.server
+            return paths.models_dir() / safe(host) / safe(src.channel_code)
+        folder = Path(src.folder)
+        digest = hashlib.blake2b(str(folder).encode(), digest_size=4).hexdigest()
+        return paths.models_dir() / "folders" / f"{safe(folder.name)}-{digest}"
 
     def set_model_dir(self, path: Path | None) -> None:
         self.model_dir = path

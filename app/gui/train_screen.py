@@ -317,6 +317,7 @@ class TrainScreen(QWidget):
 
         session.thumbnails.ready.connect(self._confusion_thumb_ready)
         session.catalog_changed.connect(self._update_intro)
+        session.report_changed.connect(self._update_intro)
         session.source_changed.connect(self._update_intro)
         session.engine_ready.connect(self._update_intro)
         self._update_intro()
@@ -443,7 +444,7 @@ class TrainScreen(QWidget):
         if task is not self.task:
             return
         result = res["result"]
-        self.session.report = res["report"]
+        self.session.set_report(res["report"])
         self.session.set_result(result)
         self.session.set_model_dir(res["model_dir"])
         self.show_result(result, res["counts"])
