@@ -90,9 +90,7 @@ def make_app(argv: list[str]) -> QApplication:
 
 
 def quiet_tensorflow_env() -> None:
-    """tensorflowjs imports tensorflow_decision_forests, whose welcome banner imports
-    IPython whenever stdout is not a terminal (a desktop launcher, a test run)."""
-    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+    """No TensorFlow C++ chatter in the log of a desktop app."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

@@ -11,12 +11,6 @@ import pytest
 from app.core import paths
 
 
-@pytest.fixture(autouse=True)
-def _quiet_tensorflow(monkeypatch):
-    """What run_gui() sets before the window opens (the tests build windows directly)."""
-    monkeypatch.setenv("TFDF_DISABLE_WELCOME_MESSAGE", "1")
-
-
 @pytest.fixture
 def settings() -> paths.Settings:
     return paths.Settings.load()
