@@ -146,3 +146,16 @@ def test_a_bug_in_background_work_is_inline_plus_details_dialog(qtbot, window, t
     assert "Traceback" not in box.text() and "RuntimeError" in box.detailedText()
     assert "Traceback" in box.detailedText()
     box.close()
+
+
+def test_window_modules_load_no_tensorflow_or_multimedia():
+    """Start-up cost: TensorFlow loads in the background, QtMultimedia with the Test screen."""
+    code = (
+        "import sys\nimport app.gui.main, app.gui.window\n"
+        "print('tensorflow' in sys.modules, 'PySide6.QtMultimedia' in sys.modules,"
+        " 'app.core.shop' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=str(paths.Path(__file__).parents[2]))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False", "False"]
