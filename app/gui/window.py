@@ -329,6 +329,7 @@ class MainWindow(QMainWindow):
     def warm_up(self) -> Task:
         def work(on_progress, cancel):
             import app.core.modelfiles  # noqa: F401
+            import app.core.shop  # noqa: F401  (requests: so "Log in" does not wait for it)
             import app.core.trainer  # noqa: F401  (cheap: TensorFlow itself loads next)
             from app.core.features import tf_modules
 
