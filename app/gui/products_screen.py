@@ -244,7 +244,6 @@ class ProductsScreen(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self._estimate_s: float | None = None
         self._shown_catalog: Catalog | None = None
         self._problem = ""
 
@@ -424,6 +423,13 @@ class ProductsScreen(QWidget):
         self.session.set_base_catalog(catalog)
         if self.table.currentIndex().row() < 0 and self.proxy.rowCount():
             self.table.selectRow(0)
+        stats = getattr(self.session.client, "last_fetch", None) if src.kind == "shop" else None
+        if stats is not None and stats.failed:
+            shown = "; ".join(stats.failed[:5]) + (" …" if len(stats.failed) > 5 else "")
+            self.banner.show_message(
+                f"{len(stats.failed)} photo(s) could not be downloaded and are left out: {shown}",
+                "warn",
+            )
 
     def _load_failed(self, err: TaskError) -> None:
         self.banner.show_failure(err, "Could not load the products:")
@@ -498,7 +504,7 @@ class ProductsScreen(QWidget):
             if report.conflicts:
                 parts.append(f"{len(report.conflicts)} photo(s) filed under two products")
             lines = report.summary_lines(self.session.names())
-        problem = getattr(self, "_problem", "")
+        problem = self._problem
         if problem:
             self.warnings.show_message(problem, "error")
         elif parts:
