@@ -261,11 +261,8 @@ class TestScreen(QWidget):
 
     # ----------------------------------------------------------------- layout
     def _build_ui(self) -> None:
-        title = QLabel("Test the model")
-        f = title.font()
-        f.setPointSizeF(f.pointSizeF() * 1.5)
-        f.setBold(True)
-        title.setFont(f)
+        title = QLabel("Test")
+        title.setObjectName("title")  # the main window's style sheet sizes screen titles
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
         self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -313,6 +310,13 @@ class TestScreen(QWidget):
         self.latency_label = QLabel()
         for lab in (self.fps_label, self.latency_label):
             lab.setStyleSheet("color: #5f6368;")
+        self.guide = QLabel(
+            "Hold one product where the till's camera sees it. A good model puts that "
+            "product on top with a long green bar; if it hesitates, add photos of it "
+            "taken at the counter on the Products screen and train again."
+        )
+        self.guide.setWordWrap(True)
+        self.guide.setObjectName("hint")
         self.results_heading = QLabel("Image files")
         self.results_heading.setFont(hf)
         self.results = QListWidget()
@@ -334,7 +338,10 @@ class TestScreen(QWidget):
         right.addWidget(self.results_heading)
         right.addWidget(self.results, 1)
         right.addWidget(self.progress)
-        right.addStretch(0)
+        right.addStretch(1)  # only while the image list (stretch 1) is hidden, see below
+        self._panel_stretch = right.count() - 1
+        right.addWidget(self.guide)
+        self._panel = right
         self._set_results_visible(False)
 
         body = QHBoxLayout()
@@ -384,6 +391,8 @@ class TestScreen(QWidget):
     def _set_results_visible(self, visible: bool) -> None:
         self.results_heading.setVisible(visible)
         self.results.setVisible(visible)
+        self.guide.setVisible(not visible)
+        self._panel.setStretch(self._panel_stretch, 0 if visible else 1)
 
     # ----------------------------------------------------------------- model
     def set_product_names(self, names: dict[str, str]) -> None:
@@ -701,7 +710,8 @@ class TestScreen(QWidget):
                 text = f"{r.path.name}\n{r.error}"
             elif r.top:
                 label, p = r.top[0]
-                text = f"{r.path.name}\n{self.display_name(label)} · {100 * p:.0f} %"
+                unsure = " (not sure)" if p < UNSURE_BELOW else ""
+                text = f"{r.path.name}\n{self.display_name(label)} · {100 * p:.0f} %{unsure}"
             else:
                 text = f"{r.path.name}\n…"
             item = QListWidgetItem(text)
