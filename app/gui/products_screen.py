@@ -597,7 +597,7 @@ class ProductsScreen(QWidget):
             item = QListWidgetItem(label)
             item.setData(PATH_ROLE, str(im.path))
             item.setData(Qt.ItemDataRole.UserRole, im.origin)
-            item.setIcon(QIcon(self.session.thumbnails.get_or_placeholder(im.path)))
+            item.setIcon(QIcon(self.session.thumbnails.loading))
             origin = {"added": "Added by you", "catalog": "From the shop's catalogue",
                       "folder": "From the folder"}.get(im.origin, im.origin)
             tip = f"{im.path}\n{origin}" + (f"\nSkipped in training: {why}" if why else "")
@@ -607,6 +607,13 @@ class ProductsScreen(QWidget):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if im.included else Qt.CheckState.Unchecked)
             self.images.addItem(item)
+        # The decoder serves the newest request first: ask for the last photo first so
+        # the ones at the top of the list appear first.
+        thumbs = self.session.thumbnails
+        for row in reversed(range(self.images.count())):
+            pm = thumbs.get(self.images.item(row).data(PATH_ROLE))
+            if pm is not None:
+                self.images.item(row).setIcon(QIcon(pm))
         self.images.blockSignals(False)
         self._selection_changed()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -52,7 +53,11 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     assert not (out_dir / "model.json").exists() and window.session.model_dir is None
     assert not out_dir.exists() or not any(out_dir.iterdir())
 
-    # a full run
+    # a full run, with options from the Advanced section
+    train.advanced_toggle.setChecked(True)
+    assert train.advanced.isVisible()
+    train.quantize.setCurrentIndex(train.quantize.findData("float16"))
+    train.seed.setValue(7)
     phases.clear()
     task = train.start()
     task.progress.connect(lambda p: phases.append(p.phase))
@@ -69,6 +74,10 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     assert "lemon" in train.more_photos.text()  # only one photo
     assert sorted(p.name for p in out_dir.iterdir()) == [
         "metadata.json", "model.json", "weights.bin"]
+    meta = json.loads((out_dir / "metadata.json").read_text())
+    assert meta["quantization"] == "float16"
+    assert window.session.result.options["seed"] == 7
+    assert window.session.result.options["epochs"] == 6
 
     # the Model screen reads the exported files
     model = window.model
