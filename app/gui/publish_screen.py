@@ -103,14 +103,14 @@ class PublishScreen(QWidget):
         bl.addLayout(brow)
         self.status: dict | None = None
 
-        lay = QVBoxLayout(self)
+        lay = self._layout = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addWidget(self.what)
         lay.addLayout(row)
         lay.addWidget(self.progress)
         lay.addWidget(self.banner)
         lay.addWidget(self.url)
-        lay.addWidget(self.server_box, 10)
+        lay.addWidget(self.server_box)
         lay.addStretch(1)  # keeps the top packed while the server box is hidden
 
         session.model_changed.connect(self.refresh)
@@ -168,6 +168,8 @@ class PublishScreen(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, v)
                 self.versions.setItem(r, c, item)
         self.versions.setVisible(bool(versions))
+        # the box grows only when it has a version list to show
+        self._layout.setStretchFactor(self.server_box, 10 if versions else 0)
         self._version_selected()
 
     def _selected_version(self) -> dict | None:
