@@ -369,8 +369,7 @@ class ProductsScreen(QWidget):
         lay.addWidget(self.splitter, 1)
         lay.addWidget(self.summary)
 
-        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus)
-        QShortcut(QKeySequence(Qt.Key.Key_F5), self, activated=self.load)
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus)  # F5: menu
 
         session.source_changed.connect(self._source_changed)
         session.catalog_changed.connect(self.refresh)

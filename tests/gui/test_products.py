@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -66,10 +67,18 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     qtbot.waitUntil(lambda: thumbs.get(shop_folder / "kiwi" / "broken.jpg") is not None)
     assert thumbs.is_unreadable(shop_folder / "kiwi" / "broken.jpg")
 
-    screen.search.setText("KIW")
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert screen.search.hasFocus()
+    qtbot.keyClicks(screen.search, "KIW")
     assert list(row_texts(screen)) == ["kiwi"]
     screen.search.clear()
     assert screen.proxy.rowCount() == 4
+
+    # F5 reads the catalogue again (here: a product folder added meanwhile)
+    (shop_folder / "mango").mkdir()
+    shutil.copy(first, shop_folder / "mango" / "m.jpg")
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: screen.model.rowCount() == 5, timeout=10000)
 
 
 def test_include_exclude_add_and_drop_survive_restart(qtbot, make_window, shop_folder, photos):

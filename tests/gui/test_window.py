@@ -33,6 +33,8 @@ def test_keyboard_shortcuts_switch_screens(qtbot, window):
     assert window.current_screen() == "model"
     qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.current_screen() == "login"
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_screen() == "products"
     shortcuts = {a.text(): a.shortcut().toString() for a in window.actions()}
     assert shortcuts["&Open model folder…"] == "Ctrl+O"
     assert shortcuts["&Start training"] == "Ctrl+T"
