@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -25,6 +26,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.core.progress import ProgressHook
 
 from .session import Session
 from .tasks import Task, TaskError
@@ -233,7 +236,7 @@ class LoginScreen(QWidget):
         remember = self.remember.isChecked()
         self.password.clear()  # never kept beyond this call
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             return client.login(user, password, remember)
 
         self.banner.clear_message()
@@ -296,7 +299,7 @@ class LoginScreen(QWidget):
     def _select(self, channel: Any) -> None:
         client, server = self._pending_client, self._pending_server
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             client.select_channel(channel.code)
             return client.channel or channel
 
@@ -342,7 +345,7 @@ class LoginScreen(QWidget):
         server = s.recent_servers[0]
         self.server.setCurrentText(server)
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             from app.core.shop import ShopClient
 
             client = ShopClient.restore(server)

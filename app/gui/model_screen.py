@@ -11,6 +11,7 @@ import json
 import logging
 from datetime import datetime
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -28,6 +29,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.core.progress import ProgressHook
 
 from .session import Session
 from .tasks import TaskError
@@ -202,7 +205,7 @@ class ModelScreen(QWidget):
             return
         self.location.setText(f"<b>{folder}</b>")
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             from app.core.modelfiles import ExportedModel
 
             return ExportedModel.load(folder, eager=False)  # validate; the Test screen runs it
@@ -244,7 +247,7 @@ class ModelScreen(QWidget):
         self.refresh_published_button.setEnabled(False)
         self.published_label.setText("Checking what the shop serves…")
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             return client.published_metadata()
 
         task = self.session.runner.start("published", work)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 from PySide6.QtCore import (
@@ -44,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.catalog import IMAGE_SUFFIXES, Catalog, Product
+from app.core.progress import ProgressHook
 
 from .session import Session
 from .tasks import TaskError
@@ -395,14 +397,14 @@ class ProductsScreen(QWidget):
         if src.kind == "shop":
             client = session.client
 
-            def work(on_progress, cancel):
+            def work(on_progress: ProgressHook, cancel: Event) -> Any:
                 return client.fetch_catalog(on_progress=on_progress, cancel=cancel)
 
             title = f"Downloading the catalogue of {src.channel_code}…"
         else:
             folder = Path(src.folder)
 
-            def work(on_progress, cancel):
+            def work(on_progress: ProgressHook, cancel: Event) -> Any:
                 from app.core.catalog import catalog_from_folder
 
                 return catalog_from_folder(folder)
@@ -439,7 +441,7 @@ class ProductsScreen(QWidget):
         if catalog is None:
             return
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             from app.core.dataset import build_dataset
             from app.core.errors import DatasetError
 

@@ -8,6 +8,7 @@ will load exactly these files; any failure leaves the previous model served.
 from __future__ import annotations
 
 import logging
+from threading import Event
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.core.progress import ProgressHook
 
 from .model_screen import format_when, trained_at
 from .session import Session
@@ -130,7 +133,7 @@ class PublishScreen(QWidget):
         self.status_button.setEnabled(False)
         self.served.setText("Checking what the shop serves…")
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             return client.model_status()
 
         task = s.runner.start("publish-status", work)
@@ -198,7 +201,7 @@ class PublishScreen(QWidget):
                 return None
         client = s.client
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             return client.rollback(version)
 
         task = s.runner.start("publish", work)
@@ -268,7 +271,7 @@ class PublishScreen(QWidget):
         self.url.clear()
         self.publish_button.setEnabled(False)
 
-        def check(on_progress, cancel):
+        def check(on_progress: ProgressHook, cancel: Event) -> Any:
             return client.published_metadata()
 
         task = s.runner.start("publish", check)
@@ -300,7 +303,7 @@ class PublishScreen(QWidget):
                 self.refresh()
                 return
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             return client.publish(model_dir, on_progress=on_progress, cancel=cancel)
 
         task = self.session.runner.start("publish", work)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
@@ -39,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.progress import Progress
+from app.core.progress import Progress, ProgressHook
 
 from .session import Session
 from .tasks import Task, TaskError
@@ -400,7 +401,7 @@ class TrainScreen(QWidget):
         channel_id = session.source.channel_id if session.source else ""
         quantize = session.settings.quantize
 
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
             options = session.train_options()
             return run_training(catalog, options, out_dir, channel_id, quantize,
                                 on_progress, cancel)

@@ -6,6 +6,7 @@ import logging
 import platform
 import sys
 from pathlib import Path
+from threading import Event
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import paths
+from app.core.progress import ProgressHook
 
 from .login_screen import LoginScreen
 from .model_screen import ModelScreen
@@ -327,7 +329,7 @@ class MainWindow(QMainWindow):
             self.login.try_restore()
 
     def warm_up(self) -> Task:
-        def work(on_progress, cancel):
+        def work(on_progress: ProgressHook, cancel: Event) -> None:
             import app.core.modelfiles  # noqa: F401
             import app.core.shop  # noqa: F401  (requests: so "Log in" does not wait for it)
             import app.core.trainer  # noqa: F401  (cheap: TensorFlow itself loads next)
