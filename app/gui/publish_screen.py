@@ -276,7 +276,10 @@ class PublishScreen(QWidget):
 
         task = s.runner.start("publish", check)
         self.progress.track(task, "Checking what the shop serves now…", cancellable=False)
-        task.succeeded.connect(lambda current: self._confirm(client, model_dir, src, current))
+        # after `finished`, so the progress panel (connected first) is already hidden
+        task.finished.connect(
+            lambda t=task: t.outcome == "ok" and self._confirm(client, model_dir, src, t.result)
+        )
         task.failed.connect(self._failed)
         self.task = task
         return task
@@ -286,10 +289,16 @@ class PublishScreen(QWidget):
             box = QMessageBox(self)
             box.setIcon(QMessageBox.Icon.Question)
             box.setWindowTitle("Publish the model?")
-            box.setText(
-                f"Replace {describe(current)} on channel “{src.channel_code}” with "
-                f"{describe(self.local_meta)}?"
-            )
+            if current is None:
+                box.setText(
+                    f"Publish {describe(self.local_meta)} to channel “{src.channel_code}”? "
+                    "No model is published there yet."
+                )
+            else:
+                box.setText(
+                    f"Replace {describe(current)} on channel “{src.channel_code}” with "
+                    f"{describe(self.local_meta)}?"
+                )
             box.setInformativeText(
                 "The tills load the new model on their next start. The old one is kept "
                 "on the server and can be restored."

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import requests
+from PySide6.QtWidgets import QMessageBox
 
 pytestmark = pytest.mark.slow
 
@@ -106,6 +107,25 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
     window.show_screen("publish")
     assert publish.publish_button.isEnabled()
     assert "fruit" in publish.what.text()
+    # the confirmation says what replaces what; answering Cancel publishes nothing
+    asked: list[str] = []
+
+    def answer_cancel(box):
+        asked.append(box.text())
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QMessageBox, "exec", answer_cancel)
+    before = requests.get(f"{vendure.url}/assets/ml-models/{fruit.id}/latest/metadata.json",
+                          timeout=10).content
+    publish.publish()
+    qtbot.waitUntil(lambda: bool(asked), timeout=20000)
+    assert "channel “fruit”" in asked[0] and "(8 products)" in asked[0]
+    assert asked[0].startswith(("Publish the model trained", "Replace the model trained"))
+    qtbot.waitUntil(publish.publish_button.isEnabled, timeout=5000)
+    assert publish.banner.kind == ""
+    assert requests.get(f"{vendure.url}/assets/ml-models/{fruit.id}/latest/metadata.json",
+                        timeout=10).content == before
+
     publish.confirm = False
     publish.publish()
     qtbot.waitUntil(lambda: publish.banner.kind in ("ok", "error"), timeout=120000)
