@@ -142,6 +142,17 @@ def _classify_files(model: Any, paths: Sequence[Path]):  # noqa: ANN202
     return run
 
 
+def _files_signature(folder: Path) -> tuple | None:
+    """Size and mtime of the three model files: changes when a training re-exports."""
+    try:
+        return tuple(
+            (n, (folder / n).stat().st_mtime_ns, (folder / n).stat().st_size)
+            for n in ("model.json", "weights.bin", "metadata.json")
+        )
+    except OSError:
+        return None
+
+
 def _stop_thread(thread: QThread) -> None:
     try:
         running = thread.isRunning()
@@ -218,6 +229,7 @@ class TestScreen(QWidget):
         self.settings = settings  # app.core.paths.Settings: remembers the camera
         self.model: Any = None
         self.model_dir: Path | None = None
+        self._model_signature: tuple | None = None
         self.names: dict[str, str] = {}
         self.mode = "none"  # "camera" | "video" | "images" | "frames" | "none"
         self.source: FrameSource | None = None
@@ -407,17 +419,26 @@ class TestScreen(QWidget):
         return self.names.get(label) or label
 
     def set_model_dir(self, path: Path | str | None) -> None:
-        """Load the exported files in the background; frames are classified once ready."""
+        """Load the exported files in the background; frames are classified once ready.
+
+        Training writes to the same folder again, so the same path is reloaded when
+        its files changed, and only skipped when they are exactly the ones loaded.
+        """
         if path is None:
-            self.model, self.model_dir = None, None
+            self.runner.cancel("test-model")
+            self._model_task = None
+            self.model, self.model_dir, self._model_signature = None, None, None
             self._generation += 1
             self._clear_top()
             self._show_model_state()
             return
         path = Path(path)
-        if path == self.model_dir and (self.model is not None or self._model_task is not None):
+        signature = _files_signature(path)
+        unchanged = path == self.model_dir and signature == self._model_signature
+        if unchanged and (self.model is not None or self._model_task is not None):
             return
         self.model_dir = path
+        self._model_signature = signature
         self.model = None
         self._generation += 1
         self._clear_top()

@@ -7,7 +7,9 @@ model run directly on the very frame the screen classified.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +181,23 @@ def test_unusable_model_folder_is_reported_inline(qtbot, screen, tmp_path):
     assert screen.model is None
     assert screen.banner.isVisibleTo(screen) and "Cannot load the model" in screen.banner.text()
     assert "Traceback" not in screen.banner.text()
+
+
+def test_retrained_model_in_the_same_folder_is_reloaded(qtbot, screen, tm_export, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tm_export, folder)
+    _load(qtbot, screen, folder)
+    first = screen.model
+    assert "tm-my-image-model" in screen.model_label.text()
+    # The same files again: nothing to do (the window repeats set_model_dir freely).
+    screen.set_model_dir(folder)
+    assert screen.model is first
+    # A new training overwrites the folder: the Test screen must not keep the old model.
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta["modelName"] = "retrained-at-the-counter"
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    _load(qtbot, screen, folder)
+    assert screen.model is not first
+    assert "retrained-at-the-counter" in screen.model_label.text()
+    screen.set_model_dir(None)
+    assert screen.model is None and "No model loaded" in screen.model_label.text()
