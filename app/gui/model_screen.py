@@ -278,8 +278,8 @@ class ModelScreen(QWidget):
         self._update_compare()
 
     def _update_compare(self) -> None:
-        if not self.session.logged_in or not self.metadata:
-            self.compare.clear_message()
+        if not self.session.logged_in or not self.metadata or self.published is None:
+            self.compare.clear_message()  # "nothing published" is already said above
             return
         self.compare.show_message(*compare_published(self.metadata, self.published))
 

@@ -106,7 +106,7 @@ class PublishScreen(QWidget):
         bl.addLayout(brow)
         self.status: dict | None = None
 
-        lay = self._layout = QVBoxLayout(self)
+        lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addWidget(self.what)
         lay.addLayout(row)
@@ -153,7 +153,7 @@ class PublishScreen(QWidget):
         if current:
             self.served.setText(
                 f"Channel <b>{code}</b> serves version <b>{current['version']}</b>, trained "
-                f"{format_when(current)}. Earlier versions stay on the server:"
+                f"{format_when(current)}. Versions kept on the server:"
             )
         else:
             self.served.setText(f"Channel <b>{code}</b> has no published model yet.")
@@ -171,8 +171,10 @@ class PublishScreen(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, v)
                 self.versions.setItem(r, c, item)
         self.versions.setVisible(bool(versions))
-        # the box grows only when it has a version list to show
-        self._layout.setStretchFactor(self.server_box, 10 if versions else 0)
+        # as tall as its rows (up to ten), so a short list does not leave a big blank box
+        header = self.versions.horizontalHeader().sizeHint().height()
+        rows = self.versions.verticalHeader().defaultSectionSize() * min(10, len(versions))
+        self.versions.setFixedHeight(header + rows + 2 * self.versions.frameWidth() + 2)
         self._version_selected()
 
     def _selected_version(self) -> dict | None:
