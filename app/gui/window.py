@@ -283,6 +283,10 @@ class MainWindow(QMainWindow):
         self.source_label.setText(
             "Not connected" if src is None else f"Using {src.label}"
         )
+        where = "" if src is None else (
+            src.channel_code if src.kind == "shop" else Path(src.folder).name
+        )
+        self.setWindowTitle("Dukahub Model Trainer" + (f" — {where}" if where else ""))
         self.logout_action.setEnabled(self.session.logged_in)
         has = src is not None
         for key in ("products", "train"):
