@@ -59,10 +59,14 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     train.quantize.setCurrentIndex(train.quantize.findData("float16"))
     train.seed.setValue(7)
     phases.clear()
-    task = train.start()
+    superseded = train.start()
+    task = train.start()  # one training at a time: the first one is cancelled
+    assert superseded.cancel_event.is_set()
     task.progress.connect(lambda p: phases.append(p.phase))
     with qtbot.waitSignal(task.finished, timeout=180000):
         pass
+    qtbot.waitUntil(lambda: not superseded.running, timeout=10000)
+    assert superseded.outcome == "cancelled"
     assert task.outcome == "ok", task.error and task.error.details
     assert {"training", "exporting"} <= set(phases)  # features: cached by the first run
     assert train.chart.points() == 6
