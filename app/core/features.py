@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageFilter
 
 from . import paths
 from .errors import BaseWeightsError, ImageError
@@ -33,7 +33,7 @@ WEIGHTS_URL = (
     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}_no_top.h5"
 )
 ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
-FEATURE_VERSION = 3  # bump when preprocessing or augmentation changes
+FEATURE_VERSION = 5  # bump when preprocessing or augmentation changes
 
 
 def tf_modules() -> tuple[Any, Any]:
@@ -189,6 +189,65 @@ def base_model(weights: Path, alpha: float, size: int = 224) -> Any:
 # --- augmentation -----------------------------------------------------------------
 
 
+def _shrink(im: Image.Image, side: int) -> Image.Image:
+    """Antialiased reduction first, so the single affine resample below never aliases."""
+    if max(im.size) <= side:
+        return im
+    im = im.copy()
+    im.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return im
+
+
+def _geometric(
+    im: Image.Image,
+    rng: np.random.Generator,
+    out: tuple[int, int],
+    area: tuple[float, float] = (0.3, 1.0),
+    max_angle: float = 20.0,
+) -> Image.Image:
+    """Random crop, zoom, rotation and mirror in one bilinear affine resample.
+
+    The rotated crop is kept inside the photo, so no empty corners appear.
+    """
+    w, h = im.size
+    side = min(w, h)
+    a = rng.uniform(*area)
+    aspect = np.exp(rng.uniform(np.log(0.8), np.log(1.25)))
+    cw, ch = side * np.sqrt(a * aspect), side * np.sqrt(a / aspect)
+    theta = np.radians(rng.uniform(-max_angle, max_angle))
+    cos, sin = np.cos(theta), np.sin(theta)
+    hx = (abs(cos) * cw + abs(sin) * ch) / 2
+    hy = (abs(sin) * cw + abs(cos) * ch) / 2
+    fit = min(1.0, (w / 2) / hx, (h / 2) / hy)
+    cw, ch, hx, hy = cw * fit, ch * fit, hx * fit, hy * fit
+    cx = w / 2 + rng.uniform(-0.5, 0.5) * (w - 2 * hx)
+    cy = h / 2 + rng.uniform(-0.5, 0.5) * (h - 2 * hy)
+    flip = -1.0 if rng.random() < 0.5 else 1.0
+    ow, oh = out
+    sx, sy = flip * cw / ow, ch / oh
+    ca, cb, cd, ce = cos * sx, -sin * sy, sin * sx, cos * sy
+    data = (ca, cb, cx - ca * ow / 2 - cb * oh / 2, cd, ce, cy - cd * ow / 2 - ce * oh / 2)
+    return im.transform(out, Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR)
+
+
+_GREY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _photometric(im: Image.Image, rng: np.random.Generator) -> np.ndarray:
+    """Shop lighting and white balance: brightness, contrast, colour strength; mild blur."""
+    x = np.asarray(im, dtype=np.float32)
+    grey = (x @ _GREY)[..., None]
+    x = grey + rng.uniform(0.75, 1.25) * (x - grey)  # colour strength (no hue shift)
+    mean = float(grey.mean())
+    x = mean + rng.uniform(0.75, 1.25) * (x - mean)  # contrast
+    x *= rng.uniform(0.7, 1.3)  # brightness
+    arr = np.clip(x + 0.5, 0, 255).astype(np.uint8)
+    if rng.random() < 0.25:
+        blurred = Image.fromarray(arr).filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.4)))
+        arr = np.asarray(blurred)
+    return arr
+
+
 def augment(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
     """One plausible counter view of a product photo, as a size×size uint8 crop.
 
@@ -197,68 +256,33 @@ def augment(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
     balance) and mild blur (motion, focus). No hue shift: colour tells green
     apples from red ones.
     """
-    im = Image.fromarray(rgb)
-    w, h = im.size
-    # random resized crop around the centre square the POS sees
-    side = min(w, h)
-    area = rng.uniform(0.45, 1.0)
-    aspect = np.exp(rng.uniform(np.log(0.8), np.log(1.25)))
-    cw = int(round(side * np.sqrt(area * aspect)))
-    ch = int(round(side * np.sqrt(area / aspect)))
-    cw, ch = min(cw, w), min(ch, h)
-    cx = w / 2 + rng.uniform(-0.5, 0.5) * (w - cw)
-    cy = h / 2 + rng.uniform(-0.5, 0.5) * (h - ch)
-    box = (int(cx - cw / 2), int(cy - ch / 2), int(cx - cw / 2) + cw, int(cy - ch / 2) + ch)
-    im = im.crop(box)
-    angle = rng.uniform(-20, 20)
-    if abs(angle) > 1:
-        im = im.rotate(angle, resample=Image.Resampling.BILINEAR, expand=False)
-        # drop the corners the rotation left empty
-        cw, ch = im.size
-        f = 1 / (abs(np.cos(np.radians(angle))) + abs(np.sin(np.radians(angle))))
-        nw, nh = int(cw * f), int(ch * f)
-        im = im.crop(((cw - nw) // 2, (ch - nh) // 2, (cw - nw) // 2 + nw, (ch - nh) // 2 + nh))
-    if rng.random() < 0.5:
-        im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    im = im.resize((size, size), Image.Resampling.BILINEAR)
-    im = ImageEnhance.Brightness(im).enhance(rng.uniform(0.7, 1.3))
-    im = ImageEnhance.Contrast(im).enhance(rng.uniform(0.75, 1.25))
-    im = ImageEnhance.Color(im).enhance(rng.uniform(0.75, 1.25))
-    if rng.random() < 0.25:
-        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.4)))
-    return np.asarray(im)
+    src = _shrink(Image.fromarray(rgb), int(size * 1.5))
+    return _photometric(_geometric(src, rng, (size, size)), rng)
 
 
 def mosaic(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
-    """A tray or pile of the product: 2×2 or 3×3 augmented copies side by side.
+    """A tray or pile of the product: 2×2 or 3×3 differently cropped copies.
 
     Shops show fruit, vegetables and small packs several at a time; a catalogue
     photo shows one. Measured on the grocery benchmark this view type gave the
     largest gain for single-photo products.
     """
     n = int(rng.choice([2, 3]))
-    cell = size // n
-    small = Image.fromarray(rgb)
-    small.thumbnail((cell * 2, cell * 2), Image.Resampling.BILINEAR)  # tiles are small
-    rgb = np.asarray(small)
-    canvas = Image.new("RGB", (cell * n, cell * n), (255, 255, 255))
+    edges = np.linspace(0, size, n + 1).round().astype(int)
+    src = _shrink(Image.fromarray(rgb), int(2 * size / n))
+    canvas = Image.new("RGB", (size, size))
     for i in range(n):
         for j in range(n):
-            canvas.paste(Image.fromarray(augment(rgb, rng, cell)), (j * cell, i * cell))
-    return np.asarray(canvas.resize((size, size), Image.Resampling.BILINEAR))
+            tile = (int(edges[j + 1] - edges[j]), int(edges[i + 1] - edges[i]))
+            view = _photometric(_geometric(src, rng, tile), rng)
+            canvas.paste(Image.fromarray(view), (int(edges[j]), int(edges[i])))
+    return np.asarray(canvas)
 
 
 def close_up(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
-    """The product held close to the camera: a small region (8–40 % of the square)."""
-    h, w = rgb.shape[:2]
-    side = min(w, h) * np.sqrt(rng.uniform(0.08, 0.4))
-    cx = rng.uniform(side / 2, w - side / 2)
-    cy = rng.uniform(side / 2, h - side / 2)
-    box = (int(cx - side / 2), int(cy - side / 2), int(cx + side / 2), int(cy + side / 2))
-    crop = np.asarray(
-        Image.fromarray(rgb).crop(box).resize((size, size), Image.Resampling.BILINEAR)
-    )
-    return augment(crop, rng, size)
+    """The product held close to the camera: a small region (4–40 % of the square)."""
+    src = Image.fromarray(rgb)
+    return _photometric(_geometric(src, rng, (size, size), area=(0.04, 0.4)), rng)
 
 
 def view_of(rgb: np.ndarray, digest: str, view: int, seed: int, size: int) -> np.ndarray:

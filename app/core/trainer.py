@@ -372,7 +372,7 @@ def _validate(
     order = {c: list(rng.permutation(imgs)) for c, imgs in eligible.items()}
     hits: dict[int, list[int]] = {c: [] for c in eligible}
     confusions: dict[tuple[str, str], int] = {}
-    quick = TrainOptions(**{**asdict(o), "epochs": max(10, o.epochs * 2 // 3)})
+    quick = TrainOptions(**{**asdict(o), "epochs": max(8, o.epochs // 2)})  # estimates only
     for r in range(rounds):
         held = [order[c][r % len(order[c])] for c in eligible if r < len(order[c])]
         held_set = np.isin(data.image, held)
