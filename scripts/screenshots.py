@@ -128,7 +128,8 @@ class Walk:
                 )
             small.save(path, optimize=True)
         self.saved.append(path)
-        print(f"  {path.relative_to(REPO)}  {path.stat().st_size // 1024} KB", flush=True)
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        print(f"  {shown}  {path.stat().st_size // 1024} KB", flush=True)
         return path
 
     def screen_shot(self, name: str) -> Path:
