@@ -186,8 +186,10 @@ class Bench:
 
     def warmup(self) -> dict:
         def work(on_progress: Any, cancel: Any) -> None:
-            import tensorflowjs  # noqa: F401 - loads TensorFlow too
-
+            # The same imports as MainWindow.warm_up() right after the first paint.
+            import app.core.modelfiles  # noqa: F401
+            import app.core.shop  # noqa: F401
+            import app.core.trainer  # noqa: F401
             from app.core.features import tf_modules
 
             tf_modules()

@@ -22,10 +22,6 @@ from app.gui.frames import ArraySource, list_cameras, write_video
 from app.gui.tasks import TaskRunner
 from app.gui.test_screen import TestScreen as Screen  # aliased: pytest collects Test*
 
-# tensorflowjs imports tensorflow_decision_forests, whose welcome banner imports IPython
-# when stdout is captured (as under pytest); the variable skips the banner.
-os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
-
 REPO = Path(__file__).resolve().parents[2]
 LOAD_TIMEOUT_MS = 300_000  # first TensorFlow import on a busy 2-core machine
 # Teachable Machine labels of the reference export → names the screen should show.
