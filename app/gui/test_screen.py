@@ -286,7 +286,7 @@ class TestScreen(QWidget):
         self.camera_combo.activated.connect(self._camera_chosen)
         self.refresh_button = QPushButton("Find cameras")
         self.refresh_button.setToolTip("Look again for connected cameras")
-        self.refresh_button.clicked.connect(self.refresh_cameras)
+        self.refresh_button.clicked.connect(self._find_cameras)
         self.images_button = QPushButton("Test on &image files…")
         self.images_button.clicked.connect(self.choose_images)
         self.video_button = QPushButton("Test on a &video file…")
@@ -511,6 +511,20 @@ class TestScreen(QWidget):
                     self.use_camera(self.camera_combo.currentData())
             else:
                 self._use_source(None, "none")
+
+    @Slot()
+    def _find_cameras(self) -> None:
+        """The button says what it found, so a click never seems to do nothing."""
+        self.refresh_cameras()
+        n = len(list_cameras())
+        if n:
+            self.banner.show_message(f"Found {n} camera{'s' if n > 1 else ''}.", "ok")
+        else:
+            self.banner.show_message(
+                "Still no camera. Check that it is plugged in and that no other program "
+                "(a video call, the till software) is using it.",
+                "warn",
+            )
 
     @property
     def camera_id(self) -> str:

@@ -90,6 +90,9 @@ def test_no_camera_state_offers_files(qtbot, screen):
     assert screen.camera_combo.currentText() == "No camera found"
     assert screen.no_camera_images.isVisible() and screen.no_camera_video.isVisible()
     assert "No model loaded" in screen.model_label.text()
+    screen.refresh_button.click()
+    assert screen.banner.isVisible() and "Still no camera" in screen.banner.text()
+    assert screen.stack.currentWidget() is screen.no_camera
 
 
 def test_video_predictions_come_from_the_exported_model(
