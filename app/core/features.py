@@ -7,8 +7,10 @@ imported lazily here so the GUI window appears before it loads.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import sys
@@ -409,10 +411,24 @@ def extract(
             )
 
     workers = max(1, min(4, (os.cpu_count() or 2)))
+    # A bounded window of decodes in flight: pool.map would decode every photo ahead
+    # of the model and hold them all in memory.
+    window = 4 * workers
+    jobs = iter(todo)
     with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-        for digest, result in pool.map(decode, todo):
+        inflight = collections.deque(pool.submit(decode, j) for j in itertools.islice(jobs, window))
+        while inflight:
+            digest, result = inflight.popleft().result()
+            nxt = next(jobs, None)
+            if nxt is not None:
+                inflight.append(pool.submit(decode, nxt))
             if progress:
-                check_cancel(progress.cancel)
+                try:
+                    check_cancel(progress.cancel)
+                except BaseException:
+                    for f in inflight:
+                        f.cancel()
+                    raise
             if isinstance(result, str):
                 failed[digest] = result
                 continue
