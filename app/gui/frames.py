@@ -624,8 +624,10 @@ class CapturePhotoDialog(QDialog):
     @Slot(object)
     def _on_frame(self, rgb: np.ndarray) -> None:
         self.view.set_frame(rgb)
-        self.take_button.setEnabled(True)
-        self.message.clear()
+        if not self.take_button.isEnabled():
+            self.take_button.setEnabled(True)
+            self.take_button.setFocus()  # Enter or Space takes the photo
+            self.message.clear()
 
     @Slot(str)
     def _on_error(self, msg: str) -> None:
