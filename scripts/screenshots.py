@@ -167,38 +167,51 @@ class Walk:
                     login.channel_list.setCurrentRow(i)
             login.choose_channel()
 
-    def products(self) -> None:
+    def products(self, video: Path) -> None:
+        from app.gui.frames import VideoFileSource
+
         self.wait_until(lambda: self.session.source is not None, 60, "a product source")
         self.window.show_screen("products")
         self.wait_until(lambda: self.session.catalog() is not None, 300, "the catalogue")
         self.wait_until(self.idle_runner("catalog", "check"), 300, "the photo check")
         p = self.window.products
-        p.select_product(self.session.catalog().products[0].id)
+        products = self.session.catalog().products
+        p.select_product(products[0].id)
         self.wait(2.0)  # thumbnails decode lazily in the background
         self.shot("03-products")
+        # "Take photos with webcam…" with the test video standing in for the camera;
+        # its first frames show a banana, so the photo goes to the banana product.
+        banana = next(x for x in products if x.display_name.lower() == "banana")
+        p.select_product(banana.id)
+        dlg = p.capture_from_webcam(source=VideoFileSource(video))
+        self.wait_until(dlg.take_button.isEnabled, 30, "the camera dialog's picture")
+        self.wait(0.5)
+        self.screen_shot("04-webcam-photo")
+        dlg.take_button.click()
+        self.wait(1.5)
 
     def train(self, epochs: int) -> None:
         t = self.window.train
         self.window.show_screen("train")
         t.epochs.setValue(epochs)
         self.wait(0.3)
-        self.shot("04-train-ready")
+        self.shot("05-train-ready")
         task = t.start()
         if task is None:
             raise RuntimeError("the Train screen did not start (no catalogue?)")
         self.wait_until(lambda: t.chart.points() >= max(3, epochs // 3) or not task.running, 900)
-        self.shot("05-train-running")
+        self.shot("06-train-running")
         self.wait_until(lambda: not task.running, 1800, "training")
         if task.outcome != "ok":
             raise RuntimeError(f"training ended {task.outcome}: {task.error}")
         self.wait(0.5)
-        self.shot("06-train-done")
+        self.shot("07-train-done")
 
     def model(self) -> None:
         self.window.show_screen("model")
         self.wait_until(self.idle_runner("model", "published"), 300, "the model files")
         self.wait(0.5)
-        self.shot("07-model")
+        self.shot("08-model")
 
     def test(self, video: Path, images: list[Path]) -> None:
         self.window.show_screen("test")
@@ -206,19 +219,19 @@ class Walk:
         self.wait_until(lambda: ts.model is not None, 600, "the Test screen's model")
         ts.use_camera()  # none here: the "No camera found" state
         self.wait_until(lambda: ts.stack.currentWidget() is ts.no_camera, 10, "no-camera state")
-        self.shot("08-test-no-camera")
+        self.shot("09-test-no-camera")
         preds: list[Any] = []
         ts.predicted.connect(preds.append)
         ts.open_video(video)
         self.wait_until(lambda: len(preds) >= 8, 120, "live predictions")
         self.wait(1.2)  # the frame-rate labels refresh twice a second
-        self.shot("09-test-live")
+        self.shot("10-test-live")
         done: list[Any] = []
         ts.images_done.connect(done.append)
         ts.open_images(images)
         self.wait_until(lambda: bool(done), 120, "image predictions")
         ts.results.setCurrentRow(min(1, ts.results.count() - 1))
-        self.shot("10-test-images")
+        self.shot("11-test-images")
 
     def publish(self, with_server: bool) -> None:
         from PySide6.QtCore import QTimer
@@ -228,7 +241,7 @@ class Walk:
         self.window.show_screen("publish")
         pub.refresh()
         self.wait(0.3)
-        self.shot("11-publish")
+        self.shot("12-publish")
         if not with_server:
             return
         answered: list[bool] = []
@@ -236,7 +249,7 @@ class Walk:
         def answer() -> None:
             box = QApplication.activeModalWidget()
             if isinstance(box, QMessageBox):
-                self.screen_shot("12-publish-confirm")
+                self.screen_shot("13-publish-confirm")
                 box.button(QMessageBox.StandardButton.Yes).click()
                 answered.append(True)
             elif not answered:
@@ -249,7 +262,7 @@ class Walk:
         self.wait_until(lambda: bool(answered), 120, "the publish confirmation")
         self.wait_until(self.idle_runner("publish"), 300, "publishing")
         self.wait(0.5)
-        self.shot("13-published")
+        self.shot("14-published")
 
     def close(self) -> None:
         self.window.save_state()
@@ -335,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             walk.login_vendure(server)
         else:
             walk.login_local(make_folder(work / "shop"))
-        walk.products()
+        walk.products(video)
         walk.train(args.epochs)
         walk.model()
         walk.test(video, images)
