@@ -186,7 +186,7 @@ class Walk:
         dlg = p.capture_from_webcam(source=VideoFileSource(video))
         self.wait_until(dlg.take_button.isEnabled, 30, "the camera dialog's picture")
         self.wait(0.5)
-        self.screen_shot("04-webcam-photo")
+        self.screen_shot("03b-webcam-photo")
         dlg.take_button.click()
         self.wait(1.5)
 
@@ -195,23 +195,23 @@ class Walk:
         self.window.show_screen("train")
         t.epochs.setValue(epochs)
         self.wait(0.3)
-        self.shot("05-train-ready")
+        self.shot("04-train-ready")
         task = t.start()
         if task is None:
             raise RuntimeError("the Train screen did not start (no catalogue?)")
         self.wait_until(lambda: t.chart.points() >= max(3, epochs // 3) or not task.running, 900)
-        self.shot("06-train-running")
+        self.shot("05-train-running")
         self.wait_until(lambda: not task.running, 1800, "training")
         if task.outcome != "ok":
             raise RuntimeError(f"training ended {task.outcome}: {task.error}")
         self.wait(0.5)
-        self.shot("07-train-done")
+        self.shot("06-train-done")
 
     def model(self) -> None:
         self.window.show_screen("model")
         self.wait_until(self.idle_runner("model", "published"), 300, "the model files")
         self.wait(0.5)
-        self.shot("08-model")
+        self.shot("07-model")
 
     def test(self, video: Path, images: list[Path]) -> None:
         self.window.show_screen("test")
@@ -219,19 +219,19 @@ class Walk:
         self.wait_until(lambda: ts.model is not None, 600, "the Test screen's model")
         ts.use_camera()  # none here: the "No camera found" state
         self.wait_until(lambda: ts.stack.currentWidget() is ts.no_camera, 10, "no-camera state")
-        self.shot("09-test-no-camera")
+        self.shot("08-test-no-camera")
         preds: list[Any] = []
         ts.predicted.connect(preds.append)
         ts.open_video(video)
         self.wait_until(lambda: len(preds) >= 8, 120, "live predictions")
         self.wait(1.2)  # the frame-rate labels refresh twice a second
-        self.shot("10-test-live")
+        self.shot("09-test-live")
         done: list[Any] = []
         ts.images_done.connect(done.append)
         ts.open_images(images)
         self.wait_until(lambda: bool(done), 120, "image predictions")
         ts.results.setCurrentRow(min(1, ts.results.count() - 1))
-        self.shot("11-test-images")
+        self.shot("10-test-images")
 
     def publish(self, with_server: bool) -> None:
         from PySide6.QtCore import QTimer
@@ -241,7 +241,7 @@ class Walk:
         self.window.show_screen("publish")
         pub.refresh()
         self.wait(0.3)
-        self.shot("12-publish")
+        self.shot("11-publish")
         if not with_server:
             return
         answered: list[bool] = []
@@ -249,7 +249,7 @@ class Walk:
         def answer() -> None:
             box = QApplication.activeModalWidget()
             if isinstance(box, QMessageBox):
-                self.screen_shot("13-publish-confirm")
+                self.screen_shot("12-publish-confirm")
                 box.button(QMessageBox.StandardButton.Yes).click()
                 answered.append(True)
             elif not answered:
@@ -262,7 +262,7 @@ class Walk:
         self.wait_until(lambda: bool(answered), 120, "the publish confirmation")
         self.wait_until(self.idle_runner("publish"), 300, "publishing")
         self.wait(0.5)
-        self.shot("14-published")
+        self.shot("13-published")
 
     def close(self) -> None:
         self.window.save_state()
