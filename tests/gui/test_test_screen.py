@@ -200,3 +200,18 @@ def test_retrained_model_in_the_same_folder_is_reloaded(qtbot, screen, tm_export
     assert "retrained-at-the-counter" in screen.model_label.text()
     screen.set_model_dir(None)
     assert screen.model is None and "No model loaded" in screen.model_label.text()
+
+
+def test_leaving_the_test_screen_in_the_window_stops_the_feed(qtbot, window, video):
+    window.show_screen("test")
+    ts = window.test.ensure()
+    src = ts.open_video(video)
+    qtbot.waitUntil(lambda: src.frames_delivered > 0, timeout=20_000)
+    window.show_screen("model")
+    assert not src.running and not ts.isVisible()
+    seen = src.frames_delivered
+    qtbot.wait(300)
+    assert src.frames_delivered <= seen + 1  # at most a frame already on its way
+    window.show_screen("test")
+    assert src.running
+    qtbot.waitUntil(lambda: src.frames_delivered > seen + 1, timeout=20_000)
