@@ -87,7 +87,8 @@ class GapMeter(QObject):
         stats = summarize(self.intervals, self.clock.nsecsElapsed() / 1e9)
         if self.slow:
             stats["slow"] = [(round(ms), self.where(ms, t)) for ms, t in sorted(self.slow)[::-1]]
-            stats["worst_where"] = stats["slow"][0][1]
+            if self.events:  # only work that reports progress can be located
+                stats["worst_where"] = stats["slow"][0][1]
         return stats
 
     def note(self, message: str) -> None:
