@@ -231,16 +231,16 @@ def memory_run(args, work: Path) -> dict:
     all_lists = read_list("train.txt") + read_list("val.txt") + read_list("test.txt")
     folder = work / "mem-folder"
     n = 0
-    for p, c in all_lists:
+    for p, c in all_lists:  # train/val/test reuse file names: prefix the index
         d = folder / c
         d.mkdir(parents=True, exist_ok=True)
-        (d / p.name).symlink_to(p)
+        (d / f"{n:05d}-{p.name}").symlink_to(p)
         n += 1
     i = 0
     while n < 5000:
         p, c = all_lists[i]
         with Image.open(p) as im:
-            ImageOps.mirror(im.convert("RGB")).save(folder / c / f"m-{p.name}", quality=90)
+            ImageOps.mirror(im.convert("RGB")).save(folder / c / f"m{n:05d}-{p.name}", quality=90)
         n, i = n + 1, i + 1
     t0 = time.perf_counter()
     proc = subprocess.run(
