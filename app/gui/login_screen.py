@@ -356,10 +356,14 @@ class LoginScreen(QWidget):
         task = self.session.runner.start("login", work)
         self.progress.track(task, f"Reconnecting to {server}…")
         task.succeeded.connect(lambda res: res and self._restored(server, *res))
-        task.failed.connect(
-            lambda err: self.banner.show_message(f"{err.message} Please log in again.", "warn")
-        )
+        task.failed.connect(self._restore_failed)
         return task
+
+    def _restore_failed(self, err: TaskError) -> None:
+        msg = err.message
+        if "log in" not in msg.lower():
+            msg += " Please log in again."
+        self.banner.show_message(msg, "warn" if err.is_user_error else "error")
 
     def _restored(self, server: str, client: Any, channels: list[Any]) -> None:
         self._channels = list(channels)

@@ -190,6 +190,8 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._source_changed()
         start = self.settings.last_screen if self.settings.last_screen in SCREENS else "login"
+        if start in ("products", "train") and self.session.source is None:
+            start = "login"  # they need a shop or folder first; Model/Test/Publish do not
         self.show_screen(start)
         self._model_changed()
 
@@ -330,7 +332,9 @@ class MainWindow(QMainWindow):
         """Background work that must not delay the first window: TensorFlow, session."""
         self.warm_up()
         if self.session.source is None:
-            self.login.try_restore()
+            task = self.login.try_restore()
+            if task is not None:  # a remembered session that no longer works: say so
+                task.failed.connect(lambda _err: self.show_screen("login"))
 
     def warm_up(self) -> Task:
         def work(on_progress: ProgressHook, cancel: Event) -> None:

@@ -215,3 +215,28 @@ def test_expired_session_sends_the_owner_back_to_login(qtbot, window, vendure):
     assert window.current_screen() == "login"
     assert window.login.banner.kind == "warn"
     assert "log in again" in window.login.banner.text().lower()
+
+
+def test_remembered_session_that_expired_asks_to_log_in(qtbot, make_window, vendure):
+    window = make_window()
+    user, password = vendure.users["viewer"]
+    log_in(qtbot, window, vendure, user, password, remember=True)
+    qtbot.waitUntil(lambda: window.session.logged_in, timeout=20000)
+    # let the catalogue download finish first: a request failing on the dead session
+    # would log this window out, which forgets the remembered session (as it should)
+    qtbot.waitUntil(lambda: window.runner.current("catalog") is None
+                    and window.products.model.rowCount() > 0, timeout=60000)
+    client = window.session.client
+    requests.post(client.api_url, json={"query": "mutation { logout { success } }"},
+                  headers={"Authorization": f"Bearer {client._token}"}, timeout=10)
+    window.save_state()
+    window.close()
+
+    again = make_window()
+    again.after_first_paint()
+    banner = again.login.banner
+    qtbot.waitUntil(lambda: banner.kind == "warn", timeout=30000)
+    assert "expired" in banner.text() and banner.text().lower().count("log in again") == 1
+    assert not again.session.logged_in and again.current_screen() == "login"
+    assert again.login.server.currentText() == vendure.url  # recent server prefilled
+    assert again.login.username.text() == user
