@@ -111,6 +111,10 @@ def run_gui(argv: list[str] | None = None) -> int:
     window.show()
     schedule_after_paint(window)
     code = app.exec()
+    # Also when the app quits without the window closing (e.g. the session ends):
+    # no thread may outlive its QThread object, and the window state is kept.
+    window.save_state()
+    window.shutdown()
     log.info("desktop app closed (%s)", code)
     return int(code)
 

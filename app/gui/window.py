@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Dukahub Model Trainer")
         self.settings = settings or paths.Settings.load()
         self.runner = TaskRunner(self)
+        self._shut_down = False
         self.session = Session(self.runner, self.settings, self)
 
         self.login = LoginScreen(self.session)
@@ -371,6 +372,10 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
+        """Stop every thread (tasks, thumbnails, Test screen); safe to call twice."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.runner.shutdown(timeout_s=10)
         self.session.thumbnails.shutdown()
         self.test.shutdown()
