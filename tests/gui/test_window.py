@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -129,6 +130,8 @@ def test_cli_without_arguments_opens_the_window_without_tensorflow(tmp_path):
     assert "Dukahub Model Trainer" in out.stdout
     assert "TF False" in out.stdout
     assert (tmp_path / "logs" / gui_main.LOG_FILE).exists()
+    saved = json.loads((tmp_path / "config" / "settings.json").read_text())
+    assert saved["window_geometry"] and saved["last_screen"] == "login"
 
 
 def test_a_bug_in_background_work_is_inline_plus_details_dialog(qtbot, window, tmp_path,
