@@ -101,7 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    raw = sys.argv[1:] if argv is None else argv
+    if not raw:  # the app: skip the parser, whose shop commands import requests
+        from .gui.main import run_gui
+
+        return run_gui(sys.argv[:1] if argv is None else ["dukahub-trainer"])
+    args = build_parser().parse_args(raw)
     if args.command is None:
         from .gui.main import run_gui
 

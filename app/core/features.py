@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import hashlib
 import itertools
 import logging
@@ -42,17 +43,28 @@ def tf_modules() -> tuple[Any, Any]:
     """Import TensorFlow and Keras 2 (tf_keras) on first use only."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    if "tensorflow" not in sys.modules and not os.environ.get("DUKAHUB_TRAINER_TF_VERBOSE"):
+    if "tensorflow" not in sys.modules:
         # TensorFlow's C++ start-up prints CUDA/absl noise straight to fd 2.
-        with _quiet_fd2():
+        quiet = _quiet_fd2() if not os.environ.get("DUKAHUB_TRAINER_TF_VERBOSE") else _noop()
+        with quiet:
             import tensorflow
 
             tensorflow.config.list_physical_devices()  # cuInit's complaint, when no GPU
+            import tf_keras  # noqa: F401
+        # TensorFlow leaves ~10^6 long-lived objects; full GC passes over them took
+        # 100-300 ms in the worker and stalled the GUI thread. Exempt them for good
+        # (no collect first: that would be one more such pause).
+        gc.freeze()
     import tensorflow as tf
     import tf_keras
 
     tf.get_logger().setLevel("ERROR")  # retracing chatter is not the owner's business
     return tf, tf_keras
+
+
+@contextlib.contextmanager
+def _noop() -> Iterator[None]:
+    yield
 
 
 @contextlib.contextmanager
