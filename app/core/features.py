@@ -386,6 +386,7 @@ def extract(
             todo.append((path, digest, views))
     if not todo:
         return out, failed
+    cancel = progress.cancel if progress is not None else None
     model = base_model(weights, alpha, size)
     total_views = sum(v for _, _, v in todo)
     done_views = 0
@@ -396,7 +397,12 @@ def extract(
             rgb = load_rgb(path)
         except ImageError as exc:
             return digest, str(exc).split(": ", 1)[-1]
-        return digest, [view_of(rgb, digest, v, seed, size) for v in range(views)]
+        out_views = []
+        for v in range(views):
+            if cancel is not None and cancel.is_set():
+                return digest, "cancelled"  # dropped: the caller raises Cancelled
+            out_views.append(view_of(rgb, digest, v, seed, size))
+        return digest, out_views
 
     pending: list[tuple[str, int, np.ndarray]] = []  # (digest, views, array)
     buf: dict[str, list[np.ndarray]] = {}
@@ -405,6 +411,7 @@ def extract(
         nonlocal done_views
         if not pending:
             return
+        check_cancel(cancel)  # a batch takes a few hundred ms: do not start one needlessly
         x = np.stack([normalise(a) for _, _, a in pending])
         feats = np.asarray(model.predict_on_batch(x), dtype=np.float32)
         for (digest, views, _), f in zip(pending, feats, strict=True):
@@ -434,13 +441,10 @@ def extract(
             nxt = next(jobs, None)
             if nxt is not None:
                 inflight.append(pool.submit(decode, nxt))
-            if progress:
-                try:
-                    check_cancel(progress.cancel)
-                except BaseException:
-                    for f in inflight:
-                        f.cancel()
-                    raise
+            if cancel is not None and cancel.is_set():
+                for f in inflight:
+                    f.cancel()
+                check_cancel(cancel)
             if isinstance(result, str):
                 failed[digest] = result
                 continue

@@ -103,7 +103,7 @@ class Settings:
     last_screen: str = ""
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     alpha: float = 0.35
-    epochs: int = 60
+    epochs: int = 30  # TrainOptions' default
     augment: bool = True
     quantize: str = "none"
     camera_id: str = ""
