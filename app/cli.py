@@ -238,7 +238,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .core.modelfiles import FILES, missing_seed_fields, validate_model_dir
+    from .core.modelfiles import FILES, SEED_FIELDS, missing_seed_fields, validate_model_dir
 
     meta = validate_model_dir(args.model_dir)
     if args.json:
@@ -247,21 +247,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"{args.model_dir}: valid TF.js layers model")
     for name in FILES:
         print(f"  {name:14s} {(args.model_dir / name).stat().st_size:>10,d} bytes")
-    for key in (
-        "version",
-        "trainedAt",
-        "channelId",
-        "productCount",
-        "imageCount",
-        "trainingDuration",
-        "imageSize",
-        "modelType",
-        "baseModel",
-        "quantization",
-        "validationAccuracy",
-        "modelName",
-        "timeStamp",
-    ):
+    extra = ("baseModel", "quantization", "validationAccuracy", "modelName", "timeStamp")
+    for key in [f for f in SEED_FIELDS if f != "labels"] + list(extra):
         if key in meta:
             print(f"  {key}: {meta[key]}")
     names = meta.get("labelNames") or meta["labels"]

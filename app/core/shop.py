@@ -39,11 +39,11 @@ from .errors import (
     SessionExpired,
     ShopError,
 )
+from .modelfiles import FILES as MODEL_FILES
 from .progress import ProgressHook, Reporter, check_cancel
 
 log = logging.getLogger(__name__)
 
-MODEL_FILES = ("model.json", "weights.bin", "metadata.json")
 UPLOAD_PERMISSION = "UploadMlModel"
 SESSIONS_FILE = "shop_sessions.json"
 PAGE_SIZE = 100

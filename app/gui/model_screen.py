@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.modelfiles import FILES as MODEL_FILES
 from app.core.progress import ProgressHook
 
 from .session import Session
@@ -38,7 +39,6 @@ from .widgets import Banner, ProgressPanel
 
 log = logging.getLogger(__name__)
 
-MODEL_FILES = ("model.json", "weights.bin", "metadata.json")
 
 
 def human_size(n: int) -> str:
