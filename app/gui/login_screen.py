@@ -35,6 +35,7 @@ from .widgets import Banner, ProgressPanel
 
 log = logging.getLogger(__name__)
 
+
 class LoginScreen(QWidget):
     """Three pages: the login form, the channel picker, and "connected"."""
 
@@ -201,8 +202,14 @@ class LoginScreen(QWidget):
 
     # -- actions --------------------------------------------------------------------
     def _busy(self, busy: bool) -> None:
-        for w in (self.login_button, self.folder_button, self.server, self.username,
-                  self.password, self.remember):
+        for w in (
+            self.login_button,
+            self.folder_button,
+            self.server,
+            self.username,
+            self.password,
+            self.remember,
+        ):
             w.setEnabled(not busy)
 
     def log_in(self) -> None:

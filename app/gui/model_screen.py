@@ -40,7 +40,6 @@ from .widgets import Banner, ProgressPanel
 log = logging.getLogger(__name__)
 
 
-
 def human_size(n: int) -> str:
     size = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -99,8 +98,10 @@ class ModelScreen(QWidget):
         self.location.setWordWrap(True)
         self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_button = QPushButton("Open model folder…")
-        self.open_button.setToolTip("Open a folder with model.json, weights.bin and "
-                                    "metadata.json — ours or a Teachable Machine export (Ctrl+O)")
+        self.open_button.setToolTip(
+            "Open a folder with model.json, weights.bin and "
+            "metadata.json — ours or a Teachable Machine export (Ctrl+O)"
+        )
         self.open_button.clicked.connect(self.choose_folder)
         self.reveal_button = QPushButton("Show in file manager")
         self.reveal_button.clicked.connect(self.reveal)

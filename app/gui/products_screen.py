@@ -221,7 +221,8 @@ class _FileDrops(QObject):
         if not md.hasUrls():
             return []
         return [
-            Path(u.toLocalFile()) for u in md.urls()
+            Path(u.toLocalFile())
+            for u in md.urls()
             if u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES
         ]
 
@@ -528,15 +529,15 @@ class ProductsScreen(QWidget):
         if catalog is None:
             self.summary.setText(
                 "Log in to a shop or choose a folder to see its products."
-                if self.session.source is None else ""
+                if self.session.source is None
+                else ""
             )
             return
         usable = usable_counts(catalog, self.session.report)
         active = [p for p in catalog.active() if usable.get(p.id)]
         n_images = sum(usable[p.id] for p in active)
         text = (
-            f"{len(active)} of {len(catalog.products)} products will be trained · "
-            f"{n_images} photos"
+            f"{len(active)} of {len(catalog.products)} products will be trained · {n_images} photos"
         )
         est = self.estimate_seconds(n_images, len(active))
         if est is not None:
@@ -599,8 +600,11 @@ class ProductsScreen(QWidget):
             item.setData(PATH_ROLE, str(im.path))
             item.setData(Qt.ItemDataRole.UserRole, im.origin)
             item.setIcon(QIcon(self.session.thumbnails.loading))
-            origin = {"added": "Added by you", "catalog": "From the shop's catalogue",
-                      "folder": "From the folder"}.get(im.origin, im.origin)
+            origin = {
+                "added": "Added by you",
+                "catalog": "From the shop's catalogue",
+                "folder": "From the folder",
+            }.get(im.origin, im.origin)
             tip = f"{im.path}\n{origin}" + (f"\nSkipped in training: {why}" if why else "")
             item.setToolTip(tip)
             if why and im.included:

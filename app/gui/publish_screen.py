@@ -195,7 +195,8 @@ class PublishScreen(QWidget):
         code = s.source.channel_code if s.source else ""
         if self.confirm:
             answer = QMessageBox.question(
-                self, "Serve an earlier model?",
+                self,
+                "Serve an earlier model?",
                 f"Serve version {version} (trained {format_when(v)}) on channel “{code}” "
                 "again, instead of the current model?",
             )
@@ -336,9 +337,7 @@ class PublishScreen(QWidget):
             "ok",
         )
         url = result.url
-        self.url.setText(
-            f"Model URL for the tills: <a href='{url}model.json'>{url}model.json</a>"
-        )
+        self.url.setText(f"Model URL for the tills: <a href='{url}model.json'>{url}model.json</a>")
         self.published.emit(result)
         self.load_status()
 

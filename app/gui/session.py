@@ -180,7 +180,10 @@ class Session(QObject):
 
         s = self.settings
         return TrainOptions(
-            alpha=s.alpha, epochs=s.epochs, seed=self.seed, augment=s.augment,
+            alpha=s.alpha,
+            epochs=s.epochs,
+            seed=self.seed,
+            augment=s.augment,
             base_weights=self.base_weights(),
         )
 

@@ -74,7 +74,8 @@ class ChannelStore:
         for sub in sorted(p for p in base.iterdir() if p.is_dir()):
             pid = index.get(sub.name, sub.name)
             files = sorted(
-                f for f in sub.iterdir()
+                f
+                for f in sub.iterdir()
                 if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
             )
             if files:
@@ -153,7 +154,5 @@ class ChannelStore:
             images = [
                 replace(im, included=str(im.path) not in self.excluded_images) for im in p.images
             ]
-            products.append(
-                replace(p, images=images, included=p.id not in self.excluded_products)
-            )
+            products.append(replace(p, images=images, included=p.id not in self.excluded_products))
         return replace(merged, products=products)

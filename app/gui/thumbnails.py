@@ -70,7 +70,9 @@ def decode_thumbnail(path: Path, size: int) -> QImage:
     if img.isNull():
         return QImage()
     img = img.scaled(
-        size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+        size,
+        size,
+        Qt.AspectRatioMode.KeepAspectRatioByExpanding,
         Qt.TransformationMode.SmoothTransformation,
     )
     x, y = (img.width() - size) // 2, (img.height() - size) // 2

@@ -88,8 +88,11 @@ def run_training(
     model = train(dataset, options, on_progress=span(on_progress, 0.03, 0.95), cancel=cancel)
     check_cancel(cancel)  # the last point where stopping leaves nothing behind
     out = model.export(
-        out_dir, channel_id=channel_id, quantize=quantize,
-        on_progress=span(on_progress, 0.95, 1.0), cancel=cancel,
+        out_dir,
+        channel_id=channel_id,
+        quantize=quantize,
+        on_progress=span(on_progress, 0.95, 1.0),
+        cancel=cancel,
     )
     return {
         "result": model.result,
@@ -110,8 +113,11 @@ class TrainingChart(QChartView):
         self.loss = QLineSeries(name="Loss")
         self.acc = QLineSeries(name="Accuracy on training photos")
         self.val_acc = QLineSeries(name="Accuracy on held-back photos")
-        for series, color in ((self.loss, "#c0392b"), (self.acc, "#2e86c1"),
-                              (self.val_acc, "#27ae60")):
+        for series, color in (
+            (self.loss, "#c0392b"),
+            (self.acc, "#2e86c1"),
+            (self.val_acc, "#27ae60"),
+        ):
             pen = QPen(QColor(color))
             pen.setWidthF(2.0)
             series.setPen(pen)
@@ -260,9 +266,7 @@ class TrainScreen(QWidget):
         self.per_product.horizontalHeader().setSectionResizeMode(
             1, QHeaderView.ResizeMode.ResizeToContents
         )
-        self.confusions.horizontalHeader().setSectionResizeMode(
-            1, QHeaderView.ResizeMode.Stretch
-        )
+        self.confusions.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.confusions.setIconSize(QSize(48, 48))
         self.confusions.verticalHeader().setDefaultSectionSize(54)
         self.more_photos = QLabel()
@@ -337,9 +341,7 @@ class TrainScreen(QWidget):
     # -- options --------------------------------------------------------------------
     def _toggle_advanced(self, on: bool) -> None:
         self.advanced.setVisible(on)
-        self.advanced_toggle.setArrowType(
-            Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow
-        )
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
 
     def _choose_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -403,8 +405,9 @@ class TrainScreen(QWidget):
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
             options = session.train_options()
-            return run_training(catalog, options, out_dir, channel_id, quantize,
-                                on_progress, cancel)
+            return run_training(
+                catalog, options, out_dir, channel_id, quantize, on_progress, cancel
+            )
 
         self.banner.clear_message()
         self.results.hide()
@@ -460,7 +463,8 @@ class TrainScreen(QWidget):
         thumbs = self.session.thumbnails
         catalog = self.session.catalog()
         first_image = {
-            p.id: p.active_images()[0].path for p in (catalog.products if catalog else [])
+            p.id: p.active_images()[0].path
+            for p in (catalog.products if catalog else [])
             if p.active_images()
         }
 
@@ -479,8 +483,11 @@ class TrainScreen(QWidget):
             )
         rows = sorted(
             result.labels,
-            key=lambda pid: (2 if result.per_product.get(pid) is None else 0,
-                             result.per_product.get(pid) or 0, name(pid)),
+            key=lambda pid: (
+                2 if result.per_product.get(pid) is None else 0,
+                result.per_product.get(pid) or 0,
+                name(pid),
+            ),
         )
         self.per_product.setRowCount(len(rows))
         for r, pid in enumerate(rows):
@@ -512,7 +519,8 @@ class TrainScreen(QWidget):
         needs = list(result.needs_more_photos)
         if needs:
             self.more_photos.setText(
-                "<b>Add photos of:</b> " + ", ".join(name(p) for p in needs[:20])
+                "<b>Add photos of:</b> "
+                + ", ".join(name(p) for p in needs[:20])
                 + (" …" if len(needs) > 20 else "")
                 + " — a few photos taken at the counter help most."
             )

@@ -133,8 +133,12 @@ class MainWindow(QMainWindow):
         self.test = TestScreenHost(self.runner, self.settings)
         self.publish = PublishScreen(self.session)
         self.screens: dict[str, QWidget] = {
-            "login": self.login, "products": self.products, "train": self.train,
-            "model": self.model, "test": self.test, "publish": self.publish,
+            "login": self.login,
+            "products": self.products,
+            "train": self.train,
+            "model": self.model,
+            "test": self.test,
+            "publish": self.publish,
         }
 
         self.nav = QListWidget()
@@ -209,8 +213,11 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         f = mb.addMenu("&File")
         f.addAction(self._action("Use a &local folder…", self.login.choose_folder, "Ctrl+Shift+O"))
-        f.addAction(self._action("&Open model folder…", self.open_model_folder,
-                                 QKeySequence.StandardKey.Open))
+        f.addAction(
+            self._action(
+                "&Open model folder…", self.open_model_folder, QKeySequence.StandardKey.Open
+            )
+        )
         f.addSeparator()
         self.logout_action = self._action("Log &out", self.login.log_out)
         f.addAction(self.logout_action)
@@ -219,8 +226,11 @@ class MainWindow(QMainWindow):
 
         go = mb.addMenu("&Go")
         for i, key in enumerate(SCREENS):
-            go.addAction(self._action(TITLES[key], lambda _=False, k=key: self.show_screen(k),
-                                      f"Ctrl+{i + 1}"))
+            go.addAction(
+                self._action(
+                    TITLES[key], lambda _=False, k=key: self.show_screen(k), f"Ctrl+{i + 1}"
+                )
+            )
         tr = mb.addMenu("&Training")
         self.train_action = self._action("&Start training", self.start_training, "Ctrl+T")
         tr.addAction(self.train_action)
@@ -229,8 +239,7 @@ class MainWindow(QMainWindow):
 
         h = mb.addMenu("&Help")
         h.addAction(self._action("Open &log folder", self.open_log_folder))
-        h.addAction(self._action("&About Dukahub Model Trainer", self.about,
-                                 "F1"))
+        h.addAction(self._action("&About Dukahub Model Trainer", self.about, "F1"))
 
     # -- navigation -----------------------------------------------------------------
     def show_screen(self, key: str) -> None:
@@ -276,18 +285,19 @@ class MainWindow(QMainWindow):
             self,
             "About Dukahub Model Trainer",
             "<b>Dukahub Model Trainer</b><br>Teach your point-of-sale camera to recognise "
-            "your products.<br><br>" + "<br>".join(versions)
+            "your products.<br><br>"
+            + "<br>".join(versions)
             + f"<br><br>Log files: {paths.log_dir()}",
         )
 
     # -- state ------------------------------------------------------------------------
     def _source_changed(self) -> None:
         src = self.session.source
-        self.source_label.setText(
-            "Not connected" if src is None else f"Using {src.label}"
-        )
-        where = "" if src is None else (
-            src.channel_code if src.kind == "shop" else Path(src.folder).name
+        self.source_label.setText("Not connected" if src is None else f"Using {src.label}")
+        where = (
+            ""
+            if src is None
+            else (src.channel_code if src.kind == "shop" else Path(src.folder).name)
         )
         self.setWindowTitle("Dukahub Model Trainer" + (f" — {where}" if where else ""))
         self.logout_action.setEnabled(self.session.logged_in)
@@ -295,8 +305,9 @@ class MainWindow(QMainWindow):
         for key in ("products", "train"):
             item = self.nav.item(SCREENS.index(key))
             flags = item.flags()
-            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if has
-                          else flags & ~Qt.ItemFlag.ItemIsEnabled)
+            item.setFlags(
+                flags | Qt.ItemFlag.ItemIsEnabled if has else flags & ~Qt.ItemFlag.ItemIsEnabled
+            )
 
     def _model_changed(self) -> None:
         self.test.set_model_dir(self.session.model_dir)
@@ -312,8 +323,13 @@ class MainWindow(QMainWindow):
             self.login.banner.show_message(task.error.message, "warn")
 
     def _tasks_changed(self, _task: Task) -> None:
-        names = {"train": "Training", "catalog": "Loading products", "publish": "Publishing",
-                 "warmup": "Loading TensorFlow", "model": "Reading model"}
+        names = {
+            "train": "Training",
+            "catalog": "Loading products",
+            "publish": "Publishing",
+            "warmup": "Loading TensorFlow",
+            "model": "Reading model",
+        }
         running = [names[t.name] for t in self.runner.running() if t.name in names]
         self.task_label.setText(" · ".join(running) + ("…" if running else ""))
 
@@ -383,4 +399,3 @@ class MainWindow(QMainWindow):
 
 def schedule_after_paint(window: MainWindow) -> None:
     QTimer.singleShot(50, window.after_first_paint)
-

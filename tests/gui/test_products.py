@@ -13,8 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 def drag_and_drop(target, pos, mime) -> bool:
     """A drag entering the widget then a drop, as the window system delivers them."""
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-            Qt.KeyboardModifier.NoModifier)
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     enter = QDragEnterEvent(pos, *args)
     QApplication.sendEvent(target, enter)
     drop = QDropEvent(QPointF(pos), *args)
@@ -54,8 +53,10 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     assert "broken.jpg" in screen.details.text()
     screen.select_product("kiwi")
     assert "3 of 4 photos used" in screen.product_title.text()
-    tiles = {screen.images.item(i).text(): screen.images.item(i).toolTip()
-             for i in range(screen.images.count())}
+    tiles = {
+        screen.images.item(i).text(): screen.images.item(i).toolTip()
+        for i in range(screen.images.count())
+    }
     assert "Skipped in training: unreadable" in tiles["broken.jpg\nunreadable"]
     assert "3 of 4 products will be trained · 7 photos" in screen.summary.text()
 
@@ -87,8 +88,9 @@ def test_include_exclude_add_and_drop_survive_restart(qtbot, make_window, shop_f
 
     # exclude a product by its checkbox, and one photo by its tick
     row = screen.model.row_of("banana")
-    screen.model.setData(screen.model.index(row, 0), Qt.CheckState.Unchecked.value,
-                         Qt.ItemDataRole.CheckStateRole)
+    screen.model.setData(
+        screen.model.index(row, 0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole
+    )
     qtbot.waitUntil(lambda: "2 of 4 products will be trained · 4 photos" in screen.summary.text())
     screen.select_product("kiwi")
     assert screen.current_pid() == "kiwi"
@@ -136,8 +138,11 @@ def test_include_exclude_add_and_drop_survive_restart(qtbot, make_window, shop_f
     assert screen2.model.products[screen2.model.row_of("banana")].included is False
     kiwi = screen2.model.products[screen2.model.row_of("kiwi")]
     assert kiwi.images[0].included is False
-    added = [im for im in screen2.model.products[screen2.model.row_of("lemon")].images
-             if im.origin == "added"]
+    added = [
+        im
+        for im in screen2.model.products[screen2.model.row_of("lemon")].images
+        if im.origin == "added"
+    ]
     assert len(added) == 3 and all(im.path.exists() for im in added)
 
     # remove an added photo again

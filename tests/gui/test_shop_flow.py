@@ -49,8 +49,9 @@ def test_viewer_cannot_publish(qtbot, window, vendure):
     assert not window.publish.publish_button.isEnabled()
 
 
-def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_weights,
-                                            monkeypatch, settings):
+def test_full_flow_train_publish_and_verify(
+    qtbot, make_window, vendure, base_weights, monkeypatch, settings
+):
     monkeypatch.setenv("DUKAHUB_TRAINER_BASE_WEIGHTS", str(base_weights))
     settings.epochs = 8
     settings.save()
@@ -89,15 +90,18 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
     model_dir = window.session.model_dir
     meta = json.loads((model_dir / "metadata.json").read_text())
     assert meta["channelId"] == fruit.id and sorted(meta["labels"]) == sorted(
-        pid for pid, n in fruit.images.items() if n)
+        pid for pid, n in fruit.images.items() if n
+    )
     assert window.train.per_product.rowCount() == 8
 
     # the model screen names the labels and compares with what the server serves
     model = window.model
     window.show_screen("model")
     qtbot.waitUntil(lambda: model.model is not None, timeout=20000)
-    shown = {model.labels_table.item(r, 1).text(): model.labels_table.item(r, 2).text()
-             for r in range(model.labels_table.rowCount())}
+    shown = {
+        model.labels_table.item(r, 1).text(): model.labels_table.item(r, 2).text()
+        for r in range(model.labels_table.rowCount())
+    }
     assert shown == {pid: fruit.products[pid] for pid in meta["labels"]}
     model.load_published()
     qtbot.waitUntil(lambda: "Checking" not in model.published_label.text(), timeout=20000)
@@ -120,16 +124,21 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
         return QMessageBox.StandardButton.Cancel
 
     monkeypatch.setattr(QMessageBox, "exec", answer_cancel)
-    before = requests.get(f"{vendure.url}/assets/ml-models/{fruit.id}/latest/metadata.json",
-                          timeout=10).content
+    before = requests.get(
+        f"{vendure.url}/assets/ml-models/{fruit.id}/latest/metadata.json", timeout=10
+    ).content
     publish.publish()
     qtbot.waitUntil(lambda: bool(asked), timeout=20000)
     assert "channel “fruit”" in asked[0] and "(8 products)" in asked[0]
     assert asked[0].startswith(("Publish the model trained", "Replace the model trained"))
     qtbot.waitUntil(publish.publish_button.isEnabled, timeout=5000)
     assert publish.banner.kind == ""
-    assert requests.get(f"{vendure.url}/assets/ml-models/{fruit.id}/latest/metadata.json",
-                        timeout=10).content == before
+    assert (
+        requests.get(
+            f"{vendure.url}/assets/ml-models/{fruit.id}/latest/metadata.json", timeout=10
+        ).content
+        == before
+    )
 
     publish.confirm = False
     publish.publish()
@@ -138,8 +147,9 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
     assert "verified" in publish.banner.text()
     assert f"/ml-models/{fruit.id}/latest/model.json" in publish.url.text()
     for name in ("model.json", "weights.bin", "metadata.json"):
-        served = requests.get(f"{vendure.url}/assets/ml-models/{fruit.id}/latest/{name}",
-                              timeout=10)
+        served = requests.get(
+            f"{vendure.url}/assets/ml-models/{fruit.id}/latest/{name}", timeout=10
+        )
         assert served.status_code == 200
         assert served.content == (model_dir / name).read_bytes(), name
     qtbot.waitUntil(lambda: "currently published" in model.compare.text(), timeout=20000)
@@ -161,8 +171,9 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
     publish.rollback_selected()
     qtbot.waitUntil(lambda: publish.banner.kind in ("ok", "error"), timeout=30000)
     assert publish.banner.text() == f"Channel fruit serves version {first} again."
-    qtbot.waitUntil(lambda: (publish.status or {}).get("current", {}).get("version") == first,
-                    timeout=20000)
+    qtbot.waitUntil(
+        lambda: (publish.status or {}).get("current", {}).get("version") == first, timeout=20000
+    )
     assert first in publish.served.text()
 
     window.save_state()
@@ -173,8 +184,9 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
     offline.session.set_model_dir(model_dir)
     qtbot.waitUntil(lambda: offline.model.model is not None, timeout=20000)
     table = offline.model.labels_table
-    assert {table.item(r, 1).text(): table.item(r, 2).text()
-            for r in range(table.rowCount())} == shown
+    assert {
+        table.item(r, 1).text(): table.item(r, 2).text() for r in range(table.rowCount())
+    } == shown
     offline.close()
 
     # restart: the remembered session reconnects to the last channel by itself
@@ -192,8 +204,9 @@ def test_full_flow_train_publish_and_verify(qtbot, make_window, vendure, base_we
     qtbot.waitUntil(lambda: again.publish.banner.kind == "error", timeout=60000)
     text = again.publish.banner.text()
     assert "Publishing failed" in text and "previous model is still being served" in text
-    served = requests.get(f"{vendure.url}/assets/ml-models/{fruit.id}/latest/metadata.json",
-                          timeout=10)
+    served = requests.get(
+        f"{vendure.url}/assets/ml-models/{fruit.id}/latest/metadata.json", timeout=10
+    )
     assert served.content == (model_dir / "metadata.json").read_bytes()
 
     # log out forgets the remembered session
@@ -208,8 +221,12 @@ def test_expired_session_sends_the_owner_back_to_login(qtbot, window, vendure):
     qtbot.waitUntil(lambda: window.products.model.rowCount() > 0, timeout=60000)
     # the server forgets the session (e.g. it expired): end it behind the app's back
     client = window.session.client
-    requests.post(client.api_url, json={"query": "mutation { logout { success } }"},
-                  headers={"Authorization": f"Bearer {client._token}"}, timeout=10)
+    requests.post(
+        client.api_url,
+        json={"query": "mutation { logout { success } }"},
+        headers={"Authorization": f"Bearer {client._token}"},
+        timeout=10,
+    )
     window.products.load()
     qtbot.waitUntil(lambda: not window.session.logged_in, timeout=20000)
     assert window.current_screen() == "login"
@@ -224,11 +241,17 @@ def test_remembered_session_that_expired_asks_to_log_in(qtbot, make_window, vend
     qtbot.waitUntil(lambda: window.session.logged_in, timeout=20000)
     # let the catalogue download finish first: a request failing on the dead session
     # would log this window out, which forgets the remembered session (as it should)
-    qtbot.waitUntil(lambda: window.runner.current("catalog") is None
-                    and window.products.model.rowCount() > 0, timeout=60000)
+    qtbot.waitUntil(
+        lambda: window.runner.current("catalog") is None and window.products.model.rowCount() > 0,
+        timeout=60000,
+    )
     client = window.session.client
-    requests.post(client.api_url, json={"query": "mutation { logout { success } }"},
-                  headers={"Authorization": f"Bearer {client._token}"}, timeout=10)
+    requests.post(
+        client.api_url,
+        json={"query": "mutation { logout { success } }"},
+        headers={"Authorization": f"Bearer {client._token}"},
+        timeout=10,
+    )
     window.save_state()
     window.close()
 

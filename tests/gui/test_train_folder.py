@@ -77,7 +77,10 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     assert names == {"banana", "kiwi", "lemon"}
     assert "lemon" in train.more_photos.text()  # only one photo
     assert sorted(p.name for p in out_dir.iterdir()) == [
-        "metadata.json", "model.json", "weights.bin"]
+        "metadata.json",
+        "model.json",
+        "weights.bin",
+    ]
     meta = json.loads((out_dir / "metadata.json").read_text())
     assert meta["quantization"] == "float16"
     assert window.session.result.options["seed"] == 7
@@ -87,14 +90,27 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     model = window.model
     window.show_screen("model")
     qtbot.waitUntil(lambda: model.model is not None, timeout=20000)
-    fields = {model.meta_table.item(r, 0).text(): model.meta_table.item(r, 1).text()
-              for r in range(model.meta_table.rowCount())}
-    for key in ("version", "trainedAt", "channelId", "productCount", "imageCount",
-                "trainingDuration", "labels", "imageSize", "modelType"):
+    fields = {
+        model.meta_table.item(r, 0).text(): model.meta_table.item(r, 1).text()
+        for r in range(model.meta_table.rowCount())
+    }
+    for key in (
+        "version",
+        "trainedAt",
+        "channelId",
+        "productCount",
+        "imageCount",
+        "trainingDuration",
+        "labels",
+        "imageSize",
+        "modelType",
+    ):
         assert key in fields, key
     assert fields["productCount"] == "3" and fields["imageSize"] == "224"
-    labels = {model.labels_table.item(r, 1).text(): model.labels_table.item(r, 2).text()
-              for r in range(model.labels_table.rowCount())}
+    labels = {
+        model.labels_table.item(r, 1).text(): model.labels_table.item(r, 2).text()
+        for r in range(model.labels_table.rowCount())
+    }
     assert labels == {"banana": "banana", "kiwi": "kiwi", "lemon": "lemon"}
     assert model.files_table.item(1, 0).text() == "weights.bin"
     assert model.files_table.item(1, 1).text().endswith(("KB", "MB"))

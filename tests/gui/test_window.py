@@ -50,8 +50,11 @@ def test_uncaught_exception_shows_readable_dialog(qtbot, window, monkeypatch):
             raise KeyError("weights")
         except KeyError as exc:
             sys.excepthook(type(exc), exc, exc.__traceback__)
-        box = next(w for w in QApplication.topLevelWidgets()
-                   if isinstance(w, QMessageBox) and w.isVisible())
+        box = next(
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.isVisible()
+        )
         assert box.windowTitle() == "Unexpected error"
         assert "Traceback" not in box.text() and "KeyError" in box.text()
         assert "Traceback" in box.detailedText()  # only behind "Show Details…"
@@ -69,13 +72,15 @@ def test_uncaught_exception_shows_readable_dialog(qtbot, window, monkeypatch):
 
 def test_about_and_log_folder(qtbot, window, monkeypatch):
     opened = []
-    monkeypatch.setattr("app.gui.window.QDesktopServices.openUrl",
-                        lambda url: opened.append(url.toLocalFile()))
+    monkeypatch.setattr(
+        "app.gui.window.QDesktopServices.openUrl", lambda url: opened.append(url.toLocalFile())
+    )
     window.open_log_folder()
     assert opened == [str(paths.log_dir())]
     texts = []
-    monkeypatch.setattr("app.gui.window.QMessageBox.about",
-                        lambda parent, title, text: texts.append(text))
+    monkeypatch.setattr(
+        "app.gui.window.QMessageBox.about", lambda parent, title, text: texts.append(text)
+    )
     window.about()
     assert "PySide6 6." in texts[0] and "Python 3." in texts[0] and "TensorFlow" in texts[0]
 
@@ -124,8 +129,14 @@ def test_cli_without_arguments_opens_the_window_without_tensorflow(tmp_path):
         sys.exit(main([]))  # no subcommand: the desktop app
     """)
     env = {**__import__("os").environ, "DUKAHUB_TRAINER_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120, env=env, cwd=str(paths.Path(__file__).parents[2]))
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=str(paths.Path(__file__).parents[2]),
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Dukahub Model Trainer" in out.stdout
     assert "TF False" in out.stdout
@@ -134,8 +145,9 @@ def test_cli_without_arguments_opens_the_window_without_tensorflow(tmp_path):
     assert saved["window_geometry"] and saved["last_screen"] == "login"
 
 
-def test_a_bug_in_background_work_is_inline_plus_details_dialog(qtbot, window, tmp_path,
-                                                                monkeypatch):
+def test_a_bug_in_background_work_is_inline_plus_details_dialog(
+    qtbot, window, tmp_path, monkeypatch
+):
     def broken(folder):
         raise RuntimeError("boom")
 
@@ -146,8 +158,9 @@ def test_a_bug_in_background_work_is_inline_plus_details_dialog(qtbot, window, t
     assert banner.text() == (
         "Could not load the products: Something went wrong (RuntimeError: boom)."
     )
-    box = next(w for w in QApplication.topLevelWidgets()
-               if isinstance(w, QMessageBox) and w.isVisible())
+    box = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    )
     assert "Traceback" not in box.text() and "RuntimeError" in box.detailedText()
     assert "Traceback" in box.detailedText()
     box.close()
@@ -160,7 +173,12 @@ def test_window_modules_load_no_tensorflow_or_multimedia():
         "print('tensorflow' in sys.modules, 'PySide6.QtMultimedia' in sys.modules,"
         " 'app.core.shop' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, cwd=str(paths.Path(__file__).parents[2]))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(paths.Path(__file__).parents[2]),
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "False"]
