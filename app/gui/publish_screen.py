@@ -302,10 +302,10 @@ class PublishScreen(QWidget):
                     f"Replace {describe(current)} on channel “{src.channel_code}” with "
                     f"{describe(self.local_meta)}?"
                 )
-            box.setInformativeText(
-                "The tills load the new model on their next start. The old one is kept "
-                "on the server and can be restored."
-            )
+            info = "The tills load the new model on their next start."
+            if current is not None:
+                info += " The old one is kept on the server and can be restored."
+            box.setInformativeText(info)
             box.setStandardButtons(
                 QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes
             )
