@@ -90,8 +90,12 @@ def make_app(argv: list[str]) -> QApplication:
 
 
 def quiet_tensorflow_env() -> None:
-    """No TensorFlow C++ chatter in the log of a desktop app."""
+    """No TensorFlow C++ or FFmpeg/VA-API probing chatter on the owner's terminal.
+
+    Camera and playback errors still reach the app through Qt's error signals.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 
 
 def run_gui(argv: list[str] | None = None) -> int:
