@@ -121,11 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(handler(args))
-    except Cancelled:
-        print("Cancelled; nothing was written.", file=sys.stderr)
+    except Cancelled as exc:  # an outcome: its message says what was kept
+        print(str(exc) or "Cancelled.", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
-        print("\nInterrupted; nothing was written.", file=sys.stderr)
+        print("\nInterrupted; nothing was changed.", file=sys.stderr)
         return 130
     except TrainerError as exc:
         print(f"Error: {exc}", file=sys.stderr)

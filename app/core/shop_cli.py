@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .catalog import Catalog
-from .errors import Cancelled, TrainerError
+from .errors import TrainerError
 from .progress import Progress, ProgressHook
 from .shop import ShopClient
 
@@ -37,7 +37,10 @@ def add_connection_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_shop_arguments(subparsers: argparse._SubParsersAction) -> None:
-    """Registers ``publish``, ``status`` and ``rollback``; each sets ``func``."""
+    """Registers ``publish``, ``status`` and ``rollback``; each sets ``func``.
+
+    ``app.cli.main`` turns their exceptions into the exit code and one message line.
+    """
     p = subparsers.add_parser("publish", help="upload an exported model to a shop channel")
     p.add_argument("model_dir", metavar="MODEL_DIR", type=Path)
     add_connection_arguments(p)
@@ -115,62 +118,38 @@ def _printer() -> Callable[[Progress], None]:
     return show
 
 
-def _run(body: Callable[[], int]) -> int:
-    try:
-        return body()
-    except Cancelled as exc:
-        print(f"Cancelled: {exc}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        return 130
-    except TrainerError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-
-
 def cmd_publish(args: argparse.Namespace) -> int:
-    def body() -> int:
-        client = _connect_from_args(args)
-        result = client.publish(args.model_dir, on_progress=_printer())
-        labels = result.metadata.get("labels", [])
-        print(f"Published version {result.version} ({len(labels)} products) at {result.url}")
-        return 0
-
-    return _run(body)
+    client = _connect_from_args(args)
+    result = client.publish(args.model_dir, on_progress=_printer())
+    labels = result.metadata.get("labels", [])
+    print(f"Published version {result.version} ({len(labels)} products) at {result.url}")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    def body() -> int:
-        client = _connect_from_args(args)
-        meta = client.published_metadata()
-        channel = client.channel
-        assert channel is not None
-        if meta is None:
-            print(f"Channel {channel.code} (id {channel.id}): no model published yet.")
-        else:
-            print(
-                f"Channel {channel.code} (id {channel.id}) serves a model trained "
-                f"{meta.get('trainedAt', '?')} for {len(meta.get('labels', []))} products: "
-                f"{client.latest_url()}"
-            )
-        for v in client.list_versions():
-            mark = "*" if v["current"] else " "
-            n = len((v.get("metadata") or {}).get("labels", []))
-            print(f" {mark} {v['version']}  trained {v.get('trainedAt') or '?'}  {n} products")
-        return 0
-
-    return _run(body)
+    client = _connect_from_args(args)
+    meta = client.published_metadata()
+    channel = client.channel
+    assert channel is not None
+    if meta is None:
+        print(f"Channel {channel.code} (id {channel.id}): no model published yet.")
+    else:
+        print(
+            f"Channel {channel.code} (id {channel.id}) serves a model trained "
+            f"{meta.get('trainedAt', '?')} for {len(meta.get('labels', []))} products: "
+            f"{client.latest_url()}"
+        )
+    for v in client.list_versions():
+        mark = "*" if v["current"] else " "
+        n = len((v.get("metadata") or {}).get("labels", []))
+        print(f" {mark} {v['version']}  trained {v.get('trainedAt') or '?'}  {n} products")
+    return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    def body() -> int:
-        client = _connect_from_args(args)
-        v = client.rollback(args.version)
-        print(
-            f"Channel {args.channel} now serves version {v['version']} "
-            f"(trained {v.get('trainedAt')})."
-        )
-        return 0
-
-    return _run(body)
+    client = _connect_from_args(args)
+    v = client.rollback(args.version)
+    print(
+        f"Channel {args.channel} now serves version {v['version']} (trained {v.get('trainedAt')})."
+    )
+    return 0

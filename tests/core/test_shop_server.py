@@ -633,15 +633,10 @@ def test_plugin_error_reaches_user_via_client(
 # ------------------------------------------------------------------ CLI
 
 
-def _cli(argv: list[str]):
-    import argparse
+def _cli(argv: list[str]) -> int:
+    from app.cli import main
 
-    from app.core.shop_cli import add_shop_arguments
-
-    ap = argparse.ArgumentParser()
-    add_shop_arguments(ap.add_subparsers(dest="command"))
-    args = ap.parse_args(argv)
-    return args.func(args)
+    return main(argv)
 
 
 def test_cli_publish_status_rollback(
