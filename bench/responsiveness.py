@@ -292,24 +292,11 @@ class Bench:
 
 def seed_channel(server: Any, code: str, products: int, photos: int) -> None:
     """One more channel on the test server with real photos (seeding is not measured)."""
+    from vendure_server.fixtures import create_channel
+
     api = server.admin()
     zone = api.gql("{zones{items{id}}}")["zones"]["items"][0]["id"]
-    token = f"{code}-token"
-    api.gql(
-        "mutation($input:CreateChannelInput!){createChannel(input:$input){__typename}}",
-        {
-            "input": {
-                "code": code,
-                "token": token,
-                "defaultLanguageCode": "en",
-                "pricesIncludeTax": True,
-                "defaultCurrencyCode": "KES",
-                "defaultTaxZoneId": zone,
-                "defaultShippingZoneId": zone,
-            }
-        },
-    )
-    api.channel_token = token
+    api.channel_token = create_channel(server, api, code, zone).token
     folders = sorted({p.parent for p in (GROCERY / "train").rglob("*.jpg")})[:products]
     for folder in folders:
         assets = api.upload_assets(sorted(folder.glob("*.jpg"))[:photos])

@@ -283,6 +283,30 @@ def _photos(folder: str, n: int) -> list[Path]:
     return files
 
 
+def create_channel(server: VendureServer, api: AdminApi, code: str, zone: str) -> SeededChannel:
+    """A channel in ``zone`` (tax and shipping), registered in ``server.channels``."""
+    token = f"{code}-{secrets.token_hex(4)}"
+    res = api.gql(
+        "mutation($input:CreateChannelInput!){createChannel(input:$input){"
+        "__typename ... on Channel{id code token} ... on ErrorResult{message}}}",
+        {
+            "input": {
+                "code": code,
+                "token": token,
+                "defaultLanguageCode": "en",
+                "pricesIncludeTax": True,
+                "defaultCurrencyCode": "KES",
+                "defaultTaxZoneId": zone,
+                "defaultShippingZoneId": zone,
+            }
+        },
+    )["createChannel"]
+    assert res["__typename"] == "Channel", res
+    ch = SeededChannel(code=code, id=str(res["id"]), token=token)
+    server.channels[code] = ch
+    return ch
+
+
 def seed(server: VendureServer) -> None:
     """Channels, products with real photos, roles and users — all through the Admin API."""
     api = server.admin()
@@ -295,26 +319,7 @@ def seed(server: VendureServer) -> None:
     )["createZone"]["id"]
 
     def channel(code: str) -> SeededChannel:
-        token = f"{code}-{secrets.token_hex(4)}"
-        res = api.gql(
-            "mutation($input:CreateChannelInput!){createChannel(input:$input){"
-            "__typename ... on Channel{id code token} ... on ErrorResult{message}}}",
-            {
-                "input": {
-                    "code": code,
-                    "token": token,
-                    "defaultLanguageCode": "en",
-                    "pricesIncludeTax": True,
-                    "defaultCurrencyCode": "KES",
-                    "defaultTaxZoneId": zone,
-                    "defaultShippingZoneId": zone,
-                }
-            },
-        )["createChannel"]
-        assert res["__typename"] == "Channel", res
-        ch = SeededChannel(code=code, id=str(res["id"]), token=token)
-        server.channels[code] = ch
-        return ch
+        return create_channel(server, api, code, zone)
 
     def products(ch: SeededChannel, catalogue: dict[str, str], per_product: int) -> None:
         api.channel_token = ch.token
