@@ -79,6 +79,25 @@ def usable_counts(catalog: Catalog, report: Any = None) -> dict[str, int]:
     return {p.id: usable_count(p, bad) for p in catalog.active()}
 
 
+def training_scope(catalog: Catalog, report: Any = None) -> tuple[list[Product], int]:
+    """The products training will use (included, with a usable photo) and their photos."""
+    usable = usable_counts(catalog, report)
+    active = [p for p in catalog.active() if usable.get(p.id)]
+    return active, sum(usable[p.id] for p in active)
+
+
+def estimate_training_seconds(session: Any, n_images: int, n_products: int) -> float | None:
+    """Only once TensorFlow is warm: importing the trainer here must not block the UI."""
+    trainer = sys.modules.get("app.core.trainer") if session.engine_loaded else None
+    if trainer is None or n_products < 2:
+        return None
+    try:
+        return float(trainer.estimate_seconds(n_images, n_products, session.train_options()))
+    except Exception:  # noqa: BLE001 - an estimate is optional
+        log.exception("estimate failed")
+        return None
+
+
 def photo_notes(product: Product, bad: dict[str, str]) -> list[str]:
     if not product.included:
         return ["left out"]
@@ -533,28 +552,14 @@ class ProductsScreen(QWidget):
                 else ""
             )
             return
-        usable = usable_counts(catalog, self.session.report)
-        active = [p for p in catalog.active() if usable.get(p.id)]
-        n_images = sum(usable[p.id] for p in active)
+        active, n_images = training_scope(catalog, self.session.report)
         text = (
             f"{len(active)} of {len(catalog.products)} products will be trained · {n_images} photos"
         )
-        est = self.estimate_seconds(n_images, len(active))
+        est = estimate_training_seconds(self.session, n_images, len(active))
         if est is not None:
             text += f" · training takes about {format_duration(est)}"
         self.summary.setText(text)
-
-    def estimate_seconds(self, n_images: int, n_products: int) -> float | None:
-        """Only once TensorFlow is warm: importing the trainer here must not block."""
-        trainer = sys.modules.get("app.core.trainer") if self.session.engine_loaded else None
-        if trainer is None or n_products < 2:
-            return None
-        try:
-            options = self.session.train_options()
-            return float(trainer.estimate_seconds(n_images, n_products, options))
-        except Exception:  # noqa: BLE001 - an estimate is optional
-            log.exception("estimate failed")
-            return None
 
     def current_pid(self) -> str | None:
         ix = self.table.currentIndex()

@@ -8,7 +8,6 @@ before anything is written: the export is atomic and happens last.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -370,23 +369,16 @@ class TrainScreen(QWidget):
             self.intro.setText("Log in to your shop or choose a folder of product photos first.")
             self.start_button.setEnabled(False)
             return
-        from .products_screen import usable_counts
+        from .products_screen import estimate_training_seconds, training_scope
 
-        usable = usable_counts(cat, self.session.report)
-        active = [p for p in cat.active() if usable.get(p.id)]
-        n_img = sum(usable[p.id] for p in active)
+        active, n_img = training_scope(cat, self.session.report)
         text = (
             f"Teach the camera <b>{len(active)} products</b> from <b>{n_img} photos</b>. "
             "Training runs on this computer; you can keep working meanwhile."
         )
-        # loaded by the warm-up, never here; only once it has finished importing
-        trainer = sys.modules.get("app.core.trainer") if self.session.engine_loaded else None
-        if trainer is not None and len(active) >= 2:
-            try:
-                est = trainer.estimate_seconds(n_img, len(active), self.session.train_options())
-                text += f" It takes about {format_duration(est)}."
-            except Exception:  # noqa: BLE001 - an estimate is optional
-                log.exception("estimate failed")
+        est = estimate_training_seconds(self.session, n_img, len(active))
+        if est is not None:
+            text += f" It takes about {format_duration(est)}."
         self.intro.setText(text)
         self.start_button.setEnabled(len(active) >= 2 and not running)
         if len(active) < 2:
