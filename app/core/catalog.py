@@ -19,6 +19,9 @@ class ImageRef:
     path: Path
     origin: str = "folder"  # "folder" | "catalog" (shop server) | "added" (webcam/files)
     included: bool = True
+    # Identity of the photo without reading it, for the catalogue fingerprint: shop
+    # photos "asset:<id>:<updatedAt>", owner-added and folder photos "" (hashed instead).
+    key: str = ""
 
 
 @dataclass
