@@ -63,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model from a folder or a shop channel")
     t.add_argument("images_dir", nargs="?", type=Path, help="one sub-folder of photos per product")
-    t.add_argument("--out", type=Path, required=True, help="folder to write the three files to")
+    t.add_argument(
+        "--out",
+        type=Path,
+        help="folder to write the three files to (default: the app's model folder of "
+        "this shop or folder)",
+    )
     t.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
     t.add_argument("--channel-id", default=None, help="Vendure channel ID written to metadata")
     t.add_argument("--alpha", type=float, default=0.35, help="MobileNetV2 width (default 0.35)")
@@ -134,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .core.catalog import catalog_from_folder
-    from .core.dataset import build_dataset
-    from .core.trainer import TrainOptions, train
+    from .core.model import TrainOptions
+    from .core.pipeline import Source, train_and_export, with_edits
 
     t0 = time.monotonic()
     progress = StderrProgress()
@@ -147,7 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise TrainerError("--server needs --channel and --username")
         from .core.shop_cli import catalog_from_server, read_password
 
-        catalog = catalog_from_server(
+        base = catalog_from_server(
             args.server,
             args.channel,
             args.username,
@@ -155,13 +160,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             on_progress=progress,
             cancel=cancel,
         )
+        source = Source.shop(args.server, args.channel, base.channel_id)
     else:
         if args.images_dir is None:
             raise TrainerError("Give an image folder (one sub-folder per product) or --server")
-        catalog = catalog_from_folder(args.images_dir)
-    dataset = build_dataset(catalog, on_progress=progress, cancel=cancel)
-    for line in dataset.report.summary_lines(dataset.names):
-        print(f"note: {line}", file=sys.stderr)
+        source = Source.from_folder(args.images_dir)
+        base = catalog_from_folder(source.folder)
+    # the owner's added photos and ticks from the app apply here too
+    catalog = with_edits(base, source)
     options = TrainOptions(
         alpha=args.alpha,
         epochs=args.epochs,
@@ -171,13 +177,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         validate=not (args.no_validate or args.plain),
         head="linear" if args.plain else "cosine",
     )
-    model = train(dataset, options, on_progress=progress, cancel=cancel)
-    channel_id = args.channel_id if args.channel_id is not None else dataset.channel_id
-    out = model.export(
-        args.out, channel_id=channel_id, quantize=args.quantize, on_progress=progress
+    outcome = train_and_export(
+        catalog,
+        options,
+        args.out if args.out is not None else source.model_dir(),
+        channel_id=args.channel_id,
+        quantize=args.quantize,
+        on_progress=progress,
+        cancel=cancel,
     )
     progress.done()
-    r = model.result
+    for line in outcome.report.summary_lines(catalog.names()):
+        print(f"note: {line}", file=sys.stderr)
+    out = outcome.model_dir
+    r = outcome.result
     size = sum(f.stat().st_size for f in out.iterdir())
     summary = {
         "out": str(out),
@@ -191,6 +204,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "trainingSeconds": round(r.duration_s, 2),
         "totalSeconds": round(time.monotonic() - t0, 2),
         "modelBytes": size,
+        "notes": outcome.report.summary_lines(catalog.names()),
     }
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -32,9 +32,11 @@ sys.path.insert(0, str(REPO))
 
 from app.core.catalog import Catalog, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
+from app.core.export import export_model  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
 from app.core.images import file_digest  # noqa: E402
-from app.core.trainer import TrainOptions, train  # noqa: E402
+from app.core.model import TrainOptions  # noqa: E402
+from app.core.trainer import train  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 DATASET = SHARED / "datasets" / "grocery-fruit-veg"
@@ -116,7 +118,7 @@ def accuracy_table(args, work: Path) -> list[dict]:
                 model = train(ds, opts, store=store)
                 secs = time.perf_counter() - t0
                 top1, top3 = score(model, xte, yte)
-                out = model.export(work / f"export-{len(runs)}")
+                out = export_model(model, work / f"export-{len(runs)}")
                 size = sum(f.stat().st_size for f in out.iterdir())
                 runs.append(
                     {

@@ -51,6 +51,7 @@ TRAIN_PRODUCTS = [
 ]
 
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # vendure_server, camera_standins
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -191,7 +192,7 @@ class Bench:
             import app.core.modelfiles  # noqa: F401
             import app.core.shop  # noqa: F401
             import app.core.trainer  # noqa: F401
-            from app.core.features import tf_modules
+            from app.core.tf_runtime import tf_modules
 
             tf_modules()
 
@@ -199,8 +200,8 @@ class Bench:
 
     def training(self, photos: int, epochs: int) -> dict:
         from app.core.catalog import catalog_from_folder
-        from app.core.trainer import TrainOptions
-        from app.gui.train_screen import run_training  # exactly what the Train screen runs
+        from app.core.model import TrainOptions
+        from app.core.pipeline import train_and_export  # exactly what the Train screen runs
 
         folder = Path(tempfile.mkdtemp(prefix="bench-shop-"))
         for sub in TRAIN_PRODUCTS:
@@ -213,7 +214,7 @@ class Bench:
         opts = TrainOptions(base_weights=WEIGHTS, epochs=epochs)
 
         def work(on_progress: Any, cancel: Any) -> Any:
-            return run_training(catalog, opts, out, "", "none", on_progress, cancel)
+            return train_and_export(catalog, opts, out, on_progress=on_progress, cancel=cancel)
 
         try:
             stats = self.run_task("train", work)
@@ -254,9 +255,10 @@ class Bench:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def live(self, seconds: float = 8.0) -> dict:
+        from camera_standins import write_video
+
         from app.core.images import load_rgb
-        from app.gui.frames import write_video
-        from app.gui.test_screen import TestScreen
+        from app.gui.recognise_screen import RecogniseScreen
 
         frames = [
             load_rgb(sorted((GROCERY / "test" / sub).rglob("*.jpg"))[0])
@@ -265,7 +267,7 @@ class Bench:
         ]
         tmp = Path(tempfile.mkdtemp(prefix="bench-video-"))
         video = write_video(frames, tmp / "counter.mp4", fps=30, size=(640, 480))
-        screen = TestScreen(self.runner)
+        screen = RecogniseScreen(self.runner)
         screen.resize(1000, 640)
         screen.show()
         loaded = []

@@ -45,6 +45,7 @@ FOLDER_PRODUCTS = {
 }
 
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # vendure_server, camera_standins
 
 
 def start_xvfb() -> tuple[subprocess.Popen | None, str | None]:
@@ -282,8 +283,9 @@ def make_folder(root: Path) -> Path:
 
 def test_media(work: Path, subs: list[str]) -> tuple[Path, list[Path]]:
     """A counter-camera stand-in video and a few image files, from *test* photos."""
+    from camera_standins import write_video
+
     from app.core.images import load_rgb
-    from app.gui.frames import write_video
 
     picks = [sorted((GROCERY / "test" / s).rglob("*.jpg")) for s in subs]
     frames = [load_rgb(p[0]) for p in picks for _ in range(15)]

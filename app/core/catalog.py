@@ -23,6 +23,12 @@ class ImageRef:
     # photos "asset:<id>:<updatedAt>", owner-added and folder photos "" (hashed instead).
     key: str = ""
 
+    @property
+    def ident(self) -> str:
+        """What the owner's include/exclude choice is remembered by: stable across
+        re-downloads for shop photos (the asset), the file path otherwise."""
+        return self.key or str(self.path)
+
 
 @dataclass
 class Product:

@@ -24,7 +24,7 @@ from .modelfiles import FILES, validate_model_dir
 from .progress import ProgressHook, Reporter, check_cancel
 
 if TYPE_CHECKING:
-    from .trainer import TrainedModel
+    from .model import TrainedModel
 
 FORMAT_VERSION = "1.0.0"
 QUANTIZE = ("none", "float16", "uint8")
@@ -41,7 +41,7 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
     r = model.result
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    from .features import import_tfjs
+    from .tf_runtime import import_tfjs
 
     tensorflowjs = import_tfjs()
     return {
@@ -78,14 +78,21 @@ def export_model(
     model: TrainedModel,
     out_dir: Path,
     *,
-    channel_id: str = "",
+    channel_id: str | None = None,
     quantize: str = "none",
+    extra_metadata: dict[str, Any] | None = None,
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
+    """Write the three files into ``out_dir`` atomically.
+
+    ``extra_metadata`` adds keys of the caller's (the catalogue fingerprint) to
+    ``metadata.json``; the seed and Teachable Machine fields cannot be overridden.
+    """
     if quantize not in QUANTIZE:
         raise ExportError(f"Quantisation must be one of {', '.join(QUANTIZE)}, not {quantize!r}")
     rep = Reporter(on_progress, cancel)
+    channel_id = model.channel_id if channel_id is None else channel_id
     out_dir = Path(out_dir).resolve()
     _check_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +101,7 @@ def export_model(
         rep("exporting", 0.1, "Converting to TensorFlow.js")
         write_tfjs(model.full_model(), tmp, quantize)
         check_cancel(cancel)
-        meta = build_metadata(model, channel_id, quantize)
+        meta = {**(extra_metadata or {}), **build_metadata(model, channel_id, quantize)}
         _write_json(tmp / "metadata.json", meta)
         rep("exporting", 0.8, "Checking the files")
         try:
@@ -116,7 +123,7 @@ def export_model(
 
 def write_tfjs(keras_model: Any, dest: Path, quantize: str) -> None:
     """Convert through tensorflowjs, then ship a single ``weights.bin``."""
-    from .features import import_tfjs
+    from .tf_runtime import import_tfjs
 
     tfjs = import_tfjs()
 

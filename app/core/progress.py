@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import Cancelled
 
@@ -24,6 +24,19 @@ class Progress:
 
 
 ProgressHook = Callable[[Progress], None]
+
+
+def span(on_progress: ProgressHook | None, a: float, b: float) -> ProgressHook | None:
+    """One step's 0..1 mapped onto [a, b] of the whole run; the caller recomputes the ETA
+    over the whole run (a step's own ETA would be wrong for it)."""
+    if on_progress is None:
+        return None
+    hook = on_progress
+
+    def mapped(p: Progress) -> None:
+        hook(replace(p, fraction=a + (b - a) * p.fraction, eta_s=None))
+
+    return mapped
 
 
 def check_cancel(cancel: threading.Event | None) -> None:

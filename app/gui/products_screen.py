@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 PID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
+IDENT_ROLE = Qt.ItemDataRole.UserRole + 4  # ImageRef.ident: what the store remembers
 
 
 def bad_photos(report: Any = None) -> dict[str, str]:
@@ -462,22 +463,22 @@ class ProductsScreen(QWidget):
             return
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
-            from app.core.dataset import build_dataset
             from app.core.errors import DatasetError
+            from app.core.pipeline import check_photos
 
             try:
-                return build_dataset(catalog, on_progress=on_progress, cancel=cancel).report, ""
+                return check_photos(catalog, on_progress=on_progress, cancel=cancel), ""
             except DatasetError as exc:
                 return None, str(exc)
 
         task = self.session.runner.start("check", work)
         task.succeeded.connect(lambda res, c=catalog: self._checked(c, *res))
 
-    def _checked(self, catalog: Catalog, report: Any, problem: str) -> None:
+    def _checked(self, catalog: Catalog, dataset: Any, problem: str) -> None:
         if catalog is not self.session.catalog():
             return  # edited meanwhile: a newer check is on its way
         self._problem = problem
-        self.session.set_report(report)
+        self.session.set_checked(catalog, dataset, dataset.report if dataset else None)
 
     # -- view -------------------------------------------------------------------------
     def refresh(self, recheck: bool = True) -> None:
@@ -603,6 +604,7 @@ class ProductsScreen(QWidget):
                 label += "\n" + why.split(":")[0].split(" of ")[0]
             item = QListWidgetItem(label)
             item.setData(PATH_ROLE, str(im.path))
+            item.setData(IDENT_ROLE, im.ident)
             item.setData(Qt.ItemDataRole.UserRole, im.origin)
             item.setIcon(QIcon(self.session.thumbnails.loading))
             origin = {
@@ -649,7 +651,7 @@ class ProductsScreen(QWidget):
         if self.session.store is None:
             return
         included = item.checkState() == Qt.CheckState.Checked
-        self.session.store.set_image_included(item.data(PATH_ROLE), included)
+        self.session.store.set_image_included(item.data(IDENT_ROLE), included)
         self.session.edited()
 
     def choose_files(self) -> None:

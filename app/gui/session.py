@@ -7,42 +7,20 @@ window appears before they load.
 
 from __future__ import annotations
 
-import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
 
 from app.core import paths
 from app.core.catalog import Catalog
+from app.core.dataset import Dataset
+from app.core.pipeline import Source, with_edits
+from app.core.store import ChannelStore
 
-from .store import ChannelStore
 from .tasks import TaskRunner
 from .thumbnails import Thumbnails
-
-
-@dataclass
-class Source:
-    """Where products come from: a shop channel or a local folder."""
-
-    kind: str  # "shop" | "folder"
-    server: str = ""
-    channel_code: str = ""
-    channel_id: str = ""
-    folder: str = ""
-
-    @property
-    def label(self) -> str:
-        if self.kind == "shop":
-            return f"{self.channel_code} on {self.server}"
-        return f"folder {self.folder}"
-
-    @property
-    def store_key(self) -> tuple[str, str]:
-        return (self.server, self.channel_code) if self.kind == "shop" else ("folder", self.folder)
 
 
 class Session(QObject):
@@ -63,8 +41,11 @@ class Session(QObject):
         self.store: ChannelStore | None = None
         self.base_catalog: Catalog | None = None
         self.model_dir: Path | None = None
-        self.result: Any = None  # app.core.trainer.TrainResult of the last run
+        self.result: Any = None  # app.core.model.TrainResult of the last run
         self.report: Any = None  # app.core.dataset.DatasetReport of the last check
+        # The last check's Dataset while the catalogue is unchanged: training reuses it
+        # instead of reading and hashing every photo again.
+        self.dataset: Dataset | None = None
         self.engine_loaded = False
         self._merged: Catalog | None = None
         self.seed = 0
@@ -73,18 +54,17 @@ class Session(QObject):
     # -- source ---------------------------------------------------------------------
     def use_shop(self, client: Any, server: str, channel: Any) -> None:
         self.client = client
-        self._set_source(
-            Source("shop", server=server, channel_code=channel.code, channel_id=str(channel.id))
-        )
+        self._set_source(Source.shop(server, channel.code, str(channel.id)))
 
     def use_folder(self, folder: Path) -> None:
-        self._set_source(Source("folder", folder=str(folder)))
+        self._set_source(Source.from_folder(folder))
 
     def _set_source(self, source: Source) -> None:
         self.source = source
-        self.store = ChannelStore(*source.store_key)
+        self.store = source.store()
         self.base_catalog = None
         self._merged = None
+        self.dataset = None
         self.report = None
         self.source_changed.emit()
         self.catalog_changed.emit()
@@ -99,6 +79,7 @@ class Session(QObject):
             self.store = None
             self.base_catalog = None
             self._merged = None
+            self.dataset = None
             self.report = None
             self.catalog_changed.emit()
         self.source_changed.emit()
@@ -111,6 +92,7 @@ class Session(QObject):
     def set_base_catalog(self, catalog: Catalog) -> None:
         self.base_catalog = catalog
         self._merged = None
+        self.dataset = None
         self.report = None
         self.catalog_changed.emit()
 
@@ -122,20 +104,29 @@ class Session(QObject):
         """
         if self.base_catalog is None or self.store is None:
             return None
-        if self._merged is None:
-            cat = self.store.apply(self.base_catalog)
-            if self.source is not None and self.source.kind == "shop" and not cat.channel_id:
-                cat.channel_id = self.source.channel_id
-            self._merged = cat
+        if self._merged is None and self.source is not None:
+            self._merged = with_edits(self.base_catalog, self.source, self.store)
         return self._merged
+
+    def set_checked(self, catalog: Catalog, dataset: Dataset | None, report: Any) -> None:
+        """A photo check of ``catalog`` finished; its dataset is kept for training."""
+        if catalog is self._merged:
+            self.dataset = dataset
+        self.set_report(report)
 
     def set_report(self, report: Any) -> None:
         self.report = report
         self.report_changed.emit()
 
+    def checked_dataset(self, catalog: Catalog) -> Dataset | None:
+        """The checked dataset of exactly this catalogue, or None (then training checks)."""
+        return self.dataset if catalog is self._merged else None
+
     def edited(self) -> None:
-        """The owner changed photos or choices; the last photo check stays until redone."""
+        """The owner changed photos or choices; the last photo check stays on screen until
+        redone, but training will not reuse it."""
         self._merged = None
+        self.dataset = None
         self.catalog_changed.emit()
 
     def names(self) -> dict[str, str]:
@@ -143,20 +134,10 @@ class Session(QObject):
 
     # -- model ----------------------------------------------------------------------
     def default_model_dir(self) -> Path:
-        """Where training exports: ``models/<server host>/<channel>`` or ``models/folders/…``."""
-
-        def safe(text: str) -> str:
-            return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[-80:] or "_"
-
-        src = self.source
-        if src is None:
+        """Where training exports for the current source."""
+        if self.source is None:
             return paths.models_dir() / "unsaved"
-        if src.kind == "shop":
-            host = urlsplit(src.server).netloc or src.server
-            return paths.models_dir() / safe(host) / safe(src.channel_code)
-        folder = Path(src.folder)
-        digest = hashlib.blake2b(str(folder).encode(), digest_size=4).hexdigest()
-        return paths.models_dir() / "folders" / f"{safe(folder.name)}-{digest}"
+        return self.source.model_dir()
 
     def set_model_dir(self, path: Path | None) -> None:
         self.model_dir = path
@@ -176,7 +157,7 @@ class Session(QObject):
     def train_options(self) -> Any:
         """TrainOptions from the settings; imports the trainer, so call it off the UI
         thread or after :attr:`engine_loaded`."""
-        from app.core.trainer import TrainOptions
+        from app.core.model import TrainOptions
 
         s = self.settings
         return TrainOptions(

@@ -8,12 +8,9 @@ before anything is written: the export is atomic and happens last.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from threading import Event
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QMargins, QSize, Qt, Signal
@@ -45,6 +42,9 @@ from .session import Session
 from .tasks import Task, TaskError
 from .widgets import Banner, ProgressPanel, format_duration
 
+if TYPE_CHECKING:
+    from app.core.pipeline import TrainOutcome
+
 log = logging.getLogger(__name__)
 
 MODEL_SIZES = [
@@ -58,47 +58,6 @@ QUANTIZE = [
     ("float16", "Half size (float16)"),
     ("uint8", "Quarter size (uint8)"),
 ]
-
-
-def span(on_progress: Callable[[Progress], None], a: float, b: float) -> Callable[[Progress], None]:
-    """Map one step's 0..1 onto [a, b] of the whole run; the panel recomputes the ETA."""
-
-    def hook(p: Progress) -> None:
-        on_progress(replace(p, fraction=a + (b - a) * p.fraction, eta_s=None))
-
-    return hook
-
-
-def run_training(
-    catalog: Any,
-    options: Any,
-    out_dir: Path,
-    channel_id: str,
-    quantize: str,
-    on_progress: Callable[[Progress], None],
-    cancel: threading.Event,
-) -> dict[str, Any]:
-    """The "train" task: dataset → train → atomic export. Runs in the worker thread."""
-    from app.core.dataset import build_dataset
-    from app.core.progress import check_cancel
-    from app.core.trainer import train
-
-    dataset = build_dataset(catalog, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
-    model = train(dataset, options, on_progress=span(on_progress, 0.03, 0.95), cancel=cancel)
-    check_cancel(cancel)  # the last point where stopping leaves nothing behind
-    out = model.export(
-        out_dir,
-        channel_id=channel_id,
-        quantize=quantize,
-        on_progress=span(on_progress, 0.95, 1.0),
-        cancel=cancel,
-    )
-    return {
-        "result": model.result,
-        "model_dir": Path(out),
-        "report": dataset.report,
-        "counts": dataset.counts(),
-    }
 
 
 class TrainingChart(QChartView):
@@ -392,13 +351,20 @@ class TrainScreen(QWidget):
         self._save_options()
         session = self.session
         out_dir = session.default_model_dir()
-        channel_id = session.source.channel_id if session.source else ""
         quantize = session.settings.quantize
+        dataset = session.checked_dataset(catalog)  # the Products check, if still current
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
-            options = session.train_options()
-            return run_training(
-                catalog, options, out_dir, channel_id, quantize, on_progress, cancel
+            from app.core.pipeline import train_and_export
+
+            return train_and_export(
+                catalog,
+                session.train_options(),
+                out_dir,
+                quantize=quantize,
+                dataset=dataset,
+                on_progress=on_progress,
+                cancel=cancel,
             )
 
         self.banner.clear_message()
@@ -436,19 +402,19 @@ class TrainScreen(QWidget):
             return
         self.banner.show_failure(err, "Training failed:")
 
-    def _done(self, task: Task, res: dict[str, Any]) -> None:
+    def _done(self, task: Task, outcome: TrainOutcome) -> None:
         if task is not self.task:
             return
-        result = res["result"]
-        self.session.set_report(res["report"])
+        result = outcome.result
+        self.session.set_report(outcome.report)
         self.session.set_result(result)
-        self.session.set_model_dir(res["model_dir"])
-        self.show_result(result, res["counts"])
+        self.session.set_model_dir(outcome.model_dir)
+        self.show_result(result, outcome.counts)
         self.banner.show_message(
-            f"Model saved in {res['model_dir']} after {format_duration(result.duration_s)}.",
+            f"Model saved in {outcome.model_dir} after {format_duration(result.duration_s)}.",
             "ok",
         )
-        self.model_ready.emit(res["model_dir"])
+        self.model_ready.emit(outcome.model_dir)
 
     def show_result(self, result: Any, counts: dict[str, int]) -> None:
         names = {**self.session.names(), **dict(getattr(result, "names", {}) or {})}

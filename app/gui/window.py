@@ -68,7 +68,7 @@ TITLES = {
 }
 
 
-class TestScreenHost(QWidget):
+class RecogniseScreenHost(QWidget):
     """Creates the webcam Test screen on first use, so QtMultimedia stays out of start-up."""
 
     def __init__(self, runner: TaskRunner, settings: paths.Settings, parent=None) -> None:
@@ -83,7 +83,7 @@ class TestScreenHost(QWidget):
     def ensure(self) -> QWidget:
         if self.screen is None:
             try:
-                from .test_screen import TestScreen
+                from .recognise_screen import RecogniseScreen
             except ImportError as exc:  # e.g. QtMultimedia missing its system libraries
                 log.error("Test screen unavailable: %s", exc)
                 label = QLabel(f"Testing with the webcam is unavailable here: {exc}")
@@ -91,7 +91,7 @@ class TestScreenHost(QWidget):
                 label.setWordWrap(True)
                 self.screen = label
             else:
-                self.screen = TestScreen(self.runner, self, settings=self.settings)
+                self.screen = RecogniseScreen(self.runner, self, settings=self.settings)
                 self.screen.set_product_names(self._names)
                 if self._model_dir is not None:
                     self.screen.set_model_dir(self._model_dir)
@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         self.products = ProductsScreen(self.session)
         self.train = TrainScreen(self.session)
         self.model = ModelScreen(self.session)
-        self.test = TestScreenHost(self.runner, self.settings)
+        self.test = RecogniseScreenHost(self.runner, self.settings)
         self.publish = PublishScreen(self.session)
         self.screens: dict[str, QWidget] = {
             "login": self.login,
@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
             import app.core.modelfiles  # noqa: F401
             import app.core.shop  # noqa: F401  (requests: so "Log in" does not wait for it)
             import app.core.trainer  # noqa: F401  (cheap: TensorFlow itself loads next)
-            from app.core.features import tf_modules
+            from app.core.tf_runtime import tf_modules
 
             tf_modules()
 

@@ -42,3 +42,60 @@ def test_tensorflow_not_imported_by_cli_or_gui_modules() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> app modules it imports (lazy imports inside functions count too)."""
+    import ast
+
+    root = CORE.parent
+    mods = {
+        ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in root.rglob("*.py")
+    }
+    edges: dict[str, set[str]] = {m: set() for m in mods}
+    for m, p in mods.items():
+        pkg = m if p.name == "__init__.py" else m.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = pkg.split(".")[: len(pkg.split(".")) - (node.level - 1)]
+                    base = ".".join(parts + ([base] if base else []))
+                names = [base] + [f"{base}.{a.name}" for a in node.names]
+            edges[m].update(
+                t
+                for t in names
+                if t in mods and t != m and not m.startswith(t + ".") and t != "app"
+            )
+    return edges
+
+
+def test_no_import_cycles_in_app() -> None:
+    """No two modules (or longer chains) of app/ import each other, lazily or not."""
+    edges = _import_graph()
+    assert "app.core.pipeline" in edges and edges["app.core.pipeline"]
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+
+    def visit(m: str, stack: list[str]) -> None:
+        state[m] = 1
+        for t in sorted(edges[m]):
+            if state.get(t) == 1:
+                cycles.append(stack[stack.index(t) :] + [t])
+            elif t not in state:
+                visit(t, stack + [t])
+        state[m] = 2
+
+    for m in sorted(edges):
+        if m not in state:
+            visit(m, [m])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_product_module_named_like_a_test() -> None:
+    named = sorted(str(p) for p in CORE.parent.rglob("test*.py"))
+    assert not named, f"pytest would collect these product modules: {named}"

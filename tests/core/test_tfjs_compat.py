@@ -142,7 +142,9 @@ def _train_and_export(root: Path, base_weights: Path, grocery: Path) -> dict:
     from app.core import trainer
     from app.core.catalog import catalog_from_folder
     from app.core.dataset import build_dataset
+    from app.core.export import export_model
     from app.core.images import load_rgb
+    from app.core.model import TrainOptions
 
     shop = root / "photos"
     train_rows = _split(grocery, "train")
@@ -151,11 +153,11 @@ def _train_and_export(root: Path, base_weights: Path, grocery: Path) -> dict:
         for src in _first_per_class(train_rows, [cls], TRAIN_PER_PRODUCT):
             (shop / pid / src.name).symlink_to(src)
     ds = build_dataset(catalog_from_folder(shop))
-    tm = trainer.train(ds, trainer.TrainOptions(base_weights=base_weights, epochs=5, seed=0))
+    tm = trainer.train(ds, TrainOptions(base_weights=base_weights, epochs=5, seed=0))
     dirs = {}
     for q in ("none", "float16", "uint8"):
         dirs[q] = root / f"export-{q}"
-        tm.export(dirs[q], channel_id="1", quantize=q)
+        export_model(tm, dirs[q], channel_id="1", quantize=q)
     tests = _first_per_class(_split(grocery, "test"), list(PRODUCTS.values()), TEST_PER_PRODUCT)
     return {"dirs": dirs, "rgb": [load_rgb(p) for p in tests]}
 

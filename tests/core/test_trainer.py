@@ -16,9 +16,11 @@ import pytest
 from app.core.catalog import Catalog, ImageRef, Product, catalog_from_folder
 from app.core.dataset import build_dataset
 from app.core.errors import Cancelled, DatasetError, ExportError, ModelFilesError
+from app.core.export import export_model
+from app.core.model import TrainOptions
 from app.core.modelfiles import SEED_FIELDS, ExportedModel, validate_model_dir
 from app.core.progress import Progress
-from app.core.trainer import TrainOptions, train
+from app.core.trainer import train
 
 PRODUCTS = {
     "101": "train/Fruit/Banana",
@@ -202,7 +204,7 @@ def test_cancel_during_head_training(trained, base_weights) -> None:
 
 def test_export_files_and_metadata(trained, tmp_path) -> None:
     ds, model, _ = trained
-    out = model.export(tmp_path / "model", channel_id="7")
+    out = export_model(model, tmp_path / "model", channel_id="7")
     assert sorted(p.name for p in out.iterdir()) == ["metadata.json", "model.json", "weights.bin"]
     meta = validate_model_dir(out)
     assert all(f in meta for f in SEED_FIELDS)
@@ -223,7 +225,7 @@ def test_export_files_and_metadata(trained, tmp_path) -> None:
 
 def test_export_replaces_whole_or_not_at_all(trained, tmp_path, monkeypatch) -> None:
     _, model, _ = trained
-    out = model.export(tmp_path / "model", channel_id="1")
+    out = export_model(model, tmp_path / "model", channel_id="1")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     import app.core.export as export
@@ -234,11 +236,11 @@ def test_export_replaces_whole_or_not_at_all(trained, tmp_path, monkeypatch) -> 
 
     monkeypatch.setattr(export, "write_tfjs", broken)
     with pytest.raises(ExportError, match="No space left"):
-        model.export(out, channel_id="2")
+        export_model(model, out, channel_id="2")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temp folder left behind
     monkeypatch.undo()
-    model.export(out, channel_id="2")
+    export_model(model, out, channel_id="2")
     assert json.loads((out / "metadata.json").read_text())["channelId"] == "2"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
@@ -248,13 +250,13 @@ def test_export_refuses_a_folder_with_other_files(trained, tmp_path) -> None:
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "thesis.docx").write_text("precious")
     with pytest.raises(ExportError, match="other files"):
-        model.export(tmp_path / "docs")
+        export_model(model, tmp_path / "docs")
     assert (tmp_path / "docs" / "thesis.docx").read_text() == "precious"
 
 
 def test_validate_catches_broken_folders(trained, tmp_path) -> None:
     _, model, _ = trained
-    out = model.export(tmp_path / "m")
+    out = export_model(model, tmp_path / "m")
     w = out / "weights.bin"
     w.write_bytes(w.read_bytes()[:-4])
     with pytest.raises(ModelFilesError, match="bytes"):
@@ -330,13 +332,15 @@ def test_cli_bad_input_is_one_clear_line(tmp_path) -> None:
 
 
 def test_cli_offline_without_weights_names_both_options(shop_folder, tmp_path) -> None:
+    """A width the app does not ship (0.5) needs a download; offline, say what to do."""
     env = {
         "KERAS_HOME": str(tmp_path / "keras"),
         "DUKAHUB_TRAINER_BASE_WEIGHTS": "",
         "HTTPS_PROXY": "http://127.0.0.1:9",
         "https_proxy": "http://127.0.0.1:9",
     }
-    r = _cli("train", str(shop_folder), "--out", str(tmp_path / "o"), env=env)
+    r = _cli("train", str(shop_folder), "--out", str(tmp_path / "o"), "--alpha", "0.5", env=env)
     assert r.returncode == 1, r.stderr
+    assert "0.35" in r.stderr  # the size that needs no download
     assert "--base-weights" in r.stderr and "DUKAHUB_TRAINER_BASE_WEIGHTS" in r.stderr
     assert not (tmp_path / "o").exists()

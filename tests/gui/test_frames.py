@@ -10,20 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from camera_standins import ArraySource, capture_still, write_video
 from PySide6.QtGui import QImage
 
 from app.core.images import load_rgb
 from app.gui.frames import (
-    ArraySource,
     CameraSource,
     CapturePhotoDialog,
     FrameSourceError,
     VideoFileSource,
-    capture_still,
     list_cameras,
     qimage_to_rgb,
     rgb_to_qimage,
-    write_video,
 )
 
 SIZE = (320, 240)

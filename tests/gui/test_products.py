@@ -117,7 +117,7 @@ def test_include_exclude_add_and_drop_survive_restart(qtbot, make_window, shop_f
     assert row_texts(screen)["lemon"][1] == "3"
 
     # a photo from the counter camera (frames from an array source, no camera here)
-    from app.gui.frames import ArraySource
+    from camera_standins import ArraySource
 
     frame = np.zeros((120, 160, 3), np.uint8)
     frame[:, :80] = (250, 220, 40)

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from camera_standins import ArraySource, write_video
 
 from app.core.images import load_rgb
-from app.gui.frames import ArraySource, list_cameras, write_video
+from app.gui.frames import list_cameras
+from app.gui.recognise_screen import RecogniseScreen as Screen
 from app.gui.tasks import TaskRunner
-from app.gui.test_screen import TestScreen as Screen  # aliased: pytest collects Test*
 
 REPO = Path(__file__).resolve().parents[2]
 LOAD_TIMEOUT_MS = 300_000  # first TensorFlow import on a busy 2-core machine
@@ -74,7 +75,10 @@ def _assert_same(top, expected) -> None:
 
 
 def test_gui_modules_do_not_import_tensorflow():
-    code = "import sys, app.gui.frames, app.gui.test_screen; sys.exit('tensorflow' in sys.modules)"
+    code = (
+        "import sys, app.gui.frames, app.gui.recognise_screen; "
+        "sys.exit('tensorflow' in sys.modules)"
+    )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     res = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, timeout=120)
     assert res.returncode == 0, "importing the Test screen pulled in TensorFlow"

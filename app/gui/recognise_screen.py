@@ -208,7 +208,7 @@ class MatchRow(QWidget):
         self.percent.setText("")
 
 
-class TestScreen(QWidget):
+class RecogniseScreen(QWidget):
     """Live camera (or video / image files) → top-3 products with confidence."""
 
     predicted = Signal(object)  # Prediction, after the bars show it

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core import paths
-from app.core.catalog import IMAGE_SUFFIXES, Catalog
+from . import paths
+from .catalog import IMAGE_SUFFIXES, Catalog, ImageRef
 
 
 def _safe_name(text: str) -> str:
@@ -55,8 +55,9 @@ class ChannelStore:
         (self.excluded_products.discard if included else self.excluded_products.add)(product_id)
         self._save()
 
-    def set_image_included(self, image: Path | str, included: bool) -> None:
-        key = str(image)
+    def set_image_included(self, ident: str, included: bool) -> None:
+        """``ident`` is :attr:`ImageRef.ident` (a path for files, the asset for shop photos)."""
+        key = str(ident)
         (self.excluded_images.discard if included else self.excluded_images.add)(key)
         self._save()
 
@@ -145,14 +146,16 @@ class ChannelStore:
             n += 1
         return candidate
 
+    def _image_excluded(self, im: ImageRef) -> bool:
+        # str(path): choices saved before shop photos had an asset identity
+        return im.ident in self.excluded_images or str(im.path) in self.excluded_images
+
     # -- the catalogue the trainer sees ---------------------------------------------
     def apply(self, catalog: Catalog) -> Catalog:
         """The catalogue with added photos and the owner's include/exclude choices."""
         merged = catalog.with_extra_images(self.added_images())
         products = []
         for p in merged.products:
-            images = [
-                replace(im, included=str(im.path) not in self.excluded_images) for im in p.images
-            ]
+            images = [replace(im, included=not self._image_excluded(im)) for im in p.images]
             products.append(replace(p, images=images, included=p.id not in self.excluded_products))
         return replace(merged, products=products)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.catalog import Catalog, ImageRef, Product
-from app.gui.store import ChannelStore
+from app.core.store import ChannelStore
 
 
 def test_added_photos_and_choices_persist(tmp_path: Path):
@@ -22,7 +22,7 @@ def test_added_photos_and_choices_persist(tmp_path: Path):
     webcam = store.add_rgb("gid://x/7", np.full((30, 40, 3), 128, np.uint8))
     assert webcam.suffix == ".jpg" and webcam.stat().st_size > 0
     store.set_product_included("43", False)
-    store.set_image_included(stored[0], False)
+    store.set_image_included(str(stored[0]), False)
 
     again = ChannelStore("https://shop.example", "fruit")  # a restart
     added = again.added_images()

@@ -1,0 +1,147 @@
+"""One training pipeline for the app and every CLI command.
+
+source (a shop channel or a folder) + the owner's edits (:class:`ChannelStore`) +
+options → photo check (:class:`Dataset`, built once and reused) → trained model →
+atomic export with the catalogue fingerprint → :class:`TrainOutcome`.
+
+The GUI's Products check, its Train button, ``train`` and ``sync`` all go through
+here, so a nightly CLI run trains on exactly the photos the owner sees in the app.
+TensorFlow is imported only inside :func:`train_and_export`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from . import fingerprint, paths
+from .catalog import Catalog
+from .dataset import Dataset, DatasetReport, build_dataset
+from .progress import ProgressHook, check_cancel, span
+from .store import ChannelStore
+
+if TYPE_CHECKING:
+    from .model import TrainOptions, TrainResult
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where products come from: a shop channel or a local folder."""
+
+    kind: str  # "shop" | "folder"
+    server: str = ""
+    channel_code: str = ""
+    channel_id: str = ""
+    folder: str = ""
+
+    @classmethod
+    def shop(cls, server: str, channel_code: str, channel_id: str = "") -> Source:
+        from .shop import normalise_server_url
+
+        return cls("shop", normalise_server_url(server), channel_code, str(channel_id))
+
+    @classmethod
+    def from_folder(cls, folder: Path | str) -> Source:
+        return cls("folder", folder=str(Path(folder).expanduser().resolve()))
+
+    @property
+    def label(self) -> str:
+        if self.kind == "shop":
+            return f"{self.channel_code} on {self.server}"
+        return f"folder {self.folder}"
+
+    @property
+    def store_key(self) -> tuple[str, str]:
+        return (self.server, self.channel_code) if self.kind == "shop" else ("folder", self.folder)
+
+    def store(self) -> ChannelStore:
+        """The owner's added photos and ticks for this source (kept on disk)."""
+        return ChannelStore(*self.store_key)
+
+    def model_dir(self) -> Path:
+        """Where training exports: ``models/<server host>/<channel>`` or ``models/folders/…``."""
+
+        def safe(text: str) -> str:
+            return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[-80:] or "_"
+
+        if self.kind == "shop":
+            host = urlsplit(self.server).netloc or self.server
+            return paths.models_dir() / safe(host) / safe(self.channel_code)
+        folder = Path(self.folder)
+        digest = hashlib.blake2b(str(folder).encode(), digest_size=4).hexdigest()
+        return paths.models_dir() / "folders" / f"{safe(folder.name)}-{digest}"
+
+
+def with_edits(base: Catalog, source: Source, store: ChannelStore | None = None) -> Catalog:
+    """The catalogue as the trainer sees it: the owner's added photos and ticks applied."""
+    cat = (store or source.store()).apply(base)
+    if source.kind == "shop" and not cat.channel_id:
+        cat = replace(cat, channel_id=source.channel_id)
+    return cat
+
+
+def check_photos(
+    catalog: Catalog,
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> Dataset:
+    """The photo check the Products screen shows; pass its result on to training."""
+    return build_dataset(catalog, on_progress=on_progress, cancel=cancel)
+
+
+@dataclass
+class TrainOutcome:
+    """What one run produced; returned to the GUI and printed by the CLI."""
+
+    result: TrainResult
+    model_dir: Path
+    report: DatasetReport
+    counts: dict[str, int]
+    fingerprint: fingerprint.Fingerprint = field(default_factory=dict)
+
+
+def train_and_export(
+    catalog: Catalog,
+    options: TrainOptions,
+    out_dir: Path,
+    *,
+    channel_id: str | None = None,
+    quantize: str = "none",
+    dataset: Dataset | None = None,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> TrainOutcome:
+    """Photo check (unless ``dataset`` from an earlier check is given) → train → export.
+
+    The export is atomic and happens last, so a cancel before it leaves nothing behind.
+    """
+    from .export import export_model
+    from .trainer import train
+
+    if dataset is None:
+        dataset = check_photos(catalog, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
+    digests = {s.path: s.digest for s in dataset.samples}
+    fp = fingerprint.of_catalog(catalog, digests)
+    model = train(dataset, options, on_progress=span(on_progress, 0.03, 0.95), cancel=cancel)
+    check_cancel(cancel)  # the last point where stopping leaves nothing behind
+    out = export_model(
+        model,
+        Path(out_dir),
+        channel_id=catalog.channel_id if channel_id is None else channel_id,
+        quantize=quantize,
+        extra_metadata={fingerprint.METADATA_KEY: fingerprint.to_metadata(fp)},
+        on_progress=span(on_progress, 0.95, 1.0),
+        cancel=cancel,
+    )
+    return TrainOutcome(
+        result=model.result,
+        model_dir=Path(out),
+        report=dataset.report,
+        counts=dataset.counts(),
+        fingerprint=fp,
+    )
