@@ -8,15 +8,12 @@ imported lazily here so the GUI window appears before it loads.
 from __future__ import annotations
 
 import collections
-import contextlib
-import gc
 import hashlib
 import itertools
 import logging
 import os
-import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,10 +21,11 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from . import paths
+from . import paths, resources
 from .errors import BaseWeightsError, ImageError
 from .images import load_rgb, normalise, resize_square
 from .progress import Reporter, check_cancel
+from .tf_runtime import tf_modules
 
 log = logging.getLogger(__name__)
 
@@ -36,64 +34,8 @@ WEIGHTS_URL = (
     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}_no_top.h5"
 )
 ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+BUNDLED_WEIGHTS = ((0.35, 224),)  # resources/weights/: the default model
 FEATURE_VERSION = 5  # bump when preprocessing or augmentation changes
-
-
-def tf_modules() -> tuple[Any, Any]:
-    """Import TensorFlow and Keras 2 (tf_keras) on first use only."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    if "tensorflow" not in sys.modules:
-        # TensorFlow's C++ start-up prints CUDA/absl noise straight to fd 2.
-        quiet = _quiet_fd2() if not os.environ.get("DUKAHUB_TRAINER_TF_VERBOSE") else _noop()
-        with quiet:
-            import tensorflow
-
-            tensorflow.config.list_physical_devices()  # cuInit's complaint, when no GPU
-            import tf_keras  # noqa: F401
-        # TensorFlow leaves ~10^6 long-lived objects; full GC passes over them took
-        # 100-300 ms in the worker and stalled the GUI thread. Exempt them for good
-        # (no collect first: that would be one more such pause).
-        gc.freeze()
-    import tensorflow as tf
-    import tf_keras
-
-    tf.get_logger().setLevel("ERROR")  # retracing chatter is not the owner's business
-    return tf, tf_keras
-
-
-@contextlib.contextmanager
-def _noop() -> Iterator[None]:
-    yield
-
-
-@contextlib.contextmanager
-def _quiet_fd2() -> Iterator[None]:
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def import_tfjs() -> Any:
-    """tensorflowjs, imported quietly and safely when stdout is not a terminal."""
-    if "tensorflowjs" not in sys.modules:
-        tf_modules()
-        # Without this, tensorflow_decision_forests (imported by the converter)
-        # imports IPython whenever stdout is not a terminal: the GUI, pytest.
-        os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
-        with _quiet_fd2():
-            import tensorflowjs  # noqa: F401
-    return sys.modules["tensorflowjs"]
 
 
 def weights_filename(alpha: float, size: int = 224) -> str:
@@ -116,7 +58,9 @@ def resolve_base_weights(
     download: bool = True,
     on_progress: Reporter | None = None,
 ) -> Path:
-    """Find the ImageNet weights: explicit file, env var, Keras cache, then download once."""
+    """Find the ImageNet weights: explicit file, env var, the copy the app ships
+    (alpha 0.35 at 224, so the default model trains offline from the first run),
+    the Keras cache, then a download once."""
     if alpha not in ALPHAS:
         raise BaseWeightsError(f"Model size (alpha) must be one of {', '.join(map(str, ALPHAS))}")
     for candidate, what in (
@@ -128,23 +72,28 @@ def resolve_base_weights(
             if not p.is_file():
                 raise BaseWeightsError(f"Base weights file given by {what} not found: {p}")
             return p
+    if (alpha, size) in BUNDLED_WEIGHTS:
+        # Shipped with every installation: missing means a broken install, said by name.
+        return resources.path(f"{resources.BASE_WEIGHTS_DIR}/{weights_filename(alpha, size)}")
     cached = keras_cache_dir() / weights_filename(alpha, size)
     if cached.is_file() and cached.stat().st_size > 0:
         return cached
     if not download:
         raise _offline_error(alpha, size, "download disabled")
-    return _download(WEIGHTS_URL.format(alpha=_alpha_str(alpha), size=size), cached, on_progress)
+    url = WEIGHTS_URL.format(alpha=_alpha_str(alpha), size=size)
+    return _download(url, cached, on_progress, alpha, size)
 
 
 def _offline_error(alpha: float, size: int, why: str) -> BaseWeightsError:
     return BaseWeightsError(
-        f"Could not get the pretrained MobileNetV2 weights ({why}). Connect to the internet "
-        f"once, or pass a local copy of {weights_filename(alpha, size)} with --base-weights "
-        f"FILE or the environment variable {paths.BASE_WEIGHTS_ENV}."
+        f"Could not get the pretrained MobileNetV2 weights for model size {alpha:g} ({why}). "
+        "Connect to the internet once, or choose the default model size 0.35, which the app "
+        f"ships. A local copy of {weights_filename(alpha, size)} can also be given with "
+        f"--base-weights FILE or the environment variable {paths.BASE_WEIGHTS_ENV}."
     )
 
 
-def _download(url: str, dest: Path, progress: Reporter | None) -> Path:
+def _download(url: str, dest: Path, progress: Reporter | None, alpha: float, size: int) -> Path:
     import requests
 
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +112,7 @@ def _download(url: str, dest: Path, progress: Reporter | None) -> Path:
         os.replace(tmp, dest)
     except requests.RequestException as exc:
         tmp.unlink(missing_ok=True)
-        raise _offline_error(0.35, 224, type(exc).__name__) from None
+        raise _offline_error(alpha, size, type(exc).__name__) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -164,7 +164,7 @@ class ExportedModel:
     def keras_model(self) -> Any:
         with self._lock:
             if self._model is None:
-                from .features import import_tfjs
+                from .tf_runtime import import_tfjs
 
                 tfjs = import_tfjs()
 

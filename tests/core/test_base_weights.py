@@ -1,0 +1,110 @@
+"""The default model trains offline from the first run: the base weights ship with the app."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.core import features, paths, resources
+from app.core.errors import BaseWeightsError
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "resources" / "weights" / features.weights_filename(0.35, 224)
+
+
+@pytest.fixture
+def no_env_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No setting, an empty Keras cache and no network: a new user's first run offline."""
+    monkeypatch.delenv(paths.BASE_WEIGHTS_ENV, raising=False)
+    keras_home = tmp_path / "keras"
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+
+    def no_download(*_args: object, **_kw: object) -> Path:
+        raise AssertionError("resolve_base_weights tried to download")
+
+    monkeypatch.setattr(features, "_download", no_download)
+    return keras_home
+
+
+def test_default_resolves_the_shipped_file(no_env_no_cache: Path) -> None:
+    assert features.resolve_base_weights(0.35) == SHIPPED
+    assert features.resolve_base_weights(0.35, download=False) == SHIPPED
+    assert not no_env_no_cache.exists()  # nothing copied into the Keras cache either
+
+
+def test_shipped_file_wins_over_the_keras_cache(no_env_no_cache: Path) -> None:
+    cached = no_env_no_cache / "models" / features.weights_filename(0.35, 224)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"stale")
+    assert features.resolve_base_weights(0.35) == SHIPPED
+
+
+def test_explicit_file_and_env_var_come_first(
+    no_env_no_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine, env = tmp_path / "mine.h5", tmp_path / "env.h5"
+    mine.write_bytes(b"x")
+    env.write_bytes(b"y")
+    monkeypatch.setenv(paths.BASE_WEIGHTS_ENV, str(env))
+    assert features.resolve_base_weights(0.35, mine) == mine
+    assert features.resolve_base_weights(0.35) == env
+    monkeypatch.setenv(paths.BASE_WEIGHTS_ENV, str(tmp_path / "gone.h5"))
+    with pytest.raises(BaseWeightsError, match=paths.BASE_WEIGHTS_ENV):
+        features.resolve_base_weights(0.35)
+
+
+def test_other_widths_use_the_cache_then_say_what_to_do(no_env_no_cache: Path) -> None:
+    cached = no_env_no_cache / "models" / features.weights_filename(0.5, 224)
+    with pytest.raises(BaseWeightsError) as err:
+        features.resolve_base_weights(0.5, download=False)
+    assert "0.35" in str(err.value) and cached.name in str(err.value)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"w")
+    assert features.resolve_base_weights(0.5) == cached
+
+
+def test_a_broken_install_names_the_missing_file(
+    no_env_no_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resources, "roots", lambda: [])
+    with pytest.raises(resources.ResourceMissing, match=SHIPPED.name):
+        features.resolve_base_weights(0.35)
+
+
+@pytest.mark.slow
+def test_default_cli_training_works_offline_with_no_setting(grocery: Path, tmp_path: Path) -> None:
+    """`train` without --base-weights, env var, Keras cache or network: exit 0, a model."""
+    photos = tmp_path / "photos"
+    for label, rel in (("apple", "Fruit/Apple/Golden-Delicious"), ("lime", "Fruit/Lime")):
+        (photos / label).mkdir(parents=True)
+        for src in sorted((grocery / "train" / rel).glob("*.jpg"))[:3]:
+            (photos / label / src.name).write_bytes(src.read_bytes())
+    env = {k: v for k, v in os.environ.items() if k != paths.BASE_WEIGHTS_ENV}
+    env.update(
+        HOME=str(tmp_path / "home"),
+        KERAS_HOME=str(tmp_path / "keras"),
+        HTTPS_PROXY="http://127.0.0.1:9",  # any download attempt fails at once
+        https_proxy="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+        http_proxy="http://127.0.0.1:9",
+    )
+    out = tmp_path / "model"
+    args = ["train", str(photos), "--out", str(out), "--epochs", "3", "--no-validate", "--json"]
+    r = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["products"] == 2
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["baseModel"] == "mobilenet_v2_0.35_224" and meta["labels"] == ["apple", "lime"]
+    assert not list((tmp_path / "keras").rglob("*.h5"))  # nothing was downloaded
