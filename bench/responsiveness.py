@@ -229,7 +229,7 @@ class Bench:
         sys.path.insert(0, str(REPO / "tests"))
         from vendure_server import fixtures as vf
 
-        from app.core.shop import ShopClient
+        from app.core.shop import ShopClient, fetch_catalog
 
         vf.build_server()
         workdir = Path(tempfile.mkdtemp(prefix="bench-vendure-"))
@@ -243,7 +243,7 @@ class Bench:
                 client = ShopClient(server.url, allow_insecure=True)
                 client.login(server.admin_user, server.admin_password)
                 client.select_channel("bench")
-                cat = client.fetch_catalog(on_progress=on_progress, cancel=cancel)
+                cat = fetch_catalog(client, on_progress=on_progress, cancel=cancel).catalog
                 counted["products"] = len(cat.products)
                 counted["images"] = sum(len(p.images) for p in cat.products)
 

@@ -61,3 +61,28 @@ class PermissionDenied(ShopError):  # noqa: N818
 
 class PublishError(ShopError):
     """A publish failed; the previously published model is still being served."""
+
+
+class InsecureServerUrl(ShopError):  # noqa: N818
+    """Plain http:// to a non-local server: the password would cross the network in clear."""
+
+
+class ServerTimeout(ServerUnreachable):
+    """The server accepted the connection but did not answer in time."""
+
+
+class TlsError(ServerUnreachable):
+    """The server's HTTPS certificate could not be verified."""
+
+
+class NotAVendureServer(ShopError):  # noqa: N818
+    """Something answers at that address, but not a Vendure Admin API."""
+
+
+class ServerRedirect(ShopError):  # noqa: N818
+    """The Admin API answered with a redirect; never followed, as it would resend the body
+    (the password, the model) to wherever the redirect points."""
+
+
+class PublishSuperseded(PublishError):  # noqa: N818
+    """Our upload was stored, but a concurrent publish became the served version."""

@@ -64,26 +64,59 @@ def output_units(topology: dict[str, Any]) -> int | None:
     return last
 
 
-def validate_model_dir(model_dir: Path | str) -> dict[str, Any]:
-    """Raise ModelFilesError unless the folder holds a loadable, consistent model."""
+@dataclass(frozen=True)
+class ModelFiles:
+    """The three files' bytes as validated, and the parsed metadata.
+
+    Publishing uploads exactly these bytes: reading the folder once means the files
+    that were checked are the files that are sent.
+    """
+
+    dir: Path
+    files: dict[str, bytes]
+    metadata: dict[str, Any]
+
+
+def read_model_files(model_dir: Path | str) -> ModelFiles:
+    """Reads and validates a model folder (the one validator: inspect, Test, publish).
+
+    Raises ModelFilesError saying what is wrong.
+    """
     d = Path(model_dir)
     if not d.is_dir():
         raise ModelFilesError(f"Model folder not found: {d}")
+    files: dict[str, bytes] = {}
     for name in FILES:
         p = d / name
         if not p.is_file():
             raise ModelFilesError(f"{name} is missing in {d}")
-        if p.stat().st_size == 0:
+        try:
+            files[name] = p.read_bytes()
+        except OSError as exc:
+            raise ModelFilesError(f"{p} cannot be read ({exc.strerror})") from None
+        if not files[name]:
             raise ModelFilesError(f"{name} is empty in {d}")
+    return ModelFiles(dir=d, files=files, metadata=_validate(files))
+
+
+def validate_model_dir(model_dir: Path | str) -> dict[str, Any]:
+    """Raise ModelFilesError unless the folder holds a loadable, consistent model.
+
+    Returns the parsed metadata.
+    """
+    return read_model_files(model_dir).metadata
+
+
+def _validate(files: dict[str, bytes]) -> dict[str, Any]:
     try:
-        model = json.loads((d / "model.json").read_text(encoding="utf-8"))
+        model = json.loads(files["model.json"].decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelFilesError(f"model.json is not valid JSON: {exc}") from None
     try:
-        meta = json.loads((d / "metadata.json").read_text(encoding="utf-8"))
+        meta = json.loads(files["metadata.json"].decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelFilesError(f"metadata.json is not valid JSON: {exc}") from None
-    if not isinstance(model, dict) or "modelTopology" not in model:
+    if not isinstance(model, dict) or not isinstance(model.get("modelTopology"), dict):
         raise ModelFilesError("model.json has no modelTopology: not a TF.js layers model")
     manifest = model.get("weightsManifest")
     if not isinstance(manifest, list) or not manifest:
@@ -92,7 +125,7 @@ def validate_model_dir(model_dir: Path | str) -> dict[str, Any]:
     if paths != ["weights.bin"]:
         raise ModelFilesError(f"model.json must reference exactly ['weights.bin'], not {paths}")
     expected = manifest_byte_count(model)
-    actual = (d / "weights.bin").stat().st_size
+    actual = len(files["weights.bin"])
     if expected != actual:
         raise ModelFilesError(
             f"weights.bin has {actual} bytes but model.json describes {expected}: "
@@ -101,7 +134,11 @@ def validate_model_dir(model_dir: Path | str) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise ModelFilesError("metadata.json must be a JSON object")
     labels = meta.get("labels")
-    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+    if (
+        not isinstance(labels, list)
+        or not labels
+        or not all(isinstance(x, str) and x for x in labels)
+    ):
         raise ModelFilesError("metadata.json has no list of labels")
     if len(set(labels)) != len(labels):
         raise ModelFilesError("metadata.json lists a label twice")

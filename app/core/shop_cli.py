@@ -19,7 +19,7 @@ from pathlib import Path
 from .catalog import Catalog
 from .errors import TrainerError
 from .progress import Progress, ProgressHook
-from .shop import ShopClient
+from .shop import ShopClient, fetch_catalog, list_versions, publish, published_metadata, rollback
 
 PASSWORD_ENV = "DUKAHUB_TRAINER_PASSWORD"
 
@@ -101,9 +101,9 @@ def catalog_from_server(
     """Logs in, selects the channel and downloads its catalogue (for ``train --server``)."""
     client = connect(server, channel, username, password, insecure=insecure)
     try:
-        return client.fetch_catalog(on_progress=on_progress, cancel=cancel)
+        return fetch_catalog(client, on_progress=on_progress, cancel=cancel).catalog
     finally:
-        client.session.close()
+        client.close()
 
 
 def _printer() -> Callable[[Progress], None]:
@@ -120,15 +120,16 @@ def _printer() -> Callable[[Progress], None]:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     client = _connect_from_args(args)
-    result = client.publish(args.model_dir, on_progress=_printer())
+    result = publish(client, args.model_dir, on_progress=_printer())
     labels = result.metadata.get("labels", [])
-    print(f"Published version {result.version} ({len(labels)} products) at {result.url}")
+    again = " (already served: not uploaded again)" if result.reused else ""
+    print(f"Published version {result.version} ({len(labels)} products) at {result.url}{again}")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     client = _connect_from_args(args)
-    meta = client.published_metadata()
+    meta = published_metadata(client)
     channel = client.channel
     assert channel is not None
     if meta is None:
@@ -139,7 +140,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{meta.get('trainedAt', '?')} for {len(meta.get('labels', []))} products: "
             f"{client.latest_url()}"
         )
-    for v in client.list_versions():
+    for v in list_versions(client):
         mark = "*" if v["current"] else " "
         n = len((v.get("metadata") or {}).get("labels", []))
         print(f" {mark} {v['version']}  trained {v.get('trainedAt') or '?'}  {n} products")
@@ -148,7 +149,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     client = _connect_from_args(args)
-    v = client.rollback(args.version)
+    v = rollback(client, args.version)
     print(
         f"Channel {args.channel} now serves version {v['version']} (trained {v.get('trainedAt')})."
     )

@@ -213,8 +213,8 @@ class LoginScreen(QWidget):
             w.setEnabled(not busy)
 
     def log_in(self) -> None:
-        from app.core.errors import ShopError
-        from app.core.shop import InsecureServerUrl, ShopClient, normalise_server_url
+        from app.core.errors import InsecureServerUrl, ShopError
+        from app.core.shop import ShopClient, normalise_server_url
 
         user = self.username.text().strip()
         password = self.password.text()

@@ -249,7 +249,9 @@ class ModelScreen(QWidget):
         self.published_label.setText("Checking what the shop serves…")
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
-            return client.published_metadata()
+            from app.core.shop import published_metadata
+
+            return published_metadata(client)
 
         task = self.session.runner.start("published", work)
         task.succeeded.connect(lambda meta, c=client: self._published_loaded(c, meta))

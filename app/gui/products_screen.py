@@ -419,7 +419,10 @@ class ProductsScreen(QWidget):
             client = session.client
 
             def work(on_progress: ProgressHook, cancel: Event) -> Any:
-                return client.fetch_catalog(on_progress=on_progress, cancel=cancel)
+                from app.core.shop import fetch_catalog
+
+                fetched = fetch_catalog(client, on_progress=on_progress, cancel=cancel)
+                return fetched.catalog, fetched.stats.failed
 
             title = f"Downloading the catalogue of {src.channel_code}…"
         else:
@@ -428,28 +431,28 @@ class ProductsScreen(QWidget):
             def work(on_progress: ProgressHook, cancel: Event) -> Any:
                 from app.core.catalog import catalog_from_folder
 
-                return catalog_from_folder(folder)
+                return catalog_from_folder(folder), []
 
             title = f"Reading {folder}…"
         task = session.runner.start("catalog", work)
         self.progress.track(task, title)
-        task.succeeded.connect(lambda cat: self._loaded(src, cat))
+        task.succeeded.connect(lambda res: self._loaded(src, *res))
         task.failed.connect(self._load_failed)
         task.cancelled.connect(
             lambda: self.banner.show_message("Loading the catalogue was cancelled.", "info")
         )
 
-    def _loaded(self, src: Any, catalog: Catalog) -> None:
+    def _loaded(self, src: Any, catalog: Catalog, failed: list[Any]) -> None:
+        """``failed``: the photos the download left out, each naming its product."""
         if src is not self.session.source:
             return  # the user switched channel meanwhile
         self.session.set_base_catalog(catalog)
         if self.table.currentIndex().row() < 0 and self.proxy.rowCount():
             self.table.selectRow(0)
-        stats = getattr(self.session.client, "last_fetch", None) if src.kind == "shop" else None
-        if stats is not None and stats.failed:
-            shown = "; ".join(stats.failed[:5]) + (" …" if len(stats.failed) > 5 else "")
+        if failed:
+            shown = "; ".join(str(f) for f in failed[:5]) + (" …" if len(failed) > 5 else "")
             self.banner.show_message(
-                f"{len(stats.failed)} photo(s) could not be downloaded and are left out: {shown}",
+                f"{len(failed)} photo(s) could not be downloaded and are left out: {shown}",
                 "warn",
             )
 

@@ -134,7 +134,9 @@ class PublishScreen(QWidget):
         self.served.setText("Checking what the shop serves…")
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
-            return client.model_status()
+            from app.core.shop import model_status
+
+            return model_status(client)
 
         task = s.runner.start("publish-status", work)
         task.succeeded.connect(lambda st, c=client: self._status_loaded(c, st))
@@ -205,7 +207,9 @@ class PublishScreen(QWidget):
         client = s.client
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
-            return client.rollback(version)
+            from app.core.shop import rollback
+
+            return rollback(client, version)
 
         task = s.runner.start("publish", work)
         self.task = task
@@ -275,7 +279,9 @@ class PublishScreen(QWidget):
         self.publish_button.setEnabled(False)
 
         def check(on_progress: ProgressHook, cancel: Event) -> Any:
-            return client.published_metadata()
+            from app.core.shop import published_metadata
+
+            return published_metadata(client)
 
         task = s.runner.start("publish", check)
         self.progress.track(task, "Checking what the shop serves now…", cancellable=False)
@@ -316,7 +322,9 @@ class PublishScreen(QWidget):
                 return
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
-            return client.publish(model_dir, on_progress=on_progress, cancel=cancel)
+            from app.core.shop import publish
+
+            return publish(client, model_dir, on_progress=on_progress, cancel=cancel)
 
         task = self.session.runner.start("publish", work)
         self.task = task

@@ -13,21 +13,24 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from app.core import paths
-from app.core.errors import InvalidCredentials, PublishError, ServerUnreachable, SessionExpired
-from app.core.shop import (
+from app.core.errors import (
     InsecureServerUrl,
+    InvalidCredentials,
+    ModelFilesError,
     NotAVendureServer,
     ServerTimeout,
-    ShopClient,
+    ServerUnreachable,
+    SessionExpired,
     TlsError,
-    check_model_dir,
-    normalise_server_url,
 )
+from app.core.modelfiles import read_model_files
+from app.core.shop import ShopClient, catalogue, fetch_catalog, normalise_server_url, sessions
 
 
 def test_server_url_normalisation() -> None:
@@ -123,7 +126,7 @@ def test_restore_with_garbage_token_file_is_none() -> None:
 def test_requires_login_before_use() -> None:
     client = ShopClient("http://127.0.0.1:1")
     with pytest.raises(SessionExpired, match="Not logged in"):
-        client.fetch_catalog()
+        fetch_catalog(client)
 
 
 def test_error_classes_are_distinct() -> None:
@@ -147,10 +150,11 @@ def model_dir(tmp_path: Path, tm_export: Path) -> Path:
     return tmp_path
 
 
-def test_check_model_dir_accepts_real_tfjs_export(model_dir: Path) -> None:
-    files, meta = check_model_dir(model_dir)
-    assert set(files) == {"model.json", "weights.bin", "metadata.json"}
-    assert meta["labels"] == ["1", "2", "3", "4", "5"]
+def test_read_model_files_accepts_real_tfjs_export(model_dir: Path) -> None:
+    read = read_model_files(model_dir)
+    assert set(read.files) == {"model.json", "weights.bin", "metadata.json"}
+    assert read.files["weights.bin"] == (model_dir / "weights.bin").read_bytes()
+    assert read.metadata["labels"] == ["1", "2", "3", "4", "5"]
 
 
 def _rewrite_model(d: Path, change) -> None:
@@ -178,13 +182,13 @@ def _rewrite_model(d: Path, change) -> None:
         (lambda d: (d / "metadata.json").write_text('{"labels": []}'), "labels"),
     ],
 )
-def test_check_model_dir_rejects(model_dir: Path, breakage, message: str) -> None:
+def test_read_model_files_rejects(model_dir: Path, breakage, message: str) -> None:
     breakage(model_dir)
-    with pytest.raises(PublishError, match=message):
-        check_model_dir(model_dir)
+    with pytest.raises(ModelFilesError, match=message):
+        read_model_files(model_dir)
 
 
-def test_check_model_dir_counts_quantized_weights(model_dir: Path) -> None:
+def test_read_model_files_counts_quantized_weights(model_dir: Path) -> None:
     """uint8-quantized entries take one byte per element, whatever their dtype says."""
     model = json.loads((model_dir / "model.json").read_text())
     entries = model["weightsManifest"][0]["weights"]
@@ -193,10 +197,10 @@ def test_check_model_dir_counts_quantized_weights(model_dir: Path) -> None:
     (model_dir / "model.json").write_text(json.dumps(model))
     n = sum(math.prod(w["shape"]) for w in entries)
     (model_dir / "weights.bin").write_bytes(b"\x01" * n)
-    check_model_dir(model_dir)
+    read_model_files(model_dir)
     (model_dir / "weights.bin").write_bytes(b"\x01" * (n * 4))
-    with pytest.raises(PublishError, match="describes"):
-        check_model_dir(model_dir)
+    with pytest.raises(ModelFilesError, match="describes"):
+        read_model_files(model_dir)
 
 
 def test_core_shop_imports_without_qt() -> None:
@@ -216,10 +220,8 @@ def test_core_shop_imports_without_qt() -> None:
 
 
 def test_session_file_permissions_helper(tmp_path: Path) -> None:
-    from app.core import shop
-
-    shop._store_sessions({"https://x": {"token": "t"}})
-    mode = stat.S_IMODE(shop._sessions_path().stat().st_mode)
+    sessions.save("https://x", sessions.SavedSession("t"))
+    mode = stat.S_IMODE(sessions.sessions_path().stat().st_mode)
     assert mode == 0o600
 
 
@@ -257,21 +259,19 @@ def _jpeg() -> bytes:
 
 
 def test_image_download_retries_then_caches() -> None:
-    from app.core import shop
-
     _Flaky.hits = []
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}")
-        asset = {"id": "7", "source": "/assets/source/ab/kiwi.jpg", "fileSize": 123}
-        session = shop._image_session(2)
-        path, fetched = client._cached_image(session, asset, None)
+        asset = catalogue.ListedAsset("7", "/assets/source/ab/kiwi.jpg", 123, "2026-01-01")
+        session = catalogue._image_session(2)
+        path, fetched = catalogue._cached_image(client, session, asset, None)
         assert fetched and path.read_bytes() == _jpeg() and len(_Flaky.hits) == 3
-        assert client._cached_image(session, asset, None) == (path, False)
+        assert catalogue._cached_image(client, session, asset, None) == (path, False)
         assert len(_Flaky.hits) == 3  # cache hit: no request
-        changed = dict(asset, fileSize=456)  # same asset, new file: fetched again
-        assert client._cached_image(session, changed, None)[1] is True
+        changed = replace(asset, file_size=456)  # same asset, new file: fetched again
+        assert catalogue._cached_image(client, session, changed, None)[1] is True
         assert len(_Flaky.hits) == 4
     finally:
         srv.shutdown()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import socket
 import threading
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 import requests
 from PIL import Image
@@ -27,16 +29,30 @@ from vendure_server.fixtures import (
     VendureServer,
 )
 
-from app.core import paths, shop
+from app.core import paths
 from app.core.errors import (
     Cancelled,
     ChannelAccessError,
     InvalidCredentials,
     PermissionDenied,
     PublishError,
+    PublishSuperseded,
     SessionExpired,
 )
-from app.core.shop import ChannelInfo, ShopClient
+from app.core.shop import (
+    ChannelInfo,
+    PublishResult,
+    ShopClient,
+    catalogue,
+    fetch_catalog,
+    list_catalogue,
+    list_versions,
+    publish,
+    published_metadata,
+    publishing,
+    rollback,
+    sessions,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -65,7 +81,8 @@ def make_model(root: Path, tm_export: Path, channel_id: str, labels: list[str], 
     model["generatedBy"] = f"dukahub-test {tag}"
     (d / "model.json").write_text(json.dumps(model))
     weights = bytearray((tm_export / "weights.bin").read_bytes())
-    stamp = hashlib.sha256(tag.encode()).digest()
+    digest = np.frombuffer(hashlib.sha256(tag.encode()).digest(), dtype=np.uint8)
+    stamp = (digest.astype("<f4") / 255).tobytes()  # finite float32 values
     weights[: len(stamp)] = stamp  # same size, different bytes
     (d / "weights.bin").write_bytes(bytes(weights))
     meta = {
@@ -108,7 +125,7 @@ def baseline(vendure: VendureServer, tm_export: Path, tmp_path: Path) -> Path:
     d = make_model(
         tmp_path, tm_export, c.channel.id, fruit_labels(vendure), f"base-{tmp_path.name}"
     )
-    c.publish(d)
+    publish(c, d)
     assert served(vendure, "fruit") == local(d)
     return d
 
@@ -167,7 +184,7 @@ def test_remembered_session_restores_and_logout_forgets(vendure: VendureServer) 
     c = ShopClient(vendure.url)
     _user, password = vendure.users["trainer"]
     c.login(*vendure.users["trainer"], remember=True)
-    store = paths.config_dir() / shop.SESSIONS_FILE
+    store = paths.config_dir() / sessions.SESSIONS_FILE
     assert store.stat().st_mode & 0o777 == 0o600
     assert password not in store.read_text()
     restored = ShopClient.restore(vendure.url)
@@ -183,7 +200,7 @@ def test_remembered_session_restores_and_logout_forgets(vendure: VendureServer) 
 def test_expired_remembered_session(vendure: VendureServer) -> None:
     c = ShopClient(vendure.url)
     c.login(*vendure.users["trainer"], remember=True)
-    token = json.loads((paths.config_dir() / shop.SESSIONS_FILE).read_text())[c.server_url]["token"]
+    token = sessions.load(c.server_url).token
     # the session ends on the server (as when it times out); the client does not know
     requests.post(
         vendure.api,
@@ -196,11 +213,11 @@ def test_expired_remembered_session(vendure: VendureServer) -> None:
     assert ShopClient.restore(vendure.url) is None  # forgotten
     c.select_channel("fruit")  # channel list is cached locally...
     with pytest.raises(SessionExpired):  # ...but the server refuses the session
-        c.fetch_catalog()
+        fetch_catalog(c)
 
 
 def test_invalid_token(vendure: VendureServer) -> None:
-    shop._store_sessions({ShopClient(vendure.url).server_url: {"token": "forged-token"}})
+    sessions.save(ShopClient(vendure.url).server_url, sessions.SavedSession("forged-token"))
     with pytest.raises(SessionExpired):
         ShopClient.restore(vendure.url)
 
@@ -212,14 +229,14 @@ def test_invalid_token(vendure: VendureServer) -> None:
 def count_downloads(monkeypatch):
     """Counts real image HTTP responses made by fetch_catalog."""
     seen: list[str] = []
-    original = shop._image_session
+    original = catalogue._image_session
 
     def counting(workers: int):
         s = original(workers)
         s.hooks["response"].append(lambda r, *a, **k: seen.append(r.url))
         return s
 
-    monkeypatch.setattr(shop, "_image_session", counting)
+    monkeypatch.setattr(catalogue, "_image_session", counting)
     return seen
 
 
@@ -227,28 +244,31 @@ def test_catalogue_download_and_cache(vendure: VendureServer, count_downloads) -
     c = client_for(vendure)
     fruit = vendure.channels["fruit"]
     progress = []
-    cat = c.fetch_catalog(on_progress=progress.append)
+    first = fetch_catalog(c, on_progress=progress.append)
+    cat = first.catalog
     assert cat.channel_id == fruit.id
     assert {p.id: p.name for p in cat.products} == fruit.products
     for p in cat.products:
         assert len(p.images) == fruit.images[p.id], p.name
         for im in p.images:
             assert im.origin == "catalog" and im.path.is_relative_to(paths.image_cache_dir())
+            assert im.key.startswith("asset:") and len(im.key.split(":")) >= 3
             with Image.open(im.path) as img:
                 assert img.format == "JPEG" and min(img.size) > 50
     no_image = [p for p in cat.products if p.name == NO_IMAGE_PRODUCT]
     assert len(no_image) == 1 and no_image[0].images == []
     expected = sum(fruit.images.values())
     assert len(count_downloads) == expected == len(FRUIT) * 3
-    assert c.last_fetch.downloaded == expected and c.last_fetch.cached == 0
+    assert first.stats.downloaded == expected and first.stats.cached == 0
     assert progress[-1].fraction == 1.0
     assert all(a.fraction <= b.fraction for a, b in zip(progress, progress[1:], strict=False))
 
     # second run: nothing downloaded, same files
     count_downloads.clear()
-    again = c.fetch_catalog()
+    second = fetch_catalog(c)
+    again = second.catalog
     assert count_downloads == []
-    assert c.last_fetch.cached == expected and c.last_fetch.downloaded == 0
+    assert second.stats.cached == expected and second.stats.downloaded == 0
     assert [im.path for p in again.products for im in p.images] == [
         im.path for p in cat.products for im in p.images
     ]
@@ -266,7 +286,7 @@ def test_catalogue_download_and_cache(vendure: VendureServer, count_downloads) -
     api.gql(update, {"input": {"id": kiwi, "featuredAssetId": new["id"]}})
     try:
         count_downloads.clear()
-        third = c.fetch_catalog()
+        third = fetch_catalog(c).catalog
         assert len(count_downloads) == 1 and urlsplit(count_downloads[0]).path.endswith(".jpg")
         kiwi_after = next(p for p in third.products if p.id == kiwi)
         assert len(kiwi_after.images) == len(kiwi_before.images) + 1
@@ -286,14 +306,51 @@ def test_catalogue_download_and_cache(vendure: VendureServer, count_downloads) -
         )
 
 
+def test_list_catalogue_reads_no_photo_and_matches_fetch(
+    vendure: VendureServer, count_downloads
+) -> None:
+    """The cheap listing: same products, photo keys and order as the download, no image."""
+    c = client_for(vendure)
+    listing = list_catalogue(c)
+    assert count_downloads == []
+    assert listing.channel_id == vendure.channels["fruit"].id
+    fetched = fetch_catalog(c).catalog
+    assert [(p.id, p.name) for p in listing.products] == [(p.id, p.name) for p in fetched.products]
+    for lp, p in zip(listing.products, fetched.products, strict=True):
+        assert lp.photo_keys == [im.key for im in p.images], p.name
+        for asset in lp.assets:
+            assert asset.key == f"asset:{asset.id}:{asset.updated_at}"
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", asset.updated_at)
+            assert lp.updated_at >= asset.updated_at
+    assert listing.newest_update == max(p.updated_at for p in listing.products)
+
+    # a change to one product: new featured photo first, and a newer stamp
+    api = vendure.admin("fruit")
+    kiwi = next(p for p in listing.products if p.name == "Kiwi")
+    update = "mutation($input:UpdateProductInput!){updateProduct(input:$input){id}}"
+    last = kiwi.assets[-1]
+    api.gql(update, {"input": {"id": kiwi.id, "featuredAssetId": last.id}})
+    try:
+        downloads_so_far = len(count_downloads)
+        after = list_catalogue(c)
+        assert len(count_downloads) == downloads_so_far
+        kiwi_after = next(p for p in after.products if p.id == kiwi.id)
+        assert kiwi_after.photo_keys == [last.key] + kiwi.photo_keys[:-1]
+        assert kiwi_after.updated_at > kiwi.updated_at
+        assert after.newest_update == kiwi_after.updated_at
+    finally:
+        api.gql(update, {"input": {"id": kiwi.id, "featuredAssetId": kiwi.assets[0].id}})
+
+
 def test_catalogue_pages_through_many_products(vendure: VendureServer, count_downloads) -> None:
     c = client_for(vendure, channel="bulk")
-    cat = c.fetch_catalog(workers=4)
-    assert len(cat.products) == BULK_PRODUCTS > shop.PAGE_SIZE
+    result = fetch_catalog(c, workers=4)
+    cat = result.catalog
+    assert len(cat.products) == BULK_PRODUCTS > catalogue.PAGE_SIZE
     assert {p.id for p in cat.products} == set(vendure.channels["bulk"].products)
     assert all(len(p.images) == 1 for p in cat.products)
     # 120 products share 8 photos: each photo is downloaded once
-    assert len(count_downloads) == len(FRUIT) == c.last_fetch.downloaded
+    assert len(count_downloads) == len(FRUIT) == result.stats.downloaded
 
 
 def test_catalogue_cancel(vendure: VendureServer) -> None:
@@ -301,15 +358,15 @@ def test_catalogue_cancel(vendure: VendureServer) -> None:
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled):
-        c.fetch_catalog(cancel=cancel)
+        fetch_catalog(c, cancel=cancel)
 
 
 def test_empty_channel(vendure: VendureServer) -> None:
     c = client_for(vendure, channel="empty")
-    cat = c.fetch_catalog()
+    cat = fetch_catalog(c).catalog
     assert cat.products == [] and cat.channel_id == vendure.channels["empty"].id
-    assert c.published_metadata() is None
-    assert c.list_versions() == []
+    assert published_metadata(c) is None
+    assert list_versions(c) == []
 
 
 # ------------------------------------------------------------------ publish
@@ -321,13 +378,13 @@ def test_publish_then_fetch_back_identical(
     c = client_for(vendure)
     d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "roundtrip")
     progress = []
-    result = c.publish(d, on_progress=progress.append)
+    result = publish(c, d, on_progress=progress.append)
     assert result.url == f"{vendure.url}/assets/ml-models/{c.channel.id}/latest/"
     assert result.metadata["tag"] == "roundtrip"
     assert served(vendure, "fruit") == local(d)
-    assert c.published_metadata() == json.loads((d / "metadata.json").read_text())
+    assert published_metadata(c) == json.loads((d / "metadata.json").read_text())
     assert any(p.phase == "uploading" and 0.1 < p.fraction < 0.9 for p in progress)
-    versions = c.list_versions()
+    versions = list_versions(c)
     assert versions[0]["version"] == result.version and versions[0]["current"] is True
     assert sum(v["current"] for v in versions) == 1
     sizes = {f["name"]: f["size"] for f in versions[0]["files"]}
@@ -378,7 +435,7 @@ def test_cancelled_upload_keeps_previous_model(
     vendure: VendureServer, baseline: Path, tm_export: Path, tmp_path: Path
 ) -> None:
     c = client_for(vendure)
-    before = c.list_versions()
+    before = list_versions(c)
     new = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "cancelled")
     cancel = threading.Event()
 
@@ -387,10 +444,10 @@ def test_cancelled_upload_keeps_previous_model(
             cancel.set()
 
     with pytest.raises(Cancelled, match="previous model is still being served"):
-        c.publish(new, on_progress=stop_halfway, cancel=cancel)
+        publish(c, new, on_progress=stop_halfway, cancel=cancel)
     assert served(vendure, "fruit") == local(baseline)
     _wait_for_empty_tmp(vendure)
-    assert [v["version"] for v in c.list_versions()] == [v["version"] for v in before]
+    assert [v["version"] for v in list_versions(c)] == [v["version"] for v in before]
 
 
 def _wait_for_empty_tmp(vendure: VendureServer) -> None:
@@ -407,8 +464,8 @@ def test_connection_dropped_mid_upload_keeps_previous_model(
     """A raw socket sends half of the multipart body, then the connection dies."""
     c = client_for(vendure)
     new = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "dropped")
-    body = shop._MultipartBody(
-        shop.UPLOAD,
+    body = publishing._MultipartBody(
+        publishing.UPLOAD,
         [
             ("modelJson", "model.json", (new / "model.json").read_bytes(), "application/json"),
             (
@@ -419,7 +476,7 @@ def test_connection_dropped_mid_upload_keeps_previous_model(
             ),
             ("metadata", "metadata.json", (new / "metadata.json").read_bytes(), "application/json"),
         ],
-        shop.Reporter(None),
+        publishing.Reporter(None),
     )
     data = body.read()
     head = (
@@ -434,8 +491,8 @@ def test_connection_dropped_mid_upload_keeps_previous_model(
         s.shutdown(socket.SHUT_RDWR)
     assert served(vendure, "fruit") == local(baseline)
     _wait_for_empty_tmp(vendure)
-    assert c.list_versions()[0]["current"] is True
-    assert c.published_metadata() == json.loads((baseline / "metadata.json").read_text())
+    assert list_versions(c)[0]["current"] is True
+    assert published_metadata(c) == json.loads((baseline / "metadata.json").read_text())
 
 
 def test_concurrent_publishes_never_mix(
@@ -451,7 +508,7 @@ def test_concurrent_publishes_never_mix(
     def run(tag: str) -> None:
         start.wait()
         try:
-            outcome[tag] = clients[tag].publish(models[tag])
+            outcome[tag] = publish(clients[tag], models[tag])
         except PublishError as exc:  # the other one may be swapped in before our check
             outcome[tag] = exc
 
@@ -460,14 +517,14 @@ def test_concurrent_publishes_never_mix(
         t.start()
     for t in threads:
         t.join(60)
-    results = [r for r in outcome.values() if isinstance(r, shop.PublishResult)]
+    results = [r for r in outcome.values() if isinstance(r, PublishResult)]
     assert results, outcome
     for r in outcome.values():
         if isinstance(r, PublishError):
-            assert isinstance(r, shop.PublishSuperseded) and "is served instead" in str(r)
+            assert isinstance(r, PublishSuperseded) and "is served instead" in str(r)
     now = served(vendure, "fruit")
     assert now in (local(models["left"]), local(models["right"]))  # one complete model
-    versions = clients["left"].list_versions()
+    versions = list_versions(clients["left"])
     tags = {v["metadata"]["tag"] for v in versions}
     assert {"left", "right"} <= tags  # both stored complete, one served
     current = [v for v in versions if v["current"]]
@@ -480,28 +537,28 @@ def test_rollback(vendure: VendureServer, tm_export: Path, tmp_path: Path) -> No
     labels = fruit_labels(vendure)
     first = make_model(tmp_path, tm_export, c.channel.id, labels, "v-one")
     second = make_model(tmp_path, tm_export, c.channel.id, labels, "v-two")
-    one = c.publish(first)
-    c.publish(second)
+    one = publish(c, first)
+    publish(c, second)
     assert served(vendure, "fruit") == local(second)
-    back = c.rollback(one.version)
+    back = rollback(c, one.version)
     assert back["version"] == one.version and back["current"] is True
     assert served(vendure, "fruit") == local(first)
-    assert [v["version"] for v in c.list_versions() if v["current"]] == [one.version]
+    assert [v["version"] for v in list_versions(c) if v["current"]] == [one.version]
     for bad, why in [
         ("20000101T000000000Z-abcdef", "does not exist"),
         ("../../../etc", "is not a model version"),
         (".versions", "is not a model version"),
     ]:
         with pytest.raises(PublishError, match=why):
-            c.rollback(bad)
+            rollback(c, bad)
     assert served(vendure, "fruit") == local(first)
 
 
 def test_old_versions_are_pruned(vendure: VendureServer, tm_export: Path, tmp_path: Path) -> None:
     c = client_for(vendure)
     for i in range(5):
-        c.publish(make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), f"p{i}"))
-    versions = c.list_versions()
+        publish(c, make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), f"p{i}"))
+    versions = list_versions(c)
     assert len(versions) == 3  # the test server keeps 3 (keepVersions)
     assert versions[0]["current"] and versions[0]["metadata"]["tag"] == "p4"
     assert len(list((vendure.model_dir("fruit") / ".versions").iterdir())) == 3
@@ -517,10 +574,10 @@ def test_user_without_permission_cannot_publish(
     assert not viewer.channel.can_publish
     d = make_model(tmp_path, tm_export, viewer.channel.id, fruit_labels(vendure), "viewer")
     with pytest.raises(PermissionDenied, match="not allowed to publish models in channel “fruit”"):
-        viewer.publish(d)
+        publish(viewer, d)
     with pytest.raises(PermissionDenied):
-        viewer.rollback("20000101T000000000Z-abcdef")
-    assert viewer.fetch_catalog().products  # reading the catalogue is still fine
+        rollback(viewer, "20000101T000000000Z-abcdef")
+    assert fetch_catalog(viewer).catalog.products  # reading the catalogue is still fine
     assert served(vendure, "fruit") == local(baseline)
 
 
@@ -534,11 +591,11 @@ def test_other_channel_is_refused(
     c.channel = ChannelInfo(id=veg.id, code="veg", token=veg.token, permissions=[])
     d = make_model(tmp_path, tm_export, veg.id, veg_labels, "forged")
     with pytest.raises(PermissionDenied):
-        c.publish(d)
+        publish(c, d)
     # 2. a model trained for "veg" uploaded to "fruit": refused locally...
     c.select_channel("fruit")
     with pytest.raises(PublishError, match=f"trained for channel id “{veg.id}”"):
-        c.publish(d)
+        publish(c, d)
     # ...and by the server when the local check is bypassed
     reply = raw_upload(vendure, c._token, c.channel.token, local(d))
     assert reply["errors"][0]["extensions"]["code"] == "ML_MODEL_REJECTED"
@@ -558,7 +615,7 @@ def test_label_no_longer_in_channel(
     labels = fruit_labels(vendure)[:4] + [veg_product]
     d = make_model(tmp_path, tm_export, c.channel.id, labels, "stale")
     with pytest.raises(PublishError, match=rf"no longer products of channel .*{veg_product}"):
-        c.publish(d)
+        publish(c, d)
     assert served(vendure, "fruit") == local(baseline)
 
 
@@ -626,7 +683,7 @@ def test_plugin_error_reaches_user_via_client(
     meta["tag"] = "x" * (2 * 1024 * 1024)  # metadata over the plugin's 1 MiB cap
     (d / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(PublishError, match="metadata.json is larger .* still being served"):
-        c.publish(d)
+        publish(c, d)
     assert served(vendure, "fruit") == local(baseline)
 
 
@@ -700,10 +757,10 @@ def test_mvp_layout_is_served_then_migrated(
     shutil.copytree(old, root / "latest")
     assert served(vendure, "legacy") == local(old)
     new = make_model(tmp_path, tm_export, c.channel.id, labels, "after-mvp")
-    c.publish(new)
+    publish(c, new)
     assert served(vendure, "legacy") == local(new)
     assert (root / "latest").is_symlink()
-    versions = c.list_versions()
+    versions = list_versions(c)
     assert [v["metadata"]["tag"] for v in versions] == ["after-mvp", "mvp"]
-    c.rollback(versions[1]["version"])
+    rollback(c, versions[1]["version"])
     assert served(vendure, "legacy") == local(old)

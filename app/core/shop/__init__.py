@@ -1,0 +1,62 @@
+"""Everything between the trainer and a shop's Vendure server (Admin API + public assets).
+
+One :class:`ShopClient` per server (transport, login, channels; safe across threads);
+the jobs are functions taking the client:
+
+* ``graphql``   — the Admin API documents;
+* ``transport`` — :class:`ShopClient`: address checks, GraphQL POSTs, retries, login;
+* ``sessions``  — remembered session tokens (OS keyring, else a 0600 file);
+* ``catalogue`` — :func:`list_catalogue` (no downloads) and :func:`fetch_catalog`;
+* ``publishing`` — :func:`publish` with verification, status, rollback.
+
+No Qt here: the GUI runs these in its task runner. The names below are the package's
+public API; the errors live in :mod:`app.core.errors`. Server-side counterpart:
+``packaging/vendure-plugin``.
+"""
+
+from __future__ import annotations
+
+from .catalogue import (
+    CatalogueListing,
+    FetchResult,
+    FetchStats,
+    ListedAsset,
+    ListedProduct,
+    PhotoFailure,
+    fetch_catalog,
+    list_catalogue,
+    product_ids,
+)
+from .publishing import (
+    PublishResult,
+    list_versions,
+    model_status,
+    publish,
+    published_metadata,
+    rollback,
+)
+from .sessions import store_description as session_store_description
+from .transport import ChannelInfo, ShopClient, is_loopback, normalise_server_url
+
+__all__ = [
+    "CatalogueListing",
+    "ChannelInfo",
+    "FetchResult",
+    "FetchStats",
+    "ListedAsset",
+    "ListedProduct",
+    "PhotoFailure",
+    "PublishResult",
+    "ShopClient",
+    "fetch_catalog",
+    "is_loopback",
+    "list_catalogue",
+    "list_versions",
+    "model_status",
+    "normalise_server_url",
+    "product_ids",
+    "publish",
+    "published_metadata",
+    "rollback",
+    "session_store_description",
+]

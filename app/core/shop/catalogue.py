@@ -1,0 +1,347 @@
+"""A channel's products: the cheap listing, and the download into the local image cache.
+
+:func:`list_catalogue` pages through the products without reading any image: ids,
+names, photo identities (``asset:<id>:<updatedAt>``) and change stamps, enough for
+``sync``/``status`` to tell whether anything changed. :func:`fetch_catalog` builds on
+the very same listing and then downloads the photos it does not have yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from .. import paths
+from ..catalog import Catalog, ImageRef, Product
+from ..errors import ServerUnreachable, ShopError
+from ..progress import ProgressHook, Reporter, check_cancel
+from .graphql import PRODUCT_IDS, PRODUCTS
+from .transport import ShopClient, new_http_session
+
+PAGE_SIZE = 100
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ListedAsset:
+    """One photo of a product as the listing reports it."""
+
+    id: str
+    source: str
+    file_size: int | None
+    updated_at: str
+
+    @property
+    def key(self) -> str:
+        """The photo's identity: a new file means a new asset or a new updatedAt."""
+        return f"asset:{self.id}:{self.updated_at}"
+
+
+@dataclass(frozen=True)
+class ListedProduct:
+    id: str
+    name: str
+    assets: tuple[ListedAsset, ...]  # images only, featured first, each asset once
+    updated_at: str  # the newest change stamp of the product and its photos (ISO 8601)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+    @property
+    def photo_keys(self) -> list[str]:
+        return [a.key for a in self.assets]
+
+
+@dataclass(frozen=True)
+class CatalogueListing:
+    channel_id: str
+    products: list[ListedProduct]
+
+    @property
+    def newest_update(self) -> str:
+        """The newest change stamp in the channel ("" for an empty channel)."""
+        return max((p.updated_at for p in self.products), key=_instant, default="")
+
+
+@dataclass(frozen=True)
+class PhotoFailure:
+    """A photo that could not be used, naming its product for the owner."""
+
+    product_id: str
+    product_name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.product_name}: {self.reason}"
+
+
+@dataclass
+class FetchStats:
+    """What one :func:`fetch_catalog` did, for messages and tests."""
+
+    products: int = 0
+    images: int = 0  # image references; a photo shared by products counts for each
+    downloaded: int = 0  # distinct assets fetched over HTTP
+    cached: int = 0  # distinct assets reused from the image cache without a request
+    failed: list[PhotoFailure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    catalog: Catalog
+    stats: FetchStats
+    listing: CatalogueListing  # every listed photo, downloaded or not (for fingerprints)
+
+
+def _instant(stamp: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _paged(
+    client: ShopClient, query: str, what: str, rep: Reporter | None = None
+) -> Iterator[dict]:
+    skip, total = 0, None
+    while total is None or skip < total:
+        if rep is not None:
+            rep("downloading", skip / total if total else 0.0, "Reading the product list…")
+        data = client.gql(query, {"skip": skip, "take": PAGE_SIZE}, what=what)["products"]
+        total = int(data["totalItems"])
+        items = data["items"]
+        yield from items
+        if not items:
+            break
+        skip += len(items)
+
+
+def product_ids(client: ShopClient) -> set[str]:
+    client.require_channel()
+    return {str(p["id"]) for p in _paged(client, PRODUCT_IDS, "read the products")}
+
+
+def _listed(item: dict) -> ListedProduct:
+    assets: list[ListedAsset] = []
+    seen: set[str] = set()
+    for raw in [item.get("featuredAsset")] + list(item.get("assets") or []):
+        if not raw or str(raw["id"]) in seen:
+            continue
+        seen.add(str(raw["id"]))
+        if not str(raw.get("mimeType") or "image/").startswith("image/"):
+            continue
+        size = raw.get("fileSize")
+        assets.append(
+            ListedAsset(
+                id=str(raw["id"]),
+                source=str(raw.get("source") or raw.get("preview") or ""),
+                file_size=int(size) if size is not None else None,
+                updated_at=str(raw.get("updatedAt") or ""),
+            )
+        )
+    stamps = [str(item.get("updatedAt") or "")] + [a.updated_at for a in assets]
+    return ListedProduct(
+        id=str(item["id"]),
+        name=str(item.get("name") or ""),
+        assets=tuple(assets),
+        updated_at=max(stamps, key=_instant),
+    )
+
+
+def list_catalogue(
+    client: ShopClient,
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> CatalogueListing:
+    """Every product of the channel with its photo identities, without any image request."""
+    return _list(client, Reporter(on_progress, cancel))
+
+
+def _list(client: ShopClient, rep: Reporter) -> CatalogueListing:
+    """The one listing path, for :func:`list_catalogue` and :func:`fetch_catalog`."""
+    channel = client.require_channel()
+    products = [_listed(item) for item in _paged(client, PRODUCTS, "read the products", rep)]
+    return CatalogueListing(channel_id=channel.id, products=products)
+
+
+def fetch_catalog(
+    client: ShopClient,
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+    workers: int = 4,
+) -> FetchResult:
+    """All products of the channel with their images in the local image cache.
+
+    A cached image is reused without any request when the asset's id, source and
+    size are unchanged (Vendure never rewrites an asset's file in place: a new file
+    means a new source or a new asset), so only new or changed images are fetched.
+    A photo that cannot be fetched (or is over ``client.max_image_bytes``) is left out
+    and named, with its product, in ``stats.failed``.
+    """
+    rep = Reporter(on_progress, cancel)
+    listing = _list(client, rep.sub(0.0, 0.1))
+    stats = FetchStats(products=len(listing.products))
+    jobs: dict[str, tuple[ListedProduct, ListedAsset]] = {}  # one download per asset
+    for lp in listing.products:
+        for asset in lp.assets:
+            jobs.setdefault(asset.id, (lp, asset))
+        stats.images += len(lp.assets)
+    results: dict[str, Path] = {}
+    downloads = rep.sub(0.1, 1.0)
+    img_session = _image_session(workers)
+    done = 0
+
+    def one(job: tuple[ListedProduct, ListedAsset]) -> tuple[str, Path | None, bool, str]:
+        lp, asset = job
+        check_cancel(cancel)
+        try:
+            path, fetched = _cached_image(client, img_session, asset, cancel)
+            return asset.id, path, fetched, ""
+        except ShopError as exc:
+            return asset.id, None, False, str(exc)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            pending: set[Future] = {pool.submit(one, j) for j in jobs.values()}
+            try:
+                while pending:
+                    finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    check_cancel(cancel)
+                    for fut in finished:
+                        idx, path, fetched, problem = fut.result()
+                        done += 1
+                        if path is None:
+                            lp = jobs[idx][0]
+                            stats.failed.append(PhotoFailure(lp.id, lp.display_name, problem))
+                        else:
+                            results[idx] = path
+                            stats.downloaded += int(fetched)
+                            stats.cached += int(not fetched)
+                    if finished:
+                        downloads(
+                            "downloading",
+                            done / max(1, len(jobs)),
+                            f"Product photos: {done} of {len(jobs)}",
+                        )
+            except BaseException:
+                for fut in pending:
+                    fut.cancel()
+                raise
+    finally:
+        img_session.close()
+    if jobs and len(stats.failed) == len(jobs):
+        raise ServerUnreachable(
+            f"None of the {len(jobs)} product photos could be downloaded from "
+            f"{client.server_url}; first problem: {stats.failed[0]}"
+        )
+    products = [
+        Product(
+            id=lp.id,
+            name=lp.name,
+            images=[
+                ImageRef(results[a.id], origin="catalog", key=a.key)
+                for a in lp.assets
+                if a.id in results
+            ],
+        )
+        for lp in listing.products
+    ]
+    downloads("downloading", 1.0, f"{stats.images} photos of {stats.products} products")
+    catalog = Catalog(products=products, channel_id=listing.channel_id, source=client.server_url)
+    return FetchResult(catalog=catalog, stats=stats, listing=listing)
+
+
+def _image_session(workers: int) -> requests.Session:
+    return new_http_session(workers)
+
+
+def _cached_image(
+    client: ShopClient,
+    session: requests.Session,
+    asset: ListedAsset,
+    cancel: threading.Event | None,
+) -> tuple[Path, bool]:
+    """The asset's file in the image cache; (path, True) when it had to be downloaded."""
+    if not asset.source:
+        raise ShopError("the asset has no file")
+    key_src = "|".join(
+        [client.server_url, asset.id, urlsplit(asset.source).path, str(asset.file_size or "")]
+    )
+    key = hashlib.sha256(key_src.encode()).hexdigest()
+    ext = Path(urlsplit(asset.source).path).suffix.lower()
+    ext = ext if ext in _IMAGE_SUFFIXES else ".img"
+    dest = paths.image_cache_dir() / key[:2] / f"{key}{ext}"
+    if dest.is_file() and dest.stat().st_size > 0:
+        return dest, False
+    url = urljoin(client.server_url + "/", asset.source)
+    for attempt in range(4):
+        check_cancel(cancel)
+        try:
+            with session.get(url, timeout=client.timeout, stream=True) as resp:
+                if resp.status_code >= 500 and attempt < 3:
+                    time.sleep(0.5 * 2**attempt)
+                    continue
+                if resp.status_code != 200:
+                    raise ShopError(f"HTTP {resp.status_code} for {url}")
+                ctype = resp.headers.get("Content-Type", "")
+                if ctype and not ctype.startswith(("image/", "application/octet-stream")):
+                    raise ShopError(f"{url} is not an image ({ctype})")
+                _stream_to(resp, dest, client.max_image_bytes, url, cancel)
+                return dest, True
+        except requests.RequestException as exc:
+            if attempt < 3:
+                time.sleep(0.5 * 2**attempt)
+                continue
+            raise client.describe_failure(exc, "download a photo") from exc
+    raise AssertionError("unreachable")
+
+
+def _stream_to(
+    resp: requests.Response,
+    dest: Path,
+    limit: int,
+    url: str,
+    cancel: threading.Event | None,
+) -> None:
+    """Writes the body to ``dest`` via a temp file, refusing it past ``limit`` bytes."""
+    too_big = ShopError(
+        f"the photo at {url} is larger than {limit / 1e6:g} MB and was not downloaded"
+    )
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_big
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        size = 0
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in resp.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise too_big
+                check_cancel(cancel)
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if size == 0:
+            raise ShopError(f"{url} is empty")
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,341 @@
+"""Publishing a model to the channel, checking what is served, rolling back.
+
+The server swaps a new version in atomically, so any failure before the swap leaves
+the previous model served. What the client must get right is *saying* what happened:
+
+* the served version is compared with ours (sha256 of the three files, from the
+  plugin's ``mlModel`` query) — a publish that another one overtook says so
+  (:class:`PublishSuperseded`), and one whose files are already served is not uploaded
+  again (a retry never publishes twice);
+* a response lost after the body was sent (read timeout, dropped connection) is not
+  reported as "nothing changed": the server is asked which version it serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from ..errors import (
+    Cancelled,
+    ChannelAccessError,
+    ModelFilesError,
+    NotAVendureServer,
+    PermissionDenied,
+    PublishError,
+    PublishSuperseded,
+    SessionExpired,
+    ShopError,
+)
+from ..modelfiles import ModelFiles, read_model_files
+from ..progress import ProgressHook, Reporter
+from .catalogue import product_ids
+from .graphql import ML_MODEL, ROLLBACK, UPLOAD
+from .transport import STILL_SERVED, ShopClient, new_http_session
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    url: str  # public base URL of the served model, ending in /latest/
+    metadata: dict
+    version: str
+    reused: bool = False  # our files were already the served version: nothing uploaded
+
+
+def published_metadata(client: ShopClient) -> dict | None:
+    """metadata.json of the served model, read like the POS reads it; None if none yet."""
+    url = client.latest_url() + "metadata.json"
+    resp = client.send(
+        lambda: client.http().get(
+            url, timeout=client.timeout, headers={"Cache-Control": "no-cache"}
+        ),
+        retries=2,
+        what="read the published model",
+    )
+    if resp.status_code == 404:
+        return None
+    if resp.status_code != 200:
+        raise ShopError(f"Reading {url} failed: HTTP {resp.status_code}.")
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise ShopError(f"The published metadata.json at {url} is not valid JSON.") from exc
+
+
+def model_status(client: ShopClient, *, what: str = "read the published models") -> dict:
+    """The plugin's view: ``{"current": {...} | None, "versions": [...]}``."""
+    client.require_channel()
+    return client.gql(ML_MODEL, what=what)["mlModel"]
+
+
+def list_versions(client: ShopClient) -> list[dict]:
+    """Stored versions, newest first; each has version, trainedAt, createdAt, current."""
+    return list(model_status(client)["versions"])
+
+
+def rollback(client: ShopClient, version: str) -> dict:
+    """Serves an earlier stored version again."""
+    client.require_channel()
+    try:
+        data = client.gql(ROLLBACK, {"version": version}, retries=0, what="roll back the model")
+    except PublishError as exc:
+        raise PublishError(str(exc).replace("refused the model", "refused the rollback")) from exc
+    return data["rollbackMlModel"]
+
+
+def file_hashes(files: dict[str, bytes]) -> dict[str, str]:
+    return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+
+
+def _hashes_of(version: dict | None) -> dict[str, str]:
+    return {f["name"]: f["sha256"] for f in (version or {}).get("files") or []}
+
+
+def publish(
+    client: ShopClient,
+    model_dir: Path | str,
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> PublishResult:
+    """Uploads model.json, weights.bin and metadata.json in one call and verifies them.
+
+    Checks locally first (files valid, trained for this channel, every label still a
+    product here), then uploads, then compares what the server serves with ours.
+    """
+    channel = client.require_channel()
+    rep = Reporter(on_progress, cancel)
+    rep("uploading", 0.0, "Checking the model files…")
+    try:
+        model = read_model_files(model_dir)
+    except ModelFilesError as exc:
+        raise PublishError(f"{exc}. {STILL_SERVED}") from exc
+    metadata = model.metadata
+    if str(metadata.get("channelId", "")) != channel.id:
+        raise PublishError(
+            f"This model was trained for channel id “{metadata.get('channelId')}”, not "
+            f"“{channel.code}” (id {channel.id}). {STILL_SERVED}"
+        )
+    rep("uploading", 0.02, "Checking the labels against the catalogue…")
+    known = product_ids(client)
+    missing = [str(x) for x in metadata["labels"] if str(x) not in known]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise PublishError(
+            f"{len(missing)} of the model's products are no longer products of channel "
+            f"“{channel.code}” (ids {shown}). Retrain with the current catalogue. " + STILL_SERVED
+        )
+    ours = file_hashes(model.files)
+    before = model_status(client, what="publish models")["current"]
+    if before is not None and _hashes_of(before) == ours:  # a retry of a publish that worked
+        rep("uploading", 0.92, "This model is already served; checking…")
+        version = _verify_served(client, model.files, before["version"])
+        rep("uploading", 1.0, f"Already published as version {version}")
+        return PublishResult(client.latest_url(), metadata, version, reused=True)
+    version = _upload(client, model, ours, before, rep, cancel)
+    rep("uploading", 0.92, "Checking what the server now serves…")
+    served = _verify_served(client, model.files, version)
+    rep("uploading", 1.0, f"Published version {served}")
+    return PublishResult(url=client.latest_url(), metadata=metadata, version=served)
+
+
+def _upload(
+    client: ShopClient,
+    model: ModelFiles,
+    ours: dict[str, str],
+    before: dict | None,
+    rep: Reporter,
+    cancel: threading.Event | None,
+) -> str:
+    """The upload mutation; returns the version the server stored."""
+    body = _MultipartBody(
+        UPLOAD,
+        [
+            ("modelJson", "model.json", model.files["model.json"], "application/json"),
+            ("weights", "weights.bin", model.files["weights.bin"], "application/octet-stream"),
+            ("metadata", "metadata.json", model.files["metadata.json"], "application/json"),
+        ],
+        rep.sub(0.05, 0.9),
+    )
+    headers, token = client.auth_headers(True)
+    headers["Content-Type"] = body.content_type
+    headers["apollo-require-preflight"] = "true"  # CSRF guard of Apollo for multipart
+    try:
+        resp = client.http().post(
+            client.api_url,
+            data=body,
+            headers=headers,
+            timeout=(client.timeout, max(client.timeout, 120.0)),
+            allow_redirects=False,
+        )
+    except Cancelled as exc:
+        raise Cancelled(f"Publishing cancelled. {STILL_SERVED}") from exc
+    except requests.RequestException as exc:
+        if isinstance(exc.__context__, Cancelled) or (cancel is not None and cancel.is_set()):
+            raise Cancelled(f"Publishing cancelled. {STILL_SERVED}") from exc
+        failure = client.describe_failure(exc, "upload the model")
+        if not body.started:  # nothing left this computer
+            raise PublishError(f"The upload failed: {failure} {STILL_SERVED}") from exc
+        still_working = isinstance(exc, requests.exceptions.ReadTimeout)
+        return _after_lost_answer(client, ours, before, f"{failure}", still_working)
+    try:
+        data = client.parse(resp, "publish models", token)
+    except NotAVendureServer as exc:  # e.g. a proxy's 504 page: the server may have it
+        return _after_lost_answer(client, ours, before, str(exc), True)
+    except (PublishError, PermissionDenied, SessionExpired, ChannelAccessError):
+        raise
+    except ShopError as exc:
+        raise PublishError(f"{exc} {STILL_SERVED}") from exc
+    return str(data["uploadMlModel"]["version"])
+
+
+def _after_lost_answer(
+    client: ShopClient,
+    ours: dict[str, str],
+    before: dict | None,
+    failure: str,
+    still_working: bool,
+) -> str:
+    """The body was sent but no answer came: ask which version the server serves now.
+
+    Returns that version when it is ours; otherwise raises PublishError saying what the
+    server does serve. After a timeout the server may still be storing the model, so
+    it is asked a few times.
+    """
+    attempts = 4 if still_working else 1
+    current: dict | None = None
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(2.0)
+        try:
+            current = model_status(client, what="check what the server serves")["current"]
+        except ShopError as exc:
+            raise PublishError(
+                f"The upload's answer was lost ({failure}), and asking the server what it "
+                f"serves failed too ({exc}). Run “dukahub-trainer status” (or reopen the "
+                "Publish screen) to see which model is served."
+            ) from exc
+        if current is not None and _hashes_of(current) == ours:
+            return str(current["version"])
+    if current is None:
+        now = "The server serves no model."
+    elif before is not None and current["version"] == before["version"]:
+        now = STILL_SERVED
+    else:
+        now = f"The server serves version {current['version']}, which is not this model."
+    raise PublishError(f"The upload was interrupted ({failure}) and was not published. {now}")
+
+
+def _verify_served(client: ShopClient, files: dict[str, bytes], version: str) -> str:
+    """Checks the server serves our files; returns the served version.
+
+    The plugin's ``mlModel`` says which version is current and its files' sha256; the
+    three files are then downloaded like the POS does and compared byte for byte. A
+    different served version with other files means another publish overtook ours.
+    """
+    current = model_status(client, what="check what the server serves")["current"]
+    served = str(current["version"]) if current else None
+    if current is None or _hashes_of(current) != file_hashes(files):
+        _superseded(version, served)
+    base = client.latest_url()
+    plain = new_http_session()
+    try:
+        for name, local in files.items():
+            resp = client.send(
+                lambda name=name: plain.get(
+                    base + name, timeout=client.timeout, headers={"Cache-Control": "no-cache"}
+                ),
+                retries=2,
+                what="check the published files",
+            )
+            header = resp.headers.get("X-Ml-Model-Version", served)
+            if resp.status_code == 200 and resp.content == local:
+                continue
+            if header != served:
+                _superseded(version, header)
+            why = (
+                f"HTTP {resp.status_code}"
+                if resp.status_code != 200
+                else f"{len(resp.content)} bytes that differ from the {len(local)} uploaded"
+            )
+            raise PublishError(
+                f"The server accepted version {version}, but {base}{name} answers with "
+                f"{why}. A cache or proxy in front of the server may be holding an old copy."
+            )
+    finally:
+        plain.close()
+    assert served is not None
+    return served
+
+
+def _superseded(version: str, served: str | None) -> None:
+    instead = f"version {served} is served instead" if served else "no model is served now"
+    raise PublishSuperseded(
+        f"Your model was stored as version {version}, but another publish or rollback "
+        f"replaced it moments later: {instead}. Roll back to {version} if yours should "
+        "be the one in use."
+    )
+
+
+class _MultipartBody:
+    """A GraphQL multipart request body that reports upload progress as it is read.
+
+    ``requests`` sends an object with ``read`` and ``__len__`` in blocks with a
+    Content-Length, calling ``read`` for each block: the place to report and to cancel.
+    """
+
+    def __init__(
+        self, query: str, uploads: list[tuple[str, str, bytes, str]], rep: Reporter
+    ) -> None:
+        self.boundary = f"----dukahub-{uuid.uuid4().hex}"
+        variables = {var: None for var, *_ in uploads}
+        ops = json.dumps({"query": query, "variables": variables}).encode()
+        mapping = json.dumps(
+            {str(i): [f"variables.{u[0]}"] for i, u in enumerate(uploads)}
+        ).encode()
+        parts = [self._field("operations", ops), self._field("map", mapping)]
+        for i, (_var, filename, data, ctype) in enumerate(uploads):
+            head = (
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{i}"; '
+                f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
+            ).encode()
+            parts.append(head + data + b"\r\n")
+        parts.append(f"--{self.boundary}--\r\n".encode())
+        self._data = b"".join(parts)
+        self._pos = 0
+        self._rep = rep
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    @property
+    def started(self) -> bool:
+        """Whether any of the body was handed to the connection."""
+        return self._pos > 0
+
+    def _field(self, name: str, value: bytes) -> bytes:
+        return (
+            (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n').encode()
+            + value
+            + b"\r\n"
+        )
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pos == 0 or size < 0 or self._pos % (256 * 1024) < size:
+            mib = len(self._data) / 1e6
+            self._rep("uploading", self._pos / len(self._data), f"Uploading {mib:.1f} MB…")
+        end = len(self._data) if size < 0 else min(len(self._data), self._pos + size)
+        chunk = self._data[self._pos : end]
+        self._pos = end
+        return chunk
