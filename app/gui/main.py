@@ -11,18 +11,21 @@ import logging.handlers
 import os
 import sys
 import threading
+import time
 import traceback
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from app import __version__
 from app.core import paths
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
 log = logging.getLogger("app")
 
 LOG_FILE = "trainer.log"
+EXIT_AFTER_FIRST_PAINT_ENV = "DUKAHUB_TRAINER_EXIT_AFTER_FIRST_PAINT"
 
 
 def setup_logging() -> None:
@@ -85,8 +88,33 @@ def make_app(argv: list[str]) -> QApplication:
     app = QApplication(argv or [sys.argv[0] if sys.argv else "dukahub-trainer"])
     app.setApplicationName("Dukahub Model Trainer")
     app.setOrganizationName("Dukahub")
-    app.setApplicationVersion("0.1.0")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("com.dukahub.Trainer")  # Wayland: matches the menu entry's icon
     return app
+
+
+def exit_after_first_paint(window: QWidget) -> None:
+    """Print ``FIRST_WINDOW <unix time> <title>`` once the window has painted, then quit.
+
+    For checks that must see the real app start without a screen or a person: the
+    bundle's smoke test and the start-up benchmark (set EXIT_AFTER_FIRST_PAINT_ENV).
+    """
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+            if event.type() == QEvent.Type.Paint:
+                window.removeEventFilter(self)
+                QTimer.singleShot(0, report)  # runs after this paint has been flushed
+            return False
+
+    def report() -> None:
+        print(f"FIRST_WINDOW {time.time():.6f} {window.windowTitle()}", flush=True)
+        QApplication.quit()
+
+    window._first_paint = FirstPaint(window)  # type: ignore[attr-defined]  # keep it alive
+    window.installEventFilter(window._first_paint)  # type: ignore[attr-defined]
 
 
 def quiet_tensorflow_env() -> None:
@@ -108,12 +136,15 @@ def run_gui(argv: list[str] | None = None) -> int:
     setup_logging()
     install_excepthook()
     app = make_app(list(argv or []))
-    from .window import MainWindow, schedule_after_paint
+    from .window import MainWindow, app_icon, schedule_after_paint
 
     log.info("starting the desktop app")
+    app.setWindowIcon(app_icon())
     window = MainWindow()
     window.show()
     schedule_after_paint(window)
+    if os.environ.get(EXIT_AFTER_FIRST_PAINT_ENV):
+        exit_after_first_paint(window)
     code = app.exec()
     # Also when the app quits without the window closing (e.g. the session ends):
     # no thread may outlive its QThread object, and the window state is kept.

@@ -9,7 +9,7 @@ from pathlib import Path
 from threading import Event
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import paths
+from app import __version__
+from app.core import paths, resources
 from app.core.progress import ProgressHook
 
 from .login_screen import LoginScreen
@@ -37,7 +38,7 @@ from .train_screen import TrainScreen
 
 log = logging.getLogger(__name__)
 
-APP_VERSION = "0.1.0"
+APP_VERSION = __version__
 
 STYLE = """
 QLabel#title { font-size: 18pt; font-weight: 600; margin-bottom: 4px; }
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: paths.Settings | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Dukahub Model Trainer")
+        self.setWindowIcon(app_icon())  # also the About box's icon
         self.settings = settings or paths.Settings.load()
         self.runner = TaskRunner(self)
         self._shut_down = False
@@ -395,6 +397,19 @@ class MainWindow(QMainWindow):
         self.runner.shutdown(timeout_s=10)
         self.session.thumbnails.shutdown()
         self.test.shutdown()
+
+
+def app_icon() -> QIcon:
+    """The app icon from resources/ in every size drawn; a missing file is logged by name."""
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        name = f"icons/dukahub-trainer-{size}.png"
+        found = resources.find(name)
+        if found is None:
+            log.warning("app icon file missing: resources/%s", name)
+            continue
+        icon.addFile(str(found), QSize(size, size))
+    return icon
 
 
 def schedule_after_paint(window: MainWindow) -> None:
