@@ -55,6 +55,10 @@ def add_shop_arguments(subparsers: argparse._SubParsersAction) -> None:
     add_connection_arguments(p)
     p.set_defaults(func=cmd_rollback)
 
+    from .folder_publish import add_folder_arguments
+
+    add_folder_arguments(subparsers)  # the same three commands with --to-folder DIR
+
 
 def read_password(username: str = "", server: str = "") -> str:
     """From $DUKAHUB_TRAINER_PASSWORD, else a no-echo prompt; never from argv."""
