@@ -113,12 +113,16 @@ def train_and_export(
     channel_id: str | None = None,
     quantize: str = "none",
     dataset: Dataset | None = None,
+    fingerprint_of: Catalog | None = None,
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
 ) -> TrainOutcome:
     """Photo check (unless ``dataset`` from an earlier check is given) → train → export.
 
-    The export is atomic and happens last, so a cancel before it leaves nothing behind.
+    ``fingerprint_of`` is the catalogue to record as "trained on" when it differs from
+    ``catalog``: for a shop, every listed photo, including any whose download failed,
+    so the next ``sync`` does not see a change that is not one. The export is atomic and
+    happens last, so a cancel before it leaves nothing behind.
     """
     from .export import export_model
     from .trainer import train
@@ -126,7 +130,7 @@ def train_and_export(
     if dataset is None:
         dataset = check_photos(catalog, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
     digests = {s.path: s.digest for s in dataset.samples}
-    fp = fingerprint.of_catalog(catalog, digests)
+    fp = fingerprint.of_catalog(fingerprint_of or catalog, digests)
     model = train(dataset, options, on_progress=span(on_progress, 0.03, 0.95), cancel=cancel)
     check_cancel(cancel)  # the last point where stopping leaves nothing behind
     out = export_model(

@@ -19,7 +19,7 @@ from pathlib import Path
 from .catalog import Catalog
 from .errors import TrainerError
 from .progress import Progress, ProgressHook
-from .shop import ShopClient, fetch_catalog, list_versions, publish, published_metadata, rollback
+from .shop import ShopClient, fetch_catalog, list_versions, publish, rollback
 
 PASSWORD_ENV = "DUKAHUB_TRAINER_PASSWORD"
 
@@ -28,7 +28,10 @@ def add_connection_arguments(p: argparse.ArgumentParser) -> None:
     """--server/--channel/--username(/--insecure), shared with ``train --server``."""
     p.add_argument("--server", required=True, help="shop server address, e.g. https://shop.example")
     p.add_argument("--channel", required=True, help="channel code")
-    p.add_argument("--username", required=True, help=f"password from ${PASSWORD_ENV} or a prompt")
+    p.add_argument(
+        "--username",
+        help=f"password from ${PASSWORD_ENV} or a prompt; not needed with a remembered session",
+    )
     p.add_argument(
         "--insecure",
         action="store_true",
@@ -81,15 +84,34 @@ def connect(
     return client
 
 
+def login_from_args(args: argparse.Namespace) -> ShopClient:
+    """The remembered session (*Keep me logged in*) when there is one for this server and
+    user, else a login with the password from the environment or a prompt.
+
+    Scheduled runs (cron, systemd timers) use the remembered session; no password is
+    ever taken from the command line.
+    """
+    username = getattr(args, "username", None)
+    client = ShopClient.restore(args.server)  # raises SessionExpired for a dead token
+    if client is not None and (not username or client.username == username):
+        return client
+    if client is not None:
+        client.close()
+    if not username:
+        raise TrainerError(
+            f"No remembered session for {args.server}: pass --username (the password comes "
+            f"from ${PASSWORD_ENV} or a prompt), or log in once in the app with "
+            "“Keep me logged in”."
+        )
+    client = ShopClient(args.server, allow_insecure=getattr(args, "insecure", False))
+    client.login(username, read_password(username, args.server))
+    return client
+
+
 def _connect_from_args(args: argparse.Namespace) -> ShopClient:
-    password = read_password(args.username, args.server)
-    return connect(
-        args.server,
-        args.channel,
-        args.username,
-        password,
-        insecure=getattr(args, "insecure", False),
-    )
+    client = login_from_args(args)
+    client.select_channel(args.channel)
+    return client
 
 
 def catalog_from_server(
@@ -132,8 +154,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .sync import catalogue_state
+
     client = _connect_from_args(args)
-    meta = published_metadata(client)
+    state = catalogue_state(client)  # the product list only: no photo is downloaded
+    meta = state.served_metadata
     channel = client.channel
     assert channel is not None
     if meta is None:
@@ -148,6 +173,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         mark = "*" if v["current"] else " "
         n = len((v.get("metadata") or {}).get("labels", []))
         print(f" {mark} {v['version']}  trained {v.get('trainedAt') or '?'}  {n} products")
+    print(state.describe_served())
+    print(state.describe_local())
     return 0
 
 

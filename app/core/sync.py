@@ -1,0 +1,332 @@
+"""Keeping a channel's served model current by itself: ``status`` and ``sync``.
+
+Dukahub's design note asks for "auto-training: retrain when products or images
+change, debounced; a nightly run that trains only if something changed". Here:
+
+* :func:`catalogue_state` compares the channel's catalogue as it is now (the product
+  list only — no photo is downloaded) plus the owner's edits with the catalogue
+  fingerprint of the **served** model and of the **local** one;
+* :func:`sync_channel` does nothing when the served model is current (and never
+  imports TensorFlow then), waits while the newest change is younger than the
+  debounce window, and otherwise downloads, trains, exports and publishes with
+  verification — under a per-channel lock, so two syncs of one channel never overlap.
+
+A sync killed mid-way leaves the served model untouched (the server swaps atomically)
+and the local export whole (exports are atomic); the lock dies with the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import fingerprint, paths
+from .catalog import Catalog, ImageRef, Product
+from .errors import ModelFilesError, TrainerError
+from .pipeline import Source, with_edits
+from .progress import ProgressHook, Reporter, span
+
+if TYPE_CHECKING:
+    from .model import TrainOptions
+    from .shop import CatalogueListing, ShopClient
+    from .store import ChannelStore
+
+log = logging.getLogger(__name__)
+
+# Exit codes of ``dukahub-trainer sync`` (README, "Keeping the model current").
+EXIT_OK = 0  # published, or already up to date
+EXIT_FAILED = 1  # something went wrong; the served model is unchanged unless said otherwise
+EXIT_WAITING = 3  # changes are younger than --debounce: the next run trains
+EXIT_BUSY = 4  # another sync of this channel is running
+
+
+class SyncBusy(TrainerError):  # noqa: N818 - an outcome the scheduler retries
+    """Another sync of the same channel holds its lock."""
+
+
+def listed_catalog(listing: CatalogueListing) -> Catalog:
+    """The channel's products with photo *identities* only (nothing downloaded).
+
+    Each photo's ``path`` is a placeholder and is never opened: fingerprints use
+    ``ImageRef.key`` for shop photos. Owner-added photos, merged in by the store, are
+    real files and are hashed.
+    """
+    return Catalog(
+        products=[
+            Product(
+                id=p.id,
+                name=p.name,
+                images=[ImageRef(Path(key), origin="catalog", key=key) for key in p.photo_keys],
+            )
+            for p in listing.products
+        ],
+        channel_id=listing.channel_id,
+    )
+
+
+def newest_edit(store: ChannelStore) -> dt.datetime | None:
+    """When the owner last changed ticks or added/removed a photo of this channel."""
+    stamps = []
+    for p in [store.root / "selection.json", store.root / "added"]:
+        with contextlib.suppress(OSError):
+            stamps.append(p.stat().st_mtime)
+    added = store.root / "added"
+    if added.is_dir():
+        for sub in added.iterdir():
+            with contextlib.suppress(OSError):
+                stamps.append(sub.stat().st_mtime)
+    if not stamps:
+        return None
+    return dt.datetime.fromtimestamp(max(stamps), tz=dt.timezone.utc)
+
+
+def _parse_time(stamp: str) -> dt.datetime | None:
+    try:
+        t = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def describe_age(stamp: str, now: dt.datetime | None = None) -> str:
+    """``trained 2 days ago`` style wording for an ISO time stamp."""
+    t = _parse_time(stamp)
+    if t is None:
+        return "at an unknown time"
+    seconds = max(0.0, ((now or dt.datetime.now(dt.timezone.utc)) - t).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def local_metadata(source: Source) -> dict[str, Any] | None:
+    """metadata.json of this source's local model, if a valid one is there."""
+    from .modelfiles import validate_model_dir
+
+    folder = source.model_dir()
+    if not (folder / "metadata.json").is_file():
+        return None
+    try:
+        return validate_model_dir(folder)
+    except ModelFilesError as exc:
+        log.info("Local model in %s is not usable: %s", folder, exc)
+        return None
+
+
+@dataclass
+class CatalogueState:
+    """The catalogue now versus the served and the local model."""
+
+    source: Source
+    current: fingerprint.Fingerprint
+    product_names: dict[str, str]
+    newest_change: dt.datetime | None
+    served_metadata: dict[str, Any] | None
+    served: fingerprint.Changes | None  # None: the shop serves no model yet
+    local_metadata: dict[str, Any] | None
+    local: fingerprint.Changes | None  # None: no local model
+
+    def describe_served(self, now: dt.datetime | None = None) -> str:
+        """One line for the owner about the served model."""
+        if self.served_metadata is None or self.served is None:
+            return "Your shop serves no model yet."
+        return _describe(self.served, self.served_metadata, "the model your shop serves", now)
+
+    def describe_local(self, now: dt.datetime | None = None) -> str:
+        if self.local_metadata is None or self.local is None:
+            return "No model trained on this computer yet."
+        return _describe(self.local, self.local_metadata, "the model on this computer", now)
+
+
+def _describe(
+    changes: fingerprint.Changes, metadata: dict[str, Any], which: str, now: dt.datetime | None
+) -> str:
+    age = describe_age(str(metadata.get("trainedAt", "")), now)
+    if changes.up_to_date:
+        return f"{_upper_first(which)} (trained {age}) is up to date."
+    return f"{_upper_first(changes.summary())} since {which} (trained {age})."
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def catalogue_state(
+    client: ShopClient,
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> CatalogueState:
+    """Reads the product list and the served metadata.json; downloads no photo."""
+    from .shop import list_catalogue, published_metadata
+
+    channel = client.require_channel()
+    source = Source.shop(client.server_url, channel.code, channel.id)
+    store = source.store()
+    listing = list_catalogue(client, on_progress=on_progress, cancel=cancel)
+    current = fingerprint.of_catalog(with_edits(listed_catalog(listing), source, store))
+    changes = [_parse_time(listing.newest_update), newest_edit(store)]
+    served_meta = published_metadata(client)
+    local_meta = local_metadata(source)
+    return CatalogueState(
+        source=source,
+        current=current,
+        product_names={p.id: p.display_name for p in listing.products},
+        newest_change=max((t for t in changes if t is not None), default=None),
+        served_metadata=served_meta,
+        served=None
+        if served_meta is None
+        else fingerprint.compare(current, fingerprint.from_metadata(served_meta)),
+        local_metadata=local_meta,
+        local=None
+        if local_meta is None
+        else fingerprint.compare(current, fingerprint.from_metadata(local_meta)),
+    )
+
+
+@contextlib.contextmanager
+def channel_lock(source: Source) -> Iterator[Path]:
+    """An exclusive per-channel lock held by the OS for this process's lifetime.
+
+    Raises :class:`SyncBusy` at once when another sync holds it (the scheduler's next
+    run tries again). The kernel drops the lock when a killed process dies, so a
+    crash never leaves the channel locked.
+    """
+    key = hashlib.blake2b("|".join(source.store_key).encode(), digest_size=8).hexdigest()
+    path = paths.data_dir() / "locks" / f"sync-{key}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            _lock_fd(fd)
+        except OSError as exc:
+            raise SyncBusy(
+                f"Another sync of channel {source.channel_code} on {source.server} is running."
+            ) from exc
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield path
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _lock_fd(fd: int) -> None:
+    if os.name == "nt":  # pragma: no cover - Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+@dataclass
+class SyncOutcome:
+    channel: str
+    status: str  # "up to date" | "published" | "waiting" | "busy" | "failed"
+    message: str
+    exit_code: int
+    version: str = ""
+    trained: bool = False
+
+
+def sync_channel(
+    client: ShopClient,
+    options: TrainOptions,
+    *,
+    debounce_minutes: float = 0.0,
+    quantize: str = "none",
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+    now: dt.datetime | None = None,
+) -> SyncOutcome:
+    """Train → publish → verify if the catalogue or the owner's edits changed since the
+    served model; otherwise return at once ("up to date") without importing TensorFlow.
+
+    Raises :class:`SyncBusy` when another sync of the channel runs, and the usual
+    :class:`TrainerError` subclasses on failure.
+    """
+    channel = client.require_channel()
+    source = Source.shop(client.server_url, channel.code, channel.id)
+    rep = Reporter(on_progress, cancel)
+    with channel_lock(source):
+        state = catalogue_state(client, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
+        served = state.served
+        if served is not None and served.up_to_date:
+            return SyncOutcome(channel.code, "up to date", state.describe_served(now), EXIT_OK)
+        what = (
+            "no model is served yet"
+            if served is None
+            else f"{served.summary()} since the served model"
+        )
+        now = now or dt.datetime.now(dt.timezone.utc)
+        if debounce_minutes > 0 and state.newest_change is not None:
+            age_min = (now - state.newest_change).total_seconds() / 60
+            if age_min < debounce_minutes:
+                return SyncOutcome(
+                    channel.code,
+                    "waiting",
+                    f"{_upper_first(what)}; the newest change is {age_min:.0f} min old, "
+                    f"so training waits until it is {debounce_minutes:g} min old.",
+                    EXIT_WAITING,
+                )
+        model_dir = source.model_dir()
+        trained = False
+        if state.local is not None and state.local.up_to_date:
+            rep("preparing", 0.05, "The model on this computer is current: publishing it")
+        else:
+            _train_channel(
+                client, source, options, quantize, model_dir, span(on_progress, 0.03, 0.9), cancel
+            )
+            trained = True
+        from .shop import publish
+
+        result = publish(client, model_dir, on_progress=span(on_progress, 0.9, 1.0), cancel=cancel)
+        n = len(result.metadata.get("labels", []))
+        return SyncOutcome(
+            channel.code,
+            "published",
+            f"{_upper_first(what)}: published version {result.version} ({n} products), "
+            f"verified at {result.url}",
+            EXIT_OK,
+            version=result.version,
+            trained=trained,
+        )
+
+
+def _train_channel(
+    client: ShopClient,
+    source: Source,
+    options: TrainOptions,
+    quantize: str,
+    model_dir: Path,
+    on_progress: ProgressHook | None,
+    cancel: threading.Event | None,
+) -> None:
+    from .pipeline import train_and_export
+    from .shop import fetch_catalog
+
+    store = source.store()
+    fetched = fetch_catalog(client, on_progress=span(on_progress, 0.0, 0.15), cancel=cancel)
+    for failure in fetched.stats.failed:
+        log.warning("Photo not downloaded: %s", failure)
+    train_and_export(
+        with_edits(fetched.catalog, source, store),
+        options,
+        model_dir,
+        quantize=quantize,
+        fingerprint_of=with_edits(listed_catalog(fetched.listing), source, store),
+        on_progress=span(on_progress, 0.15, 1.0),
+        cancel=cancel,
+    )

@@ -1,0 +1,217 @@
+"""`status`, `train --server` and `sync` against a real Vendure, through the real CLI.
+
+One channel of its own ("sync"), changed step by step the way a shop changes: a new
+product, a replaced photo, a deleted product, the owner's added photos and ticks.
+Each step checks what `status` says and what the shop then serves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from vendure_server.fixtures import FRUIT, GROCERY, VendureServer, create_channel
+
+from app.core import sync
+from app.core.pipeline import Source
+from app.core.store import ChannelStore
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+CODE = "sync"
+
+
+def photos(folder: str, n: int, skip: int = 0) -> list[Path]:
+    return sorted((GROCERY / "train" / folder).glob("*.jpg"))[skip : skip + n]
+
+
+@pytest.fixture(scope="module")
+def shop(vendure: VendureServer) -> dict:
+    """A channel with three products of three photos each (superadmin can publish)."""
+    api = vendure.admin()
+    zone = api.gql("{ zones { items { id } } }")["zones"]["items"][0]["id"]
+    ch = create_channel(vendure, api, CODE, zone)
+    api.channel_token = ch.token
+    ids = {}
+    for name in ("Golden Delicious", "Granny Smith", "Banana"):
+        assets = api.upload_assets(photos(FRUIT[name], 3))
+        ids[name] = api.create_product(name, [a["id"] for a in assets])
+    return {"api": api, "channel": ch, "ids": ids}
+
+
+def cli(
+    vendure: VendureServer, *args: str, check_tf: bool = False, base_weights: Path | None = None
+) -> subprocess.CompletedProcess:
+    """The real CLI in a subprocess; optionally reports whether TensorFlow was imported."""
+    argv = [*args, "--server", vendure.url, "--username", vendure.admin_user]
+    if base_weights is not None:
+        argv += ["--base-weights", str(base_weights)]
+    code = (
+        "import sys\nfrom app.cli import main\nrc = main(sys.argv[1:])\n"
+        "print('TF-IMPORTED' if 'tensorflow' in sys.modules else 'TF-NOT-IMPORTED', "
+        "file=sys.stderr)\nsys.exit(rc)\n"
+        if check_tf
+        else "import sys\nfrom app.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    )
+    env = dict(os.environ, DUKAHUB_TRAINER_PASSWORD=vendure.admin_password)
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def served_meta(vendure: VendureServer) -> dict | None:
+    cid = vendure.channels[CODE].id
+    r = requests.get(f"{vendure.url}/assets/ml-models/{cid}/latest/metadata.json", timeout=10)
+    return r.json() if r.status_code == 200 else None
+
+
+def served_bytes(vendure: VendureServer) -> dict[str, bytes]:
+    cid = vendure.channels[CODE].id
+    base = f"{vendure.url}/assets/ml-models/{cid}/latest/"
+    return {
+        n: requests.get(base + n, timeout=10).content
+        for n in ("model.json", "weights.bin", "metadata.json")
+    }
+
+
+def test_sync_keeps_the_served_model_current(
+    vendure: VendureServer, shop: dict, base_weights: Path, tmp_path: Path
+) -> None:
+    api, ids = shop["api"], shop["ids"]
+
+    st = cli(vendure, "status", "--channel", CODE)
+    assert st.returncode == 0, st.stderr
+    assert "serves no model yet" in st.stdout
+
+    # first sync: nothing served yet → train, publish, verify
+    first = cli(vendure, "sync", "--channel", CODE, base_weights=base_weights)
+    assert first.returncode == 0, first.stderr
+    assert f"{CODE}: published:" in first.stdout
+    meta = served_meta(vendure)
+    assert meta is not None and sorted(meta["labels"]) == sorted(ids.values())
+    assert meta["imageCount"] == 9
+    assert set(meta["catalogFingerprint"]["products"]) == set(ids.values())
+
+    # nothing changed: up to date, quickly, without TensorFlow
+    st = cli(vendure, "status", "--channel", CODE)
+    assert "is up to date" in st.stdout, st.stdout
+    noop = cli(vendure, "sync", "--channel", CODE, check_tf=True)
+    assert noop.returncode == 0, noop.stderr
+    assert "up to date" in noop.stdout and "TF-NOT-IMPORTED" in noop.stderr
+
+    # a new product with photos on the server: status names it; debounce waits
+    kiwi = api.create_product("Kiwi", [a["id"] for a in api.upload_assets(photos("Fruit/Kiwi", 3))])
+    st = cli(vendure, "status", "--channel", CODE)
+    assert "1 new product since the model your shop serves" in st.stdout, st.stdout
+    before = served_bytes(vendure)
+    wait = cli(vendure, "sync", "--channel", CODE, "--debounce", "60", check_tf=True)
+    assert wait.returncode == sync.EXIT_WAITING, wait.stderr
+    assert "waiting" in wait.stdout and "TF-NOT-IMPORTED" in wait.stderr
+    assert served_bytes(vendure) == before
+
+    # one replaced photo and one deleted product, in the same run
+    new_asset = api.upload_assets(photos(FRUIT["Banana"], 1, skip=5))[0]["id"]
+    old = api.gql("query($id:ID!){product(id:$id){assets{id}}}", {"id": ids["Banana"]})["product"][
+        "assets"
+    ]
+    keep = [a["id"] for a in old][1:] + [new_asset]
+    api.gql(
+        "mutation($i:UpdateProductInput!){updateProduct(input:$i){id}}",
+        {"i": {"id": ids["Banana"], "assetIds": keep, "featuredAssetId": keep[0]}},
+    )
+    api.gql("mutation($id:ID!){deleteProduct(id:$id){result}}", {"id": ids["Granny Smith"]})
+    st = cli(vendure, "status", "--channel", CODE)
+    assert "1 new product, 1 removed, 1 changed photo since the model your shop serves" in (
+        st.stdout
+    ), st.stdout
+
+    second = cli(vendure, "sync", "--channel", CODE, base_weights=base_weights)
+    assert second.returncode == 0, second.stderr
+    meta = served_meta(vendure)
+    assert sorted(meta["labels"]) == sorted([ids["Golden Delicious"], ids["Banana"], kiwi])
+    assert "is up to date" in cli(vendure, "status", "--channel", CODE).stdout
+
+    # the owner's edits (an added counter photo, an unticked product) are part of it
+    server = Source.shop(vendure.url, CODE).server
+    store = ChannelStore(server, CODE)
+    store.add_files(kiwi, photos("Fruit/Kiwi", 1, skip=10))
+    store.set_product_included(ids["Golden Delicious"], False)
+    st = cli(vendure, "status", "--channel", CODE)
+    assert "1 removed, 1 changed photo since the model your shop serves" in st.stdout, st.stdout
+
+    out = tmp_path / "model"
+    trained = cli(
+        vendure, "train", "--channel", CODE, "--out", str(out), "--json",
+        base_weights=base_weights,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    summary = json.loads(trained.stdout)
+    local = json.loads((out / "metadata.json").read_text())
+    assert sorted(local["labels"]) == sorted([ids["Banana"], kiwi])
+    assert summary["images"] == local["imageCount"] == 7  # 3 banana + 3 kiwi + 1 added
+
+    third = cli(vendure, "sync", "--channel", CODE, base_weights=base_weights)
+    assert third.returncode == 0, third.stderr
+    meta = served_meta(vendure)
+    assert sorted(meta["labels"]) == sorted([ids["Banana"], kiwi]) and meta["imageCount"] == 7
+    again = cli(vendure, "sync", "--channel", CODE, check_tf=True)
+    assert "up to date" in again.stdout and "TF-NOT-IMPORTED" in again.stderr
+
+
+def test_a_second_sync_of_the_channel_is_refused_while_one_runs(
+    vendure: VendureServer, shop: dict
+) -> None:
+    source = Source.shop(vendure.url, CODE, vendure.channels[CODE].id)
+    with sync.channel_lock(source):
+        busy = cli(vendure, "sync", "--channel", CODE, check_tf=True)
+    assert busy.returncode == sync.EXIT_BUSY, busy.stderr
+    assert f"{CODE}: busy:" in busy.stdout and "TF-NOT-IMPORTED" in busy.stderr
+    with sync.channel_lock(source):  # released again: the lock is free
+        pass
+
+
+def test_a_killed_sync_leaves_the_served_model_and_the_next_one_completes(
+    vendure: VendureServer, shop: dict, base_weights: Path
+) -> None:
+    api = shop["api"]
+    if served_meta(vendure) is None:  # run alone: serve a first model
+        assert cli(vendure, "sync", "--channel", CODE, base_weights=base_weights).returncode == 0
+    lime = api.create_product("Lime", [a["id"] for a in api.upload_assets(photos("Fruit/Lime", 3))])
+    before = served_bytes(vendure)
+
+    argv = [sys.executable, "-m", "app", "sync", "--channel", CODE, "--server", vendure.url,
+            "--username", vendure.admin_user, "--base-weights", str(base_weights)]  # fmt: skip
+    env = dict(os.environ, DUKAHUB_TRAINER_PASSWORD=vendure.admin_password)
+    proc = subprocess.Popen(
+        argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    seen = []
+    deadline = time.monotonic() + 300
+    assert proc.stderr is not None
+    for line in proc.stderr:  # progress lines, one per phase step when piped
+        seen.append(line)
+        if "training" in line or "features" in line or "preparing" in line:
+            break
+        assert time.monotonic() < deadline, seen
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, seen
+    assert served_bytes(vendure) == before  # untouched
+
+    done = cli(vendure, "sync", "--channel", CODE, base_weights=base_weights)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "published" in done.stdout
+    assert lime in served_meta(vendure)["labels"]
