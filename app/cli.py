@@ -85,15 +85,49 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     t.add_argument("--server", help="train from this shop server's channel catalogue")
     t.add_argument("--channel", help="channel code (with --server)")
-    t.add_argument("--username", help="user name (with --server)")
+    t.add_argument("--username", help="user name (with --server; not needed when remembered)")
     t.add_argument(
         "--sample", action="store_true", help="train on the sample shop shipped with the app"
     )
+    t.add_argument(
+        "--sample", action="store_true", help="train on the sample shop shipped with the app"
+    )
+    t.add_argument("--insecure", action="store_true", help="allow plain http:// (with --server)")
 
     p = sub.add_parser("predict", help="run an exported model on images")
     p.add_argument("model_dir", type=Path)
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--top", type=int, default=3)
+
+    y = sub.add_parser(
+        "sync",
+        help="train and publish if the catalogue changed since the served model",
+        description="Keeps a channel's served model current: does nothing (quickly, without "
+        "loading TensorFlow) when the catalogue and your edits are unchanged since the served "
+        "model; otherwise downloads, trains, publishes and verifies. Exit codes: 0 published "
+        "or up to date, 1 failed, 3 waiting for --debounce, 4 another sync of the channel is "
+        "running, 130 interrupted.",
+    )
+    y.add_argument("--server", required=True, help="shop server address")
+    target = y.add_mutually_exclusive_group(required=True)
+    target.add_argument("--channel", help="channel code")
+    target.add_argument(
+        "--all-channels",
+        action="store_true",
+        help="every channel you may publish to, one after the other",
+    )
+    y.add_argument("--username", help="not needed with a remembered session (Keep me logged in)")
+    y.add_argument("--insecure", action="store_true", help="allow plain http:// to another host")
+    y.add_argument(
+        "--debounce",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="skip the run while the newest change is younger than this",
+    )
+    y.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    y.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none")
+    y.add_argument("--seed", type=int, default=0)
 
     i = sub.add_parser("inspect", help="validate a model folder and print its metadata")
     i.add_argument("model_dir", type=Path)
@@ -125,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             "train": cmd_train,
             "predict": cmd_predict,
             "inspect": cmd_inspect,
+            "sync": cmd_sync,
         }[args.command]
     )
     try:
@@ -154,22 +189,30 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .core.sample_shop import sample_shop_dir
 
         args.images_dir = sample_shop_dir()
+    if args.sample:  # the six fruits shipped with the app: try it without photos or a server
+        if args.images_dir is not None or args.server:
+            raise TrainerError("--sample trains on the sample shop: give no folder or --server")
+        from .core.sample_shop import sample_shop_dir
+
+        args.images_dir = sample_shop_dir()
     if args.server:
         if args.images_dir is not None:
             raise TrainerError("Give either an image folder or --server, not both")
-        if not (args.channel and args.username):
-            raise TrainerError("--server needs --channel and --username")
-        from .core.shop_cli import catalog_from_server, read_password
+        if not args.channel:
+            raise TrainerError("--server needs --channel")
+        from .core.shop import fetch_catalog
+        from .core.shop_cli import login_from_args
 
-        base = catalog_from_server(
-            args.server,
-            args.channel,
-            args.username,
-            read_password(),
-            on_progress=progress,
-            cancel=cancel,
-        )
-        source = Source.shop(args.server, args.channel, base.channel_id)
+        client = login_from_args(args)
+        try:
+            client.select_channel(args.channel)
+            fetched = fetch_catalog(client, on_progress=progress, cancel=cancel)
+        finally:
+            client.close()
+        for failure in fetched.stats.failed:
+            print(f"note: photo not downloaded: {failure}", file=sys.stderr)
+        base = fetched.catalog
+        source = Source.shop(client.server_url, args.channel, base.channel_id)
     else:
         if args.images_dir is None:
             raise TrainerError("Give an image folder (one sub-folder per product) or --server")
@@ -234,6 +277,55 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"Add photos for: {shown}" + (" …" if len(r.needs_more_photos) > 8 else ""))
     print(f"Wrote {out} ({size / 1e6:.2f} MB: model.json, weights.bin, metadata.json).")
     return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """One result line per channel on stdout; the exit code is the worst outcome."""
+    from .core import sync
+    from .core.errors import TrainerError as Failure
+    from .core.model import TrainOptions
+    from .core.shop_cli import login_from_args
+
+    options = TrainOptions(seed=args.seed, base_weights=args.base_weights)
+    client = login_from_args(args)
+    try:
+        if args.all_channels:
+            codes = [c.code for c in client.channels() if c.can_publish]
+            if not codes:
+                raise TrainerError(f"Your user may not publish to any channel on {args.server}.")
+        else:
+            codes = [args.channel]
+        progress = StderrProgress()
+        worst = sync.EXIT_OK
+        for code in codes:
+            try:
+                client.select_channel(code)
+                out = sync.sync_channel(
+                    client,
+                    options,
+                    debounce_minutes=args.debounce,
+                    quantize=args.quantize,
+                    on_progress=progress,
+                )
+                progress.done()
+                line, code_ = f"{code}: {out.status}: {out.message}", out.exit_code
+            except sync.SyncBusy as exc:
+                line, code_ = f"{code}: busy: {exc}", sync.EXIT_BUSY
+            except Failure as exc:
+                if not args.all_channels or isinstance(exc, Cancelled):
+                    raise
+                line, code_ = f"{code}: failed: {exc}", sync.EXIT_FAILED
+            print(line, flush=True)
+            worst = _worse(worst, code_)
+        return worst
+    finally:
+        client.close()
+
+
+def _worse(a: int, b: int) -> int:
+    """Failure outranks a busy channel, which outranks waiting, which outranks success."""
+    rank = {0: 0, 3: 1, 4: 2, 1: 3}
+    return a if rank.get(a, 3) >= rank.get(b, 3) else b
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
