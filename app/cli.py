@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import threading
 import time
@@ -149,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(sys.argv[:1] if argv is None else ["dukahub-trainer"])
     args = build_parser().parse_args(raw)
+    if args.command is not None:
+        from .core.logs import setup_logging
+
+        setup_logging()  # scheduled runs (sync) leave a record in the app's log
     if args.command is None:
         from .gui.main import run_gui
 
@@ -262,7 +267,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     names = r.names
-    print(f"Trained {r.product_count} products on {r.image_count} photos in {r.duration_s:.1f}s.")
+    print(
+        f"Trained {r.product_count} products on {r.image_count} photos in {r.duration_s:.1f}s"
+        f" ({outcome.device})."
+    )
     if r.val_accuracy is not None:
         print(f"Validation accuracy: {r.val_accuracy:.0%} ({r.validation}).")
     else:
@@ -316,6 +324,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     raise
                 line, code_ = f"{code}: failed: {exc}", sync.EXIT_FAILED
             print(line, flush=True)
+            logging.getLogger("app.sync").info("%s", line)
             worst = _worse(worst, code_)
         return worst
     finally:

@@ -12,6 +12,7 @@ TensorFlow is imported only inside :func:`train_and_export`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,8 @@ from .store import ChannelStore
 
 if TYPE_CHECKING:
     from .model import TrainOptions, TrainResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class TrainOutcome:
     report: DatasetReport
     counts: dict[str, int]
     fingerprint: fingerprint.Fingerprint = field(default_factory=dict)
+    device: str = "CPU"  # where TensorFlow trained ("GPU (…)" in the GPU container)
 
 
 def train_and_export(
@@ -125,6 +129,7 @@ def train_and_export(
     happens last, so a cancel before it leaves nothing behind.
     """
     from .export import export_model
+    from .tf_runtime import compute_device
     from .trainer import train
 
     if dataset is None:
@@ -132,6 +137,14 @@ def train_and_export(
     digests = {s.path: s.digest for s in dataset.samples}
     fp = fingerprint.of_catalog(fingerprint_of or catalog, digests)
     model = train(dataset, options, on_progress=span(on_progress, 0.03, 0.95), cancel=cancel)
+    device = compute_device()
+    log.info(
+        "Trained %d products on %d photos on %s in %.1f s",
+        model.result.product_count,
+        model.result.image_count,
+        device,
+        model.result.duration_s,
+    )
     check_cancel(cancel)  # the last point where stopping leaves nothing behind
     out = export_model(
         model,
@@ -148,4 +161,5 @@ def train_and_export(
         report=dataset.report,
         counts=dataset.counts(),
         fingerprint=fp,
+        device=device,
     )

@@ -59,6 +59,19 @@ def tf_modules() -> tuple[Any, Any]:
     return tf, tf_keras
 
 
+def compute_device() -> str:
+    """Which device TensorFlow trains on: ``GPU (…)`` when one is visible, else ``CPU``.
+
+    The container's GPU variant installs TensorFlow's CUDA build; TensorFlow then uses
+    the GPU by itself, and the log says so.
+    """
+    tf, _ = tf_modules()
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return f"GPU ({', '.join(g.name for g in gpus)})"
+    return "CPU"
+
+
 @contextlib.contextmanager
 def _noop() -> Iterator[None]:
     yield

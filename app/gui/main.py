@@ -17,31 +17,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from app import __version__
-from app.core import paths
+from app.core.logs import setup_logging
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
 log = logging.getLogger("app")
 
-LOG_FILE = "trainer.log"
 EXIT_AFTER_FIRST_PAINT_ENV = "DUKAHUB_TRAINER_EXIT_AFTER_FIRST_PAINT"
-
-
-def setup_logging() -> None:
-    """One rotating log file under paths.log_dir(); "Open log folder" shows it."""
-    root = logging.getLogger()
-    if any(getattr(h, "_dukahub", False) for h in root.handlers):
-        return
-    handler = logging.handlers.RotatingFileHandler(
-        paths.log_dir() / LOG_FILE, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
-    handler._dukahub = True  # type: ignore[attr-defined]
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
-    )
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
 
 
 def install_excepthook() -> None:

@@ -11,7 +11,7 @@ import textwrap
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.core import paths
+from app.core import logs, paths
 from app.gui import main as gui_main
 
 
@@ -43,7 +43,7 @@ def test_keyboard_shortcuts_switch_screens(qtbot, window):
 
 
 def test_uncaught_exception_shows_readable_dialog(qtbot, window, monkeypatch):
-    gui_main.setup_logging()
+    logs.setup_logging()
     gui_main.install_excepthook()
     try:
         try:
@@ -60,7 +60,7 @@ def test_uncaught_exception_shows_readable_dialog(qtbot, window, monkeypatch):
         assert "Traceback" in box.detailedText()  # only behind "Show Details…"
         box.close()
         logging.getLogger().handlers[-1].flush()
-        log_text = (paths.log_dir() / gui_main.LOG_FILE).read_text()
+        log_text = (paths.log_dir() / logs.LOG_FILE).read_text()
         assert "Uncaught exception" in log_text and "KeyError: 'weights'" in log_text
     finally:
         sys.excepthook = sys.__excepthook__
@@ -83,6 +83,9 @@ def test_about_and_log_folder(qtbot, window, monkeypatch):
     )
     window.about()
     assert "PySide6 6." in texts[0] and "Python 3." in texts[0] and "TensorFlow" in texts[0]
+    from app.core.shop import session_store_description
+
+    assert f"Remembered logins: {session_store_description()}" in texts[0]
 
 
 def test_open_teachable_machine_export(qtbot, window, tm_export):
@@ -140,7 +143,7 @@ def test_cli_without_arguments_opens_the_window_without_tensorflow(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Dukahub Model Trainer" in out.stdout
     assert "TF False" in out.stdout
-    assert (tmp_path / "logs" / gui_main.LOG_FILE).exists()
+    assert (tmp_path / "logs" / logs.LOG_FILE).exists()
     saved = json.loads((tmp_path / "config" / "settings.json").read_text())
     assert saved["window_geometry"] and saved["last_screen"] == "login"
 

@@ -1,0 +1,30 @@
+"""The one log file of the app and the CLI (``Help → Open log folder`` shows it).
+
+Scheduled ``sync`` runs have no window to show what happened: the same rotating file
+records each run (what changed, which device trained, what was published).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+
+from . import paths
+
+LOG_FILE = "trainer.log"
+
+
+def setup_logging() -> None:
+    """One rotating log file under paths.log_dir(); idempotent."""
+    root = logging.getLogger()
+    if any(getattr(h, "_dukahub", False) for h in root.handlers):
+        return
+    handler = logging.handlers.RotatingFileHandler(
+        paths.log_dir() / LOG_FILE, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
+    handler._dukahub = True  # type: ignore[attr-defined]
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
