@@ -90,9 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--sample", action="store_true", help="train on the sample shop shipped with the app"
     )
-    t.add_argument(
-        "--sample", action="store_true", help="train on the sample shop shipped with the app"
-    )
     t.add_argument("--insecure", action="store_true", help="allow plain http:// (with --server)")
 
     p = sub.add_parser("predict", help="run an exported model on images")
@@ -188,12 +185,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     progress = StderrProgress()
     cancel = threading.Event()
-    if args.sample:  # the six fruits shipped with the app: try it without photos or a server
-        if args.images_dir is not None or args.server:
-            raise TrainerError("--sample trains on the sample shop: give no folder or --server")
-        from .core.sample_shop import sample_shop_dir
-
-        args.images_dir = sample_shop_dir()
     if args.sample:  # the six fruits shipped with the app: try it without photos or a server
         if args.images_dir is not None or args.server:
             raise TrainerError("--sample trains on the sample shop: give no folder or --server")
