@@ -276,6 +276,8 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         import PySide6
 
+        from app.core.shop import session_store_description
+
         versions = [
             f"Dukahub Model Trainer {APP_VERSION}",
             f"Python {platform.python_version()}",
@@ -289,7 +291,8 @@ class MainWindow(QMainWindow):
             "<b>Dukahub Model Trainer</b><br>Teach your point-of-sale camera to recognise "
             "your products.<br><br>"
             + "<br>".join(versions)
-            + f"<br><br>Log files: {paths.log_dir()}",
+            + f"<br><br>Log files: {paths.log_dir()}"
+            + f"<br>Remembered logins: {session_store_description()}",
         )
 
     # -- state ------------------------------------------------------------------------
