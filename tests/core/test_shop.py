@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import keyring
 import pytest
+from memory_keyring import MemoryKeyring, memory_keyring, no_keyring  # noqa: F401 (fixtures)
 
 from app.core import paths
 from app.core.errors import (
@@ -24,9 +26,11 @@ from app.core.errors import (
     InvalidCredentials,
     ModelFilesError,
     NotAVendureServer,
+    ServerRedirect,
     ServerTimeout,
     ServerUnreachable,
     SessionExpired,
+    ShopError,
     TlsError,
 )
 from app.core.modelfiles import read_model_files
@@ -276,3 +280,163 @@ def test_image_download_retries_then_caches() -> None:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+# ------------------------------------------------------------------ redirects (issue 10, item 1)
+
+
+class _Redirecting(http.server.BaseHTTPRequestHandler):
+    """The Admin API answers 307 to another address; that address records what it gets."""
+
+    received: list[tuple[str, bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        _Redirecting.received.append((self.path, body))
+        if self.path.startswith("/admin-api"):
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/collect")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        data = b'{"data": {"login": {"__typename": "CurrentUser", "channels": []}}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def redirecting_server() -> Iterator[int]:
+    _Redirecting.received = []
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv.server_address[1]
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_login_redirect_is_not_followed(redirecting_server: int) -> None:
+    """A 307 would make requests re-send the password to the redirect's target."""
+    client = ShopClient(f"http://127.0.0.1:{redirecting_server}")
+    with pytest.raises(ServerRedirect) as err:
+        client.login("owner", "s3cret-password")
+    assert f"redirect to http://127.0.0.1:{redirecting_server}/collect; use that" in str(err.value)
+    assert [path for path, _ in _Redirecting.received] == ["/admin-api"]
+    assert not any(b"s3cret-password" in body for path, body in _Redirecting.received[1:])
+
+
+def test_cli_redirect_is_one_line_and_exit_1(
+    redirecting_server: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("DUKAHUB_TRAINER_PASSWORD", "s3cret-password")
+    url = f"http://127.0.0.1:{redirecting_server}"
+    code = main(["status", "--server", url, "--channel", "fruit", "--username", "owner"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("Error: The server answered with a redirect to")
+    assert [path for path, _ in _Redirecting.received] == ["/admin-api"]
+
+
+# ------------------------------------------------------------------ credentials in the address (2)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://owner:pa55word@shop.example", "http://owner@127.0.0.1:3000/admin-api"]
+)
+def test_address_with_credentials_is_refused(url: str) -> None:
+    with pytest.raises(ShopError, match="contains a user name or password") as err:
+        normalise_server_url(url)
+    assert "pa55word" not in str(err.value) and "owner" not in str(err.value)
+    with pytest.raises(ShopError, match="contains a user name or password"):
+        ShopClient(url)
+
+
+# ------------------------------------------------------------------ image size cap (4)
+
+
+class _BigImage(http.server.BaseHTTPRequestHandler):
+    """Serves 300 kB of 'image', with or without Content-Length (chunked)."""
+
+    size = 300_000
+    sent: list[int] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        declared = "declared" in self.path
+        if declared:
+            self.send_header("Content-Length", str(self.size))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        block = b"\xff" * 16384
+        sent = 0
+        try:
+            while sent < self.size:
+                if declared:
+                    self.wfile.write(block)
+                else:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+                sent += len(block)
+            if not declared:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client hung up, as it should past the cap
+            pass
+        _BigImage.sent.append(sent)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("path", ["/assets/declared.jpg", "/assets/chunked.jpg"])
+def test_image_over_the_cap_is_refused_and_not_kept(path: str) -> None:
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BigImage)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}", max_image_bytes=100_000)
+        asset = catalogue.ListedAsset("9", path, None, "2026-01-01T00:00:00.000Z")
+        session = catalogue._image_session(1)
+        with pytest.raises(ShopError, match="larger than 0.1 MB"):
+            catalogue._cached_image(client, session, asset, None)
+        assert not any(p.is_file() for p in paths.image_cache_dir().rglob("*"))
+        client.max_image_bytes = 1_000_000
+        got, fetched = catalogue._cached_image(client, session, asset, None)
+        assert fetched and got.stat().st_size >= _BigImage.size
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+# ------------------------------------------------------------------ where the token is kept (5)
+
+
+@pytest.mark.usefixtures("no_keyring")
+def test_token_in_0600_file_without_a_keyring() -> None:
+    assert sessions.store_description() == f"file {sessions.sessions_path()} (0600)"
+    sessions.save("https://shop.example", sessions.SavedSession("tok-1", "owner"))
+    stored = json.loads(sessions.sessions_path().read_text())
+    assert stored["https://shop.example"]["token"] == "tok-1"
+    assert stat.S_IMODE(sessions.sessions_path().stat().st_mode) == 0o600
+    assert sessions.load("https://shop.example") == sessions.SavedSession("tok-1", "owner")
+    sessions.forget("https://shop.example")
+    assert sessions.load("https://shop.example") is None
+
+
+@pytest.mark.usefixtures("memory_keyring")
+def test_token_in_the_os_keyring_when_there_is_one() -> None:
+    ring = keyring.get_keyring()
+    assert isinstance(ring, MemoryKeyring)
+    assert sessions.store_description().startswith("system keyring (")
+    sessions.save("https://shop.example", sessions.SavedSession("tok-2", "owner", False))
+    assert ring.store == {(sessions.KEYRING_SERVICE, "https://shop.example"): "tok-2"}
+    assert "tok-2" not in sessions.sessions_path().read_text()  # only the index is on disk
+    assert sessions.load("https://shop.example") == sessions.SavedSession("tok-2", "owner")
+    sessions.forget("https://shop.example")
+    assert ring.store == {} and sessions.load("https://shop.example") is None

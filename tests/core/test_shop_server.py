@@ -8,18 +8,22 @@ tests do not depend on each other's order.
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
 import re
 import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import keyring
 import numpy as np
 import pytest
 import requests
+from memory_keyring import MemoryKeyring, memory_keyring  # noqa: F401 (fixture)
 from PIL import Image
 from vendure_server.fixtures import (
     BULK_PRODUCTS,
@@ -197,6 +201,23 @@ def test_remembered_session_restores_and_logout_forgets(vendure: VendureServer) 
         c.channels()
 
 
+@pytest.mark.usefixtures("memory_keyring")
+def test_remembered_session_in_the_os_keyring(vendure: VendureServer) -> None:
+    """Issue 10, item 5: with a keyring, the token is there and not in the file."""
+    ring = keyring.get_keyring()
+    assert isinstance(ring, MemoryKeyring)
+    c = ShopClient(vendure.url)
+    c.login(*vendure.users["trainer"], remember=True)
+    ((key, token),) = ring.store.items()
+    assert key == (sessions.KEYRING_SERVICE, c.server_url) and token == c._token
+    assert token not in sessions.sessions_path().read_text()
+    restored = ShopClient.restore(vendure.url)
+    assert restored is not None and restored.username == vendure.users["trainer"][0]
+    assert {ch.code for ch in restored.channels()} == {"fruit", "bulk", "empty"}
+    restored.logout()
+    assert ring.store == {} and ShopClient.restore(vendure.url) is None
+
+
 def test_expired_remembered_session(vendure: VendureServer) -> None:
     c = ShopClient(vendure.url)
     c.login(*vendure.users["trainer"], remember=True)
@@ -340,6 +361,27 @@ def test_list_catalogue_reads_no_photo_and_matches_fetch(
         assert after.newest_update == kiwi_after.updated_at
     finally:
         api.gql(update, {"input": {"id": kiwi.id, "featuredAssetId": kiwi.assets[0].id}})
+
+
+def test_photo_over_the_size_cap_is_left_out_and_named(vendure: VendureServer) -> None:
+    """Issue 10, item 4: images stream with a cap; the refused one names its product."""
+    c = client_for(vendure)
+    listing = list_catalogue(c)
+    sizes = sorted(a.file_size for p in listing.products for a in p.assets)
+    cap = sizes[len(sizes) // 2]  # about half of the photos are larger
+    c.max_image_bytes = cap
+    result = fetch_catalog(c)
+    too_big = {(p.id, a.id) for p in listing.products for a in p.assets if a.file_size > cap}
+    assert too_big and len(result.stats.failed) == len({a for _, a in too_big})
+    names = {p.id: p.name for p in listing.products}
+    for failure in result.stats.failed:
+        assert failure.product_name == names[failure.product_id]
+        assert str(failure).startswith(f"{failure.product_name}: ")
+        assert f"larger than {cap / 1e6:g} MB" in failure.reason
+    kept = {im.key for p in result.catalog.products for im in p.images}
+    for p in listing.products:
+        for a in p.assets:
+            assert (a.key in kept) == (a.file_size <= cap)
 
 
 def test_catalogue_pages_through_many_products(vendure: VendureServer, count_downloads) -> None:
@@ -530,6 +572,158 @@ def test_concurrent_publishes_never_mix(
     current = [v for v in versions if v["current"]]
     assert len(current) == 1
     assert json.loads(now["metadata.json"])["tag"] == current[0]["metadata"]["tag"]
+
+
+def test_three_concurrent_publishes_only_the_served_one_succeeds(
+    vendure: VendureServer, baseline: Path, tm_export: Path, tmp_path: Path
+) -> None:
+    """Issue 10, item 23: a publish that another one overtook must say so.
+
+    Each publish waits, once its upload has been answered, until all three have been
+    (its progress hook blocks): then two were overtaken before they verify.
+    """
+    labels = fruit_labels(vendure)
+    cid = vendure.channels["fruit"].id
+    tags = ("one", "two", "three")
+    models = {t: make_model(tmp_path, tm_export, cid, labels, f"race-{t}") for t in tags}
+    clients = {t: client_for(vendure) for t in tags}
+    uploaded = threading.Barrier(len(tags), timeout=120)
+    outcome: dict[str, object] = {}
+
+    def hold_before_verifying(p) -> None:
+        if p.message.startswith("Checking what the server now serves"):
+            uploaded.wait()
+
+    def run(tag: str) -> None:
+        try:
+            outcome[tag] = publish(clients[tag], models[tag], on_progress=hold_before_verifying)
+        except PublishError as exc:
+            outcome[tag] = exc
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in tags]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    current = publishing.model_status(clients["one"])["current"]
+    winners = [t for t, r in outcome.items() if isinstance(r, PublishResult)]
+    assert len(winners) == 1, outcome
+    assert outcome[winners[0]].version == current["version"]
+    assert served(vendure, "fruit") == local(models[winners[0]])
+    for tag in set(tags) - set(winners):
+        err = outcome[tag]
+        assert isinstance(err, PublishSuperseded), err
+        assert f"version {current['version']} is served instead" in str(err)
+
+
+class _LossyProxy(http.server.ThreadingHTTPServer):
+    """Forwards to Vendure; an upload (multipart POST) can lose its answer.
+
+    ``mode``: "" forwards everything; "lose-answer" forwards the upload and hangs up
+    before answering (the server has it); "lose-upload" hangs up without forwarding it.
+    """
+
+    def __init__(self, target: str) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.target = target
+        self.mode = ""
+        self.uploads = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    server: _LossyProxy
+    _HOP = {"connection", "transfer-encoding", "content-encoding", "content-length", "keep-alive"}
+
+    def _forward(self, method: str) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        upload = method == "POST" and "multipart" in self.headers.get("Content-Type", "")
+        if upload:
+            self.server.uploads += 1
+        if upload and self.server.mode == "lose-upload":
+            self.close_connection = True
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in self._HOP | {"host"}}
+        resp = requests.request(
+            method, self.server.target + self.path, data=body, headers=headers, timeout=120
+        )
+        if upload and self.server.mode == "lose-answer":
+            self.close_connection = True
+            return
+        self.send_response(resp.status_code)
+        for k, v in resp.headers.items():
+            if k.lower() not in self._HOP:
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(resp.content)))
+        self.end_headers()
+        self.wfile.write(resp.content)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._forward("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._forward("POST")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def lossy_proxy(vendure: VendureServer) -> Iterator[_LossyProxy]:
+    proxy = _LossyProxy(vendure.url)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    yield proxy
+    proxy.shutdown()
+    proxy.server_close()
+
+
+def test_lost_answer_after_the_swap_is_a_success_and_a_retry_does_not_publish_twice(
+    vendure: VendureServer,
+    baseline: Path,
+    tm_export: Path,
+    tmp_path: Path,
+    lossy_proxy: _LossyProxy,
+) -> None:
+    """Issue 10, item 3: the server switched although the client never heard back."""
+    c = ShopClient(lossy_proxy.url)
+    c.login(*vendure.users["trainer"])
+    c.select_channel("fruit")
+    d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "lost-answer")
+    lossy_proxy.mode = "lose-answer"
+    result = publish(c, d)
+    assert lossy_proxy.uploads == 1
+    assert served(vendure, "fruit") == local(d)
+    current = publishing.model_status(c)["current"]
+    assert result.version == current["version"] and not result.reused
+    versions = [v["version"] for v in list_versions(c)]
+
+    lossy_proxy.mode = ""  # the owner retries: nothing is uploaded again
+    again = publish(c, d)
+    assert again.reused and again.version == result.version
+    assert lossy_proxy.uploads == 1
+    assert [v["version"] for v in list_versions(c)] == versions
+
+
+def test_lost_upload_says_the_previous_model_is_still_served(
+    vendure: VendureServer,
+    baseline: Path,
+    tm_export: Path,
+    tmp_path: Path,
+    lossy_proxy: _LossyProxy,
+) -> None:
+    c = ShopClient(lossy_proxy.url)
+    c.login(*vendure.users["trainer"])
+    c.select_channel("fruit")
+    before = [v["version"] for v in list_versions(c)]
+    d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "lost-upload")
+    lossy_proxy.mode = "lose-upload"
+    with pytest.raises(PublishError, match="was not published. The previous model is still"):
+        publish(c, d)
+    assert served(vendure, "fruit") == local(baseline)
+    assert [v["version"] for v in list_versions(c)] == before
 
 
 def test_rollback(vendure: VendureServer, tm_export: Path, tmp_path: Path) -> None:
