@@ -98,7 +98,7 @@ def export_model(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        rep("exporting", 0.1, "Converting to TensorFlow.js")
+        rep("exporting", 0.1, "Writing the three model files")
         write_tfjs(model.full_model(), tmp, quantize)
         check_cancel(cancel)
         meta = {**(extra_metadata or {}), **build_metadata(model, channel_id, quantize)}

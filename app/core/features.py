@@ -108,7 +108,7 @@ def _download(url: str, dest: Path, progress: Reporter | None, alpha: float, siz
                     fh.write(chunk)
                     got += len(chunk)
                     if progress and total:
-                        progress("downloading", got / total, "Downloading pretrained weights")
+                        progress("downloading", got / total, "Downloading the recognition engine")
         os.replace(tmp, dest)
     except requests.RequestException as exc:
         tmp.unlink(missing_ok=True)
@@ -375,7 +375,7 @@ def extract(
             progress(
                 "features",
                 done_views / total_views,
-                f"Reading photos ({done_views}/{total_views} views)",
+                f"{done_views} of {total_views} photo variations",
             )
 
     workers = max(1, min(4, (os.cpu_count() or 2)))

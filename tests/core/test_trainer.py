@@ -168,7 +168,7 @@ def test_adding_a_product_only_reads_its_photos(
     )
     msgs = [e.message for e in events if e.phase == "features"]
     views = TrainOptions().views_for(3)
-    assert msgs and msgs[-1].endswith(f"/{3 * views} views)")
+    assert msgs and msgs[-1].endswith(f" of {3 * views} photo variations")
     assert "107" in model.result.labels
 
 
