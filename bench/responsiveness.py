@@ -236,7 +236,7 @@ class Bench:
         proc, server = vf.start_server(workdir)
         try:
             vf.seed(server)
-            seed_channel(server, "bench", products, photos)
+            vf.seed_grocery_channel(server, "bench", products, photos)
             counted: dict[str, int] = {}
 
             def work(on_progress: Any, cancel: Any) -> None:
@@ -290,19 +290,6 @@ class Bench:
         screen.deleteLater()
         shutil.rmtree(tmp, ignore_errors=True)
         return stats
-
-
-def seed_channel(server: Any, code: str, products: int, photos: int) -> None:
-    """One more channel on the test server with real photos (seeding is not measured)."""
-    from vendure_server.fixtures import create_channel
-
-    api = server.admin()
-    zone = api.gql("{zones{items{id}}}")["zones"]["items"][0]["id"]
-    api.channel_token = create_channel(server, api, code, zone).token
-    folders = sorted({p.parent for p in (GROCERY / "train").rglob("*.jpg")})[:products]
-    for folder in folders:
-        assets = api.upload_assets(sorted(folder.glob("*.jpg"))[:photos])
-        api.create_product(folder.name.replace("-", " "), [a["id"] for a in assets])
 
 
 LABELS = {

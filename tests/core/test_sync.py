@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from vendure_server.fixtures import FRUIT, GROCERY, VendureServer, create_channel
+from vendure_server.fixtures import FRUIT, GROCERY, VendureServer, add_channel
 
 from app.core import sync
 from app.core.pipeline import Source
@@ -36,10 +36,7 @@ def photos(folder: str, n: int, skip: int = 0) -> list[Path]:
 @pytest.fixture(scope="module")
 def shop(vendure: VendureServer) -> dict:
     """A channel with three products of three photos each (superadmin can publish)."""
-    api = vendure.admin()
-    zone = api.gql("{ zones { items { id } } }")["zones"]["items"][0]["id"]
-    ch = create_channel(vendure, api, CODE, zone)
-    api.channel_token = ch.token
+    api, ch = add_channel(vendure, CODE)
     ids = {}
     for name in ("Golden Delicious", "Granny Smith", "Banana"):
         assets = api.upload_assets(photos(FRUIT[name], 3))

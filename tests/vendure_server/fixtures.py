@@ -391,6 +391,29 @@ def seed(server: VendureServer) -> None:
     user("veg_trainer", [veg_trainer])
 
 
+def add_channel(server: VendureServer, code: str) -> tuple[AdminApi, SeededChannel]:
+    """One more channel on a seeded server; the returned API client works in it."""
+    api = server.admin()
+    zone = api.gql("{ zones { items { id } } }")["zones"]["items"][0]["id"]
+    ch = create_channel(server, api, code, zone)
+    api.channel_token = ch.token
+    return api, ch
+
+
+def seed_grocery_channel(
+    server: VendureServer, code: str, products: int, photos: int
+) -> SeededChannel:
+    """A channel of ``products`` grocery classes with ``photos`` real photos each."""
+    api, ch = add_channel(server, code)
+    folders = sorted({p.parent for p in (GROCERY / "train").rglob("*.jpg")})[:products]
+    for folder in folders:
+        assets = api.upload_assets(sorted(folder.glob("*.jpg"))[:photos])
+        pid = api.create_product(folder.name.replace("-", " "), [a["id"] for a in assets])
+        ch.products[pid] = folder.name.replace("-", " ")
+        ch.images[pid] = len(assets)
+    return ch
+
+
 @pytest.fixture(scope="session")
 def vendure(tmp_path_factory) -> Iterator[VendureServer]:
     """A seeded, running Vendure with the ML model plugin; stopped after the session."""
