@@ -106,7 +106,15 @@ class Settings:
     epochs: int = 30  # TrainOptions' default
     augment: bool = True
     quantize: str = "none"
+    seed: int = 0
+    base_weights: str = ""  # Advanced → pretrained weights file; "" = shipped/downloaded
     camera_id: str = ""
+    last_source: str = ""  # "shop" | "folder" | "": what reopens at start
+    splitters: dict[str, str] = field(default_factory=dict)  # name -> base64 saveState()
+    publish_folder: str = ""  # "Publish to a folder": the folder last used
+    publish_channel_id: str = ""
+    copy_folder: str = ""  # "Save a copy of the three files…": the folder last used
+    seconds_per_view: float = 0.0  # measured in the last training here (alpha 0.35); 0 = unknown
 
     @classmethod
     def path(cls) -> Path:

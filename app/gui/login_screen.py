@@ -120,8 +120,16 @@ class LoginScreen(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.login_button)
 
+        self.sample_button = QPushButton("Try the sample shop")
+        self.sample_button.setToolTip(
+            "Six fruits with a few photos each, shipped with the app: train, test and "
+            "publish to a folder without a shop server or photos of your own"
+        )
+        self.sample_button.clicked.connect(self.use_sample_shop)
+        buttons.insertWidget(1, self.sample_button)
         hint = QLabel("No shop server? Train from a folder of product photos instead.")
         hint.setObjectName("hint")
+        hint.setWordWrap(True)
         lay = QVBoxLayout(w)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(form)
@@ -209,6 +217,7 @@ class LoginScreen(QWidget):
             self.username,
             self.password,
             self.remember,
+            self.sample_button,
         ):
             w.setEnabled(not busy)
 
@@ -323,12 +332,33 @@ class LoginScreen(QWidget):
         self.source_chosen.emit()
 
     def choose_folder(self) -> None:
-        start = self.session.settings.last_folder or str(Path.home())
         folder = QFileDialog.getExistingDirectory(
-            self, "Folder with one sub-folder of photos per product", start
+            self, "Folder with one sub-folder of photos per product", self.folder_dialog_start()
         )
         if folder:
             self.use_folder(Path(folder))
+
+    def folder_dialog_start(self) -> str:
+        """The folder *around* the last shop folder, so it is picked again with one click
+        (opening inside it invites picking one product's sub-folder instead)."""
+        last = self.session.settings.last_folder
+        if last:
+            parent = Path(last).expanduser().parent
+            if parent.is_dir():
+                return str(parent)
+        return str(Path.home())
+
+    def use_sample_shop(self) -> None:
+        """Six fruits shipped with the app: train → test → publish to a folder, no server."""
+        from app.core.errors import TrainerError
+        from app.core.sample_shop import sample_shop_dir
+
+        try:
+            folder = sample_shop_dir()
+        except TrainerError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
+        self.use_folder(folder)
 
     def use_folder(self, folder: Path) -> None:
         self.session.settings.last_folder = str(folder)

@@ -14,8 +14,8 @@ from pathlib import Path
 from threading import Event
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -35,7 +36,7 @@ from app.core.progress import ProgressHook
 
 from .session import Session
 from .tasks import TaskError
-from .widgets import Banner, ProgressPanel
+from .widgets import Banner, ElidedLabel, ProgressPanel, keep_splitter, reveal_folder
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,64 @@ def format_when(meta: dict | None) -> str:
     return t.astimezone().strftime("%d %b %Y, %H:%M") if t else "unknown time"
 
 
+def ago(meta: dict | None, now: datetime | None = None) -> str:
+    """ "2 days ago", "3 hours ago", "just now" (or "" when unknown)."""
+    t = trained_at(meta)
+    if t is None:
+        return ""
+    now = now or datetime.now(t.tzinfo)
+    s = max(0.0, (now - t).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if s >= size:
+            n = int(s // size)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def photo_counts(meta: dict) -> dict[str, int]:
+    """Photos per product a model learned from (the fingerprint it records), or {}."""
+    from app.core import fingerprint
+
+    fp = fingerprint.from_metadata(meta) or {}
+    return {pid: len(ids) for pid, ids in fp.items()}
+
+
+def summary_html(meta: dict, names: dict[str, str], result: Any = None) -> str:
+    """What the owner wants to know first: what it recognises, from how many photos,
+    when, how sure, which products are weak."""
+    from .wording import headline
+
+    labels = [str(x) for x in meta.get("labels", [])]
+    saved = meta.get("labelNames")
+    saved = saved if isinstance(saved, list) and len(saved) == len(labels) else labels
+    shown = [names.get(lab) or str(saved[i]) for i, lab in enumerate(labels)]
+    listed = ", ".join(shown[:12]) + (f" and {len(shown) - 12} more" if len(shown) > 12 else "")
+    photos = meta.get("imageCount")
+    when = ago(meta)
+    lines = [
+        f"<b>Recognises {len(labels)} products</b>: {listed}.",
+        (f"Learned from <b>{photos} photos</b>" if photos else "Learned from your photos")
+        + (f", trained <b>{when}</b> ({format_when(meta)})." if when else "."),
+    ]
+    if "validationAccuracy" in meta or "validation" in meta:
+        lines.append(headline(meta.get("validationAccuracy"), meta.get("validation")).text)
+    weak: list[str] = []
+    if result is not None and list(getattr(result, "labels", [])) == labels:
+        for pid, acc in (result.per_product or {}).items():
+            if acc is not None and acc < 0.6:
+                weak.append(f"{names.get(pid, pid)} (recognised {100 * acc:.0f} %)")
+    counts = photo_counts(meta)
+    for pid in labels:
+        if pid in counts and counts[pid] < 3:
+            n = counts[pid]
+            weak.append(f"{names.get(pid, pid)} ({n} photo{'s' if n != 1 else ''})")
+    if weak:
+        lines.append("<b>Weak</b> — add photos taken at the counter: " + ", ".join(weak[:10]))
+    elif counts or result is not None:
+        lines.append("No product stands out as weak.")
+    return "<br>".join(lines)
+
+
 def compare_published(local: dict, published: dict | None) -> tuple[str, str]:
     """(message, banner kind) saying whether the local model is newer than the served one."""
     if published is None:
@@ -94,9 +153,7 @@ class ModelScreen(QWidget):
 
         title = QLabel("Model")
         title.setObjectName("title")
-        self.location = QLabel("No model yet: train one, or open a model folder.")
-        self.location.setWordWrap(True)
-        self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.location = ElidedLabel("No model yet: train one, or open a model folder.")
         self.open_button = QPushButton("Open model folder…")
         self.open_button.setToolTip(
             "Open a folder with model.json, weights.bin and "
@@ -119,6 +176,12 @@ class ModelScreen(QWidget):
         self.banner = Banner()
         self.kind = QLabel()
         self.kind.setWordWrap(True)
+        self.summary = QLabel()  # the owner's view first; the engineer's tables below
+        self.summary.setObjectName("card")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setStyleSheet("QLabel#card { padding: 10px; }")
+        self.summary.hide()
 
         self.meta_table = self._table(["Field", "Value"])
         self.files_table = self._table(["File", "Size"])
@@ -146,7 +209,7 @@ class ModelScreen(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(QLabel("<b>metadata.json</b>"))
+        ll.addWidget(QLabel("<b>Details</b>: every field of metadata.json"))
         ll.addWidget(self.meta_table, 1)
         ll.addWidget(QLabel("<b>Files</b>"))
         ll.addWidget(self.files_table)
@@ -160,15 +223,27 @@ class ModelScreen(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
+        split.setMinimumHeight(260)
+        self.split = split
+        keep_splitter(split, session.settings, "model")
 
-        lay = QVBoxLayout(self)
+        body = QWidget()
+        lay = QVBoxLayout(body)
         lay.addWidget(title)
         lay.addLayout(head)
         lay.addWidget(self.progress)
         lay.addWidget(self.banner)
+        lay.addWidget(self.summary)
         lay.addWidget(self.kind)
         lay.addWidget(split, 1)
         lay.addWidget(self.published_box)
+        scroll = QScrollArea()  # at 800×600 the page scrolls instead of squeezing
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
         session.model_changed.connect(self.load)
         session.source_changed.connect(self._source_changed)
@@ -204,7 +279,7 @@ class ModelScreen(QWidget):
         self._fill()
         if folder is None:
             return
-        self.location.setText(f"<b>{folder}</b>")
+        self.location.setText(str(folder))
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
             from app.core.modelfiles import ExportedModel
@@ -300,6 +375,7 @@ class ModelScreen(QWidget):
             self.location.setText("No model yet: train one, or open a model folder.")
         if self.model is None:
             self.kind.setText("")
+            self.summary.hide()
             for t in (self.meta_table, self.files_table, self.labels_table):
                 t.setRowCount(0)
             return
@@ -313,6 +389,8 @@ class ModelScreen(QWidget):
                 f"Trained by this app: input {self.model.image_size}×{self.model.image_size}, "
                 f"{len(self.model.labels)} products."
             )
+        self.summary.setText(summary_html(meta, self.session.names(), self.session.result))
+        self.summary.show()
         rows = [(k, v) for k, v in meta.items() if k != "labels"]
         rows.append(("labels", f"{len(meta.get('labels', []))} labels (listed on the right)"))
         self.meta_table.setRowCount(len(rows))
@@ -342,6 +420,7 @@ class ModelScreen(QWidget):
     def _fill_labels(self) -> None:
         if self.model is None:
             return
+        self.summary.setText(summary_html(self.metadata, self.session.names(), self.session.result))
         names = self.session.names()  # the catalogue loaded now, if any
         labels = list(self.model.labels)
         saved = self.metadata.get("labelNames")  # names written at training time
@@ -358,6 +437,8 @@ class ModelScreen(QWidget):
                 item.setToolTip("Not a product of the catalogue loaded now")
             self.labels_table.setItem(r, 2, item)
 
-    def reveal(self) -> None:
-        if self.session.model_dir is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.session.model_dir)))
+    def reveal(self) -> bool:
+        """The model folder in the file manager, or its path said (and copied) instead."""
+        if self.session.model_dir is None:
+            return False
+        return reveal_folder(self.session.model_dir, self.banner)

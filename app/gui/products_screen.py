@@ -49,7 +49,8 @@ from app.core.progress import ProgressHook
 
 from .session import Session
 from .tasks import TaskError
-from .widgets import Banner, ProgressPanel, format_duration
+from .widgets import Banner, ElidedLabel, ProgressPanel, format_duration, keep_splitter
+from .wording import plain_error
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,10 @@ def estimate_training_seconds(session: Any, n_images: int, n_products: int) -> f
     if trainer is None or n_products < 2:
         return None
     try:
-        return float(trainer.estimate_seconds(n_images, n_products, session.train_options()))
+        measured = session.settings.seconds_per_view or None  # from the last training here
+        return float(
+            trainer.estimate_seconds(n_images, n_products, session.train_options(), measured)
+        )
     except Exception:  # noqa: BLE001 - an estimate is optional
         log.exception("estimate failed")
         return None
@@ -105,7 +109,7 @@ def photo_notes(product: Product, bad: dict[str, str]) -> list[str]:
     notes = []
     n = usable_count(product, bad)
     if n == 0:
-        notes.append("no photo")
+        notes.append("no usable photo: not trained")
     elif n == 1:
         notes.append("only one photo")
     reasons = [bad[str(im.path)] for im in product.active_images() if str(im.path) in bad]
@@ -157,10 +161,14 @@ class ProductModel(QAbstractTableModel):
             return self.COLUMNS[section]
         return None
 
+    def unusable(self, p: Product) -> bool:
+        """Ticked, but nothing to learn from: shown unticked and greyed, with the reason."""
+        return p.included and usable_count(p, self.bad) == 0
+
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDropEnabled
-        if index.column() == 0:
-            f |= Qt.ItemFlag.ItemIsUserCheckable
+        if index.column() == 0 and not self.unusable(self.products[index.row()]):
+            f |= Qt.ItemFlag.ItemIsUserCheckable  # a product without photos cannot be ticked
         return f
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
@@ -176,7 +184,8 @@ class ProductModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return p.display_name
             if role == Qt.ItemDataRole.CheckStateRole:
-                return Qt.CheckState.Checked if p.included else Qt.CheckState.Unchecked
+                on = p.included and not self.unusable(p)
+                return Qt.CheckState.Checked if on else Qt.CheckState.Unchecked
             if role == Qt.ItemDataRole.DecorationRole:
                 # a QIcon, so the view scales the thumbnail to its icon size
                 thumbs = self.session.thumbnails
@@ -184,7 +193,10 @@ class ProductModel(QAbstractTableModel):
                     return QIcon(thumbs.loading)
                 return QIcon(thumbs.get_or_placeholder(p.images[0].path))
             if role == Qt.ItemDataRole.ToolTipRole:
-                return f"{p.display_name}\nProduct ID (label): {p.id}"
+                tip = f"{p.display_name}\nProduct ID (label): {p.id}"
+                if self.unusable(p):
+                    tip += "\nNot trained: no usable photo. Add photos to include it."
+                return tip
         if col == 1 and role == Qt.ItemDataRole.DisplayRole:
             used, total = usable_count(p, self.bad), len(p.images)
             return str(used) if used == total else f"{used} of {total}"
@@ -196,7 +208,9 @@ class ProductModel(QAbstractTableModel):
                 return ", ".join(notes)
             if role == Qt.ItemDataRole.ForegroundRole and notes:
                 return QColor("#9a5b00") if p.included else QColor("#777")
-        if role == Qt.ItemDataRole.ForegroundRole and not p.included:
+            if role == Qt.ItemDataRole.ToolTipRole and notes:
+                return ", ".join(notes)
+        if role == Qt.ItemDataRole.ForegroundRole and (not p.included or self.unusable(p)):
             return QColor("#888")
         return None
 
@@ -272,16 +286,21 @@ class ProductsScreen(QWidget):
 
         self.heading = QLabel("Products")
         self.heading.setObjectName("title")
+        self.source_name = ElidedLabel()  # the shop or folder: long paths shrink with "…"
+        self.source_name.setObjectName("hint")
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search products (Ctrl+F)")
+        self.search.setPlaceholderText("Search (Ctrl+F)")
+        self.search.setToolTip("Search products by name or ID (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(150)
+        self.search.setMaximumWidth(320)
         self.reload_button = QPushButton("Reload")
         self.reload_button.setToolTip("Download the catalogue again (F5)")
         self.reload_button.clicked.connect(self.load)
         top = QHBoxLayout()
         top.addWidget(self.heading)
-        top.addStretch(1)
-        top.addWidget(self.search, 2)
+        top.addWidget(self.source_name, 1)
+        top.addWidget(self.search, 1)
         top.addWidget(self.reload_button)
 
         self.progress = ProgressPanel()
@@ -322,6 +341,7 @@ class ProductsScreen(QWidget):
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setMinimumWidth(300)  # name shrinks (elided); Photos and Notes stay whole
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_product())
         self._table_drops = _FileDrops(self.table)
         self._table_drops.dropped.connect(self._dropped_on_table)
@@ -379,6 +399,8 @@ class ProductsScreen(QWidget):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([430, 650])
+        self.splitter.setChildrenCollapsible(False)
+        keep_splitter(self.splitter, session.settings, "products")
 
         self.summary = QLabel()
         self.summary.setObjectName("summary")
@@ -387,6 +409,9 @@ class ProductsScreen(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.progress)
         lay.addWidget(self.banner)
+        self.changes_slot = QVBoxLayout()  # the window puts the "catalogue changed" banner here
+        self.changes_slot.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(self.changes_slot)
         lay.addLayout(warn_row)
         lay.addWidget(self.details)
         lay.addWidget(self.splitter, 1)
@@ -403,7 +428,7 @@ class ProductsScreen(QWidget):
     # -- loading ----------------------------------------------------------------------
     def _source_changed(self) -> None:
         src = self.session.source
-        self.heading.setText("Products" if src is None else f"Products — {src.label}")
+        self.source_name.setText("" if src is None else f"— {src.label}")
         self.reload_button.setEnabled(src is not None)
         if src is not None and self.session.base_catalog is None:
             self.load()
@@ -511,37 +536,66 @@ class ProductsScreen(QWidget):
             self.details_button.hide()
             self.details.hide()
             return
+        bad = bad_photos(self.session.report)
         active = catalog.active()
-        none = [p for p in active if not p.active_images()]
-        single = [p for p in active if len(p.active_images()) == 1]
-        parts = []
+        none = [p for p in active if usable_count(p, bad) == 0]
+        single = [p for p in active if usable_count(p, bad) == 1]
+        names = self.session.names()
+        parts, lines = [], []
+
+        def count(n: int, one: str, many: str) -> str:
+            return f"{n} {one if n == 1 else many}"
+
+        def listed(ps: list[Product]) -> str:
+            return ", ".join(p.display_name for p in ps[:10]) + (" …" if len(ps) > 10 else "")
+
         if none:
-            parts.append(f"{len(none)} with no photo (left out)")
+            parts.append(
+                count(len(none), "product has", "products have")
+                + " no usable photo and will not be trained (greyed out)"
+            )
+            lines.append(f"Not trained, add photos: {listed(none)}")
         if single:
-            parts.append(f"{len(single)} with only one photo")
+            parts.append(count(len(single), "product has", "products have") + " only one photo")
+            lines.append(f"Only one photo (counter photos help most): {listed(single)}")
         report = self.session.report
-        lines: list[str] = []
         if report is not None:
             if report.unreadable:
-                parts.append(f"{len(report.unreadable)} unreadable file(s) skipped")
+                parts.append(count(len(report.unreadable), "photo", "photos") + " can't be opened")
+                for pid, path, reason in report.unreadable:
+                    lines.append(
+                        f"Can't open {path.name} ({names.get(pid, pid)}): {plain_error(reason)}"
+                    )
             if report.duplicates:
-                parts.append(f"{len(report.duplicates)} duplicate photo(s)")
+                parts.append(count(len(report.duplicates), "photo is", "photos are") + " twice")
+                for kept, dropped in report.duplicates:
+                    lines.append(f"{dropped.name} is the same photo as {kept.name}: used once")
             if report.conflicts:
-                parts.append(f"{len(report.conflicts)} photo(s) filed under two products")
-            lines = report.summary_lines(self.session.names())
+                parts.append(
+                    count(len(report.conflicts), "photo is", "photos are")
+                    + " filed under two products"
+                )
+                for a, b in report.conflicts:
+                    lines.append(f"The same photo is filed under two products: {a} and {b}")
         problem = self._problem
         if problem:
             self.warnings.show_message(problem, "error")
         elif parts:
-            text = "Products: " + "; ".join(parts) + "."
-            if single:
-                text += " One photo still trains; counter photos make it much better."
+            text = "; ".join(parts) + "."
+            text = text[0].upper() + text[1:]
+            if single and not none:
+                text += " One photo still trains; photos taken at the counter make it much better."
             self.warnings.show_message(text, "warn")
         else:
             self.warnings.clear_message()
         self.details.setText("\n".join(f"• {line}" for line in lines))
-        self.details_button.setVisible(bool(lines) and self.warnings.isVisible())
-        self.details.setVisible(bool(lines) and self.details_button.isChecked())
+        # isHidden, not isVisible: the latter is False while another screen is shown
+        shown = bool(lines) and not self.warnings.isHidden()
+        self.details_button.setVisible(shown)
+        self.details.setVisible(shown and self.details_button.isChecked())
+        if report is not None:  # the decoder's own words, for whoever needs them
+            tech = report.summary_lines(names)
+            self.details.setToolTip("\n".join(tech))
 
     def _show_details(self, on: bool) -> None:
         self.details_button.setText("Hide details" if on else "Show details")

@@ -8,18 +8,22 @@ will load exactly these files; any failure leaves the previous model served.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from threading import Event
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -31,7 +35,7 @@ from app.core.progress import ProgressHook
 from .model_screen import format_when, trained_at
 from .session import Session
 from .tasks import Task, TaskError
-from .widgets import Banner, ProgressPanel
+from .widgets import Banner, ElidedLabel, ProgressPanel, reveal_folder
 
 log = logging.getLogger(__name__)
 
@@ -105,22 +109,278 @@ class PublishScreen(QWidget):
         bl.addWidget(self.versions, 1)
         bl.addLayout(brow)
         self.status: dict | None = None
+        self.folder_status: dict | None = None
+        self.folder_box = self._build_folder_box()
 
-        lay = QVBoxLayout(self)
+        body = QWidget()
+        lay = QVBoxLayout(body)
         lay.addWidget(title)
+        self.changes_slot = QVBoxLayout()  # the window puts the "catalogue changed" banner here
+        self.changes_slot.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(self.changes_slot)
         lay.addWidget(self.what)
         lay.addLayout(row)
         lay.addWidget(self.progress)
         lay.addWidget(self.banner)
         lay.addWidget(self.url)
         lay.addWidget(self.server_box)
+        lay.addWidget(self.folder_box)
         lay.addStretch(1)  # keeps the top packed while the server box is hidden
+        scroll = QScrollArea()  # at 800×600 the page scrolls instead of squeezing
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
         session.model_changed.connect(self.refresh)
         session.source_changed.connect(self.refresh)
         session.source_changed.connect(self.load_status)
         self.refresh()
         self.load_status()
+        self.load_folder_status()
+
+    # -- without a server: a folder, or a copy ------------------------------------------
+    def _build_folder_box(self) -> QGroupBox:
+        box = QGroupBox("Without the shop server")
+        settings = self.session.settings
+        intro = QLabel(
+            "Publish to a folder your shop serves (its assets folder, or one you copy to the "
+            "server): the tills load <i>folder/channel id/latest/model.json</i>. Earlier "
+            "versions are kept there, so you can go back."
+        )
+        intro.setWordWrap(True)
+        self.folder_label = ElidedLabel(settings.publish_folder or "No folder chosen yet")
+        self.folder_choose = QPushButton("Choose folder…")
+        self.folder_choose.clicked.connect(self.choose_publish_folder)
+        self.channel_id = QLineEdit(settings.publish_channel_id)
+        self.channel_id.setPlaceholderText("1")
+        self.channel_id.setMaximumWidth(70)
+        self.channel_id.setToolTip(
+            "The shop channel's id (1 for the default channel): the folder inside yours "
+            "that the tills of that channel read"
+        )
+        self.folder_publish_button = QPushButton("Publish to the folder")
+        self.folder_publish_button.clicked.connect(lambda: self.publish_to_folder())
+        r1 = QHBoxLayout()
+        r1.addWidget(QLabel("Folder:"))
+        r1.addWidget(self.folder_label, 1)
+        r1.addWidget(self.folder_choose)
+        r2 = QHBoxLayout()
+        r2.addWidget(QLabel("Channel id:"))
+        r2.addWidget(self.channel_id)
+        r2.addStretch(1)
+        r2.addWidget(self.folder_publish_button)
+        self.folder_served = QLabel()
+        self.folder_served.setWordWrap(True)
+        self.folder_served.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder_versions = QTableWidget(0, 3)
+        self.folder_versions.setHorizontalHeaderLabels(["Version", "Trained", ""])
+        self.folder_versions.verticalHeader().hide()
+        self.folder_versions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.folder_versions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.folder_versions.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        fh = self.folder_versions.horizontalHeader()
+        fh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2):
+            fh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.folder_versions.itemSelectionChanged.connect(self._folder_version_selected)
+        self.folder_versions.hide()
+        self.folder_rollback_button = QPushButton("Serve this version again")
+        self.folder_rollback_button.setEnabled(False)
+        self.folder_rollback_button.clicked.connect(lambda: self.rollback_folder_selected())
+        self.folder_reveal_button = QPushButton("Show in file manager")
+        self.folder_reveal_button.clicked.connect(self._reveal_folder)
+        self.copy_button = QPushButton("Save a copy of the three files…")
+        self.copy_button.setToolTip(
+            "model.json, weights.bin and metadata.json, e.g. on a USB stick for the till"
+        )
+        self.copy_button.clicked.connect(self.choose_copy_folder)
+        r3 = QHBoxLayout()
+        r3.addWidget(self.folder_reveal_button)
+        r3.addStretch(1)
+        r3.addWidget(self.folder_rollback_button)
+        r4 = QHBoxLayout()
+        r4.addWidget(self.copy_button)
+        r4.addStretch(1)
+        bl = QVBoxLayout(box)
+        bl.addWidget(intro)
+        bl.addLayout(r1)
+        bl.addLayout(r2)
+        bl.addWidget(self.folder_served)
+        bl.addWidget(self.folder_versions)
+        bl.addLayout(r3)
+        bl.addLayout(r4)
+        return box
+
+    def _folder_channel(self) -> str:
+        text = self.channel_id.text().strip()
+        if text:
+            return text
+        own = str((self.local_meta or {}).get("channelId") or "").strip()
+        return own or "1"
+
+    def choose_publish_folder(self) -> None:
+        start = self.session.settings.publish_folder or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Folder your shop serves", start)
+        if folder:
+            self.set_publish_folder(Path(folder))
+
+    def set_publish_folder(self, folder: Path) -> None:
+        s = self.session.settings
+        s.publish_folder = str(folder)
+        s.save()
+        self.folder_label.setText(str(folder))
+        self.load_folder_status()
+
+    def publish_to_folder(self) -> Task | None:
+        s = self.session
+        folder = s.settings.publish_folder
+        if not folder:
+            self.choose_publish_folder()
+            folder = s.settings.publish_folder
+        if not folder or s.model_dir is None:
+            return None
+        channel = self._folder_channel()
+        s.settings.publish_channel_id = channel
+        s.settings.save()
+        model_dir = s.model_dir
+        self.banner.clear_message()
+
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
+            from app.core.folder_publish import publish_to_folder
+
+            return publish_to_folder(
+                model_dir, folder, channel, on_progress=on_progress, cancel=cancel
+            )
+
+        task = s.runner.start("publish", work)
+        self.task = task
+        self.progress.track(task, "Publishing to the folder…")
+        task.succeeded.connect(self._folder_published)
+        task.failed.connect(lambda err: self.banner.show_failure(err, "Publishing failed."))
+        task.finished.connect(self.load_folder_status)
+        task.finished.connect(self.refresh)
+        return task
+
+    def _folder_published(self, result: Any) -> None:
+        again = " It was already the served version: nothing was copied." if result.reused else ""
+        self.banner.show_message(
+            f"Published version {result.version} for channel {result.channel_id}. The tills "
+            f"load <b>{result.latest / 'model.json'}</b>.{again}",
+            "ok",
+        )
+
+    def load_folder_status(self) -> Task | None:
+        folder = self.session.settings.publish_folder
+        self.folder_reveal_button.setEnabled(bool(folder))
+        if not folder:
+            self.folder_served.setText("")
+            self.folder_versions.hide()
+            return None
+        channel = self._folder_channel()
+
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
+            from app.core.folder_publish import folder_status
+
+            return folder_status(folder, channel)
+
+        task = self.session.runner.start("folder-status", work)
+        task.succeeded.connect(lambda st, c=channel: self._folder_status_loaded(c, st))
+        task.failed.connect(lambda err: self.folder_served.setText(err.message))
+        return task
+
+    def _folder_status_loaded(self, channel: str, status: dict) -> None:
+        self.folder_status = status
+        current = status.get("current")
+        versions = list(status.get("versions") or [])
+        if current:
+            self.folder_served.setText(
+                f"Channel {channel} in this folder serves version {current['version']}, "
+                f"trained {format_when(current)}."
+            )
+        else:
+            self.folder_served.setText(f"Nothing published for channel {channel} here yet.")
+        self.folder_versions.setRowCount(len(versions))
+        for r, v in enumerate(versions):
+            cells = [v["version"], format_when(v), "serving now" if v.get("current") else ""]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))
+                item.setData(Qt.ItemDataRole.UserRole, v)
+                self.folder_versions.setItem(r, c, item)
+        self.folder_versions.setVisible(bool(versions))
+        header = self.folder_versions.horizontalHeader().sizeHint().height()
+        rows = self.folder_versions.verticalHeader().defaultSectionSize() * min(6, len(versions))
+        self.folder_versions.setFixedHeight(header + rows + 2 * self.folder_versions.frameWidth())
+        self._folder_version_selected()
+
+    def _folder_version_selected(self) -> None:
+        items = self.folder_versions.selectedItems()
+        v = items[0].data(Qt.ItemDataRole.UserRole) if items else None
+        self.folder_rollback_button.setEnabled(v is not None and not v.get("current"))
+
+    def rollback_folder_selected(self) -> Task | None:
+        items = self.folder_versions.selectedItems()
+        folder = self.session.settings.publish_folder
+        if not items or not folder:
+            return None
+        version = items[0].data(Qt.ItemDataRole.UserRole)["version"]
+        channel = self._folder_channel()
+
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
+            from app.core.folder_publish import rollback_folder
+
+            return rollback_folder(folder, channel, version)
+
+        task = self.session.runner.start("publish", work)
+        self.progress.track(task, f"Switching to version {version}…", cancellable=False)
+        task.succeeded.connect(
+            lambda _v: self.banner.show_message(
+                f"The folder serves version {version} again for channel {channel}.", "ok"
+            )
+        )
+        task.failed.connect(
+            lambda err: self.banner.show_failure(err, "", "The current model stays served.")
+        )
+        task.finished.connect(self.load_folder_status)
+        return task
+
+    def _reveal_folder(self) -> None:
+        folder = self.session.settings.publish_folder
+        if folder:
+            reveal_folder(folder, self.banner)
+
+    def choose_copy_folder(self) -> None:
+        s = self.session.settings
+        start = s.copy_folder or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(
+            self, "Folder for the three model files (empty, or an earlier copy)", start
+        )
+        if folder:
+            self.save_copy(Path(folder))
+
+    def save_copy(self, dest: Path) -> Task | None:
+        s = self.session
+        if s.model_dir is None:
+            return None
+        s.settings.copy_folder = str(dest)
+        s.settings.save()
+        model_dir = s.model_dir
+
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
+            from app.core.folder_publish import save_copy
+
+            return save_copy(model_dir, dest)
+
+        task = s.runner.start("copy", work)
+        task.succeeded.connect(
+            lambda out: self.banner.show_message(
+                f"Saved model.json, weights.bin and metadata.json in <b>{out}</b>.", "ok"
+            )
+        )
+        task.failed.connect(lambda err: self.banner.show_failure(err, "Could not save a copy:"))
+        return task
 
     # -- the server's side ------------------------------------------------------------
     def load_status(self) -> None:
@@ -242,14 +502,21 @@ class PublishScreen(QWidget):
                 self.local_meta = None
         busy = self.task is not None and self.task.running
         self.login_button.setVisible(not s.logged_in)
-        if s.model_dir is None or self.local_meta is None:
+        has_model = s.model_dir is not None and self.local_meta is not None
+        for w in (self.folder_publish_button, self.copy_button):
+            w.setEnabled(has_model and not busy)
+        if not self.channel_id.text().strip() and self.local_meta:
+            own = str(self.local_meta.get("channelId") or "")
+            self.channel_id.setPlaceholderText(own or "1")
+        if not has_model:
             self.what.setText("Train a model or open a model folder first.")
             self.publish_button.setEnabled(False)
             return
         if not s.logged_in:
             self.what.setText(
-                f"Ready to publish {describe(self.local_meta)} from {s.model_dir}.<br>"
-                "Publishing needs a login to the shop's server."
+                f"Ready to publish {describe(self.local_meta)}. Sending it to the shop "
+                "needs a login; without a server, publish it to a folder or save a copy "
+                "below."
             )
             self.publish_button.setEnabled(False)
             return

@@ -7,6 +7,7 @@ window appears before they load.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from app.core.store import ChannelStore
 
 from .tasks import TaskRunner
 from .thumbnails import Thumbnails
+
+log = logging.getLogger(__name__)
 
 
 class Session(QObject):
@@ -48,8 +51,10 @@ class Session(QObject):
         self.dataset: Dataset | None = None
         self.engine_loaded = False
         self._merged: Catalog | None = None
-        self.seed = 0
-        self.base_weights_override: Path | None = None
+        self.seed = settings.seed
+        self.base_weights_override: Path | None = (
+            Path(settings.base_weights) if settings.base_weights else None
+        )
 
     # -- source ---------------------------------------------------------------------
     def use_shop(self, client: Any, server: str, channel: Any) -> None:
@@ -60,7 +65,12 @@ class Session(QObject):
         self._set_source(Source.from_folder(folder))
 
     def _set_source(self, source: Source) -> None:
+        old = self.source
         self.source = source
+        self.settings.last_source = source.kind
+        if old is not None and self.model_dir == old.model_dir() and old != source:
+            self.model_dir = None  # the previous source's model is not this source's
+            self.model_changed.emit()
         self.store = source.store()
         self.base_catalog = None
         self._merged = None
@@ -68,6 +78,35 @@ class Session(QObject):
         self.report = None
         self.source_changed.emit()
         self.catalog_changed.emit()
+        self.find_latest_model()
+
+    def find_latest_model(self) -> None:
+        """Open the source's own model (where training exports) when it holds a valid one,
+        so a restart finds the model the owner trained yesterday."""
+        src = self.source
+        if src is None or (self.model_dir is not None and self.model_dir != src.model_dir()):
+            return  # a folder the owner opened on purpose stays open
+        folder = src.model_dir()
+
+        def work(on_progress: Any, cancel: Any) -> Path | None:
+            from app.core.errors import ModelFilesError
+            from app.core.modelfiles import validate_model_dir
+
+            if not (folder / "metadata.json").exists():
+                return None
+            try:
+                validate_model_dir(folder)
+            except ModelFilesError as exc:
+                log.info("no usable model in %s: %s", folder, exc)
+                return None
+            return folder
+
+        task = self.runner.start("latest-model", work)
+        task.succeeded.connect(lambda found, s=src: self._latest_found(s, found))
+
+    def _latest_found(self, source: Source, folder: Path | None) -> None:
+        if folder is not None and source is self.source and self.model_dir is None:
+            self.set_model_dir(folder)
 
     def logout(self) -> None:
         client, self.client = self.client, None
@@ -75,6 +114,7 @@ class Session(QObject):
             # Ends the server session and forgets the token; off the UI thread (network).
             self.runner.start("logout", lambda _p, _c: client.logout())
         if self.source is not None and self.source.kind == "shop":
+            self.settings.last_source = ""
             self.source = None
             self.store = None
             self.base_catalog = None

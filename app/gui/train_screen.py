@@ -38,9 +38,11 @@ from PySide6.QtWidgets import (
 
 from app.core.progress import Progress, ProgressHook
 
+from .eta import TrainingEta
 from .session import Session
 from .tasks import Task, TaskError
-from .widgets import Banner, ProgressPanel, format_duration
+from .widgets import Banner, ProgressPanel, format_duration, keep_splitter
+from .wording import headline
 
 if TYPE_CHECKING:
     from app.core.pipeline import TrainOutcome
@@ -53,24 +55,27 @@ MODEL_SIZES = [
     (0.75, "Large — about 6 MB"),
     (1.0, "Largest — about 9 MB, slowest on the till"),
 ]
-QUANTIZE = [
-    ("none", "Full precision (float32)"),
-    ("float16", "Half size (float16)"),
-    ("uint8", "Quarter size (uint8)"),
+QUANTIZE = [  # (key, what the owner reads, what an engineer reads in the tooltip)
+    ("none", "Full size, most exact", "float32 weights"),
+    ("float16", "Half the size, as good", "float16 weights: probabilities within ~0.005"),
+    ("uint8", "Quarter size, less exact", "uint8 weights: probabilities move up to ~0.1"),
 ]
 
 
 class TrainingChart(QChartView):
-    """Loss (left axis) and accuracy in % (right axis) per epoch, updated live."""
+    """How often it is right (in %) per training pass, updated live.
+
+    The loss curve is an engineer's view: shown only with Advanced open.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         chart = QChart()
-        chart.setTitle("Learning curve")
+        chart.setTitle("How well it is learning")
         chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
         chart.setMargins(QMargins(4, 4, 4, 4))
         self.loss = QLineSeries(name="Loss")
-        self.acc = QLineSeries(name="Accuracy on training photos")
-        self.val_acc = QLineSeries(name="Accuracy on held-back photos")
+        self.acc = QLineSeries(name="Right on its training photos")
+        self.val_acc = QLineSeries(name="Right on held-back photos")
         for series, color in (
             (self.loss, "#c0392b"),
             (self.acc, "#2e86c1"),
@@ -80,9 +85,9 @@ class TrainingChart(QChartView):
             pen.setWidthF(2.0)
             series.setPen(pen)
             chart.addSeries(series)
-        self.x = QValueAxis(titleText="Epoch", labelFormat="%d")
+        self.x = QValueAxis(titleText="Training pass", labelFormat="%d")
         self.y_loss = QValueAxis(titleText="Loss", labelFormat="%.2f")
-        self.y_acc = QValueAxis(titleText="Accuracy %", labelFormat="%d", min=0, max=100)
+        self.y_acc = QValueAxis(titleText="Right %", labelFormat="%d", min=0, max=100)
         chart.addAxis(self.x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(self.y_loss, Qt.AlignmentFlag.AlignLeft)
         chart.addAxis(self.y_acc, Qt.AlignmentFlag.AlignRight)
@@ -94,7 +99,13 @@ class TrainingChart(QChartView):
         super().__init__(chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setMinimumHeight(220)
+        self.show_loss(False)
         self.clear()
+
+    def show_loss(self, on: bool) -> None:
+        """The loss series and its axis: for engineers, with Advanced open."""
+        self._show_series(self.loss, on)
+        self.y_loss.setVisible(on)
 
     def _show_series(self, series: QLineSeries, on: bool) -> None:
         """Held-back accuracy per epoch exists only when the trainer reports it."""
@@ -130,6 +141,12 @@ class TrainingChart(QChartView):
     def points(self) -> int:
         return self.loss.count()
 
+    def replay(self, history: list[dict[str, float]], epochs: int) -> None:
+        """Draw a finished run again (the previous training after a cancel)."""
+        self.clear(epochs)
+        for row in history:
+            self.add(row)
+
 
 def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.0f}%"
@@ -142,6 +159,7 @@ class TrainScreen(QWidget):
         super().__init__(parent)
         self.session = session
         self.task: Task | None = None
+        self.eta: TrainingEta | None = None
         s = session.settings
 
         title = QLabel("Train")
@@ -171,32 +189,40 @@ class TrainScreen(QWidget):
             max(0, next((i for i, (a, _) in enumerate(MODEL_SIZES) if a == s.alpha), 0))
         )
         self.model_size.setToolTip(
-            "MobileNetV2 width. Larger models need a one-time download of their "
+            "MobileNetV2 width (alpha). Larger models need a one-time download of their "
             "pretrained weights and run slower on the till."
         )
         self.epochs = QSpinBox(minimum=1, maximum=500, value=s.epochs)
-        self.epochs.setToolTip("Passes over the photos. More is slower, rarely better.")
+        self.epochs.setToolTip("Epochs: passes over the photos. More is slower, rarely better.")
         self.augment = QCheckBox("Vary the photos (crops, rotation, lighting, blur)")
         self.augment.setChecked(s.augment)
+        self.augment.setToolTip("Augmentation: about 24 varied views per product")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=session.seed)
-        self.seed.setToolTip("Same seed + same photos = same model.")
+        self.seed.setToolTip(
+            "Random seed: the same number and the same photos give the same model."
+        )
         self.quantize = QComboBox()
-        for key, text in QUANTIZE:
+        for i, (key, text, tip) in enumerate(QUANTIZE):
             self.quantize.addItem(text, key)
+            self.quantize.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
         self.quantize.setCurrentIndex(max(0, self.quantize.findData(s.quantize)))
+        self.quantize.setToolTip("Weight quantisation of weights.bin")
         self.weights = QLineEdit(str(session.base_weights() or ""))
-        self.weights.setPlaceholderText("Download once from the internet (default)")
+        self.weights.setPlaceholderText("The one shipped with the app (default)")
+        self.weights.setToolTip(
+            "Pretrained MobileNetV2 ImageNet weights (.h5); kept for the next start"
+        )
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._choose_weights)
         wrow = QHBoxLayout()
         wrow.addWidget(self.weights, 1)
         wrow.addWidget(browse)
         form.addRow("Model size", self.model_size)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Augmentation", self.augment)
-        form.addRow("Random seed", self.seed)
-        form.addRow("Weight precision", self.quantize)
-        form.addRow("Pretrained weights file", wrow)
+        form.addRow("Training passes", self.epochs)
+        form.addRow("Photos", self.augment)
+        form.addRow("Variation number", self.seed)
+        form.addRow("File size", self.quantize)
+        form.addRow("Base model file", wrow)
         self.advanced.hide()
         for w in (self.model_size, self.quantize):
             w.currentIndexChanged.connect(self._save_options)
@@ -212,11 +238,16 @@ class TrainScreen(QWidget):
         self.chart.hide()  # appears with the first run
 
         # results
+        self.previous = QLabel()  # "Previous training" while a new one runs or was cancelled
+        self.previous.setObjectName("hint")
+        self.previous.setWordWrap(True)
+        self.previous.hide()
+        self._shown: tuple[Any, dict[str, int]] | None = None  # (result, counts) on screen
         self.accuracy = QLabel()
         self.accuracy.setObjectName("bignumber")
         self.accuracy.setWordWrap(True)
         self.per_product = QTableWidget(0, 3)
-        self.per_product.setHorizontalHeaderLabels(["Product", "Photos", "Accuracy"])
+        self.per_product.setHorizontalHeaderLabels(["Product", "Photos", "Recognised"])
         self._setup_table(self.per_product)
         self.confusions = QTableWidget(0, 3)
         self.confusions.setHorizontalHeaderLabels(["Product", "Mistaken for", "Times"])
@@ -239,12 +270,14 @@ class TrainScreen(QWidget):
         results = QWidget()
         rl = QVBoxLayout(results)
         rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.previous)
         rl.addWidget(self.accuracy)
         pair = QSplitter()
+        self.pair = pair
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(QLabel("<b>Accuracy per product</b> (on held-back photos)"))
+        ll.addWidget(QLabel("<b>Per product</b> (held-back photos recognised)"))
         ll.addWidget(self.per_product)
         right = QWidget()
         rr = QVBoxLayout(right)
@@ -253,6 +286,7 @@ class TrainScreen(QWidget):
         rr.addWidget(self.confusions)
         pair.addWidget(left)
         pair.addWidget(right)
+        keep_splitter(pair, session.settings, "train.results")
         rl.addWidget(pair, 1)
         rl.addWidget(self.more_photos)
         rl.addLayout(self.result_buttons)
@@ -299,6 +333,7 @@ class TrainScreen(QWidget):
     # -- options --------------------------------------------------------------------
     def _toggle_advanced(self, on: bool) -> None:
         self.advanced.setVisible(on)
+        self.chart.show_loss(on)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
 
     def _choose_weights(self) -> None:
@@ -315,9 +350,10 @@ class TrainScreen(QWidget):
         s.epochs = self.epochs.value()
         s.augment = self.augment.isChecked()
         s.quantize = str(self.quantize.currentData())
-        self.session.seed = self.seed.value()
+        self.session.seed = s.seed = self.seed.value()
         text = self.weights.text().strip()
         self.session.base_weights_override = Path(text) if text else None
+        s.base_weights = text
         s.save()
         self._update_intro()
 
@@ -368,12 +404,18 @@ class TrainScreen(QWidget):
             )
 
         self.banner.clear_message()
-        self.results.hide()
+        if self._shown is not None:  # stays until the new run finishes; a cancel keeps it
+            self.previous.setText(
+                "<b>Previous training</b> — shown until the new one finishes. "
+                "Its model stays in use meanwhile."
+            )
+            self.previous.show()
         self.chart.clear(session.settings.epochs)
         self.chart.show()
         task = session.runner.start("train", work)
         self.task = task
-        self.progress.track(task, "Starting…")
+        self.eta = self._make_eta(catalog)
+        self.progress.track(task, "Starting…", eta=self.eta)
         task.progress.connect(lambda p, t=task: self._on_progress(t, p))
         task.succeeded.connect(lambda res, t=task: self._done(t, res))
         task.failed.connect(lambda err, t=task: self._failed(t, err))
@@ -381,6 +423,24 @@ class TrainScreen(QWidget):
         task.finished.connect(self._update_intro)
         self.start_button.setEnabled(False)
         return task
+
+    def _make_eta(self, catalog: Any) -> TrainingEta:
+        from app.core.model import TrainOptions
+
+        from .products_screen import training_scope
+
+        active, n_img = training_scope(catalog, self.session.report)
+        s = self.session.settings
+        o = TrainOptions(alpha=s.alpha, epochs=s.epochs, augment=s.augment)
+        views = n_img * o.views_for(max(1, n_img // max(1, len(active))))
+
+        def after_features(v: int, spv: float | None) -> float:
+            import app.core.trainer as trainer  # the run imported it already
+
+            width = 0.5 + 0.5 * (s.alpha / 0.35) ** 2
+            return trainer.seconds_after_features(v, spv / width if spv else None)
+
+        return TrainingEta(views, after_features)
 
     def cancel(self) -> None:
         if self.task is not None and self.task.running:
@@ -396,16 +456,36 @@ class TrainScreen(QWidget):
                 "Training cancelled. Nothing was written; the previous model is unchanged.",
                 "info",
             )
+            self._back_to_previous("cancelled")
 
     def _failed(self, task: Task, err: TaskError) -> None:
         if task is not self.task:
             return
         self.banner.show_failure(err, "Training failed:")
+        self._back_to_previous("failed")
+
+    def _back_to_previous(self, why: str) -> None:
+        """The run did not finish: its model is still the previous one, so are the results."""
+        if self._shown is None:
+            self.chart.hide()
+            return
+        result, _counts = self._shown
+        self.chart.replay(list(getattr(result, "history", []) or []), self.session.settings.epochs)
+        self.previous.setText(
+            f"<b>Previous training</b> — the new one was {why}; this is the model in use."
+        )
+        self.previous.show()
 
     def _done(self, task: Task, outcome: TrainOutcome) -> None:
         if task is not self.task:
             return
         result = outcome.result
+        self.previous.hide()
+        spv = self.eta.seconds_per_view if self.eta is not None else None
+        if spv:  # this computer's speed, for the next estimate (at model size 0.35)
+            s = self.session.settings
+            s.seconds_per_view = spv / (0.5 + 0.5 * (s.alpha / 0.35) ** 2)
+            s.save()
         self.session.set_report(outcome.report)
         self.session.set_result(result)
         self.session.set_model_dir(outcome.model_dir)
@@ -429,16 +509,18 @@ class TrainScreen(QWidget):
         def name(pid: str) -> str:
             return names.get(pid, pid)
 
-        if result.val_accuracy is None:
-            self.accuracy.setText(
-                "Trained. There were too few photos to hold some back and measure accuracy."
-            )
-        else:
-            self.accuracy.setText(
-                f"Recognised <b>{pct(result.val_accuracy)}</b> of the photos held back from "
-                f"training · {result.product_count} products · {result.image_count} photos · "
-                f"{format_duration(result.duration_s)}"
-            )
+        self._shown = (result, counts)
+        head = headline(result.val_accuracy, result.validation)
+        self.accuracy.setText(
+            f"{head.text}<br><span style='color:#555'>{result.product_count} products · "
+            f"{result.image_count} photos · {format_duration(result.duration_s)}</span>"
+        )
+        self.accuracy.setToolTip(f"How it was checked: {result.validation}")
+        # Products the owner left ticked that the model cannot know: no usable photo.
+        trained = set(result.labels)
+        untrained = [
+            p.id for p in (catalog.active() if catalog is not None else []) if p.id not in trained
+        ]
         rows = sorted(
             result.labels,
             key=lambda pid: (
@@ -447,8 +529,17 @@ class TrainScreen(QWidget):
                 name(pid),
             ),
         )
-        self.per_product.setRowCount(len(rows))
-        for r, pid in enumerate(rows):
+        self.per_product.setRowCount(len(rows) + len(untrained))
+        for r, pid in enumerate(untrained):
+            item = QTableWidgetItem(name(pid))
+            item.setToolTip(f"Product ID {pid} — not in the model: it had no usable photo")
+            item.setForeground(QColor("#888"))
+            self.per_product.setItem(r, 0, item)
+            self.per_product.setItem(r, 1, QTableWidgetItem("0"))
+            a = QTableWidgetItem("needs photos")
+            a.setForeground(QColor("#b03a2e"))
+            self.per_product.setItem(r, 2, a)
+        for r, pid in enumerate(rows, start=len(untrained)):
             acc = result.per_product.get(pid)
             item = QTableWidgetItem(name(pid))
             item.setToolTip(f"Product ID {pid}")
@@ -474,16 +565,26 @@ class TrainScreen(QWidget):
             self.confusions.setRowCount(1)
             self.confusions.setItem(0, 0, QTableWidgetItem("No mix-ups on held-back photos"))
 
-        needs = list(result.needs_more_photos)
+        needs = [p for p in result.needs_more_photos if p not in untrained]
+        parts = []
+        if untrained:
+            parts.append(
+                "<b>Needs photos</b> — not in the model, so the camera cannot recognise "
+                "them: "
+                + ", ".join(name(p) for p in untrained[:20])
+                + (" …" if len(untrained) > 20 else "")
+                + "."
+            )
         if needs:
-            self.more_photos.setText(
+            parts.append(
                 "<b>Add photos of:</b> "
                 + ", ".join(name(p) for p in needs[:20])
                 + (" …" if len(needs) > 20 else "")
                 + " — a few photos taken at the counter help most."
             )
-        else:
-            self.more_photos.setText("Every product has enough photos.")
+        self.more_photos.setText(
+            "<br>".join(parts) if parts else "Every product has enough photos."
+        )
         self.results.show()
 
     def _confusion_thumb_ready(self, key: str) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -25,14 +28,14 @@ from .tasks import Task, TaskError
 log = logging.getLogger(__name__)
 
 PHASES = {
-    "downloading": "Downloading images",
-    "preparing": "Reading images",
-    "features": "Extracting features",
-    "training": "Training",
-    "validating": "Checking accuracy",
-    "exporting": "Writing model files",
-    "uploading": "Uploading",
-    "verifying": "Verifying",
+    "downloading": "Downloading photos",
+    "preparing": "Getting ready",
+    "features": "Studying your photos",
+    "training": "Learning",
+    "validating": "Testing on held-back photos",
+    "exporting": "Saving the model",
+    "uploading": "Sending",
+    "verifying": "Checking",
     "loading": "Loading",
 }
 
@@ -74,6 +77,53 @@ class Banner(QLabel):
         self.kind = ""
         self.setText("")
         self.hide()
+
+
+class ElidedLabel(QLabel):
+    """One line that shrinks with "…" instead of pushing the layout wider; the full text
+    is in the tooltip. For names and paths on narrow (800×600) screens."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        self._full = text
+        self.setToolTip(text if text and text != "—" else "")
+        super().setText(text)
+        self.update()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def is_elided(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self._full) > self.contentsRect().width()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(24, super().minimumSizeHint().height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(
+            self._full, Qt.TextElideMode.ElideMiddle, rect.width()
+        )
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), shown)
+
+
+def keep_splitter(splitter: QSplitter, settings: Any, name: str) -> None:
+    """Restore a splitter's sizes from the settings and keep them there when moved."""
+    saved = settings.splitters.get(name)
+    if saved:
+        splitter.restoreState(QByteArray.fromBase64(saved.encode("ascii")))
+
+    def moved(*_args: object) -> None:
+        settings.splitters[name] = bytes(splitter.saveState().toBase64()).decode("ascii")
+
+    splitter.splitterMoved.connect(moved)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -121,13 +171,19 @@ class ProgressPanel(QFrame):
         lay.addLayout(top)
         lay.addLayout(row)
         self._task: Task | None = None
+        self._eta: Any = None
+        self._first: tuple[float, float] | None = None
         self._t0 = 0.0
         self._delay = QTimer(self, singleShot=True, interval=show_delay_ms)
         self._delay.timeout.connect(self._reveal)
         self.hide()
 
-    def track(self, task: Task, title: str, cancellable: bool = True) -> None:
+    def track(self, task: Task, title: str, cancellable: bool = True, eta: Any = None) -> None:
+        """``eta``: an object whose ``update(progress, now)`` gives the seconds left (or
+        None while unknown), e.g. :class:`app.gui.eta.TrainingEta`; else a generic guess."""
         self._task = task
+        self._eta = eta
+        self._first: tuple[float, float] | None = None
         self._t0 = time.monotonic()
         self.phase.setText(title)
         self.eta.setText("")
@@ -152,15 +208,26 @@ class ProgressPanel(QFrame):
     def _on_progress(self, task: Task, p: Progress) -> None:
         if task is not self._task or task.cancel_event.is_set():
             return
-        self.bar.setRange(0, 1000)
-        self.bar.setValue(round(1000 * p.fraction))
         name = PHASES.get(p.phase, p.phase.capitalize())
-        self.phase.setText(f"{name}: {p.message}" if p.message else f"{name}…")
-        eta = p.eta_s
-        elapsed = time.monotonic() - self._t0
-        if eta is None and p.fraction > 0.05 and elapsed > 2:
-            eta = elapsed * (1 - p.fraction) / p.fraction
-        self.eta.setText(f"about {format_duration(eta)} left" if eta is not None else "")
+        if p.message.startswith("Loading"):  # a step that cannot tell how far it is
+            self.bar.setRange(0, 0)
+            self.phase.setText(f"{p.message}…")
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(round(1000 * p.fraction))
+            self.phase.setText(f"{name}: {p.message}" if p.message else f"{name}…")
+        now = time.monotonic()
+        if self._eta is not None:
+            left = self._eta.update(p, now)
+        else:  # from the rate since the first report, once there is enough of it
+            if self._first is None:
+                self._first = (now, p.fraction)
+            t1, f1 = self._first
+            done = p.fraction - f1
+            left = (now - t1) / done * (1 - p.fraction) if done > 0.05 and now - t1 > 1 else None
+        from .eta import describe_left
+
+        self.eta.setText(describe_left(left, format_duration))
 
     def _on_finished(self, task: Task) -> None:
         if task is self._task:
@@ -195,3 +262,24 @@ def show_error(parent: QWidget | None, title: str, error: TaskError | BaseExcept
         box.setDetailedText(error.details)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
     box.open()
+
+
+def reveal_folder(path: Any, banner: Banner) -> bool:
+    """Open ``path`` in the file manager; where none opens (a bare desktop, a kiosk),
+    say where it is instead, selectable and already on the clipboard."""
+    from pathlib import Path
+
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWidgets import QApplication
+
+    folder = str(Path(path))
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+        return True
+    QApplication.clipboard().setText(folder)
+    banner.show_message(
+        f"No file manager opened on this computer. The folder is:<br><b>{folder}</b><br>"
+        "(copied: paste it where you need it)",
+        "info",
+    )
+    return False

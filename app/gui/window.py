@@ -28,6 +28,7 @@ from app import __version__
 from app.core import paths, resources
 from app.core.progress import ProgressHook
 
+from .changes import ChangesBanner, ChangesWatcher
 from .login_screen import LoginScreen
 from .model_screen import ModelScreen
 from .products_screen import ProductsScreen
@@ -179,12 +180,21 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         # wiring between screens
-        self.login.source_chosen.connect(lambda: self.show_screen("products"))
+        self.login.source_chosen.connect(self._source_chosen)
         self.train.inspect_button.clicked.connect(lambda: self.show_screen("model"))
         self.train.publish_button.clicked.connect(lambda: self.show_screen("publish"))
         self.model.publish_requested.connect(lambda: self.show_screen("publish"))
         self.publish.login_requested.connect(lambda: self.show_screen("login"))
         self.publish.published.connect(lambda _r: self.model.load_published())
+        # "3 new products … since the model your shop serves": Products and Publish
+        self.changes = ChangesWatcher(self.session, self)
+        self.changes_banners: list[ChangesBanner] = []
+        for screen in (self.products, self.publish):
+            banner = ChangesBanner(self.changes)
+            banner.train_requested.connect(self.start_training)
+            screen.changes_slot.addWidget(banner)
+            self.changes_banners.append(banner)
+        self.publish.published.connect(lambda _r: self.changes.check())
         self.session.source_changed.connect(self._source_changed)
         self.session.model_changed.connect(self._model_changed)
         self.session.catalog_changed.connect(
@@ -195,12 +205,41 @@ class MainWindow(QMainWindow):
         self.runner.task_finished.connect(self._check_session)
 
         self._restore_geometry()
+        self._guide: QWidget | None = None
+        self._restore_source()
         self._source_changed()
         start = self.settings.last_screen if self.settings.last_screen in SCREENS else "login"
+        self._resume_screen = ""
         if start in ("products", "train") and self.session.source is None:
-            start = "login"  # they need a shop or folder first; Model/Test/Publish do not
-        self.show_screen(start)
+            self.show_screen("login")  # they need a shop or folder first
+            self._resume_screen = start  # …where a remembered session, once back, returns
+        else:
+            self.show_screen(start)  # Model/Test/Publish work without a source
         self._model_changed()
+
+    def _restore_source(self) -> None:
+        """Reopen the last local folder (a shop session reconnects after the first paint)."""
+        s = self.settings
+        if s.last_source != "folder" or not s.last_folder:
+            return
+        folder = Path(s.last_folder)
+        if folder.is_dir():
+            self.session.use_folder(folder)
+        else:
+            s.last_source = ""
+            self.login.banner.show_message(
+                f"The folder {folder} is no longer there; choose your shop's folder again.",
+                "warn",
+            )
+
+    def _source_chosen(self) -> None:
+        """Logged in or folder chosen: on to Products, or back to where the owner was; a
+        background reconnect never pulls the owner away from another screen."""
+        resume, self._resume_screen = self._resume_screen, ""
+        if resume in SCREENS:
+            self.show_screen(resume)
+        elif self.current_screen() == "login":
+            self.show_screen("products")
 
     # -- menus & shortcuts --------------------------------------------------------------
     def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
@@ -241,7 +280,10 @@ class MainWindow(QMainWindow):
 
         h = mb.addMenu("&Help")
         h.addAction(self._action("Open &log folder", self.open_log_folder))
-        h.addAction(self._action("&About Dukahub Model Trainer", self.about, "F1"))
+        h.addAction(
+            self._action("&Getting started", self.show_guide, QKeySequence.StandardKey.HelpContents)
+        )
+        h.addAction(self._action("&About Dukahub Model Trainer", self.about))
 
     # -- navigation -----------------------------------------------------------------
     def show_screen(self, key: str) -> None:
@@ -253,6 +295,8 @@ class MainWindow(QMainWindow):
     def _nav_changed(self, row: int) -> None:
         if row < 0:
             return
+        if SCREENS[row] != "login":
+            self._resume_screen = ""  # the owner moved on: a late reconnect must not jump
         self.stack.setCurrentIndex(row)
         self.settings.last_screen = SCREENS[row]
 
@@ -269,6 +313,16 @@ class MainWindow(QMainWindow):
     def open_model_folder(self) -> None:
         self.show_screen("model")
         self.model.choose_folder()
+
+    def show_guide(self) -> QWidget:
+        """Help → Getting started (F1): the six steps, beside the window."""
+        from .guide import GuideDialog
+
+        if self._guide is None:
+            self._guide = GuideDialog(self)
+        self._guide.show()
+        self._guide.raise_()
+        return self._guide
 
     def open_log_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))

@@ -42,15 +42,17 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     assert window.current_screen() == "products"
     rows = row_texts(screen)
     assert set(rows) == {"banana", "kiwi", "lemon", "empty-shelf"}
-    assert rows["empty-shelf"][2] == "no photo"
+    assert rows["empty-shelf"][2] == "no usable photo: not trained"
     assert rows["lemon"][2] == "only one photo"
     assert "unreadable file" in rows["kiwi"][2]
     assert rows["kiwi"][1] == "3 of 4"  # the broken file is listed but skipped
     warn = screen.warnings.text()
-    assert "1 with no photo" in warn and "1 with only one photo" in warn
-    assert "1 unreadable file" in warn
+    assert "1 product has no usable photo and will not be trained" in warn
+    assert "1 product has only one photo" in warn
+    assert "1 photo can't be opened" in warn
     screen.details_button.setChecked(True)
-    assert "broken.jpg" in screen.details.text()
+    assert "Can't open broken.jpg (kiwi): damaged or not a photo" in screen.details.text()
+    assert "Not trained, add photos: empty-shelf" in screen.details.text()
     screen.select_product("kiwi")
     assert "3 of 4 photos used" in screen.product_title.text()
     tiles = {

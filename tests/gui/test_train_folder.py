@@ -72,9 +72,14 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     assert train.chart.points() == 6
     assert train.banner.kind == "ok" and str(out_dir) in train.banner.text()
     assert train.results.isVisible()
-    assert train.per_product.rowCount() == 3
-    names = {train.per_product.item(r, 0).text() for r in range(3)}
-    assert names == {"banana", "kiwi", "lemon"}
+    assert train.per_product.rowCount() == 4  # the empty product too, as "needs photos"
+    rows = {
+        train.per_product.item(r, 0).text(): train.per_product.item(r, 2).text() for r in range(4)
+    }
+    assert set(rows) == {"banana", "kiwi", "lemon", "empty-shelf"}
+    assert rows["empty-shelf"] == "needs photos"
+    assert "Needs photos" in train.more_photos.text()
+    assert "empty-shelf" in train.more_photos.text()
     assert "lemon" in train.more_photos.text()  # only one photo
     assert sorted(p.name for p in out_dir.iterdir()) == [
         "metadata.json",

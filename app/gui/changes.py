@@ -1,0 +1,153 @@
+""" "3 new products, 1 removed, 5 changed photos since the model your shop serves".
+
+One watcher per window compares the catalogue as the trainer would see it now with
+what the served model (and the model on this computer) were trained on, using the
+fingerprints exports record. It runs in the background (hashing folder photos and
+asking the shop take time), debounced, and every screen's banner shows its answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from threading import Event
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from app.core.progress import ProgressHook
+
+from .session import Session
+
+if TYPE_CHECKING:
+    from app.core.fingerprint import Fingerprint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CatalogueNews:
+    text: str  # "" when there is nothing to train for
+
+
+def describe(
+    current: Fingerprint,
+    local_meta: dict | None,
+    served_meta: dict | None,
+) -> str:
+    """The banner's sentence, or "" when no training is needed (or nothing to compare)."""
+    from app.core import fingerprint
+
+    from .model_screen import ago
+
+    local = fingerprint.from_metadata(local_meta) if local_meta else None
+    served = fingerprint.from_metadata(served_meta) if served_meta else None
+    if local is not None and fingerprint.compare(current, local).up_to_date:
+        return ""  # the model on this computer already has it all: publishing is what's left
+    if served is not None:
+        changes = fingerprint.compare(current, served)
+        if changes.up_to_date:
+            return ""
+        when = ago(served_meta)
+        return (
+            f"{changes.summary().capitalize()} since the model your shop serves"
+            + (f" (trained {when})" if when else "")
+            + "."
+        )
+    if local is not None:
+        when = ago(local_meta)
+        return (
+            f"{fingerprint.compare(current, local).summary().capitalize()} since your last "
+            "training" + (f" ({when})" if when else "") + "."
+        )
+    return ""
+
+
+class ChangesWatcher(QObject):
+    """Recomputes the news when the catalogue, the model or the source changes."""
+
+    changed = Signal()
+
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.news = CatalogueNews("")
+        self._timer = QTimer(self, singleShot=True, interval=400)
+        self._timer.timeout.connect(self.check)
+        for sig in (
+            session.catalog_changed,
+            session.report_changed,
+            session.model_changed,
+            session.source_changed,
+        ):
+            sig.connect(self._timer.start)
+
+    def check(self) -> Any:
+        s = self.session
+        catalog = s.catalog()
+        if catalog is None or s.source is None:
+            self._set("")
+            return None
+        dataset = s.checked_dataset(catalog)
+        digests = {x.path: x.digest for x in dataset.samples} if dataset is not None else {}
+        model_dir = s.model_dir
+        client = s.client if s.logged_in else None
+        source = s.source
+
+        def work(on_progress: ProgressHook, cancel: Event) -> str:
+            from app.core import fingerprint
+
+            current = fingerprint.of_catalog(catalog, digests)
+            local = None
+            if model_dir is not None:
+                try:
+                    local = json.loads((model_dir / "metadata.json").read_text("utf-8"))
+                except (OSError, ValueError):
+                    local = None
+            served = None
+            if client is not None:
+                from app.core.shop import published_metadata
+
+                served = published_metadata(client)
+            return describe(current, local, served)
+
+        task = s.runner.start("changes", work)
+        task.succeeded.connect(lambda text, src=source: src is s.source and self._set(text))
+        task.failed.connect(lambda err: log.info("catalogue changes unknown: %s", err.message))
+        return task
+
+    def _set(self, text: str) -> None:
+        self.news = CatalogueNews(text)
+        self.changed.emit()
+
+
+class ChangesBanner(QFrame):
+    """The watcher's sentence with a *Train now* button; hidden when there is no news."""
+
+    train_requested = Signal()
+
+    def __init__(self, watcher: ChangesWatcher, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.watcher = watcher
+        self.setObjectName("changes")
+        self.setStyleSheet(
+            "QFrame#changes { background: #e8f1fb; border-radius: 4px; }"
+            "QFrame#changes QLabel { color: #1d4f86; }"
+        )
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.train_button = QPushButton("Train now")
+        self.train_button.clicked.connect(self.train_requested.emit)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.train_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        watcher.changed.connect(self._update)
+        self._update()
+
+    def _update(self) -> None:
+        text = self.watcher.news.text
+        self.label.setText(text)
+        self.setVisible(bool(text))

@@ -1,0 +1,71 @@
+"""Time left for a training, from what this computer actually does (no Qt).
+
+A fraction-based guess ("elapsed × (1 − f) / f") is wrong for training: loading the
+engine takes seconds at 2 %, studying the photos dominates, the rest is quick. So no
+figure is shown until the first batch of photo variations is done; from then on, the
+measured time per variation predicts the rest of that step, and the steps after it
+(held-back check, fitting, export) scale with the same measured speed. Once those
+steps run, their own live rate takes over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from app.core.progress import Progress
+
+_COUNT = re.compile(r"(\d+) of (\d+)")
+
+
+class TrainingEta:
+    """``update(progress, now)`` → seconds left, or None while not yet known."""
+
+    def __init__(self, views: int, after_features: Callable[[int, float | None], float]) -> None:
+        self.views = views  # all views of the run (cached ones too: fitting uses them)
+        self._after = after_features  # (views, seconds per view) -> seconds
+        self._first: tuple[float, int] | None = None  # (time, done) at the first batch
+        self.seconds_per_view: float | None = None  # measured here, for the next estimate
+        self._last_features: float | None = None  # when the last batch was done
+        self._post_start: tuple[float, float] | None = None  # (time, fraction)
+        self._post_total: float | None = None
+
+    def update(self, p: Progress, now: float) -> float | None:
+        if p.phase == "features":
+            m = _COUNT.search(p.message)
+            if m is None:
+                return None
+            done, total = int(m.group(1)), int(m.group(2))
+            self._last_features = now
+            if self._first is None or done < self._first[1]:
+                self._first = (now, done)
+                return None  # the first batch includes building the model: not a rate
+            t1, d1 = self._first
+            if done <= d1:
+                return None
+            self.seconds_per_view = (now - t1) / (done - d1)
+            return (total - done) * self.seconds_per_view + self._after(
+                self.views, self.seconds_per_view
+            )
+        if p.phase in ("validating", "training", "exporting"):
+            if self._post_start is None:
+                start = self._last_features if self._last_features is not None else now
+                self._post_start = (start, p.fraction)
+                self._post_total = self._after(self.views, self.seconds_per_view)
+            t0, f0 = self._post_start
+            assert self._post_total is not None
+            planned = max(0.0, self._post_total - (now - t0))
+            if p.fraction - f0 >= 0.05 and now - t0 >= 1.0 and p.fraction < 1.0:
+                live = (now - t0) / (p.fraction - f0) * (1.0 - p.fraction)
+                return (live + planned) / 2 if planned > 0 else live
+            return planned
+        return None
+
+
+def describe_left(seconds: float | None, fmt: Callable[[float], str]) -> str:
+    """ "about 40 s left"; "almost done" at the end rather than "about 0 s"."""
+    if seconds is None:
+        return ""
+    if seconds < 3:
+        return "almost done"
+    return f"about {fmt(seconds)} left"

@@ -1,0 +1,90 @@
+"""The owner's words for training results, shared by the Train and Model screens.
+
+A percentage alone overstates: "100 %" from four held-back photos says little. So the
+headline names the count ("Recognised 23 of 25 held-back photos (92 %)"), adds the
+range a new photo's chance plausibly lies in, and says plainly when there were too
+few photos to judge at all. Plain Python: no Qt.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MIN_TO_JUDGE = 10  # fewer held-back photos than this cannot tell a good model from a lucky one
+_HELD = re.compile(r"(\d+) held-out photos")
+
+
+@dataclass(frozen=True)
+class Headline:
+    text: str  # rich text for a label
+    kind: str  # "judged" | "too-few" | "unmeasured"
+    hits: int | None = None
+    held: int | None = None
+
+
+def held_back_count(validation: Any) -> int | None:
+    """How many photos were held back, from the trainer's description of its check."""
+    m = _HELD.search(validation) if isinstance(validation, str) else None
+    return int(m.group(1)) if m else None
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % range of the true recognition rate given ``hits`` of ``n`` (Wilson score)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = hits / n
+    d = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / d
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def headline(accuracy: float | None, validation: Any) -> Headline:
+    """What the owner reads first after training (and on the Model screen)."""
+    if accuracy is None:
+        return Headline(
+            "Trained, but <b>not enough photos to judge</b> how well it recognises your "
+            "products: every product needs at least two photos so one can be held back "
+            "to test on.",
+            "unmeasured",
+        )
+    n = held_back_count(validation)
+    if n is None or n <= 0:  # an older model that recorded only the percentage
+        return Headline(
+            f"Recognised <b>{100 * accuracy:.0f} %</b> of the photos held back from training.",
+            "judged",
+        )
+    hits = round(accuracy * n)
+    if n < MIN_TO_JUDGE:
+        return Headline(
+            f"<b>Not enough photos to judge yet</b>: it recognised {hits} of {n} held-back "
+            f"photos, too few to tell. A few more photos per product give a reliable figure.",
+            "too-few",
+            hits,
+            n,
+        )
+    lo, hi = wilson(hits, n)
+    return Headline(
+        f"Recognised <b>{hits} of {n}</b> held-back photos (<b>{100 * accuracy:.0f} %</b>) — "
+        f"on new photos, likely between {100 * lo:.0f} % and {100 * hi:.0f} %.",
+        "judged",
+        hits,
+        n,
+    )
+
+
+def plain_error(reason: str) -> str:
+    """An unreadable photo in the owner's words; the decoder's own words go to a tooltip."""
+    r = reason.lower()
+    if "truncat" in r or "cannot identify" in r or "not an image" in r or "decode" in r:
+        return "damaged or not a photo"
+    if "empty" in r:
+        return "the file is empty"
+    if "permission" in r or "denied" in r:
+        return "not allowed to read it"
+    if "no such file" in r or "not found" in r:
+        return "the file is gone"
+    return "cannot be opened"
