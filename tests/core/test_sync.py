@@ -212,3 +212,51 @@ def test_a_killed_sync_leaves_the_served_model_and_the_next_one_completes(
     assert done.returncode == 0, done.stderr + done.stdout
     assert "published" in done.stdout
     assert lime in served_meta(vendure)["labels"]
+
+
+def test_all_channels_syncs_each_and_a_failure_does_not_stop_the_others(
+    vendure: VendureServer, base_weights: Path
+) -> None:
+    """A user with two channels: one trains and publishes, one cannot (no photos)."""
+    api_a, good = add_channel(vendure, "all-a")
+    for name in ("Golden Delicious", "Banana"):
+        api_a.create_product(name, [a["id"] for a in api_a.upload_assets(photos(FRUIT[name], 2))])
+    api_b, bad = add_channel(vendure, "all-b")
+    api_b.create_product("Gift card", [])
+    admin = vendure.admin()
+    role = admin.gql(
+        "mutation($i:CreateRoleInput!){createRole(input:$i){id}}",
+        {
+            "i": {
+                "code": "all-channels-trainer",
+                "description": "sync --all-channels",
+                "permissions": ["ReadCatalog", "UploadMlModel"],
+                "channelIds": [good.id, bad.id],
+            }
+        },
+    )["createRole"]["id"]
+    admin.gql(
+        "mutation($i:CreateAdministratorInput!){createAdministrator(input:$i){id}}",
+        {
+            "i": {
+                "firstName": "All",
+                "lastName": "Channels",
+                "emailAddress": "all@shop.test",
+                "password": "all-channels-pw",
+                "roleIds": [role],
+            }
+        },
+    )
+    env = dict(os.environ, DUKAHUB_TRAINER_PASSWORD="all-channels-pw")
+    res = subprocess.run(
+        [sys.executable, "-m", "app", "sync", "--all-channels", "--server", vendure.url,
+         "--username", "all@shop.test", "--base-weights", str(base_weights)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    lines = res.stdout.strip().splitlines()
+    assert res.returncode == sync.EXIT_FAILED, res.stderr
+    assert any(x.startswith("all-a: published:") for x in lines), res.stdout
+    assert any(x.startswith("all-b: failed:") for x in lines), res.stdout
+    assert "Traceback" not in res.stderr
+    r = requests.get(f"{vendure.url}/assets/ml-models/{good.id}/latest/metadata.json", timeout=10)
+    assert r.status_code == 200 and len(r.json()["labels"]) == 2
