@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QFont, QIcon, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QIcon, QPixmap
 from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import (
     QComboBox,
@@ -53,7 +53,7 @@ from .frames import (
     rgb_to_qimage,
 )
 from .tasks import Task, TaskError, TaskRunner
-from .widgets import Banner, ProgressPanel
+from .widgets import Banner, ElidedLabel, ProgressPanel
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +169,7 @@ class MatchRow(QWidget):
     def __init__(self, rank: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rank = rank
-        self.name = QLabel("—")
-        self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.name = ElidedLabel("—")  # a long name shrinks with "…", never the percentage
         font = self.name.font()
         if rank == 0:
             font.setPointSizeF(font.pointSizeF() * 1.35)
@@ -186,7 +185,8 @@ class MatchRow(QWidget):
             f"QProgressBar::chunk {{ background: {color}; border-radius: 4px; }}"
         )
         self.percent = QLabel("")
-        self.percent.setMinimumWidth(48)
+        self.percent.setFont(font)
+        self.percent.setFixedWidth(QFontMetrics(font).horizontalAdvance("100 %") + 8)
         self.percent.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 2, 0, 2)
@@ -197,13 +197,11 @@ class MatchRow(QWidget):
 
     def show_match(self, name: str, probability: float) -> None:
         self.name.setText(name)
-        self.name.setToolTip(name)
         self.bar.setValue(round(1000 * probability))
         self.percent.setText(f"{100 * probability:.0f} %")
 
     def clear(self) -> None:
         self.name.setText("—")
-        self.name.setToolTip("")
         self.bar.setValue(0)
         self.percent.setText("")
 
@@ -333,6 +331,9 @@ class RecogniseScreen(QWidget):
         self.results_heading.setFont(hf)
         self.results = QListWidget()
         self.results.setIconSize(QSize(THUMB, THUMB))
+        self.results.setUniformItemSizes(True)  # every row as tall as its thumbnail
+        self.results.setWordWrap(False)
+        self.results.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.results.currentRowChanged.connect(self._image_selected)
         self.progress = ProgressPanel(self)
         panel = QFrame()
@@ -416,7 +417,14 @@ class RecogniseScreen(QWidget):
         self._show_model_state()
 
     def display_name(self, label: str) -> str:
-        return self.names.get(label) or label
+        """The shop's name now, else the name saved in the model, else the product ID."""
+        if self.names.get(label):
+            return self.names[label]
+        meta = getattr(self.model, "metadata", None) or {}
+        labels, saved = meta.get("labels") or [], meta.get("labelNames") or []
+        if label in labels and len(saved) == len(labels):
+            return str(saved[labels.index(label)])
+        return label
 
     def set_model_dir(self, path: Path | str | None) -> None:
         """Load the exported files in the background; frames are classified once ready.
@@ -481,13 +489,25 @@ class RecogniseScreen(QWidget):
                 "the camera preview works meanwhile."
             )
             return
-        labels = list(getattr(self.model, "labels", []) or [])
+        labels = [str(x) for x in getattr(self.model, "labels", []) or []]
+        known = ", ".join(self.display_name(x) for x in labels[:8])
+        known += f" and {len(labels) - 8} more" if len(labels) > 8 else ""
         meta = getattr(self.model, "metadata", {}) or {}
         name = meta.get("modelName") if isinstance(meta, dict) else None
-        parts = [f"Model: {name}" if name else "Model loaded"]
-        parts.append(f"{len(labels)} products")
-        parts.append(str(self.model_dir))
-        self.model_label.setText(" · ".join(parts))
+        text = (
+            f"The model “{name}”" if name else "This model"
+        ) + f" knows <b>{len(labels)} products</b> and only ever names one of them: {known}."
+        missing = [pid for pid in self.names if pid not in set(labels)]
+        if missing:
+            shown = ", ".join(self.names[p] or p for p in missing[:6])
+            shown += " …" if len(missing) > 6 else ""
+            text += (
+                f"<br><span style='color:#7a5200'>Not in this model: {shown} — shown to the "
+                "camera, these get the name of the closest product it knows. Add photos "
+                "and train again to include them.</span>"
+            )
+        self.model_label.setText(text)
+        self.model_label.setToolTip(str(self.model_dir))
 
     # ----------------------------------------------------------------- sources
     def refresh_cameras(self) -> None:
@@ -750,7 +770,8 @@ class RecogniseScreen(QWidget):
             else:
                 text = f"{r.path.name}\n…"
             item = QListWidgetItem(text)
-            item.setToolTip(str(r.path))
+            item.setToolTip(text.replace("\n", " — ") + f"\n{r.path}")
+            item.setSizeHint(QSize(0, THUMB + 8))
             if r.rgb is not None:
                 step = max(1, max(r.rgb.shape[:2]) // THUMB)
                 thumb = rgb_to_qimage(r.rgb[::step, ::step])
