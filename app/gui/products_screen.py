@@ -341,7 +341,7 @@ class ProductsScreen(QWidget):
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setMinimumWidth(300)  # name shrinks (elided); Photos and Notes stay whole
+        self.table.setMinimumWidth(280)  # name shrinks (elided); Photos and Notes stay whole
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_product())
         self._table_drops = _FileDrops(self.table)
         self._table_drops.dropped.connect(self._dropped_on_table)
@@ -366,12 +366,14 @@ class ProductsScreen(QWidget):
         self.add_button = QPushButton("Add photos…")
         self.add_button.setToolTip("Add photos from files (or drop image files here)")
         self.add_button.clicked.connect(self.choose_files)
-        self.webcam_button = QPushButton("Take photos with webcam…")
+        self.webcam_button = QPushButton("Webcam…")
         self.webcam_button.setToolTip(
-            "Photos taken where the point-of-sale camera sits teach the model best"
+            "Take photos with the webcam: photos taken where the point-of-sale camera sits "
+            "teach the model best"
         )
         self.webcam_button.clicked.connect(self.capture_from_webcam)
-        self.remove_button = QPushButton("Remove added photo")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Delete the selected photos you added")
         self.remove_button.clicked.connect(self.remove_selected_added)
         self.remove_button.setEnabled(False)
         self.images.itemSelectionChanged.connect(self._selection_changed)
@@ -384,6 +386,7 @@ class ProductsScreen(QWidget):
             "Untick a photo to leave it out of training. Drop image files here to add them."
         )
         hint.setObjectName("hint")
+        hint.setWordWrap(True)
 
         right = QWidget()
         rl = QVBoxLayout(right)

@@ -279,15 +279,21 @@ class RecogniseScreen(QWidget):
         self.banner = Banner()
 
         self.camera_combo = QComboBox()
-        self.camera_combo.setMinimumWidth(220)
+        self.camera_combo.setMinimumWidth(140)
+        self.camera_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.camera_combo.setMinimumContentsLength(12)
         self.camera_combo.setToolTip("Which camera to test with")
         self.camera_combo.activated.connect(self._camera_chosen)
         self.refresh_button = QPushButton("Find cameras")
         self.refresh_button.setToolTip("Look again for connected cameras")
         self.refresh_button.clicked.connect(self._find_cameras)
-        self.images_button = QPushButton("Test on &image files…")
+        self.images_button = QPushButton("&Image files…")
+        self.images_button.setToolTip("Test on photo files instead of the camera")
         self.images_button.clicked.connect(self.choose_images)
-        self.video_button = QPushButton("Test on a &video file…")
+        self.video_button = QPushButton("&Video file…")
+        self.video_button.setToolTip("Test on a video file instead of the camera")
         self.video_button.clicked.connect(self.choose_video)
         source_row = QHBoxLayout()
         source_row.addWidget(QLabel("Camera:"))
@@ -338,7 +344,8 @@ class RecogniseScreen(QWidget):
         self.progress = ProgressPanel(self)
         panel = QFrame()
         panel.setFrameShape(QFrame.Shape.StyledPanel)
-        panel.setFixedWidth(340)
+        panel.setMinimumWidth(270)  # shares a narrow (800×600) window with the preview
+        panel.setMaximumWidth(340)
         right = QVBoxLayout(panel)
         right.addWidget(heading)
         for row in self.rows:
@@ -379,13 +386,13 @@ class RecogniseScreen(QWidget):
         big.setAlignment(Qt.AlignmentFlag.AlignCenter)
         # Explicit line break, no word wrap: wrapped labels under an alignment get clipped.
         text = QLabel(
-            "Connect the counter camera; it appears here by itself.\n"
-            "Meanwhile, check the model on photos or a video taken at the counter."
+            "Connect the counter camera;\nit appears here by itself.\n"
+            "Meanwhile, check the model on\nphotos or a video taken at the counter."
         )
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.no_camera_images = QPushButton("Test on image files…")
+        self.no_camera_images = QPushButton("Image files…")
         self.no_camera_images.clicked.connect(self.choose_images)
-        self.no_camera_video = QPushButton("Test on a video file…")
+        self.no_camera_video = QPushButton("Video file…")
         self.no_camera_video.clicked.connect(self.choose_video)
         buttons = QHBoxLayout()
         buttons.addStretch(1)

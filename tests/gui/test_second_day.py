@@ -1,0 +1,368 @@
+"""Issue 11, the owner's second day: the app remembers, speaks plainly, works without a server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
+
+from app.core import fingerprint
+from app.core.catalog import catalog_from_folder
+from app.core.folder_publish import folder_status
+from app.core.pipeline import Source
+from app.gui.eta import TrainingEta
+from app.gui.widgets import ElidedLabel
+from app.gui.wording import headline
+
+
+def fake_model(folder: Path, tm_export: Path, labels: list[str], **meta: object) -> Path:
+    """A valid export (real TF.js files) with our metadata, where training would put it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("model.json", "weights.bin"):
+        shutil.copy(tm_export / name, folder / name)
+    full = {
+        "labels": labels,
+        "labelNames": labels,
+        "trainedAt": "2026-11-27T10:00:00Z",
+        "imageCount": 7,
+        "channelId": "",
+        **meta,
+    }
+    (folder / "metadata.json").write_text(json.dumps(full))
+    return folder
+
+
+def open_folder(qtbot, window, folder: Path):
+    window.login.use_folder(folder)
+    qtbot.waitUntil(lambda: window.products.model.rowCount() > 0, timeout=10000)
+    qtbot.waitUntil(lambda: window.session.report is not None, timeout=20000)
+    return window.products
+
+
+LABELS = ["banana", "kiwi", "lemon", "a", "b"]  # the TM export has five outputs
+
+
+def test_restart_restores_source_model_settings_and_splitters(
+    qtbot, make_window, shop_folder, tm_export
+):
+    w = make_window()
+    open_folder(qtbot, w, shop_folder)
+    model_dir = fake_model(Source.from_folder(shop_folder).model_dir(), tm_export, LABELS)
+    w.train.advanced_toggle.setChecked(True)
+    w.train.seed.setValue(42)
+    w.train.epochs.setValue(12)
+    w.train.weights.setText("/home/owner/weights.h5")
+    w.train.weights.editingFinished.emit()
+    w.resize(1100, 700)
+    w.show_screen("products")
+    split = w.products.splitter
+    split.setSizes([250, 700])
+    split.splitterMoved.emit(250, 1)
+    sizes = split.sizes()
+    w.show_screen("model")
+    w.save_state()
+    w.close()
+
+    again = make_window()
+    s = again.session
+    assert s.source is not None and s.source.folder == str(shop_folder.resolve())
+    assert again.current_screen() == "model"
+    qtbot.waitUntil(lambda: s.model_dir == model_dir, timeout=10000)
+    qtbot.waitUntil(lambda: again.model.model is not None, timeout=10000)
+    assert "No model yet" not in again.model.location.full_text()
+    assert "Recognises 5 products" in again.model.summary.text()
+    assert again.test._model_dir == model_dir  # the Test screen gets it too
+    assert again.train.seed.value() == 42 and again.train.epochs.value() == 12
+    assert again.train.weights.text() == "/home/owner/weights.h5"
+    assert s.base_weights() == Path("/home/owner/weights.h5")
+    again.resize(1100, 700)
+    again.show_screen("products")
+    assert again.products.splitter.sizes() == sizes
+
+
+def test_a_folder_opened_on_purpose_is_not_replaced(qtbot, make_window, shop_folder, tm_export):
+    other = fake_model(shop_folder.parent / "elsewhere", tm_export, LABELS)
+    fake_model(Source.from_folder(shop_folder).model_dir(), tm_export, LABELS)
+    w = make_window()
+    w.session.set_model_dir(other)
+    open_folder(qtbot, w, shop_folder)
+    qtbot.wait(300)
+    assert w.session.model_dir == other
+
+
+def test_a_vanished_folder_says_so(qtbot, make_window, tmp_path, settings):
+    settings.last_source, settings.last_folder = "folder", str(tmp_path / "gone")
+    settings.save()
+    w = make_window()
+    assert w.session.source is None and w.current_screen() == "login"
+    assert "no longer there" in w.login.banner.text()
+
+
+def test_zero_photo_product_is_unticked_greyed_and_listed(qtbot, window, shop_folder):
+    screen = open_folder(qtbot, window, shop_folder)
+    m = screen.model
+    row = m.row_of("empty-shelf")
+    ix = m.index(row, 0)
+    assert ix.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert not (m.flags(ix) & Qt.ItemFlag.ItemIsUserCheckable)  # nothing to tick
+    assert ix.data(Qt.ItemDataRole.ForegroundRole).name() == "#888888"
+    assert "no usable photo" in ix.data(Qt.ItemDataRole.ToolTipRole)
+    assert m.index(row, 2).data() == "no usable photo: not trained"
+    banana = m.index(m.row_of("banana"), 0)
+    assert banana.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
+    assert m.flags(banana) & Qt.ItemFlag.ItemIsUserCheckable
+    # adding a photo makes it trainable again, no re-ticking needed
+    photo = next((shop_folder / "banana").iterdir())
+    screen.add_files([photo], "empty-shelf")
+    qtbot.waitUntil(
+        lambda: (
+            m.index(m.row_of("empty-shelf"), 0).data(Qt.ItemDataRole.CheckStateRole)
+            == Qt.CheckState.Checked
+        ),
+        timeout=10000,
+    )
+
+
+def test_results_list_untrained_products_and_cancel_keeps_them(qtbot, window, shop_folder):
+    from app.core.model import TrainResult
+
+    open_folder(qtbot, window, shop_folder)
+    train = window.train
+    window.show_screen("train")
+    history = [{"epoch": 1.0, "loss": 0.9, "acc": 0.5}, {"epoch": 2.0, "loss": 0.6, "acc": 0.8}]
+    result = TrainResult(
+        labels=["banana", "kiwi", "lemon"],
+        names={},
+        val_accuracy=23 / 25,
+        per_product={"banana": 1.0, "kiwi": 0.9, "lemon": None},
+        confusions=[("kiwi", "banana", 1)],
+        history=history,
+        needs_more_photos=["lemon"],
+        image_count=7,
+        product_count=3,
+        duration_s=12.0,
+        validation="leave-one-photo-out, 3 round(s), 25 held-out photos of 2 products",
+    )
+    train.chart.replay(history, 6)
+    train.chart.show()
+    train.show_result(result, {"banana": 3, "kiwi": 3, "lemon": 1})
+    assert "Recognised <b>23 of 25</b> held-back photos" in train.accuracy.text()
+    assert "Needs photos" in train.more_photos.text() and "empty-shelf" in train.more_photos.text()
+    first = train.per_product.item(0, 0).text(), train.per_product.item(0, 2).text()
+    assert first == ("empty-shelf", "needs photos")
+
+    task = train.start()
+    assert train.results.isVisible() and "Previous training" in train.previous.text()
+    with qtbot.waitSignal(task.finished, timeout=20000):
+        task.cancel()
+    assert task.outcome == "cancelled"
+    assert train.results.isVisible()
+    assert "Previous training" in train.previous.text() and "cancelled" in train.previous.text()
+    assert train.per_product.rowCount() == 4
+    assert train.chart.points() == 2  # the previous learning curve, not a wiped chart
+
+
+def test_headline_tells_how_sure():
+    h = headline(23 / 25, "leave-one-photo-out, 3 round(s), 25 held-out photos of 9 products")
+    assert h.kind == "judged" and (h.hits, h.held) == (23, 25)
+    assert "23 of 25" in h.text and "92 %" in h.text and "likely between" in h.text
+    few = headline(1.0, "leave-one-photo-out, 2 round(s), 4 held-out photos of 2 products")
+    assert few.kind == "too-few" and "Not enough photos to judge" in few.text
+    assert "100 %" not in few.text
+    none = headline(None, "not measurable: every product has a single photo")
+    assert none.kind == "unmeasured" and "not enough photos to judge" in none.text
+
+
+def test_live_eta_waits_for_the_first_batch_then_uses_the_measured_rate():
+    from app.core.progress import Progress
+
+    eta = TrainingEta(600, lambda views, spv: 5.0)
+    assert eta.update(Progress("preparing", 0.03, "Loading the recognition engine"), 0.0) is None
+    p = Progress("features", 0.1, "32 of 600 photo variations")
+    assert eta.update(p, 3.0) is None  # the first batch includes building the model
+    left = eta.update(Progress("features", 0.2, "96 of 600 photo variations"), 5.0)
+    assert eta.seconds_per_view == 2.0 / 64
+    assert left == (600 - 96) * (2.0 / 64) + 5.0
+    post = eta.update(Progress("validating", 0.75, "1 of 3"), 25.0)
+    assert post is not None and post <= 5.0
+
+
+def test_publish_to_folder_and_rollback_in_the_app(qtbot, window, tm_export, tmp_path):
+    a = fake_model(tmp_path / "a", tm_export, LABELS, channelId="1")
+    b = fake_model(
+        tmp_path / "b", tm_export, LABELS, channelId="1", trainedAt="2026-11-28T10:00:00Z"
+    )
+    pub = window.publish
+    pub.confirm = False
+    window.show_screen("publish")
+    window.session.set_model_dir(a)
+    assert "publish it to a folder" in pub.what.text()
+    assert pub.folder_publish_button.isEnabled() and pub.copy_button.isEnabled()
+    shop = tmp_path / "assets"
+    pub.set_publish_folder(shop)
+    for model in (a, b):
+        window.session.set_model_dir(model)
+        task = pub.publish_to_folder()
+        with qtbot.waitSignal(task.finished, timeout=20000):
+            pass
+        assert task.outcome == "ok", task.error and task.error.details
+    assert "Published version" in pub.banner.text()
+    qtbot.waitUntil(lambda: pub.folder_versions.rowCount() == 2, timeout=10000)
+    assert folder_status(shop, "1")["current"]["trainedAt"].startswith("2026-11-28")
+    pub.folder_versions.selectRow(1)  # the older one
+    assert pub.folder_rollback_button.isEnabled()
+    task = pub.rollback_folder_selected()
+    with qtbot.waitSignal(task.finished, timeout=20000):
+        pass
+    assert task.outcome == "ok"
+    assert folder_status(shop, "1")["current"]["trainedAt"].startswith("2026-11-27")
+    assert "again" in pub.banner.text()
+
+    task = pub.save_copy(tmp_path / "usb")
+    with qtbot.waitSignal(task.finished, timeout=20000):
+        pass
+    assert sorted(p.name for p in (tmp_path / "usb").iterdir()) == [
+        "metadata.json",
+        "model.json",
+        "weights.bin",
+    ]
+
+
+def test_show_in_file_manager_falls_back_to_the_path(
+    qtbot, window, tm_export, tmp_path, monkeypatch
+):
+    folder = fake_model(tmp_path / "m", tm_export, LABELS)
+    window.session.set_model_dir(folder)
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda _url: False))
+    assert window.model.reveal() is False
+    assert str(folder) in window.model.banner.text()
+    assert QApplication.clipboard().text() == str(folder)
+
+
+def test_guide_on_f1_and_folder_dialog_opens_at_the_parent(qtbot, window, shop_folder):
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    guide = window._guide
+    assert guide is not None and guide.isVisible()
+    text = guide.text.toPlainText()
+    for step in ("Connect", "Check your products", "Train", "Look at the result", "Test"):
+        assert step in text
+    assert "Publish" in text
+    window.settings.last_folder = str(shop_folder)
+    assert window.login.folder_dialog_start() == str(shop_folder.parent)
+
+
+def test_hide_details_stays_during_search(qtbot, window, shop_folder):
+    screen = open_folder(qtbot, window, shop_folder)
+    screen.details_button.setChecked(True)
+    assert screen.details_button.isVisible() and screen.details.isVisible()
+    qtbot.keyClicks(screen.search, "kiw")
+    screen.set_product_included("banana", False)  # an edit while searching
+    qtbot.waitUntil(lambda: window.session.report is not None, timeout=10000)
+    qtbot.wait(200)
+    assert screen.details_button.isVisible() and screen.details_button.text() == "Hide details"
+    window.show_screen("model")  # a refresh while another screen is shown
+    screen.set_product_included("banana", True)
+    window.show_screen("products")
+    qtbot.waitUntil(lambda: screen.details_button.isVisible(), timeout=5000)
+
+
+def _clipped_labels(root: QWidget) -> list[str]:
+    """Visible one-line labels narrower than their text (elided ones are fine)."""
+    bad = []
+    for lab in root.findChildren(QLabel):
+        if not lab.isVisible() or lab.wordWrap() or isinstance(lab, ElidedLabel):
+            continue
+        text = lab.text()
+        if not text or "<" in text or lab.pixmap() is not None and not lab.pixmap().isNull():
+            continue
+        need = max(lab.fontMetrics().horizontalAdvance(line) for line in text.split("\n"))
+        if lab.contentsRect().width() + 1 < need:
+            bad.append(f"{text!r}: {lab.contentsRect().width()} < {need}")
+    for b in root.findChildren(QAbstractButton):
+        if b.isVisible() and b.text() and b.width() + 1 < b.minimumSizeHint().width():
+            bad.append(f"button {b.text()!r}: {b.width()} < {b.minimumSizeHint().width()}")
+    return bad
+
+
+def test_layout_holds_at_800x600(qtbot, window, shop_folder, tm_export):
+    window.setGeometry(QRect(0, 0, 800, 600))
+    open_folder(qtbot, window, shop_folder)
+    fake_model(Source.from_folder(shop_folder).model_dir(), tm_export, LABELS)
+    window.session.find_latest_model()
+    qtbot.waitUntil(lambda: window.session.model_dir is not None, timeout=10000)
+    window.train.advanced_toggle.setChecked(True)
+    problems = {}
+    for key in ("login", "products", "train", "model", "test", "publish"):
+        window.show_screen(key)
+        qtbot.wait(150)
+        assert window.width() <= 800 and window.height() <= 600
+        bad = _clipped_labels(window.stack.currentWidget())
+        if bad:
+            problems[key] = bad
+    assert not problems
+    # Products: the Notes column (the warnings) is whole inside the table
+    window.show_screen("products")
+    table = window.products.table
+    hh = table.horizontalHeader()
+    assert hh.sectionViewportPosition(2) + hh.sectionSize(2) <= table.viewport().width()
+    assert window.products.search.width() >= 150
+    # Test: the top match's percentage is never cut
+    window.show_screen("test")
+    test = window.test.screen
+    qtbot.waitUntil(lambda: test.model is not None, timeout=120000)  # no thread left running
+    assert not _clipped_labels(test)
+    row = test.rows[0]
+    row.show_match("A very long product name that would not fit the panel at all", 0.49)
+    qtbot.wait(50)
+    assert row.percent.width() >= row.percent.fontMetrics().horizontalAdvance("49 %")
+    assert row.name.is_elided() and "very long" in row.name.toolTip()
+
+
+def test_changed_catalogue_banner_offers_training(qtbot, window, shop_folder, tm_export):
+    screen = open_folder(qtbot, window, shop_folder)
+    catalog = window.session.catalog()
+    fp = fingerprint.of_catalog(catalog)
+    fp.pop("banana")  # the model did not know bananas…
+    fp["old-product"] = ["file:x"]  # …and knew a product that is gone
+    model = fake_model(
+        Source.from_folder(shop_folder).model_dir(),
+        tm_export,
+        LABELS,
+        catalogFingerprint=fingerprint.to_metadata(fp),
+    )
+    window.session.set_model_dir(model)
+    banner = window.changes_banners[0]
+    qtbot.waitUntil(lambda: bool(window.changes.news.text), timeout=10000)
+    assert screen.isVisible() and banner.isVisible()
+    assert "1 new product, 1 removed since your last training" in banner.label.text()
+    assert "ago" in banner.label.text()
+    started = []
+    window.start_training = lambda: started.append(True)  # noqa: E731 - the button's target
+    banner.train_requested.disconnect()
+    banner.train_requested.connect(window.start_training)
+    banner.train_button.click()
+    assert started == [True]
+    # up to date: no banner
+    up = fake_model(
+        shop_folder.parent / "up",
+        tm_export,
+        LABELS,
+        catalogFingerprint=fingerprint.to_metadata(fingerprint.of_catalog(catalog)),
+    )
+    window.session.set_model_dir(up)
+    qtbot.waitUntil(lambda: not window.changes.news.text, timeout=10000)
+    assert not banner.isVisible()
+
+
+def test_sample_shop_button(qtbot, window):
+    window.login.sample_button.click()
+    qtbot.waitUntil(lambda: window.products.model.rowCount() == 6, timeout=10000)
+    names = {p.id for p in window.products.model.products}
+    assert names == {"Banana", "Kiwi", "Lemon", "Lime", "Orange", "Tomato"}
+    assert window.current_screen() == "products"
+    assert len(catalog_from_folder(window.session.source.folder).products) == 6
