@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from .errors import ExportError, ModelFilesError
-from .modelfiles import FILES, validate_model_dir
+from .modelfiles import FILES, WEIGHTS_SHA256, validate_model_dir
 from .progress import ProgressHook, Reporter, check_cancel
 
 if TYPE_CHECKING:
@@ -96,12 +97,15 @@ def export_model(
     out_dir = Path(out_dir).resolve()
     _check_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    mode = _folder_mode(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         rep("exporting", 0.1, "Writing the three model files")
         write_tfjs(model.full_model(), tmp, quantize)
         check_cancel(cancel)
         meta = {**(extra_metadata or {}), **build_metadata(model, channel_id, quantize)}
+        weights = (tmp / "weights.bin").read_bytes()
+        meta[WEIGHTS_SHA256] = hashlib.sha256(weights).hexdigest()  # checked on every load
         _write_json(tmp / "metadata.json", meta)
         rep("exporting", 0.8, "Checking the files")
         try:
@@ -109,6 +113,7 @@ def export_model(
         except ModelFilesError as exc:
             raise ExportError(f"The exported files failed validation: {exc}") from None
         check_cancel(cancel)
+        os.chmod(tmp, mode)  # mkdtemp made it 0700
         swap_into_place(tmp, out_dir)
         rep("exporting", 1.0, f"Saved to {out_dir}")
     except OSError as exc:
@@ -166,16 +171,51 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _check_target(out_dir: Path) -> None:
-    """Refuse to replace a folder that holds anything but a previous export."""
+    """Refuse to replace a folder that holds anything but a previous export of ours.
+
+    A previous export is all three files and metadata.json written by this trainer;
+    a folder with only a ``model.json`` of the user's own is not one.
+    """
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} exists and is not a folder")
-    if out_dir.is_dir():
-        extra = sorted(p.name for p in out_dir.iterdir() if p.name not in FILES)
-        if extra:
-            raise ExportError(
-                f"{out_dir} already holds other files ({', '.join(extra[:3])}); "
-                "choose an empty folder or a previous model folder"
-            )
+    if not out_dir.is_dir():
+        return
+    names = sorted(p.name for p in out_dir.iterdir())
+    if not names:
+        return
+    extra = [n for n in names if n not in FILES]
+    if extra:
+        raise ExportError(
+            f"{out_dir} already holds other files ({', '.join(extra[:3])}); "
+            "choose an empty folder or a previous model folder"
+        )
+    if not _is_our_export(out_dir):
+        raise ExportError(
+            f"{out_dir} holds {', '.join(names)} but not a previous export of this trainer; "
+            "choose an empty folder or a previous model folder"
+        )
+
+
+def _is_our_export(folder: Path) -> bool:
+    if not all((folder / name).is_file() for name in FILES):
+        return False
+    try:
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    trainer = meta.get("trainer") if isinstance(meta, dict) else None
+    return isinstance(trainer, dict) and trainer.get("name") == "dukahub-trainer"
+
+
+def _folder_mode(out_dir: Path) -> int:
+    """The mode the exported folder gets: the old folder's, else the umask default."""
+    try:
+        return out_dir.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return 0o777 & ~mask
 
 
 _RENAME_EXCHANGE = 2

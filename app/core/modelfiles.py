@@ -6,6 +6,7 @@ model, so what the app tests is byte for byte what the POS will load.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import threading
@@ -150,7 +151,55 @@ def _validate(files: dict[str, bytes]) -> dict[str, Any]:
     size = meta.get("imageSize", 224)
     if not isinstance(size, int) or not 32 <= size <= 1024:
         raise ModelFilesError(f"metadata.json imageSize {size!r} is not a sensible size")
+    _check_checksum(meta, files["weights.bin"])
+    _check_finite(model, files["weights.bin"])
     return meta
+
+
+WEIGHTS_SHA256 = "weightsSha256"  # metadata.json key written by our export
+
+
+def _check_checksum(meta: dict[str, Any], weights: bytes) -> None:
+    """A same-size change to weights.bin is invisible to the size check: compare the hash."""
+    if WEIGHTS_SHA256 not in meta:
+        return  # Teachable Machine's exports and ours from before the key existed
+    expected = meta[WEIGHTS_SHA256]
+    if not isinstance(expected, str) or hashlib.sha256(weights).hexdigest() != expected.lower():
+        raise ModelFilesError(
+            "weights.bin does not match the checksum in metadata.json: the file was "
+            "changed or damaged after the export"
+        )
+
+
+def _check_finite(model: dict[str, Any], weights: bytes) -> None:
+    """NaN or infinite weights make every prediction NaN: refuse them here, not at the POS.
+
+    Entries are decoded in manifest order; quantised ones are finite unless stored as
+    float16 or their ``min``/``scale`` are not finite numbers.
+    """
+    offset = 0
+    for group in model["weightsManifest"]:
+        for w in group.get("weights", []):
+            n = math.prod(int(d) for d in w.get("shape", []))
+            quant = w.get("quantization") or {}
+            dtype = quant.get("dtype") or w.get("dtype", "float32")
+            size = n * _DTYPE_BYTES[dtype]
+            finite = True
+            if dtype in ("float32", "float16"):
+                values = np.frombuffer(
+                    weights, dtype="<f4" if dtype == "float32" else "<f2", count=n, offset=offset
+                )
+                finite = bool(np.isfinite(values).all())
+            for key in ("min", "scale"):
+                if key in quant:
+                    v = quant[key]
+                    finite = finite and isinstance(v, (int, float)) and math.isfinite(v)
+            if not finite:
+                raise ModelFilesError(
+                    "the model's weights are damaged (not finite numbers, in "
+                    f"“{w.get('name', '?')}”)"
+                )
+            offset += size
 
 
 def missing_seed_fields(meta: dict[str, Any]) -> list[str]:
@@ -229,6 +278,18 @@ class ExportedModel:
         model = self.keras_model()
         with self._lock:
             return np.asarray(model.predict_on_batch(batch), dtype=np.float32)
+
+    def check_prediction(self) -> None:
+        """Raise ModelFilesError unless a plain grey image gets finite probabilities.
+
+        Finite weights can still overflow (huge values, a broken layer); the POS would
+        then show ``nan`` for every product.
+        """
+        grey = np.full((self.image_size, self.image_size, 3), 128, dtype=np.uint8)
+        if not np.isfinite(self.predict([grey])).all():
+            raise ModelFilesError(
+                "the model's test prediction is not a finite number: the model is broken"
+            )
 
     def top_k(self, rgb: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
         probs = self.predict([rgb])[0]

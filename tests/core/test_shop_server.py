@@ -25,6 +25,7 @@ import pytest
 import requests
 from memory_keyring import MemoryKeyring, memory_keyring  # noqa: F401 (fixture)
 from PIL import Image
+from test_model_files import LAST_KERNEL, _entry_offset, _write_weights, overflowing
 from vendure_server.fixtures import (
     BULK_PRODUCTS,
     FRUIT,
@@ -798,6 +799,41 @@ def test_other_channel_is_refused(
     vt = client_for(vendure, user="veg_trainer", channel="veg")
     with pytest.raises(ChannelAccessError):
         vt.select_channel("fruit")
+    assert served(vendure, "fruit") == local(baseline)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("tampered", "weights.bin does not match the checksum"),
+        ("nan", r"weights are damaged \(not finite numbers"),
+        ("overflow", "test prediction is not a finite number"),
+    ],
+)
+def test_damaged_weights_are_not_published(
+    vendure: VendureServer,
+    baseline: Path,
+    tm_export: Path,
+    tmp_path: Path,
+    damage: str,
+    message: str,
+) -> None:
+    """Issue 10, item 20: publish runs the one validator and a test prediction."""
+    c = client_for(vendure)
+    d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), damage)
+    weights = bytearray((d / "weights.bin").read_bytes())
+    _write_weights(d, bytes(weights), rehash=True)  # metadata.json carries the checksum
+    offset, _ = _entry_offset(d, LAST_KERNEL)
+    if damage == "tampered":
+        weights[offset : offset + 4] = np.float32(0.25).tobytes()
+        _write_weights(d, bytes(weights), rehash=False)
+    elif damage == "nan":
+        weights[offset : offset + 4] = np.float32(np.nan).tobytes()
+        _write_weights(d, bytes(weights), rehash=True)
+    else:
+        overflowing(d)
+    with pytest.raises(PublishError, match=message):
+        publish(c, d)
     assert served(vendure, "fruit") == local(baseline)
 
 

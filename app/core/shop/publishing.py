@@ -34,7 +34,7 @@ from ..errors import (
     SessionExpired,
     ShopError,
 )
-from ..modelfiles import ModelFiles, read_model_files
+from ..modelfiles import ExportedModel, ModelFiles, read_model_files
 from ..progress import ProgressHook, Reporter
 from .catalogue import product_ids
 from .graphql import ML_MODEL, ROLLBACK, UPLOAD
@@ -108,7 +108,8 @@ def publish(
     """Uploads model.json, weights.bin and metadata.json in one call and verifies them.
 
     Checks locally first (files valid, trained for this channel, every label still a
-    product here), then uploads, then compares what the server serves with ours.
+    product here, a finite prediction), then uploads, then compares what the server
+    serves with ours.
     """
     channel = client.require_channel()
     rep = Reporter(on_progress, cancel)
@@ -132,6 +133,11 @@ def publish(
             f"{len(missing)} of the model's products are no longer products of channel "
             f"“{channel.code}” (ids {shown}). Retrain with the current catalogue. " + STILL_SERVED
         )
+    rep("uploading", 0.03, "Testing the model on a grey image…")
+    try:  # loads TensorFlow: after the cheap checks
+        ExportedModel(model.dir, metadata).check_prediction()
+    except ModelFilesError as exc:
+        raise PublishError(f"{exc}. {STILL_SERVED}") from exc
     ours = file_hashes(model.files)
     before = model_status(client, what="publish models")["current"]
     if before is not None and _hashes_of(before) == ours:  # a retry of a publish that worked
