@@ -1,7 +1,8 @@
 """Command line: ``python -m app`` opens the app; subcommands script the same core.
 
-Exit codes: 0 success, 1 a problem the user can fix (one clear line on
-stderr), 2 bad arguments, 130 interrupted.
+Exit codes: 0 success, 1 a problem the user can fix — a bad argument, a full disk,
+an unreadable folder… — as one ``Error: …`` line on stderr and no traceback (OS and
+TensorFlow failures included), 130 interrupted (Ctrl-C or ``kill``).
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from . import __version__
 from .core.errors import Cancelled, TrainerError
@@ -53,8 +57,49 @@ class StderrProgress:
             self.stream.flush()
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument ends like any bad input: one ``Error:`` line, exit code 1."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"Error: {message} (see {self.prog} --help)\n")
+
+
+def whole_number(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """argparse type: an int in [lo, hi], refused at parse time with the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < lo or (hi is not None and value > hi):
+            span_ = f"from {lo} to {hi}" if hi is not None else f"at least {lo}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {span_}, not {value}")
+        return value
+
+    return parse
+
+
+def number_at_least(lo: float) -> Callable[[str], float]:
+    """argparse type: a finite float ≥ lo."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+        if not math.isfinite(value) or value < lo:
+            raise argparse.ArgumentTypeError(f"must be a number of at least {lo:g}, not {text}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    from .core.model import EPOCHS_MAX, EPOCHS_MIN, MODEL_ALPHAS, SEED_MAX
+
+    seed = whole_number(0, SEED_MAX)
+    ap = _Parser(
         prog="dukahub-trainer",
         description="Teach a Dukahub point-of-sale camera to recognise your products. "
         "Run without a command to open the app.",
@@ -72,9 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
     t.add_argument("--channel-id", default=None, help="Vendure channel ID written to metadata")
-    t.add_argument("--alpha", type=float, default=0.35, help="MobileNetV2 width (default 0.35)")
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--alpha",
+        type=float,
+        choices=MODEL_ALPHAS,
+        default=0.35,
+        help="MobileNetV2 width (default 0.35)",
+    )
+    t.add_argument(
+        "--epochs",
+        type=whole_number(EPOCHS_MIN, EPOCHS_MAX),
+        default=30,
+        help=f"{EPOCHS_MIN}-{EPOCHS_MAX} (default 30)",
+    )
+    t.add_argument("--seed", type=seed, default=0)
     t.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none")
     t.add_argument("--no-augment", action="store_true", help="train on the photos as they are")
     t.add_argument(
@@ -95,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="run an exported model on images")
     p.add_argument("model_dir", type=Path)
     p.add_argument("images", nargs="+", type=Path)
-    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--top", type=whole_number(1), default=3)
 
     y = sub.add_parser(
         "sync",
@@ -118,14 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     y.add_argument("--insecure", action="store_true", help="allow plain http:// to another host")
     y.add_argument(
         "--debounce",
-        type=float,
+        type=number_at_least(0),
         default=0.0,
         metavar="MINUTES",
         help="skip the run while the newest change is younger than this",
     )
     y.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
     y.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none")
-    y.add_argument("--seed", type=int, default=0)
+    y.add_argument("--seed", type=seed, default=0)
 
     i = sub.add_parser("inspect", help="validate a model folder and print its metadata")
     i.add_argument("model_dir", type=Path)
@@ -147,10 +203,6 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(sys.argv[:1] if argv is None else ["dukahub-trainer"])
     args = build_parser().parse_args(raw)
-    if args.command is not None:
-        from .core.logs import setup_logging
-
-        setup_logging()  # scheduled runs (sync) leave a record in the app's log
     if args.command is None:
         from .gui.main import run_gui
 
@@ -165,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         }[args.command]
     )
     try:
+        from .core.logs import setup_logging
+
+        setup_logging()  # scheduled runs (sync) leave a record in the app's log
+        # ``kill`` unwinds like Ctrl-C, so temp folders are removed on the way out
+        signal.signal(signal.SIGTERM, _interrupt)
         return int(handler(args))
     except Cancelled as exc:  # an outcome: its message says what was kept
         print(str(exc) or "Cancelled.", file=sys.stderr)
@@ -175,6 +232,20 @@ def main(argv: list[str] | None = None) -> int:
     except TrainerError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a full disk, a read-only folder: by type, one line
+        from .core.faults import describe
+
+        message = describe(exc)
+        if message is None:
+            raise  # a bug: the traceback is the useful report
+        # the details for the log file; info, so no last-resort printer repeats it here
+        logging.getLogger(__name__).info("%s failed", args.command, exc_info=exc)
+        print(f"Error: {message}", file=sys.stderr)
+        return 1
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -253,6 +324,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "totalSeconds": round(time.monotonic() - t0, 2),
         "modelBytes": size,
         "notes": outcome.report.summary_lines(catalog.names()),
+        "skipped": outcome.report.skipped(),  # every photo not trained on, with why
+        "notTrained": outcome.report.not_trained(),  # every product left out, with why
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -274,6 +347,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if r.needs_more_photos:
         shown = ", ".join(names.get(p, p) for p in r.needs_more_photos[:8])
         print(f"Add photos for: {shown}" + (" …" if len(r.needs_more_photos) > 8 else ""))
+    all_names = catalog.names()
+    for item in summary["notTrained"]:
+        print(f"Not trained: {all_names.get(item['product'], item['product'])} — {item['reason']}.")
+    for item in summary["skipped"]:
+        who = all_names.get(item["product"], item["product"])
+        print(f"Photo not used: {Path(item['file']).name} ({who}) — {item['reason']}.")
     print(f"Wrote {out} ({size / 1e6:.2f} MB: model.json, weights.bin, metadata.json).")
     return 0
 

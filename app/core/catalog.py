@@ -11,7 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+def _pillow_reads(fmt: str) -> bool:
+    try:
+        from PIL import features
+
+        return bool(features.check(fmt))
+    except (ImportError, ValueError):  # pragma: no cover - older Pillow
+        return False
+
+
+# The one list of photo file suffixes: True = we decode it; False = a photo we
+# recognise but cannot read (a phone's HEIC, a camera's raw file). Those are kept in
+# the catalogue so the photo check lists them as "not a supported format" instead of
+# the folder walk ignoring them.
+IMAGE_FORMATS: dict[str, bool] = {
+    **dict.fromkeys((".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"), True),
+    ".avif": _pillow_reads("avif"),
+    **dict.fromkeys((".heic", ".heif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw"), False),
+    **dict.fromkeys((".orf", ".rw2", ".raf", ".raw", ".svg"), False),
+}
+IMAGE_SUFFIXES = {s for s, readable in IMAGE_FORMATS.items() if readable}
+UNSUPPORTED_IMAGE_SUFFIXES = {s for s, readable in IMAGE_FORMATS.items() if not readable}
 
 
 @dataclass(frozen=True)
@@ -70,6 +91,7 @@ def catalog_from_folder(root: Path | str) -> Catalog:
     """One sub-folder per product (folder name = product ID), images inside.
 
     Hidden files and non-image files are ignored; images may sit in nested folders.
+    Photos in a format we cannot read are kept, for the photo check to report.
     """
     from .errors import DatasetError
 
@@ -82,7 +104,7 @@ def catalog_from_folder(root: Path | str) -> Catalog:
             ImageRef(f)
             for f in sorted(sub.rglob("*"))
             if f.is_file()
-            and f.suffix.lower() in IMAGE_SUFFIXES
+            and f.suffix.lower() in IMAGE_FORMATS
             and not any(part.startswith(".") for part in f.relative_to(sub).parts)
         ]
         products.append(Product(id=sub.name, name=sub.name, images=images))

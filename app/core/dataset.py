@@ -14,10 +14,12 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .catalog import Catalog
+from .catalog import UNSUPPORTED_IMAGE_SUFFIXES, Catalog
 from .errors import DatasetError
 from .images import MAX_PIXELS, file_digest
 from .progress import ProgressHook, Reporter
+
+MIN_SIDE = 32  # px: smaller photos hold nothing the 224-px model can learn from
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,39 @@ class DatasetReport:
     duplicates: list[tuple[Path, Path]] = field(default_factory=list)  # (kept, dropped)
     conflicts: list[tuple[Path, Path]] = field(default_factory=list)  # same photo, two products
     excluded: list[str] = field(default_factory=list)  # switched off by the owner
+    excluded_images: list[tuple[str, Path]] = field(default_factory=list)  # photos unticked
+
+    def skipped(self) -> list[dict[str, str]]:
+        """Every photo not trained on, with why: ``{product, file, reason}`` (``--json``)."""
+        out = [
+            {"product": pid, "file": str(path), "reason": reason}
+            for pid, path, reason in self.unreadable
+        ]
+        pid_of = {str(path): pid for pid, path, _ in self.unreadable}
+        for kept, dropped in self.duplicates:
+            out.append(
+                {
+                    "product": pid_of.get(str(kept), ""),
+                    "file": str(dropped),
+                    "reason": f"the same photo as {Path(kept).name} (used once)",
+                }
+            )
+        for pid, path in self.excluded_images:
+            out.append({"product": pid, "file": str(path), "reason": "left out by you"})
+        return out
+
+    def not_trained(self) -> list[dict[str, str]]:
+        """Every product left out of the model, with why: ``{product, reason}``."""
+        bad: dict[str, int] = {}
+        for pid, _path, _reason in self.unreadable:
+            bad[pid] = bad.get(pid, 0) + 1
+        out = []
+        for pid in self.no_images:
+            n = bad.get(pid, 0)
+            reason = f"none of its {n} photo(s) could be used" if n else "it has no photos"
+            out.append({"product": pid, "reason": reason})
+        out += [{"product": pid, "reason": "left out by you"} for pid in self.excluded]
+        return out
 
     def summary_lines(self, names: dict[str, str] | None = None) -> list[str]:
         n = names or {}
@@ -63,6 +98,12 @@ class DatasetReport:
             out.append(f"Duplicate photo {dropped.name} (same as {kept.name}) used once")
         for a, b in self.conflicts:
             out.append(f"The same photo is filed under two products: {a} and {b}")
+        if self.excluded or self.excluded_images:
+            out.append(
+                f"Left out by you: {len(self.excluded)} product(s)"
+                + (f" ({', '.join(nm(p) for p in self.excluded[:10])})" if self.excluded else "")
+                + f" and {len(self.excluded_images)} photo(s)"
+            )
         return out
 
 
@@ -87,7 +128,9 @@ class Dataset:
         keep, report = [], self.report
         for s in self.samples:
             if s.digest in bad:
-                report.unreadable.append((s.product_id, s.path, bad[s.digest]))
+                entry = (s.product_id, s.path, bad[s.digest])
+                if entry not in report.unreadable:  # a reused check is trained again
+                    report.unreadable.append(entry)
             else:
                 keep.append(s)
         return _finish(self.labels, self.names, keep, report, self.channel_id)
@@ -109,6 +152,9 @@ def build_dataset(
     samples: list[Sample] = []
     done = 0
     for product in active:
+        report.excluded_images += [
+            (product.id, im.path) for im in product.images if not im.included
+        ]
         for ref in product.active_images():
             done += 1
             if done % 25 == 0:
@@ -161,6 +207,10 @@ def _finish(
 
 
 def _header_problem(path: Path) -> str | None:
+    """Why a photo cannot be used, from its name and header alone (None: looks fine)."""
+    suffix = path.suffix.lower()
+    if suffix in UNSUPPORTED_IMAGE_SUFFIXES:
+        return f"not a supported format ({suffix[1:].upper()}; save it as JPEG or PNG)"
     try:
         if path.stat().st_size == 0:
             return "empty file"
@@ -172,8 +222,12 @@ def _header_problem(path: Path) -> str | None:
         return "not an image or an unsupported format"
     except (OSError, SyntaxError, ValueError) as exc:
         return f"unreadable ({exc})"
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # the warning as an exception: images.load_rgb's "error" filter, set in another
+        # thread (warnings filters are process-wide)
         return "image too large to decode safely"
     if w * h > MAX_PIXELS:
         return f"image too large ({w}×{h})"
+    if min(w, h) < MIN_SIDE:
+        return f"too small ({w}×{h} px; photos need at least {MIN_SIDE} px a side)"
     return None

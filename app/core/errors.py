@@ -35,6 +35,10 @@ class ExportError(TrainerError):
     """Writing the three model files failed; the previous export is untouched."""
 
 
+class InvalidOptions(TrainerError):  # noqa: N818
+    """A training option is out of range; caught before any photo is read."""
+
+
 class ShopError(TrainerError):
     """Base of errors talking to the shop's Vendure server."""
 

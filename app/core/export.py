@@ -14,14 +14,15 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from .errors import ExportError, ModelFilesError
+from .errors import ExportError, ModelFilesError, TrainerError
+from .faults import describe
 from .modelfiles import FILES, WEIGHTS_SHA256, validate_model_dir
+from .outdir import make_temp_dir, sweep_stale
 from .progress import ProgressHook, Reporter, check_cancel
 
 if TYPE_CHECKING:
@@ -98,7 +99,8 @@ def export_model(
     _check_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     mode = _folder_mode(out_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    sweep_stale(out_dir)  # temp folders of killed runs: ours by name, their process gone
+    tmp = make_temp_dir(out_dir)
     try:
         rep("exporting", 0.1, "Writing the three model files")
         write_tfjs(model.full_model(), tmp, quantize)
@@ -116,10 +118,11 @@ def export_model(
         os.chmod(tmp, mode)  # mkdtemp made it 0700
         swap_into_place(tmp, out_dir)
         rep("exporting", 1.0, f"Saved to {out_dir}")
-    except OSError as exc:
-        raise ExportError(
-            f"Could not write the model to {out_dir}: {exc.strerror or exc}"
-        ) from None
+    except Exception as exc:  # a full disk arrives as OSError, or TensorFlow's OpError
+        reason = None if isinstance(exc, TrainerError) else describe(exc)
+        if reason is None:
+            raise
+        raise ExportError(f"Could not write the model to {out_dir}: {reason}") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -127,14 +130,31 @@ def export_model(
 
 
 def write_tfjs(keras_model: Any, dest: Path, quantize: str) -> None:
-    """Convert through tensorflowjs, then ship a single ``weights.bin``."""
+    """Convert through tensorflowjs's Keras path, then ship a single ``weights.bin``.
+
+    The very steps of ``tensorflowjs.converters.save_keras_model`` (save ``.h5``,
+    convert, ``write_artifacts``; the files are byte-identical) — but its ``.h5`` lives
+    in memory (HDF5's core driver, no backing store) instead of ``tempfile.mktemp()``
+    in the system temp folder, where a kill or a full disk left it behind, and where
+    a full disk made HDF5 crash the process (SIGSEGV after ENOSPC, measured).
+    """
+    import importlib
+    import uuid
+
+    import h5py
+
     from .tf_runtime import import_tfjs
 
-    tfjs = import_tfjs()
-
+    import_tfjs()
+    h5conv = importlib.import_module("tensorflowjs.converters.keras_h5_conversion")
     qmap = quantization_map(keras_model, quantize)
-    tfjs.converters.save_keras_model(
-        keras_model, str(dest), quantization_dtype_map=qmap, weight_shard_size_bytes=1 << 30
+    dest.mkdir(parents=True, exist_ok=True)
+    name = f"dukahub-export-{uuid.uuid4().hex}.h5"  # a name only: nothing is written
+    with h5py.File(name, "w", driver="core", backing_store=False) as h5:
+        keras_model.save(h5, save_format="h5")
+        topology, groups = h5conv.h5_merged_saved_model_to_tfjs_format(h5)
+    h5conv.write_artifacts(
+        topology, groups, str(dest), quantization_dtype_map=qmap, weight_shard_size_bytes=1 << 30
     )
     model_json = json.loads((dest / "model.json").read_text(encoding="utf-8"))
     shards = [p for g in model_json["weightsManifest"] for p in g["paths"]]

@@ -16,6 +16,7 @@ LOG_FILE = "trainer.log"
 
 def setup_logging() -> None:
     """One rotating log file under paths.log_dir(); idempotent."""
+    route_warnings_to_log()  # first: even when the log file cannot be opened
     root = logging.getLogger()
     if any(getattr(h, "_dukahub", False) for h in root.handlers):
         return
@@ -28,3 +29,17 @@ def setup_logging() -> None:
     )
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+def route_warnings_to_log() -> None:
+    """Library warnings (tf_keras's "HDF5 legacy", Pillow's DecompressionBombWarning…)
+    go to the log file, not the owner's terminal: they see our notes only.
+
+    Process-wide rather than ``warnings.catch_warnings`` around calls, which is not
+    thread-safe (the GUI trains and decodes photos in worker threads). The NullHandler
+    keeps logging's last-resort stderr printer away even without a log file.
+    """
+    logging.captureWarnings(True)
+    pywarn = logging.getLogger("py.warnings")
+    if not any(isinstance(h, logging.NullHandler) for h in pywarn.handlers):
+        pywarn.addHandler(logging.NullHandler())

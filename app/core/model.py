@@ -13,6 +13,16 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidOptions
+
+# The ranges every front end offers (CLI argparse types, the GUI's Advanced form) and
+# TrainOptions.check() enforces: one place, so a value one accepts the others accept.
+MODEL_ALPHAS = (0.35, 0.5, 0.75, 1.0)  # MobileNetV2 widths with ImageNet weights we offer
+IMAGE_SIZES = (96, 128, 160, 192, 224)  # input sizes with ImageNet weights
+EPOCHS_MIN, EPOCHS_MAX = 1, 500
+SEED_MAX = 2**31 - 1  # NumPy and TensorFlow seeds; also the GUI spin box's limit
+HEADS = ("cosine", "linear")
+
 
 @dataclass
 class TrainOptions:
@@ -31,6 +41,52 @@ class TrainOptions:
     init_scale: float = 0.3
     proto_blend: float = 1.0  # add this much of the nearest-class-mean classifier after fitting
     download_weights: bool = True
+
+    def check(self) -> TrainOptions:
+        """Raise :class:`InvalidOptions` naming the first bad value (returns self).
+
+        Called by the pipeline before any photo is read, so a bad value costs nothing
+        and never reaches NumPy or TensorFlow as a traceback. (Not ``validate()``:
+        that name is the option to run validation rounds.)
+        """
+
+        def bad(what: str, value: Any, allowed: str) -> InvalidOptions:
+            return InvalidOptions(f"{what} must be {allowed}, not {value!r}.")
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        def number(v: Any) -> bool:
+            return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+
+        if not number(self.alpha) or float(self.alpha) not in MODEL_ALPHAS:
+            raise bad(
+                "Model size (alpha)", self.alpha, f"one of {', '.join(map(str, MODEL_ALPHAS))}"
+            )
+        if not is_int(self.epochs) or not EPOCHS_MIN <= self.epochs <= EPOCHS_MAX:
+            raise bad("Epochs", self.epochs, f"a whole number from {EPOCHS_MIN} to {EPOCHS_MAX}")
+        if not is_int(self.seed) or not 0 <= self.seed <= SEED_MAX:
+            raise bad("The random seed", self.seed, f"a whole number from 0 to {SEED_MAX}")
+        if not is_int(self.image_size) or self.image_size not in IMAGE_SIZES:
+            raise bad("Image size", self.image_size, f"one of {', '.join(map(str, IMAGE_SIZES))}")
+        for what, v in (
+            ("Views per product", self.views_target),
+            ("Views per photo", self.max_views),
+        ):
+            if not is_int(v) or not 1 <= v <= 1000:
+                raise bad(what, v, "a whole number from 1 to 1000")
+        if self.head not in HEADS:
+            raise bad("The head", self.head, f"one of {', '.join(HEADS)}")
+        for what, v, lo, hi in (
+            ("The learning rate", self.learning_rate, 0.0, 10.0),
+            ("Label smoothing", self.label_smoothing, 0.0, 1.0),
+            ("The initial scale", self.init_scale, 0.0, 100.0),
+            ("The prototype blend", self.proto_blend, 0.0, 100.0),
+        ):
+            ok = number(v) and math.isfinite(float(v)) and lo <= float(v) < hi
+            if not ok or (what == "The learning rate" and float(v) <= 0):
+                raise bad(what, v, f"a number from {lo:g} up to (not including) {hi:g}")
+        return self
 
     def views_for(self, n_photos: int) -> int:
         if not self.augment:

@@ -109,6 +109,26 @@ class TrainOutcome:
     device: str = "CPU"  # where TensorFlow trained ("GPU (…)" in the GPU container)
 
 
+def preflight(catalog: Catalog, options: TrainOptions, out_dir: Path, quantize: str) -> Path:
+    """What can be refused before any work, for the CLI and the GUI alike: option
+    values, a missing base weights file, and an export target that could not be
+    written (see :func:`app.core.outdir.check_out_dir`). Returns the resolved target.
+    """
+    from .errors import BaseWeightsError, InvalidOptions
+    from .export import QUANTIZE
+    from .outdir import check_out_dir, expected_export_bytes
+
+    options.check()
+    if quantize not in QUANTIZE:
+        raise InvalidOptions(
+            f"Weight precision must be one of {', '.join(QUANTIZE)}, not {quantize!r}."
+        )
+    if options.base_weights is not None and not Path(options.base_weights).expanduser().is_file():
+        raise BaseWeightsError(f"Base weights file not found: {options.base_weights}")
+    n_products = max(2, len(catalog.active()))
+    return check_out_dir(out_dir, expected_export_bytes(options.alpha, n_products, quantize))
+
+
 def train_and_export(
     catalog: Catalog,
     options: TrainOptions,
@@ -132,6 +152,7 @@ def train_and_export(
     from .tf_runtime import compute_device
     from .trainer import train
 
+    out_dir = preflight(catalog, options, Path(out_dir), quantize)
     if dataset is None:
         dataset = check_photos(catalog, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
     digests = {s.path: s.digest for s in dataset.samples}

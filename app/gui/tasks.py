@@ -24,6 +24,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from app.core.errors import Cancelled, TrainerError
+from app.core.faults import describe
 from app.core.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,17 @@ class TaskError:
 
     @property
     def is_user_error(self) -> bool:
-        """A :class:`TrainerError` is shown inline; anything else is a bug."""
-        return isinstance(self.exception, TrainerError)
+        """A :class:`TrainerError`, or an OS/TensorFlow failure (a full disk, a read-only
+        folder) is shown inline as one readable line; anything else is a bug."""
+        return isinstance(self.exception, TrainerError) or describe(self.exception) is not None
 
     @property
     def message(self) -> str:
-        if self.is_user_error:
+        if isinstance(self.exception, TrainerError):
             return str(self.exception) or type(self.exception).__name__
+        reason = describe(self.exception)
+        if reason is not None:
+            return reason
         return f"Something went wrong ({type(self.exception).__name__}: {self.exception})."
 
     def __str__(self) -> str:

@@ -23,14 +23,14 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from .. import paths
-from ..catalog import Catalog, ImageRef, Product
+from ..catalog import IMAGE_FORMATS, Catalog, ImageRef, Product
 from ..errors import ServerUnreachable, ShopError
 from ..progress import ProgressHook, Reporter, check_cancel
 from .graphql import PRODUCT_IDS, PRODUCTS
 from .transport import ShopClient, new_http_session
 
 PAGE_SIZE = 100
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+_IMAGE_SUFFIXES = set(IMAGE_FORMATS)  # a HEIC keeps its name: the photo check reports it
 _CHUNK = 64 * 1024
 
 

@@ -1,0 +1,195 @@
+"""The export target: checked before any work, and our temp folders beside it.
+
+Training takes minutes; finding only afterwards that ``--out`` is a file, a read-only
+or full disk, or a name too long wastes them. :func:`check_out_dir` runs first (the
+pipeline calls it for the CLI and the GUI alike) and actually creates and removes a
+temp folder and file exactly where the export will, so what it accepts the export
+can do, bar a disk that fills up in between.
+
+Temp folders are named ``.<name>.tmp-<pid>-<random>`` beside the target. The converter's
+Keras ``.h5`` file is written inside ours too, so an interrupted export leaves at most
+that one folder, and :func:`sweep_stale` removes such folders once their process is
+gone (at the next run's check and export).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from .errors import ExportError
+from .faults import os_reason
+
+log = logging.getLogger(__name__)
+
+TMP_TAG = ".tmp-"
+STEM_BYTES = 64  # of the target's name kept in a temp folder's name: never too long
+STALE_AFTER_S = 10 * 60  # an export takes seconds; a folder this old is not in use
+LEGACY_STALE_AFTER_S = 60 * 60  # ".<name>.tmp-<random>" of earlier versions (no PID)
+LONGEST_FILE = "group1-shard1of1.bin"  # the longest name written inside a temp folder
+
+# Float32 weights of MobileNetV2 without its top, per width (counted from the Keras
+# model; the head adds 1,281 floats per product).
+BASE_PARAMS = {0.35: 410_208, 0.5: 706_224, 0.75: 1_382_064, 1.0: 2_257_984}
+JSON_BYTES = 300_000  # model.json + metadata.json, generously
+H5_OVERHEAD = 400_000  # the converter's temporary Keras file beyond its weights
+
+
+def expected_export_bytes(alpha: float, n_products: int, quantize: str = "none") -> int:
+    """Peak disk use of one export: the converter's float32 ``.h5`` plus the three files.
+
+    About twice the model's size; measured 1.78 MB files (3 products, alpha 0.35).
+    """
+    params = BASE_PARAMS.get(alpha, max(BASE_PARAMS.values())) + 1_281 * max(1, n_products)
+    float32 = 4 * params
+    share = {"none": 1.0, "float16": 0.5, "uint8": 0.3}.get(quantize, 1.0)
+    return int(float32 + H5_OVERHEAD + float32 * share + JSON_BYTES)
+
+
+def temp_prefix(out_dir: Path) -> str:
+    """``.<name>.tmp-<pid>-``: ours by name, its owner by PID, short whatever the name."""
+    return f".{_stem(out_dir.name)}{TMP_TAG}{os.getpid()}-"
+
+
+def make_temp_dir(out_dir: Path) -> Path:
+    """A fresh temp folder beside ``out_dir`` (same disk, so the final swap is a rename)."""
+    return Path(tempfile.mkdtemp(prefix=temp_prefix(out_dir), dir=out_dir.parent))
+
+
+def _stem(name: str) -> str:
+    raw = name.encode("utf-8", "surrogateescape")[:STEM_BYTES]
+    return raw.decode("utf-8", "ignore") or "model"
+
+
+def _pid_alive(pid: int) -> bool | None:
+    """True/False on POSIX; None where signal 0 is not a harmless probe (Windows)."""
+    if os.name == "nt":
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    except OSError:
+        return None
+    return True
+
+
+def sweep_stale(out_dir: Path, *, now: float | None = None) -> list[Path]:
+    """Remove our temp folders beside ``out_dir`` left by a killed run; returns them.
+
+    A folder goes only when all hold: its name is ours for this target, it is older
+    than :data:`STALE_AFTER_S`, and the process named in it no longer exists (where
+    that cannot be asked, or for earlier versions' names without a PID, only after
+    :data:`LEGACY_STALE_AFTER_S`). Another run's live temp folder is never touched.
+    """
+    parent = out_dir.parent
+    stem = re.escape(_stem(out_dir.name))
+    ours = re.compile(rf"^\.{stem}{re.escape(TMP_TAG)}(?:(\d+)-)?[A-Za-z0-9_]+$")
+    # earlier versions used the full name, which _stem() may have cut
+    legacy = re.compile(rf"^\.{re.escape(out_dir.name)}{re.escape(TMP_TAG)}[A-Za-z0-9_]+$")
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = ours.match(entry.name)
+        if m is None and legacy.match(entry.name) is None:
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        pid = int(m.group(1)) if m is not None and m.group(1) else None
+        alive = _pid_alive(pid) if pid is not None else None
+        if alive is True or age < STALE_AFTER_S:
+            continue
+        if alive is None and age < LEGACY_STALE_AFTER_S:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.lexists(entry.path):
+            log.info("removed a stale temp folder %s (age %.0f s)", entry.path, age)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _limit(path: Path, name: str, default: int) -> int:
+    try:
+        return int(os.pathconf(path, name))
+    except (OSError, ValueError, AttributeError):
+        return default
+
+
+def _existing_ancestor(path: Path) -> Path:
+    for p in (path, *path.parents):
+        try:
+            if p.exists():
+                return p
+        except OSError:  # e.g. a component too long to look up: not an existing folder
+            continue
+    return Path(path.anchor or ".")
+
+
+def check_out_dir(out_dir: Path, need_bytes: int) -> Path:
+    """Refuse, with one clear line, a target the export could not write; returns it resolved.
+
+    Checked: not a file and no one else's folder (export's own rule), not a mount
+    point (the swap renames it), name and path length, the parent folder (created if
+    missing) writable by a real temp folder and file, and ``need_bytes`` free there.
+    Stale temp folders of ours are swept first, which may free space.
+    """
+    from .export import _check_target
+
+    out_dir = Path(os.path.abspath(Path(out_dir).expanduser()))
+    if out_dir.parent == out_dir:
+        raise ExportError(f"{out_dir} is a disk's top folder; choose a folder inside it")
+    base = _existing_ancestor(out_dir.parent)
+    name_max = _limit(base, "PC_NAME_MAX", 255)
+    path_max = _limit(base, "PC_PATH_MAX", 4096)
+    for part in out_dir.parts[len(base.parts) :]:
+        if len(os.fsencode(part)) > name_max:
+            raise ExportError(
+                f"The folder name {part[:40]}… is too long ({len(os.fsencode(part))} bytes; "
+                f"this disk allows {name_max}); choose a shorter name"
+            )
+    longest = out_dir.parent / (temp_prefix(out_dir) + "x" * 8) / LONGEST_FILE
+    if len(os.fsencode(str(longest))) >= path_max:
+        raise ExportError(
+            f"The path {str(out_dir)[:60]}… is too long for this disk ({path_max} bytes "
+            "at most, with the model's file names); choose a shorter one"
+        )
+    try:
+        out_dir = out_dir.resolve()
+        _check_target(out_dir)
+        if out_dir.is_dir() and os.path.ismount(out_dir):
+            raise ExportError(f"{out_dir} is a mount point; choose a folder inside it")
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale(out_dir)
+        probe = make_temp_dir(out_dir)
+        try:
+            with open(probe / LONGEST_FILE, "wb") as fh:
+                fh.write(b"\0")
+                fh.flush()
+                os.fsync(fh.fileno())
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+        free = shutil.disk_usage(out_dir.parent).free
+    except OSError as exc:
+        raise ExportError(f"Cannot write the model to {out_dir}: {os_reason(exc)}") from None
+    if free < need_bytes:
+        raise ExportError(
+            f"Not enough free space for the model in {out_dir.parent}: "
+            f"{free / 1e6:.1f} MB free, about {need_bytes / 1e6:.1f} MB needed; "
+            "free some space or choose another folder"
+        )
+    return out_dir
