@@ -68,6 +68,7 @@ class VendureServer:
     admin_password: str
     asset_dir: Path
     log_path: Path
+    pid: int = 0  # the Node process (the plugin tests read its memory use)
     channels: dict[str, SeededChannel] = field(default_factory=dict)
     users: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (user, pw)
 
@@ -214,7 +215,14 @@ def _build(npm: str, node: str) -> None:
         ENTRY.touch()
 
 
-def start_server(workdir: Path) -> tuple[subprocess.Popen, VendureServer]:
+def start_server(
+    workdir: Path, extra_env: dict[str, str] | None = None, expect_failure: bool = False
+) -> tuple[subprocess.Popen, VendureServer]:
+    """Starts Node; ``extra_env`` overrides the test config (see src/index.ts).
+
+    With ``expect_failure`` a server that exits is not a test failure: the caller gets
+    the finished process (``returncode`` set) and reads ``server.log_path``.
+    """
     port = _free_port()
     assets = workdir / "assets"
     assets.mkdir()
@@ -228,6 +236,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, VendureServer]:
         VENDURE_SUPERADMIN_USER="superadmin",
         VENDURE_SUPERADMIN_PASSWORD=password,
         NODE_ENV="test",
+        **(extra_env or {}),
     )
     log = log_path.open("w")
     proc = subprocess.Popen(
@@ -250,9 +259,13 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, VendureServer]:
                 ready.set()
         log.close()
 
-    threading.Thread(target=pump, daemon=True, name="vendure-log").start()
+    pumping = threading.Thread(target=pump, daemon=True, name="vendure-log")
+    pumping.start()
     deadline = time.monotonic() + START_TIMEOUT
     while not ready.wait(0.2):
+        if expect_failure and proc.poll() is not None:
+            pumping.join(10)  # the whole log is written
+            break
         if proc.poll() is not None or time.monotonic() > deadline:
             stop_server(proc)
             tail = log_path.read_text(errors="replace")[-3000:]
@@ -263,6 +276,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, VendureServer]:
         admin_password=password,
         asset_dir=assets,
         log_path=log_path,
+        pid=proc.pid,
     )
     return proc, server
 

@@ -4,6 +4,7 @@
  *
  * Layout under `<assets>/ml-models/<channelId>/`:
  *   .versions/<version>/{model.json,weights.bin,metadata.json}   immutable once written
+ *   .versions/<version>/manifest.json                             sizes + sha256, written at publish
  *   .tmp/<random>/                                                uploads being received
  *   latest -> .versions/<version>                                 relative symlink
  *
@@ -11,7 +12,7 @@
  * replaced with rename(2) — readers see either the old or the new version, never a mix.
  */
 import { createHash, randomBytes } from 'crypto';
-import { createWriteStream, promises as fs } from 'fs';
+import { createReadStream, createWriteStream, promises as fs } from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
@@ -19,10 +20,17 @@ import { pipeline } from 'stream/promises';
 export const MODEL_FILES = ['model.json', 'weights.bin', 'metadata.json'] as const;
 export type ModelFileName = (typeof MODEL_FILES)[number];
 
+/** Sizes and hashes of a stored version, written once when it is published. */
+export const MANIFEST_FILE = 'manifest.json';
+
 /** A version name: UTC timestamp to the millisecond plus randomness, sortable by age. */
 const VERSION_RE = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
 /** Channel ids as encoded by Vendure's id strategies (numbers, uuids, "T_1"...). */
 const CHANNEL_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** An upload temp folder whose newest file is older than this is left over from a crash. */
+const STALE_UPLOAD_MS = 60 * 60 * 1000;
+/** A `.latest-*` link lives for microseconds; one older than this is left over from a crash. */
+const STALE_LINK_MS = 60 * 1000;
 
 export interface StorageLimits {
     modelJsonBytes: number;
@@ -43,6 +51,21 @@ export interface StoredVersion {
     current: boolean;
     files: StoredFile[];
     metadata: Record<string, unknown>;
+}
+
+interface Manifest {
+    format: 1;
+    createdAt: string;
+    files: StoredFile[];
+}
+
+/** A file the public route may serve, with what is needed to answer without reading it. */
+export interface ServedFile {
+    path: string;
+    version: string;
+    etag: string;
+    /** true for `/v/<version>/…` URLs, whose bytes never change. */
+    immutable: boolean;
 }
 
 /** A problem with what the client sent: reported to it verbatim, nothing is changed. */
@@ -66,14 +89,35 @@ export function isValidVersion(version: string): boolean {
     return VERSION_RE.test(version);
 }
 
+export function isModelFile(name: string): name is ModelFileName {
+    return (MODEL_FILES as readonly string[]).includes(name);
+}
+
+/** Errors from the operating system (they carry server paths and must not reach clients). */
+export function isSystemError(e: unknown): boolean {
+    const err = e as { syscall?: unknown; path?: unknown; errno?: unknown } | null;
+    return !!err && (typeof err.syscall === 'string' || typeof err.path === 'string' || typeof err.errno === 'number');
+}
+
 function newVersionName(at: Date = new Date()): string {
     const iso = at.toISOString(); // 2026-11-25T22:53:42.123Z
     const stamp = iso.replace(/[-:]/g, '').replace('.', ''); // 20261125T225342123Z
     return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Bytes the manifest says weights.bin must hold (quantized entries use their quantized dtype). */
-export function expectedWeightBytes(manifest: unknown): number {
+function etagOf(sha256: string): string {
+    return `"${Buffer.from(sha256, 'hex').toString('base64url').slice(0, 32)}"`;
+}
+
+interface WeightEntry {
+    name: string;
+    /** dtype of the bytes in weights.bin (the quantized one for quantized entries) */
+    dtype: string;
+    bytes: number;
+}
+
+/** The weights manifest's entries in file order, checked against what weights.bin may hold. */
+function weightEntries(manifest: unknown): WeightEntry[] {
     if (!Array.isArray(manifest) || manifest.length === 0) {
         throw new ModelRejected('model.json has no weightsManifest.');
     }
@@ -83,7 +127,7 @@ export function expectedWeightBytes(manifest: unknown): number {
             `model.json must reference exactly one weights file named "weights.bin" (found ${JSON.stringify(paths)}).`,
         );
     }
-    let total = 0;
+    const entries: WeightEntry[] = [];
     for (const group of manifest as any[]) {
         if (!Array.isArray(group.weights)) {
             throw new ModelRejected('model.json weightsManifest entry has no weights list.');
@@ -96,17 +140,69 @@ export function expectedWeightBytes(manifest: unknown): number {
             const dtype: string = w.quantization?.dtype ?? w.dtype;
             const size = BYTES_PER_ELEMENT[dtype];
             if (!size) {
-                throw new ModelRejected(`model.json weight "${String(w?.name)}" has unsupported dtype "${String(dtype)}".`);
+                throw new ModelRejected(`model.json weight "${String(w?.name)}" has an unsupported dtype "${String(dtype)}".`);
             }
-            total += shape.reduce((a: number, b: number) => a * b, 1) * size;
+            for (const key of ['scale', 'min']) {
+                const v = w.quantization?.[key];
+                if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v))) {
+                    throw new ModelRejected(`model.json weight "${String(w?.name)}" has a non-finite quantization ${key}.`);
+                }
+            }
+            entries.push({ name: String(w.name), dtype, bytes: shape.reduce((a: number, b: number) => a * b, 1) * size });
         }
     }
-    return total;
+    return entries;
+}
+
+/** Bytes the manifest says weights.bin must hold (quantized entries use their quantized dtype). */
+export function expectedWeightBytes(manifest: unknown): number {
+    return weightEntries(manifest).reduce((sum, e) => sum + e.bytes, 0);
+}
+
+/**
+ * Finds the first NaN or ±Infinity among the float32 and float16 weights (an exponent
+ * of all ones). Integer and uint8/uint16-quantized entries cannot hold one; their
+ * scale/min were checked in `weightEntries`. Reads the file in 1 MiB slices.
+ */
+async function firstNonFinite(file: string, entries: WeightEntry[]): Promise<string | null> {
+    const fh = await fs.open(file, 'r');
+    try {
+        const buf = Buffer.alloc(1024 * 1024);
+        let offset = 0;
+        for (const entry of entries) {
+            const width = entry.dtype === 'float32' ? 4 : entry.dtype === 'float16' ? 2 : 0;
+            if (width) {
+                for (let done = 0; done < entry.bytes; ) {
+                    const want = Math.min(buf.length, entry.bytes - done);
+                    const { bytesRead } = await fh.read(buf, 0, want, offset + done);
+                    if (bytesRead !== want) throw new ModelRejected('weights.bin ended early.');
+                    if (width === 4) {
+                        for (let i = 0; i < want; i += 4) {
+                            if ((buf.readUInt32LE(i) & 0x7f800000) === 0x7f800000) return entry.name;
+                        }
+                    } else {
+                        for (let i = 0; i < want; i += 2) {
+                            if ((buf.readUInt16LE(i) & 0x7c00) === 0x7c00) return entry.name;
+                        }
+                    }
+                    done += want;
+                }
+            }
+            offset += entry.bytes;
+        }
+        return null;
+    } finally {
+        await fh.close();
+    }
 }
 
 export class ModelStorage {
     /** One promise chain per channel: uploads and rollbacks of a channel run one at a time. */
     private readonly chains = new Map<string, Promise<unknown>>();
+    /** Temp folders of uploads this process is receiving right now: never cleaned. */
+    private readonly liveUploads = new Set<string>();
+    /** Manifests by version folder; versions are immutable, so these never go stale. */
+    private readonly manifests = new Map<string, Manifest>();
 
     constructor(
         readonly root: string,
@@ -138,34 +234,45 @@ export class ModelStorage {
      * all is well, makes them the served version. Any failure removes the temp folder and
      * leaves `latest` exactly as it was.
      */
-    async publish(channelId: string, streams: Record<ModelFileName, () => Readable>): Promise<StoredVersion> {
+    async publish(
+        channelId: string,
+        streams: Record<ModelFileName, () => Readable>,
+        onHousekeepingError: (e: unknown) => void = () => undefined,
+    ): Promise<StoredVersion> {
         const dir = this.channelDir(channelId);
         await fs.mkdir(path.join(dir, '.tmp'), { recursive: true });
         await fs.mkdir(path.join(dir, '.versions'), { recursive: true });
         await this.removeStaleTemp(dir);
         const tmp = await fs.mkdtemp(path.join(dir, '.tmp', 'upload-'));
+        this.liveUploads.add(tmp);
         try {
             const files: StoredFile[] = [];
             for (const name of MODEL_FILES) {
                 files.push(await this.receive(streams[name], path.join(tmp, name), name));
             }
-            const metadata = await this.validate(tmp, channelId);
+            const metadata = await this.validate(tmp, channelId, files);
+            const manifest: Manifest = { format: 1, createdAt: new Date().toISOString(), files };
+            await writeFileDurably(path.join(tmp, MANIFEST_FILE), JSON.stringify(manifest));
             return await this.serialise(channelId, async () => {
                 const version = newVersionName();
-                await fs.rename(tmp, path.join(dir, '.versions', version));
+                const vdir = path.join(dir, '.versions', version);
+                await fs.rename(tmp, vdir);
+                this.manifests.set(vdir, manifest);
                 await fsyncDir(path.join(dir, '.versions'));
                 await this.pointLatestAt(dir, version);
-                await this.prune(dir, version);
+                // the new model is served from here on: tidying up must not turn that into an error
+                await this.prune(dir, version).catch(onHousekeepingError);
                 return {
                     version,
                     trainedAt: typeof metadata.trainedAt === 'string' ? metadata.trainedAt : null,
-                    createdAt: new Date().toISOString(),
+                    createdAt: manifest.createdAt,
                     current: true,
                     files,
                     metadata,
                 };
             });
         } finally {
+            this.liveUploads.delete(tmp);
             await fs.rm(tmp, { recursive: true, force: true });
         }
     }
@@ -181,45 +288,110 @@ export class ModelStorage {
             if (!st || !st.isDirectory()) {
                 throw new ModelRejected(`Model version ${version} does not exist for this channel.`);
             }
+            // sizes only (stat): the bytes were hashed when the version was published
+            const manifest = await this.manifest(target).catch(() => null);
+            for (const f of manifest?.files ?? [{ name: 'model.json', size: -1, sha256: '' }]) {
+                const fst = await fs.stat(path.join(target, f.name)).catch(() => null);
+                if (!fst?.isFile() || fst.size !== f.size) {
+                    throw new ModelRejected(`Model version ${version} is incomplete on the server and cannot be served.`);
+                }
+            }
             await this.pointLatestAt(dir, version);
             return this.describe(dir, version, version);
         });
     }
 
+    /** The served version: where `latest` points, or the newest stored one if `latest` is missing. */
     async currentVersion(channelId: string): Promise<string | null> {
         const dir = this.channelDir(channelId);
-        const link = await fs.readlink(path.join(dir, 'latest')).catch(() => null);
-        if (!link) return null;
-        const version = path.basename(link);
-        return isValidVersion(version) ? version : null;
+        const link = await fs.readlink(path.join(dir, 'latest')).catch((e: NodeJS.ErrnoException) => e);
+        if (typeof link === 'string') {
+            const version = path.basename(link);
+            return isValidVersion(version) ? version : null;
+        }
+        // EINVAL: `latest` is a plain folder (the MVP layout), served as is
+        if (link.code !== 'ENOENT') return null;
+        // `latest` is missing only for a moment of the MVP migration (or after a crash
+        // in it): the newest stored version is what is being switched to.
+        return (await this.versionNames(dir))[0] ?? null;
     }
 
     async list(channelId: string): Promise<{ current: StoredVersion | null; versions: StoredVersion[] }> {
         const dir = this.channelDir(channelId);
         const current = await this.currentVersion(channelId);
-        const names = (await fs.readdir(path.join(dir, '.versions')).catch(() => [] as string[]))
-            .filter(isValidVersion)
-            .sort()
-            .reverse();
         const versions: StoredVersion[] = [];
-        for (const name of names) {
+        for (const name of await this.versionNames(dir)) {
             const v = await this.describe(dir, name, current).catch(() => null);
             if (v) versions.push(v);
         }
         return { current: versions.find(v => v.current) ?? null, versions };
     }
 
-    /** Resolves a public request to a file of the served version, or null (404). */
-    async resolveLatest(channelId: string, file: string): Promise<{ path: string; version: string } | null> {
-        if (!isValidChannelDir(channelId) || !(MODEL_FILES as readonly string[]).includes(file)) return null;
-        const version = await this.currentVersion(channelId);
-        if (version) return { path: path.join(this.root, channelId, '.versions', version, file), version };
+    /**
+     * Resolves a public request to a file of `pinned` (a version name), or of the served
+     * version if `pinned` is null. Reads only the (cached) manifest, never the file
+     * itself; null means 404.
+     */
+    async resolve(channelId: string, pinned: string | null, file: string): Promise<ServedFile | null> {
+        if (!isValidChannelDir(channelId) || !isModelFile(file)) return null;
+        const dir = path.join(this.root, channelId);
+        const immutable = pinned !== null;
+        if (immutable && !isValidVersion(pinned)) return null;
+        const version = immutable ? pinned : await this.currentVersion(channelId);
+        if (version) {
+            const vdir = path.join(dir, '.versions', version);
+            const manifest = await this.manifest(vdir).catch((e: NodeJS.ErrnoException) => {
+                if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') return null; // pruned meanwhile, or never existed
+                throw e;
+            });
+            const entry = manifest?.files.find(f => f.name === file);
+            if (!entry) return null;
+            return { path: path.join(vdir, file), version, etag: etagOf(entry.sha256), immutable };
+        }
+        if (immutable) return null;
         // MVP layout (a plain `latest/` folder, before the first publish through this plugin)
-        const legacy = path.join(this.root, channelId, 'latest', file);
-        const st = await fs.lstat(path.join(this.root, channelId, 'latest')).catch(() => null);
+        const legacy = path.join(dir, 'latest', file);
+        const st = await fs.lstat(path.join(dir, 'latest')).catch(() => null);
         const fst = st?.isDirectory() ? await fs.stat(legacy).catch(() => null) : null;
         if (!fst?.isFile()) return null;
-        return { path: legacy, version: `legacy-${Math.floor(fst.mtimeMs)}-${fst.size}` };
+        const tag = `legacy-${Math.floor(fst.mtimeMs)}-${fst.size}`;
+        return { path: legacy, version: tag, etag: `"${tag}"`, immutable: false };
+    }
+
+    /** The manifest of a stored version; versions stored before manifests existed get one now. */
+    private async manifest(vdir: string): Promise<Manifest> {
+        const cached = this.manifests.get(vdir);
+        if (cached) return cached;
+        const text = await fs.readFile(path.join(vdir, MANIFEST_FILE), 'utf8').catch((e: NodeJS.ErrnoException) => {
+            if (e.code === 'ENOENT') return null;
+            throw e;
+        });
+        let manifest: Manifest | null = null;
+        if (text !== null) {
+            try {
+                const parsed = JSON.parse(text);
+                if (parsed?.format === 1 && Array.isArray(parsed.files)) manifest = parsed as Manifest;
+            } catch {
+                manifest = null; // rewritten below
+            }
+        }
+        if (!manifest) {
+            const files: StoredFile[] = [];
+            for (const name of MODEL_FILES) files.push({ name, ...(await hashFile(path.join(vdir, name))) });
+            const st = await fs.stat(vdir);
+            manifest = { format: 1, createdAt: st.mtime.toISOString(), files };
+            const tmp = path.join(vdir, `.${MANIFEST_FILE}-${randomBytes(4).toString('hex')}`);
+            await writeFileDurably(tmp, JSON.stringify(manifest))
+                .then(() => fs.rename(tmp, path.join(vdir, MANIFEST_FILE)))
+                .catch(() => fs.rm(tmp, { force: true })); // a read-only store still serves
+        }
+        this.manifests.set(vdir, manifest);
+        return manifest;
+    }
+
+    private async versionNames(dir: string): Promise<string[]> {
+        const names = await fs.readdir(path.join(dir, '.versions')).catch(() => [] as string[]);
+        return names.filter(isValidVersion).sort().reverse();
     }
 
     private async receive(open: () => Readable, dest: string, name: ModelFileName): Promise<StoredFile> {
@@ -244,7 +416,7 @@ export class ModelStorage {
                 out,
             );
         } catch (e: any) {
-            if (e instanceof ModelRejected) throw e;
+            if (e instanceof ModelRejected || isSystemError(e)) throw e; // the latter: logged, not shown
             throw new ModelRejected(`Upload of ${name} did not complete (${String(e?.message ?? e)}).`);
         }
         if (size === 0) throw new ModelRejected(`${name} is empty.`);
@@ -257,15 +429,16 @@ export class ModelStorage {
         return { name, size, sha256: hash.digest('hex') };
     }
 
-    private async validate(dir: string, channelId: string): Promise<Record<string, unknown>> {
+    private async validate(dir: string, channelId: string, files: StoredFile[]): Promise<Record<string, unknown>> {
         const model = parseJson(await fs.readFile(path.join(dir, 'model.json'), 'utf8'), 'model.json');
         if (typeof model.modelTopology !== 'object' || model.modelTopology === null) {
             throw new ModelRejected('model.json has no modelTopology: it is not a TensorFlow.js layers model.');
         }
-        const expected = expectedWeightBytes(model.weightsManifest);
-        const actual = (await fs.stat(path.join(dir, 'weights.bin'))).size;
-        if (actual !== expected) {
-            throw new ModelRejected(`weights.bin holds ${actual} bytes but model.json describes ${expected}.`);
+        const entries = weightEntries(model.weightsManifest);
+        const expected = entries.reduce((sum, e) => sum + e.bytes, 0);
+        const weights = files.find(f => f.name === 'weights.bin')!;
+        if (weights.size !== expected) {
+            throw new ModelRejected(`weights.bin holds ${weights.size} bytes but model.json describes ${expected}.`);
         }
         const metadata = parseJson(await fs.readFile(path.join(dir, 'metadata.json'), 'utf8'), 'metadata.json');
         if (String(metadata.channelId ?? '') !== channelId) {
@@ -277,12 +450,27 @@ export class ModelStorage {
         if (!Array.isArray(labels) || labels.length === 0 || !labels.every(l => typeof l === 'string' && l !== '')) {
             throw new ModelRejected('metadata.json must list the product ids as a non-empty "labels" array of strings.');
         }
+        const checksum = metadata.weightsSha256;
+        if (checksum !== undefined) {
+            if (typeof checksum !== 'string' || !/^[0-9a-f]{64}$/.test(checksum)) {
+                throw new ModelRejected('metadata.json "weightsSha256" must be 64 lower-case hex digits.');
+            }
+            if (checksum !== weights.sha256) {
+                throw new ModelRejected('weights.bin does not match its checksum (metadata.json "weightsSha256").');
+            }
+        }
+        const bad = await firstNonFinite(path.join(dir, 'weights.bin'), entries);
+        if (bad !== null) {
+            throw new ModelRejected(`weights.bin holds NaN or infinite values (in weight "${bad}"): the model is broken.`);
+        }
         return metadata;
     }
 
     private async pointLatestAt(dir: string, version: string): Promise<void> {
+        await this.removeStrayLinks(dir);
         // A `latest/` folder from the MVP layout becomes a stored version first, because
-        // rename(2) cannot put a symlink over a directory.
+        // rename(2) cannot put a symlink over a directory. Until the link is in place,
+        // readers are served the newest version (see currentVersion).
         const existing = await fs.lstat(path.join(dir, 'latest')).catch(() => null);
         if (existing?.isDirectory()) {
             await fs.rename(path.join(dir, 'latest'), path.join(dir, '.versions', newVersionName(existing.mtime)));
@@ -298,40 +486,62 @@ export class ModelStorage {
         await fsyncDir(dir);
     }
 
-    /** Keeps the newest `keepVersions` versions, and always the served one. */
-    private async prune(dir: string, current: string): Promise<void> {
-        const names = (await fs.readdir(path.join(dir, '.versions'))).filter(isValidVersion).sort().reverse();
-        const served = await fs.readlink(path.join(dir, 'latest')).then(l => path.basename(l)).catch(() => current);
-        for (const name of names.slice(this.keepVersions)) {
-            if (name === served || name === current) continue;
-            await fs.rm(path.join(dir, '.versions', name), { recursive: true, force: true });
+    /** `.latest-*` links left by a crash between symlink() and rename(). */
+    private async removeStrayLinks(dir: string): Promise<void> {
+        const cutoff = Date.now() - STALE_LINK_MS;
+        for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+            if (!name.startsWith('.latest-')) continue;
+            const st = await fs.lstat(path.join(dir, name)).catch(() => null);
+            if (st?.isSymbolicLink() && st.mtimeMs < cutoff) await fs.rm(path.join(dir, name), { force: true });
         }
     }
 
+    /** Keeps the newest `keepVersions` stored versions, and always the served one. */
+    private async prune(dir: string, current: string): Promise<void> {
+        const names = await this.versionNames(dir);
+        const served = await fs.readlink(path.join(dir, 'latest')).then(l => path.basename(l)).catch(() => current);
+        for (const name of names.slice(this.keepVersions)) {
+            if (name === served || name === current) continue;
+            const vdir = path.join(dir, '.versions', name);
+            this.manifests.delete(vdir);
+            await fs.rm(vdir, { recursive: true, force: true });
+        }
+    }
+
+    /**
+     * Removes upload folders left over from crashes. An upload this process is receiving
+     * is never touched, however slow; for other processes sharing the folder, the age is
+     * that of the newest file inside (it changes with every chunk written).
+     */
     private async removeStaleTemp(dir: string): Promise<void> {
         const tmpRoot = path.join(dir, '.tmp');
-        const cutoff = Date.now() - 60 * 60 * 1000;
+        const cutoff = Date.now() - STALE_UPLOAD_MS;
         for (const name of await fs.readdir(tmpRoot).catch(() => [] as string[])) {
-            const st = await fs.stat(path.join(tmpRoot, name)).catch(() => null);
-            if (st && st.mtimeMs < cutoff) await fs.rm(path.join(tmpRoot, name), { recursive: true, force: true });
+            const folder = path.join(tmpRoot, name);
+            if (this.liveUploads.has(folder)) continue;
+            const st = await fs.lstat(folder).catch(() => null);
+            if (!st) continue;
+            let newest = st.mtimeMs;
+            if (st.isDirectory()) {
+                for (const inner of await fs.readdir(folder).catch(() => [] as string[])) {
+                    const ist = await fs.lstat(path.join(folder, inner)).catch(() => null);
+                    if (ist) newest = Math.max(newest, ist.mtimeMs);
+                }
+            }
+            if (newest < cutoff) await fs.rm(folder, { recursive: true, force: true });
         }
     }
 
     private async describe(dir: string, version: string, current: string | null): Promise<StoredVersion> {
         const vdir = path.join(dir, '.versions', version);
-        const files: StoredFile[] = [];
-        for (const name of MODEL_FILES) {
-            const data = await fs.readFile(path.join(vdir, name));
-            files.push({ name, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
-        }
+        const manifest = await this.manifest(vdir);
         const metadata = parseJson(await fs.readFile(path.join(vdir, 'metadata.json'), 'utf8'), 'metadata.json');
-        const st = await fs.stat(vdir);
         return {
             version,
             trainedAt: typeof metadata.trainedAt === 'string' ? metadata.trainedAt : null,
-            createdAt: st.mtime.toISOString(),
+            createdAt: manifest.createdAt,
             current: version === current,
-            files,
+            files: manifest.files,
             metadata,
         };
     }
@@ -348,6 +558,26 @@ function parseJson(text: string, name: string): Record<string, any> {
         throw new ModelRejected(`${name} must contain a JSON object.`);
     }
     return value as Record<string, any>;
+}
+
+async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(file)) {
+        size += (chunk as Buffer).length;
+        hash.update(chunk as Buffer);
+    }
+    return { size, sha256: hash.digest('hex') };
+}
+
+async function writeFileDurably(file: string, text: string): Promise<void> {
+    const fh = await fs.open(file, 'wx', 0o644);
+    try {
+        await fh.writeFile(text);
+        await fh.sync();
+    } finally {
+        await fh.close();
+    }
 }
 
 async function fsyncDir(dir: string): Promise<void> {

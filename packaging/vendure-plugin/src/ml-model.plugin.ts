@@ -4,6 +4,7 @@
  * in one Admin API call, keeps a few previous versions for rollback, and serves the
  * current one at `/<assets>/ml-models/<channelId>/latest/<file>` for the POS.
  */
+import { randomBytes } from 'crypto';
 import * as path from 'path';
 import { Readable } from 'stream';
 
@@ -12,6 +13,7 @@ import {
     Allow,
     ConfigService,
     Ctx,
+    Logger,
     PermissionDefinition,
     PluginCommonModule,
     RequestContext,
@@ -22,14 +24,21 @@ import { GraphQLError } from 'graphql';
 import gql from 'graphql-tag';
 
 import { createModelFileHandler } from './ml-model.middleware';
-import { ModelFileName, ModelRejected, ModelStorage, StoredVersion } from './ml-model-storage';
+import { isSystemError, ModelFileName, ModelRejected, ModelStorage, StoredVersion } from './ml-model-storage';
 
 export interface MlModelPluginOptions {
-    /** The AssetServerPlugin's `assetUploadDir`; models go to `<it>/ml-models/`. */
-    assetUploadDir: string;
-    /** The AssetServerPlugin's `route` (default `assets`). */
+    /**
+     * The AssetServerPlugin's `assetUploadDir`; models go to `<it>/ml-models/`. Leave it
+     * out to take the AssetServerPlugin's; if given, it must be the same folder (the
+     * server refuses to start otherwise).
+     */
+    assetUploadDir?: string;
+    /** The AssetServerPlugin's `route`; same rules as `assetUploadDir`. */
     assetRoute?: string;
-    /** Previous versions kept for rollback besides the served one (default 5). */
+    /**
+     * How many stored versions to keep, counting the served one (default 5): the newest
+     * `keepVersions` are kept, plus the served one if a rollback made an older one current.
+     */
     keepVersions?: number;
     /** Size caps in bytes. GraphQL uploads are also capped by `assetOptions.uploadMaxFileSize`. */
     maxModelJsonBytes?: number;
@@ -49,6 +58,8 @@ interface FileUpload {
 }
 
 const MODEL_ERROR = 'ML_MODEL_REJECTED';
+const SERVER_ERROR = 'ML_MODEL_SERVER_ERROR';
+const loggerCtx = 'MlModelPlugin';
 
 const schema = gql`
     type MlModelFile {
@@ -82,9 +93,69 @@ const schema = gql`
     }
 `;
 
+type ResolvedOptions = Required<MlModelPluginOptions>;
+
 class PluginState {
-    static options: Required<MlModelPluginOptions>;
+    static options: MlModelPluginOptions;
+    static resolved: ResolvedOptions;
     static storage: ModelStorage;
+}
+
+/** Logs what went wrong (paths and all) and returns the reference the client is shown. */
+function logInternal(what: string, e: unknown): string {
+    const ref = randomBytes(4).toString('hex');
+    Logger.error(`${what} failed (reference ${ref}): ${String((e as Error)?.stack ?? e)}`, loggerCtx);
+    return ref;
+}
+
+function normaliseRoute(route: string): string {
+    return route.replace(/^\/+|\/+$/g, '');
+}
+
+function samePath(a: string, b: string): boolean {
+    const norm = (p: string) => path.resolve(p).replace(/[\\/]+$/, '');
+    return process.platform === 'win32' || process.platform === 'darwin'
+        ? norm(a).toLowerCase() === norm(b).toLowerCase()
+        : norm(a) === norm(b);
+}
+
+/**
+ * The plugin's folder and route must be the AssetServerPlugin's: if they differed, the
+ * AssetServerPlugin would serve ml-models/ itself — `.versions/`, `.tmp/` and all, with
+ * its 180-day cache. Missing options are taken from it; a mismatch stops the server.
+ */
+export function resolveAssetOptions(options: MlModelPluginOptions, plugins: unknown[]): { assetUploadDir: string; assetRoute: string } {
+    const assetServer = plugins.find((p: any) => typeof p === 'function' && p.name === 'AssetServerPlugin') as
+        | { options?: { route?: string; assetUploadDir?: string } }
+        | undefined;
+    const theirs = assetServer?.options;
+    const fail = (message: string): never => {
+        throw new Error(`MlModelPlugin: ${message}`);
+    };
+    const dir = options.assetUploadDir ?? theirs?.assetUploadDir;
+    const route = options.assetRoute ?? theirs?.route;
+    if (!dir || !route) {
+        fail(
+            'assetUploadDir and assetRoute are not set and no AssetServerPlugin (with route and ' +
+                'assetUploadDir) is configured before this plugin to take them from.',
+        );
+    }
+    if (theirs?.assetUploadDir && !samePath(dir!, theirs.assetUploadDir)) {
+        fail(
+            `assetUploadDir "${dir}" is not the AssetServerPlugin's assetUploadDir "${theirs.assetUploadDir}". ` +
+                'They must be the same folder, or the AssetServerPlugin would serve the stored versions and ' +
+                'uploads under ml-models/ with its long cache lifetime. Remove assetUploadDir from ' +
+                "MlModelPlugin.init() to use the AssetServerPlugin's.",
+        );
+    }
+    if (theirs?.route !== undefined && normaliseRoute(route!) !== normaliseRoute(theirs.route)) {
+        fail(
+            `assetRoute "${route}" is not the AssetServerPlugin's route "${theirs.route}". They must be the ` +
+                'same, or the AssetServerPlugin would serve the stored versions and uploads under ml-models/ ' +
+                "with its long cache lifetime. Remove assetRoute from MlModelPlugin.init() to use the AssetServerPlugin's.",
+        );
+    }
+    return { assetUploadDir: dir!, assetRoute: normaliseRoute(route!) };
 }
 
 function rejected(message: string): GraphQLError {
@@ -112,12 +183,22 @@ export class MlModelResolver {
         return String(strategy ? strategy.encodeId(ctx.channelId as any) : ctx.channelId);
     }
 
-    private async guard<T>(work: () => Promise<T>): Promise<T> {
+    /**
+     * Refusals reach the client as they are; anything else (a file-system error, with
+     * server paths in it) is logged and the client gets a reference to it instead.
+     */
+    private async guard<T>(what: string, work: () => Promise<T>): Promise<T> {
         try {
             return await work();
         } catch (e) {
             if (e instanceof ModelRejected) throw rejected(e.message);
-            throw e;
+            if (e instanceof GraphQLError && !isSystemError(e.originalError)) throw e;
+            const ref = logInternal(what, e);
+            throw new GraphQLError(
+                `The server could not ${what.toLowerCase()} because of a problem on the server ` +
+                    `(reference ${ref}; the details are in the server's log).`,
+                { extensions: { code: SERVER_ERROR, reference: ref } },
+            );
         }
     }
 
@@ -125,11 +206,11 @@ export class MlModelResolver {
     @Allow(uploadMlModelPermission.Permission)
     async mlModel(@Ctx() ctx: RequestContext) {
         const channelId = this.channelId(ctx);
-        return this.guard(async () => {
+        return this.guard('Read the model versions', async () => {
             const { current, versions } = await PluginState.storage.list(channelId);
             return {
                 channelId,
-                latestPath: `/${PluginState.options.assetRoute}/ml-models/${channelId}/latest/`,
+                latestPath: `/${PluginState.resolved.assetRoute}/ml-models/${channelId}/latest/`,
                 current,
                 versions,
             };
@@ -143,17 +224,21 @@ export class MlModelResolver {
         @Args() args: { modelJson: Promise<FileUpload>; weights: Promise<FileUpload>; metadata: Promise<FileUpload> },
     ): Promise<StoredVersion> {
         const channelId = this.channelId(ctx);
-        return this.guard(async () => {
+        return this.guard('Store the model', async () => {
             const uploads: Record<ModelFileName, FileUpload> = {
                 'model.json': await received('model.json', args.modelJson),
                 'weights.bin': await received('weights.bin', args.weights),
                 'metadata.json': await received('metadata.json', args.metadata),
             };
-            return PluginState.storage.publish(channelId, {
-                'model.json': () => uploads['model.json'].createReadStream(),
-                'weights.bin': () => uploads['weights.bin'].createReadStream(),
-                'metadata.json': () => uploads['metadata.json'].createReadStream(),
-            });
+            return PluginState.storage.publish(
+                channelId,
+                {
+                    'model.json': () => uploads['model.json'].createReadStream(),
+                    'weights.bin': () => uploads['weights.bin'].createReadStream(),
+                    'metadata.json': () => uploads['metadata.json'].createReadStream(),
+                },
+                e => logInternal('Removing old model versions', e),
+            );
         });
     }
 
@@ -161,7 +246,7 @@ export class MlModelResolver {
     @Allow(uploadMlModelPermission.Permission)
     async rollbackMlModel(@Ctx() ctx: RequestContext, @Args() args: { version: string }): Promise<StoredVersion> {
         const channelId = this.channelId(ctx);
-        return this.guard(() => PluginState.storage.rollback(channelId, args.version));
+        return this.guard('Switch the model version', () => PluginState.storage.rollback(channelId, args.version));
     }
 }
 
@@ -170,31 +255,20 @@ export class MlModelResolver {
     adminApiExtensions: { schema, resolvers: [MlModelResolver] },
     configuration: config => {
         config.authOptions.customPermissions.push(uploadMlModelPermission);
-        const route = PluginState.options.assetRoute.replace(/^\/+|\/+$/g, '');
-        // A middleware added here runs before the AssetServerPlugin's (which would serve
-        // ml-models/ with a 180-day max-age, temp and old versions included).
-        config.apiOptions.middleware.push({
-            route: `/${route}`,
-            handler: createModelFileHandler(PluginState.storage),
-            beforeListen: true,
-        });
-        return config;
-    },
-    compatibility: '^3.0.0',
-})
-export class MlModelPlugin {
-    static init(options: MlModelPluginOptions): Type<MlModelPlugin> {
-        const full: Required<MlModelPluginOptions> = {
-            assetRoute: 'assets',
+        const options = PluginState.options;
+        const { assetUploadDir, assetRoute } = resolveAssetOptions(options, config.plugins ?? []);
+        PluginState.resolved = {
             keepVersions: 5,
             maxModelJsonBytes: 10 * 1024 * 1024,
             maxWeightsBytes: 100 * 1024 * 1024,
             maxMetadataBytes: 1024 * 1024,
             ...options,
+            assetUploadDir,
+            assetRoute,
         };
-        PluginState.options = full;
+        const full = PluginState.resolved;
         PluginState.storage = new ModelStorage(
-            path.join(full.assetUploadDir, 'ml-models'),
+            path.join(assetUploadDir, 'ml-models'),
             {
                 modelJsonBytes: full.maxModelJsonBytes,
                 weightsBytes: full.maxWeightsBytes,
@@ -202,6 +276,21 @@ export class MlModelPlugin {
             },
             Math.max(1, full.keepVersions),
         );
+        // A middleware added here runs before the AssetServerPlugin's (which would serve
+        // ml-models/ with a 180-day max-age, temp and old versions included).
+        config.apiOptions.middleware.push({
+            route: `/${assetRoute}`,
+            handler: createModelFileHandler(PluginState.storage, message => Logger.error(message, loggerCtx)),
+            beforeListen: true,
+        });
+        return config;
+    },
+    compatibility: '^3.0.0',
+})
+export class MlModelPlugin {
+    static init(options: MlModelPluginOptions = {}): Type<MlModelPlugin> {
+        // the folder and route are settled when the server starts (see resolveAssetOptions)
+        PluginState.options = { ...options };
         return MlModelPlugin;
     }
 }

@@ -14,6 +14,10 @@ function env(name: string, fallback?: string): string {
     return value;
 }
 
+function assetOption(name: string, value: string): Record<string, string> {
+    return value === 'inherit' ? {} : { [name]: value };
+}
+
 const port = Number(env('VENDURE_PORT'));
 const assetDir = env('VENDURE_ASSET_DIR');
 const mib = 1024 * 1024;
@@ -39,8 +43,11 @@ const config: VendureConfig = {
     plugins: [
         AssetServerPlugin.init({ route: 'assets', assetUploadDir: assetDir }),
         MlModelPlugin.init({
-            assetUploadDir: assetDir,
-            assetRoute: 'assets',
+            // ML_MODEL_ASSET_DIR / ML_MODEL_ASSET_ROUTE: "inherit" leaves them out (the
+            // plugin takes the AssetServerPlugin's); anything else is passed as is, so the
+            // tests can check that a mismatch stops the server
+            ...assetOption('assetUploadDir', env('ML_MODEL_ASSET_DIR', assetDir)),
+            ...assetOption('assetRoute', env('ML_MODEL_ASSET_ROUTE', 'assets')),
             keepVersions: 3,
             maxWeightsBytes: Number(env('ML_MODEL_MAX_WEIGHTS_BYTES', String(4 * mib))),
         }),
