@@ -727,6 +727,41 @@ def test_lost_upload_says_the_previous_model_is_still_served(
     assert [v["version"] for v in list_versions(c)] == before
 
 
+def test_one_client_shared_by_parallel_tasks(
+    vendure: VendureServer, baseline: Path, tm_export: Path, tmp_path: Path
+) -> None:
+    """The GUI's products download, model status and publish run at once on one client."""
+    c = client_for(vendure)
+    d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "shared")
+    results: dict[str, object] = {}
+    used: list[object] = []  # each thread's Session, kept alive to compare
+
+    def task(name: str, fn) -> None:
+        used.append(c.http())
+        try:
+            results[name] = fn()
+        except Exception as exc:  # reported below with its name
+            results[name] = exc
+
+    jobs = {
+        "catalogue": lambda: fetch_catalog(c, workers=2),
+        "listing": lambda: [list_catalogue(c) for _ in range(5)],
+        "status": lambda: [publishing.model_status(c) for _ in range(10)],
+        "publish": lambda: publish(c, d),
+    }
+    threads = [threading.Thread(target=task, args=item) for item in jobs.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    failed = {k: v for k, v in results.items() if isinstance(v, Exception)}
+    assert not failed and set(results) == set(jobs), failed
+    assert served(vendure, "fruit") == local(d)
+    cat = results["catalogue"].catalog
+    assert {p.id for p in cat.products} == set(vendure.channels["fruit"].products)
+    assert len({id(s) for s in used}) == len(jobs)  # one Session per thread, none shared
+
+
 def test_rollback(vendure: VendureServer, tm_export: Path, tmp_path: Path) -> None:
     c = client_for(vendure)
     labels = fruit_labels(vendure)
