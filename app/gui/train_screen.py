@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.model import EPOCHS_MAX, EPOCHS_MIN, SEED_MAX
 from app.core.progress import Progress, ProgressHook
 
 from .eta import TrainingEta
@@ -192,12 +193,13 @@ class TrainScreen(QWidget):
             "MobileNetV2 width (alpha). Larger models need a one-time download of their "
             "pretrained weights and run slower on the till."
         )
-        self.epochs = QSpinBox(minimum=1, maximum=500, value=s.epochs)
+        # the ranges TrainOptions.check() and the CLI accept: only valid values on offer
+        self.epochs = QSpinBox(minimum=EPOCHS_MIN, maximum=EPOCHS_MAX, value=s.epochs)
         self.epochs.setToolTip("Epochs: passes over the photos. More is slower, rarely better.")
         self.augment = QCheckBox("Vary the photos (crops, rotation, lighting, blur)")
         self.augment.setChecked(s.augment)
         self.augment.setToolTip("Augmentation: about 24 varied views per product")
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=session.seed)
+        self.seed = QSpinBox(minimum=0, maximum=SEED_MAX, value=session.seed)
         self.seed.setToolTip(
             "Random seed: the same number and the same photos give the same model."
         )

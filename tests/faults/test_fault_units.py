@@ -1,0 +1,202 @@
+"""The pieces behind the CLI fault suite, in process and without training (issue 10)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from app.core import outdir
+from app.core.catalog import Catalog, ImageRef, Product, catalog_from_folder
+from app.core.dataset import build_dataset
+from app.core.errors import BaseWeightsError, ExportError, InvalidOptions
+from app.core.faults import describe
+from app.core.model import EPOCHS_MAX, SEED_MAX, TrainOptions
+from app.core.pipeline import preflight
+
+# --- 18: TrainOptions.check -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"epochs": 0},
+        {"epochs": EPOCHS_MAX + 1},
+        {"epochs": 2.5},
+        {"epochs": True},
+        {"alpha": 2.0},
+        {"alpha": "0.35"},
+        {"seed": -1},
+        {"seed": SEED_MAX + 1},
+        {"image_size": 100},
+        {"views_target": 0},
+        {"max_views": 0},
+        {"head": "deep"},
+        {"learning_rate": 0.0},
+        {"learning_rate": float("nan")},
+        {"label_smoothing": 1.0},
+        {"proto_blend": float("inf")},
+    ],
+)
+def test_check_refuses_each_bad_value_with_a_message(bad: dict) -> None:
+    with pytest.raises(InvalidOptions) as info:
+        TrainOptions(**bad).check()
+    assert "must be" in str(info.value)
+
+
+def test_check_accepts_the_defaults_and_every_offered_size() -> None:
+    for alpha in (0.35, 0.5, 0.75, 1.0):
+        TrainOptions(alpha=alpha, epochs=1, seed=SEED_MAX).check()
+    TrainOptions(proto_blend=0.0, head="linear").check()  # the benchmark's variants
+
+
+def _missing_catalog(tmp_path: Path) -> Catalog:
+    """Two products whose photos do not exist: any photo work would fail differently."""
+    return Catalog(
+        [Product(p, p, [ImageRef(tmp_path / f"{p}.jpg")]) for p in ("a", "b")], source="t"
+    )
+
+
+def test_preflight_refuses_before_any_photo_is_read(tmp_path: Path) -> None:
+    cat = _missing_catalog(tmp_path)
+    with pytest.raises(InvalidOptions, match="Epochs"):
+        preflight(cat, TrainOptions(epochs=0), tmp_path / "m", "none")
+    with pytest.raises(InvalidOptions, match="precision"):
+        preflight(cat, TrainOptions(), tmp_path / "m", "int4")
+    with pytest.raises(BaseWeightsError, match="nope.h5"):
+        preflight(cat, TrainOptions(base_weights=tmp_path / "nope.h5"), tmp_path / "m", "none")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ExportError, match="not a folder"):
+        preflight(cat, TrainOptions(), tmp_path / "file", "none")
+    assert preflight(cat, TrainOptions(), tmp_path / "new" / "m", "none") == tmp_path / "new" / "m"
+    assert [p.name for p in (tmp_path / "new").iterdir()] == []  # the probe is gone
+
+
+def test_a_name_that_fits_gets_a_temp_folder_that_fits(tmp_path: Path) -> None:
+    name_max = os.pathconf(tmp_path, "PC_NAME_MAX")
+    out = tmp_path / ("x" * name_max)
+    outdir.check_out_dir(out, 0)
+    tmp = outdir.make_temp_dir(out)
+    assert tmp.parent == tmp_path and len(tmp.name) < name_max
+    with pytest.raises(ExportError, match="too long"):
+        outdir.check_out_dir(tmp_path / ("x" * (name_max + 1)), 0)
+
+
+def test_free_space_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="Not enough free space"):
+        outdir.check_out_dir(tmp_path / "m", 1 << 60)
+
+
+# --- 17: stale temp folders -----------------------------------------------------------
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_sweep_removes_only_our_dead_and_old_temp_folders(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    old = time.time() - 2 * outdir.LEGACY_STALE_AFTER_S
+    dead = _dead_pid()
+    names = {
+        f".model.tmp-{dead}-abc123": True,  # ours, process gone, old
+        ".model.tmp-k2x9qa_p": True,  # an earlier version's (no PID), old
+        f".model.tmp-{os.getpid()}-live01": False,  # a live run's
+        f".other.tmp-{dead}-abc123": False,  # another target's
+        "model.tmp-1-x": False,  # not hidden: not ours
+    }
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "weights.bin").write_bytes(b"x")
+        os.utime(tmp_path / name, (old, old))
+    young = tmp_path / f".model.tmp-{dead}-young1"
+    young.mkdir()  # a killed run just now: not "older than a run" yet
+    file_named_like_ours = tmp_path / f".model.tmp-{dead}-file01"
+    file_named_like_ours.write_text("a file, not a folder")
+    os.utime(file_named_like_ours, (old, old))
+
+    removed = {p.name for p in outdir.sweep_stale(out)}
+    assert removed == {n for n, gone in names.items() if gone}
+    for name, gone in names.items():
+        assert (tmp_path / name).exists() is not gone, name
+    assert young.exists() and file_named_like_ours.exists()
+
+
+# --- 16: OS and TensorFlow failures as one readable line ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.EROFS, "read-only"),
+        (errno.ENOSPC, "not enough free disk space"),
+        (errno.ENAMETOOLONG, "too long"),
+        (errno.EACCES, "permission denied"),
+    ],
+)
+def test_os_errors_are_described_by_errno(code: int, words: str) -> None:
+    line = describe(OSError(code, os.strerror(code), "/x/model"))
+    assert line is not None and words in line and "/x/model" in line
+    assert "\n" not in line
+
+
+def test_tensorflow_errors_are_described_by_type() -> None:
+    from app.core.tf_runtime import tf_modules
+
+    tf, _ = tf_modules()
+    exc = tf.errors.ResourceExhaustedError(None, None, "x.bin; No space left on device\nmore")
+    assert describe(exc) == "Out of disk space or memory (x.bin; No space left on device)"
+    assert "TensorFlow failed" in (describe(tf.errors.InternalError(None, None, "boom")) or "")
+    assert describe(ValueError("a bug")) is None  # a bug keeps its traceback
+
+
+def test_gui_task_failure_shows_an_os_error_as_a_readable_line() -> None:
+    pytest.importorskip("PySide6")
+    from app.gui.tasks import TaskError
+
+    err = TaskError(OSError(errno.ENOSPC, "No space left on device", "/m"), "details")
+    assert err.is_user_error
+    assert err.message.startswith("/m: there is not enough free disk space")
+    bug = TaskError(KeyError("x"), "details")
+    assert not bug.is_user_error and "Something went wrong" in bug.message
+
+
+# --- 19: every photo not used, every product not trained ------------------------------
+
+
+def test_report_lists_unsupported_tiny_unticked_and_untrained(tmp_path: Path, grocery) -> None:
+    good = sorted((grocery / "train/Fruit/Kiwi").rglob("*.jpg"))[:3]
+    for name in ("A", "B", "C", "D"):
+        (tmp_path / name).mkdir()
+    for i, p in enumerate(good[:2]):
+        (tmp_path / "A" / f"{i}.jpg").write_bytes(p.read_bytes())
+    (tmp_path / "B" / "ok.jpg").write_bytes(good[2].read_bytes())
+    (tmp_path / "B" / "phone.HEIC").write_bytes(b"\0\0\0\x18ftypheic")
+    Image.new("RGB", (31, 200)).save(tmp_path / "B" / "thin.png")
+    (tmp_path / "C" / "raw.dng").write_bytes(b"II*\0")  # C: nothing usable
+    (tmp_path / "D" / "d.jpg").write_bytes(good[0].read_bytes() + b"\0")
+    cat = catalog_from_folder(tmp_path)
+    a, b, c, d = cat.products
+    a.images[1] = ImageRef(a.images[1].path, included=False)  # unticked by the owner
+    d.included = False
+    report = build_dataset(cat).report
+
+    skipped = {Path(s["file"]).name: (s["product"], s["reason"]) for s in report.skipped()}
+    assert skipped["phone.HEIC"] == ("B", "not a supported format (HEIC; save it as JPEG or PNG)")
+    assert skipped["raw.dng"][1].startswith("not a supported format (DNG")
+    assert skipped["thin.png"][0] == "B" and "too small (31×200" in skipped["thin.png"][1]
+    assert skipped["1.jpg"] == ("A", "left out by you")
+    assert {n["product"]: n["reason"] for n in report.not_trained()} == {
+        "C": "none of its 1 photo(s) could be used",
+        "D": "left out by you",
+    }
+    lines = report.summary_lines()
+    assert any("phone.HEIC" in ln for ln in lines) and any("Left out by you" in ln for ln in lines)
