@@ -131,6 +131,21 @@ def launch(kind: str, env: dict[str, str], timeout: float = 120.0) -> tuple[floa
     raise RuntimeError(f"{kind} never showed a window (exit {proc.returncode}):\n{proc.stderr}")
 
 
+def first_window(cmd: list[str], env: dict[str, str], timeout: float = 120.0) -> float:
+    """Seconds from spawning ``cmd`` (the app, installed any way) to its first painted window.
+
+    Uses the app's own report (DUKAHUB_TRAINER_EXIT_AFTER_FIRST_PAINT): works for a
+    frozen bundle too, where no probe can be injected. bench/bundle.py uses it.
+    """
+    env = {**env, "DUKAHUB_TRAINER_EXIT_AFTER_FIRST_PAINT": "1"}
+    t0 = time.time()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith("FIRST_WINDOW "):
+            return float(line.split(" ")[1]) - t0
+    raise RuntimeError(f"{cmd[0]} never showed a window (exit {proc.returncode}):\n{proc.stderr}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--child", choices=["bare", "app"], help=argparse.SUPPRESS)

@@ -1,0 +1,73 @@
+"""The desktop bundle's recipe keeps up with the app: its dependencies, the version, bad input."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import __version__
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+ (CI and the bundle use 3.11)
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGING = REPO / "packaging"
+# pyproject dependency -> what the bundle installs instead, or why it stays out
+REPLACED = {
+    "tensorflow": "tensorflow-cpu",  # same version line, no CUDA kernels
+    "pyside6-addons": "pyside6-addons",
+}
+LEFT_OUT = {
+    # only the converter's TF-DF path (tf_saved_model_conversion_v2) needs it; the app's
+    # narrow Keras path does not (tests/core/test_tf_runtime.py proves it)
+    "ydf",
+}
+
+
+def _names(lines: list[str]) -> set[str]:
+    out = set()
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.add(re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return out
+
+
+def test_every_runtime_dependency_is_in_the_bundle() -> None:
+    """A dependency added to pyproject but not to the bundle would fail only in the bundle."""
+    deps = _names(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
+    bundle = _names((PACKAGING / "requirements-bundle.txt").read_text().splitlines())
+    bundle |= _names((PACKAGING / "requirements-nodeps.txt").read_text().splitlines())
+    missing = {REPLACED.get(d, d) for d in deps - LEFT_OUT} - bundle
+    assert not missing, f"add to packaging/requirements-bundle.txt: {sorted(missing)}"
+    assert "tensorflow" not in bundle  # the CUDA wheel must never enter the bundle
+
+
+def test_version_has_one_place() -> None:
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert "version" not in meta and "version" in meta["dynamic"]
+    out = subprocess.run(
+        [sys.executable, "-c", "import build_installer as b; print(b.version())"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.strip() == __version__, out.stderr
+
+
+def test_unsupported_python_stops_with_one_line() -> None:
+    code = (
+        "import sys, build_installer as b\n"
+        "sys.version_info = (3, 9, 0, 'final', 0)\n"
+        "sys.exit(b.main([]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs Python 3.10-3.12" in lines[0], out.stderr
