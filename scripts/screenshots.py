@@ -8,6 +8,10 @@ tests/vendure_server, logged in through the login form. The model is trained by
 the Train screen itself; the Test screen plays a video recorded from test photos
 of the same products (there is no camera on a server).
 
+Every screen is taken at 1366×768 and again at 800×600 (``*-800x600.png``). The
+app's home and the demo shop live under a neutral ``/home/owner`` (``--owner``), so no
+machine path appears in the pictures.
+
 Run:  python scripts/screenshots.py [--out docs/screenshots] [--vendure | --no-vendure]
 """
 
@@ -32,7 +36,8 @@ WEIGHTS = (
     SHARED / "pretrained" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 )
 MAX_BYTES = 300_000
-WINDOW = (1180, 780)
+WINDOW = (1366, 768)
+SMALL = (800, 600)
 # Local-folder mode: product id → dataset folder, photos per product.
 FOLDER_PRODUCTS = {
     "banana": ("Fruit/Banana", 8),
@@ -42,6 +47,7 @@ FOLDER_PRODUCTS = {
     "tomato": ("Vegetables/Tomato", 8),
     "carrots": ("Vegetables/Carrots", 8),
     "garlic": ("Vegetables/Garlic", 1),  # only one photo: the Products screen warns
+    "mango": (None, 0),  # no photo yet: greyed out, "needs photos" after training
 }
 
 sys.path.insert(0, str(REPO))
@@ -234,7 +240,7 @@ class Walk:
         ts.results.setCurrentRow(min(1, ts.results.count() - 1))
         self.shot("10-test-images")
 
-    def publish(self, with_server: bool) -> None:
+    def publish(self, with_server: bool, assets: Path) -> None:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -243,6 +249,18 @@ class Walk:
         pub.refresh()
         self.wait(0.3)
         self.shot("11-publish")
+        # no server needed: publish to the folder the shop serves
+        pub.confirm = False
+        pub.set_publish_folder(assets)
+        if not pub.channel_id.text().strip():
+            pub.channel_id.setText("1")
+        task = pub.publish_to_folder()
+        if task is None:
+            raise RuntimeError("Publish to a folder did not start")
+        self.wait_until(self.idle_runner("publish", "folder-status"), 120, "publishing to a folder")
+        self.wait(0.5)
+        self.shot("11b-published-to-folder")
+        pub.confirm = True
         if not with_server:
             return
         answered: list[bool] = []
@@ -265,6 +283,24 @@ class Walk:
         self.wait(0.5)
         self.shot("13-published")
 
+    def guide(self) -> None:
+        g = self.window.show_guide()
+        g.move(self.window.x() + 300, self.window.y() + 120)
+        self.wait(0.5)
+        self.screen_shot("14-getting-started")
+        g.close()
+
+    def small(self) -> None:
+        """Every screen again at 800×600: nothing may be cut off."""
+        self.window.resize(*SMALL)
+        self.wait(0.5)
+        for key in ("login", "products", "train", "model", "test", "publish"):
+            self.window.show_screen(key)
+            if key == "test":
+                self.window.test.ensure().results.setCurrentRow(0)
+            self.wait(0.8)
+            self.shot(f"20-{key}-800x600")
+
     def close(self) -> None:
         self.window.save_state()
         self.window.shutdown()
@@ -276,6 +312,8 @@ def make_folder(root: Path) -> Path:
     for pid, (sub, n) in FOLDER_PRODUCTS.items():
         d = root / pid
         d.mkdir(parents=True)
+        if sub is None:
+            continue
         for p in sorted((GROCERY / "train" / sub).rglob("*.jpg"))[:n]:
             (d / p.name).symlink_to(p)
     return root
@@ -304,8 +342,19 @@ def main(argv: list[str] | None = None) -> int:
         help="log in to the real Vendure test server (default: when Node exists)",
     )
     ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument(
+        "--owner",
+        type=Path,
+        default=Path("/home/owner"),
+        help="neutral folder for the app's home and the demo shop (created, then removed)",
+    )
     args = ap.parse_args(argv)
     use_vendure = args.vendure if args.vendure is not None else bool(shutil.which("node"))
+    owner: Path = args.owner
+    made = [owner / "Dukahub", owner / "Shop", owner / "ShopAssets"]
+    if any(d.exists() for d in made):
+        print(f"{owner} already has Dukahub, Shop or ShopAssets: left alone", file=sys.stderr)
+        return 2
 
     xvfb = None
     if not os.environ.get("DISPLAY"):
@@ -318,8 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
-    work = Path(tempfile.mkdtemp(prefix="dukahub-shots-"))
-    os.environ["DUKAHUB_TRAINER_HOME"] = str(work / "home")  # a brand-new user
+    work = Path(tempfile.mkdtemp(prefix="dukahub-shots-"))  # videos, the server's files
+    os.environ["DUKAHUB_TRAINER_HOME"] = str(owner / "Dukahub")  # a brand-new user
     os.environ["DUKAHUB_TRAINER_BASE_WEIGHTS"] = str(WEIGHTS)  # no internet here
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -349,12 +398,14 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             walk.login_vendure(server)
         else:
-            walk.login_local(make_folder(work / "shop"))
+            walk.login_local(make_folder(owner / "Shop"))
         walk.products(video)
         walk.train(args.epochs)
         walk.model()
         walk.test(video, images)
-        walk.publish(with_server=server is not None)
+        walk.publish(with_server=server is not None, assets=owner / "ShopAssets")
+        walk.guide()
+        walk.small()
     finally:
         if walk is not None:
             walk.close()
@@ -364,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
             xvfb.terminate()
             xvfb.wait(5)
         shutil.rmtree(work, ignore_errors=True)
+        for d in made:
+            shutil.rmtree(d, ignore_errors=True)
     too_big = [p.name for p in walk.saved if p.stat().st_size > MAX_BYTES] if walk else []
     if too_big:
         print(f"over {MAX_BYTES // 1000} KB: {', '.join(too_big)}", file=sys.stderr)

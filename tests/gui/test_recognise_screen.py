@@ -121,7 +121,9 @@ def test_video_predictions_come_from_the_exported_model(
         assert row.percent.text() == f"{100 * prob:.0f} %"
         assert row.bar.value() == round(1000 * prob)
     qtbot.waitUntil(lambda: "Recognition" in screen.fps_label.text(), timeout=5000)
-    assert screen.camera_fps > 1 and screen.recognition_fps > 0
+    # Rates cover the last 2 s; the reference predictions above held the event loop
+    # (seconds on a loaded machine), so let frames flow again before measuring.
+    qtbot.waitUntil(lambda: screen.camera_fps > 1 and screen.recognition_fps > 0, timeout=5000)
     assert "ms per picture" in screen.latency_label.text()
     # Not visible → not playing (the camera is never left on behind other screens).
     screen.hide()
