@@ -20,6 +20,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ExportError
@@ -140,16 +141,16 @@ def _existing_ancestor(path: Path) -> Path:
     return Path(path.anchor or ".")
 
 
-def check_out_dir(out_dir: Path, need_bytes: int) -> Path:
+def check_out_dir(
+    out_dir: Path, need_bytes: int, target_rule: Callable[[Path], None] | None = None
+) -> Path:
     """Refuse, with one clear line, a target the export could not write; returns it resolved.
 
-    Checked: not a file and no one else's folder (export's own rule), not a mount
+    Checked: ``target_rule`` (export's: not a file, no one else's folder), not a mount
     point (the swap renames it), name and path length, the parent folder (created if
     missing) writable by a real temp folder and file, and ``need_bytes`` free there.
     Stale temp folders of ours are swept first, which may free space.
     """
-    from .export import _check_target
-
     out_dir = Path(os.path.abspath(Path(out_dir).expanduser()))
     if out_dir.parent == out_dir:
         raise ExportError(f"{out_dir} is a disk's top folder; choose a folder inside it")
@@ -170,7 +171,8 @@ def check_out_dir(out_dir: Path, need_bytes: int) -> Path:
         )
     try:
         out_dir = out_dir.resolve()
-        _check_target(out_dir)
+        if target_rule is not None:
+            target_rule(out_dir)
         if out_dir.is_dir() and os.path.ismount(out_dir):
             raise ExportError(f"{out_dir} is a mount point; choose a folder inside it")
         out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -115,7 +115,7 @@ def preflight(catalog: Catalog, options: TrainOptions, out_dir: Path, quantize: 
     written (see :func:`app.core.outdir.check_out_dir`). Returns the resolved target.
     """
     from .errors import BaseWeightsError, InvalidOptions
-    from .export import QUANTIZE
+    from .export import QUANTIZE, _check_target
     from .outdir import check_out_dir, expected_export_bytes
 
     options.check()
@@ -126,7 +126,8 @@ def preflight(catalog: Catalog, options: TrainOptions, out_dir: Path, quantize: 
     if options.base_weights is not None and not Path(options.base_weights).expanduser().is_file():
         raise BaseWeightsError(f"Base weights file not found: {options.base_weights}")
     n_products = max(2, len(catalog.active()))
-    return check_out_dir(out_dir, expected_export_bytes(options.alpha, n_products, quantize))
+    need = expected_export_bytes(options.alpha, n_products, quantize)
+    return check_out_dir(out_dir, need, target_rule=_check_target)  # export's own rule
 
 
 def train_and_export(
