@@ -169,6 +169,7 @@ async function received(name: ModelFileName, upload: Promise<FileUpload>): Promi
         if (!file || typeof file.createReadStream !== 'function') throw new Error('not a file');
         return file;
     } catch (e: any) {
+        if (isSystemError(e)) throw e; // e.g. no room for the upload's temp file: logged, not shown
         throw new ModelRejected(`Upload of ${name} did not complete (${String(e?.message ?? e)}).`);
     }
 }
