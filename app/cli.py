@@ -222,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging()  # scheduled runs (sync) leave a record in the app's log
         # ``kill`` unwinds like Ctrl-C, so temp folders are removed on the way out
         signal.signal(signal.SIGTERM, _interrupt)
+        from .core import paths
+        from .core.outdir import use_private_tempdir
+
+        # every library temp file in a folder of ours: a ``kill -9`` leaves nothing in
+        # /tmp, and the next run sweeps what it left
+        use_private_tempdir(paths.cache_dir() / "tmp")
         return int(handler(args))
     except Cancelled as exc:  # an outcome: its message says what was kept
         print(str(exc) or "Cancelled.", file=sys.stderr)

@@ -14,6 +14,7 @@ gone (at the next run's check and export).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -90,11 +91,16 @@ def sweep_stale(out_dir: Path, *, now: float | None = None) -> list[Path]:
     that cannot be asked, or for earlier versions' names without a PID, only after
     :data:`LEGACY_STALE_AFTER_S`). Another run's live temp folder is never touched.
     """
-    parent = out_dir.parent
     stem = re.escape(_stem(out_dir.name))
     ours = re.compile(rf"^\.{stem}{re.escape(TMP_TAG)}(?:(\d+)-)?[A-Za-z0-9_]+$")
     # earlier versions used the full name, which _stem() may have cut
     legacy = re.compile(rf"^\.{re.escape(out_dir.name)}{re.escape(TMP_TAG)}[A-Za-z0-9_]+$")
+    return _sweep(out_dir.parent, [ours, legacy], now)
+
+
+def _sweep(parent: Path, patterns: list[re.Pattern[str]], now: float | None) -> list[Path]:
+    """Remove folders in ``parent`` named by a pattern (group 1: the owner's PID, if any)
+    that are stale by :func:`sweep_stale`'s rule."""
     now = time.time() if now is None else now
     removed: list[Path] = []
     try:
@@ -102,8 +108,8 @@ def sweep_stale(out_dir: Path, *, now: float | None = None) -> list[Path]:
     except OSError:
         return removed
     for entry in entries:
-        m = ours.match(entry.name)
-        if m is None and legacy.match(entry.name) is None:
+        m = next((m for pat in patterns if (m := pat.match(entry.name))), None)
+        if m is None:
             continue
         try:
             if not entry.is_dir(follow_symlinks=False):
@@ -111,7 +117,7 @@ def sweep_stale(out_dir: Path, *, now: float | None = None) -> list[Path]:
             age = now - entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        pid = int(m.group(1)) if m is not None and m.group(1) else None
+        pid = int(m.group(1)) if m.re.groups and m.group(1) else None
         alive = _pid_alive(pid) if pid is not None else None
         if alive is True or age < STALE_AFTER_S:
             continue
@@ -122,6 +128,22 @@ def sweep_stale(out_dir: Path, *, now: float | None = None) -> list[Path]:
             log.info("removed a stale temp folder %s (age %.0f s)", entry.path, age)
             removed.append(Path(entry.path))
     return removed
+
+
+def use_private_tempdir(root: Path) -> Path:
+    """Send this process's temporary files into ``root/<pid>-<random>``, removed at exit.
+
+    Libraries write temp files of their own (TensorFlow's autograph modules, removed
+    only by an exit handler); with ``tempfile.tempdir`` pointing here, a killed run
+    leaves them in a folder of ours, which the next process sweeps (same rule as
+    :func:`sweep_stale`). For a single-purpose process (the CLI): set once, at start.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    _sweep(root, [re.compile(r"^(\d+)-[A-Za-z0-9_]+$")], None)
+    private = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
+    tempfile.tempdir = str(private)
+    atexit.register(shutil.rmtree, private, True)
+    return private
 
 
 def _limit(path: Path, name: str, default: int) -> int:

@@ -396,13 +396,13 @@ def test_bad_predict_and_sync_options_are_refused(cli: Cli, work: Path) -> None:
 
 def _interrupt_during_export(
     cli: Cli, shop: Path, target: Path, sig: signal.Signals
-) -> tuple[int, str]:
+) -> tuple[int, str, int]:
     proc, lines = cli.start(*cli.train_args(shop, target))
     seen: list[str] = []
     wait_for(lines, "exporting", seen)
     proc.send_signal(sig)
     rc = proc.wait(timeout=120)
-    return rc, drain(lines, seen)
+    return rc, drain(lines, seen), proc.pid
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
@@ -411,12 +411,14 @@ def test_an_interrupt_during_export_leaves_nothing_behind(
 ) -> None:
     parent = work / f"interrupted_{sig.name}"
     target = put_previous(previous, parent / "model")
-    rc, stderr = _interrupt_during_export(cli, shop, target, sig)
+    rc, stderr, pid = _interrupt_during_export(cli, shop, target, sig)
     assert rc == 130, stderr
     assert "Traceback" not in stderr, stderr
     assert _tree(target) == previous
     assert _leftovers(parent) == []
     assert list(cli.tmpdir.iterdir()) == [], "the converter's .h5 was left in TMPDIR"
+    # the process's private temp folder went at exit
+    assert not [p for p in (cli.home / "cache" / "tmp").iterdir() if p.name.startswith(f"{pid}-")]
 
 
 def test_a_killed_export_is_swept_by_the_next_run(
@@ -424,13 +426,17 @@ def test_a_killed_export_is_swept_by_the_next_run(
 ) -> None:
     parent = work / "killed"
     target = put_previous(previous, parent / "model")
-    rc, _ = _interrupt_during_export(cli, shop, target, signal.SIGKILL)
+    rc, _, pid = _interrupt_during_export(cli, shop, target, signal.SIGKILL)
     assert rc == -signal.SIGKILL
     left = _leftovers(parent)
     assert len(left) == 1, left  # one folder of ours
-    # no converter .h5 in TMPDIR (TensorFlow's own autograph files, removed at exit,
-    # do stay after a SIGKILL: nothing runs then)
-    assert not list(cli.tmpdir.glob("*.h5"))
+    # nothing in TMPDIR: the process's temp files (TensorFlow's autograph modules, which
+    # only an exit handler removes) went to a private folder under the app's cache
+    assert list(cli.tmpdir.iterdir()) == []
+    private = [
+        p for p in (cli.home / "cache" / "tmp").iterdir() if p.name.split("-")[0] == str(pid)
+    ]
+    assert len(private) == 1, private
     assert _tree(target) == previous
     # A live run's folder (this process) and a young one must survive the sweep.
     live = parent / f".model{TMP_TAG}{os.getpid()}-live0001"
@@ -438,12 +444,13 @@ def test_a_killed_export_is_swept_by_the_next_run(
     legacy = parent / f".model{TMP_TAG}k2x9qa_p"  # earlier versions' name: no PID
     legacy.mkdir()
     hour_ago = time.time() - 3700
-    for p in (parent / left[0], live, legacy):
+    for p in (parent / left[0], live, legacy, private[0]):
         os.utime(p, (hour_ago, hour_ago))
     # the next run (here one that fails at the photo check, after the target check)
     p = cli.run(*cli.train_args(one_product, target))
     assert_one_error(p, "at least two products")
     assert _leftovers(parent) == [live.name]
+    assert not private[0].exists()
     assert _tree(target) == previous
 
 
