@@ -326,6 +326,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "perProduct": r.per_product,
         "confusions": r.confusions[:5],
         "needsMorePhotos": r.needs_more_photos,
+        "trainedOn": r.trained_on,
+        "trainedOnHint": r.trained_on_hint,
         "trainingSeconds": round(r.duration_s, 2),
         "totalSeconds": round(time.monotonic() - t0, 2),
         "modelBytes": size,
@@ -353,6 +355,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if r.needs_more_photos:
         shown = ", ".join(names.get(p, p) for p in r.needs_more_photos[:8])
         print(f"Add photos for: {shown}" + (" …" if len(r.needs_more_photos) > 8 else ""))
+    if r.trained_on_hint:
+        print(r.trained_on_hint)
     all_names = catalog.names()
     for item in summary["notTrained"]:
         print(f"Not trained: {all_names.get(item['product'], item['product'])} — {item['reason']}.")

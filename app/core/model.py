@@ -109,6 +109,14 @@ class TrainResult:
     validation: str
     report_lines: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    # What the photos were: "catalogue" (every one a studio/catalogue shot), "counter"
+    # (none) or "mixed"; the hint is the owner's cheapest fix ("" when none).
+    trained_on: str = "counter"
+    trained_on_hint: str = ""
+    # How far the head moved from the class prototypes (0 = nearest-class-mean,
+    # 1 = fully fine-tuned) and each candidate's leave-one-photo-out accuracy.
+    head_mix: float = 1.0
+    mix_scores: dict[float, float] = field(default_factory=dict)
 
 
 class TrainedModel:

@@ -7,12 +7,13 @@ Design (see README, "How training works"):
   cached (:mod:`app.core.features`). Products with few photos get more
   augmented views, so every product weighs about the same in training.
 * Head: ``LayerNormalization`` (no learned scale/centre) then one ``Dense``
-  softmax layer whose weights start at each product's mean normalised feature
-  (its prototype: a nearest-class-mean classifier) and are then fine-tuned on
-  all views with label smoothing; the prototypes are added back after fitting
-  (``proto_blend``), which measured best from 1 to 10 photos per product. With
-  one photo per product that is still a sensible classifier, which is where
-  Teachable Machine trains on nothing.
+  softmax layer: a mix of each product's prototype (its mean normalised feature,
+  a nearest-class-mean classifier centred on where shop photos sit) and a copy
+  fine-tuned on all views with label smoothing, prototypes added back. How far
+  it moves from the prototypes follows the evidence: leave-one-photo-out picks
+  the mix when it can; otherwise counter photos keep the fine-tuned head and
+  catalogue (studio) photos stay on the prototypes, so catalogue-only training
+  is a nearest-class-mean on composited views and never learns "studio".
 * Validation: leave-one-photo-out rounds over products with two or more
   photos; products with a single photo are trained on and reported as "not
   measurable", never silently dropped.
@@ -20,6 +21,7 @@ Design (see README, "How training works"):
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -29,9 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from .dataset import Dataset
-from .errors import Cancelled
+from . import resources, studio
+from .dataset import Dataset, Sample
+from .errors import Cancelled, ImageError
 from .features import FeatureStore, extract, resolve_base_weights
+from .images import load_rgb
 from .model import TrainedModel, TrainOptions, TrainResult
 from .progress import ProgressHook, Reporter, check_cancel
 from .tf_runtime import tf_modules
@@ -148,7 +152,40 @@ def build_head(n_features: int, n_classes: int, kind: str = "cosine") -> Any:
     return head
 
 
-def fit_head(
+# How far the head may move from the class prototypes: its weights are
+# ``mix * fine-tuned + (1 - mix) * prototypes`` (then the prototypes added back).
+# mix 0 is a nearest-class-mean classifier on all views, centred on the training
+# views' mean (the bias); 1 is the fully fine-tuned head.
+MIX_CANDIDATES = (0.0, 0.5, 1.0)
+# Without leave-one-photo-out evidence: counter photos keep the fine-tuned head
+# (measured far above nearest-mean from 1 photo up), catalogue photos stay on the
+# prototypes (fine-tuning on one studio photo per product learns the studio).
+DEFAULT_MIX = {"counter": 1.0, "mixed": 0.5, "catalogue": 0.0}
+
+
+@dataclass
+class _Fit:
+    """A fitted head's parts, so every ``mix`` can be scored without refitting."""
+
+    kernel: np.ndarray  # (dim, n) fine-tuned Dense kernel (started at scale·prototypes)
+    bias: np.ndarray
+    protos: np.ndarray  # (n, dim) unit prototypes of the normalised views
+    centre: np.ndarray  # (dim,) mean normalised training view
+
+    def weights(self, mix: float, o: TrainOptions) -> tuple[np.ndarray, np.ndarray]:
+        s = o.init_scale
+        w = mix * self.kernel + (1.0 - mix) * s * self.protos.T + o.proto_blend * s * self.protos.T
+        # The prototype head is centred: logits (z - centre)·w, which ranks products
+        # the same for every photo but takes out what all training views share.
+        b = mix * self.bias - (1.0 - mix) * (self.centre @ w)
+        return w.astype(np.float32), b.astype(np.float32)
+
+    def predict(self, x: np.ndarray, mix: float, o: TrainOptions) -> np.ndarray:
+        w, b = self.weights(mix, o)
+        return normalise_features(x) @ w + b
+
+
+def _fit_parts(
     x: np.ndarray,
     y: np.ndarray,
     n_classes: int,
@@ -156,14 +193,24 @@ def fit_head(
     reporter: Reporter | None = None,
     history: list[dict[str, float]] | None = None,
     seed_offset: int = 0,
-) -> Any:
+    fine_tune: bool = True,
+    centre: np.ndarray | None = None,
+) -> tuple[Any, _Fit | None]:
+    """Build and (unless ``fine_tune`` is False) fit the head; the parts for a cosine head.
+    ``centre``: where shop photos sit (see ``_centre``); default the training views' mean."""
+    if centre is None:
+        centre = normalise_features(x).mean(axis=0)
     tf, keras = tf_modules()
     keras.utils.set_random_seed(options.seed + seed_offset)
     head = build_head(x.shape[1], n_classes, options.head)
     dense = head.get_layer("products")
+    protos = None
     if options.head == "cosine":
         protos = _prototypes(x, y, n_classes)
         dense.set_weights([protos.T * options.init_scale, np.zeros(n_classes, np.float32)])
+        if not fine_tune:
+            kernel, bias = dense.get_weights()
+            return head, _Fit(kernel, bias, protos, centre)
     head.compile(
         optimizer=keras.optimizers.Adam(options.learning_rate),
         loss=keras.losses.CategoricalCrossentropy(
@@ -190,10 +237,31 @@ def fit_head(
     )
     if reporter is not None:
         check_cancel(reporter.cancel)
-    if options.head == "cosine" and options.proto_blend:
-        kernel, bias = dense.get_weights()
-        blend = options.proto_blend * options.init_scale
-        dense.set_weights([kernel + blend * protos.T, bias])
+    if protos is None:
+        return head, None
+    kernel, bias = dense.get_weights()
+    return head, _Fit(kernel, bias, protos, centre)
+
+
+def fit_head(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    options: TrainOptions,
+    reporter: Reporter | None = None,
+    history: list[dict[str, float]] | None = None,
+    seed_offset: int = 0,
+    mix: float = 1.0,
+    centre: np.ndarray | None = None,
+) -> Any:
+    """The Keras head; a cosine head ends at ``_Fit.weights(mix)`` (mix 0 skips fitting)."""
+    head, parts = _fit_parts(
+        x, y, n_classes, options, reporter, history, seed_offset, mix > 0, centre
+    )
+    if parts is not None:
+        head.get_layer("products").set_weights(list(parts.weights(mix, options)))
+    if reporter is not None and parts is not None and mix <= 0:
+        reporter("training", 1.0, "done (each product's average photo was enough)")
     return head
 
 
@@ -257,17 +325,31 @@ def train(
     )
     n = len(labels)
 
+    trained_on, studio_products = _trained_on(dataset)
+    studio_rows = np.array([is_catalogue_photo(s) for s in dataset.samples])[data.image]
+    prior = shop_prior(o.alpha, o.image_size)
+    default_mix = DEFAULT_MIX[trained_on] if o.head == "cosine" else 1.0
     per_product: dict[str, float | None] = dict.fromkeys(labels, None)
     confusions: dict[tuple[str, str], int] = {}
     val_acc: float | None = None
     scheme = "not measured"
+    mix = default_mix
+    mix_scores: dict[float, float] = {}
+    # Catalogue photos held out from catalogue photos say nothing about the shop
+    # counter: there the prototype head stays whatever such a validation prefers.
     if o.validate:
-        val_acc, per_product, confusions, scheme = _validate(
-            dataset, data, n, o, rep.sub(0.75, 0.85)
+        choose = trained_on != "catalogue"
+        val_acc, per_product, confusions, scheme, mix_scores, mix = _validate(
+            dataset, data, n, o, rep.sub(0.75, 0.85), default_mix, choose, studio_rows, prior
         )
+    if o.head == "cosine":
+        chosen = mix_scores and trained_on != "catalogue"
+        how = "chosen by leave-one-photo-out" if chosen else f"default for {trained_on} photos"
+        scheme += f"; head mix {mix:g} ({how})"
 
     history: list[dict[str, float]] = []
-    head = fit_head(data.x, data.y, n, o, rep.sub(0.85, 1.0), history)
+    centre = _centre(data, np.ones(len(data.x), bool), studio_rows, prior)
+    head = fit_head(data.x, data.y, n, o, rep.sub(0.85, 1.0), history, mix=mix, centre=centre)
     if cancel is not None and cancel.is_set():
         raise Cancelled("Training cancelled.")
 
@@ -291,16 +373,123 @@ def train(
         validation=scheme,
         report_lines=dataset.report.summary_lines(dataset.names),
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(o).items()},
+        trained_on=trained_on,
+        trained_on_hint=_hint(trained_on, studio_products, dataset.names),
+        head_mix=mix,
+        mix_scores=mix_scores,
     )
     return TrainedModel(head, weights, o, result, dataset.channel_id)
 
 
+_STUDIO_LOOK: dict[str, bool] = {}
+
+
+def _centre(
+    data: _Features, mask: np.ndarray, studio_rows: np.ndarray, prior: np.ndarray | None
+) -> np.ndarray | None:
+    """Where shop photos sit in feature space: the prototype head's logits are
+    ``(z - centre)·w``, so what every shop photo shares stops favouring products.
+
+    The shop's own counter photos (as the POS sees them) when there are any;
+    else the shipped shop prior (:func:`shop_prior`); else None (the training views'
+    mean). Measured on grocery validation photos with the products split in two,
+    catalogue-only nearest-mean on one half centred on the other half's shop photos:
+    30.1 % → 38.6 % top-1 (centred on the catalogue views' own mean: 29.8 %).
+    """
+    counter = mask & ~studio_rows & (data.view == 0)
+    if counter.any():
+        return normalise_features(data.x[counter]).mean(axis=0)
+    return prior
+
+
+SHOP_PRIOR = "shop-prior-mobilenet_v2_{alpha:g}_{size}.npy"
+
+
+@functools.lru_cache(maxsize=8)
+def shop_prior(alpha: float, size: int) -> np.ndarray | None:
+    """The mean normalised feature of real shop photos for this base model, shipped
+    in ``resources/weights`` (``bench/make_shop_prior.py``), or None if not shipped."""
+    name = f"{resources.BASE_WEIGHTS_DIR}/{SHOP_PRIOR.format(alpha=alpha, size=size)}"
+    found = resources.find(name)
+    if found is None:
+        return None
+    try:
+        vec = np.load(found, allow_pickle=False).astype(np.float32)
+    except (OSError, ValueError) as exc:
+        log.warning("shop prior %s unreadable: %s", found, exc)
+        return None
+    return vec if vec.ndim == 1 else None
+
+
+def is_catalogue_photo(sample: Sample) -> bool:
+    """A catalogue shot: a shop-server catalogue image, or a photo with the studio look
+    (plain light border, :func:`app.core.studio.studio_background`). Memoised per content;
+    the check decodes a small draft of the photo (JPEG decodes at 1/8 scale)."""
+    if sample.origin == "catalog":
+        return True
+    if sample.digest not in _STUDIO_LOOK:
+        try:
+            rgb = load_rgb(sample.path, max_side=128)
+        except ImageError:
+            return False
+        _STUDIO_LOOK[sample.digest] = studio.studio_background(rgb) is not None
+    return _STUDIO_LOOK[sample.digest]
+
+
+def _trained_on(dataset: Dataset) -> tuple[str, list[str]]:
+    """What the photos are — "catalogue" (every one a catalogue shot), "counter" (none)
+    or "mixed" — and the products whose photos are all catalogue shots."""
+    flags: dict[str, list[bool]] = {}
+    for s in dataset.samples:
+        flags.setdefault(s.product_id, []).append(is_catalogue_photo(s))
+    studio_only = [p for p, f in flags.items() if all(f)]
+    if len(studio_only) == len(flags):
+        return "catalogue", studio_only
+    if not any(any(f) for f in flags.values()):
+        return "counter", []
+    return "mixed", studio_only
+
+
+def _hint(trained_on: str, studio_products: list[str], names: dict[str, str]) -> str:
+    """The owner's cheapest fix, in a sentence (empty when there is none to give)."""
+    if trained_on == "catalogue":
+        return (
+            "Catalogue photos only — add 2–3 counter photos of each product for the biggest gain."
+        )
+    if studio_products:
+        shown = ", ".join(names.get(p, p) for p in studio_products[:3])
+        more = f" and {len(studio_products) - 3} more" if len(studio_products) > 3 else ""
+        return (
+            f"{len(studio_products)} product(s) have catalogue photos only ({shown}{more}) — "
+            "2–3 counter photos of each would help most."
+        )
+    return ""
+
+
 def _validate(
-    dataset: Dataset, data: _Features, n: int, o: TrainOptions, rep: Reporter
-) -> tuple[float | None, dict[str, float | None], dict[tuple[str, str], int], str]:
+    dataset: Dataset,
+    data: _Features,
+    n: int,
+    o: TrainOptions,
+    rep: Reporter,
+    default_mix: float,
+    choose: bool = True,
+    studio_rows: np.ndarray | None = None,
+    prior: np.ndarray | None = None,
+) -> tuple[
+    float | None,
+    dict[str, float | None],
+    dict[tuple[str, str], int],
+    str,
+    dict[float, float],
+    float,
+]:
     """Leave-one-photo-out rounds: each round holds out one photo of every product
     that has at least two, trains on the rest (all views), tests on the held-out
-    photo as the POS would see it (view 0)."""
+    photo as the POS would see it (view 0). Every ``MIX_CANDIDATES`` head is scored
+    on the same rounds (one fit each); returns the figures of the mix it picks
+    (``_choose_mix``; ``default_mix`` when not ``choose``), every candidate's
+    accuracy, and that mix."""
     labels = dataset.labels
     by_product: dict[int, list[int]] = {}
     for i, s in enumerate(dataset.samples):
@@ -308,37 +497,59 @@ def _validate(
     eligible = {c: imgs for c, imgs in by_product.items() if len(imgs) >= 2}
     per: dict[str, float | None] = dict.fromkeys(labels, None)
     if not eligible:
-        return None, per, {}, "not measurable: every product has a single photo"
+        return None, per, {}, "not measurable: every product has a single photo", {}, default_mix
     rounds = min(3, max(len(v) for v in eligible.values()))
     if len(dataset.samples) > 3000:
         rounds = 1
     rng = np.random.default_rng(o.seed)
     order = {c: list(rng.permutation(imgs)) for c, imgs in eligible.items()}
-    hits: dict[int, list[int]] = {c: [] for c in eligible}
-    confusions: dict[tuple[str, str], int] = {}
     quick = TrainOptions(**{**asdict(o), "epochs": max(8, o.epochs // 2)})  # estimates only
+    candidates = MIX_CANDIDATES if o.head == "cosine" else (1.0,)
+    preds: dict[float, list[np.ndarray]] = {m: [] for m in candidates}
+    truths: list[np.ndarray] = []
     for r in range(rounds):
         held = [order[c][r % len(order[c])] for c in eligible if r < len(order[c])]
         held_set = np.isin(data.image, held)
         train_mask = ~held_set
         test_mask = held_set & (data.view == 0)
-        head = fit_head(
-            data.x[train_mask], data.y[train_mask], n, quick, None, None, seed_offset=r + 1
+        rows = studio_rows if studio_rows is not None else np.zeros(len(data.x), bool)
+        head, parts = _fit_parts(
+            data.x[train_mask],
+            data.y[train_mask],
+            n,
+            quick,
+            seed_offset=r + 1,
+            centre=_centre(data, train_mask, rows, prior),
         )
-        probs = np.asarray(head.predict_on_batch(data.x[test_mask]))
-        pred = probs.argmax(axis=1)
-        truth = data.y[test_mask]
-        for t, p in zip(truth, pred, strict=True):
-            hits[int(t)].append(int(t == p))
-            if t != p:
-                key = (labels[int(t)], labels[int(p)])
-                confusions[key] = confusions.get(key, 0) + 1
+        if parts is None:
+            preds[1.0].append(np.asarray(head.predict_on_batch(data.x[test_mask])).argmax(1))
+        else:
+            for m in candidates:
+                preds[m].append(parts.predict(data.x[test_mask], m, o).argmax(axis=1))
+        truths.append(data.y[test_mask])
         rep("validating", (r + 1) / rounds, f"{r + 1} of {rounds}")
-    all_hits = [h for v in hits.values() for h in v]
+    truth = np.concatenate(truths)
+    scores = {m: float((np.concatenate(p) == truth).mean()) for m, p in preds.items()}
+    mix = _choose_mix(scores, default_mix) if choose and o.head == "cosine" else default_mix
+    pred = np.concatenate(preds[mix])
+    confusions: dict[tuple[str, str], int] = {}
+    hits: dict[int, list[int]] = {c: [] for c in eligible}
+    for t, p in zip(truth, pred, strict=True):
+        hits[int(t)].append(int(t == p))
+        if t != p:
+            key = (labels[int(t)], labels[int(p)])
+            confusions[key] = confusions.get(key, 0) + 1
     for c, v in hits.items():
         per[labels[c]] = float(np.mean(v)) if v else None
     scheme = (
-        f"leave-one-photo-out, {rounds} round(s), {len(all_hits)} held-out photos of "
+        f"leave-one-photo-out, {rounds} round(s), {len(truth)} held-out photos of "
         f"{len(eligible)} products with 2+ photos"
     )
-    return float(np.mean(all_hits)), per, confusions, scheme
+    return scores[mix], per, confusions, scheme, scores, mix
+
+
+def _choose_mix(scores: dict[float, float], default_mix: float) -> float:
+    """Best leave-one-photo-out accuracy; a tie goes to the evidence's default."""
+    best = max(scores.values())
+    tied = [m for m, a in scores.items() if a >= best - 1e-9]
+    return min(tied, key=lambda m: abs(m - default_mix))

@@ -344,3 +344,85 @@ def test_cli_offline_without_weights_names_both_options(shop_folder, tmp_path) -
     assert "0.35" in r.stderr  # the size that needs no download
     assert "--base-weights" in r.stderr and "DUKAHUB_TRAINER_BASE_WEIGHTS" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+# --- catalogue photos (issue 8) ----------------------------------------------------
+
+CATALOGUE_PRODUCTS = (
+    "Fruit/Apple/Granny-Smith",
+    "Fruit/Banana",
+    "Fruit/Kiwi",
+    "Fruit/Lemon",
+    "Fruit/Pineapple",
+    "Vegetables/Carrots",
+    "Vegetables/Aubergine",
+    "Vegetables/Tomato/Regular-Tomato",
+    "Vegetables/Pepper/Red-Bell-Pepper",
+    "Vegetables/Cucumber",
+)
+
+
+def _iconic(grocery: Path, rel: str) -> Path:
+    return next((grocery / "iconic-images-and-descriptions" / rel).glob("*_Iconic.jpg"))
+
+
+def test_studio_cutout_finds_the_product_and_not_a_shop_photo(grocery: Path) -> None:
+    from app.core import studio
+    from app.core.images import load_rgb
+
+    rgb = load_rgb(_iconic(grocery, "Fruit/Banana"))
+    mask = studio.cutout_mask(rgb)
+    assert mask is not None and mask.shape == rgb.shape[:2]
+    assert mask[:4].max() < 0.5 and mask[-4:].max() < 0.5  # the white border is background
+    assert 0.1 < float((mask > 0.5).mean()) < 0.8
+    view = studio.in_shop(rgb, mask, np.random.default_rng(0), 224, pile=0.5)
+    assert view.shape == (224, 224, 3) and view.dtype == np.uint8
+    for p in _photos(grocery, "train/Fruit/Banana", 5):  # shop photos: no studio look
+        assert studio.cutout_mask(load_rgb(p)) is None
+
+
+def test_catalogue_only_never_below_nearest_class_mean(grocery, base_weights, tmp_path) -> None:
+    """One catalogue photo per product (10 products), scored on their validation shop
+    photos: the trained model against nearest-class-mean on the same features."""
+    from app.core.features import FeatureStore, extract
+    from app.core.images import file_digest
+    from app.core.trainer import _prototypes, normalise_features
+
+    cat = Catalog(
+        [
+            Product(str(i), rel, [ImageRef(_iconic(grocery, rel))])
+            for i, rel in enumerate(CATALOGUE_PRODUCTS)
+        ]
+    )
+    ds = build_dataset(cat)
+    model = train(ds, TrainOptions(base_weights=base_weights))
+    r = model.result
+    assert r.trained_on == "catalogue" and "counter photos" in r.trained_on_hint
+    assert r.head_mix == 0.0 and r.history == []  # prototype-dominant, nothing to fit
+    val = [
+        (str(i), p)
+        for i, rel in enumerate(CATALOGUE_PRODUCTS)
+        for p in _photos(grocery, f"val/{rel}", 10)
+    ]
+    store = FeatureStore(tmp_path / "cache")
+    items = [(p, file_digest(p), 1) for _, p in val] + [(s.path, s.digest, 1) for s in ds.samples]
+    feats, failed = extract(items, weights=base_weights, alpha=0.35, store=store)
+    assert not failed
+    xv = np.stack([feats[file_digest(p)][0] for _, p in val])
+    yv = np.array([r.labels.index(pid) for pid, _ in val])
+    xs = np.stack([feats[s.digest][0] for s in ds.samples])
+    protos = _prototypes(
+        xs, np.array([r.labels.index(s.product_id) for s in ds.samples]), len(r.labels)
+    )
+    ncm = float(((normalise_features(xv) @ protos.T).argmax(1) == yv).mean())
+    ours = float((np.asarray(model.head.predict_on_batch(xv)).argmax(1) == yv).mean())
+    assert len(val) >= 40
+    assert ours >= ncm, (ours, ncm)
+
+
+def test_counter_photos_are_not_catalogue(trained) -> None:
+    _, model, _ = trained
+    r = model.result
+    assert r.trained_on == "counter" and r.trained_on_hint == ""
+    assert set(r.mix_scores) == {0.0, 0.5, 1.0} and r.head_mix in r.mix_scores
+    assert r.mix_scores[r.head_mix] == max(r.mix_scores.values())

@@ -1,0 +1,46 @@
+"""Build the shop prior the trainer ships: the mean (normalised) MobileNetV2 feature of
+real shop photos, from the Grocery Store Dataset's *training* list only.
+
+The trainer centres its prototype head on it when a shop has catalogue photos only
+(see ``app.core.trainer._centre``): what every shop photo shares then stops favouring
+one product. The test list is never read.
+
+    python bench/make_shop_prior.py      # writes resources/weights/shop-prior-...npy
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from app.core.features import FeatureStore, extract  # noqa: E402
+from app.core.images import file_digest  # noqa: E402
+from app.core.trainer import SHOP_PRIOR, normalise_features  # noqa: E402
+from bench.benchmark import WEIGHTS, read_list  # noqa: E402
+
+
+def prior_from(photos: list[Path], store: FeatureStore | None = None) -> np.ndarray:
+    """Mean normalised feature of ``photos`` as the POS sees them (view 0)."""
+    items = [(p, file_digest(p), 1) for p in photos]
+    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, store=store)
+    assert not failed, failed
+    x = np.stack([feats[d][0] for _, d, _ in items])
+    return normalise_features(x).mean(axis=0).astype(np.float32)
+
+
+def main() -> int:
+    photos = [p for p, _ in read_list("train.txt")]
+    vec = prior_from(photos)
+    out = REPO / "resources" / "weights" / SHOP_PRIOR.format(alpha=0.35, size=224)
+    np.save(out, vec, allow_pickle=False)
+    print(f"{out}: mean of {len(photos)} shop photos, {vec.shape[0]} features")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
