@@ -3,8 +3,10 @@
 Compares our trainer with the plain reference measured in the same run: frozen
 MobileNetV2 0.35 + a linear softmax on the same photos, no augmentation. Each
 setup trains on K photos per product (or the one catalogue photo) and is scored
-on the full test list. Test photos are scored through the same base model and
-head as the exported files (export equality is covered by the test suite).
+on the full test list (``--eval val``: on the validation list, where settings are
+chosen), next to nearest-class-mean on the same features. Test photos are scored
+through the same base model and head as the exported files (export equality is
+covered by the test suite).
 
     python bench/benchmark.py                 # accuracy table + CLI timings
     python bench/benchmark.py --memory        # also peak memory on 5,000 photos
@@ -36,7 +38,7 @@ from app.core.export import export_model  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
 from app.core.images import file_digest  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
-from app.core.trainer import train  # noqa: E402
+from app.core.trainer import _prototypes, normalise_features, train  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 DATASET = SHARED / "datasets" / "grocery-fruit-veg"
@@ -97,22 +99,87 @@ def score(model, xte: np.ndarray, yte: list[str]) -> tuple[float, float]:
 PLAIN = {"head": "linear", "augment": False, "validate": False}
 
 
+def ncm_run(photos: dict[str, list[Path]], store: FeatureStore, xte, yte) -> dict:
+    """Nearest-class-mean on the same frozen features: each product's mean (normalised)
+    photo feature, cosine similarity; no augmentation, no fitting."""
+    t0 = time.perf_counter()
+    classes = list(photos)
+    items = [(p, file_digest(p), 1) for c in classes for p in photos[c]]
+    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, store=store)
+    assert not failed, failed
+    x = np.stack([feats[d][0] for _, d, _ in items])
+    y = np.array([i for i, c in enumerate(classes) for _ in photos[c]])
+    protos = _prototypes(x, y, len(classes))
+    secs = time.perf_counter() - t0
+    sims = normalise_features(xte) @ protos.T
+    top = np.array(classes)[np.argsort(-sims, axis=1)[:, :3]]
+    truth = np.array(yte)[:, None]
+    top1, top3 = float((top[:, :1] == truth).any(1).mean()), float((top == truth).any(1).mean())
+    return {"top1": top1, "top3": top3, "train_s": secs}
+
+
+METHODS = ("nearest-class-mean", "plain reference", "dukahub")
+
+
+CATALOGUE_50 = "catalogue only, 50 products, no shop prior"
+CATALOGUE_25 = "catalogue only, 2×25 products, prior from the other 25"
+
+
+def catalogue_setups(
+    iconic: dict[str, Path], train_list: list[tuple[Path, str]], work: Path
+) -> list[tuple[str, dict[str, list[Path]], np.ndarray | None, str]]:
+    """Catalogue-only runs that never see the scored products' shop photos.
+
+    The shipped shop prior is built from these very products' training photos, so
+    here it is replaced: off for all 50 products, or built from the *other* half's
+    training photos for each half (the way it meets an unseen shop's products).
+    Each entry: (setup, photos, prior, fold tag).
+    """
+    from bench.make_shop_prior import prior_from
+
+    classes = sorted(iconic, key=int)
+    order = np.random.default_rng(0).permutation(len(classes))
+    halves = [sorted((classes[i] for i in order[h::2]), key=int) for h in (0, 1)]
+    out = [(CATALOGUE_50, {c: [iconic[c]] for c in classes}, None, "all")]
+    for h, half in enumerate(halves):
+        other = set(halves[1 - h])
+        prior = prior_from([p for p, c in train_list if c in other], FeatureStore(work / "prior"))
+        out.append((CATALOGUE_25, {c: [iconic[c]] for c in half}, prior, f"half {h}"))
+    return out
+
+
 def accuracy_table(args, work: Path) -> list[dict]:
-    """Mean over K-photo samples (seeds); catalogue and all-photos use the first seed."""
+    """Mean over K-photo samples (seeds); catalogue and all-photos use the first seed.
+
+    ``--eval val`` scores on the validation list instead of the test list: settings
+    are chosen there, the test list only reports.
+    """
+    from app.core import trainer as trainer_module
+
+    shipped_prior = trainer_module.shop_prior
     names, iconic = class_table()
-    train_list, test_list = read_list("train.txt"), read_list("test.txt")
-    xte, yte = test_features(test_list, FeatureStore(work / "test-cache"))
+    train_list, eval_list = read_list("train.txt"), read_list(f"{args.eval}.txt")
+    xall, yall = test_features(eval_list, FeatureStore(work / f"{args.eval}-cache"))
     runs = []
     for seed in args.seeds:
-        setups = {f"K={k}": sample_k(train_list, k, seed) for k in args.k}
+        setups = [(f"K={k}", sample_k(train_list, k, seed), "shipped", "") for k in args.k]
         if seed == args.seeds[0]:
-            setups["catalogue only"] = {c: [p] for c, p in iconic.items()}
+            if not args.no_catalogue:
+                setups += catalogue_setups(iconic, train_list, work)
             if args.all:
-                setups["all photos"] = sample_k(train_list, 10**6, seed)
-        for name, photos in setups.items():
+                setups.append(("all photos", sample_k(train_list, 10**6, seed), "shipped", ""))
+        for name, photos, prior, fold in setups:
+            keep = np.isin(np.array(yall), list(photos))
+            xte, yte = xall[keep], [y for y, k in zip(yall, keep, strict=True) if k]
+            if isinstance(prior, str):
+                trainer_module.shop_prior = shipped_prior
+            else:
+                trainer_module.shop_prior = lambda alpha, size, prior=prior: prior
             ds = build_dataset(catalog_of(photos, names))
+            size = 0
             for method, extra in (("plain reference", PLAIN), ("dukahub", {})):
-                store = FeatureStore(work / f"cache-{name}-{method}-{seed}".replace(" ", "_"))
+                tag = f"{name}-{fold}-{method}-{seed}".replace(" ", "_").replace("×", "x")
+                store = FeatureStore(work / f"cache-{tag}")
                 opts = TrainOptions(base_weights=WEIGHTS, seed=seed, **extra)
                 t0 = time.perf_counter()
                 model = train(ds, opts, store=store)
@@ -130,16 +197,39 @@ def accuracy_table(args, work: Path) -> list[dict]:
                         "top3": top3,
                         "train_s": secs,
                         "model_bytes": size,
+                        "trained_on": model.result.trained_on,
+                        "head_mix": model.result.head_mix,
+                        "mix_scores": {str(k): v for k, v in model.result.mix_scores.items()},
                     }
                 )
                 print(
-                    f"seed {seed} {name:15s} {method:16s} top1 {top1:.3f} top3 {top3:.3f} "
-                    f"{secs:6.1f}s",
+                    f"seed {seed} {name} {fold} {method:18s} top1 {top1:.3f} top3 {top3:.3f} "
+                    f"{secs:6.1f}s  {model.result.trained_on} mix {model.result.head_mix:g} "
+                    f"{model.result.mix_scores}",
                     flush=True,
                 )
+            tag = f"{name}-{fold}-ncm-{seed}".replace(" ", "_").replace("×", "x")
+            store = FeatureStore(work / f"cache-{tag}")
+            ncm = ncm_run(photos, store, xte, yte)
+            runs.append(
+                {
+                    "setup": name,
+                    "method": "nearest-class-mean",
+                    "seed": seed,
+                    "photos": len(ds.samples),
+                    "model_bytes": size,  # the same LayerNorm + Dense head
+                    **ncm,
+                }
+            )
+            print(
+                f"seed {seed} {name} {fold} {'nearest-class-mean':18s} top1 {ncm['top1']:.3f} "
+                f"top3 {ncm['top3']:.3f} {ncm['train_s']:6.1f}s",
+                flush=True,
+            )
+    trainer_module.shop_prior = shipped_prior
     rows = []
     for name in dict.fromkeys(r["setup"] for r in runs):
-        for method in ("plain reference", "dukahub"):
+        for method in METHODS:
             sel = [r for r in runs if r["setup"] == name and r["method"] == method]
             means = {
                 k: float(np.mean([r[k] for r in sel]))
@@ -301,7 +391,7 @@ def markdown(rows: list[dict], extra: dict) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--k", type=int, nargs="+", default=[1, 3, 10])
+    ap.add_argument("--k", type=int, nargs="*", default=[1, 3, 10])
     ap.add_argument(
         "--seeds",
         type=int,
@@ -311,6 +401,13 @@ def main() -> int:
     )
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--all", action="store_true", help="also train on every training photo")
+    ap.add_argument(
+        "--eval",
+        choices=("test", "val"),
+        default="test",
+        help="score on the test list (report) or the val list (choose settings)",
+    )
+    ap.add_argument("--no-catalogue", action="store_true", help="skip the catalogue-only setup")
     ap.add_argument("--memory", action="store_true", help="also peak memory on 5,000 photos")
     ap.add_argument("--skip-cli", action="store_true")
     args = ap.parse_args()
@@ -333,8 +430,9 @@ def main() -> int:
     print("\n" + text)
     results = REPO / "bench" / "results"
     results.mkdir(exist_ok=True)
-    (results / "benchmark.json").write_text(json.dumps({"rows": rows, **extra}, indent=2))
-    (results / "benchmark.md").write_text(text + "\n")
+    stem = "benchmark" if args.eval == "test" else f"benchmark-{args.eval}"
+    (results / f"{stem}.json").write_text(json.dumps({"rows": rows, **extra}, indent=2))
+    (results / f"{stem}.md").write_text(text + "\n")
     print(
         f"\n(max RSS of this process: "
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
