@@ -28,6 +28,7 @@ from vendure_server.fixtures import (
     AdminApi,
     SeededChannel,
     VendureServer,
+    build_server,
     create_channel,
     start_server,
     stop_server,
@@ -598,6 +599,7 @@ def test_file_system_errors_reach_the_client_only_as_a_reference(
 
 
 def _start_with(tmp_path: Path, **env: str):
+    build_server()  # as the session fixture does (these tests do not need its server)
     return start_server(tmp_path, extra_env=env, expect_failure=True)
 
 
@@ -620,10 +622,19 @@ def test_mismatch_with_asset_server_refuses_to_start(
         stop_server(proc)
 
 
-def test_options_default_to_the_asset_servers(tmp_path: Path, tm_export: Path) -> None:
-    proc, server = _start_with(
-        tmp_path, ML_MODEL_ASSET_DIR="inherit", ML_MODEL_ASSET_ROUTE="inherit"
-    )
+@pytest.mark.parametrize("how", ["inherit", "same-folder-via-symlink"])
+def test_options_default_to_the_asset_servers(tmp_path: Path, tm_export: Path, how: str) -> None:
+    """Left out, the folder and route are the AssetServerPlugin's; the same ones, spelt
+    differently (a symlink to the folder, slashes around the route), are accepted."""
+    if how == "inherit":
+        env = {"ML_MODEL_ASSET_DIR": "inherit", "ML_MODEL_ASSET_ROUTE": "inherit"}
+    else:
+        (tmp_path / "assets-link").symlink_to(tmp_path / "assets")  # start_server creates it
+        env = {
+            "ML_MODEL_ASSET_DIR": str(tmp_path / "assets-link"),
+            "ML_MODEL_ASSET_ROUTE": "/assets/",
+        }
+    proc, server = _start_with(tmp_path, **env)
     try:
         assert proc.returncode is None, server.log_path.read_text(errors="replace")[-2000:]
         default = server.admin().gql("{activeChannel{id token}}")["activeChannel"]

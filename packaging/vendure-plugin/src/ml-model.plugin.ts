@@ -5,6 +5,7 @@
  * current one at `/<assets>/ml-models/<channelId>/latest/<file>` for the POS.
  */
 import { randomBytes } from 'crypto';
+import { realpathSync } from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 
@@ -113,7 +114,15 @@ function normaliseRoute(route: string): string {
 }
 
 function samePath(a: string, b: string): boolean {
-    const norm = (p: string) => path.resolve(p).replace(/[\\/]+$/, '');
+    const norm = (p: string) => {
+        let full = path.resolve(p);
+        try {
+            full = realpathSync.native(full); // the same folder reached through a symlink
+        } catch {
+            // not created yet: compare as written
+        }
+        return full.replace(/[\\/]+$/, '');
+    };
     return process.platform === 'win32' || process.platform === 'darwin'
         ? norm(a).toLowerCase() === norm(b).toLowerCase()
         : norm(a) === norm(b);
