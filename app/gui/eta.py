@@ -4,8 +4,8 @@ A fraction-based guess ("elapsed × (1 − f) / f") is wrong for training: loadi
 engine takes seconds at 2 %, studying the photos dominates, the rest is quick. So no
 figure is shown until the first batch of photo variations is done; from then on, the
 measured time per variation predicts the rest of that step, and the steps after it
-(held-back check, fitting, export) scale with the same measured speed. Once those
-steps run, their own live rate takes over.
+(held-back check, fitting, export) scale with the same measured speed and are counted
+down once they run.
 """
 
 from __future__ import annotations
@@ -29,8 +29,20 @@ class TrainingEta:
         self._last_features: float | None = None  # when the last batch was done
         self._post_start: tuple[float, float] | None = None  # (time, fraction)
         self._post_total: float | None = None
+        self._last: tuple[float, float | None] = (0.0, None)
 
     def update(self, p: Progress, now: float) -> float | None:
+        left = self._update(p, now)
+        self._last = (now, left)
+        return left
+
+    def left(self, now: float) -> float | None:
+        """The last figure counted down, between progress reports (which can be seconds
+        apart: one held-back round reports once)."""
+        t, left = self._last
+        return None if left is None else max(0.0, left - (now - t))
+
+    def _update(self, p: Progress, now: float) -> float | None:
         if p.phase == "features":
             m = _COUNT.search(p.message)
             if m is None:
@@ -52,13 +64,11 @@ class TrainingEta:
                 start = self._last_features if self._last_features is not None else now
                 self._post_start = (start, p.fraction)
                 self._post_total = self._after(self.views, self.seconds_per_view)
-            t0, f0 = self._post_start
+            # The bar's fraction is no clock here (the held-back check takes most of the
+            # time, the training passes fly): count down the plan made at this speed.
+            t0, _f0 = self._post_start
             assert self._post_total is not None
-            planned = max(0.0, self._post_total - (now - t0))
-            if p.fraction - f0 >= 0.05 and now - t0 >= 1.0 and p.fraction < 1.0:
-                live = (now - t0) / (p.fraction - f0) * (1.0 - p.fraction)
-                return (live + planned) / 2 if planned > 0 else live
-            return planned
+            return max(0.0, self._post_total - (now - t0))
         return None
 
 

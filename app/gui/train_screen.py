@@ -486,7 +486,11 @@ class TrainScreen(QWidget):
         spv = self.eta.seconds_per_view if self.eta is not None else None
         if spv:  # this computer's speed, for the next estimate (at model size 0.35)
             s = self.session.settings
-            s.seconds_per_view = spv / (0.5 + 0.5 * (s.alpha / 0.35) ** 2)
+            measured = spv / (0.5 + 0.5 * (s.alpha / 0.35) ** 2)
+            # half the old figure: one run on a momentarily busy machine must not swing it
+            s.seconds_per_view = (
+                measured if not s.seconds_per_view else (0.5 * s.seconds_per_view + 0.5 * measured)
+            )
             s.save()
         self.session.set_report(outcome.report)
         self.session.set_result(result)

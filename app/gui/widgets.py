@@ -176,6 +176,8 @@ class ProgressPanel(QFrame):
         self._t0 = 0.0
         self._delay = QTimer(self, singleShot=True, interval=show_delay_ms)
         self._delay.timeout.connect(self._reveal)
+        self._tick = QTimer(self, interval=1000)  # counts the time left down between reports
+        self._tick.timeout.connect(self._count_down)
         self.hide()
 
     def track(self, task: Task, title: str, cancellable: bool = True, eta: Any = None) -> None:
@@ -193,6 +195,8 @@ class ProgressPanel(QFrame):
         task.progress.connect(lambda p, t=task: self._on_progress(t, p))
         task.finished.connect(lambda t=task: self._on_finished(t))
         self._delay.start()
+        if eta is not None and hasattr(eta, "left"):
+            self._tick.start()
 
     def _reveal(self) -> None:
         if self._task is not None and self._task.running:
@@ -229,9 +233,17 @@ class ProgressPanel(QFrame):
 
         self.eta.setText(describe_left(left, format_duration))
 
+    def _count_down(self) -> None:
+        if self._task is None or self._eta is None or self._task.cancel_event.is_set():
+            return
+        from .eta import describe_left
+
+        self.eta.setText(describe_left(self._eta.left(time.monotonic()), format_duration))
+
     def _on_finished(self, task: Task) -> None:
         if task is self._task:
             self._delay.stop()
+            self._tick.stop()
             self._task = None
             self.hide()
 
