@@ -20,6 +20,9 @@ from .images import MAX_PIXELS, file_digest
 from .progress import ProgressHook, Reporter
 
 MIN_SIDE = 32  # px: smaller photos hold nothing the 224-px model can learn from
+# How the photo check's own reasons begin: already in the owner's words, so the app
+# shows them as they are (decoder messages get plainer words instead).
+OWNER_READABLE_REASONS = ("not a supported format", "too small", "image too large")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.dataset import OWNER_READABLE_REASONS
+
 MIN_TO_JUDGE = 10  # fewer held-back photos than this cannot tell a good model from a lucky one
 _HELD = re.compile(r"(\d+) held-out photos")
 
@@ -78,6 +80,8 @@ def headline(accuracy: float | None, validation: Any) -> Headline:
 
 def plain_error(reason: str) -> str:
     """An unreadable photo in the owner's words; the decoder's own words go to a tooltip."""
+    if reason.startswith(OWNER_READABLE_REASONS):  # the photo check's own words
+        return reason
     r = reason.lower()
     if "truncat" in r or "cannot identify" in r or "not an image" in r or "decode" in r:
         return "damaged or not a photo"
