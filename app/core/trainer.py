@@ -22,9 +22,12 @@ Design (see README, "How training works"):
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -325,6 +328,7 @@ def train(
     )
     n = len(labels)
 
+    _check_studio_looks(dataset.samples, (store or FeatureStore()).root)
     trained_on, studio_products = _trained_on(dataset)
     studio_rows = np.array([is_catalogue_photo(s) for s in dataset.samples])[data.image]
     prior = shop_prior(o.alpha, o.image_size)
@@ -434,6 +438,39 @@ def is_catalogue_photo(sample: Sample) -> bool:
             return False
         _STUDIO_LOOK[sample.digest] = studio.studio_background(rgb) is not None
     return _STUDIO_LOOK[sample.digest]
+
+
+STUDIO_LOOK_FILE = "studio-look.json"
+
+
+def _check_studio_looks(samples: list[Sample], root: Path) -> None:
+    """Fill the studio-look memo for ``samples``: from ``root/studio-look.json`` (beside
+    the feature cache: a retrain decodes nothing again), else by a small decode in two
+    threads (about 2 ms a photo), then saved back."""
+    todo = [s for s in samples if s.origin != "catalog" and s.digest not in _STUDIO_LOOK]
+    if not todo:
+        return
+    path = root / STUDIO_LOOK_FILE
+    try:
+        saved = json.loads(path.read_text())
+        known = {k: v for k, v in saved.items() if isinstance(v, bool)}
+    except (OSError, ValueError, AttributeError):
+        known = {}
+    _STUDIO_LOOK.update(known)
+    todo = [s for s in todo if s.digest not in _STUDIO_LOOK]
+    if not todo:
+        return
+    with ThreadPoolExecutor(2, thread_name_prefix="studio-look") as pool:
+        list(pool.map(is_catalogue_photo, todo))
+    known.update({s.digest: _STUDIO_LOOK[s.digest] for s in todo if s.digest in _STUDIO_LOOK})
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, path)
+    except OSError as exc:  # only costs the decode again next time
+        tmp.unlink(missing_ok=True)
+        log.warning("studio-look cache not written: %s", exc)
 
 
 def _trained_on(dataset: Dataset) -> tuple[str, list[str]]:
