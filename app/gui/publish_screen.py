@@ -606,9 +606,11 @@ class PublishScreen(QWidget):
         task.finished.connect(self.refresh)
 
     def _done(self, task: Task, result: Any) -> None:
+        first = "Already published" if result.reused else "Published and verified"
+        again = " Nothing was uploaded again." if result.reused else ""
         self.banner.show_message(
-            f"Published and verified: the shop now serves version {result.version}, "
-            "byte for byte the files on this computer.",
+            f"{first}: the shop now serves version {result.version}, "
+            f"byte for byte the files on this computer.{again}",
             "ok",
         )
         url = result.url
@@ -617,7 +619,11 @@ class PublishScreen(QWidget):
         self.load_status()
 
     def _failed(self, err: TaskError) -> None:
-        said = "still being served" in err.message or "still served" in err.message
+        from app.core.errors import PublishError
+
+        # a PublishError says itself what the server serves (the previous model, ours
+        # after a lost answer, or another publish's); the others all fail before a swap
+        said = isinstance(err.exception, PublishError)
         still = "" if said else "The previous model is still being served."
         self.banner.show_failure(err, "Publishing failed.", still)
         self.refresh()

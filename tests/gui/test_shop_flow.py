@@ -154,14 +154,26 @@ def test_full_flow_train_publish_and_verify(
         assert served.content == (model_dir / name).read_bytes(), name
     qtbot.waitUntil(lambda: "currently published" in model.compare.text(), timeout=20000)
 
-    # publish again (a second version), then go back to the first one
+    # the same files again: nothing is uploaded, the served version is reported
     first = publish.banner.text().split("version ")[1].split(",")[0]
+    publish.banner.clear_message()
+    publish.publish()
+    qtbot.waitUntil(lambda: publish.banner.kind in ("ok", "error"), timeout=120000)
+    assert publish.banner.kind == "ok", publish.banner.text()
+    said = publish.banner.text()
+    assert said.startswith(f"Already published: the shop now serves version {first},"), said
+
+    # a changed model (one more metadata key) is a second version; then back to the first
+    original = (model_dir / "metadata.json").read_bytes()
+    changed = {**json.loads(original), "note": "second"}
+    (model_dir / "metadata.json").write_text(json.dumps(changed))
     publish.banner.clear_message()
     publish.publish()
     qtbot.waitUntil(lambda: publish.banner.kind in ("ok", "error"), timeout=120000)
     assert publish.banner.kind == "ok", publish.banner.text()
     second = publish.banner.text().split("version ")[1].split(",")[0]
     assert second != first
+    (model_dir / "metadata.json").write_bytes(original)
     qtbot.waitUntil(lambda: second in publish.served.text(), timeout=20000)
     rows = {publish.versions.item(r, 0).text(): r for r in range(publish.versions.rowCount())}
     assert {first, second} <= set(rows)
