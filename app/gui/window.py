@@ -406,6 +406,8 @@ class MainWindow(QMainWindow):
 
     def after_first_paint(self) -> None:
         """Background work that must not delay the first window: TensorFlow, session."""
+        if self._shut_down:  # closed before this timer fired: a thread now would outlive us
+            return
         self.warm_up()
         if self.session.source is None:
             task = self.login.try_restore()

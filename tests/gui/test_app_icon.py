@@ -44,3 +44,11 @@ def test_exit_after_first_paint_reports_the_window(tmp_path: Path) -> None:
     (line,) = [x for x in r.stdout.splitlines() if x.startswith("FIRST_WINDOW ")]
     _, stamp, title = line.split(" ", 2)
     assert t0 < float(stamp) < time.time() and title.startswith("Dukahub Model Trainer")
+
+
+def test_no_warm_up_after_the_window_was_shut_down(qtbot, window) -> None:
+    """Closing the window before after_first_paint's timer fires must not start TensorFlow
+    in a thread that outlives the window (Qt aborts: "QThread: Destroyed while running")."""
+    window.shutdown()
+    window.after_first_paint()
+    assert window.runner.running() == []
