@@ -251,9 +251,7 @@ class Walk:
         self.shot("11-publish")
         # no server needed: publish to the folder the shop serves
         pub.confirm = False
-        pub.set_publish_folder(assets)
-        if not pub.channel_id.text().strip():
-            pub.channel_id.setText("1")
+        pub.set_publish_folder(assets)  # the channel id comes from the model
         task = pub.publish_to_folder()
         if task is None:
             raise RuntimeError("Publish to a folder did not start")
@@ -351,9 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     use_vendure = args.vendure if args.vendure is not None else bool(shutil.which("node"))
     owner: Path = args.owner
-    made = [owner / "Dukahub", owner / "Shop", owner / "ShopAssets"]
+    made = [owner / "Dukahub", owner / "Shop", owner / "ShopAssets", owner / "Counter photos"]
+    owner_made = not owner.exists()
     if any(d.exists() for d in made):
-        print(f"{owner} already has Dukahub, Shop or ShopAssets: left alone", file=sys.stderr)
+        print(f"{owner} already has one of {[d.name for d in made]}: left alone", file=sys.stderr)
         return 2
 
     xvfb = None
@@ -394,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
             subs = [FOLDER_PRODUCTS[k][0] for k in ("banana", "kiwi", "lemon", "tomato")]
         walk = Walk(out, work)  # creates the QApplication that write_video needs
         video, images = test_media(work, subs)
+        counter = owner / "Counter photos"  # a neutral path under the picture
+        counter.mkdir(parents=True)
+        images = [Path(shutil.copy(p, counter / p.name)) for p in images]
         print(f"saving screenshots to {out}", flush=True)
         if server is not None:
             walk.login_vendure(server)
@@ -417,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
         for d in made:
             shutil.rmtree(d, ignore_errors=True)
+        if owner_made:
+            shutil.rmtree(owner, ignore_errors=True)
     too_big = [p.name for p in walk.saved if p.stat().st_size > MAX_BYTES] if walk else []
     if too_big:
         print(f"over {MAX_BYTES // 1000} KB: {', '.join(too_big)}", file=sys.stderr)

@@ -109,7 +109,7 @@ def photo_notes(product: Product, bad: dict[str, str]) -> list[str]:
     notes = []
     n = usable_count(product, bad)
     if n == 0:
-        notes.append("no usable photo: not trained")
+        notes.append("no usable photo")
     elif n == 1:
         notes.append("only one photo")
     reasons = [bad[str(im.path)] for im in product.active_images() if str(im.path) in bad]
@@ -340,7 +340,10 @@ class ProductsScreen(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        # Notes (the warnings) keep a fixed, always visible width; long notes elide and
+        # show whole in the tooltip. The name column takes what is left.
+        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        hh.resizeSection(2, 130)
         self.table.setMinimumWidth(280)  # name shrinks (elided); Photos and Notes stay whole
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_product())
         self._table_drops = _FileDrops(self.table)
@@ -399,9 +402,9 @@ class ProductsScreen(QWidget):
         self.splitter = QSplitter()
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([430, 650])
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([520, 560])
         self.splitter.setChildrenCollapsible(False)
         keep_splitter(self.splitter, session.settings, "products")
 

@@ -155,6 +155,7 @@ class PublishScreen(QWidget):
         self.folder_choose = QPushButton("Choose folder…")
         self.folder_choose.clicked.connect(self.choose_publish_folder)
         self.channel_id = QLineEdit(settings.publish_channel_id)
+        self.channel_id.editingFinished.connect(lambda: self.load_folder_status())
         self.channel_id.setPlaceholderText("1")
         self.channel_id.setMaximumWidth(70)
         self.channel_id.setToolTip(
@@ -505,9 +506,19 @@ class PublishScreen(QWidget):
         has_model = s.model_dir is not None and self.local_meta is not None
         for w in (self.folder_publish_button, self.copy_button):
             w.setEnabled(has_model and not busy)
-        if not self.channel_id.text().strip() and self.local_meta:
-            own = str(self.local_meta.get("channelId") or "")
-            self.channel_id.setPlaceholderText(own or "1")
+        own = str((self.local_meta or {}).get("channelId") or "").strip()
+        if own:  # a model trained for a channel is published under that channel only
+            if self.channel_id.text().strip() != own:
+                self.channel_id.setText(own)
+                self.load_folder_status()
+            self.channel_id.setReadOnly(True)
+            self.channel_id.setToolTip(f"This model was trained for channel {own}.")
+        else:
+            self.channel_id.setReadOnly(False)
+            self.channel_id.setToolTip(
+                "The shop channel's id (1 for the default channel): the folder inside yours "
+                "that the tills of that channel read"
+            )
         if not has_model:
             self.what.setText("Train a model or open a model folder first.")
             self.publish_button.setEnabled(False)

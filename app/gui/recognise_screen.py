@@ -308,7 +308,7 @@ class RecogniseScreen(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.no_camera)
-        self.source_label = QLabel()
+        self.source_label = ElidedLabel()  # a long file path must not widen the window
         self.source_label.setStyleSheet("color: #5f6368;")
         left = QVBoxLayout()
         left.addWidget(self.stack, 1)
@@ -339,7 +339,7 @@ class RecogniseScreen(QWidget):
         self.results.setIconSize(QSize(THUMB, THUMB))
         self.results.setUniformItemSizes(True)  # every row as tall as its thumbnail
         self.results.setWordWrap(False)
-        self.results.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.results.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.results.currentRowChanged.connect(self._image_selected)
         self.progress = ProgressPanel(self)
         panel = QFrame()
@@ -773,7 +773,8 @@ class RecogniseScreen(QWidget):
             elif r.top:
                 label, p = r.top[0]
                 unsure = " (not sure)" if p < UNSURE_BELOW else ""
-                text = f"{r.path.name}\n{self.display_name(label)} · {100 * p:.0f} %{unsure}"
+                # the figure first: a narrow list elides the end of the line, not the figure
+                text = f"{r.path.name}\n{100 * p:.0f} % {self.display_name(label)}{unsure}"
             else:
                 text = f"{r.path.name}\n…"
             item = QListWidgetItem(text)

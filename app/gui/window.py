@@ -386,7 +386,7 @@ class MainWindow(QMainWindow):
             "train": "Training",
             "catalog": "Loading products",
             "publish": "Publishing",
-            "warmup": "Loading TensorFlow",
+            "warmup": "Loading the recognition engine",
             "model": "Reading model",
         }
         running = [names[t.name] for t in self.runner.running() if t.name in names]

@@ -42,7 +42,7 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     assert window.current_screen() == "products"
     rows = row_texts(screen)
     assert set(rows) == {"banana", "kiwi", "lemon", "empty-shelf"}
-    assert rows["empty-shelf"][2] == "no usable photo: not trained"
+    assert rows["empty-shelf"][2] == "no usable photo"
     assert rows["lemon"][2] == "only one photo"
     assert "unreadable file" in rows["kiwi"][2]
     assert rows["kiwi"][1] == "3 of 4"  # the broken file is listed but skipped

@@ -111,7 +111,7 @@ def test_zero_photo_product_is_unticked_greyed_and_listed(qtbot, window, shop_fo
     assert not (m.flags(ix) & Qt.ItemFlag.ItemIsUserCheckable)  # nothing to tick
     assert ix.data(Qt.ItemDataRole.ForegroundRole).name() == "#888888"
     assert "no usable photo" in ix.data(Qt.ItemDataRole.ToolTipRole)
-    assert m.index(row, 2).data() == "no usable photo: not trained"
+    assert m.index(row, 2).data() == "no usable photo"
     banana = m.index(m.row_of("banana"), 0)
     assert banana.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
     assert m.flags(banana) & Qt.ItemFlag.ItemIsUserCheckable
@@ -321,6 +321,15 @@ def test_layout_holds_at_800x600(qtbot, window, shop_folder, tm_export):
     qtbot.wait(50)
     assert row.percent.width() >= row.percent.fontMetrics().horizontalAdvance("49 %")
     assert row.name.is_elided() and "very long" in row.name.toolTip()
+    # a photo deep in a long folder path must not widen the window
+    deep = shop_folder.parent / ("counter-photos-" * 8) / "kiwi-at-the-till.jpg"
+    deep.parent.mkdir()
+    shutil.copy(next((shop_folder / "kiwi").glob("*.jpg")), deep)
+    with qtbot.waitSignal(test.images_done, timeout=60000):
+        test.open_images([deep])
+    test.results.setCurrentRow(0)
+    qtbot.wait(100)
+    assert window.width() <= 800 and not _clipped_labels(test)
 
 
 def test_changed_catalogue_banner_offers_training(qtbot, window, shop_folder, tm_export):

@@ -77,7 +77,7 @@ def test_full_flow_train_publish_and_verify(
     assert names == fruit.products
     no_photo = next(pid for pid, n in fruit.images.items() if n == 0)
     row = products.model.row_of(no_photo)
-    assert products.model.index(row, 2).data() == "no usable photo: not trained"
+    assert products.model.index(row, 2).data() == "no usable photo"
     qtbot.waitUntil(lambda: window.session.report is not None, timeout=20000)
     assert "8 of 9 products will be trained · 24 photos" in products.summary.text()
 
