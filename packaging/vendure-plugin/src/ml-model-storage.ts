@@ -290,11 +290,11 @@ export class ModelStorage {
             }
             // sizes only (stat): the bytes were hashed when the version was published
             const manifest = await this.manifest(target).catch(() => null);
-            for (const f of manifest?.files ?? [{ name: 'model.json', size: -1, sha256: '' }]) {
-                const fst = await fs.stat(path.join(target, f.name)).catch(() => null);
-                if (!fst?.isFile() || fst.size !== f.size) {
-                    throw new ModelRejected(`Model version ${version} is incomplete on the server and cannot be served.`);
-                }
+            const sizes = await Promise.all(
+                (manifest?.files ?? []).map(f => fs.stat(path.join(target, f.name)).then(st => st.isFile() && st.size === f.size, () => false)),
+            );
+            if (!manifest || !sizes.every(Boolean)) {
+                throw new ModelRejected(`Model version ${version} is incomplete on the server and cannot be served.`);
             }
             await this.pointLatestAt(dir, version);
             return this.describe(dir, version, version);
