@@ -46,8 +46,8 @@ def folder_bytes(folder: Path) -> int:
 def biggest_parts(folder: Path, n: int = 10) -> list[tuple[str, int, str]]:
     """(part, bytes, its largest file): a part is a package folder or a loose file.
 
-    Parts are the entries of ``_internal/`` (and of ``_internal/PySide6/Qt/lib`` and
-    ``tensorflow/python`` one level deeper, where one entry would hide everything).
+    Parts are the entries of ``_internal/``, and one level deeper in ``tensorflow/``,
+    ``PySide6/`` and ``PySide6/Qt/``, where one entry would hide everything.
     """
     internal = folder / "_internal"
     deeper = {"tensorflow", "PySide6", "PySide6/Qt"}
@@ -57,8 +57,8 @@ def biggest_parts(folder: Path, n: int = 10) -> list[tuple[str, int, str]]:
         if not p.is_file() or p.is_symlink():
             continue
         rel = p.relative_to(internal).parts
-        depth = 1
-        while depth < len(rel) - 1 and "/".join(rel[:depth]) in deeper:
+        depth = 1  # the first prefix not split further (a loose file is its own part)
+        while depth < len(rel) and "/".join(rel[:depth]) in deeper:
             depth += 1
         part = "/".join(rel[:depth])
         size = p.lstat().st_size
@@ -142,13 +142,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("archive", nargs="?", help="the .tar.gz (default: the one in dist/)")
     ap.add_argument("--runs", type=int, default=5, help="measured launches of each (default 5)")
     ap.add_argument("--platform", choices=["xcb", "offscreen"], default="offscreen")
+    ap.add_argument(
+        "--build-report",
+        type=Path,
+        default=REPO / "build" / "build-report.json",
+        help="build_installer.py's report of the build that made the archive",
+    )
     args = ap.parse_args(argv)
     if not VENV_EXE.exists():
         print(f"needs the developer venv's {VENV_EXE} to compare with", file=sys.stderr)
         return 1
     archive = smoke_test.find_archive(args.archive)
-    report_file = REPO / "build" / "build-report.json"
-    build = json.loads(report_file.read_text()) if report_file.exists() else {}
+    build = json.loads(args.build_report.read_text()) if args.build_report.exists() else {}
     work = Path(tempfile.mkdtemp(prefix="dukahub-bundle-bench-"))
     try:
         folder = smoke_test.unpack(archive, work / "unpacked")
@@ -170,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     ok = {k: figures[k] <= TARGETS[k] for k in TARGETS} | {"predictions": same["identical"]}
 
+    secs = build.get("seconds", {})
+    steps = ", ".join(f"{k[:-2]} {v:.0f} s" for k, v in secs.items() if k != "total_s")
+
     def mark(key: str) -> str:
         return "within" if ok[key] else "**OVER**"
 
@@ -184,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| first window, venv (median of {args.runs}, {plat}) | {med['venv']:.2f} s | |",
         f"| first window, bundle (median of {args.runs}, {plat}) | {med['bundle']:.2f} s | |",
         f"| bundle / venv | {ratio:.2f}× | ≤ 1.5×, {mark('startup_ratio')} |",
-        f"| build (`build_installer.py`, {build.get('seconds', {})}) | {build_min:.1f} min "
+        f"| build (`build_installer.py`: {steps}) | {build_min:.1f} min "
         f"| ≤ 15 min, {mark('build_min')} |",
         f"| top-1 bundle vs venv, {same['photos']} held-out photos, seed {smoke_test.SEED} "
         f"| {'identical' if same['identical'] else 'DIFFER: ' + ', '.join(same['differ'])} "
