@@ -426,11 +426,11 @@ def shop_prior(alpha: float, size: int) -> np.ndarray | None:
 
 
 def is_catalogue_photo(sample: Sample) -> bool:
-    """A catalogue shot: a shop-server catalogue image, or a photo with the studio look
-    (plain light border, :func:`app.core.studio.studio_background`). Memoised per content;
-    the check decodes a small draft of the photo (JPEG decodes at 1/8 scale)."""
-    if sample.origin == "catalog":
-        return True
+    """A catalogue shot: the studio look (plain light border,
+    :func:`app.core.studio.studio_background`), whatever the source — a shop-server
+    catalogue image that is really a counter photo trains like one, and the studio
+    look is what fine-tuning would learn. Memoised per content; the check decodes a
+    small draft of the photo (JPEG decodes at 1/8 scale)."""
     if sample.digest not in _STUDIO_LOOK:
         try:
             rgb = load_rgb(sample.path, max_side=128)
@@ -447,7 +447,7 @@ def _check_studio_looks(samples: list[Sample], root: Path) -> None:
     """Fill the studio-look memo for ``samples``: from ``root/studio-look.json`` (beside
     the feature cache: a retrain decodes nothing again), else by a small decode in two
     threads (about 2 ms a photo), then saved back."""
-    todo = [s for s in samples if s.origin != "catalog" and s.digest not in _STUDIO_LOOK]
+    todo = [s for s in samples if s.digest not in _STUDIO_LOOK]
     if not todo:
         return
     path = root / STUDIO_LOOK_FILE
