@@ -343,7 +343,8 @@ class ProductsScreen(QWidget):
         # Notes (the warnings) keep a fixed, always visible width; long notes elide and
         # show whole in the tooltip. The name column takes what is left.
         hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-        hh.resizeSection(2, 130)
+        hh.resizeSection(2, 115)
+        self.table.setWordWrap(False)  # one line per name, elided ("Golden Delic…")
         self.table.setMinimumWidth(280)  # name shrinks (elided); Photos and Notes stay whole
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_product())
         self._table_drops = _FileDrops(self.table)
@@ -402,9 +403,9 @@ class ProductsScreen(QWidget):
         self.splitter = QSplitter()
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([520, 560])
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([620, 460])
         self.splitter.setChildrenCollapsible(False)
         keep_splitter(self.splitter, session.settings, "products")
 

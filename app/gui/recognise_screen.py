@@ -752,7 +752,10 @@ class RecogniseScreen(QWidget):
         self.image_results = results
         self._fill_results()
         if results:
-            self.results.setCurrentRow(0)
+            if self.results.currentRow() == 0:  # kept through the refill: no signal comes
+                self._image_selected(0)
+            else:
+                self.results.setCurrentRow(0)
         bad = sum(1 for r in results if r.error)
         if bad:
             self.banner.show_message(f"{bad} of {len(results)} files could not be read.", "warn")

@@ -163,3 +163,9 @@ def test_cli_publish_status_rollback_to_folder(tmp_path: Path, tm_export: Path) 
     assert r.returncode == 1 and "--channel-id" in r.stderr
     r = _cli("status", home=home)  # neither a server nor a folder
     assert r.returncode == 1 and "--to-folder" in r.stderr
+
+
+def test_folder_publishing_imports_without_qt() -> None:
+    code = "import sys; sys.modules['PySide6'] = None; import app.core.folder_publish; print('ok')"
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

@@ -324,12 +324,22 @@ def test_layout_holds_at_800x600(qtbot, window, shop_folder, tm_export):
     # a photo deep in a long folder path must not widen the window
     deep = shop_folder.parent / ("counter-photos-" * 8) / "kiwi-at-the-till.jpg"
     deep.parent.mkdir()
-    shutil.copy(next((shop_folder / "kiwi").glob("*.jpg")), deep)
+    shutil.copy(sorted((shop_folder / "banana").glob("*.jpg"))[0], deep)
     with qtbot.waitSignal(test.images_done, timeout=60000):
         test.open_images([deep])
     test.results.setCurrentRow(0)
     qtbot.wait(100)
     assert window.width() <= 800 and not _clipped_labels(test)
+    # each file's row is as tall as its thumbnail: no thumbnail spills into the next row
+    from app.gui.recognise_screen import THUMB
+
+    assert test.results.visualItemRect(test.results.item(0)).height() >= THUMB
+    # only the model's products are ever proposed, and the screen says which are not in it
+    label = test.model_label.text()
+    assert "knows <b>5 products</b>" in label
+    assert "Not in this model: empty-shelf" in label
+    shown = {r.name.full_text() for r in test.rows} - {"—"}
+    assert shown and shown <= {test.display_name(x) for x in test.model.labels}
 
 
 def test_changed_catalogue_banner_offers_training(qtbot, window, shop_folder, tm_export):
