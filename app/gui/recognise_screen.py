@@ -229,6 +229,7 @@ class RecogniseScreen(QWidget):
         self.model_dir: Path | None = None
         self._model_signature: tuple | None = None
         self.names: dict[str, str] = {}
+        self.images_folder = ""  # where "Image files…" opens (the sample shop's test photos)
         self.mode = "none"  # "camera" | "video" | "images" | "frames" | "none"
         self.source: FrameSource | None = None
         self.last_prediction: Prediction | None = None
@@ -626,7 +627,9 @@ class RecogniseScreen(QWidget):
             self.open_video(path)
 
     def choose_images(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Test on image files", "", IMAGE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Test on image files", self.images_folder, IMAGE_FILTER
+        )
         if files:
             self.open_images([Path(f) for f in files])
 

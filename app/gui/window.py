@@ -79,6 +79,7 @@ class RecogniseScreenHost(QWidget):
         self.screen: QWidget | None = None
         self._model_dir: Path | None = None
         self._names: dict[str, str] = {}
+        self._images_folder = ""
         self._lay = QVBoxLayout(self)
         self._lay.setContentsMargins(0, 0, 0, 0)
 
@@ -95,6 +96,7 @@ class RecogniseScreenHost(QWidget):
             else:
                 self.screen = RecogniseScreen(self.runner, self, settings=self.settings)
                 self.screen.set_product_names(self._names)
+                self.screen.images_folder = self._images_folder
                 if self._model_dir is not None:
                     self.screen.set_model_dir(self._model_dir)
             self._lay.addWidget(self.screen)
@@ -113,6 +115,11 @@ class RecogniseScreenHost(QWidget):
         self._names = dict(names)
         if self.screen is not None and hasattr(self.screen, "set_product_names"):
             self.screen.set_product_names(self._names)
+
+    def set_images_folder(self, folder: str) -> None:
+        self._images_folder = folder
+        if self.screen is not None and hasattr(self.screen, "images_folder"):
+            self.screen.images_folder = folder
 
     def shutdown(self) -> None:
         if self.screen is not None and hasattr(self.screen, "shutdown"):
@@ -352,6 +359,7 @@ class MainWindow(QMainWindow):
     # -- state ------------------------------------------------------------------------
     def _source_changed(self) -> None:
         src = self.session.source
+        self.test.set_images_folder(self._sample_test_photos(src))
         self.source_label.setText("Not connected" if src is None else f"Using {src.label}")
         where = (
             ""
@@ -367,6 +375,19 @@ class MainWindow(QMainWindow):
             item.setFlags(
                 flags | Qt.ItemFlag.ItemIsEnabled if has else flags & ~Qt.ItemFlag.ItemIsEnabled
             )
+
+    @staticmethod
+    def _sample_test_photos(src: object) -> str:
+        """The sample shop's other photos, where "Image files…" opens for the sample shop."""
+        from app.core import sample_shop
+
+        folder = getattr(src, "folder", "")
+        if not folder or Path(folder).name != "sample-shop":
+            return ""
+        if Path(folder) != paths.data_dir() / "sample-shop":
+            return ""
+        found = sample_shop.sample_test_photos_dir()
+        return str(found) if found is not None else ""
 
     def _model_changed(self) -> None:
         self.test.set_model_dir(self.session.model_dir)

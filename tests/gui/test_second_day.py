@@ -385,3 +385,7 @@ def test_sample_shop_button(qtbot, window):
     assert names == {"Banana", "Kiwi", "Lemon", "Lime", "Orange", "Tomato"}
     assert window.current_screen() == "products"
     assert len(catalog_from_folder(window.session.source.folder).products) == 6
+    # "Image files…" on Test opens at the sample's other photos (one per product)
+    window.show_screen("test")
+    folder = Path(window.test.screen.images_folder)
+    assert folder.name == "sample-test-photos" and len(list(folder.glob("*.jpg"))) == 6
