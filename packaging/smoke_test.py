@@ -81,6 +81,25 @@ def unpack(archive: Path, into: Path) -> Path:
     return folder
 
 
+SAMPLE_PRODUCTS = ("Lime", "Lemon", "Kiwi")
+
+
+def make_sample_photos(root: Path) -> tuple[Path, list[tuple[str, Path]]]:
+    """Three products of the app's own sample shop (resources/), where ../shared is absent
+    (a hosted CI runner): its five photos each to train on, its test photo each."""
+    shop = REPO / "resources" / "sample-shop"
+    train_dir = root / "shop photos ü"
+    tests: list[tuple[str, Path]] = []
+    for label in SAMPLE_PRODUCTS:
+        shutil.copytree(shop / label, train_dir / label)
+        src = REPO / "resources" / "sample-test-photos" / f"{label.lower()}.jpg"
+        dst = root / "test photos" / src.name
+        dst.parent.mkdir(exist_ok=True)
+        shutil.copy2(src, dst)
+        tests.append((label, dst))
+    return train_dir, tests
+
+
 def make_photos(root: Path) -> tuple[Path, list[tuple[str, Path]]]:
     """A tiny shop: TRAIN_PHOTOS per product to train on, TEST_PHOTOS held-out each."""
     if not GROCERY.is_dir():
@@ -196,10 +215,11 @@ def train_predict_inspect(bundle: Bundle, photos: Path, tests: list[tuple[str, P
         "train", str(photos), "--out", str(out), "--epochs", "8", "--seed", str(SEED), "--json"
     )
     summary = json.loads(train.stdout)
-    if summary.get("products") != len(PRODUCTS):
+    products = sorted(p.name for p in photos.iterdir())
+    if summary.get("products") != len(products):
         raise SmokeFailure(f"train summary: {summary}")
     meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
-    if meta["baseModel"] != "mobilenet_v2_0.35_224" or sorted(meta["labels"]) != sorted(PRODUCTS):
+    if meta["baseModel"] != "mobilenet_v2_0.35_224" or sorted(meta["labels"]) != products:
         raise SmokeFailure(f"unexpected metadata: {meta}")
     pred = bundle.run("predict", str(out), *(str(p) for _, p in tests), "--top", "3")
     top1 = parse_predictions(pred.stdout)
@@ -270,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("archive", nargs="?", help="the .tar.gz (default: the one in dist/)")
     ap.add_argument(
+        "--sample-shop",
+        action="store_true",
+        help="train on the app's own sample shop instead of ../shared's photos",
+    )
+    ap.add_argument(
         "--folder",
         type=Path,
         help="test this bundle folder as is (macOS: the .app's Contents/MacOS; Windows: "
@@ -292,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         if LINUX and not list(folder.rglob("libxcb-cursor.so.0")):
             raise SmokeFailure("no libxcb-cursor.so.0 in the bundle: xcb fails on fresh desktops")
         before = snapshot(folder)
-        photos, tests = make_photos(root)
+        photos, tests = make_sample_photos(root) if args.sample_shop else make_photos(root)
         prefix = isolation_prefix()
 
         bundle = Bundle(folder, root / "home one", prefix)
