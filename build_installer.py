@@ -45,7 +45,7 @@ NO_DEPS = PACKAGING / "requirements-nodeps.txt"
 NAME = "DukahubTrainer"
 EXE_NAME = "dukahub-trainer"
 SUPPORTED = ((3, 10), (3, 12))  # TensorFlow 2.19 wheels exist for 3.9-3.12; the app needs 3.10+
-MIN_FREE_GB = 8
+MIN_FREE_GB = 7  # build venv 2.1 GB, work 0.5, bundle 1.2, archive 0.35, smoke-test copy 1.2
 # Libraries Qt's xcb plugin links that fresh desktops often lack ("Could not load the Qt
 # platform plugin xcb"): the bundle carries them, so the build machine must have them.
 XCB_PACKAGES = {
