@@ -92,7 +92,9 @@ def test_full_flow_train_publish_and_verify(
     assert meta["channelId"] == fruit.id and sorted(meta["labels"]) == sorted(
         pid for pid, n in fruit.images.items() if n
     )
-    assert window.train.per_product.rowCount() == 8
+    # eight trained products, and the one without a photo listed as "needs photos"
+    assert window.train.per_product.rowCount() == 9
+    assert window.train.per_product.item(0, 2).text() == "needs photos"
 
     # the model screen names the labels and compares with what the server serves
     model = window.model
