@@ -389,3 +389,22 @@ def test_sample_shop_button(qtbot, window):
     window.show_screen("test")
     folder = Path(window.test.screen.images_folder)
     assert folder.name == "sample-test-photos" and len(list(folder.glob("*.jpg"))) == 6
+
+
+def test_changes_sentence_prefers_the_served_model():
+    from app.gui.changes import describe
+
+    now = {"1": ["a"], "2": ["b"], "3": ["c"], "4": ["d2"]}
+    served = {
+        "catalogFingerprint": fingerprint.to_metadata({"1": ["a"], "4": ["d"], "9": ["z"]}),
+        "trainedAt": "2026-11-27T10:00:00Z",
+    }
+    local = {"catalogFingerprint": fingerprint.to_metadata({"1": ["a"], "2": ["b"], "4": ["d"]})}
+    text = describe(now, local, served)
+    assert text.startswith("2 new products, 1 removed, 1 changed photo since the model your shop")
+    assert "(trained " in text and "ago)" in text
+    # the model on this computer already has it all: nothing to train, no banner
+    fresh = {"catalogFingerprint": fingerprint.to_metadata(now)}
+    assert describe(now, fresh, served) == ""
+    # the shop serves exactly this catalogue: no banner either
+    assert describe(now, None, {"catalogFingerprint": fingerprint.to_metadata(now)}) == ""
