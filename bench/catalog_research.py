@@ -202,7 +202,9 @@ def app_catalogue(configs: list[tuple[float, float]], seeds: list[int]) -> None:
             )
 
 
-def app_catalogue_halves(configs: list[tuple[float, float]], seeds: list[int]) -> None:
+def app_catalogue_halves(
+    configs: list[tuple[float, float]], seeds: list[int], views: int = 24
+) -> None:
     """As the benchmark's 2×25 catalogue setup, scored on train+val photos of each half
     (the prior comes from the other half's training photos; the test list is unread)."""
     from app.core import features
@@ -225,8 +227,11 @@ def app_catalogue_halves(configs: list[tuple[float, float]], seeds: list[int]) -
                 ds = build_dataset(
                     Catalog([Product(c, names[c], [ImageRef(p[0])]) for c, p in photos.items()])
                 )
-                store = FeatureStore(CACHE / f"app-{share}-{pile}-{seed}")
-                model = train(ds, TrainOptions(base_weights=WEIGHTS, seed=seed), store=store)
+                store = FeatureStore(CACHE / f"app-{share}-{pile}-{seed}-v{views}")
+                opts = TrainOptions(
+                    base_weights=WEIGHTS, seed=seed, views_target=views, max_views=views
+                )
+                model = train(ds, opts, store=store)
                 keep = np.isin(yv_raw, list(photos))
                 labels = np.array(model.result.labels)
                 probs = np.asarray(model.head.predict(xv[keep], batch_size=512, verbose=0))
@@ -236,7 +241,8 @@ def app_catalogue_halves(configs: list[tuple[float, float]], seeds: list[int]) -
                 sims = normalise_features(xv[keep]) @ protos.T
                 ncms.append(float(np.mean(np.array(list(photos))[sims.argmax(1)] == yv_raw[keep])))
             print(
-                f"halves share {share} pile {pile} seed {seed}: ours {np.mean(accs):.3f} "
+                f"halves share {share} pile {pile} views {views} seed {seed}: "
+                f"ours {np.mean(accs):.3f} "
                 f"{np.round(accs, 3)}  NCM {np.mean(ncms):.3f}",
                 flush=True,
             )

@@ -25,6 +25,7 @@ BORDER = 4  # px of the (≤256 px) photo whose colour is the studio background
 BG_TOLERANCE = 28.0  # max channel distance from the background colour
 STUDIO_BORDER_SHARE = 0.6  # of the border on the backdrop colour: a tight crop may touch edges
 WORK = 256
+FILL_SIDE = 128  # Pillow's flood fill is pure Python: 60 ms a photo at 200 px, 15 here
 
 
 def _small(rgb: np.ndarray, side: int = WORK) -> np.ndarray:
@@ -77,7 +78,7 @@ def cutout_mask(rgb: np.ndarray) -> np.ndarray | None:
     if bg is None:
         return None
     h, w = rgb.shape[:2]
-    small = _small(rgb)
+    small = _small(rgb, FILL_SIDE)
     dist = np.abs(small.astype(np.float32) - bg).max(axis=2)
     bgmap = np.pad(dist < BG_TOLERANCE, 1, constant_values=True)
     im = Image.fromarray((bgmap * 255).astype(np.uint8)).copy()  # fromarray may share memory
@@ -248,14 +249,20 @@ def _perspective(
     return im.transform(out, Image.Transform.PERSPECTIVE, tuple(coeffs), Image.Resampling.BILINEAR)
 
 
-def _shop_light(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Colour temperature, exposure, low-light sensor noise (float RGB in, float out)."""
+_RAMP = np.arange(256, dtype=np.float32)
+
+
+def _shop_light(im: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Colour temperature, exposure (one lookup table per channel), low-light noise."""
     temp = rng.uniform(-0.15, 0.15)  # warm (+) or cool (−) white balance
     gain = rng.uniform(0.55, 1.2) * np.array([1 + temp, 1.0, 1 - temp], dtype=np.float32)
-    x = x * gain
+    lut = np.clip(_RAMP[None, :] * gain[:, None] + 0.5, 0, 255).astype(np.uint8)
+    im = im.point(lut.reshape(-1).tolist())
     if rng.random() < 0.4:
-        x += rng.standard_normal(x.shape, dtype=np.float32) * np.float32(rng.uniform(2, 10))
-    return x
+        noise = rng.standard_normal((im.height, im.width, 3), dtype=np.float32)
+        x = np.asarray(im, dtype=np.float32) + noise * np.float32(rng.uniform(2, 10))
+        im = Image.fromarray(np.clip(x + 0.5, 0, 255).astype(np.uint8))
+    return im
 
 
 def _jpeg(im: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -339,8 +346,7 @@ def _pile(prod: Image.Image, bg: Image.Image, rng: np.random.Generator, size: in
 
 def _finish(bg: Image.Image, rng: np.random.Generator) -> np.ndarray:
     """Shop light, focus and compression over the whole scene."""
-    x = _shop_light(np.asarray(bg, dtype=np.float32), rng)
-    out = Image.fromarray(np.clip(x + 0.5, 0, 255).astype(np.uint8))
+    out = _shop_light(bg, rng)
     if rng.random() < 0.3:
         out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.8)))
     if rng.random() < 0.5:
