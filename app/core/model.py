@@ -132,7 +132,8 @@ class TrainedModel:
         self.channel_id = channel_id
 
     def full_model(self) -> Any:
-        from .features import base_model, tf_modules
+        from .features import base_model
+        from .tf_runtime import tf_modules
 
         _, keras = tf_modules()
         size = self.options.image_size
