@@ -74,6 +74,9 @@ class ChangesWatcher(QObject):
         super().__init__(parent)
         self.session = session
         self.news = CatalogueNews("")
+        # The served metadata, per client: edits recheck often, the shop is asked once
+        # per login and again after a publish (check(refresh_served=True)).
+        self._served: tuple[Any, dict | None] | None = None
         self._timer = QTimer(self, singleShot=True, interval=400)
         self._timer.timeout.connect(self.check)
         for sig in (
@@ -84,7 +87,7 @@ class ChangesWatcher(QObject):
         ):
             sig.connect(self._timer.start)
 
-    def check(self) -> Any:
+    def check(self, refresh_served: bool = False) -> Any:
         s = self.session
         catalog = s.catalog()
         if catalog is None or s.source is None:
@@ -95,8 +98,10 @@ class ChangesWatcher(QObject):
         model_dir = s.model_dir
         client = s.client if s.logged_in else None
         source = s.source
+        known = self._served if self._served is not None and not refresh_served else None
+        known = known if known is not None and known[0] is client else None
 
-        def work(on_progress: ProgressHook, cancel: Event) -> str:
+        def work(on_progress: ProgressHook, cancel: Event) -> tuple[str, dict | None]:
             from app.core import fingerprint
 
             current = fingerprint.of_catalog(catalog, digests)
@@ -106,17 +111,23 @@ class ChangesWatcher(QObject):
                     local = json.loads((model_dir / "metadata.json").read_text("utf-8"))
                 except (OSError, ValueError):
                     local = None
-            served = None
-            if client is not None:
+            served = known[1] if known is not None else None
+            if client is not None and known is None:
                 from app.core.shop import published_metadata
 
                 served = published_metadata(client)
-            return describe(current, local, served)
+            return describe(current, local, served), served
 
         task = s.runner.start("changes", work)
-        task.succeeded.connect(lambda text, src=source: src is s.source and self._set(text))
+        task.succeeded.connect(lambda res, src=source, c=client: self._done(src, c, *res))
         task.failed.connect(lambda err: log.info("catalogue changes unknown: %s", err.message))
         return task
+
+    def _done(self, source: Any, client: Any, text: str, served: dict | None) -> None:
+        if client is not None:
+            self._served = (client, served)
+        if source is self.session.source:
+            self._set(text)
 
     def _set(self, text: str) -> None:
         self.news = CatalogueNews(text)

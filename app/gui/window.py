@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
             banner.train_requested.connect(self.start_training)
             screen.changes_slot.addWidget(banner)
             self.changes_banners.append(banner)
-        self.publish.published.connect(lambda _r: self.changes.check())
+        self.publish.published.connect(lambda _r: self.changes.check(refresh_served=True))
         self.session.source_changed.connect(self._source_changed)
         self.session.model_changed.connect(self._model_changed)
         self.session.catalog_changed.connect(

@@ -156,6 +156,19 @@ def test_full_flow_train_publish_and_verify(
         assert served.content == (model_dir / name).read_bytes(), name
     qtbot.waitUntil(lambda: "currently published" in model.compare.text(), timeout=20000)
 
+    # the served model knows this catalogue: no banner; unticking a product changes that
+    changes = window.changes
+    qtbot.waitUntil(lambda: changes.news.text == "", timeout=20000)
+    gone = sorted(meta["labels"])[0]
+    window.products.set_product_included(gone, False)
+    qtbot.waitUntil(
+        lambda: changes.news.text.startswith("1 removed since the model your shop serves"),
+        timeout=20000,
+    )
+    assert window.changes_banners[1].train_button.text() == "Train now"
+    window.products.set_product_included(gone, True)
+    qtbot.waitUntil(lambda: changes.news.text == "", timeout=20000)
+
     # the same files again: nothing is uploaded, the served version is reported
     first = publish.banner.text().split("version ")[1].split(",")[0]
     publish.banner.clear_message()
