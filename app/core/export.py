@@ -105,7 +105,8 @@ def export_model(
         rep("exporting", 0.1, "Writing the three model files")
         write_tfjs(model.full_model(), tmp, quantize)
         check_cancel(cancel)
-        meta = {**(extra_metadata or {}), **build_metadata(model, channel_id, quantize)}
+        meta = build_metadata(model, channel_id, quantize)  # seed fields first, as before
+        meta.update({k: v for k, v in (extra_metadata or {}).items() if k not in meta})
         weights = (tmp / "weights.bin").read_bytes()
         meta[WEIGHTS_SHA256] = hashlib.sha256(weights).hexdigest()  # checked on every load
         _write_json(tmp / "metadata.json", meta)
