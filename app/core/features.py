@@ -276,7 +276,7 @@ def view_of(rgb: np.ndarray, digest: str, view: int, seed: int, size: int) -> np
     cut-out in a synthetic shop scene (:mod:`app.core.studio`), half of those as
     a pile or shelf row of copies. Catalogue-only on grocery validation photos
     (two halves of 25 products, prototype head centred on the shop prior): 37.0 %
-    top-1 with the plain views, 40.2 % at 50 % composites, 41.1 % (2 seeds) here.
+    top-1 with the plain views, 40.2 % at 50 % composites, 41.0 % (2 seeds) here.
     """
     if view == 0:
         return resize_square(rgb, size)
