@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from pathlib import Path
 
 from . import paths
 
@@ -15,13 +16,21 @@ LOG_FILE = "trainer.log"
 
 
 def setup_logging() -> None:
-    """One rotating log file under paths.log_dir(); idempotent."""
+    """One rotating log file under paths.log_dir(); idempotent.
+
+    A handler of ours that writes elsewhere (the app's home moved with
+    ``DUKAHUB_TRAINER_HOME`` since) is replaced, so the log follows the home.
+    """
     route_warnings_to_log()  # first: even when the log file cannot be opened
     root = logging.getLogger()
-    if any(getattr(h, "_dukahub", False) for h in root.handlers):
-        return
+    target = paths.log_dir() / LOG_FILE
+    for h in [h for h in root.handlers if getattr(h, "_dukahub", False)]:
+        if Path(h.baseFilename) == target.absolute():  # type: ignore[attr-defined]
+            return
+        root.removeHandler(h)
+        h.close()
     handler = logging.handlers.RotatingFileHandler(
-        paths.log_dir() / LOG_FILE, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        target, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
     )
     handler._dukahub = True  # type: ignore[attr-defined]
     handler.setFormatter(
