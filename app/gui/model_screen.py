@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -36,7 +35,7 @@ from app.core.progress import ProgressHook
 
 from .session import Session
 from .tasks import TaskError
-from .widgets import Banner, ElidedLabel, ProgressPanel, keep_splitter, reveal_folder
+from .widgets import Banner, ElidedLabel, ProgressPanel, keep_splitter, reveal_folder, scroll_page
 
 log = logging.getLogger(__name__)
 
@@ -237,13 +236,7 @@ class ModelScreen(QWidget):
         lay.addWidget(self.kind)
         lay.addWidget(split, 1)
         lay.addWidget(self.published_box)
-        scroll = QScrollArea()  # at 800×600 the page scrolls instead of squeezing
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        scroll_page(self, body)
 
         session.model_changed.connect(self.load)
         session.source_changed.connect(self._source_changed)

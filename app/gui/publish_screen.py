@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -35,7 +34,7 @@ from app.core.progress import ProgressHook
 from .model_screen import format_when, trained_at
 from .session import Session
 from .tasks import Task, TaskError
-from .widgets import Banner, ElidedLabel, ProgressPanel, reveal_folder
+from .widgets import Banner, ElidedLabel, ProgressPanel, reveal_folder, scroll_page
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +125,7 @@ class PublishScreen(QWidget):
         lay.addWidget(self.server_box)
         lay.addWidget(self.folder_box)
         lay.addStretch(1)  # keeps the top packed while the server box is hidden
-        scroll = QScrollArea()  # at 800×600 the page scrolls instead of squeezing
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        scroll_page(self, body)
 
         session.model_changed.connect(self.refresh)
         session.source_changed.connect(self.refresh)

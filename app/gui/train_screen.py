@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -42,7 +41,7 @@ from app.core.progress import Progress, ProgressHook
 from .eta import TrainingEta
 from .session import Session
 from .tasks import Task, TaskError
-from .widgets import Banner, ProgressPanel, format_duration, keep_splitter
+from .widgets import Banner, ProgressPanel, format_duration, keep_splitter, scroll_page
 from .wording import headline
 
 if TYPE_CHECKING:
@@ -306,13 +305,7 @@ class TrainScreen(QWidget):
         lay.addWidget(self.chart, 2)
         lay.addWidget(results, 3)
         lay.addStretch(0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        scroll_page(self, body)
 
         session.thumbnails.ready.connect(self._confusion_thumb_ready)
         session.catalog_changed.connect(self._update_intro)
