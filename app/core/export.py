@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import describe
-from .modelfiles import FILES, WEIGHTS_SHA256, validate_model_dir
-from .outdir import make_temp_dir, sweep_stale
+from .modelfiles import TRAINER_NAME, WEIGHTS_SHA256, validate_model_dir
+from .outdir import check_target, make_temp_dir, sweep_stale
 from .progress import ProgressHook, Reporter, check_cancel
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
         "quantization": quantize,
         "validationAccuracy": r.val_accuracy,
         "validation": r.validation,
-        "trainer": {"name": "dukahub-trainer", "version": __version__},
+        "trainer": {"name": TRAINER_NAME, "version": __version__},
     }
 
 
@@ -96,7 +96,7 @@ def export_model(
     rep = Reporter(on_progress, cancel)
     channel_id = model.channel_id if channel_id is None else channel_id
     out_dir = Path(out_dir).resolve()
-    _check_target(out_dir)
+    check_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     mode = _folder_mode(out_dir)
     sweep_stale(out_dir)  # temp folders of killed runs: ours by name, their process gone
@@ -189,43 +189,6 @@ def _write_json(path: Path, data: Any) -> None:
         json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def _check_target(out_dir: Path) -> None:
-    """Refuse to replace a folder that holds anything but a previous export of ours.
-
-    A previous export is all three files and metadata.json written by this trainer;
-    a folder with only a ``model.json`` of the user's own is not one.
-    """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ExportError(f"{out_dir} exists and is not a folder")
-    if not out_dir.is_dir():
-        return
-    names = sorted(p.name for p in out_dir.iterdir())
-    if not names:
-        return
-    extra = [n for n in names if n not in FILES]
-    if extra:
-        raise ExportError(
-            f"{out_dir} already holds other files ({', '.join(extra[:3])}); "
-            "choose an empty folder or a previous model folder"
-        )
-    if not _is_our_export(out_dir):
-        raise ExportError(
-            f"{out_dir} holds {', '.join(names)} but not a previous export of this trainer; "
-            "choose an empty folder or a previous model folder"
-        )
-
-
-def _is_our_export(folder: Path) -> bool:
-    if not all((folder / name).is_file() for name in FILES):
-        return False
-    try:
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return False
-    trainer = meta.get("trainer") if isinstance(meta, dict) else None
-    return isinstance(trainer, dict) and trainer.get("name") == "dukahub-trainer"
 
 
 def _folder_mode(out_dir: Path) -> int:

@@ -19,6 +19,7 @@ import numpy as np
 from .errors import ModelFilesError
 
 FILES = ("model.json", "weights.bin", "metadata.json")
+TRAINER_NAME = "dukahub-trainer"  # metadata "trainer.name": an export of ours
 SEED_FIELDS = (
     "version",
     "trainedAt",

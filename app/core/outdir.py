@@ -15,17 +15,18 @@ gone (at the next run's check and export).
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ExportError
 from .faults import os_reason
+from .modelfiles import FILES, TRAINER_NAME
 
 log = logging.getLogger(__name__)
 
@@ -163,12 +164,47 @@ def _existing_ancestor(path: Path) -> Path:
     return Path(path.anchor or ".")
 
 
-def check_out_dir(
-    out_dir: Path, need_bytes: int, target_rule: Callable[[Path], None] | None = None
-) -> Path:
+def check_target(out_dir: Path) -> None:
+    """Refuse to replace a folder that holds anything but a previous export of ours.
+
+    A previous export is all three files and metadata.json written by this trainer;
+    a folder with only a ``model.json`` of the user's own is not one.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} exists and is not a folder")
+    if not out_dir.is_dir():
+        return
+    names = sorted(p.name for p in out_dir.iterdir())
+    if not names:
+        return
+    extra = [n for n in names if n not in FILES]
+    if extra:
+        raise ExportError(
+            f"{out_dir} already holds other files ({', '.join(extra[:3])}); "
+            "choose an empty folder or a previous model folder"
+        )
+    if not is_our_export(out_dir):
+        raise ExportError(
+            f"{out_dir} holds {', '.join(names)} but not a previous export of this trainer; "
+            "choose an empty folder or a previous model folder"
+        )
+
+
+def is_our_export(folder: Path) -> bool:
+    if not all((folder / name).is_file() for name in FILES):
+        return False
+    try:
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    trainer = meta.get("trainer") if isinstance(meta, dict) else None
+    return isinstance(trainer, dict) and trainer.get("name") == TRAINER_NAME
+
+
+def check_out_dir(out_dir: Path, need_bytes: int) -> Path:
     """Refuse, with one clear line, a target the export could not write; returns it resolved.
 
-    Checked: ``target_rule`` (export's: not a file, no one else's folder), not a mount
+    Checked: :func:`check_target` (not a file, no one else's folder), not a mount
     point (the swap renames it), name and path length, the parent folder (created if
     missing) writable by a real temp folder and file, and ``need_bytes`` free there.
     Stale temp folders of ours are swept first, which may free space.
@@ -193,8 +229,7 @@ def check_out_dir(
         )
     try:
         out_dir = out_dir.resolve()
-        if target_rule is not None:
-            target_rule(out_dir)
+        check_target(out_dir)
         if out_dir.is_dir() and os.path.ismount(out_dir):
             raise ExportError(f"{out_dir} is a mount point; choose a folder inside it")
         out_dir.parent.mkdir(parents=True, exist_ok=True)

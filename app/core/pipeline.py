@@ -115,7 +115,7 @@ def preflight(catalog: Catalog, options: TrainOptions, out_dir: Path, quantize: 
     written (see :func:`app.core.outdir.check_out_dir`). Returns the resolved target.
     """
     from .errors import BaseWeightsError, InvalidOptions
-    from .export import QUANTIZE, _check_target
+    from .export import QUANTIZE
     from .outdir import check_out_dir, expected_export_bytes
 
     options.check()
@@ -127,7 +127,7 @@ def preflight(catalog: Catalog, options: TrainOptions, out_dir: Path, quantize: 
         raise BaseWeightsError(f"Base weights file not found: {options.base_weights}")
     n_products = max(2, len(catalog.active()))
     need = expected_export_bytes(options.alpha, n_products, quantize)
-    return check_out_dir(out_dir, need, target_rule=_check_target)  # export's own rule
+    return check_out_dir(out_dir, need)
 
 
 def train_and_export(
