@@ -406,6 +406,8 @@ def extract(
                 "features",
                 done_views / total_views,
                 f"{done_views} of {total_views} photo variations",
+                done=done_views,  # the counts themselves, for the live time-left
+                total=total_views,
             )
 
     workers = max(1, min(4, (os.cpu_count() or 2)))

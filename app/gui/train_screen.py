@@ -35,10 +35,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.eta import TrainingEta
 from app.core.model import EPOCHS_MAX, EPOCHS_MIN, SEED_MAX
 from app.core.progress import Progress, ProgressHook
 
-from .eta import TrainingEta
 from .session import Session
 from .tasks import Task, TaskError
 from .widgets import Banner, ProgressPanel, format_duration, keep_splitter, scroll_page

@@ -195,7 +195,7 @@ class ProgressPanel(QFrame):
 
     def track(self, task: Task, title: str, cancellable: bool = True, eta: Any = None) -> None:
         """``eta``: an object whose ``update(progress, now)`` gives the seconds left (or
-        None while unknown), e.g. :class:`app.gui.eta.TrainingEta`; else a generic guess."""
+        None while unknown), e.g. :class:`app.core.eta.TrainingEta`; else a generic guess."""
         self._task = task
         self._eta = eta
         self._first: tuple[float, float] | None = None
@@ -242,14 +242,14 @@ class ProgressPanel(QFrame):
             t1, f1 = self._first
             done = p.fraction - f1
             left = (now - t1) / done * (1 - p.fraction) if done > 0.05 and now - t1 > 1 else None
-        from .eta import describe_left
+        from app.core.eta import describe_left
 
         self.eta.setText(describe_left(left, format_duration))
 
     def _count_down(self) -> None:
         if self._task is None or self._eta is None or self._task.cancel_event.is_set():
             return
-        from .eta import describe_left
+        from app.core.eta import describe_left
 
         self.eta.setText(describe_left(self._eta.left(time.monotonic()), format_duration))
 

@@ -14,7 +14,6 @@ from app.core import fingerprint
 from app.core.catalog import catalog_from_folder
 from app.core.folder_publish import folder_status
 from app.core.pipeline import Source
-from app.gui.eta import TrainingEta
 from app.gui.widgets import ElidedLabel
 from app.gui.wording import headline
 
@@ -175,20 +174,6 @@ def test_headline_tells_how_sure():
     assert "100 %" not in few.text
     none = headline(None, "not measurable: every product has a single photo")
     assert none.kind == "unmeasured" and "not enough photos to judge" in none.text
-
-
-def test_live_eta_waits_for_the_first_batch_then_uses_the_measured_rate():
-    from app.core.progress import Progress
-
-    eta = TrainingEta(600, lambda views, spv: 5.0)
-    assert eta.update(Progress("preparing", 0.03, "Loading the recognition engine"), 0.0) is None
-    p = Progress("features", 0.1, "32 of 600 photo variations")
-    assert eta.update(p, 3.0) is None  # the first batch includes building the model
-    left = eta.update(Progress("features", 0.2, "96 of 600 photo variations"), 5.0)
-    assert eta.seconds_per_view == 2.0 / 64
-    assert left == (600 - 96) * (2.0 / 64) + 5.0
-    post = eta.update(Progress("validating", 0.75, "1 of 3"), 25.0)
-    assert post is not None and post <= 5.0
 
 
 def test_publish_to_folder_and_rollback_in_the_app(qtbot, window, tm_export, tmp_path):

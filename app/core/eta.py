@@ -10,12 +10,9 @@ down once they run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
-from app.core.progress import Progress
-
-_COUNT = re.compile(r"(\d+) of (\d+)")
+from .progress import Progress
 
 
 class TrainingEta:
@@ -44,10 +41,9 @@ class TrainingEta:
 
     def _update(self, p: Progress, now: float) -> float | None:
         if p.phase == "features":
-            m = _COUNT.search(p.message)
-            if m is None:
+            if "done" not in p.metrics or "total" not in p.metrics:
                 return None
-            done, total = int(m.group(1)), int(m.group(2))
+            done, total = int(p.metrics["done"]), int(p.metrics["total"])
             self._last_features = now
             if self._first is None or done < self._first[1]:
                 self._first = (now, done)
