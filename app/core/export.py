@@ -72,6 +72,7 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
         "quantization": quantize,
         "validationAccuracy": r.val_accuracy,
         "validation": r.validation,
+        "heldBackPhotos": r.held_back,
         "trainer": {"name": TRAINER_NAME, "version": __version__},
     }
 

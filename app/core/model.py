@@ -107,6 +107,7 @@ class TrainResult:
     product_count: int
     duration_s: float
     validation: str
+    held_back: int | None = None  # photos the accuracy was measured on (None: not measured)
     report_lines: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     # What the photos were: "catalogue" (every one a studio/catalogue shot), "counter"

@@ -28,7 +28,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -333,19 +333,16 @@ def train(
     studio_rows = np.array([is_catalogue_photo(s) for s in dataset.samples])[data.image]
     prior = shop_prior(o.alpha, o.image_size)
     default_mix = DEFAULT_MIX[trained_on] if o.head == "cosine" else 1.0
-    per_product: dict[str, float | None] = dict.fromkeys(labels, None)
-    confusions: dict[tuple[str, str], int] = {}
-    val_acc: float | None = None
-    scheme = "not measured"
-    mix = default_mix
-    mix_scores: dict[float, float] = {}
+    v = _Validation(None, dict.fromkeys(labels, None), {}, "not measured", mix=default_mix)
     # Catalogue photos held out from catalogue photos say nothing about the shop
     # counter: there the prototype head stays whatever such a validation prefers.
     if o.validate:
         choose = trained_on != "catalogue"
-        val_acc, per_product, confusions, scheme, mix_scores, mix = _validate(
+        v = _validate(
             dataset, data, n, o, rep.sub(0.75, 0.85), default_mix, choose, studio_rows, prior
         )
+    val_acc, per_product, confusions, scheme = v.accuracy, v.per_product, v.confusions, v.scheme
+    mix, mix_scores = v.mix, v.scores
     if o.head == "cosine":
         chosen = mix_scores and trained_on != "catalogue"
         how = "chosen by leave-one-photo-out" if chosen else f"default for {trained_on} photos"
@@ -375,6 +372,7 @@ def train(
         product_count=n,
         duration_s=time.monotonic() - t0,
         validation=scheme,
+        held_back=v.held_back,
         report_lines=dataset.report.summary_lines(dataset.names),
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(o).items()},
         trained_on=trained_on,
@@ -503,6 +501,19 @@ def _hint(trained_on: str, studio_products: list[str], names: dict[str, str]) ->
     return ""
 
 
+@dataclass
+class _Validation:
+    """What the leave-one-photo-out rounds measured, for the mix they pick."""
+
+    accuracy: float | None
+    per_product: dict[str, float | None]
+    confusions: dict[tuple[str, str], int]
+    scheme: str  # how it was measured, in words
+    scores: dict[float, float] = field(default_factory=dict)  # every candidate mix's accuracy
+    mix: float = 1.0
+    held_back: int | None = None  # photos held back and recognised or not
+
+
 def _validate(
     dataset: Dataset,
     data: _Features,
@@ -513,14 +524,7 @@ def _validate(
     choose: bool = True,
     studio_rows: np.ndarray | None = None,
     prior: np.ndarray | None = None,
-) -> tuple[
-    float | None,
-    dict[str, float | None],
-    dict[tuple[str, str], int],
-    str,
-    dict[float, float],
-    float,
-]:
+) -> _Validation:
     """Leave-one-photo-out rounds: each round holds out one photo of every product
     that has at least two, trains on the rest (all views), tests on the held-out
     photo as the POS would see it (view 0). Every ``MIX_CANDIDATES`` head is scored
@@ -534,7 +538,9 @@ def _validate(
     eligible = {c: imgs for c, imgs in by_product.items() if len(imgs) >= 2}
     per: dict[str, float | None] = dict.fromkeys(labels, None)
     if not eligible:
-        return None, per, {}, "not measurable: every product has a single photo", {}, default_mix
+        return _Validation(
+            None, per, {}, "not measurable: every product has a single photo", mix=default_mix
+        )
     rounds = min(3, max(len(v) for v in eligible.values()))
     if len(dataset.samples) > 3000:
         rounds = 1
@@ -582,7 +588,7 @@ def _validate(
         f"leave-one-photo-out, {rounds} round(s), {len(truth)} held-out photos of "
         f"{len(eligible)} products with 2+ photos"
     )
-    return scores[mix], per, confusions, scheme, scores, mix
+    return _Validation(scores[mix], per, confusions, scheme, scores, mix, len(truth))
 
 
 def _choose_mix(scores: dict[float, float], default_mix: float) -> float:

@@ -92,7 +92,7 @@ def photo_counts(meta: dict) -> dict[str, int]:
 def summary_html(meta: dict, names: dict[str, str], result: Any = None) -> str:
     """What the owner wants to know first: what it recognises, from how many photos,
     when, how sure, which products are weak."""
-    from .wording import headline
+    from app.core.wording import headline
 
     labels = [str(x) for x in meta.get("labels", [])]
     saved = meta.get("labelNames")
@@ -107,7 +107,7 @@ def summary_html(meta: dict, names: dict[str, str], result: Any = None) -> str:
         + (f", trained <b>{when}</b> ({format_when(meta)})." if when else "."),
     ]
     if "validationAccuracy" in meta or "validation" in meta:
-        lines.append(headline(meta.get("validationAccuracy"), meta.get("validation")).text)
+        lines.append(headline(meta.get("validationAccuracy"), meta.get("heldBackPhotos")).text)
     weak: list[str] = []
     if result is not None and list(getattr(result, "labels", [])) == labels:
         for pid, acc in (result.per_product or {}).items():

@@ -46,11 +46,11 @@ from PySide6.QtWidgets import (
 
 from app.core.catalog import IMAGE_SUFFIXES, Catalog, Product
 from app.core.progress import ProgressHook
+from app.core.wording import plain_error
 
 from .session import Session
 from .tasks import TaskError
 from .widgets import Banner, ElidedLabel, ProgressPanel, format_duration, keep_splitter
-from .wording import plain_error
 
 log = logging.getLogger(__name__)
 

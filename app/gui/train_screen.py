@@ -38,11 +38,11 @@ from PySide6.QtWidgets import (
 from app.core.eta import TrainingEta
 from app.core.model import EPOCHS_MAX, EPOCHS_MIN, SEED_MAX
 from app.core.progress import Progress, ProgressHook
+from app.core.wording import headline
 
 from .session import Session
 from .tasks import Task, TaskError
 from .widgets import Banner, ProgressPanel, format_duration, keep_splitter, scroll_page
-from .wording import headline
 
 if TYPE_CHECKING:
     from app.core.pipeline import TrainOutcome
@@ -509,7 +509,7 @@ class TrainScreen(QWidget):
             return names.get(pid, pid)
 
         self._shown = (result, counts)
-        head = headline(result.val_accuracy, result.validation)
+        head = headline(result.val_accuracy, result.held_back)
         self.accuracy.setText(
             f"{head.text}<br><span style='color:#555'>{result.product_count} products · "
             f"{result.image_count} photos · {format_duration(result.duration_s)}</span>"

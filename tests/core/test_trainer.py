@@ -212,6 +212,10 @@ def test_export_files_and_metadata(trained, tmp_path) -> None:
     assert meta["productCount"] == 5 and meta["imageCount"] == 13
     assert meta["modelType"] == "mobilenet" and meta["imageSize"] == 224
     assert meta["trainedAt"].endswith("Z") and meta["packageName"] == "@teachablemachine/image"
+    # the headline's "recognised N of M held-back photos" survives a restart
+    held = model.result.held_back
+    assert held is not None and held > 0 and meta["heldBackPhotos"] == held
+    assert f"{held} held-out photos" in meta["validation"]
     mj = json.loads((out / "model.json").read_text())
     assert [p for g in mj["weightsManifest"] for p in g["paths"]] == ["weights.bin"]
     assert mj["format"] == "layers-model"

@@ -203,7 +203,7 @@ def test_report_lists_unsupported_tiny_unticked_and_untrained(tmp_path: Path, gr
 
 
 def test_the_app_shows_the_photo_checks_reasons_as_they_are(tmp_path: Path) -> None:
-    from app.gui.wording import plain_error
+    from app.core.wording import plain_error
 
     Image.new("RGB", (4, 4)).save(tmp_path / "tiny.jpg")
     (tmp_path / "x.heic").write_bytes(b"\0")

@@ -15,7 +15,6 @@ from app.core.catalog import catalog_from_folder
 from app.core.folder_publish import folder_status
 from app.core.pipeline import Source
 from app.gui.widgets import ElidedLabel
-from app.gui.wording import headline
 
 
 def fake_model(folder: Path, tm_export: Path, labels: list[str], **meta: object) -> Path:
@@ -145,6 +144,7 @@ def test_results_list_untrained_products_and_cancel_keeps_them(qtbot, window, sh
         product_count=3,
         duration_s=12.0,
         validation="leave-one-photo-out, 3 round(s), 25 held-out photos of 2 products",
+        held_back=25,
     )
     train.chart.replay(history, 6)
     train.chart.show()
@@ -163,17 +163,6 @@ def test_results_list_untrained_products_and_cancel_keeps_them(qtbot, window, sh
     assert "Previous training" in train.previous.text() and "cancelled" in train.previous.text()
     assert train.per_product.rowCount() == 4
     assert train.chart.points() == 2  # the previous learning curve, not a wiped chart
-
-
-def test_headline_tells_how_sure():
-    h = headline(23 / 25, "leave-one-photo-out, 3 round(s), 25 held-out photos of 9 products")
-    assert h.kind == "judged" and (h.hits, h.held) == (23, 25)
-    assert "23 of 25" in h.text and "92 %" in h.text and "likely between" in h.text
-    few = headline(1.0, "leave-one-photo-out, 2 round(s), 4 held-out photos of 2 products")
-    assert few.kind == "too-few" and "Not enough photos to judge" in few.text
-    assert "100 %" not in few.text
-    none = headline(None, "not measurable: every product has a single photo")
-    assert none.kind == "unmeasured" and "not enough photos to judge" in none.text
 
 
 def test_publish_to_folder_and_rollback_in_the_app(qtbot, window, tm_export, tmp_path):

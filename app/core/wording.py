@@ -9,14 +9,11 @@ few photos to judge at all. Plain Python: no Qt.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from typing import Any
 
-from app.core.dataset import OWNER_READABLE_REASONS
+from .dataset import OWNER_READABLE_REASONS
 
 MIN_TO_JUDGE = 10  # fewer held-back photos than this cannot tell a good model from a lucky one
-_HELD = re.compile(r"(\d+) held-out photos")
 
 
 @dataclass(frozen=True)
@@ -25,12 +22,6 @@ class Headline:
     kind: str  # "judged" | "too-few" | "unmeasured"
     hits: int | None = None
     held: int | None = None
-
-
-def held_back_count(validation: Any) -> int | None:
-    """How many photos were held back, from the trainer's description of its check."""
-    m = _HELD.search(validation) if isinstance(validation, str) else None
-    return int(m.group(1)) if m else None
 
 
 def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -44,8 +35,12 @@ def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def headline(accuracy: float | None, validation: Any) -> Headline:
-    """What the owner reads first after training (and on the Model screen)."""
+def headline(accuracy: float | None, held_back: int | None) -> Headline:
+    """What the owner reads first after training (and on the Model screen).
+
+    ``held_back``: how many photos the accuracy was measured on (``heldBackPhotos`` in
+    metadata.json); None for models that did not record it.
+    """
     if accuracy is None:
         return Headline(
             "Trained, but <b>not enough photos to judge</b> how well it recognises your "
@@ -53,7 +48,7 @@ def headline(accuracy: float | None, validation: Any) -> Headline:
             "to test on.",
             "unmeasured",
         )
-    n = held_back_count(validation)
+    n = held_back
     if n is None or n <= 0:  # an older model that recorded only the percentage
         return Headline(
             f"Recognised <b>{100 * accuracy:.0f} %</b> of the photos held back from training.",
