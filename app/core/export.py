@@ -73,6 +73,7 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
         "validationAccuracy": r.val_accuracy,
         "validation": r.validation,
         "heldBackPhotos": r.held_back,
+        "perProductAccuracy": {p: r.per_product.get(p) for p in r.labels},
         "trainer": {"name": TRAINER_NAME, "version": __version__},
     }
 

@@ -42,6 +42,7 @@ from .images import load_rgb
 from .model import TrainedModel, TrainOptions, TrainResult
 from .progress import ProgressHook, Reporter, check_cancel
 from .tf_runtime import tf_modules
+from .wording import WEAK_BELOW
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +359,7 @@ def train(
     needs_more = [
         p
         for p in labels
-        if counts[p] < 3 or (per_product.get(p) is not None and (per_product[p] or 0) < 0.6)
+        if counts[p] < 3 or (per_product.get(p) is not None and (per_product[p] or 0) < WEAK_BELOW)
     ]
     result = TrainResult(
         labels=labels,

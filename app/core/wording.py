@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .dataset import OWNER_READABLE_REASONS
 
+WEAK_BELOW = 0.6  # a product recognised less often than this needs counter photos
 MIN_TO_JUDGE = 10  # fewer held-back photos than this cannot tell a good model from a lucky one
 
 

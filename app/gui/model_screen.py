@@ -89,15 +89,17 @@ def photo_counts(meta: dict) -> dict[str, int]:
     return {pid: len(ids) for pid, ids in fp.items()}
 
 
-def summary_html(meta: dict, names: dict[str, str], result: Any = None) -> str:
+def summary_html(meta: dict, names: dict[str, str]) -> str:
     """What the owner wants to know first: what it recognises, from how many photos,
-    when, how sure, which products are weak."""
-    from app.core.wording import headline
+    when, how sure, which products are weak (all from metadata.json, so it reads the
+    same after a restart)."""
+    from app.core.wording import WEAK_BELOW, headline
 
     labels = [str(x) for x in meta.get("labels", [])]
     saved = meta.get("labelNames")
     saved = saved if isinstance(saved, list) and len(saved) == len(labels) else labels
     shown = [names.get(lab) or str(saved[i]) for i, lab in enumerate(labels)]
+    name_of = dict(zip(labels, shown, strict=True))
     listed = ", ".join(shown[:12]) + (f" and {len(shown) - 12} more" if len(shown) > 12 else "")
     photos = meta.get("imageCount")
     when = ago(meta)
@@ -109,18 +111,18 @@ def summary_html(meta: dict, names: dict[str, str], result: Any = None) -> str:
     if "validationAccuracy" in meta or "validation" in meta:
         lines.append(headline(meta.get("validationAccuracy"), meta.get("heldBackPhotos")).text)
     weak: list[str] = []
-    if result is not None and list(getattr(result, "labels", [])) == labels:
-        for pid, acc in (result.per_product or {}).items():
-            if acc is not None and acc < 0.6:
-                weak.append(f"{names.get(pid, pid)} (recognised {100 * acc:.0f} %)")
+    per_product = meta.get("perProductAccuracy")
+    for pid, acc in (per_product if isinstance(per_product, dict) else {}).items():
+        if isinstance(acc, (int, float)) and acc < WEAK_BELOW:
+            weak.append(f"{name_of.get(pid, pid)} (recognised {100 * acc:.0f} %)")
     counts = photo_counts(meta)
     for pid in labels:
         if pid in counts and counts[pid] < 3:
             n = counts[pid]
-            weak.append(f"{names.get(pid, pid)} ({n} photo{'s' if n != 1 else ''})")
+            weak.append(f"{name_of.get(pid, pid)} ({n} photo{'s' if n != 1 else ''})")
     if weak:
         lines.append("<b>Weak</b> — add photos taken at the counter: " + ", ".join(weak[:10]))
-    elif counts or result is not None:
+    elif counts or isinstance(per_product, dict):
         lines.append("No product stands out as weak.")
     return "<br>".join(lines)
 
@@ -382,7 +384,7 @@ class ModelScreen(QWidget):
                 f"Trained by this app: input {self.model.image_size}×{self.model.image_size}, "
                 f"{len(self.model.labels)} products."
             )
-        self.summary.setText(summary_html(meta, self.session.names(), self.session.result))
+        self.summary.setText(summary_html(meta, self.session.names()))
         self.summary.show()
         rows = [(k, v) for k, v in meta.items() if k != "labels"]
         rows.append(("labels", f"{len(meta.get('labels', []))} labels (listed on the right)"))
@@ -413,7 +415,7 @@ class ModelScreen(QWidget):
     def _fill_labels(self) -> None:
         if self.model is None:
             return
-        self.summary.setText(summary_html(self.metadata, self.session.names(), self.session.result))
+        self.summary.setText(summary_html(self.metadata, self.session.names()))
         names = self.session.names()  # the catalogue loaded now, if any
         labels = list(self.model.labels)
         saved = self.metadata.get("labelNames")  # names written at training time

@@ -382,3 +382,23 @@ def test_changes_sentence_prefers_the_served_model():
     assert describe(now, fresh, served) == ""
     # the shop serves exactly this catalogue: no banner either
     assert describe(now, None, {"catalogFingerprint": fingerprint.to_metadata(now)}) == ""
+
+
+def test_model_summary_names_weak_products_from_the_files_alone():
+    """After a restart there is no training result in memory: metadata.json suffices."""
+    from app.gui.model_screen import summary_html
+
+    meta = {
+        "labels": ["1", "2"],
+        "labelNames": ["Lemon", "Lime"],
+        "imageCount": 12,
+        "trainedAt": "2026-11-28T10:00:00Z",
+        "validationAccuracy": 0.75,
+        "heldBackPhotos": 12,
+        "perProductAccuracy": {"1": 0.4, "2": 1.0},
+    }
+    html = summary_html(meta, {})
+    assert "Recognised <b>9 of 12</b>" in html
+    assert "<b>Weak</b>" in html and "Lemon (recognised 40 %)" in html and "Lime (" not in html
+    strong = summary_html({**meta, "perProductAccuracy": {"1": 0.9, "2": 1.0}}, {})
+    assert "No product stands out as weak" in strong
