@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt, QThread, QTimer, Signal, Slot
@@ -54,6 +54,9 @@ from .frames import (
 )
 from .tasks import Task, TaskError, TaskRunner
 from .widgets import Banner, ElidedLabel, ProgressPanel
+
+if TYPE_CHECKING:
+    from app.core.modelfiles import ExportedModel
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +112,7 @@ def _load_model(path: Path):  # noqa: ANN202 - returns app.core.modelfiles.Expor
 
         check_cancel(cancel)
         model = ExportedModel.load(path)
-        size = int(getattr(model, "image_size", 224) or 224)
+        size = model.image_size
         check_cancel(cancel)
         model.predict([np.zeros((size, size, 3), np.uint8)])
         on_progress(Progress("loading", 1.0, "model ready"))
@@ -225,7 +228,7 @@ class RecogniseScreen(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.settings = settings  # app.core.paths.Settings: remembers the camera
-        self.model: Any = None
+        self.model: ExportedModel | None = None
         self.model_dir: Path | None = None
         self._model_signature: tuple | None = None
         self.names: dict[str, str] = {}
@@ -428,7 +431,7 @@ class RecogniseScreen(QWidget):
         """The shop's name now, else the name saved in the model, else the product ID."""
         if self.names.get(label):
             return self.names[label]
-        meta = getattr(self.model, "metadata", None) or {}
+        meta = self.model.metadata if self.model is not None else {}
         labels, saved = meta.get("labels") or [], meta.get("labelNames") or []
         if label in labels and len(saved) == len(labels):
             return str(saved[labels.index(label)])
@@ -497,11 +500,10 @@ class RecogniseScreen(QWidget):
                 "the camera preview works meanwhile."
             )
             return
-        labels = [str(x) for x in getattr(self.model, "labels", []) or []]
+        labels = list(self.model.labels)
         known = ", ".join(self.display_name(x) for x in labels[:8])
         known += f" and {len(labels) - 8} more" if len(labels) > 8 else ""
-        meta = getattr(self.model, "metadata", {}) or {}
-        name = meta.get("modelName") if isinstance(meta, dict) else None
+        name = self.model.metadata.get("modelName")
         text = (
             f"The model “{name}”" if name else "This model"
         ) + f" knows <b>{len(labels)} products</b> and only ever names one of them: {known}."

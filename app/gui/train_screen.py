@@ -45,6 +45,7 @@ from .tasks import Task, TaskError
 from .widgets import Banner, ProgressPanel, format_duration, keep_splitter, scroll_page
 
 if TYPE_CHECKING:
+    from app.core.model import TrainResult
     from app.core.pipeline import TrainOutcome
 
 log = logging.getLogger(__name__)
@@ -465,7 +466,7 @@ class TrainScreen(QWidget):
             self.chart.hide()
             return
         result, _counts = self._shown
-        self.chart.replay(list(getattr(result, "history", []) or []), self.session.settings.epochs)
+        self.chart.replay(list(result.history), self.session.settings.epochs)
         self.previous.setText(
             f"<b>Previous training</b> — the new one was {why}; this is the model in use."
         )
@@ -495,8 +496,8 @@ class TrainScreen(QWidget):
         )
         self.model_ready.emit(outcome.model_dir)
 
-    def show_result(self, result: Any, counts: dict[str, int]) -> None:
-        names = {**self.session.names(), **dict(getattr(result, "names", {}) or {})}
+    def show_result(self, result: TrainResult, counts: dict[str, int]) -> None:
+        names = {**self.session.names(), **result.names}
         thumbs = self.session.thumbnails
         catalog = self.session.catalog()
         first_image = {
