@@ -49,15 +49,16 @@ log = logging.getLogger(__name__)
 NORM_EPSILON = 1e-3
 
 
-# Measured in the app on grocery sets (6x5, 10x8, 20x10 photos, cold feature cache) on a
-# busy 2-core machine: ~36 ms per augmented view at alpha 0.35, then ~7.5 s + 7 ms/view for
-# the held-back check, fitting and export; building the base model ~3 s (more on the first
-# training after start). The app replaces SECONDS_PER_VIEW with the rate it measured on
-# this computer during the last training.
-SECONDS_PER_VIEW = 0.036
-LOAD_S = 3.0
-AFTER_FEATURES_S = 7.5
-AFTER_FEATURES_PER_VIEW_S = 0.007
+# Measured with bench/estimate.py on the reference machine (2 cores, quiet) on grocery
+# sets of 6x5 to 30x10 photos, cold feature cache, TensorFlow loaded: ~7.8 ms per
+# augmented view at alpha 0.35; then ~2.4 s + 1.4 ms/view for the held-back check,
+# fitting and export; ~0.7 s before the first view (2.4 s on the first training after
+# start, when the base model is built). Under load everything scales together: the app
+# replaces SECONDS_PER_VIEW with the rate it measured here during the last training.
+SECONDS_PER_VIEW = 0.0078
+LOAD_S = 1.2
+AFTER_FEATURES_S = 2.4
+AFTER_FEATURES_PER_VIEW_S = 0.0014
 
 
 def planned_views(n_images: int, n_products: int, options: TrainOptions | None = None) -> int:

@@ -426,13 +426,13 @@ class TrainScreen(QWidget):
         from .products_screen import training_scope
 
         active, n_img = training_scope(catalog, self.session.report)
+        import app.core.trainer as trainer  # the run imported it already
+
         s = self.session.settings
         o = TrainOptions(alpha=s.alpha, epochs=s.epochs, augment=s.augment)
-        views = n_img * o.views_for(max(1, n_img // max(1, len(active))))
+        views = trainer.planned_views(n_img, len(active), o)
 
         def after_features(v: int, spv: float | None) -> float:
-            import app.core.trainer as trainer  # the run imported it already
-
             width = 0.5 + 0.5 * (s.alpha / 0.35) ** 2
             return trainer.seconds_after_features(v, spv / width if spv else None)
 

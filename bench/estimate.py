@@ -1,0 +1,129 @@
+"""How right the app's training-time figures are: before training, and live.
+
+For shops of a few sizes (grocery photos, cold feature cache each time, TensorFlow
+already loaded as in the app after start-up), one run of the pipeline the Train
+button runs, timed, against
+
+* the figure shown before training (``trainer.estimate_seconds`` with the default
+  per-view rate, as on a computer that has not trained yet), and
+* the live "about N s left" (``eta.TrainingEta`` fed the run's own progress), at its
+  first reading and halfway: predicted end versus actual end.
+
+Target (issue 11): within ±30 % of the measured time.
+
+    python bench/estimate.py            # 6×5, 10×8, 20×10 products × photos
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+GROCERY = REPO.parent / "shared" / "datasets" / "grocery-fruit-veg"
+WEIGHTS = (
+    REPO.parent
+    / "shared"
+    / "pretrained"
+    / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+)
+
+
+def shop(root: Path, products: int, photos: int) -> Path:
+    folders = sorted({p.parent for p in (GROCERY / "train").rglob("*.jpg")})[:products]
+    for f in folders:
+        d = root / f.name
+        d.mkdir(parents=True)
+        for p in sorted(f.glob("*.jpg"))[:photos]:
+            (d / p.name).symlink_to(p)
+    return root
+
+
+def one(products: int, photos: int) -> dict[str, float]:
+    from app.core import trainer
+    from app.core.catalog import catalog_from_folder
+    from app.core.eta import TrainingEta
+    from app.core.model import TrainOptions
+    from app.core.pipeline import train_and_export
+    from app.core.progress import Progress
+
+    work = Path(tempfile.mkdtemp(prefix="bench-eta-"))
+    os.environ["DUKAHUB_TRAINER_HOME"] = str(work / "home")  # cold feature cache
+    try:
+        catalog = catalog_from_folder(shop(work / "shop", products, photos))
+        n_images = products * photos
+        options = TrainOptions(base_weights=WEIGHTS)
+        before = trainer.estimate_seconds(n_images, products, options)
+        views = trainer.planned_views(n_images, products, options)
+        eta = TrainingEta(views, trainer.seconds_after_features)
+        live: list[tuple[float, float]] = []  # (when, predicted end)
+        marks: dict[str, float] = {}  # when each phase was last reported
+        t0 = time.monotonic()
+
+        def hook(p: Progress) -> None:
+            now = time.monotonic() - t0
+            marks.setdefault(f"first-{p.phase}", now)
+            marks[p.phase] = now
+            left = eta.update(p, now)
+            if left is not None:
+                live.append((now, now + left))
+
+        train_and_export(catalog, options, work / "model", on_progress=hook)
+        actual = time.monotonic() - t0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    first = live[0] if live else (float("nan"), float("nan"))
+    half = next((x for x in live if x[0] >= actual / 2), first)
+    return {
+        "actual": actual,
+        "before": before,
+        "first_at": first[0],
+        "first_end": first[1],
+        "half_end": half[1],
+        "measured_spv": eta.seconds_per_view or float("nan"),
+        "views": views,
+        "features_start": marks.get("first-features", float("nan")),
+        "features_end": marks.get("features", float("nan")),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sets", default="6x5,10x8,20x10", help="products x photos, comma-separated")
+    args = ap.parse_args(argv)
+    from app.core.tf_runtime import tf_modules
+
+    tf_modules()  # the app loads TensorFlow in the background after start-up
+
+    def err(x: float, actual: float) -> str:
+        return f"{100 * (x - actual) / actual:+.0f} %"
+
+    print("| shop | measured | shown before | live, first reading | live, halfway |")
+    print("|---|---:|---:|---:|---:|")
+    for spec in args.sets.split(","):
+        products, photos = (int(x) for x in spec.split("x"))
+        r = one(products, photos)
+        a = r["actual"]
+        print(
+            f"| {products}×{photos} | {a:.1f} s | {r['before']:.1f} s ({err(r['before'], a)}) "
+            f"| ends at {r['first_end']:.1f} s, read at {r['first_at']:.1f} s "
+            f"({err(r['first_end'], a)}) | {r['half_end']:.1f} s ({err(r['half_end'], a)}) |",
+            flush=True,
+        )
+        print(
+            f"    {r['views']} views; features {r['features_start']:.1f}–{r['features_end']:.1f} s "
+            f"({1000 * r['measured_spv']:.1f} ms/view measured); after them "
+            f"{a - r['features_end']:.1f} s",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
