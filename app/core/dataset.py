@@ -225,9 +225,7 @@ def _header_problem(path: Path) -> str | None:
         return "not an image or an unsupported format"
     except (OSError, SyntaxError, ValueError) as exc:
         return f"unreadable ({exc})"
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        # the warning as an exception: images.load_rgb's "error" filter, set in another
-        # thread (warnings filters are process-wide)
+    except Image.DecompressionBombError:  # Pillow's own limit, at twice its warning size
         return "image too large to decode safely"
     if w * h > MAX_PIXELS:
         return f"image too large ({w}×{h})"

@@ -8,7 +8,6 @@ check all go through :func:`preprocess` so the three can never drift apart.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,23 +39,24 @@ def load_rgb(path: Path | str, max_side: int | None = WORK_SIDE) -> np.ndarray:
     """
     path = Path(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                if im.width * im.height > MAX_PIXELS:
-                    raise ImageError(f"{path.name}: image too large ({im.width}×{im.height})")
-                if max_side and im.format == "JPEG":
-                    # JPEG can decode at 1/2, 1/4, 1/8 scale: huge photos stay cheap.
-                    im.draft("RGB", (max_side, max_side))
-                im.load()
-                im = ImageOps.exif_transpose(im)
-                im = _to_rgb(im)
-                if max_side and max(im.size) > max_side:
-                    im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-                arr = np.asarray(im, dtype=np.uint8)
+        # Our own size check refuses bombs before decoding (MAX_PIXELS is below Pillow's
+        # warning limit); no warnings.catch_warnings here: it is not thread-safe, and
+        # photos are decoded in worker threads. Pillow's warning, if any, goes to the log.
+        with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise ImageError(f"{path.name}: image too large ({im.width}×{im.height})")
+            if max_side and im.format == "JPEG":
+                # JPEG can decode at 1/2, 1/4, 1/8 scale: huge photos stay cheap.
+                im.draft("RGB", (max_side, max_side))
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            im = _to_rgb(im)
+            if max_side and max(im.size) > max_side:
+                im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8)
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ImageError(f"{path.name}: image too large to decode safely") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path.name}: not an image or an unsupported format") from None
