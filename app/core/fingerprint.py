@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, ImageRef
-from .images import file_digest
 
 METADATA_KEY = "catalogFingerprint"
 FORMAT = 1
@@ -33,6 +32,8 @@ def photo_identity(ref: ImageRef, digests: Mapping[Path, str] | None = None) -> 
         return ref.key
     digest = (digests or {}).get(ref.path)
     if digest is None:
+        from .images import file_digest  # numpy: not at the window's start-up
+
         try:
             digest = file_digest(ref.path)
         except OSError:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidOptions
+
+if TYPE_CHECKING:  # numpy costs ~0.1 s: the GUI imports this module at start-up
+    import numpy as np
 
 # The ranges every front end offers (CLI argparse types, the GUI's Advanced form) and
 # TrainOptions.check() enforces: one place, so a value one accepts the others accept.
@@ -49,6 +50,8 @@ class TrainOptions:
         and never reaches NumPy or TensorFlow as a traceback. (Not ``validate()``:
         that name is the option to run validation rounds.)
         """
+
+        import numpy as np
 
         def bad(what: str, value: Any, allowed: str) -> InvalidOptions:
             return InvalidOptions(f"{what} must be {allowed}, not {value!r}.")
@@ -145,6 +148,8 @@ class TrainedModel:
         return model
 
     def predict_rgb(self, images: list[np.ndarray]) -> np.ndarray:
+        import numpy as np
+
         from .images import preprocess
 
         x = np.stack([preprocess(im, self.options.image_size) for im in images])

@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 
 from . import fingerprint, paths
 from .catalog import Catalog
-from .dataset import Dataset, DatasetReport, build_dataset
 from .progress import ProgressHook, check_cancel, span
 from .store import ChannelStore
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # dataset pulls in numpy: not at the window's start-up
+    from .dataset import Dataset, DatasetReport
     from .model import TrainOptions, TrainResult
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ def check_photos(
     cancel: threading.Event | None = None,
 ) -> Dataset:
     """The photo check the Products screen shows; pass its result on to training."""
+    from .dataset import build_dataset
+
     return build_dataset(catalog, on_progress=on_progress, cancel=cancel)
 
 

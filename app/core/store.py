@@ -14,11 +14,13 @@ import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from . import paths
 from .catalog import IMAGE_SUFFIXES, Catalog, ImageRef
+
+if TYPE_CHECKING:  # numpy costs ~0.1 s at the window's start-up: only webcam photos need it
+    import numpy as np
 
 
 def _safe_name(text: str) -> str:
@@ -118,6 +120,7 @@ class ChannelStore:
 
     def add_rgb(self, product_id: str, rgb: np.ndarray) -> Path:
         """Store a webcam frame (HxWx3 uint8 RGB) as a JPEG."""
+        import numpy as np
         from PIL import Image
 
         d = self._remember(product_id)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .dataset import OWNER_READABLE_REASONS
-
 WEAK_BELOW = 0.6  # a product recognised less often than this needs counter photos
 MIN_TO_JUDGE = 10  # fewer held-back photos than this cannot tell a good model from a lucky one
 
@@ -76,6 +74,8 @@ def headline(accuracy: float | None, held_back: int | None) -> Headline:
 
 def plain_error(reason: str) -> str:
     """An unreadable photo in the owner's words; the decoder's own words go to a tooltip."""
+    from .dataset import OWNER_READABLE_REASONS  # numpy via images: not at start-up
+
     if reason.startswith(OWNER_READABLE_REASONS):  # the photo check's own words
         return reason
     r = reason.lower()

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.modelfiles import FILES as MODEL_FILES
 from app.core.progress import ProgressHook
 
 from .session import Session
@@ -400,7 +399,9 @@ class ModelScreen(QWidget):
             item.setToolTip(text)
             self.meta_table.setItem(r, 1, item)
         assert folder is not None
-        files = [(n, folder / n) for n in MODEL_FILES]
+        from app.core.modelfiles import FILES  # numpy: not at the window's start-up
+
+        files = [(n, folder / n) for n in FILES]
         self.files_table.setRowCount(len(files) + 1)
         total = 0
         for r, (n, p) in enumerate(files):

@@ -10,18 +10,20 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.core import paths
 from app.core.catalog import Catalog
-from app.core.dataset import Dataset
 from app.core.pipeline import Source, with_edits
 from app.core.store import ChannelStore
 
 from .tasks import TaskRunner
 from .thumbnails import Thumbnails
+
+if TYPE_CHECKING:  # numpy-heavy: imported when a photo check runs, not at start-up
+    from app.core.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
