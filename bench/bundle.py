@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "bench"), str(REPO / "packaging")]
 
 import smoke_test  # noqa: E402  (packaging/smoke_test.py: unpack, photos, bare runs)
-from startup import first_window, start_xvfb  # noqa: E402
+from startup import first_window, use_display  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 TARGETS = {"archive_mb": 350, "unpacked_mb": 1200, "startup_ratio": 1.5, "build_min": 15}
@@ -76,17 +76,8 @@ def startup(bundle_exe: Path, runs: int, plat: str) -> dict[str, list[float]]:
         "QT_LOGGING_RULES": "qt.multimedia.*=false",
         "LANG": os.environ.get("LANG", "C.UTF-8"),
     }
-    xvfb = None
-    if plat == "xcb" and not os.environ.get("DISPLAY"):
-        xvfb, display = start_xvfb()
-        if display is None:
-            print("Xvfb not found: measuring with QT_QPA_PLATFORM=offscreen", file=sys.stderr)
-            plat = "offscreen"
-        else:
-            env["DISPLAY"] = display
-    elif os.environ.get("DISPLAY"):
-        env["DISPLAY"] = os.environ["DISPLAY"]
-    env["QT_QPA_PLATFORM"] = plat
+    xvfb = use_display(env, plat)
+    plat = env["QT_QPA_PLATFORM"]  # offscreen when Xvfb is missing
     cmds = {"venv": [str(VENV_EXE)], "bundle": [str(bundle_exe)]}
     times: dict[str, list[float]] = {"venv": [], "bundle": []}
     homes = tempfile.mkdtemp(prefix="dukahub-bundle-start-")

@@ -90,6 +90,23 @@ def _child(kind: str) -> None:
 
 
 # ----------------------------------------------------------------------------- parent
+def use_display(env: dict[str, str], plat: str) -> subprocess.Popen | None:
+    """Point ``env`` at a display for ``plat``: this session's DISPLAY, else a private
+    Xvfb (returned, to terminate), else offscreen when Xvfb is missing."""
+    xvfb = None
+    if plat == "xcb" and os.environ.get("DISPLAY"):
+        env["DISPLAY"] = os.environ["DISPLAY"]
+    elif plat == "xcb":
+        xvfb, display = start_xvfb()
+        if display is None:
+            print("Xvfb not found: measuring with QT_QPA_PLATFORM=offscreen", file=sys.stderr)
+            plat = "offscreen"
+        else:
+            env["DISPLAY"] = display
+    env["QT_QPA_PLATFORM"] = plat
+    return xvfb
+
+
 def start_xvfb() -> tuple[subprocess.Popen | None, str | None]:
     """A private X server for xcb runs (None when Xvfb is not installed)."""
     exe = shutil.which("Xvfb")
@@ -158,16 +175,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env = dict(os.environ)
     env.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
-    xvfb = None
-    plat = args.platform
-    if plat == "xcb" and not env.get("DISPLAY"):
-        xvfb, display = start_xvfb()
-        if display is None:
-            print("Xvfb not found: measuring with QT_QPA_PLATFORM=offscreen", file=sys.stderr)
-            plat = "offscreen"
-        else:
-            env["DISPLAY"] = display
-    env["QT_QPA_PLATFORM"] = plat
+    xvfb = use_display(env, args.platform)
+    plat = env["QT_QPA_PLATFORM"]  # offscreen when Xvfb is missing
     home = tempfile.mkdtemp(prefix="dukahub-startup-")
     env["DUKAHUB_TRAINER_HOME"] = home
     times: dict[str, list[float]] = {"bare": [], "app": []}
