@@ -190,7 +190,8 @@ class Walk:
         # its first frames show a banana, so the photo goes to the banana product.
         banana = next(x for x in products if x.display_name.lower() == "banana")
         p.select_product(banana.id)
-        dlg = p.capture_from_webcam(source=VideoFileSource(video))
+        p.camera_stand_in = lambda: VideoFileSource(video)
+        dlg = p.capture_from_webcam()
         self.wait_until(dlg.take_button.isEnabled, 30, "the camera dialog's picture")
         self.wait(0.5)
         self.screen_shot("03b-webcam-photo")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from threading import Event
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -51,6 +52,9 @@ from app.core.wording import plain_error
 from .session import Session
 from .tasks import TaskError
 from .widgets import Banner, ElidedLabel, ProgressPanel, format_duration, keep_splitter
+
+if TYPE_CHECKING:  # QtMultimedia loads only when the camera dialog opens
+    from .frames import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +281,11 @@ class _FileDrops(QObject):
 
 class ProductsScreen(QWidget):
     """Product list on the left, the selected product's photos on the right."""
+
+    #: Makes the picture source of each "Webcam…" dialog; ``None`` opens the counter
+    #: camera. Tests and the screenshot script set a video-file or array stand-in here
+    #: (there is no camera on CI machines), so the button's own slot takes no argument.
+    camera_stand_in: Callable[[], FrameSource] | None = None
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -776,10 +785,12 @@ class ProductsScreen(QWidget):
             self.session.store.remove_added(Path(i.data(PATH_ROLE)))
         self.session.edited()
 
-    def capture_from_webcam(self, source: Any = None) -> Any:
+    def capture_from_webcam(self) -> Any:
         """Open the camera dialog; the photo is stored when the owner takes it.
 
-        ``source`` replaces the camera (tests feed frames from a video file).
+        The slot of the "Webcam…" button, so it takes no argument: a parameter here
+        would receive the button's ``checked`` flag. :attr:`camera_stand_in` replaces
+        the camera.
         """
         p = self.current_product()
         if p is None:
@@ -787,6 +798,8 @@ class ProductsScreen(QWidget):
         from .frames import CapturePhotoDialog  # QtMultimedia loads only when needed
 
         settings = self.session.settings
+        make = self.camera_stand_in
+        source = make() if make is not None else None
         dlg = CapturePhotoDialog(self, camera_id=settings.camera_id or None, source=source)
         dlg.setWindowTitle(f"Photo of {p.display_name} from the counter camera")
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -123,7 +124,8 @@ def test_include_exclude_add_and_drop_survive_restart(qtbot, make_window, shop_f
 
     frame = np.zeros((120, 160, 3), np.uint8)
     frame[:, :80] = (250, 220, 40)
-    dlg = screen.capture_from_webcam(source=ArraySource([frame], fps=20))
+    screen.camera_stand_in = lambda: ArraySource([frame], fps=20)
+    dlg = screen.capture_from_webcam()
     qtbot.waitUntil(dlg.take_button.isEnabled, timeout=5000)
     dlg.take_button.click()
     assert row_texts(screen)["lemon"][1] == "4"
@@ -195,3 +197,57 @@ def test_thumbnails_load_lazily_for_visible_rows(qtbot, window, tmp_path):
     screen.table.scrollToBottom()
     qtbot.waitUntil(lambda: str(last) in thumbs._cache, timeout=10000)
     assert len(thumbs._cache) < n
+
+
+def test_webcam_button_stores_a_photo_from_the_camera(qtbot, window, shop_folder, photos, tmp_path):
+    """The real "Webcam…" button, a video file standing in for the counter camera."""
+    from camera_standins import write_video
+    from PIL import Image
+
+    from app.core.images import load_rgb
+    from app.gui.frames import CapturePhotoDialog, VideoFileSource
+
+    frames = [load_rgb(p) for p in photos("Fruit/Lemon", 2) for _ in range(3)]
+    video = write_video(frames, tmp_path / "counter.mp4", fps=10, size=(320, 240))
+    screen = open_folder(qtbot, window, shop_folder)
+    screen.camera_stand_in = lambda: VideoFileSource(video)
+    screen.select_product("lemon")
+    assert row_texts(screen)["lemon"][1] == "1"
+    camera_before = window.session.settings.camera_id
+
+    qtbot.mouseClick(screen.webcam_button, Qt.MouseButton.LeftButton)
+    dlg = screen.findChild(CapturePhotoDialog)
+    assert dlg is not None and dlg.isVisible()
+    assert dlg.cameras.currentText() == "counter.mp4"
+    qtbot.waitUntil(dlg.take_button.isEnabled, timeout=15000)
+    with qtbot.waitSignal(dlg.accepted, timeout=5000):
+        qtbot.mouseClick(dlg.take_button, Qt.MouseButton.LeftButton)
+
+    assert row_texts(screen)["lemon"][1] == "2"
+    assert "Added a camera photo to lemon" in screen.banner.text()
+    lemon = screen.model.products[screen.model.row_of("lemon")]
+    added = [im.path for im in lemon.images if im.origin == "added"]
+    assert len(added) == 1 and added[0].name.startswith("webcam-")
+    with Image.open(added[0]) as im:
+        assert im.size == (320, 240)  # the video's frame, stored as the product's photo
+    assert window.session.settings.camera_id == camera_before  # a stand-in is not a camera
+
+
+def test_webcam_button_without_a_camera_explains_and_cancels(qtbot, window, shop_folder):
+    """No stand-in: the button opens the real camera dialog; none here, so it says so."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.gui.frames import CapturePhotoDialog, list_cameras
+
+    if list_cameras():
+        pytest.skip("a camera is attached to this machine")
+    screen = open_folder(qtbot, window, shop_folder)
+    screen.select_product("kiwi")
+    qtbot.mouseClick(screen.webcam_button, Qt.MouseButton.LeftButton)
+    dlg = screen.findChild(CapturePhotoDialog)
+    assert dlg is not None and dlg.isVisible()
+    assert not dlg.take_button.isEnabled() and "files" in dlg.message.text()
+    cancel = dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Cancel)
+    with qtbot.waitSignal(dlg.rejected, timeout=2000):
+        qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert row_texts(screen)["kiwi"][1] == "3 of 4"
