@@ -139,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the plain reference: linear softmax head, no augmentation, no validation",
     )
     t.add_argument("--no-validate", action="store_true", help="skip the validation rounds")
+    t.add_argument(
+        "--counter-frames",
+        type=Path,
+        metavar="FRAMES_DIR",
+        help="a flat folder of unlabelled photos of your counter (any products on it): "
+        "they teach the model your shop's light, camera and background (default: the "
+        "frames the app keeps for this shop)",
+    )
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     t.add_argument("--server", help="train from this shop server's channel catalogue")
     t.add_argument("--channel", help="channel code (with --server)")
@@ -262,6 +270,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     progress = StderrProgress()
     cancel = threading.Event()
+    given_frames = _counter_frames(args.counter_frames)  # refused before any download
     if args.sample:  # the six fruits shipped with the app: try it without photos or a server
         if args.images_dir is not None or args.server:
             raise TrainerError("--sample trains on the sample shop: give no folder or --server")
@@ -292,7 +301,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         source = Source.from_folder(args.images_dir)
         base = catalog_from_folder(source.folder)
     # the owner's added photos and ticks from the app apply here too
-    catalog = with_edits(base, source)
+    store = source.store()
+    catalog = with_edits(base, source, store)
+    frames, frames_skipped = given_frames or (store.counter_frames.paths(), [])
     options = TrainOptions(
         alpha=args.alpha,
         epochs=args.epochs,
@@ -308,6 +319,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.out if args.out is not None else source.model_dir(),
         channel_id=args.channel_id,
         quantize=args.quantize,
+        counter_frames=frames,
         on_progress=progress,
         cancel=cancel,
     )
@@ -334,6 +346,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         "notes": outcome.report.summary_lines(catalog.names()),
         "skipped": outcome.report.skipped(),  # every photo not trained on, with why
         "notTrained": outcome.report.not_trained(),  # every product left out, with why
+        "counterFrames": {
+            "used": r.counter_frames,
+            "newest": r.counter_frames_newest or None,
+            "centredOn": r.centred_on,
+            # every file of the frames folder not used, with why
+            "skipped": [{"file": f, "reason": why} for f, why in frames_skipped + r.frames_skipped],
+        },
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -357,6 +376,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"Add photos for: {shown}" + (" …" if len(r.needs_more_photos) > 8 else ""))
     if r.trained_on_hint:
         print(r.trained_on_hint)
+    if r.counter_frames:
+        when = r.counter_frames_newest
+        print(f"Shop's look: from {r.counter_frames} counter frame(s), newest {when}.")
+    elif len(frames) > len(r.frames_skipped):
+        print("Counter frames: not used (held-back counter photos did better without them).")
+    elif r.trained_on != "counter":
+        print(
+            "Tip: about 20 photos of your counter with any products on it (--counter-frames, "
+            "or 'Show me your counter' in the app) teach the model your shop's look."
+        )
+    for f, why in frames_skipped + r.frames_skipped:
+        print(f"Counter frame not used: {Path(f).name} — {why}.")
     all_names = catalog.names()
     for item in summary["notTrained"]:
         print(f"Not trained: {all_names.get(item['product'], item['product'])} — {item['reason']}.")
@@ -365,6 +396,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"Photo not used: {Path(item['file']).name} ({who}) — {item['reason']}.")
     print(f"Wrote {out} ({size / 1e6:.2f} MB: model.json, weights.bin, metadata.json).")
     return 0
+
+
+def _counter_frames(folder: Path | None) -> tuple[list[Path], list[tuple[str, str]]] | None:
+    """``--counter-frames``, checked before any work: a missing or empty folder is one
+    line; a file there that is no photo is reported, not fatal. None: not given (the
+    frames the app keeps for the shop are used)."""
+    from .core.counter_frames import frames_in_folder
+
+    if folder is None:
+        return None
+    if not folder.is_dir():
+        raise TrainerError(f"--counter-frames: {folder} is not a folder")
+    found = frames_in_folder(folder)
+    if not found.frames:
+        raise TrainerError(f"--counter-frames: no photos in {folder}")
+    return found.frames, [(str(p), why) for p, why in found.skipped]
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -451,7 +498,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"{args.model_dir}: valid TF.js layers model")
     for name in FILES:
         print(f"  {name:14s} {(args.model_dir / name).stat().st_size:>10,d} bytes")
-    extra = ("baseModel", "quantization", "validationAccuracy", "modelName", "timeStamp")
+    extra = (
+        "baseModel",
+        "quantization",
+        "validationAccuracy",
+        "counterFrames",
+        "modelName",
+        "timeStamp",
+    )
     for key in [f for f in SEED_FIELDS if f != "labels"] + list(extra):
         if key in meta:
             print(f"  {key}: {meta[key]}")

@@ -162,7 +162,7 @@ def build_dataset(
             done += 1
             if done % 25 == 0:
                 progress("preparing", done / total, f"Checking photos ({done}/{total})")
-            reason = _header_problem(ref.path)
+            reason = photo_problem(ref.path)
             if reason:
                 report.unreadable.append((product.id, ref.path, reason))
                 continue
@@ -209,7 +209,7 @@ def _finish(
     )
 
 
-def _header_problem(path: Path) -> str | None:
+def photo_problem(path: Path) -> str | None:
     """Why a photo cannot be used, from its name and header alone (None: looks fine)."""
     suffix = path.suffix.lower()
     if suffix in UNSUPPORTED_IMAGE_SUFFIXES:

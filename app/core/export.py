@@ -74,6 +74,9 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
         "validation": r.validation,
         "heldBackPhotos": r.held_back,
         "perProductAccuracy": {p: r.per_product.get(p) for p in r.labels},
+        # unlabelled counter frames the head was centred on: an owner refreshes them
+        # after moving the camera or changing the light
+        "counterFrames": {"count": r.counter_frames, "newest": r.counter_frames_newest or None},
         "trainer": {"name": TRAINER_NAME, "version": __version__},
     }
 

@@ -121,6 +121,13 @@ class TrainResult:
     # 1 = fully fine-tuned) and each candidate's leave-one-photo-out accuracy.
     head_mix: float = 1.0
     mix_scores: dict[float, float] = field(default_factory=dict)
+    # Unlabelled counter frames (``app.core.counter_frames``): how many were used, the
+    # newest one's time (ISO, UTC; "" when none), each frame not used with why, and
+    # where the prototype head was centred, in words.
+    counter_frames: int = 0
+    counter_frames_newest: str = ""
+    frames_skipped: list[tuple[str, str]] = field(default_factory=list)
+    centred_on: str = ""
 
 
 class TrainedModel:

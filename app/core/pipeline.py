@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,6 +142,7 @@ def train_and_export(
     quantize: str = "none",
     dataset: Dataset | None = None,
     fingerprint_of: Catalog | None = None,
+    counter_frames: Sequence[Path] = (),
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
 ) -> TrainOutcome:
@@ -148,8 +150,9 @@ def train_and_export(
 
     ``fingerprint_of`` is the catalogue to record as "trained on" when it differs from
     ``catalog``: for a shop, every listed photo, including any whose download failed,
-    so the next ``sync`` does not see a change that is not one. The export is atomic and
-    happens last, so a cancel before it leaves nothing behind.
+    so the next ``sync`` does not see a change that is not one. ``counter_frames``:
+    unlabelled photos of the shop's counter (``app.core.counter_frames``). The export is
+    atomic and happens last, so a cancel before it leaves nothing behind.
     """
     from .export import export_model
     from .tf_runtime import compute_device
@@ -160,7 +163,13 @@ def train_and_export(
         dataset = check_photos(catalog, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
     digests = {s.path: s.digest for s in dataset.samples}
     fp = fingerprint.of_catalog(fingerprint_of or catalog, digests)
-    model = train(dataset, options, on_progress=span(on_progress, 0.03, 0.95), cancel=cancel)
+    model = train(
+        dataset,
+        options,
+        on_progress=span(on_progress, 0.03, 0.95),
+        cancel=cancel,
+        counter_frames=counter_frames,
+    )
     device = compute_device()
     log.info(
         "Trained %d products on %d photos on %s in %.1f s",

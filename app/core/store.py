@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import paths
 from .catalog import IMAGE_SUFFIXES, Catalog, ImageRef
+from .counter_frames import CounterFrameStore
 
 if TYPE_CHECKING:  # numpy costs ~0.1 s at the window's start-up: only webcam photos need it
     import numpy as np
@@ -62,6 +63,12 @@ class ChannelStore:
         key = str(ident)
         (self.excluded_images.discard if included else self.excluded_images.add)(key)
         self._save()
+
+    # -- counter frames (unlabelled photos of the counter) -------------------------
+    @property
+    def counter_frames(self) -> CounterFrameStore:
+        """This shop's counter frames, for the trainer's sense of the shop's look."""
+        return CounterFrameStore(self.root)
 
     # -- added photos --------------------------------------------------------------
     def added_dir(self, product_id: str) -> Path:

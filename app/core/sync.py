@@ -327,6 +327,7 @@ def _train_channel(
         model_dir,
         quantize=quantize,
         fingerprint_of=with_edits(listed_catalog(fetched.listing), source, store),
+        counter_frames=store.counter_frames.paths(),
         on_progress=span(on_progress, 0.15, 1.0),
         cancel=cancel,
     )

@@ -27,8 +27,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -285,8 +286,14 @@ def train(
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
     store: FeatureStore | None = None,
+    counter_frames: Sequence[Path] = (),
 ) -> TrainedModel:
-    """Extract (cached) features, validate, fit the head on everything."""
+    """Extract (cached) features, validate, fit the head on everything.
+
+    ``counter_frames``: unlabelled photos of this shop's counter (any products, or
+    none): they say where this shop's photos sit in feature space (:class:`_ShopLook`).
+    A frame that cannot be used is reported in ``TrainResult.frames_skipped``.
+    """
     o = options or TrainOptions()
     t0 = time.monotonic()
     rep = Reporter(on_progress, cancel)
@@ -333,7 +340,11 @@ def train(
     _check_studio_looks(dataset.samples, (store or FeatureStore()).root)
     trained_on, studio_products = _trained_on(dataset)
     studio_rows = np.array([is_catalogue_photo(s) for s in dataset.samples])[data.image]
+    frames = _frame_features(
+        counter_frames, weights, o, store, rep.sub(0.74, 0.75), data.x.shape[1]
+    )
     prior = shop_prior(o.alpha, o.image_size)
+    look = _ShopLook.of(frames.z, prior)
     default_mix = DEFAULT_MIX[trained_on] if o.head == "cosine" else 1.0
     v = _Validation(None, dict.fromkeys(labels, None), {}, "not measured", mix=default_mix)
     # Catalogue photos held out from catalogue photos say nothing about the shop
@@ -341,17 +352,19 @@ def train(
     if o.validate:
         choose = trained_on != "catalogue"
         v = _validate(
-            dataset, data, n, o, rep.sub(0.75, 0.85), default_mix, choose, studio_rows, prior
+            dataset, data, n, o, rep.sub(0.75, 0.85), default_mix, choose, studio_rows, look
         )
     val_acc, per_product, confusions, scheme = v.accuracy, v.per_product, v.confusions, v.scheme
-    mix, mix_scores = v.mix, v.scores
+    mix, mix_scores, use_frames = v.mix, v.scores, v.use_frames
     if o.head == "cosine":
         chosen = mix_scores and trained_on != "catalogue"
         how = "chosen by leave-one-photo-out" if chosen else f"default for {trained_on} photos"
         scheme += f"; head mix {mix:g} ({how})"
 
     history: list[dict[str, float]] = []
-    centre = _centre(data, np.ones(len(data.x), bool), studio_rows, prior)
+    centre, centred_on = _centre(data, np.ones(len(data.x), bool), studio_rows, look, use_frames)
+    if centred_on:
+        scheme += f"; centred on {centred_on}"
     head = fit_head(data.x, data.y, n, o, rep.sub(0.85, 1.0), history, mix=mix, centre=centre)
     if cancel is not None and cancel.is_set():
         raise Cancelled("Training cancelled.")
@@ -381,6 +394,10 @@ def train(
         trained_on_hint=_hint(trained_on, studio_products, dataset.names),
         head_mix=mix,
         mix_scores=mix_scores,
+        counter_frames=len(frames.z) if use_frames else 0,
+        counter_frames_newest=frames.newest if use_frames else "",
+        frames_skipped=frames.skipped,
+        centred_on=centred_on,
     )
     return TrainedModel(head, weights, o, result, dataset.channel_id)
 
@@ -389,21 +406,138 @@ _STUDIO_LOOK: dict[str, bool] = {}
 
 
 def _centre(
-    data: _Features, mask: np.ndarray, studio_rows: np.ndarray, prior: np.ndarray | None
-) -> np.ndarray | None:
-    """Where shop photos sit in feature space: the prototype head's logits are
-    ``(z - centre)·w``, so what every shop photo shares stops favouring products.
+    data: _Features,
+    mask: np.ndarray,
+    studio_rows: np.ndarray,
+    look: _ShopLook,
+    use_frames: bool = True,
+) -> tuple[np.ndarray | None, str]:
+    """Where shop photos sit in feature space, and that in words: the prototype head's
+    logits are ``(z - centre)·w``, so what every shop photo shares stops favouring
+    products.
 
-    The shop's own counter photos (as the POS sees them) when there are any;
-    else the shipped shop prior (:func:`shop_prior`); else None (the training views'
-    mean). Measured on grocery validation photos with the products split in two,
+    The shop's own counter photos (as the POS sees them), with its counter frames when
+    ``use_frames``; with frames alone, the frames (:class:`_ShopLook`); else the
+    shipped shop prior (:func:`shop_prior`); else None (the training views' mean).
+    Measured on grocery validation photos with the products split in two,
     catalogue-only nearest-mean on one half centred on the other half's shop photos:
     30.1 % → 38.6 % top-1 (centred on the catalogue views' own mean: 29.8 %).
     """
     counter = mask & ~studio_rows & (data.view == 0)
+    frames = look.z if use_frames else look.z[:0]
     if counter.any():
-        return normalise_features(data.x[counter]).mean(axis=0)
-    return prior
+        z = np.concatenate([normalise_features(data.x[counter]), frames])
+        what = f"{int(counter.sum())} counter photos"
+        return z.mean(axis=0), what + (f" and {len(frames)} counter frames" if len(frames) else "")
+    if len(frames):
+        return look.centre, f"{len(frames)} counter frames"
+    if look.prior is not None:
+        return look.prior, "the shipped shop prior"
+    return None, ""
+
+
+# How far a few counter frames are trusted against the shipped prior: the frames' mean
+# gets weight n/(n + FRAMES_SHRINK), n = frames that are not near-duplicates (cosine
+# below FRAMES_DISTINCT). Measured on catalogue-only nearest-class-mean (bench/
+# counter_frames.py): 20 copies of one frame (a still, empty counter) took packaged goods
+# from 15.7 to 13.0 % top-1 unshrunk, 15.6 % shrunk; 20 varied frames lose nothing.
+FRAMES_SHRINK = 2.0
+FRAMES_DISTINCT = 0.9
+
+
+@dataclass
+class _ShopLook:
+    """This shop's counter frames (normalised features) and the centre they give."""
+
+    z: np.ndarray  # (n_frames, dim)
+    prior: np.ndarray | None
+    centre: np.ndarray | None
+    distinct: int = 0
+
+    @classmethod
+    def of(cls, z: np.ndarray, prior: np.ndarray | None) -> _ShopLook:
+        if not len(z):
+            return cls(z, prior, prior)
+        distinct = distinct_frames(z)
+        mean = z.mean(axis=0)
+        if prior is None:
+            return cls(z, prior, mean, distinct)
+        w = distinct / (distinct + FRAMES_SHRINK)
+        return cls(z, prior, (w * mean + (1.0 - w) * prior).astype(np.float32), distinct)
+
+
+def distinct_frames(z: np.ndarray, threshold: float = FRAMES_DISTINCT) -> int:
+    """How many frames are not near-duplicates of an earlier one (greedy, by cosine)."""
+    u = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-8)
+    kept: list[np.ndarray] = []
+    for v in u:
+        if not kept or float(np.max(np.stack(kept) @ v)) < threshold:
+            kept.append(v)
+    return len(kept)
+
+
+@dataclass
+class _Frames:
+    z: np.ndarray  # normalised features of the usable frames, as the POS sees them
+    newest: str  # ISO time of the newest usable frame ("" when none)
+    skipped: list[tuple[str, str]]  # (file, why)
+
+
+def _frame_features(
+    paths: Sequence[Path],
+    weights: Path,
+    o: TrainOptions,
+    store: FeatureStore | None,
+    rep: Reporter,
+    dim: int,
+) -> _Frames:
+    """Features of the counter frames (one view each: the frame as the POS sees it);
+    files that are not usable photos are reported, never fatal."""
+    from . import counter_frames
+    from .dataset import photo_problem
+    from .images import file_digest
+
+    skipped: list[tuple[str, str]] = []
+    items, seen, used = [], set(), []
+    for p in map(Path, paths):
+        reason = photo_problem(p)
+        if reason is None:
+            try:
+                digest = file_digest(p)
+            except OSError as exc:
+                reason = f"unreadable ({exc.strerror or exc})"
+        if reason is not None:
+            skipped.append((str(p), reason))
+            continue
+        if digest in seen:
+            skipped.append((str(p), "the same photo as another frame (used once)"))
+            continue
+        seen.add(digest)
+        items.append((p, digest, 1))
+    feats: dict[str, np.ndarray] = {}
+    if items:
+        feats, failed = extract(
+            items,
+            weights=weights,
+            alpha=o.alpha,
+            size=o.image_size,
+            seed=o.seed,
+            store=store,
+            progress=rep,
+        )
+        for p, digest, _ in items:
+            if digest in failed:
+                skipped.append((str(p), failed[digest]))
+            else:
+                used.append(p)
+    rows = [feats[d][0] for p, d, _ in items if d in feats]
+    if rows:
+        z = normalise_features(np.stack(rows).astype(np.float32))
+    else:
+        z = np.zeros((0, dim), np.float32)
+    stamp = counter_frames.newest(used)
+    newest = stamp.replace(microsecond=0).isoformat().replace("+00:00", "Z") if stamp else ""
+    return _Frames(z, newest, skipped)
 
 
 SHOP_PRIOR = "shop-prior-mobilenet_v2_{alpha:g}_{size}.npy"
@@ -514,6 +648,7 @@ class _Validation:
     scores: dict[float, float] = field(default_factory=dict)  # every candidate mix's accuracy
     mix: float = 1.0
     held_back: int | None = None  # photos held back and recognised or not
+    use_frames: bool = True  # centre on the counter frames too (see ``_validate``)
 
 
 def _validate(
@@ -525,20 +660,25 @@ def _validate(
     default_mix: float,
     choose: bool = True,
     studio_rows: np.ndarray | None = None,
-    prior: np.ndarray | None = None,
+    look: _ShopLook | None = None,
 ) -> _Validation:
     """Leave-one-photo-out rounds: each round holds out one photo of every product
     that has at least two, trains on the rest (all views), tests on the held-out
     photo as the POS would see it (view 0). Every ``MIX_CANDIDATES`` head is scored
     on the same rounds (one fit each); returns the figures of the mix it picks
     (``_choose_mix``; ``default_mix`` when not ``choose``), every candidate's
-    accuracy, and that mix."""
+    accuracy, and that mix.
+
+    With counter frames and labelled counter photos, every candidate is also scored
+    centred without the frames (the centre changes no fit): frames that would hurt
+    this shop's held-back photos are left out (``use_frames``)."""
     labels = dataset.labels
     by_product: dict[int, list[int]] = {}
     for i, s in enumerate(dataset.samples):
         by_product.setdefault(labels.index(s.product_id), []).append(i)
     eligible = {c: imgs for c, imgs in by_product.items() if len(imgs) >= 2}
     per: dict[str, float | None] = dict.fromkeys(labels, None)
+    look = look if look is not None else _ShopLook.of(np.zeros((0, data.x.shape[1])), None)
     if not eligible:
         return _Validation(
             None, per, {}, "not measurable: every product has a single photo", mix=default_mix
@@ -550,33 +690,46 @@ def _validate(
     order = {c: list(rng.permutation(imgs)) for c, imgs in eligible.items()}
     quick = TrainOptions(**{**asdict(o), "epochs": max(8, o.epochs // 2)})  # estimates only
     candidates = MIX_CANDIDATES if o.head == "cosine" else (1.0,)
-    preds: dict[float, list[np.ndarray]] = {m: [] for m in candidates}
+    rows = studio_rows if studio_rows is not None else np.zeros(len(data.x), bool)
+    has_counter = bool((~rows & (data.view == 0)).any())
+    frame_choices = (True, False) if len(look.z) and has_counter else (True,)
+    preds: dict[tuple[float, bool], list[np.ndarray]] = {
+        (m, uf): [] for m in candidates for uf in frame_choices
+    }
     truths: list[np.ndarray] = []
     for r in range(rounds):
         held = [order[c][r % len(order[c])] for c in eligible if r < len(order[c])]
         held_set = np.isin(data.image, held)
         train_mask = ~held_set
         test_mask = held_set & (data.view == 0)
-        rows = studio_rows if studio_rows is not None else np.zeros(len(data.x), bool)
         head, parts = _fit_parts(
             data.x[train_mask],
             data.y[train_mask],
             n,
             quick,
             seed_offset=r + 1,
-            centre=_centre(data, train_mask, rows, prior),
+            centre=_centre(data, train_mask, rows, look)[0],
         )
         if parts is None:
-            preds[1.0].append(np.asarray(head.predict_on_batch(data.x[test_mask])).argmax(1))
+            preds[1.0, True].append(np.asarray(head.predict_on_batch(data.x[test_mask])).argmax(1))
         else:
-            for m in candidates:
-                preds[m].append(parts.predict(data.x[test_mask], m, o).argmax(axis=1))
+            for uf in frame_choices:
+                if uf is False:
+                    centre = _centre(data, train_mask, rows, look, use_frames=False)[0]
+                    if centre is None:  # as _fit_parts defaults: the training views' mean
+                        centre = normalise_features(data.x[train_mask]).mean(axis=0)
+                    parts = replace(parts, centre=centre)
+                for m in candidates:
+                    preds[m, uf].append(parts.predict(data.x[test_mask], m, o).argmax(axis=1))
         truths.append(data.y[test_mask])
         rep("validating", (r + 1) / rounds, f"{r + 1} of {rounds}")
     truth = np.concatenate(truths)
-    scores = {m: float((np.concatenate(p) == truth).mean()) for m, p in preds.items()}
+    every = {k: float((np.concatenate(p) == truth).mean()) for k, p in preds.items()}
+    best = {uf: max(a for (_, u), a in every.items() if u == uf) for uf in frame_choices}
+    use_frames = best[True] >= best.get(False, 0.0) - 1e-9  # a tie keeps the frames
+    scores = {m: a for (m, uf), a in every.items() if uf == use_frames}
     mix = _choose_mix(scores, default_mix) if choose and o.head == "cosine" else default_mix
-    pred = np.concatenate(preds[mix])
+    pred = np.concatenate(preds[mix, use_frames])
     confusions: dict[tuple[str, str], int] = {}
     hits: dict[int, list[int]] = {c: [] for c in eligible}
     for t, p in zip(truth, pred, strict=True):
@@ -590,7 +743,12 @@ def _validate(
         f"leave-one-photo-out, {rounds} round(s), {len(truth)} held-out photos of "
         f"{len(eligible)} products with 2+ photos"
     )
-    return _Validation(scores[mix], per, confusions, scheme, scores, mix, len(truth))
+    if len(frame_choices) > 1:
+        scheme += (
+            f"; counter frames {'kept' if use_frames else 'left out'} "
+            f"({best[True]:.0%} with, {best[False]:.0%} without)"
+        )
+    return _Validation(scores[mix], per, confusions, scheme, scores, mix, len(truth), use_frames)
 
 
 def _choose_mix(scores: dict[float, float], default_mix: float) -> float:

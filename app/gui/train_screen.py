@@ -385,6 +385,7 @@ class TrainScreen(QWidget):
         out_dir = session.default_model_dir()
         quantize = session.settings.quantize
         dataset = session.checked_dataset(catalog)  # the Products check, if still current
+        frames = session.store.counter_frames.paths() if session.store is not None else []
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
             from app.core.pipeline import train_and_export
@@ -395,6 +396,7 @@ class TrainScreen(QWidget):
                 out_dir,
                 quantize=quantize,
                 dataset=dataset,
+                counter_frames=frames,
                 on_progress=on_progress,
                 cancel=cancel,
             )

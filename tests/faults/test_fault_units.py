@@ -14,7 +14,7 @@ from PIL import Image
 
 from app.core import outdir
 from app.core.catalog import Catalog, ImageRef, Product, catalog_from_folder
-from app.core.dataset import _header_problem, build_dataset
+from app.core.dataset import photo_problem, build_dataset
 from app.core.errors import BaseWeightsError, ExportError, InvalidOptions
 from app.core.faults import describe
 from app.core.model import EPOCHS_MAX, SEED_MAX, TrainOptions
@@ -208,6 +208,6 @@ def test_the_app_shows_the_photo_checks_reasons_as_they_are(tmp_path: Path) -> N
     Image.new("RGB", (4, 4)).save(tmp_path / "tiny.jpg")
     (tmp_path / "x.heic").write_bytes(b"\0")
     for name in ("tiny.jpg", "x.heic"):
-        reason = _header_problem(tmp_path / name)
+        reason = photo_problem(tmp_path / name)
         assert reason is not None and plain_error(reason) == reason
     assert plain_error("unreadable or truncated (image file is truncated)") != ""
