@@ -1,0 +1,237 @@
+"""Counter frames (issue 23): unlabelled photos of the counter centre the head.
+
+Real photos (Grocery Store Dataset), real training and the real CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_runner import run_cli
+from PIL import Image
+
+from app.core.catalog import Catalog, ImageRef, Product
+from app.core.counter_frames import MAX_KEPT, CounterFrameStore, frames_in_folder
+from app.core.dataset import build_dataset
+from app.core.features import FeatureStore, extract
+from app.core.images import file_digest
+from app.core.model import TrainOptions
+from app.core.store import ChannelStore
+from app.core.trainer import (
+    _prototypes,
+    _ShopLook,
+    distinct_frames,
+    normalise_features,
+    train,
+)
+
+PRODUCTS = (
+    "Fruit/Banana",
+    "Fruit/Kiwi",
+    "Fruit/Lemon",
+    "Fruit/Pineapple",
+    "Vegetables/Carrots",
+    "Vegetables/Aubergine",
+    "Vegetables/Tomato/Regular-Tomato",
+    "Vegetables/Pepper/Red-Bell-Pepper",
+    "Vegetables/Cucumber",
+    "Fruit/Apple/Granny-Smith",
+)
+
+
+def _iconic(grocery: Path, rel: str) -> Path:
+    return next((grocery / "iconic-images-and-descriptions" / rel).glob("*_Iconic.jpg"))
+
+
+def _photos(grocery: Path, rel: str) -> list[Path]:
+    return sorted((grocery / rel).rglob("*.jpg"))
+
+
+@pytest.fixture(scope="module")
+def catalogue_shop(grocery: Path, tmp_path_factory) -> tuple[Path, Path, list[tuple[str, Path]]]:
+    """A catalogue-only shop (one studio photo per product), 20 unlabelled frames from
+    its training photos (2 per product) and 12 other shop photos per product to score."""
+    root = tmp_path_factory.mktemp("cf")
+    shop, frames = root / "shop", root / "frames"
+    frames.mkdir()
+    scored = []
+    for i, rel in enumerate(PRODUCTS):
+        d = shop / f"p{i}"
+        d.mkdir(parents=True)
+        shutil.copy(_iconic(grocery, rel), d / "catalogue.jpg")
+        photos = _photos(grocery, f"train/{rel}")
+        for j, p in enumerate(photos[:2]):
+            shutil.copy(p, frames / f"frame-{i}-{j}.jpg")
+        scored += [(f"p{i}", p) for p in photos[2:14]]
+    return shop, frames, scored
+
+
+def _features(paths: list[Path], weights: Path, root: Path) -> np.ndarray:
+    items = [(p, file_digest(p), 1) for p in paths]
+    feats, failed = extract(items, weights=weights, alpha=0.35, store=FeatureStore(root))
+    assert not failed
+    return np.stack([feats[d][0] for _, d, _ in items])
+
+
+def test_frames_centre_the_catalogue_head(
+    catalogue_shop, base_weights, tmp_path, monkeypatch
+) -> None:
+    """Training with frames is not training without them: the frames are used, only the
+    centre moves, and on the shop's other photos it beats the same training without
+    them and keeps up with nearest-class-mean centred on the same frames. (The shipped prior
+    is switched off: it was built from this very dataset's shop photos.)"""
+    shop, frames_dir, scored = catalogue_shop
+    from app.core import trainer as trainer_module
+    from app.core.catalog import catalog_from_folder
+
+    monkeypatch.setattr(trainer_module, "shop_prior", lambda alpha, size: None)
+    ds = build_dataset(catalog_from_folder(shop))
+    frames = sorted(frames_dir.glob("*.jpg"))
+    o = TrainOptions(base_weights=base_weights)
+    plain = train(ds, o)
+    framed = train(ds, o, counter_frames=frames)
+    r = framed.result
+    assert r.counter_frames == len(frames) == 20 and r.frames_skipped == []
+    assert r.centred_on == "20 counter frames" and "centred on 20 counter frames" in r.validation
+    assert plain.result.counter_frames == 0 and plain.result.counter_frames_newest == ""
+    newest = dt.datetime.fromisoformat(r.counter_frames_newest.replace("Z", "+00:00"))
+    assert abs((newest - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 3600
+
+    w0, b0 = plain.head.get_layer("products").get_weights()
+    w1, b1 = framed.head.get_layer("products").get_weights()
+    assert np.allclose(w0, w1) and not np.allclose(b0, b1)  # the centre moved, nothing else
+
+    cache = tmp_path / "cache"
+    xv = _features([p for _, p in scored], base_weights, cache)
+    yv = np.array([r.labels.index(pid) for pid, _ in scored])
+    acc = {
+        name: float((np.asarray(m.head.predict_on_batch(xv)).argmax(1) == yv).mean())
+        for name, m in (("plain", plain), ("framed", framed))
+    }
+    xs = _features([s.path for s in ds.samples], base_weights, cache)
+    protos = _prototypes(xs, np.array([r.labels.index(s.product_id) for s in ds.samples]), 10)
+    zf = normalise_features(_features(frames, base_weights, cache))
+    ncm = float((((normalise_features(xv) - zf.mean(0)) @ protos.T).argmax(1) == yv).mean())
+    assert len(scored) == 120
+    # within 3 of 120 photos of that reference here (the benchmark compares at scale)
+    assert acc["framed"] > acc["plain"] + 0.05 and acc["framed"] >= ncm - 0.03, (acc, ncm)
+
+
+def test_near_duplicate_frames_are_trusted_less() -> None:
+    rng = np.random.default_rng(0)
+    varied = rng.normal(size=(20, 64)).astype(np.float32)
+    still = np.repeat(varied[:1], 20, axis=0) + 1e-3 * rng.normal(size=(20, 64))
+    assert distinct_frames(varied) == 20 and distinct_frames(still) == 1
+    prior = np.zeros(64, np.float32)
+    # one distinct look: a third of the way from the prior (n / (n + 2))
+    assert np.allclose(_ShopLook.of(still, prior).centre, still.mean(0) / 3, atol=1e-4)
+    assert np.allclose(_ShopLook.of(varied, prior).centre, varied.mean(0) * 20 / 22, atol=1e-5)
+    assert np.allclose(_ShopLook.of(still, None).centre, still.mean(0))  # nothing to shrink to
+
+
+def test_cli_counter_frames_folder_reports_bad_files(
+    catalogue_shop, base_weights, grocery, tmp_path
+) -> None:
+    """A frames folder with a corrupt JPEG, a PNG, a text file and a sub-folder: the good
+    frames (the PNG too) are used, every other file is reported with a reason, the model
+    is written and ``inspect`` reads ``counterFrames`` back."""
+    shop, frames_dir, _ = catalogue_shop
+    frames = tmp_path / "frames"
+    shutil.copytree(frames_dir, frames)
+    Image.open(_photos(grocery, "train/Fruit/Lemon")[5]).save(frames / "lemon.png")
+    good = sorted(frames.iterdir())
+    data = (frames / "frame-0-0.jpg").read_bytes()
+    (frames / "cut.jpg").write_bytes(data[: len(data) // 3])
+    (frames / "readme.txt").write_text("not a photo")
+    (frames / "older").mkdir()
+    out = tmp_path / "model"
+    r = run_cli(
+        "train", str(shop), "--counter-frames", str(frames), "--base-weights",
+        str(base_weights), "--out", str(out), "--json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    cf = json.loads(r.stdout)["counterFrames"]
+    assert cf["used"] == len(good) == 21 and cf["centredOn"] == "21 counter frames"
+    skipped = {Path(s["file"]).name: s["reason"] for s in cf["skipped"]}
+    assert set(skipped) == {"cut.jpg", "readme.txt", "older"}, skipped
+    assert "truncated" in skipped["cut.jpg"] and skipped["readme.txt"] == "not a photo"
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["counterFrames"]["count"] == 21 and meta["counterFrames"]["newest"]
+
+    r = run_cli("inspect", str(out), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["counterFrames"]["count"] == 21
+    r = run_cli("inspect", str(out))
+    assert "counterFrames: {'count': 21" in r.stdout
+
+    r = run_cli("train", str(shop), "--counter-frames", str(tmp_path / "nope"))
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert "Traceback" not in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = run_cli("train", str(shop), "--counter-frames", str(tmp_path / "empty"))
+    assert r.returncode == 1 and "no photos" in r.stderr
+
+
+def test_cli_uses_the_frames_the_app_keeps(catalogue_shop, base_weights, tmp_path) -> None:
+    """Without ``--counter-frames`` the shop's stored frames are used (as ``sync`` does)."""
+    shop, frames_dir, _ = catalogue_shop
+    from app.core.pipeline import Source
+
+    ChannelStore(*Source.from_folder(shop).store_key).counter_frames.add_files(
+        sorted(frames_dir.glob("*.jpg"))[:6]
+    )
+    r = run_cli(
+        "train", str(shop), "--base-weights", str(base_weights), "--out", str(tmp_path / "m"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "Shop's look: from 6 counter frame(s)" in r.stdout
+
+
+def test_counter_frame_store_keeps_dates_and_trims(tmp_path) -> None:
+    store = CounterFrameStore(tmp_path)
+    assert store.frames() == [] and store.newest() is None
+    rgb = (np.arange(48 * 64 * 3) % 251).astype(np.uint8).reshape(48, 64, 3)
+    first = store.add_rgb(rgb)
+    os.utime(first, (1_700_000_000, 1_700_000_000))
+    second = store.add_rgb(rgb)
+    assert [f.path for f in store.frames()] == [first, second]  # oldest first
+    assert store.newest() == store.frames()[-1].taken
+    assert Image.open(second).size == (64, 48)
+    (store.root / ".half.jpg.tmp").write_bytes(b"x")  # a crashed write is not a frame
+    assert len(store.paths()) == 2
+    store.remove(first)
+    assert store.paths() == [second]
+    for _ in range(MAX_KEPT + 3):
+        store.add_rgb(rgb)
+    assert len(store.paths()) == MAX_KEPT
+    assert store.clear() == MAX_KEPT and store.paths() == []
+
+
+def test_frames_folder_lists_what_it_skips(tmp_path) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "b.HEIC").write_bytes(b"x")
+    (tmp_path / "c.txt").write_text("x")
+    (tmp_path / "d").mkdir()
+    (tmp_path / ".hidden.jpg").write_bytes(b"x")
+    found = frames_in_folder(tmp_path)
+    assert found.frames == [tmp_path / "a.jpg"]
+    assert {p.name: why for p, why in found.skipped} == {
+        "b.HEIC": "not a supported format (HEIC)",
+        "c.txt": "not a photo",
+        "d": "a folder (counter frames are read from one flat folder)",
+    }
+
+
+def test_catalogue_of_products_unaffected_without_frames(catalogue_shop, base_weights) -> None:
+    """No frames: the head is centred as before (the shipped prior), and says so."""
+    shop, _, _ = catalogue_shop
+    ds = build_dataset(
+        Catalog([Product("a", "A", [ImageRef(next(shop.glob("p0/*.jpg")))]),
+                 Product("b", "B", [ImageRef(next(shop.glob("p1/*.jpg")))])])
+    )  # fmt: skip
+    r = train(ds, TrainOptions(base_weights=base_weights, epochs=2)).result
+    assert r.counter_frames == 0 and r.centred_on == "the shipped shop prior"
