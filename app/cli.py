@@ -346,6 +346,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "notes": outcome.report.summary_lines(catalog.names()),
         "skipped": outcome.report.skipped(),  # every photo not trained on, with why
         "notTrained": outcome.report.not_trained(),  # every product left out, with why
+        "trainedAsIs": [{"product": p, "reason": why} for p, why in r.trained_as_is],
         "counterFrames": {
             "used": r.counter_frames,
             "newest": r.counter_frames_newest or None,
@@ -386,6 +387,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             "Tip: about 20 photos of your counter with any products on it (--counter-frames, "
             "or 'Show me your counter' in the app) teach the model your shop's look."
         )
+    for pid, why in r.trained_as_is:
+        print(f"Catalogue photo trained as it is: {names.get(pid, pid)} — {why}.")
     for f, why in frames_skipped + r.frames_skipped:
         print(f"Counter frame not used: {Path(f).name} — {why}.")
     all_names = catalog.names()

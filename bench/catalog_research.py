@@ -187,7 +187,7 @@ def app_catalogue(configs: list[tuple[float, float]], seeds: list[int]) -> None:
     ds = build_dataset(Catalog([Product(c, names[c], [ImageRef(p)]) for c, p in iconic.items()]))
     for share, pile in configs:
         features.STUDIO_SHARE, features.STUDIO_PILE = share, pile
-        features._MASKS.clear()
+        features._CUTS.clear()
         for seed in seeds:
             store = FeatureStore(CACHE / f"app-{share}-{pile}-{seed}")
             t0 = time.perf_counter()
@@ -219,7 +219,7 @@ def app_catalogue_halves(
     halves = [s for s in catalogue_setups(iconic, read_list("train.txt"), CACHE) if s[3] != "all"]
     for share, pile in configs:
         features.STUDIO_SHARE, features.STUDIO_PILE = share, pile
-        features._MASKS.clear()
+        features._CUTS.clear()
         for seed in seeds:
             accs, ncms = [], []
             for _, photos, prior, _fold in halves:

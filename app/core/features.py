@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ WEIGHTS_URL = (
 )
 ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 BUNDLED_WEIGHTS = ((0.35, 224),)  # resources/weights/: the default model
-FEATURE_VERSION = 8  # bump when preprocessing or augmentation changes
+FEATURE_VERSION = 9  # bump when preprocessing or augmentation changes
 STUDIO_SHARE = 0.75  # of a studio photo's views: cut-out composited into a shop scene
 STUDIO_PILE = 0.5  # of those: many copies filling the frame
 
@@ -250,41 +251,81 @@ def close_up(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray
     return _photometric(_geometric(src, rng, (size, size), area=(0.04, 0.4)), rng)
 
 
-_MASKS: collections.OrderedDict[str, np.ndarray | None] = collections.OrderedDict()
-_MASKS_LOCK = threading.Lock()
+def zoom_in(rgb: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    """The photo as it is, a little closer: a centre crop at 1.2–1.8× zoom, shifted by up
+    to 4 % of its side. The views of a catalogue photo whose cut-out cannot be trusted
+    (measured on packaged goods, studio shot + ×1.3 and ×1.7 crops: 44.4 % top-1 against
+    37.4 % for the photo alone and 20.0 % for composites of a leaking cut-out)."""
+    h, w = rgb.shape[:2]
+    side = min(h, w) / rng.uniform(1.2, 1.8)
+    cx = w / 2 + rng.uniform(-0.04, 0.04) * side
+    cy = h / 2 + rng.uniform(-0.04, 0.04) * side
+    box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    src = Image.fromarray(rgb).crop(tuple(int(round(v)) for v in box))
+    return np.asarray(src.resize((size, size), Image.Resampling.BILINEAR))
 
 
-def studio_mask(rgb: np.ndarray, digest: str) -> np.ndarray | None:
-    """The product's cut-out mask when the photo is a studio shot (memoised per photo:
-    every view of a photo needs it, and finding it costs more than a view)."""
-    with _MASKS_LOCK:
-        if digest in _MASKS:
-            return _MASKS[digest]
-    mask = studio.cutout_mask(rgb)
-    with _MASKS_LOCK:
-        _MASKS[digest] = mask
-        while len(_MASKS) > 64:
-            _MASKS.popitem(last=False)
-    return mask
+@dataclass(frozen=True)
+class StudioCut:
+    """What a photo is, for its views: "shop" (no studio look), "cutout" (a studio shot
+    with a trusted cut-out ``mask``) or "as-is" (a studio shot whose cut-out is not
+    trusted, ``problem`` says why: :func:`app.core.studio.cutout`)."""
+
+    kind: str
+    mask: np.ndarray | None = None
+    problem: str = ""
+
+
+_CUTS: collections.OrderedDict[str, StudioCut] = collections.OrderedDict()
+_CUTS_LOCK = threading.Lock()
+
+
+def known_cut(digest: str) -> StudioCut | None:
+    with _CUTS_LOCK:
+        return _CUTS.get(digest)
+
+
+def studio_cut(rgb: np.ndarray, digest: str) -> StudioCut:
+    """The photo's :class:`StudioCut` (memoised per photo: every view of a photo needs
+    it, and finding it costs more than a view)."""
+    with _CUTS_LOCK:
+        if digest in _CUTS:
+            return _CUTS[digest]
+    mask, problem = studio.cutout(rgb)
+    if studio.studio_background(rgb) is None:
+        cut = StudioCut("shop")
+    elif mask is None or problem is not None:
+        cut = StudioCut("as-is", None, problem or "no clean cut-out")
+    else:
+        cut = StudioCut("cutout", mask)
+    with _CUTS_LOCK:
+        _CUTS[digest] = cut
+        while len(_CUTS) > 64:
+            _CUTS.popitem(last=False)
+    return cut
 
 
 def view_of(rgb: np.ndarray, digest: str, view: int, seed: int, size: int) -> np.ndarray:
     """View 0 is exactly what the POS sees; others are seeded augmentations:
     40 % single product, 42 % several together, 18 % close-up.
 
-    A studio (catalogue) photo has three quarters of its views replaced by its
-    cut-out in a synthetic shop scene (:mod:`app.core.studio`), half of those as
-    a pile or shelf row of copies. Catalogue-only on grocery validation photos
+    A studio (catalogue) photo with a trusted cut-out has three quarters of its views
+    replaced by its cut-out in a synthetic shop scene (:mod:`app.core.studio`), half of
+    those as a pile or shelf row of copies. Catalogue-only on grocery validation photos
     (two halves of 25 products, prototype head centred on the shop prior): 37.0 %
     top-1 with the plain views, 40.2 % at 50 % composites, 41.0 % (2 seeds) here.
+    A studio photo whose cut-out cannot be trusted is trained as it is: zoomed-in
+    crops of the photo (:func:`zoom_in`), never composites or mosaics.
     """
     if view == 0:
         return resize_square(rgb, size)
     key = int(hashlib.blake2b(f"{digest}:{view}:{seed}".encode(), digest_size=8).hexdigest(), 16)
     rng = np.random.default_rng(key)
-    mask = studio_mask(rgb, digest)
-    if mask is not None and rng.random() < STUDIO_SHARE:
-        return studio.in_shop(rgb, mask, rng, size, pile=STUDIO_PILE)
+    cut = studio_cut(rgb, digest)
+    if cut.kind == "as-is":
+        return zoom_in(rgb, rng, size)
+    if cut.mask is not None and rng.random() < STUDIO_SHARE:
+        return studio.in_shop(rgb, cut.mask, rng, size, pile=STUDIO_PILE)
     r = rng.random()
     if r < 0.4:
         return augment(rgb, rng, size)

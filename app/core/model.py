@@ -128,6 +128,9 @@ class TrainResult:
     counter_frames_newest: str = ""
     frames_skipped: list[tuple[str, str]] = field(default_factory=list)
     centred_on: str = ""
+    # (product, why) for catalogue photos trained as they are: their cut-out could not
+    # be trusted (white on white, standing on a table…), so no shop scenes were drawn.
+    trained_as_is: list[tuple[str, str]] = field(default_factory=list)
 
 
 class TrainedModel:

@@ -68,30 +68,98 @@ def studio_background(rgb: np.ndarray) -> np.ndarray | None:
     return bg
 
 
-def cutout_mask(rgb: np.ndarray) -> np.ndarray | None:
-    """Soft product mask in [0, 1] at ``rgb``'s size, or None when no studio background.
+# When a cut-out can be trusted. Measured on the grocery set's 50 catalogue photos (all
+# trusted, every one with a wide margin: border contact 0, largest part ≥ 0.999, strong
+# outline ≥ 0.69, backdrop colour inside ≤ 0.011) and Vendure's 23 sample product photos
+# on light backdrops (12 refused: products standing on tables and floors, a white camera
+# and a white pot on white, groups of plants).
+MAX_BORDER_CONTACT = 0.10  # share of the photo's edge covered by the cut-out
+MIN_LARGEST_PART = 0.90  # share of the cut-out in its largest connected part
+MIN_STRONG_OUTLINE = 0.60  # share of the cut-out's outline on a clear edge in the photo
+MAX_BACKDROP_INSIDE = 0.05  # share of the cut-out in the backdrop's colour (white on white)
+STRONG_EDGE = 8.0  # grey-level gradient (per px, at FILL_SIDE) that counts as a clear edge
 
-    Background = pixels close to the border colour *and* connected to the border,
-    so a white label or garlic skin inside the product is kept.
-    """
-    bg = studio_background(rgb)
-    if bg is None:
-        return None
-    h, w = rgb.shape[:2]
+
+def _foreground(rgb: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(foreground, distance to the backdrop colour, the FILL_SIDE photo) by a flood
+    fill from the border over backdrop-coloured pixels."""
     small = _small(rgb, FILL_SIDE)
     dist = np.abs(small.astype(np.float32) - bg).max(axis=2)
     bgmap = np.pad(dist < BG_TOLERANCE, 1, constant_values=True)
     im = Image.fromarray((bgmap * 255).astype(np.uint8)).copy()  # fromarray may share memory
     ImageDraw.floodfill(im, (0, 0), 128, thresh=0)
-    fg = (np.asarray(im) != 128)[1:-1, 1:-1]
-    share = fg.mean()
+    return (np.asarray(im) != 128)[1:-1, 1:-1], dist, small
+
+
+def _largest_part(fg: np.ndarray, max_parts: int = 64) -> float:
+    """Share of ``fg`` in its largest 4-connected part (Pillow's flood fill labels)."""
+    total = int(fg.sum())
+    if not total:
+        return 0.0
+    work = Image.fromarray((fg * 255).astype(np.uint8)).copy()
+    best, label = 0, 1
+    while label <= max_parts:
+        ys, xs = np.nonzero(np.asarray(work) == 255)
+        if not len(ys):
+            break
+        ImageDraw.floodfill(work, (int(xs[0]), int(ys[0])), label, thresh=0)
+        best = max(best, int((np.asarray(work) == label).sum()))
+        if best * 2 >= total:  # no other part can be larger
+            break
+        label += 1
+    return best / total
+
+
+def cutout(rgb: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """``(mask, problem)``: the soft product mask in [0, 1] at ``rgb``'s size (None when the
+    photo has no studio background or no product on it), and why that cut-out cannot be
+    trusted (None: it can, or the photo is no studio shot).
+
+    Background = pixels close to the border colour *and* connected to the border, so a
+    white label or garlic skin inside the product is kept. A cut-out that leaks into a
+    white pack on a white backdrop, keeps the table a product stands on, or falls apart
+    in pieces would teach the head drawn scenes around the wrong shape: such a photo is
+    trained as it is (``features.view_of``).
+    """
+    bg = studio_background(rgb)
+    if bg is None:
+        return None, None
+    fg, dist, small = _foreground(rgb, bg)
+    share = float(fg.mean())
     if share < 0.02 or share > 0.97:
-        return None
+        return None, "the product could not be told from its backdrop"
+    h, w = rgb.shape[:2]
     m = Image.fromarray((fg * 255).astype(np.uint8))
-    m = m.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.GaussianBlur(0.8))
-    if m.size != (w, h):
-        m = m.resize((w, h), Image.Resampling.BILINEAR)
-    return np.asarray(m, dtype=np.float32) / 255.0
+    soft = m.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.GaussianBlur(0.8))
+    if soft.size != (w, h):
+        soft = soft.resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(soft, dtype=np.float32) / 255.0, _problem(fg, dist, small, m)
+
+
+def cutout_mask(rgb: np.ndarray) -> np.ndarray | None:
+    """The product's soft mask (see :func:`cutout`), trusted or not."""
+    return cutout(rgb)[0]
+
+
+def _problem(fg: np.ndarray, dist: np.ndarray, small: np.ndarray, m: Image.Image) -> str | None:
+    edge_rows = np.concatenate([fg[0], fg[-1], fg[:, 0], fg[:, -1]])
+    if float(edge_rows.mean()) > MAX_BORDER_CONTACT:
+        return "the product touches the photo's edges or stands on a surface"
+    if float((fg & (dist < BG_TOLERANCE)).sum()) / max(1, int(fg.sum())) > MAX_BACKDROP_INSIDE:
+        return "the product has the backdrop's colour (white on white)"
+    if _largest_part(fg) < MIN_LARGEST_PART:
+        return "the cut-out falls apart in pieces"
+    grey = small.astype(np.float32).mean(axis=2)
+    gy, gx = np.gradient(grey)
+    outline = (np.asarray(m.filter(ImageFilter.MaxFilter(3))) > 0) & ~(
+        np.asarray(m.filter(ImageFilter.MinFilter(3))) > 0
+    )
+    outline[[0, -1]] = False
+    outline[:, [0, -1]] = False
+    strong = float((np.hypot(gx, gy)[outline] > STRONG_EDGE).mean()) if outline.any() else 0.0
+    if strong < MIN_STRONG_OUTLINE:
+        return "the product's outline is too faint to cut out (white on white)"
+    return None
 
 
 # --- synthetic shop scenes ---------------------------------------------------------

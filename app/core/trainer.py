@@ -339,6 +339,7 @@ def train(
 
     _check_studio_looks(dataset.samples, (store or FeatureStore()).root)
     trained_on, studio_products = _trained_on(dataset)
+    as_is = _trained_as_is(dataset.samples, (store or FeatureStore()).root)
     studio_rows = np.array([is_catalogue_photo(s) for s in dataset.samples])[data.image]
     frames = _frame_features(
         counter_frames, weights, o, store, rep.sub(0.74, 0.75), data.x.shape[1]
@@ -398,6 +399,7 @@ def train(
         counter_frames_newest=frames.newest if use_frames else "",
         frames_skipped=frames.skipped,
         centred_on=centred_on,
+        trained_as_is=as_is,
     )
     return TrainedModel(head, weights, o, result, dataset.channel_id)
 
@@ -575,6 +577,48 @@ def is_catalogue_photo(sample: Sample) -> bool:
 
 
 STUDIO_LOOK_FILE = "studio-look.json"
+CUTOUT_CHECK_FILE = "cutout-check.json"
+
+
+def _trained_as_is(samples: list[Sample], root: Path) -> list[tuple[str, str]]:
+    """(product, why) for each catalogue photo whose cut-out is not trusted, so its views
+    are the photo as it is (:func:`app.core.features.view_of`): the owner is told. The
+    check decodes the photo as feature extraction does; remembered beside the cache."""
+    from .features import known_cut, studio_cut
+
+    path = root / CUTOUT_CHECK_FILE
+    try:
+        raw = json.loads(path.read_text())
+        known = (
+            {k: v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
+        )
+    except (OSError, ValueError):
+        known = {}
+    out, changed = [], False
+    for s in samples:
+        if not is_catalogue_photo(s):
+            continue
+        if s.digest not in known:
+            cut = known_cut(s.digest)  # extraction has just looked, unless it was cached
+            if cut is None:
+                try:
+                    cut = studio_cut(load_rgb(s.path), s.digest)
+                except ImageError:
+                    continue
+            known[s.digest] = cut.problem if cut.kind == "as-is" else ""
+            changed = True
+        if known[s.digest]:
+            out.append((s.product_id, known[s.digest]))
+    if changed:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(known))
+            os.replace(tmp, path)
+        except OSError as exc:  # only costs the check again next time
+            tmp.unlink(missing_ok=True)
+            log.warning("cut-out check cache not written: %s", exc)
+    return out
 
 
 def _check_studio_looks(samples: list[Sample], root: Path) -> None:

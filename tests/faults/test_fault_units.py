@@ -14,7 +14,7 @@ from PIL import Image
 
 from app.core import outdir
 from app.core.catalog import Catalog, ImageRef, Product, catalog_from_folder
-from app.core.dataset import photo_problem, build_dataset
+from app.core.dataset import build_dataset, photo_problem
 from app.core.errors import BaseWeightsError, ExportError, InvalidOptions
 from app.core.faults import describe
 from app.core.model import EPOCHS_MAX, SEED_MAX, TrainOptions

@@ -1,0 +1,99 @@
+"""Catalogue photos: when the cut-out is trusted, and when the photo is trained as it is
+(issue 15: never below the safe baseline on any kind of product). Real photos only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sample_photos import vendure_sample_photos
+
+from app.core import features, studio
+from app.core.catalog import Catalog, ImageRef, Product
+from app.core.dataset import build_dataset
+from app.core.images import file_digest, load_rgb
+from app.core.model import TrainOptions
+from app.core.trainer import train
+
+WHITE_CAMERA = "eniko-kis-663725-unsplash.jpg"  # a white instant camera on a white table
+WHITE_ON_WHITE = "jakob-owens-274337-unsplash.jpg"  # a white-and-silver camera, white backdrop
+SHOE = "imani-clovis-234736-unsplash.jpg"  # a dark shoe floating on white: a clean cut-out
+
+
+@pytest.fixture(scope="module")
+def vendure_photos() -> Path:
+    return vendure_sample_photos()
+
+
+def _iconic(grocery: Path) -> list[Path]:
+    return sorted((grocery / "iconic-images-and-descriptions").rglob("*_Iconic.jpg"))
+
+
+def test_every_fruit_catalogue_photo_keeps_its_cut_out(grocery: Path) -> None:
+    photos = _iconic(grocery)
+    assert len(photos) == 50
+    for p in photos:
+        mask, problem = studio.cutout(load_rgb(p))
+        assert mask is not None and problem is None, (p.name, problem)
+
+
+def test_untrustworthy_cut_outs_say_why(vendure_photos: Path) -> None:
+    for name, why in (
+        (WHITE_CAMERA, "stands on a surface"),
+        (WHITE_ON_WHITE, "white on white"),
+    ):
+        mask, problem = studio.cutout(load_rgb(vendure_photos / name))
+        assert problem is not None and why in problem, (name, problem)
+    assert studio.cutout(load_rgb(vendure_photos / SHOE))[1] is None
+    refused = [
+        p.name
+        for p in sorted(vendure_photos.glob("*.jpg"))
+        if studio.studio_background(load_rgb(p)) is not None
+        and studio.cutout(load_rgb(p))[1] is not None
+    ]
+    assert 8 <= len(refused) <= 18, refused  # scenes on tables and floors, groups, white packs
+
+
+def test_a_white_pack_on_white_is_trained_as_it_is(
+    vendure_photos: Path, base_weights: Path, monkeypatch
+) -> None:
+    """Its views are crops of the photo itself (no drawn shop scene), the owner is told
+    which photo and why, and a photo with a clean cut-out still gets its scenes."""
+    white, shoe = vendure_photos / WHITE_CAMERA, vendure_photos / SHOE
+    drawn: list[tuple[int, int]] = []
+    real_in_shop = studio.in_shop
+
+    def spy(rgb, mask, rng, size, pile=0.0):  # noqa: ANN001, ANN202
+        drawn.append(rgb.shape[:2])
+        return real_in_shop(rgb, mask, rng, size, pile)
+
+    monkeypatch.setattr(studio, "in_shop", spy)
+    rgb = load_rgb(white)
+    views = [features.view_of(rgb, file_digest(white), v, 0, 224) for v in range(1, 13)]
+    assert drawn == [] and all(v.shape == (224, 224, 3) for v in views)
+    assert features.studio_cut(rgb, file_digest(white)).kind == "as-is"
+    shoe_rgb = load_rgb(shoe)
+    for v in range(1, 13):
+        features.view_of(shoe_rgb, file_digest(shoe), v, 0, 224)
+    assert drawn and set(drawn) == {shoe_rgb.shape[:2]}
+
+    cat = Catalog(
+        [
+            Product("cam", "Instant camera", [ImageRef(white)]),
+            Product("shoe", "Shoe", [ImageRef(shoe)]),
+        ]
+    )
+    r = train(build_dataset(cat), TrainOptions(base_weights=base_weights, epochs=2)).result
+    assert r.trained_on == "catalogue"
+    assert [p for p, _ in r.trained_as_is] == ["cam"]
+    assert "surface" in r.trained_as_is[0][1]
+
+
+def test_zoomed_views_are_the_photo_itself() -> None:
+    """A zoom-in crop of a photo is that photo, closer: no mirror, no colour change."""
+    rgb = np.zeros((300, 400, 3), np.uint8)
+    rgb[100:200, 150:250] = (200, 30, 30)  # a red square in the middle
+    view = features.zoom_in(rgb, np.random.default_rng(0), 224)
+    centre = view[90:134, 90:134].reshape(-1, 3)
+    assert np.all(np.abs(centre.astype(int) - (200, 30, 30)) <= 2)
