@@ -131,6 +131,11 @@ class TrainResult:
     # (product, why) for catalogue photos trained as they are: their cut-out could not
     # be trusted (white on white, standing on a table…), so no shop scenes were drawn.
     trained_as_is: list[tuple[str, str]] = field(default_factory=list)
+    # A mixed shop's catalogue-only products: how often products pretending to have only
+    # their catalogue photo were recognised on their counter photos (None: not measured),
+    # the owner's expected reliability for them, and on how many photos.
+    catalogue_only_accuracy: float | None = None
+    catalogue_only_photos: int | None = None
 
 
 class TrainedModel:

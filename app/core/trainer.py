@@ -178,16 +178,23 @@ class _Fit:
     protos: np.ndarray  # (n, dim) unit prototypes of the normalised views
     centre: np.ndarray  # (dim,) mean normalised training view
 
-    def weights(self, mix: float, o: TrainOptions) -> tuple[np.ndarray, np.ndarray]:
+    def weights(
+        self, mix: float | np.ndarray, o: TrainOptions, offset: np.ndarray | float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``mix`` and ``offset`` may be per product (arrays of n): a mixed shop's
+        catalogue-only products get their own (:func:`_catalogue_round`)."""
         s = o.init_scale
+        mix = np.asarray(mix, dtype=np.float32)
         w = mix * self.kernel + (1.0 - mix) * s * self.protos.T + o.proto_blend * s * self.protos.T
         # The prototype head is centred: logits (z - centre)·w, which ranks products
         # the same for every photo but takes out what all training views share.
-        b = mix * self.bias - (1.0 - mix) * (self.centre @ w)
+        b = mix * self.bias - (1.0 - mix) * (self.centre @ w) + offset
         return w.astype(np.float32), b.astype(np.float32)
 
-    def predict(self, x: np.ndarray, mix: float, o: TrainOptions) -> np.ndarray:
-        w, b = self.weights(mix, o)
+    def predict(
+        self, x: np.ndarray, mix: float | np.ndarray, o: TrainOptions, offset: Any = 0.0
+    ) -> np.ndarray:
+        w, b = self.weights(mix, o, offset)
         return normalise_features(x) @ w + b
 
 
@@ -257,16 +264,19 @@ def fit_head(
     reporter: Reporter | None = None,
     history: list[dict[str, float]] | None = None,
     seed_offset: int = 0,
-    mix: float = 1.0,
+    mix: float | np.ndarray = 1.0,
     centre: np.ndarray | None = None,
+    offset: np.ndarray | float = 0.0,
 ) -> Any:
-    """The Keras head; a cosine head ends at ``_Fit.weights(mix)`` (mix 0 skips fitting)."""
+    """The Keras head; a cosine head ends at ``_Fit.weights(mix, offset)`` (mix 0 for
+    every product skips fitting)."""
+    fine_tune = float(np.max(mix)) > 0
     head, parts = _fit_parts(
-        x, y, n_classes, options, reporter, history, seed_offset, mix > 0, centre
+        x, y, n_classes, options, reporter, history, seed_offset, fine_tune, centre
     )
     if parts is not None:
-        head.get_layer("products").set_weights(list(parts.weights(mix, options)))
-    if reporter is not None and parts is not None and mix <= 0:
+        head.get_layer("products").set_weights(list(parts.weights(mix, options, offset)))
+    if reporter is not None and parts is not None and not fine_tune:
         reporter("training", 1.0, "done (each product's average photo was enough)")
     return head
 
@@ -353,7 +363,7 @@ def train(
     if o.validate:
         choose = trained_on != "catalogue"
         v = _validate(
-            dataset, data, n, o, rep.sub(0.75, 0.85), default_mix, choose, studio_rows, look
+            dataset, data, n, o, rep.sub(0.75, 0.83), default_mix, choose, studio_rows, look
         )
     val_acc, per_product, confusions, scheme = v.accuracy, v.per_product, v.confusions, v.scheme
     mix, mix_scores, use_frames = v.mix, v.scores, v.use_frames
@@ -366,7 +376,25 @@ def train(
     centre, centred_on = _centre(data, np.ones(len(data.x), bool), studio_rows, look, use_frames)
     if centred_on:
         scheme += f"; centred on {centred_on}"
-    head = fit_head(data.x, data.y, n, o, rep.sub(0.85, 1.0), history, mix=mix, centre=centre)
+    mixes, offsets = np.full(n, mix, np.float32), np.zeros(n, np.float32)
+    cat = None
+    if o.validate and o.head == "cosine" and trained_on == "mixed" and studio_products:
+        only = np.array([labels.index(p) for p in studio_products])
+        cat = _catalogue_round(dataset, data, n, o, studio_rows, look, mix, only, use_frames)
+        if cat is not None:
+            mixes[only], offsets[only] = cat.mix, cat.offset
+            scheme += f"; {cat.scheme}"
+    head = fit_head(
+        data.x,
+        data.y,
+        n,
+        o,
+        rep.sub(0.85, 1.0),
+        history,
+        mix=mixes,
+        centre=centre,
+        offset=offsets,
+    )
     if cancel is not None and cancel.is_set():
         raise Cancelled("Training cancelled.")
 
@@ -400,6 +428,8 @@ def train(
         frames_skipped=frames.skipped,
         centred_on=centred_on,
         trained_as_is=as_is,
+        catalogue_only_accuracy=None if cat is None else cat.accuracy,
+        catalogue_only_photos=None if cat is None else cat.photos,
     )
     return TrainedModel(head, weights, o, result, dataset.channel_id)
 
@@ -793,6 +823,127 @@ def _validate(
             f"({best[True]:.0%} with, {best[False]:.0%} without)"
         )
     return _Validation(scores[mix], per, confusions, scheme, scores, mix, len(truth), use_frames)
+
+
+@dataclass
+class _CatalogueRound:
+    """How a mixed shop's catalogue-only products are scored (see ``_catalogue_round``)."""
+
+    mix: float  # their columns' fine-tuned share (0: their prototype alone)
+    offset: float  # added to their logits, so they compete with counter products
+    accuracy: float  # pretend-catalogue-only products' held-back counter photos right
+    photos: int  # how many such photos measured it
+    scheme: str
+
+
+CATALOGUE_MIXES = (0.0, 0.5, 1.0)
+
+
+def _offsets(logits: np.ndarray, truth: np.ndarray, steps: int = 16) -> list[float]:
+    """Offsets worth trying for the catalogue-only columns: 0, and the margins by which
+    the held-back photos' true products lose (their quantiles), just past each."""
+    rows = np.arange(len(truth))
+    true = logits[rows, truth]
+    rest = logits.copy()
+    rest[rows, truth] = -np.inf
+    gap = rest.max(axis=1) - true
+    gap = gap[gap > 0]
+    if not len(gap):
+        return [0.0]
+    qs = np.quantile(gap, np.linspace(0.05, 0.95, steps)) + 1e-3
+    return [0.0] + sorted({round(float(q), 3) for q in qs})
+
+
+def _catalogue_round(
+    dataset: Dataset,
+    data: _Features,
+    n: int,
+    o: TrainOptions,
+    studio_rows: np.ndarray,
+    look: _ShopLook,
+    counter_mix: float,
+    only: np.ndarray,
+    use_frames: bool,
+) -> _CatalogueRound | None:
+    """A mixed shop's catalogue-only products must compete with products that have
+    counter photos, whose logits on a counter photo are larger. Evidence from the shop:
+    products with both a catalogue photo and counter photos are split in two; one half
+    *pretends* to have only its catalogue photo (all its counter photos held back), the
+    other products have one counter photo each held back. One fit on the rest scores every
+    (mix, offset) for the pretend products' columns; the objective weighs the two halves'
+    accuracies by the shop's share of catalogue-only products; then the halves swap.
+    None when fewer than two products have both."""
+    is_cat = np.zeros(len(dataset.samples), bool)
+    is_cat[data.image[studio_rows]] = True
+    labels = dataset.labels
+    photos: dict[int, list[int]] = {}
+    for i, s in enumerate(dataset.samples):
+        photos.setdefault(labels.index(s.product_id), []).append(i)
+    both = [c for c, imgs in photos.items() if any(is_cat[imgs]) and not all(is_cat[imgs])]
+    if len(both) < 2:
+        return None
+    rng = np.random.default_rng(o.seed + 7)
+    order = [int(c) for c in rng.permutation(both)]
+    halves = [set(order[: len(order) // 2]), set(order[len(order) // 2 :])]
+    quick = TrainOptions(**{**asdict(o), "epochs": max(8, o.epochs // 2)})
+    share = len(only) / n  # of the shop's products: how much the pretend half weighs
+    # per mix: [(logits, truth, pretend-group columns, is a pretend photo)] of each round
+    seen: dict[float, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {
+        m: [] for m in CATALOGUE_MIXES
+    }
+    for r, pretend in enumerate(halves):
+        held_pretend = [i for c in pretend for i in photos[c] if not is_cat[i]]
+        held_counter = []
+        for c, imgs in photos.items():
+            counter_imgs = [i for i in imgs if not is_cat[i]]
+            if c not in pretend and len(imgs) >= 2 and counter_imgs:
+                held_counter.append(int(rng.choice(counter_imgs)))
+        train_mask = ~np.isin(data.image, held_pretend + held_counter)
+        _, parts = _fit_parts(
+            data.x[train_mask],
+            data.y[train_mask],
+            n,
+            quick,
+            seed_offset=97 + r,
+            centre=_centre(data, train_mask, studio_rows, look, use_frames)[0],
+        )
+        if parts is None:
+            return None
+        test = np.isin(data.image, held_pretend + held_counter) & (data.view == 0)
+        is_p = np.isin(data.image[test], held_pretend)
+        group = np.zeros(n, bool)
+        group[list(pretend)] = True
+        group[only] = True  # the real catalogue-only products take the same columns
+        for m in CATALOGUE_MIXES:
+            mix = np.where(group, m, counter_mix).astype(np.float32)
+            seen[m].append((parts.predict(data.x[test], mix, o), data.y[test], group, is_p))
+    best: tuple[float, float, float, float, float] | None = None
+    for m in CATALOGUE_MIXES:
+        rounds = seen[m]
+        pretend_logits = np.concatenate([lg[p] for lg, _, _, p in rounds])
+        pretend_truth = np.concatenate([y[p] for _, y, _, p in rounds])
+        for off in _offsets(pretend_logits, pretend_truth):
+            right_p, right_c = [], []
+            for lg, y, group, p in rounds:
+                hit = (lg + np.where(group, off, 0.0)).argmax(1) == y
+                right_p.append(hit[p])
+                right_c.append(hit[~p])
+            acc_p = float(np.concatenate(right_p).mean())
+            counter_hits = np.concatenate(right_c)
+            acc_c = float(counter_hits.mean()) if len(counter_hits) else acc_p
+            score = share * acc_p + (1 - share) * acc_c
+            # ties: the prototype (mix 0), then the smaller offset
+            if best is None or score > best[0] + 1e-9:
+                best = (score, m, off, acc_p, acc_c)
+    assert best is not None
+    _, m, off, acc_p, acc_c = best
+    n_photos = sum(int(p.sum()) for _, _, _, p in seen[m])
+    scheme = (
+        f"catalogue-only products: mix {m:g}, offset {off:g} (chosen on {len(both)} "
+        f"products pretending, half at a time, to have only their catalogue photo: "
+        f"{acc_p:.0%} of {n_photos} counter photos; the others {acc_c:.0%})"
+    )
+    return _CatalogueRound(m, off, acc_p, n_photos, scheme)
 
 
 def _choose_mix(scores: dict[float, float], default_mix: float) -> float:
