@@ -280,9 +280,15 @@ _CUTS: collections.OrderedDict[str, StudioCut] = collections.OrderedDict()
 _CUTS_LOCK = threading.Lock()
 
 
+# kind and problem of every photo looked at (a few bytes each; masks only for the last 64)
+_KINDS: dict[str, StudioCut] = {}
+
+
 def known_cut(digest: str) -> StudioCut | None:
+    """The photo's :class:`StudioCut` if extraction has looked at it (its mask may be
+    gone), so the trainer can report it without decoding the photo again."""
     with _CUTS_LOCK:
-        return _CUTS.get(digest)
+        return _KINDS.get(digest)
 
 
 def studio_cut(rgb: np.ndarray, digest: str) -> StudioCut:
@@ -300,6 +306,7 @@ def studio_cut(rgb: np.ndarray, digest: str) -> StudioCut:
         cut = StudioCut("cutout", mask)
     with _CUTS_LOCK:
         _CUTS[digest] = cut
+        _KINDS[digest] = StudioCut(cut.kind, None, cut.problem)
         while len(_CUTS) > 64:
             _CUTS.popitem(last=False)
     return cut
