@@ -197,6 +197,50 @@ class Walk:
         self.screen_shot("03b-webcam-photo")
         dlg.take_button.click()
         self.wait(1.5)
+        self.counter_frames(video)
+
+    def counter_frames(self, video: Path) -> None:
+        """The counter-frames line with none, "Show me your counter" mid-capture (a first
+        run cancelled at 800×600, a second one kept), and the line with some."""
+        from app.gui.frames import VideoFileSource
+
+        p = self.window.products
+        p.camera_stand_in = lambda: VideoFileSource(video)
+        p.counter.capture_interval_s = 0.4  # 20 pictures in 8 s, not 20
+        self.window.resize(*SMALL)
+        self.wait(0.8)
+        self.shot("03c-products-no-counter-frames-800x600")
+        self.window.show_screen("train")
+        self.wait(0.5)
+        self.shot("03c-train-no-counter-frames-800x600")
+        self.window.show_screen("products")
+        for size, suffix in ((SMALL, "-800x600"), (WINDOW, "")):
+            self.window.resize(*size)
+            self.wait(0.8)
+            dlg = p.counter.open_capture()
+            ended: list[int] = []
+            dlg.finished.connect(ended.append)  # the dialog deletes itself when done
+            dlg.move(self.window.x() + 60, self.window.y() + 20)
+            self.wait_until(dlg.start_button.isEnabled, 30, "the counter dialog's picture")
+            dlg.start_button.click()
+            self.wait_until(lambda d=dlg: len(d.taken) >= 8, 30, "counter pictures")
+            self.screen_shot(f"03d-counter-capture{suffix}")
+            if suffix:
+                dlg.cancel_button.click()  # Cancel stores nothing
+            else:
+                self.wait_until(lambda e=ended: bool(e), 60, "the counter frames")
+        self.wait(0.5)
+        self.shot("03e-products-counter-frames")
+        self.window.resize(*SMALL)
+        self.wait(0.8)
+        self.shot("03e-products-counter-frames-800x600")
+        dlg = p.counter.open_viewer()
+        dlg.move(self.window.x() + 60, self.window.y() + 40)
+        self.wait(1.5)  # thumbnails
+        self.screen_shot("03f-counter-frames-view-800x600")
+        dlg.close()
+        self.window.resize(*WINDOW)
+        self.wait(0.5)
 
     def train(self, epochs: int) -> None:
         t = self.window.train
@@ -234,6 +278,11 @@ class Walk:
         self.wait_until(lambda: len(preds) >= 8, 120, "live predictions")
         self.wait(1.2)  # the frame-rate labels refresh twice a second
         self.shot("09-test-live")
+        self.window.resize(*SMALL)  # "Add frames to counter frames" under a narrow preview
+        self.wait(0.8)
+        self.shot("09b-test-live-800x600")
+        self.window.resize(*WINDOW)
+        self.wait(0.5)
         done: list[Any] = []
         ts.images_done.connect(done.append)
         ts.open_images(images)

@@ -356,67 +356,59 @@ class FrameView(QWidget):
         p.drawImage(QRectF(x, y, scaled.width(), scaled.height()), self._image)
 
 
-class CapturePhotoDialog(QDialog):
-    """Live preview of a counter camera with "Take photo"; ``photo`` holds the result.
+class CameraDialog(QDialog):
+    """Base of the dialogs with a live counter-camera preview and a camera selector.
 
-    Photos taken where the POS camera sits fix catalog-vs-counter differences, so
-    the Products screen offers this next to "Add files".
+    A subclass builds its own layout from :attr:`view`, :attr:`cameras` (in
+    :meth:`camera_row`) and :attr:`message`, then calls :meth:`open_camera`; it hears
+    frames in :meth:`frame_arrived` and failures in :meth:`source_failed`. ``source``
+    replaces the camera (a video file or arrays in tests and the screenshot script).
     """
 
-    def __init__(
-        self,
-        parent: QWidget | None = None,
-        camera_id: str | None = None,
-        source: FrameSource | None = None,
-    ) -> None:
+    no_camera_text = "Connect the counter camera and open this window again."
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Take a photo with the counter camera")
-        self.photo: np.ndarray | None = None
-        self._owned = source is None
+        self._owned = True
         self._source: FrameSource | None = None
         self.view = FrameView(self, "Starting camera…")
         self.cameras = QComboBox()
         self.message = QLabel()
         self.message.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.take_button = buttons.addButton("Take photo", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.take_button.setEnabled(False)
-        self.take_button.setDefault(True)
-        buttons.accepted.connect(self._take)
-        buttons.rejected.connect(self.reject)
+
+    def camera_row(self) -> QHBoxLayout:
         top = QHBoxLayout()
         top.addWidget(QLabel("Camera:"))
         top.addWidget(self.cameras, 1)
-        lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addWidget(self.view, 1)
-        lay.addWidget(self.message)
-        lay.addWidget(buttons)
+        return top
+
+    def open_camera(self, camera_id: str | None, source: FrameSource | None) -> None:
+        self._owned = source is None
         if source is not None:
             self.cameras.addItem(source.name, "")
             self.cameras.setEnabled(False)
             self._use(source)
+            return
+        for cam_id, desc in list_cameras():
+            self.cameras.addItem(desc, cam_id)
+        if self.cameras.count() == 0:
+            self.cameras.addItem("No camera found", "")
+            self.cameras.setEnabled(False)
+            self.view.placeholder = "No camera found"
+            self.message.setText(self.no_camera_text)
         else:
-            for cam_id, desc in list_cameras():
-                self.cameras.addItem(desc, cam_id)
-            if self.cameras.count() == 0:
-                self.cameras.addItem("No camera found", "")
-                self.cameras.setEnabled(False)
-                self.view.placeholder = "No camera found"
-                self.message.setText(
-                    "Connect the counter camera and open this window again, or add photos "
-                    "from files instead."
-                )
-            else:
-                idx = max(0, self.cameras.findData(camera_id)) if camera_id else 0
-                self.cameras.setCurrentIndex(idx)
-                self._use(CameraSource(self.cameras.currentData(), parent=self))
-                self.cameras.currentIndexChanged.connect(self._camera_changed)
-        self.resize(560, 480)
+            idx = max(0, self.cameras.findData(camera_id)) if camera_id else 0
+            self.cameras.setCurrentIndex(idx)
+            self._use(CameraSource(self.cameras.currentData(), parent=self))
+            self.cameras.currentIndexChanged.connect(self._camera_changed)
 
     @property
     def camera_id(self) -> str:
         return str(self.cameras.currentData() or "")
+
+    @property
+    def source(self) -> FrameSource | None:
+        return self._source
 
     def _use(self, source: FrameSource) -> None:
         if self._source is not None:
@@ -430,19 +422,72 @@ class CapturePhotoDialog(QDialog):
 
     @Slot(int)
     def _camera_changed(self, _index: int) -> None:
-        self.take_button.setEnabled(False)
+        self.source_failed("")
         self._use(CameraSource(self.cameras.currentData(), parent=self))
 
     @Slot(object)
     def _on_frame(self, rgb: np.ndarray) -> None:
         self.view.set_frame(rgb)
+        self.frame_arrived(rgb)
+
+    @Slot(str)
+    def _on_error(self, msg: str) -> None:
+        self.source_failed(msg)
+
+    def frame_arrived(self, rgb: np.ndarray) -> None:
+        """A new frame is on screen."""
+
+    def source_failed(self, msg: str) -> None:
+        """The source stopped (``msg`` says why), or another camera was chosen (``""``)."""
+        self.message.setText(msg)
+
+    def done(self, result: int) -> None:
+        if self._source is not None:
+            self._source.stop()
+        super().done(result)
+
+
+class CapturePhotoDialog(CameraDialog):
+    """Live preview of a counter camera with "Take photo"; ``photo`` holds the result.
+
+    Photos taken where the POS camera sits fix catalog-vs-counter differences, so
+    the Products screen offers this next to "Add files".
+    """
+
+    no_camera_text = (
+        "Connect the counter camera and open this window again, or add photos from files instead."
+    )
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        camera_id: str | None = None,
+        source: FrameSource | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Take a photo with the counter camera")
+        self.photo: np.ndarray | None = None
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.take_button = buttons.addButton("Take photo", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.take_button.setEnabled(False)
+        self.take_button.setDefault(True)
+        buttons.accepted.connect(self._take)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(self.camera_row())
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.message)
+        lay.addWidget(buttons)
+        self.open_camera(camera_id, source)
+        self.resize(560, 480)
+
+    def frame_arrived(self, rgb: np.ndarray) -> None:
         if not self.take_button.isEnabled():
             self.take_button.setEnabled(True)
             self.take_button.setFocus()  # Enter or Space takes the photo
             self.message.clear()
 
-    @Slot(str)
-    def _on_error(self, msg: str) -> None:
+    def source_failed(self, msg: str) -> None:
         self.take_button.setEnabled(False)
         self.message.setText(msg)
 
@@ -451,11 +496,6 @@ class CapturePhotoDialog(QDialog):
         if self._source is not None and self._source.latest is not None:
             self.photo = self._source.latest.copy()
             self.accept()
-
-    def done(self, result: int) -> None:
-        if self._source is not None:
-            self._source.stop()
-        super().done(result)
 
     @classmethod
     def take_photo(

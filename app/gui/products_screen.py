@@ -49,6 +49,7 @@ from app.core.catalog import IMAGE_SUFFIXES, Catalog, Product
 from app.core.progress import ProgressHook
 from app.core.wording import plain_error
 
+from .counter_panel import CounterFramesPanel
 from .session import Session
 from .tasks import TaskError
 from .widgets import Banner, ElidedLabel, ProgressPanel, format_duration, keep_splitter
@@ -282,9 +283,10 @@ class _FileDrops(QObject):
 class ProductsScreen(QWidget):
     """Product list on the left, the selected product's photos on the right."""
 
-    #: Makes the picture source of each "Webcam…" dialog; ``None`` opens the counter
-    #: camera. Tests and the screenshot script set a video-file or array stand-in here
-    #: (there is no camera on CI machines), so the button's own slot takes no argument.
+    #: Makes the picture source of each "Webcam…" and "Show me your counter…" dialog;
+    #: ``None`` opens the counter camera. Tests and the screenshot script set a
+    #: video-file or array stand-in here (there is no camera on CI machines), so the
+    #: buttons' own slots take no argument.
     camera_stand_in: Callable[[], FrameSource] | None = None
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -420,6 +422,9 @@ class ProductsScreen(QWidget):
 
         self.summary = QLabel()
         self.summary.setObjectName("summary")
+        # the shop's counter frames ("Show me your counter…"), for the shop's look
+        self.counter = CounterFramesPanel(session, stand_in=lambda: self.camera_stand_in)
+        self.counter.message.connect(self.banner.show_message)
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -431,6 +436,7 @@ class ProductsScreen(QWidget):
         lay.addLayout(warn_row)
         lay.addWidget(self.details)
         lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.counter)
         lay.addWidget(self.summary)
 
         QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus)  # F5: menu

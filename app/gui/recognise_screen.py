@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from app.core.progress import Progress, check_cancel
 
+from .counter_dialog import is_blank
 from .frames import (
     CameraSource,
     FrameSource,
@@ -56,6 +57,7 @@ from .tasks import Task, TaskError, TaskRunner
 from .widgets import Banner, ElidedLabel, ProgressPanel
 
 if TYPE_CHECKING:
+    from app.core.counter_frames import CounterFrameStore
     from app.core.modelfiles import ExportedModel
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,14 @@ UNSURE_BELOW = 0.5  # top-1 confidence under this is shown as "not sure"
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm *.mpg *.mpeg *.wmv);;All files (*)"
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff);;All files (*)"
 THUMB = 64
+# "Add frames to counter frames" stores the last this many different pictures, taken
+# at most one per RECENT_EVERY_S seconds of live video.
+RECENT_FRAMES = 10
+RECENT_EVERY_S = 0.5
+# Mean grey difference (0..255, on a 32-pixel-wide thumbnail) under which a picture is
+# the same as one already kept: a still counter is kept once, not ten times.
+SAME_PICTURE = 2.0
+LIVE_MODES = ("camera", "video", "frames")
 
 
 @dataclass(frozen=True)
@@ -216,6 +226,7 @@ class RecogniseScreen(QWidget):
     model_loaded = Signal(object)  # the ExportedModel
     model_failed = Signal(str)
     images_done = Signal(object)  # list[ImageResult]
+    counter_frames_added = Signal(int)  # frames stored in the shop's counter frames
 
     _infer = Signal(int, object, object)  # to the worker: generation, model, frame
 
@@ -246,6 +257,12 @@ class RecogniseScreen(QWidget):
         self._frame_times: deque[float] = deque(maxlen=240)
         self._result_times: deque[float] = deque(maxlen=240)
         self._latency: deque[float] = deque(maxlen=30)
+        # the shop's counter frames (None: no shop or folder open) and recent pictures
+        self.counter_store: CounterFrameStore | None = None
+        # (small grey signature, frame) of the last different pictures
+        self._recent: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=RECENT_FRAMES)
+        self._recent_at = 0.0
+        self._add_task: Task | None = None
 
         self._build_ui()
 
@@ -314,9 +331,14 @@ class RecogniseScreen(QWidget):
         self.stack.addWidget(self.no_camera)
         self.source_label = ElidedLabel()  # a long file path must not widen the window
         self.source_label.setStyleSheet("color: #5f6368;")
+        self.add_frames_button = QPushButton("Add frames to counter frames")
+        self.add_frames_button.clicked.connect(self.add_recent_frames)
+        under = QHBoxLayout()
+        under.addWidget(self.source_label, 1)
+        under.addWidget(self.add_frames_button)
         left = QVBoxLayout()
         left.addWidget(self.stack, 1)
-        left.addWidget(self.source_label)
+        left.addLayout(under)
 
         heading = QLabel("Best matches")
         hf = heading.font()
@@ -600,6 +622,8 @@ class RecogniseScreen(QWidget):
         self._frame_times.clear()
         self._result_times.clear()
         self._latency.clear()
+        self._recent.clear()
+        self._update_add_frames()
         self._clear_top()
         self.banner.clear_message()
         self.view.set_frame(None)
@@ -649,9 +673,87 @@ class RecogniseScreen(QWidget):
     def _on_frame(self, rgb: np.ndarray) -> None:
         self._frame_times.append(time.monotonic())
         self.view.set_frame(rgb)
+        self._remember(rgb)
         if self.model is not None:
             self._pending = rgb  # replaces an older waiting frame: stale frames are dropped
             self._pump()
+
+    # ----------------------------------------------------------------- counter frames
+    def set_counter_store(self, store: CounterFrameStore | None) -> None:
+        """The open shop's counter frames; ``None`` while no shop or folder is open."""
+        self.counter_store = store
+        self._update_add_frames()
+
+    @property
+    def recent_count(self) -> int:
+        """Different live pictures "Add frames to counter frames" would store now."""
+        return len(self._recent)
+
+    def _remember(self, rgb: np.ndarray) -> None:
+        now = time.monotonic()
+        if self.mode not in LIVE_MODES or now - self._recent_at < RECENT_EVERY_S:
+            return
+        self._recent_at = now
+        if is_blank(rgb):
+            return
+        step = max(1, rgb.shape[1] // 32)
+        sig = np.asarray(rgb[::step, ::step], dtype=np.float32).mean(axis=2)
+        for seen, _ in self._recent:  # a still counter, or a looping video: kept once
+            if seen.shape == sig.shape and np.abs(sig - seen).mean() < SAME_PICTURE:
+                return
+        self._recent.append((sig, rgb))  # read-only, never changed by the source: no copy
+        self._update_add_frames()
+
+    def _update_add_frames(self) -> None:
+        self.add_frames_button.setVisible(self.mode in LIVE_MODES)
+        self.add_frames_button.setToolTip(
+            f"Store the last {RECENT_FRAMES} different pictures of this camera or video as "
+            "this shop's counter frames: training learns the shop's light and background "
+            "from them"
+            if self.counter_store is not None
+            else "Log in to your shop or choose its folder first: counter frames belong to a shop"
+        )
+        self.add_frames_button.setEnabled(
+            self.counter_store is not None and bool(self._recent) and self._add_task is None
+        )
+
+    @Slot()
+    def add_recent_frames(self) -> Task | None:
+        """Store the recent pictures in the shop's counter frames, in the background."""
+        store = self.counter_store
+        if store is None or not self._recent or self._add_task is not None:
+            return None
+        frames = [rgb for _, rgb in self._recent]
+        self._recent.clear()
+
+        def work(_on_progress: Any, _cancel: Event) -> tuple[int, int]:
+            stored = [store.add_rgb(f, prefix="live") for f in frames]
+            return len(stored), len(store.frames())
+
+        task = self.runner.start("counter-frames-live", work)
+        self._add_task = task
+        task.succeeded.connect(lambda res, t=task: self._frames_added(t, *res))
+        task.failed.connect(lambda err, t=task: self._frames_failed(t, err))
+        self._update_add_frames()
+        return task
+
+    def _frames_added(self, task: Task, added: int, total: int) -> None:
+        if task is not self._add_task:
+            return
+        self._add_task = None
+        self._update_add_frames()
+        self.banner.show_message(
+            f"Added {added} frame{'s' if added != 1 else ''} to this shop's counter frames "
+            f"({total} in all). The next training uses them.",
+            "ok",
+        )
+        self.counter_frames_added.emit(added)
+
+    def _frames_failed(self, task: Task, err: TaskError) -> None:
+        if task is self._add_task:
+            self._add_task = None
+            self._update_add_frames()
+            self.banner.show_message(f"Could not store the frames: {err.message}", "error")
 
     def _pump(self) -> None:
         if self._busy or self._pending is None or self.model is None:

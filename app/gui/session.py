@@ -35,6 +35,7 @@ class Session(QObject):
     training_result_changed = Signal()
     report_changed = Signal()  # a photo check (unreadable files, duplicates) finished
     engine_ready = Signal()  # TensorFlow and the trainer are imported (background warm-up)
+    counter_frames_changed = Signal()  # the shop's counter frames were added or removed
 
     def __init__(self, runner: TaskRunner, settings: paths.Settings, parent=None) -> None:
         super().__init__(parent)
@@ -170,6 +171,10 @@ class Session(QObject):
         self._merged = None
         self.dataset = None
         self.catalog_changed.emit()
+
+    def counter_frames_edited(self) -> None:
+        """Counter frames were stored or deleted (they never change the catalogue)."""
+        self.counter_frames_changed.emit()
 
     def names(self) -> dict[str, str]:
         return self.base_catalog.names() if self.base_catalog is not None else {}

@@ -40,13 +40,18 @@ from app.core.model import EPOCHS_MAX, EPOCHS_MIN, SEED_MAX
 from app.core.progress import Progress, ProgressHook
 from app.core.wording import headline
 
+from .counter_panel import CounterFramesPanel
 from .session import Session
 from .tasks import Task, TaskError
 from .widgets import Banner, ProgressPanel, format_duration, keep_splitter, scroll_page
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from app.core.model import TrainResult
     from app.core.pipeline import TrainOutcome
+
+    from .frames import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +161,10 @@ def pct(x: float | None) -> str:
 class TrainScreen(QWidget):
     model_ready = Signal(object)  # Path of the exported model
 
+    #: The picture source of "Show me your counter…" (None: the counter camera); see
+    #: ``ProductsScreen.camera_stand_in``.
+    camera_stand_in: Callable[[], FrameSource] | None = None
+
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -173,6 +182,10 @@ class TrainScreen(QWidget):
         head = QHBoxLayout()
         head.addWidget(self.intro, 1)
         head.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignTop)
+        # Before training, while the shop has no counter frames: what they buy, and how.
+        self.counter = CounterFramesPanel(
+            session, only_when_empty=True, stand_in=lambda: self.camera_stand_in
+        )
 
         # Advanced, folded away
         self.advanced_toggle = QToolButton()
@@ -235,6 +248,7 @@ class TrainScreen(QWidget):
 
         self.progress = ProgressPanel(show_delay_ms=0)
         self.banner = Banner()
+        self.counter.message.connect(self.banner.show_message)
         self.chart = TrainingChart()
         self.chart.clear(s.epochs)
         self.chart.hide()  # appears with the first run
@@ -248,6 +262,9 @@ class TrainScreen(QWidget):
         self.accuracy = QLabel()
         self.accuracy.setObjectName("bignumber")
         self.accuracy.setWordWrap(True)
+        self.shop_look = QLabel()  # "Shop's look: from 20 counter frames"
+        self.shop_look.setObjectName("hint")
+        self.shop_look.hide()
         self.per_product = QTableWidget(0, 3)
         self.per_product.setHorizontalHeaderLabels(["Product", "Photos", "Recognised"])
         self._setup_table(self.per_product)
@@ -274,6 +291,7 @@ class TrainScreen(QWidget):
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.previous)
         rl.addWidget(self.accuracy)
+        rl.addWidget(self.shop_look)
         pair = QSplitter()
         self.pair = pair
         left = QWidget()
@@ -299,6 +317,7 @@ class TrainScreen(QWidget):
         lay = QVBoxLayout(body)
         lay.addWidget(title)
         lay.addLayout(head)
+        lay.addWidget(self.counter)
         lay.addWidget(self.advanced_toggle, 0, Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.advanced)
         lay.addWidget(self.progress)
@@ -518,6 +537,16 @@ class TrainScreen(QWidget):
             f"{result.image_count} photos · {format_duration(result.duration_s)}</span>"
         )
         self.accuracy.setToolTip(f"How it was checked: {result.validation}")
+        n_frames = result.counter_frames
+        look = f"Shop's look: from {n_frames} counter frame{'s' if n_frames != 1 else ''}"
+        skipped = len(result.frames_skipped)
+        if n_frames and skipped:
+            look += f" ({skipped} not used)"
+        self.shop_look.setText(look if n_frames else "")
+        tip = [result.centred_on] if result.centred_on else []
+        tip += [f"Not used: {Path(f).name} — {why}" for f, why in result.frames_skipped[:10]]
+        self.shop_look.setToolTip("\n".join(tip))
+        self.shop_look.setVisible(bool(n_frames))
         # Products the owner left ticked that the model cannot know: no usable photo.
         trained = set(result.labels)
         untrained = [

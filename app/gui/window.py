@@ -7,8 +7,9 @@ import platform
 import sys
 from pathlib import Path
 from threading import Event
+from typing import Any
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -73,6 +74,8 @@ TITLES = {
 class RecogniseScreenHost(QWidget):
     """Creates the webcam Test screen on first use, so QtMultimedia stays out of start-up."""
 
+    counter_frames_added = Signal(int)  # the Test screen stored live frames
+
     def __init__(self, runner: TaskRunner, settings: paths.Settings, parent=None) -> None:
         super().__init__(parent)
         self.runner, self.settings = runner, settings
@@ -80,6 +83,7 @@ class RecogniseScreenHost(QWidget):
         self._model_dir: Path | None = None
         self._names: dict[str, str] = {}
         self._images_folder = ""
+        self._counter_store: Any = None  # CounterFrameStore of the open shop, or None
         self._lay = QVBoxLayout(self)
         self._lay.setContentsMargins(0, 0, 0, 0)
 
@@ -97,6 +101,8 @@ class RecogniseScreenHost(QWidget):
                 self.screen = RecogniseScreen(self.runner, self, settings=self.settings)
                 self.screen.set_product_names(self._names)
                 self.screen.images_folder = self._images_folder
+                self.screen.set_counter_store(self._counter_store)
+                self.screen.counter_frames_added.connect(self.counter_frames_added)
                 if self._model_dir is not None:
                     self.screen.set_model_dir(self._model_dir)
             self._lay.addWidget(self.screen)
@@ -120,6 +126,11 @@ class RecogniseScreenHost(QWidget):
         self._images_folder = folder
         if self.screen is not None and hasattr(self.screen, "images_folder"):
             self.screen.images_folder = folder
+
+    def set_counter_store(self, store: Any) -> None:
+        self._counter_store = store
+        if self.screen is not None and hasattr(self.screen, "set_counter_store"):
+            self.screen.set_counter_store(store)
 
     def shutdown(self) -> None:
         if self.screen is not None and hasattr(self.screen, "shutdown"):
@@ -207,6 +218,7 @@ class MainWindow(QMainWindow):
         self.session.catalog_changed.connect(
             lambda: self.test.set_product_names(self.session.names())
         )
+        self.test.counter_frames_added.connect(lambda _n: self.session.counter_frames_edited())
         self.runner.task_started.connect(self._tasks_changed)
         self.runner.task_finished.connect(self._tasks_changed)
         self.runner.task_finished.connect(self._check_session)
@@ -360,6 +372,8 @@ class MainWindow(QMainWindow):
     def _source_changed(self) -> None:
         src = self.session.source
         self.test.set_images_folder(self._sample_test_photos(src))
+        store = self.session.store
+        self.test.set_counter_store(store.counter_frames if store is not None else None)
         self.source_label.setText("Not connected" if src is None else f"Using {src.label}")
         where = (
             ""
