@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import describe
+from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
 from .modelfiles import TRAINER_NAME, WEIGHTS_SHA256, validate_model_dir
 from .outdir import check_target, make_temp_dir, sweep_stale
 from .progress import ProgressHook, Reporter, check_cancel
 
 if TYPE_CHECKING:
-    from .model import TrainedModel
+    from .model import TrainedModel, TrainResult
 
 FORMAT_VERSION = "1.0.0"
 QUANTIZE = ("none", "float16", "uint8")
@@ -37,6 +38,22 @@ PREPROCESSING = {
     "scale": "x / 127 - 1",
     "layout": "NHWC",
 }
+
+
+def accept_fields(r: TrainResult) -> dict[str, Any]:
+    """``acceptThreshold`` and what it rests on: the POS adds the top product by itself
+    when its probability is at least the threshold, and shows the top three below it."""
+    a = r.accept
+    if a is None:
+        a = Acceptance(UNMEASURED_THRESHOLD, None, None, ACCEPT_TARGET, False, 0)
+    return {
+        "acceptThreshold": round(a.threshold, 4),
+        "acceptPrecision": None if a.precision is None else round(a.precision, 4),
+        "acceptCoverage": None if a.coverage is None else round(a.coverage, 4),
+        "acceptTarget": a.target,
+        "acceptMeasured": a.measured,  # False: too few held-back photos; a cautious value
+        "calibration": {"temperature": round(r.temperature, 4), "heldBackPhotos": a.photos},
+    }
 
 
 def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[str, Any]:
@@ -77,6 +94,8 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
         # unlabelled counter frames the head was centred on: an owner refreshes them
         # after moving the camera or changing the light
         "counterFrames": {"count": r.counter_frames, "newest": r.counter_frames_newest or None},
+        # when the POS may add the top product without asking (app.core.calibration)
+        **accept_fields(r),
         "trainer": {"name": TRAINER_NAME, "version": __version__},
     }
 

@@ -41,6 +41,9 @@ class TrainOptions:
     label_smoothing: float = 0.1
     init_scale: float = 0.3
     proto_blend: float = 1.0  # add this much of the nearest-class-mean classifier after fitting
+    # Precision the accept threshold aims at: the share of photos the POS adds by itself
+    # that must be right (app.core.calibration.DEFAULT_TARGET; an Advanced setting).
+    accept_target: float = 0.95  # ACCEPT_TARGET
     download_weights: bool = True
 
     def check(self) -> TrainOptions:
@@ -85,6 +88,7 @@ class TrainOptions:
             ("Label smoothing", self.label_smoothing, 0.0, 1.0),
             ("The initial scale", self.init_scale, 0.0, 100.0),
             ("The prototype blend", self.proto_blend, 0.0, 100.0),
+            ("The accept precision", self.accept_target, 0.5, 1.0),
         ):
             ok = number(v) and math.isfinite(float(v)) and lo <= float(v) < hi
             if not ok or (what == "The learning rate" and float(v) <= 0):
@@ -95,6 +99,23 @@ class TrainOptions:
         if not self.augment:
             return 1
         return int(min(self.max_views, max(3, math.ceil(self.views_target / max(1, n_photos)))))
+
+
+ACCEPT_TARGET = TrainOptions.accept_target
+# Without enough held-back photos to measure it: a cautious threshold, marked unmeasured.
+UNMEASURED_THRESHOLD = 0.97
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """When the POS may add a product without asking (``app.core.calibration``)."""
+
+    threshold: float  # top-1 probability at or above which to accept
+    precision: float | None  # share right among held-back photos accepted (None: unmeasured)
+    coverage: float | None  # share of held-back photos accepted
+    target: float
+    measured: bool
+    photos: int  # held-back photos it was chosen on
 
 
 @dataclass
@@ -136,6 +157,10 @@ class TrainResult:
     # the owner's expected reliability for them, and on how many photos.
     catalogue_only_accuracy: float | None = None
     catalogue_only_photos: int | None = None
+    # Confidence the till can act on (``app.core.calibration``): the temperature folded
+    # into the softmax layer, and when the POS may add the top product without asking.
+    temperature: float = 1.0
+    accept: Acceptance | None = None
 
 
 class TrainedModel:

@@ -36,11 +36,12 @@ from typing import Any
 import numpy as np
 
 from . import resources, studio
+from .calibration import MIN_HELD_BACK, accept_threshold, fit_temperature, softmax
 from .dataset import Dataset, Sample
 from .errors import Cancelled, ImageError
 from .features import FeatureStore, extract, resolve_base_weights
 from .images import load_rgb
-from .model import TrainedModel, TrainOptions, TrainResult
+from .model import Acceptance, TrainedModel, TrainOptions, TrainResult
 from .progress import ProgressHook, Reporter, check_cancel
 from .tf_runtime import tf_modules
 from .wording import WEAK_BELOW
@@ -397,6 +398,11 @@ def train(
     )
     if cancel is not None and cancel.is_set():
         raise Cancelled("Training cancelled.")
+    temperature, accept = _calibrate(v, o)
+    if temperature != 1.0:  # folded into the exported softmax layer: the POS changes nothing
+        dense = head.get_layer("products")
+        kernel, bias = dense.get_weights()
+        dense.set_weights([kernel / temperature, bias / temperature])
 
     counts = dataset.counts()
     needs_more = [
@@ -430,6 +436,8 @@ def train(
         trained_as_is=as_is,
         catalogue_only_accuracy=None if cat is None else cat.accuracy,
         catalogue_only_photos=None if cat is None else cat.photos,
+        temperature=temperature,
+        accept=accept,
     )
     return TrainedModel(head, weights, o, result, dataset.channel_id)
 
@@ -723,6 +731,8 @@ class _Validation:
     mix: float = 1.0
     held_back: int | None = None  # photos held back and recognised or not
     use_frames: bool = True  # centre on the counter frames too (see ``_validate``)
+    logits: np.ndarray | None = None  # the held-back photos' logits, for calibration
+    truth: np.ndarray | None = None
 
 
 def _validate(
@@ -784,8 +794,9 @@ def _validate(
             seed_offset=r + 1,
             centre=_centre(data, train_mask, rows, look)[0],
         )
-        if parts is None:
-            preds[1.0, True].append(np.asarray(head.predict_on_batch(data.x[test_mask])).argmax(1))
+        if parts is None:  # the plain reference's softmax: its log is a logit
+            probs = np.asarray(head.predict_on_batch(data.x[test_mask]))
+            preds[1.0, True].append(np.log(np.maximum(probs, 1e-12)))
         else:
             for uf in frame_choices:
                 if uf is False:
@@ -794,16 +805,17 @@ def _validate(
                         centre = normalise_features(data.x[train_mask]).mean(axis=0)
                     parts = replace(parts, centre=centre)
                 for m in candidates:
-                    preds[m, uf].append(parts.predict(data.x[test_mask], m, o).argmax(axis=1))
+                    preds[m, uf].append(parts.predict(data.x[test_mask], m, o))
         truths.append(data.y[test_mask])
         rep("validating", (r + 1) / rounds, f"{r + 1} of {rounds}")
     truth = np.concatenate(truths)
-    every = {k: float((np.concatenate(p) == truth).mean()) for k, p in preds.items()}
+    logits = {k: np.concatenate(p) for k, p in preds.items()}
+    every = {k: float((lg.argmax(1) == truth).mean()) for k, lg in logits.items()}
     best = {uf: max(a for (_, u), a in every.items() if u == uf) for uf in frame_choices}
     use_frames = best[True] >= best.get(False, 0.0) - 1e-9  # a tie keeps the frames
     scores = {m: a for (m, uf), a in every.items() if uf == use_frames}
     mix = _choose_mix(scores, default_mix) if choose and o.head == "cosine" else default_mix
-    pred = np.concatenate(preds[mix, use_frames])
+    pred = logits[mix, use_frames].argmax(1)
     confusions: dict[tuple[str, str], int] = {}
     hits: dict[int, list[int]] = {c: [] for c in eligible}
     for t, p in zip(truth, pred, strict=True):
@@ -822,7 +834,31 @@ def _validate(
             f"; counter frames {'kept' if use_frames else 'left out'} "
             f"({best[True]:.0%} with, {best[False]:.0%} without)"
         )
-    return _Validation(scores[mix], per, confusions, scheme, scores, mix, len(truth), use_frames)
+    return _Validation(
+        scores[mix],
+        per,
+        confusions,
+        scheme,
+        scores,
+        mix,
+        len(truth),
+        use_frames,
+        logits[mix, use_frames],
+        truth,
+    )
+
+
+def _calibrate(v: _Validation, o: TrainOptions) -> tuple[float, Acceptance]:
+    """Temperature and accept threshold from the held-back photos' logits (see
+    :mod:`app.core.calibration`); 1.0 and a cautious unmeasured threshold without
+    enough of them, and for the plain reference (no calibration: it is the reference)."""
+    if o.head != "cosine" or v.logits is None or v.truth is None or len(v.truth) < MIN_HELD_BACK:
+        held = 0 if v.truth is None else len(v.truth)
+        return 1.0, accept_threshold(np.zeros(held), np.zeros(held, bool), o.accept_target)
+    t = fit_temperature(v.logits, v.truth)
+    probs = softmax(v.logits / t)
+    right = probs.argmax(1) == v.truth
+    return t, accept_threshold(probs.max(1), right, o.accept_target)
 
 
 @dataclass

@@ -1,0 +1,97 @@
+"""Confidence the till can act on: calibrated probabilities and an accept threshold.
+
+The trainer's held-back photos (leave-one-photo-out rounds) give logits of photos the
+head never saw. A temperature fitted on them (lowest log-loss) is folded into the
+exported softmax layer, so "0.9" means about 9 in 10 right on new photos; the accept
+threshold is the lowest top-1 probability at which the held-back photos were right
+at least ``target`` of the time. The POS adds a product by itself at or above it and
+shows the top three below it. Plain NumPy (no TensorFlow, no Qt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
+
+MIN_HELD_BACK = 20  # fewer held-back photos than this measure no threshold
+# A threshold must accept at least this many held-back photos: 7 of 7 right is weak
+# evidence (packaged goods, 3 photos per category: such thresholds were 57–72 % right
+# on the test photos).
+MIN_ACCEPTED = 10
+TEMPERATURES = np.geomspace(0.05, 20.0, 121)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
+    """The temperature T minimising the log-loss of ``softmax(logits / T)`` (grid search:
+    one parameter, a few hundred photos; no optimiser to diverge)."""
+    if not len(truth):
+        return 1.0
+    rows = np.arange(len(truth))
+    best, best_t = np.inf, 1.0
+    for t in TEMPERATURES:
+        p = softmax(logits / t)
+        nll = -float(np.log(np.maximum(p[rows, truth], 1e-12)).mean())
+        if nll < best - 1e-12:
+            best, best_t = nll, float(t)
+    return best_t
+
+
+def accept_threshold(
+    top1: np.ndarray, correct: np.ndarray, target: float = ACCEPT_TARGET
+) -> Acceptance:
+    """The lowest threshold whose accepted held-back photos are at least ``target`` right
+    (counting from the most confident photo down, so the accepted set only grows), and
+    that accepts at least MIN_ACCEPTED of them. With fewer than MIN_HELD_BACK photos a
+    cautious unmeasured threshold; when no such threshold reaches the target, one above
+    every held-back photo (the till then always asks)."""
+    n = len(top1)
+    if n < MIN_HELD_BACK:
+        return Acceptance(UNMEASURED_THRESHOLD, None, None, target, False, n)
+    order = np.argsort(-top1, kind="stable")
+    p, ok = top1[order], correct[order].astype(float)
+    precision = np.cumsum(ok) / np.arange(1, n + 1)
+    best = -1
+    for i in range(n):
+        # a threshold between ties would split equal photos: only at the last of a run
+        if i + 1 < n and p[i + 1] == p[i]:
+            continue
+        if i + 1 >= MIN_ACCEPTED and precision[i] >= target:
+            best = i
+    if best < 0:  # not even the most confident photos reach the target
+        return Acceptance(min(1.0, float(p[0]) + 1e-6), 0.0, 0.0, target, True, n)
+    return Acceptance(float(p[best]), float(precision[best]), (best + 1) / n, target, True, n)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the POS does with one photo."""
+
+    sure: bool  # add ``top[0]`` without asking
+    top: Sequence[tuple[str, float]]  # (label, probability), most likely first
+    threshold: float
+
+
+def decide(top: Sequence[tuple[str, float]], threshold: float) -> Decision:
+    return Decision(bool(top) and top[0][1] >= threshold, list(top), threshold)
+
+
+def describe(decision: Decision, name_of: dict[str, str] | None = None) -> str:
+    """The POS's words: "Sure: Oat milk 1 l" or "Not sure — Oat milk? Soy milk? …"."""
+    names = name_of or {}
+
+    def nm(label: str) -> str:
+        return names.get(label, label)
+
+    if decision.sure:
+        return f"Sure: {nm(decision.top[0][0])}"
+    return "Not sure — " + " ".join(f"{nm(lab)}?" for lab, _ in decision.top[:3])

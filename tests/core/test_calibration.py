@@ -1,0 +1,96 @@
+"""Confidence the till can act on (issue 16): temperature, accept threshold, decision."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_runner import run_cli
+
+from app.core.calibration import (
+    MIN_ACCEPTED,
+    MIN_HELD_BACK,
+    accept_threshold,
+    decide,
+    describe,
+    fit_temperature,
+    softmax,
+)
+from app.core.model import UNMEASURED_THRESHOLD
+
+
+def test_temperature_undoes_overconfidence() -> None:
+    """Logits that are 3× too sharp for how often they are right get T ≈ 3."""
+    rng = np.random.default_rng(0)
+    n, k = 4000, 5
+    true_logits = rng.normal(size=(n, k)) * 2.0
+    truth = np.array([rng.choice(k, p=p) for p in softmax(true_logits)])
+    t = fit_temperature(true_logits * 3.0, truth)
+    assert 2.6 < t < 3.4, t
+    assert fit_temperature(np.zeros((0, k)), np.zeros(0, int)) == 1.0
+
+
+def test_threshold_is_the_lowest_that_reaches_the_target() -> None:
+    top1 = np.linspace(1.0, 0.01, 100)
+    correct = np.ones(100, bool)
+    correct[40:] = False  # right only for the 40 most confident
+    a = accept_threshold(top1, correct, target=0.95)
+    assert a.measured and a.photos == 100
+    # 40 right, then wrong ones: 42 accepted are 40/42 = 95.2 %, 43 would be 93 %
+    assert a.threshold == pytest.approx(top1[41]) and a.coverage == pytest.approx(0.42)
+    assert a.precision >= 0.95
+    # a different target moves it: the threshold is derived, not a constant
+    assert accept_threshold(top1, correct, target=0.8).threshold < a.threshold
+
+
+def test_too_few_photos_give_a_cautious_unmeasured_threshold() -> None:
+    a = accept_threshold(np.full(MIN_HELD_BACK - 1, 0.99), np.ones(MIN_HELD_BACK - 1, bool))
+    assert not a.measured and a.threshold == UNMEASURED_THRESHOLD and a.precision is None
+    # enough photos, but only MIN_ACCEPTED - 1 confident ones right: never sure
+    top1 = np.concatenate([np.full(MIN_ACCEPTED - 1, 0.99), np.full(30, 0.5)])
+    correct = np.concatenate([np.ones(MIN_ACCEPTED - 1, bool), np.zeros(30, bool)])
+    never = accept_threshold(top1, correct)
+    assert never.measured and never.threshold > 0.99 and never.coverage == 0.0
+
+
+def test_decision_in_the_pos_words() -> None:
+    top = [("7", 0.91), ("8", 0.05), ("9", 0.02)]
+    names = {"7": "Oat milk 1 l", "8": "Soy milk", "9": "Almond milk"}
+    assert describe(decide(top, 0.9), names) == "Sure: Oat milk 1 l"
+    assert describe(decide(top, 0.95), names) == "Not sure — Oat milk 1 l? Soy milk? Almond milk?"
+
+
+def test_threshold_survives_export_and_is_read_back(grocery: Path, base_weights, tmp_path) -> None:
+    """Trained on 8 products × 5 photos: the threshold comes from the held-back photos
+    (not the unmeasured default), is in metadata.json, and `inspect` and `predict --json`
+    read it back; predict's decision uses it."""
+    shop = tmp_path / "shop"
+    rels = ["Banana", "Kiwi", "Lemon", "Lime", "Orange", "Pineapple", "Mango", "Nectarine"]
+    for rel in rels:
+        d = shop / rel
+        d.mkdir(parents=True)
+        for p in sorted((grocery / "train" / "Fruit" / rel).rglob("*.jpg"))[:5]:
+            shutil.copy(p, d / p.name)
+    out = tmp_path / "model"
+    r = run_cli("train", str(shop), "--base-weights", str(base_weights), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["acceptMeasured"] is True and meta["calibration"]["heldBackPhotos"] == 24
+    assert meta["acceptThreshold"] != UNMEASURED_THRESHOLD and 0 < meta["acceptThreshold"] <= 1.01
+    assert meta["acceptTarget"] == 0.95 and meta["calibration"]["temperature"] > 0
+    assert "The till" in r.stdout
+
+    r = run_cli("inspect", str(out))
+    assert f"acceptThreshold: {meta['acceptThreshold']}" in r.stdout
+    photo = sorted((grocery / "test" / "Fruit" / "Kiwi").rglob("*.jpg"))[0]
+    r = run_cli("predict", str(out), str(photo), "--json")
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout.strip().splitlines()[-1])
+    assert row["acceptThreshold"] == meta["acceptThreshold"]
+    assert row["sure"] == (row["top"][0]["p"] >= meta["acceptThreshold"])
+    assert row["decision"].startswith("Sure: " if row["sure"] else "Not sure — ")
+    r = run_cli("predict", str(out), str(photo))
+    assert ("Sure: " in r.stdout) or ("Not sure — " in r.stdout)
