@@ -47,7 +47,10 @@ def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
 
 
 def accept_threshold(
-    top1: np.ndarray, correct: np.ndarray, target: float = ACCEPT_TARGET
+    top1: np.ndarray,
+    correct: np.ndarray,
+    target: float = ACCEPT_TARGET,
+    weights: np.ndarray | None = None,
 ) -> Acceptance:
     """The lowest threshold whose accepted held-back photos are at least ``target`` right
     (counting from the most confident photo down, so the accepted set only grows), and
@@ -55,21 +58,25 @@ def accept_threshold(
     cautious unmeasured threshold; when no such threshold reaches the target, one above
     every held-back photo (the till then always asks)."""
     n = len(top1)
-    if n < MIN_HELD_BACK:
-        return Acceptance(UNMEASURED_THRESHOLD, None, None, target, False, n)
+    w_all = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    photos = int((w_all >= 1).sum())  # the real held-back photos
+    if photos < MIN_HELD_BACK:
+        return Acceptance(UNMEASURED_THRESHOLD, None, None, target, False, photos)
     order = np.argsort(-top1, kind="stable")
-    p, ok = top1[order], correct[order].astype(float)
-    precision = np.cumsum(ok) / np.arange(1, n + 1)
+    p, ok, w = top1[order], correct[order].astype(float), w_all[order]
+    precision = np.cumsum(ok * w) / np.cumsum(w)
+    accepted = np.cumsum(w >= 1)  # real photos accepted so far
     best = -1
     for i in range(n):
         # a threshold between ties would split equal photos: only at the last of a run
         if i + 1 < n and p[i + 1] == p[i]:
             continue
-        if i + 1 >= MIN_ACCEPTED and precision[i] >= target:
+        if accepted[i] >= MIN_ACCEPTED and precision[i] >= target:
             best = i
     if best < 0:  # not even the most confident photos reach the target
-        return Acceptance(min(1.0, float(p[0]) + 1e-6), 0.0, 0.0, target, True, n)
-    return Acceptance(float(p[best]), float(precision[best]), (best + 1) / n, target, True, n)
+        return Acceptance(min(1.0, float(p[0]) + 1e-6), 0.0, 0.0, target, True, photos)
+    share = float(accepted[best]) / photos
+    return Acceptance(float(p[best]), float(precision[best]), share, target, True, photos)
 
 
 @dataclass(frozen=True)

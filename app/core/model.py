@@ -44,6 +44,7 @@ class TrainOptions:
     # Precision the accept threshold aims at: the share of photos the POS adds by itself
     # that must be right (app.core.calibration.DEFAULT_TARGET; an Advanced setting).
     accept_target: float = 0.95  # ACCEPT_TARGET
+    not_products: bool = True  # train drawn scenes and empty-counter photos as "no product"
     download_weights: bool = True
 
     def check(self) -> TrainOptions:

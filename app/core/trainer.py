@@ -209,6 +209,7 @@ def _fit_parts(
     seed_offset: int = 0,
     fine_tune: bool = True,
     centre: np.ndarray | None = None,
+    negatives: np.ndarray | None = None,
 ) -> tuple[Any, _Fit | None]:
     """Build and (unless ``fine_tune`` is False) fit the head; the parts for a cosine head.
     ``centre``: where shop photos sit (see ``_centre``); default the training views' mean."""
@@ -233,6 +234,13 @@ def _fit_parts(
         metrics=["accuracy"],
     )
     onehot = np.eye(n_classes, dtype=np.float32)[y]
+    if negatives is not None and len(negatives) and options.head == "cosine":
+        # "not a product": trained toward the uniform target (outlier exposure), after the
+        # prototypes and the centre were taken from the products' own photos
+        reps = max(1, int(NEGATIVE_SHARE * len(x)) // len(negatives))
+        x = np.concatenate([x, np.tile(negatives, (reps, 1))])
+        uniform = np.full((len(negatives) * reps, n_classes), 1.0 / n_classes, np.float32)
+        onehot = np.concatenate([onehot, uniform])
     batch = 128 if options.head == "cosine" else 16
     callbacks = []
     if reporter is not None:
@@ -268,12 +276,13 @@ def fit_head(
     mix: float | np.ndarray = 1.0,
     centre: np.ndarray | None = None,
     offset: np.ndarray | float = 0.0,
+    negatives: np.ndarray | None = None,
 ) -> Any:
     """The Keras head; a cosine head ends at ``_Fit.weights(mix, offset)`` (mix 0 for
     every product skips fitting)."""
     fine_tune = float(np.max(mix)) > 0
     head, parts = _fit_parts(
-        x, y, n_classes, options, reporter, history, seed_offset, fine_tune, centre
+        x, y, n_classes, options, reporter, history, seed_offset, fine_tune, centre, negatives
     )
     if parts is not None:
         head.get_layer("products").set_weights(list(parts.weights(mix, options, offset)))
@@ -298,12 +307,15 @@ def train(
     cancel: threading.Event | None = None,
     store: FeatureStore | None = None,
     counter_frames: Sequence[Path] = (),
+    not_product_photos: Sequence[Path] = (),
 ) -> TrainedModel:
     """Extract (cached) features, validate, fit the head on everything.
 
     ``counter_frames``: unlabelled photos of this shop's counter (any products, or
     none): they say where this shop's photos sit in feature space (:class:`_ShopLook`).
     A frame that cannot be used is reported in ``TrainResult.frames_skipped``.
+    ``not_product_photos``: the shop's photos of its empty counter, trained (with drawn
+    scenes) as "not a product" (:mod:`app.core.not_products`).
     """
     o = options or TrainOptions()
     t0 = time.monotonic()
@@ -357,6 +369,8 @@ def train(
     )
     prior = shop_prior(o.alpha, o.image_size)
     look = _ShopLook.of(frames.z, prior)
+    use_negatives = o.not_products and o.head == "cosine"
+    negatives = _negatives(weights, o, store, not_product_photos) if use_negatives else None
     default_mix = DEFAULT_MIX[trained_on] if o.head == "cosine" else 1.0
     v = _Validation(None, dict.fromkeys(labels, None), {}, "not measured", mix=default_mix)
     # Catalogue photos held out from catalogue photos say nothing about the shop
@@ -364,7 +378,16 @@ def train(
     if o.validate:
         choose = trained_on != "catalogue"
         v = _validate(
-            dataset, data, n, o, rep.sub(0.75, 0.83), default_mix, choose, studio_rows, look
+            dataset,
+            data,
+            n,
+            o,
+            rep.sub(0.75, 0.83),
+            default_mix,
+            choose,
+            studio_rows,
+            look,
+            negatives,
         )
     val_acc, per_product, confusions, scheme = v.accuracy, v.per_product, v.confusions, v.scheme
     mix, mix_scores, use_frames = v.mix, v.scores, v.use_frames
@@ -381,7 +404,9 @@ def train(
     cat = None
     if o.validate and o.head == "cosine" and trained_on == "mixed" and studio_products:
         only = np.array([labels.index(p) for p in studio_products])
-        cat = _catalogue_round(dataset, data, n, o, studio_rows, look, mix, only, use_frames)
+        cat = _catalogue_round(
+            dataset, data, n, o, studio_rows, look, mix, only, use_frames, negatives
+        )
         if cat is not None:
             mixes[only], offsets[only] = cat.mix, cat.offset
             scheme += f"; {cat.scheme}"
@@ -395,6 +420,7 @@ def train(
         mix=mixes,
         centre=centre,
         offset=offsets,
+        negatives=negatives,
     )
     if cancel is not None and cancel.is_set():
         raise Cancelled("Training cancelled.")
@@ -745,6 +771,7 @@ def _validate(
     choose: bool = True,
     studio_rows: np.ndarray | None = None,
     look: _ShopLook | None = None,
+    negatives: np.ndarray | None = None,
 ) -> _Validation:
     """Leave-one-photo-out rounds: each round holds out one photo of every product
     that has at least two, trains on the rest (all views), tests on the held-out
@@ -793,6 +820,7 @@ def _validate(
             quick,
             seed_offset=r + 1,
             centre=_centre(data, train_mask, rows, look)[0],
+            negatives=negatives,
         )
         if parts is None:  # the plain reference's softmax: its log is a logit
             probs = np.asarray(head.predict_on_batch(data.x[test_mask]))
@@ -848,6 +876,9 @@ def _validate(
     )
 
 
+UNKNOWN_WEIGHT = 0.1
+
+
 def _calibrate(v: _Validation, o: TrainOptions) -> tuple[float, Acceptance]:
     """Temperature and accept threshold from the held-back photos' logits (see
     :mod:`app.core.calibration`); 1.0 and a cautious unmeasured threshold without
@@ -858,7 +889,15 @@ def _calibrate(v: _Validation, o: TrainOptions) -> tuple[float, Acceptance]:
     t = fit_temperature(v.logits, v.truth)
     probs = softmax(v.logits / t)
     right = probs.argmax(1) == v.truth
-    return t, accept_threshold(probs.max(1), right, o.accept_target)
+    # Each held-back photo also stands in for a product the model does not know: its
+    # logits without its own product's column. Accepting one is a wrong add, weighed
+    # UNKNOWN_WEIGHT against a real photo (the till also sees products not yet trained).
+    unknown = v.logits / t
+    unknown[np.arange(len(v.truth)), v.truth] = -np.inf
+    top1 = np.concatenate([probs.max(1), softmax(unknown).max(1)])
+    correct = np.concatenate([right, np.zeros(len(right), bool)])
+    weights = np.concatenate([np.ones(len(right)), np.full(len(right), UNKNOWN_WEIGHT)])
+    return t, accept_threshold(top1, correct, o.accept_target, weights)
 
 
 @dataclass
@@ -873,6 +912,41 @@ class _CatalogueRound:
 
 
 CATALOGUE_MIXES = (0.0, 0.5, 1.0)
+# "Not a product" rows in a fit, as a share of its product rows (outlier exposure)
+NEGATIVE_SHARE = 0.1
+
+
+def _negatives(
+    weights: Path, o: TrainOptions, store: FeatureStore | None, photos: Sequence[Path]
+) -> np.ndarray:
+    """Features of photos with none of the shop's products: the drawn scenes (cached per
+    base model) and the shop's own ``photos`` of its empty counter (unusable ones are
+    left out: they are the owner's extras, not products)."""
+    from .features import base_model, model_key
+    from .images import file_digest, normalise
+    from .not_products import DRAWN, drawn_backgrounds, drawn_key
+
+    st = store or FeatureStore()
+    key, digest = model_key(weights, o.alpha, o.image_size), drawn_key(DRAWN, o.image_size, o.seed)
+    drawn = st.get(key, digest, DRAWN, o.seed)
+    if drawn is None:
+        ims = drawn_backgrounds(DRAWN, o.image_size, o.seed)
+        model = base_model(weights, o.alpha, o.image_size)
+        drawn = np.asarray(model.predict_on_batch(np.stack([normalise(a) for a in ims])))
+        st.put(key, digest, DRAWN, o.seed, drawn)
+    rows = [drawn.astype(np.float32)]
+    items = []
+    for p in map(Path, photos):
+        try:
+            items.append((p, file_digest(p), 1))
+        except OSError:
+            continue
+    if items:
+        feats, _ = extract(
+            items, weights=weights, alpha=o.alpha, size=o.image_size, seed=o.seed, store=st
+        )
+        rows += [feats[d] for _, d, _ in items if d in feats]
+    return np.concatenate(rows).astype(np.float32)
 
 
 def _offsets(logits: np.ndarray, truth: np.ndarray, steps: int = 16) -> list[float]:
@@ -900,6 +974,7 @@ def _catalogue_round(
     counter_mix: float,
     only: np.ndarray,
     use_frames: bool,
+    negatives: np.ndarray | None = None,
 ) -> _CatalogueRound | None:
     """A mixed shop's catalogue-only products must compete with products that have
     counter photos, whose logits on a counter photo are larger. Evidence from the shop:
@@ -942,6 +1017,7 @@ def _catalogue_round(
             quick,
             seed_offset=97 + r,
             centre=_centre(data, train_mask, studio_rows, look, use_frames)[0],
+            negatives=negatives,
         )
         if parts is None:
             return None

@@ -1,0 +1,60 @@
+""" "Not a product": photos that show none of the shop's products.
+
+The POS camera looks at the counter all day: mostly an empty counter, a hand, a bag, a
+product the shop does not sell. Trained toward a uniform target (outlier exposure),
+such photos spread their probability over all products, so they fall below the accept
+threshold and the till asks instead of adding something. Sources: scenes we draw here
+(counters, shelves, crates, blurred aisles, empty hands; made by us, so no licence and
+nothing shipped) and the shop's own photos of its empty counter (kept per shop beside
+the counter frames). Plain NumPy/Pillow; features through the frozen base.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import studio
+
+DRAWN = 48  # drawn background scenes per training (features cached per base model)
+DRAWN_VERSION = 1  # bump when the drawing changes: the cache key follows
+FOLDER = "not-products"  # the shop's own photos of its empty counter, per shop
+
+
+def drawn_backgrounds(n: int = DRAWN, size: int = 224, seed: int = 0) -> list[np.ndarray]:
+    """``n`` counter-camera views with no product in them, as uint8 RGB."""
+    rng = np.random.default_rng(seed + 1009)
+    out = []
+    for i in range(n):
+        bg = studio.scene(rng, size)
+        if i % 3 == 0:  # an empty hand over the counter
+            layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+            x0, y0 = (int(v) for v in rng.integers(0, size // 2, 2))
+            box = (x0, y0, x0 + size // 2, y0 + size // 2)
+            studio._hand(layer, rng, box)
+            bg = Image.alpha_composite(bg.convert("RGBA"), layer).convert("RGB")
+        out.append(studio._finish(bg, rng))
+    return out
+
+
+def drawn_key(n: int, size: int, seed: int) -> str:
+    """The feature cache's content key of the drawn set (a digest, like a photo's)."""
+    raw = f"drawn-backgrounds:{DRAWN_VERSION}:{n}:{size}:{seed}"
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def shop_photos(root: Path) -> list[Path]:
+    """The shop's own "not a product" photos (``<channel folder>/not-products``)."""
+    from .catalog import IMAGE_SUFFIXES
+
+    folder = Path(root) / FOLDER
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
