@@ -370,7 +370,8 @@ def train(
     prior = shop_prior(o.alpha, o.image_size)
     look = _ShopLook.of(frames.z, prior)
     use_negatives = o.not_products and o.head == "cosine"
-    negatives = _negatives(weights, o, store, not_product_photos) if use_negatives else None
+    negs = _negatives(weights, o, store, not_product_photos) if use_negatives else None
+    negatives = None if negs is None else negs.train
     default_mix = DEFAULT_MIX[trained_on] if o.head == "cosine" else 1.0
     v = _Validation(None, dict.fromkeys(labels, None), {}, "not measured", mix=default_mix)
     # Catalogue photos held out from catalogue photos say nothing about the shop
@@ -388,6 +389,7 @@ def train(
             studio_rows,
             look,
             negatives,
+            None if negs is None else negs.held,
         )
     val_acc, per_product, confusions, scheme = v.accuracy, v.per_product, v.confusions, v.scheme
     mix, mix_scores, use_frames = v.mix, v.scores, v.use_frames
@@ -759,6 +761,7 @@ class _Validation:
     use_frames: bool = True  # centre on the counter frames too (see ``_validate``)
     logits: np.ndarray | None = None  # the held-back photos' logits, for calibration
     truth: np.ndarray | None = None
+    negative_logits: np.ndarray | None = None  # held-back drawn scenes with no product
 
 
 def _validate(
@@ -772,6 +775,7 @@ def _validate(
     studio_rows: np.ndarray | None = None,
     look: _ShopLook | None = None,
     negatives: np.ndarray | None = None,
+    held_negatives: np.ndarray | None = None,
 ) -> _Validation:
     """Leave-one-photo-out rounds: each round holds out one photo of every product
     that has at least two, trains on the rest (all views), tests on the held-out
@@ -807,6 +811,7 @@ def _validate(
     preds: dict[tuple[float, bool], list[np.ndarray]] = {
         (m, uf): [] for m in candidates for uf in frame_choices
     }
+    neg_preds: dict[tuple[float, bool], list[np.ndarray]] = {k: [] for k in preds}
     truths: list[np.ndarray] = []
     for r in range(rounds):
         held = [order[c][r % len(order[c])] for c in eligible if r < len(order[c])]
@@ -834,6 +839,8 @@ def _validate(
                     parts = replace(parts, centre=centre)
                 for m in candidates:
                     preds[m, uf].append(parts.predict(data.x[test_mask], m, o))
+                    if held_negatives is not None and len(held_negatives):
+                        neg_preds[m, uf].append(parts.predict(held_negatives, m, o))
         truths.append(data.y[test_mask])
         rep("validating", (r + 1) / rounds, f"{r + 1} of {rounds}")
     truth = np.concatenate(truths)
@@ -873,6 +880,7 @@ def _validate(
         use_frames,
         logits[mix, use_frames],
         truth,
+        np.concatenate(neg_preds[mix, use_frames]) if neg_preds[mix, use_frames] else None,
     )
 
 
@@ -894,9 +902,11 @@ def _calibrate(v: _Validation, o: TrainOptions) -> tuple[float, Acceptance]:
     # UNKNOWN_WEIGHT against a real photo (the till also sees products not yet trained).
     unknown = v.logits / t
     unknown[np.arange(len(v.truth)), v.truth] = -np.inf
-    top1 = np.concatenate([probs.max(1), softmax(unknown).max(1)])
-    correct = np.concatenate([right, np.zeros(len(right), bool)])
-    weights = np.concatenate([np.ones(len(right)), np.full(len(right), UNKNOWN_WEIGHT)])
+    # Drawn scenes with no product that the round's head never saw count the same way.
+    none = softmax(v.negative_logits / t).max(1) if v.negative_logits is not None else []
+    top1 = np.concatenate([probs.max(1), softmax(unknown).max(1), none])
+    correct = np.concatenate([right, np.zeros(len(right) + len(none), bool)])
+    weights = np.concatenate([np.ones(len(right)), np.full(len(right) + len(none), UNKNOWN_WEIGHT)])
     return t, accept_threshold(top1, correct, o.accept_target, weights)
 
 
@@ -916,25 +926,41 @@ CATALOGUE_MIXES = (0.0, 0.5, 1.0)
 NEGATIVE_SHARE = 0.1
 
 
+@dataclass
+class _Negatives:
+    train: np.ndarray  # trained toward the uniform target
+    held: np.ndarray  # other drawn scenes, never trained: the accept threshold keeps them out
+
+
+DRAWN_HELD = 24
+HELD_SEED = 7919
+
+
 def _negatives(
     weights: Path, o: TrainOptions, store: FeatureStore | None, photos: Sequence[Path]
-) -> np.ndarray:
+) -> _Negatives:
     """Features of photos with none of the shop's products: the drawn scenes (cached per
     base model) and the shop's own ``photos`` of its empty counter (unusable ones are
-    left out: they are the owner's extras, not products)."""
+    left out: they are the owner's extras, not products), and a held-back drawn set."""
     from .features import base_model, model_key
     from .images import file_digest, normalise
     from .not_products import DRAWN, drawn_backgrounds, drawn_key
 
     st = store or FeatureStore()
-    key, digest = model_key(weights, o.alpha, o.image_size), drawn_key(DRAWN, o.image_size, o.seed)
-    drawn = st.get(key, digest, DRAWN, o.seed)
-    if drawn is None:
-        ims = drawn_backgrounds(DRAWN, o.image_size, o.seed)
-        model = base_model(weights, o.alpha, o.image_size)
-        drawn = np.asarray(model.predict_on_batch(np.stack([normalise(a) for a in ims])))
-        st.put(key, digest, DRAWN, o.seed, drawn)
-    rows = [drawn.astype(np.float32)]
+    key = model_key(weights, o.alpha, o.image_size)
+
+    def drawn(n: int, seed: int) -> np.ndarray:
+        digest = drawn_key(n, o.image_size, seed)
+        arr = st.get(key, digest, n, o.seed)
+        if arr is None:
+            ims = drawn_backgrounds(n, o.image_size, seed)
+            model = base_model(weights, o.alpha, o.image_size)
+            arr = np.asarray(model.predict_on_batch(np.stack([normalise(a) for a in ims])))
+            st.put(key, digest, n, o.seed, arr)
+        return arr.astype(np.float32)
+
+    rows = [drawn(DRAWN, o.seed)]
+    held = drawn(DRAWN_HELD, o.seed + HELD_SEED)
     items = []
     for p in map(Path, photos):
         try:
@@ -946,7 +972,7 @@ def _negatives(
             items, weights=weights, alpha=o.alpha, size=o.image_size, seed=o.seed, store=st
         )
         rows += [feats[d] for _, d, _ in items if d in feats]
-    return np.concatenate(rows).astype(np.float32)
+    return _Negatives(np.concatenate(rows).astype(np.float32), held)
 
 
 def _offsets(logits: np.ndarray, truth: np.ndarray, steps: int = 16) -> list[float]:

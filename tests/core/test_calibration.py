@@ -94,3 +94,79 @@ def test_threshold_survives_export_and_is_read_back(grocery: Path, base_weights,
     assert row["decision"].startswith("Sure: " if row["sure"] else "Not sure — ")
     r = run_cli("predict", str(out), str(photo))
     assert ("Sure: " in r.stdout) or ("Not sure — " in r.stdout)
+
+
+def test_not_a_product_falls_below_the_threshold(grocery: Path, base_weights, tmp_path) -> None:
+    """Scenes with no product (drawn with another seed than training's, so never seen)
+    spread their probability once "not a product" is trained, and stay below the
+    model's own accept threshold; without it they are more confident."""
+    from app.core.catalog import Catalog, ImageRef, Product
+    from app.core.dataset import build_dataset
+    from app.core.features import base_model
+    from app.core.images import normalise
+    from app.core.model import TrainOptions
+    from app.core.not_products import drawn_backgrounds
+    from app.core.trainer import train
+
+    rels = ["Banana", "Kiwi", "Lemon", "Lime", "Orange", "Pineapple", "Mango", "Nectarine"]
+    cat = Catalog(
+        [
+            Product(
+                r,
+                r,
+                [ImageRef(p) for p in sorted((grocery / "train/Fruit" / r).rglob("*.jpg"))[:5]],
+            )
+            for r in rels
+        ]
+    )
+    ds = build_dataset(cat)
+    unseen = drawn_backgrounds(24, 224, seed=99)
+    x = np.asarray(
+        base_model(base_weights, 0.35, 224).predict_on_batch(
+            np.stack([normalise(a) for a in unseen])
+        )
+    )
+    top, mix = {}, {}
+    for oe in (True, False):
+        m = train(ds, TrainOptions(base_weights=base_weights, not_products=oe))
+        top[oe] = np.asarray(m.head.predict_on_batch(x)).max(1)
+        mix[oe] = m.result.head_mix
+        if oe:
+            threshold = m.result.accept.threshold
+    # unseen scenes stay below the model's own threshold (held-back drawn scenes count
+    # as wrong adds when it is chosen) ...
+    assert (top[True] < threshold).all(), (top[True].max(), threshold)
+    # ... and training them as "not a product" lowers a fine-tuned head's confidence
+    # (a prototype head, mix 0, is the products' mean photos alone: nothing to move)
+    if mix[True] > 0:
+        assert top[True].mean() < top[False].mean(), (top[True].mean(), top[False].mean())
+    else:
+        assert np.allclose(top[True], top[False])
+
+
+def test_not_a_product_moves_a_fine_tuned_head(base_weights) -> None:
+    """With the fine-tuned head (mix 1), unseen drawn scenes get a lower top-1
+    probability when drawn scenes were trained toward the uniform target."""
+    from app.core.features import base_model
+    from app.core.images import normalise
+    from app.core.model import TrainOptions
+    from app.core.not_products import drawn_backgrounds
+    from app.core.trainer import _negatives, fit_head
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 1280)).astype(np.float32) + np.repeat(
+        rng.normal(size=(8, 1280)).astype(np.float32) * 2, 50, axis=0
+    )
+    y = np.repeat(np.arange(8), 50)
+    o = TrainOptions(base_weights=base_weights, epochs=10)
+    negs = _negatives(base_weights, o, None, [])
+    unseen = np.asarray(
+        base_model(base_weights, 0.35, 224).predict_on_batch(
+            np.stack([normalise(a) for a in drawn_backgrounds(16, 224, seed=99)])
+        )
+    )
+    with_oe = fit_head(x, y, 8, o, mix=1.0, negatives=negs.train)
+    without = fit_head(x, y, 8, o, mix=1.0)
+    p_with = np.asarray(with_oe.predict_on_batch(unseen)).max(1)
+    p_without = np.asarray(without.predict_on_batch(unseen)).max(1)
+    assert p_with.mean() < p_without.mean(), (p_with.mean(), p_without.mean())
