@@ -96,6 +96,7 @@ def number_at_least(lo: float) -> Callable[[str], float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .core.folder_publish import channel_id_arg
     from .core.model import EPOCHS_MAX, EPOCHS_MIN, MODEL_ALPHAS, SEED_MAX
 
     seed = whole_number(0, SEED_MAX)
@@ -116,7 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         "this shop or folder)",
     )
     t.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
-    t.add_argument("--channel-id", default=None, help="Vendure channel ID written to metadata")
+    t.add_argument(
+        "--channel-id",
+        default=None,
+        type=channel_id_arg,
+        help="Vendure channel ID written to metadata",
+    )
     t.add_argument(
         "--alpha",
         type=float,

@@ -27,12 +27,27 @@ def _pillow_reads(fmt: str) -> bool:
 # the folder walk ignoring them.
 IMAGE_FORMATS: dict[str, bool] = {
     **dict.fromkeys((".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"), True),
+    **dict.fromkeys((".jfif", ".jpe", ".pjpeg", ".pjp"), True),  # JPEG (Chrome on Windows)
     ".avif": _pillow_reads("avif"),
     **dict.fromkeys((".heic", ".heif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw"), False),
     **dict.fromkeys((".orf", ".rw2", ".raf", ".raw", ".svg"), False),
 }
 IMAGE_SUFFIXES = {s for s, readable in IMAGE_FORMATS.items() if readable}
 UNSUPPORTED_IMAGE_SUFFIXES = {s for s, readable in IMAGE_FORMATS.items() if not readable}
+# Files the operating system writes into photo folders (hidden on Windows, not by name).
+SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini"}
+
+
+def listed_in_folder(f: Path, top: Path) -> bool:
+    """Whether the folder walk hands ``f`` (under ``top``) to the photo check: every file
+    and link, whatever its name, except hidden and system files. The photo check decides
+    by content and names a reason for each one it cannot use (a ``.jfif`` or a JPEG
+    without an extension is used; a link to nothing or a text file is listed)."""
+    rel = f.relative_to(top).parts
+    if any(part.startswith(".") for part in rel) or f.name.lower() in SYSTEM_FILES:
+        return False
+    # a link to nothing is listed (the check says so); pipes and devices are not opened
+    return f.is_file() or (f.is_symlink() and not f.exists())
 
 
 @dataclass(frozen=True)
@@ -90,8 +105,8 @@ class Catalog:
 def catalog_from_folder(root: Path | str) -> Catalog:
     """One sub-folder per product (folder name = product ID), images inside.
 
-    Hidden files and non-image files are ignored; images may sit in nested folders.
-    Photos in a format we cannot read are kept, for the photo check to report.
+    Hidden and system files are ignored; images may sit in nested folders. Every other
+    file is kept, whatever its suffix, for the photo check to use or report.
     """
     from .errors import DatasetError
 
@@ -100,13 +115,7 @@ def catalog_from_folder(root: Path | str) -> Catalog:
         raise DatasetError(f"Image folder not found: {root}")
     products = []
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        images = [
-            ImageRef(f)
-            for f in sorted(sub.rglob("*"))
-            if f.is_file()
-            and f.suffix.lower() in IMAGE_FORMATS
-            and not any(part.startswith(".") for part in f.relative_to(sub).parts)
-        ]
+        images = [ImageRef(f) for f in sorted(sub.rglob("*")) if listed_in_folder(f, sub)]
         products.append(Product(id=sub.name, name=sub.name, images=images))
     if not products:
         raise DatasetError(

@@ -61,14 +61,18 @@ def frames_in_folder(folder: Path) -> FramesFound:
         suffix = p.suffix.lower()
         if p.is_dir():
             found.skipped.append((p, "a folder (counter frames are read from one flat folder)"))
-        elif not p.is_file():
-            found.skipped.append((p, "not a regular file"))
-        elif suffix in IMAGE_SUFFIXES:
-            found.frames.append(p)
         elif suffix in UNSUPPORTED_IMAGE_SUFFIXES:
             found.skipped.append((p, f"not a supported format ({suffix[1:].upper()})"))
-        else:
-            found.skipped.append((p, "not a photo"))
+        elif p.is_file() and suffix in IMAGE_SUFFIXES:
+            found.frames.append(p)
+        else:  # by content: a .jfif or a JPEG without an extension is a frame
+            from .dataset import photo_problem
+
+            why = photo_problem(p)
+            if why is None:
+                found.frames.append(p)
+            else:
+                found.skipped.append((p, why))
     return found
 
 

@@ -8,13 +8,16 @@ which files were skipped and why, which products have no or one photo.
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .catalog import UNSUPPORTED_IMAGE_SUFFIXES, Catalog
+from .catalog import IMAGE_FORMATS, UNSUPPORTED_IMAGE_SUFFIXES, Catalog
 from .errors import DatasetError
 from .images import MAX_PIXELS, file_digest
 from .progress import ProgressHook, Reporter
@@ -22,7 +25,14 @@ from .progress import ProgressHook, Reporter
 MIN_SIDE = 32  # px: smaller photos hold nothing the 224-px model can learn from
 # How the photo check's own reasons begin: already in the owner's words, so the app
 # shows them as they are (decoder messages get plainer words instead).
-OWNER_READABLE_REASONS = ("not a supported format", "too small", "image too large")
+OWNER_READABLE_REASONS = (
+    "not a supported format",
+    "too small",
+    "image too large",
+    "not a photo",
+    "a link to",
+    "not a regular file",
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,8 @@ class DatasetReport:
     conflicts: list[tuple[Path, Path]] = field(default_factory=list)  # same photo, two products
     excluded: list[str] = field(default_factory=list)  # switched off by the owner
     excluded_images: list[tuple[str, Path]] = field(default_factory=list)  # photos unticked
+    # product ids one letter case (or Unicode form) apart: one folder on Windows and macOS
+    clashes: list[tuple[str, str]] = field(default_factory=list)
 
     def skipped(self) -> list[dict[str, str]]:
         """Every photo not trained on, with why: ``{product, file, reason}`` (``--json``)."""
@@ -101,6 +113,11 @@ class DatasetReport:
             out.append(f"Duplicate photo {dropped.name} (same as {kept.name}) used once")
         for a, b in self.conflicts:
             out.append(f"The same photo is filed under two products: {a} and {b}")
+        for a, b in self.clashes:
+            out.append(
+                f"Products {nm(a)} and {nm(b)} differ only in upper/lower case: on Windows and "
+                "macOS they are one folder, so copying this shop there merges them; rename one"
+            )
         if self.excluded or self.excluded_images:
             out.append(
                 f"Left out by you: {len(self.excluded)} product(s)"
@@ -149,6 +166,7 @@ def build_dataset(
     progress = Reporter(on_progress, cancel)
     products = [p for p in catalog.products]
     report.excluded = [p.id for p in products if not p.included]
+    report.clashes = name_clashes([p.id for p in products])
     active = [p for p in products if p.included]
     total = sum(len(p.active_images()) for p in active) or 1
     seen: dict[str, Sample] = {}
@@ -192,14 +210,25 @@ def _finish(
     counts = dict.fromkeys(labels, 0)
     for s in samples:
         counts[s.product_id] += 1
-    report.no_images = [p for p in labels if counts[p] == 0]
+    # merged, never reset: a product left out by an earlier check (its photos all failed
+    # the header check) stays listed when a later check (a late decode failure) runs
+    report.no_images += [p for p in labels if counts[p] == 0 and p not in report.no_images]
     report.single_image = [p for p in labels if counts[p] == 1]
     kept = [p for p in labels if counts[p] > 0]
     if len(kept) < 2:
-        raise DatasetError(
+        included = len(kept) + len(report.no_images)
+        message = (
             f"Need photos of at least two products to train; found {len(kept)} product(s) "
-            f"with usable photos (out of {len(labels)})."
+            f"with usable photos (out of {included} included)"
         )
+        if report.excluded:
+            shown = ", ".join(names.get(p, p) for p in report.excluded[:10])
+            more = " …" if len(report.excluded) > 10 else ""
+            message += (
+                f"; {len(report.excluded)} more left out by you in the app's Products screen "
+                f"({shown}{more}): tick them there to train them"
+            )
+        raise DatasetError(message + ".")
     return Dataset(
         labels=kept,
         names={p: names.get(p, p) for p in labels},  # excluded ones too, for the report
@@ -209,20 +238,56 @@ def _finish(
     )
 
 
+def name_clashes(ids: list[str]) -> list[tuple[str, str]]:
+    """Pairs of product ids that name one folder on Windows and macOS (case-insensitive
+    and, on macOS, blind to the Unicode form): ``Apple`` and ``apple``."""
+    first: dict[str, str] = {}
+    out = []
+    for pid in ids:
+        key = unicodedata.normalize("NFC", pid).casefold()
+        if key in first:
+            out.append((first[key], pid))
+        else:
+            first[key] = pid
+    return out
+
+
 def photo_problem(path: Path) -> str | None:
-    """Why a photo cannot be used, from its name and header alone (None: looks fine)."""
+    """Why a file cannot be used as a photo, from its header alone (None: looks fine).
+
+    Decided by content, not by name: a JPEG saved as ``.jfif`` or without an extension
+    is a photo, a text file is "not a photo". The suffix list only names formats we
+    recognise but cannot read (HEIC, raw). Only regular files are opened, so a named
+    pipe never blocks the check.
+    """
     suffix = path.suffix.lower()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            return f"a link to a file that does not exist ({target})"
+        return "file not found"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a named pipe, device or socket)"
     if suffix in UNSUPPORTED_IMAGE_SUFFIXES:
         return f"not a supported format ({suffix[1:].upper()}; save it as JPEG or PNG)"
+    if st.st_size == 0:
+        return "empty file"
     try:
-        if path.stat().st_size == 0:
-            return "empty file"
         with Image.open(path) as im:
             w, h = im.size
     except FileNotFoundError:
         return "file not found"
     except UnidentifiedImageError:
-        return "not an image or an unsupported format"
+        if suffix in IMAGE_FORMATS:
+            return "not an image or an unsupported format"
+        return "not a photo"
     except (OSError, SyntaxError, ValueError) as exc:
         return f"unreadable ({exc})"
     except Image.DecompressionBombError:  # Pillow's own limit, at twice its warning size

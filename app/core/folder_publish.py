@@ -8,6 +8,7 @@ the plugin keeps the history::
     <folder>/<channelId>/.versions/<version>/{model.json,weights.bin,metadata.json,manifest.json}
     <folder>/<channelId>/latest/                 a copy of the served version
     <folder>/<channelId>/.tmp/                   work in progress
+    <folder>/<channelId>/.lock                   held while a publish or rollback runs
 
 ``latest`` is a real folder (not the plugin's symlink) so that copying the folder by
 hand, to Windows or a USB stick, keeps working. It is replaced whole with the atomic
@@ -15,10 +16,17 @@ folder swap of :mod:`app.core.export` (``renameat2(RENAME_EXCHANGE)`` on Linux),
 till reading it sees the old three files or the new three, never a mix. Its
 ``manifest.json`` (the plugin's format plus ``version``) says which version it is.
 Earlier versions stay in ``.versions`` for rollback; the newest ``keep`` are kept.
+A version is served (published, rolled back to) only when its manifest lists the three
+files and they match it; ``status`` lists only versions that could be served, and a
+publish that fails before its version is served removes that version. Publishes and
+rollbacks of one channel folder take turns (``.lock``, an OS lock, as the plugin
+serialises them per channel): one that waits longer than ``wait_s`` changes nothing
+and says so (:class:`FolderBusy`).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hashlib
 import json
@@ -28,23 +36,51 @@ import secrets
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import TrainerError
 from .export import swap_into_place
-from .modelfiles import FILES, read_model_files
+from .locks import LockBusy, exclusive_lock
+from .modelfiles import FILES, WEIGHTS_SHA256, read_model_files
 from .progress import ProgressHook, Reporter, check_cancel
 
 MANIFEST = "manifest.json"
 KEEP_VERSIONS = 10
 VERSION_RE = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")  # the plugin's version names
 CHANNEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the plugin's channel folder names
+LOCK_WAIT_S = 120.0  # a publish takes seconds; one waiting longer is told, not queued forever
 
 
 class FolderPublishError(TrainerError):
     """Publishing to (or rolling back in) a folder failed; what was served stays served."""
+
+
+class FolderBusy(FolderPublishError):  # noqa: N818 - an outcome: try again later
+    """Another publish or rollback of the channel folder held it for the whole wait."""
+
+
+def check_channel_id(text: str) -> str:
+    """The one check of a shop channel id (``train --channel-id``, the folder layout,
+    metadata.json): the plugin's channel folder names, so it is never a path."""
+    channel_id = str(text).strip()
+    if not CHANNEL_RE.fullmatch(channel_id):
+        raise FolderPublishError(
+            f"“{channel_id}” is not a shop channel id (letters, digits, - and _ only), "
+            "e.g. 1 for the default channel."
+        )
+    return channel_id
+
+
+def channel_id_arg(text: str) -> str:
+    """argparse type for ``--channel-id``: refused at parse time, with :func:`check_channel_id`."""
+    try:
+        return check_channel_id(text)
+    except FolderPublishError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -63,13 +99,7 @@ def new_version_name(at: dt.datetime | None = None) -> str:
 
 
 def channel_dir(root: Path | str, channel_id: str) -> Path:
-    channel_id = str(channel_id).strip()
-    if not CHANNEL_RE.fullmatch(channel_id):
-        raise FolderPublishError(
-            f"“{channel_id}” is not a shop channel id (letters, digits, - and _ only), "
-            "e.g. 1 for the default channel."
-        )
-    return Path(root).expanduser().resolve() / channel_id
+    return Path(root).expanduser().resolve() / check_channel_id(channel_id)
 
 
 def _sha256(data: bytes) -> str:
@@ -118,25 +148,71 @@ def _version_names(chdir: Path) -> list[str]:
     return sorted((n for n in names if VERSION_RE.fullmatch(n)), reverse=True)
 
 
+def _version_problem(vdir: Path, manifest: dict[str, Any] | None, *, full: bool) -> str | None:
+    """Why a stored version cannot be served, completing "Model version X …"; None: it can.
+
+    Its manifest must list each of the three files once, and each must have the listed
+    size; ``full`` (before serving it) also compares every byte (sha256) and weights.bin
+    with metadata.json's ``weightsSha256``. ``status`` uses the sizes alone.
+    """
+    if manifest is None:
+        return "has no readable manifest.json"
+    entries = [f for f in manifest["files"] if isinstance(f, dict)]
+    listed = {str(f.get("name")): f for f in entries}
+    missing = [n for n in FILES if n not in listed]
+    if missing or len(manifest["files"]) != len(FILES):
+        what = ", ".join(missing) or "each model file once"
+        return f"is incomplete (its manifest.json does not list {what})"
+    data: dict[str, bytes] = {}
+    for name in FILES:
+        p = vdir / name
+        try:
+            if full:
+                data[name] = p.read_bytes()
+            size = len(data[name]) if full else p.stat().st_size
+        except OSError:
+            return f"is incomplete ({name} is missing)"
+        want = listed[name].get("size")
+        if size != want:
+            return f"is incomplete ({name} holds {size} bytes, its manifest says {want})"
+        if full and _sha256(data[name]) != listed[name].get("sha256"):
+            return f"was changed on disk ({name} differs from its manifest)"
+    if full:
+        try:
+            meta = json.loads(data["metadata.json"])
+        except ValueError:
+            return "was changed on disk (metadata.json is not JSON)"
+        checksum = meta.get(WEIGHTS_SHA256) if isinstance(meta, dict) else None
+        if checksum is not None and checksum != _sha256(data["weights.bin"]):
+            return f"was changed on disk (weights.bin does not match its {WEIGHTS_SHA256})"
+    return None
+
+
 def _check_version(vdir: Path) -> dict[str, Any]:
     """The manifest of a stored version whose three files are all there and unchanged."""
     manifest = _read_manifest(vdir)
-    if manifest is None:
-        raise FolderPublishError(f"Model version {vdir.name} has no readable manifest.json.")
-    for entry in manifest["files"]:
-        p = vdir / str(entry.get("name"))
-        try:
-            data = p.read_bytes()
-        except OSError:
-            raise FolderPublishError(
-                f"Model version {vdir.name} is incomplete ({p.name} is missing)."
-            ) from None
-        if len(data) != entry.get("size") or _sha256(data) != entry.get("sha256"):
-            raise FolderPublishError(
-                f"Model version {vdir.name} was changed on disk ({p.name} differs from its "
-                "manifest) and cannot be served."
-            )
+    problem = _version_problem(vdir, manifest, full=True)
+    if problem is not None or manifest is None:
+        raise FolderPublishError(f"Model version {vdir.name} {problem} and cannot be served.")
     return manifest
+
+
+@contextmanager
+def _channel_turn(chdir: Path, wait_s: float, on_wait: Any = None) -> Iterator[None]:
+    """This process's turn at the channel folder (its ``.lock``), waiting up to ``wait_s``
+    for another publish or rollback; :class:`FolderBusy` (nothing changed) after that."""
+    with ExitStack() as held:
+        try:
+            held.enter_context(
+                exclusive_lock(chdir / ".lock", wait_s=wait_s, on_wait=on_wait, mode=0o666)
+            )
+        except LockBusy as exc:
+            raise FolderBusy(
+                f"Another publish or rollback of channel {chdir.name} in {chdir.parent} is "
+                f"still running after {exc.waited_s:.0f} s; nothing was changed. Try again, "
+                "or wait longer with --lock-wait SECONDS."
+            ) from None
+        yield
 
 
 def _serve(chdir: Path, version: str) -> None:
@@ -173,11 +249,25 @@ def _describe(chdir: Path, version: str, current: str | None) -> dict[str, Any]:
 
 
 def folder_status(root: Path | str, channel_id: str) -> dict[str, Any]:
-    """``{"current": version | None, "versions": [...]}``, newest first (as the plugin's)."""
+    """``{"current": version | None, "versions": [...], "incomplete": [...]}``, newest
+    first (as the plugin's). ``versions`` are those that could be served; a stored
+    version that could not (cut short, files missing from its manifest) is never listed
+    there but in ``incomplete``, as ``{"version", "reason"}``."""
     chdir = channel_dir(root, channel_id)
     current = served_version(chdir)
-    versions = [_describe(chdir, v, current) for v in _version_names(chdir)]
-    return {"current": next((v for v in versions if v["current"]), None), "versions": versions}
+    versions, incomplete = [], []
+    for v in _version_names(chdir):
+        vdir = chdir / ".versions" / v
+        problem = _version_problem(vdir, _read_manifest(vdir), full=False)
+        if problem is None:
+            versions.append(_describe(chdir, v, current))
+        else:
+            incomplete.append({"version": v, "reason": problem})
+    return {
+        "current": next((v for v in versions if v["current"]), None),
+        "versions": versions,
+        "incomplete": incomplete,
+    }
 
 
 def _prune(chdir: Path, keep: int, served: str) -> None:
@@ -186,19 +276,53 @@ def _prune(chdir: Path, keep: int, served: str) -> None:
             shutil.rmtree(chdir / ".versions" / name, ignore_errors=True)
 
 
+def _store_version(
+    chdir: Path,
+    data: dict[str, bytes],
+    hashes: dict[str, str],
+    rep: Reporter,
+    cancel: threading.Event | None,
+) -> str:
+    """The three files and their manifest as a new version in ``.versions`` (written in
+    ``.tmp`` and renamed in whole); its name."""
+    (chdir / ".versions").mkdir(parents=True, exist_ok=True)
+    (chdir / ".tmp").mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="upload-", dir=chdir / ".tmp"))
+    try:
+        for i, name in enumerate(FILES):
+            check_cancel(cancel)
+            rep("uploading", 0.1 + 0.6 * i / len(FILES), f"Copying {name}")
+            _write_durably(tmp / name, data[name])
+        version = new_version_name()
+        manifest = {
+            "format": 1,
+            "createdAt": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+            "files": [{"name": n, "size": len(data[n]), "sha256": hashes[n]} for n in FILES],
+            "version": version,
+        }
+        _write_durably(tmp / MANIFEST, json.dumps(manifest).encode("utf-8"))
+        check_cancel(cancel)  # the last point where stopping changes nothing
+        os.replace(tmp, chdir / ".versions" / version)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return version
+
+
 def publish_to_folder(
     model_dir: Path | str,
     root: Path | str,
     channel_id: str | None = None,
     *,
     keep: int = KEEP_VERSIONS,
+    wait_s: float = LOCK_WAIT_S,
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
 ) -> FolderPublishResult:
     """Store the model as a new version under ``root/<channelId>`` and serve it.
 
     ``channel_id`` defaults to the model's own ``channelId``; a model trained for one
-    channel is never published under another (the plugin refuses that too).
+    channel is never published under another (the plugin refuses that too). Waits up to
+    ``wait_s`` for another publish or rollback of the channel folder to finish.
     """
     rep = Reporter(on_progress, cancel)
     rep("exporting", 0.0, "Checking the model files")
@@ -217,37 +341,25 @@ def publish_to_folder(
             "or train it for that channel."
         )
     hashes = {n: _sha256(b) for n, b in files.files.items()}
+    waiting = "Waiting for another publish to this channel folder to finish"
     try:
-        served = served_version(chdir)
-        if served is not None:
-            old = _hashes(_read_manifest(chdir / ".versions" / served))
-            if all(old.get(n) == h for n, h in hashes.items()):
-                return FolderPublishResult(served, chosen, chdir / "latest", files.metadata, True)
-        (chdir / ".versions").mkdir(parents=True, exist_ok=True)
-        (chdir / ".tmp").mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix="upload-", dir=chdir / ".tmp"))
-        try:
-            for i, name in enumerate(FILES):
-                check_cancel(cancel)
-                rep("uploading", 0.1 + 0.6 * i / len(FILES), f"Copying {name}")
-                _write_durably(tmp / name, files.files[name])
-            version = new_version_name()
-            manifest = {
-                "format": 1,
-                "createdAt": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
-                "files": [
-                    {"name": n, "size": len(files.files[n]), "sha256": hashes[n]} for n in FILES
-                ],
-                "version": version,
-            }
-            _write_durably(tmp / MANIFEST, json.dumps(manifest).encode("utf-8"))
-            check_cancel(cancel)  # the last point where stopping changes nothing
-            os.replace(tmp, chdir / ".versions" / version)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        rep("uploading", 0.8, "Switching the served model")
-        _serve(chdir, version)
-        _prune(chdir, keep, version)
+        with _channel_turn(chdir, wait_s, lambda: rep("uploading", 0.05, waiting)):
+            served = served_version(chdir)
+            if served is not None:
+                old = _hashes(_read_manifest(chdir / ".versions" / served))
+                if all(old.get(n) == h for n, h in hashes.items()):
+                    return FolderPublishResult(
+                        served, chosen, chdir / "latest", files.metadata, True
+                    )
+            version = _store_version(chdir, files.files, hashes, rep, cancel)
+            rep("uploading", 0.8, "Switching the served model")
+            try:
+                _serve(chdir, version)
+            except BaseException:
+                if served_version(chdir) != version:  # never served: not kept either
+                    shutil.rmtree(chdir / ".versions" / version, ignore_errors=True)
+                raise
+            _prune(chdir, keep, version)
     except OSError as exc:
         raise FolderPublishError(
             f"Could not publish to {chdir}: {exc.strerror or exc}. What was served before "
@@ -257,7 +369,9 @@ def publish_to_folder(
     return FolderPublishResult(version, chosen, chdir / "latest", files.metadata, False)
 
 
-def rollback_folder(root: Path | str, channel_id: str, version: str) -> dict[str, Any]:
+def rollback_folder(
+    root: Path | str, channel_id: str, version: str, *, wait_s: float = LOCK_WAIT_S
+) -> dict[str, Any]:
     """Serve an earlier stored version again (checked against its manifest first)."""
     if not VERSION_RE.fullmatch(version):
         raise FolderPublishError(f"“{version}” is not a model version name.")
@@ -265,9 +379,10 @@ def rollback_folder(root: Path | str, channel_id: str, version: str) -> dict[str
     vdir = chdir / ".versions" / version
     if not vdir.is_dir():
         raise FolderPublishError(f"Model version {version} does not exist in {chdir}.")
-    _check_version(vdir)
     try:
-        _serve(chdir, version)
+        with _channel_turn(chdir, wait_s):
+            _check_version(vdir)
+            _serve(chdir, version)
     except OSError as exc:
         raise FolderPublishError(
             f"Could not switch versions in {chdir}: {exc.strerror or exc}. "
@@ -331,9 +446,20 @@ def add_folder_arguments(subparsers: Any) -> None:
         p.add_argument(
             "--channel-id",
             dest="folder_channel_id",
+            type=channel_id_arg,
             metavar="ID",
             help="channel id of the folder layout (publish: defaults to the model's own)",
         )
+        if name != "status":
+            p.add_argument(
+                "--lock-wait",
+                type=_seconds,
+                default=LOCK_WAIT_S,
+                metavar="SECONDS",
+                help="with --to-folder: how long to wait for another publish or rollback of "
+                f"the channel folder (default {LOCK_WAIT_S:g}; then exit code 4, nothing "
+                "changed)",
+            )
         server_args = []
         for action in p._actions:
             if action.dest in ("server", "channel", "username") and action.required:
@@ -341,6 +467,27 @@ def add_folder_arguments(subparsers: Any) -> None:
                 server_args.append(action.option_strings[0])
         shop_cmd = p.get_default("func")
         p.set_defaults(func=_either(name, shop_cmd, server_args))
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not 0 <= value <= 86400:  # nan fails too
+        raise argparse.ArgumentTypeError(f"must be from 0 to 86400 seconds, not {text}")
+    return value
+
+
+def _busy(run: Any) -> int:
+    """Exit code 4 (as ``sync``'s busy channel) when the folder stayed taken; one line."""
+    import sys
+
+    try:
+        return int(run())
+    except FolderBusy as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 4
 
 
 def _either(name: str, shop_cmd: Any, server_args: list[str]) -> Any:
@@ -363,11 +510,20 @@ def _cmd_publish(args: Any) -> int:
     def show(p: Any) -> None:
         print(f"  {int(100 * p.fraction):3d}%  {p.message}", file=sys.stderr, flush=True)
 
-    r = publish_to_folder(args.model_dir, args.to_folder, args.folder_channel_id, on_progress=show)
-    n = len(r.metadata.get("labels", []))
-    again = " (already served: nothing copied)" if r.reused else ""
-    print(f"Published version {r.version} ({n} products) in {r.latest}{again}")
-    return 0
+    def run() -> int:
+        r = publish_to_folder(
+            args.model_dir,
+            args.to_folder,
+            args.folder_channel_id,
+            wait_s=args.lock_wait,
+            on_progress=show,
+        )
+        n = len(r.metadata.get("labels", []))
+        again = " (already served: nothing copied)" if r.reused else ""
+        print(f"Published version {r.version} ({n} products) in {r.latest}{again}")
+        return 0
+
+    return _busy(run)
 
 
 def _need_channel(args: Any) -> str:
@@ -393,11 +549,17 @@ def _cmd_status(args: Any) -> int:
         mark = "*" if v["current"] else " "
         n = len(v["metadata"].get("labels", []))
         print(f" {mark} {v['version']}  trained {v['trainedAt'] or '?'}  {n} products")
+    for v in st["incomplete"]:
+        print(f"   not listed: version {v['version']} {v['reason']}, so it cannot be served")
     return 0
 
 
 def _cmd_rollback(args: Any) -> int:
     channel = _need_channel(args)
-    v = rollback_folder(args.to_folder, channel, args.version)
-    print(f"Channel {channel} now serves version {v['version']} (trained {v['trainedAt']}).")
-    return 0
+
+    def run() -> int:
+        v = rollback_folder(args.to_folder, channel, args.version, wait_s=args.lock_wait)
+        print(f"Channel {channel} now serves version {v['version']} (trained {v['trainedAt']}).")
+        return 0
+
+    return _busy(run)

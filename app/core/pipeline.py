@@ -112,16 +112,27 @@ class TrainOutcome:
     device: str = "CPU"  # where TensorFlow trained ("GPU (…)" in the GPU container)
 
 
-def preflight(catalog: Catalog, options: TrainOptions, out_dir: Path, quantize: str) -> Path:
+def preflight(
+    catalog: Catalog,
+    options: TrainOptions,
+    out_dir: Path,
+    quantize: str,
+    channel_id: str | None = None,
+) -> Path:
     """What can be refused before any work, for the CLI and the GUI alike: option
-    values, a missing base weights file, and an export target that could not be
+    values, the channel id metadata.json will name (``channel_id``, else the
+    catalogue's), a missing base weights file, and an export target that could not be
     written (see :func:`app.core.outdir.check_out_dir`). Returns the resolved target.
     """
     from .errors import BaseWeightsError, InvalidOptions
     from .export import QUANTIZE
+    from .folder_publish import check_channel_id
     from .outdir import check_out_dir, expected_export_bytes
 
     options.check()
+    channel = catalog.channel_id if channel_id is None else channel_id
+    if channel:
+        check_channel_id(channel)  # the check publishing uses: never a path in metadata
     if quantize not in QUANTIZE:
         raise InvalidOptions(
             f"Weight precision must be one of {', '.join(QUANTIZE)}, not {quantize!r}."
@@ -158,7 +169,7 @@ def train_and_export(
     from .tf_runtime import compute_device
     from .trainer import train
 
-    out_dir = preflight(catalog, options, Path(out_dir), quantize)
+    out_dir = preflight(catalog, options, Path(out_dir), quantize, channel_id)
     if dataset is None:
         dataset = check_photos(catalog, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
     digests = {s.path: s.digest for s in dataset.samples}

@@ -21,7 +21,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -202,33 +201,19 @@ def channel_lock(source: Source) -> Iterator[Path]:
     run tries again). The kernel drops the lock when a killed process dies, so a
     crash never leaves the channel locked.
     """
+    from .locks import LockBusy, exclusive_lock
+
     key = hashlib.blake2b("|".join(source.store_key).encode(), digest_size=8).hexdigest()
-    path = paths.data_dir() / "locks" / f"sync-{key}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    with contextlib.ExitStack() as held:
         try:
-            _lock_fd(fd)
-        except OSError as exc:
+            path = held.enter_context(
+                exclusive_lock(paths.data_dir() / "locks" / f"sync-{key}.lock")
+            )
+        except LockBusy:
             raise SyncBusy(
                 f"Another sync of channel {source.channel_code} on {source.server} is running."
-            ) from exc
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+            ) from None
         yield path
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _lock_fd(fd: int) -> None:
-    if os.name == "nt":  # pragma: no cover - Windows
-        import msvcrt
-
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 @dataclass

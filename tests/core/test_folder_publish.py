@@ -66,9 +66,9 @@ def test_publish_twice_then_rollback(tmp_path: Path, tm_export: Path) -> None:
     assert read_model_files(latest).metadata["trainedAt"].startswith("2026-01-01")
     assert folder_status(shop, "2")["current"]["version"] == first.version
     # no half-written leftovers beside the served folder
-    assert [p.name for p in (shop / "2").iterdir() if p.name not in {".versions", ".tmp"}] == [
-        "latest"
-    ]
+    assert [
+        p.name for p in (shop / "2").iterdir() if p.name not in {".versions", ".tmp", ".lock"}
+    ] == ["latest"]
     assert not list((shop / "2" / ".tmp").iterdir())
 
 

@@ -473,6 +473,37 @@ def test_status_and_rollback_read_the_manifest_not_the_files(
     assert "is incomplete on the server" in rejection(reply)
 
 
+def test_rollback_refuses_a_version_its_manifest_does_not_cover(
+    vendure: VendureServer, admin: AdminApi, channel: SeededChannel, tm_export: Path
+) -> None:
+    """Issue 20, class 9: versions put in place by hand (so the server has no manifest of
+    them in memory): one whose manifest lists no files and whose weights are cut short,
+    one cut short without a manifest (which the plugin rebuilds from the files)."""
+    one = make_files(tm_export, channel.id, "cover-1")
+    meta = json.loads(one["metadata.json"])
+    meta["weightsSha256"] = hashlib.sha256(one["weights.bin"]).hexdigest()
+    one["metadata.json"] = json.dumps(meta).encode()
+    v1 = publish(vendure, admin, channel, one)
+    v2 = publish(vendure, admin, channel, make_files(tm_export, channel.id, "cover-2"))
+    versions = channel_dir(vendure, channel) / ".versions"
+    rollback = "mutation($v:String!){rollbackMlModel(version:$v){version}}"
+    for name, manifest in (
+        ("20000101T000000000Z-aaaaaa", {"format": 1, "createdAt": "2000-01-01", "files": []}),
+        ("20000101T000000000Z-bbbbbb", None),
+    ):
+        shutil.copytree(versions / v1, versions / name)
+        (versions / name / "weights.bin").write_bytes(one["weights.bin"][:1000])
+        if manifest is None:
+            (versions / name / "manifest.json").unlink()
+        else:
+            (versions / name / "manifest.json").write_text(json.dumps(manifest))
+        reply = gql(vendure, admin, channel, rollback, {"v": name})
+        assert "cannot be served" in rejection(reply), name
+    status = gql(vendure, admin, channel, "{mlModel{current{version}}}")
+    assert status["data"]["mlModel"]["current"]["version"] == v2
+    assert served(vendure, channel)["metadata.json"] != one["metadata.json"]
+
+
 # ------------------------------------------------------------------ 10: slow uploads
 
 

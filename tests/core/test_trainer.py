@@ -76,7 +76,9 @@ def test_dataset_report_names_every_problem(shop_folder: Path) -> None:
     r = ds.report
     assert r.no_images == ["106"]
     assert r.single_image == ["105"]
-    assert [p.name for _, p, _ in r.unreadable] == ["broken.jpg"]
+    # every file of a product folder is checked by content: the text file is listed too
+    assert [(p.name, why) for _, p, why in r.unreadable][1:] == [("notes.txt", "not a photo")]
+    assert r.unreadable[0][1].name == "broken.jpg"
     assert [(a.name, b.name) for a, b in r.duplicates] == [
         (sorted((shop_folder / "102").iterdir())[0].name, "copy-of-first.jpg")
     ]

@@ -259,7 +259,17 @@ export class ModelStorage {
                 await fs.rename(tmp, vdir);
                 this.manifests.set(vdir, manifest);
                 await fsyncDir(path.join(dir, '.versions'));
-                await this.pointLatestAt(dir, version);
+                try {
+                    await this.pointLatestAt(dir, version);
+                } catch (e) {
+                    // never served (a full disk): not kept either, or status would list it as the newest
+                    const served = await fs.readlink(path.join(dir, 'latest')).then(l => path.basename(l), () => null);
+                    if (served !== version) {
+                        this.manifests.delete(vdir);
+                        await fs.rm(vdir, { recursive: true, force: true }).catch(() => undefined);
+                    }
+                    throw e;
+                }
                 // the new model is served from here on: tidying up must not turn that into an error
                 await this.prune(dir, version).catch(onHousekeepingError);
                 return {
@@ -288,13 +298,33 @@ export class ModelStorage {
             if (!st || !st.isDirectory()) {
                 throw new ModelRejected(`Model version ${version} does not exist for this channel.`);
             }
-            // sizes only (stat): the bytes were hashed when the version was published
+            // The manifest must list each of the three files once, each of the listed size
+            // (stat: the bytes were hashed when the version was published), and weights.bin
+            // must match metadata.json's weightsSha256 where it has one (a manifest rebuilt
+            // from cut-short files would agree with them on sizes).
+            const incomplete = new ModelRejected(`Model version ${version} is incomplete on the server and cannot be served.`);
             const manifest = await this.manifest(target).catch(() => null);
+            const entries = (manifest?.files ?? []).filter(f => typeof f === 'object' && f !== null);
+            const listed = new Map(entries.map(f => [String(f.name), f]));
+            if (!manifest || manifest.files.length !== MODEL_FILES.length || !MODEL_FILES.every(n => listed.has(n))) {
+                throw incomplete;
+            }
             const sizes = await Promise.all(
-                (manifest?.files ?? []).map(f => fs.stat(path.join(target, f.name)).then(st => st.isFile() && st.size === f.size, () => false)),
+                MODEL_FILES.map(n => fs.stat(path.join(target, n)).then(st => st.isFile() && st.size === listed.get(n)!.size, () => false)),
             );
-            if (!manifest || !sizes.every(Boolean)) {
-                throw new ModelRejected(`Model version ${version} is incomplete on the server and cannot be served.`);
+            if (!sizes.every(Boolean)) throw incomplete;
+            const metadata = await fs
+                .readFile(path.join(target, 'metadata.json'), 'utf8')
+                .then(text => parseJson(text, 'metadata.json'))
+                .catch(() => null);
+            if (!metadata) throw incomplete;
+            if (metadata.weightsSha256 !== undefined) {
+                const weights = await hashFile(path.join(target, 'weights.bin')).catch(() => null);
+                if (!weights || weights.sha256 !== metadata.weightsSha256) {
+                    throw new ModelRejected(
+                        `Model version ${version} was changed on the server (weights.bin does not match metadata.json "weightsSha256") and cannot be served.`,
+                    );
+                }
             }
             await this.pointLatestAt(dir, version);
             return this.describe(dir, version, version);
