@@ -154,6 +154,7 @@ def train_and_export(
     dataset: Dataset | None = None,
     fingerprint_of: Catalog | None = None,
     counter_frames: Sequence[Path] = (),
+    not_product_photos: Sequence[Path] = (),
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
 ) -> TrainOutcome:
@@ -162,7 +163,8 @@ def train_and_export(
     ``fingerprint_of`` is the catalogue to record as "trained on" when it differs from
     ``catalog``: for a shop, every listed photo, including any whose download failed,
     so the next ``sync`` does not see a change that is not one. ``counter_frames``:
-    unlabelled photos of the shop's counter (``app.core.counter_frames``). The export is
+    unlabelled photos of the shop's counter (``app.core.counter_frames``);
+    ``not_product_photos``: its empty counter (``app.core.not_products``). The export is
     atomic and happens last, so a cancel before it leaves nothing behind.
     """
     from .export import export_model
@@ -180,6 +182,7 @@ def train_and_export(
         on_progress=span(on_progress, 0.03, 0.95),
         cancel=cancel,
         counter_frames=counter_frames,
+        not_product_photos=not_product_photos,
     )
     device = compute_device()
     log.info(

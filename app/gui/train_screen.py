@@ -405,6 +405,7 @@ class TrainScreen(QWidget):
         quantize = session.settings.quantize
         dataset = session.checked_dataset(catalog)  # the Products check, if still current
         frames = session.store.counter_frames.paths() if session.store is not None else []
+        empty = session.store.not_product_photos() if session.store is not None else []
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
             from app.core.pipeline import train_and_export
@@ -416,6 +417,7 @@ class TrainScreen(QWidget):
                 quantize=quantize,
                 dataset=dataset,
                 counter_frames=frames,
+                not_product_photos=empty,
                 on_progress=on_progress,
                 cancel=cancel,
             )
