@@ -119,11 +119,16 @@ def run_gui(argv: list[str] | None = None) -> int:
     setup_logging()
     install_excepthook()
     app = make_app(list(argv or []))
+    from .single_instance import claim
     from .window import MainWindow, app_icon, schedule_after_paint
 
-    log.info("starting the desktop app")
     app.setWindowIcon(app_icon())
+    guard = claim()  # one copy per profile: a second one raises the first and quits
+    if isinstance(guard, int):
+        return guard
+    log.info("starting the desktop app")
     window = MainWindow()
+    guard.attach(window)
     window.show()
     schedule_after_paint(window)
     if os.environ.get(EXIT_AFTER_FIRST_PAINT_ENV):
@@ -133,6 +138,7 @@ def run_gui(argv: list[str] | None = None) -> int:
     # no thread may outlive its QThread object, and the window state is kept.
     window.save_state()
     window.shutdown()
+    guard.release()
     log.info("desktop app closed (%s)", code)
     return int(code)
 
