@@ -38,3 +38,13 @@ def sample_test_photos_dir() -> Path | None:
     """One other photo per sample product, to test the trained model on (or None)."""
     found = resources.find(TEST_PHOTOS)
     return found.parent if found is not None else None
+
+
+def is_sample_shop(folder: Path | str | None) -> bool:
+    """Whether ``folder`` is the app's copy of the sample shop (see sample_shop_dir)."""
+    if not folder:
+        return False
+    try:
+        return Path(folder).resolve() == (paths.data_dir() / "sample-shop").resolve()
+    except OSError:
+        return False

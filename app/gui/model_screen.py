@@ -141,6 +141,21 @@ def compare_published(local: dict, published: dict | None) -> tuple[str, str]:
     return "This model differs from the published one.", "info"
 
 
+def no_server_text(source: Any) -> str:
+    """The "Publishing" box without a shop login: what fits the sample shop or a folder."""
+    from app.core.sample_shop import is_sample_shop
+
+    if source is not None and is_sample_shop(source.folder):
+        first = "This is the sample shop: it has no shop server, so nothing is published yet."
+    else:
+        first = "Training from a local folder: there is no shop server to check."
+    return (
+        f"{first} Publishing to a shop needs a shop login (Log in screen); publishing to "
+        "a folder your shop serves, or saving a copy of the three files, is available on "
+        "the Publish screen."
+    )
+
+
 class ModelScreen(QWidget):
     publish_requested = Signal()
 
@@ -150,6 +165,7 @@ class ModelScreen(QWidget):
         self.model: Any = None  # app.core.modelfiles.ExportedModel
         self.metadata: dict = {}
         self.published: dict | None = None
+        self.load_failed = False  # the open folder is not a usable model
 
         title = QLabel("Model")
         title.setObjectName("title")
@@ -171,6 +187,11 @@ class ModelScreen(QWidget):
         head.addWidget(self.open_button)
         head.addWidget(self.reveal_button)
         head.addWidget(self.publish_button)
+        # Why "Publish…" is off, or where it leads without a shop login: said, not guessed.
+        self.publish_hint = QLabel()
+        self.publish_hint.setObjectName("hint")
+        self.publish_hint.setWordWrap(True)
+        self.publish_hint.hide()
 
         self.progress = ProgressPanel()
         self.banner = Banner()
@@ -231,6 +252,7 @@ class ModelScreen(QWidget):
         lay = QVBoxLayout(body)
         lay.addWidget(title)
         lay.addLayout(head)
+        lay.addWidget(self.publish_hint)
         lay.addWidget(self.progress)
         lay.addWidget(self.banner)
         lay.addWidget(self.summary)
@@ -269,6 +291,7 @@ class ModelScreen(QWidget):
     def load(self) -> None:
         folder = self.session.model_dir
         self.model, self.metadata = None, {}
+        self.load_failed = False
         self.banner.clear_message()
         self._fill()
         if folder is None:
@@ -296,17 +319,23 @@ class ModelScreen(QWidget):
     def _failed(self, folder: Path, err: TaskError) -> None:
         if folder != self.session.model_dir:
             return
+        self.load_failed = True
         self.banner.show_failure(err, "This folder cannot be used as a model:")
+        self._update_buttons()
 
     def _source_changed(self) -> None:
         if self.session.logged_in:
+            self.published_box.setTitle("On the shop server")
             self.published_box.show()
+            self.refresh_published_button.show()
             self.load_published()
         else:
             self.published = None
-            self.published_box.setVisible(self.session.source is not None)
-            self.published_label.setText("Log in to a shop to see what is published.")
-            self.refresh_published_button.setEnabled(False)
+            src = self.session.source
+            self.published_box.setVisible(src is not None)
+            self.published_box.setTitle("Publishing")
+            self.published_label.setText(no_server_text(src))
+            self.refresh_published_button.hide()  # nothing to check without a server
             self.compare.clear_message()
         self._update_buttons()
 
@@ -358,8 +387,33 @@ class ModelScreen(QWidget):
     # -- view -------------------------------------------------------------------------
     def _update_buttons(self) -> None:
         has = self.model is not None
-        self.reveal_button.setEnabled(self.session.model_dir is not None)
-        self.publish_button.setEnabled(has and self.session.logged_in)
+        s = self.session
+        self.reveal_button.setEnabled(s.model_dir is not None)
+        # The Publish screen serves every mode: a shop with a login, else a folder or a copy.
+        self.publish_button.setEnabled(has)
+        if not has:
+            if s.model_dir is None:
+                reason = "Train a model or open a model folder first: nothing to publish yet."
+            elif self.load_failed:
+                reason = "This folder is not a model that can be published (see above)."
+            else:
+                reason = "Reading the model…"
+            self.publish_button.setToolTip(reason)
+            self.publish_hint.hide()
+        elif s.logged_in and s.source is not None:
+            self.publish_button.setToolTip(
+                f"Publish this model to channel {s.source.channel_code} on the Publish screen"
+            )
+            self.publish_hint.hide()
+        else:
+            tip = (
+                "Not logged in to a shop: on the Publish screen, publish this model to a "
+                "folder your shop serves or save a copy of the three files. Publishing to a "
+                "shop needs a shop login."
+            )
+            self.publish_button.setToolTip(tip)
+            self.publish_hint.setText(tip)
+            self.publish_hint.show()
 
     def _fill(self) -> None:
         meta = self.metadata
