@@ -7,6 +7,8 @@ will load exactly these files; any failure leaves the previous model served.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 from threading import Event
@@ -39,11 +41,137 @@ from .widgets import Banner, ElidedLabel, ProgressPanel, reveal_folder, scroll_p
 log = logging.getLogger(__name__)
 
 
+MODEL_FILES = ("model.json", "weights.bin", "metadata.json")  # modelfiles.FILES, without numpy
+PUBLISH_TEXT = "Publish to the shop"
+FOLDER_PUBLISH_TEXT = "Publish to the folder"
+PUBLISHED_TEXT = "Published — train again to publish a new model"
+VERSION_HEADERS = ["Trained", "Products", "Photos", "Held-back photos right", "Published", ""]
+
+
 def describe(meta: dict | None) -> str:
     if not meta:
         return "nothing"
     n = meta.get("productCount", len(meta.get("labels", [])))
     return f"the model trained {format_when(meta)} ({n} products)"
+
+
+def version_meta(version: dict | None) -> dict:
+    """A stored version's metadata.json (the server and the folder both list it), with
+    the version's own trainedAt where the metadata lacks one."""
+    if not version:
+        return {}
+    meta = version.get("metadata")
+    if isinstance(meta, str):  # a JSON scalar sent as text
+        try:
+            meta = json.loads(meta)
+        except ValueError:
+            meta = None
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    if version.get("trainedAt") and not meta.get("trainedAt"):
+        meta["trainedAt"] = version["trainedAt"]
+    return meta
+
+
+def describe_version(version: dict | None) -> str:
+    return describe(version_meta(version)) if version else "nothing"
+
+
+def held_back_text(meta: dict) -> str:
+    """“92 % (11 of 12)”: how the version did on photos held back from its training."""
+    acc = meta.get("validationAccuracy")
+    if not isinstance(acc, (int, float)) or isinstance(acc, bool):
+        return "not measured"
+    n = meta.get("heldBackPhotos")
+    if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+        return f"{100 * acc:.0f} % ({round(acc * n)} of {n})"
+    return f"{100 * acc:.0f} %"
+
+
+def version_cells(version: dict) -> list[str]:
+    """One row of a versions table: what an owner chooses by (the name is a tooltip)."""
+    meta = version_meta(version)
+    labels = meta.get("labels")
+    products = meta.get("productCount", len(labels) if isinstance(labels, list) else None)
+    photos = meta.get("imageCount")
+    created = trained_at({"trainedAt": version.get("createdAt")})
+    return [
+        format_when(meta),
+        "?" if products is None else str(products),
+        "?" if photos is None else str(photos),
+        held_back_text(meta),
+        created.astimezone().strftime("%d %b %Y, %H:%M") if created else "",
+        "serving now" if version.get("current") else "",
+    ]
+
+
+def fill_versions(table: QTableWidget, versions: list[dict], max_rows: int) -> None:
+    table.setRowCount(len(versions))
+    for r, v in enumerate(versions):
+        tip = f"Version {v.get('version', '')}"
+        for c, text in enumerate(version_cells(v)):
+            item = QTableWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, v)
+            item.setToolTip(tip)
+            table.setItem(r, c, item)
+    table.setVisible(bool(versions))
+    # as tall as its rows, so a short list does not leave a big blank box
+    header = table.horizontalHeader().sizeHint().height()
+    rows = table.verticalHeader().defaultSectionSize() * min(max_rows, len(versions))
+    table.setFixedHeight(header + rows + 2 * table.frameWidth() + 2)
+
+
+def versions_table() -> QTableWidget:
+    table = QTableWidget(0, len(VERSION_HEADERS))
+    table.setHorizontalHeaderLabels(VERSION_HEADERS)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(24)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    hh = table.horizontalHeader()
+    for c in range(len(VERSION_HEADERS) - 1):
+        hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+    hh.setSectionResizeMode(len(VERSION_HEADERS) - 1, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+_hash_cache: dict[tuple, dict[str, str]] = {}
+
+
+def local_hashes(model_dir: Path | None) -> dict[str, str]:
+    """sha256 of the three files ({} when one is missing), recomputed only when a file's
+    size or time changes: a new training writes new files, so new hashes."""
+    if model_dir is None:
+        return {}
+    try:
+        key = (str(model_dir),) + tuple(
+            (n, st.st_size, st.st_mtime_ns)
+            for n in MODEL_FILES
+            for st in [(Path(model_dir) / n).stat()]
+        )
+        if key not in _hash_cache:
+            if len(_hash_cache) > 8:
+                _hash_cache.clear()
+            _hash_cache[key] = {
+                n: hashlib.sha256((Path(model_dir) / n).read_bytes()).hexdigest()
+                for n in MODEL_FILES
+            }
+    except OSError:
+        return {}
+    return _hash_cache[key]
+
+
+def served_hashes(version: dict | None) -> dict[str, str]:
+    files = (version or {}).get("files") or []
+    return {
+        f["name"]: f["sha256"]
+        for f in files
+        if isinstance(f, dict) and isinstance(f.get("name"), str) and f.get("sha256")
+    }
+
+
+def same_files(local: dict[str, str], served: dict[str, str]) -> bool:
+    return bool(local) and all(served.get(n) == local[n] for n in MODEL_FILES)
 
 
 class PublishScreen(QWidget):
@@ -62,7 +190,7 @@ class PublishScreen(QWidget):
         self.what = QLabel()
         self.what.setWordWrap(True)
         self.what.setTextFormat(Qt.TextFormat.RichText)
-        self.publish_button = QPushButton("Publish to the shop")
+        self.publish_button = QPushButton(PUBLISH_TEXT)
         self.publish_button.setObjectName("primary")
         self.publish_button.clicked.connect(self.publish)
         self.login_button = QPushButton("Log in to a shop…")
@@ -82,17 +210,7 @@ class PublishScreen(QWidget):
         self.server_box = QGroupBox("On the shop server")
         self.served = QLabel()
         self.served.setWordWrap(True)
-        self.versions = QTableWidget(0, 4)
-        self.versions.setHorizontalHeaderLabels(["Version", "Trained", "Published", ""])
-        self.versions.verticalHeader().hide()
-        self.versions.verticalHeader().setDefaultSectionSize(24)
-        self.versions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.versions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.versions.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        hh = self.versions.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2, 3):
-            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.versions = versions_table()
         self.versions.itemSelectionChanged.connect(self._version_selected)
         self.rollback_button = QPushButton("Serve this version again")
         self.rollback_button.setEnabled(False)
@@ -109,6 +227,11 @@ class PublishScreen(QWidget):
         bl.addLayout(brow)
         self.status: dict | None = None
         self.folder_status: dict | None = None
+        self.confirm_box: QMessageBox | None = None  # the question asked last
+        # The files the shop / the folder serves now, by client and by (folder, channel):
+        # the same files as the local model's mean there is nothing new to publish.
+        self._served: tuple[Any, dict[str, str]] = (None, {})
+        self._folder_served: tuple[tuple[str, str], dict[str, str]] = (("", ""), {})
         self.folder_box = self._build_folder_box()
 
         body = QWidget()
@@ -155,7 +278,7 @@ class PublishScreen(QWidget):
             "The shop channel's id (1 for the default channel): the folder inside yours "
             "that the tills of that channel read"
         )
-        self.folder_publish_button = QPushButton("Publish to the folder")
+        self.folder_publish_button = QPushButton(FOLDER_PUBLISH_TEXT)
         self.folder_publish_button.clicked.connect(lambda: self.publish_to_folder())
         r1 = QHBoxLayout()
         r1.addWidget(QLabel("Folder:"))
@@ -169,16 +292,7 @@ class PublishScreen(QWidget):
         self.folder_served = QLabel()
         self.folder_served.setWordWrap(True)
         self.folder_served.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.folder_versions = QTableWidget(0, 3)
-        self.folder_versions.setHorizontalHeaderLabels(["Version", "Trained", ""])
-        self.folder_versions.verticalHeader().hide()
-        self.folder_versions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.folder_versions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.folder_versions.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        fh = self.folder_versions.horizontalHeader()
-        fh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2):
-            fh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.folder_versions = versions_table()
         self.folder_versions.itemSelectionChanged.connect(self._folder_version_selected)
         self.folder_versions.hide()
         self.folder_rollback_button = QPushButton("Serve this version again")
@@ -237,6 +351,8 @@ class PublishScreen(QWidget):
         if not folder or s.model_dir is None:
             return None
         channel = self._folder_channel()
+        if not self._confirm_folder_publish(folder, channel):
+            return None
         s.settings.publish_channel_id = channel
         s.settings.save()
         model_dir = s.model_dir
@@ -253,10 +369,62 @@ class PublishScreen(QWidget):
         self.task = task
         self.progress.track(task, "Publishing to the folder…")
         task.succeeded.connect(self._folder_published)
+        task.succeeded.connect(
+            lambda _r, key=(folder, channel), m=model_dir: self._set_folder_served(
+                key, local_hashes(m)
+            )
+        )
         task.failed.connect(lambda err: self.banner.show_failure(err, "Publishing failed."))
         task.finished.connect(self.load_folder_status)
         task.finished.connect(self.refresh)
         return task
+
+    def _confirm_folder_publish(self, folder: str, channel: str) -> bool:
+        """The same question as the shop's publish: what replaces what, where."""
+        if not self.confirm:
+            return True
+        from app.core.errors import TrainerError
+        from app.core.folder_publish import folder_status
+
+        try:
+            current = folder_status(folder, channel).get("current")
+        except (TrainerError, OSError):
+            current = None  # publishing will say what is wrong with the folder
+        local = describe(self.local_meta)
+        if current is None:
+            text = (
+                f"Publish {local} to channel {channel} in the folder {folder}? "
+                "Nothing is published there yet."
+            )
+            info = "The tills that read this folder load it on their next start."
+        else:
+            text = (
+                f"Replace {describe_version(current)} on channel {channel} in the folder "
+                f"{folder} with {local}?"
+            )
+            info = (
+                "The tills that read this folder load the new model on their next start. "
+                "The old one is kept in the folder and can be served again."
+            )
+        return self._ask("Publish the model?", text, info, "Publish")
+
+    def _ask(self, title: str, text: str, info: str, yes: str) -> bool:
+        """Cancel or ``yes``: every publish and every switch of versions asks this way."""
+        box = QMessageBox(self)
+        box.setObjectName("confirm")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(title)
+        box.setText(text)
+        box.setInformativeText(info)
+        box.setStandardButtons(QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes)
+        box.button(QMessageBox.StandardButton.Yes).setText(yes)
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        self.confirm_box = box
+        try:
+            return box.exec() == QMessageBox.StandardButton.Yes
+        finally:
+            self.confirm_box = None
+            box.deleteLater()
 
     def _folder_published(self, result: Any) -> None:
         again = " It was already the served version: nothing was copied." if result.reused else ""
@@ -281,33 +449,48 @@ class PublishScreen(QWidget):
             return folder_status(folder, channel)
 
         task = self.session.runner.start("folder-status", work)
-        task.succeeded.connect(lambda st, c=channel: self._folder_status_loaded(c, st))
+        task.succeeded.connect(lambda st, f=folder, c=channel: self._folder_status_loaded(f, c, st))
         task.failed.connect(lambda err: self.folder_served.setText(err.message))
         return task
 
-    def _folder_status_loaded(self, channel: str, status: dict) -> None:
+    def _folder_status_loaded(self, folder: str, channel: str, status: dict) -> None:
         self.folder_status = status
         current = status.get("current")
         versions = list(status.get("versions") or [])
         if current:
             self.folder_served.setText(
-                f"Channel {channel} in this folder serves version {current['version']}, "
-                f"trained {format_when(current)}."
+                f"Channel {channel} in this folder serves {describe_version(current)}, "
+                f"version {current['version']}. Choose an earlier one to serve it again:"
+                if len(versions) > 1
+                else f"Channel {channel} in this folder serves {describe_version(current)}, "
+                f"version {current['version']}."
             )
         else:
             self.folder_served.setText(f"Nothing published for channel {channel} here yet.")
-        self.folder_versions.setRowCount(len(versions))
-        for r, v in enumerate(versions):
-            cells = [v["version"], format_when(v), "serving now" if v.get("current") else ""]
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(str(text))
-                item.setData(Qt.ItemDataRole.UserRole, v)
-                self.folder_versions.setItem(r, c, item)
-        self.folder_versions.setVisible(bool(versions))
-        header = self.folder_versions.horizontalHeader().sizeHint().height()
-        rows = self.folder_versions.verticalHeader().defaultSectionSize() * min(6, len(versions))
-        self.folder_versions.setFixedHeight(header + rows + 2 * self.folder_versions.frameWidth())
+        fill_versions(self.folder_versions, versions, max_rows=6)
         self._folder_version_selected()
+        self._set_folder_served((folder, channel), served_hashes(current))
+
+    def _set_folder_served(self, key: tuple[str, str], hashes: dict[str, str]) -> None:
+        self._folder_served = (key, hashes)
+        self._update_folder_button()
+
+    def _update_folder_button(self) -> None:
+        """“Published — train again…” while the folder serves exactly the local files."""
+        s = self.session
+        busy = self.task is not None and self.task.running
+        has_model = s.model_dir is not None and self.local_meta is not None
+        key, hashes = self._folder_served
+        here = (s.settings.publish_folder, self._folder_channel())
+        done = has_model and key == here and same_files(local_hashes(s.model_dir), hashes)
+        self.folder_publish_button.setText(PUBLISHED_TEXT if done else FOLDER_PUBLISH_TEXT)
+        self.folder_publish_button.setToolTip(
+            "This folder already serves exactly these three files for this channel. Train "
+            "again (or open another model) to publish a new one."
+            if done
+            else ""
+        )
+        self.folder_publish_button.setEnabled(has_model and not busy and not done)
 
     def _folder_version_selected(self) -> None:
         items = self.folder_versions.selectedItems()
@@ -319,8 +502,21 @@ class PublishScreen(QWidget):
         folder = self.session.settings.publish_folder
         if not items or not folder:
             return None
-        version = items[0].data(Qt.ItemDataRole.UserRole)["version"]
+        chosen = items[0].data(Qt.ItemDataRole.UserRole)
+        version = chosen["version"]
         channel = self._folder_channel()
+        if self.confirm:
+            current = (self.folder_status or {}).get("current")
+            asked = self._ask(
+                "Serve an earlier model?",
+                f"Serve {describe_version(chosen)} on channel {channel} in the folder {folder} "
+                f"again, instead of {describe_version(current)}?",
+                "The tills that read this folder load it on their next start. The model "
+                "served now stays in the folder and can be served again.",
+                "Serve again",
+            )
+            if not asked:
+                return None
 
         def work(on_progress: ProgressHook, cancel: Event) -> Any:
             from app.core.folder_publish import rollback_folder
@@ -338,6 +534,7 @@ class PublishScreen(QWidget):
             lambda err: self.banner.show_failure(err, "", "The current model stays served.")
         )
         task.finished.connect(self.load_folder_status)
+        task.finished.connect(self.refresh)
         return task
 
     def _reveal_folder(self) -> None:
@@ -408,30 +605,16 @@ class PublishScreen(QWidget):
         code = self.session.source.channel_code if self.session.source else ""
         if current:
             self.served.setText(
-                f"Channel <b>{code}</b> serves version <b>{current['version']}</b>, trained "
-                f"{format_when(current)}. Versions kept on the server:"
+                f"Channel <b>{code}</b> serves {describe_version(current)}, version "
+                f"<b>{current['version']}</b>. Versions kept on the server (choose one to "
+                "serve it again):"
             )
         else:
             self.served.setText(f"Channel <b>{code}</b> has no published model yet.")
-        self.versions.setRowCount(len(versions))
-        for r, v in enumerate(versions):
-            published = trained_at({"trainedAt": v.get("createdAt")})
-            cells = [
-                v.get("version", ""),
-                format_when(v),
-                published.astimezone().strftime("%d %b %Y, %H:%M") if published else "",
-                "serving now" if v.get("current") else "",
-            ]
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(str(text))
-                item.setData(Qt.ItemDataRole.UserRole, v)
-                self.versions.setItem(r, c, item)
-        self.versions.setVisible(bool(versions))
-        # as tall as its rows (up to ten), so a short list does not leave a big blank box
-        header = self.versions.horizontalHeader().sizeHint().height()
-        rows = self.versions.verticalHeader().defaultSectionSize() * min(10, len(versions))
-        self.versions.setFixedHeight(header + rows + 2 * self.versions.frameWidth() + 2)
+        fill_versions(self.versions, versions, max_rows=10)
         self._version_selected()
+        self._served = (client, served_hashes(current))
+        self.refresh()
 
     def _selected_version(self) -> dict | None:
         items = self.versions.selectedItems()
@@ -450,13 +633,16 @@ class PublishScreen(QWidget):
         version = v["version"]
         code = s.source.channel_code if s.source else ""
         if self.confirm:
-            answer = QMessageBox.question(
-                self,
+            current = (self.status or {}).get("current")
+            asked = self._ask(
                 "Serve an earlier model?",
-                f"Serve version {version} (trained {format_when(v)}) on channel “{code}” "
-                "again, instead of the current model?",
+                f"Serve {describe_version(v)} on channel “{code}” again, instead of "
+                f"{describe_version(current)}?",
+                "The tills load it on their next start. The model served now is kept on the "
+                "server and can be served again.",
+                "Serve again",
             )
-            if answer != QMessageBox.StandardButton.Yes:
+            if not asked:
                 return None
         client = s.client
 
@@ -497,8 +683,9 @@ class PublishScreen(QWidget):
         busy = self.task is not None and self.task.running
         self.login_button.setVisible(not s.logged_in)
         has_model = s.model_dir is not None and self.local_meta is not None
-        for w in (self.folder_publish_button, self.copy_button):
-            w.setEnabled(has_model and not busy)
+        self.copy_button.setEnabled(has_model and not busy)
+        self.publish_button.setText(PUBLISH_TEXT)
+        self.publish_button.setToolTip("")
         own = str((self.local_meta or {}).get("channelId") or "").strip()
         if own:  # a model trained for a channel is published under that channel only
             if self.channel_id.text().strip() != own:
@@ -512,6 +699,7 @@ class PublishScreen(QWidget):
                 "The shop channel's id (1 for the default channel): the folder inside yours "
                 "that the tills of that channel read"
             )
+        self._update_folder_button()
         if not has_model:
             self.what.setText("Train a model or open a model folder first.")
             self.publish_button.setEnabled(False)
@@ -526,6 +714,19 @@ class PublishScreen(QWidget):
             return
         src = s.source
         assert src is not None
+        client, served = self._served
+        if client is s.client and same_files(local_hashes(s.model_dir), served):
+            self.what.setText(
+                f"Channel <b>{src.channel_code}</b> on {src.server} serves "
+                f"{describe(self.local_meta)}: exactly the files on this computer."
+            )
+            self.publish_button.setText(PUBLISHED_TEXT)
+            self.publish_button.setToolTip(
+                "The shop already serves exactly these three files. Train again (or open "
+                "another model) to publish a new one."
+            )
+            self.publish_button.setEnabled(False)
+            return
         self.what.setText(
             f"Publish {describe(self.local_meta)} to channel <b>{src.channel_code}</b> on "
             f"{src.server}. Every till of this channel loads it on its next start."
@@ -566,29 +767,20 @@ class PublishScreen(QWidget):
 
     def _confirm(self, client: Any, model_dir: Any, src: Any, current: dict | None) -> None:
         if self.confirm:
-            box = QMessageBox(self)
-            box.setIcon(QMessageBox.Icon.Question)
-            box.setWindowTitle("Publish the model?")
             if current is None:
-                box.setText(
+                text = (
                     f"Publish {describe(self.local_meta)} to channel “{src.channel_code}”? "
                     "No model is published there yet."
                 )
             else:
-                box.setText(
+                text = (
                     f"Replace {describe(current)} on channel “{src.channel_code}” with "
                     f"{describe(self.local_meta)}?"
                 )
             info = "The tills load the new model on their next start."
             if current is not None:
                 info += " The old one is kept on the server and can be restored."
-            box.setInformativeText(info)
-            box.setStandardButtons(
-                QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes
-            )
-            box.button(QMessageBox.StandardButton.Yes).setText("Publish")
-            box.setDefaultButton(QMessageBox.StandardButton.Yes)
-            if box.exec() != QMessageBox.StandardButton.Yes:
+            if not self._ask("Publish the model?", text, info, "Publish"):
                 self.refresh()
                 return
 
@@ -600,7 +792,7 @@ class PublishScreen(QWidget):
         task = self.session.runner.start("publish", work)
         self.task = task
         self.progress.track(task, "Uploading…")
-        task.succeeded.connect(lambda res, t=task: self._done(t, res))
+        task.succeeded.connect(lambda res, t=task, c=client, m=model_dir: self._done(t, res, c, m))
         task.failed.connect(self._failed)
         task.cancelled.connect(
             lambda: self.banner.show_message(
@@ -609,7 +801,9 @@ class PublishScreen(QWidget):
         )
         task.finished.connect(self.refresh)
 
-    def _done(self, task: Task, result: Any) -> None:
+    def _done(self, task: Task, result: Any, client: Any = None, model_dir: Any = None) -> None:
+        if client is not None:  # these files are served now (the status read confirms it)
+            self._served = (client, local_hashes(model_dir))
         first = "Already published" if result.reused else "Published and verified"
         again = " Nothing was uploaded again." if result.reused else ""
         self.banner.show_message(

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
 from app.core.pipeline import Source
 from app.core.sample_shop import sample_shop_dir
@@ -88,3 +88,102 @@ def test_model_screen_in_a_local_folder_says_there_is_no_server(
     assert text.startswith("Training from a local folder: there is no shop server to check.")
     click(qtbot, window.model.publish_button)
     assert window.current_screen() == "publish"
+
+
+# -- 3. Publish screen: nothing published twice by accident; versions an owner can read -------
+def answer_next_question(qtbot, screen, button: str, seen: list[str]) -> None:
+    """Click ``button`` of the next confirmation the screen asks (a modal QMessageBox)."""
+    tries = [0]
+
+    def look() -> None:
+        box = screen.confirm_box
+        if box is None or not box.isVisible():
+            tries[0] += 1
+            if tries[0] < 200:  # 10 s
+                QTimer.singleShot(50, look)
+            return
+        seen.append(box.text())
+        target = next(b for b in box.buttons() if b.text() == button)
+        qtbot.mouseClick(target, LEFT)
+
+    QTimer.singleShot(0, look)
+
+
+def test_folder_publish_asks_then_says_published_until_the_model_changes(
+    qtbot, window, tm_export, tmp_path
+):
+    from app.core.folder_publish import folder_status
+    from app.gui.model_screen import format_when
+
+    held = {"validationAccuracy": 0.75, "heldBackPhotos": 12, "imageCount": 40}
+    a = fake_model(tmp_path / "a", tm_export, LABELS, channelId="1", productCount=5, **held)
+    b_when = "2026-11-28T10:00:00Z"
+    b = fake_model(tmp_path / "b", tm_export, LABELS, channelId="1", trainedAt=b_when, **held)
+    a_said = f"the model trained {format_when({'trainedAt': '2026-11-27T10:00:00Z'})} (5 products)"
+    b_said = f"the model trained {format_when({'trainedAt': b_when})} (5 products)"
+    assets = tmp_path / "assets"
+    pub = window.publish
+    window.session.set_model_dir(a)
+    pub.set_publish_folder(assets)
+    window.show_screen("publish")
+    button = pub.folder_publish_button
+    assert button.text() == "Publish to the folder"
+
+    # it asks first, the way the shop publish does; Cancel publishes nothing
+    seen: list[str] = []
+    answer_next_question(qtbot, pub, "Cancel", seen)
+    click(qtbot, button)
+    assert seen == [
+        f"Publish {a_said} to channel 1 in the folder {assets}? Nothing is published there yet."
+    ]
+    assert folder_status(assets, "1")["current"] is None
+
+    answer_next_question(qtbot, pub, "Publish", seen)
+    click(qtbot, button)
+    qtbot.waitUntil(lambda: pub.folder_versions.rowCount() == 1, timeout=20000)
+    qtbot.waitUntil(lambda: not button.isEnabled(), timeout=10000)
+    assert button.text() == "Published — train again to publish a new model"
+    assert "already serves exactly these three files" in button.toolTip()
+
+    # a new model: the button is back, and replacing the served version is asked too
+    window.session.set_model_dir(b)
+    assert button.isEnabled() and button.text() == "Publish to the folder"
+    answer_next_question(qtbot, pub, "Publish", seen)
+    click(qtbot, button)
+    assert seen[-1] == f"Replace {a_said} on channel 1 in the folder {assets} with {b_said}?"
+    qtbot.waitUntil(lambda: pub.folder_versions.rowCount() == 2, timeout=20000)
+    qtbot.waitUntil(lambda: button.text().startswith("Published"), timeout=10000)
+
+    # versions read as date, products, photos and held-back result (the name is a tooltip)
+    table = pub.folder_versions
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers[:5] == ["Trained", "Products", "Photos", "Held-back photos right", "Published"]
+    older = [table.item(1, c).text() for c in range(table.columnCount())]
+    assert older[:4] == [
+        format_when({"trainedAt": "2026-11-27T10:00:00Z"}),
+        "5",
+        "40",
+        "75 % (9 of 12)",
+    ]
+    assert older[5] == "" and table.item(0, 5).text() == "serving now"
+    version_a = table.item(1, 0).data(Qt.ItemDataRole.UserRole)["version"]
+    assert table.item(1, 0).toolTip() == f"Version {version_a}"
+    assert b_said in pub.folder_served.text()
+
+    # serving an earlier version again is asked, the same way
+    table.selectRow(1)
+    answer_next_question(qtbot, pub, "Cancel", seen)
+    click(qtbot, pub.folder_rollback_button)
+    assert seen[-1] == (
+        f"Serve {a_said} on channel 1 in the folder {assets} again, instead of {b_said}?"
+    )
+    assert folder_status(assets, "1")["current"]["trainedAt"] == b_when
+    answer_next_question(qtbot, pub, "Serve again", seen)
+    click(qtbot, pub.folder_rollback_button)
+    qtbot.waitUntil(
+        lambda: (folder_status(assets, "1")["current"] or {}).get("version") == version_a,
+        timeout=20000,
+    )
+    qtbot.waitUntil(lambda: "again" in pub.banner.text(), timeout=10000)
+    # the folder no longer serves the files open here (b): they may be published again
+    qtbot.waitUntil(lambda: button.isEnabled() and button.text() == "Publish to the folder")

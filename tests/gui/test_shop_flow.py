@@ -6,9 +6,12 @@ import json
 
 import pytest
 import requests
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 pytestmark = pytest.mark.slow
+
+PUBLISHED = "Published — train again to publish a new model"
 
 
 def log_in(qtbot, window, server, user: str, password: str, remember: bool = False):
@@ -155,6 +158,10 @@ def test_full_flow_train_publish_and_verify(
         assert served.status_code == 200
         assert served.content == (model_dir / name).read_bytes(), name
     qtbot.waitUntil(lambda: "currently published" in model.compare.text(), timeout=20000)
+    # the same files cannot be published twice by accident: the button says why
+    qtbot.waitUntil(lambda: publish.publish_button.text() == PUBLISHED, timeout=20000)
+    assert not publish.publish_button.isEnabled()
+    assert "exactly the files on this computer" in publish.what.text()
 
     # the served model knows this catalogue: no banner; unticking a product changes that
     changes = window.changes
@@ -183,15 +190,25 @@ def test_full_flow_train_publish_and_verify(
     changed = {**json.loads(original), "note": "second"}
     (model_dir / "metadata.json").write_text(json.dumps(changed))
     publish.banner.clear_message()
-    publish.publish()
+    window.session.set_model_dir(model_dir)  # as a training run announces its new files
+    assert publish.publish_button.isEnabled() and publish.publish_button.text() != PUBLISHED
+    qtbot.mouseClick(publish.publish_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: publish.banner.kind in ("ok", "error"), timeout=120000)
     assert publish.banner.kind == "ok", publish.banner.text()
     second = publish.banner.text().split("version ")[1].split(",")[0]
     assert second != first
     (model_dir / "metadata.json").write_bytes(original)
     qtbot.waitUntil(lambda: second in publish.served.text(), timeout=20000)
-    rows = {publish.versions.item(r, 0).text(): r for r in range(publish.versions.rowCount())}
+    rows = {
+        publish.versions.item(r, 0).data(Qt.ItemDataRole.UserRole)["version"]: r
+        for r in range(publish.versions.rowCount())
+    }
     assert {first, second} <= set(rows)
+    # each version says what it is: when trained, products, photos, held-back result
+    cells = [publish.versions.item(rows[first], c).text() for c in range(6)]
+    assert cells[1] == "8" and cells[2] == str(meta["imageCount"])
+    assert cells[3].endswith(f" of {meta['heldBackPhotos']})") or cells[3] == "not measured"
+    assert publish.versions.item(rows[first], 0).toolTip() == f"Version {first}"
     publish.versions.selectRow(rows[first])
     assert publish.rollback_button.isEnabled()
     publish.banner.clear_message()
@@ -202,6 +219,8 @@ def test_full_flow_train_publish_and_verify(
         lambda: (publish.status or {}).get("current", {}).get("version") == first, timeout=20000
     )
     assert first in publish.served.text()
+    # the files on this computer are the first version's again: served, nothing to publish
+    qtbot.waitUntil(lambda: publish.publish_button.text() == PUBLISHED, timeout=20000)
 
     window.save_state()
     window.close()
