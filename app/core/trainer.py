@@ -654,13 +654,7 @@ def _trained_as_is(samples: list[Sample], root: Path) -> list[tuple[str, str]]:
     from .features import known_cut, studio_cut
 
     path = root / CUTOUT_CHECK_FILE
-    try:
-        raw = json.loads(path.read_text())
-        known = (
-            {k: v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
-        )
-    except (OSError, ValueError):
-        known = {}
+    known = _read_memo(path, str)
     out, changed = [], False
     for s in samples:
         if not is_catalogue_photo(s):
@@ -677,15 +671,29 @@ def _trained_as_is(samples: list[Sample], root: Path) -> list[tuple[str, str]]:
         if known[s.digest]:
             out.append((s.product_id, known[s.digest]))
     if changed:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(known))
-            os.replace(tmp, path)
-        except OSError as exc:  # only costs the check again next time
-            tmp.unlink(missing_ok=True)
-            log.warning("cut-out check cache not written: %s", exc)
+        _write_memo(path, known)
     return out
+
+
+def _read_memo(path: Path, kind: type) -> dict[str, Any]:
+    """A per-photo memo beside the feature cache (digest -> value of ``kind``); a missing
+    or damaged one is empty: it only costs the work again."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(v, kind)} if isinstance(raw, dict) else {}
+
+
+def _write_memo(path: Path, memo: dict[str, Any]) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(memo))
+        os.replace(tmp, path)
+    except OSError as exc:  # only costs the work again next time
+        tmp.unlink(missing_ok=True)
+        log.warning("%s not written: %s", path.name, exc)
 
 
 def _check_studio_looks(samples: list[Sample], root: Path) -> None:
@@ -696,11 +704,7 @@ def _check_studio_looks(samples: list[Sample], root: Path) -> None:
     if not todo:
         return
     path = root / STUDIO_LOOK_FILE
-    try:
-        saved = json.loads(path.read_text())
-        known = {k: v for k, v in saved.items() if isinstance(v, bool)}
-    except (OSError, ValueError, AttributeError):
-        known = {}
+    known = _read_memo(path, bool)
     _STUDIO_LOOK.update(known)
     todo = [s for s in todo if s.digest not in _STUDIO_LOOK]
     if not todo:
@@ -708,14 +712,7 @@ def _check_studio_looks(samples: list[Sample], root: Path) -> None:
     with ThreadPoolExecutor(2, thread_name_prefix="studio-look") as pool:
         list(pool.map(is_catalogue_photo, todo))
     known.update({s.digest: _STUDIO_LOOK[s.digest] for s in todo if s.digest in _STUDIO_LOOK})
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(known))
-        os.replace(tmp, path)
-    except OSError as exc:  # only costs the decode again next time
-        tmp.unlink(missing_ok=True)
-        log.warning("studio-look cache not written: %s", exc)
+    _write_memo(path, known)
 
 
 def _trained_on(dataset: Dataset) -> tuple[str, list[str]]:

