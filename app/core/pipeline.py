@@ -56,7 +56,22 @@ class Source:
     def label(self) -> str:
         if self.kind == "shop":
             return f"{self.channel_code} on {self.server}"
+        if self.is_sample_shop:
+            return "Sample shop"  # not the path of its copy inside the app's data folder
         return f"folder {self.folder}"
+
+    @property
+    def short_name(self) -> str:
+        """For the window title: the channel code, "Sample shop" or the folder's name."""
+        if self.kind == "shop":
+            return self.channel_code
+        return "Sample shop" if self.is_sample_shop else Path(self.folder).name
+
+    @property
+    def is_sample_shop(self) -> bool:
+        from .sample_shop import is_sample_shop
+
+        return self.kind == "folder" and is_sample_shop(self.folder)
 
     @property
     def store_key(self) -> tuple[str, str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from threading import Event
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import paths
 from app.core.progress import ProgressHook
 
 from .session import Session
@@ -34,6 +35,14 @@ from .tasks import Task, TaskError
 from .widgets import Banner, ProgressPanel
 
 log = logging.getLogger(__name__)
+
+
+def _inside(folder: Path, root: Path) -> bool:
+    try:
+        folder.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 class LoginScreen(QWidget):
@@ -199,6 +208,12 @@ class LoginScreen(QWidget):
             self.connected_label.setText(
                 f"Connected to <b>{src.server}</b>, channel <b>{src.channel_code}</b>."
             )
+        elif src.is_sample_shop:
+            self.connected_label.setText(
+                "Training from the <b>Sample shop</b>: six fruits shipped with the app. "
+                "Publish to a folder on the Publish screen; publishing to a shop needs a "
+                "shop login."
+            )
         else:
             self.connected_label.setText(
                 f"Training from the folder <b>{src.folder}</b>. "
@@ -289,11 +304,14 @@ class LoginScreen(QWidget):
     def _fill_channels(self, channels: list[Any]) -> None:
         self.channel_list.clear()
         for ch in channels:
-            item = QListWidgetItem(
-                ch.code if ch.can_publish else f"{ch.code}  (no permission to publish models)"
-            )
+            # The server's channel list holds code, id and permissions (no name, no count).
+            note = "" if ch.can_publish else "; no permission to publish models"
+            item = QListWidgetItem(f"{ch.code}   (channel id {ch.id}{note})")
             item.setData(Qt.ItemDataRole.UserRole, ch)
-            item.setToolTip(f"Channel id {ch.id}")
+            item.setToolTip(
+                f"Channel “{ch.code}”, id {ch.id}: its tills load the models published to "
+                f"channel {ch.id}"
+            )
             self.channel_list.addItem(item)
             if ch.code == self.session.settings.last_channel:
                 self.channel_list.setCurrentItem(item)
@@ -340,12 +358,17 @@ class LoginScreen(QWidget):
 
     def folder_dialog_start(self) -> str:
         """The folder *around* the last shop folder, so it is picked again with one click
-        (opening inside it invites picking one product's sub-folder instead)."""
+        (opening inside it invites picking one product's sub-folder instead); else the
+        owner's Pictures, else home — never the app's own data folder (the sample shop's
+        copy lives there, beside channels/ and models/)."""
         last = self.session.settings.last_folder
         if last:
             parent = Path(last).expanduser().parent
-            if parent.is_dir():
+            if parent.is_dir() and not _inside(parent, paths.data_dir()):
                 return str(parent)
+        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        if pictures and Path(pictures).is_dir():
+            return pictures
         return str(Path.home())
 
     def use_sample_shop(self) -> None:

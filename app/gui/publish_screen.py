@@ -45,6 +45,11 @@ MODEL_FILES = ("model.json", "weights.bin", "metadata.json")  # modelfiles.FILES
 PUBLISH_TEXT = "Publish to the shop"
 FOLDER_PUBLISH_TEXT = "Publish to the folder"
 PUBLISHED_TEXT = "Published — train again to publish a new model"
+CHANNEL_HINT = (
+    "Channel id: which shop channel’s tills read this model (1 for a shop’s default "
+    "channel; a folder or the sample shop has no channels, so keep 1 unless your shop "
+    "has several)."
+)
 VERSION_HEADERS = ["Trained", "Products", "Photos", "Held-back photos right", "Published", ""]
 
 
@@ -289,6 +294,10 @@ class PublishScreen(QWidget):
         r2.addWidget(self.channel_id)
         r2.addStretch(1)
         r2.addWidget(self.folder_publish_button)
+        # One line on what the number is: a folder or the sample shop has no channels.
+        self.channel_hint = QLabel(CHANNEL_HINT)
+        self.channel_hint.setObjectName("hint")
+        self.channel_hint.setWordWrap(True)
         self.folder_served = QLabel()
         self.folder_served.setWordWrap(True)
         self.folder_served.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -316,6 +325,7 @@ class PublishScreen(QWidget):
         bl.addWidget(intro)
         bl.addLayout(r1)
         bl.addLayout(r2)
+        bl.addWidget(self.channel_hint)
         bl.addWidget(self.folder_served)
         bl.addWidget(self.folder_versions)
         bl.addLayout(r3)
@@ -693,12 +703,17 @@ class PublishScreen(QWidget):
                 self.load_folder_status()
             self.channel_id.setReadOnly(True)
             self.channel_id.setToolTip(f"This model was trained for channel {own}.")
+            self.channel_hint.setText(
+                f"Channel id: this model was trained for the shop channel with id {own}, so "
+                f"it goes to the folder’s “{own}” sub-folder, which that channel’s tills read."
+            )
         else:
             self.channel_id.setReadOnly(False)
             self.channel_id.setToolTip(
                 "The shop channel's id (1 for the default channel): the folder inside yours "
                 "that the tills of that channel read"
             )
+            self.channel_hint.setText(CHANNEL_HINT)
         self._update_folder_button()
         if not has_model:
             self.what.setText("Train a model or open a model folder first.")

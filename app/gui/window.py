@@ -375,11 +375,7 @@ class MainWindow(QMainWindow):
         store = self.session.store
         self.test.set_counter_store(store.counter_frames if store is not None else None)
         self.source_label.setText("Not connected" if src is None else f"Using {src.label}")
-        where = (
-            ""
-            if src is None
-            else (src.channel_code if src.kind == "shop" else Path(src.folder).name)
-        )
+        where = "" if src is None else src.short_name
         self.setWindowTitle("Dukahub Model Trainer" + (f" — {where}" if where else ""))
         self.logout_action.setEnabled(self.session.logged_in)
         has = src is not None

@@ -187,3 +187,71 @@ def test_folder_publish_asks_then_says_published_until_the_model_changes(
     qtbot.waitUntil(lambda: "again" in pub.banner.text(), timeout=10000)
     # the folder no longer serves the files open here (b): they may be published again
     qtbot.waitUntil(lambda: button.isEnabled() and button.text() == "Publish to the folder")
+
+
+# -- 4. Words: "Sample shop", where "Use a local folder…" opens, what the channel id is -------
+def test_the_sample_shop_is_called_sample_shop_not_a_path(qtbot, window):
+    from app.core import paths
+
+    open_sample_shop(qtbot, window)
+    inside = str(paths.data_dir())
+    assert window.source_label.text() == "Using Sample shop"
+    assert window.windowTitle() == "Dukahub Model Trainer — Sample shop"
+    assert window.products.source_name.text() == "— Sample shop"
+    window.show_screen("login")
+    said = window.login.connected_label.text()
+    assert "<b>Sample shop</b>" in said and inside not in said
+    assert inside not in window.source_label.text() + window.products.source_name.text()
+
+
+def test_use_a_local_folder_opens_in_pictures_not_the_apps_data_folder(
+    qtbot, window, monkeypatch, tmp_path
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.core import paths
+
+    home = tmp_path / "owner"
+    (home / "Pictures").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("XDG_PICTURES_DIR", raising=False)
+    opened: list[str] = []
+
+    def pick(_parent, _title, start, *args, **kwargs):
+        opened.append(start)
+        return ""  # the owner closes the dialog
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(pick))
+    open_sample_shop(qtbot, window)  # remembers the sample shop's copy as the last folder
+    assert paths.data_dir() in Path(window.settings.last_folder).parents
+    window.show_screen("login")
+    click(qtbot, window.login.other_folder_button)
+    assert opened == [str(home / "Pictures")]
+
+    (home / "Pictures").rmdir()  # no Pictures folder: home
+    click(qtbot, window.login.other_folder_button)
+    assert opened[-1] == str(home)
+
+
+def test_channel_id_is_explained_for_a_folder_or_the_sample_shop(qtbot, window, tm_export):
+    fake_model(Source.from_folder(sample_shop_dir()).model_dir(), tm_export, LABELS)
+    open_sample_shop(qtbot, window)
+    window.show_screen("model")
+    qtbot.waitUntil(lambda: window.model.model is not None, timeout=10000)
+    click(qtbot, window.model.publish_button)
+    hint = window.publish.channel_hint
+    assert hint.isVisible()
+    assert hint.text() == (
+        "Channel id: which shop channel’s tills read this model (1 for a shop’s default "
+        "channel; a folder or the sample shop has no channels, so keep 1 unless your shop "
+        "has several)."
+    )
+    trained_for = fake_model(Path(window.session.model_dir).parent / "for-2", tm_export, LABELS)
+    meta = json.loads((trained_for / "metadata.json").read_text())
+    (trained_for / "metadata.json").write_text(json.dumps({**meta, "channelId": "2"}))
+    window.session.set_model_dir(trained_for)
+    assert window.publish.channel_id.text() == "2" and window.publish.channel_id.isReadOnly()
+    assert hint.text().startswith(
+        "Channel id: this model was trained for the shop channel with id 2"
+    )

@@ -65,8 +65,12 @@ def test_full_flow_train_publish_and_verify(
     # log in: this user has three channels, so the picker appears
     login = log_in(qtbot, window, vendure, user, password, remember=True)
     qtbot.waitUntil(lambda: login.pages.currentIndex() == 1, timeout=20000)
-    codes = [login.channel_list.item(i).text() for i in range(login.channel_list.count())]
+    items = [login.channel_list.item(i) for i in range(login.channel_list.count())]
+    codes = [item.data(Qt.ItemDataRole.UserRole).code for item in items]
     assert sorted(codes) == ["bulk", "empty", "fruit"]
+    # the server lists code, id and permissions only: the picker shows the code and id
+    shown = items[codes.index("fruit")].text()
+    assert shown == f"fruit   (channel id {fruit.id})", shown
     login.channel_list.setCurrentRow(codes.index("fruit"))
     login.choose_channel()
     qtbot.waitUntil(lambda: window.session.logged_in, timeout=20000)
