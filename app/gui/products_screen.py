@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -50,6 +51,7 @@ from app.core.progress import ProgressHook
 from app.core.wording import plain_error
 
 from .counter_panel import CounterFramesPanel
+from .photo_viewer import PhotoDialog, photo_description
 from .session import Session
 from .tasks import TaskError
 from .widgets import Banner, ElidedLabel, ProgressPanel, format_duration, keep_splitter
@@ -374,6 +376,8 @@ class ProductsScreen(QWidget):
         self.images.setWordWrap(True)
         self.images.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.images.itemChanged.connect(self._image_item_changed)
+        self.images.itemDoubleClicked.connect(self.show_photo)  # the photo, large
+        self.photo_dialog: QDialog | None = None
         self._image_drops = _FileDrops(self.images)
         self._image_drops.dropped.connect(lambda files, _pos: self.add_files(files))
         session.thumbnails.ready.connect(self._image_thumb_ready)
@@ -686,12 +690,11 @@ class ProductsScreen(QWidget):
             item.setData(IDENT_ROLE, im.ident)
             item.setData(Qt.ItemDataRole.UserRole, im.origin)
             item.setIcon(QIcon(self.session.thumbnails.loading))
-            origin = {
-                "added": "Added by you",
-                "catalog": "From the shop's catalogue",
-                "folder": "From the folder",
-            }.get(im.origin, im.origin)
-            tip = f"{im.path}\n{origin}" + (f"\nSkipped in training: {why}" if why else "")
+            # the caption says only "added"/"catalogue": the name and date are here
+            tip = photo_description(im.path, im.origin, im.key) + f"\n{im.path}"
+            if why:
+                tip += f"\nSkipped in training: {why}"
+            tip += "\nDouble-click to see it large"
             item.setToolTip(tip)
             if why and im.included:
                 item.setForeground(QColor("#9a5b00"))
@@ -707,6 +710,17 @@ class ProductsScreen(QWidget):
                 self.images.item(row).setIcon(QIcon(pm))
         self.images.blockSignals(False)
         self._selection_changed()
+
+    def show_photo(self, item: QListWidgetItem) -> QDialog:
+        """Double-click on a photo: the photo large, with its file name and date."""
+        if self.photo_dialog is not None:  # one at a time
+            self.photo_dialog.close()
+            self.photo_dialog.deleteLater()
+        origin = item.data(Qt.ItemDataRole.UserRole) or ""
+        key = item.data(IDENT_ROLE) or ""
+        self.photo_dialog = PhotoDialog(item.data(PATH_ROLE), origin, key, self)
+        self.photo_dialog.show()
+        return self.photo_dialog
 
     def _image_thumb_ready(self, key: str) -> None:
         for i in range(self.images.count()):

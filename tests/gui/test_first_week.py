@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from app.core.pipeline import Source
 from app.core.sample_shop import sample_shop_dir
+from app.gui.products_screen import PATH_ROLE
 
 LEFT = Qt.MouseButton.LeftButton
 LABELS = ["Banana", "Kiwi", "Lemon", "Lime", "Orange"]  # the TM export has five outputs
@@ -255,3 +256,49 @@ def test_channel_id_is_explained_for_a_folder_or_the_sample_shop(qtbot, window, 
     assert hint.text().startswith(
         "Channel id: this model was trained for the shop channel with id 2"
     )
+
+
+# -- 5. Photos: double-click shows one large; "added"/"catalogue" say their name and date ----
+def test_double_click_shows_a_photo_large_with_its_name_and_date(
+    qtbot, window, shop_folder, photos
+):
+    from app.gui.photo_viewer import format_date, photo_date, photo_description
+
+    window.show_screen("login")
+    window.login.use_folder(shop_folder)
+    screen = window.products
+    qtbot.waitUntil(lambda: screen.model.rowCount() > 0, timeout=10000)
+    screen.select_product("banana")
+    screen.add_files(photos("Fruit/Lemon", 1), pid="banana")
+    qtbot.waitUntil(lambda: screen.images.count() == 4, timeout=10000)
+    rows = [screen.images.item(i) for i in range(screen.images.count())]
+    added = next(item for item in rows if item.text().startswith("added"))
+    path = Path(added.data(PATH_ROLE))
+    when = format_date(photo_date(path))
+    # the caption says "added"; the tooltip names the file and says when
+    assert added.toolTip().startswith(f"{path.name} · added by you, {when}")
+    assert "Double-click to see it large" in added.toolTip()
+
+    view = screen.images
+    centre = view.visualItemRect(added).center()
+    assert window.current_screen() == "products" and view.isVisible()
+    qtbot.mouseClick(view.viewport(), LEFT, pos=centre)  # an owner's double-click: press,
+    qtbot.mouseDClick(view.viewport(), LEFT, pos=centre)  # release, then the second press
+    dlg = screen.photo_dialog
+    assert dlg is not None and dlg.isVisible()
+    assert dlg.windowTitle() == path.name
+    pm = dlg.image.pixmap()
+    assert not pm.isNull() and pm.width() > screen.session.thumbnails.size
+    caption = dlg.caption.text()
+    assert caption.startswith(f"{path.name} · added by you, {when}")
+    assert "pixels" in caption and str(path) in caption
+    click(qtbot, dlg.close_button)
+    assert not dlg.isVisible()
+
+    # a shop photo is dated by its asset's updatedAt, not the day it was downloaded
+    shop_key = "asset:17:2026-11-20T08:30:00.000Z"
+    said = photo_description(path, "catalog", shop_key)
+    assert said == f"{path.name} · from the shop's catalogue, " + format_date(
+        photo_date(path, shop_key)
+    )
+    assert photo_date(path, shop_key).isoformat().startswith("2026-11-20T08:30")
