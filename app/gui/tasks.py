@@ -33,6 +33,12 @@ TaskFn = Callable[[Callable[[Progress], None], threading.Event], Any]
 
 PROGRESS_INTERVAL_S = 0.08  # at most ~12 progress updates a second reach the UI
 
+# Cancelling one of these for a newer one is worth a line in the log: the owner's own
+# long work. Every other resource (a photo check after each tick, a status read…) is
+# superseded as a matter of course: logged at debug level, and counted in one line when
+# the app closes (issue 19: "cancelling previous check task" 154 times in 15 minutes).
+NOTEWORTHY_CANCELS = frozenset({"train", "publish", "catalog"})
+
 
 class TaskError:
     """What the UI needs to show a failure: a user message, and details for bugs."""
@@ -180,12 +186,18 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._by_resource: dict[str, Task] = {}
         self._all: set[Task] = set()
+        self.superseded: dict[str, int] = {}  # resource -> tasks a newer one replaced
 
     def start(self, resource: str, fn: TaskFn) -> Task:
         """Run ``fn(on_progress, cancel)`` in a worker; cancels the resource's old task."""
         old = self._by_resource.get(resource)
         if old is not None and old.running:
-            log.info("cancelling previous %s task", resource)
+            self.superseded[resource] = self.superseded.get(resource, 0) + 1
+            age = time.monotonic() - old.started_at
+            if resource in NOTEWORTHY_CANCELS:
+                log.info("cancelling the running %s task (%.1f s old) for a new one", resource, age)
+            else:
+                log.debug("superseding the running %s task (%.1f s old)", resource, age)
             old.cancel()
         task = Task(resource, fn, self)
         self._by_resource[resource] = task
@@ -223,6 +235,10 @@ class TaskRunner(QObject):
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
         """Cancel everything and wait for the threads; never ``terminate()``."""
+        if self.superseded:
+            counts = ", ".join(f"{r} {n}" for r, n in sorted(self.superseded.items()))
+            log.info("tasks replaced by a newer one of their kind this session: %s", counts)
+            self.superseded = {}
         tasks = list(self._all)
         for t in tasks:
             t.cancel()

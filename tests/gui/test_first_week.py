@@ -302,3 +302,49 @@ def test_double_click_shows_a_photo_large_with_its_name_and_date(
         photo_date(path, shop_key)
     )
     assert photo_date(path, shop_key).isoformat().startswith("2026-11-20T08:30")
+
+
+# -- 6. The log: routine replaced checks are not an owner's or a maintainer's news ----------
+def click_check_box(qtbot, view, item) -> None:
+    """Click the tick box of one item of a list view, where the owner clicks it."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    index = view.indexFromItem(item)
+    opt = QStyleOptionViewItem()
+    view.initViewItemOption(opt)
+    opt.rect = view.visualRect(index)
+    view.itemDelegate().initStyleOption(opt, index)
+    box = view.style().subElementRect(QStyle.SubElement.SE_ItemViewItemCheckIndicator, opt, view)
+    qtbot.mouseClick(view.viewport(), LEFT, pos=box.center())
+
+
+def test_ticking_photos_fast_does_not_flood_the_log(qtbot, window, shop_folder, caplog):
+    import logging
+
+    window.show_screen("login")
+    window.login.use_folder(shop_folder)
+    screen = window.products
+    qtbot.waitUntil(lambda: screen.model.rowCount() > 0, timeout=10000)
+    qtbot.waitUntil(lambda: window.session.report is not None, timeout=20000)
+    screen.select_product("banana")
+    caplog.set_level(logging.DEBUG, logger="app.gui.tasks")
+    caplog.clear()
+    earlier = window.runner.superseded.get("check", 0)  # while the folder loaded
+    for _ in range(20):  # an owner ticking photos off and on: each edit re-checks
+        item = screen.images.item(0)
+        before = item.checkState()
+        click_check_box(qtbot, screen.images, item)
+        assert screen.images.item(0).checkState() != before
+    replaced = window.runner.superseded.get("check", 0) - earlier
+    assert replaced >= 10  # the clicks came faster than the checks finished
+    loud = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert not [r for r in loud if "check" in r.getMessage()], [r.getMessage() for r in loud]
+    quiet = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert sum("superseding the running check task" in m for m in quiet) == replaced
+    qtbot.waitUntil(lambda: window.runner.current("check") is None, timeout=20000)
+
+    window.shutdown()  # one line for a maintainer: how much was replaced, by kind
+    summary = [
+        r.getMessage() for r in caplog.records if "replaced by a newer one" in r.getMessage()
+    ]
+    assert len(summary) == 1 and f"check {earlier + replaced}" in summary[0]
