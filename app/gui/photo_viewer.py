@@ -9,6 +9,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImageReader, QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
+MIN_SIDE = 640  # pixels: what "large" means for a small photo
+
 ORIGINS = {
     "added": "Added by you",
     "catalog": "From the shop's catalogue",
@@ -69,6 +71,16 @@ class PhotoDialog(QDialog):
         if full.isValid() and (full.width() > room.width() or full.height() > room.height()):
             reader.setScaledSize(full.scaled(room, Qt.AspectRatioMode.KeepAspectRatio))
         picture = reader.read()
+        # a small photo (a shop's 350-pixel catalogue image) is drawn larger than its
+        # thumbnail would be anyway: at least MIN_SIDE on its longer side, within the room
+        longest = max(picture.width(), picture.height())
+        if not picture.isNull() and longest < MIN_SIDE:
+            target = QSize(MIN_SIDE, MIN_SIDE).boundedTo(room)
+            picture = picture.scaled(
+                target,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
         lines = [photo_description(path, origin, key)]
         if picture.isNull():
             self.image.setText(f"This photo cannot be shown: {reader.errorString()}.")

@@ -50,7 +50,7 @@ CHANNEL_HINT = (
     "channel; a folder or the sample shop has no channels, so keep 1 unless your shop "
     "has several)."
 )
-VERSION_HEADERS = ["Trained", "Products", "Photos", "Held-back photos right", "Published", ""]
+VERSION_HEADERS = ["Trained", "Products", "Photos", "Held back", "Published", ""]
 
 
 def describe(meta: dict | None) -> str:
@@ -128,6 +128,9 @@ def fill_versions(table: QTableWidget, versions: list[dict], max_rows: int) -> N
 def versions_table() -> QTableWidget:
     table = QTableWidget(0, len(VERSION_HEADERS))
     table.setHorizontalHeaderLabels(VERSION_HEADERS)
+    table.horizontalHeaderItem(3).setToolTip(
+        "How many of the photos held back from its training it recognised"
+    )
     table.verticalHeader().hide()
     table.verticalHeader().setDefaultSectionSize(24)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -439,8 +442,8 @@ class PublishScreen(QWidget):
     def _folder_published(self, result: Any) -> None:
         again = " It was already the served version: nothing was copied." if result.reused else ""
         self.banner.show_message(
-            f"Published version {result.version} for channel {result.channel_id}. The tills "
-            f"load <b>{result.latest / 'model.json'}</b>.{again}",
+            f"Published {describe(self.local_meta)} for channel {result.channel_id} (version "
+            f"{result.version}). The tills load <b>{result.latest / 'model.json'}</b>.{again}",
             "ok",
         )
 

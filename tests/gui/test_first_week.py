@@ -158,7 +158,7 @@ def test_folder_publish_asks_then_says_published_until_the_model_changes(
     # versions read as date, products, photos and held-back result (the name is a tooltip)
     table = pub.folder_versions
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    assert headers[:5] == ["Trained", "Products", "Photos", "Held-back photos right", "Published"]
+    assert headers[:5] == ["Trained", "Products", "Photos", "Held back", "Published"]
     older = [table.item(1, c).text() for c in range(table.columnCount())]
     assert older[:4] == [
         format_when({"trainedAt": "2026-11-27T10:00:00Z"}),

@@ -184,7 +184,7 @@ def test_publish_to_folder_and_rollback_in_the_app(qtbot, window, tm_export, tmp
         with qtbot.waitSignal(task.finished, timeout=20000):
             pass
         assert task.outcome == "ok", task.error and task.error.details
-    assert "Published version" in pub.banner.text()
+    assert "Published the model trained" in pub.banner.text() and "(version " in pub.banner.text()
     qtbot.waitUntil(lambda: pub.folder_versions.rowCount() == 2, timeout=10000)
     assert folder_status(shop, "1")["current"]["trainedAt"].startswith("2026-11-28")
     pub.folder_versions.selectRow(1)  # the older one
