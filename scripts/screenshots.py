@@ -198,6 +198,7 @@ class Walk:
         dlg.take_button.click()
         self.wait(1.5)
         self.counter_frames(video)
+        self.empty_counter()
 
     def counter_frames(self, video: Path) -> None:
         """The counter-frames line with none, "Show me your counter" mid-capture (a first
@@ -242,12 +243,52 @@ class Walk:
         self.window.resize(*WINDOW)
         self.wait(0.5)
 
+    def empty_counter(self) -> None:
+        """ "Photograph the empty counter…" mid-capture (drawn counters stand in for the
+        camera) and the Products line with the photos it stored; training uses them."""
+        from camera_standins import write_video
+
+        from app.core.not_products import drawn_backgrounds
+        from app.gui.frames import VideoFileSource
+
+        frames = [f for f in drawn_backgrounds(8) for _ in range(8)]
+        video = write_video(frames, self.work / "empty-counter.mp4", fps=15, size=(640, 480))
+        p = self.window.products
+        p.camera_stand_in = lambda: VideoFileSource(video)
+        p.empty_counter.capture_interval_s = 0.6
+        self.window.show_screen("products")
+        dlg = p.empty_counter.open_capture()
+        ended: list[int] = []
+        dlg.finished.connect(ended.append)  # the dialog deletes itself when done
+        dlg.move(self.window.x() + 60, self.window.y() + 20)
+        self.wait_until(dlg.start_button.isEnabled, 30, "the empty-counter dialog's picture")
+        dlg.start_button.click()
+        self.wait_until(lambda: len(dlg.taken) >= 3, 30, "empty-counter pictures")
+        self.screen_shot("03g-empty-counter-capture")
+        self.wait_until(lambda: bool(ended), 60, "the empty-counter photos")
+        self.wait(0.5)
+        self.shot("03h-products-empty-counter")
+        self.window.resize(*SMALL)
+        self.wait(0.8)
+        self.shot("03h-products-empty-counter-800x600")
+        self.window.resize(*WINDOW)
+        self.wait(0.5)
+
     def train(self, epochs: int) -> None:
         t = self.window.train
         self.window.show_screen("train")
         t.epochs.setValue(epochs)
         self.wait(0.3)
         self.shot("04-train-ready")
+        t.advanced_toggle.click()  # Advanced, with "Sure enough to add by itself"
+        self.wait(0.5)
+        self.shot("04b-train-advanced")
+        self.window.resize(*SMALL)
+        self.wait(0.8)
+        self.shot("04b-train-advanced-800x600")
+        self.window.resize(*WINDOW)
+        t.advanced_toggle.click()
+        self.wait(0.5)
         task = t.start()
         if task is None:
             raise RuntimeError("the Train screen did not start (no catalogue?)")
@@ -257,7 +298,7 @@ class Walk:
         if task.outcome != "ok":
             raise RuntimeError(f"training ended {task.outcome}: {task.error}")
         self.wait(0.5)
-        self.shot("06-train-done")
+        self.shot("06-train-done")  # with "The till adds a product by itself at …"
 
     def model(self) -> None:
         self.window.show_screen("model")
@@ -288,7 +329,12 @@ class Walk:
         ts.open_images(images)
         self.wait_until(lambda: bool(done), 120, "image predictions")
         ts.results.setCurrentRow(min(1, ts.results.count() - 1))
-        self.shot("10-test-images")
+        self.shot("10-test-images")  # the till's decision above the bars, its threshold
+        self.window.resize(*SMALL)
+        self.wait(0.8)
+        self.shot("10b-test-images-800x600")
+        self.window.resize(*WINDOW)
+        self.wait(0.5)
 
     def publish(self, with_server: bool, assets: Path) -> None:
         from PySide6.QtCore import QTimer

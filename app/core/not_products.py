@@ -58,3 +58,33 @@ def shop_photos(root: Path) -> list[Path]:
         for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     )
+
+
+def add_rgb(root: Path, rgb: np.ndarray, prefix: str = "empty") -> Path:
+    """Store one picture of the empty counter (HxWx3 uint8 RGB) as a JPEG in the shop's
+    ``not-products`` folder; written beside it first, so a half-written file never counts."""
+    import os
+    import time
+
+    folder = Path(root) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in prefix)[:60] or "empty"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    dst, n = folder / f"{safe}-{stamp}.jpg", 2
+    while dst.exists():
+        dst, n = folder / f"{safe}-{stamp}-{n}.jpg", n + 1
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(
+        tmp, format="JPEG", quality=92
+    )
+    os.replace(tmp, dst)
+    return dst
+
+
+def clear(root: Path) -> int:
+    """Delete the shop's "not a product" photos (those :func:`shop_photos` lists); returns
+    how many. Anything else in the folder is left alone."""
+    photos = shop_photos(root)
+    for p in photos:
+        p.unlink(missing_ok=True)
+    return len(photos)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 BLANK_STD = 4.0
 # No new picture from the camera for this long during a capture: it stopped.
 STALE_S = 5.0
+# "Photograph the empty counter…": this many pictures, one a second.
+EMPTY_COUNT = 5
 
 
 def grey_std(rgb: np.ndarray) -> float:
@@ -78,10 +81,13 @@ class CounterCaptureDialog(CameraDialog):
         "Connect the counter camera and open this window again. A video of the counter "
         "also works: choose it on the Test screen and use “Add frames to counter frames”."
     )
+    title = "Show me your counter"
+    doing = "move a few products around on the counter"  # what the owner does meanwhile
+    task_name = "counter-frames"  # the task runner's resource of the saving
 
     def __init__(
         self,
-        store: CounterFrameStore,
+        store: CounterFrameStore | None,
         runner: TaskRunner,
         parent: QWidget | None = None,
         camera_id: str | None = None,
@@ -90,7 +96,7 @@ class CounterCaptureDialog(CameraDialog):
         interval_s: float = 1.0,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Show me your counter")
+        self.setWindowTitle(self.title)
         self.store = store
         self.runner = runner
         self.count = max(1, int(count))
@@ -104,13 +110,7 @@ class CounterCaptureDialog(CameraDialog):
         self._last: np.ndarray | None = None
         self._save_task: Task | None = None
 
-        seconds = round(self.count * self.interval_s)
-        self.intro = QLabel(
-            f"Point the counter camera at the counter as it is when you sell. Press "
-            f"<b>Start</b>, then move a few products around on the counter for about "
-            f"{seconds} seconds: the camera takes {self.count} pictures. Any products "
-            "will do; no names needed."
-        )
+        self.intro = QLabel(self.intro_text(round(self.count * self.interval_s)))
         self.intro.setWordWrap(True)
         self.status = QLabel("Waiting for the camera…")
         self.status.setObjectName("subtitle")
@@ -140,13 +140,26 @@ class CounterCaptureDialog(CameraDialog):
         self.open_camera(camera_id, source)
         self.resize(620, 560)
 
+    def intro_text(self, seconds: int) -> str:
+        return (
+            f"Point the counter camera at the counter as it is when you sell. Press "
+            f"<b>Start</b>, then move a few products around on the counter for about "
+            f"{seconds} seconds: the camera takes {self.count} pictures. Any products "
+            "will do; no names needed."
+        )
+
+    def saver(self) -> Callable[[np.ndarray], Path]:
+        """How the background task stores one kept picture (plain Python, no Qt)."""
+        store = self.store
+        return lambda rgb: store.add_rgb(rgb, prefix="counter")
+
     # -- camera -------------------------------------------------------------------
     def frame_arrived(self, rgb: np.ndarray) -> None:
         if not self.capturing and self._save_task is None and not self.start_button.isEnabled():
             self.start_button.setEnabled(True)
             self.start_button.setFocus()
             self.status.setText(
-                f"Ready: press Start, then move a few products around "
+                f"Ready: press Start, then {self.doing} "
                 f"({self.count} pictures, about {round(self.count * self.interval_s)} s)."
             )
 
@@ -208,9 +221,7 @@ class CounterCaptureDialog(CameraDialog):
             self._finish()
 
     def _show_progress(self) -> None:
-        self.status.setText(
-            f"{len(self.taken)} of {self.count} — move a few products around on the counter"
-        )
+        self.status.setText(f"{len(self.taken)} of {self.count} — {self.doing}")
 
     def _finish(self) -> None:
         self._timer.stop()
@@ -222,7 +233,7 @@ class CounterCaptureDialog(CameraDialog):
             self.start_button.setText("Start again")
             self.start_button.setEnabled(True)
             return
-        frames, stamps, store = list(self.taken), list(self.taken_at), self.store
+        frames, stamps, save = list(self.taken), list(self.taken_at), self.saver()
         self.status.setText(f"Saving {len(frames)} pictures…")
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(False)  # a second at most; then the dialog closes
@@ -230,12 +241,12 @@ class CounterCaptureDialog(CameraDialog):
         def work(_on_progress: Any, _cancel: Event) -> list[Path]:
             paths = []
             for rgb, at in zip(frames, stamps, strict=True):
-                path = store.add_rgb(rgb, prefix="counter")
+                path = save(rgb)
                 os.utime(path, (at, at))  # a frame's date is when it was taken, not saved
                 paths.append(path)
             return paths
 
-        task = self.runner.start("counter-frames", work)
+        task = self.runner.start(self.task_name, work)
         self._save_task = task
         task.succeeded.connect(self._saved)
         task.failed.connect(self._save_failed)
@@ -260,3 +271,41 @@ class CounterCaptureDialog(CameraDialog):
         self._timer.stop()
         self.capturing = False
         super().done(result)
+
+
+class EmptyCounterDialog(CounterCaptureDialog):
+    """A few pictures of the counter with nothing of the shop on it, stored as the shop's
+    "not a product" photos (``<channel folder>/not-products``, :mod:`app.core.not_products`)."""
+
+    title = "Photograph the empty counter"
+    doing = "keep the shop's products off the counter"
+    task_name = "not-products"
+    no_camera_text = "Connect the counter camera and open this window again."
+
+    def __init__(
+        self,
+        root: Path,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        camera_id: str | None = None,
+        source: FrameSource | None = None,
+        count: int = EMPTY_COUNT,
+        interval_s: float = 1.0,
+    ) -> None:
+        self.root = Path(root)  # no CounterFrameStore: saver() writes into the root
+        super().__init__(None, runner, parent, camera_id, source, count, interval_s)
+
+    def intro_text(self, seconds: int) -> str:
+        return (
+            "Clear the counter: none of the shop's products on it, just the counter as the "
+            "camera sees it between customers (a bag or an empty hand is fine). Press "
+            f"<b>Start</b>: the camera takes {self.count} pictures over about {seconds} "
+            "seconds. They teach the till to ask instead of guessing when nothing of the "
+            "shop is on the counter."
+        )
+
+    def saver(self) -> Callable[[np.ndarray], Path]:
+        from app.core import not_products
+
+        root = self.root
+        return lambda rgb: not_products.add_rgb(root, rgb, prefix="empty")

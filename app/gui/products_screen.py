@@ -51,6 +51,7 @@ from app.core.progress import ProgressHook
 from app.core.wording import plain_error
 
 from .counter_panel import CounterFramesPanel
+from .empty_counter import EmptyCounterPanel
 from .photo_viewer import PhotoDialog, photo_description
 from .session import Session
 from .tasks import TaskError
@@ -285,10 +286,10 @@ class _FileDrops(QObject):
 class ProductsScreen(QWidget):
     """Product list on the left, the selected product's photos on the right."""
 
-    #: Makes the picture source of each "Webcam…" and "Show me your counter…" dialog;
-    #: ``None`` opens the counter camera. Tests and the screenshot script set a
-    #: video-file or array stand-in here (there is no camera on CI machines), so the
-    #: buttons' own slots take no argument.
+    #: Makes the picture source of each "Webcam…", "Show me your counter…" and
+    #: "Photograph the empty counter…" dialog; ``None`` opens the counter camera. Tests
+    #: and the screenshot script set a video-file or array stand-in here (there is no
+    #: camera on CI machines), so the buttons' own slots take no argument.
     camera_stand_in: Callable[[], FrameSource] | None = None
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -429,6 +430,9 @@ class ProductsScreen(QWidget):
         # the shop's counter frames ("Show me your counter…"), for the shop's look
         self.counter = CounterFramesPanel(session, stand_in=lambda: self.camera_stand_in)
         self.counter.message.connect(self.banner.show_message)
+        # the shop's photos of its empty counter, trained as "not a product"
+        self.empty_counter = EmptyCounterPanel(session, stand_in=lambda: self.camera_stand_in)
+        self.empty_counter.message.connect(self.banner.show_message)
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -441,6 +445,7 @@ class ProductsScreen(QWidget):
         lay.addWidget(self.details)
         lay.addWidget(self.splitter, 1)
         lay.addWidget(self.counter)
+        lay.addWidget(self.empty_counter)
         lay.addWidget(self.summary)
 
         QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus)  # F5: menu

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from app.core.progress import Progress, check_cancel
 
 from .counter_dialog import is_blank
+from .decision_widget import DecisionLine, percent_beside, rule_text
 from .frames import (
     CameraSource,
     FrameSource,
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOP_K = 3
-UNSURE_BELOW = 0.5  # top-1 confidence under this is shown as "not sure"
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm *.mpg *.mpeg *.wmv);;All files (*)"
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff);;All files (*)"
 THUMB = 64
@@ -345,9 +345,7 @@ class RecogniseScreen(QWidget):
         hf.setBold(True)
         heading.setFont(hf)
         self.rows = [MatchRow(i) for i in range(TOP_K)]
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: #7a5200;")
+        self.decision = DecisionLine()  # "Sure: Banana" / "Not sure — …", the till's rule
         self.fps_label = QLabel()
         self.latency_label = QLabel()
         for lab in (self.fps_label, self.latency_label):
@@ -373,10 +371,10 @@ class RecogniseScreen(QWidget):
         panel.setMinimumWidth(270)  # shares a narrow (800×600) window with the preview
         panel.setMaximumWidth(340)
         right = QVBoxLayout(panel)
+        right.addWidget(self.decision)
         right.addWidget(heading)
         for row in self.rows:
             right.addWidget(row)
-        right.addWidget(self.hint)
         right.addSpacing(8)
         right.addWidget(self.fps_label)
         right.addWidget(self.latency_label)
@@ -459,6 +457,11 @@ class RecogniseScreen(QWidget):
             return str(saved[labels.index(label)])
         return label
 
+    @property
+    def threshold(self) -> float:
+        """The loaded model's acceptThreshold: the POS adds by itself at or above it."""
+        return self.model.accept_threshold if self.model is not None else 1.01
+
     def set_model_dir(self, path: Path | str | None) -> None:
         """Load the exported files in the background; frames are classified once ready.
 
@@ -484,6 +487,7 @@ class RecogniseScreen(QWidget):
         self._generation += 1
         self._clear_top()
         self.banner.clear_message()
+        self.decision.set_rule("")  # the rule of the model being loaded comes with it
         self.model_label.setText(f"Loading the model from {path}…")
         task = self.runner.start("test-model", _load_model(path))
         self._model_task = task
@@ -514,6 +518,8 @@ class RecogniseScreen(QWidget):
         self.model_failed.emit(error.message)
 
     def _show_model_state(self) -> None:
+        model = self.model
+        self.decision.set_rule(*(rule_text(model.metadata, self.threshold) if model else ("",)))
         if self._model_task is not None:
             return
         if self.model is None:
@@ -787,15 +793,12 @@ class RecogniseScreen(QWidget):
                 row.show_match(self.display_name(top[i][0]), top[i][1])
             else:
                 row.clear()
-        if top and top[0][1] < UNSURE_BELOW:
-            self.hint.setText("Not sure: the model does not clearly recognise this picture.")
-        else:
-            self.hint.setText("")
+        self.decision.show_top(top, self.threshold, self.display_name)
 
     def _clear_top(self) -> None:
         for row in self.rows:
             row.clear()
-        self.hint.setText("")
+        self.decision.clear()
 
     @staticmethod
     def _rate(times: deque[float], now: float, window: float = 2.0) -> float:
@@ -815,7 +818,10 @@ class RecogniseScreen(QWidget):
 
     @Slot()
     def _update_rates(self) -> None:
-        if self.mode not in ("camera", "video", "frames"):
+        live = self.mode in LIVE_MODES
+        for lab in (self.fps_label, self.latency_label):
+            lab.setVisible(live)  # no empty lines above the image list
+        if not live:
             self.fps_label.setText("")
             self.latency_label.setText("")
             return
@@ -882,9 +888,10 @@ class RecogniseScreen(QWidget):
                 text = f"{r.path.name}\n{r.error}"
             elif r.top:
                 label, p = r.top[0]
-                unsure = " (not sure)" if p < UNSURE_BELOW else ""
+                unsure = " (not sure)" if p < self.threshold else ""
                 # the figure first: a narrow list elides the end of the line, not the figure
-                text = f"{r.path.name}\n{100 * p:.0f} % {self.display_name(label)}{unsure}"
+                shown = percent_beside(p, self.threshold)
+                text = f"{r.path.name}\n{shown} {self.display_name(label)}{unsure}"
             else:
                 text = f"{r.path.name}\n…"
             item = QListWidgetItem(text)

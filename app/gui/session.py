@@ -36,6 +36,7 @@ class Session(QObject):
     report_changed = Signal()  # a photo check (unreadable files, duplicates) finished
     engine_ready = Signal()  # TensorFlow and the trainer are imported (background warm-up)
     counter_frames_changed = Signal()  # the shop's counter frames were added or removed
+    not_products_changed = Signal()  # the shop's empty-counter photos were added or removed
 
     def __init__(self, runner: TaskRunner, settings: paths.Settings, parent=None) -> None:
         super().__init__(parent)
@@ -176,6 +177,10 @@ class Session(QObject):
         """Counter frames were stored or deleted (they never change the catalogue)."""
         self.counter_frames_changed.emit()
 
+    def not_products_edited(self) -> None:
+        """Photos of the empty counter were stored or deleted (read when training starts)."""
+        self.not_products_changed.emit()
+
     def names(self) -> dict[str, str]:
         return self.base_catalog.names() if self.base_catalog is not None else {}
 
@@ -213,6 +218,8 @@ class Session(QObject):
             seed=self.seed,
             augment=s.augment,
             base_weights=self.base_weights(),
+            # a hand-edited settings file must not stop training: TrainOptions' range
+            accept_target=min(0.99, max(0.5, float(s.accept_target))),
         )
 
     def mark_engine_loaded(self) -> None:

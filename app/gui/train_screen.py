@@ -41,6 +41,7 @@ from app.core.progress import Progress, ProgressHook
 from app.core.wording import headline
 
 from .counter_panel import CounterFramesPanel
+from .decision_widget import percent
 from .session import Session
 from .tasks import Task, TaskError
 from .widgets import Banner, ProgressPanel, format_duration, keep_splitter, scroll_page
@@ -48,7 +49,7 @@ from .widgets import Banner, ProgressPanel, format_duration, keep_splitter, scro
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from app.core.model import TrainResult
+    from app.core.model import Acceptance, TrainResult
     from app.core.pipeline import TrainOutcome
 
     from .frames import FrameSource
@@ -158,6 +159,25 @@ def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.0f}%"
 
 
+def accept_text(a: Acceptance | None) -> str:
+    """When the till adds a product without asking, as training measured it."""
+    if a is None or not a.measured:
+        at = percent(a.threshold) if a is not None else "97 %"
+        return (
+            f"The till asks the cashier unless it is at least {at} sure (too few held-back "
+            "photos to measure when it can be sure)."
+        )
+    if not a.coverage or a.precision is None:
+        return (
+            "The till always asks the cashier: on the held-back photos no level of "
+            f"confidence was right {percent(a.target)} of the time."
+        )
+    return (
+        f"The till adds a product by itself at {percent(a.threshold)} or more: "
+        f"{percent(a.coverage)} of held-back photos, {percent(a.precision)} of them right."
+    )
+
+
 class TrainScreen(QWidget):
     model_ready = Signal(object)  # Path of the exported model
 
@@ -216,6 +236,12 @@ class TrainScreen(QWidget):
         self.seed.setToolTip(
             "Random seed: the same number and the same photos give the same model."
         )
+        self.accept = QSpinBox(minimum=50, maximum=99, value=round(100 * s.accept_target))
+        self.accept.setSuffix(" %")
+        self.accept.setToolTip(
+            "How often the till must be right when it adds a product without asking the "
+            "cashier (measured on held-back photos). Higher: fewer mistakes, more questions."
+        )
         self.quantize = QComboBox()
         for i, (key, text, tip) in enumerate(QUANTIZE):
             self.quantize.addItem(text, key)
@@ -236,12 +262,13 @@ class TrainScreen(QWidget):
         form.addRow("Training passes", self.epochs)
         form.addRow("Photos", self.augment)
         form.addRow("Variation number", self.seed)
+        form.addRow("Sure enough to add by itself", self.accept)
         form.addRow("File size", self.quantize)
         form.addRow("Base model file", wrow)
         self.advanced.hide()
         for w in (self.model_size, self.quantize):
             w.currentIndexChanged.connect(self._save_options)
-        for w in (self.epochs, self.seed):
+        for w in (self.epochs, self.seed, self.accept):
             w.valueChanged.connect(self._save_options)
         self.augment.toggled.connect(self._save_options)
         self.weights.editingFinished.connect(self._save_options)
@@ -262,6 +289,8 @@ class TrainScreen(QWidget):
         self.accuracy = QLabel()
         self.accuracy.setObjectName("bignumber")
         self.accuracy.setWordWrap(True)
+        self.accept_line = QLabel()  # "The till adds a product by itself at 86 % or more: …"
+        self.accept_line.setWordWrap(True)
         self.shop_look = QLabel()  # "Shop's look: from 20 counter frames"
         self.shop_look.setObjectName("hint")
         self.shop_look.hide()
@@ -291,6 +320,7 @@ class TrainScreen(QWidget):
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.previous)
         rl.addWidget(self.accuracy)
+        rl.addWidget(self.accept_line)
         rl.addWidget(self.shop_look)
         pair = QSplitter()
         self.pair = pair
@@ -365,6 +395,7 @@ class TrainScreen(QWidget):
         s.epochs = self.epochs.value()
         s.augment = self.augment.isChecked()
         s.quantize = str(self.quantize.currentData())
+        s.accept_target = self.accept.value() / 100
         self.session.seed = s.seed = self.seed.value()
         text = self.weights.text().strip()
         self.session.base_weights_override = Path(text) if text else None
@@ -539,6 +570,7 @@ class TrainScreen(QWidget):
             f"{result.image_count} photos · {format_duration(result.duration_s)}</span>"
         )
         self.accuracy.setToolTip(f"How it was checked: {result.validation}")
+        self.accept_line.setText(accept_text(result.accept))
         n_frames = result.counter_frames
         look = f"Shop's look: from {n_frames} counter frame{'s' if n_frames != 1 else ''}"
         skipped = len(result.frames_skipped)
