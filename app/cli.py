@@ -8,6 +8,7 @@ TensorFlow failures included), 130 interrupted (Ctrl-C or ``kill``).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import math
@@ -95,9 +96,26 @@ def number_at_least(lo: float) -> Callable[[str], float]:
     return parse
 
 
+def number_above(lo: float) -> Callable[[str], float]:
+    """argparse type: a finite float > lo."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+        if not math.isfinite(value) or value <= lo:
+            raise argparse.ArgumentTypeError(f"must be a number above {lo:g}, not {text}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .core.folder_publish import channel_id_arg
     from .core.model import EPOCHS_MAX, EPOCHS_MIN, MODEL_ALPHAS, SEED_MAX
+    from .core.shop_cli import add_timeout_argument
+    from .core.sync import TIME_LIMIT_MINUTES
 
     seed = whole_number(0, SEED_MAX)
     ap = _Parser(
@@ -196,6 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     y.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
     y.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none")
     y.add_argument("--seed", type=seed, default=0)
+    y.add_argument(
+        "--time-limit",
+        type=number_above(0),
+        default=TIME_LIMIT_MINUTES,
+        metavar="MINUTES",
+        help="stop the whole run after this long, saying which step it was on "
+        f"(default {TIME_LIMIT_MINUTES:g}); the served model stays as it was",
+    )
+    add_timeout_argument(y)
 
     i = sub.add_parser("inspect", help="validate a model folder and print its metadata")
     i.add_argument("model_dir", type=Path)
@@ -211,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # output never fails a command: what the terminal or log cannot encode (an emoji in
+    # a cp1252 log) is written as "?", so a model that was written is reported as written
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
     raw = sys.argv[1:] if argv is None else argv
     if not raw:  # the app: skip the parser, whose shop commands import requests
         from .gui.main import run_gui
@@ -234,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         from .core.logs import setup_logging
 
         setup_logging()  # scheduled runs (sync) leave a record in the app's log
+        _show_notices()
         # ``kill`` unwinds like Ctrl-C, so temp folders are removed on the way out
         signal.signal(signal.SIGTERM, _interrupt)
         from .core import paths
@@ -266,6 +299,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _interrupt(signum: int, frame: object) -> NoReturn:
     raise KeyboardInterrupt
+
+
+def _show_notices() -> None:
+    """Core's notes for the owner (a damaged app file set aside…) as ``note:`` lines on
+    stderr; they reach the log file too."""
+    from .core.readers import notices
+
+    if not any(getattr(h, "_dukahub_notes", False) for h in notices.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        handler._dukahub_notes = True  # type: ignore[attr-defined]
+        notices.addHandler(handler)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -431,40 +476,49 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from .core.shop_cli import login_from_args
 
     options = TrainOptions(seed=args.seed, base_weights=args.base_weights)
-    client = login_from_args(args)
-    try:
-        if args.all_channels:
-            codes = [c.code for c in client.channels() if c.can_publish]
-            if not codes:
-                raise TrainerError(f"Your user may not publish to any channel on {args.server}.")
-        else:
-            codes = [args.channel]
-        progress = StderrProgress()
-        worst = sync.EXIT_OK
-        for code in codes:
-            try:
-                client.select_channel(code)
-                out = sync.sync_channel(
-                    client,
-                    options,
-                    debounce_minutes=args.debounce,
-                    quantize=args.quantize,
-                    on_progress=progress,
-                )
-                progress.done()
-                line, code_ = f"{code}: {out.status}: {out.message}", out.exit_code
-            except sync.SyncBusy as exc:
-                line, code_ = f"{code}: busy: {exc}", sync.EXIT_BUSY
-            except Failure as exc:
-                if not args.all_channels or isinstance(exc, Cancelled):
-                    raise
-                line, code_ = f"{code}: failed: {exc}", sync.EXIT_FAILED
-            print(line, flush=True)
-            logging.getLogger("app.sync").info("%s", line)
-            worst = _worse(worst, code_)
-        return worst
-    finally:
-        client.close()
+    # the whole run ends by --time-limit: each request by then, each step at its next check
+    with sync.SyncClock(args.time_limit * 60) as clock:
+        with clock.guard(f"logging in to {args.server}"):
+            client = login_from_args(args, stop_at=clock.stop_at)
+        try:
+            if args.all_channels:
+                with clock.guard("listing your channels"):
+                    codes = [c.code for c in client.channels() if c.can_publish]
+                if not codes:
+                    raise TrainerError(
+                        f"Your user may not publish to any channel on {args.server}."
+                    )
+            else:
+                codes = [args.channel]
+            progress = StderrProgress()
+            worst = sync.EXIT_OK
+            for code in codes:
+                try:
+                    with clock.guard(f"opening channel {code}"):
+                        client.select_channel(code)
+                        out = sync.sync_channel(
+                            client,
+                            options,
+                            debounce_minutes=args.debounce,
+                            quantize=args.quantize,
+                            on_progress=clock.hook(progress),
+                            cancel=clock.cancel,
+                        )
+                    progress.done()
+                    line, code_ = f"{code}: {out.status}: {out.message}", out.exit_code
+                except sync.SyncBusy as exc:
+                    line, code_ = f"{code}: busy: {exc}", sync.EXIT_BUSY
+                except Failure as exc:
+                    if not args.all_channels or isinstance(exc, Cancelled):
+                        raise
+                    progress.done()
+                    line, code_ = f"{code}: failed: {exc}", sync.EXIT_FAILED
+                print(line, flush=True)
+                logging.getLogger("app.sync").info("%s", line)
+                worst = _worse(worst, code_)
+            return worst
+        finally:
+            client.close()
 
 
 def _worse(a: int, b: int) -> int:

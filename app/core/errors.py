@@ -79,6 +79,10 @@ class TlsError(ServerUnreachable):
     """The server's HTTPS certificate could not be verified."""
 
 
+class AnswerTooLarge(ShopError):  # noqa: N818
+    """The server's answer was larger than the client takes for it; the rest was not read."""
+
+
 class NotAVendureServer(ShopError):  # noqa: N818
     """Something answers at that address, but not a Vendure Admin API."""
 

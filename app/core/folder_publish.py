@@ -42,11 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import TrainerError
+from .errors import ModelFilesError, TrainerError
 from .export import swap_into_place
 from .locks import LockBusy, exclusive_lock
 from .modelfiles import FILES, WEIGHTS_SHA256, read_model_files
 from .progress import ProgressHook, Reporter, check_cancel
+from .readers import parse_json, read_json
 
 MANIFEST = "manifest.json"
 KEEP_VERSIONS = 10
@@ -114,15 +115,27 @@ def _write_durably(path: Path, data: bytes) -> None:
 
 
 def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    """A manifest of the plugin's shape (each file entry an object with a name, a size
+    and a sha256), or None: missing, not JSON, or damaged."""
     try:
-        raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        raw = read_json(folder / MANIFEST)
     except (OSError, ValueError):
         return None
     if not isinstance(raw, dict) or raw.get("format") != 1:
         return None
-    if not isinstance(raw.get("files"), list):
+    files = raw.get("files")
+    if not isinstance(files, list) or not all(_is_entry(f) for f in files):
         return None
     return raw
+
+
+def _is_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and isinstance(entry.get("size"), int)
+        and isinstance(entry.get("sha256"), str)
+    )
 
 
 def _hashes(manifest: dict[str, Any] | None) -> dict[str, str]:
@@ -179,7 +192,7 @@ def _version_problem(vdir: Path, manifest: dict[str, Any] | None, *, full: bool)
             return f"was changed on disk ({name} differs from its manifest)"
     if full:
         try:
-            meta = json.loads(data["metadata.json"])
+            meta = parse_json(data["metadata.json"])
         except ValueError:
             return "was changed on disk (metadata.json is not JSON)"
         checksum = meta.get(WEIGHTS_SHA256) if isinstance(meta, dict) else None
@@ -194,6 +207,12 @@ def _check_version(vdir: Path) -> dict[str, Any]:
     problem = _version_problem(vdir, manifest, full=True)
     if problem is not None or manifest is None:
         raise FolderPublishError(f"Model version {vdir.name} {problem} and cannot be served.")
+    try:  # files that match a consistent manifest can still be a broken model
+        read_model_files(vdir)
+    except ModelFilesError as exc:
+        raise FolderPublishError(
+            f"Model version {vdir.name} is damaged ({exc}) and cannot be served."
+        ) from None
     return manifest
 
 
@@ -232,11 +251,18 @@ def _serve(chdir: Path, version: str) -> None:
 def _describe(chdir: Path, version: str, current: str | None) -> dict[str, Any]:
     vdir = chdir / ".versions" / version
     manifest = _read_manifest(vdir) or {}
+    damaged = None
     try:
-        meta = json.loads((vdir / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    meta = meta if isinstance(meta, dict) else {}
+        meta = read_json(vdir / "metadata.json")
+    except (OSError, ValueError) as exc:
+        meta, damaged = {}, f"metadata.json cannot be read: {exc}"
+    if not isinstance(meta, dict):
+        meta, damaged = {}, "metadata.json is not a JSON object"
+    labels = meta.get("labels")
+    if damaged is None and not (
+        isinstance(labels, list) and all(isinstance(x, str) for x in labels)
+    ):
+        damaged = "metadata.json has no list of labels"
     trained = meta.get("trainedAt")
     return {
         "version": version,
@@ -245,6 +271,8 @@ def _describe(chdir: Path, version: str, current: str | None) -> dict[str, Any]:
         "current": version == current,
         "files": manifest.get("files", []),
         "metadata": meta,
+        "products": len(labels) if damaged is None else None,
+        "damaged": damaged,  # None, or why the version's metadata cannot be used
     }
 
 
@@ -540,18 +568,23 @@ def _cmd_status(args: Any) -> int:
     if cur is None:
         print(f"Channel {channel} in {chdir}: no model published yet.")
     else:
-        n = len(cur["metadata"].get("labels", []))
         print(
             f"Channel {channel} serves version {cur['version']} (trained "
-            f"{cur['trainedAt'] or '?'}, {n} products) from {chdir / 'latest'}"
+            f"{cur['trainedAt'] or '?'}, {_products(cur)}) from {chdir / 'latest'}"
         )
     for v in st["versions"]:
         mark = "*" if v["current"] else " "
-        n = len(v["metadata"].get("labels", []))
-        print(f" {mark} {v['version']}  trained {v['trainedAt'] or '?'}  {n} products")
+        print(f" {mark} {v['version']}  trained {v['trainedAt'] or '?'}  {_products(v)}")
     for v in st["incomplete"]:
         print(f"   not listed: version {v['version']} {v['reason']}, so it cannot be served")
     return 0
+
+
+def _products(v: dict[str, Any]) -> str:
+    """ "12 products", or why a stored version's metadata cannot say."""
+    if v["damaged"]:
+        return f"? products (damaged: {v['damaged']})"
+    return f"{v['products']} products"
 
 
 def _cmd_rollback(args: Any) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .readers import NotRegularFile, open_regular
 
 # Photos above this many pixels are refused rather than decoded (decompression bombs).
 MAX_PIXELS = 80_000_000
@@ -42,7 +43,7 @@ def load_rgb(path: Path | str, max_side: int | None = WORK_SIDE) -> np.ndarray:
         # Our own size check refuses bombs before decoding (MAX_PIXELS is below Pillow's
         # warning limit); no warnings.catch_warnings here: it is not thread-safe, and
         # photos are decoded in worker threads. Pillow's warning, if any, goes to the log.
-        with Image.open(path) as im:
+        with open_regular(path) as fh, Image.open(fh) as im:
             if im.width * im.height > MAX_PIXELS:
                 raise ImageError(f"{path.name}: image too large ({im.width}×{im.height})")
             if max_side and im.format == "JPEG":
@@ -62,6 +63,8 @@ def load_rgb(path: Path | str, max_side: int | None = WORK_SIDE) -> np.ndarray:
         raise ImageError(f"{path.name}: not an image or an unsupported format") from None
     except FileNotFoundError:
         raise ImageError(f"{path.name}: file not found") from None
+    except NotRegularFile as exc:  # a named pipe would block the read forever
+        raise ImageError(f"{path.name}: {exc.strerror}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{path.name}: unreadable or truncated ({exc})") from None
     if arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 8:
@@ -118,7 +121,7 @@ def make_thumbnail(path: Path | str, size: int = 128) -> np.ndarray:
 def file_digest(path: Path | str) -> str:
     """Content hash: the key of cached features and of duplicate detection."""
     h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()

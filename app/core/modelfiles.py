@@ -7,7 +7,6 @@ model, so what the app tests is byte for byte what the POS will load.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import threading
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelFilesError
+from .readers import MAX_JSON_BYTES, BadJson, parse_json, read_regular
 
 FILES = ("model.json", "weights.bin", "metadata.json")
 TRAINER_NAME = "dukahub-trainer"  # metadata "trainer.name": an export of ours
@@ -31,6 +31,12 @@ SEED_FIELDS = (
     "imageSize",
     "modelType",
 )
+# The most each file may hold (read whole): far above a MobileNetV2 at alpha 1.0
+MAX_FILE_BYTES = {
+    "model.json": MAX_JSON_BYTES,
+    "weights.bin": 1 << 30,
+    "metadata.json": MAX_JSON_BYTES,
+}
 _DTYPE_BYTES = {"float32": 4, "int32": 4, "bool": 1, "float16": 2, "uint8": 1, "uint16": 2}
 
 
@@ -55,7 +61,9 @@ def output_units(topology: dict[str, Any]) -> int | None:
         nonlocal last
         if isinstance(node, dict):
             if node.get("class_name") == "Dense" and isinstance(node.get("config"), dict):
-                last = int(node["config"].get("units", 0)) or last
+                units = node["config"].get("units")
+                if isinstance(units, int) and not isinstance(units, bool):
+                    last = units or last
             for v in node.values():
                 walk(v)
         elif isinstance(node, list):
@@ -90,10 +98,10 @@ def read_model_files(model_dir: Path | str) -> ModelFiles:
     files: dict[str, bytes] = {}
     for name in FILES:
         p = d / name
-        if not p.is_file():
-            raise ModelFilesError(f"{name} is missing in {d}")
-        try:
-            files[name] = p.read_bytes()
+        try:  # regular files only: a named pipe there would block the read forever
+            files[name] = read_regular(p, MAX_FILE_BYTES[name])
+        except FileNotFoundError:
+            raise ModelFilesError(f"{name} is missing in {d}") from None
         except OSError as exc:
             raise ModelFilesError(f"{p} cannot be read ({exc.strerror})") from None
         if not files[name]:
@@ -111,18 +119,19 @@ def validate_model_dir(model_dir: Path | str) -> dict[str, Any]:
 
 def _validate(files: dict[str, bytes]) -> dict[str, Any]:
     try:
-        model = json.loads(files["model.json"].decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        model = parse_json(files["model.json"])
+    except BadJson as exc:
         raise ModelFilesError(f"model.json is not valid JSON: {exc}") from None
     try:
-        meta = json.loads(files["metadata.json"].decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        meta = parse_json(files["metadata.json"])
+    except BadJson as exc:
         raise ModelFilesError(f"metadata.json is not valid JSON: {exc}") from None
     if not isinstance(model, dict) or not isinstance(model.get("modelTopology"), dict):
         raise ModelFilesError("model.json has no modelTopology: not a TF.js layers model")
     manifest = model.get("weightsManifest")
     if not isinstance(manifest, list) or not manifest:
         raise ModelFilesError("model.json has no weightsManifest")
+    _check_manifest_shape(manifest)
     paths = [p for g in manifest for p in g.get("paths", [])]
     if paths != ["weights.bin"]:
         raise ModelFilesError(f"model.json must reference exactly ['weights.bin'], not {paths}")
@@ -155,6 +164,35 @@ def _validate(files: dict[str, bytes]) -> dict[str, Any]:
     _check_checksum(meta, files["weights.bin"])
     _check_finite(model, files["weights.bin"])
     return meta
+
+
+def _check_manifest_shape(manifest: list[Any]) -> None:
+    """Every group and weight entry of the shape the byte count and the finite check
+    read (a hand-edited or damaged model.json is one line, not a crash)."""
+
+    def is_count(d: Any) -> bool:
+        return isinstance(d, int) and not isinstance(d, bool) and d >= 0
+
+    for group in manifest:
+        ok = (
+            isinstance(group, dict)
+            and isinstance(group.get("paths", []), list)
+            and all(isinstance(p, str) for p in group.get("paths", []))
+            and isinstance(group.get("weights", []), list)
+        )
+        for w in group.get("weights", []) if ok else []:
+            quant = w.get("quantization") if isinstance(w, dict) else None
+            ok = ok and (
+                isinstance(w, dict)
+                and isinstance(w.get("shape", []), list)
+                and all(is_count(d) for d in w.get("shape", []))
+                and isinstance(w.get("dtype", "float32"), str)
+                and (quant is None or isinstance(quant, dict))
+            )
+        if not ok:
+            raise ModelFilesError(
+                "model.json's weightsManifest is damaged (entries of the wrong kind)"
+            )
 
 
 WEIGHTS_SHA256 = "weightsSha256"  # metadata.json key written by our export

@@ -15,7 +15,6 @@ gone (at the next run's check and export).
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import re
@@ -193,9 +192,11 @@ def check_target(out_dir: Path) -> None:
 def is_our_export(folder: Path) -> bool:
     if not all((folder / name).is_file() for name in FILES):
         return False
+    from .readers import read_json
+
     try:
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+        meta = read_json(folder / "metadata.json")
+    except (OSError, ValueError):
         return False
     trainer = meta.get("trainer") if isinstance(meta, dict) else None
     return isinstance(trainer, dict) and trainer.get("name") == TRAINER_NAME

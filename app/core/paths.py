@@ -12,6 +12,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -123,15 +124,40 @@ class Settings:
 
     @classmethod
     def load(cls) -> Settings:
-        try:
-            raw = json.loads(cls.path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls()
-        known = {f.name for f in fields(cls)}
-        try:
-            return cls(**{k: v for k, v in raw.items() if k in known})
-        except TypeError:
-            return cls()
+        from .readers import load_app_file
+
+        return load_app_file(cls.path(), what="the app's settings", check=cls._shape, default=cls)
+
+    @classmethod
+    def _shape(cls, raw: Any) -> Settings:
+        """Each known key must hold its field's kind (unknown keys: a newer version's)."""
+        from .readers import WrongShape
+
+        if not isinstance(raw, dict):
+            raise WrongShape("not a JSON object")
+        defaults = cls()
+        values = {}
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            value, like = raw[f.name], getattr(defaults, f.name)
+            if isinstance(like, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(like, (int, float)):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                ok = ok and (isinstance(like, float) or isinstance(value, int))
+            elif isinstance(like, list):
+                ok = isinstance(value, list) and all(isinstance(x, str) for x in value)
+            elif isinstance(like, dict):
+                ok = isinstance(value, dict) and all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+                )
+            else:
+                ok = isinstance(value, type(like))
+            if not ok:
+                raise WrongShape(f"“{f.name}” holds {type(value).__name__}")
+            values[f.name] = float(value) if isinstance(like, float) else value
+        return cls(**values)
 
     def save(self) -> None:
         atomic_write_bytes(self.path(), json.dumps(asdict(self), indent=2).encode("utf-8"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import os
 import sys
 import threading
@@ -20,6 +21,7 @@ from .catalog import Catalog
 from .errors import TrainerError
 from .progress import Progress, ProgressHook
 from .shop import ShopClient, fetch_catalog, list_versions, publish, rollback
+from .shop.transport import REQUEST_DEADLINE_S
 
 PASSWORD_ENV = "DUKAHUB_TRAINER_PASSWORD"
 
@@ -37,6 +39,29 @@ def add_connection_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow plain http:// to a server that is not this machine",
     )
+    add_timeout_argument(p)
+
+
+def add_timeout_argument(p: argparse.ArgumentParser) -> None:
+    """--timeout SECONDS: the longest one request to the server may take in all."""
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=REQUEST_DEADLINE_S,
+        metavar="SECONDS",
+        help="the longest one request to the server may take, its answer included "
+        f"(default {REQUEST_DEADLINE_S:g}; photos and the upload get at least 10 minutes)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or not 1 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 86400 seconds, not {text}")
+    return value
 
 
 def add_shop_arguments(subparsers: argparse._SubParsersAction) -> None:
@@ -84,15 +109,17 @@ def connect(
     return client
 
 
-def login_from_args(args: argparse.Namespace) -> ShopClient:
+def login_from_args(args: argparse.Namespace, *, stop_at: float | None = None) -> ShopClient:
     """The remembered session (*Keep me logged in*) when there is one for this server and
     user, else a login with the password from the environment or a prompt.
 
     Scheduled runs (cron, systemd timers) use the remembered session; no password is
-    ever taken from the command line.
+    ever taken from the command line. Each request is bounded by ``--timeout`` and, if
+    given, ends by ``stop_at`` (``time.monotonic()``, ``sync``'s time limit).
     """
     username = getattr(args, "username", None)
-    client = ShopClient.restore(args.server)  # raises SessionExpired for a dead token
+    limits = {"deadline": getattr(args, "timeout", None) or REQUEST_DEADLINE_S, "stop_at": stop_at}
+    client = ShopClient.restore(args.server, **limits)  # SessionExpired for a dead token
     if client is not None and (not username or client.username == username):
         return client
     if client is not None:
@@ -103,7 +130,7 @@ def login_from_args(args: argparse.Namespace) -> ShopClient:
             f"from ${PASSWORD_ENV} or a prompt), or log in once in the app with "
             "“Keep me logged in”."
         )
-    client = ShopClient(args.server, allow_insecure=getattr(args, "insecure", False))
+    client = ShopClient(args.server, allow_insecure=getattr(args, "insecure", False), **limits)
     client.login(username, read_password(username, args.server))
     return client
 
@@ -171,7 +198,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     for v in list_versions(client):
         mark = "*" if v["current"] else " "
-        n = len((v.get("metadata") or {}).get("labels", []))
+        meta = v.get("metadata") or {}
+        labels = meta.get("labels") if isinstance(meta, dict) else None
+        n = len(labels) if isinstance(labels, list) else "?"
         print(f" {mark} {v['version']}  trained {v.get('trainedAt') or '?'}  {n} products")
     print(state.describe_served())
     print(state.describe_local())

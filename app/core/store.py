@@ -14,11 +14,12 @@ import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import paths
 from .catalog import IMAGE_SUFFIXES, Catalog, ImageRef
 from .counter_frames import CounterFrameStore
+from .readers import expect, is_str_list, load_app_file
 
 if TYPE_CHECKING:  # numpy costs ~0.1 s at the window's start-up: only webcam photos need it
     import numpy as np
@@ -26,6 +27,24 @@ if TYPE_CHECKING:  # numpy costs ~0.1 s at the window's start-up: only webcam ph
 
 def _safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
+
+
+def _selection_shape(raw: Any) -> tuple[set[str], set[str]]:
+    """selection.json: ``{"excluded_products": [id…], "excluded_images": [ident…]}``."""
+    expect(isinstance(raw, dict), "not a JSON object")
+    for key in ("excluded_products", "excluded_images"):
+        expect(is_str_list(raw.get(key, [])), f"“{key}” is not a list of names")
+    return set(raw.get("excluded_products", [])), set(raw.get("excluded_images", []))
+
+
+def _index_shape(raw: Any) -> dict[str, str]:
+    """added/index.json: ``{folder name: product id}``."""
+    expect(isinstance(raw, dict), "not a JSON object")
+    expect(
+        all(isinstance(v, str) and v for v in raw.values()),
+        "a folder's product id is not text",
+    )
+    return dict(raw)
 
 
 class ChannelStore:
@@ -40,12 +59,13 @@ class ChannelStore:
 
     # -- selection -----------------------------------------------------------------
     def _load(self) -> None:
-        try:
-            raw = json.loads(self._selection_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        self.excluded_products = set(raw.get("excluded_products", []))
-        self.excluded_images = set(raw.get("excluded_images", []))
+        products, images = load_app_file(
+            self._selection_path,
+            what="your choices of products and photos to leave out",
+            check=_selection_shape,
+            default=lambda: (set(), set()),
+        )
+        self.excluded_products, self.excluded_images = products, images
 
     def _save(self) -> None:
         data = {
@@ -94,10 +114,12 @@ class ChannelStore:
 
     def _index(self) -> dict[str, str]:
         """Folder name -> product id, for ids that are not filename-safe."""
-        try:
-            return json.loads((self.root / "added" / "index.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+        return load_app_file(
+            self.root / "added" / "index.json",
+            what="the list of which product each folder of added photos belongs to",
+            check=_index_shape,
+            default=dict,
+        )
 
     def _remember(self, product_id: str) -> Path:
         d = self.added_dir(product_id)

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from . import fingerprint, paths
 from .catalog import Catalog, ImageRef, Product
 from .errors import ModelFilesError, TrainerError
 from .pipeline import Source, with_edits
-from .progress import ProgressHook, Reporter, span
+from .progress import Progress, ProgressHook, Reporter, span
 
 if TYPE_CHECKING:
     from .model import TrainOptions
@@ -316,3 +317,95 @@ def _train_channel(
         on_progress=span(on_progress, 0.15, 1.0),
         cancel=cancel,
     )
+
+
+# -- the time limit of one run ------------------------------------------------------------
+TIME_LIMIT_MINUTES = 120.0  # ``sync --time-limit``: a big shop trains in far less on a CPU
+_STEP_WORDS = {
+    "downloading": "reading the catalogue",
+    "preparing": "preparing the photos",
+    "features": "reading the photos",
+    "training": "training",
+    "exporting": "writing the model",
+    "uploading": "publishing",
+    "verifying": "checking the published model",
+}
+
+
+class SyncTimeout(TrainerError):  # noqa: N818 - a failure that names its step
+    """The run went past its time limit; the message says which step it was on."""
+
+
+class SyncClock:
+    """The wall-clock limit of one ``sync`` run (``--time-limit``), all channels together.
+
+    When it passes, :attr:`cancel` is set (every step of :func:`sync_channel` checks it)
+    and every request to the server has already been given this end
+    (``ShopClient.stop_at = clock.stop_at``: it is shut when the limit passes). The
+    failure that follows, whatever its kind, becomes one :class:`SyncTimeout` naming
+    the step the run was on (:meth:`guard`).
+    """
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self.cancel = threading.Event()
+        self.stop_at = time.monotonic() + limit_s
+        self.step = "starting"
+        self.detail = ""
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> SyncClock:
+        self._timer = threading.Timer(max(0.0, self.stop_at - time.monotonic()), self.cancel.set)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    @property
+    def expired(self) -> bool:
+        # a hair early too: a request's deadline ends at stop_at, by its own timer
+        return self.cancel.is_set() or time.monotonic() >= self.stop_at - 0.1
+
+    def hook(self, on_progress: ProgressHook | None) -> ProgressHook:
+        """A progress hook that remembers the step the run is on, then forwards."""
+
+        def seen(p: Progress) -> None:
+            self.step = _STEP_WORDS.get(p.phase, p.phase)
+            self.detail = p.message
+            if on_progress is not None:
+                on_progress(p)
+
+        return seen
+
+    @contextlib.contextmanager
+    def guard(self, step: str) -> Iterator[None]:
+        """Runs one step (``step`` names it until progress says more); any failure once
+        the limit has passed is raised as :class:`SyncTimeout` instead."""
+        self.step, self.detail = step, ""
+        if self.expired:
+            raise self.failure()
+        try:
+            yield
+        except TrainerError as exc:
+            if self.expired and not isinstance(exc, SyncTimeout):
+                raise self.failure() from exc
+            raise
+
+    def failure(self) -> SyncTimeout:
+        minutes = self.limit_s / 60
+        limit = f"{minutes:g} min" if minutes >= 1 else f"{self.limit_s:g} s"
+        detail = f" ({self.detail.rstrip('.…')})" if self.detail else ""
+        if self.step in ("publishing", "checking the published model"):
+            after = (
+                "The upload may or may not have completed: run “dukahub-trainer status” to "
+                "see which model is served."
+            )
+        else:
+            after = "Nothing was published; the served model is unchanged."
+        return SyncTimeout(
+            f"The sync stopped at its time limit ({limit}, --time-limit) while "
+            f"{self.step}{detail}. {after}"
+        )

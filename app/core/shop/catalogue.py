@@ -27,7 +27,7 @@ from ..catalog import IMAGE_FORMATS, Catalog, ImageRef, Product
 from ..errors import ServerUnreachable, ShopError
 from ..progress import ProgressHook, Reporter, check_cancel
 from .graphql import PRODUCT_IDS, PRODUCTS
-from .transport import ShopClient, new_http_session
+from .transport import TRANSFER_DEADLINE_S, ShopClient, new_http_session
 
 PAGE_SIZE = 100
 _IMAGE_SUFFIXES = set(IMAGE_FORMATS)  # a HEIC keeps its name: the photo check reports it
@@ -290,25 +290,27 @@ def _cached_image(
     if dest.is_file() and dest.stat().st_size > 0:
         return dest, False
     url = urljoin(client.server_url + "/", asset.source)
-    for attempt in range(4):
-        check_cancel(cancel)
-        try:
-            with session.get(url, timeout=client.timeout, stream=True) as resp:
-                if resp.status_code >= 500 and attempt < 3:
+    # one deadline for the photo, its retries included (a trickling server ends there)
+    with client.deadline_for(max(client.deadline, TRANSFER_DEADLINE_S)) as deadline:
+        for attempt in range(4):
+            check_cancel(cancel)
+            try:
+                with session.get(url, timeout=client.timeout, stream=True) as resp:
+                    if resp.status_code >= 500 and attempt < 3:
+                        time.sleep(0.5 * 2**attempt)
+                        continue
+                    if resp.status_code != 200:
+                        raise ShopError(f"HTTP {resp.status_code} for {url}")
+                    ctype = resp.headers.get("Content-Type", "")
+                    if ctype and not ctype.startswith(("image/", "application/octet-stream")):
+                        raise ShopError(f"{url} is not an image ({ctype})")
+                    _stream_to(resp, dest, client.max_image_bytes, url, cancel)
+                    return dest, True
+            except requests.RequestException as exc:
+                if attempt < 3 and not deadline.expired:
                     time.sleep(0.5 * 2**attempt)
                     continue
-                if resp.status_code != 200:
-                    raise ShopError(f"HTTP {resp.status_code} for {url}")
-                ctype = resp.headers.get("Content-Type", "")
-                if ctype and not ctype.startswith(("image/", "application/octet-stream")):
-                    raise ShopError(f"{url} is not an image ({ctype})")
-                _stream_to(resp, dest, client.max_image_bytes, url, cancel)
-                return dest, True
-        except requests.RequestException as exc:
-            if attempt < 3:
-                time.sleep(0.5 * 2**attempt)
-                continue
-            raise client.describe_failure(exc, "download a photo") from exc
+                raise client.describe_failure(exc, "download a photo", deadline) from exc
     raise AssertionError("unreachable")
 
 

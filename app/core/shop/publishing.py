@@ -24,6 +24,7 @@ from pathlib import Path
 import requests
 
 from ..errors import (
+    AnswerTooLarge,
     Cancelled,
     ChannelAccessError,
     ModelFilesError,
@@ -36,9 +37,16 @@ from ..errors import (
 )
 from ..modelfiles import ExportedModel, ModelFiles, read_model_files
 from ..progress import ProgressHook, Reporter
+from ..readers import parse_json
 from .catalogue import product_ids
 from .graphql import ML_MODEL, ROLLBACK, UPLOAD
-from .transport import STILL_SERVED, ShopClient, new_http_session
+from .transport import (
+    STILL_SERVED,
+    TRANSFER_DEADLINE_S,
+    ShopClient,
+    new_http_session,
+    read_capped,
+)
 
 
 @dataclass(frozen=True)
@@ -52,10 +60,10 @@ class PublishResult:
 def published_metadata(client: ShopClient) -> dict | None:
     """metadata.json of the served model, read like the POS reads it; None if none yet."""
     url = client.latest_url() + "metadata.json"
-    resp = client.send(
-        lambda: client.http().get(
-            url, timeout=client.timeout, headers={"Cache-Control": "no-cache"}
-        ),
+    resp = client.request(
+        "GET",
+        url,
+        headers={"Cache-Control": "no-cache"},
         retries=2,
         what="read the published model",
     )
@@ -64,9 +72,15 @@ def published_metadata(client: ShopClient) -> dict | None:
     if resp.status_code != 200:
         raise ShopError(f"Reading {url} failed: HTTP {resp.status_code}.")
     try:
-        return resp.json()
+        meta = parse_json(resp.content, max_bytes=client.max_answer_bytes)
     except ValueError as exc:
-        raise ShopError(f"The published metadata.json at {url} is not valid JSON.") from exc
+        raise ShopError(
+            f"The published metadata.json at {url} is not valid JSON ({exc})."
+        ) from None
+    labels = meta.get("labels", []) if isinstance(meta, dict) else None
+    if not isinstance(labels, list):
+        raise ShopError(f"The published metadata.json at {url} is damaged (no list of labels).")
+    return meta
 
 
 def model_status(client: ShopClient, *, what: str = "read the published models") -> dict:
@@ -173,23 +187,30 @@ def _upload(
     headers, token = client.auth_headers(True)
     headers["Content-Type"] = body.content_type
     headers["apollo-require-preflight"] = "true"  # CSRF guard of Apollo for multipart
+    deadline = client.deadline_for(max(client.deadline, TRANSFER_DEADLINE_S))
     try:
-        resp = client.http().post(
-            client.api_url,
-            data=body,
-            headers=headers,
-            timeout=(client.timeout, max(client.timeout, 120.0)),
-            allow_redirects=False,
-        )
+        with deadline:
+            resp = client.http().post(
+                client.api_url,
+                data=body,
+                headers=headers,
+                timeout=(client.timeout, max(client.timeout, 120.0)),
+                allow_redirects=False,
+                stream=True,
+            )
+            with resp:
+                read_capped(resp, client.max_answer_bytes)
     except Cancelled as exc:
         raise Cancelled(f"Publishing cancelled. {STILL_SERVED}") from exc
+    except AnswerTooLarge as exc:
+        return _after_lost_answer(client, ours, before, f"the server sent {exc}", False)
     except requests.RequestException as exc:
         if isinstance(exc.__context__, Cancelled) or (cancel is not None and cancel.is_set()):
             raise Cancelled(f"Publishing cancelled. {STILL_SERVED}") from exc
-        failure = client.describe_failure(exc, "upload the model")
+        failure = client.describe_failure(exc, "upload the model", deadline)
         if not body.started:  # nothing left this computer
             raise PublishError(f"The upload failed: {failure} {STILL_SERVED}") from exc
-        still_working = isinstance(exc, requests.exceptions.ReadTimeout)
+        still_working = deadline.expired or isinstance(exc, requests.exceptions.ReadTimeout)
         return _after_lost_answer(client, ours, before, f"{failure}", still_working)
     try:
         data = client.parse(resp, "publish models", token)
@@ -254,13 +275,23 @@ def _verify_served(client: ShopClient, files: dict[str, bytes], version: str) ->
     plain = new_http_session()
     try:
         for name, local in files.items():
-            resp = client.send(
-                lambda name=name: plain.get(
-                    base + name, timeout=client.timeout, headers={"Cache-Control": "no-cache"}
-                ),
-                retries=2,
-                what="check the published files",
-            )
+            try:  # one byte more than ours is enough to tell they differ
+                resp = client.request(
+                    "GET",
+                    base + name,
+                    session=plain,
+                    headers={"Cache-Control": "no-cache"},
+                    retries=2,
+                    max_bytes=len(local) + 1,
+                    deadline=max(client.deadline, TRANSFER_DEADLINE_S),
+                    what="check the published files",
+                )
+            except AnswerTooLarge:
+                raise PublishError(
+                    f"The server accepted version {version}, but {base}{name} is larger than "
+                    "the file uploaded. A cache or proxy in front of the server may be holding "
+                    "an old copy."
+                ) from None
             header = resp.headers.get("X-Ml-Model-Version", served)
             if resp.status_code == 200 and resp.content == local:
                 continue

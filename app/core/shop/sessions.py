@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
+from ..readers import expect, load_app_file
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,23 @@ def store_description() -> str:
 
 
 def _read_index() -> dict[str, dict]:
-    try:
-        data = json.loads(sessions_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return load_app_file(
+        sessions_path(), what="the remembered logins", check=_index_shape, default=dict
+    )
+
+
+def _index_shape(raw: Any) -> dict[str, dict]:
+    """``{server: {"username", "allow_insecure", "store", "token"?}}``."""
+    expect(isinstance(raw, dict), "not a JSON object")
+    kinds = {"username": str, "allow_insecure": bool, "store": str, "token": str}
+    for server, entry in raw.items():
+        expect(isinstance(entry, dict), f"the entry of {server} is not an object")
+        for key, kind in kinds.items():
+            expect(
+                key not in entry or isinstance(entry[key], kind),
+                f"“{key}” of {server} is not a {kind.__name__}",
+            )
+    return raw
 
 
 def _write_index(index: dict[str, dict]) -> None:

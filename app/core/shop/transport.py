@@ -16,23 +16,39 @@ refreshed token, a channel switch, a logout) between tasks: the same lock, elsew
 
 Admin API requests never follow redirects: ``requests`` re-sends a POST body on a
 307/308, and that body holds the password or the model.
+
+**Every request has a deadline and a size cap** (:meth:`ShopClient.request`): the
+per-read ``timeout`` alone lets a server that trickles one byte a second hold a call
+forever, so each request also has a total time (``deadline``, answer included; at least
+``TRANSFER_DEADLINE_S`` for photos and the upload). When it passes, :class:`Deadline`
+shuts the request's socket down — our sessions' connections register their socket
+with the deadline of the thread using them — which ends any blocked read at once, and
+the request fails as :class:`ServerTimeout`. An answer over ``max_answer_bytes`` is
+refused without reading the rest. ``stop_at`` (``sync``'s time limit) ends every
+request by that moment too. Answers are parsed by the one JSON reader
+(:func:`app.core.readers.parse_json`: size and depth limits).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
+import socket
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
+import urllib3.poolmanager
 
 from ..errors import (
+    AnswerTooLarge,
     ChannelAccessError,
     InsecureServerUrl,
     InvalidCredentials,
@@ -46,6 +62,7 @@ from ..errors import (
     ShopError,
     TlsError,
 )
+from ..readers import parse_json
 from . import sessions
 from .graphql import LOGIN, LOGOUT, ME
 
@@ -55,6 +72,10 @@ UPLOAD_PERMISSION = "UploadMlModel"
 STILL_SERVED = "The previous model is still being served."
 USER_AGENT = "DukahubModelTrainer/0.1"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+REQUEST_DEADLINE_S = 60.0  # one request, its whole answer included
+TRANSFER_DEADLINE_S = 600.0  # the least a photo download or the model upload gets
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # an Admin API page or a metadata.json is far smaller
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -105,9 +126,151 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# -- deadlines ------------------------------------------------------------------------
+_active = threading.local()  # the Deadline of the request this thread is making
+
+
+class Deadline:
+    """The total time one request may take: when it passes, the sockets the request
+    uses are shut down, which ends a read blocked on a trickling server at once.
+
+    Used as ``with Deadline(seconds):`` around one request (its retries included) in
+    the thread that makes it; connections of :func:`new_http_session` register their
+    socket with it (:func:`_watch`).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = max(0.0, seconds)
+        self.expired = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._outer: Deadline | None = None
+        self._ends = time.monotonic() + self.seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._ends - time.monotonic())
+
+    def __enter__(self) -> Deadline:
+        self._outer = getattr(_active, "deadline", None)
+        _active.deadline = self
+        self._timer = threading.Timer(self.remaining(), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._timer is not None
+        self._timer.cancel()
+        _active.deadline = self._outer
+        with self._lock:
+            self._socks.clear()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self.expired:
+                self._socks.append(sock)
+                return
+        _shut(sock)
+
+    def unwatch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks = [s for s in self._socks if s is not sock]
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            socks, self._socks = self._socks, []
+        for sock in socks:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # the plain socket's shutdown, also under TLS: it wakes a blocked read at once
+    with contextlib.suppress(OSError):  # already closed
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _claim(conn: Any) -> None:
+    """The connection's socket now serves this thread's request: watched by its
+    deadline, and no longer by the deadline of whichever request used it before (a
+    pooled connection moves between requests, and between threads)."""
+    sock = conn.sock
+    deadline = getattr(_active, "deadline", None)
+    before = getattr(conn, "_dukahub_deadline", None)
+    if before is not None and before is not deadline and sock is not None:
+        before.unwatch(sock)
+    conn._dukahub_deadline = deadline
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    """Registers its socket with the running request's :class:`Deadline`."""
+
+    def connect(self) -> None:
+        super().connect()
+        _claim(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # a reused connection
+        _claim(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _claim(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _claim(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """An adapter whose connections :class:`Deadline` can shut (directly or through an
+    HTTP proxy; a SOCKS proxy keeps its own connections and only the per-read timeout)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if manager.pool_classes_by_scheme is urllib3.poolmanager.pool_classes_by_scheme:
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
+def read_capped(resp: requests.Response, limit: int) -> bytes:
+    """A streamed response's body, refused past ``limit`` bytes (:class:`AnswerTooLarge`,
+    without reading the rest); afterwards ``resp.content`` holds it."""
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise AnswerTooLarge(f"an answer larger than {limit / 1e6:g} MB")
+    body = bytearray()
+    for chunk in resp.iter_content(_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise AnswerTooLarge(f"an answer larger than {limit / 1e6:g} MB")
+    resp._content = bytes(body)  # what ``requests`` itself sets when it reads the body
+    return resp._content
+
+
 def new_http_session(pool: int = 4) -> requests.Session:
     s = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=max(4, pool))
+    adapter = _DeadlineAdapter(pool_connections=2, pool_maxsize=max(4, pool))
     s.mount("http://", adapter)
     s.mount("https://", adapter)
     s.headers["User-Agent"] = USER_AGENT
@@ -123,9 +286,12 @@ class ShopClient:
         *,
         allow_insecure: bool = False,
         timeout: float = 15.0,
+        deadline: float = REQUEST_DEADLINE_S,
         assets_route: str = "assets",
         admin_api_path: str = "admin-api",
         max_image_bytes: int = 25 * 1024 * 1024,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        stop_at: float | None = None,
     ) -> None:
         self.server_url = normalise_server_url(server_url)
         parts = urlsplit(self.server_url)
@@ -134,8 +300,11 @@ class ShopClient:
                 f"{self.server_url} uses plain http://, so your password would travel "
                 "unencrypted. Use https://, or confirm that you trust this network."
             )
-        self.timeout = timeout
+        self.timeout = min(timeout, deadline)  # per read (and connect)
+        self.deadline = deadline  # per request, its whole answer included
         self.max_image_bytes = max_image_bytes  # per catalogue photo
+        self.max_answer_bytes = max_answer_bytes  # per Admin API answer or metadata.json
+        self.stop_at = stop_at  # time.monotonic() by which every request ends (sync's limit)
         self.api_url = f"{self.server_url}/{admin_api_path.strip('/')}"
         self.assets_url = f"{self.server_url}/{assets_route.strip('/')}"
         self._lock = threading.RLock()
@@ -192,8 +361,14 @@ class ShopClient:
 
     # ----------------------------------------------------------------- transport
 
-    def describe_failure(self, exc: requests.RequestException, what: str) -> ShopError:
+    def describe_failure(
+        self, exc: requests.RequestException, what: str, deadline: Deadline | None = None
+    ) -> ShopError:
         host = self.server_url
+        if deadline is not None and deadline.expired:  # we shut the connection ourselves
+            return ServerTimeout(
+                f"{host} did not finish answering within {deadline.seconds:g} s ({what})."
+            )
         if isinstance(exc, requests.exceptions.SSLError):
             return TlsError(
                 f"No secure (HTTPS) connection to {host}: {_short(exc)}. Check the address; "
@@ -246,36 +421,83 @@ class ShopClient:
         """POST a GraphQL document; read-only documents are retried with back-off."""
         body = {"query": query, "variables": variables or {}}
         headers, token = self.auth_headers(channel)
-        resp = self.send(
-            lambda: self.http().post(
-                self.api_url,
-                json=body,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            ),
+        resp = self.request(
+            "POST",
+            self.api_url,
+            json=body,
+            headers=headers,
+            allow_redirects=False,
             retries=retries,
             what=what,
         )
         return self.parse(resp, what, token)
 
-    def send(
-        self, do: Callable[[], requests.Response], *, retries: int, what: str
+    def time_for(self, seconds: float) -> float:
+        """``seconds``, or less when ``stop_at`` comes first."""
+        if self.stop_at is None:
+            return seconds
+        return max(0.0, min(seconds, self.stop_at - time.monotonic()))
+
+    def deadline_for(self, seconds: float | None = None) -> Deadline:
+        """A :class:`Deadline` of ``seconds`` (default: ``self.deadline``), ending by
+        ``stop_at``; for requests made outside :meth:`request` (photos, the upload)."""
+        return Deadline(self.time_for(self.deadline if seconds is None else seconds))
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        retries: int = 0,
+        session: requests.Session | None = None,
+        max_bytes: int | None = None,
+        deadline: float | None = None,
+        **kwargs: Any,
     ) -> requests.Response:
-        for attempt in range(retries + 1):
-            try:
-                resp = do()
-            except requests.exceptions.SSLError as exc:
-                raise self.describe_failure(exc, what) from exc
-            except requests.RequestException as exc:
-                if attempt < retries and not isinstance(exc, requests.exceptions.InvalidURL):
-                    time.sleep(0.4 * 2**attempt)
+        """One HTTP request with its whole answer read, bounded in time and size.
+
+        ``deadline`` seconds (default ``self.deadline``) cover every attempt, their
+        back-off and the answer; ``max_bytes`` (default ``max_answer_bytes``) caps the
+        answer. Connection failures and 502/503/504 are retried ``retries`` times while
+        time is left. Failures are :class:`ShopError` subclasses (``ServerTimeout`` when
+        the deadline passed).
+        """
+        http = session if session is not None else self.http()
+        cap = self.max_answer_bytes if max_bytes is None else max_bytes
+        with self.deadline_for(deadline) as d:
+            for attempt in range(retries + 1):
+                if d.remaining() <= 0:
+                    d.expired = True
+                    raise self.describe_failure(requests.exceptions.Timeout(), what, d)
+                try:
+                    resp = http.request(method, url, timeout=self.timeout, stream=True, **kwargs)
+                    with resp:
+                        read_capped(resp, cap)
+                except AnswerTooLarge as exc:
+                    raise AnswerTooLarge(
+                        f"{self.server_url} sent {exc} ({what}), far more than it should; "
+                        "check the server address."
+                    ) from None
+                except requests.exceptions.SSLError as exc:
+                    raise self.describe_failure(exc, what, d) from exc
+                except requests.RequestException as exc:
+                    pause = 0.4 * 2**attempt
+                    if (
+                        attempt < retries
+                        and not d.expired
+                        and d.remaining() > pause
+                        and not isinstance(exc, requests.exceptions.InvalidURL)
+                    ):
+                        time.sleep(pause)
+                        continue
+                    raise self.describe_failure(exc, what, d) from exc
+                pause = 0.4 * 2**attempt
+                busy = resp.status_code in (502, 503, 504)
+                if busy and attempt < retries and d.remaining() > pause:
+                    time.sleep(pause)
                     continue
-                raise self.describe_failure(exc, what) from exc
-            if resp.status_code in (502, 503, 504) and attempt < retries:
-                time.sleep(0.4 * 2**attempt)
-                continue
-            return resp
+                return resp
         raise AssertionError("unreachable")
 
     def parse(self, resp: requests.Response, what: str, sent_with: str | None) -> dict:
@@ -289,7 +511,7 @@ class ShopClient:
             )
         self._take_token(resp, sent_with)
         try:
-            payload = resp.json()
+            payload = parse_json(resp.content, max_bytes=self.max_answer_bytes)
         except ValueError:
             payload = None
         if not isinstance(payload, dict) or ("data" not in payload and "errors" not in payload):
@@ -300,10 +522,18 @@ class ShopClient:
         errors = payload.get("errors") or []
         if errors:
             raise self._error_from(errors[0], what, sent_with)
-        return payload["data"] or {}
+        data = payload.get("data") or {}
+        if not isinstance(data, dict):
+            raise NotAVendureServer(
+                f"{self.server_url} answered with something that is not a Vendure Admin API "
+                f"({what}). Check the server address."
+            )
+        return data
 
-    def _error_from(self, err: dict, what: str, sent_with: str | None) -> ShopError:
-        code = (err.get("extensions") or {}).get("code", "")
+    def _error_from(self, err: Any, what: str, sent_with: str | None) -> ShopError:
+        err = err if isinstance(err, dict) else {"message": str(err)}
+        extensions = err.get("extensions")
+        code = str((extensions if isinstance(extensions, dict) else {}).get("code", ""))
         message = str(err.get("message") or code or "unknown error")
         if code == "FORBIDDEN":
             if sent_with and not self._session_alive(sent_with):
@@ -329,15 +559,18 @@ class ShopClient:
 
     def _session_alive(self, token: str) -> bool:
         try:
-            resp = self.http().post(
+            resp = self.request(
+                "POST",
                 self.api_url,
                 json={"query": ME},
                 headers={"Authorization": f"Bearer {token}"},
-                timeout=self.timeout,
                 allow_redirects=False,
+                what="check the session",
             )
-            return bool((resp.json().get("data") or {}).get("me"))
-        except (requests.RequestException, ValueError, AttributeError):
+            payload = parse_json(resp.content, max_bytes=self.max_answer_bytes)
+            data = payload.get("data") if isinstance(payload, dict) else None
+            return bool(data.get("me")) if isinstance(data, dict) else True
+        except (ShopError, ValueError):
             return True  # cannot tell; report the original error
 
     # ----------------------------------------------------------------- login
