@@ -164,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--no-validate", action="store_true", help="skip the validation rounds")
     t.add_argument(
+        "--not-products",
+        type=Path,
+        metavar="DIR",
+        help="photos that show none of your products (the empty counter, a hand, a bag): "
+        "the till learns to ask instead of guessing (default: the app's for this shop)",
+    )
+    t.add_argument(
         "--counter-frames",
         type=Path,
         metavar="FRAMES_DIR",
@@ -184,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir", type=Path)
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--top", type=whole_number(1), default=3)
+    p.add_argument("--json", action="store_true", help="one JSON object per photo, one a line")
 
     y = sub.add_parser(
         "sync",
@@ -322,6 +330,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = StderrProgress()
     cancel = threading.Event()
     given_frames = _counter_frames(args.counter_frames)  # refused before any download
+    empty = _photos_folder("--not-products", args.not_products) if args.not_products else None
     if args.sample:  # the six fruits shipped with the app: try it without photos or a server
         if args.images_dir is not None or args.server:
             raise TrainerError("--sample trains on the sample shop: give no folder or --server")
@@ -371,6 +380,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         channel_id=args.channel_id,
         quantize=args.quantize,
         counter_frames=frames,
+        not_product_photos=store.not_product_photos() if empty is None else empty,
         on_progress=progress,
         cancel=cancel,
     )
@@ -428,6 +438,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"Add photos for: {shown}" + (" …" if len(r.needs_more_photos) > 8 else ""))
     if r.trained_on_hint:
         print(r.trained_on_hint)
+    a = r.accept
+    if a is not None and a.measured and a.coverage:
+        print(
+            f"The till may add a product by itself at {a.threshold:.0%} or more: "
+            f"{a.coverage:.0%} of held-back photos, {a.precision:.0%} of them right "
+            f"(aim {a.target:.0%})."
+        )
+    elif a is not None:
+        print(
+            f"The till adds a product by itself only at {a.threshold:.0%} or more, and "
+            "otherwise asks the cashier: "
+            + (
+                "too few held-back photos to measure when it can be sure."
+                if not a.measured
+                else f"no level of confidence was {a.target:.0%} right on held-back photos."
+            )
+        )
     if r.counter_frames:
         when = r.counter_frames_newest
         print(f"Shop's look: from {r.counter_frames} counter frame(s), newest {when}.")
@@ -466,6 +493,20 @@ def _counter_frames(folder: Path | None) -> tuple[list[Path], list[tuple[str, st
     if not found.frames:
         raise TrainerError(f"--counter-frames: no photos in {folder}")
     return found.frames, [(str(p), why) for p, why in found.skipped]
+
+
+def _photos_folder(option: str, folder: Path) -> list[Path]:
+    """The photos of a flat folder given to ``option``; one clear line if there are none."""
+    from .core.counter_frames import frames_in_folder
+
+    if not folder.is_dir():
+        raise TrainerError(f"{option}: {folder} is not a folder")
+    found = frames_in_folder(folder)
+    if not found.frames:
+        raise TrainerError(f"{option}: no photos in {folder}")
+    for p, why in found.skipped:
+        print(f"note: {option}: {p.name} not used — {why}", file=sys.stderr)
+    return found.frames
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -528,12 +569,14 @@ def _worse(a: int, b: int) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from .core.calibration import decide, describe
     from .core.errors import ImageError
     from .core.images import load_rgb
     from .core.modelfiles import ExportedModel
 
     model = ExportedModel.load(args.model_dir)
     names = dict(zip(model.labels, model.metadata.get("labelNames") or model.labels, strict=False))
+    threshold = model.accept_threshold
     status = 0
     for path in args.images:
         try:
@@ -542,12 +585,28 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{path}: skipped: {exc}", file=sys.stderr)
             status = 1
             continue
-        top = model.top_k(rgb, max(1, min(args.top, len(model.labels))))
+        top = model.top_k(rgb, max(3, min(args.top, len(model.labels))))
+        decision = decide(top, threshold)
+        top = top[: args.top]
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "top": [{"label": lab, "name": names[lab], "p": p} for lab, p in top],
+                        "sure": decision.sure,
+                        "acceptThreshold": threshold,
+                        "decision": describe(decision, names),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            continue
         shown = ", ".join(
             f"{lab} ({names[lab]}) {p:.3f}" if names[lab] != lab else f"{lab} {p:.3f}"
             for lab, p in top
         )
-        print(f"{path}: {shown}")
+        print(f"{path}: {shown} — {describe(decision, names)} (accept at {threshold:.2f})")
     return status
 
 
@@ -565,6 +624,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         "baseModel",
         "quantization",
         "validationAccuracy",
+        "acceptThreshold",
+        "acceptPrecision",
+        "acceptCoverage",
         "counterFrames",
         "modelName",
         "timeStamp",

@@ -85,6 +85,13 @@ class ChannelStore:
         self._save()
 
     # -- counter frames (unlabelled photos of the counter) -------------------------
+    def not_product_photos(self) -> list[Path]:
+        """The shop's photos of its empty counter (``not-products/``): trained as "not a
+        product" (:mod:`app.core.not_products`)."""
+        from .not_products import shop_photos
+
+        return shop_photos(self.root)
+
     @property
     def counter_frames(self) -> CounterFrameStore:
         """This shop's counter frames, for the trainer's sense of the shop's look."""

@@ -314,6 +314,7 @@ def _train_channel(
         quantize=quantize,
         fingerprint_of=with_edits(listed_catalog(fetched.listing), source, store),
         counter_frames=store.counter_frames.paths(),
+        not_product_photos=store.not_product_photos(),
         on_progress=span(on_progress, 0.15, 1.0),
         cancel=cancel,
     )
