@@ -152,35 +152,12 @@ class CounterFramesPanel(QFrame):
             return None
         from .counter_dialog import CounterCaptureDialog  # QtMultimedia loads only here
 
-        make = self.stand_in() if self.stand_in is not None else None
-        source = make() if make is not None else None
-        settings = self.session.settings
-        dlg = CounterCaptureDialog(
-            store,
-            self.session.runner,
-            self.window(),
-            camera_id=settings.camera_id or None,
-            source=source,
-            interval_s=self.capture_interval_s,
+        return open_capture_dialog(
+            self,
+            lambda **kw: CounterCaptureDialog(store, **kw),
+            ("counter frame", "counter frames"),
+            self.session.counter_frames_edited,
         )
-        if source is not None:
-            source.setParent(dlg)
-
-        def finished() -> None:
-            n, refused = len(dlg.stored), dlg.refused
-            text = f"Stored {n} counter frame{'s' if n != 1 else ''}"
-            if refused:
-                text += f" ({refused} blank picture{'s' if refused != 1 else ''} left out)"
-            self.message.emit(text + ". The next training uses them.", "ok")
-            if source is None and dlg.camera_id:
-                settings.camera_id = dlg.camera_id
-                settings.save()
-            self.session.counter_frames_edited()
-
-        dlg.accepted.connect(finished)
-        dlg.finished.connect(dlg.deleteLater)
-        dlg.open()
-        return dlg
 
     @Slot()
     def open_viewer(self) -> QDialog | None:
@@ -191,6 +168,46 @@ class CounterFramesPanel(QFrame):
         dlg.finished.connect(dlg.deleteLater)
         dlg.open()
         return dlg
+
+
+def open_capture_dialog(
+    panel: Any,
+    make_dialog: Callable[..., Any],
+    what: tuple[str, str],
+    edited: Callable[[], None],
+) -> QDialog:
+    """Open a capture dialog (counter frames, the empty counter) from ``panel`` (with its
+    ``session``, ``stand_in``, ``capture_interval_s`` and ``message`` signal): the camera
+    stand-in of the moment, the remembered camera, and on success one banner line
+    ("Stored 20 counter frames …"), the camera chosen remembered, ``edited()`` called."""
+    make = panel.stand_in() if panel.stand_in is not None else None
+    source = make() if make is not None else None
+    settings = panel.session.settings
+    dlg = make_dialog(
+        runner=panel.session.runner,
+        parent=panel.window(),
+        camera_id=settings.camera_id or None,
+        source=source,
+        interval_s=panel.capture_interval_s,
+    )
+    if source is not None:
+        source.setParent(dlg)
+
+    def finished() -> None:
+        n, refused = len(dlg.stored), dlg.refused
+        text = f"Stored {n} {what[0] if n == 1 else what[1]}"
+        if refused:
+            text += f" ({refused} blank picture{'s' if refused != 1 else ''} left out)"
+        panel.message.emit(text + ". The next training uses them.", "ok")
+        if source is None and dlg.camera_id:
+            settings.camera_id = dlg.camera_id
+            settings.save()
+        edited()
+
+    dlg.accepted.connect(finished)
+    dlg.finished.connect(dlg.deleteLater)
+    dlg.open()
+    return dlg
 
 
 class CounterFramesDialog(QDialog):

@@ -102,36 +102,14 @@ class EmptyCounterPanel(QFrame):
         if root is None:
             return None
         from .counter_dialog import EmptyCounterDialog  # QtMultimedia loads only here
+        from .counter_panel import open_capture_dialog
 
-        make = self.stand_in() if self.stand_in is not None else None
-        source = make() if make is not None else None
-        settings = self.session.settings
-        dlg = EmptyCounterDialog(
-            root,
-            self.session.runner,
-            self.window(),
-            camera_id=settings.camera_id or None,
-            source=source,
-            interval_s=self.capture_interval_s,
+        return open_capture_dialog(
+            self,
+            lambda **kw: EmptyCounterDialog(root, **kw),
+            ("photo of the empty counter", "photos of the empty counter"),
+            self.session.not_products_edited,
         )
-        if source is not None:
-            source.setParent(dlg)
-
-        def finished() -> None:
-            n = len(dlg.stored)
-            text = f"Stored {n} photo{'s' if n != 1 else ''} of the empty counter"
-            if dlg.refused:
-                text += f" ({dlg.refused} blank picture{'s' if dlg.refused != 1 else ''} left out)"
-            self.message.emit(text + ". The next training uses them.", "ok")
-            if source is None and dlg.camera_id:
-                settings.camera_id = dlg.camera_id
-                settings.save()
-            self.session.not_products_edited()
-
-        dlg.accepted.connect(finished)
-        dlg.finished.connect(dlg.deleteLater)
-        dlg.open()
-        return dlg
 
     @Slot()
     def ask_clear(self) -> QMessageBox | None:
