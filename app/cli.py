@@ -433,9 +433,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"  {names.get(p, p)}: {a:.0%}")
     for a, b, c in r.confusions[:3]:
         print(f"  often confused: {names.get(a, a)} → {names.get(b, b)} ({c}×)")
-    if r.needs_more_photos:
-        shown = ", ".join(names.get(p, p) for p in r.needs_more_photos[:8])
-        print(f"Add photos for: {shown}" + (" …" if len(r.needs_more_photos) > 8 else ""))
+    from .core.wording import weak_line
+
+    print(weak_line(r.needs_more_photos, names))
     if r.trained_on_hint:
         print(r.trained_on_hint)
     a = r.accept

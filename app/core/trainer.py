@@ -44,7 +44,7 @@ from .images import load_rgb
 from .model import Acceptance, TrainedModel, TrainOptions, TrainResult
 from .progress import ProgressHook, Reporter, check_cancel
 from .tf_runtime import tf_modules
-from .wording import WEAK_BELOW
+from .wording import weak_products
 
 log = logging.getLogger(__name__)
 
@@ -434,11 +434,7 @@ def train(
         dense.set_weights([kernel / temperature, bias / temperature])
 
     counts = dataset.counts()
-    needs_more = [
-        p
-        for p in labels
-        if counts[p] < 3 or (per_product.get(p) is not None and (per_product[p] or 0) < WEAK_BELOW)
-    ]
+    needs_more = weak_products(labels, per_product, dict(counts))
     result = TrainResult(
         labels=labels,
         names={p: dataset.names.get(p, p) for p in labels},

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-WEAK_BELOW = 0.6  # a product recognised less often than this needs counter photos
+WEAK_BELOW = 0.8  # a product recognised less often than this needs counter photos
+FEW_PHOTOS = 3  # a product with fewer photos than this needs more, whatever it scored
 MIN_TO_JUDGE = 10  # fewer held-back photos than this cannot tell a good model from a lucky one
 
 
@@ -21,6 +22,40 @@ class Headline:
     kind: str  # "judged" | "too-few" | "unmeasured"
     hits: int | None = None
     held: int | None = None
+
+
+def is_weak(accuracy: float | None, photos: int | None = None) -> bool:
+    """The one verdict "needs more photos", for the Train and Model screens and the CLI:
+    recognised less often than ``WEAK_BELOW`` on held-back photos, or fewer than
+    ``FEW_PHOTOS`` photos. Unmeasured accuracy (None) alone is not weak."""
+    if photos is not None and photos < FEW_PHOTOS:
+        return True
+    return accuracy is not None and accuracy < WEAK_BELOW
+
+
+def weak_products(
+    labels: list[str], per_product: dict, counts: dict[str, int] | None = None
+) -> list[str]:
+    """The products (in ``labels`` order) that need more photos, by :func:`is_weak`."""
+    counts = counts or {}
+    out = []
+    for p in labels:
+        acc = per_product.get(p) if isinstance(per_product, dict) else None
+        acc = acc if isinstance(acc, (int, float)) else None
+        if is_weak(acc, counts.get(p)):
+            out.append(p)
+    return out
+
+
+NONE_WEAK = "No product stands out as weak."
+
+
+def weak_line(weak: list[str], names: dict[str, str], most: int = 8) -> str:
+    """The verdict as one plain line (the CLI's words; the screens add links and reasons)."""
+    if not weak:
+        return NONE_WEAK
+    shown = ", ".join(names.get(p, p) for p in weak[:most])
+    return f"Weak — add photos of: {shown}" + (" …" if len(weak) > most else ".")
 
 
 def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -92,7 +92,7 @@ def summary_html(meta: dict, names: dict[str, str]) -> str:
     """What the owner wants to know first: what it recognises, from how many photos,
     when, how sure, which products are weak (all from metadata.json, so it reads the
     same after a restart)."""
-    from app.core.wording import WEAK_BELOW, headline
+    from app.core.wording import FEW_PHOTOS, NONE_WEAK, headline, weak_products
 
     labels = [str(x) for x in meta.get("labels", [])]
     saved = meta.get("labelNames")
@@ -111,18 +111,18 @@ def summary_html(meta: dict, names: dict[str, str]) -> str:
         lines.append(headline(meta.get("validationAccuracy"), meta.get("heldBackPhotos")).text)
     weak: list[str] = []
     per_product = meta.get("perProductAccuracy")
-    for pid, acc in (per_product if isinstance(per_product, dict) else {}).items():
-        if isinstance(acc, (int, float)) and acc < WEAK_BELOW:
-            weak.append(f"{name_of.get(pid, pid)} (recognised {100 * acc:.0f} %)")
+    accs = per_product if isinstance(per_product, dict) else {}
     counts = photo_counts(meta)
-    for pid in labels:
-        if pid in counts and counts[pid] < 3:
-            n = counts[pid]
+    for pid in weak_products(labels, accs, counts):
+        acc, n = accs.get(pid), counts.get(pid)
+        if n is not None and n < FEW_PHOTOS:
             weak.append(f"{name_of.get(pid, pid)} ({n} photo{'s' if n != 1 else ''})")
+        else:
+            weak.append(f"{name_of.get(pid, pid)} (recognised {100 * acc:.0f} %)")
     if weak:
         lines.append("<b>Weak</b> — add photos taken at the counter: " + ", ".join(weak[:10]))
     elif counts or isinstance(per_product, dict):
-        lines.append("No product stands out as weak.")
+        lines.append(NONE_WEAK)
     return "<br>".join(lines)
 
 

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.core.eta import TrainingEta
 from app.core.model import EPOCHS_MAX, EPOCHS_MIN, SEED_MAX
 from app.core.progress import Progress, ProgressHook
-from app.core.wording import headline
+from app.core.wording import NONE_WEAK, headline, is_weak, weak_products
 
 from .counter_panel import CounterFramesPanel
 from .decision_widget import percent
@@ -612,7 +612,7 @@ class TrainScreen(QWidget):
             self.per_product.setItem(r, 1, QTableWidgetItem(str(counts.get(pid, ""))))
             a = QTableWidgetItem(pct(acc) if acc is not None else "not measured")
             a.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if acc is not None and acc < 0.6:
+            if is_weak(acc):
                 a.setForeground(QColor("#b03a2e"))
             self.per_product.setItem(r, 2, a)
 
@@ -630,7 +630,11 @@ class TrainScreen(QWidget):
             self.confusions.setRowCount(1)
             self.confusions.setItem(0, 0, QTableWidgetItem("No mix-ups on held-back photos"))
 
-        needs = [p for p in result.needs_more_photos if p not in untrained]
+        needs = [
+            p
+            for p in weak_products(result.labels, result.per_product, counts)
+            if p not in untrained
+        ]
         parts = []
         if untrained:
             parts.append(
@@ -647,9 +651,7 @@ class TrainScreen(QWidget):
                 + (" …" if len(needs) > 20 else "")
                 + " — a few photos taken at the counter help most."
             )
-        self.more_photos.setText(
-            "<br>".join(parts) if parts else "Every product has enough photos."
-        )
+        self.more_photos.setText("<br>".join(parts) if parts else NONE_WEAK)
         self.results.show()
 
     def _confusion_thumb_ready(self, key: str) -> None:

@@ -14,3 +14,18 @@ def test_headline_tells_how_sure():
     assert "100 %" not in few.text
     none = headline(None, None)
     assert none.kind == "unmeasured" and "not enough photos to judge" in none.text
+
+
+def test_one_verdict_for_weak_products():
+    from app.core.wording import NONE_WEAK, is_weak, weak_line, weak_products
+
+    # Issue 19: Lemon and Orange at 67 % on held-back photos are weak, everywhere.
+    assert is_weak(2 / 3) and not is_weak(0.9) and not is_weak(None)
+    assert is_weak(1.0, photos=2) and not is_weak(1.0, photos=3)
+    per = {"lemon": 2 / 3, "orange": 2 / 3, "kiwi": 1.0, "pear": None}
+    labels = ["lemon", "orange", "kiwi", "pear"]
+    assert weak_products(labels, per, {p: 5 for p in labels}) == ["lemon", "orange"]
+    assert weak_products(labels, per, {"pear": 1}) == ["lemon", "orange", "pear"]
+    line = weak_line(["lemon", "orange"], {"lemon": "Lemon", "orange": "Orange"})
+    assert line == "Weak — add photos of: Lemon, Orange."  # what `train` prints
+    assert weak_line([], {}) == NONE_WEAK
