@@ -91,6 +91,8 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
         "validation": r.validation,
         "heldBackPhotos": r.held_back,
         "perProductAccuracy": {p: r.per_product.get(p) for p in r.labels},
+        # (true, predicted, count) on held-back photos: the Train screen after a restart
+        "confusions": [list(c) for c in r.confusions[:10]],
         # unlabelled counter frames the head was centred on: an owner refreshes them
         # after moving the camera or changing the light
         "counterFrames": {"count": r.counter_frames, "newest": r.counter_frames_newest or None},

@@ -195,3 +195,61 @@ class TrainedModel:
 
         x = np.stack([preprocess(im, self.options.image_size) for im in images])
         return np.asarray(self.full_model().predict_on_batch(x))
+
+
+def result_from_metadata(meta: dict[str, Any]) -> TrainResult | None:
+    """The last training's results as they were saved in metadata.json (the Train screen
+    shows them after a restart); None for a model without them (e.g. Teachable Machine's).
+    The learning curve is not saved, so ``history`` is empty."""
+    from .wording import weak_products
+
+    if not isinstance(meta, dict) or not ("validation" in meta or "perProductAccuracy" in meta):
+        return None
+    labels = [str(x) for x in meta.get("labels") or []]
+    saved = meta.get("labelNames")
+    saved = saved if isinstance(saved, list) and len(saved) == len(labels) else labels
+    raw = meta.get("perProductAccuracy")
+    raw = raw if isinstance(raw, dict) else {}
+    per_product = {
+        p: float(raw[p]) if isinstance(raw.get(p), (int, float)) else None for p in labels
+    }
+    confusions = [
+        (str(c[0]), str(c[1]), int(c[2]))
+        for c in meta.get("confusions") or []
+        if isinstance(c, (list, tuple)) and len(c) == 3 and isinstance(c[2], (int, float))
+    ]
+    acc = meta.get("validationAccuracy")
+    held = meta.get("heldBackPhotos")
+    frames = meta.get("counterFrames")
+    frames = frames if isinstance(frames, dict) else {}
+    accept = None
+    if isinstance(meta.get("acceptThreshold"), (int, float)):
+        cal = meta.get("calibration") if isinstance(meta.get("calibration"), dict) else {}
+        accept = Acceptance(
+            float(meta["acceptThreshold"]),
+            meta.get("acceptPrecision"),
+            meta.get("acceptCoverage"),
+            float(meta.get("acceptTarget") or 0.0),
+            bool(meta.get("acceptMeasured")),
+            int(cal.get("heldBackPhotos") or 0),
+        )
+    from .fingerprint import from_metadata
+
+    counts = {p: len(ids) for p, ids in (from_metadata(meta) or {}).items()}
+    return TrainResult(
+        labels=labels,
+        names={p: str(n) for p, n in zip(labels, saved, strict=True)},
+        val_accuracy=float(acc) if isinstance(acc, (int, float)) else None,
+        per_product=per_product,
+        confusions=confusions,
+        history=[],
+        needs_more_photos=weak_products(labels, per_product, counts),
+        image_count=int(meta.get("imageCount") or 0),
+        product_count=len(labels),
+        duration_s=float(meta.get("trainingDuration") or 0.0),
+        validation=str(meta.get("validation") or ""),
+        held_back=int(held) if isinstance(held, (int, float)) else None,
+        counter_frames=int(frames.get("count") or 0),
+        counter_frames_newest=str(frames.get("newest") or ""),
+        accept=accept,
+    )

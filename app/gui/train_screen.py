@@ -362,7 +362,38 @@ class TrainScreen(QWidget):
         session.report_changed.connect(self._update_intro)
         session.source_changed.connect(self._update_intro)
         session.engine_ready.connect(self._update_intro)
+        session.model_changed.connect(self._show_saved_result)
         self._update_intro()
+        self._show_saved_result()
+
+    def _show_saved_result(self) -> None:
+        """No training in this run of the app: show the last model's results as saved in
+        its metadata.json (the Model screen reads the same file)."""
+        folder = self.session.model_dir
+        running = self.task is not None and self.task.running
+        if self.session.result is not None or running or folder is None:
+            return
+        import json
+
+        from app.core.model import result_from_metadata
+
+        try:
+            meta = json.loads((Path(folder) / "metadata.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        result = result_from_metadata(meta) if isinstance(meta, dict) else None
+        if result is None:
+            return
+        from app.core import fingerprint
+
+        counts = {p: len(ids) for p, ids in (fingerprint.from_metadata(meta) or {}).items()}
+        self.show_result(result, counts)
+        when = str(meta.get("trainedAt") or "").replace("T", " ").rstrip("Z")
+        self.banner.show_message(
+            f"Results of the last training{f' ({when} UTC)' if when else ''}, "
+            f"saved with the model in {folder}.",
+            "info",
+        )
 
     @staticmethod
     def _setup_table(t: QTableWidget) -> None:

@@ -50,3 +50,34 @@ def test_67_percent_is_weak_on_train_and_model(qtbot, window, shop_folder, tm_ex
         "kiwi (recognised 67 %)" in summary.lower() and "lemon (recognised 67 %)" in summary.lower()
     )
     assert "No product stands out as weak" not in summary
+
+
+def test_train_shows_last_results_after_restart(qtbot, make_window, shop_folder, tm_export):
+    w = make_window()
+    open_folder(qtbot, w, shop_folder)
+    fake_model(
+        Source.from_folder(shop_folder).model_dir(),
+        tm_export,
+        LABELS,
+        labelNames=["Banana", "Kiwi", "Lemon", "A", "B"],
+        validation="leave-one-photo-out, 3 round(s), 15 held-out photos of 5 products",
+        validationAccuracy=0.8,
+        heldBackPhotos=15,
+        perProductAccuracy={"banana": 1.0, "kiwi": 2 / 3, "lemon": 2 / 3, "a": 1.0, "b": 1.0},
+        confusions=[["kiwi", "lemon", 2]],
+    )
+    w.show_screen("train")
+    w.save_state()
+    w.close()
+
+    again = make_window()
+    train = again.train
+    qtbot.waitUntil(lambda: train.results.isVisibleTo(again), timeout=10000)
+    assert "Recognised <b>12 of 15</b>" in train.accuracy.text()
+    assert "Results of the last training" in train.banner.text()
+    text = train.more_photos.text()
+    assert "Add photos of:" in text and "Kiwi" in text and "Lemon" in text
+    names = {train.per_product.item(r, 0).text() for r in range(train.per_product.rowCount())}
+    assert {"Banana", "Kiwi", "Lemon"} <= names
+    assert train.confusions.item(0, 0).text() == "Kiwi"
+    assert train.confusions.item(0, 1).text() == "Lemon"
