@@ -194,10 +194,12 @@ class Bundle:
 
 
 def parse_predictions(stdout: str) -> dict[str, str]:
-    """{photo path: top-1 label} from `predict` output lines "PATH: LABEL P, ..."."""
+    """{photo path: top-1 label} from `predict` output lines
+    "PATH: LABEL P, ... — Sure: NAME (accept at T)" (the decision follows " — ")."""
     top1 = {}
     for line in stdout.splitlines():
-        path, _, ranked = line.rpartition(": ")
+        ranked_part = line.split(" — ", 1)[0]
+        path, _, ranked = ranked_part.rpartition(": ")
         if path and ranked:
             top1[path] = ranked.split(" ", 1)[0]
     return top1
