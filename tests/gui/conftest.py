@@ -69,3 +69,25 @@ def shop_folder(tmp_path: Path, grocery: Path) -> Iterator[Path]:
                 shutil.copy(p, d / p.name)
     (root / "kiwi" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     yield root
+
+
+@pytest.fixture
+def runner(qapp):
+    """The app's task runner on its own, for a screen tested without the main window."""
+    from app.gui.tasks import TaskRunner
+
+    r = TaskRunner()
+    yield r
+    r.shutdown(timeout_s=30)
+
+
+@pytest.fixture
+def screen(qtbot, runner):
+    """The Test screen (``RecogniseScreen``) on its own, 1000x640."""
+    from app.gui.recognise_screen import RecogniseScreen
+
+    s = RecogniseScreen(runner)
+    qtbot.addWidget(s)
+    s.resize(1000, 640)
+    yield s
+    s.shutdown()

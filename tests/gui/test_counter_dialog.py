@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from model_standins import train_result
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -231,19 +232,7 @@ def test_train_screen_hint_and_shops_look(qtbot, window, shop_folder, counter_vi
         click(qtbot, dlg.cancel_button)
 
     def result(frames: int) -> TrainResult:
-        return TrainResult(
-            labels=["banana", "kiwi"],
-            names={},
-            val_accuracy=0.9,
-            per_product={"banana": 1.0, "kiwi": 0.8},
-            confusions=[],
-            history=[{"epoch": 1.0, "loss": 0.5, "acc": 0.9}],
-            needs_more_photos=[],
-            image_count=6,
-            product_count=2,
-            duration_s=5.0,
-            validation="leave-one-photo-out",
-            held_back=6,
+        return train_result(
             counter_frames=frames,
             frames_skipped=[("dark.jpg", "almost black")] if frames else [],
             centred_on="this shop's 20 counter frames" if frames else "",

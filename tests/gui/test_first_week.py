@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
+from model_standins import fake_model
 from PySide6.QtCore import Qt, QTimer
 
 from app.core.pipeline import Source
@@ -14,23 +14,6 @@ from app.gui.products_screen import PATH_ROLE
 
 LEFT = Qt.MouseButton.LeftButton
 LABELS = ["Banana", "Kiwi", "Lemon", "Lime", "Orange"]  # the TM export has five outputs
-
-
-def fake_model(folder: Path, tm_export: Path, labels: list[str], **meta: object) -> Path:
-    """A valid export (real TF.js files) with our metadata, where training would put it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("model.json", "weights.bin"):
-        shutil.copy(tm_export / name, folder / name)
-    full = {
-        "labels": labels,
-        "labelNames": labels,
-        "trainedAt": "2026-11-27T10:00:00Z",
-        "imageCount": 7,
-        "channelId": "",
-        **meta,
-    }
-    (folder / "metadata.json").write_text(json.dumps(full))
-    return folder
 
 
 def click(qtbot, widget) -> None:

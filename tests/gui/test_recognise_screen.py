@@ -21,7 +21,6 @@ from camera_standins import ArraySource, write_video
 from app.core.images import load_rgb
 from app.gui.frames import list_cameras
 from app.gui.recognise_screen import RecogniseScreen as Screen
-from app.gui.tasks import TaskRunner
 
 REPO = Path(__file__).resolve().parents[2]
 LOAD_TIMEOUT_MS = 300_000  # first TensorFlow import on a busy 2-core machine
@@ -46,22 +45,6 @@ def photo_paths(grocery: Path) -> list[Path]:
 def video(qapp, photo_paths, tmp_path_factory) -> Path:
     frames = [load_rgb(p) for p in photo_paths for _ in range(6)]
     return write_video(frames, tmp_path_factory.mktemp("video") / "counter.mp4", fps=12)
-
-
-@pytest.fixture
-def runner(qapp):
-    r = TaskRunner()
-    yield r
-    r.shutdown(timeout_s=30)
-
-
-@pytest.fixture
-def screen(qtbot, runner):
-    s = Screen(runner)
-    qtbot.addWidget(s)
-    s.resize(1000, 640)
-    yield s
-    s.shutdown()
 
 
 def _load(qtbot, screen: Screen, folder: Path) -> None:

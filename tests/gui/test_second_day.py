@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
+from model_standins import fake_model
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
@@ -15,23 +15,6 @@ from app.core.catalog import catalog_from_folder
 from app.core.folder_publish import folder_status
 from app.core.pipeline import Source
 from app.gui.widgets import ElidedLabel
-
-
-def fake_model(folder: Path, tm_export: Path, labels: list[str], **meta: object) -> Path:
-    """A valid export (real TF.js files) with our metadata, where training would put it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("model.json", "weights.bin"):
-        shutil.copy(tm_export / name, folder / name)
-    full = {
-        "labels": labels,
-        "labelNames": labels,
-        "trainedAt": "2026-11-27T10:00:00Z",
-        "imageCount": 7,
-        "channelId": "",
-        **meta,
-    }
-    (folder / "metadata.json").write_text(json.dumps(full))
-    return folder
 
 
 def open_folder(qtbot, window, folder: Path):

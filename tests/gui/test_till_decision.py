@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from camera_standins import ArraySource, write_video
+from model_standins import train_result
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -23,8 +24,6 @@ from app.core.images import load_rgb
 from app.core.model import Acceptance, TrainOptions, TrainResult
 from app.core.not_products import FOLDER
 from app.core.store import ChannelStore
-from app.gui.recognise_screen import RecogniseScreen
-from app.gui.tasks import TaskRunner
 
 LOAD_TIMEOUT_MS = 300_000  # first TensorFlow import on a busy machine
 # Teachable Machine labels of the reference export → names the screen should show.
@@ -49,22 +48,6 @@ def set_threshold(folder: Path, value: float | None, name: str) -> None:
         meta["acceptThreshold"] = value
     meta["modelName"] = name  # a different size too: the screen reloads changed files
     meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-
-
-@pytest.fixture
-def runner(qapp):
-    r = TaskRunner()
-    yield r
-    r.shutdown(timeout_s=30)
-
-
-@pytest.fixture
-def screen(qtbot, runner):
-    s = RecogniseScreen(runner)
-    qtbot.addWidget(s)
-    s.resize(1000, 640)
-    yield s
-    s.shutdown()
 
 
 def test_test_screen_shows_the_tills_decision(
@@ -246,21 +229,7 @@ def test_sure_enough_setting_reaches_training_and_survives_a_restart(
 
 
 def _result(accept: Acceptance | None) -> TrainResult:
-    return TrainResult(
-        labels=["banana", "kiwi"],
-        names={},
-        val_accuracy=0.9,
-        per_product={"banana": 1.0, "kiwi": 0.8},
-        confusions=[],
-        history=[{"epoch": 1.0, "loss": 0.5, "acc": 0.9}],
-        needs_more_photos=[],
-        image_count=60,
-        product_count=2,
-        duration_s=5.0,
-        validation="leave-one-photo-out",
-        held_back=60,
-        accept=accept,
-    )
+    return train_result(image_count=60, held_back=60, accept=accept)
 
 
 def test_train_results_say_when_the_till_adds_by_itself(window):
