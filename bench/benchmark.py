@@ -122,6 +122,17 @@ METHODS = ("nearest-class-mean", "plain reference", "dukahub")
 
 
 CATALOGUE_50 = "catalogue only, 50 products, no shop prior"
+
+
+def prior_from(photos: list[Path], store: FeatureStore | None = None) -> np.ndarray:
+    """Mean normalised feature of ``photos`` as the POS sees them (view 0)."""
+    items = [(p, file_digest(p), 1) for p in photos]
+    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, store=store)
+    assert not failed, failed
+    x = np.stack([feats[d][0] for _, d, _ in items])
+    return normalise_features(x).mean(axis=0).astype(np.float32)
+
+
 CATALOGUE_25 = "catalogue only, 2×25 products, prior from the other 25"
 
 
@@ -135,8 +146,6 @@ def catalogue_setups(
     training photos for each half (the way it meets an unseen shop's products).
     Each entry: (setup, photos, prior, fold tag).
     """
-    from bench.make_shop_prior import prior_from
-
     classes = sorted(iconic, key=int)
     order = np.random.default_rng(0).permutation(len(classes))
     halves = [sorted((classes[i] for i in order[h::2]), key=int) for h in (0, 1)]

@@ -42,7 +42,7 @@ from app.core.features import FeatureStore, extract  # noqa: E402
 from app.core.images import file_digest  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
 from app.core.trainer import _prototypes, normalise_features, train  # noqa: E402
-from bench.benchmark import SHARED, WEIGHTS, class_table, read_list  # noqa: E402
+from bench.benchmark import SHARED, WEIGHTS, class_table, prior_from, read_list  # noqa: E402
 
 FREIBURG = SHARED / "datasets" / "freiburg-groceries-packaged"
 FRAME_SETS = ("none", "5 frames", "20 frames", "20 frames of 4 products")
@@ -78,8 +78,6 @@ def draw_frames(pool: list[tuple[Path, str]], kind: str, seed: int) -> list[Path
 
 def domains(eval_name: str) -> list[dict]:
     """Each: name, catalogue {class: photo}, frame pool, eval photos, prior."""
-    from bench.make_shop_prior import prior_from
-
     out = []
     names, iconic = class_table()
     train_list = read_list("train.txt")

@@ -18,19 +18,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.core.features import FeatureStore, extract  # noqa: E402
-from app.core.images import file_digest  # noqa: E402
-from app.core.trainer import SHOP_PRIOR, normalise_features  # noqa: E402
-from bench.benchmark import WEIGHTS, read_list  # noqa: E402
-
-
-def prior_from(photos: list[Path], store: FeatureStore | None = None) -> np.ndarray:
-    """Mean normalised feature of ``photos`` as the POS sees them (view 0)."""
-    items = [(p, file_digest(p), 1) for p in photos]
-    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, store=store)
-    assert not failed, failed
-    x = np.stack([feats[d][0] for _, d, _ in items])
-    return normalise_features(x).mean(axis=0).astype(np.float32)
+from app.core.trainer import SHOP_PRIOR  # noqa: E402
+from bench.benchmark import prior_from, read_list  # noqa: E402
 
 
 def main() -> int:
