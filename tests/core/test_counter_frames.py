@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_runner import run_cli
+from grocery_products import CATALOGUE_PRODUCTS, iconic
 from PIL import Image
 
 from app.core.catalog import Catalog, ImageRef, Product
@@ -30,23 +31,6 @@ from app.core.trainer import (
     train,
 )
 
-PRODUCTS = (
-    "Fruit/Banana",
-    "Fruit/Kiwi",
-    "Fruit/Lemon",
-    "Fruit/Pineapple",
-    "Vegetables/Carrots",
-    "Vegetables/Aubergine",
-    "Vegetables/Tomato/Regular-Tomato",
-    "Vegetables/Pepper/Red-Bell-Pepper",
-    "Vegetables/Cucumber",
-    "Fruit/Apple/Granny-Smith",
-)
-
-
-def _iconic(grocery: Path, rel: str) -> Path:
-    return next((grocery / "iconic-images-and-descriptions" / rel).glob("*_Iconic.jpg"))
-
 
 def _photos(grocery: Path, rel: str) -> list[Path]:
     return sorted((grocery / rel).rglob("*.jpg"))
@@ -60,10 +44,10 @@ def catalogue_shop(grocery: Path, tmp_path_factory) -> tuple[Path, Path, list[tu
     shop, frames = root / "shop", root / "frames"
     frames.mkdir()
     scored = []
-    for i, rel in enumerate(PRODUCTS):
+    for i, rel in enumerate(CATALOGUE_PRODUCTS):
         d = shop / f"p{i}"
         d.mkdir(parents=True)
-        shutil.copy(_iconic(grocery, rel), d / "catalogue.jpg")
+        shutil.copy(iconic(grocery, rel), d / "catalogue.jpg")
         photos = _photos(grocery, f"train/{rel}")
         for j, p in enumerate(photos[:2]):
             shutil.copy(p, frames / f"frame-{i}-{j}.jpg")

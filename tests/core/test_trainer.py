@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from grocery_products import CATALOGUE_PRODUCTS, iconic
 
 from app.core.catalog import Catalog, ImageRef, Product, catalog_from_folder
 from app.core.dataset import build_dataset
@@ -354,29 +355,12 @@ def test_cli_offline_without_weights_names_both_options(shop_folder, tmp_path) -
 
 # --- catalogue photos (issue 8) ----------------------------------------------------
 
-CATALOGUE_PRODUCTS = (
-    "Fruit/Apple/Granny-Smith",
-    "Fruit/Banana",
-    "Fruit/Kiwi",
-    "Fruit/Lemon",
-    "Fruit/Pineapple",
-    "Vegetables/Carrots",
-    "Vegetables/Aubergine",
-    "Vegetables/Tomato/Regular-Tomato",
-    "Vegetables/Pepper/Red-Bell-Pepper",
-    "Vegetables/Cucumber",
-)
-
-
-def _iconic(grocery: Path, rel: str) -> Path:
-    return next((grocery / "iconic-images-and-descriptions" / rel).glob("*_Iconic.jpg"))
-
 
 def test_studio_cutout_finds_the_product_and_not_a_shop_photo(grocery: Path) -> None:
     from app.core import studio
     from app.core.images import load_rgb
 
-    rgb = load_rgb(_iconic(grocery, "Fruit/Banana"))
+    rgb = load_rgb(iconic(grocery, "Fruit/Banana"))
     mask = studio.cutout_mask(rgb)
     assert mask is not None and mask.shape == rgb.shape[:2]
     assert mask[:4].max() < 0.5 and mask[-4:].max() < 0.5  # the white border is background
@@ -399,7 +383,7 @@ def test_catalogue_only_never_below_nearest_class_mean(grocery, base_weights, tm
 
     cat = Catalog(
         [
-            Product(str(i), rel, [ImageRef(_iconic(grocery, rel))])
+            Product(str(i), rel, [ImageRef(iconic(grocery, rel))])
             for i, rel in enumerate(CATALOGUE_PRODUCTS)
         ]
     )
