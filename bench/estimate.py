@@ -12,6 +12,7 @@ button runs, timed, against
 Target (issue 11): within ±30 % of the measured time.
 
     python bench/estimate.py            # 6×5, 10×8, 20×10 products × photos
+    python bench/estimate.py --head     # the head's cost per view, pass and product
 """
 
 from __future__ import annotations
@@ -93,11 +94,38 @@ def one(products: int, photos: int) -> dict[str, float]:
     }
 
 
+def head_cost(products: tuple[int, ...] = (30, 300, 1000, 3000), views: int = 6000) -> float:
+    """Seconds per view, pass and product of the head's fit (random 1280-d features, 3
+    passes each): the slope ``trainer.HEAD_S_PER_VIEW_PASS_PRODUCT`` records."""
+    import numpy as np
+
+    from app.core.model import TrainOptions
+    from app.core.trainer import _fit_parts
+
+    rng = np.random.default_rng(0)
+    per_view_pass = []
+    for n in products:
+        x = rng.normal(size=(views, 1280)).astype(np.float32)
+        t = time.perf_counter()
+        _fit_parts(x, np.arange(views) % n, n, TrainOptions(epochs=3))
+        per_view_pass.append((time.perf_counter() - t) / (views * 3))
+        print(f"{n:5d} products: {per_view_pass[-1] * 1e6:6.1f} µs per view and pass", flush=True)
+    slope = float(np.polyfit(products, per_view_pass, 1)[0])
+    print(f"slope: {slope * 1e6:.3f} µs per view, pass and product")
+    return slope
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sets", default="6x5,10x8,20x10", help="products x photos, comma-separated")
+    ap.add_argument("--head", action="store_true", help="only the head's cost per product")
     args = ap.parse_args(argv)
     from app.core.tf_runtime import tf_modules
+
+    if args.head:
+        tf_modules()
+        head_cost()
+        return 0
 
     tf_modules()  # the app loads TensorFlow in the background after start-up
 

@@ -61,6 +61,32 @@ SECONDS_PER_VIEW = 0.0078
 LOAD_S = 1.2
 AFTER_FEATURES_S = 2.4
 AFTER_FEATURES_PER_VIEW_S = 0.0014
+# The head's Dense layer costs each view, in each pass, time per product as well: on the
+# same machine, a pass over 6,000 views took 127 µs/view at 300 products and 357 µs/view
+# at 3,000 (``python bench/estimate.py --head``): ~0.077 µs per view, pass and product.
+# Negligible at 30 products, it is most of the work at 5,000.
+HEAD_S_PER_VIEW_PASS_PRODUCT = 0.077e-6
+# Leave-one-photo-out rounds: at most 3, one above this many photos (see ``_validate``).
+MAX_ROUNDS = 3
+ONE_ROUND_ABOVE = 3000
+
+
+def validation_rounds(n_images: int, most_photos: int) -> int:
+    """Held-back rounds for a shop whose best-photographed product has ``most_photos``."""
+    return 1 if n_images > ONE_ROUND_ABOVE else min(MAX_ROUNDS, most_photos)
+
+
+def quick_epochs(options: TrainOptions) -> int:
+    """Passes of a validation round's fit: its figures are estimates, not the model."""
+    return max(8, options.epochs // 2)
+
+
+def head_passes(n_images: int, n_products: int, options: TrainOptions | None = None) -> int:
+    """Passes over all views a training makes: the final fit and the held-back rounds."""
+    o = options or TrainOptions()
+    per_product = max(1, n_images // max(1, n_products))
+    rounds = validation_rounds(n_images, per_product) if o.validate and per_product >= 2 else 0
+    return o.epochs + rounds * quick_epochs(o)
 
 
 def planned_views(n_images: int, n_products: int, options: TrainOptions | None = None) -> int:
@@ -70,10 +96,19 @@ def planned_views(n_images: int, n_products: int, options: TrainOptions | None =
     return n_images * o.views_for(per_product)
 
 
-def seconds_after_features(views: int, seconds_per_view: float | None = None) -> float:
-    """Held-back check + fitting + export, on a machine with this per-view speed."""
+def seconds_after_features(
+    views: int, seconds_per_view: float | None = None, products: int = 0, passes: int = 0
+) -> float:
+    """Held-back check + fitting + export, on a machine with this per-view speed; with
+    ``products`` and ``passes`` (``head_passes``), the head's cost per product too."""
     speed = (seconds_per_view or SECONDS_PER_VIEW) / SECONDS_PER_VIEW
-    return (AFTER_FEATURES_S + AFTER_FEATURES_PER_VIEW_S * views) * speed
+    head = HEAD_S_PER_VIEW_PASS_PRODUCT * views * passes * products
+    return (AFTER_FEATURES_S + AFTER_FEATURES_PER_VIEW_S * views + head) * speed
+
+
+def base_width_cost(alpha: float) -> float:
+    """A view's feature cost at this MobileNetV2 width, relative to alpha 0.35."""
+    return 0.5 + 0.5 * (alpha / 0.35) ** 2
 
 
 def estimate_seconds(
@@ -90,24 +125,50 @@ def estimate_seconds(
     """
     o = options or TrainOptions()
     views = planned_views(n_images, n_products, o)
-    width = 0.5 + 0.5 * (o.alpha / 0.35) ** 2
+    passes = head_passes(n_images, n_products, o)
     spv = seconds_per_view or SECONDS_PER_VIEW
     speed = spv / SECONDS_PER_VIEW
-    return LOAD_S * speed + views * spv * width + seconds_after_features(views, spv)
+    after = seconds_after_features(views, spv, n_products, passes)
+    return LOAD_S * speed + views * spv * base_width_cost(o.alpha) + after
+
+
+# While a head trains, progress is reported at least this often (seconds), also inside a
+# pass: at thousands of products one pass takes minutes and a bar must not look stuck.
+PROGRESS_EVERY_S = 2.0
 
 
 class _KerasProgress:
     """Builds the Keras callback lazily (tf_keras is imported only when training)."""
 
     @staticmethod
-    def make(reporter: Reporter, epochs: int, history: list[dict[str, float]]) -> Any:
+    def make(
+        reporter: Reporter,
+        epochs: int,
+        history: list[dict[str, float]] | None,
+        phase: str = "training",
+        prefix: str = "",
+    ) -> Any:
+        """``phase``/``prefix``: a validation round reports as "validating", "round 1 of 3: …"."""
         _, keras = tf_modules()
 
         class Callback(keras.callbacks.Callback):
+            epoch = 0
+            last = time.monotonic()
+
+            def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+                self.epoch = epoch
+
             def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
                 cancel = reporter.cancel
                 if cancel is not None and cancel.is_set():
                     self.model.stop_training = True
+                    return
+                now = time.monotonic()
+                steps = (self.params or {}).get("steps") or 0
+                if now - self.last >= PROGRESS_EVERY_S and steps:
+                    self.last = now
+                    done = (self.epoch + (batch + 1) / steps) / epochs
+                    reporter(phase, done, f"{prefix}pass {self.epoch + 1} of {epochs}")
 
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
                 logs = dict(logs or {})
@@ -115,29 +176,73 @@ class _KerasProgress:
                 for k in ("loss", "accuracy", "val_loss", "val_accuracy"):
                     if k in logs:
                         row[k.replace("accuracy", "acc")] = float(logs[k])
-                history.append(row)
+                if history is not None:
+                    history.append(row)
                 if reporter.cancel is not None and reporter.cancel.is_set():
                     self.model.stop_training = True
                     return
-                msg = f"pass {epoch + 1} of {epochs}"  # the loss goes to the chart (metrics)
-                reporter("training", (epoch + 1) / epochs, msg, **row)
+                self.last = time.monotonic()
+                msg = f"{prefix}pass {epoch + 1} of {epochs}"  # the loss goes to the chart
+                metrics = row if phase == "training" else {}  # the chart plots the final fit
+                reporter(phase, (epoch + 1) / epochs, msg, **metrics)
 
         return Callback()
 
 
+# The label of a "not a product" row in a fit: trained toward the uniform distribution
+UNIFORM = -1
+
+
+def smoothed_sparse_crossentropy(smoothing: float) -> Any:
+    """Keras's ``CategoricalCrossentropy(label_smoothing=smoothing)`` on integer labels,
+    so a fit never holds a dense (rows x products) target matrix (5,000 products x 96,000
+    views would be 1.9 GB): ``-(1-e)·log p_y - e·mean_k log p_k``; a row labelled
+    ``UNIFORM`` has the uniform target, ``-mean_k log p_k``. Computed from the softmax's
+    logits, as Keras does, so the two give the same loss."""
+    tf, _ = tf_modules()
+
+    def loss(y_true: Any, probs: Any) -> Any:
+        logits = getattr(probs, "_keras_logits", None)
+        if logits is not None:
+            logp = tf.nn.log_softmax(logits)
+        else:  # pragma: no cover - our heads always end in a softmax layer
+            logp = tf.math.log(tf.clip_by_value(probs, 1e-7, 1.0))
+        y = tf.reshape(tf.cast(y_true, tf.int32), [-1])
+        mean_logp = tf.reduce_mean(logp, axis=-1)
+        picked = tf.gather(logp, tf.maximum(y, 0), axis=1, batch_dims=1)
+        smoothed = -(1.0 - smoothing) * picked - smoothing * mean_logp
+        return tf.where(y < 0, -mean_logp, smoothed)
+
+    return loss
+
+
+# A training holds every view's features at once (5,000 products x 2 photos: 120,000
+# views x 1,280): half precision halves that; all arithmetic on them is float32, chunk
+# by chunk, so no full-size float32 copy is made (see README, "Memory").
+FEATURE_DTYPE = np.float16
+CHUNK_ROWS = 8192
+
+
 def normalise_features(x: np.ndarray) -> np.ndarray:
-    """NumPy twin of ``LayerNormalization(center=False, scale=False)``."""
+    """NumPy twin of ``LayerNormalization(center=False, scale=False)``, in float32."""
+    x = np.asarray(x, dtype=np.float32)
     x = x - x.mean(axis=-1, keepdims=True)
     return x / np.sqrt((x**2).mean(axis=-1, keepdims=True) + NORM_EPSILON)
 
 
+def mean_normalised(x: np.ndarray) -> np.ndarray:
+    """``normalise_features(x).mean(axis=0)`` without a full-size copy."""
+    total = np.zeros(x.shape[1], np.float64)
+    for s in range(0, len(x), CHUNK_ROWS):
+        total += normalise_features(x[s : s + CHUNK_ROWS]).sum(axis=0)
+    return (total / max(1, len(x))).astype(np.float32)
+
+
 def _prototypes(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
-    z = normalise_features(x)
+    """Each product's unit mean direction of its normalised views (chunk by chunk)."""
     protos = np.zeros((n, x.shape[1]), dtype=np.float32)
-    for c in range(n):
-        sel = z[y == c]
-        if len(sel):
-            protos[c] = sel.mean(axis=0)
+    for s in range(0, len(x), CHUNK_ROWS):
+        np.add.at(protos, y[s : s + CHUNK_ROWS], normalise_features(x[s : s + CHUNK_ROWS]))
     norms = np.linalg.norm(protos, axis=1, keepdims=True)
     return protos / np.maximum(norms, 1e-8)
 
@@ -210,11 +315,14 @@ def _fit_parts(
     fine_tune: bool = True,
     centre: np.ndarray | None = None,
     negatives: np.ndarray | None = None,
+    phase: str = "training",
+    prefix: str = "",
 ) -> tuple[Any, _Fit | None]:
     """Build and (unless ``fine_tune`` is False) fit the head; the parts for a cosine head.
-    ``centre``: where shop photos sit (see ``_centre``); default the training views' mean."""
+    ``centre``: where shop photos sit (see ``_centre``); default the training views' mean.
+    ``reporter`` gets the passes as ``phase``, each message after ``prefix``."""
     if centre is None:
-        centre = normalise_features(x).mean(axis=0)
+        centre = mean_normalised(x)
     tf, keras = tf_modules()
     keras.utils.set_random_seed(options.seed + seed_offset)
     head = build_head(x.shape[1], n_classes, options.head)
@@ -228,29 +336,26 @@ def _fit_parts(
             return head, _Fit(kernel, bias, protos, centre)
     head.compile(
         optimizer=keras.optimizers.Adam(options.learning_rate),
-        loss=keras.losses.CategoricalCrossentropy(
-            label_smoothing=options.label_smoothing if options.head == "cosine" else 0.0
+        loss=smoothed_sparse_crossentropy(
+            options.label_smoothing if options.head == "cosine" else 0.0
         ),
-        metrics=["accuracy"],
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
-    onehot = np.eye(n_classes, dtype=np.float32)[y]
+    targets = y.astype(np.int32)
     if negatives is not None and len(negatives) and options.head == "cosine":
         # "not a product": trained toward the uniform target (outlier exposure), after the
         # prototypes and the centre were taken from the products' own photos
         reps = max(1, int(NEGATIVE_SHARE * len(x)) // len(negatives))
-        x = np.concatenate([x, np.tile(negatives, (reps, 1))])
-        uniform = np.full((len(negatives) * reps, n_classes), 1.0 / n_classes, np.float32)
-        onehot = np.concatenate([onehot, uniform])
+        x = np.concatenate([x, np.tile(negatives, (reps, 1))], dtype=x.dtype)
+        targets = np.concatenate([targets, np.full(len(negatives) * reps, UNIFORM, np.int32)])
     batch = 128 if options.head == "cosine" else 16
     callbacks = []
-    if reporter is not None:
-        callbacks.append(
-            _KerasProgress.make(reporter, options.epochs, history if history is not None else [])
-        )
     epochs = options.epochs if options.head == "cosine" else max(options.epochs, 50)
+    if reporter is not None:
+        callbacks.append(_KerasProgress.make(reporter, epochs, history, phase, prefix))
     head.fit(
         x,
-        onehot,
+        targets,
         epochs=epochs,
         batch_size=batch,
         shuffle=True,
@@ -353,11 +458,12 @@ def train(
         rows_img.append(np.full(len(f), i))
         rows_view.append(np.arange(len(f)))
     data = _Features(
-        np.concatenate(rows_x).astype(np.float32),
+        np.concatenate(rows_x, dtype=FEATURE_DTYPE),
         np.concatenate(rows_y),
         np.concatenate(rows_img),
         np.concatenate(rows_view),
     )
+    del feats, rows_x  # the float32 copies: only the compact one stays
     n = len(labels)
 
     _check_studio_looks(dataset.samples, (store or FeatureStore()).root)
@@ -407,7 +513,17 @@ def train(
     if o.validate and o.head == "cosine" and trained_on == "mixed" and studio_products:
         only = np.array([labels.index(p) for p in studio_products])
         cat = _catalogue_round(
-            dataset, data, n, o, studio_rows, look, mix, only, use_frames, negatives
+            dataset,
+            data,
+            n,
+            o,
+            studio_rows,
+            look,
+            mix,
+            only,
+            use_frames,
+            negatives,
+            rep.sub(0.83, 0.85),
         )
         if cat is not None:
             mixes[:] = cat.counter_mix
@@ -792,12 +908,10 @@ def _validate(
         return _Validation(
             None, per, {}, "not measurable: every product has a single photo", mix=default_mix
         )
-    rounds = min(3, max(len(v) for v in eligible.values()))
-    if len(dataset.samples) > 3000:
-        rounds = 1
+    rounds = validation_rounds(len(dataset.samples), max(len(v) for v in eligible.values()))
     rng = np.random.default_rng(o.seed)
     order = {c: list(rng.permutation(imgs)) for c, imgs in eligible.items()}
-    quick = TrainOptions(**{**asdict(o), "epochs": max(8, o.epochs // 2)})  # estimates only
+    quick = TrainOptions(**{**asdict(o), "epochs": quick_epochs(o)})  # estimates only
     candidates = MIX_CANDIDATES if o.head == "cosine" else (1.0,)
     rows = studio_rows if studio_rows is not None else np.zeros(len(data.x), bool)
     has_counter = bool((~rows & (data.view == 0)).any())
@@ -817,9 +931,12 @@ def _validate(
             data.y[train_mask],
             n,
             quick,
+            rep.sub(r / rounds, (r + 1) / rounds),
             seed_offset=r + 1,
             centre=_centre(data, train_mask, rows, look)[0],
             negatives=negatives,
+            phase="validating",
+            prefix=f"round {r + 1} of {rounds}: ",
         )
         if parts is None:  # the plain reference's softmax: its log is a logit
             probs = np.asarray(head.predict_on_batch(data.x[test_mask]))
@@ -829,7 +946,7 @@ def _validate(
                 if uf is False:
                     centre = _centre(data, train_mask, rows, look, use_frames=False)[0]
                     if centre is None:  # as _fit_parts defaults: the training views' mean
-                        centre = normalise_features(data.x[train_mask]).mean(axis=0)
+                        centre = mean_normalised(data.x[train_mask])
                     parts = replace(parts, centre=centre)
                 for m in candidates:
                     preds[m, uf].append(parts.predict(data.x[test_mask], m, o))
@@ -996,6 +1113,7 @@ def _catalogue_round(
     only: np.ndarray,
     use_frames: bool,
     negatives: np.ndarray | None = None,
+    rep: Reporter | None = None,
 ) -> _CatalogueRound | None:
     """A mixed shop's catalogue-only products must compete with products that have
     counter photos, whose logits on a counter photo are larger. Evidence from the shop:
@@ -1017,7 +1135,7 @@ def _catalogue_round(
     rng = np.random.default_rng(o.seed + 7)
     order = [int(c) for c in rng.permutation(both)]
     halves = [set(order[: len(order) // 2]), set(order[len(order) // 2 :])]
-    quick = TrainOptions(**{**asdict(o), "epochs": max(8, o.epochs // 2)})
+    quick = TrainOptions(**{**asdict(o), "epochs": quick_epochs(o)})
     share = len(only) / n  # of the shop's products: how much the pretend half weighs
     # per mix: [(logits, truth, pretend-group columns, is a pretend photo)] of each round
     # the others keep the mix leave-one-photo-out chose: letting this round move them too
@@ -1039,9 +1157,12 @@ def _catalogue_round(
             data.y[train_mask],
             n,
             quick,
+            None if rep is None else rep.sub(r / 2, (r + 1) / 2),
             seed_offset=97 + r,
             centre=_centre(data, train_mask, studio_rows, look, use_frames)[0],
             negatives=negatives,
+            phase="validating",
+            prefix=f"catalogue-only check {r + 1} of 2: ",
         )
         if parts is None:
             return None

@@ -516,10 +516,11 @@ class TrainScreen(QWidget):
         s = self.session.settings
         o = TrainOptions(alpha=s.alpha, epochs=s.epochs, augment=s.augment)
         views = trainer.planned_views(n_img, len(active), o)
+        passes = trainer.head_passes(n_img, len(active), o)
 
         def after_features(v: int, spv: float | None) -> float:
-            width = 0.5 + 0.5 * (s.alpha / 0.35) ** 2
-            return trainer.seconds_after_features(v, spv / width if spv else None)
+            per_view = spv / trainer.base_width_cost(s.alpha) if spv else None
+            return trainer.seconds_after_features(v, per_view, len(active), passes)
 
         return TrainingEta(views, after_features)
 
@@ -564,8 +565,10 @@ class TrainScreen(QWidget):
         self.previous.hide()
         spv = self.eta.seconds_per_view if self.eta is not None else None
         if spv:  # this computer's speed, for the next estimate (at model size 0.35)
+            import app.core.trainer as trainer  # the run imported it already
+
             s = self.session.settings
-            measured = spv / (0.5 + 0.5 * (s.alpha / 0.35) ** 2)
+            measured = spv / trainer.base_width_cost(s.alpha)
             # half the old figure: one run on a momentarily busy machine must not swing it
             s.seconds_per_view = (
                 measured if not s.seconds_per_view else (0.5 * s.seconds_per_view + 0.5 * measured)

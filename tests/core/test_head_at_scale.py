@@ -1,0 +1,120 @@
+"""The head's fit at many products (issue 22): integer targets, progress inside a pass."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from app.core import trainer
+from app.core.model import TrainOptions
+from app.core.progress import Progress, Reporter
+from app.core.tf_runtime import tf_modules
+from app.core.trainer import (
+    UNIFORM,
+    _fit_parts,
+    build_head,
+    smoothed_sparse_crossentropy,
+)
+
+
+def _data(rows: int, dim: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.arange(rows) % n
+    centres = rng.normal(size=(n, dim)).astype(np.float32)
+    x = centres[y] + 0.5 * rng.normal(size=(rows, dim)).astype(np.float32)
+    return x.astype(np.float32), y
+
+
+def test_integer_targets_train_exactly_like_smoothed_one_hot_and_uniform_rows() -> None:
+    """Same seed, same rows, no shuffling: the sparse loss and Keras's dense
+    CategoricalCrossentropy(label_smoothing) give the same losses and the same weights,
+    with "not a product" rows (uniform target) among them."""
+    _, keras = tf_modules()
+    n, smoothing = 7, 0.1
+    x, y = _data(300, 16, n)
+    labels = y.astype(np.int32)
+    labels[::10] = UNIFORM
+    dense = np.eye(n, dtype=np.float32)[np.maximum(labels, 0)]
+    dense[labels == UNIFORM] = 1.0 / n
+
+    def fit(loss, targets) -> tuple[list[float], list[np.ndarray]]:
+        keras.utils.set_random_seed(3)
+        head = build_head(16, n)
+        head.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss)
+        hist = head.fit(x, targets, epochs=3, batch_size=64, shuffle=False, verbose=0)
+        return hist.history["loss"], head.get_weights()
+
+    loss_dense, w_dense = fit(
+        keras.losses.CategoricalCrossentropy(label_smoothing=smoothing), dense
+    )
+    loss_sparse, w_sparse = fit(smoothed_sparse_crossentropy(smoothing), labels)
+    np.testing.assert_allclose(loss_sparse, loss_dense, rtol=1e-5)
+    for a, b in zip(w_sparse, w_dense, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    # and the loss moved: a test that could not fail would not
+    assert loss_sparse[-1] < loss_sparse[0]
+
+
+def test_a_fit_with_5000_products_holds_no_dense_target_matrix() -> None:
+    """20,000 views x 5,000 products: a one-hot target matrix alone is 400 MB. The fit's
+    Python-side allocations stay far below that (tracemalloc sees every NumPy array)."""
+    n, rows, dim = 5000, 20000, 32
+    x, y = _data(rows, dim, n)
+    options = TrainOptions(epochs=1)
+    tracemalloc.start()
+    try:
+        _, parts = _fit_parts(x, y, n, options)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert parts is not None and parts.kernel.shape == (dim, n)
+    dense_bytes = rows * n * 4
+    assert peak < dense_bytes / 8, f"peak {peak / 1e6:.0f} MB"
+    # it learned: most training views are ranked to their own product
+    right = (parts.predict(x[:2000], 1.0, options).argmax(1) == y[:2000]).mean()
+    assert right > 0.5
+
+
+def test_progress_moves_inside_a_pass_and_names_the_validation_round(monkeypatch) -> None:
+    """At scale one pass takes minutes: the callback reports between passes too."""
+    monkeypatch.setattr(trainer, "PROGRESS_EVERY_S", 0.0)
+    events: list[Progress] = []
+    x, y = _data(2000, 16, 20)
+    rep = Reporter(events.append)
+    _fit_parts(x, y, 20, TrainOptions(epochs=2), rep, phase="validating", prefix="round 1 of 3: ")
+    inside = [e for e in events if 0 < e.fraction < 0.5]
+    assert inside, [e.fraction for e in events]
+    assert all(e.phase == "validating" for e in events)
+    assert events[-1].message == "round 1 of 3: pass 2 of 2" and events[-1].fraction == 1.0
+    assert all(not e.metrics for e in events)  # the chart plots the final fit only
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_sparse_loss_value_matches_the_formula(smoothing: float) -> None:
+    tf, keras = tf_modules()
+    logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]], np.float32)
+    probs = keras.layers.Activation("softmax")(tf.constant(logits))
+    got = smoothed_sparse_crossentropy(smoothing)(tf.constant([0, UNIFORM]), probs).numpy()
+    logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    want = [-(1 - smoothing) * logp[0, 0] - smoothing * logp[0].mean(), -logp[1].mean()]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_the_estimate_grows_with_products_not_only_with_views() -> None:
+    """5,000 products x 2 photos: the head's passes cost per product too (issue 22: the
+    old estimate counted views alone and was wrong by many minutes at that size)."""
+    o = TrainOptions()
+    views = trainer.planned_views(10000, 5000, o)
+    passes = trainer.head_passes(10000, 5000, o)
+    assert passes == o.epochs + trainer.quick_epochs(o)  # above 3,000 photos: one round
+    assert trainer.head_passes(200, 100, o) == o.epochs + 2 * trainer.quick_epochs(o)
+    head = trainer.HEAD_S_PER_VIEW_PASS_PRODUCT * views * passes * 5000
+    by_views = trainer.seconds_after_features(views)
+    assert trainer.seconds_after_features(views, None, 5000, passes) == pytest.approx(
+        by_views + head
+    )
+    assert head > by_views  # at this size the head is most of the work
+    whole = trainer.estimate_seconds(10000, 5000, o)
+    assert whole > views * trainer.SECONDS_PER_VIEW + head
