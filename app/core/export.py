@@ -16,7 +16,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .. import __version__
 from .errors import ExportError, ModelFilesError, TrainerError
@@ -136,24 +136,66 @@ def export_model(
         weights = (tmp / "weights.bin").read_bytes()
         meta[WEIGHTS_SHA256] = hashlib.sha256(weights).hexdigest()  # checked on every load
         _write_json(tmp / "metadata.json", meta)
-        rep("exporting", 0.8, "Checking the files")
-        try:
-            validate_model_dir(tmp)
-        except ModelFilesError as exc:
-            raise ExportError(f"The exported files failed validation: {exc}") from None
-        check_cancel(cancel)
-        os.chmod(tmp, mode)  # mkdtemp made it 0700
-        swap_into_place(tmp, out_dir)
-        rep("exporting", 1.0, f"Saved to {out_dir}")
+        _validate_and_swap(tmp, out_dir, mode, rep)
     except Exception as exc:  # a full disk arrives as OSError, or TensorFlow's OpError
-        reason = None if isinstance(exc, TrainerError) else describe(exc)
-        if reason is None:
-            raise
-        raise ExportError(f"Could not write the model to {out_dir}: {reason}") from None
+        _raise_export_error(exc, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
+
+
+def replace_model_files(
+    out_dir: Path,
+    files: dict[str, bytes],
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Replace an export's three files with these bytes (an in-place update of the head,
+    :mod:`app.core.teach`): the same temp folder, validator and atomic swap as
+    :func:`export_model`, so the folder is the old model or the new one, never half."""
+    rep = Reporter(on_progress, cancel)
+    out_dir = Path(out_dir).resolve()
+    check_target(out_dir)
+    mode = _folder_mode(out_dir)
+    sweep_stale(out_dir)
+    tmp = make_temp_dir(out_dir)
+    try:
+        rep("exporting", 0.1, "Writing the three model files")
+        for name in ("model.json", "weights.bin", "metadata.json"):
+            with open(tmp / name, "wb") as fh:
+                fh.write(files[name])
+                fh.flush()
+                os.fsync(fh.fileno())
+        _validate_and_swap(tmp, out_dir, mode, rep)
+    except Exception as exc:
+        _raise_export_error(exc, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _validate_and_swap(tmp: Path, out_dir: Path, mode: int, rep: Reporter) -> None:
+    """The one check every written model passes before it takes the folder's name."""
+    rep("exporting", 0.8, "Checking the files")
+    try:
+        validate_model_dir(tmp)
+    except ModelFilesError as exc:
+        raise ExportError(f"The exported files failed validation: {exc}") from None
+    check_cancel(rep.cancel)
+    os.chmod(tmp, mode)  # mkdtemp made it 0700
+    swap_into_place(tmp, out_dir)
+    rep("exporting", 1.0, f"Saved to {out_dir}")
+
+
+def _raise_export_error(exc: Exception, out_dir: Path) -> NoReturn:
+    """Our own errors as they are; a full disk (OSError, TensorFlow's OpError) as one line."""
+    reason = None if isinstance(exc, TrainerError) else describe(exc)
+    if reason is None:
+        raise exc
+    raise ExportError(f"Could not write the model to {out_dir}: {reason}") from None
 
 
 def write_tfjs(keras_model: Any, dest: Path, quantize: str) -> None:

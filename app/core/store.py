@@ -25,6 +25,12 @@ if TYPE_CHECKING:  # numpy costs ~0.1 s at the window's start-up: only webcam ph
     import numpy as np
 
 
+# Where a stored frame came from: the start of its file name
+WEBCAM = "webcam"  # Products screen, "Add from webcam"
+TEST_SCREEN = "test-screen"  # a corrected answer on the Test screen
+TAUGHT = "taught-at-the-counter"  # "Teach a product": frames from the camera or a video
+
+
 def _safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
 
@@ -154,13 +160,15 @@ class ChannelStore:
             stored.append(dst)
         return stored
 
-    def add_rgb(self, product_id: str, rgb: np.ndarray) -> Path:
-        """Store a webcam frame (HxWx3 uint8 RGB) as a JPEG."""
+    def add_rgb(self, product_id: str, rgb: np.ndarray, origin: str = WEBCAM) -> Path:
+        """Store a frame (HxWx3 uint8 RGB) as a JPEG named after where it came from and
+        when (``origin``: :data:`WEBCAM`, :data:`TEST_SCREEN`, :data:`TAUGHT`), which
+        the photo's tooltip shows; it is then an added photo like any other."""
         import numpy as np
         from PIL import Image
 
         d = self._remember(product_id)
-        dst = self._unique(d, time.strftime("webcam-%Y%m%d-%H%M%S"), ".jpg")
+        dst = self._unique(d, f"{_safe_name(origin)}-{time.strftime('%Y%m%d-%H%M%S')}", ".jpg")
         tmp = dst.with_name(f".{dst.name}.tmp")
         Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(
             tmp, format="JPEG", quality=92

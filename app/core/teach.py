@@ -1,0 +1,401 @@
+"""The counter teaches the model: a corrected answer updates the exported head in place.
+
+A full training (Train, ``sync``) validates and calibrates; between two of them a
+cashier's correction or a product taught at the camera must help at once. The head
+of an export is ``LayerNormalization`` (no parameters) -> ``Dense`` (temperature
+folded in) -> softmax, so teaching only rewrites the ``products`` Dense kernel and
+bias inside ``weights.bin``: the new photos' features come from the same frozen
+base, the rule of :func:`update_head` moves the head, and the three files go through
+the export's validator and atomic swap (:func:`app.core.export.replace_model_files`).
+Everything else in the files (the base, its quantisation, the calibration) stays
+byte for byte. Storing the photos is the store's job (:meth:`ChannelStore.add_rgb`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from .errors import ModelFilesError, TrainerError
+from .modelfiles import WEIGHTS_SHA256, read_model_files
+from .progress import ProgressHook, Reporter, check_cancel, span
+
+KERNEL = "products/kernel"
+BIAS = "products/bias"
+
+# --- is this frame a photo of a product at all? ------------------------------------
+
+_GREY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+ANALYSIS_SIDE = 256  # frames are judged at this size, so a 4K frame costs what a VGA one does
+DARK_MEAN = 30.0  # mean grey level (0-255) below which nothing can be recognised
+BLANK_STD = 6.0  # spread of grey levels below which the frame is one flat colour
+# Variance of the Laplacian of the grey frame at ANALYSIS_SIDE below which it is blurred.
+# Measured on 120 random test photos of each shared dataset: sharp photos 59 (1st
+# percentile, fruit & veg) and 318 (packaged) up; the same photos blurred (Gaussian, 1 %
+# of their side) at most 9.3 and 15.3 (99th percentile).
+BLUR_VARIANCE = 25.0
+DUPLICATE_DISTANCE = 6.0  # mean grey difference (0-255) of 16x16 thumbnails: "the same view"
+
+TOO_DARK = "too dark — switch on the light or move nearer to it"
+BLANK = "blank — nothing in view (is the lens covered?)"
+BLURRED = "blurred — hold it still"
+DUPLICATE = "the same view as another frame — turn the product"
+ENOUGH = "enough frames already"
+
+
+def _grey_small(rgb: np.ndarray) -> np.ndarray:
+    im = Image.fromarray(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8))
+    im.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
+    return np.asarray(im, dtype=np.float32) @ _GREY
+
+
+def _sharpness(grey: np.ndarray) -> float:
+    """Variance of the 4-neighbour Laplacian: high for in-focus edges, low for blur."""
+    g = grey
+    lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4.0 * g[1:-1, 1:-1]
+    return float(lap.var())
+
+
+def frame_problem(rgb: np.ndarray) -> str | None:
+    """Why a frame can't be a counter photo ('too dark', 'blank — nothing in view',
+    'blurred — hold it still'), or None. Such a frame is never stored nor taught."""
+    a = np.asarray(rgb)
+    if a.ndim != 3 or a.shape[2] < 3 or min(a.shape[:2]) < 16:
+        return "not a picture (too small or not colour)"
+    grey = _grey_small(a)
+    if float(grey.mean()) < DARK_MEAN:
+        return TOO_DARK
+    if float(grey.std()) < BLANK_STD:
+        return BLANK
+    if _sharpness(grey) < BLUR_VARIANCE:
+        return BLURRED
+    return None
+
+
+@dataclass(frozen=True)
+class PickedFrames:
+    """The frames worth teaching from a burst, and every other one with why."""
+
+    kept: list[np.ndarray]
+    refused: list[tuple[int, str]]  # (index in the burst, reason)
+    kept_index: list[int] = field(default_factory=list)  # each kept frame's index
+
+
+def _thumb(rgb: np.ndarray) -> np.ndarray:
+    im = Image.fromarray(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)).convert("L")
+    im = im.filter(ImageFilter.BoxBlur(1)).resize((16, 16), Image.Resampling.BILINEAR)
+    t = np.asarray(im, dtype=np.float32)
+    return t - t.mean()  # a change of light alone is not a new view
+
+
+def pick_frames(frames: list[np.ndarray], want: int = 10) -> PickedFrames:
+    """From a burst (live camera or video): drop refused, blurred and near-duplicate
+    frames; keep up to ``want`` varied ones (sharpest first, then each as unlike the
+    kept ones as possible), returned in burst order."""
+    refused: list[tuple[int, str]] = []
+    usable: list[tuple[int, float, np.ndarray]] = []  # index, sharpness, thumbnail
+    for i, f in enumerate(frames):
+        why = frame_problem(f)
+        if why is not None:
+            refused.append((i, why))
+        else:
+            usable.append((i, _sharpness(_grey_small(np.asarray(f))), _thumb(np.asarray(f))))
+    usable.sort(key=lambda u: -u[1])
+    kept: list[tuple[int, np.ndarray]] = []
+    for i, _, t in usable:
+        if any(float(np.abs(t - k).mean()) < DUPLICATE_DISTANCE for _, k in kept):
+            refused.append((i, DUPLICATE))
+        else:
+            kept.append((i, t))
+    if len(kept) > want:  # farthest-point: the most varied `want`, from the sharpest
+        chosen = [kept[0]]
+        rest = kept[1:]
+        while len(chosen) < want:
+            far = max(rest, key=lambda c: min(float(np.abs(c[1] - k).mean()) for _, k in chosen))
+            chosen.append(far)
+            rest.remove(far)
+        refused += [(i, ENOUGH) for i, _ in rest]
+        kept = chosen
+    order = sorted(i for i, _ in kept)
+    return PickedFrames([frames[i] for i in order], sorted(refused), order)
+
+
+# --- the in-place update ------------------------------------------------------------
+
+
+class UnknownProduct(TrainerError):
+    """The product is not among the model's labels (e.g. deleted from the shop)."""
+
+
+class RefusedPhoto(TrainerError):
+    """Every image was refused; ``reasons`` holds (index, why) for each."""
+
+    def __init__(self, message: str, reasons: list[tuple[int, str]]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+@dataclass(frozen=True)
+class TeachResult:
+    model_dir: Path
+    product_id: str
+    photos: int  # photos used (refused ones are in ``refused``)
+    seconds: float
+    before: str | None  # top-1 on the first used photo before the update
+    after: str | None  # ... and after
+    refused: tuple[tuple[int, str], ...] = ()
+    taught_products: int = 0  # products taught since the full training, this one included
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How the head moves toward a taught product's photos (tuned on bench/replay.py).
+
+    ``proto``: share of the taught column moved onto the photos' mean normalised
+    feature (its length kept); then up to ``steps`` gradient steps (``lr``) of the
+    softmax cross-entropy on the photos' views, stopping once each view's top-1 is
+    the taught product with at least ``target`` probability.
+    """
+
+    views: int = 1
+    proto: float = 0.0
+    steps: int = 20
+    lr: float = 1e-3
+    target: float = 0.6
+
+
+RULE = Rule()
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def update_head(
+    kernel: np.ndarray, bias: np.ndarray, z: np.ndarray, c: int, rule: Rule = RULE
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Dense ``kernel`` (dim, n) and ``bias`` (n,) after teaching product ``c`` from
+    the normalised features ``z`` (views, dim) of its new photos. Pure NumPy: the
+    replay benchmark runs it thousands of times."""
+    w = kernel.astype(np.float32, copy=True)
+    b = bias.astype(np.float32, copy=True)
+    z = np.asarray(z, dtype=np.float32)
+    if rule.proto > 0:
+        u = z.mean(axis=0)
+        u /= max(float(np.linalg.norm(u)), 1e-8)
+        length = float(np.linalg.norm(w[:, c]))
+        w[:, c] = (1.0 - rule.proto) * w[:, c] + rule.proto * length * u
+    onehot = np.zeros((len(z), w.shape[1]), np.float32)
+    onehot[:, c] = 1.0
+    for _ in range(rule.steps):
+        p = _softmax(z @ w + b)
+        if (p.argmax(axis=1) == c).all() and float(p[:, c].min()) >= rule.target:
+            break
+        g = (p - onehot) / len(z)
+        w -= rule.lr * (z.T @ g)
+        b -= rule.lr * g.sum(axis=0)
+    return w, b
+
+
+@dataclass
+class _Entry:
+    offset: int
+    size: int
+    shape: list[int]
+    entry: dict[str, Any]  # the manifest's weight entry (its quantization is rewritten)
+
+
+def _entries(model_json: dict[str, Any]) -> dict[str, _Entry]:
+    from .modelfiles import _DTYPE_BYTES
+
+    out: dict[str, _Entry] = {}
+    offset = 0
+    for group in model_json["weightsManifest"]:
+        for w in group.get("weights", []):
+            n = math.prod(int(d) for d in w.get("shape", []))
+            dtype = (w.get("quantization") or {}).get("dtype") or w.get("dtype", "float32")
+            size = n * _DTYPE_BYTES[dtype]
+            out[str(w.get("name"))] = _Entry(offset, size, list(w.get("shape", [])), w)
+            offset += size
+    return out
+
+
+def _decode(raw: bytes, e: _Entry) -> np.ndarray:
+    q = e.entry.get("quantization") or {}
+    dtype = q.get("dtype") or e.entry.get("dtype", "float32")
+    chunk = raw[e.offset : e.offset + e.size]
+    if dtype == "float32":
+        a = np.frombuffer(chunk, "<f4").astype(np.float32)
+    elif dtype == "float16":
+        a = np.frombuffer(chunk, "<f2").astype(np.float32)
+    elif dtype in ("uint8", "uint16"):
+        a = np.frombuffer(chunk, "u1" if dtype == "uint8" else "<u2").astype(np.float64)
+        a = (a * float(q["scale"]) + float(q["min"])).astype(np.float32)
+    else:
+        raise ModelFilesError(f"model.json: the head is stored as {dtype}, which cannot be taught")
+    return a.reshape(e.shape)
+
+
+def _encode(values: np.ndarray, e: _Entry) -> bytes:
+    """The values stored the way the entry was (float32, or tfjs's own quantisation)."""
+    q = e.entry.get("quantization")
+    if not q:
+        return np.ascontiguousarray(values, "<f4").tobytes()
+    from .tf_runtime import import_tfjs
+
+    import_tfjs()
+    from tensorflowjs import quantization
+
+    dtype = quantization.QUANTIZATION_OPTION_TO_DTYPES[q["dtype"]]
+    data, meta = quantization.quantize_weights(np.asarray(values, np.float32), dtype)
+    for k in ("min", "scale"):
+        if k in meta:
+            q[k] = float(meta[k])
+    return np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<")).tobytes()
+
+
+_BASE = re.compile(r"mobilenet_v2_([0-9.]+)_([0-9]+)$")
+
+
+def _base_of(meta: dict[str, Any]) -> tuple[float, int]:
+    m = _BASE.match(str(meta.get("baseModel", "")))
+    if m is None:
+        raise ModelFilesError(
+            "This model does not say which base model it was trained on (baseModel in "
+            "metadata.json): only models trained by this app can be taught"
+        )
+    return float(m.group(1)), int(m.group(2))
+
+
+def photo_features(
+    images: list[np.ndarray], weights: Path, alpha: float, size: int, views: int = 1
+) -> np.ndarray:
+    """Base-model features (len(images) * views, dim) of photos in memory: view 0 is
+    what the POS sees, the others the training's own seeded augmentations."""
+    from .features import base_model, view_of
+    from .images import normalise, resize_square
+
+    batch = []
+    for rgb in images:
+        digest = hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).hexdigest()
+        batch.append(resize_square(rgb, size))
+        batch += [view_of(rgb, digest, v, 0, size) for v in range(1, views)]
+    x = np.stack([normalise(a) for a in batch])
+    return np.asarray(base_model(weights, alpha, size).predict_on_batch(x), dtype=np.float32)
+
+
+def teach(
+    model_dir: Path,
+    product_id: str,
+    images: list[np.ndarray],
+    *,
+    weights: Path | None = None,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+    rule: Rule = RULE,
+) -> TeachResult:
+    """Update the local model in place for these photos of ``product_id`` (no full
+    retrain), through the same atomic export and validation. Refused photos (dark,
+    blank, blurred) are left out and listed; all refused raises :class:`RefusedPhoto`.
+    ``weights``: the base model's ImageNet weights (default: found as training does)."""
+    from .export import replace_model_files
+    from .features import resolve_base_weights
+    from .trainer import normalise_features
+
+    t0 = time.monotonic()
+    rep = Reporter(on_progress, cancel)
+    model_dir = Path(model_dir)
+    files = read_model_files(model_dir)
+    meta = dict(files.metadata)
+    labels = list(meta["labels"])
+    if product_id not in labels:
+        raise UnknownProduct(
+            f"“{product_id}” is not one of this model's products (deleted from the shop, "
+            "or added since the last training?): train the model again to include it"
+        )
+    refused = [(i, why) for i, im in enumerate(images) if (why := frame_problem(im)) is not None]
+    bad = {i for i, _ in refused}
+    use = [np.asarray(im)[..., :3] for i, im in enumerate(images) if i not in bad]
+    if not use:
+        raise RefusedPhoto(
+            "No photo could be used: " + "; ".join(f"photo {i + 1}: {why}" for i, why in refused),
+            refused,
+        )
+    model_json = json.loads(files.files["model.json"])
+    entries = _entries(model_json)
+    if KERNEL not in entries or BIAS not in entries:
+        raise ModelFilesError(
+            "This model has no product layer the app can teach (a Teachable Machine "
+            "export?): train it here first"
+        )
+    raw = files.files["weights.bin"]
+    kernel = _decode(raw, entries[KERNEL])
+    bias = _decode(raw, entries[BIAS])
+    alpha, size = _base_of(meta)
+    rep("preparing", 0.1, "Looking at the photos")
+    check_cancel(cancel)
+    base = resolve_base_weights(alpha, weights, size=size, download=False)
+    x = photo_features(use, base, alpha, size, rule.views)
+    check_cancel(cancel)
+    z = normalise_features(x)
+    c = labels.index(product_id)
+    before = labels[int(np.argmax(z[0] @ kernel + bias))]
+    new_kernel, new_bias = update_head(kernel, bias, z, c, rule)
+    after = labels[int(np.argmax(z[0] @ new_kernel + new_bias))]
+
+    out = bytearray(raw)
+    for name, values in ((KERNEL, new_kernel), (BIAS, new_bias)):
+        e = entries[name]
+        out[e.offset : e.offset + e.size] = _encode(values, e)
+    taught = dict(meta.get("taught") or {})
+    per = dict(taught.get("products") or {})
+    per[product_id] = int(per.get(product_id, 0)) + len(use)
+    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    meta["taught"] = {
+        "photos": int(taught.get("photos", 0)) + len(use),
+        "products": per,  # photos taught per product since the full training (trainedAt)
+        "lastAt": stamp.replace("+00:00", "Z"),
+    }
+    meta["imageCount"] = int(meta.get("imageCount", 0)) + len(use)
+    meta["timeStamp"] = meta["taught"]["lastAt"]
+    meta[WEIGHTS_SHA256] = hashlib.sha256(bytes(out)).hexdigest()
+    rep("exporting", 0.5, "Saving the updated model")
+    replace_model_files(
+        model_dir,
+        {
+            "model.json": json.dumps(model_json, separators=(",", ":")).encode(),
+            "weights.bin": bytes(out),
+            "metadata.json": json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode(),
+        },
+        on_progress=span(on_progress, 0.5, 1.0),
+        cancel=cancel,
+    )
+    return TeachResult(
+        model_dir,
+        product_id,
+        len(use),
+        time.monotonic() - t0,
+        before,
+        after,
+        tuple(refused),
+        len(per),
+    )
+
+
+def taught_products(meta: dict[str, Any]) -> int:
+    """How many products were taught at the counter since the model's full training."""
+    taught = meta.get("taught")
+    products = taught.get("products") if isinstance(taught, dict) else None
+    return len(products) if isinstance(products, dict) else 0
