@@ -236,6 +236,21 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("model_dir", type=Path)
     i.add_argument("--json", action="store_true")
 
+    e = sub.add_parser(
+        "teach",
+        help="update a model in place from photos of one product (no full training)",
+        description="Teaches the exported model these photos of one product at once, as a "
+        "correction at the till does: the product layer is updated and the three files are "
+        "written through the same validation and atomic swap as train. Dark, blank or "
+        "blurred photos are refused with a reason. Train or sync runs the full training "
+        "with validation later; to keep the photos for it, add them to the product.",
+    )
+    e.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    e.add_argument("--product", required=True, metavar="ID", help="the product the photos show")
+    e.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    e.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    e.set_defaults(func=cmd_teach)
+
     try:
         from .core.shop_cli import add_shop_arguments
     except ImportError:  # pragma: no cover - the shop client is part of the package
@@ -642,6 +657,52 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if missing:
         origin = "a Teachable Machine export" if "tmVersion" in meta else "this model"
         print(f"  note: {origin} lacks Dukahub fields: {', '.join(missing)}")
+    return 0
+
+
+def cmd_teach(args: argparse.Namespace) -> int:
+    from .core.errors import BaseWeightsError, ImageError
+    from .core.images import load_rgb
+    from .core.modelfiles import validate_model_dir
+    from .core.teach import RefusedPhoto, teach
+
+    meta = validate_model_dir(args.model_dir)  # before any photo is read or TF loaded
+    missing = [p for p in args.photos if not p.is_file()]
+    if missing:
+        raise ImageError(f"Photo not found: {', '.join(map(str, missing))}")
+    if args.base_weights is not None and not args.base_weights.is_file():
+        raise BaseWeightsError(f"Base weights file not found: {args.base_weights}")
+    images, used = [], []
+    for path in args.photos:
+        try:
+            images.append(load_rgb(path))
+            used.append(path)
+        except ImageError as exc:
+            print(f"{path}: refused: {str(exc).split(': ', 1)[-1]}", file=sys.stderr)
+    if not images:
+        raise RefusedPhoto("No photo could be used.", [])
+    names = dict(zip(meta["labels"], meta.get("labelNames") or meta["labels"], strict=False))
+    try:
+        result = teach(args.model_dir, args.product, images, weights=args.base_weights)
+    except RefusedPhoto as exc:
+        for i, why in exc.reasons:
+            print(f"{used[i]}: refused: {why}", file=sys.stderr)
+        raise RefusedPhoto("No photo could be used.", exc.reasons) from None
+    for i, why in result.refused:
+        print(f"{used[i]}: refused: {why}", file=sys.stderr)
+    name = names.get(args.product, args.product)
+    label = args.product if name == args.product else f"{args.product} ({name})"
+    before = names.get(result.before or "", result.before)
+    after = names.get(result.after or "", result.after)
+    photos = f"{result.photos} photo{'s' if result.photos != 1 else ''}"
+    print(
+        f"Taught {label} from {photos} in {result.seconds:.1f} s; "
+        f"the first photo was {before}, now {after}."
+    )
+    print(
+        f"{result.taught_products} product{'s' if result.taught_products != 1 else ''} "
+        f"taught since the full training; Train or sync runs it with validation."
+    )
     return 0
 
 

@@ -1,0 +1,193 @@
+"""The counter teaches the model (issue 17): refused frames, the in-place update of an
+export, the stored photo in the next full training, and the ``teach`` CLI.
+
+Real photos (Grocery Store Dataset), real TensorFlow, TF.js in Node, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_runner import run_cli
+from PIL import Image, ImageFilter
+from tfjs_harness import tfjs_predict
+
+from app.core.catalog import Catalog, ImageRef, Product
+from app.core.dataset import build_dataset
+from app.core.export import export_model
+from app.core.features import FeatureStore
+from app.core.images import load_rgb, preprocess
+from app.core.model import TrainOptions
+from app.core.modelfiles import ExportedModel, validate_model_dir
+from app.core.store import TEST_SCREEN, ChannelStore
+from app.core.teach import (
+    BLANK,
+    BLURRED,
+    DUPLICATE,
+    TOO_DARK,
+    RefusedPhoto,
+    UnknownProduct,
+    frame_problem,
+    pick_frames,
+    teach,
+)
+from app.core.trainer import train
+
+PRODUCTS = ("Fruit/Banana", "Fruit/Kiwi", "Fruit/Lemon")
+
+
+def _photos(grocery: Path, rel: str, split: str = "train") -> list[Path]:
+    return sorted((grocery / split / rel).glob("*.jpg"))
+
+
+def _catalog(grocery: Path) -> Catalog:
+    return Catalog(
+        [
+            Product(
+                rel.split("/")[-1],
+                rel.split("/")[-1],
+                [ImageRef(p) for p in _photos(grocery, rel)[:3]],
+            )
+            for rel in PRODUCTS
+        ]
+    )
+
+
+def _cheap() -> TrainOptions:
+    return TrainOptions(augment=False, validate=False, not_products=False, epochs=8)
+
+
+@pytest.fixture(scope="module")
+def trained(grocery: Path, base_weights: Path, tmp_path_factory) -> tuple[Path, Path]:
+    """A tiny three-product model exported twice: float32 and uint8."""
+    root = tmp_path_factory.mktemp("teach")
+    opts = TrainOptions(**{**_cheap().__dict__, "base_weights": base_weights})
+    model = train(build_dataset(_catalog(grocery)), opts, store=FeatureStore(root / "features"))
+    return (
+        export_model(model, root / "float32"),
+        export_model(model, root / "uint8", quantize="uint8"),
+    )
+
+
+def _misread(model_dir: Path, grocery: Path) -> tuple[np.ndarray, str, str]:
+    """A test photo and (its current top-1, another product to teach it as)."""
+    m = ExportedModel.load(model_dir)
+    rgb = load_rgb(_photos(grocery, "Fruit/Lemon", "test")[0])
+    top = m.top_k(rgb, 3)
+    return rgb, top[0][0], top[-1][0]
+
+
+def test_frame_problem_says_why(grocery: Path) -> None:
+    rgb = load_rgb(_photos(grocery, "Fruit/Kiwi", "test")[0])
+    assert frame_problem(rgb) is None
+    assert frame_problem((rgb * 0.08).astype(np.uint8)) == TOO_DARK
+    assert frame_problem(np.full((480, 640, 3), 150, np.uint8)) == BLANK
+    side = max(rgb.shape[:2])
+    blurred = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(side / 80)))
+    assert frame_problem(blurred) == BLURRED
+
+
+def test_pick_frames_drops_bad_and_duplicate_frames(grocery: Path) -> None:
+    a, b, c = (load_rgb(p) for p in _photos(grocery, "Fruit/Kiwi", "test")[:3])
+    dark = (a * 0.05).astype(np.uint8)
+    burst = [a, dark, a.copy(), b, c]
+    picked = pick_frames(burst, want=2)
+    assert len(picked.kept) == 2
+    assert all(any(np.array_equal(k, f) for f in (a, b, c)) for k in picked.kept)
+    reasons = dict(picked.refused)
+    assert reasons[1] == TOO_DARK
+    assert DUPLICATE in (reasons.get(0), reasons.get(2))  # one of the two copies of a
+    assert len(picked.refused) == 3  # dark, duplicate, and one over the two wanted
+    assert sorted(picked.kept_index + [i for i, _ in picked.refused]) == list(range(5))
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["float32", "uint8"])
+def test_teach_changes_the_answer_in_place(
+    trained, which: int, grocery: Path, base_weights: Path, tmp_path
+) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained[which], model_dir)
+    before_meta = validate_model_dir(model_dir)
+    rgb, top, other = _misread(model_dir, grocery)
+    result = teach(model_dir, other, [rgb], weights=base_weights)
+    assert (result.before, result.after, result.photos) == (top, other, 1)
+    meta = validate_model_dir(model_dir)  # the same validator as a full export
+    assert meta["taught"]["products"] == {other: 1}
+    assert meta["imageCount"] == before_meta["imageCount"] + 1
+    assert meta["trainedAt"] == before_meta["trainedAt"]
+    assert meta["quantization"] == before_meta["quantization"]
+    assert ExportedModel.load(model_dir).top_k(rgb, 1)[0][0] == other
+    # the POS's own runtime reads the updated files and gives the new answer
+    probs = tfjs_predict(model_dir, preprocess(rgb)[None])
+    assert meta["labels"][int(probs.argmax())] == other
+    # the base model is untouched: only the product layer's bytes changed
+    old = (trained[which] / "weights.bin").read_bytes()
+    new = (model_dir / "weights.bin").read_bytes()
+    changed = np.flatnonzero(np.frombuffer(old, np.uint8) != np.frombuffer(new, np.uint8))
+    head_bytes = 1280 * 3 * (4 if which == 0 else 1) + 3 * (4 if which == 0 else 1)
+    assert len(changed) and changed.min() >= len(old) - head_bytes
+
+
+def test_unknown_product_and_refused_photos(
+    trained, grocery: Path, base_weights: Path, tmp_path
+) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained[0], model_dir)
+    files = {
+        n: (model_dir / n).read_bytes() for n in ("model.json", "weights.bin", "metadata.json")
+    }
+    rgb = load_rgb(_photos(grocery, "Fruit/Kiwi", "test")[0])
+    with pytest.raises(UnknownProduct, match="Mango"):
+        teach(model_dir, "Mango", [rgb], weights=base_weights)
+    with pytest.raises(RefusedPhoto) as refused:
+        teach(model_dir, "Kiwi", [np.zeros((240, 320, 3), np.uint8)], weights=base_weights)
+    assert refused.value.reasons == [(0, TOO_DARK)]
+    assert files == {n: (model_dir / n).read_bytes() for n in files}  # nothing written
+
+
+def test_corrected_photo_is_stored_and_in_the_next_training(
+    grocery: Path, base_weights: Path, tmp_path
+) -> None:
+    catalog = _catalog(grocery)
+    frame = load_rgb(_photos(grocery, "Fruit/Lemon", "test")[1])
+    stored = ChannelStore("local", "shop").add_rgb("Lemon", frame, origin=TEST_SCREEN)
+    assert stored.name.startswith(f"{TEST_SCREEN}-")
+    again = ChannelStore("local", "shop")  # after a restart
+    assert again.added_images() == {"Lemon": [stored]}
+    ds = build_dataset(again.apply(catalog))
+    opts = TrainOptions(**{**_cheap().__dict__, "base_weights": base_weights})
+    model = train(ds, opts, store=FeatureStore(tmp_path / "features"))
+    assert model.result.image_count == 3 * 3 + 1
+
+
+def test_cli_teach(trained, grocery: Path, base_weights: Path, tmp_path) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained[0], model_dir)
+    rgb, top, other = _misread(model_dir, grocery)
+    photo = tmp_path / "lemon.jpg"
+    Image.fromarray(rgb).save(photo, quality=95)
+    dark = tmp_path / "dark.jpg"
+    Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(dark)
+    weights = ["--base-weights", str(base_weights)]
+
+    ok = run_cli("teach", str(model_dir), "--product", other, str(photo), str(dark), *weights)
+    assert ok.returncode == 0, ok.stderr
+    assert f"Taught {other} from 1 photo" in ok.stdout
+    assert f"the first photo was {top}, now {other}" in ok.stdout
+    assert f"{dark}: refused: {TOO_DARK}" in ok.stderr
+    assert json.loads((model_dir / "metadata.json").read_text())["taught"]["photos"] == 1
+
+    unknown = run_cli("teach", str(model_dir), "--product", "Mango", str(photo), *weights)
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("Error: ") and "Mango" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+    refused = run_cli("teach", str(model_dir), "--product", other, str(dark), *weights)
+    assert refused.returncode == 1
+    assert f"{dark}: refused: {TOO_DARK}" in refused.stderr
+    assert "Error: No photo could be used." in refused.stderr
+    missing = run_cli("teach", str(tmp_path / "nope"), "--product", other, str(photo))
+    assert missing.returncode == 1 and missing.stderr.startswith("Error: ")
