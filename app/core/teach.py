@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
+from .calibration import softmax
 from .errors import ModelFilesError, TrainerError
 from .modelfiles import WEIGHTS_SHA256, read_model_files
 from .progress import ProgressHook, Reporter, check_cancel, span
@@ -178,11 +179,6 @@ class Rule:
 RULE = Rule()
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def update_head(
     kernel: np.ndarray, bias: np.ndarray, z: np.ndarray, c: int, rule: Rule = RULE
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -200,7 +196,7 @@ def update_head(
     onehot = np.zeros((len(z), w.shape[1]), np.float32)
     onehot[:, c] = 1.0
     for _ in range(rule.steps):
-        p = _softmax(z @ w + b)
+        p = softmax(z @ w + b)
         if (p.argmax(axis=1) == c).all() and float(p[:, c].min()) >= rule.target:
             break
         g = (p - onehot) / len(z)
