@@ -7,8 +7,6 @@ new folder is complete and validated before it takes the old one's name.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as dt
 import hashlib
 import json
@@ -21,9 +19,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .. import __version__
 from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import describe
+from .local_history import keep_previous
 from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
 from .modelfiles import TRAINER_NAME, WEIGHTS_SHA256, validate_model_dir
-from .outdir import check_target, make_temp_dir, sweep_stale
+from .outdir import check_target, make_temp_dir, swap_into_place, sweep_stale
 from .progress import ProgressHook, Reporter, check_cancel
 
 if TYPE_CHECKING:
@@ -115,7 +114,10 @@ def export_model(
     """Write the three files into ``out_dir`` atomically.
 
     ``extra_metadata`` adds keys of the caller's (the catalogue fingerprint) to
-    ``metadata.json``; the seed and Teachable Machine fields cannot be overridden.
+    ``metadata.json``; the seed and Teachable Machine fields cannot be overridden. The
+    model it replaces is kept in the local history beside ``out_dir``
+    (:mod:`app.core.local_history`): every training (CLI ``train``, ``sync``, the app)
+    exports here, so every one keeps the last few models.
     """
     if quantize not in QUANTIZE:
         raise ExportError(f"Quantisation must be one of {', '.join(QUANTIZE)}, not {quantize!r}")
@@ -136,7 +138,7 @@ def export_model(
         weights = (tmp / "weights.bin").read_bytes()
         meta[WEIGHTS_SHA256] = hashlib.sha256(weights).hexdigest()  # checked on every load
         _write_json(tmp / "metadata.json", meta)
-        _validate_and_swap(tmp, out_dir, mode, rep)
+        _validate_and_swap(tmp, out_dir, mode, rep, keep_history=True)
     except Exception as exc:  # a full disk arrives as OSError, or TensorFlow's OpError
         _raise_export_error(exc, out_dir)
     finally:
@@ -177,8 +179,11 @@ def replace_model_files(
     return out_dir
 
 
-def _validate_and_swap(tmp: Path, out_dir: Path, mode: int, rep: Reporter) -> None:
-    """The one check every written model passes before it takes the folder's name."""
+def _validate_and_swap(
+    tmp: Path, out_dir: Path, mode: int, rep: Reporter, *, keep_history: bool = False
+) -> None:
+    """The one check every written model passes before it takes the folder's name;
+    ``keep_history``: the model it replaces goes into the local history, else away."""
     rep("exporting", 0.8, "Checking the files")
     try:
         validate_model_dir(tmp)
@@ -186,7 +191,8 @@ def _validate_and_swap(tmp: Path, out_dir: Path, mode: int, rep: Reporter) -> No
         raise ExportError(f"The exported files failed validation: {exc}") from None
     check_cancel(rep.cancel)
     os.chmod(tmp, mode)  # mkdtemp made it 0700
-    swap_into_place(tmp, out_dir)
+    keep = (lambda old: keep_previous(old, out_dir)) if keep_history else None
+    swap_into_place(tmp, out_dir, keep)
     rep("exporting", 1.0, f"Saved to {out_dir}")
 
 
@@ -268,36 +274,3 @@ def _folder_mode(out_dir: Path) -> int:
     mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
     os.umask(mask)
     return 0o777 & ~mask
-
-
-_RENAME_EXCHANGE = 2
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths with renameat2(RENAME_EXCHANGE) where Linux offers it."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd = -100
-    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
-    return rc == 0
-
-
-def swap_into_place(new: Path, target: Path) -> None:
-    if not target.exists():
-        os.replace(new, target)
-        return
-    if _exchange(new, target):
-        shutil.rmtree(new, ignore_errors=True)  # now holds the old export
-        return
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except OSError:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

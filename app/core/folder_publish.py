@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelFilesError, TrainerError
-from .export import swap_into_place
 from .locks import LockBusy, exclusive_lock
 from .modelfiles import FILES, WEIGHTS_SHA256, read_model_files
+from .outdir import swap_into_place
 from .progress import ProgressHook, Reporter, check_cancel
 from .readers import parse_json, read_json
 

@@ -15,12 +15,15 @@ gone (at the next run's check and export).
 from __future__ import annotations
 
 import atexit
+import ctypes
+import ctypes.util
 import logging
 import os
 import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ExportError
@@ -253,3 +256,49 @@ def check_out_dir(out_dir: Path, need_bytes: int) -> Path:
             "free some space or choose another folder"
         )
     return out_dir
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE) where Linux offers it."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return rc == 0
+
+
+def swap_into_place(new: Path, target: Path, keep: Callable[[Path], object] | None = None) -> None:
+    """Give ``new`` the name ``target`` atomically (an exchange where Linux offers it).
+
+    The folder that held ``target`` before is removed, or handed to ``keep`` (by the
+    path it now has, beside ``target``) when the caller keeps it: an export keeps the
+    previous model in the local history (:mod:`app.core.local_history`).
+    """
+
+    def done_with(old: Path) -> None:
+        if keep is None:
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            keep(old)
+
+    if not target.exists():
+        os.replace(new, target)
+        return
+    if _exchange(new, target):
+        done_with(new)  # now holds the old folder
+        return
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    done_with(old)

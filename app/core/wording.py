@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 WEAK_BELOW = 0.8  # a product recognised less often than this needs counter photos
 FEW_PHOTOS = 3  # a product with fewer photos than this needs more, whatever it scored
@@ -123,3 +124,51 @@ def plain_error(reason: str) -> str:
     if "no such file" in r or "not found" in r:
         return "the file is gone"
     return "cannot be opened"
+
+
+# -- what an owner chooses a model by: served versions and earlier local models alike --
+FACT_HEADERS = ["Trained", "Products", "Photos", "Held back"]
+
+
+def trained_at(meta: dict | None) -> datetime | None:
+    """When a model was trained: ours write trainedAt, Teachable Machine timeStamp."""
+    if not meta:
+        return None
+    raw = meta.get("trainedAt") or meta.get("timeStamp")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def format_when(meta: dict | None) -> str:
+    """The training time in the computer's own time zone ("27 Nov 2026, 10:00")."""
+    t = trained_at(meta)
+    return t.astimezone().strftime("%d %b %Y, %H:%M") if t else "unknown time"
+
+
+def held_back_text(meta: dict) -> str:
+    """“92 % (11 of 12)”: how the model did on photos held back from its training."""
+    acc = meta.get("validationAccuracy")
+    if not isinstance(acc, (int, float)) or isinstance(acc, bool):
+        return "not measured"
+    n = meta.get("heldBackPhotos")
+    if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+        return f"{100 * acc:.0f} % ({round(acc * n)} of {n})"
+    return f"{100 * acc:.0f} %"
+
+
+def model_facts(meta: dict) -> list[str]:
+    """The :data:`FACT_HEADERS` cells of one model from its metadata.json: the Publish
+    screen's versions and the Model screen's earlier local models read the same."""
+    labels = meta.get("labels")
+    products = meta.get("productCount", len(labels) if isinstance(labels, list) else None)
+    photos = meta.get("imageCount")
+    return [
+        format_when(meta),
+        "?" if products is None else str(products),
+        "?" if photos is None else str(photos),
+        held_back_text(meta),
+    ]

@@ -249,7 +249,8 @@ def test_export_replaces_whole_or_not_at_all(trained, tmp_path, monkeypatch) -> 
     monkeypatch.undo()
     export_model(model, out, channel_id="2")
     assert json.loads((out / "metadata.json").read_text())["channelId"] == "2"
-    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    # no temp folder; the replaced model is kept in the local history beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", "model"]
 
 
 def test_export_refuses_a_folder_with_other_files(trained, tmp_path) -> None:

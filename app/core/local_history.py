@@ -1,0 +1,203 @@
+"""The last few local models, kept beside the model folder, to compare and go back.
+
+Retraining replaces the local model (``models/<shop>/<channel>``, or a CLI ``--out``).
+The export's atomic exchange (:func:`app.core.outdir.swap_into_place`) leaves the
+previous model in a folder beside it; instead of deleting that folder, the export
+renames it into ``.<name>.history/<when>-<random>`` beside the model folder (a rename
+on the same disk: no copy, nothing half-written). Not inside the model folder: an
+export refuses a folder holding anything but the three files. The last :data:`KEEP`
+stay, the one that left the model folder longest ago is dropped first.
+
+:func:`use_again` puts an earlier model back through the same exchange, after the
+one validator (:func:`app.core.modelfiles.validate_model_dir`); the model it replaces
+goes into the history in its place, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ExportError, ModelFilesError, TrainerError
+from .faults import os_reason
+from .modelfiles import TRAINER_NAME, validate_model_dir
+from .outdir import STEM_BYTES, check_target, swap_into_place
+from .progress import ProgressHook, Reporter, check_cancel
+
+log = logging.getLogger(__name__)
+
+KEEP = 5  # earlier local models kept per model folder
+SUFFIX = ".history"
+ENTRY_RE = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")  # 20261203T090606767123Z-4e8ba5
+
+
+class HistoryError(TrainerError):
+    """An earlier local model cannot be put back; the local model stays as it was."""
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """One earlier model: its folder (open it like any model folder) and metadata.json."""
+
+    name: str  # the entry's folder name: when it left the model folder (sorts by it)
+    path: Path
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A folder in the history that is not a usable model, and why."""
+
+    name: str
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class History:
+    models: list[Earlier]  # the model that left the model folder last first
+    skipped: list[Skipped]
+
+
+def history_dir(model_dir: Path) -> Path:
+    """``.<name>.history`` beside ``model_dir`` (a long name is cut and hashed, so the
+    folder name stays within the disk's limit and apart from a sibling's)."""
+    model_dir = Path(model_dir)
+    name = model_dir.name
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) > STEM_BYTES:
+        digest = hashlib.blake2b(raw, digest_size=4).hexdigest()
+        name = raw[:STEM_BYTES].decode("utf-8", "ignore") + "-" + digest
+    return model_dir.with_name(f".{name}{SUFFIX}")
+
+
+def _entry_name() -> str:
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%S%fZ-") + secrets.token_hex(3)
+
+
+def _entries(hist: Path) -> list[str]:
+    """Our entry names in the history, newest first ([] without a history)."""
+    try:
+        names = [e.name for e in os.scandir(hist)]
+    except OSError:
+        return []
+    return sorted((n for n in names if ENTRY_RE.fullmatch(n)), reverse=True)
+
+
+def keep_previous(old: Path, model_dir: Path) -> Path | None:
+    """Move ``old`` (the folder a swap took out of ``model_dir``) into the history and
+    drop the oldest beyond :data:`KEEP`; returns where it went.
+
+    Called once the new model is in place, so it never fails the export: a history that
+    cannot be written is logged and ``old`` is removed, as before there was a history.
+    """
+    hist = history_dir(model_dir)
+    try:
+        empty = not any(old.iterdir())
+    except OSError:
+        empty = True
+    if empty:  # an empty folder the export filled: nothing to keep
+        shutil.rmtree(old, ignore_errors=True)
+        return None
+    dest = hist / _entry_name()
+    try:
+        hist.mkdir(exist_ok=True)
+        os.replace(old, dest)
+    except OSError as exc:
+        if old.parent == hist:  # use_again: it is in the history already, by an older name
+            log.warning("could not rename %s in the history: %s", old, os_reason(exc))
+            return old
+        log.warning("could not keep the previous model in %s: %s", hist, os_reason(exc))
+        shutil.rmtree(old, ignore_errors=True)
+        return None
+    prune(model_dir)
+    return dest
+
+
+def prune(model_dir: Path, keep: int = KEEP) -> list[Path]:
+    """Remove all but the ``keep`` newest entries; folders not named by us stay."""
+    hist = history_dir(model_dir)
+    removed = []
+    for name in _entries(hist)[keep:]:
+        shutil.rmtree(hist / name, ignore_errors=True)
+        removed.append(hist / name)
+    return removed
+
+
+def list_history(model_dir: Path) -> History:
+    """The earlier models of ``model_dir``, each checked by the one validator; a folder
+    that is half there, damaged or not ours is skipped with the reason, never raised."""
+    hist = history_dir(model_dir)
+    try:
+        names = sorted((e.name for e in os.scandir(hist)), reverse=True)
+    except FileNotFoundError:
+        return History([], [])
+    except OSError as exc:
+        return History([], [Skipped(hist.name, hist, f"cannot be read ({os_reason(exc)})")])
+    models: list[Earlier] = []
+    skipped: list[Skipped] = []
+    for name in names:
+        path = hist / name
+        if not ENTRY_RE.fullmatch(name):
+            skipped.append(Skipped(name, path, "not an earlier model kept by this app"))
+            continue
+        try:
+            meta = validate_model_dir(path)
+        except ModelFilesError as exc:
+            skipped.append(Skipped(name, path, str(exc)))
+            continue
+        trainer = meta.get("trainer")
+        if not (isinstance(trainer, dict) and trainer.get("name") == TRAINER_NAME):
+            skipped.append(Skipped(name, path, "not a model trained by this app"))
+            continue
+        models.append(Earlier(name, path, meta))
+    for s in skipped:
+        log.info("history of %s: skipped %s: %s", model_dir, s.name, s.reason)
+    return History(models, skipped)
+
+
+def use_again(
+    model_dir: Path,
+    name: str,
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Make the earlier model ``name`` the local model again; returns ``model_dir``.
+
+    The earlier model is validated first and swapped in atomically; the model it
+    replaces goes into the history (so it can be used again in turn). Raises
+    :class:`HistoryError` with the reason, leaving both as they were.
+    """
+    rep = Reporter(on_progress, cancel)
+    model_dir = Path(model_dir).resolve()
+    entry = history_dir(model_dir) / name
+    if not ENTRY_RE.fullmatch(name) or not entry.is_dir():
+        raise HistoryError(f"There is no earlier model {name!r} beside {model_dir}.")
+    rep("restoring", 0.1, "Checking the earlier model")
+    try:
+        validate_model_dir(entry)
+        check_target(model_dir)  # the model there now is ours: it is kept, not lost
+    except ModelFilesError as exc:
+        raise HistoryError(f"The earlier model cannot be used again: {exc}") from None
+    except ExportError as exc:  # the model folder holds someone else's files
+        raise HistoryError(str(exc)) from None
+    check_cancel(cancel)
+    try:
+        swap_into_place(entry, model_dir, lambda old: keep_previous(old, model_dir))
+    except OSError as exc:
+        raise HistoryError(
+            f"Could not put the earlier model back in {model_dir}: {os_reason(exc)}"
+        ) from None
+    rep("restoring", 1.0, f"The earlier model is the local model again, in {model_dir}")
+    return model_dir

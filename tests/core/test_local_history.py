@@ -1,0 +1,187 @@
+"""The last few local models: kept by every export, listed with reasons, used again."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from model_standins import fake_model
+
+from app.core.catalog import catalog_from_folder
+from app.core.dataset import build_dataset
+from app.core.errors import Cancelled
+from app.core.export import export_model
+from app.core.local_history import KEEP, HistoryError, history_dir, list_history, use_again
+from app.core.model import TrainOptions
+from app.core.modelfiles import FILES, TRAINER_NAME
+from app.core.progress import Progress
+from app.core.trainer import train
+from app.core.wording import model_facts
+
+LABELS = ["Banana", "Kiwi", "Lemon", "Lime", "Orange"]  # the TM export's five outputs
+OURS = {"trainer": {"name": TRAINER_NAME, "version": "test"}}
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {n: (folder / n).read_bytes() for n in FILES}
+
+
+def channels(model_dir: Path) -> list[str]:
+    return [m.metadata["channelId"] for m in list_history(model_dir).models]
+
+
+@pytest.fixture(scope="module")
+def trained(grocery: Path, base_weights: Path, tmp_path_factory):
+    """One real training on three products of three photos each (exported many times)."""
+    shop = tmp_path_factory.mktemp("shop")
+    for pid, rel in {
+        "banana": "Fruit/Banana",
+        "kiwi": "Fruit/Kiwi",
+        "lemon": "Fruit/Lemon",
+    }.items():
+        (shop / pid).mkdir()
+        for p in sorted((grocery / "train" / rel).glob("*.jpg"))[:3]:
+            os.symlink(p, shop / pid / p.name)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DUKAHUB_TRAINER_HOME", str(tmp_path_factory.mktemp("home")))
+    model = train(
+        build_dataset(catalog_from_folder(shop)), TrainOptions(base_weights=base_weights, epochs=2)
+    )
+    yield model
+    mp.undo()
+
+
+def test_every_export_keeps_the_last_five_and_use_again_swaps_them(trained, tmp_path) -> None:
+    out = tmp_path / "model"
+    export_model(trained, out, channel_id="1")
+    assert not history_dir(out).exists()  # nothing replaced yet, nothing kept
+    first = files_of(out)
+    export_model(trained, out, channel_id="2")
+    hist = list_history(out)
+    assert [m.metadata["channelId"] for m in hist.models] == ["1"] and hist.skipped == []
+    assert files_of(hist.models[0].path) == first  # the previous model, byte for byte
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", "model"]
+
+    for ch in "34567":
+        export_model(trained, out, channel_id=ch)
+    assert json.loads((out / "metadata.json").read_text())["channelId"] == "7"
+    assert channels(out) == ["6", "5", "4", "3", "2"]  # the last five; "1" dropped first
+    assert len(list(history_dir(out).iterdir())) == KEEP
+
+    # the same facts the Publish screen's versions show
+    meta = list_history(out).models[0].metadata
+    held = meta["heldBackPhotos"]
+    assert model_facts(meta)[1:] == [
+        "3",
+        "9",
+        f"{100 * meta['validationAccuracy']:.0f} % ("
+        f"{round(meta['validationAccuracy'] * held)} of {held})",
+    ]
+
+    # use the model of channel 3 again: moved back (same inode, not a copy), 7 kept
+    entry = next(m for m in list_history(out).models if m.metadata["channelId"] == "3")
+    before = files_of(entry.path)
+    inode = (entry.path / "weights.bin").stat().st_ino
+    current = files_of(out)
+    events: list[Progress] = []
+    assert use_again(out, entry.name, on_progress=events.append) == out.resolve()
+    assert files_of(out) == before and (out / "weights.bin").stat().st_ino == inode
+    assert channels(out) == ["7", "6", "5", "4", "2"]  # nothing lost, still five
+    assert files_of(list_history(out).models[0].path) == current
+    assert events[-1].fraction == 1.0 and "again" in events[-1].message
+
+
+def test_a_failed_export_leaves_model_and_history_as_they_were(trained, tmp_path) -> None:
+    out = tmp_path / "model"
+    export_model(trained, out, channel_id="1")
+    export_model(trained, out, channel_id="2")
+    model_before = files_of(out)
+    hist_before = {p.name: files_of(p) for p in history_dir(out).iterdir()}
+    cancel = threading.Event()
+
+    def stop_at_the_check(p: Progress) -> None:  # the last moment before the swap
+        if p.message == "Checking the files":
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        export_model(trained, out, channel_id="3", on_progress=stop_at_the_check, cancel=cancel)
+    assert files_of(out) == model_before
+    assert {p.name: files_of(p) for p in history_dir(out).iterdir()} == hist_before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", "model"]
+
+
+def test_half_written_and_foreign_entries_are_skipped_with_a_reason(
+    tmp_path: Path, tm_export: Path
+) -> None:
+    out = fake_model(tmp_path / "model", tm_export, LABELS, channelId="9", **OURS)
+    hist = history_dir(out)
+    good = fake_model(hist / "20261201T100000000000Z-aaaaaa", tm_export, LABELS, **OURS)
+    half = hist / "20261202T100000000000Z-bbbbbb"
+    half.mkdir()
+    (half / "model.json").write_bytes((tm_export / "model.json").read_bytes())
+    teachable = fake_model(hist / "20261203T100000000000Z-cccccc", tm_export, LABELS)
+    (hist / "my notes").mkdir()
+    (hist / "readme.txt").write_text("mine")
+
+    listed = list_history(out)
+    assert [m.path for m in listed.models] == [good]
+    reasons = {s.name: s.reason for s in listed.skipped}
+    assert reasons[half.name] == f"weights.bin is missing in {half}"
+    assert reasons[teachable.name] == "not a model trained by this app"
+    assert reasons["my notes"] == reasons["readme.txt"] == "not an earlier model kept by this app"
+
+    model_before = files_of(out)
+    with pytest.raises(HistoryError, match="cannot be used again: weights.bin is missing"):
+        use_again(out, half.name)
+    with pytest.raises(HistoryError, match="no earlier model"):
+        use_again(out, "my notes")  # not a name of ours: never swapped in
+    with pytest.raises(HistoryError, match="no earlier model"):
+        use_again(out, "20261204T100000000000Z-dddddd")
+    assert files_of(out) == model_before and half.is_dir()
+
+    use_again(out, good.name)  # the good one still works; the current one is kept
+    assert json.loads((out / "metadata.json").read_text())["channelId"] == ""
+    assert [m.metadata["channelId"] for m in list_history(out).models] == ["9"]
+    assert (hist / "my notes").is_dir() and (hist / "readme.txt").read_text() == "mine"
+
+
+def test_use_again_refuses_to_replace_a_folder_of_someone_elses(
+    tmp_path: Path, tm_export: Path
+) -> None:
+    out = tmp_path / "model"
+    good = fake_model(history_dir(out) / "20261201T100000000000Z-aaaaaa", tm_export, LABELS, **OURS)
+    out.mkdir()
+    (out / "thesis.docx").write_text("precious")
+    with pytest.raises(HistoryError, match="other files"):
+        use_again(out, good.name)
+    assert (out / "thesis.docx").read_text() == "precious" and good.is_dir()
+    (out / "thesis.docx").unlink()
+    out.rmdir()
+    use_again(out, good.name)  # no local model at all: the earlier one becomes it
+    assert files_of(out)["metadata.json"] and list_history(out).models == []
+
+
+def test_a_long_model_folder_name_gets_a_short_distinct_history(tmp_path: Path) -> None:
+    a, b = tmp_path / ("x" * 200 + "a"), tmp_path / ("x" * 200 + "b")
+    assert history_dir(a) != history_dir(b)
+    assert len(history_dir(a).name.encode()) < 100 and history_dir(a).parent == tmp_path
+
+
+def test_without_an_atomic_exchange_the_previous_model_is_still_kept(
+    tmp_path: Path, tm_export: Path, monkeypatch
+) -> None:
+    """Where renameat2 is missing (not Linux) the swap renames twice; the history is kept."""
+    import app.core.outdir as outdir
+
+    monkeypatch.setattr(outdir, "_exchange", lambda a, b: False)
+    out = fake_model(tmp_path / "model", tm_export, LABELS, channelId="1", **OURS)
+    entry = fake_model(
+        history_dir(out) / "20261201T100000000000Z-aaaaaa", tm_export, LABELS, channelId="2", **OURS
+    )
+    use_again(out, entry.name)
+    assert json.loads((out / "metadata.json").read_text())["channelId"] == "2"
+    assert channels(out) == ["1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", "model"]
