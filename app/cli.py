@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nInterrupted; nothing was changed.", file=sys.stderr)
         return 130
     except TrainerError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {exc}{_advice(exc)}", file=sys.stderr)
         return 1
     except Exception as exc:  # a full disk, a read-only folder: by type, one line
         from .core.faults import describe
@@ -318,6 +318,19 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(__name__).info("%s failed", args.command, exc_info=exc)
         print(f"Error: {message}", file=sys.stderr)
         return 1
+
+
+def _advice(exc: TrainerError) -> str:
+    """What the command line offers beyond the error's own words (the app, its buttons)."""
+    from .core.errors import WeightsUnavailable
+    from .core.paths import BASE_WEIGHTS_ENV
+
+    if isinstance(exc, WeightsUnavailable):
+        return (
+            " A copy of that file can also be given with --base-weights FILE or the "
+            f"environment variable {BASE_WEIGHTS_ENV}."
+        )
+    return ""
 
 
 def _interrupt(signum: int, frame: object) -> NoReturn:

@@ -27,6 +27,18 @@ class BaseWeightsError(TrainerError):
     """The pretrained MobileNetV2 weights are missing or unreadable."""
 
 
+class WeightsUnavailable(BaseWeightsError):  # noqa: N818 - reads as the situation
+    """A model size's pretrained weights are not on this computer and could not be
+    downloaded. ``str()`` says so without naming a way to give a file: the CLI adds its
+    option (``--base-weights``), the app its button; both match this type."""
+
+    def __init__(self, message: str, *, alpha: float, filename: str, why: str) -> None:
+        super().__init__(message)
+        self.alpha = alpha
+        self.filename = filename
+        self.why = why  # "download disabled", or the download's exception type
+
+
 class ModelFilesError(TrainerError):
     """An exported model folder is incomplete or inconsistent."""
 

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from . import paths, resources, studio
-from .errors import BaseWeightsError, ImageError
+from .errors import BaseWeightsError, ImageError, TrainerError, WeightsUnavailable
 from .images import load_rgb, normalise, resize_square
 from .progress import Reporter, check_cancel
 from .tf_runtime import tf_modules
@@ -87,13 +87,31 @@ def resolve_base_weights(
     return _download(url, cached, on_progress, alpha, size)
 
 
-def _offline_error(alpha: float, size: int, why: str) -> BaseWeightsError:
-    return BaseWeightsError(
-        f"Could not get the pretrained MobileNetV2 weights for model size {alpha:g} ({why}). "
-        "Connect to the internet once, or choose the default model size 0.35, which the app "
-        f"ships. A local copy of {weights_filename(alpha, size)} can also be given with "
-        f"--base-weights FILE or the environment variable {paths.BASE_WEIGHTS_ENV}."
+def _offline_error(alpha: float, size: int, why: str) -> WeightsUnavailable:
+    name = weights_filename(alpha, size)
+    return WeightsUnavailable(
+        f"Could not get the pretrained MobileNetV2 weights for model size {alpha:g} ({why}): "
+        f"{name} is not on this computer. Connect to the internet once, or choose the "
+        "default model size 0.35, which the app ships.",
+        alpha=alpha,
+        filename=name,
+        why=why,
     )
+
+
+def weights_need_download(
+    alpha: float, explicit: Path | str | None = None, size: int = 224
+) -> bool:
+    """Whether training at ``alpha`` would first download its pretrained weights: none
+    shipped, cached, chosen (``explicit``) or named by the environment. No network is
+    used; the app marks such model sizes before the owner picks one."""
+    try:
+        resolve_base_weights(alpha, explicit, size=size, download=False)
+    except WeightsUnavailable:
+        return True
+    except TrainerError:  # a chosen file that is gone, a broken install: said at training
+        return False
+    return False
 
 
 def _download(url: str, dest: Path, progress: Reporter | None, alpha: float, size: int) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.core import features, paths, resources
-from app.core.errors import BaseWeightsError
+from app.core.errors import BaseWeightsError, WeightsUnavailable
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "resources" / "weights" / features.weights_filename(0.35, 224)
@@ -66,6 +66,28 @@ def test_other_widths_use_the_cache_then_say_what_to_do(no_env_no_cache: Path) -
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"w")
     assert features.resolve_base_weights(0.5) == cached
+
+
+def test_which_sizes_need_a_download_is_known_offline(
+    no_env_no_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app marks sizes whose weights are not here; the error carries the facts by type
+    and leaves the way to give a file (an option, a button) to the CLI and the app."""
+    assert not features.weights_need_download(0.35)  # shipped
+    assert features.weights_need_download(0.5) and features.weights_need_download(1.0)
+    with pytest.raises(WeightsUnavailable) as err:
+        features.resolve_base_weights(0.75, download=False)
+    assert err.value.alpha == 0.75 and err.value.filename == features.weights_filename(0.75)
+    assert "--base-weights" not in str(err.value) and paths.BASE_WEIGHTS_ENV not in str(err.value)
+    cached = no_env_no_cache / "models" / features.weights_filename(0.5, 224)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"w")
+    assert not features.weights_need_download(0.5)  # downloaded once: in the Keras cache
+    mine = tmp_path / "mine.h5"
+    mine.write_bytes(b"x")
+    assert not features.weights_need_download(1.0, mine)  # a chosen file: no download
+    monkeypatch.setenv(paths.BASE_WEIGHTS_ENV, str(mine))
+    assert not features.weights_need_download(1.0)
 
 
 def test_a_broken_install_names_the_missing_file(
