@@ -172,3 +172,12 @@ def model_facts(meta: dict) -> list[str]:
         "?" if photos is None else str(photos),
         held_back_text(meta),
     ]
+
+
+def describe_model(meta: dict | None) -> str:
+    """“the model trained 27 Nov 2026, 10:00 (5 products)”: what a question names."""
+    if not meta:
+        return "nothing"
+    labels = meta.get("labels")
+    n = meta.get("productCount", len(labels) if isinstance(labels, list) else "?")
+    return f"the model trained {format_when(meta)} ({n} products)"

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -31,9 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.progress import ProgressHook
+from app.core.wording import format_when, trained_at
 
+from .confirm import ask
 from .session import Session
-from .tasks import TaskError
+from .tasks import Task, TaskError
 from .widgets import Banner, ElidedLabel, ProgressPanel, keep_splitter, reveal_folder, scroll_page
 
 log = logging.getLogger(__name__)
@@ -46,24 +49,6 @@ def human_size(n: int) -> str:
             return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} bytes"
-
-
-def trained_at(meta: dict | None) -> datetime | None:
-    """When a model was trained: ours write trainedAt, Teachable Machine timeStamp."""
-    if not meta:
-        return None
-    raw = meta.get("trainedAt") or meta.get("timeStamp")
-    if not isinstance(raw, str):
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def format_when(meta: dict | None) -> str:
-    t = trained_at(meta)
-    return t.astimezone().strftime("%d %b %Y, %H:%M") if t else "unknown time"
 
 
 def ago(meta: dict | None, now: datetime | None = None) -> str:
@@ -156,7 +141,17 @@ def no_server_text(source: Any) -> str:
     )
 
 
+EARLIER_HEADERS = ["Trained", "Products", "Photos", "Held back", ""]  # FACT_HEADERS + status
+NO_EARLIER = (
+    "No earlier models yet. Each training keeps the model it replaces here (the last {keep}), "
+    "so you can compare them and use one again."
+)
+
+
 class ModelScreen(QWidget):
+    """The open model's facts, its files and labels, what the shop serves, and the
+    earlier local models (kept by each training) to open or use again."""
+
     publish_requested = Signal()
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -166,6 +161,11 @@ class ModelScreen(QWidget):
         self.metadata: dict = {}
         self.published: dict | None = None
         self.load_failed = False  # the open folder is not a usable model
+        self.confirm = True  # ask before "Use this one again" (tests answer the box)
+        self.confirm_box: Any = None  # the question open now (app.gui.confirm.ask)
+        self.local_dir: Path | None = None  # whose earlier models are listed
+        self._opened: Path | None = None  # the local model without a source: the last opened
+        self.earlier_rows: list[tuple[Path, dict, str | None]] = []  # folder, meta, entry
 
         title = QLabel("Model")
         title.setObjectName("title")
@@ -227,6 +227,8 @@ class ModelScreen(QWidget):
         pl.addLayout(prow)
         pl.addWidget(self.compare)
 
+        self.earlier_box = self._build_earlier_box()
+
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -257,12 +259,15 @@ class ModelScreen(QWidget):
         lay.addWidget(self.banner)
         lay.addWidget(self.summary)
         lay.addWidget(self.kind)
+        lay.addWidget(self.earlier_box)
         lay.addWidget(split, 1)
         lay.addWidget(self.published_box)
         scroll_page(self, body)
 
         session.model_changed.connect(self.load)
+        session.model_changed.connect(self.load_earlier)
         session.source_changed.connect(self._source_changed)
+        session.source_changed.connect(self.load_earlier)
         session.catalog_changed.connect(self._fill_labels)
         self._source_changed()
 
@@ -280,6 +285,190 @@ class ModelScreen(QWidget):
             hh.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
         return t
+
+    def _build_earlier_box(self) -> QGroupBox:
+        box = QGroupBox("Earlier models on this computer")
+        lay = QVBoxLayout(box)
+        self.earlier_hint = QLabel()
+        self.earlier_hint.setObjectName("hint")
+        self.earlier_hint.setWordWrap(True)
+        t = QTableWidget(0, len(EARLIER_HEADERS))
+        t.setHorizontalHeaderLabels(EARLIER_HEADERS)
+        t.horizontalHeaderItem(3).setToolTip(
+            "How many of the photos held back from its training it recognised"
+        )
+        t.verticalHeader().hide()
+        t.verticalHeader().setDefaultSectionSize(24)
+        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        hh = t.horizontalHeader()
+        for c in range(len(EARLIER_HEADERS) - 1):
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(len(EARLIER_HEADERS) - 1, QHeaderView.ResizeMode.Stretch)
+        t.itemSelectionChanged.connect(self._update_earlier_buttons)
+        t.itemDoubleClicked.connect(lambda _item: self.open_earlier_selected())
+        self.earlier_table = t
+        self.earlier_open_button = QPushButton("Open")
+        self.earlier_open_button.setToolTip("View the selected model on this screen")
+        self.earlier_open_button.clicked.connect(self.open_earlier_selected)
+        self.use_again_button = QPushButton("Use this one again…")
+        self.use_again_button.setToolTip(
+            "Make the selected earlier model the local model again (asks first); the one "
+            "it replaces is kept here"
+        )
+        self.use_again_button.clicked.connect(self.use_again_selected)
+        row = QHBoxLayout()
+        row.addWidget(self.earlier_open_button)
+        row.addWidget(self.use_again_button)
+        row.addStretch(1)
+        lay.addWidget(self.earlier_hint)
+        lay.addWidget(t)
+        lay.addLayout(row)
+        box.hide()
+        return box
+
+    def _local_model_dir(self) -> Path | None:
+        """Where training exports for the source (else the folder opened last that is not
+        one of its earlier models): the model whose history is listed."""
+        from app.core.local_history import history_dir
+
+        s = self.session
+        if s.source is not None:
+            return s.source.model_dir()
+        opened = s.model_dir
+        if opened is not None and (
+            self._opened is None or opened.parent != history_dir(self._opened)
+        ):
+            self._opened = opened
+        return self._opened
+
+    def load_earlier(self) -> Task | None:
+        """List the local model and its earlier models in the background (each is read
+        and checked whole, a few MB apiece)."""
+        local = self._local_model_dir()
+        self.local_dir = local
+        if local is None:
+            self.earlier_box.hide()
+            return None
+
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
+            from app.core.errors import ModelFilesError
+            from app.core.local_history import list_history
+            from app.core.modelfiles import validate_model_dir
+
+            try:
+                meta = validate_model_dir(local) if local.is_dir() else None
+            except ModelFilesError:
+                meta = None  # the Model screen says what is wrong when it is opened
+            return meta, list_history(local)
+
+        task = self.session.runner.start("local-history", work)
+        task.succeeded.connect(lambda r, d=local: self._earlier_loaded(d, *r))
+        task.failed.connect(lambda err: self.earlier_hint.setText(f"Earlier models: {err.message}"))
+        return task
+
+    def _earlier_loaded(self, local: Path, meta: dict | None, history: Any) -> None:
+        from app.core.local_history import KEEP
+        from app.core.wording import model_facts
+
+        if local != self.local_dir:
+            return
+        rows: list[tuple[Path, dict, str | None]] = []
+        if meta is not None:
+            rows.append((local, meta, None))
+        rows += [(m.path, m.metadata, m.name) for m in history.models]
+        self.earlier_rows = rows
+        open_now = self.session.model_dir
+        t = self.earlier_table
+        t.setRowCount(len(rows))
+        for r, (folder, m, name) in enumerate(rows):
+            status = "local model" if name is None else ""
+            if folder == open_now:
+                status = f"{status}, open now" if status else "open now"
+            cells = [*model_facts(m), status]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(str(folder))
+                t.setItem(r, c, item)
+        hint = [] if history.models else [NO_EARLIER.format(keep=KEEP)]
+        if history.models:
+            hint.append(
+                f"The last {KEEP} models this computer trained for this shop are kept. "
+                "Open one to look at it; use one again to test and publish it."
+            )
+        for s in history.skipped[:3]:
+            hint.append(f"Skipped {s.name}: {s.reason}")
+        self.earlier_hint.setText("<br>".join(hint))
+        t.setVisible(len(rows) > 1)
+        header = t.horizontalHeader().sizeHint().height()
+        t.setFixedHeight(header + 24 * min(len(rows), KEEP + 1) + 2 * t.frameWidth() + 2)
+        self.earlier_box.setVisible(bool(rows) or bool(history.skipped))
+        self._update_earlier_buttons()
+
+    def _selected_earlier(self) -> tuple[Path, dict, str | None] | None:
+        rows = self.earlier_table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.earlier_rows):
+            return None
+        return self.earlier_rows[rows[0].row()]
+
+    def _update_earlier_buttons(self) -> None:
+        chosen = self._selected_earlier()
+        self.earlier_open_button.setEnabled(
+            chosen is not None and chosen[0] != self.session.model_dir
+        )
+        self.use_again_button.setEnabled(chosen is not None and chosen[2] is not None)
+
+    def open_earlier_selected(self) -> None:
+        chosen = self._selected_earlier()
+        if chosen is not None and chosen[0] != self.session.model_dir:
+            self.session.set_model_dir(chosen[0])
+
+    def use_again_selected(self) -> Task | None:
+        """Ask, then swap the chosen earlier model back in as the local model; the Model
+        and Test screens follow it (model_changed)."""
+        from app.core.wording import describe_model
+
+        chosen, local = self._selected_earlier(), self.local_dir
+        if chosen is None or chosen[2] is None or local is None:
+            return None
+        _folder, meta, name = chosen
+        current = self.earlier_rows[0][1] if self.earlier_rows[0][2] is None else None
+        if self.confirm:
+            asked = ask(
+                self,
+                "Use an earlier model again?",
+                f"Use {describe_model(meta)} again as the local model, instead of "
+                f"{describe_model(current)}?",
+                "The Model and Test screens and publishing use it from now on. The model "
+                "it replaces is kept with the earlier models and can be used again.",
+                "Use again",
+            )
+            if not asked:
+                return None
+
+        def work(on_progress: ProgressHook, cancel: Event) -> Any:
+            from app.core.local_history import use_again
+
+            return use_again(local, name, on_progress=on_progress, cancel=cancel)
+
+        said = describe_model(meta)
+        task = self.session.runner.start("use-again", work)
+        self.progress.track(task, "Putting the earlier model back…", cancellable=False)
+        task.succeeded.connect(lambda _folder: self._used_again(local, said))
+        task.failed.connect(
+            lambda err: self.banner.show_failure(err, "", "The local model stays as it was.")
+        )
+        task.failed.connect(self.load_earlier)
+        return task
+
+    def _used_again(self, local: Path, said: str) -> None:
+        self.session.set_model_dir(local)  # reloads this screen, the list, Test and Publish
+        self.banner.show_message(
+            f"{said[0].upper()}{said[1:]} is the local model again. The one it replaced is "
+            "kept with the earlier models.",
+            "ok",
+        )
 
     # -- loading --------------------------------------------------------------------
     def choose_folder(self) -> None:

@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.progress import ProgressHook
+from app.core.wording import FACT_HEADERS, describe_model, model_facts, trained_at
 
-from .model_screen import format_when, trained_at
+from .confirm import ask
 from .session import Session
 from .tasks import Task, TaskError
 from .widgets import Banner, ElidedLabel, ProgressPanel, reveal_folder, scroll_page
@@ -50,14 +51,7 @@ CHANNEL_HINT = (
     "channel; a folder or the sample shop has no channels, so keep 1 unless your shop "
     "has several)."
 )
-VERSION_HEADERS = ["Trained", "Products", "Photos", "Held back", "Published", ""]
-
-
-def describe(meta: dict | None) -> str:
-    if not meta:
-        return "nothing"
-    n = meta.get("productCount", len(meta.get("labels", [])))
-    return f"the model trained {format_when(meta)} ({n} products)"
+VERSION_HEADERS = [*FACT_HEADERS, "Published", ""]
 
 
 def version_meta(version: dict | None) -> dict:
@@ -78,32 +72,14 @@ def version_meta(version: dict | None) -> dict:
 
 
 def describe_version(version: dict | None) -> str:
-    return describe(version_meta(version)) if version else "nothing"
-
-
-def held_back_text(meta: dict) -> str:
-    """“92 % (11 of 12)”: how the version did on photos held back from its training."""
-    acc = meta.get("validationAccuracy")
-    if not isinstance(acc, (int, float)) or isinstance(acc, bool):
-        return "not measured"
-    n = meta.get("heldBackPhotos")
-    if isinstance(n, int) and not isinstance(n, bool) and n > 0:
-        return f"{100 * acc:.0f} % ({round(acc * n)} of {n})"
-    return f"{100 * acc:.0f} %"
+    return describe_model(version_meta(version)) if version else "nothing"
 
 
 def version_cells(version: dict) -> list[str]:
     """One row of a versions table: what an owner chooses by (the name is a tooltip)."""
-    meta = version_meta(version)
-    labels = meta.get("labels")
-    products = meta.get("productCount", len(labels) if isinstance(labels, list) else None)
-    photos = meta.get("imageCount")
     created = trained_at({"trainedAt": version.get("createdAt")})
     return [
-        format_when(meta),
-        "?" if products is None else str(products),
-        "?" if photos is None else str(photos),
-        held_back_text(meta),
+        *model_facts(version_meta(version)),
         created.astimezone().strftime("%d %b %Y, %H:%M") if created else "",
         "serving now" if version.get("current") else "",
     ]
@@ -403,7 +379,7 @@ class PublishScreen(QWidget):
             current = folder_status(folder, channel).get("current")
         except (TrainerError, OSError):
             current = None  # publishing will say what is wrong with the folder
-        local = describe(self.local_meta)
+        local = describe_model(self.local_meta)
         if current is None:
             text = (
                 f"Publish {local} to channel {channel} in the folder {folder}? "
@@ -423,26 +399,12 @@ class PublishScreen(QWidget):
 
     def _ask(self, title: str, text: str, info: str, yes: str) -> bool:
         """Cancel or ``yes``: every publish and every switch of versions asks this way."""
-        box = QMessageBox(self)
-        box.setObjectName("confirm")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle(title)
-        box.setText(text)
-        box.setInformativeText(info)
-        box.setStandardButtons(QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes)
-        box.button(QMessageBox.StandardButton.Yes).setText(yes)
-        box.setDefaultButton(QMessageBox.StandardButton.Yes)
-        self.confirm_box = box
-        try:
-            return box.exec() == QMessageBox.StandardButton.Yes
-        finally:
-            self.confirm_box = None
-            box.deleteLater()
+        return ask(self, title, text, info, yes)
 
     def _folder_published(self, result: Any) -> None:
         again = " It was already the served version: nothing was copied." if result.reused else ""
         self.banner.show_message(
-            f"Published {describe(self.local_meta)} for channel {result.channel_id} (version "
+            f"Published {describe_model(self.local_meta)} for channel {result.channel_id} (version "
             f"{result.version}). The tills load <b>{result.latest / 'model.json'}</b>.{again}",
             "ok",
         )
@@ -724,7 +686,7 @@ class PublishScreen(QWidget):
             return
         if not s.logged_in:
             self.what.setText(
-                f"Ready to publish {describe(self.local_meta)}. Sending it to the shop "
+                f"Ready to publish {describe_model(self.local_meta)}. Sending it to the shop "
                 "needs a login; without a server, publish it to a folder or save a copy "
                 "below."
             )
@@ -736,7 +698,7 @@ class PublishScreen(QWidget):
         if client is s.client and same_files(local_hashes(s.model_dir), served):
             self.what.setText(
                 f"Channel <b>{src.channel_code}</b> on {src.server} serves "
-                f"{describe(self.local_meta)}: exactly the files on this computer."
+                f"{describe_model(self.local_meta)}: exactly the files on this computer."
             )
             self.publish_button.setText(PUBLISHED_TEXT)
             self.publish_button.setToolTip(
@@ -746,7 +708,7 @@ class PublishScreen(QWidget):
             self.publish_button.setEnabled(False)
             return
         self.what.setText(
-            f"Publish {describe(self.local_meta)} to channel <b>{src.channel_code}</b> on "
+            f"Publish {describe_model(self.local_meta)} to channel <b>{src.channel_code}</b> on "
             f"{src.server}. Every till of this channel loads it on its next start."
         )
         can = getattr(s.client.channel, "can_publish", True) if s.client else False
@@ -787,13 +749,13 @@ class PublishScreen(QWidget):
         if self.confirm:
             if current is None:
                 text = (
-                    f"Publish {describe(self.local_meta)} to channel “{src.channel_code}”? "
+                    f"Publish {describe_model(self.local_meta)} to channel “{src.channel_code}”? "
                     "No model is published there yet."
                 )
             else:
                 text = (
-                    f"Replace {describe(current)} on channel “{src.channel_code}” with "
-                    f"{describe(self.local_meta)}?"
+                    f"Replace {describe_model(current)} on channel “{src.channel_code}” with "
+                    f"{describe_model(self.local_meta)}?"
                 )
             info = "The tills load the new model on their next start."
             if current is not None:
