@@ -394,8 +394,14 @@ class ModelScreen(QWidget):
         hint = [] if history.models else [NO_EARLIER.format(keep=KEEP)]
         if history.models:
             hint.append(
-                f"The last {KEEP} models this computer trained for this shop are kept. "
-                "Open one to look at it; use one again to test and publish it."
+                f"Each training keeps the model it replaces (the last {KEEP}). Open one to "
+                "look at it; use one again to make it the local model."
+            )
+        if any(name is not None and folder == open_now for folder, _m, name in rows):
+            hint.insert(
+                0,
+                "<b>An earlier model is open</b>: the Test and Publish screens use it while "
+                "it is open; “Use this one again…” makes it the local model.",
             )
         for s in history.skipped[:3]:
             hint.append(f"Skipped {s.name}: {s.reason}")

@@ -109,6 +109,7 @@ def test_earlier_models_are_listed_opened_and_used_again(
     assert screen.location.text() == str(opened)
     qtbot.waitUntil(lambda: rows(table)[2][4] == "open now", timeout=10000)
     assert rows(table)[0][4] == "local model"
+    assert "An earlier model is open" in screen.earlier_hint.text()
     assert local_trained(local) == "2026-11-30T10:00:00Z"
 
     # Use this one again: asked first; Cancel changes nothing
