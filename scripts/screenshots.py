@@ -283,6 +283,10 @@ class Walk:
         t.advanced_toggle.click()  # Advanced, with "Sure enough to add by itself"
         self.wait(0.5)
         self.shot("04b-train-advanced")
+        t.model_size.showPopup()  # sizes whose weights are not here: "needs a one-time download"
+        self.wait(0.5)
+        self.screen_shot("04c-train-model-sizes")
+        t.model_size.hidePopup()
         self.window.resize(*SMALL)
         self.wait(0.8)
         self.shot("04b-train-advanced-800x600")
@@ -294,11 +298,35 @@ class Walk:
             raise RuntimeError("the Train screen did not start (no catalogue?)")
         self.wait_until(lambda: t.chart.points() >= max(3, epochs // 3) or not task.running, 900)
         self.shot("05-train-running")
+        self.window.resize(*SMALL)  # the progress in view without scrolling
+        self.shot("05-train-running-800x600")
+        self.window.resize(*WINDOW)
         self.wait_until(lambda: not task.running, 1800, "training")
         if task.outcome != "ok":
             raise RuntimeError(f"training ended {task.outcome}: {task.error}")
         self.wait(0.5)
         self.shot("06-train-done")  # with "The till adds a product by itself at …"
+        self.window.resize(*SMALL)
+        self.wait(0.8)
+        self.shot("06-train-done-800x600")
+        from PySide6.QtWidgets import QScrollArea
+
+        bar = t.findChild(QScrollArea).verticalScrollBar()
+        t.curve_toggle.click()  # "How the training went", folded by default
+        t.advanced_toggle.click()  # …with the engineer's loss curve
+        self.wait(0.5)
+        self.shot("06b-train-done-advanced-800x600")
+        bar.setValue(bar.maximum())
+        self.shot("06c-train-done-curve-800x600")
+        self.window.resize(*WINDOW)
+        self.wait(0.8)
+        bar.setValue(0)
+        self.shot("06b-train-done-advanced")
+        bar.setValue(bar.maximum())
+        self.shot("06c-train-done-curve")
+        bar.setValue(0)
+        t.curve_toggle.click()
+        t.advanced_toggle.click()
 
     def model(self) -> None:
         self.window.show_screen("model")
@@ -426,6 +454,14 @@ def test_media(work: Path, subs: list[str]) -> tuple[Path, list[Path]]:
     return video, images
 
 
+def features_shipped() -> Path | None:
+    """The default size's weights shipped in resources/ (then sizes that need a
+    download show as such in Advanced), else None."""
+    from app.core import features, resources
+
+    return resources.find(f"{resources.BASE_WEIGHTS_DIR}/{features.weights_filename(0.35)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
@@ -437,6 +473,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument(
+        "--only-train",
+        action="store_true",
+        help="only the Train screen (local folder): ready, Advanced, running, results",
+    )
+    ap.add_argument(
         "--owner",
         type=Path,
         default=Path("/home/owner"),
@@ -444,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     use_vendure = args.vendure if args.vendure is not None else bool(shutil.which("node"))
+    use_vendure = use_vendure and not args.only_train
     owner: Path = args.owner
     made = [owner / "Dukahub", owner / "Shop", owner / "ShopAssets", owner / "Counter photos"]
     owner_made = not owner.exists()
@@ -464,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     work = Path(tempfile.mkdtemp(prefix="dukahub-shots-"))  # videos, the server's files
     os.environ["DUKAHUB_TRAINER_HOME"] = str(owner / "Dukahub")  # a brand-new user
-    os.environ["DUKAHUB_TRAINER_BASE_WEIGHTS"] = str(WEIGHTS)  # no internet here
+    if features_shipped() is None:  # no internet here: the shared copy of the default
+        os.environ["DUKAHUB_TRAINER_BASE_WEIGHTS"] = str(WEIGHTS)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.png"):
@@ -497,6 +540,11 @@ def main(argv: list[str] | None = None) -> int:
             walk.login_vendure(server)
         else:
             walk.login_local(make_folder(owner / "Shop"))
+        if args.only_train:
+            walk.wait_until(lambda: walk.session.catalog() is not None, 300, "the catalogue")
+            walk.wait_until(walk.idle_runner("catalog", "check"), 300, "the photo check")
+            walk.train(args.epochs)
+            return 0
         walk.products(video)
         walk.train(args.epochs)
         walk.model()

@@ -668,6 +668,26 @@ class ProductsScreen(QWidget):
             if ix.isValid():
                 self.table.setCurrentIndex(ix)
 
+    def show_product(self, pid: str, name: str = "") -> bool:
+        """Select ``pid``, scroll it into view and show its photos (a product named on
+        another screen); a search that hides it is cleared. False when the catalogue on
+        screen has no such product, which the banner then says."""
+        if self.model.row_of(pid) < 0:
+            self.banner.show_message(
+                f"{name or pid} is not in the products on screen "
+                "(removed from the shop or folder since that training?).",
+                "warn",
+            )
+            return False
+        ix = self.proxy.mapFromSource(self.model.index(self.model.row_of(pid), 0))
+        if not ix.isValid():
+            self.search.clear()  # the search hid it
+            ix = self.proxy.mapFromSource(self.model.index(self.model.row_of(pid), 0))
+        self.table.setCurrentIndex(ix)
+        self.table.scrollTo(ix, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self.table.setFocus()
+        return True
+
     def _show_product(self) -> None:
         p = self.current_product()
         self.images.blockSignals(True)

@@ -8,13 +8,14 @@ before anything is written: the export is atomic and happens last.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QMargins, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import WeightsUnavailable
 from app.core.eta import TrainingEta
 from app.core.model import EPOCHS_MAX, EPOCHS_MIN, SEED_MAX
 from app.core.progress import Progress, ProgressHook
@@ -44,7 +47,15 @@ from .counter_panel import CounterFramesPanel
 from .decision_widget import percent
 from .session import Session
 from .tasks import Task, TaskError
-from .widgets import Banner, ProgressPanel, format_duration, keep_splitter, scroll_page
+from .widgets import (
+    Banner,
+    FlowLayout,
+    ProgressPanel,
+    format_duration,
+    keep_splitter,
+    link_button,
+    scroll_page,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,17 +81,18 @@ QUANTIZE = [  # (key, what the owner reads, what an engineer reads in the toolti
 
 
 class TrainingChart(QChartView):
-    """How often it is right (in %) per training pass, updated live.
+    """The training pass by pass, updated live: what can go wrong, not a flat 100 %.
 
-    The loss curve is an engineer's view: shown only with Advanced open.
+    Held-back accuracy per pass shows when the trainer reports it (it says whether
+    more passes help); the loss and the accuracy on the training photos themselves are
+    an engineer's view, shown only with Advanced open.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         chart = QChart()
-        chart.setTitle("How well it is learning")
         chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
         chart.setMargins(QMargins(4, 4, 4, 4))
-        self.loss = QLineSeries(name="Loss")
+        self.loss = QLineSeries(name="Loss (training photos)")
         self.acc = QLineSeries(name="Right on its training photos")
         self.val_acc = QLineSeries(name="Right on held-back photos")
         for series, color in (
@@ -106,27 +118,38 @@ class TrainingChart(QChartView):
         super().__init__(chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setMinimumHeight(220)
-        self.show_loss(False)
+        self.advanced = False
         self.clear()
 
-    def show_loss(self, on: bool) -> None:
-        """The loss series and its axis: for engineers, with Advanced open."""
-        self._show_series(self.loss, on)
-        self.y_loss.setVisible(on)
+    def set_advanced(self, on: bool) -> None:
+        """Loss and training-photo accuracy: for engineers, with Advanced open."""
+        self.advanced = on
+        self._update_series()
 
-    def _show_series(self, series: QLineSeries, on: bool) -> None:
-        """Held-back accuracy per epoch exists only when the trainer reports it."""
-        series.setVisible(on)
-        for marker in self.chart().legend().markers(series):
-            marker.setVisible(on)
+    def _update_series(self) -> None:
+        held = self.val_acc.count() > 0
+        for series, on in (
+            (self.loss, self.advanced),
+            (self.acc, self.advanced),
+            (self.val_acc, held),
+        ):
+            series.setVisible(on)
+            for marker in self.chart().legend().markers(series):
+                marker.setVisible(on)
+        self.y_loss.setVisible(self.advanced)
+        self.y_acc.setVisible(held or self.advanced)
+
+    def has_curve(self) -> bool:
+        """Something the owner can read is plotted (else the chart stays hidden)."""
+        return self.val_acc.count() > 0 or (self.advanced and self.loss.count() > 0)
 
     def clear(self, epochs: int = 10) -> None:
         for s in (self.loss, self.acc, self.val_acc):
             s.clear()
-        self._show_series(self.val_acc, False)
         self._max_loss = 0.1
         self.x.setRange(1, max(2, epochs))
         self.y_loss.setRange(0, 1)
+        self._update_series()
 
     def add(self, metrics: dict[str, float]) -> None:
         epoch = metrics.get("epoch")
@@ -140,19 +163,77 @@ class TrainingChart(QChartView):
         if "acc" in metrics:
             self.acc.append(epoch, 100 * metrics["acc"])
         if metrics.get("val_acc") is not None:
+            first = self.val_acc.count() == 0
             self.val_acc.append(epoch, 100 * metrics["val_acc"])
-            self._show_series(self.val_acc, True)
+            if first:
+                self._update_series()
         if epoch > self.x.max():
             self.x.setMax(epoch)
 
     def points(self) -> int:
         return self.loss.count()
 
+    def held_back_points(self) -> int:
+        return self.val_acc.count()
+
     def replay(self, history: list[dict[str, float]], epochs: int) -> None:
         """Draw a finished run again (the previous training after a cancel)."""
         self.clear(epochs)
         for row in history:
             self.add(row)
+
+
+class ProductLinks(QWidget):
+    """Lines like "Add photos of: Avocado Kiwi": each name a link-styled button that
+    asks for that product on Products (``clicked``); ``text()`` is what it says."""
+
+    clicked = Signal(str, str)  # product id, its name
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._lay = QVBoxLayout(self)
+        self._lay.setContentsMargins(0, 0, 0, 0)
+        self._lay.setSpacing(2)
+        self._text = ""
+        self._buttons: list[QPushButton] = []
+
+    def set_lines(self, lines: list[tuple[str, list[tuple[str, str]], str]], empty: str) -> None:
+        """``(lead, [(id, name), …], after)`` per line; ``empty`` when there are none."""
+        while self._lay.count():
+            w = self._lay.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self._buttons = []
+        plain = []
+        if not lines:
+            label = QLabel(empty)
+            label.setWordWrap(True)
+            self._lay.addWidget(label)
+            self._text = empty
+            return
+        for lead, products, after in lines:
+            row = QWidget()
+            flow = FlowLayout(row, spacing=6)
+            flow.addWidget(QLabel(lead))
+            for pid, name in products:
+                b = link_button(name, f"See the photos of {name} on Products (ID {pid})")
+                b.clicked.connect(lambda _=False, p=pid, n=name: self.clicked.emit(p, n))
+                flow.addWidget(b)
+                self._buttons.append(b)
+            if after:
+                hint = QLabel(after)
+                hint.setObjectName("hint")
+                flow.addWidget(hint)
+            self._lay.addWidget(row)
+            names = ", ".join(n for _, n in products)
+            plain.append(" ".join(x for x in (re.sub("<[^>]+>", "", lead), names, after) if x))
+        self._text = "\n".join(plain)
+
+    def text(self) -> str:
+        return self._text
+
+    def buttons(self) -> list[QPushButton]:
+        return list(self._buttons)
 
 
 def pct(x: float | None) -> str:
@@ -178,8 +259,15 @@ def accept_text(a: Acceptance | None) -> str:
     )
 
 
+DOWNLOAD_MARK = " · needs a one-time download"
+PID_ROLE = Qt.ItemDataRole.UserRole + 1  # a table cell's product id (UserRole: thumbnail)
+
+
 class TrainScreen(QWidget):
     model_ready = Signal(object)  # Path of the exported model
+    #: A product named in the results was clicked (id, name): the window shows it on
+    #: Products. A signal, so screens never import each other.
+    product_requested = Signal(str, str)
 
     #: The picture source of "Show me your counter…" (None: the counter camera); see
     #: ``ProductsScreen.camera_stand_in``.
@@ -215,16 +303,25 @@ class TrainScreen(QWidget):
         self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced_toggle.toggled.connect(self._toggle_advanced)
         self.advanced = QGroupBox()
+        # a form, not a banner: fields at their own width, the box no wider than they are
+        self.advanced.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
         form = QFormLayout(self.advanced)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.model_size = QComboBox()
+        # as wide as "Large — about 6 MB · needs a one-time download"; the list opens wider
+        self.model_size.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_size.setMinimumContentsLength(36)
         for alpha, text in MODEL_SIZES:
             self.model_size.addItem(text, alpha)
         self.model_size.setCurrentIndex(
             max(0, next((i for i, (a, _) in enumerate(MODEL_SIZES) if a == s.alpha), 0))
         )
         self.model_size.setToolTip(
-            "MobileNetV2 width (alpha). Larger models need a one-time download of their "
-            "pretrained weights and run slower on the till."
+            "MobileNetV2 width (alpha). Sizes marked 'needs a one-time download' get their "
+            "pretrained weights from the internet at the first training; all larger sizes "
+            "run slower on the till."
         )
         # the ranges TrainOptions.check() and the CLI accept: only valid values on offer
         self.epochs = QSpinBox(minimum=EPOCHS_MIN, maximum=EPOCHS_MAX, value=s.epochs)
@@ -249,19 +346,35 @@ class TrainScreen(QWidget):
         self.quantize.setCurrentIndex(max(0, self.quantize.findData(s.quantize)))
         self.quantize.setToolTip("Weight quantisation of weights.bin")
         self.weights = QLineEdit(str(session.base_weights() or ""))
-        self.weights.setPlaceholderText("The one shipped with the app (default)")
+        self.weights.setPlaceholderText("Shipped (Small) or downloaded once")
         self.weights.setToolTip(
-            "Pretrained MobileNetV2 ImageNet weights (.h5); kept for the next start"
+            "Pretrained MobileNetV2 ImageNet weights (.h5) for the chosen model size, "
+            "instead of a download; kept for the next start"
         )
-        browse = QPushButton("Choose…")
-        browse.clicked.connect(self._choose_weights)
+        self.weights.setMinimumWidth(260)
+        self.browse_weights = QPushButton("Choose…")
+        self.browse_weights.clicked.connect(self._choose_weights)
         wrow = QHBoxLayout()
         wrow.addWidget(self.weights, 1)
-        wrow.addWidget(browse)
+        wrow.addWidget(self.browse_weights)
+
+        def with_hint(field: QWidget, hint: str) -> QHBoxLayout:
+            row = QHBoxLayout()
+            row.addWidget(field)
+            label = QLabel(hint)
+            label.setObjectName("hint")
+            row.addWidget(label)
+            row.addStretch(1)
+            return row
+
         form.addRow("Model size", self.model_size)
-        form.addRow("Training passes", self.epochs)
+        form.addRow(
+            "Passes over the photos", with_hint(self.epochs, "more is slower, rarely better")
+        )
         form.addRow("Photos", self.augment)
-        form.addRow("Variation number", self.seed)
+        form.addRow(
+            "Repeat a run exactly", with_hint(self.seed, "same number + same photos = same model")
+        )
         form.addRow("Sure enough to add by itself", self.accept)
         form.addRow("File size", self.quantize)
         form.addRow("Base model file", wrow)
@@ -276,9 +389,26 @@ class TrainScreen(QWidget):
         self.progress = ProgressPanel(show_delay_ms=0)
         self.banner = Banner()
         self.counter.message.connect(self.banner.show_message)
+        # "How the training went", folded away: the results come first
+        self.curve_toggle = QToolButton()
+        self.curve_toggle.setText("How the training went")
+        self.curve_toggle.setCheckable(True)
+        self.curve_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.curve_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.curve_toggle.toggled.connect(self._toggle_curve)
+        self.curve_toggle.hide()  # appears with the first run or result
+        self.curve_note = QLabel()
+        self.curve_note.setObjectName("hint")
+        self.curve_note.setWordWrap(True)
         self.chart = TrainingChart()
         self.chart.clear(s.epochs)
-        self.chart.hide()  # appears with the first run
+        self.curve = QWidget()
+        cl = QVBoxLayout(self.curve)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(self.curve_note)
+        cl.addWidget(self.chart)
+        self.curve.hide()
+        self._curve_saved = True  # False: results read back from metadata.json (no curve)
 
         # results
         self.previous = QLabel()  # "Previous training" while a new one runs or was cancelled
@@ -306,8 +436,10 @@ class TrainScreen(QWidget):
         self.confusions.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.confusions.setIconSize(QSize(48, 48))
         self.confusions.verticalHeader().setDefaultSectionSize(54)
-        self.more_photos = QLabel()
-        self.more_photos.setWordWrap(True)
+        for table in (self.per_product, self.confusions):  # a product's name opens Products
+            table.cellClicked.connect(lambda r, c, t=table: self._cell_clicked(t, r, c))
+        self.more_photos = ProductLinks()  # "Add photos of: <links>"
+        self.more_photos.clicked.connect(self.product_requested)
         self.result_buttons = QHBoxLayout()
         self.inspect_button = QPushButton("Inspect the model")
         self.publish_button = QPushButton("Publish…")
@@ -322,6 +454,7 @@ class TrainScreen(QWidget):
         rl.addWidget(self.accuracy)
         rl.addWidget(self.accept_line)
         rl.addWidget(self.shop_look)
+        rl.addWidget(self.more_photos)
         pair = QSplitter()
         self.pair = pair
         left = QWidget()
@@ -338,7 +471,6 @@ class TrainScreen(QWidget):
         pair.addWidget(right)
         keep_splitter(pair, session.settings, "train.results")
         rl.addWidget(pair, 1)
-        rl.addWidget(self.more_photos)
         rl.addLayout(self.result_buttons)
         self.results = results
         results.hide()
@@ -349,11 +481,12 @@ class TrainScreen(QWidget):
         lay.addLayout(head)
         lay.addWidget(self.counter)
         lay.addWidget(self.advanced_toggle, 0, Qt.AlignmentFlag.AlignLeft)
-        lay.addWidget(self.advanced)
+        lay.addWidget(self.advanced, 0, Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.progress)
         lay.addWidget(self.banner)
-        lay.addWidget(self.chart, 2)
         lay.addWidget(results, 3)
+        lay.addWidget(self.curve_toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addWidget(self.curve, 2)
         lay.addStretch(0)
         scroll_page(self, body)
 
@@ -364,6 +497,7 @@ class TrainScreen(QWidget):
         session.engine_ready.connect(self._update_intro)
         session.model_changed.connect(self._show_saved_result)
         self._update_intro()
+        self._mark_sizes()
         self._show_saved_result()
 
     def _show_saved_result(self) -> None:
@@ -387,6 +521,7 @@ class TrainScreen(QWidget):
         from app.core import fingerprint
 
         counts = {p: len(ids) for p, ids in (fingerprint.from_metadata(meta) or {}).items()}
+        self._curve_saved = False
         self.show_result(result, counts)
         when = str(meta.get("trainedAt") or "").replace("T", " ").rstrip("Z")
         self.banner.show_message(
@@ -409,8 +544,68 @@ class TrainScreen(QWidget):
     # -- options --------------------------------------------------------------------
     def _toggle_advanced(self, on: bool) -> None:
         self.advanced.setVisible(on)
-        self.chart.show_loss(on)
+        self.chart.set_advanced(on)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self._update_curve()
+
+    def _toggle_curve(self, on: bool) -> None:
+        self.curve.setVisible(on)
+        self.curve_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self._update_curve()
+
+    def _update_curve(self) -> None:
+        """The chart when it plots something to read, else one line saying why not."""
+        running = self.task is not None and self.task.running
+        self.chart.setVisible(self.chart.has_curve())
+        if self.chart.held_back_points():
+            note = (
+                "Green: right on held-back photos after each pass. It should rise and level "
+                "off; a fall at the end means more passes made it worse."
+            )
+        elif self.chart.points() and self.chart.advanced:
+            note = (
+                "Red: the loss on the training photos per pass; it should fall and level off. "
+                "Blue: right on the training photos themselves, which says little about new "
+                "photos: the result above comes from held-back photos."
+            )
+        elif self.chart.points():
+            note = (
+                "The result above was measured in separate rounds on photos held back from "
+                "training, not after each pass, so there is no held-back curve to show. "
+                "Advanced shows the loss per pass (an engineer's check that training settled)."
+            )
+        elif running:
+            note = "The curve appears after the first training pass."
+        elif not self._curve_saved:
+            note = "The pass-by-pass curve is not saved with the model; train again to see it."
+        else:
+            note = "No training passes were needed: each product's average photo was enough."
+        self.curve_note.setText(note)
+
+    def _mark_sizes(self) -> None:
+        """Say which model sizes would download their weights first (none on this
+        computer): offline, those are the ones that fail."""
+        from app.core.features import weights_filename, weights_need_download
+
+        explicit = self.session.base_weights()
+        for i, (alpha, text) in enumerate(MODEL_SIZES):
+            need = weights_need_download(alpha, explicit)
+            self.model_size.setItemText(i, text + (DOWNLOAD_MARK if need else ""))
+            tip = (
+                f"Its pretrained weights ({weights_filename(alpha)}) are not on this "
+                "computer: the first training downloads them once, which needs the internet."
+                if need
+                else ""
+            )
+            self.model_size.setItemData(i, tip or None, Qt.ItemDataRole.ToolTipRole)
+        view = self.model_size.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 24)  # whole names in the list
+
+    def _cell_clicked(self, table: QTableWidget, row: int, col: int) -> None:
+        item = table.item(row, col)
+        pid = item.data(PID_ROLE) if item is not None else None
+        if pid:
+            self.product_requested.emit(str(pid), item.text())
 
     def _choose_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -433,6 +628,7 @@ class TrainScreen(QWidget):
         s.base_weights = text
         s.save()
         self._update_intro()
+        self._mark_sizes()
 
     def _update_intro(self) -> None:
         cat = self.session.catalog()
@@ -492,7 +688,6 @@ class TrainScreen(QWidget):
             )
             self.previous.show()
         self.chart.clear(session.settings.epochs)
-        self.chart.show()
         task = session.runner.start("train", work)
         self.task = task
         self.eta = self._make_eta(catalog)
@@ -502,7 +697,11 @@ class TrainScreen(QWidget):
         task.failed.connect(lambda err, t=task: self._failed(t, err))
         task.cancelled.connect(lambda t=task: self._cancelled(t))
         task.finished.connect(self._update_intro)
+        task.finished.connect(self._mark_sizes)  # a size downloaded its weights
         self.start_button.setEnabled(False)
+        self._curve_saved = True
+        self.curve_toggle.show()
+        self._update_curve()
         return task
 
     def _make_eta(self, catalog: Any) -> TrainingEta:
@@ -530,7 +729,10 @@ class TrainScreen(QWidget):
 
     def _on_progress(self, task: Task, p: Progress) -> None:
         if task is self.task and p.phase == "training" and p.metrics:
+            first = not self.chart.points()
             self.chart.add(p.metrics)
+            if first or self.chart.held_back_points() == 1:
+                self._update_curve()
 
     def _cancelled(self, task: Task) -> None:
         if task is self.task:
@@ -543,13 +745,36 @@ class TrainScreen(QWidget):
     def _failed(self, task: Task, err: TaskError) -> None:
         if task is not self.task:
             return
-        self.banner.show_failure(err, "Training failed:")
+        exc = err.exception
+        if isinstance(exc, WeightsUnavailable):
+            self.banner.show_message(self._weights_advice(exc), "error")
+            self.advanced_toggle.setChecked(True)  # the two ways out are in Advanced
+            self.model_size.setFocus()
+        else:
+            self.banner.show_failure(err, "Training failed:")
         self._back_to_previous("failed")
+
+    def _weights_advice(self, exc: WeightsUnavailable) -> str:
+        """The app's words for a size whose weights could not be downloaded: its own two
+        controls, not the command line's option."""
+        size = next((t.split(" — ")[0] for a, t in MODEL_SIZES if a == exc.alpha), f"{exc.alpha:g}")
+        small = MODEL_SIZES[0][1].split(" — ")[0]
+        log.info("weights for model size %g not available: %s", exc.alpha, exc.why)
+        return (
+            f"Training failed: the {size} model size needs a one-time download of its "
+            "pretrained weights, and it could not be downloaded — is this computer offline? "
+            f"Choose <b>{small}</b> as Model size (it comes with the app), or connect to the "
+            f"internet and train again. If you have the file {exc.filename}, pick it with "
+            "<b>Choose…</b> next to Base model file."
+        )
 
     def _back_to_previous(self, why: str) -> None:
         """The run did not finish: its model is still the previous one, so are the results."""
         if self._shown is None:
-            self.chart.hide()
+            self.chart.clear(self.session.settings.epochs)
+            self.curve_toggle.hide()
+            self.curve.hide()
+            self.curve_toggle.setChecked(False)
             return
         result, _counts = self._shown
         self.chart.replay(list(result.history), self.session.settings.epochs)
@@ -557,6 +782,7 @@ class TrainScreen(QWidget):
             f"<b>Previous training</b> — the new one was {why}; this is the model in use."
         )
         self.previous.show()
+        self._update_curve()
 
     def _done(self, task: Task, outcome: TrainOutcome) -> None:
         if task is not self.task:
@@ -597,6 +823,16 @@ class TrainScreen(QWidget):
         def name(pid: str) -> str:
             return names.get(pid, pid)
 
+        def link(item: QTableWidgetItem, pid: str) -> QTableWidgetItem:
+            """A product's name that opens it on Products (``_cell_clicked``)."""
+            item.setData(PID_ROLE, pid)
+            item.setForeground(QColor("#1d5fa8"))
+            font = QFont(item.font())
+            font.setUnderline(True)
+            item.setFont(font)
+            item.setToolTip(f"{item.toolTip()}\nClick to see its photos on Products".strip())
+            return item
+
         self._shown = (result, counts)
         head = headline(result.val_accuracy, result.held_back)
         self.accuracy.setText(
@@ -632,8 +868,7 @@ class TrainScreen(QWidget):
         for r, pid in enumerate(untrained):
             item = QTableWidgetItem(name(pid))
             item.setToolTip(f"Product ID {pid} — not in the model: it had no usable photo")
-            item.setForeground(QColor("#888"))
-            self.per_product.setItem(r, 0, item)
+            self.per_product.setItem(r, 0, link(item, pid))
             self.per_product.setItem(r, 1, QTableWidgetItem("0"))
             a = QTableWidgetItem("needs photos")
             a.setForeground(QColor("#b03a2e"))
@@ -642,7 +877,7 @@ class TrainScreen(QWidget):
             acc = result.per_product.get(pid)
             item = QTableWidgetItem(name(pid))
             item.setToolTip(f"Product ID {pid}")
-            self.per_product.setItem(r, 0, item)
+            self.per_product.setItem(r, 0, link(item, pid))
             self.per_product.setItem(r, 1, QTableWidgetItem(str(counts.get(pid, ""))))
             a = QTableWidgetItem(pct(acc) if acc is not None else "not measured")
             a.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -651,6 +886,7 @@ class TrainScreen(QWidget):
             self.per_product.setItem(r, 2, a)
 
         pairs = sorted(result.confusions, key=lambda c: -c[2])[:10]
+        self.confusions.clearSpans()
         self.confusions.setRowCount(len(pairs))
         for r, (a_id, b_id, count) in enumerate(pairs):
             for col, pid in ((0, a_id), (1, b_id)):
@@ -658,35 +894,40 @@ class TrainScreen(QWidget):
                 if pid in first_image:
                     item.setIcon(QIcon(thumbs.get_or_placeholder(first_image[pid])))
                     item.setData(Qt.ItemDataRole.UserRole, str(first_image[pid]))
-                self.confusions.setItem(r, col, item)
+                self.confusions.setItem(r, col, link(item, pid))
             self.confusions.setItem(r, 2, QTableWidgetItem(str(count)))
         if not pairs:
             self.confusions.setRowCount(1)
             self.confusions.setItem(0, 0, QTableWidgetItem("No mix-ups on held-back photos"))
+            self.confusions.setSpan(0, 0, 1, 3)
 
         needs = [
             p
             for p in weak_products(result.labels, result.per_product, counts)
             if p not in untrained
         ]
-        parts = []
+        lines: list[tuple[str, list[tuple[str, str]], str]] = []
         if untrained:
-            parts.append(
-                "<b>Needs photos</b> — not in the model, so the camera cannot recognise "
-                "them: "
-                + ", ".join(name(p) for p in untrained[:20])
-                + (" …" if len(untrained) > 20 else "")
-                + "."
+            lines.append(
+                (
+                    "<b>Needs photos</b> — not in the model, so the camera cannot recognise them:",
+                    [(p, name(p)) for p in untrained[:20]],
+                    "…" if len(untrained) > 20 else "",
+                )
             )
         if needs:
-            parts.append(
-                "<b>Add photos of:</b> "
-                + ", ".join(name(p) for p in needs[:20])
-                + (" …" if len(needs) > 20 else "")
-                + " — a few photos taken at the counter help most."
+            lines.append(
+                (
+                    "<b>Add photos of:</b>",
+                    [(p, name(p)) for p in needs[:20]],
+                    ("… " if len(needs) > 20 else "")
+                    + "— a few photos taken at the counter help most.",
+                )
             )
-        self.more_photos.setText("<br>".join(parts) if parts else NONE_WEAK)
+        self.more_photos.set_lines(lines, NONE_WEAK)
         self.results.show()
+        self.curve_toggle.show()
+        self._update_curve()
 
     def _confusion_thumb_ready(self, key: str) -> None:
         for r in range(self.confusions.rowCount()):

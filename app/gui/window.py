@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         self.login.source_chosen.connect(self._source_chosen)
         self.train.inspect_button.clicked.connect(lambda: self.show_screen("model"))
         self.train.publish_button.clicked.connect(lambda: self.show_screen("publish"))
+        self.train.product_requested.connect(self.show_product)
         self.model.publish_requested.connect(lambda: self.show_screen("publish"))
         self.publish.login_requested.connect(lambda: self.show_screen("login"))
         self.publish.published.connect(lambda _r: self.model.load_published())
@@ -318,6 +319,12 @@ class MainWindow(QMainWindow):
             self._resume_screen = ""  # the owner moved on: a late reconnect must not jump
         self.stack.setCurrentIndex(row)
         self.settings.last_screen = SCREENS[row]
+
+    def show_product(self, pid: str, name: str = "") -> None:
+        """A product named on another screen (Train's "Add photos of", a mix-up): its
+        photos on Products."""
+        self.show_screen("products")
+        self.products.show_product(pid, name)
 
     def start_training(self) -> None:
         self.show_screen("train")
