@@ -462,6 +462,17 @@ def features_shipped() -> Path | None:
     return resources.find(f"{resources.BASE_WEIGHTS_DIR}/{features.weights_filename(0.35)}")
 
 
+STEPS: list[tuple[str, float]] = []
+
+
+def timed(step: str, run: Callable[[], Any]) -> None:
+    """One step of the journey, its wall time printed (the walkthrough's timings)."""
+    t0 = time.monotonic()
+    run()
+    STEPS.append((step, time.monotonic() - t0))
+    print(f"step: {step}: {STEPS[-1][1]:.1f} s", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
@@ -537,21 +548,24 @@ def main(argv: list[str] | None = None) -> int:
         images = [Path(shutil.copy(p, counter / p.name)) for p in images]
         print(f"saving screenshots to {out}", flush=True)
         if server is not None:
-            walk.login_vendure(server)
+            timed("Log in to the shop", lambda: walk.login_vendure(server))
         else:
-            walk.login_local(make_folder(owner / "Shop"))
+            timed("Use a local folder", lambda: walk.login_local(make_folder(owner / "Shop")))
         if args.only_train:
             walk.wait_until(lambda: walk.session.catalog() is not None, 300, "the catalogue")
             walk.wait_until(walk.idle_runner("catalog", "check"), 300, "the photo check")
             walk.train(args.epochs)
             return 0
-        walk.products(video)
-        walk.train(args.epochs)
-        walk.model()
-        walk.test(video, images)
-        walk.publish(with_server=server is not None, assets=owner / "ShopAssets")
-        walk.guide()
-        walk.small()
+        for step, run in (
+            ("Products: photos, webcam, counter frames", lambda: walk.products(video)),
+            ("Train", lambda: walk.train(args.epochs)),
+            ("Model", walk.model),
+            ("Test: video and photo files", lambda: walk.test(video, images)),
+            ("Publish", lambda: walk.publish(server is not None, owner / "ShopAssets")),
+            ("Guide", walk.guide),
+            ("Every screen at 800x600", walk.small),
+        ):
+            timed(step, run)
     finally:
         if walk is not None:
             walk.close()
