@@ -180,4 +180,15 @@ def describe_model(meta: dict | None) -> str:
         return "nothing"
     labels = meta.get("labels")
     n = meta.get("productCount", len(labels) if isinstance(labels, list) else "?")
-    return f"the model trained {format_when(meta)} ({n} products)"
+    text = f"the model trained {format_when(meta)} ({n} products)"
+    k = taught_products(meta)
+    text += f", {k} product{'s' if k != 1 else ''} taught at the counter since" if k else ""
+    return text
+
+
+def taught_products(meta: dict) -> int:
+    """How many products were taught at the counter (the Test screen, ``teach``) since
+    the model's full training: its metadata's ``taught`` record."""
+    taught = meta.get("taught")
+    products = taught.get("products") if isinstance(taught, dict) else None
+    return len(products) if isinstance(products, dict) else 0

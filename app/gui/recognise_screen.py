@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from app.core.progress import Progress, check_cancel
 
+from .correct_panel import CorrectPanel
 from .counter_dialog import is_blank
 from .decision_widget import DecisionLine, percent_beside, rule_text
 from .frames import (
@@ -58,8 +59,10 @@ from .tasks import Task, TaskError, TaskRunner
 from .widgets import Banner, ElidedLabel, ProgressPanel
 
 if TYPE_CHECKING:
+    from app.core.correction import Taught
     from app.core.counter_frames import CounterFrameStore
     from app.core.modelfiles import ExportedModel
+    from app.core.store import ChannelStore
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,10 @@ RECENT_EVERY_S = 0.5
 # the same as one already kept: a still counter is kept once, not ten times.
 SAME_PICTURE = 2.0
 LIVE_MODES = ("camera", "video", "frames")
+# A live correction's neighbouring frames: from the last NEIGHBOUR_S seconds, at most
+# one per NEIGHBOUR_EVERY_S (the core keeps the sharp, varied ones).
+NEIGHBOUR_S = 1.2
+NEIGHBOUR_EVERY_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -227,6 +234,7 @@ class RecogniseScreen(QWidget):
     model_failed = Signal(str)
     images_done = Signal(object)  # list[ImageResult]
     counter_frames_added = Signal(int)  # frames stored in the shop's counter frames
+    photos_taught = Signal(object)  # app.core.correction.Taught: added photos stored
 
     _infer = Signal(int, object, object)  # to the worker: generation, model, frame
 
@@ -263,6 +271,8 @@ class RecogniseScreen(QWidget):
         self._recent: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=RECENT_FRAMES)
         self._recent_at = 0.0
         self._add_task: Task | None = None
+        # (time, frame) of the last live pictures: a correction's neighbours
+        self._burst: deque[tuple[float, np.ndarray]] = deque(maxlen=16)
 
         self._build_ui()
 
@@ -294,6 +304,14 @@ class RecogniseScreen(QWidget):
     def _build_ui(self) -> None:
         title = QLabel("Test")
         title.setObjectName("title")  # the main window's style sheet sizes screen titles
+        self.correct = CorrectPanel(self.runner, self)  # Right / No, it is… / Teach a product…
+        self.correct.display = self.display_name
+        self.correct.camera_id = lambda: self.settings.camera_id if self.settings else ""
+        base = getattr(self.settings, "base_weights", "") if self.settings else ""
+        self.correct.weights = Path(base) if base else None
+        self.correct.taught.connect(self._on_taught)
+        self.correct.camera_busy.connect(self._camera_lent)
+        self.correct.message.connect(lambda text, kind: self.banner.show_message(text, kind))
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
         self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -336,6 +354,7 @@ class RecogniseScreen(QWidget):
         under = QHBoxLayout()
         under.addWidget(self.source_label, 1)
         under.addWidget(self.add_frames_button)
+        under.addWidget(self.correct.teach_button)
         left = QVBoxLayout()
         left.addWidget(self.stack, 1)
         left.addLayout(under)
@@ -375,6 +394,7 @@ class RecogniseScreen(QWidget):
         right.addWidget(heading)
         for row in self.rows:
             right.addWidget(row)
+        right.addWidget(self.correct)
         right.addSpacing(8)
         right.addWidget(self.fps_label)
         right.addWidget(self.latency_label)
@@ -442,6 +462,7 @@ class RecogniseScreen(QWidget):
     def set_product_names(self, names: dict[str, str]) -> None:
         """Labels are product IDs; show the shop's names instead where known."""
         self.names = dict(names)
+        self.correct.names = self.names
         if self.last_prediction is not None:
             self._show_top(self.last_prediction.top)
         self._fill_results()
@@ -472,6 +493,7 @@ class RecogniseScreen(QWidget):
             self.runner.cancel("test-model")
             self._model_task = None
             self.model, self.model_dir, self._model_signature = None, None, None
+            self.correct.set_model(None, [])
             self._generation += 1
             self._clear_top()
             self._show_model_state()
@@ -484,6 +506,7 @@ class RecogniseScreen(QWidget):
         self.model_dir = path
         self._model_signature = signature
         self.model = None
+        self.correct.set_model(None, [])
         self._generation += 1
         self._clear_top()
         self.banner.clear_message()
@@ -499,6 +522,7 @@ class RecogniseScreen(QWidget):
             return
         self._model_task = None
         self.model = model
+        self.correct.set_model(self.model_dir, list(model.labels))
         self._generation += 1
         self._show_model_state()
         self.model_loaded.emit(model)
@@ -506,7 +530,10 @@ class RecogniseScreen(QWidget):
             paths, self._queued_images = self._queued_images, None
             self.open_images(paths)
         elif self.mode == "images" and self.image_results:
+            said = (self.banner.text(), self.banner.kind)  # e.g. "Taught Banana…": kept
             self.open_images([r.path for r in self.image_results])
+            if said[0]:
+                self.banner.show_message(*said)
 
     def _on_model_failed(self, task: Task, error: TaskError) -> None:
         if task is not self._model_task:
@@ -629,6 +656,7 @@ class RecogniseScreen(QWidget):
         self._result_times.clear()
         self._latency.clear()
         self._recent.clear()
+        self._burst.clear()
         self._update_add_frames()
         self._clear_top()
         self.banner.clear_message()
@@ -680,9 +708,33 @@ class RecogniseScreen(QWidget):
         self._frame_times.append(time.monotonic())
         self.view.set_frame(rgb)
         self._remember(rgb)
+        now = time.monotonic()
+        if not self._burst or now - self._burst[-1][0] >= NEIGHBOUR_EVERY_S:
+            self._burst.append((now, rgb))  # read-only frames: no copy
         if self.model is not None:
             self._pending = rgb  # replaces an older waiting frame: stale frames are dropped
             self._pump()
+
+    # ----------------------------------------------------------------- corrections
+    def set_store(self, store: ChannelStore | None) -> None:
+        """The open shop's (or folder's) own photos and counter frames; None: none open."""
+        self.correct.set_store(store)
+        self.set_counter_store(store.counter_frames if store is not None else None)
+
+    def _on_taught(self, taught: Taught) -> None:
+        """Photos were stored (and the model updated): use the updated files at once."""
+        if taught.result is not None and taught.result.model_dir == self.model_dir:
+            self.set_model_dir(self.model_dir)  # its files changed: reloaded
+        self.photos_taught.emit(taught)
+
+    def _camera_lent(self, busy: bool) -> None:
+        """The teach dialog opens the same camera: this screen lets go of it meanwhile."""
+        if self.source is None:
+            return
+        if busy:
+            self.source.stop()
+        elif self.isVisible():
+            self.source.start()
 
     # ----------------------------------------------------------------- counter frames
     def set_counter_store(self, store: CounterFrameStore | None) -> None:
@@ -777,6 +829,9 @@ class RecogniseScreen(QWidget):
             source = self.source.name if self.source is not None else ""
             self.last_prediction = Prediction(rgb, top, seconds, source)
             self._show_top(top)
+            now = time.monotonic()
+            near = [f for t, f in self._burst if now - t <= NEIGHBOUR_S and f is not rgb]
+            self.correct.set_current(rgb, top, near)
             self.predicted.emit(self.last_prediction)
         self._pump()
 
@@ -799,6 +854,7 @@ class RecogniseScreen(QWidget):
         for row in self.rows:
             row.clear()
         self.decision.clear()
+        self.correct.clear_current()
 
     @staticmethod
     def _rate(times: deque[float], now: float, window: float = 2.0) -> float:
@@ -865,8 +921,9 @@ class RecogniseScreen(QWidget):
         self.image_results = results
         self._fill_results()
         if results:
-            if self.results.currentRow() == 0:  # kept through the refill: no signal comes
-                self._image_selected(0)
+            row = self.results.currentRow()  # kept through a re-check (the model was taught)
+            if 0 <= row < len(results):  # kept through the refill: no signal comes
+                self._image_selected(row)
             else:
                 self.results.setCurrentRow(0)
         bad = sum(1 for r in results if r.error)
@@ -916,6 +973,7 @@ class RecogniseScreen(QWidget):
         self.source_label.setText(str(r.path))
         if r.top:
             self._show_top(r.top)
+            self.correct.set_current(r.rgb, r.top)
             self.last_prediction = Prediction(r.rgb, r.top, 0.0, r.path.name)
             self.predicted.emit(self.last_prediction)
         else:

@@ -75,6 +75,7 @@ class RecogniseScreenHost(QWidget):
     """Creates the webcam Test screen on first use, so QtMultimedia stays out of start-up."""
 
     counter_frames_added = Signal(int)  # the Test screen stored live frames
+    photos_taught = Signal(object)  # a correction stored photos (app.core.correction.Taught)
 
     def __init__(self, runner: TaskRunner, settings: paths.Settings, parent=None) -> None:
         super().__init__(parent)
@@ -84,6 +85,7 @@ class RecogniseScreenHost(QWidget):
         self._names: dict[str, str] = {}
         self._images_folder = ""
         self._counter_store: Any = None  # CounterFrameStore of the open shop, or None
+        self._store: Any = None  # ChannelStore of the open shop or folder, or None
         self._lay = QVBoxLayout(self)
         self._lay.setContentsMargins(0, 0, 0, 0)
 
@@ -101,8 +103,10 @@ class RecogniseScreenHost(QWidget):
                 self.screen = RecogniseScreen(self.runner, self, settings=self.settings)
                 self.screen.set_product_names(self._names)
                 self.screen.images_folder = self._images_folder
+                self.screen.set_store(self._store)
                 self.screen.set_counter_store(self._counter_store)
                 self.screen.counter_frames_added.connect(self.counter_frames_added)
+                self.screen.photos_taught.connect(self.photos_taught)
                 if self._model_dir is not None:
                     self.screen.set_model_dir(self._model_dir)
             self._lay.addWidget(self.screen)
@@ -131,6 +135,13 @@ class RecogniseScreenHost(QWidget):
         self._counter_store = store
         if self.screen is not None and hasattr(self.screen, "set_counter_store"):
             self.screen.set_counter_store(store)
+
+    def set_store(self, store: Any) -> None:
+        """The open source's ChannelStore: corrections become its added photos."""
+        self._store = store
+        self._counter_store = store.counter_frames if store is not None else None
+        if self.screen is not None and hasattr(self.screen, "set_store"):
+            self.screen.set_store(store)
 
     def shutdown(self) -> None:
         if self.screen is not None and hasattr(self.screen, "shutdown"):
@@ -220,6 +231,7 @@ class MainWindow(QMainWindow):
             lambda: self.test.set_product_names(self.session.names())
         )
         self.test.counter_frames_added.connect(lambda _n: self.session.counter_frames_edited())
+        self.test.photos_taught.connect(self._photos_taught)
         self.runner.task_started.connect(self._tasks_changed)
         self.runner.task_finished.connect(self._tasks_changed)
         self.runner.task_finished.connect(self._check_session)
@@ -379,8 +391,7 @@ class MainWindow(QMainWindow):
     def _source_changed(self) -> None:
         src = self.session.source
         self.test.set_images_folder(self._sample_test_photos(src))
-        store = self.session.store
-        self.test.set_counter_store(store.counter_frames if store is not None else None)
+        self.test.set_store(self.session.store)
         self.source_label.setText("Not connected" if src is None else f"Using {src.label}")
         where = "" if src is None else src.short_name
         self.setWindowTitle("Dukahub Model Trainer" + (f" — {where}" if where else ""))
@@ -408,6 +419,12 @@ class MainWindow(QMainWindow):
 
     def _model_changed(self) -> None:
         self.test.set_model_dir(self.session.model_dir)
+
+    def _photos_taught(self, taught: Any) -> None:
+        """A Test-screen correction: new added photos, and the local model updated."""
+        self.session.edited()
+        if taught.result is not None and taught.result.model_dir == self.session.model_dir:
+            self.session.model_changed.emit()  # Model, Train, Publish read the new metadata
 
     def _check_session(self, task: Task) -> None:
         """Any task that finds the shop session expired sends the owner back to log in."""

@@ -1,0 +1,423 @@
+"""Right / No, it is… under every Test-screen answer, and "Teach a product…".
+
+The cashier's choice labels the frame: it (and on a live camera or video a few
+neighbouring sharp frames) becomes an added photo of the chosen product and the
+model on this computer is updated in place, in one background task
+(:func:`app.core.correction.store_and_teach`). The Test screen reloads the model when
+:attr:`CorrectPanel.taught` fires. Frames refused by the core (dark, blank, blurred)
+say why here and are never stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from threading import Event
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .frames import FrameView
+from .product_choice import DELETED, NOTE_TIPS, Choice, product_choices
+from .tasks import Task, TaskError, TaskRunner
+from .widgets import ProgressPanel
+
+if TYPE_CHECKING:
+    from app.core.correction import Taught
+    from app.core.store import ChannelStore
+
+    from .frames import FrameSource
+
+log = logging.getLogger(__name__)
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+NEIGHBOURS = 3  # a live correction also keeps up to this many sharp neighbouring frames
+
+
+class ProductPicker(QDialog):
+    """ "Which product is it?": the picture, a search box, the list; top three first."""
+
+    teach_requested = Signal(str)  # "Teach it with the camera…" for the chosen product
+
+    def __init__(
+        self, frame: np.ndarray | None, choices: list[Choice], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Which product is it?")
+        self.choices = choices
+        self.chosen: str | None = None
+        self.picture = FrameView(self, "")
+        self.picture.setMinimumSize(160, 120)
+        self.picture.setMaximumWidth(220)
+        self.picture.set_frame(frame)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search products by name or ID")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._filter)
+        self.list = QListWidget()
+        self.list.setUniformItemSizes(True)
+        self.list.itemDoubleClicked.connect(lambda _it: self._accept())
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        for c in choices:
+            text = c.name
+            if c.probability is not None:
+                text = f"{100 * c.probability:.0f} %  {c.name}"
+            if c.note:
+                text += f"  ({c.note})"
+            item = QListWidgetItem(text)
+            item.setData(ID_ROLE, c.product_id)
+            tip = f"{c.name} — product ID {c.product_id}"
+            item.setToolTip(f"{tip}\n{NOTE_TIPS[c.note]}" if c.note else tip)
+            if c.note == DELETED:
+                item.setForeground(Qt.GlobalColor.gray)
+            self.list.addItem(item)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = buttons.addButton(
+            "Teach this product", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.camera_button = buttons.addButton(
+            "With the camera…", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.camera_button.setToolTip(
+            "Teach the chosen product from about 10 camera pictures instead of this one"
+        )
+        self.camera_button.clicked.connect(self._teach_with_camera)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        right = QVBoxLayout()
+        right.addWidget(self.search)
+        right.addWidget(self.list, 1)
+        body = QHBoxLayout()
+        body.addWidget(self.picture, 0, Qt.AlignmentFlag.AlignTop)
+        body.addLayout(right, 1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Choose the product in the picture; the search box finds it."))
+        lay.addLayout(body, 1)
+        lay.addWidget(buttons)
+        self.resize(520, 340)
+        self._update_buttons()
+        self.search.setFocus()
+
+    def current_id(self) -> str | None:
+        item = self.list.currentItem()
+        return None if item is None or item.isHidden() else str(item.data(ID_ROLE))
+
+    def choose(self, product_id: str) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(ID_ROLE) == product_id:
+                self.list.setCurrentRow(i)
+                return
+
+    @Slot(str)
+    def _filter(self, text: str) -> None:
+        words = text.casefold().split()
+        first_shown = None
+        for i, c in enumerate(self.choices):
+            hay = f"{c.name} {c.product_id}".casefold()
+            hide = not all(w in hay for w in words)
+            self.list.item(i).setHidden(hide)
+            if not hide and first_shown is None:
+                first_shown = i
+        cur = self.list.currentItem()
+        if first_shown is not None and (cur is None or cur.isHidden()):
+            self.list.setCurrentRow(first_shown)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        ok = self.current_id() is not None
+        self.ok_button.setEnabled(ok)
+        self.camera_button.setEnabled(ok)
+
+    @Slot()
+    def _accept(self) -> None:
+        pid = self.current_id()
+        if pid is not None:
+            self.chosen = pid
+            self.accept()
+
+    @Slot()
+    def _teach_with_camera(self) -> None:
+        pid = self.current_id()
+        if pid is not None:
+            self.reject()  # this picture is not stored; the camera's are
+            self.teach_requested.emit(pid)
+
+
+class CorrectPanel(QWidget):
+    """ "Is it right? [Right] [No, it is…]", "Teach a product…", and what the last
+    correction did. The Test screen feeds it each answer with :meth:`set_current`."""
+
+    taught = Signal(object)  # app.core.correction.Taught, after the files are written
+    camera_busy = Signal(bool)  # True while the teach dialog uses the camera
+    message = Signal(str, str)  # what a correction did (text, "ok" / "warn" / "error")
+
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.store: ChannelStore | None = None
+        self.model_dir: Path | None = None
+        self.labels: list[str] = []
+        self.names: dict[str, str] = {}  # the shop's products now (empty: not known)
+        self.weights: Path | None = None  # the base weights chosen in Advanced, if any
+        self.display: Callable[[str], str] = lambda pid: self.names.get(pid) or pid
+        self.camera_id: Callable[[], str] = lambda: ""
+        # tests and the screenshot script: a factory of the teach dialog's FrameSource
+        self.camera_stand_in: Callable[[], FrameSource] | None = None
+        self.teach_interval_s = 0.15  # the teach dialog's pause between pictures
+        self.teach_capture_s = 4.0  # …and how long it takes them
+        self._frame: np.ndarray | None = None
+        self._top: list[tuple[str, float]] = []
+        self._neighbours: list[np.ndarray] = []
+        self._task: Task | None = None
+        self.picker: ProductPicker | None = None
+        self.teach_dialog: QDialog | None = None
+        self.last_message = ""
+
+        self.question = QLabel("Is it right?")
+        self.right_button = QPushButton("Right")
+        self.right_button.setToolTip(
+            "Yes: keep this picture as a photo of the product and strengthen the model"
+        )
+        self.right_button.clicked.connect(self.confirm_right)
+        self.wrong_button = QPushButton("No, it is…")
+        self.wrong_button.setToolTip("Choose the right product: the model learns it at once")
+        self.wrong_button.clicked.connect(self.choose_product)
+        self.teach_button = QPushButton("Teach a product…")
+        self.teach_button.setToolTip(
+            "Hold a product in front of the camera (or choose a video): about 10 pictures "
+            "teach it to the model"
+        )
+        self.teach_button.clicked.connect(lambda: self.open_teach_dialog())
+        self.progress = ProgressPanel(self)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.question)
+        row.addStretch(1)
+        row.addWidget(self.right_button)
+        row.addWidget(self.wrong_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 4, 0, 4)
+        lay.addLayout(row)
+        lay.addWidget(self.progress)
+        # the screen places teach_button (under the picture) and shows `message` in its
+        # banner: the narrow panel has no room for a sentence at 800x600
+        self._update_buttons()
+
+    # -- what the screen tells us ----------------------------------------------------
+    def set_store(self, store: ChannelStore | None) -> None:
+        self.store = store
+        self._update_buttons()
+
+    def set_model(self, model_dir: Path | None, labels: Sequence[str]) -> None:
+        self.model_dir = model_dir
+        self.labels = list(labels)
+        self._update_buttons()
+
+    def set_current(
+        self,
+        frame: np.ndarray | None,
+        top: Sequence[tuple[str, float]],
+        neighbours: Sequence[np.ndarray] = (),
+    ) -> None:
+        """The answer on screen now: its picture, the top 3, and (live) its neighbours."""
+        self._frame = frame
+        self._top = list(top)
+        self._neighbours = list(neighbours)
+        self._update_buttons()
+
+    def clear_current(self) -> None:
+        self.set_current(None, [])
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None
+
+    def _why_not(self) -> str:
+        if self.store is None:
+            return "Log in to your shop or choose its folder first: photos belong to a shop"
+        if self.model_dir is None or not self.labels:
+            return "Load a model first"
+        if self.busy:
+            return "Teaching the last correction…"
+        return ""
+
+    def _update_buttons(self) -> None:
+        why = self._why_not()
+        has = self._frame is not None and bool(self._top)
+        for b in (self.right_button, self.wrong_button):
+            b.setEnabled(not why and has)
+        self.right_button.setToolTip(
+            why or "Yes: keep this picture as a photo of the product and strengthen the model"
+        )
+        self.wrong_button.setToolTip(why or "Choose the right product: the model learns it at once")
+        self.teach_button.setEnabled(not why)
+        if why:
+            self.teach_button.setToolTip(why)
+
+    def _snapshot(self) -> list[np.ndarray] | None:
+        if self._frame is None:
+            return None
+        return [self._frame, *self._neighbours]
+
+    # -- the buttons -------------------------------------------------------------------
+    @Slot()
+    def confirm_right(self) -> Task | None:
+        """ "Right": the top answer's product, from this picture (and its neighbours)."""
+        frames = self._snapshot()
+        if frames is None or not self._top:
+            return None
+        return self.teach_frames(self._top[0][0], frames, correction=True)
+
+    @Slot()
+    def choose_product(self) -> ProductPicker | None:
+        """ "No, it is…": the searchable list; the choice is taught from this picture."""
+        frames = self._snapshot()
+        if frames is None:
+            return None
+        choices = product_choices(self._top, self.names, self.labels, self.display)
+        dlg = ProductPicker(frames[0], choices, self.window())
+        if len(self._top) > 1:
+            dlg.choose(self._top[1][0])  # the runner-up is the usual answer
+        self.picker = dlg
+        dlg.accepted.connect(
+            lambda: dlg.chosen and self.teach_frames(dlg.chosen, frames, correction=True)
+        )
+        dlg.teach_requested.connect(self.open_teach_dialog)
+        dlg.finished.connect(dlg.deleteLater)
+        dlg.open()
+        return dlg
+
+    @Slot()
+    def open_teach_dialog(self, product_id: str | None = None) -> QDialog | None:
+        """ "Teach a product…": about 10 camera (or video) pictures, accepted or dropped."""
+        if self._why_not():
+            return None
+        from .teach_dialog import TeachDialog  # QtMultimedia dialogs load only here
+
+        make = self.camera_stand_in
+        source = make() if make is not None else None
+        choices = product_choices([], self.names, self.labels, self.display)
+        dlg = TeachDialog(
+            choices,
+            self.runner,
+            parent=self.window(),
+            product_id=product_id,
+            camera_id=self.camera_id() or None,
+            source=source,
+            interval_s=self.teach_interval_s,
+            capture_s=self.teach_capture_s,
+        )
+        if source is not None:
+            source.setParent(dlg)
+        self.teach_dialog = dlg
+        self.camera_busy.emit(True)
+        dlg.accepted.connect(
+            lambda: self.teach_frames(dlg.product_id, dlg.accepted_frames(), correction=False)
+        )
+        dlg.finished.connect(lambda _r: self.camera_busy.emit(False))
+        dlg.finished.connect(dlg.deleteLater)
+        dlg.open()
+        return dlg
+
+    # -- the work --------------------------------------------------------------------
+    def teach_frames(
+        self, product_id: str, frames: list[np.ndarray], correction: bool
+    ) -> Task | None:
+        """Store and teach in the background. ``correction``: a Test-screen answer (a
+        burst when it has neighbours); otherwise frames already picked by the dialog."""
+        from app.core.store import TAUGHT, TEST_SCREEN
+
+        store, model_dir = self.store, self.model_dir
+        if store is None or not frames or self.busy:
+            return None
+        from app.core.correction import store_and_teach
+
+        want = NEIGHBOURS + 1 if correction and len(frames) > 1 else None
+        shop = set(self.names) or None
+        weights = self.weights
+        name = self.display(product_id)
+
+        def work(on_progress: Any, cancel: Event) -> Taught:
+            return store_and_teach(
+                store,
+                model_dir,
+                product_id,
+                frames,
+                origin=TEST_SCREEN if correction else TAUGHT,
+                want=want,
+                shop_products=shop,
+                weights=weights,
+                on_progress=on_progress,
+                cancel=cancel,
+            )
+
+        task = self.runner.start("teach", work)
+        self._task = task
+        self.progress.track(task, f"Teaching {name}")
+        task.succeeded.connect(lambda r, t=task: self._done(t, r, correction))
+        task.failed.connect(lambda e, t=task: self._failed(t, e, name))
+        task.cancelled.connect(lambda t=task: self._cancelled(t))
+        self._update_buttons()
+        return task
+
+    def _finish(self, task: Task) -> bool:
+        if task is not self._task:
+            return False
+        self._task = None
+        self._update_buttons()
+        return True
+
+    def _say(self, text: str, kind: str) -> None:
+        self.last_message = text
+        self.message.emit(text, kind)
+
+    def _done(self, task: Task, taught: Taught, correction: bool) -> None:
+        if not self._finish(task):
+            return
+        name = self.display(taught.product_id)
+        n = len(taught.stored)
+        frames = f"{n} frame{'s' if n != 1 else ''}"
+        own = dict(taught.refused).get(0) if correction else None
+        from app.core.teach import DUPLICATE, ENOUGH
+
+        note = ""
+        if own is not None and own not in (DUPLICATE, ENOUGH):
+            note = f" (this picture was {own}; its neighbours were used)"
+        self.taught.emit(taught)  # first: the screen reloads the model (and clears its banner)
+        if taught.result is not None:
+            self._say(
+                f"Taught <b>{name}</b> from {frames} in {taught.seconds:.1f} s{note} — the "
+                "model on this computer is updated; Train for the full training.",
+                "ok",
+            )
+        else:
+            self._say(
+                f"Stored {frames} of <b>{name}</b>{note}; the model was not updated: "
+                f"{taught.not_taught}. Train to include them.",
+                "warn",
+            )
+
+    def _failed(self, task: Task, err: TaskError, name: str) -> None:
+        if not self._finish(task):
+            return
+        if not err.is_user_error:
+            log.error("teaching %s failed: %s", name, err.details)
+        self._say(f"{name}: {err.message}", "error")
+
+    def _cancelled(self, task: Task) -> None:
+        if self._finish(task):
+            self._say("Cancelled: nothing was stored and the model is unchanged.", "warn")
