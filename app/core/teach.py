@@ -388,10 +388,3 @@ def teach(
         tuple(refused),
         len(per),
     )
-
-
-def taught_products(meta: dict[str, Any]) -> int:
-    """How many products were taught at the counter since the model's full training."""
-    taught = meta.get("taught")
-    products = taught.get("products") if isinstance(taught, dict) else None
-    return len(products) if isinstance(products, dict) else 0
