@@ -292,6 +292,22 @@ def photo_features(
     return np.asarray(base_model(weights, alpha, size).predict_on_batch(x), dtype=np.float32)
 
 
+def prepare(model_dir: Path, weights: Path | None = None) -> bool:
+    """Build the base model a teach of this model needs, before the first correction:
+    in a fresh process that takes about 2 s, the whole budget of an in-place update.
+    Never downloads; False when the model is not ours or its weights are not here."""
+    from .errors import BaseWeightsError
+    from .features import base_model, resolve_base_weights
+
+    try:
+        alpha, size = _base_of(read_model_files(Path(model_dir)).metadata)
+        base = resolve_base_weights(alpha, weights, size=size, download=False)
+    except (ModelFilesError, BaseWeightsError, OSError):
+        return False
+    base_model(base, alpha, size)
+    return True
+
+
 def teach(
     model_dir: Path,
     product_id: str,

@@ -226,6 +226,15 @@ class CorrectPanel(QWidget):
         self.model_dir = model_dir
         self.labels = list(labels)
         self._update_buttons()
+        if model_dir is not None:  # the first correction then stays within its 2 s
+            weights = self.weights
+
+            def warm(_on_progress: Any, _cancel: Event) -> bool:
+                from app.core.teach import prepare
+
+                return prepare(model_dir, weights)
+
+            self.runner.start("teach-prepare", warm)
 
     def set_current(
         self,

@@ -191,3 +191,17 @@ def test_cli_teach(trained, grocery: Path, base_weights: Path, tmp_path) -> None
     assert "Error: No photo could be used." in refused.stderr
     missing = run_cli("teach", str(tmp_path / "nope"), "--product", other, str(photo))
     assert missing.returncode == 1 and missing.stderr.startswith("Error: ")
+
+
+def test_prepare_builds_the_base_model_a_teach_needs(trained, base_weights, tm_export) -> None:
+    """The Test screen calls it when a model opens, so the first correction does not pay
+    for building the base model; a Teachable Machine export is not ours: nothing built."""
+    from app.core import features
+    from app.core.teach import prepare
+
+    features._MODELS.clear()
+    assert prepare(trained[0], base_weights) is True
+    assert (str(base_weights), 0.35, 224) in features._MODELS
+    features._MODELS.clear()
+    assert prepare(tm_export, base_weights) is False
+    assert not features._MODELS
