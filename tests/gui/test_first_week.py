@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gui_actions import answer_next_question, click
 from model_standins import fake_model
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 
 from app.core.pipeline import Source
 from app.core.sample_shop import sample_shop_dir
@@ -14,11 +15,6 @@ from app.gui.products_screen import PATH_ROLE
 
 LEFT = Qt.MouseButton.LeftButton
 LABELS = ["Banana", "Kiwi", "Lemon", "Lime", "Orange"]  # the TM export has five outputs
-
-
-def click(qtbot, widget) -> None:
-    assert widget.isVisible() and widget.isEnabled(), widget
-    qtbot.mouseClick(widget, LEFT)
 
 
 def open_sample_shop(qtbot, window) -> None:
@@ -75,24 +71,6 @@ def test_model_screen_in_a_local_folder_says_there_is_no_server(
 
 
 # -- 3. Publish screen: nothing published twice by accident; versions an owner can read -------
-def answer_next_question(qtbot, screen, button: str, seen: list[str]) -> None:
-    """Click ``button`` of the next confirmation the screen asks (a modal QMessageBox)."""
-    tries = [0]
-
-    def look() -> None:
-        box = screen.confirm_box
-        if box is None or not box.isVisible():
-            tries[0] += 1
-            if tries[0] < 200:  # 10 s
-                QTimer.singleShot(50, look)
-            return
-        seen.append(box.text())
-        target = next(b for b in box.buttons() if b.text() == button)
-        qtbot.mouseClick(target, LEFT)
-
-    QTimer.singleShot(0, look)
-
-
 def test_folder_publish_asks_then_says_published_until_the_model_changes(
     qtbot, window, tm_export, tmp_path
 ):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gui_actions import answer_next_question, click
 from model_standins import fake_model
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 
 from app.core.local_history import history_dir, list_history
 from app.core.modelfiles import TRAINER_NAME
@@ -21,28 +22,6 @@ WHEN = {  # entry name -> when that model was trained
     "20261128T100000000000Z-bbbbbb": "2026-11-28T10:00:00Z",
     "20261129T100000000000Z-cccccc": "2026-11-29T10:00:00Z",
 }
-
-
-def click(qtbot, widget) -> None:
-    assert widget.isVisible() and widget.isEnabled(), widget
-    qtbot.mouseClick(widget, LEFT)
-
-
-def answer_next_question(qtbot, screen, button: str, seen: list[str]) -> None:
-    """Click ``button`` of the next confirmation the screen asks (a modal QMessageBox)."""
-    tries = [0]
-
-    def look() -> None:
-        box = screen.confirm_box
-        if box is None or not box.isVisible():
-            tries[0] += 1
-            if tries[0] < 200:  # 10 s
-                QTimer.singleShot(50, look)
-            return
-        seen.append(box.text())
-        qtbot.mouseClick(next(b for b in box.buttons() if b.text() == button), LEFT)
-
-    QTimer.singleShot(0, look)
 
 
 def three_earlier_models(local: Path, tm_export: Path) -> None:

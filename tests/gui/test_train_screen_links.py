@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gui_actions import click
 from model_standins import train_result
 from PySide6.QtCore import QPoint, Qt
 from test_second_day import open_folder
@@ -15,11 +16,6 @@ from app.gui.train_screen import DOWNLOAD_MARK, MODEL_SIZES
 
 LEFT = Qt.MouseButton.LeftButton
 NAMES = {"banana": "Banana", "kiwi": "Kiwi", "lemon": "Lemon"}
-
-
-def click(qtbot, widget) -> None:
-    assert widget.isVisible() and widget.isEnabled(), widget
-    qtbot.mouseClick(widget, LEFT)
 
 
 def click_cell(qtbot, table, row: int, col: int) -> None:
