@@ -36,9 +36,10 @@ from app.core.catalog import Catalog, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
 from app.core.export import export_model  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
+from app.core.head import normalise_features, prototypes  # noqa: E402
 from app.core.images import file_digest  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
-from app.core.trainer import _prototypes, normalise_features, train  # noqa: E402
+from app.core.trainer import train  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 DATASET = SHARED / "datasets" / "grocery-fruit-veg"
@@ -109,7 +110,7 @@ def ncm_run(photos: dict[str, list[Path]], store: FeatureStore, xte, yte) -> dic
     assert not failed, failed
     x = np.stack([feats[d][0] for _, d, _ in items])
     y = np.array([i for i, c in enumerate(classes) for _ in photos[c]])
-    protos = _prototypes(x, y, len(classes))
+    protos = prototypes(x, y, len(classes))
     secs = time.perf_counter() - t0
     sims = normalise_features(xte) @ protos.T
     top = np.array(classes)[np.argsort(-sims, axis=1)[:, :3]]

@@ -30,8 +30,9 @@ from app.core.features import (  # noqa: E402
     mosaic,
     view_of,
 )
+from app.core.head import fit_head, normalise_features, prototypes  # noqa: E402
 from app.core.images import file_digest, load_rgb, normalise, resize_square  # noqa: E402
-from app.core.trainer import TrainOptions, _prototypes, fit_head, normalise_features  # noqa: E402
+from app.core.model import TrainOptions  # noqa: E402
 from bench.benchmark import WEIGHTS, class_table, read_list  # noqa: E402
 
 CACHE = Path("/tmp/acc-research")
@@ -120,7 +121,7 @@ def val_features() -> tuple[np.ndarray, np.ndarray]:
 
 
 def ncm(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
-    return _prototypes(x, y, n)
+    return prototypes(x, y, n)
 
 
 def acc_of(w, xv, yv, b=None) -> tuple[float, float]:
@@ -134,7 +135,7 @@ def head_weights(x, y, n, **kw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     o = TrainOptions(base_weights=WEIGHTS, proto_blend=0.0, **kw)
     head = fit_head(x, y, n, o)
     k, b = head.get_layer("products").get_weights()
-    return k.T, b, _prototypes(x, y, n)
+    return k.T, b, prototypes(x, y, n)
 
 
 def main() -> int:
@@ -237,7 +238,7 @@ def app_catalogue_halves(
                 probs = np.asarray(model.head.predict(xv[keep], batch_size=512, verbose=0))
                 accs.append(float(np.mean(labels[probs.argmax(1)] == yv_raw[keep])))
                 raw = np.stack([features_of_raw(p[0]) for p in photos.values()])
-                protos = _prototypes(raw, np.arange(len(photos)), len(photos))
+                protos = prototypes(raw, np.arange(len(photos)), len(photos))
                 sims = normalise_features(xv[keep]) @ protos.T
                 ncms.append(float(np.mean(np.array(list(photos))[sims.argmax(1)] == yv_raw[keep])))
             print(

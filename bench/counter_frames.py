@@ -39,9 +39,10 @@ from app.core import trainer as trainer_module  # noqa: E402
 from app.core.catalog import Catalog, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
+from app.core.head import normalise_features, prototypes  # noqa: E402
 from app.core.images import file_digest  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
-from app.core.trainer import _prototypes, normalise_features, train  # noqa: E402
+from app.core.trainer import train  # noqa: E402
 from bench.benchmark import SHARED, WEIGHTS, class_table, prior_from, read_list  # noqa: E402
 
 FREIBURG = SHARED / "datasets" / "freiburg-groceries-packaged"
@@ -117,7 +118,7 @@ def domains(eval_name: str) -> list[dict]:
 
 
 def ncm_scores(xc, classes, xt, yt, centre) -> float:
-    protos = _prototypes(xc, np.arange(len(classes)), len(classes))
+    protos = prototypes(xc, np.arange(len(classes)), len(classes))
     z = normalise_features(xt) - (0 if centre is None else centre)
     return float((np.array(classes)[(z @ protos.T).argmax(1)] == np.array(yt)).mean())
 
@@ -200,7 +201,7 @@ def mixed(args: argparse.Namespace) -> str:
     work = Path(tempfile.mkdtemp(prefix="mixed-bench-"))
     store = FeatureStore(work / "features")
     xt, yt = features([p for p, _ in ev], store), np.array([c for _, c in ev])
-    real_round = trainer_module._catalogue_round
+    real_round = trainer_module.catalogue_round
     res: dict[str, list[tuple[float, float]]] = {}
     for seed in range(args.mixed_seeds):
         rng = np.random.default_rng(seed)
@@ -217,18 +218,18 @@ def mixed(args: argparse.Namespace) -> str:
             ("ours without the catalogue round", {}, False),
             ("ours", {}, True),
         ):
-            trainer_module._catalogue_round = real_round if with_round else (lambda *a, **k: None)
+            trainer_module.catalogue_round = real_round if with_round else (lambda *a, **k: None)
             model = train(ds, TrainOptions(base_weights=WEIGHTS, seed=seed, **extra), store=store)
             labels = np.array(model.result.labels)
             pred = labels[np.asarray(model.head.predict(xt, batch_size=512, verbose=0)).argmax(1)]
             hit = pred == yt
             res.setdefault(method, []).append((float(hit[has].mean()), float(hit[~has].mean())))
             print(method, seed, res[method][-1], model.result.validation[-200:], flush=True)
-        trainer_module._catalogue_round = real_round
+        trainer_module.catalogue_round = real_round
         items = [(p, c) for c in classes for p in photos[c]]
         xc = features([p for p, _ in items], store)
         yc = np.array([classes.index(c) for _, c in items])
-        protos = _prototypes(xc, yc, len(classes))
+        protos = prototypes(xc, yc, len(classes))
         pred = np.array(classes)[(normalise_features(xt) @ protos.T).argmax(1)]
         hit = pred == yt
         res.setdefault("nearest-class-mean", []).append(

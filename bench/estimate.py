@@ -47,7 +47,7 @@ def shop(root: Path, products: int, photos: int) -> Path:
 
 
 def one(products: int, photos: int) -> dict[str, float]:
-    from app.core import trainer
+    from app.core import training_cost as trainer
     from app.core.catalog import catalog_from_folder
     from app.core.eta import TrainingEta
     from app.core.model import TrainOptions
@@ -99,15 +99,15 @@ def head_cost(products: tuple[int, ...] = (30, 300, 1000, 3000), views: int = 60
     passes each): the slope ``trainer.HEAD_S_PER_VIEW_PASS_PRODUCT`` records."""
     import numpy as np
 
+    from app.core.head import fit_parts
     from app.core.model import TrainOptions
-    from app.core.trainer import _fit_parts
 
     rng = np.random.default_rng(0)
     per_view_pass = []
     for n in products:
         x = rng.normal(size=(views, 1280)).astype(np.float32)
         t = time.perf_counter()
-        _fit_parts(x, np.arange(views) % n, n, TrainOptions(epochs=3))
+        fit_parts(x, np.arange(views) % n, n, TrainOptions(epochs=3))
         per_view_pass.append((time.perf_counter() - t) / (views * 3))
         print(f"{n:5d} products: {per_view_pass[-1] * 1e6:6.1f} µs per view and pass", flush=True)
     slope = float(np.polyfit(products, per_view_pass, 1)[0])

@@ -2,7 +2,7 @@
 real shop photos, from the Grocery Store Dataset's *training* list only.
 
 The trainer centres its prototype head on it when a shop has catalogue photos only
-(see ``app.core.trainer._centre``): what every shop photo shares then stops favouring
+(see ``app.core.shop_look.centre_of``): what every shop photo shares then stops favouring
 one product. The test list is never read.
 
     python bench/make_shop_prior.py      # writes resources/weights/shop-prior-...npy
@@ -18,7 +18,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.core.trainer import SHOP_PRIOR  # noqa: E402
+from app.core.shop_look import SHOP_PRIOR  # noqa: E402
 from bench.benchmark import prior_from, read_list  # noqa: E402
 
 

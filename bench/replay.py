@@ -43,9 +43,10 @@ from app.core import trainer as trainer_module  # noqa: E402
 from app.core.catalog import Catalog, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
+from app.core.head import normalise_features  # noqa: E402
 from app.core.images import file_digest  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
-from app.core.trainer import normalise_features, train  # noqa: E402
+from app.core.trainer import train  # noqa: E402
 from bench.benchmark import WEIGHTS  # noqa: E402
 from bench.counter_frames import domains  # noqa: E402
 

@@ -219,7 +219,7 @@ def top1_of(model_dir: Path, held: list[tuple[Path, str]]) -> float:
 
 
 def one_size(products: int, root: Path) -> dict:
-    from app.core import trainer
+    from app.core import training_cost as trainer
     from app.core.model import TrainOptions
 
     base = root / f"{products}"

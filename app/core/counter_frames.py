@@ -2,7 +2,7 @@
 
 A few frames of the counter camera — any products on it, no labels — show where
 this shop's light, camera and background put every product's features. The
-trainer centres its prototype head on them (``app.core.trainer._centre``), which
+trainer centres its prototype head on them (``app.core.shop_look.centre_of``), which
 is what lets catalogue-only products be recognised at this counter on day one.
 
 Frames come from the app ("Show me your counter", or a Test-screen webcam

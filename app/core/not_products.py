@@ -12,12 +12,19 @@ the counter frames). Plain NumPy/Pillow; features through the frozen base.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from . import studio
+
+if TYPE_CHECKING:
+    from .features import FeatureStore
+    from .model import TrainOptions
 
 DRAWN = 48  # drawn background scenes per training (features cached per base model)
 DRAWN_VERSION = 1  # bump when the drawing changes: the cache key follows
@@ -88,3 +95,51 @@ def clear(root: Path) -> int:
     for p in photos:
         p.unlink(missing_ok=True)
     return len(photos)
+
+
+@dataclass
+class Negatives:
+    train: np.ndarray  # trained toward the uniform target
+    held: np.ndarray  # other drawn scenes, never trained: the accept threshold keeps them out
+
+
+DRAWN_HELD = 24
+HELD_SEED = 7919
+
+
+def negative_features(
+    weights: Path, o: TrainOptions, store: FeatureStore | None, photos: Sequence[Path]
+) -> Negatives:
+    """Features of photos with none of the shop's products: the drawn scenes (cached per
+    base model) and the shop's own ``photos`` of its empty counter (unusable ones are
+    left out: they are the owner's extras, not products), and a held-back drawn set."""
+    from .features import FeatureStore, base_model, extract, model_key
+    from .images import file_digest, normalise
+
+    st = store or FeatureStore()
+    key = model_key(weights, o.alpha, o.image_size)
+
+    def drawn(n: int, seed: int) -> np.ndarray:
+        digest = drawn_key(n, o.image_size, seed)
+        arr = st.get(key, digest, n, o.seed)
+        if arr is None:
+            ims = drawn_backgrounds(n, o.image_size, seed)
+            model = base_model(weights, o.alpha, o.image_size)
+            arr = np.asarray(model.predict_on_batch(np.stack([normalise(a) for a in ims])))
+            st.put(key, digest, n, o.seed, arr)
+        return arr.astype(np.float32)
+
+    rows = [drawn(DRAWN, o.seed)]
+    held = drawn(DRAWN_HELD, o.seed + HELD_SEED)
+    items = []
+    for p in map(Path, photos):
+        try:
+            items.append((p, file_digest(p), 1))
+        except OSError:
+            continue
+    if items:
+        feats, _ = extract(
+            items, weights=weights, alpha=o.alpha, size=o.image_size, seed=o.seed, store=st
+        )
+        rows += [feats[d] for _, d, _ in items if d in feats]
+    return Negatives(np.concatenate(rows).astype(np.float32), held)

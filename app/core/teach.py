@@ -324,7 +324,7 @@ def teach(
     ``weights``: the base model's ImageNet weights (default: found as training does)."""
     from .export import replace_model_files
     from .features import resolve_base_weights
-    from .trainer import normalise_features
+    from .head import normalise_features
 
     t0 = time.monotonic()
     rep = Reporter(on_progress, cancel)

@@ -8,7 +8,6 @@ for visible rows only, and the owner's edits are written to the channel store.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from threading import Event
@@ -97,15 +96,14 @@ def training_scope(catalog: Catalog, report: Any = None) -> tuple[list[Product],
 
 
 def estimate_training_seconds(session: Any, n_images: int, n_products: int) -> float | None:
-    """Only once TensorFlow is warm: importing the trainer here must not block the UI."""
-    trainer = sys.modules.get("app.core.trainer") if session.engine_loaded else None
-    if trainer is None or n_products < 2:
+    """Only once TensorFlow is warm: ``session.train_options()`` imports the engine."""
+    if not session.engine_loaded or n_products < 2:
         return None
+    from app.core.training_cost import estimate_seconds  # no NumPy: cheap
+
     try:
         measured = session.settings.seconds_per_view or None  # from the last training here
-        return float(
-            trainer.estimate_seconds(n_images, n_products, session.train_options(), measured)
-        )
+        return float(estimate_seconds(n_images, n_products, session.train_options(), measured))
     except Exception:  # noqa: BLE001 - an estimate is optional
         log.exception("estimate failed")
         return None

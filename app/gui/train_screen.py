@@ -710,7 +710,7 @@ class TrainScreen(QWidget):
         from .products_screen import training_scope
 
         active, n_img = training_scope(catalog, self.session.report)
-        import app.core.trainer as trainer  # the run imported it already
+        import app.core.training_cost as trainer  # no NumPy: cheap
 
         s = self.session.settings
         o = TrainOptions(alpha=s.alpha, epochs=s.epochs, augment=s.augment)
@@ -791,7 +791,7 @@ class TrainScreen(QWidget):
         self.previous.hide()
         spv = self.eta.seconds_per_view if self.eta is not None else None
         if spv:  # this computer's speed, for the next estimate (at model size 0.35)
-            import app.core.trainer as trainer  # the run imported it already
+            import app.core.training_cost as trainer  # no NumPy: cheap
 
             s = self.session.settings
             measured = spv / trainer.base_width_cost(s.alpha)

@@ -148,10 +148,10 @@ def test_not_a_product_moves_a_fine_tuned_head(base_weights) -> None:
     """With the fine-tuned head (mix 1), unseen drawn scenes get a lower top-1
     probability when drawn scenes were trained toward the uniform target."""
     from app.core.features import base_model
+    from app.core.head import fit_head
     from app.core.images import normalise
     from app.core.model import TrainOptions
-    from app.core.not_products import drawn_backgrounds
-    from app.core.trainer import _negatives, fit_head
+    from app.core.not_products import drawn_backgrounds, negative_features
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 1280)).astype(np.float32) + np.repeat(
@@ -159,7 +159,7 @@ def test_not_a_product_moves_a_fine_tuned_head(base_weights) -> None:
     )
     y = np.repeat(np.arange(8), 50)
     o = TrainOptions(base_weights=base_weights, epochs=10)
-    negs = _negatives(base_weights, o, None, [])
+    negs = negative_features(base_weights, o, None, [])
     unseen = np.asarray(
         base_model(base_weights, 0.35, 224).predict_on_batch(
             np.stack([normalise(a) for a in drawn_backgrounds(16, 224, seed=99)])

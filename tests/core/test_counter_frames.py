@@ -20,16 +20,12 @@ from app.core.catalog import Catalog, ImageRef, Product
 from app.core.counter_frames import MAX_KEPT, CounterFrameStore, frames_in_folder
 from app.core.dataset import build_dataset
 from app.core.features import FeatureStore, extract
+from app.core.head import normalise_features, prototypes
 from app.core.images import file_digest
 from app.core.model import TrainOptions
+from app.core.shop_look import ShopLook, distinct_frames
 from app.core.store import ChannelStore
-from app.core.trainer import (
-    _prototypes,
-    _ShopLook,
-    distinct_frames,
-    normalise_features,
-    train,
-)
+from app.core.trainer import train
 
 
 def _photos(grocery: Path, rel: str) -> list[Path]:
@@ -98,7 +94,7 @@ def test_frames_centre_the_catalogue_head(
         for name, m in (("plain", plain), ("framed", framed))
     }
     xs = _features([s.path for s in ds.samples], base_weights, cache)
-    protos = _prototypes(xs, np.array([r.labels.index(s.product_id) for s in ds.samples]), 10)
+    protos = prototypes(xs, np.array([r.labels.index(s.product_id) for s in ds.samples]), 10)
     zf = normalise_features(_features(frames, base_weights, cache))
     ncm = float((((normalise_features(xv) - zf.mean(0)) @ protos.T).argmax(1) == yv).mean())
     assert len(scored) == 120
@@ -113,9 +109,9 @@ def test_near_duplicate_frames_are_trusted_less() -> None:
     assert distinct_frames(varied) == 20 and distinct_frames(still) == 1
     prior = np.zeros(64, np.float32)
     # one distinct look: a third of the way from the prior (n / (n + 2))
-    assert np.allclose(_ShopLook.of(still, prior).centre, still.mean(0) / 3, atol=1e-4)
-    assert np.allclose(_ShopLook.of(varied, prior).centre, varied.mean(0) * 20 / 22, atol=1e-5)
-    assert np.allclose(_ShopLook.of(still, None).centre, still.mean(0))  # nothing to shrink to
+    assert np.allclose(ShopLook.of(still, prior).centre, still.mean(0) / 3, atol=1e-4)
+    assert np.allclose(ShopLook.of(varied, prior).centre, varied.mean(0) * 20 / 22, atol=1e-5)
+    assert np.allclose(ShopLook.of(still, None).centre, still.mean(0))  # nothing to shrink to
 
 
 def test_cli_counter_frames_folder_reports_bad_files(

@@ -7,16 +7,17 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from app.core import trainer
+from app.core import head
+from app.core import training_cost as trainer
+from app.core.head import (
+    UNIFORM,
+    build_head,
+    fit_parts,
+    smoothed_sparse_crossentropy,
+)
 from app.core.model import TrainOptions
 from app.core.progress import Progress, Reporter
 from app.core.tf_runtime import tf_modules
-from app.core.trainer import (
-    UNIFORM,
-    _fit_parts,
-    build_head,
-    smoothed_sparse_crossentropy,
-)
 
 
 def _data(rows: int, dim: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +66,7 @@ def test_a_fit_with_5000_products_holds_no_dense_target_matrix() -> None:
     options = TrainOptions(epochs=1)
     tracemalloc.start()
     try:
-        _, parts = _fit_parts(x, y, n, options)
+        _, parts = fit_parts(x, y, n, options)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -79,11 +80,11 @@ def test_a_fit_with_5000_products_holds_no_dense_target_matrix() -> None:
 
 def test_progress_moves_inside_a_pass_and_names_the_validation_round(monkeypatch) -> None:
     """At scale one pass takes minutes: the callback reports between passes too."""
-    monkeypatch.setattr(trainer, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(head, "PROGRESS_EVERY_S", 0.0)
     events: list[Progress] = []
     x, y = _data(2000, 16, 20)
     rep = Reporter(events.append)
-    _fit_parts(x, y, 20, TrainOptions(epochs=2), rep, phase="validating", prefix="round 1 of 3: ")
+    fit_parts(x, y, 20, TrainOptions(epochs=2), rep, phase="validating", prefix="round 1 of 3: ")
     inside = [e for e in events if 0 < e.fraction < 0.5]
     assert inside, [e.fraction for e in events]
     assert all(e.phase == "validating" for e in events)

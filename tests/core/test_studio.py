@@ -126,6 +126,7 @@ def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights:
     catalogue-only columns, and only those. (Whether it pays is measured at scale by
     ``bench/counter_frames.py --mixed``.)"""
     from app.core import trainer as trainer_module
+    from app.core.mixed_shop import CatalogueRound
 
     def iconic(rel: str) -> Path:
         return next((grocery / "iconic-images-and-descriptions" / rel).glob("*_Iconic.jpg"))
@@ -146,8 +147,8 @@ def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights:
 
     heads = {}
     for offset in (0.0, 5.0):
-        chosen = trainer_module._CatalogueRound(0.0, offset, 0.5, 24, "test")
-        monkeypatch.setattr(trainer_module, "_catalogue_round", lambda *a, c=chosen, **k: c)
+        chosen = CatalogueRound(0.0, offset, 0.5, 24, "test")
+        monkeypatch.setattr(trainer_module, "catalogue_round", lambda *a, c=chosen, **k: c)
         heads[offset] = train(ds, o)
     only = np.isin(heads[0.0].result.labels, MIXED_CATALOGUE_ONLY)
     t = heads[0.0].result.temperature

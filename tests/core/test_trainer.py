@@ -379,8 +379,8 @@ def test_catalogue_only_never_below_nearest_class_mean(grocery, base_weights, tm
     """One catalogue photo per product (10 products), scored on their validation shop
     photos: the trained model against nearest-class-mean on the same features."""
     from app.core.features import FeatureStore, extract
+    from app.core.head import normalise_features, prototypes
     from app.core.images import file_digest
-    from app.core.trainer import _prototypes, normalise_features
 
     cat = Catalog(
         [
@@ -405,7 +405,7 @@ def test_catalogue_only_never_below_nearest_class_mean(grocery, base_weights, tm
     xv = np.stack([feats[file_digest(p)][0] for _, p in val])
     yv = np.array([r.labels.index(pid) for pid, _ in val])
     xs = np.stack([feats[s.digest][0] for s in ds.samples])
-    protos = _prototypes(
+    protos = prototypes(
         xs, np.array([r.labels.index(s.product_id) for s in ds.samples]), len(r.labels)
     )
     ncm = float(((normalise_features(xv) @ protos.T).argmax(1) == yv).mean())

@@ -1,0 +1,294 @@
+"""The product layer: a nearest-class-mean classifier and its fine-tuned copy.
+
+``LayerNormalization`` (no learned scale/centre) then one ``Dense`` softmax layer whose
+weights are a mix of each product's prototype (its mean normalised feature, scored
+centred on where shop photos sit) and a copy fine-tuned on all views with label
+smoothing, prototypes added back (see README, "Head"). The parts are kept apart
+(:class:`HeadParts`) so validation scores every mix from one fit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .model import TrainOptions
+from .progress import Reporter, check_cancel
+from .tf_runtime import tf_modules
+
+NORM_EPSILON = 1e-3
+# While a head trains, progress is reported at least this often (seconds), also inside a
+# pass: at thousands of products one pass takes minutes and a bar must not look stuck.
+PROGRESS_EVERY_S = 2.0
+
+
+class KerasProgress:
+    """Builds the Keras callback lazily (tf_keras is imported only when training)."""
+
+    @staticmethod
+    def make(
+        reporter: Reporter,
+        epochs: int,
+        history: list[dict[str, float]] | None,
+        phase: str = "training",
+        prefix: str = "",
+    ) -> Any:
+        """``phase``/``prefix``: a validation round reports as "validating", "round 1 of 3: …"."""
+        _, keras = tf_modules()
+
+        class Callback(keras.callbacks.Callback):
+            epoch = 0
+            last = time.monotonic()
+
+            def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+                self.epoch = epoch
+
+            def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+                cancel = reporter.cancel
+                if cancel is not None and cancel.is_set():
+                    self.model.stop_training = True
+                    return
+                now = time.monotonic()
+                steps = (self.params or {}).get("steps") or 0
+                if now - self.last >= PROGRESS_EVERY_S and steps:
+                    self.last = now
+                    done = (self.epoch + (batch + 1) / steps) / epochs
+                    reporter(phase, done, f"{prefix}pass {self.epoch + 1} of {epochs}")
+
+            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                logs = dict(logs or {})
+                row = {"epoch": float(epoch + 1)}
+                for k in ("loss", "accuracy", "val_loss", "val_accuracy"):
+                    if k in logs:
+                        row[k.replace("accuracy", "acc")] = float(logs[k])
+                if history is not None:
+                    history.append(row)
+                if reporter.cancel is not None and reporter.cancel.is_set():
+                    self.model.stop_training = True
+                    return
+                self.last = time.monotonic()
+                msg = f"{prefix}pass {epoch + 1} of {epochs}"  # the loss goes to the chart
+                metrics = row if phase == "training" else {}  # the chart plots the final fit
+                reporter(phase, (epoch + 1) / epochs, msg, **metrics)
+
+        return Callback()
+
+
+# "Not a product" rows in a fit, as a share of its product rows (outlier exposure)
+NEGATIVE_SHARE = 0.1
+# The label of a "not a product" row in a fit: trained toward the uniform distribution
+UNIFORM = -1
+
+
+def smoothed_sparse_crossentropy(smoothing: float) -> Any:
+    """Keras's ``CategoricalCrossentropy(label_smoothing=smoothing)`` on integer labels,
+    so a fit never holds a dense (rows x products) target matrix (5,000 products x 96,000
+    views would be 1.9 GB): ``-(1-e)·log p_y - e·mean_k log p_k``; a row labelled
+    ``UNIFORM`` has the uniform target, ``-mean_k log p_k``. Computed from the softmax's
+    logits, as Keras does, so the two give the same loss."""
+    tf, _ = tf_modules()
+
+    def loss(y_true: Any, probs: Any) -> Any:
+        logits = getattr(probs, "_keras_logits", None)
+        if logits is not None:
+            logp = tf.nn.log_softmax(logits)
+        else:  # pragma: no cover - our heads always end in a softmax layer
+            logp = tf.math.log(tf.clip_by_value(probs, 1e-7, 1.0))
+        y = tf.reshape(tf.cast(y_true, tf.int32), [-1])
+        mean_logp = tf.reduce_mean(logp, axis=-1)
+        picked = tf.gather(logp, tf.maximum(y, 0), axis=1, batch_dims=1)
+        smoothed = -(1.0 - smoothing) * picked - smoothing * mean_logp
+        return tf.where(y < 0, -mean_logp, smoothed)
+
+    return loss
+
+
+# A training holds every view's features at once (5,000 products x 2 photos: 120,000
+# views x 1,280): half precision halves that; all arithmetic on them is float32, chunk
+# by chunk, so no full-size float32 copy is made (see README, "Memory").
+FEATURE_DTYPE = np.float16
+CHUNK_ROWS = 8192
+
+
+def normalise_features(x: np.ndarray) -> np.ndarray:
+    """NumPy twin of ``LayerNormalization(center=False, scale=False)``, in float32."""
+    x = np.asarray(x, dtype=np.float32)
+    x = x - x.mean(axis=-1, keepdims=True)
+    return x / np.sqrt((x**2).mean(axis=-1, keepdims=True) + NORM_EPSILON)
+
+
+def mean_normalised(x: np.ndarray) -> np.ndarray:
+    """``normalise_features(x).mean(axis=0)`` without a full-size copy."""
+    total = np.zeros(x.shape[1], np.float64)
+    for s in range(0, len(x), CHUNK_ROWS):
+        total += normalise_features(x[s : s + CHUNK_ROWS]).sum(axis=0)
+    return (total / max(1, len(x))).astype(np.float32)
+
+
+def prototypes(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
+    """Each product's unit mean direction of its normalised views (chunk by chunk)."""
+    protos = np.zeros((n, x.shape[1]), dtype=np.float32)
+    for s in range(0, len(x), CHUNK_ROWS):
+        np.add.at(protos, y[s : s + CHUNK_ROWS], normalise_features(x[s : s + CHUNK_ROWS]))
+    norms = np.linalg.norm(protos, axis=1, keepdims=True)
+    return protos / np.maximum(norms, 1e-8)
+
+
+def build_head(n_features: int, n_classes: int, kind: str = "cosine") -> Any:
+    _, keras = tf_modules()
+    layers = []
+    if kind == "cosine":
+        layers.append(
+            keras.layers.LayerNormalization(
+                center=False, scale=False, epsilon=NORM_EPSILON, name="feature_norm"
+            )
+        )
+    layers += [
+        keras.layers.Dense(n_classes, name="products"),
+        keras.layers.Activation("softmax", name="probabilities"),
+    ]
+    head = keras.Sequential([keras.Input((n_features,)), *layers], name="head")
+    return head
+
+
+# How far the head may move from the class prototypes: its weights are
+# ``mix * fine-tuned + (1 - mix) * prototypes`` (then the prototypes added back).
+# mix 0 is a nearest-class-mean classifier on all views, centred on the training
+# views' mean (the bias); 1 is the fully fine-tuned head.
+MIX_CANDIDATES = (0.0, 0.5, 1.0)
+# Without leave-one-photo-out evidence: counter photos keep the fine-tuned head
+# (measured far above nearest-mean from 1 photo up), catalogue photos stay on the
+# prototypes (fine-tuning on one studio photo per product learns the studio).
+DEFAULT_MIX = {"counter": 1.0, "mixed": 0.5, "catalogue": 0.0}
+
+
+@dataclass
+class HeadParts:
+    """A fitted head's parts, so every ``mix`` can be scored without refitting."""
+
+    kernel: np.ndarray  # (dim, n) fine-tuned Dense kernel (started at scale·prototypes)
+    bias: np.ndarray
+    protos: np.ndarray  # (n, dim) unit prototypes of the normalised views
+    centre: np.ndarray  # (dim,) mean normalised training view
+
+    def weights(
+        self, mix: float | np.ndarray, o: TrainOptions, offset: np.ndarray | float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``mix`` and ``offset`` may be per product (arrays of n): a mixed shop's
+        catalogue-only products get their own (:func:`catalogue_round`)."""
+        s = o.init_scale
+        mix = np.asarray(mix, dtype=np.float32)
+        w = mix * self.kernel + (1.0 - mix) * s * self.protos.T + o.proto_blend * s * self.protos.T
+        # The prototype head is centred: logits (z - centre)·w, which ranks products
+        # the same for every photo but takes out what all training views share.
+        b = mix * self.bias - (1.0 - mix) * (self.centre @ w) + offset
+        return w.astype(np.float32), b.astype(np.float32)
+
+    def predict(
+        self, x: np.ndarray, mix: float | np.ndarray, o: TrainOptions, offset: Any = 0.0
+    ) -> np.ndarray:
+        w, b = self.weights(mix, o, offset)
+        return normalise_features(x) @ w + b
+
+
+def fit_parts(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    options: TrainOptions,
+    reporter: Reporter | None = None,
+    history: list[dict[str, float]] | None = None,
+    seed_offset: int = 0,
+    fine_tune: bool = True,
+    centre: np.ndarray | None = None,
+    negatives: np.ndarray | None = None,
+    phase: str = "training",
+    prefix: str = "",
+) -> tuple[Any, HeadParts | None]:
+    """Build and (unless ``fine_tune`` is False) fit the head; the parts for a cosine head.
+    ``centre``: where shop photos sit (see ``centre_of``); default the training views' mean.
+    ``reporter`` gets the passes as ``phase``, each message after ``prefix``."""
+    if centre is None:
+        centre = mean_normalised(x)
+    tf, keras = tf_modules()
+    keras.utils.set_random_seed(options.seed + seed_offset)
+    head = build_head(x.shape[1], n_classes, options.head)
+    dense = head.get_layer("products")
+    protos = None
+    if options.head == "cosine":
+        protos = prototypes(x, y, n_classes)
+        dense.set_weights([protos.T * options.init_scale, np.zeros(n_classes, np.float32)])
+        if not fine_tune:
+            kernel, bias = dense.get_weights()
+            return head, HeadParts(kernel, bias, protos, centre)
+    head.compile(
+        optimizer=keras.optimizers.Adam(options.learning_rate),
+        loss=smoothed_sparse_crossentropy(
+            options.label_smoothing if options.head == "cosine" else 0.0
+        ),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    targets = y.astype(np.int32)
+    if negatives is not None and len(negatives) and options.head == "cosine":
+        # "not a product": trained toward the uniform target (outlier exposure), after the
+        # prototypes and the centre were taken from the products' own photos
+        reps = max(1, int(NEGATIVE_SHARE * len(x)) // len(negatives))
+        x = np.concatenate([x, np.tile(negatives, (reps, 1))], dtype=x.dtype)
+        targets = np.concatenate([targets, np.full(len(negatives) * reps, UNIFORM, np.int32)])
+    batch = 128 if options.head == "cosine" else 16
+    callbacks = []
+    epochs = options.epochs if options.head == "cosine" else max(options.epochs, 50)
+    if reporter is not None:
+        callbacks.append(KerasProgress.make(reporter, epochs, history, phase, prefix))
+    head.fit(
+        x,
+        targets,
+        epochs=epochs,
+        batch_size=batch,
+        shuffle=True,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    if reporter is not None:
+        check_cancel(reporter.cancel)
+    if protos is None:
+        return head, None
+    kernel, bias = dense.get_weights()
+    return head, HeadParts(kernel, bias, protos, centre)
+
+
+def fit_head(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    options: TrainOptions,
+    reporter: Reporter | None = None,
+    history: list[dict[str, float]] | None = None,
+    seed_offset: int = 0,
+    mix: float | np.ndarray = 1.0,
+    centre: np.ndarray | None = None,
+    offset: np.ndarray | float = 0.0,
+    negatives: np.ndarray | None = None,
+) -> Any:
+    """The Keras head; a cosine head ends at ``HeadParts.weights(mix, offset)`` (mix 0 for
+    every product skips fitting)."""
+    fine_tune = float(np.max(mix)) > 0
+    head, parts = fit_parts(
+        x, y, n_classes, options, reporter, history, seed_offset, fine_tune, centre, negatives
+    )
+    if parts is not None:
+        head.get_layer("products").set_weights(list(parts.weights(mix, options, offset)))
+    if reporter is not None and parts is not None and not fine_tune:
+        reporter("training", 1.0, "done (each product's average photo was enough)")
+    return head
+
+
+@dataclass
+class Rows:
+    x: np.ndarray  # (n_views_total, dim)
+    y: np.ndarray  # class index per row
+    image: np.ndarray  # sample index per row
+    view: np.ndarray  # view index per row (0 = what the POS sees)

@@ -1,0 +1,89 @@
+"""What a training will cost, before it runs: the Train screen's estimate, the CLI's and
+the live "time left" (:mod:`app.core.eta`) share this one time model.
+
+No NumPy or TensorFlow here: the GUI asks for an estimate while the engine still loads.
+"""
+
+from __future__ import annotations
+
+from .model import TrainOptions
+
+# Measured with bench/estimate.py on the reference machine (2 cores, quiet) on grocery
+# sets of 6x5 to 30x10 photos, cold feature cache, TensorFlow loaded: ~7.8 ms per
+# augmented view at alpha 0.35; then ~2.4 s + 1.4 ms/view for the held-back check,
+# fitting and export; ~0.7 s before the first view (2.4 s on the first training after
+# start, when the base model is built). Under load everything scales together: the app
+# replaces SECONDS_PER_VIEW with the rate it measured here during the last training.
+SECONDS_PER_VIEW = 0.0078
+LOAD_S = 1.2
+AFTER_FEATURES_S = 2.4
+AFTER_FEATURES_PER_VIEW_S = 0.0014
+# The head's Dense layer costs each view, in each pass, time per product as well: on the
+# same machine, a pass over 6,000 views took 127 µs/view at 300 products and 357 µs/view
+# at 3,000 (``python bench/estimate.py --head``): ~0.077 µs per view, pass and product.
+# Negligible at 30 products, it is most of the work at 5,000.
+HEAD_S_PER_VIEW_PASS_PRODUCT = 0.077e-6
+# Leave-one-photo-out rounds: at most 3, one above this many photos (see ``validate``).
+MAX_ROUNDS = 3
+ONE_ROUND_ABOVE = 3000
+
+
+def validation_rounds(n_images: int, most_photos: int) -> int:
+    """Held-back rounds for a shop whose best-photographed product has ``most_photos``."""
+    return 1 if n_images > ONE_ROUND_ABOVE else min(MAX_ROUNDS, most_photos)
+
+
+def quick_epochs(options: TrainOptions) -> int:
+    """Passes of a validation round's fit: its figures are estimates, not the model."""
+    return max(8, options.epochs // 2)
+
+
+def head_passes(n_images: int, n_products: int, options: TrainOptions | None = None) -> int:
+    """Passes over all views a training makes: the final fit and the held-back rounds."""
+    o = options or TrainOptions()
+    per_product = max(1, n_images // max(1, n_products))
+    rounds = validation_rounds(n_images, per_product) if o.validate and per_product >= 2 else 0
+    return o.epochs + rounds * quick_epochs(o)
+
+
+def planned_views(n_images: int, n_products: int, options: TrainOptions | None = None) -> int:
+    """Augmented views a training of this size computes (the unit of its cost)."""
+    o = options or TrainOptions()
+    per_product = max(1, n_images // max(1, n_products))
+    return n_images * o.views_for(per_product)
+
+
+def seconds_after_features(
+    views: int, seconds_per_view: float | None = None, products: int = 0, passes: int = 0
+) -> float:
+    """Held-back check + fitting + export, on a machine with this per-view speed; with
+    ``products`` and ``passes`` (``head_passes``), the head's cost per product too."""
+    speed = (seconds_per_view or SECONDS_PER_VIEW) / SECONDS_PER_VIEW
+    head = HEAD_S_PER_VIEW_PASS_PRODUCT * views * passes * products
+    return (AFTER_FEATURES_S + AFTER_FEATURES_PER_VIEW_S * views + head) * speed
+
+
+def base_width_cost(alpha: float) -> float:
+    """A view's feature cost at this MobileNetV2 width, relative to alpha 0.35."""
+    return 0.5 + 0.5 * (alpha / 0.35) ** 2
+
+
+def estimate_seconds(
+    n_images: int,
+    n_products: int,
+    options: TrainOptions | None = None,
+    seconds_per_view: float | None = None,
+) -> float:
+    """Wall-clock of a first (uncached) training once TensorFlow is loaded.
+
+    ``seconds_per_view`` is the rate measured on this computer (at alpha 0.35); without
+    it, the benchmark machine's. Everything else scales with the same speed, and wider
+    base models cost more per view.
+    """
+    o = options or TrainOptions()
+    views = planned_views(n_images, n_products, o)
+    passes = head_passes(n_images, n_products, o)
+    spv = seconds_per_view or SECONDS_PER_VIEW
+    speed = spv / SECONDS_PER_VIEW
+    after = seconds_after_features(views, spv, n_products, passes)
+    return LOAD_S * speed + views * spv * base_width_cost(o.alpha) + after
