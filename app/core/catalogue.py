@@ -1,6 +1,6 @@
 """What the shop sells and which photos show each product.
 
-A :class:`Catalog` is a plain list of products with local image files. Both the
+A :class:`Catalogue` is a plain list of products with local image files. Both the
 folder walk below and the shop-server client (``app.core.shop``) produce one; the
 dataset loader (``app.core.dataset``) decodes it. Keeping these apart lets the
 same training code run from a folder, a Vendure channel or the GUI's edits.
@@ -50,10 +50,17 @@ def listed_in_folder(f: Path, top: Path) -> bool:
     return f.is_file() or (f.is_symlink() and not f.exists())
 
 
+# Where a photo came from (ImageRef.origin). The values predate the one spelling and
+# the app's screens key on them, so they stay as they are.
+FROM_FOLDER = "folder"  # a product folder on this computer
+FROM_SHOP = "catalog"  # the shop server's catalogue
+ADDED = "added"  # added by the owner (files, webcam, the Test screen)
+
+
 @dataclass(frozen=True)
 class ImageRef:
     path: Path
-    origin: str = "folder"  # "folder" | "catalog" (shop server) | "added" (webcam/files)
+    origin: str = FROM_FOLDER  # FROM_FOLDER | FROM_SHOP | ADDED
     included: bool = True
     # Identity of the photo without reading it, for the catalogue fingerprint: shop
     # photos "asset:<id>:<updatedAt>", owner-added and folder photos "" (hashed instead).
@@ -82,7 +89,7 @@ class Product:
 
 
 @dataclass
-class Catalog:
+class Catalogue:
     products: list[Product] = field(default_factory=list)
     channel_id: str = ""
     source: str = ""  # folder path or server URL, for messages
@@ -93,16 +100,16 @@ class Catalog:
     def names(self) -> dict[str, str]:
         return {p.id: p.display_name for p in self.products}
 
-    def with_extra_images(self, extra: dict[str, list[Path]]) -> Catalog:
+    def with_extra_images(self, extra: dict[str, list[Path]]) -> Catalogue:
         """A copy with owner-added photos appended to their products."""
         out = []
         for p in self.products:
-            add = [ImageRef(x, "added") for x in extra.get(p.id, [])]
+            add = [ImageRef(x, ADDED) for x in extra.get(p.id, [])]
             out.append(replace(p, images=list(p.images) + add))
         return replace(self, products=out)
 
 
-def catalog_from_folder(root: Path | str) -> Catalog:
+def catalogue_from_folder(root: Path | str) -> Catalogue:
     """One sub-folder per product (folder name = product ID), images inside.
 
     Hidden and system files are ignored; images may sit in nested folders. Every other
@@ -122,4 +129,4 @@ def catalog_from_folder(root: Path | str) -> Catalog:
             f"No product folders in {root}: put each product's photos in a sub-folder "
             "named after the product."
         )
-    return Catalog(products=products, source=str(root))
+    return Catalogue(products=products, source=str(root))

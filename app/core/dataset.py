@@ -1,4 +1,4 @@
-"""Turning a :class:`~app.core.catalog.Catalog` into a training set, with a report.
+"""Turning a :class:`~app.core.catalogue.Catalogue` into a training set, with a report.
 
 Cheap checks happen here (file exists, content hash, header readable, duplicate
 photos); full decoding happens once per photo during feature extraction, which
@@ -13,11 +13,12 @@ import stat
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .catalog import IMAGE_FORMATS, UNSUPPORTED_IMAGE_SUFFIXES, Catalog
+from .catalogue import IMAGE_FORMATS, UNSUPPORTED_IMAGE_SUFFIXES, Catalogue
 from .errors import DatasetError
 from .images import MAX_PIXELS, file_digest
 from .progress import ProgressHook, Reporter
@@ -25,6 +26,8 @@ from .progress import ProgressHook, Reporter
 MIN_SIDE = 32  # px: smaller photos hold nothing the 224-px model can learn from
 # How the photo check's own reasons begin: already in the owner's words, so the app
 # shows them as they are (decoder messages get plainer words instead).
+# (wording.plain_error still matches these for the Products screen; new code reads
+# SkippedPhoto.plain, set where the problem is found.)
 OWNER_READABLE_REASONS = (
     "not a supported format",
     "too small",
@@ -33,6 +36,43 @@ OWNER_READABLE_REASONS = (
     "a link to",
     "not a regular file",
 )
+DAMAGED = "damaged or not a photo"
+GONE = "the file is gone"
+EMPTY = "the file is empty"
+NOT_ALLOWED = "not allowed to read it"
+
+
+@dataclass(frozen=True)
+class PhotoProblem:
+    """Why a file cannot be used as a photo: ``reason`` in the photo check's words (the
+    ``--json`` "reason", the log), ``plain`` in the owner's (the app's list)."""
+
+    reason: str
+    plain: str
+
+
+class SkipKind(Enum):
+    """Why a photo of an included product is not trained on."""
+
+    UNREADABLE = "unreadable"  # the photo check or the decoder refused it
+    DUPLICATE = "duplicate"  # the same photo as another of the product: used once
+    LEFT_OUT = "left out"  # unticked by the owner
+
+
+@dataclass(frozen=True)
+class SkippedPhoto:
+    """One photo not trained on: the one record the CLI's lines, ``--json`` and the app's
+    list are all written from (no caller re-reads another's wording)."""
+
+    product: str
+    path: Path
+    kind: SkipKind
+    reason: str
+    plain: str  # the reason in the owner's words
+    same_as: Path | None = None  # DUPLICATE: the photo used instead
+
+    def as_json(self) -> dict[str, str]:
+        return {"product": self.product, "file": str(self.path), "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -54,25 +94,43 @@ class DatasetReport:
     excluded_images: list[tuple[str, Path]] = field(default_factory=list)  # photos unticked
     # product ids one letter case (or Unicode form) apart: one folder on Windows and macOS
     clashes: list[tuple[str, str]] = field(default_factory=list)
+    # str(path) -> the owner's words for each unreadable photo (see PhotoProblem)
+    plain: dict[str, str] = field(default_factory=dict)
 
-    def skipped(self) -> list[dict[str, str]]:
-        """Every photo not trained on, with why: ``{product, file, reason}`` (``--json``)."""
+    def add_unreadable(self, product: str, path: Path, problem: PhotoProblem) -> None:
+        entry = (product, path, problem.reason)
+        if entry not in self.unreadable:  # a reused check is trained again
+            self.unreadable.append(entry)
+        self.plain[str(path)] = problem.plain
+
+    def skipped_photos(self) -> list[SkippedPhoto]:
+        """Every photo not trained on, with why: unreadable, duplicates, left out."""
         out = [
-            {"product": pid, "file": str(path), "reason": reason}
-            for pid, path, reason in self.unreadable
+            SkippedPhoto(
+                pid, path, SkipKind.UNREADABLE, why, self.plain.get(str(path)) or decoder_words(why)
+            )
+            for pid, path, why in self.unreadable
         ]
         pid_of = {str(path): pid for pid, path, _ in self.unreadable}
         for kept, dropped in self.duplicates:
+            why = f"the same photo as {Path(kept).name} (used once)"
             out.append(
-                {
-                    "product": pid_of.get(str(kept), ""),
-                    "file": str(dropped),
-                    "reason": f"the same photo as {Path(kept).name} (used once)",
-                }
+                SkippedPhoto(
+                    pid_of.get(str(kept), ""),
+                    Path(dropped),
+                    SkipKind.DUPLICATE,
+                    why,
+                    why,
+                    Path(kept),
+                )
             )
         for pid, path in self.excluded_images:
-            out.append({"product": pid, "file": str(path), "reason": "left out by you"})
+            out.append(SkippedPhoto(pid, path, SkipKind.LEFT_OUT, "left out by you", "left out"))
         return out
+
+    def skipped(self) -> list[dict[str, str]]:
+        """Every photo not trained on, with why: ``{product, file, reason}`` (``--json``)."""
+        return [s.as_json() for s in self.skipped_photos()]
 
     def not_trained(self) -> list[dict[str, str]]:
         """Every product left out of the model, with why: ``{product, reason}``."""
@@ -107,10 +165,13 @@ class DatasetReport:
                 + ", ".join(nm(p) for p in self.single_image[:10])
                 + (" …" if len(self.single_image) > 10 else "")
             )
-        for pid, path, reason in self.unreadable:
-            out.append(f"Skipped {path.name} ({nm(pid)}): {reason}")
-        for kept, dropped in self.duplicates:
-            out.append(f"Duplicate photo {dropped.name} (same as {kept.name}) used once")
+        skipped = self.skipped_photos()
+        for s in skipped:
+            if s.kind is SkipKind.UNREADABLE:
+                out.append(f"Skipped {s.path.name} ({nm(s.product)}): {s.reason}")
+        for s in skipped:
+            if s.kind is SkipKind.DUPLICATE and s.same_as is not None:
+                out.append(f"Duplicate photo {s.path.name} (same as {s.same_as.name}) used once")
         for a, b in self.conflicts:
             out.append(f"The same photo is filed under two products: {a} and {b}")
         for a, b in self.clashes:
@@ -148,23 +209,22 @@ class Dataset:
         keep, report = [], self.report
         for s in self.samples:
             if s.digest in bad:
-                entry = (s.product_id, s.path, bad[s.digest])
-                if entry not in report.unreadable:  # a reused check is trained again
-                    report.unreadable.append(entry)
+                why = bad[s.digest]
+                report.add_unreadable(s.product_id, s.path, PhotoProblem(why, decoder_words(why)))
             else:
                 keep.append(s)
         return _finish(self.labels, self.names, keep, report, self.channel_id)
 
 
 def build_dataset(
-    catalog: Catalog,
+    catalogue: Catalogue,
     *,
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
 ) -> Dataset:
     report = DatasetReport()
     progress = Reporter(on_progress, cancel)
-    products = [p for p in catalog.products]
+    products = [p for p in catalogue.products]
     report.excluded = [p.id for p in products if not p.included]
     report.clashes = name_clashes([p.id for p in products])
     active = [p for p in products if p.included]
@@ -180,9 +240,9 @@ def build_dataset(
             done += 1
             if done % 25 == 0:
                 progress("preparing", done / total, f"Checking photos ({done}/{total})")
-            reason = photo_problem(ref.path)
-            if reason:
-                report.unreadable.append((product.id, ref.path, reason))
+            problem = check_photo(ref.path)
+            if problem is not None:
+                report.add_unreadable(product.id, ref.path, problem)
                 continue
             digest = file_digest(ref.path)
             prev = seen.get(digest)
@@ -197,7 +257,7 @@ def build_dataset(
             seen.setdefault(digest, sample)
             samples.append(sample)
     labels = [p.id for p in active]
-    return _finish(labels, catalog.names(), samples, report, catalog.channel_id)
+    return _finish(labels, catalogue.names(), samples, report, catalogue.channel_id)
 
 
 def _finish(
@@ -253,13 +313,24 @@ def name_clashes(ids: list[str]) -> list[tuple[str, str]]:
 
 
 def photo_problem(path: Path) -> str | None:
+    """Why a file cannot be used as a photo, in the photo check's words (None: looks
+    fine); :func:`check_photo` also gives the owner's words."""
+    problem = check_photo(path)
+    return None if problem is None else problem.reason
+
+
+def check_photo(path: Path) -> PhotoProblem | None:
     """Why a file cannot be used as a photo, from its header alone (None: looks fine).
 
     Decided by content, not by name: a JPEG saved as ``.jfif`` or without an extension
     is a photo, a text file is "not a photo". The suffix list only names formats we
     recognise but cannot read (HEIC, raw). Only regular files are opened, so a named
-    pipe never blocks the check.
+    pipe never blocks the check. The owner's words are chosen here, by what went wrong.
     """
+
+    def owners(reason: str) -> PhotoProblem:  # already in the owner's words
+        return PhotoProblem(reason, reason)
+
     suffix = path.suffix.lower()
     try:
         st = path.stat()
@@ -269,31 +340,57 @@ def photo_problem(path: Path) -> str | None:
                 target = os.readlink(path)
             except OSError:
                 target = "?"
-            return f"a link to a file that does not exist ({target})"
-        return "file not found"
+            return owners(f"a link to a file that does not exist ({target})")
+        return PhotoProblem("file not found", GONE)
     except OSError as exc:
-        return f"unreadable ({exc.strerror or exc})"
+        return PhotoProblem(f"unreadable ({exc.strerror or exc})", _os_words(exc))
     if not stat.S_ISREG(st.st_mode):
-        return "not a regular file (a named pipe, device or socket)"
+        return owners("not a regular file (a named pipe, device or socket)")
     if suffix in UNSUPPORTED_IMAGE_SUFFIXES:
-        return f"not a supported format ({suffix[1:].upper()}; save it as JPEG or PNG)"
+        return owners(f"not a supported format ({suffix[1:].upper()}; save it as JPEG or PNG)")
     if st.st_size == 0:
-        return "empty file"
+        return PhotoProblem("empty file", EMPTY)
     try:
         with Image.open(path) as im:
             w, h = im.size
     except FileNotFoundError:
-        return "file not found"
+        return PhotoProblem("file not found", GONE)
     except UnidentifiedImageError:
         if suffix in IMAGE_FORMATS:
-            return "not an image or an unsupported format"
-        return "not a photo"
-    except (OSError, SyntaxError, ValueError) as exc:
-        return f"unreadable ({exc})"
+            return PhotoProblem("not an image or an unsupported format", DAMAGED)
+        return owners("not a photo")
+    except OSError as exc:
+        return PhotoProblem(f"unreadable ({exc})", _os_words(exc))
+    except (SyntaxError, ValueError) as exc:
+        return PhotoProblem(f"unreadable ({exc})", DAMAGED)
     except Image.DecompressionBombError:  # Pillow's own limit, at twice its warning size
-        return "image too large to decode safely"
+        return owners("image too large to decode safely")
     if w * h > MAX_PIXELS:
-        return f"image too large ({w}×{h})"
+        return owners(f"image too large ({w}×{h})")
     if min(w, h) < MIN_SIDE:
-        return f"too small ({w}×{h} px; photos need at least {MIN_SIDE} px a side)"
+        return owners(f"too small ({w}×{h} px; photos need at least {MIN_SIDE} px a side)")
     return None
+
+
+def _os_words(exc: OSError) -> str:
+    """The owner's words for an OS error opening a photo, by type."""
+    if isinstance(exc, PermissionError):
+        return NOT_ALLOWED
+    if isinstance(exc, FileNotFoundError):
+        return GONE
+    return DAMAGED if exc.errno is None else "cannot be opened"
+
+
+def decoder_words(reason: str) -> str:
+    """The owner's words for a decoder's message (a photo that failed when it was read
+    in full): the library's text is all there is, so its words decide."""
+    r = reason.lower()
+    if "truncat" in r or "cannot identify" in r or "not an image" in r or "decode" in r:
+        return DAMAGED
+    if "empty" in r:
+        return EMPTY
+    if "permission" in r or "denied" in r:
+        return NOT_ALLOWED
+    if "no such file" in r or "not found" in r:
+        return GONE
+    return "cannot be opened"

@@ -6,12 +6,32 @@ bug and goes to the details dialog and the log.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """How a command ends (README, "Command line" and "Keeping the model current")."""
+
+    OK = 0  # done: trained, published, or already up to date
+    FAILED = 1  # one ``Error: …`` line; what was served before stays served
+    WAITING = 3  # ``sync``: the changes are younger than ``--debounce``; the next run trains
+    BUSY = 4  # another sync or publish of the channel holds it; nothing was changed
+    INTERRUPTED = 130  # Ctrl-C or ``kill``: nothing half-written remains
+
+    @staticmethod
+    def worst(*codes: int) -> ExitCode:
+        """The outcome that wins when several channels end differently: a failure
+        outranks a busy channel, which outranks waiting, which outranks success."""
+        order = (ExitCode.OK, ExitCode.WAITING, ExitCode.BUSY, ExitCode.FAILED)
+        known = [ExitCode(c) if c in order else ExitCode.FAILED for c in codes]
+        return max(known, key=order.index, default=ExitCode.OK)
+
 
 class TrainerError(Exception):
     """Base of every error the user can act on; ``str()`` is the message to show."""
 
 
-class Cancelled(TrainerError):  # noqa: N818 - an outcome, not a failure
+class Cancelled(TrainerError):
     """The user asked to stop; callers treat it as an outcome, not a failure."""
 
 
@@ -27,7 +47,7 @@ class BaseWeightsError(TrainerError):
     """The pretrained MobileNetV2 weights are missing or unreadable."""
 
 
-class WeightsUnavailable(BaseWeightsError):  # noqa: N818 - reads as the situation
+class WeightsUnavailable(BaseWeightsError):
     """A model size's pretrained weights are not on this computer and could not be
     downloaded. ``str()`` says so without naming a way to give a file: the CLI adds its
     option (``--base-weights``), the app its button; both match this type."""
@@ -47,7 +67,7 @@ class ExportError(TrainerError):
     """Writing the three model files failed; the previous export is untouched."""
 
 
-class InvalidOptions(TrainerError):  # noqa: N818
+class InvalidOptions(TrainerError):
     """A training option is out of range; caught before any photo is read."""
 
 
@@ -55,15 +75,15 @@ class ShopError(TrainerError):
     """Base of errors talking to the shop's Vendure server."""
 
 
-class ServerUnreachable(ShopError):  # noqa: N818
+class ServerUnreachable(ShopError):
     """No answer from the server (DNS, refused connection, timeout, TLS)."""
 
 
-class InvalidCredentials(ShopError):  # noqa: N818
+class InvalidCredentials(ShopError):
     """Wrong username or password."""
 
 
-class SessionExpired(ShopError):  # noqa: N818
+class SessionExpired(ShopError):
     """The remembered session is no longer valid; log in again."""
 
 
@@ -71,7 +91,7 @@ class ChannelAccessError(ShopError):
     """The user has no access to that channel, or it does not exist."""
 
 
-class PermissionDenied(ShopError):  # noqa: N818
+class PermissionDenied(ShopError):
     """The server refused the operation for lack of a permission."""
 
 
@@ -79,7 +99,7 @@ class PublishError(ShopError):
     """A publish failed; the previously published model is still being served."""
 
 
-class InsecureServerUrl(ShopError):  # noqa: N818
+class InsecureServerUrl(ShopError):
     """Plain http:// to a non-local server: the password would cross the network in clear."""
 
 
@@ -91,18 +111,18 @@ class TlsError(ServerUnreachable):
     """The server's HTTPS certificate could not be verified."""
 
 
-class AnswerTooLarge(ShopError):  # noqa: N818
+class AnswerTooLarge(ShopError):
     """The server's answer was larger than the client takes for it; the rest was not read."""
 
 
-class NotAVendureServer(ShopError):  # noqa: N818
+class NotAVendureServer(ShopError):
     """Something answers at that address, but not a Vendure Admin API."""
 
 
-class ServerRedirect(ShopError):  # noqa: N818
+class ServerRedirect(ShopError):
     """The Admin API answered with a redirect; never followed, as it would resend the body
     (the password, the model) to wherever the redirect points."""
 
 
-class PublishSuperseded(PublishError):  # noqa: N818
+class PublishSuperseded(PublishError):
     """Our upload was stored, but a concurrent publish became the served version."""

@@ -21,15 +21,16 @@ from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import describe
 from .local_history import keep_previous
 from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
+from .model_format import FILES, QUANTIZE
 from .modelfiles import TRAINER_NAME, WEIGHTS_SHA256, validate_model_dir
 from .outdir import check_target, make_temp_dir, swap_into_place, sweep_stale
+from .paths import write_durably
 from .progress import ProgressHook, Reporter, check_cancel
 
 if TYPE_CHECKING:
     from .model import TrainedModel, TrainResult
 
 FORMAT_VERSION = "1.0.0"
-QUANTIZE = ("none", "float16", "uint8")
 PREPROCESSING = {
     "colorSpace": "RGB",
     "crop": "centre-square",
@@ -165,11 +166,8 @@ def replace_model_files(
     tmp = make_temp_dir(out_dir)
     try:
         rep("exporting", 0.1, "Writing the three model files")
-        for name in ("model.json", "weights.bin", "metadata.json"):
-            with open(tmp / name, "wb") as fh:
-                fh.write(files[name])
-                fh.flush()
-                os.fsync(fh.fileno())
+        for name in FILES:
+            write_durably(tmp / name, files[name])
         _validate_and_swap(tmp, out_dir, mode, rep)
     except Exception as exc:
         _raise_export_error(exc, out_dir)
@@ -259,10 +257,7 @@ def quantization_map(keras_model: Any, quantize: str) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_durably(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def _folder_mode(out_dir: Path) -> int:

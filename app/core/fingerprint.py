@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, ImageRef
+from .catalogue import Catalogue, ImageRef
 
 METADATA_KEY = "catalogFingerprint"
 FORMAT = 1
@@ -41,17 +41,21 @@ def photo_identity(ref: ImageRef, digests: Mapping[Path, str] | None = None) -> 
     return f"file:{digest}"
 
 
-def of_catalog(catalog: Catalog, digests: Mapping[Path, str] | None = None) -> Fingerprint:
+def of_catalogue(catalogue: Catalogue, digests: Mapping[Path, str] | None = None) -> Fingerprint:
     """The photos the trainer is given: included products with at least one ticked photo.
 
     ``digests`` (path -> content hash, from the dataset check) saves hashing twice.
     """
     out: Fingerprint = {}
-    for product in catalog.active():
+    for product in catalogue.active():
         ids = sorted(photo_identity(im, digests) for im in product.active_images())
         if ids:
             out[product.id] = ids
     return out
+
+
+# The old spelling, for app/gui until it switches (see app/core/catalog.py).
+of_catalog = of_catalogue
 
 
 def to_metadata(fp: Fingerprint) -> dict[str, Any]:

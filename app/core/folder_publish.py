@@ -60,7 +60,7 @@ class FolderPublishError(TrainerError):
     """Publishing to (or rolling back in) a folder failed; what was served stays served."""
 
 
-class FolderBusy(FolderPublishError):  # noqa: N818 - an outcome: try again later
+class FolderBusy(FolderPublishError):
     """Another publish or rollback of the channel folder held it for the whole wait."""
 
 

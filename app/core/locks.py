@@ -22,7 +22,7 @@ POLL_S = 0.1
 _BUSY = {errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES}
 
 
-class LockBusy(Exception):  # noqa: N818 - an outcome: the caller says who holds it
+class LockBusy(Exception):
     """Another process held the lock for the whole wait."""
 
     def __init__(self, path: Path, waited_s: float) -> None:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelFilesError
+from .model_format import FILES
 from .readers import MAX_JSON_BYTES, BadJson, parse_json, read_regular
 
-FILES = ("model.json", "weights.bin", "metadata.json")
 TRAINER_NAME = "dukahub-trainer"  # metadata "trainer.name": an export of ours
 SEED_FIELDS = (
     "version",

@@ -10,11 +10,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import platformdirs
+
+from .model import TrainOptions
+from .model_format import DEFAULT_QUANTIZE
 
 APP_NAME = "DukahubTrainer"
 APP_AUTHOR = "Dukahub"
@@ -79,17 +84,37 @@ def _ensure(p: Path) -> Path:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temp file in the same folder then rename, so a crash leaves the old file."""
+    with atomic_writer(path) as fh:
+        fh.write(data)
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A file to write ``path``'s new content into: a temp file beside it, flushed to disk
+    and renamed over ``path`` when the block ends; removed (``path`` untouched) when the
+    block raises. The one way the app replaces a file it writes (settings, photos it
+    downloads or stores, its app files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write a new file inside a temp folder that is renamed or swapped in whole later
+    (an export, a stored version): on disk before the rename, so a crash after it never
+    finds the folder with an empty file."""
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 @dataclass
@@ -103,11 +128,11 @@ class Settings:
     last_folder: str = ""
     last_screen: str = ""
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
-    alpha: float = 0.35
-    epochs: int = 30  # TrainOptions' default
-    augment: bool = True
-    quantize: str = "none"
-    seed: int = 0
+    alpha: float = TrainOptions.alpha  # the Train screen's options start at the trainer's
+    epochs: int = TrainOptions.epochs
+    augment: bool = TrainOptions.augment
+    quantize: str = DEFAULT_QUANTIZE
+    seed: int = TrainOptions.seed
     base_weights: str = ""  # Advanced → pretrained weights file; "" = shipped/downloaded
     camera_id: str = ""
     last_source: str = ""  # "shop" | "folder" | "": what reopens at start
@@ -116,7 +141,7 @@ class Settings:
     publish_channel_id: str = ""
     copy_folder: str = ""  # "Save a copy of the three files…": the folder last used
     seconds_per_view: float = 0.0  # measured in the last training here (alpha 0.35); 0 = unknown
-    accept_target: float = 0.95  # Advanced → "Sure enough to add by itself" (TrainOptions')
+    accept_target: float = TrainOptions.accept_target  # Advanced → "Sure enough to add by itself"
 
     @classmethod
     def path(cls) -> Path:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from . import fingerprint, paths
-from .catalog import Catalog
+from .catalogue import Catalogue
 from .progress import ProgressHook, check_cancel, span
 from .store import ChannelStore
 
@@ -95,7 +95,7 @@ class Source:
         return paths.models_dir() / "folders" / f"{safe(folder.name)}-{digest}"
 
 
-def with_edits(base: Catalog, source: Source, store: ChannelStore | None = None) -> Catalog:
+def with_edits(base: Catalogue, source: Source, store: ChannelStore | None = None) -> Catalogue:
     """The catalogue as the trainer sees it: the owner's added photos and ticks applied."""
     cat = (store or source.store()).apply(base)
     if source.kind == "shop" and not cat.channel_id:
@@ -104,7 +104,7 @@ def with_edits(base: Catalog, source: Source, store: ChannelStore | None = None)
 
 
 def check_photos(
-    catalog: Catalog,
+    catalogue: Catalogue,
     *,
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
@@ -112,7 +112,7 @@ def check_photos(
     """The photo check the Products screen shows; pass its result on to training."""
     from .dataset import build_dataset
 
-    return build_dataset(catalog, on_progress=on_progress, cancel=cancel)
+    return build_dataset(catalogue, on_progress=on_progress, cancel=cancel)
 
 
 @dataclass
@@ -128,7 +128,7 @@ class TrainOutcome:
 
 
 def preflight(
-    catalog: Catalog,
+    catalogue: Catalogue,
     options: TrainOptions,
     out_dir: Path,
     quantize: str,
@@ -145,7 +145,7 @@ def preflight(
     from .outdir import check_out_dir, expected_export_bytes
 
     options.check()
-    channel = catalog.channel_id if channel_id is None else channel_id
+    channel = catalogue.channel_id if channel_id is None else channel_id
     if channel:
         check_channel_id(channel)  # the check publishing uses: never a path in metadata
     if quantize not in QUANTIZE:
@@ -154,20 +154,20 @@ def preflight(
         )
     if options.base_weights is not None and not Path(options.base_weights).expanduser().is_file():
         raise BaseWeightsError(f"Base weights file not found: {options.base_weights}")
-    n_products = max(2, len(catalog.active()))
+    n_products = max(2, len(catalogue.active()))
     need = expected_export_bytes(options.alpha, n_products, quantize)
     return check_out_dir(out_dir, need)
 
 
 def train_and_export(
-    catalog: Catalog,
+    catalogue: Catalogue,
     options: TrainOptions,
     out_dir: Path,
     *,
     channel_id: str | None = None,
     quantize: str = "none",
     dataset: Dataset | None = None,
-    fingerprint_of: Catalog | None = None,
+    fingerprint_of: Catalogue | None = None,
     counter_frames: Sequence[Path] = (),
     not_product_photos: Sequence[Path] = (),
     on_progress: ProgressHook | None = None,
@@ -176,7 +176,7 @@ def train_and_export(
     """Photo check (unless ``dataset`` from an earlier check is given) → train → export.
 
     ``fingerprint_of`` is the catalogue to record as "trained on" when it differs from
-    ``catalog``: for a shop, every listed photo, including any whose download failed,
+    ``catalogue``: for a shop, every listed photo, including any whose download failed,
     so the next ``sync`` does not see a change that is not one. ``counter_frames``:
     unlabelled photos of the shop's counter (``app.core.counter_frames``);
     ``not_product_photos``: its empty counter (``app.core.not_products``). The export is
@@ -186,11 +186,11 @@ def train_and_export(
     from .tf_runtime import compute_device
     from .trainer import train
 
-    out_dir = preflight(catalog, options, Path(out_dir), quantize, channel_id)
+    out_dir = preflight(catalogue, options, Path(out_dir), quantize, channel_id)
     if dataset is None:
-        dataset = check_photos(catalog, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
+        dataset = check_photos(catalogue, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
     digests = {s.path: s.digest for s in dataset.samples}
-    fp = fingerprint.of_catalog(fingerprint_of or catalog, digests)
+    fp = fingerprint.of_catalogue(fingerprint_of or catalogue, digests)
     model = train(
         dataset,
         options,
@@ -211,7 +211,7 @@ def train_and_export(
     out = export_model(
         model,
         Path(out_dir),
-        channel_id=catalog.channel_id if channel_id is None else channel_id,
+        channel_id=catalogue.channel_id if channel_id is None else channel_id,
         quantize=quantize,
         extra_metadata={fingerprint.METADATA_KEY: fingerprint.to_metadata(fp)},
         on_progress=span(on_progress, 0.95, 1.0),

@@ -32,7 +32,7 @@ _SHARE = Path("share") / "dukahub-trainer" / "resources"
 _CHECKOUT = Path(__file__).resolve().parents[2] / "resources"
 
 
-class ResourceMissing(TrainerError):  # noqa: N818 - reads as the situation the owner is in
+class ResourceMissing(TrainerError):
     """A file the app ships is not where the installation put it (a broken install)."""
 
 

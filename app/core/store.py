@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import paths
-from .catalog import IMAGE_SUFFIXES, Catalog, ImageRef
+from .catalogue import IMAGE_SUFFIXES, Catalogue, ImageRef
 from .counter_frames import CounterFrameStore
 from .readers import expect, is_str_list, load_app_file
 
@@ -154,9 +154,8 @@ class ChannelStore:
             if not src.is_file() or src.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             dst = self._unique(d, src.stem, src.suffix.lower())
-            tmp = dst.with_name(f".{dst.name}.tmp")
-            shutil.copyfile(src, tmp)
-            tmp.replace(dst)
+            with open(src, "rb") as fh, paths.atomic_writer(dst) as out:
+                shutil.copyfileobj(fh, out)
             stored.append(dst)
         return stored
 
@@ -169,11 +168,10 @@ class ChannelStore:
 
         d = self._remember(product_id)
         dst = self._unique(d, f"{_safe_name(origin)}-{time.strftime('%Y%m%d-%H%M%S')}", ".jpg")
-        tmp = dst.with_name(f".{dst.name}.tmp")
-        Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(
-            tmp, format="JPEG", quality=92
-        )
-        tmp.replace(dst)
+        with paths.atomic_writer(dst) as out:
+            Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(
+                out, format="JPEG", quality=92
+            )
         return dst
 
     def remove_added(self, image: Path) -> None:
@@ -198,9 +196,9 @@ class ChannelStore:
         return im.ident in self.excluded_images or str(im.path) in self.excluded_images
 
     # -- the catalogue the trainer sees ---------------------------------------------
-    def apply(self, catalog: Catalog) -> Catalog:
+    def apply(self, catalogue: Catalogue) -> Catalogue:
         """The catalogue with added photos and the owner's include/exclude choices."""
-        merged = catalog.with_extra_images(self.added_images())
+        merged = catalogue.with_extra_images(self.added_images())
         products = []
         for p in merged.products:
             images = [replace(im, included=not self._image_excluded(im)) for im in p.images]

@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import fingerprint, paths
-from .catalog import Catalog, ImageRef, Product
-from .errors import ModelFilesError, TrainerError
+from .catalogue import FROM_SHOP, Catalogue, ImageRef, Product
+from .errors import ExitCode, ModelFilesError, TrainerError
 from .pipeline import Source, with_edits
 from .progress import Progress, ProgressHook, Reporter, span
+from .timestamps import age_words, parse_utc
 
 if TYPE_CHECKING:
     from .model import TrainOptions
@@ -42,29 +43,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Exit codes of ``dukahub-trainer sync`` (README, "Keeping the model current").
-EXIT_OK = 0  # published, or already up to date
-EXIT_FAILED = 1  # something went wrong; the served model is unchanged unless said otherwise
-EXIT_WAITING = 3  # changes are younger than --debounce: the next run trains
-EXIT_BUSY = 4  # another sync of this channel is running
+EXIT_OK, EXIT_FAILED = ExitCode.OK, ExitCode.FAILED
+EXIT_WAITING, EXIT_BUSY = ExitCode.WAITING, ExitCode.BUSY
 
 
-class SyncBusy(TrainerError):  # noqa: N818 - an outcome the scheduler retries
+class SyncBusy(TrainerError):
     """Another sync of the same channel holds its lock."""
 
 
-def listed_catalog(listing: CatalogueListing) -> Catalog:
+def listed_catalogue(listing: CatalogueListing) -> Catalogue:
     """The channel's products with photo *identities* only (nothing downloaded).
 
     Each photo's ``path`` is a placeholder and is never opened: fingerprints use
     ``ImageRef.key`` for shop photos. Owner-added photos, merged in by the store, are
     real files and are hashed.
     """
-    return Catalog(
+    return Catalogue(
         products=[
             Product(
                 id=p.id,
                 name=p.name,
-                images=[ImageRef(Path(key), origin="catalog", key=key) for key in p.photo_keys],
+                images=[ImageRef(Path(key), origin=FROM_SHOP, key=key) for key in p.photo_keys],
             )
             for p in listing.products
         ],
@@ -88,25 +87,10 @@ def newest_edit(store: ChannelStore) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(max(stamps), tz=dt.timezone.utc)
 
 
-def _parse_time(stamp: str) -> dt.datetime | None:
-    try:
-        t = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
-
-
 def describe_age(stamp: str, now: dt.datetime | None = None) -> str:
     """``trained 2 days ago`` style wording for an ISO time stamp."""
-    t = _parse_time(stamp)
-    if t is None:
-        return "at an unknown time"
-    seconds = max(0.0, ((now or dt.datetime.now(dt.timezone.utc)) - t).total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return "just now"
+    t = parse_utc(stamp)
+    return "at an unknown time" if t is None else age_words(t, now)
 
 
 def local_metadata(source: Source) -> dict[str, Any] | None:
@@ -174,8 +158,8 @@ def catalogue_state(
     source = Source.shop(client.server_url, channel.code, channel.id)
     store = source.store()
     listing = list_catalogue(client, on_progress=on_progress, cancel=cancel)
-    current = fingerprint.of_catalog(with_edits(listed_catalog(listing), source, store))
-    changes = [_parse_time(listing.newest_update), newest_edit(store)]
+    current = fingerprint.of_catalogue(with_edits(listed_catalogue(listing), source, store))
+    changes = [parse_utc(listing.newest_update), newest_edit(store)]
     served_meta = published_metadata(client)
     local_meta = local_metadata(source)
     return CatalogueState(
@@ -301,18 +285,18 @@ def _train_channel(
     cancel: threading.Event | None,
 ) -> None:
     from .pipeline import train_and_export
-    from .shop import fetch_catalog
+    from .shop import fetch_catalogue
 
     store = source.store()
-    fetched = fetch_catalog(client, on_progress=span(on_progress, 0.0, 0.15), cancel=cancel)
+    fetched = fetch_catalogue(client, on_progress=span(on_progress, 0.0, 0.15), cancel=cancel)
     for failure in fetched.stats.failed:
         log.warning("Photo not downloaded: %s", failure)
     train_and_export(
-        with_edits(fetched.catalog, source, store),
+        with_edits(fetched.catalogue, source, store),
         options,
         model_dir,
         quantize=quantize,
-        fingerprint_of=with_edits(listed_catalog(fetched.listing), source, store),
+        fingerprint_of=with_edits(listed_catalogue(fetched.listing), source, store),
         counter_frames=store.counter_frames.paths(),
         not_product_photos=store.not_product_photos(),
         on_progress=span(on_progress, 0.15, 1.0),
@@ -333,7 +317,7 @@ _STEP_WORDS = {
 }
 
 
-class SyncTimeout(TrainerError):  # noqa: N818 - a failure that names its step
+class SyncTimeout(TrainerError):
     """The run went past its time limit; the message says which step it was on."""
 
 

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from .timestamps import age_words, parse_utc
+
 WEAK_BELOW = 0.8  # a product recognised less often than this needs counter photos
 FEW_PHOTOS = 3  # a product with fewer photos than this needs more, whatever it scored
 MIN_TO_JUDGE = 10  # fewer held-back photos than this cannot tell a good model from a lucky one
@@ -109,21 +111,16 @@ def headline(accuracy: float | None, held_back: int | None) -> Headline:
 
 
 def plain_error(reason: str) -> str:
-    """An unreadable photo in the owner's words; the decoder's own words go to a tooltip."""
-    from .dataset import OWNER_READABLE_REASONS  # numpy via images: not at start-up
+    """An unreadable photo in the owner's words; the decoder's own words go to a tooltip.
+
+    For a reason given as text alone (the Products screen's list); a
+    :class:`~app.core.dataset.SkippedPhoto` carries these words as ``plain``.
+    """
+    from .dataset import OWNER_READABLE_REASONS, decoder_words  # numpy: not at start-up
 
     if reason.startswith(OWNER_READABLE_REASONS):  # the photo check's own words
         return reason
-    r = reason.lower()
-    if "truncat" in r or "cannot identify" in r or "not an image" in r or "decode" in r:
-        return "damaged or not a photo"
-    if "empty" in r:
-        return "the file is empty"
-    if "permission" in r or "denied" in r:
-        return "not allowed to read it"
-    if "no such file" in r or "not found" in r:
-        return "the file is gone"
-    return "cannot be opened"
+    return decoder_words(reason)
 
 
 # -- what an owner chooses a model by: served versions and earlier local models alike --
@@ -131,16 +128,16 @@ FACT_HEADERS = ["Trained", "Products", "Photos", "Held back"]
 
 
 def trained_at(meta: dict | None) -> datetime | None:
-    """When a model was trained: ours write trainedAt, Teachable Machine timeStamp."""
+    """When a model was trained (UTC): ours write trainedAt, Teachable Machine timeStamp."""
     if not meta:
         return None
-    raw = meta.get("trainedAt") or meta.get("timeStamp")
-    if not isinstance(raw, str):
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return parse_utc(meta.get("trainedAt") or meta.get("timeStamp"))
+
+
+def ago(meta: dict | None, now: datetime | None = None) -> str:
+    """ "2 days ago", "3 hours ago", "just now" since the model's training ("" unknown)."""
+    t = trained_at(meta)
+    return "" if t is None else age_words(t, now)
 
 
 def format_when(meta: dict | None) -> str:

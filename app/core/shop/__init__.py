@@ -6,7 +6,7 @@ the jobs are functions taking the client:
 * ``graphql``   — the Admin API documents;
 * ``transport`` — :class:`ShopClient`: address checks, GraphQL POSTs, retries, login;
 * ``sessions``  — remembered session tokens (OS keyring, else a 0600 file);
-* ``catalogue`` — :func:`list_catalogue` (no downloads) and :func:`fetch_catalog`;
+* ``catalogue`` — :func:`list_catalogue` (no downloads) and :func:`fetch_catalogue`;
 * ``publishing`` — :func:`publish` with verification, status, rollback.
 
 No Qt here: the GUI runs these in its task runner. The names below are the package's
@@ -23,7 +23,7 @@ from .catalogue import (
     ListedAsset,
     ListedProduct,
     PhotoFailure,
-    fetch_catalog,
+    fetch_catalogue,
     list_catalogue,
     product_ids,
 )
@@ -38,6 +38,9 @@ from .publishing import (
 from .sessions import store_description as session_store_description
 from .transport import ChannelInfo, ShopClient, is_loopback, normalise_server_url
 
+# The old spelling, for app/gui and bench until they switch (see app/core/catalog.py).
+fetch_catalog = fetch_catalogue
+
 __all__ = [
     "CatalogueListing",
     "ChannelInfo",
@@ -49,6 +52,7 @@ __all__ = [
     "PublishResult",
     "ShopClient",
     "fetch_catalog",
+    "fetch_catalogue",
     "is_loopback",
     "list_catalogue",
     "list_versions",

@@ -2,7 +2,7 @@
 
 :func:`list_catalogue` pages through the products without reading any image: ids,
 names, photo identities (``asset:<id>:<updatedAt>``) and change stamps, enough for
-``sync``/``status`` to tell whether anything changed. :func:`fetch_catalog` builds on
+``sync``/``status`` to tell whether anything changed. :func:`fetch_catalogue` builds on
 the very same listing and then downloads the photos it does not have yet.
 """
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,9 +21,10 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from .. import paths
-from ..catalog import IMAGE_FORMATS, Catalog, ImageRef, Product
+from ..catalogue import FROM_SHOP, IMAGE_FORMATS, Catalogue, ImageRef, Product
 from ..errors import ServerUnreachable, ShopError
 from ..progress import ProgressHook, Reporter, check_cancel
+from ..timestamps import parse_utc
 from .graphql import PRODUCT_IDS, PRODUCTS
 from .transport import TRANSFER_DEADLINE_S, ShopClient, new_http_session
 
@@ -90,7 +89,7 @@ class PhotoFailure:
 
 @dataclass
 class FetchStats:
-    """What one :func:`fetch_catalog` did, for messages and tests."""
+    """What one :func:`fetch_catalogue` did, for messages and tests."""
 
     products: int = 0
     images: int = 0  # image references; a photo shared by products counts for each
@@ -101,17 +100,19 @@ class FetchStats:
 
 @dataclass(frozen=True)
 class FetchResult:
-    catalog: Catalog
+    catalogue: Catalogue
     stats: FetchStats
     listing: CatalogueListing  # every listed photo, downloaded or not (for fingerprints)
 
+    @property
+    def catalog(self) -> Catalogue:
+        """The old spelling, for app/gui and bench until they switch (app/core/catalog.py)."""
+        return self.catalogue
+
 
 def _instant(stamp: str) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    """For ordering change stamps: an unreadable one sorts first."""
+    return parse_utc(stamp) or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
 
 def _paged(
@@ -173,13 +174,13 @@ def list_catalogue(
 
 
 def _list(client: ShopClient, rep: Reporter) -> CatalogueListing:
-    """The one listing path, for :func:`list_catalogue` and :func:`fetch_catalog`."""
+    """The one listing path, for :func:`list_catalogue` and :func:`fetch_catalogue`."""
     channel = client.require_channel()
     products = [_listed(item) for item in _paged(client, PRODUCTS, "read the products", rep)]
     return CatalogueListing(channel_id=channel.id, products=products)
 
 
-def fetch_catalog(
+def fetch_catalogue(
     client: ShopClient,
     *,
     on_progress: ProgressHook | None = None,
@@ -255,7 +256,7 @@ def fetch_catalog(
             id=lp.id,
             name=lp.name,
             images=[
-                ImageRef(results[a.id], origin="catalog", key=a.key)
+                ImageRef(results[a.id], origin=FROM_SHOP, key=a.key)
                 for a in lp.assets
                 if a.id in results
             ],
@@ -263,8 +264,8 @@ def fetch_catalog(
         for lp in listing.products
     ]
     downloads("downloading", 1.0, f"{stats.images} photos of {stats.products} products")
-    catalog = Catalog(products=products, channel_id=listing.channel_id, source=client.server_url)
-    return FetchResult(catalog=catalog, stats=stats, listing=listing)
+    fetched = Catalogue(products=products, channel_id=listing.channel_id, source=client.server_url)
+    return FetchResult(catalogue=fetched, stats=stats, listing=listing)
 
 
 def _image_session(workers: int) -> requests.Session:
@@ -328,22 +329,13 @@ def _stream_to(
     declared = resp.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_big
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
+    with paths.atomic_writer(dest) as fh:
         size = 0
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in resp.iter_content(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise too_big
-                check_cancel(cancel)
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
+        for chunk in resp.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            check_cancel(cancel)
+            fh.write(chunk)
         if size == 0:
             raise ShopError(f"{url} is empty")
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
