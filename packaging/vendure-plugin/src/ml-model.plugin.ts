@@ -10,12 +10,14 @@ import * as path from 'path';
 import { Readable } from 'stream';
 
 import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { OnApplicationBootstrap } from '@nestjs/common';
 import {
     Allow,
+    ChannelEvent,
     ConfigService,
     Ctx,
+    EventBus,
     Logger,
-    PermissionDefinition,
     PluginCommonModule,
     RequestContext,
     Type,
@@ -26,6 +28,19 @@ import gql from 'graphql-tag';
 
 import { createModelFileHandler } from './ml-model.middleware';
 import { isSystemError, ModelFileName, ModelRejected, ModelStorage, StoredVersion } from './ml-model-storage';
+import { submitRecognitionFeedbackPermission, uploadMlModelPermission } from './permissions';
+import {
+    FeedbackState,
+    feedbackSchema,
+    RateLimiter,
+    RecognitionFeedbackImageController,
+    RecognitionFeedbackOptions,
+    RecognitionFeedbackResolver,
+    resolveFeedbackOptions,
+} from './recognition-feedback';
+import { FeedbackStorage } from './recognition-feedback-storage';
+
+export { submitRecognitionFeedbackPermission, uploadMlModelPermission };
 
 export interface MlModelPluginOptions {
     /**
@@ -45,12 +60,13 @@ export interface MlModelPluginOptions {
     maxModelJsonBytes?: number;
     maxWeightsBytes?: number;
     maxMetadataBytes?: number;
+    /**
+     * Recognition feedback from the POS (frames with the cashier's choice): where it is
+     * stored, size and quota limits, rate limit. See recognition-feedback.ts for defaults.
+     */
+    feedback?: RecognitionFeedbackOptions;
 }
 
-export const uploadMlModelPermission = new PermissionDefinition({
-    name: 'UploadMlModel',
-    description: 'Allows publishing and rolling back the product-recognition model of a channel',
-});
 
 interface FileUpload {
     filename: string;
@@ -94,7 +110,7 @@ const schema = gql`
     }
 `;
 
-type ResolvedOptions = Required<MlModelPluginOptions>;
+type ResolvedOptions = Required<Omit<MlModelPluginOptions, 'feedback'>>;
 
 class PluginState {
     static options: MlModelPluginOptions;
@@ -262,10 +278,17 @@ export class MlModelResolver {
 
 @VendurePlugin({
     imports: [PluginCommonModule],
-    adminApiExtensions: { schema, resolvers: [MlModelResolver] },
+    adminApiExtensions: {
+        schema: gql`
+            ${schema}
+            ${feedbackSchema}
+        `,
+        resolvers: [MlModelResolver, RecognitionFeedbackResolver],
+    },
+    controllers: [RecognitionFeedbackImageController],
     configuration: config => {
-        config.authOptions.customPermissions.push(uploadMlModelPermission);
-        const options = PluginState.options;
+        config.authOptions.customPermissions.push(uploadMlModelPermission, submitRecognitionFeedbackPermission);
+        const { feedback, ...options } = PluginState.options;
         const { assetUploadDir, assetRoute } = resolveAssetOptions(options, config.plugins ?? []);
         PluginState.resolved = {
             keepVersions: 5,
@@ -276,6 +299,13 @@ export class MlModelResolver {
             assetUploadDir,
             assetRoute,
         };
+        const uploadMax = config.assetOptions.uploadMaxFileSize ?? 20 * 1024 * 1024;
+        FeedbackState.options = resolveFeedbackOptions(feedback, assetUploadDir, assetRoute, uploadMax);
+        FeedbackState.storage = new FeedbackStorage(FeedbackState.options.dir, FeedbackState.options);
+        FeedbackState.limiter = new RateLimiter(
+            FeedbackState.options.rateLimit.count,
+            FeedbackState.options.rateLimit.windowSeconds * 1000,
+        );
         const full = PluginState.resolved;
         PluginState.storage = new ModelStorage(
             path.join(assetUploadDir, 'ml-models'),
@@ -297,7 +327,25 @@ export class MlModelResolver {
     },
     compatibility: '^3.0.0',
 })
-export class MlModelPlugin {
+export class MlModelPlugin implements OnApplicationBootstrap {
+    constructor(
+        private readonly eventBus: EventBus,
+        private readonly configService: ConfigService,
+    ) {}
+
+    /** A deleted channel's frames and statistics go with it. */
+    onApplicationBootstrap(): void {
+        this.eventBus.ofType(ChannelEvent).subscribe(event => {
+            if (event.type !== 'deleted') return;
+            const strategy = this.configService.entityOptions.entityIdStrategy;
+            const raw = event.entity?.id ?? (event.input as any);
+            const channelId = String(strategy ? strategy.encodeId(raw) : raw);
+            FeedbackState.storage.removeChannel(channelId).catch(e => {
+                Logger.error(`Removing the recognition feedback of deleted channel ${channelId} failed: ${String(e?.stack ?? e)}`, loggerCtx);
+            });
+        });
+    }
+
     static init(options: MlModelPluginOptions = {}): Type<MlModelPlugin> {
         // the folder and route are settled when the server starts (see resolveAssetOptions)
         PluginState.options = { ...options };

@@ -50,6 +50,13 @@ const config: VendureConfig = {
             ...assetOption('assetRoute', env('ML_MODEL_ASSET_ROUTE', 'assets')),
             keepVersions: 3,
             maxWeightsBytes: Number(env('ML_MODEL_MAX_WEIGHTS_BYTES', String(4 * mib))),
+            // small limits, so tests/core/shop/test_feedback.py reaches them with a few frames
+            feedback: {
+                ...(process.env.ML_FEEDBACK_DIR ? { dir: process.env.ML_FEEDBACK_DIR } : {}),
+                maxPerChannel: Number(env('ML_FEEDBACK_MAX_PER_CHANNEL', '8')),
+                maxBytesPerChannel: Number(env('ML_FEEDBACK_MAX_BYTES_PER_CHANNEL', String(1.25 * mib))),
+                rateLimit: { count: Number(env('ML_FEEDBACK_RATE_COUNT', '12')), windowSeconds: 60 },
+            },
         }),
     ],
 };
