@@ -1,0 +1,336 @@
+"""Photos from the till: the frames the POS sent with the product the cashier chose.
+
+The Dukahub plugin stores, per channel, each frame the POS sends after a sale line
+(``submitRecognitionFeedback``) with the model's top three and the served version; this
+module reads them back for the owner (``UploadMlModel``): a page after a cursor
+(:func:`list_feedback`, :func:`iter_feedback`), one frame (:func:`download_image`,
+size-capped and checked against its sha256), production accuracy per served version
+(:func:`feedback_stats`), and :func:`delete_feedback` to free the server's quota.
+
+Review state (accepted / dropped) is not kept on the server: the cursor of the newest
+frame taken in and the dropped ids live in the app's per-shop store, beside the accepted
+photos they describe. The server's copy is a buffer (its quota drops the oldest), so
+"dropped ones are never offered again" holds as long as the app never reads before its
+cursor. Server-side counterpart: ``packaging/vendure-plugin/src/recognition-feedback.ts``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.errors import AnswerTooLarge, PermissionDenied, ShopError
+from app.core.progress import check_cancel
+from app.core.readers import parse_json
+from app.core.shop.transport import ShopClient
+
+PAGE_SIZE = 100  # the plugin's largest page
+# The plugin refuses frames over 1 MiB unless the shop raised its limit; anything much
+# larger than what a POS sends is not a frame.
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+
+# error codes of the plugin (extensions.code), and of Apollo for an unknown field
+FEEDBACK_REJECTED = "RECOGNITION_FEEDBACK_REJECTED"
+_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+_ITEM = (
+    "id productId productName predictions { productId probability } modelVersion "
+    "receivedAt imagePath imageBytes sha256 width height"
+)
+LIST_FEEDBACK = f"""
+query($after: String, $take: Int) {{
+  recognitionFeedback(after: $after, take: $take) {{
+    totalItems hasMore nextCursor items {{ {_ITEM} }}
+  }}
+}}"""
+FEEDBACK_STATS = """
+query($since: DateTime) {
+  recognitionFeedbackStats(since: $since) {
+    modelVersion photos top1Right top3Right averageConfidence corrections firstAt lastAt
+  }
+}"""
+DELETE_FEEDBACK = """
+mutation($ids: [String!], $all: Boolean) { deleteRecognitionFeedback(ids: $ids, all: $all) }"""
+
+
+class FeedbackUnsupported(ShopError):
+    """The shop's plugin predates photos from the till (no feedback API)."""
+
+
+class FeedbackRefused(ShopError):
+    """The plugin refused the arguments (``reason`` is its machine-readable cause)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class FeedbackImageGone(ShopError):
+    """The frame is no longer on the server (dropped by its quota, or deleted)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    product_id: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    """One frame from the till and what the model had said about it."""
+
+    id: str  # sortable by age; the cursor
+    product_id: str  # chosen by the cashier
+    product_name: str | None  # None: no longer a product of the channel
+    predictions: tuple[Prediction, ...]  # the model's top three, highest first
+    model_version: str  # the served version that made the predictions
+    received_at: dt.datetime  # aware, UTC
+    image_path: str  # on the server, behind the login (see download_image)
+    image_bytes: int
+    sha256: str
+    width: int
+    height: int
+
+    @property
+    def predicted_product_id(self) -> str | None:
+        return self.predictions[0].product_id if self.predictions else None
+
+    @property
+    def confidence(self) -> float | None:
+        """The model's top-1 probability."""
+        return self.predictions[0].probability if self.predictions else None
+
+    @property
+    def top1_right(self) -> bool:
+        return self.predicted_product_id == self.product_id
+
+    @property
+    def top3_right(self) -> bool:
+        return any(p.product_id == self.product_id for p in self.predictions[:3])
+
+    @property
+    def is_correction(self) -> bool:
+        """The cashier chose something other than the model's top-1."""
+        return not self.top1_right
+
+
+@dataclass(frozen=True)
+class FeedbackPage:
+    items: tuple[FeedbackItem, ...]
+    total_after: int  # frames after the cursor asked for, this page included
+    has_more: bool
+    next_cursor: str | None  # pass as ``after`` to read on; the cursor itself when nothing new
+
+
+@dataclass(frozen=True)
+class VersionStats:
+    """How one served model version did at the till (whole UTC days)."""
+
+    model_version: str
+    photos: int
+    top1_right: int
+    top3_right: int
+    average_confidence: float | None
+    corrections: int  # chosen product was not the model's top-1
+    first_at: dt.datetime
+    last_at: dt.datetime
+
+    @property
+    def top1_rate(self) -> float:
+        return self.top1_right / self.photos if self.photos else 0.0
+
+    @property
+    def top3_rate(self) -> float:
+        return self.top3_right / self.photos if self.photos else 0.0
+
+
+def _instant(value: Any) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _gql(client: ShopClient, query: str, variables: dict, *, what: str, retries: int = 2) -> dict:
+    """``client.gql`` plus the plugin's feedback error codes (matched by code, not text)."""
+    client.require_channel()
+    headers, token = client.auth_headers(True)
+    resp = client.request(
+        "POST",
+        client.api_url,
+        json={"query": query, "variables": variables},
+        headers=headers,
+        allow_redirects=False,
+        retries=retries,
+        what=what,
+    )
+    try:
+        payload = parse_json(resp.content, max_bytes=client.max_answer_bytes)
+    except ValueError:
+        payload = None  # client.parse says what it is
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors else None
+    extensions = first.get("extensions") if isinstance(first, dict) else None
+    if isinstance(extensions, dict):
+        code = str(extensions.get("code") or "")
+        if code == _VALIDATION_FAILED:
+            raise FeedbackUnsupported(
+                f"{client.server_url} has an older Dukahub plugin without photos from the till "
+                "(see packaging/vendure-plugin/README.md to update it)."
+            )
+        if code == FEEDBACK_REJECTED:
+            message = str(first.get("message") or code)
+            raise FeedbackRefused(
+                f"The server refused to {what}: {message}", str(extensions.get("reason") or "")
+            )
+    return client.parse(resp, what, token)
+
+
+def _item(raw: dict) -> FeedbackItem:
+    return FeedbackItem(
+        id=str(raw["id"]),
+        product_id=str(raw["productId"]),
+        product_name=raw.get("productName"),
+        predictions=tuple(
+            Prediction(str(p["productId"]), float(p["probability"])) for p in raw["predictions"]
+        ),
+        model_version=str(raw["modelVersion"]),
+        received_at=_instant(raw["receivedAt"]),
+        image_path=str(raw["imagePath"]),
+        image_bytes=int(raw["imageBytes"]),
+        sha256=str(raw["sha256"]),
+        width=int(raw["width"]),
+        height=int(raw["height"]),
+    )
+
+
+def list_feedback(client: ShopClient, after: str | None = None, take: int = 50) -> FeedbackPage:
+    """Frames of the selected channel after the cursor ``after`` (None: from the oldest
+    the server still keeps), oldest first, at most ``take`` (1-100)."""
+    data = _gql(
+        client,
+        LIST_FEEDBACK,
+        {"after": after, "take": take},
+        what="read the photos from the till",
+    )["recognitionFeedback"]
+    return FeedbackPage(
+        items=tuple(_item(raw) for raw in data["items"]),
+        total_after=int(data["totalItems"]),
+        has_more=bool(data["hasMore"]),
+        next_cursor=data.get("nextCursor"),
+    )
+
+
+def iter_feedback(
+    client: ShopClient,
+    after: str | None = None,
+    *,
+    cancel: threading.Event | None = None,
+) -> Iterator[FeedbackItem]:
+    """Every frame after ``after``, page by page (the cursor moves with the items)."""
+    cursor = after
+    while True:
+        check_cancel(cancel)
+        page = list_feedback(client, cursor, PAGE_SIZE)
+        yield from page.items
+        if not page.has_more or not page.items:
+            return
+        cursor = page.next_cursor
+
+
+def download_image(
+    client: ShopClient, item: FeedbackItem, *, max_bytes: int = MAX_IMAGE_BYTES
+) -> bytes:
+    """The frame's JPEG bytes, through the plugin's authorised route (never a public URL).
+
+    Refused without reading on past ``max_bytes``; checked against the listed sha256.
+    A frame the server no longer has raises :class:`FeedbackImageGone` (skip it).
+    """
+    client.require_channel()
+    path = item.image_path
+    if not path.startswith("/") or path.startswith("//") or any(c in path for c in "\\?#@"):
+        raise ShopError(f"The server listed the photo at “{path[:80]}”, not a path on it.")
+    headers, _token = client.auth_headers(True)
+    what = "download a photo from the till"
+    try:
+        resp = client.request(
+            "GET",
+            client.server_url + path,
+            headers=headers,
+            allow_redirects=False,
+            retries=2,
+            max_bytes=max_bytes,
+            what=what,
+        )
+    except AnswerTooLarge:
+        raise AnswerTooLarge(
+            f"The photo {item.id} is larger than {max_bytes / 1e6:g} MB; it was not downloaded."
+        ) from None
+    if resp.status_code == 404:
+        raise FeedbackImageGone(f"The photo {item.id} is no longer on the server.")
+    if resp.status_code in (401, 403):
+        client.channels()  # raises SessionExpired when the login itself has ended
+        chan = client.channel
+        where = f" in channel “{chan.code}”" if chan else ""
+        raise PermissionDenied(
+            f"Your user is not allowed to {what}{where} on {client.server_url} (it needs the "
+            "UploadMlModel permission). Ask the shop's administrator for it."
+        )
+    if resp.status_code != 200:
+        raise ShopError(f"Downloading the photo {item.id} failed: HTTP {resp.status_code}.")
+    body = resp.content
+    if hashlib.sha256(body).hexdigest() != item.sha256:
+        raise ShopError(
+            f"The photo {item.id} arrived damaged ({len(body)} bytes that do not match the "
+            "server's checksum); try again."
+        )
+    return body
+
+
+def feedback_stats(client: ShopClient, since: dt.datetime | None = None) -> list[VersionStats]:
+    """Per served model version, from ``since``'s UTC day on (all when None), the version
+    seen most recently first."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.timezone.utc)
+    data = _gql(
+        client,
+        FEEDBACK_STATS,
+        {"since": since.isoformat() if since else None},
+        what="read the till's statistics",
+    )["recognitionFeedbackStats"]
+    return [
+        VersionStats(
+            model_version=str(s["modelVersion"]),
+            photos=int(s["photos"]),
+            top1_right=int(s["top1Right"]),
+            top3_right=int(s["top3Right"]),
+            average_confidence=(
+                None if s.get("averageConfidence") is None else float(s["averageConfidence"])
+            ),
+            corrections=int(s["corrections"]),
+            first_at=_instant(s["firstAt"]),
+            last_at=_instant(s["lastAt"]),
+        )
+        for s in data
+    ]
+
+
+def delete_feedback(
+    client: ShopClient, ids: Sequence[str] | None = None, *, everything: bool = False
+) -> int:
+    """Deletes frames on the server (``ids``, or all of the channel's with ``everything``);
+    the statistics stay. Returns how many were deleted (ids already gone are skipped)."""
+    if (ids is None) == (not everything):
+        raise ValueError("pass either ids or everything=True")
+    what = "delete photos from the till"
+    if everything:  # deleting is idempotent: retried like a read
+        data = _gql(client, DELETE_FEEDBACK, {"all": True}, what=what)
+        return int(data["deleteRecognitionFeedback"])
+    wanted = list(ids or [])
+    deleted = 0
+    for start in range(0, len(wanted), 1000):  # the plugin's largest batch
+        batch = {"ids": wanted[start : start + 1000]}
+        deleted += int(_gql(client, DELETE_FEEDBACK, batch, what=what)["deleteRecognitionFeedback"])
+    return deleted
