@@ -28,7 +28,9 @@ import requests
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PLUGIN_SRC = REPO / "packaging" / "vendure-plugin" / "src"
+POS_RECIPE = REPO / "packaging" / "vendure-plugin" / "pos"  # the README's POS code
 ENTRY = HERE / "dist" / "tests" / "vendure_server" / "src" / "index.js"
+POS_ENTRY = HERE / "dist" / "tests" / "vendure_server" / "src" / "pos.js"  # a stand-in POS
 GROCERY = REPO.parent / "shared" / "datasets" / "grocery-fruit-veg"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 START_TIMEOUT = 120.0
@@ -78,6 +80,10 @@ class VendureServer:
 
     def model_dir(self, channel_code: str) -> Path:
         return self.asset_dir / "ml-models" / self.channels[channel_code].id
+
+    def feedback_dir(self, channel_code: str) -> Path:
+        """The plugin's default: ``ml-feedback`` beside (never inside) the asset folder."""
+        return self.asset_dir.parent / "ml-feedback" / self.channels[channel_code].id
 
     def admin(self, channel_code: str | None = None) -> AdminApi:
         api = AdminApi(self.api)
@@ -206,7 +212,7 @@ def _build(npm: str, node: str) -> None:
             timeout=600,
         )
     tsc = HERE / "node_modules" / "typescript" / "bin" / "tsc"
-    sources = _newest_mtime(HERE / "src", PLUGIN_SRC)
+    sources = _newest_mtime(HERE / "src", PLUGIN_SRC, POS_RECIPE)
     built = ENTRY.stat().st_mtime if ENTRY.exists() else 0.0
     if built < max(sources, (HERE / "tsconfig.json").stat().st_mtime):
         subprocess.run(
@@ -279,6 +285,20 @@ def start_server(
         pid=proc.pid,
     )
     return proc, server
+
+
+def run_pos(job: dict, timeout: float = 60.0) -> dict:
+    """Runs the stand-in POS (src/pos.ts) on one job; returns its JSON answer."""
+    out = subprocess.run(
+        [shutil.which("node") or "node", str(POS_ENTRY)],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=HERE,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout)
 
 
 def stop_server(proc: subprocess.Popen) -> None:
