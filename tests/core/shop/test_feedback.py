@@ -356,7 +356,7 @@ def test_bad_input_gets_one_clear_error_and_stores_nothing(till: Till, case: str
     assert not list((till.server.asset_dir.parent / "ml-feedback" / ch.id / ".tmp").glob("*"))
 
 
-def test_only_the_right_permission_on_the_right_channel(till: Till) -> None:
+def test_only_the_right_permission_on_the_right_channel(till: Till, sent: Sent) -> None:
     server, ch = till.server, till.channels["till"]
     product = till.products["till"][0]
     before = on_disk(server, ch.id)
@@ -378,6 +378,9 @@ def test_only_the_right_permission_on_the_right_channel(till: Till) -> None:
         list_feedback(reader)
     with pytest.raises(PermissionDenied):
         feedback_stats(reader)
+    item = list_feedback(till.client("till"), None, 1).items[0]
+    with pytest.raises(PermissionDenied):
+        download_image(reader, item)
 
 
 def test_rate_limit_per_session(till: Till) -> None:
