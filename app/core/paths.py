@@ -18,7 +18,6 @@ from typing import Any, BinaryIO
 
 import platformdirs
 
-from .model import TrainOptions
 from .model_format import DEFAULT_QUANTIZE
 
 APP_NAME = "DukahubTrainer"
@@ -128,11 +127,14 @@ class Settings:
     last_folder: str = ""
     last_screen: str = ""
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
-    alpha: float = TrainOptions.alpha  # the Train screen's options start at the trainer's
-    epochs: int = TrainOptions.epochs
-    augment: bool = TrainOptions.augment
+    # The Train screen's options start at TrainOptions' defaults: the same values, pinned
+    # by tests/core/test_facts.py (this module cannot import app.core.model, whose model
+    # building imports the feature extractor, which needs this module).
+    alpha: float = 0.35
+    epochs: int = 30
+    augment: bool = True
     quantize: str = DEFAULT_QUANTIZE
-    seed: int = TrainOptions.seed
+    seed: int = 0
     base_weights: str = ""  # Advanced → pretrained weights file; "" = shipped/downloaded
     camera_id: str = ""
     last_source: str = ""  # "shop" | "folder" | "": what reopens at start
@@ -141,7 +143,7 @@ class Settings:
     publish_channel_id: str = ""
     copy_folder: str = ""  # "Save a copy of the three files…": the folder last used
     seconds_per_view: float = 0.0  # measured in the last training here (alpha 0.35); 0 = unknown
-    accept_target: float = TrainOptions.accept_target  # Advanced → "Sure enough to add by itself"
+    accept_target: float = 0.95  # Advanced → "Sure enough to add by itself" (pinned too)
 
     @classmethod
     def path(cls) -> Path:

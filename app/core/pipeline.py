@@ -1,6 +1,6 @@
 """One training pipeline for the app and every CLI command.
 
-source (a shop channel or a folder) + the owner's edits (:class:`ChannelStore`) +
+source (:mod:`app.core.sources`) + the owner's edits (:class:`ChannelStore`) +
 options → photo check (:class:`Dataset`, built once and reused) → trained model →
 atomic export with the catalogue fingerprint → :class:`TrainOutcome`.
 
@@ -11,19 +11,20 @@ TensorFlow is imported only inside :func:`train_and_export`.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from . import fingerprint, paths
+from . import fingerprint
 from .catalogue import Catalogue
 from .progress import ProgressHook, check_cancel, span
+from .sources import Source
 from .store import ChannelStore
+
+__all__ = ["Source", "TrainOutcome", "check_photos", "preflight", "train_and_export", "with_edits"]
 
 if TYPE_CHECKING:  # dataset pulls in numpy: not at the window's start-up
     from .dataset import Dataset, DatasetReport
@@ -32,75 +33,9 @@ if TYPE_CHECKING:  # dataset pulls in numpy: not at the window's start-up
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Source:
-    """Where products come from: a shop channel or a local folder."""
-
-    kind: str  # "shop" | "folder"
-    server: str = ""
-    channel_code: str = ""
-    channel_id: str = ""
-    folder: str = ""
-
-    @classmethod
-    def shop(cls, server: str, channel_code: str, channel_id: str = "") -> Source:
-        from .shop import normalise_server_url
-
-        return cls("shop", normalise_server_url(server), channel_code, str(channel_id))
-
-    @classmethod
-    def from_folder(cls, folder: Path | str) -> Source:
-        return cls("folder", folder=str(Path(folder).expanduser().resolve()))
-
-    @property
-    def label(self) -> str:
-        if self.kind == "shop":
-            return f"{self.channel_code} on {self.server}"
-        if self.is_sample_shop:
-            return "Sample shop"  # not the path of its copy inside the app's data folder
-        return f"folder {self.folder}"
-
-    @property
-    def short_name(self) -> str:
-        """For the window title: the channel code, "Sample shop" or the folder's name."""
-        if self.kind == "shop":
-            return self.channel_code
-        return "Sample shop" if self.is_sample_shop else Path(self.folder).name
-
-    @property
-    def is_sample_shop(self) -> bool:
-        from .sample_shop import is_sample_shop
-
-        return self.kind == "folder" and is_sample_shop(self.folder)
-
-    @property
-    def store_key(self) -> tuple[str, str]:
-        return (self.server, self.channel_code) if self.kind == "shop" else ("folder", self.folder)
-
-    def store(self) -> ChannelStore:
-        """The owner's added photos and ticks for this source (kept on disk)."""
-        return ChannelStore(*self.store_key)
-
-    def model_dir(self) -> Path:
-        """Where training exports: ``models/<server host>/<channel>`` or ``models/folders/…``."""
-
-        def safe(text: str) -> str:
-            return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[-80:] or "_"
-
-        if self.kind == "shop":
-            host = urlsplit(self.server).netloc or self.server
-            return paths.models_dir() / safe(host) / safe(self.channel_code)
-        folder = Path(self.folder)
-        digest = hashlib.blake2b(str(folder).encode(), digest_size=4).hexdigest()
-        return paths.models_dir() / "folders" / f"{safe(folder.name)}-{digest}"
-
-
 def with_edits(base: Catalogue, source: Source, store: ChannelStore | None = None) -> Catalogue:
     """The catalogue as the trainer sees it: the owner's added photos and ticks applied."""
-    cat = (store or source.store()).apply(base)
-    if source.kind == "shop" and not cat.channel_id:
-        cat = replace(cat, channel_id=source.channel_id)
-    return cat
+    return source.with_edits(base, store)
 
 
 def check_photos(

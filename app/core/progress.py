@@ -26,15 +26,20 @@ class Progress:
 ProgressHook = Callable[[Progress], None]
 
 
-def span(on_progress: ProgressHook | None, a: float, b: float) -> ProgressHook | None:
-    """One step's 0..1 mapped onto [a, b] of the whole run; the caller recomputes the ETA
-    over the whole run (a step's own ETA would be wrong for it)."""
+def span(
+    on_progress: ProgressHook | None, a: float, b: float, *, keep_eta: bool = False
+) -> ProgressHook | None:
+    """One step's 0..1 mapped onto [a, b] of the whole run. A step's own time left is
+    dropped (it would be wrong for the run) unless ``keep_eta``: the step's figure
+    already counts what follows it, or what follows takes seconds (a training's time
+    left, before a publish)."""
     if on_progress is None:
         return None
     hook = on_progress
 
     def mapped(p: Progress) -> None:
-        hook(replace(p, fraction=a + (b - a) * p.fraction, eta_s=None))
+        eta = p.eta_s if keep_eta else None
+        hook(replace(p, fraction=a + (b - a) * p.fraction, eta_s=eta))
 
     return mapped
 

@@ -1,4 +1,4 @@
-"""Keeping a channel's served model current by itself: ``status`` and ``sync``.
+"""What keeping a channel's served model current needs: the state, the lock, the clock.
 
 Dukahub's design note asks for "auto-training: retrain when products or images
 change, debounced; a nightly run that trains only if something changed". Here:
@@ -6,13 +6,13 @@ change, debounced; a nightly run that trains only if something changed". Here:
 * :func:`catalogue_state` compares the channel's catalogue as it is now (the product
   list only — no photo is downloaded) plus the owner's edits with the catalogue
   fingerprint of the **served** model and of the **local** one;
-* :func:`sync_channel` does nothing when the served model is current (and never
-  imports TensorFlow then), waits while the newest change is younger than the
-  debounce window, and otherwise downloads, trains, exports and publishes with
-  verification — under a per-channel lock, so two syncs of one channel never overlap.
+* :func:`channel_lock` keeps two syncs of one channel from overlapping, and
+  :class:`SyncClock` ends a whole run at its time limit, naming the step it was on.
 
-A sync killed mid-way leaves the served model untouched (the server swaps atomically)
-and the local export whole (exports are atomic); the lock dies with the process.
+The run itself (nothing to do, debounce, or train → publish → verify) is the task
+:func:`app.core.flows.keep_current.sync_channel`. A sync killed mid-way leaves the
+served model untouched (the server swaps atomically) and the local export whole
+(exports are atomic); the lock dies with the process.
 """
 
 from __future__ import annotations
@@ -29,15 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import fingerprint, paths
-from .catalogue import FROM_SHOP, Catalogue, ImageRef, Product
 from .errors import ExitCode, ModelFilesError, TrainerError
-from .pipeline import Source, with_edits
-from .progress import Progress, ProgressHook, Reporter, span
+from .progress import Progress, ProgressHook
+from .sources import ShopSource, Source, listed_catalogue
 from .timestamps import age_words, parse_utc
+from .wording import upper_first
 
 if TYPE_CHECKING:
-    from .model import TrainOptions
-    from .shop import CatalogueListing, ShopClient
+    from .shop import ShopClient
     from .store import ChannelStore
 
 log = logging.getLogger(__name__)
@@ -49,26 +48,6 @@ EXIT_WAITING, EXIT_BUSY = ExitCode.WAITING, ExitCode.BUSY
 
 class SyncBusy(TrainerError):
     """Another sync of the same channel holds its lock."""
-
-
-def listed_catalogue(listing: CatalogueListing) -> Catalogue:
-    """The channel's products with photo *identities* only (nothing downloaded).
-
-    Each photo's ``path`` is a placeholder and is never opened: fingerprints use
-    ``ImageRef.key`` for shop photos. Owner-added photos, merged in by the store, are
-    real files and are hashed.
-    """
-    return Catalogue(
-        products=[
-            Product(
-                id=p.id,
-                name=p.name,
-                images=[ImageRef(Path(key), origin=FROM_SHOP, key=key) for key in p.photo_keys],
-            )
-            for p in listing.products
-        ],
-        channel_id=listing.channel_id,
-    )
 
 
 def newest_edit(store: ChannelStore) -> dt.datetime | None:
@@ -137,12 +116,8 @@ def _describe(
 ) -> str:
     age = describe_age(str(metadata.get("trainedAt", "")), now)
     if changes.up_to_date:
-        return f"{_upper_first(which)} (trained {age}) is up to date."
-    return f"{_upper_first(changes.summary())} since {which} (trained {age})."
-
-
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
+        return f"{upper_first(which)} (trained {age}) is up to date."
+    return f"{upper_first(changes.summary())} since {which} (trained {age})."
 
 
 def catalogue_state(
@@ -155,10 +130,10 @@ def catalogue_state(
     from .shop import list_catalogue, published_metadata
 
     channel = client.require_channel()
-    source = Source.shop(client.server_url, channel.code, channel.id)
+    source = ShopSource.at(client.server_url, channel.code, channel.id)
     store = source.store()
     listing = list_catalogue(client, on_progress=on_progress, cancel=cancel)
-    current = fingerprint.of_catalogue(with_edits(listed_catalogue(listing), source, store))
+    current = fingerprint.of_catalogue(source.with_edits(listed_catalogue(listing), store))
     changes = [parse_utc(listing.newest_update), newest_edit(store)]
     served_meta = published_metadata(client)
     local_meta = local_metadata(source)
@@ -199,109 +174,6 @@ def channel_lock(source: Source) -> Iterator[Path]:
                 f"Another sync of channel {source.channel_code} on {source.server} is running."
             ) from None
         yield path
-
-
-@dataclass
-class SyncOutcome:
-    channel: str
-    status: str  # "up to date" | "published" | "waiting" | "busy" | "failed"
-    message: str
-    exit_code: int
-    version: str = ""
-    trained: bool = False
-
-
-def sync_channel(
-    client: ShopClient,
-    options: TrainOptions,
-    *,
-    debounce_minutes: float = 0.0,
-    quantize: str = "none",
-    on_progress: ProgressHook | None = None,
-    cancel: threading.Event | None = None,
-    now: dt.datetime | None = None,
-) -> SyncOutcome:
-    """Train → publish → verify if the catalogue or the owner's edits changed since the
-    served model; otherwise return at once ("up to date") without importing TensorFlow.
-
-    Raises :class:`SyncBusy` when another sync of the channel runs, and the usual
-    :class:`TrainerError` subclasses on failure.
-    """
-    channel = client.require_channel()
-    source = Source.shop(client.server_url, channel.code, channel.id)
-    rep = Reporter(on_progress, cancel)
-    with channel_lock(source):
-        state = catalogue_state(client, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
-        served = state.served
-        if served is not None and served.up_to_date:
-            return SyncOutcome(channel.code, "up to date", state.describe_served(now), EXIT_OK)
-        what = (
-            "no model is served yet"
-            if served is None
-            else f"{served.summary()} since the served model"
-        )
-        now = now or dt.datetime.now(dt.timezone.utc)
-        if debounce_minutes > 0 and state.newest_change is not None:
-            age_min = (now - state.newest_change).total_seconds() / 60
-            if age_min < debounce_minutes:
-                return SyncOutcome(
-                    channel.code,
-                    "waiting",
-                    f"{_upper_first(what)}; the newest change is {age_min:.0f} min old, "
-                    f"so training waits until it is {debounce_minutes:g} min old.",
-                    EXIT_WAITING,
-                )
-        model_dir = source.model_dir()
-        trained = False
-        if state.local is not None and state.local.up_to_date:
-            rep("preparing", 0.05, "The model on this computer is current: publishing it")
-        else:
-            _train_channel(
-                client, source, options, quantize, model_dir, span(on_progress, 0.03, 0.9), cancel
-            )
-            trained = True
-        from .shop import publish
-
-        result = publish(client, model_dir, on_progress=span(on_progress, 0.9, 1.0), cancel=cancel)
-        n = len(result.metadata.get("labels", []))
-        return SyncOutcome(
-            channel.code,
-            "published",
-            f"{_upper_first(what)}: published version {result.version} ({n} products), "
-            f"verified at {result.url}",
-            EXIT_OK,
-            version=result.version,
-            trained=trained,
-        )
-
-
-def _train_channel(
-    client: ShopClient,
-    source: Source,
-    options: TrainOptions,
-    quantize: str,
-    model_dir: Path,
-    on_progress: ProgressHook | None,
-    cancel: threading.Event | None,
-) -> None:
-    from .pipeline import train_and_export
-    from .shop import fetch_catalogue
-
-    store = source.store()
-    fetched = fetch_catalogue(client, on_progress=span(on_progress, 0.0, 0.15), cancel=cancel)
-    for failure in fetched.stats.failed:
-        log.warning("Photo not downloaded: %s", failure)
-    train_and_export(
-        with_edits(fetched.catalogue, source, store),
-        options,
-        model_dir,
-        quantize=quantize,
-        fingerprint_of=with_edits(listed_catalogue(fetched.listing), source, store),
-        counter_frames=store.counter_frames.paths(),
-        not_product_photos=store.not_product_photos(),
-        on_progress=span(on_progress, 0.15, 1.0),
-        cancel=cancel,
-    )
 
 
 # -- the time limit of one run ------------------------------------------------------------

@@ -50,6 +50,11 @@ def weak_products(
     return out
 
 
+def upper_first(text: str) -> str:
+    """A sentence made of a summary ("1 new product, …"): its first letter upper case."""
+    return text[:1].upper() + text[1:]
+
+
 NONE_WEAK = "No product stands out as weak."
 
 

@@ -1,0 +1,69 @@
+"""A shop login from the command line's arguments.
+
+The remembered session (*Keep me logged in* in the app) when there is one for the
+server and user, else the password from ``DUKAHUB_TRAINER_PASSWORD`` or a no-echo
+prompt — never from an argument: it would be visible in the process list and the
+shell history. Scheduled runs (cron, systemd timers) use the remembered session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from ..core.errors import TrainerError
+from ..core.flows.login import REQUEST_DEADLINE_S, log_in, remembered_session
+
+if TYPE_CHECKING:
+    from ..core.shop import ShopClient
+
+PASSWORD_ENV = "DUKAHUB_TRAINER_PASSWORD"
+__all__ = ["PASSWORD_ENV", "REQUEST_DEADLINE_S", "login_from_args", "read_password"]
+
+
+def read_password(username: str = "", server: str = "") -> str:
+    """From $DUKAHUB_TRAINER_PASSWORD, else a no-echo prompt; never from argv."""
+    pw = os.environ.get(PASSWORD_ENV)
+    if pw:
+        return pw
+    if not sys.stdin.isatty():
+        raise TrainerError(f"No password: set {PASSWORD_ENV} or run in a terminal.")
+    who = f" for {username}" if username else ""
+    where = f" on {server}" if server else ""
+    return getpass.getpass(f"Password{who}{where}: ")
+
+
+def login_from_args(args: argparse.Namespace, *, stop_at: float | None = None) -> ShopClient:
+    """``--server`` (and ``--username``, ``--insecure``, ``--timeout``) → a logged-in
+    client; each request ends by ``stop_at`` too (``sync``'s time limit)."""
+    username = getattr(args, "username", None)
+    deadline = getattr(args, "timeout", None) or REQUEST_DEADLINE_S
+    client = remembered_session(args.server, deadline=deadline, stop_at=stop_at)
+    if client is not None and (not username or client.username == username):
+        return client
+    if client is not None:
+        client.close()
+    if not username:
+        raise TrainerError(
+            f"No remembered session for {args.server}: pass --username (the password comes "
+            f"from ${PASSWORD_ENV} or a prompt), or log in once in the app with "
+            "“Keep me logged in”."
+        )
+    return log_in(
+        args.server,
+        username,
+        lambda: read_password(username, args.server),
+        insecure=getattr(args, "insecure", False),
+        deadline=deadline,
+        stop_at=stop_at,
+    )
+
+
+def channel_from_args(args: argparse.Namespace) -> ShopClient:
+    """Logged in, with ``--channel`` selected."""
+    client = login_from_args(args)
+    client.select_channel(args.channel)
+    return client

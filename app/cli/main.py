@@ -1,0 +1,76 @@
+"""The entry point (``dukahub-trainer``, ``python -m app``): the app without a command,
+else one command, its failures turned into one line and an exit code by type."""
+
+from __future__ import annotations
+
+import io
+import logging
+import signal
+import sys
+from typing import NoReturn
+
+from ..core.errors import Cancelled, ExitCode, TrainerError, WeightsUnavailable
+
+
+def main(argv: list[str] | None = None) -> int:
+    # output never fails a command: what the terminal or log cannot encode (an emoji in
+    # a cp1252 log) is written as "?", so a model that was written is reported as written
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
+    raw = sys.argv[1:] if argv is None else argv
+    if not raw:  # the app: skip the parser, whose shop commands import requests
+        return _app(argv)
+    from .parser import build_parser
+
+    args = build_parser().parse_args(raw)
+    if args.command is None:
+        return _app(argv)
+    try:
+        # ``kill`` unwinds like Ctrl-C, so temp folders are removed on the way out
+        signal.signal(signal.SIGTERM, _interrupt)
+        from ..core.flows.command import start_command
+
+        start_command(notes_to=sys.stderr)  # the log file, notes, a private temp folder
+        return int(args.func(args))
+    except Cancelled as exc:  # an outcome: its message says what was kept
+        print(str(exc) or "Cancelled.", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        print("\nInterrupted; nothing was changed.", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except TrainerError as exc:
+        print(f"Error: {exc}{_advice(exc)}", file=sys.stderr)
+        return ExitCode.FAILED
+    except Exception as exc:  # a full disk, a read-only folder: by type, one line
+        from ..core.faults import describe
+
+        message = describe(exc)
+        if message is None:
+            raise  # a bug: the traceback is the useful report
+        # the details for the log file; info, so no last-resort printer repeats it here
+        logging.getLogger(__name__).info("%s failed", args.command, exc_info=exc)
+        print(f"Error: {message}", file=sys.stderr)
+        return ExitCode.FAILED
+
+
+def _app(argv: list[str] | None) -> int:
+    from ..gui.main import run_gui
+
+    return run_gui(sys.argv[:1] if argv is None else ["dukahub-trainer"])
+
+
+def _advice(exc: TrainerError) -> str:
+    """What the command line offers beyond the error's own words (the app, its buttons)."""
+    from ..core.paths import BASE_WEIGHTS_ENV
+
+    if isinstance(exc, WeightsUnavailable):
+        return (
+            " A copy of that file can also be given with --base-weights FILE or the "
+            f"environment variable {BASE_WEIGHTS_ENV}."
+        )
+    return ""
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt

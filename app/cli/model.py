@@ -1,0 +1,128 @@
+"""``predict``, ``inspect`` and ``teach``: the commands that work on an exported model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.flows.inspect import inspect_model
+from ..core.flows.recognise import load_model, recognise_files
+from ..core.flows.teach import PhotosRefused, TeachRequest, teach_photos
+from .arguments import whole_number
+
+
+def add_predict(sub: Any) -> None:
+    p = sub.add_parser("predict", help="run an exported model on images")
+    p.add_argument("model_dir", type=Path)
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--top", type=whole_number(1), default=3)
+    p.add_argument("--json", action="store_true", help="one JSON object per photo, one a line")
+    p.set_defaults(func=run_predict)
+
+
+def add_inspect(sub: Any) -> None:
+    i = sub.add_parser("inspect", help="validate a model folder and print its metadata")
+    i.add_argument("model_dir", type=Path)
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=run_inspect)
+
+
+def add_teach(sub: Any) -> None:
+    e = sub.add_parser(
+        "teach",
+        help="update a model in place from photos of one product (no full training)",
+        description="Teaches the exported model these photos of one product at once, as a "
+        "correction at the till does: the product layer is updated and the three files are "
+        "written through the same validation and atomic swap as train. Dark, blank or "
+        "blurred photos are refused with a reason. Train or sync runs the full training "
+        "with validation later; to keep the photos for it, add them to the product.",
+    )
+    e.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    e.add_argument("--product", required=True, metavar="ID", help="the product the photos show")
+    e.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    e.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    e.set_defaults(func=run_teach)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """One line (or JSON object) per photo on stdout; an unreadable photo is skipped
+    with its reason on stderr and makes the exit code 1."""
+    loaded = load_model(args.model_dir)
+    threshold = loaded.accept_threshold
+    status = 0
+    for r in recognise_files(loaded, args.images, top=args.top):
+        if r.decision is None:
+            print(f"{r.path}: skipped: {r.error}", file=sys.stderr)
+            status = 1
+            continue
+        if args.json:
+            top = [{"label": m.label, "name": m.name, "p": m.probability} for m in r.matches]
+            print(
+                json.dumps(
+                    {
+                        "file": str(r.path),
+                        "top": top,
+                        "sure": r.decision.sure,
+                        "acceptThreshold": threshold,
+                        "decision": r.said,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            continue
+        shown = ", ".join(
+            f"{m.label} ({m.name}) {m.probability:.3f}"
+            if m.name != m.label
+            else f"{m.label} {m.probability:.3f}"
+            for m in r.matches
+        )
+        print(f"{r.path}: {shown} — {r.said} (accept at {threshold:.2f})")
+    return status
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    report = inspect_model(args.model_dir)
+    if args.json:
+        print(json.dumps(report.metadata, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{args.model_dir}: valid TF.js layers model")
+    for name, size in report.file_sizes:
+        print(f"  {name:14s} {size:>10,d} bytes")
+    for key, value in report.fields:
+        print(f"  {key}: {value}")
+    print(f"  labels ({len(report.labels)}):")
+    for lab, nm in report.labels:
+        print(f"    {lab}" + (f"  {nm}" if nm != lab else ""))
+    if report.missing_seed_fields:
+        origin = "a Teachable Machine export" if report.from_teachable_machine else "this model"
+        print(f"  note: {origin} lacks Dukahub fields: {', '.join(report.missing_seed_fields)}")
+    return 0
+
+
+def run_teach(args: argparse.Namespace) -> int:
+    request = TeachRequest(args.model_dir, args.product, list(args.photos), args.base_weights)
+    try:
+        outcome = teach_photos(request)
+    except PhotosRefused as exc:
+        _refused(exc.refused)
+        raise
+    _refused(outcome.refused)
+    result = outcome.result
+    photos = f"{result.photos} photo{'s' if result.photos != 1 else ''}"
+    print(
+        f"Taught {outcome.label} from {photos} in {result.seconds:.1f} s; "
+        f"the first photo was {outcome.before}, now {outcome.after}."
+    )
+    print(
+        f"{result.taught_products} product{'s' if result.taught_products != 1 else ''} "
+        f"taught since the full training; Train or sync runs it with validation."
+    )
+    return 0
+
+
+def _refused(refused: list[tuple[Path, str]]) -> None:
+    for path, why in refused:
+        print(f"{path}: refused: {why}", file=sys.stderr)

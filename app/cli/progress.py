@@ -1,0 +1,47 @@
+"""The one progress printer of every command: stderr, results stay on stdout."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from ..core.progress import Progress
+
+
+class StderrProgress:
+    """One updating line on a terminal; a line per phase step when piped (CI logs).
+
+    Shows the time left when the task knows it (a training, from the speed measured
+    as it runs: :func:`app.core.flows.train.train`).
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
+        self._last_phase = ""
+        self._last_bucket = -1
+        self._last_t = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        pct = int(p.fraction * 100)
+        left = p.eta_s if p.fraction < 1 else None  # done is done, whatever the plan said
+        eta = f" · about {left:.0f}s left" if left is not None and left > 1 else ""
+        line = f"[{pct:3d}%] {p.phase}: {p.message}{eta}"
+        if self.tty:
+            now = time.monotonic()
+            if now - self._last_t < 0.1 and p.fraction < 1:
+                return
+            self._last_t = now
+            self.stream.write("\r\x1b[2K" + line[:120])
+            self.stream.flush()
+            return
+        bucket = pct // 10
+        if p.phase != self._last_phase or bucket != self._last_bucket:
+            self._last_phase, self._last_bucket = p.phase, bucket
+            print(line, file=self.stream, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()

@@ -1,0 +1,136 @@
+"""``publish``, ``status`` and ``rollback``: a shop channel, or ``--to-folder DIR``.
+
+One command per job with one set of words for both targets
+(:class:`app.core.flows.publish.PublishTarget`); the shop's ``status`` adds what
+changed since the served model. A folder that stays taken by another publish or
+rollback for the whole ``--lock-wait`` ends with exit code 4, as ``sync``'s busy
+channel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ExitCode, TrainerError
+from ..core.flows.changes import channel_status
+from ..core.flows.publish import FolderBusy, FolderTarget, ModelVersion, ShopTarget
+from .arguments import add_connection, add_folder
+from .login import channel_from_args
+from .progress import StderrProgress
+
+SERVER_ARGS = ("--server", "--channel")  # what a shop target needs; --to-folder replaces them
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("publish", help="upload an exported model to a shop channel")
+    p.add_argument("model_dir", metavar="MODEL_DIR", type=Path)
+    add_connection(p)
+    add_folder(p, lock_wait=True)
+    p.set_defaults(func=run_publish)
+
+    p = sub.add_parser("status", help="show the model a channel serves and its versions")
+    add_connection(p)
+    add_folder(p, lock_wait=False)
+    p.set_defaults(func=run_status)
+
+    p = sub.add_parser("rollback", help="serve an earlier model version again")
+    p.add_argument("version", metavar="VERSION")
+    add_connection(p)
+    add_folder(p, lock_wait=True)
+    p.set_defaults(func=run_rollback)
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    progress = StderrProgress()
+    if args.to_folder is not None:
+        target = FolderTarget(args.to_folder, args.folder_channel_id, args.lock_wait)
+        try:
+            r = target.publish(args.model_dir, on_progress=progress)
+        except FolderBusy as exc:
+            return _busy(exc)
+        progress.done()
+        again = " (already served: nothing copied)" if r.reused else ""
+        print(f"Published version {r.version} ({r.products} products) in {r.location}{again}")
+        return ExitCode.OK
+    client = _shop("publish", args)
+    r = ShopTarget(client).publish(args.model_dir, on_progress=progress)
+    progress.done()
+    again = " (already served: not uploaded again)" if r.reused else ""
+    print(f"Published version {r.version} ({r.products} products) at {r.location}{again}")
+    return ExitCode.OK
+
+
+def run_status(args: argparse.Namespace) -> int:
+    if args.to_folder is not None:
+        channel = _folder_channel(args)
+        target = FolderTarget(args.to_folder, channel)
+        st, chdir = target.status(), target.channel_dir
+        cur = st.current
+        if cur is None:
+            print(f"Channel {channel} in {chdir}: no model published yet.")
+        else:
+            print(
+                f"Channel {channel} serves version {cur.version} (trained "
+                f"{cur.trained_at or '?'}, {cur.products_text}) from {chdir / 'latest'}"
+            )
+        _versions(st.versions)
+        for u in st.unservable:
+            print(f"   not listed: version {u.version} {u.reason}, so it cannot be served")
+        return ExitCode.OK
+    s = channel_status(_shop("status", args))  # the product list only: no photo downloaded
+    meta = s.changes.served_metadata
+    if meta is None:
+        print(f"Channel {s.channel_code} (id {s.channel_id}): no model published yet.")
+    else:
+        print(
+            f"Channel {s.channel_code} (id {s.channel_id}) serves a model trained "
+            f"{meta.get('trainedAt', '?')} for {len(meta.get('labels', []))} products: "
+            f"{s.latest_url}"
+        )
+    _versions(s.stored.versions)
+    print(s.changes.describe_served())
+    print(s.changes.describe_local())
+    return ExitCode.OK
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    if args.to_folder is not None:
+        channel = _folder_channel(args)
+        try:
+            v = FolderTarget(args.to_folder, channel, args.lock_wait).rollback(args.version)
+        except FolderBusy as exc:
+            return _busy(exc)
+    else:
+        channel = args.channel
+        v = ShopTarget(_shop("rollback", args)).rollback(args.version)
+    print(f"Channel {channel} now serves version {v.version} (trained {v.trained_at}).")
+    return ExitCode.OK
+
+
+def _versions(versions: list[ModelVersion]) -> None:
+    for v in versions:
+        mark = "*" if v.current else " "
+        print(f" {mark} {v.version}  trained {v.trained_at or '?'}  {v.products_text}")
+
+
+def _shop(command: str, args: argparse.Namespace) -> Any:
+    """The shop channel the arguments name, logged in."""
+    missing = [a for a in SERVER_ARGS if not getattr(args, a.lstrip("-"))]
+    if missing:
+        raise TrainerError(f"{command} needs {', '.join(missing)} (or --to-folder DIR)")
+    return channel_from_args(args)
+
+
+def _folder_channel(args: argparse.Namespace) -> str:
+    if not args.folder_channel_id:
+        raise TrainerError("--to-folder needs --channel-id ID (the folder per channel)")
+    return str(args.folder_channel_id)
+
+
+def _busy(exc: FolderBusy) -> int:
+    """The folder stayed taken: one line, and ``sync``'s exit code for a busy channel."""
+    print(f"Error: {exc}", file=sys.stderr)
+    return ExitCode.BUSY

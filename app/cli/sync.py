@@ -1,0 +1,106 @@
+"""``sync``: keep one channel's served model current, or every channel's."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import Cancelled, ExitCode, TrainerError
+from ..core.flows.keep_current import TIME_LIMIT_MINUTES, SyncBusy, SyncClock, sync_channel
+from ..core.flows.train import QUANTIZE, SEED_MAX, TrainOptions
+from .arguments import add_timeout, number_above, number_at_least, whole_number
+from .login import login_from_args
+from .progress import StderrProgress
+
+
+def add_parser(sub: Any) -> None:
+    y = sub.add_parser(
+        "sync",
+        help="train and publish if the catalogue changed since the served model",
+        description="Keeps a channel's served model current: does nothing (quickly, without "
+        "loading TensorFlow) when the catalogue and your edits are unchanged since the served "
+        "model; otherwise downloads, trains, publishes and verifies. Exit codes: "
+        f"{ExitCode.OK:d} published or up to date, {ExitCode.FAILED:d} failed, "
+        f"{ExitCode.WAITING:d} waiting for --debounce, {ExitCode.BUSY:d} another sync of the "
+        f"channel is running, {ExitCode.INTERRUPTED:d} interrupted.",
+    )
+    y.add_argument("--server", required=True, help="shop server address")
+    target = y.add_mutually_exclusive_group(required=True)
+    target.add_argument("--channel", help="channel code")
+    target.add_argument(
+        "--all-channels",
+        action="store_true",
+        help="every channel you may publish to, one after the other",
+    )
+    y.add_argument("--username", help="not needed with a remembered session (Keep me logged in)")
+    y.add_argument("--insecure", action="store_true", help="allow plain http:// to another host")
+    y.add_argument(
+        "--debounce",
+        type=number_at_least(0),
+        default=0.0,
+        metavar="MINUTES",
+        help="skip the run while the newest change is younger than this",
+    )
+    y.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    y.add_argument("--quantize", choices=QUANTIZE, default=QUANTIZE[0])
+    y.add_argument("--seed", type=whole_number(0, SEED_MAX), default=TrainOptions.seed)
+    y.add_argument(
+        "--time-limit",
+        type=number_above(0),
+        default=TIME_LIMIT_MINUTES,
+        metavar="MINUTES",
+        help="stop the whole run after this long, saying which step it was on "
+        f"(default {TIME_LIMIT_MINUTES:g}); the served model stays as it was",
+    )
+    add_timeout(y)
+    y.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """One result line per channel on stdout; the exit code is the worst outcome."""
+    options = TrainOptions(seed=args.seed, base_weights=args.base_weights)
+    # the whole run ends by --time-limit: each request by then, each step at its next check
+    with SyncClock(args.time_limit * 60) as clock:
+        with clock.guard(f"logging in to {args.server}"):
+            client = login_from_args(args, stop_at=clock.stop_at)
+        try:
+            if args.all_channels:
+                with clock.guard("listing your channels"):
+                    codes = [c.code for c in client.channels() if c.can_publish]
+                if not codes:
+                    raise TrainerError(
+                        f"Your user may not publish to any channel on {args.server}."
+                    )
+            else:
+                codes = [args.channel]
+            progress = StderrProgress()
+            worst = ExitCode.OK
+            for code in codes:
+                try:
+                    with clock.guard(f"opening channel {code}"):
+                        client.select_channel(code)
+                        out = sync_channel(
+                            client,
+                            options,
+                            debounce_minutes=args.debounce,
+                            quantize=args.quantize,
+                            on_progress=clock.hook(progress),
+                            cancel=clock.cancel,
+                        )
+                    progress.done()
+                    line, code_ = f"{code}: {out.status}: {out.message}", out.exit_code
+                except SyncBusy as exc:
+                    line, code_ = f"{code}: busy: {exc}", ExitCode.BUSY
+                except TrainerError as exc:
+                    if not args.all_channels or isinstance(exc, Cancelled):
+                        raise
+                    progress.done()
+                    line, code_ = f"{code}: failed: {exc}", ExitCode.FAILED
+                print(line, flush=True)
+                logging.getLogger("app.sync").info("%s", line)
+                worst = ExitCode.worst(worst, code_)
+            return worst
+        finally:
+            client.close()

@@ -1,0 +1,27 @@
+"""What every command-line run sets up before its work, so scheduled runs leave a
+record and a killed one leaves nothing in the system's temp folder."""
+
+from __future__ import annotations
+
+import logging
+from typing import TextIO
+
+__all__ = ["start_command"]
+
+
+def start_command(notes_to: TextIO) -> None:
+    """The app's log file (``sync`` from cron leaves a record), core's notes for the
+    owner (a damaged app file set aside…) as ``note:`` lines on ``notes_to``, and every
+    library temp file in a private folder of the app's cache, swept by the next run."""
+    from .. import paths
+    from ..logs import setup_logging
+    from ..outdir import use_private_tempdir
+    from ..readers import notices
+
+    setup_logging()
+    if not any(getattr(h, "_dukahub_notes", False) for h in notices.handlers):
+        handler = logging.StreamHandler(notes_to)
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        handler._dukahub_notes = True  # type: ignore[attr-defined]
+        notices.addHandler(handler)
+    use_private_tempdir(paths.cache_dir() / "tmp")

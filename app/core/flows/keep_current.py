@@ -1,0 +1,119 @@
+"""Keep a channel's served model current (``sync``): train and publish only on change.
+
+Nothing changed since the served model → "up to date" at once, without TensorFlow;
+changes younger than the debounce → "waiting"; otherwise the channel is opened,
+trained and published with verification, through the same tasks as ``train`` and
+``publish`` — under the channel's lock, so two syncs of one channel never overlap.
+The lock, the clock of a run and the exit codes are :mod:`app.core.sync`'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import ExitCode
+from ..model import TrainOptions
+from ..model_format import DEFAULT_QUANTIZE
+from ..progress import ProgressHook, Reporter, span
+from ..sync import TIME_LIMIT_MINUTES, SyncBusy, SyncClock, SyncTimeout, channel_lock
+from ..wording import upper_first
+from .changes import catalogue_changes
+from .open_source import open_source, shop_source
+from .publish import ShopTarget
+from .train import TrainRequest, train
+
+if TYPE_CHECKING:
+    from ..shop import ShopClient
+
+__all__ = [
+    "TIME_LIMIT_MINUTES",
+    "SyncBusy",
+    "SyncClock",
+    "SyncOutcome",
+    "SyncTimeout",
+    "sync_channel",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    channel: str
+    status: str  # "up to date" | "published" | "waiting"
+    message: str
+    exit_code: ExitCode
+    version: str = ""
+    trained: bool = False
+
+
+def sync_channel(
+    client: ShopClient,
+    options: TrainOptions,
+    *,
+    debounce_minutes: float = 0.0,
+    quantize: str = DEFAULT_QUANTIZE,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+    now: dt.datetime | None = None,
+) -> SyncOutcome:
+    """Train → publish → verify if the catalogue or the owner's edits changed since the
+    served model; otherwise return at once ("up to date") without importing TensorFlow.
+
+    Raises :class:`SyncBusy` when another sync of the channel runs, and the usual
+    :class:`~app.core.errors.TrainerError` subclasses on failure.
+    """
+    source = shop_source(client)
+    code = source.channel_code
+    rep = Reporter(on_progress, cancel)
+    with channel_lock(source):
+        state = catalogue_changes(client, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
+        served = state.served
+        if served is not None and served.up_to_date:
+            return SyncOutcome(code, "up to date", state.describe_served(now), ExitCode.OK)
+        what = (
+            "no model is served yet"
+            if served is None
+            else f"{served.summary()} since the served model"
+        )
+        now = now or dt.datetime.now(dt.timezone.utc)
+        if debounce_minutes > 0 and state.newest_change is not None:
+            age_min = (now - state.newest_change).total_seconds() / 60
+            if age_min < debounce_minutes:
+                return SyncOutcome(
+                    code,
+                    "waiting",
+                    f"{upper_first(what)}; the newest change is {age_min:.0f} min old, "
+                    f"so training waits until it is {debounce_minutes:g} min old.",
+                    ExitCode.WAITING,
+                )
+        model_dir = source.model_dir()
+        trained = False
+        if state.local is not None and state.local.up_to_date:
+            rep("preparing", 0.05, "The model on this computer is current: publishing it")
+        else:
+            steps = span(on_progress, 0.03, 0.9, keep_eta=True)
+            opened = open_source(
+                source, client=client, on_progress=span(steps, 0.0, 0.15), cancel=cancel
+            )
+            for failure in opened.failed:
+                log.warning("Photo not downloaded: %s", failure)
+            request = TrainRequest(opened, options, model_dir, quantize=quantize)
+            train(request, on_progress=span(steps, 0.15, 1.0, keep_eta=True), cancel=cancel)
+            trained = True
+        published = ShopTarget(client).publish(
+            model_dir, on_progress=span(on_progress, 0.9, 1.0), cancel=cancel
+        )
+        return SyncOutcome(
+            code,
+            "published",
+            f"{upper_first(what)}: published version {published.version} "
+            f"({published.products} products), verified at {published.location}",
+            ExitCode.OK,
+            version=published.version,
+            trained=trained,
+        )

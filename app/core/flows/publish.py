@@ -1,0 +1,254 @@
+"""Publish, status, rollback and versions: one protocol for a shop and for a folder.
+
+A shop channel with the Dukahub plugin (:class:`ShopTarget`) and a folder the shop
+serves (:class:`FolderTarget`, the plugin's layout) answer the same questions with the
+same types: which version is served, which are stored, what a publish or a rollback
+did. The domain modules behind them (:mod:`app.core.shop.publishing`,
+:mod:`app.core.folder_publish`) keep their own shapes; the conversion is here, once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..folder_publish import LOCK_WAIT_S, FolderBusy, FolderPublishError
+from ..progress import ProgressHook
+
+if TYPE_CHECKING:
+    from ..shop import ShopClient
+
+__all__ = [
+    "LOCK_WAIT_S",
+    "FolderBusy",
+    "FolderPublishError",
+    "FolderTarget",
+    "ModelVersion",
+    "Published",
+    "PublishTarget",
+    "ShopTarget",
+    "StoredFile",
+    "TargetStatus",
+    "UnservableVersion",
+]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One stored version of a channel's model."""
+
+    version: str
+    trained_at: str | None
+    created_at: str | None
+    current: bool  # the one the tills load now
+    products: int | None  # None: its metadata does not say
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # its metadata.json
+    files: tuple[StoredFile, ...] = ()
+    damaged: str | None = None  # why its metadata cannot be used (None: it can)
+
+    @property
+    def products_text(self) -> str:
+        """ "12 products", "? products", or why a version's metadata cannot say."""
+        if self.damaged:
+            return f"? products (damaged: {self.damaged})"
+        return f"{'?' if self.products is None else self.products} products"
+
+
+@dataclass(frozen=True)
+class UnservableVersion:
+    """A stored version that could not be served (cut short, files missing), and why."""
+
+    version: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    current: ModelVersion | None  # None: nothing is served yet
+    versions: list[ModelVersion]  # newest first; only versions that could be served
+    unservable: list[UnservableVersion] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Published:
+    version: str
+    products: int
+    location: str  # where the tills load it: the shop's URL, or the folder's latest/
+    metadata: Mapping[str, Any]
+    reused: bool  # these files were already served: nothing was uploaded or copied
+
+
+class PublishTarget(Protocol):
+    """Where a model is published: the tills of a channel load it from there."""
+
+    def publish(
+        self,
+        model_dir: Path,
+        *,
+        on_progress: ProgressHook | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Published: ...
+
+    def status(self) -> TargetStatus: ...
+
+    def versions(self) -> list[ModelVersion]: ...
+
+    def rollback(self, version: str) -> ModelVersion:
+        """Serve an earlier stored version again; what is served now."""
+        ...
+
+
+def _labels_count(meta: Any) -> int | None:
+    labels = meta.get("labels") if isinstance(meta, Mapping) else None
+    return len(labels) if isinstance(labels, list) else None
+
+
+def _files(raw: Any) -> tuple[StoredFile, ...]:
+    return tuple(
+        StoredFile(str(f["name"]), int(f.get("size") or 0), str(f.get("sha256") or ""))
+        for f in raw or []
+        if isinstance(f, Mapping) and isinstance(f.get("name"), str)
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class ShopTarget:
+    """The channel ``client`` has selected, on a shop with the Dukahub plugin."""
+
+    client: ShopClient
+
+    def publish(
+        self,
+        model_dir: Path,
+        *,
+        on_progress: ProgressHook | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Published:
+        from ..shop import publish
+
+        r = publish(self.client, model_dir, on_progress=on_progress, cancel=cancel)
+        n = len(r.metadata.get("labels", []))
+        return Published(r.version, n, r.url, r.metadata, r.reused)
+
+    def status(self) -> TargetStatus:
+        from ..shop import model_status
+
+        raw = model_status(self.client)
+        current = raw.get("current")
+        return TargetStatus(
+            self._version(current) if current else None,
+            [self._version(v) for v in raw.get("versions") or []],
+        )
+
+    def versions(self) -> list[ModelVersion]:
+        return self.status().versions
+
+    def rollback(self, version: str) -> ModelVersion:
+        from ..shop import rollback
+
+        return self._version(rollback(self.client, version))
+
+    @staticmethod
+    def _version(v: Mapping[str, Any]) -> ModelVersion:
+        meta = v.get("metadata")
+        return ModelVersion(
+            version=str(v["version"]),
+            trained_at=_text(v.get("trainedAt")),
+            created_at=_text(v.get("createdAt")),
+            current=bool(v.get("current")),
+            products=_labels_count(meta),
+            metadata=meta if isinstance(meta, Mapping) else {},
+            files=_files(v.get("files")),
+        )
+
+
+@dataclass(frozen=True)
+class FolderTarget:
+    """``root/<channel id>/``: the plugin's layout in a folder the shop serves.
+
+    ``channel_id`` may be None for a publish (the model's own channel is used); status
+    and rollback need it. ``wait_s``: how long to wait for another publish or rollback
+    of the channel folder (then :class:`FolderBusy`, nothing changed).
+    """
+
+    root: Path
+    channel_id: str | None = None
+    wait_s: float = LOCK_WAIT_S
+
+    @property
+    def channel_dir(self) -> Path:
+        from ..folder_publish import channel_dir
+
+        return channel_dir(self.root, self._channel())
+
+    def publish(
+        self,
+        model_dir: Path,
+        *,
+        on_progress: ProgressHook | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Published:
+        from ..folder_publish import publish_to_folder
+
+        r = publish_to_folder(
+            model_dir,
+            self.root,
+            self.channel_id,
+            wait_s=self.wait_s,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        n = len(r.metadata.get("labels", []))
+        return Published(r.version, n, str(r.latest), r.metadata, r.reused)
+
+    def status(self) -> TargetStatus:
+        from ..folder_publish import folder_status
+
+        raw = folder_status(self.root, self._channel())
+        return TargetStatus(
+            self._version(raw["current"]) if raw["current"] else None,
+            [self._version(v) for v in raw["versions"]],
+            [UnservableVersion(v["version"], v["reason"]) for v in raw["incomplete"]],
+        )
+
+    def versions(self) -> list[ModelVersion]:
+        return self.status().versions
+
+    def rollback(self, version: str) -> ModelVersion:
+        from ..folder_publish import rollback_folder
+
+        return self._version(
+            rollback_folder(self.root, self._channel(), version, wait_s=self.wait_s)
+        )
+
+    def _channel(self) -> str:
+        if not self.channel_id:
+            raise FolderPublishError("A folder's status and rollback need its channel id.")
+        return self.channel_id
+
+    @staticmethod
+    def _version(v: Mapping[str, Any]) -> ModelVersion:
+        return ModelVersion(
+            version=str(v["version"]),
+            trained_at=_text(v.get("trainedAt")),
+            created_at=_text(v.get("createdAt")),
+            current=bool(v.get("current")),
+            products=v.get("products"),
+            metadata=v.get("metadata") or {},
+            files=_files(v.get("files")),
+            damaged=v.get("damaged"),
+        )

@@ -1,0 +1,138 @@
+"""Test a model: load the exported files and recognise photos as the till would.
+
+Recognition runs on the three exported files themselves (the bytes the POS loads), and
+each photo ends with the till's decision: add the top product by itself, or ask
+(:func:`app.core.calibration.decide`, at the model's own accept threshold). A photo
+that cannot be read is a result too, saying why.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ImageError
+from ..progress import Progress, ProgressHook, check_cancel
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..calibration import Decision
+    from ..modelfiles import ExportedModel
+
+__all__ = ["LoadedModel", "Match", "Recognition", "load_model", "recognise", "recognise_files"]
+
+TOP_K = 3  # the till weighs the three most likely products
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """An exported model ready to run, with the names its labels stand for."""
+
+    model: ExportedModel
+    names: dict[str, str]  # label -> product name (the label where none is recorded)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.labels
+
+    @property
+    def accept_threshold(self) -> float:
+        return self.model.accept_threshold
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.model.metadata
+
+
+@dataclass(frozen=True)
+class Match:
+    label: str
+    name: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """One photo: what the model said and what the till does with it."""
+
+    path: Path
+    matches: list[Match]  # most likely first
+    decision: Decision | None  # None: the photo could not be read
+    said: str  # the till's words: "Sure: Banana" or "Not sure — Banana? Lime? …"
+    error: str = ""  # why the photo could not be read
+    image: np.ndarray | None = None  # the decoded photo, when asked for
+
+
+def load_model(
+    model_dir: Path,
+    *,
+    warm_up: bool = False,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> LoadedModel:
+    """Validates and loads the three files (TensorFlow loads here); ``warm_up`` runs one
+    blank picture through it, so the first real one is not slow."""
+    from ..modelfiles import ExportedModel
+
+    if on_progress is not None:
+        on_progress(Progress("loading", 0.0, f"model from {model_dir}"))
+    check_cancel(cancel)
+    model = ExportedModel.load(model_dir)
+    if warm_up:
+        import numpy as np
+
+        check_cancel(cancel)
+        model.predict([np.zeros((model.image_size, model.image_size, 3), np.uint8)])
+    if on_progress is not None:
+        on_progress(Progress("loading", 1.0, "model ready"))
+    names = model.metadata.get("labelNames") or model.labels
+    return LoadedModel(model, dict(zip(model.labels, names, strict=False)))
+
+
+def recognise(
+    loaded: LoadedModel, image: np.ndarray, top: int = TOP_K
+) -> tuple[list[Match], Decision]:
+    """One picture (HxWx3 RGB): its ``top`` matches and the till's decision, which
+    always weighs at least :data:`TOP_K` products."""
+    from ..calibration import decide
+
+    ranked = loaded.model.top_k(image, max(TOP_K, min(top, len(loaded.labels))))
+    decision = decide(ranked, loaded.accept_threshold)
+    names = loaded.names
+    matches = [Match(str(lab), names.get(lab, lab), float(p)) for lab, p in ranked[:top]]
+    return matches, decision
+
+
+def recognise_files(
+    loaded: LoadedModel,
+    paths: Sequence[Path],
+    *,
+    top: int = TOP_K,
+    keep_images: bool = False,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Recognition]:
+    """Each photo file in turn; ``keep_images`` keeps the decoded pictures (to show)."""
+    from ..calibration import describe
+    from ..images import load_rgb
+
+    out: list[Recognition] = []
+    for i, path in enumerate(paths):
+        check_cancel(cancel)
+        if on_progress is not None:
+            on_progress(Progress("preparing", i / len(paths), f"{i + 1}/{len(paths)} {path.name}"))
+        try:
+            rgb = load_rgb(path)
+        except ImageError as exc:
+            out.append(Recognition(path, [], None, "", str(exc)))
+            continue
+        matches, decision = recognise(loaded, rgb, top)
+        said = describe(decision, loaded.names)
+        out.append(Recognition(path, matches, decision, said, image=rgb if keep_images else None))
+    if on_progress is not None:
+        on_progress(Progress("preparing", 1.0, f"{len(paths)} images"))
+    return out

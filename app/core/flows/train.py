@@ -1,0 +1,129 @@
+"""Train: an opened source's photos → a checked set → a model → the three files.
+
+The one way a training runs for the app, ``train`` and ``sync``: the target and the
+options are refused before any photo is read (:func:`app.core.pipeline.preflight`),
+the photos are checked once, and the export records every photo the source lists
+(:attr:`.open_source.OpenedSource.trained_on`). While training, the progress carries
+the time left, measured on this computer (:class:`app.core.eta.TrainingEta`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..eta import TrainingEta
+from ..folder_versions import check_channel_id
+from ..model import EPOCHS_MAX, EPOCHS_MIN, MODEL_ALPHAS, SEED_MAX, TrainOptions
+from ..model_format import DEFAULT_QUANTIZE, FILES, QUANTIZE
+from ..pipeline import TrainOutcome
+from ..progress import Progress, ProgressHook, span
+from .check_photos import PhotoCheck, check_photos
+from .open_source import OpenedSource
+
+if TYPE_CHECKING:
+    from ..dataset import Dataset
+
+__all__ = [  # the options an owner chooses, and their ranges, come from their homes
+    "DEFAULT_OPTIONS",
+    "DEFAULT_QUANTIZE",
+    "EPOCHS_MAX",
+    "EPOCHS_MIN",
+    "FILES",
+    "MODEL_ALPHAS",
+    "QUANTIZE",
+    "SEED_MAX",
+    "TrainOptions",
+    "TrainOutcome",
+    "TrainRequest",
+    "check_channel_id",
+    "train",
+    "training_eta",
+]
+
+DEFAULT_OPTIONS = TrainOptions()
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """One training of an opened source; the defaults are what the app does."""
+
+    opened: OpenedSource
+    options: TrainOptions = field(default_factory=TrainOptions)
+    out_dir: Path | None = None  # default: the source's own model folder
+    channel_id: str | None = None  # metadata's channelId; default: the catalogue's
+    quantize: str = DEFAULT_QUANTIZE
+    counter_frames: Sequence[Path] | None = None  # default: the frames kept for the source
+    not_product_photos: Sequence[Path] | None = None  # default: the source's empty counter
+    check: PhotoCheck | None = None  # an earlier check of ``opened.catalogue``
+
+    @property
+    def target(self) -> Path:
+        return self.out_dir if self.out_dir is not None else self.opened.source.model_dir()
+
+
+def train(
+    request: TrainRequest,
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> TrainOutcome:
+    """Check → train → export; ``Cancelled`` before the export leaves nothing behind."""
+    from ..pipeline import preflight, train_and_export
+
+    opened, options = request.opened, request.options
+    preflight(opened.catalogue, options, request.target, request.quantize, request.channel_id)
+    check = request.check or check_photos(
+        opened.catalogue, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel
+    )
+    store = opened.store
+    frames = request.counter_frames
+    empty = request.not_product_photos
+    return train_and_export(
+        opened.catalogue,
+        options,
+        request.target,
+        channel_id=request.channel_id,
+        quantize=request.quantize,
+        dataset=check.dataset,
+        fingerprint_of=opened.trained_on,
+        counter_frames=store.counter_frames.paths() if frames is None else frames,
+        not_product_photos=store.not_product_photos() if empty is None else empty,
+        on_progress=_with_time_left(on_progress, training_eta(check.dataset, options)),
+        cancel=cancel,
+    )
+
+
+def training_eta(dataset: Dataset, options: TrainOptions) -> TrainingEta:
+    """The time left of a training of ``dataset``, from the one time model
+    (:mod:`app.core.training_cost`) and the speed measured as it runs."""
+    from .. import training_cost as cost
+
+    n_images, n_products = len(dataset.samples), len(dataset.labels)
+    views = cost.planned_views(n_images, n_products, options)
+    passes = cost.head_passes(n_images, n_products, options)
+
+    def after_features(v: int, seconds_per_view: float | None) -> float:
+        per_view = (
+            seconds_per_view / cost.base_width_cost(options.alpha) if seconds_per_view else None
+        )
+        return cost.seconds_after_features(v, per_view, n_products, passes)
+
+    return TrainingEta(views, after_features)
+
+
+def _with_time_left(on_progress: ProgressHook | None, eta: TrainingEta) -> ProgressHook | None:
+    """The whole run's time left on each report, once the training can tell it."""
+    if on_progress is None:
+        return None
+    hook = on_progress
+
+    def report(p: Progress) -> None:
+        left = eta.update(p, time.monotonic())
+        hook(p if left is None else replace(p, eta_s=left))
+
+    return report

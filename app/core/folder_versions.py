@@ -1,0 +1,189 @@
+"""A channel folder's stored versions: names, manifests, and when one may be served.
+
+The layout is the Vendure plugin's (``ml-model-storage.ts``), see
+:mod:`app.core.folder_publish`. A version is served only when its ``manifest.json``
+lists the three files once each and they match it (sizes; before serving, every byte
+and metadata's ``weightsSha256``). Read-only here: publishing writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelFilesError, TrainerError
+from .model_format import FILES
+from .modelfiles import WEIGHTS_SHA256, read_model_files
+from .readers import parse_json, read_json
+
+MANIFEST = "manifest.json"
+VERSION_RE = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")  # the plugin's version names
+CHANNEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the plugin's channel folder names
+
+
+class FolderPublishError(TrainerError):
+    """Publishing to (or rolling back in) a folder failed; what was served stays served."""
+
+
+class FolderBusy(FolderPublishError):
+    """Another publish or rollback of the channel folder held it for the whole wait."""
+
+
+def check_channel_id(text: str) -> str:
+    """The one check of a shop channel id (``train --channel-id``, the folder layout,
+    metadata.json): the plugin's channel folder names, so it is never a path."""
+    channel_id = str(text).strip()
+    if not CHANNEL_RE.fullmatch(channel_id):
+        raise FolderPublishError(
+            f"“{channel_id}” is not a shop channel id (letters, digits, - and _ only), "
+            "e.g. 1 for the default channel."
+        )
+    return channel_id
+
+
+def channel_dir(root: Path | str, channel_id: str) -> Path:
+    return Path(root).expanduser().resolve() / check_channel_id(channel_id)
+
+
+def new_version_name(at: dt.datetime | None = None) -> str:
+    """``20261125T225342123Z-1a2b3c``: UTC to the millisecond, sortable (the plugin's names)."""
+    t = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return t.strftime("%Y%m%dT%H%M%S") + f"{t.microsecond // 1000:03d}Z-" + secrets.token_hex(3)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """A manifest of the plugin's shape (each file entry an object with a name, a size
+    and a sha256), or None: missing, not JSON, or damaged."""
+    try:
+        raw = read_json(folder / MANIFEST)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or raw.get("format") != 1:
+        return None
+    files = raw.get("files")
+    if not isinstance(files, list) or not all(_is_entry(f) for f in files):
+        return None
+    return raw
+
+
+def _is_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and isinstance(entry.get("size"), int)
+        and isinstance(entry.get("sha256"), str)
+    )
+
+
+def manifest_hashes(manifest: dict[str, Any] | None) -> dict[str, str]:
+    return {
+        str(f.get("name")): str(f.get("sha256"))
+        for f in (manifest or {}).get("files", [])
+        if isinstance(f, dict)
+    }
+
+
+def served_version(chdir: Path) -> str | None:
+    """The version ``latest`` holds, from its manifest; None when nothing is served."""
+    m = read_manifest(chdir / "latest")
+    v = (m or {}).get("version")
+    return v if isinstance(v, str) and VERSION_RE.fullmatch(v) else None
+
+
+def version_names(chdir: Path) -> list[str]:
+    try:
+        names = [p.name for p in (chdir / ".versions").iterdir() if p.is_dir()]
+    except OSError:
+        return []
+    return sorted((n for n in names if VERSION_RE.fullmatch(n)), reverse=True)
+
+
+def version_problem(vdir: Path, manifest: dict[str, Any] | None, *, full: bool) -> str | None:
+    """Why a stored version cannot be served, completing "Model version X …"; None: it can.
+
+    Its manifest must list each of the three files once, and each must have the listed
+    size; ``full`` (before serving it) also compares every byte (sha256) and weights.bin
+    with metadata.json's ``weightsSha256``. ``status`` uses the sizes alone.
+    """
+    if manifest is None:
+        return "has no readable manifest.json"
+    entries = [f for f in manifest["files"] if isinstance(f, dict)]
+    listed = {str(f.get("name")): f for f in entries}
+    missing = [n for n in FILES if n not in listed]
+    if missing or len(manifest["files"]) != len(FILES):
+        what = ", ".join(missing) or "each model file once"
+        return f"is incomplete (its manifest.json does not list {what})"
+    data: dict[str, bytes] = {}
+    for name in FILES:
+        p = vdir / name
+        try:
+            if full:
+                data[name] = p.read_bytes()
+            size = len(data[name]) if full else p.stat().st_size
+        except OSError:
+            return f"is incomplete ({name} is missing)"
+        want = listed[name].get("size")
+        if size != want:
+            return f"is incomplete ({name} holds {size} bytes, its manifest says {want})"
+        if full and sha256_hex(data[name]) != listed[name].get("sha256"):
+            return f"was changed on disk ({name} differs from its manifest)"
+    if full:
+        try:
+            meta = parse_json(data["metadata.json"])
+        except ValueError:
+            return "was changed on disk (metadata.json is not JSON)"
+        checksum = meta.get(WEIGHTS_SHA256) if isinstance(meta, dict) else None
+        if checksum is not None and checksum != sha256_hex(data["weights.bin"]):
+            return f"was changed on disk (weights.bin does not match its {WEIGHTS_SHA256})"
+    return None
+
+
+def check_version(vdir: Path) -> dict[str, Any]:
+    """The manifest of a stored version whose three files are all there and unchanged."""
+    manifest = read_manifest(vdir)
+    problem = version_problem(vdir, manifest, full=True)
+    if problem is not None or manifest is None:
+        raise FolderPublishError(f"Model version {vdir.name} {problem} and cannot be served.")
+    try:  # files that match a consistent manifest can still be a broken model
+        read_model_files(vdir)
+    except ModelFilesError as exc:
+        raise FolderPublishError(
+            f"Model version {vdir.name} is damaged ({exc}) and cannot be served."
+        ) from None
+    return manifest
+
+
+def describe_version(chdir: Path, version: str, current: str | None) -> dict[str, Any]:
+    vdir = chdir / ".versions" / version
+    manifest = read_manifest(vdir) or {}
+    damaged = None
+    try:
+        meta = read_json(vdir / "metadata.json")
+    except (OSError, ValueError) as exc:
+        meta, damaged = {}, f"metadata.json cannot be read: {exc}"
+    if not isinstance(meta, dict):
+        meta, damaged = {}, "metadata.json is not a JSON object"
+    labels = meta.get("labels")
+    if damaged is None and not (
+        isinstance(labels, list) and all(isinstance(x, str) for x in labels)
+    ):
+        damaged = "metadata.json has no list of labels"
+    trained = meta.get("trainedAt")
+    return {
+        "version": version,
+        "trainedAt": trained if isinstance(trained, str) else None,
+        "createdAt": manifest.get("createdAt"),
+        "current": version == current,
+        "files": manifest.get("files", []),
+        "metadata": meta,
+        "products": len(labels) if damaged is None else None,
+        "damaged": damaged,  # None, or why the version's metadata cannot be used
+    }
