@@ -40,6 +40,7 @@ from typing import Any
 
 from .folder_versions import (
     CHANNEL_RE,
+    LOCK_WAIT_S,
     MANIFEST,
     VERSION_RE,
     FolderBusy,
@@ -83,7 +84,6 @@ __all__ = [  # the layout's names, imported from here before folder_versions spl
 ]
 
 KEEP_VERSIONS = 10
-LOCK_WAIT_S = 120.0  # a publish takes seconds; one waiting longer is told, not queued forever
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelFilesError, TrainerError
-from .model_format import FILES
-from .modelfiles import WEIGHTS_SHA256, read_model_files
+from .model_format import FILES, WEIGHTS_SHA256
 from .readers import parse_json, read_json
 
 MANIFEST = "manifest.json"
 VERSION_RE = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")  # the plugin's version names
 CHANNEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the plugin's channel folder names
+LOCK_WAIT_S = 120.0  # a publish takes seconds; one waiting longer is told, not queued forever
 
 
 class FolderPublishError(TrainerError):
@@ -152,6 +152,8 @@ def check_version(vdir: Path) -> dict[str, Any]:
     problem = version_problem(vdir, manifest, full=True)
     if problem is not None or manifest is None:
         raise FolderPublishError(f"Model version {vdir.name} {problem} and cannot be served.")
+    from .modelfiles import read_model_files  # NumPy: only when a version is served
+
     try:  # files that match a consistent manifest can still be a broken model
         read_model_files(vdir)
     except ModelFilesError as exc:

@@ -14,3 +14,6 @@ MODEL_JSON, WEIGHTS_BIN, METADATA_JSON = FILES
 # Weight precisions an export can use: the first is the default (float32 as trained).
 QUANTIZE = ("none", "float16", "uint8")
 DEFAULT_QUANTIZE = QUANTIZE[0]
+
+# metadata.json's sha256 of weights.bin, written by our export and checked on every load
+WEIGHTS_SHA256 = "weightsSha256"

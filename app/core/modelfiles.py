@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelFilesError
-from .model_format import FILES
+from .model_format import FILES, WEIGHTS_SHA256
 from .readers import MAX_JSON_BYTES, BadJson, parse_json, read_regular
 
 TRAINER_NAME = "dukahub-trainer"  # metadata "trainer.name": an export of ours
@@ -193,9 +193,6 @@ def _check_manifest_shape(manifest: list[Any]) -> None:
             raise ModelFilesError(
                 "model.json's weightsManifest is damaged (entries of the wrong kind)"
             )
-
-
-WEIGHTS_SHA256 = "weightsSha256"  # metadata.json key written by our export
 
 
 def _check_checksum(meta: dict[str, Any], weights: bytes) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..folder_publish import LOCK_WAIT_S, FolderBusy, FolderPublishError
+from ..folder_versions import LOCK_WAIT_S, FolderBusy, FolderPublishError
 from ..progress import ProgressHook
 
 if TYPE_CHECKING:

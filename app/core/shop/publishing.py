@@ -20,6 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -35,7 +36,6 @@ from ..errors import (
     SessionExpired,
     ShopError,
 )
-from ..modelfiles import ExportedModel, ModelFiles, read_model_files
 from ..progress import ProgressHook, Reporter
 from ..readers import parse_json
 from .catalogue import product_ids
@@ -47,6 +47,9 @@ from .transport import (
     new_http_session,
     read_capped,
 )
+
+if TYPE_CHECKING:  # NumPy: loaded when a model is read, not with the shop client
+    from ..modelfiles import ModelFiles
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ def publish(
     product here, a finite prediction), then uploads, then compares what the server
     serves with ours.
     """
+    from ..modelfiles import ExportedModel, read_model_files
+
     channel = client.require_channel()
     rep = Reporter(on_progress, cancel)
     rep("uploading", 0.0, "Checking the model files…")
