@@ -12,13 +12,9 @@ import argparse
 import getpass
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from ..core.errors import TrainerError
-from ..core.flows.login import REQUEST_DEADLINE_S, log_in, remembered_session
-
-if TYPE_CHECKING:
-    from ..core.shop import ShopClient
+from ..core.flows.login import REQUEST_DEADLINE_S, ShopClient, log_in, remembered_session
 
 PASSWORD_ENV = "DUKAHUB_TRAINER_PASSWORD"
 __all__ = ["PASSWORD_ENV", "REQUEST_DEADLINE_S", "login_from_args", "read_password"]

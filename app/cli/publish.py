@@ -16,6 +16,7 @@ from typing import Any
 
 from ..core.errors import ExitCode, TrainerError
 from ..core.flows.changes import channel_status
+from ..core.flows.login import ShopClient
 from ..core.flows.publish import FolderBusy, FolderTarget, ModelVersion, ShopTarget
 from .arguments import add_connection, add_folder
 from .login import channel_from_args
@@ -116,7 +117,7 @@ def _versions(versions: list[ModelVersion]) -> None:
         print(f" {mark} {v.version}  trained {v.trained_at or '?'}  {v.products_text}")
 
 
-def _shop(command: str, args: argparse.Namespace) -> Any:
+def _shop(command: str, args: argparse.Namespace) -> ShopClient:
     """The shop channel the arguments name, logged in."""
     missing = [a for a in SERVER_ARGS if not getattr(args, a.lstrip("-"))]
     if missing:

@@ -1,4 +1,11 @@
-"""app.core must run without Qt: the CLI, servers and tests drive it headless."""
+"""The layers: import-linter's contracts (pyproject.toml), and what they cannot see.
+
+``lint-imports`` checks the imports as written (lazy ones included): core without Qt,
+the command line on the task layer, the task layer above the domain, no cycles. The
+tests below it check what only running code shows: every core module really imports
+with Qt blocked, the app and the window start without TensorFlow (or NumPy), no
+product module is collected by pytest, and no module grows past one screenful of jobs.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,50 @@ import subprocess
 import sys
 from pathlib import Path
 
+import tomllib
+
 import app.core
 
 CORE = Path(app.core.__file__).parent
+REPO = CORE.parents[1]
+CONTRACTS = {"core-without-qt", "cli-calls-tasks", "tasks-above-domain", "no-cycles"}
+MAX_LINES = 450
+# Over the limit, and their owner's to split (issue 14): drop an entry once it is done
+# (the test fails while an entry is no longer needed).
+TOO_LONG_FOR_NOW = {"app/core/features.py"}
+
+
+def test_the_import_contracts_hold() -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    assert {c["id"] for c in config["contracts"]} >= CONTRACTS
+    out = subprocess.run(
+        [sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()"]
+        + ["--no-cache"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{len(config['contracts'])} kept, 0 broken" in out.stdout, out.stdout
+
+
+def test_no_module_of_core_or_the_command_line_is_over_450_lines() -> None:
+    long = {
+        str(p.relative_to(REPO))
+        for folder in (CORE, REPO / "app" / "cli")
+        for p in folder.rglob("*.py")
+        if len(p.read_text(encoding="utf-8").splitlines()) > MAX_LINES
+    }
+    assert long == TOO_LONG_FOR_NOW, f"over {MAX_LINES} lines: {sorted(long)}"
 
 
 def test_core_imports_without_qt() -> None:
-    modules = sorted(f"app.core.{p.stem}" for p in CORE.glob("*.py") if p.stem != "__init__")
-    assert "app.core.trainer" in modules and len(modules) >= 10
+    modules = sorted(
+        ".".join(p.relative_to(CORE.parents[1]).with_suffix("").parts).removesuffix(".__init__")
+        for p in CORE.rglob("*.py")
+    )
+    assert {"app.core.trainer", "app.core.flows.train", "app.core.shop.transport"} <= set(modules)
     code = (
         "import sys\n"
         "sys.modules['PySide6'] = None\n"
@@ -27,13 +70,6 @@ def test_core_imports_without_qt() -> None:
     assert out.stdout.strip() == "ok"
 
 
-def test_core_sources_never_mention_qt_imports() -> None:
-    for p in CORE.rglob("*.py"):
-        for line in p.read_text(encoding="utf-8").splitlines():
-            s = line.strip()
-            assert not s.startswith(("import PySide6", "from PySide6", "import shiboken6")), p
-
-
 def test_tensorflow_not_imported_by_cli_or_gui_modules() -> None:
     """The window must appear fast: importing the app must not import TensorFlow."""
     code = (
@@ -43,58 +79,6 @@ def test_tensorflow_not_imported_by_cli_or_gui_modules() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
-
-
-def _import_graph() -> dict[str, set[str]]:
-    """Module -> app modules it imports (lazy imports inside functions count too)."""
-    import ast
-
-    root = CORE.parent
-    mods = {
-        ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
-        for p in root.rglob("*.py")
-    }
-    edges: dict[str, set[str]] = {m: set() for m in mods}
-    for m, p in mods.items():
-        pkg = m if p.name == "__init__.py" else m.rsplit(".", 1)[0]
-        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parts = pkg.split(".")[: len(pkg.split(".")) - (node.level - 1)]
-                    base = ".".join(parts + ([base] if base else []))
-                names = [base] + [f"{base}.{a.name}" for a in node.names]
-            edges[m].update(
-                t
-                for t in names
-                if t in mods and t != m and not m.startswith(t + ".") and t != "app"
-            )
-    return edges
-
-
-def test_no_import_cycles_in_app() -> None:
-    """No two modules (or longer chains) of app/ import each other, lazily or not."""
-    edges = _import_graph()
-    assert "app.core.pipeline" in edges and edges["app.core.pipeline"]
-    cycles: list[list[str]] = []
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-
-    def visit(m: str, stack: list[str]) -> None:
-        state[m] = 1
-        for t in sorted(edges[m]):
-            if state.get(t) == 1:
-                cycles.append(stack[stack.index(t) :] + [t])
-            elif t not in state:
-                visit(t, stack + [t])
-        state[m] = 2
-
-    for m in sorted(edges):
-        if m not in state:
-            visit(m, [m])
-    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
 
 
 def test_no_product_module_named_like_a_test() -> None:

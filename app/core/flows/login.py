@@ -8,14 +8,11 @@ never stored; a remembered session is a token in the OS keyring (else a 0600 fil
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from ..shop import ShopClient
 from ..shop.deadlines import REQUEST_DEADLINE_S
 
-if TYPE_CHECKING:
-    from ..shop import ShopClient
-
-__all__ = ["REQUEST_DEADLINE_S", "log_in", "remembered_session"]
+__all__ = ["REQUEST_DEADLINE_S", "ShopClient", "log_in", "remembered_session"]
 
 
 def remembered_session(
@@ -23,8 +20,6 @@ def remembered_session(
 ) -> ShopClient | None:
     """A client logged in with the session remembered for ``server``, or None when none
     is; :class:`~app.core.errors.SessionExpired` (and forgotten) when it is dead."""
-    from ..shop import ShopClient
-
     return ShopClient.restore(server, deadline=deadline, stop_at=stop_at)
 
 
@@ -41,8 +36,6 @@ def log_in(
 
     ``password`` is asked for only once the address is accepted, so a refused address
     is said before any prompt."""
-    from ..shop import ShopClient
-
     client = ShopClient(server, allow_insecure=insecure, deadline=deadline, stop_at=stop_at)
     client.login(username, password())
     return client
