@@ -1,8 +1,13 @@
-"""Shared fixtures: every test runs with the app's home folder in a temp dir."""
+"""Shared fixtures: every test runs with the app's home folder in a temp dir, and the
+real command line runs through one runner (:class:`Cli`, the ``cli`` fixture)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -31,6 +36,87 @@ def need(path: Path, what: str) -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return path
+
+
+# Run inside the CLI's own process instead of ``-m app`` to say whether it imported
+# TensorFlow (a no-op ``sync`` must not).
+_REPORT_TF = (
+    "import sys\nfrom app.cli import main\nrc = main(sys.argv[1:])\n"
+    "print('TF-IMPORTED' if 'tensorflow' in sys.modules else 'TF-NOT-IMPORTED', "
+    "file=sys.stderr)\nsys.exit(rc)\n"
+)
+
+
+class Cli:
+    """The real command line, ``python -m app ARGS``, as a subprocess: the one runner.
+
+    Each run gets this process's environment — so the test's app home
+    (``DUKAHUB_TRAINER_HOME``, set by ``isolated_home``) — plus ``env``, minus ``unset``;
+    it starts in the repository, with no standard input, so a password prompt can never
+    hang a test. ``encoding``: how its output is decoded (default the locale's; give the
+    one a ``PYTHONIOENCODING`` sets).
+    """
+
+    def __init__(self, env: dict[str, str] | None = None, unset: Iterable[str] = ()) -> None:
+        self._env = dict(env or {})
+        self._unset = tuple(unset)
+
+    def with_env(self, unset: Iterable[str] = (), **env: str) -> Cli:
+        """A runner that adds ``env`` (and drops ``unset``) on every run."""
+        return Cli({**self._env, **env}, (*self._unset, *unset))
+
+    def environment(self, env: dict[str, str] | None = None, unset: Iterable[str] = ()) -> dict:
+        merged = {**os.environ, **self._env, **(env or {})}
+        for name in (*self._unset, *unset):
+            merged.pop(name, None)
+        return merged
+
+    def run(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        unset: Iterable[str] = (),
+        timeout: float = 600,
+        encoding: str | None = None,
+        umask: int | None = None,
+        report_tensorflow: bool = False,
+    ) -> subprocess.CompletedProcess:
+        """Runs to the end; ``report_tensorflow`` adds ``TF-IMPORTED`` or
+        ``TF-NOT-IMPORTED`` as the last line of stderr; ``umask``: the process's."""
+        head = ["-c", _REPORT_TF] if report_tensorflow else ["-m", "app"]
+        return subprocess.run(
+            [sys.executable, *head, *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            encoding=encoding,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=self.environment(env, unset),
+            preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,
+        )
+
+    def start(
+        self, *args: str, env: dict[str, str] | None = None, unset: Iterable[str] = ()
+    ) -> subprocess.Popen[str]:
+        """A running CLI with its stdout and stderr piped (text); Ctrl-C reaches it even
+        when the test runs with SIGINT ignored."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", *args],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.environment(env, unset),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+
+
+@pytest.fixture(scope="session")
+def cli() -> Cli:
+    """The real CLI as a subprocess (see :class:`Cli`)."""
+    return Cli()
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.model_format import FILES as MODEL_FILES
 from app.core.progress import ProgressHook
 from app.core.wording import FACT_HEADERS, describe_model, model_facts, trained_at
 
@@ -42,7 +43,6 @@ from .widgets import Banner, ElidedLabel, ProgressPanel, reveal_folder, scroll_p
 log = logging.getLogger(__name__)
 
 
-MODEL_FILES = ("model.json", "weights.bin", "metadata.json")  # modelfiles.FILES, without numpy
 PUBLISH_TEXT = "Publish to the shop"
 FOLDER_PUBLISH_TEXT = "Publish to the folder"
 PUBLISHED_TEXT = "Published — train again to publish a new model"

@@ -42,6 +42,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.catalogue import IMAGE_SUFFIXES
+from app.core.model_format import FILES as MODEL_FILES
 from app.core.progress import Progress, check_cancel
 
 from .correct_panel import CorrectPanel
@@ -68,7 +70,7 @@ log = logging.getLogger(__name__)
 
 TOP_K = 3
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm *.mpg *.mpeg *.wmv);;All files (*)"
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff);;All files (*)"
+IMAGE_FILTER = f"Images ({' '.join(f'*{s}' for s in sorted(IMAGE_SUFFIXES))});;All files (*)"
 THUMB = 64
 # "Add frames to counter frames" stores the last this many different pictures, taken
 # at most one per RECENT_EVERY_S seconds of live video.
@@ -166,8 +168,7 @@ def _files_signature(folder: Path) -> tuple | None:
     """Size and mtime of the three model files: changes when a training re-exports."""
     try:
         return tuple(
-            (n, (folder / n).stat().st_mtime_ns, (folder / n).stat().st_size)
-            for n in ("model.json", "weights.bin", "metadata.json")
+            (n, (folder / n).stat().st_mtime_ns, (folder / n).stat().st_size) for n in MODEL_FILES
         )
     except OSError:
         return None

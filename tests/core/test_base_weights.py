@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from app.core import features, paths, resources
 from app.core.errors import BaseWeightsError, WeightsUnavailable
+
+if TYPE_CHECKING:
+    from conftest import Cli
+
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "resources" / "weights" / features.weights_filename(0.35, 224)
@@ -99,15 +101,16 @@ def test_a_broken_install_names_the_missing_file(
 
 
 @pytest.mark.slow
-def test_default_cli_training_works_offline_with_no_setting(grocery: Path, tmp_path: Path) -> None:
+def test_default_cli_training_works_offline_with_no_setting(
+    cli: Cli, grocery: Path, tmp_path: Path
+) -> None:
     """`train` without --base-weights, env var, Keras cache or network: exit 0, a model."""
     photos = tmp_path / "photos"
     for label, rel in (("apple", "Fruit/Apple/Golden-Delicious"), ("lime", "Fruit/Lime")):
         (photos / label).mkdir(parents=True)
         for src in sorted((grocery / "train" / rel).glob("*.jpg"))[:3]:
             (photos / label / src.name).write_bytes(src.read_bytes())
-    env = {k: v for k, v in os.environ.items() if k != paths.BASE_WEIGHTS_ENV}
-    env.update(
+    env = dict(
         HOME=str(tmp_path / "home"),
         KERAS_HOME=str(tmp_path / "keras"),
         HTTPS_PROXY="http://127.0.0.1:9",  # any download attempt fails at once
@@ -117,14 +120,7 @@ def test_default_cli_training_works_offline_with_no_setting(grocery: Path, tmp_p
     )
     out = tmp_path / "model"
     args = ["train", str(photos), "--out", str(out), "--epochs", "3", "--no-validate", "--json"]
-    r = subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=600,
-    )
+    r = cli.run(*args, env=env, unset=[paths.BASE_WEIGHTS_ENV], timeout=600)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["products"] == 2
     meta = json.loads((out / "metadata.json").read_text())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from cli_runner import run_cli
 
 from app.core.calibration import (
     MIN_ACCEPTED,
@@ -20,6 +20,9 @@ from app.core.calibration import (
     softmax,
 )
 from app.core.model import UNMEASURED_THRESHOLD
+
+if TYPE_CHECKING:
+    from conftest import Cli
 
 
 def test_temperature_undoes_overconfidence() -> None:
@@ -63,7 +66,9 @@ def test_decision_in_the_pos_words() -> None:
     assert describe(decide(top, 0.95), names) == "Not sure — Oat milk 1 l? Soy milk? Almond milk?"
 
 
-def test_threshold_survives_export_and_is_read_back(grocery: Path, base_weights, tmp_path) -> None:
+def test_threshold_survives_export_and_is_read_back(
+    cli: Cli, grocery: Path, base_weights, tmp_path
+) -> None:
     """Trained on 8 products × 5 photos: the threshold comes from the held-back photos
     (not the unmeasured default), is in metadata.json, and `inspect` and `predict --json`
     read it back; predict's decision uses it."""
@@ -75,7 +80,7 @@ def test_threshold_survives_export_and_is_read_back(grocery: Path, base_weights,
         for p in sorted((grocery / "train" / "Fruit" / rel).rglob("*.jpg"))[:5]:
             shutil.copy(p, d / p.name)
     out = tmp_path / "model"
-    r = run_cli("train", str(shop), "--base-weights", str(base_weights), "--out", str(out))
+    r = cli.run("train", str(shop), "--base-weights", str(base_weights), "--out", str(out))
     assert r.returncode == 0, r.stderr
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["acceptMeasured"] is True and meta["calibration"]["heldBackPhotos"] == 24
@@ -83,16 +88,16 @@ def test_threshold_survives_export_and_is_read_back(grocery: Path, base_weights,
     assert meta["acceptTarget"] == 0.95 and meta["calibration"]["temperature"] > 0
     assert "The till" in r.stdout
 
-    r = run_cli("inspect", str(out))
+    r = cli.run("inspect", str(out))
     assert f"acceptThreshold: {meta['acceptThreshold']}" in r.stdout
     photo = sorted((grocery / "test" / "Fruit" / "Kiwi").rglob("*.jpg"))[0]
-    r = run_cli("predict", str(out), str(photo), "--json")
+    r = cli.run("predict", str(out), str(photo), "--json")
     assert r.returncode == 0, r.stderr
     row = json.loads(r.stdout.strip().splitlines()[-1])
     assert row["acceptThreshold"] == meta["acceptThreshold"]
     assert row["sure"] == (row["top"][0]["p"] >= meta["acceptThreshold"])
     assert row["decision"].startswith("Sure: " if row["sure"] else "Not sure — ")
-    r = run_cli("predict", str(out), str(photo))
+    r = cli.run("predict", str(out), str(photo))
     assert ("Sure: " in r.stdout) or ("Not sure — " in r.stdout)
 
 
@@ -100,7 +105,7 @@ def test_not_a_product_falls_below_the_threshold(grocery: Path, base_weights, tm
     """Scenes with no product (drawn with another seed than training's, so never seen)
     spread their probability once "not a product" is trained, and stay below the
     model's own accept threshold; without it they are more confident."""
-    from app.core.catalog import Catalog, ImageRef, Product
+    from app.core.catalogue import Catalogue, ImageRef, Product
     from app.core.dataset import build_dataset
     from app.core.features import base_model
     from app.core.images import normalise
@@ -109,7 +114,7 @@ def test_not_a_product_falls_below_the_threshold(grocery: Path, base_weights, tm
     from app.core.trainer import train
 
     rels = ["Banana", "Kiwi", "Lemon", "Lime", "Orange", "Pineapple", "Mango", "Nectarine"]
-    cat = Catalog(
+    cat = Catalogue(
         [
             Product(
                 r,

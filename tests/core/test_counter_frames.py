@@ -9,14 +9,14 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from cli_runner import run_cli
 from grocery_products import CATALOGUE_PRODUCTS, iconic
 from PIL import Image
 
-from app.core.catalog import Catalog, ImageRef, Product
+from app.core.catalogue import Catalogue, ImageRef, Product
 from app.core.counter_frames import MAX_KEPT, CounterFrameStore, frames_in_folder
 from app.core.dataset import build_dataset
 from app.core.features import FeatureStore, extract
@@ -26,6 +26,9 @@ from app.core.model import TrainOptions
 from app.core.shop_look import ShopLook, distinct_frames
 from app.core.store import ChannelStore
 from app.core.trainer import train
+
+if TYPE_CHECKING:
+    from conftest import Cli
 
 
 def _photos(grocery: Path, rel: str) -> list[Path]:
@@ -67,10 +70,10 @@ def test_frames_centre_the_catalogue_head(
     is switched off: it was built from this very dataset's shop photos.)"""
     shop, frames_dir, scored = catalogue_shop
     from app.core import trainer as trainer_module
-    from app.core.catalog import catalog_from_folder
+    from app.core.catalogue import catalogue_from_folder
 
     monkeypatch.setattr(trainer_module, "shop_prior", lambda alpha, size: None)
-    ds = build_dataset(catalog_from_folder(shop))
+    ds = build_dataset(catalogue_from_folder(shop))
     frames = sorted(frames_dir.glob("*.jpg"))
     o = TrainOptions(base_weights=base_weights)
     plain = train(ds, o)
@@ -115,7 +118,7 @@ def test_near_duplicate_frames_are_trusted_less() -> None:
 
 
 def test_cli_counter_frames_folder_reports_bad_files(
-    catalogue_shop, base_weights, grocery, tmp_path
+    cli: Cli, catalogue_shop, base_weights, grocery, tmp_path
 ) -> None:
     """A frames folder with a corrupt JPEG, a PNG, a text file and a sub-folder: the good
     frames (the PNG too) are used, every other file is reported with a reason, the model
@@ -130,7 +133,7 @@ def test_cli_counter_frames_folder_reports_bad_files(
     (frames / "readme.txt").write_text("not a photo")
     (frames / "older").mkdir()
     out = tmp_path / "model"
-    r = run_cli(
+    r = cli.run(
         "train", str(shop), "--counter-frames", str(frames), "--base-weights",
         str(base_weights), "--out", str(out), "--json",
     )  # fmt: skip
@@ -143,28 +146,30 @@ def test_cli_counter_frames_folder_reports_bad_files(
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["counterFrames"]["count"] == 21 and meta["counterFrames"]["newest"]
 
-    r = run_cli("inspect", str(out), "--json")
+    r = cli.run("inspect", str(out), "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["counterFrames"]["count"] == 21
-    r = run_cli("inspect", str(out))
+    r = cli.run("inspect", str(out))
     assert "counterFrames: {'count': 21" in r.stdout
 
-    r = run_cli("train", str(shop), "--counter-frames", str(tmp_path / "nope"))
+    r = cli.run("train", str(shop), "--counter-frames", str(tmp_path / "nope"))
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("Error: ")
     assert "Traceback" not in r.stderr
     (tmp_path / "empty").mkdir()
-    r = run_cli("train", str(shop), "--counter-frames", str(tmp_path / "empty"))
+    r = cli.run("train", str(shop), "--counter-frames", str(tmp_path / "empty"))
     assert r.returncode == 1 and "no photos" in r.stderr
 
 
-def test_cli_uses_the_frames_the_app_keeps(catalogue_shop, base_weights, tmp_path) -> None:
+def test_cli_uses_the_frames_the_app_keeps(
+    cli: Cli, catalogue_shop, base_weights, tmp_path
+) -> None:
     """Without ``--counter-frames`` the shop's stored frames are used (as ``sync`` does)."""
     shop, frames_dir, _ = catalogue_shop
-    from app.core.pipeline import Source
+    from app.core.sources import Source
 
     ChannelStore(*Source.from_folder(shop).store_key).counter_frames.add_files(
         sorted(frames_dir.glob("*.jpg"))[:6]
     )
-    r = run_cli(
+    r = cli.run(
         "train", str(shop), "--base-weights", str(base_weights), "--out", str(tmp_path / "m"),
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
@@ -210,7 +215,7 @@ def test_catalogue_of_products_unaffected_without_frames(catalogue_shop, base_we
     """No frames: the head is centred as before (the shipped prior), and says so."""
     shop, _, _ = catalogue_shop
     ds = build_dataset(
-        Catalog([Product("a", "A", [ImageRef(next(shop.glob("p0/*.jpg")))]),
+        Catalogue([Product("a", "A", [ImageRef(next(shop.glob("p0/*.jpg")))]),
                  Product("b", "B", [ImageRef(next(shop.glob("p1/*.jpg")))])])
     )  # fmt: skip
     r = train(ds, TrainOptions(base_weights=base_weights, epochs=2)).result

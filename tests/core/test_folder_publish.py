@@ -1,13 +1,13 @@
-"""Publish to a folder: the plugin's versioned layout, rollback, status, a copy; and the CLI."""
+"""Publish to a folder: the plugin's versioned layout, rollback, status, a copy."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +20,10 @@ from app.core.folder_publish import (
     save_copy,
 )
 from app.core.modelfiles import FILES, read_model_files
+
+if TYPE_CHECKING:
+    pass
+
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -121,48 +125,6 @@ def test_save_copy(tmp_path: Path, tm_export: Path) -> None:
     (tmp_path / "docs" / "letter.txt").write_text("keep me")
     with pytest.raises(FolderPublishError, match="other files"):
         save_copy(a, tmp_path / "docs")
-
-
-def _cli(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DUKAHUB_TRAINER_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def test_cli_publish_status_rollback_to_folder(tmp_path: Path, tm_export: Path) -> None:
-    a = make_model(tmp_path / "a", tm_export, trained="01")
-    b = make_model(tmp_path / "b", tm_export, trained="02")
-    shop = tmp_path / "assets"
-    home = tmp_path / "home"
-    r = _cli("publish", str(a), "--to-folder", str(shop), home=home)
-    assert r.returncode == 0, r.stderr
-    assert "Published version" in r.stdout and "latest" in r.stdout
-    first = folder_status(shop, "2")["current"]["version"]
-    assert _cli("publish", str(b), "--to-folder", str(shop), home=home).returncode == 0
-
-    r = _cli("status", "--to-folder", str(shop), "--channel-id", "2", home=home)
-    assert r.returncode == 0, r.stderr
-    assert first in r.stdout and "2026-01-02" in r.stdout
-
-    r = _cli("rollback", first, "--to-folder", str(shop), "--channel-id", "2", home=home)
-    assert r.returncode == 0, r.stderr
-    assert f"now serves version {first}" in r.stdout
-    assert folder_status(shop, "2")["current"]["version"] == first
-
-    # errors: one line, exit 1
-    r = _cli("rollback", "nonsense", "--to-folder", str(shop), "--channel-id", "2", home=home)
-    assert r.returncode == 1 and r.stderr.strip().startswith("Error: ")
-    assert len(r.stderr.strip().splitlines()) == 1
-    r = _cli("status", "--to-folder", str(shop), home=home)
-    assert r.returncode == 1 and "--channel-id" in r.stderr
-    r = _cli("status", home=home)  # neither a server nor a folder
-    assert r.returncode == 1 and "--to-folder" in r.stderr
 
 
 def test_folder_publishing_imports_without_qt() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from model_standins import fake_model
 
-from app.core.catalog import catalog_from_folder
+from app.core.catalogue import catalogue_from_folder
 from app.core.dataset import build_dataset
 from app.core.errors import Cancelled
 from app.core.export import export_model
@@ -48,7 +48,8 @@ def trained(grocery: Path, base_weights: Path, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("DUKAHUB_TRAINER_HOME", str(tmp_path_factory.mktemp("home")))
     model = train(
-        build_dataset(catalog_from_folder(shop)), TrainOptions(base_weights=base_weights, epochs=2)
+        build_dataset(catalogue_from_folder(shop)),
+        TrainOptions(base_weights=base_weights, epochs=2),
     )
     yield model
     mp.undo()

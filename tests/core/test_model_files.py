@@ -12,51 +12,18 @@ import json
 import os
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from model_weights import LAST_KERNEL, entry_offset, overflowing, write_weights
 
 from app.core.errors import ModelFilesError
 from app.core.modelfiles import WEIGHTS_SHA256, ExportedModel, read_model_files
 
-REPO = Path(__file__).resolve().parents[2]
-LAST_KERNEL = "dense_Dense4/kernel"  # the Teachable Machine reference's output layer
-
-
-def _app(*args: str, umask: int | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=REPO,
-        env=dict(os.environ),
-        preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,
-    )
-
-
-def _entry_offset(model_dir: Path, name: str) -> tuple[int, int]:
-    """(byte offset, element count) of a float32 weight in weights.bin."""
-    model = json.loads((model_dir / "model.json").read_text())
-    offset = 0
-    for group in model["weightsManifest"]:
-        for w in group["weights"]:
-            n = int(np.prod(w["shape"]))
-            if w["name"] == name:
-                return offset, n
-            offset += n * 4
-    raise KeyError(name)
-
-
-def _write_weights(model_dir: Path, weights: bytes, *, rehash: bool) -> None:
-    (model_dir / "weights.bin").write_bytes(weights)
-    if rehash:  # as if metadata.json were rewritten too: only the value check is left
-        meta = json.loads((model_dir / "metadata.json").read_text())
-        meta[WEIGHTS_SHA256] = hashlib.sha256(weights).hexdigest()
-        (model_dir / "metadata.json").write_text(json.dumps(meta))
+if TYPE_CHECKING:
+    from conftest import Cli
 
 
 @pytest.fixture
@@ -78,35 +45,35 @@ def ours(tmp_path: Path, tm_export: Path) -> Path:
     return d
 
 
-def test_intact_model_is_accepted(ours: Path) -> None:
+def test_intact_model_is_accepted(cli: Cli, ours: Path) -> None:
     assert read_model_files(ours).metadata["labels"] == ["1", "2", "3", "4", "5"]
-    r = _app("inspect", str(ours))
+    r = cli.run("inspect", str(ours), timeout=900)
     assert r.returncode == 0, r.stderr
 
 
-def test_same_size_tampered_weights_are_refused(ours: Path) -> None:
+def test_same_size_tampered_weights_are_refused(cli: Cli, ours: Path) -> None:
     weights = bytearray((ours / "weights.bin").read_bytes())
-    offset, _ = _entry_offset(ours, LAST_KERNEL)
+    offset, _ = entry_offset(ours, LAST_KERNEL)
     weights[offset : offset + 4] = np.float32(0.5).tobytes()  # finite, same size
-    _write_weights(ours, bytes(weights), rehash=False)
+    write_weights(ours, bytes(weights), rehash=False)
     with pytest.raises(ModelFilesError, match="does not match the checksum"):
         read_model_files(ours)
     with pytest.raises(ModelFilesError, match="does not match the checksum"):
         ExportedModel.load(ours, eager=False)  # the Test screen's loader
-    r = _app("inspect", str(ours))
+    r = cli.run("inspect", str(ours), timeout=900)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1].startswith("Error: weights.bin does not match")
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_non_finite_weights_are_refused(ours: Path, bad: float) -> None:
+def test_non_finite_weights_are_refused(cli: Cli, ours: Path, bad: float) -> None:
     weights = bytearray((ours / "weights.bin").read_bytes())
-    offset, _ = _entry_offset(ours, LAST_KERNEL)
+    offset, _ = entry_offset(ours, LAST_KERNEL)
     weights[offset + 40 : offset + 44] = np.float32(bad).tobytes()
-    _write_weights(ours, bytes(weights), rehash=True)
+    write_weights(ours, bytes(weights), rehash=True)
     with pytest.raises(ModelFilesError, match=r"weights are damaged \(not finite numbers"):
         read_model_files(ours)
-    r = _app("inspect", str(ours))
+    r = cli.run("inspect", str(ours), timeout=900)
     assert r.returncode == 1 and "weights are damaged (not finite numbers" in r.stderr
 
 
@@ -118,10 +85,10 @@ def test_non_finite_float16_and_quantisation_are_refused(ours: Path) -> None:
     (ours / "model.json").write_text(json.dumps(model))
     n = sum(int(np.prod(w["shape"])) for w in entries)
     halves = np.zeros(n, dtype="<f2")
-    _write_weights(ours, halves.tobytes(), rehash=True)
+    write_weights(ours, halves.tobytes(), rehash=True)
     read_model_files(ours)  # zeros are fine
     halves[7] = np.inf
-    _write_weights(ours, halves.tobytes(), rehash=True)
+    write_weights(ours, halves.tobytes(), rehash=True)
     with pytest.raises(ModelFilesError, match="not finite numbers"):
         read_model_files(ours)
 
@@ -129,17 +96,9 @@ def test_non_finite_float16_and_quantisation_are_refused(ours: Path) -> None:
         w["quantization"] = {"dtype": "uint8", "min": -1.0, "scale": 0.01}
     entries[3]["quantization"]["scale"] = float("nan")
     (ours / "model.json").write_text(json.dumps(model))
-    _write_weights(ours, b"\x01" * n, rehash=True)
+    write_weights(ours, b"\x01" * n, rehash=True)
     with pytest.raises(ModelFilesError, match="not finite numbers"):
         read_model_files(ours)
-
-
-def overflowing(model_dir: Path) -> None:
-    """Finite but huge output weights: every logit overflows, the prediction is NaN."""
-    weights = bytearray((model_dir / "weights.bin").read_bytes())
-    offset, n = _entry_offset(model_dir, LAST_KERNEL)
-    weights[offset : offset + 4 * n] = np.full(n, 3e38, dtype="<f4").tobytes()
-    _write_weights(model_dir, bytes(weights), rehash=True)
 
 
 def test_a_model_predicting_nan_fails_the_prediction_check(ours: Path) -> None:
@@ -164,8 +123,8 @@ def photos(tmp_path: Path, grocery: Path) -> Path:
     return root
 
 
-def _train(photos: Path, out: Path, base_weights: Path, umask: int | None = None):
-    return _app(
+def _train(cli: Cli, photos: Path, out: Path, base_weights: Path, umask: int | None = None):
+    return cli.run(
         "train",
         str(photos),
         "--out",
@@ -176,6 +135,7 @@ def _train(photos: Path, out: Path, base_weights: Path, umask: int | None = None
         "1",
         "--no-validate",
         umask=umask,
+        timeout=900,
     )
 
 
@@ -185,19 +145,19 @@ def _mode(p: Path) -> int:
 
 @pytest.mark.slow
 def test_export_writes_the_checksum_and_keeps_folder_modes(
-    photos: Path, tmp_path: Path, base_weights: Path
+    cli: Cli, photos: Path, tmp_path: Path, base_weights: Path
 ) -> None:
     out = tmp_path / "model"
-    r = _train(photos, out, base_weights, umask=0o027)
+    r = _train(cli, photos, out, base_weights, umask=0o027)
     assert r.returncode == 0, r.stderr
     assert _mode(out) == 0o750  # a new folder: the umask's default, not mkdtemp's 0700
     meta = json.loads((out / "metadata.json").read_text())
     assert meta[WEIGHTS_SHA256] == hashlib.sha256((out / "weights.bin").read_bytes()).hexdigest()
-    assert _app("inspect", str(out)).returncode == 0
+    assert cli.run("inspect", str(out), timeout=900).returncode == 0
 
     os.chmod(out, 0o755)  # the owner opened it up for a web server
     before = (out / "weights.bin").read_bytes()
-    r = _train(photos, out, base_weights, umask=0o077)
+    r = _train(cli, photos, out, base_weights, umask=0o077)
     assert r.returncode == 0, r.stderr  # a previous export of ours is replaced...
     assert _mode(out) == 0o755  # ...and keeps the folder's mode
     assert (out / "weights.bin").read_bytes() != before or meta != json.loads(
@@ -208,7 +168,7 @@ def test_export_writes_the_checksum_and_keeps_folder_modes(
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["own-model-json", "teachable-machine"])
 def test_export_never_replaces_a_folder_that_is_not_ours(
-    photos: Path, tmp_path: Path, base_weights: Path, tm_export: Path, case: str
+    cli: Cli, photos: Path, tmp_path: Path, base_weights: Path, tm_export: Path, case: str
 ) -> None:
     out = tmp_path / "mine"
     out.mkdir()
@@ -218,7 +178,7 @@ def test_export_never_replaces_a_folder_that_is_not_ours(
         for name in ("model.json", "weights.bin", "metadata.json"):
             shutil.copy(tm_export / name, out / name)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    r = _train(photos, out, base_weights)
+    r = _train(cli, photos, out, base_weights)
     assert r.returncode == 1
     assert "not a previous export of this trainer" in r.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from app.core.catalog import catalog_from_folder
+from app.core.catalogue import catalogue_from_folder
 from app.core.folder_publish import folder_status
 from app.core.sample_shop import sample_shop_dir, sample_test_photos_dir, shipped_dir
 
-REPO = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from conftest import Cli
 
 
 def test_shipped_sample_is_small_attributed_and_trainable() -> None:
@@ -26,7 +25,7 @@ def test_shipped_sample_is_small_attributed_and_trainable() -> None:
     assert sum(p.stat().st_size for p in files) <= 2_000_000
     assert "MIT License" in (src / "LICENSE").read_text()
     assert "Marcus Klasson" in (src / "README.md").read_text()
-    cat = catalog_from_folder(src)
+    cat = catalogue_from_folder(src)
     assert len(cat.products) == 6
     assert all(len(p.images) >= 3 for p in cat.products)
     assert len(list(tests.glob("*.jpg"))) == 6
@@ -40,39 +39,23 @@ def test_sample_shop_dir_is_a_stable_writable_copy(isolated_home: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_train_sample_then_publish_to_folder(tmp_path: Path, base_weights: Path) -> None:
+def test_cli_train_sample_then_publish_to_folder(
+    cli: Cli, tmp_path: Path, base_weights: Path
+) -> None:
     """A new user's way without a server: train --sample → publish --to-folder."""
-    env = {**os.environ, "DUKAHUB_TRAINER_HOME": str(tmp_path / "home")}
-    run = [sys.executable, "-m", "app"]
+    home = {"DUKAHUB_TRAINER_HOME": str(tmp_path / "home")}
     out = tmp_path / "model"
-    r = subprocess.run(
-        [*run, "train", "--sample", "--out", str(out), "--epochs", "4", "--json"]
-        + ["--base-weights", str(base_weights), "--channel-id", "1"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
+    r = cli.run(
+        *["train", "--sample", "--out", str(out), "--epochs", "4", "--json"],
+        *["--base-weights", str(base_weights), "--channel-id", "1"],
+        env=home,
         timeout=600,
     )
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["products"] == 6 and summary["images"] == 30
-    r = subprocess.run(
-        [*run, "publish", str(out), "--to-folder", str(tmp_path / "assets")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = cli.run("publish", str(out), "--to-folder", str(tmp_path / "assets"), env=home, timeout=120)
     assert r.returncode == 0, r.stderr
     assert folder_status(tmp_path / "assets", "1")["current"] is not None
-    r = subprocess.run(
-        [*run, "train", "--sample", str(tmp_path)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = cli.run("train", "--sample", str(tmp_path), env=home, timeout=120)
     assert r.returncode == 1 and r.stderr.startswith("Error: ")

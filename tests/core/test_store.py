@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.catalog import Catalog, ImageRef, Product
+from app.core.catalogue import Catalogue, ImageRef, Product
 from app.core.store import ChannelStore
 
 
@@ -27,7 +27,7 @@ def test_added_photos_and_choices_persist(tmp_path: Path):
     again = ChannelStore("https://shop.example", "fruit")  # a restart
     added = again.added_images()
     assert added["42"] == stored and added["gid://x/7"] == [webcam]
-    catalog = Catalog(
+    catalog = Catalogue(
         [
             Product("42", "Apple", [ImageRef(tmp_path / "a.jpg", "catalog")]),
             Product("43", "Pear", [ImageRef(tmp_path / "b.jpg", "catalog")]),

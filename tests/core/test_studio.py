@@ -10,7 +10,7 @@ import pytest
 from sample_photos import vendure_sample_photos
 
 from app.core import features, studio
-from app.core.catalog import Catalog, ImageRef, Product
+from app.core.catalogue import Catalogue, ImageRef, Product
 from app.core.dataset import build_dataset
 from app.core.images import file_digest, load_rgb
 from app.core.model import TrainOptions
@@ -78,7 +78,7 @@ def test_a_white_pack_on_white_is_trained_as_it_is(
         features.view_of(shoe_rgb, file_digest(shoe), v, 0, 224)
     assert drawn and set(drawn) == {shoe_rgb.shape[:2]}
 
-    cat = Catalog(
+    cat = Catalogue(
         [
             Product("cam", "Instant camera", [ImageRef(white)]),
             Product("shoe", "Shoe", [ImageRef(shoe)]),
@@ -138,7 +138,7 @@ def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights:
         Product(rel, rel, [ImageRef(iconic(rel))] + [ImageRef(p) for p in shop(rel, "train")[:3]])
         for rel in MIXED_COUNTER
     ] + [Product(rel, rel, [ImageRef(iconic(rel))]) for rel in MIXED_CATALOGUE_ONLY]
-    ds = build_dataset(Catalog(products))
+    ds = build_dataset(Catalogue(products))
     o = TrainOptions(base_weights=base_weights, epochs=10)
     r = train(ds, o).result
     assert r.trained_on == "mixed" and r.catalogue_only_accuracy is not None

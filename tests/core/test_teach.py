@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from cli_runner import run_cli
 from PIL import Image, ImageFilter
 from tfjs_harness import tfjs_predict
 
-from app.core.catalog import Catalog, ImageRef, Product
+from app.core.catalogue import Catalogue, ImageRef, Product
 from app.core.dataset import build_dataset
 from app.core.export import export_model
 from app.core.features import FeatureStore
@@ -36,6 +36,10 @@ from app.core.teach import (
 )
 from app.core.trainer import train
 
+if TYPE_CHECKING:
+    from conftest import Cli
+
+
 PRODUCTS = ("Fruit/Banana", "Fruit/Kiwi", "Fruit/Lemon")
 
 
@@ -43,8 +47,8 @@ def _photos(grocery: Path, rel: str, split: str = "train") -> list[Path]:
     return sorted((grocery / split / rel).glob("*.jpg"))
 
 
-def _catalog(grocery: Path) -> Catalog:
-    return Catalog(
+def _catalog(grocery: Path) -> Catalogue:
+    return Catalogue(
         [
             Product(
                 rel.split("/")[-1],
@@ -163,7 +167,7 @@ def test_corrected_photo_is_stored_and_in_the_next_training(
     assert model.result.image_count == 3 * 3 + 1
 
 
-def test_cli_teach(trained, grocery: Path, base_weights: Path, tmp_path) -> None:
+def test_cli_teach(cli: Cli, trained, grocery: Path, base_weights: Path, tmp_path) -> None:
     model_dir = tmp_path / "model"
     shutil.copytree(trained[0], model_dir)
     rgb, top, other = _misread(model_dir, grocery)
@@ -173,23 +177,23 @@ def test_cli_teach(trained, grocery: Path, base_weights: Path, tmp_path) -> None
     Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(dark)
     weights = ["--base-weights", str(base_weights)]
 
-    ok = run_cli("teach", str(model_dir), "--product", other, str(photo), str(dark), *weights)
+    ok = cli.run("teach", str(model_dir), "--product", other, str(photo), str(dark), *weights)
     assert ok.returncode == 0, ok.stderr
     assert f"Taught {other} from 1 photo" in ok.stdout
     assert f"the first photo was {top}, now {other}" in ok.stdout
     assert f"{dark}: refused: {TOO_DARK}" in ok.stderr
     assert json.loads((model_dir / "metadata.json").read_text())["taught"]["photos"] == 1
 
-    unknown = run_cli("teach", str(model_dir), "--product", "Mango", str(photo), *weights)
+    unknown = cli.run("teach", str(model_dir), "--product", "Mango", str(photo), *weights)
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("Error: ") and "Mango" in unknown.stderr
     assert "Traceback" not in unknown.stderr
 
-    refused = run_cli("teach", str(model_dir), "--product", other, str(dark), *weights)
+    refused = cli.run("teach", str(model_dir), "--product", other, str(dark), *weights)
     assert refused.returncode == 1
     assert f"{dark}: refused: {TOO_DARK}" in refused.stderr
     assert "Error: No photo could be used." in refused.stderr
-    missing = run_cli("teach", str(tmp_path / "nope"), "--product", other, str(photo))
+    missing = cli.run("teach", str(tmp_path / "nope"), "--product", other, str(photo))
     assert missing.returncode == 1 and missing.stderr.startswith("Error: ")
 
 

@@ -140,7 +140,7 @@ def ours(tmp_path_factory, base_weights: Path, grocery: Path) -> dict:
 def _train_and_export(root: Path, base_weights: Path, grocery: Path) -> dict:
     # `from app.core import x`: stays first-party for isort even before the module exists.
     from app.core import trainer
-    from app.core.catalog import catalog_from_folder
+    from app.core.catalogue import catalogue_from_folder
     from app.core.dataset import build_dataset
     from app.core.export import export_model
     from app.core.images import load_rgb
@@ -152,7 +152,7 @@ def _train_and_export(root: Path, base_weights: Path, grocery: Path) -> dict:
         (shop / pid).mkdir(parents=True)
         for src in _first_per_class(train_rows, [cls], TRAIN_PER_PRODUCT):
             (shop / pid / src.name).symlink_to(src)
-    ds = build_dataset(catalog_from_folder(shop))
+    ds = build_dataset(catalogue_from_folder(shop))
     tm = trainer.train(ds, TrainOptions(base_weights=base_weights, epochs=5, seed=0))
     dirs = {}
     for q in ("none", "float16", "uint8"):

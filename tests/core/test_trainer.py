@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 from grocery_products import CATALOGUE_PRODUCTS, iconic
 
-from app.core.catalog import Catalog, ImageRef, Product, catalog_from_folder
+from app.core.catalogue import Catalogue, ImageRef, Product, catalogue_from_folder
 from app.core.dataset import build_dataset
 from app.core.errors import Cancelled, DatasetError, ExportError, ModelFilesError
 from app.core.export import export_model
@@ -22,6 +21,10 @@ from app.core.model import TrainOptions
 from app.core.modelfiles import SEED_FIELDS, ExportedModel, validate_model_dir
 from app.core.progress import Progress
 from app.core.trainer import train
+
+if TYPE_CHECKING:
+    from conftest import Cli
+
 
 PRODUCTS = {
     "101": "train/Fruit/Banana",
@@ -66,14 +69,14 @@ def trained(shop_folder: Path, base_weights: Path, module_home: Path):
     mp = pytest.MonkeyPatch()
     mp.setenv("DUKAHUB_TRAINER_HOME", str(module_home))
     events: list[Progress] = []
-    ds = build_dataset(catalog_from_folder(shop_folder))
+    ds = build_dataset(catalogue_from_folder(shop_folder))
     model = train(ds, TrainOptions(base_weights=base_weights, epochs=8), on_progress=events.append)
     yield ds, model, events
     mp.undo()
 
 
 def test_dataset_report_names_every_problem(shop_folder: Path) -> None:
-    ds = build_dataset(catalog_from_folder(shop_folder))
+    ds = build_dataset(catalogue_from_folder(shop_folder))
     r = ds.report
     assert r.no_images == ["106"]
     assert r.single_image == ["105"]
@@ -94,13 +97,13 @@ def test_fewer_than_two_products_is_a_clear_error(grocery: Path, tmp_path: Path)
     os.symlink(_photos(grocery, "train/Fruit/Kiwi", 1)[0], tmp_path / "a" / "k.jpg")
     (tmp_path / "b").mkdir()
     with pytest.raises(DatasetError, match="at least two products"):
-        build_dataset(catalog_from_folder(tmp_path))
+        build_dataset(catalogue_from_folder(tmp_path))
     with pytest.raises(DatasetError, match="not found"):
-        catalog_from_folder(tmp_path / "missing")
+        catalogue_from_folder(tmp_path / "missing")
 
 
 def test_excluded_products_and_images_are_left_out(grocery: Path) -> None:
-    cat = Catalog(
+    cat = Catalogue(
         [
             Product("1", "A", [ImageRef(p) for p in _photos(grocery, "train/Fruit/Kiwi", 2)]),
             Product("2", "B", [ImageRef(p) for p in _photos(grocery, "train/Fruit/Banana", 2)]),
@@ -159,7 +162,7 @@ def test_adding_a_product_only_reads_its_photos(
     trained, grocery, base_weights, shared_cache
 ) -> None:
     ds, _, _ = trained
-    cat = catalog_from_folder(Path(ds.samples[0].path).parent.parent)
+    cat = catalogue_from_folder(Path(ds.samples[0].path).parent.parent)
     cat.products.append(
         Product("107", "Lime", [ImageRef(p) for p in _photos(grocery, "train/Fruit/Lime", 3)])
     )
@@ -185,7 +188,7 @@ def test_cancel_stops_and_raises_cancelled(shop_folder, base_weights, tmp_path, 
         if p.phase == "features":
             cancel.set()
 
-    ds = build_dataset(catalog_from_folder(shop_folder))
+    ds = build_dataset(catalogue_from_folder(shop_folder))
     with pytest.raises(Cancelled):
         train(ds, TrainOptions(base_weights=base_weights), on_progress=hook, cancel=cancel)
     assert "training" not in seen
@@ -286,19 +289,9 @@ def test_teachable_machine_export_runs(tm_export, grocery) -> None:
     assert probs.shape == (1, 5) and probs.sum() == pytest.approx(1.0, abs=1e-4)
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def test_cli_train_predict_inspect(shop_folder, base_weights, tmp_path) -> None:
+def test_cli_train_predict_inspect(cli: Cli, shop_folder, base_weights, tmp_path) -> None:
     out = tmp_path / "cli-model"
-    r = _cli(
+    r = cli.run(
         "train",
         str(shop_folder),
         "--out",
@@ -322,24 +315,24 @@ def test_cli_train_predict_inspect(shop_folder, base_weights, tmp_path) -> None:
     assert meta["quantization"] == "float16" and meta["channelId"] == "9"
 
     kiwi = next((shop_folder / "103").glob("*.jpg"))
-    r = _cli("predict", str(out), str(kiwi), "--top", "2")
+    r = cli.run("predict", str(out), str(kiwi), "--top", "2")
     assert r.returncode == 0, r.stderr
     line = r.stdout.strip().splitlines()[-1]
     assert line.startswith(str(kiwi)) and line.split(": ", 1)[1].startswith("103 ")
 
-    r = _cli("inspect", str(out))
+    r = cli.run("inspect", str(out))
     assert r.returncode == 0 and "channelId: 9" in r.stdout and "105" in r.stdout
 
 
-def test_cli_bad_input_is_one_clear_line(tmp_path) -> None:
-    r = _cli("train", str(tmp_path / "nope"), "--out", str(tmp_path / "o"))
+def test_cli_bad_input_is_one_clear_line(cli: Cli, tmp_path) -> None:
+    r = cli.run("train", str(tmp_path / "nope"), "--out", str(tmp_path / "o"))
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [f"Error: Image folder not found: {tmp_path / 'nope'}"]
-    r = _cli("inspect", str(tmp_path))
+    r = cli.run("inspect", str(tmp_path))
     assert r.returncode == 1 and "missing" in r.stderr
 
 
-def test_cli_offline_without_weights_names_both_options(shop_folder, tmp_path) -> None:
+def test_cli_offline_without_weights_names_both_options(cli: Cli, shop_folder, tmp_path) -> None:
     """A width the app does not ship (0.5) needs a download; offline, say what to do."""
     env = {
         "KERAS_HOME": str(tmp_path / "keras"),
@@ -347,7 +340,7 @@ def test_cli_offline_without_weights_names_both_options(shop_folder, tmp_path) -
         "HTTPS_PROXY": "http://127.0.0.1:9",
         "https_proxy": "http://127.0.0.1:9",
     }
-    r = _cli("train", str(shop_folder), "--out", str(tmp_path / "o"), "--alpha", "0.5", env=env)
+    r = cli.run("train", str(shop_folder), "--out", str(tmp_path / "o"), "--alpha", "0.5", env=env)
     assert r.returncode == 1, r.stderr
     assert "0.35" in r.stderr  # the size that needs no download
     assert "--base-weights" in r.stderr and "DUKAHUB_TRAINER_BASE_WEIGHTS" in r.stderr
@@ -382,7 +375,7 @@ def test_catalogue_only_never_below_nearest_class_mean(grocery, base_weights, tm
     from app.core.head import normalise_features, prototypes
     from app.core.images import file_digest
 
-    cat = Catalog(
+    cat = Catalogue(
         [
             Product(str(i), rel, [ImageRef(iconic(grocery, rel))])
             for i, rel in enumerate(CATALOGUE_PRODUCTS)

@@ -14,17 +14,20 @@ import queue
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
 
 from app.core.outdir import TMP_TAG, expected_export_bytes
+
+if TYPE_CHECKING:
+    from conftest import Cli
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -51,22 +54,19 @@ def _leftovers(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if TMP_TAG in p.name)
 
 
-class Cli:
-    """``python -m app …`` with its own app home (shared feature cache) and TMPDIR."""
+class FaultsCli:
+    """The shared runner (the ``cli`` fixture) with this module's app home (one feature
+    cache), its TMPDIR, no base weights from the environment, and the weights to use."""
 
-    def __init__(self, home: Path, tmpdir: Path, weights: Path) -> None:
+    def __init__(self, runner: Cli, home: Path, tmpdir: Path, weights: Path) -> None:
         self.home, self.tmpdir, self.weights = home, tmpdir, weights
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            DUKAHUB_TRAINER_HOME=str(self.home),
-            TMPDIR=str(self.tmpdir),
+        self.runner = runner.with_env(
+            unset=["DUKAHUB_TRAINER_BASE_WEIGHTS"],
+            DUKAHUB_TRAINER_HOME=str(home),
+            TMPDIR=str(tmpdir),
             PYTHONPATH=str(REPO),
             TF_CPP_MIN_LOG_LEVEL="2",
         )
-        env.pop("DUKAHUB_TRAINER_BASE_WEIGHTS", None)
-        return env
 
     def train_args(self, photos: Path, out: Path, *extra: str) -> list[str]:
         return ["train", str(photos), "--out", str(out), "--base-weights", str(self.weights)] + [
@@ -75,27 +75,11 @@ class Cli:
         ]
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "app", *args],
-            cwd=REPO,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return self.runner.run(*args, timeout=timeout)
 
     def start(self, *args: str) -> tuple[subprocess.Popen[str], queue.Queue[str | None]]:
         """A running CLI and a queue of its stderr lines (None at the end)."""
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", *args],
-            cwd=REPO,
-            env=self.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            # Ctrl-C must reach Python even if this test runs with SIGINT ignored
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
+        proc = self.runner.start(*args)
         lines: queue.Queue[str | None] = queue.Queue()
 
         def pump() -> None:
@@ -173,9 +157,9 @@ def work(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cli(work: Path, base_weights: Path) -> Cli:
+def faults_cli(cli: Cli, work: Path, base_weights: Path) -> FaultsCli:
     (work / "tmpdir").mkdir()
-    return Cli(work / "home", work / "tmpdir", base_weights)
+    return FaultsCli(cli, work / "home", work / "tmpdir", base_weights)
 
 
 @pytest.fixture(scope="module")
@@ -200,15 +184,15 @@ def one_product(work: Path, grocery: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def previous(cli: Cli, shop: Path, work: Path) -> dict[str, bytes]:
+def previous(faults_cli: FaultsCli, shop: Path, work: Path) -> dict[str, bytes]:
     """A real previous export: every fault below must leave a copy of it byte-identical."""
     out = work / "previous"
-    p = cli.run(*cli.train_args(shop, out))
+    p = faults_cli.run(*faults_cli.train_args(shop, out))
     assert p.returncode == 0, p.stdout + p.stderr
     no_library_warnings(p.stderr)
     files = _tree(out)
     assert sorted(files) == ["metadata.json", "model.json", "weights.bin"]
-    assert not list(cli.tmpdir.iterdir()), "the converter left files in TMPDIR"
+    assert not list(faults_cli.tmpdir.iterdir()), "the converter left files in TMPDIR"
     return files
 
 
@@ -253,30 +237,34 @@ BAD_FILES = {  # file -> (product, words of the reason)
 # --- 16: the export target, checked before any work -----------------------------------
 
 
-def test_a_file_as_out_is_refused_before_training(cli: Cli, shop: Path, work: Path) -> None:
+def test_a_file_as_out_is_refused_before_training(
+    faults_cli: FaultsCli, shop: Path, work: Path
+) -> None:
     target = work / "a_file"
     target.write_bytes(b"my notes")
     t0 = time.monotonic()
-    p = cli.run(*cli.train_args(shop, target))
+    p = faults_cli.run(*faults_cli.train_args(shop, target))
     assert_one_error(p, "not a folder")
     assert time.monotonic() - t0 < 30, "refused only after training"
     assert target.read_bytes() == b"my notes"
 
 
-def test_a_folder_of_someone_elses_files_is_refused(cli: Cli, shop: Path, work: Path) -> None:
+def test_a_folder_of_someone_elses_files_is_refused(
+    faults_cli: FaultsCli, shop: Path, work: Path
+) -> None:
     target = work / "theirs"
     target.mkdir()
     (target / "notes.txt").write_text("keep me")
     (target / "model.json").write_text('{"mine": true}')
     before = _tree(target)
-    p = cli.run(*cli.train_args(shop, target))
+    p = faults_cli.run(*faults_cli.train_args(shop, target))
     assert_one_error(p, str(target))
     assert _tree(target) == before
     assert _leftovers(work) == []
 
 
 def test_a_read_only_disk_is_refused_before_training(
-    cli: Cli, shop: Path, work: Path, previous: dict[str, bytes]
+    faults_cli: FaultsCli, shop: Path, work: Path, previous: dict[str, bytes]
 ) -> None:
     src = work / "ro_src"
     put_previous(previous, src / "model")
@@ -284,23 +272,23 @@ def test_a_read_only_disk_is_refused_before_training(
     with mounted(ro, "--bind", "-o", "ro", str(src)):
         if os.access(ro, os.W_OK):  # some kernels need a remount for ro to take effect
             subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], check=True)
-        p = cli.run(*cli.train_args(shop, ro / "model"))
+        p = faults_cli.run(*faults_cli.train_args(shop, ro / "model"))
         assert_one_error(p, "read-only")
         assert _tree(ro / "model") == previous
         # a new folder on the read-only disk: the same line, not errno 30's traceback
-        p = cli.run(*cli.train_args(shop, ro / "new" / "model"))
+        p = faults_cli.run(*faults_cli.train_args(shop, ro / "new" / "model"))
         assert_one_error(p, "read-only")
     assert _tree(src / "model") == previous
 
 
 def test_a_full_disk_is_refused_before_training(
-    cli: Cli, shop: Path, work: Path, previous: dict[str, bytes]
+    faults_cli: FaultsCli, shop: Path, work: Path, previous: dict[str, bytes]
 ) -> None:
     disk = work / "small_disk"
     with mounted(disk, "-t", "tmpfs", "-o", "size=3m", "tmpfs"):
         put_previous(previous, disk / "model")  # 1.8 MB of the 3 MB
         t0 = time.monotonic()
-        p = cli.run(*cli.train_args(shop, disk / "model"))
+        p = faults_cli.run(*faults_cli.train_args(shop, disk / "model"))
         assert_one_error(p, "Not enough free space")
         assert time.monotonic() - t0 < 30, "refused only after training"
         assert _tree(disk / "model") == previous
@@ -308,7 +296,7 @@ def test_a_full_disk_is_refused_before_training(
 
 
 def test_a_disk_that_fills_during_training_fails_cleanly(
-    cli: Cli, shop: Path, work: Path, previous: dict[str, bytes]
+    faults_cli: FaultsCli, shop: Path, work: Path, previous: dict[str, bytes]
 ) -> None:
     """The target check passes, then the disk fills up: the export's own ENOSPC (OSError
     or TensorFlow's ResourceExhaustedError) is one line, and nothing is left behind.
@@ -316,7 +304,7 @@ def test_a_disk_that_fills_during_training_fails_cleanly(
     disk = work / "filling_disk"
     with mounted(disk, "-t", "tmpfs", "-o", "size=8m", "tmpfs"):
         put_previous(previous, disk / "model")
-        proc, lines = cli.start(*cli.train_args(shop, disk / "model"))
+        proc, lines = faults_cli.start(*faults_cli.train_args(shop, disk / "model"))
         seen: list[str] = []
         wait_for(lines, "%]", seen)  # first progress line: the target check has passed
         free = shutil.disk_usage(disk).free
@@ -330,24 +318,28 @@ def test_a_disk_that_fills_during_training_fails_cleanly(
         (disk / "filler").unlink()
         assert _tree(disk / "model") == previous
         assert _leftovers(disk) == []
-    assert list(cli.tmpdir.iterdir()) == [], "the converter's .h5 was left in TMPDIR"
+    assert list(faults_cli.tmpdir.iterdir()) == [], "the converter's .h5 was left in TMPDIR"
 
 
-def test_a_name_too_long_is_refused_before_training(cli: Cli, shop: Path, work: Path) -> None:
-    p = cli.run(*cli.train_args(shop, work / ("n" * 300)))
+def test_a_name_too_long_is_refused_before_training(
+    faults_cli: FaultsCli, shop: Path, work: Path
+) -> None:
+    p = faults_cli.run(*faults_cli.train_args(shop, work / ("n" * 300)))
     assert_one_error(p, "too long")
     assert _leftovers(work) == []
 
 
 def test_a_missing_base_weights_file_is_refused_before_training(
-    cli: Cli, shop: Path, work: Path
+    faults_cli: FaultsCli, shop: Path, work: Path
 ) -> None:
-    p = cli.run("train", str(shop), "--out", str(work / "m"), "--base-weights", "/nonexistent.h5")
+    p = faults_cli.run(
+        "train", str(shop), "--out", str(work / "m"), "--base-weights", "/nonexistent.h5"
+    )
     assert_one_error(p, "/nonexistent.h5")
 
 
 def test_an_unwritable_app_home_is_one_line(
-    cli: Cli, shop: Path, work: Path, one_product: Path
+    faults_cli: FaultsCli, shop: Path, work: Path, one_product: Path
 ) -> None:
     """An OSError outside the export (the log and cache folders) reaches main() as is."""
     src = work / "home_src"
@@ -356,7 +348,9 @@ def test_an_unwritable_app_home_is_one_line(
     with mounted(ro_home, "--bind", "-o", "ro", str(src)):
         if os.access(ro_home, os.W_OK):
             subprocess.run(["mount", "-o", "remount,bind,ro", str(ro_home)], check=True)
-        env_cli = Cli(ro_home / "home", cli.tmpdir, cli.weights)
+        env_cli = FaultsCli(
+            faults_cli.runner, ro_home / "home", faults_cli.tmpdir, faults_cli.weights
+        )
         p = env_cli.run(*env_cli.train_args(one_product, work / "m2"))
         assert_one_error(p, "read-only")
 
@@ -376,18 +370,22 @@ def test_an_unwritable_app_home_is_one_line(
     ],
 )
 def test_bad_train_options_are_refused_at_parse_time(
-    cli: Cli, shop: Path, work: Path, args: list[str], words: str
+    faults_cli: FaultsCli, shop: Path, work: Path, args: list[str], words: str
 ) -> None:
-    p = cli.run("train", str(shop), "--out", str(work / "never"), *args)
+    p = faults_cli.run("train", str(shop), "--out", str(work / "never"), *args)
     assert_one_error(p, words)
     assert not (work / "never").exists()
 
 
-def test_bad_predict_and_sync_options_are_refused(cli: Cli, work: Path) -> None:
-    assert_one_error(cli.run("predict", str(work), "x.jpg", "--top", "0"), "--top")
-    p = cli.run("sync", "--server", "http://127.0.0.1:9", "--channel", "c", "--debounce", "-1")
+def test_bad_predict_and_sync_options_are_refused(faults_cli: FaultsCli, work: Path) -> None:
+    assert_one_error(faults_cli.run("predict", str(work), "x.jpg", "--top", "0"), "--top")
+    p = faults_cli.run(
+        "sync", "--server", "http://127.0.0.1:9", "--channel", "c", "--debounce", "-1"
+    )
     assert_one_error(p, "--debounce")
-    p = cli.run("sync", "--server", "http://127.0.0.1:9", "--channel", "c", "--debounce", "nan")
+    p = faults_cli.run(
+        "sync", "--server", "http://127.0.0.1:9", "--channel", "c", "--debounce", "nan"
+    )
     assert_one_error(p, "--debounce")
 
 
@@ -395,9 +393,9 @@ def test_bad_predict_and_sync_options_are_refused(cli: Cli, work: Path) -> None:
 
 
 def _interrupt_during_export(
-    cli: Cli, shop: Path, target: Path, sig: signal.Signals
+    faults_cli: FaultsCli, shop: Path, target: Path, sig: signal.Signals
 ) -> tuple[int, str, int]:
-    proc, lines = cli.start(*cli.train_args(shop, target))
+    proc, lines = faults_cli.start(*faults_cli.train_args(shop, target))
     seen: list[str] = []
     wait_for(lines, "exporting", seen)
     proc.send_signal(sig)
@@ -407,34 +405,36 @@ def _interrupt_during_export(
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_an_interrupt_during_export_leaves_nothing_behind(
-    cli: Cli, shop: Path, work: Path, previous: dict[str, bytes], sig: signal.Signals
+    faults_cli: FaultsCli, shop: Path, work: Path, previous: dict[str, bytes], sig: signal.Signals
 ) -> None:
     parent = work / f"interrupted_{sig.name}"
     target = put_previous(previous, parent / "model")
-    rc, stderr, pid = _interrupt_during_export(cli, shop, target, sig)
+    rc, stderr, pid = _interrupt_during_export(faults_cli, shop, target, sig)
     assert rc == 130, stderr
     assert "Traceback" not in stderr, stderr
     assert _tree(target) == previous
     assert _leftovers(parent) == []
-    assert list(cli.tmpdir.iterdir()) == [], "the converter's .h5 was left in TMPDIR"
+    assert list(faults_cli.tmpdir.iterdir()) == [], "the converter's .h5 was left in TMPDIR"
     # the process's private temp folder went at exit
-    assert not [p for p in (cli.home / "cache" / "tmp").iterdir() if p.name.startswith(f"{pid}-")]
+    assert not [
+        p for p in (faults_cli.home / "cache" / "tmp").iterdir() if p.name.startswith(f"{pid}-")
+    ]
 
 
 def test_a_killed_export_is_swept_by_the_next_run(
-    cli: Cli, shop: Path, one_product: Path, work: Path, previous: dict[str, bytes]
+    faults_cli: FaultsCli, shop: Path, one_product: Path, work: Path, previous: dict[str, bytes]
 ) -> None:
     parent = work / "killed"
     target = put_previous(previous, parent / "model")
-    rc, _, pid = _interrupt_during_export(cli, shop, target, signal.SIGKILL)
+    rc, _, pid = _interrupt_during_export(faults_cli, shop, target, signal.SIGKILL)
     assert rc == -signal.SIGKILL
     left = _leftovers(parent)
     assert len(left) == 1, left  # one folder of ours
     # nothing in TMPDIR: the process's temp files (TensorFlow's autograph modules, which
     # only an exit handler removes) went to a private folder under the app's cache
-    assert list(cli.tmpdir.iterdir()) == []
+    assert list(faults_cli.tmpdir.iterdir()) == []
     private = [
-        p for p in (cli.home / "cache" / "tmp").iterdir() if p.name.split("-")[0] == str(pid)
+        p for p in (faults_cli.home / "cache" / "tmp").iterdir() if p.name.split("-")[0] == str(pid)
     ]
     assert len(private) == 1, private
     assert _tree(target) == previous
@@ -447,7 +447,7 @@ def test_a_killed_export_is_swept_by_the_next_run(
     for p in (parent / left[0], live, legacy, private[0]):
         os.utime(p, (hour_ago, hour_ago))
     # the next run (here one that fails at the photo check, after the target check)
-    p = cli.run(*cli.train_args(one_product, target))
+    p = faults_cli.run(*faults_cli.train_args(one_product, target))
     assert_one_error(p, "at least two products")
     assert _leftovers(parent) == [live.name]
     assert not private[0].exists()
@@ -458,11 +458,11 @@ def test_a_killed_export_is_swept_by_the_next_run(
 
 
 def test_skipped_photos_and_untrained_products_are_reported(
-    cli: Cli, bad_shop: Path, work: Path
+    faults_cli: FaultsCli, bad_shop: Path, work: Path
 ) -> None:
     # The longest name the disk allows: the temp folder made beside it must still fit.
     target = work / ("m" * 250)
-    p = cli.run(*cli.train_args(bad_shop, target))
+    p = faults_cli.run(*faults_cli.train_args(bad_shop, target))
     assert p.returncode == 0, p.stdout + p.stderr
     assert "Traceback" not in p.stderr
     no_library_warnings(p.stderr)
@@ -471,10 +471,10 @@ def test_skipped_photos_and_untrained_products_are_reported(
         line = next((ln for ln in p.stdout.splitlines() if f"not used: {name} " in ln), "")
         assert product in line and words in line, (name, p.stdout)
     # the library warnings went to the log instead
-    log = (cli.home / "logs" / "trainer.log").read_text(encoding="utf-8")
+    log = (faults_cli.home / "logs" / "trainer.log").read_text(encoding="utf-8")
     assert "DecompressionBombWarning" in log and "HDF5" in log
 
-    p = cli.run(*cli.train_args(bad_shop, work / "json_model"), "--json")
+    p = faults_cli.run(*faults_cli.train_args(bad_shop, work / "json_model"), "--json")
     assert p.returncode == 0, p.stdout + p.stderr
     no_library_warnings(p.stderr)
     summary = json.loads(p.stdout)

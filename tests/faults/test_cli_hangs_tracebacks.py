@@ -18,14 +18,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from cli_runner import run_cli
 
 from app.core import paths
 from app.core.errors import ServerTimeout
-from app.core.pipeline import Source
 from app.core.readers import DAMAGED_TAG, BadJson, NotRegularFile, parse_json, read_regular
+from app.core.sources import Source
+
+if TYPE_CHECKING:
+    from conftest import Cli
+
 
 PASSWORD = {"DUKAHUB_TRAINER_PASSWORD": "not-a-real-password"}
 
@@ -129,29 +133,29 @@ def _shop_args(command: str, url: str, *extra: str) -> list[str]:
 # --- 1: no overall deadline on server calls --------------------------------------------
 
 
-def test_a_trickling_server_ends_status_at_its_deadline() -> None:
+def test_a_trickling_server_ends_status_at_its_deadline(cli: Cli) -> None:
     with hostile("trickle") as srv:
         t0 = time.monotonic()
-        p = run_cli(*_shop_args("status", srv.url, "--timeout", "2"), env=PASSWORD, timeout=60)
+        p = cli.run(*_shop_args("status", srv.url, "--timeout", "2"), env=PASSWORD, timeout=60)
         took = time.monotonic() - t0
     one_error(p, "did not finish answering within 2 s", "(log in)")
     assert took < 20, f"status took {took:.0f} s"
 
 
-def test_a_trickling_server_ends_sync_at_its_time_limit_naming_the_step() -> None:
+def test_a_trickling_server_ends_sync_at_its_time_limit_naming_the_step(cli: Cli) -> None:
     """--timeout stays at its default (60 s): the sync's own clock (3 s) ends the run."""
     with hostile("trickle") as srv:
         t0 = time.monotonic()
-        p = run_cli(*_shop_args("sync", srv.url, "--time-limit", "0.05"), env=PASSWORD, timeout=60)
+        p = cli.run(*_shop_args("sync", srv.url, "--time-limit", "0.05"), env=PASSWORD, timeout=60)
         took = time.monotonic() - t0
     error = one_error(p, "time limit (3 s, --time-limit)", "while logging in to", srv.url)
     assert "the served model is unchanged" in error
     assert took < 20, f"sync took {took:.0f} s"
 
 
-def test_an_endless_answer_is_cut_at_the_size_cap() -> None:
+def test_an_endless_answer_is_cut_at_the_size_cap(cli: Cli) -> None:
     with hostile("huge") as srv:
-        p = run_cli(*_shop_args("status", srv.url), env=PASSWORD, timeout=60)
+        p = cli.run(*_shop_args("status", srv.url), env=PASSWORD, timeout=60)
     one_error(p, "an answer larger than", "(log in)")
 
 
@@ -176,21 +180,25 @@ def test_a_trickling_photo_download_ends_at_its_deadline(
 # --- 2: things that are not regular files ----------------------------------------------
 
 
-def test_a_named_pipe_as_a_photo_is_skipped_at_once(tmp_path: Path, tm_export: Path) -> None:
+def test_a_named_pipe_as_a_photo_is_skipped_at_once(
+    cli: Cli, tmp_path: Path, tm_export: Path
+) -> None:
     fifo = tmp_path / "f.jpg"
     os.mkfifo(fifo)
-    p = run_cli("predict", str(tm_export), str(fifo), timeout=180)
+    p = cli.run("predict", str(tm_export), str(fifo), timeout=180)
     assert p.returncode == 1, p.stdout + p.stderr
     assert f"{fifo}: skipped: f.jpg: not a regular file (a named pipe)" in p.stderr
     assert "Traceback" not in p.stdout + p.stderr
 
 
-def test_a_named_pipe_as_a_model_file_is_refused_at_once(tmp_path: Path, tm_export: Path) -> None:
+def test_a_named_pipe_as_a_model_file_is_refused_at_once(
+    cli: Cli, tmp_path: Path, tm_export: Path
+) -> None:
     model = tmp_path / "model"
     shutil.copytree(tm_export, model)
     (model / "weights.bin").unlink()
     os.mkfifo(model / "weights.bin")
-    p = run_cli("inspect", str(model), timeout=60)
+    p = cli.run("inspect", str(model), timeout=60)
     one_error(p, "weights.bin cannot be read (not a regular file (a named pipe))")
 
 
@@ -207,18 +215,18 @@ def test_the_reader_refuses_pipes_and_devices_without_blocking(tmp_path: Path) -
 
 @pytest.mark.parametrize("name", ["model.json", "metadata.json"])
 def test_deeply_nested_json_in_a_model_file_is_one_line(
-    tmp_path: Path, tm_export: Path, name: str
+    cli: Cli, tmp_path: Path, tm_export: Path, name: str
 ) -> None:
     model = tmp_path / "model"
     shutil.copytree(tm_export, model)
     (model / name).write_text("[" * 100_000)
-    p = run_cli("inspect", str(model), timeout=60)
+    p = cli.run("inspect", str(model), timeout=60)
     one_error(p, f"{name} is not valid JSON: nested deeper than 100 levels")
 
 
-def test_deeply_nested_json_from_a_server_is_one_line() -> None:
+def test_deeply_nested_json_from_a_server_is_one_line(cli: Cli) -> None:
     with hostile("deep") as srv:
-        p = run_cli(*_shop_args("status", srv.url), env=PASSWORD, timeout=60)
+        p = cli.run(*_shop_args("status", srv.url), env=PASSWORD, timeout=60)
     one_error(p, "is not a Vendure Admin API (log in)")
 
 
@@ -249,7 +257,7 @@ def _store_root(folder: Path) -> Path:
 
 
 def test_damaged_app_files_are_set_aside_not_a_crash(
-    one_product: Path, tmp_path: Path, base_weights: Path, grocery: Path
+    cli: Cli, one_product: Path, tmp_path: Path, base_weights: Path, grocery: Path
 ) -> None:
     store = _store_root(one_product)
     (store / "selection.json").write_text("[1]")
@@ -258,7 +266,7 @@ def test_damaged_app_files_are_set_aside_not_a_crash(
     shutil.copyfile(sorted((grocery / "train/Fruit/Kiwi").glob("*.jpg"))[2], added / "mine.jpg")
     (store / "added" / "index.json").write_text('["x"]')
     args = ["train", str(one_product), "--out", str(tmp_path / "out")]
-    p = run_cli(*args, "--base-weights", str(base_weights), "--epochs", "2", timeout=120)
+    p = cli.run(*args, "--base-weights", str(base_weights), "--epochs", "2", timeout=120)
     one_error(p, "at least two products")
     notes = [ln for ln in p.stderr.splitlines() if ln.startswith("note: ") and DAMAGED_TAG in ln]
     assert len(notes) == 2, p.stderr
@@ -274,10 +282,12 @@ def test_damaged_app_files_are_set_aside_not_a_crash(
     assert "selection.json" in log and DAMAGED_TAG in log
 
 
-def test_a_named_pipe_as_an_app_file_is_set_aside(one_product: Path, tmp_path: Path) -> None:
+def test_a_named_pipe_as_an_app_file_is_set_aside(
+    cli: Cli, one_product: Path, tmp_path: Path
+) -> None:
     store = _store_root(one_product)
     os.mkfifo(store / "selection.json")
-    p = run_cli("train", str(one_product), "--out", str(tmp_path / "out"), "--epochs", "2")
+    p = cli.run("train", str(one_product), "--out", str(tmp_path / "out"), "--epochs", "2")
     one_error(p)
     assert "not a regular file (a named pipe)" in p.stderr
     assert list(store.glob(f"selection.json{DAMAGED_TAG}*"))
@@ -323,11 +333,13 @@ def _variant(tm_export: Path, dest: Path, stamp: str) -> Path:
     return dest
 
 
-def test_damaged_stored_versions_are_listed_and_refused(tmp_path: Path, tm_export: Path) -> None:
+def test_damaged_stored_versions_are_listed_and_refused(
+    cli: Cli, tmp_path: Path, tm_export: Path
+) -> None:
     folder = tmp_path / "assets"
     for n in range(2):  # two versions: the second is served, the first damaged below
         model = _variant(tm_export, tmp_path / f"model{n}", f"2026-01-0{n + 1}T00:00:00Z")
-        p = run_cli("publish", str(model), "--to-folder", str(folder), "--channel-id", "1")
+        p = cli.run("publish", str(model), "--to-folder", str(folder), "--channel-id", "1")
         assert p.returncode == 0, p.stdout + p.stderr
     meta = json.loads((tm_export / "metadata.json").read_text(encoding="utf-8"))
     versions = sorted((folder / "1" / ".versions").iterdir())
@@ -335,21 +347,21 @@ def test_damaged_stored_versions_are_listed_and_refused(tmp_path: Path, tm_expor
     old = versions[0]
     meta["labels"] = 5
     _rewrite(old, "metadata.json", json.dumps(meta).encode())
-    p = run_cli("status", "--to-folder", str(folder), "--channel-id", "1")
+    p = cli.run("status", "--to-folder", str(folder), "--channel-id", "1")
     assert p.returncode == 0 and "Traceback" not in p.stdout + p.stderr, p.stdout + p.stderr
     line = next(ln for ln in p.stdout.splitlines() if old.name in ln)
     assert "? products (damaged: metadata.json has no list of labels)" in line, p.stdout
     served = (folder / "1" / "latest" / "metadata.json").read_bytes()
-    p = run_cli("rollback", old.name, "--to-folder", str(folder), "--channel-id", "1")
+    p = cli.run("rollback", old.name, "--to-folder", str(folder), "--channel-id", "1")
     one_error(p, old.name, "is damaged", "cannot be served")
     assert (folder / "1" / "latest" / "metadata.json").read_bytes() == served
 
     manifest = json.loads((old / "manifest.json").read_text())
     manifest["files"] = [f["name"] for f in manifest["files"]]
     (old / "manifest.json").write_text(json.dumps(manifest))
-    p = run_cli("rollback", old.name, "--to-folder", str(folder), "--channel-id", "1")
+    p = cli.run("rollback", old.name, "--to-folder", str(folder), "--channel-id", "1")
     one_error(p, old.name)
-    p = run_cli("status", "--to-folder", str(folder), "--channel-id", "1")
+    p = cli.run("status", "--to-folder", str(folder), "--channel-id", "1")
     assert p.returncode == 0 and "Traceback" not in p.stdout + p.stderr, p.stdout + p.stderr
 
 
@@ -358,18 +370,20 @@ def test_damaged_stored_versions_are_listed_and_refused(tmp_path: Path, tm_expor
 CP1252 = {"PYTHONIOENCODING": "cp1252"}
 
 
-def test_names_a_cp1252_log_cannot_hold_are_replaced(tm_export: Path, tmp_path: Path) -> None:
+def test_names_a_cp1252_log_cannot_hold_are_replaced(
+    cli: Cli, tm_export: Path, tmp_path: Path
+) -> None:
     """The reference export's labels are Korean: a cp1252 stream cannot hold them."""
-    p = run_cli("inspect", str(tm_export), env=CP1252, encoding="cp1252", timeout=60)
+    p = cli.run("inspect", str(tm_export), env=CP1252, encoding="cp1252", timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "labels (5):" in p.stdout and "?" in p.stdout
     missing = tmp_path / "🍎 model"
-    p = run_cli("inspect", str(missing), env=CP1252, encoding="cp1252", timeout=60)
+    p = cli.run("inspect", str(missing), env=CP1252, encoding="cp1252", timeout=60)
     one_error(p, "Model folder not found", "? model")
 
 
 def test_training_a_product_named_with_an_emoji_succeeds_on_a_cp1252_log(
-    tmp_path: Path, grocery: Path, base_weights: Path
+    cli: Cli, tmp_path: Path, grocery: Path, base_weights: Path
 ) -> None:
     shop = tmp_path / "shop"
     for name in ("Kiwi", "Banana", "Lime"):
@@ -378,7 +392,7 @@ def test_training_a_product_named_with_an_emoji_succeeds_on_a_cp1252_log(
             shutil.copyfile(src, shop / f"🍎 {name}" / src.name)
     out = tmp_path / "out"
     args = ["train", str(shop), "--out", str(out), "--base-weights", str(base_weights)]
-    p = run_cli(*args, "--epochs", "2", "--no-validate", env=CP1252, encoding="cp1252", timeout=300)
+    p = cli.run(*args, "--epochs", "2", "--no-validate", env=CP1252, encoding="cp1252", timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "Traceback" not in p.stdout + p.stderr
     assert "? Kiwi" in p.stdout and f"Wrote {out}" in p.stdout

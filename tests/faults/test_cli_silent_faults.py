@@ -12,15 +12,17 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from cli_runner import run_cli
 from PIL import Image
 from test_cli_faults import assert_one_error, mounted
+
+if TYPE_CHECKING:
+    from conftest import Cli
+
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["--epochs", "1", "--no-validate"]
@@ -30,11 +32,11 @@ def _photos(grocery: Path, fruit: str, n: int) -> list[Path]:
     return sorted((grocery / "train" / "Fruit" / fruit).rglob("*.jpg"))[:n]
 
 
-def _cli(*args: str, home: Path | None = None, timeout: float = 300):
+def _cli(cli: Cli, *args: str, home: Path | None = None, timeout: float = 300):
     env = {"PYTHONPATH": str(REPO)}
     if home is not None:
         env["DUKAHUB_TRAINER_HOME"] = str(home)
-    return run_cli(*args, env=env, timeout=timeout)
+    return cli.run(*args, env=env, timeout=timeout)
 
 
 def _model(dest: Path, tm_export: Path, trained: str, channel: str = "2") -> Path:
@@ -94,9 +96,9 @@ def odd_shop(tmp_path_factory, grocery: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def odd_training(odd_shop: Path, base_weights: Path, tmp_path_factory) -> dict:
+def odd_training(cli: Cli, odd_shop: Path, base_weights: Path, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("odd_run")
-    p = _cli(
+    p = _cli(cli,
         "train", str(odd_shop), "--out", str(work / "model"), "--base-weights",
         str(base_weights), *FAST, "--json", home=work / "home",
     )  # fmt: skip
@@ -141,9 +143,9 @@ def test_names_that_clash_on_windows_and_macos_are_warned(odd_training: dict) ->
 
 
 def test_too_few_products_names_those_left_out_by_the_owner(
-    tmp_path: Path, grocery: Path, isolated_home: Path
+    cli: Cli, tmp_path: Path, grocery: Path, isolated_home: Path
 ) -> None:
-    from app.core.pipeline import Source
+    from app.core.sources import Source
     from app.core.store import ChannelStore
 
     shop = tmp_path / "shop"
@@ -154,7 +156,7 @@ def test_too_few_products_names_those_left_out_by_the_owner(
     store = ChannelStore(*Source.from_folder(shop).store_key)  # as the app's Products screen
     store.set_product_included("Banana", False)
     store.set_product_included("Lime", False)
-    p = _cli("train", str(shop), "--out", str(tmp_path / "m"), home=isolated_home)
+    p = _cli(cli, "train", str(shop), "--out", str(tmp_path / "m"), home=isolated_home)
     line = assert_one_error(p, "at least two products", "out of 1 included")
     assert "2 more left out by you" in line and "Banana" in line and "Lime" in line, line
 
@@ -164,7 +166,7 @@ def test_too_few_products_names_those_left_out_by_the_owner(
 
 @pytest.mark.parametrize("command", ["train", "publish"])
 def test_a_channel_id_that_is_a_path_is_refused_at_parse_time(
-    command: str, tmp_path: Path, grocery: Path, tm_export: Path
+    cli: Cli, command: str, tmp_path: Path, grocery: Path, tm_export: Path
 ) -> None:
     if command == "train":  # one product: today's code gets past the option to the photos
         (tmp_path / "shop" / "Kiwi").mkdir(parents=True)
@@ -174,7 +176,7 @@ def test_a_channel_id_that_is_a_path_is_refused_at_parse_time(
     else:
         model = _model(tmp_path / "model", tm_export, "01")
         args = ["publish", str(model), "--to-folder", str(tmp_path / "assets")]
-    p = _cli(*args, "--channel-id", "../../etc")
+    p = _cli(cli, *args, "--channel-id", "../../etc")
     assert_one_error(p, "argument --channel-id", "not a shop channel id")
     assert not (tmp_path / "m").exists() and not (tmp_path / "assets").exists()
 
@@ -182,27 +184,23 @@ def test_a_channel_id_that_is_a_path_is_refused_at_parse_time(
 # --- 8: publishes to one folder take turns -----------------------------------------------
 
 
-def test_a_publish_waits_its_turn_at_the_folder_or_is_told(tmp_path: Path, tm_export: Path) -> None:
+def test_a_publish_waits_its_turn_at_the_folder_or_is_told(
+    cli: Cli, tmp_path: Path, tm_export: Path
+) -> None:
     assets = tmp_path / "assets"
     a = _model(tmp_path / "a", tm_export, "01")
-    assert _cli("publish", str(a), "--to-folder", str(assets)).returncode == 0
+    assert _cli(cli, "publish", str(a), "--to-folder", str(assets)).returncode == 0
     before = _versions(assets)
     b = _model(tmp_path / "b", tm_export, "02")
     with open(assets / "2" / ".lock", "a+") as held:  # another publish is running
         fcntl.flock(held, fcntl.LOCK_EX)
-        p = _cli("publish", str(b), "--to-folder", str(assets), "--lock-wait", "1")
+        p = _cli(cli, "publish", str(b), "--to-folder", str(assets), "--lock-wait", "1")
         assert p.returncode == 4, p.stdout + p.stderr
         errors = [ln for ln in p.stderr.splitlines() if ln.startswith("Error: ")]
         assert len(errors) == 1 and "Another publish or rollback" in errors[0], p.stderr
         assert "Published" not in p.stdout and _versions(assets) == before
         # with the default wait it waits, then publishes once the other one is done
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "publish", str(b), "--to-folder", str(assets)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = cli.start("publish", str(b), "--to-folder", str(assets))
         time.sleep(3)
         assert proc.poll() is None, proc.communicate()
         assert _versions(assets) == before
@@ -212,14 +210,12 @@ def test_a_publish_waits_its_turn_at_the_folder_or_is_told(tmp_path: Path, tm_ex
     assert len(_versions(assets)) == 2 and f"Published version {_served(assets)}" in out
 
 
-def test_concurrent_publishes_of_one_model_store_it_once(tmp_path: Path, tm_export: Path) -> None:
+def test_concurrent_publishes_of_one_model_store_it_once(
+    cli: Cli, tmp_path: Path, tm_export: Path
+) -> None:
     assets = tmp_path / "assets"
     model = _model(tmp_path / "m", tm_export, "03")
-    cmd = [sys.executable, "-m", "app", "publish", str(model), "--to-folder", str(assets)]
-    procs = [
-        subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
+    procs = [cli.start("publish", str(model), "--to-folder", str(assets)) for _ in range(4)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     served = _served(assets)
@@ -232,12 +228,12 @@ def test_concurrent_publishes_of_one_model_store_it_once(tmp_path: Path, tm_expo
 
 
 def test_rollback_refuses_a_version_its_manifest_does_not_cover(
-    tmp_path: Path, tm_export: Path
+    cli: Cli, tmp_path: Path, tm_export: Path
 ) -> None:
     assets = tmp_path / "assets"
     for name, day in (("a", "01"), ("b", "02")):
         m = _model(tmp_path / name, tm_export, day)
-        assert _cli("publish", str(m), "--to-folder", str(assets)).returncode == 0
+        assert _cli(cli, "publish", str(m), "--to-folder", str(assets)).returncode == 0
     first, second = _versions(assets)
     vdir = assets / "2" / ".versions" / first
     manifest = json.loads((vdir / "manifest.json").read_text())
@@ -245,18 +241,18 @@ def test_rollback_refuses_a_version_its_manifest_does_not_cover(
     weights = (vdir / "weights.bin").read_bytes()
     (vdir / "weights.bin").write_bytes(weights[: len(weights) // 2])
     rollback = ["rollback", first, "--to-folder", str(assets), "--channel-id", "2"]
-    assert_one_error(_cli(*rollback), first, "cannot be served")
+    assert_one_error(_cli(cli, *rollback), first, "cannot be served")
     assert _served(assets) == second
     # the manifest back, the bytes still cut short: refused by the sizes
     (vdir / "manifest.json").write_text(json.dumps(manifest))
-    assert_one_error(_cli(*rollback), "weights.bin holds")
+    assert_one_error(_cli(cli, *rollback), "weights.bin holds")
     # same size, other bytes: refused by the hashes (and metadata's weightsSha256)
     (vdir / "weights.bin").write_bytes(b"\1" * len(weights))
-    assert_one_error(_cli(*rollback), "changed on disk")
+    assert_one_error(_cli(cli, *rollback), "changed on disk")
     assert _served(assets) == second
     # status lists only versions whose files are all there (by size), and says which not
     (vdir / "weights.bin").write_bytes(weights[:100])
-    p = _cli("status", "--to-folder", str(assets), "--channel-id", "2")
+    p = _cli(cli, "status", "--to-folder", str(assets), "--channel-id", "2")
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("  trained 2026-") == 1 and f"* {second}" in p.stdout, p.stdout
     assert f"not listed: version {first} is incomplete" in p.stdout, p.stdout
@@ -265,22 +261,24 @@ def test_rollback_refuses_a_version_its_manifest_does_not_cover(
 # --- 14: a publish that fills the disk leaves no version behind --------------------------
 
 
-def test_a_publish_that_fills_the_disk_leaves_no_version(tmp_path: Path, tm_export: Path) -> None:
+def test_a_publish_that_fills_the_disk_leaves_no_version(
+    cli: Cli, tmp_path: Path, tm_export: Path
+) -> None:
     disk = tmp_path / "disk"
     a = _model(tmp_path / "a", tm_export, "01")
     b = _model(tmp_path / "b", tm_export, "02")
     with mounted(disk, "-t", "tmpfs", "-o", "size=8m", "tmpfs"):
         assets = disk / "assets"
-        assert _cli("publish", str(a), "--to-folder", str(assets)).returncode == 0
+        assert _cli(cli, "publish", str(a), "--to-folder", str(assets)).returncode == 0
         first = _served(assets)
         # room for the new version in .versions, not for the copy that `latest` becomes
         need = sum(f.stat().st_size for f in b.iterdir())
         free = shutil.disk_usage(disk).free
         with open(disk / "filler", "wb") as fh:
             fh.write(b"\0" * max(0, free - need - 200_000))
-        p = _cli("publish", str(b), "--to-folder", str(assets))
+        p = _cli(cli, "publish", str(b), "--to-folder", str(assets))
         assert_one_error(p, "Could not publish", "still served")
         assert _versions(assets) == [first] and _served(assets) == first
-        p = _cli("status", "--to-folder", str(assets), "--channel-id", "2")
+        p = _cli(cli, "status", "--to-folder", str(assets), "--channel-id", "2")
         assert p.returncode == 0 and p.stdout.count("  trained 2026-") == 1, p.stdout
         assert list((assets / "2" / ".tmp").iterdir()) == []

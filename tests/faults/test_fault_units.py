@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from app.core import outdir
-from app.core.catalog import Catalog, ImageRef, Product, catalog_from_folder
+from app.core.catalogue import Catalogue, ImageRef, Product, catalogue_from_folder
 from app.core.dataset import build_dataset, photo_problem
 from app.core.errors import BaseWeightsError, ExportError, InvalidOptions
 from app.core.faults import describe
@@ -56,9 +56,9 @@ def test_check_accepts_the_defaults_and_every_offered_size() -> None:
     TrainOptions(proto_blend=0.0, head="linear").check()  # the benchmark's variants
 
 
-def _missing_catalog(tmp_path: Path) -> Catalog:
+def _missing_catalog(tmp_path: Path) -> Catalogue:
     """Two products whose photos do not exist: any photo work would fail differently."""
-    return Catalog(
+    return Catalogue(
         [Product(p, p, [ImageRef(tmp_path / f"{p}.jpg")]) for p in ("a", "b")], source="t"
     )
 
@@ -183,7 +183,7 @@ def test_report_lists_unsupported_tiny_unticked_and_untrained(tmp_path: Path, gr
     Image.new("RGB", (31, 200)).save(tmp_path / "B" / "thin.png")
     (tmp_path / "C" / "raw.dng").write_bytes(b"II*\0")  # C: nothing usable
     (tmp_path / "D" / "d.jpg").write_bytes(good[0].read_bytes() + b"\0")
-    cat = catalog_from_folder(tmp_path)
+    cat = catalogue_from_folder(tmp_path)
     a, b, c, d = cat.products
     a.images[1] = ImageRef(a.images[1].path, included=False)  # unticked by the owner
     d.included = False

@@ -4,27 +4,23 @@ train from the channel's catalogue, publish, read back what the POS will load.""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from vendure_server.fixtures import VendureServer
 
+if TYPE_CHECKING:
+    from conftest import Cli
 
-def _app(*args: str, password: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "DUKAHUB_TRAINER_PASSWORD": password},
-    )
+
+def _app(cli: Cli, *args: str, password: str) -> subprocess.CompletedProcess:
+    return cli.run(*args, env={"DUKAHUB_TRAINER_PASSWORD": password}, timeout=600)
 
 
 def test_train_from_channel_publish_and_status(
-    vendure: VendureServer, base_weights: Path, tmp_path: Path
+    cli: Cli, vendure: VendureServer, base_weights: Path, tmp_path: Path
 ) -> None:
     user, password = vendure.users["trainer"]
     fruit = vendure.channels["fruit"]
@@ -32,6 +28,7 @@ def test_train_from_channel_publish_and_status(
     out = tmp_path / "model"
 
     r = _app(
+        cli,
         "train",
         *conn,
         "--out",
@@ -51,17 +48,17 @@ def test_train_from_channel_publish_and_status(
     no_image = set(fruit.products) - with_images
     assert no_image and all(fruit.products[p] in r.stderr for p in no_image)  # reported
 
-    r = _app("publish", str(out), *conn, password=password)
+    r = _app(cli, "publish", str(out), *conn, password=password)
     assert r.returncode == 0, r.stderr
     base = f"{vendure.url}/assets/ml-models/{fruit.id}/latest"
     for name in ("model.json", "weights.bin", "metadata.json"):
         got = requests.get(f"{base}/{name}", timeout=10)
         assert got.status_code == 200 and got.content == (out / name).read_bytes()
 
-    r = _app("status", *conn, password=password)
+    r = _app(cli, "status", *conn, password=password)
     assert r.returncode == 0, r.stderr
     assert meta["trainedAt"] in r.stdout
 
-    r = _app("train", *conn, "--out", str(tmp_path / "x"), password="wrong")
+    r = _app(cli, "train", *conn, "--out", str(tmp_path / "x"), password="wrong")
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("Error: Wrong")
     assert not (tmp_path / "x").exists()

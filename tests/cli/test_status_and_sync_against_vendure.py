@@ -8,24 +8,26 @@ Each step checks what `status` says and what the shop then serves.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
 from vendure_server.fixtures import FRUIT, GROCERY, VendureServer, add_channel
 
 from app.core import sync
-from app.core.pipeline import Source
+from app.core.sources import Source
 from app.core.store import ChannelStore
+
+if TYPE_CHECKING:
+    from conftest import Cli
+
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 CODE = "sync"
 
 
@@ -44,29 +46,20 @@ def shop(vendure: VendureServer) -> dict:
     return {"api": api, "channel": ch, "ids": ids}
 
 
-def cli(
-    vendure: VendureServer, *args: str, check_tf: bool = False, base_weights: Path | None = None
+def sync_cli(
+    cli: Cli,
+    vendure: VendureServer,
+    *args: str,
+    check_tf: bool = False,
+    base_weights: Path | None = None,
 ) -> subprocess.CompletedProcess:
-    """The real CLI in a subprocess; optionally reports whether TensorFlow was imported."""
+    """A command against the test server as its admin; optionally reports whether
+    TensorFlow was imported (the last stderr line)."""
     argv = [*args, "--server", vendure.url, "--username", vendure.admin_user]
     if base_weights is not None:
         argv += ["--base-weights", str(base_weights)]
-    code = (
-        "import sys\nfrom app.cli import main\nrc = main(sys.argv[1:])\n"
-        "print('TF-IMPORTED' if 'tensorflow' in sys.modules else 'TF-NOT-IMPORTED', "
-        "file=sys.stderr)\nsys.exit(rc)\n"
-        if check_tf
-        else "import sys\nfrom app.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-    )
-    env = dict(os.environ, DUKAHUB_TRAINER_PASSWORD=vendure.admin_password)
-    return subprocess.run(
-        [sys.executable, "-c", code, *argv],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    env = {"DUKAHUB_TRAINER_PASSWORD": vendure.admin_password}
+    return cli.run(*argv, env=env, report_tensorflow=check_tf, timeout=600)
 
 
 def served_meta(vendure: VendureServer) -> dict | None:
@@ -85,16 +78,16 @@ def served_bytes(vendure: VendureServer) -> dict[str, bytes]:
 
 
 def test_sync_keeps_the_served_model_current(
-    vendure: VendureServer, shop: dict, base_weights: Path, tmp_path: Path
+    cli: Cli, vendure: VendureServer, shop: dict, base_weights: Path, tmp_path: Path
 ) -> None:
     api, ids = shop["api"], shop["ids"]
 
-    st = cli(vendure, "status", "--channel", CODE)
+    st = sync_cli(cli, vendure, "status", "--channel", CODE)
     assert st.returncode == 0, st.stderr
     assert "serves no model yet" in st.stdout
 
     # first sync: nothing served yet → train, publish, verify
-    first = cli(vendure, "sync", "--channel", CODE, base_weights=base_weights)
+    first = sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights)
     assert first.returncode == 0, first.stderr
     assert f"{CODE}: published:" in first.stdout
     meta = served_meta(vendure)
@@ -103,18 +96,18 @@ def test_sync_keeps_the_served_model_current(
     assert set(meta["catalogFingerprint"]["products"]) == set(ids.values())
 
     # nothing changed: up to date, quickly, without TensorFlow
-    st = cli(vendure, "status", "--channel", CODE)
+    st = sync_cli(cli, vendure, "status", "--channel", CODE)
     assert "is up to date" in st.stdout, st.stdout
-    noop = cli(vendure, "sync", "--channel", CODE, check_tf=True)
+    noop = sync_cli(cli, vendure, "sync", "--channel", CODE, check_tf=True)
     assert noop.returncode == 0, noop.stderr
     assert "up to date" in noop.stdout and "TF-NOT-IMPORTED" in noop.stderr
 
     # a new product with photos on the server: status names it; debounce waits
     kiwi = api.create_product("Kiwi", [a["id"] for a in api.upload_assets(photos("Fruit/Kiwi", 3))])
-    st = cli(vendure, "status", "--channel", CODE)
+    st = sync_cli(cli, vendure, "status", "--channel", CODE)
     assert "1 new product since the model your shop serves" in st.stdout, st.stdout
     before = served_bytes(vendure)
-    wait = cli(vendure, "sync", "--channel", CODE, "--debounce", "60", check_tf=True)
+    wait = sync_cli(cli, vendure, "sync", "--channel", CODE, "--debounce", "60", check_tf=True)
     assert wait.returncode == sync.EXIT_WAITING, wait.stderr
     assert "waiting" in wait.stdout and "TF-NOT-IMPORTED" in wait.stderr
     assert served_bytes(vendure) == before
@@ -130,23 +123,23 @@ def test_sync_keeps_the_served_model_current(
         {"i": {"id": ids["Banana"], "assetIds": keep, "featuredAssetId": keep[0]}},
     )
     api.gql("mutation($id:ID!){deleteProduct(id:$id){result}}", {"id": ids["Granny Smith"]})
-    st = cli(vendure, "status", "--channel", CODE)
+    st = sync_cli(cli, vendure, "status", "--channel", CODE)
     assert "1 new product, 1 removed, 1 changed photo since the model your shop serves" in (
         st.stdout
     ), st.stdout
 
-    second = cli(vendure, "sync", "--channel", CODE, base_weights=base_weights)
+    second = sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights)
     assert second.returncode == 0, second.stderr
     meta = served_meta(vendure)
     assert sorted(meta["labels"]) == sorted([ids["Golden Delicious"], ids["Banana"], kiwi])
-    assert "is up to date" in cli(vendure, "status", "--channel", CODE).stdout
+    assert "is up to date" in sync_cli(cli, vendure, "status", "--channel", CODE).stdout
 
     # the owner's edits (an added counter photo, an unticked product) are part of it
     server = Source.shop(vendure.url, CODE).server
     store = ChannelStore(server, CODE)
     store.add_files(kiwi, photos("Fruit/Kiwi", 1, skip=10))
     store.set_product_included(ids["Golden Delicious"], False)
-    st = cli(vendure, "status", "--channel", CODE)
+    st = sync_cli(cli, vendure, "status", "--channel", CODE)
     assert "1 removed, 1 changed photo since the model your shop serves" in st.stdout, st.stdout
 
     out = tmp_path / "model"
@@ -160,20 +153,20 @@ def test_sync_keeps_the_served_model_current(
     assert sorted(local["labels"]) == sorted([ids["Banana"], kiwi])
     assert summary["images"] == local["imageCount"] == 7  # 3 banana + 3 kiwi + 1 added
 
-    third = cli(vendure, "sync", "--channel", CODE, base_weights=base_weights)
+    third = sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights)
     assert third.returncode == 0, third.stderr
     meta = served_meta(vendure)
     assert sorted(meta["labels"]) == sorted([ids["Banana"], kiwi]) and meta["imageCount"] == 7
-    again = cli(vendure, "sync", "--channel", CODE, check_tf=True)
+    again = sync_cli(cli, vendure, "sync", "--channel", CODE, check_tf=True)
     assert "up to date" in again.stdout and "TF-NOT-IMPORTED" in again.stderr
 
 
 def test_a_second_sync_of_the_channel_is_refused_while_one_runs(
-    vendure: VendureServer, shop: dict
+    cli: Cli, vendure: VendureServer, shop: dict
 ) -> None:
     source = Source.shop(vendure.url, CODE, vendure.channels[CODE].id)
     with sync.channel_lock(source):
-        busy = cli(vendure, "sync", "--channel", CODE, check_tf=True)
+        busy = sync_cli(cli, vendure, "sync", "--channel", CODE, check_tf=True)
     assert busy.returncode == sync.EXIT_BUSY, busy.stderr
     assert f"{CODE}: busy:" in busy.stdout and "TF-NOT-IMPORTED" in busy.stderr
     with sync.channel_lock(source):  # released again: the lock is free
@@ -181,20 +174,20 @@ def test_a_second_sync_of_the_channel_is_refused_while_one_runs(
 
 
 def test_a_killed_sync_leaves_the_served_model_and_the_next_one_completes(
-    vendure: VendureServer, shop: dict, base_weights: Path
+    cli: Cli, vendure: VendureServer, shop: dict, base_weights: Path
 ) -> None:
     api = shop["api"]
     if served_meta(vendure) is None:  # run alone: serve a first model
-        assert cli(vendure, "sync", "--channel", CODE, base_weights=base_weights).returncode == 0
+        assert (
+            sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights).returncode
+            == 0
+        )
     lime = api.create_product("Lime", [a["id"] for a in api.upload_assets(photos("Fruit/Lime", 3))])
     before = served_bytes(vendure)
 
-    argv = [sys.executable, "-m", "app", "sync", "--channel", CODE, "--server", vendure.url,
+    argv = ["sync", "--channel", CODE, "--server", vendure.url,
             "--username", vendure.admin_user, "--base-weights", str(base_weights)]  # fmt: skip
-    env = dict(os.environ, DUKAHUB_TRAINER_PASSWORD=vendure.admin_password)
-    proc = subprocess.Popen(
-        argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = cli.start(*argv, env={"DUKAHUB_TRAINER_PASSWORD": vendure.admin_password})
     seen = []
     deadline = time.monotonic() + 300
     assert proc.stderr is not None
@@ -208,14 +201,14 @@ def test_a_killed_sync_leaves_the_served_model_and_the_next_one_completes(
     assert proc.returncode == -signal.SIGKILL, seen
     assert served_bytes(vendure) == before  # untouched
 
-    done = cli(vendure, "sync", "--channel", CODE, base_weights=base_weights)
+    done = sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights)
     assert done.returncode == 0, done.stderr + done.stdout
     assert "published" in done.stdout
     assert lime in served_meta(vendure)["labels"]
 
 
 def test_all_channels_syncs_each_and_a_failure_does_not_stop_the_others(
-    vendure: VendureServer, base_weights: Path
+    cli: Cli, vendure: VendureServer, base_weights: Path
 ) -> None:
     """A user with two channels: one trains and publishes, one cannot (no photos)."""
     api_a, good = add_channel(vendure, "all-a")
@@ -247,11 +240,9 @@ def test_all_channels_syncs_each_and_a_failure_does_not_stop_the_others(
             }
         },
     )
-    env = dict(os.environ, DUKAHUB_TRAINER_PASSWORD="all-channels-pw")
-    res = subprocess.run(
-        [sys.executable, "-m", "app", "sync", "--all-channels", "--server", vendure.url,
-         "--username", "all@shop.test", "--base-weights", str(base_weights)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    res = cli.run(
+        "sync", "--all-channels", "--server", vendure.url, "--username", "all@shop.test",
+        "--base-weights", str(base_weights), env={"DUKAHUB_TRAINER_PASSWORD": "all-channels-pw"},
     )  # fmt: skip
     lines = res.stdout.strip().splitlines()
     assert res.returncode == sync.EXIT_FAILED, res.stderr

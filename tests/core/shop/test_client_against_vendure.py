@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import requests
 from memory_keyring import MemoryKeyring, memory_keyring  # noqa: F401 (fixture)
+from model_weights import LAST_KERNEL, entry_offset, overflowing, write_weights
 from PIL import Image
-from test_model_files import LAST_KERNEL, _entry_offset, _write_weights, overflowing
 from vendure_server.fixtures import (
     BULK_PRODUCTS,
     FRUIT,
@@ -49,7 +49,7 @@ from app.core.shop import (
     PublishResult,
     ShopClient,
     catalogue,
-    fetch_catalog,
+    fetch_catalogue,
     list_catalogue,
     list_versions,
     publish,
@@ -235,7 +235,7 @@ def test_expired_remembered_session(vendure: VendureServer) -> None:
     assert ShopClient.restore(vendure.url) is None  # forgotten
     c.select_channel("fruit")  # channel list is cached locally...
     with pytest.raises(SessionExpired):  # ...but the server refuses the session
-        fetch_catalog(c)
+        fetch_catalogue(c)
 
 
 def test_invalid_token(vendure: VendureServer) -> None:
@@ -249,7 +249,7 @@ def test_invalid_token(vendure: VendureServer) -> None:
 
 @pytest.fixture
 def count_downloads(monkeypatch):
-    """Counts real image HTTP responses made by fetch_catalog."""
+    """Counts real image HTTP responses made by fetch_catalogue."""
     seen: list[str] = []
     original = catalogue._image_session
 
@@ -266,8 +266,8 @@ def test_catalogue_download_and_cache(vendure: VendureServer, count_downloads) -
     c = client_for(vendure)
     fruit = vendure.channels["fruit"]
     progress = []
-    first = fetch_catalog(c, on_progress=progress.append)
-    cat = first.catalog
+    first = fetch_catalogue(c, on_progress=progress.append)
+    cat = first.catalogue
     assert cat.channel_id == fruit.id
     assert {p.id: p.name for p in cat.products} == fruit.products
     for p in cat.products:
@@ -287,8 +287,8 @@ def test_catalogue_download_and_cache(vendure: VendureServer, count_downloads) -
 
     # second run: nothing downloaded, same files
     count_downloads.clear()
-    second = fetch_catalog(c)
-    again = second.catalog
+    second = fetch_catalogue(c)
+    again = second.catalogue
     assert count_downloads == []
     assert second.stats.cached == expected and second.stats.downloaded == 0
     assert [im.path for p in again.products for im in p.images] == [
@@ -308,7 +308,7 @@ def test_catalogue_download_and_cache(vendure: VendureServer, count_downloads) -
     api.gql(update, {"input": {"id": kiwi, "featuredAssetId": new["id"]}})
     try:
         count_downloads.clear()
-        third = fetch_catalog(c).catalog
+        third = fetch_catalogue(c).catalogue
         assert len(count_downloads) == 1 and urlsplit(count_downloads[0]).path.endswith(".jpg")
         kiwi_after = next(p for p in third.products if p.id == kiwi)
         assert len(kiwi_after.images) == len(kiwi_before.images) + 1
@@ -336,7 +336,7 @@ def test_list_catalogue_reads_no_photo_and_matches_fetch(
     listing = list_catalogue(c)
     assert count_downloads == []
     assert listing.channel_id == vendure.channels["fruit"].id
-    fetched = fetch_catalog(c).catalog
+    fetched = fetch_catalogue(c).catalogue
     assert [(p.id, p.name) for p in listing.products] == [(p.id, p.name) for p in fetched.products]
     for lp, p in zip(listing.products, fetched.products, strict=True):
         assert lp.photo_keys == [im.key for im in p.images], p.name
@@ -371,7 +371,7 @@ def test_photo_over_the_size_cap_is_left_out_and_named(vendure: VendureServer) -
     sizes = sorted(a.file_size for p in listing.products for a in p.assets)
     cap = sizes[len(sizes) // 2]  # about half of the photos are larger
     c.max_image_bytes = cap
-    result = fetch_catalog(c)
+    result = fetch_catalogue(c)
     too_big = {(p.id, a.id) for p in listing.products for a in p.assets if a.file_size > cap}
     assert too_big and len(result.stats.failed) == len({a for _, a in too_big})
     names = {p.id: p.name for p in listing.products}
@@ -379,7 +379,7 @@ def test_photo_over_the_size_cap_is_left_out_and_named(vendure: VendureServer) -
         assert failure.product_name == names[failure.product_id]
         assert str(failure).startswith(f"{failure.product_name}: ")
         assert f"larger than {cap / 1e6:g} MB" in failure.reason
-    kept = {im.key for p in result.catalog.products for im in p.images}
+    kept = {im.key for p in result.catalogue.products for im in p.images}
     for p in listing.products:
         for a in p.assets:
             assert (a.key in kept) == (a.file_size <= cap)
@@ -387,8 +387,8 @@ def test_photo_over_the_size_cap_is_left_out_and_named(vendure: VendureServer) -
 
 def test_catalogue_pages_through_many_products(vendure: VendureServer, count_downloads) -> None:
     c = client_for(vendure, channel="bulk")
-    result = fetch_catalog(c, workers=4)
-    cat = result.catalog
+    result = fetch_catalogue(c, workers=4)
+    cat = result.catalogue
     assert len(cat.products) == BULK_PRODUCTS > catalogue.PAGE_SIZE
     assert {p.id for p in cat.products} == set(vendure.channels["bulk"].products)
     assert all(len(p.images) == 1 for p in cat.products)
@@ -401,12 +401,12 @@ def test_catalogue_cancel(vendure: VendureServer) -> None:
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled):
-        fetch_catalog(c, cancel=cancel)
+        fetch_catalogue(c, cancel=cancel)
 
 
 def test_empty_channel(vendure: VendureServer) -> None:
     c = client_for(vendure, channel="empty")
-    cat = fetch_catalog(c).catalog
+    cat = fetch_catalogue(c).catalogue
     assert cat.products == [] and cat.channel_id == vendure.channels["empty"].id
     assert published_metadata(c) is None
     assert list_versions(c) == []
@@ -744,7 +744,7 @@ def test_one_client_shared_by_parallel_tasks(
             results[name] = exc
 
     jobs = {
-        "catalogue": lambda: fetch_catalog(c, workers=2),
+        "catalogue": lambda: fetch_catalogue(c, workers=2),
         "listing": lambda: [list_catalogue(c) for _ in range(5)],
         "status": lambda: [publishing.model_status(c) for _ in range(10)],
         "publish": lambda: publish(c, d),
@@ -757,7 +757,7 @@ def test_one_client_shared_by_parallel_tasks(
     failed = {k: v for k, v in results.items() if isinstance(v, Exception)}
     assert not failed and set(results) == set(jobs), failed
     assert served(vendure, "fruit") == local(d)
-    cat = results["catalogue"].catalog
+    cat = results["catalogue"].catalogue
     assert {p.id for p in cat.products} == set(vendure.channels["fruit"].products)
     assert len({id(s) for s in used}) == len(jobs)  # one Session per thread, none shared
 
@@ -807,7 +807,7 @@ def test_user_without_permission_cannot_publish(
         publish(viewer, d)
     with pytest.raises(PermissionDenied):
         rollback(viewer, "20000101T000000000Z-abcdef")
-    assert fetch_catalog(viewer).catalog.products  # reading the catalogue is still fine
+    assert fetch_catalogue(viewer).catalogue.products  # reading the catalogue is still fine
     assert served(vendure, "fruit") == local(baseline)
 
 
@@ -857,14 +857,14 @@ def test_damaged_weights_are_not_published(
     c = client_for(vendure)
     d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), damage)
     weights = bytearray((d / "weights.bin").read_bytes())
-    _write_weights(d, bytes(weights), rehash=True)  # metadata.json carries the checksum
-    offset, _ = _entry_offset(d, LAST_KERNEL)
+    write_weights(d, bytes(weights), rehash=True)  # metadata.json carries the checksum
+    offset, _ = entry_offset(d, LAST_KERNEL)
     if damage == "tampered":
         weights[offset : offset + 4] = np.float32(0.25).tobytes()
-        _write_weights(d, bytes(weights), rehash=False)
+        write_weights(d, bytes(weights), rehash=False)
     elif damage == "nan":
         weights[offset : offset + 4] = np.float32(np.nan).tobytes()
-        _write_weights(d, bytes(weights), rehash=True)
+        write_weights(d, bytes(weights), rehash=True)
     else:
         overflowing(d)
     with pytest.raises(PublishError, match=message):
@@ -1000,12 +1000,19 @@ def test_cli_never_takes_password_argument() -> None:
         _cli(["status", "--server", "x", "--channel", "c", "--username", "u", "--password", "p"])
 
 
-def test_catalog_from_server(vendure: VendureServer) -> None:
-    from app.core.shop_cli import catalog_from_server
+def test_opening_a_shop_source_downloads_its_catalogue(vendure: VendureServer) -> None:
+    from app.core.flows.login import log_in
+    from app.core.flows.open_source import open_source, shop_source
 
-    cat = catalog_from_server(vendure.url, "fruit", *vendure.users["trainer"])
+    user, password = vendure.users["trainer"]
+    client = log_in(vendure.url, user, lambda: password)
+    client.select_channel("fruit")
+    opened = open_source(shop_source(client), client=client)
+    cat = opened.base
     assert {p.id for p in cat.products} == set(vendure.channels["fruit"].products)
     assert cat.channel_id == vendure.channels["fruit"].id and cat.source == vendure.url
+    assert opened.source.label == f"fruit on {vendure.url}" and not opened.failed
+    client.close()
 
 
 def test_mvp_layout_is_served_then_migrated(

@@ -34,7 +34,7 @@ from app.core.errors import (
     TlsError,
 )
 from app.core.modelfiles import read_model_files
-from app.core.shop import ShopClient, catalogue, fetch_catalog, normalise_server_url, sessions
+from app.core.shop import ShopClient, catalogue, fetch_catalogue, normalise_server_url, sessions
 
 
 def test_server_url_normalisation() -> None:
@@ -130,7 +130,7 @@ def test_restore_with_garbage_token_file_is_none() -> None:
 def test_requires_login_before_use() -> None:
     client = ShopClient("http://127.0.0.1:1")
     with pytest.raises(SessionExpired, match="Not logged in"):
-        fetch_catalog(client)
+        fetch_catalogue(client)
 
 
 def test_error_classes_are_distinct() -> None:
@@ -207,14 +207,14 @@ def test_read_model_files_counts_quantized_weights(model_dir: Path) -> None:
         read_model_files(model_dir)
 
 
-def test_core_shop_imports_without_qt() -> None:
+def test_shop_client_and_the_cli_login_import_without_qt() -> None:
     code = (
         "import sys; sys.modules['PySide6'] = None; "
-        "import app.core.shop, app.core.shop_cli; print('ok')"
+        "import app.core.shop, app.core.flows.login, app.cli.login; print('ok')"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         capture_output=True,
         text=True,
         env=dict(os.environ),

@@ -1,0 +1,57 @@
+"""``publish``, ``status`` and ``rollback`` with ``--to-folder``, through the real CLI."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from model_standins import fake_model
+
+from app.core.folder_publish import folder_status
+
+if TYPE_CHECKING:
+    from conftest import Cli
+
+LABELS = ["1", "2", "3", "4", "5"]
+
+
+def make_model(dest: Path, tm_export: Path, trained: str) -> Path:
+    """A real TF.js export for channel 2, trained on 2026-01-``trained``."""
+    return fake_model(
+        dest, tm_export, LABELS, channelId="2", trainedAt=f"2026-01-{trained}T00:00:00Z"
+    )
+
+
+def _cli(cli: Cli, *args: str, home: Path) -> subprocess.CompletedProcess:
+    return cli.run(*args, env={"DUKAHUB_TRAINER_HOME": str(home)}, timeout=120)
+
+
+def test_cli_publish_status_rollback_to_folder(cli: Cli, tmp_path: Path, tm_export: Path) -> None:
+    a = make_model(tmp_path / "a", tm_export, trained="01")
+    b = make_model(tmp_path / "b", tm_export, trained="02")
+    shop = tmp_path / "assets"
+    home = tmp_path / "home"
+    r = _cli(cli, "publish", str(a), "--to-folder", str(shop), home=home)
+    assert r.returncode == 0, r.stderr
+    assert "Published version" in r.stdout and "latest" in r.stdout
+    first = folder_status(shop, "2")["current"]["version"]
+    assert _cli(cli, "publish", str(b), "--to-folder", str(shop), home=home).returncode == 0
+
+    r = _cli(cli, "status", "--to-folder", str(shop), "--channel-id", "2", home=home)
+    assert r.returncode == 0, r.stderr
+    assert first in r.stdout and "2026-01-02" in r.stdout
+
+    r = _cli(cli, "rollback", first, "--to-folder", str(shop), "--channel-id", "2", home=home)
+    assert r.returncode == 0, r.stderr
+    assert f"now serves version {first}" in r.stdout
+    assert folder_status(shop, "2")["current"]["version"] == first
+
+    # errors: one line, exit 1
+    r = _cli(cli, "rollback", "nonsense", "--to-folder", str(shop), "--channel-id", "2", home=home)
+    assert r.returncode == 1 and r.stderr.strip().startswith("Error: ")
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = _cli(cli, "status", "--to-folder", str(shop), home=home)
+    assert r.returncode == 1 and "--channel-id" in r.stderr
+    r = _cli(cli, "status", home=home)  # neither a server nor a folder
+    assert r.returncode == 1 and "--to-folder" in r.stderr
