@@ -8,6 +8,7 @@ copies typed again.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import re
 from pathlib import Path
@@ -86,7 +87,7 @@ def test_the_photo_suffixes_are_listed_in_one_place() -> None:
     assert not copies, f"photo suffixes typed again in {copies}"
 
 
-def _option(command: str, flag: str):  # noqa: ANN202 - an argparse.Action
+def _option(command: str, flag: str) -> argparse.Action:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     return next(a for a in sub.choices[command]._actions if flag in a.option_strings)
 

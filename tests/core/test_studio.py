@@ -64,7 +64,7 @@ def test_a_white_pack_on_white_is_trained_as_it_is(
     drawn: list[tuple[int, int]] = []
     real_in_shop = studio.in_shop
 
-    def spy(rgb, mask, rng, size, pile=0.0):  # noqa: ANN001, ANN202
+    def spy(rgb, mask, rng, size, pile=0.0):
         drawn.append(rgb.shape[:2])
         return real_in_shop(rgb, mask, rng, size, pile)
 

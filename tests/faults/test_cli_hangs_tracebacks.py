@@ -53,10 +53,10 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
     """Answers every request the server's way: ``trickle`` (headers, then one byte a
     second), ``deep`` (``[`` × 100000) or ``huge`` (48 MB with no length)."""
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._answer()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._answer()
 
     def _answer(self) -> None:

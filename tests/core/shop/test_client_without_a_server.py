@@ -86,7 +86,7 @@ def test_timeout_is_its_own_error(silent_server: int) -> None:
 
 
 class _Html(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = b"<html>Welcome to nginx</html>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
@@ -234,7 +234,7 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
 
     hits: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         _Flaky.hits.append(self.path)
         if len(_Flaky.hits) <= 2:
             self.send_response(503)
@@ -290,7 +290,7 @@ class _Redirecting(http.server.BaseHTTPRequestHandler):
 
     received: list[tuple[str, bytes]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         _Redirecting.received.append((self.path, body))
         if self.path.startswith("/admin-api"):
@@ -367,7 +367,7 @@ class _BigImage(http.server.BaseHTTPRequestHandler):
     size = 300_000
     sent: list[int] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")
         declared = "declared" in self.path
