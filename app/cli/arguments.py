@@ -84,9 +84,9 @@ def channel_id(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_timeout(p: argparse.ArgumentParser) -> None:
+def add_timeout(cmd: argparse.ArgumentParser) -> None:
     """--timeout SECONDS: the longest one request to the server may take in all."""
-    p.add_argument(
+    cmd.add_argument(
         "--timeout",
         type=seconds_from(1),
         default=REQUEST_DEADLINE_S,
@@ -96,32 +96,32 @@ def add_timeout(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_connection(p: argparse.ArgumentParser) -> None:
+def add_connection(cmd: argparse.ArgumentParser) -> None:
     """--server/--channel/--username/--insecure/--timeout of ``publish``, ``status`` and
     ``rollback``; not required, as ``--to-folder DIR`` (:func:`add_folder`) replaces them."""
-    p.add_argument("--server", help="shop server address, e.g. https://shop.example")
-    p.add_argument("--channel", help="channel code")
-    p.add_argument(
+    cmd.add_argument("--server", help="shop server address, e.g. https://shop.example")
+    cmd.add_argument("--channel", help="channel code")
+    cmd.add_argument(
         "--username",
         help=f"password from ${PASSWORD_ENV} or a prompt; not needed with a remembered session",
     )
-    p.add_argument(
+    cmd.add_argument(
         "--insecure",
         action="store_true",
         help="allow plain http:// to a server that is not this machine",
     )
-    add_timeout(p)
+    add_timeout(cmd)
 
 
-def add_folder(p: argparse.ArgumentParser, *, lock_wait: bool) -> None:
+def add_folder(cmd: argparse.ArgumentParser, *, lock_wait: bool) -> None:
     """``--to-folder DIR``: the same command on a folder the shop serves."""
-    p.add_argument(
+    cmd.add_argument(
         "--to-folder",
         type=Path,
         metavar="DIR",
         help="a folder instead of a shop server: DIR/<channelId>/latest/ is what tills load",
     )
-    p.add_argument(
+    cmd.add_argument(
         "--channel-id",
         dest="folder_channel_id",
         type=channel_id,
@@ -129,7 +129,7 @@ def add_folder(p: argparse.ArgumentParser, *, lock_wait: bool) -> None:
         help="channel id of the folder layout (publish: defaults to the model's own)",
     )
     if lock_wait:
-        p.add_argument(
+        cmd.add_argument(
             "--lock-wait",
             type=seconds_from(0),
             default=LOCK_WAIT_S,

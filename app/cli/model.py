@@ -15,23 +15,23 @@ from .arguments import whole_number
 
 
 def add_predict(sub: Any) -> None:
-    p = sub.add_parser("predict", help="run an exported model on images")
-    p.add_argument("model_dir", type=Path)
-    p.add_argument("images", nargs="+", type=Path)
-    p.add_argument("--top", type=whole_number(1), default=3)
-    p.add_argument("--json", action="store_true", help="one JSON object per photo, one a line")
-    p.set_defaults(func=run_predict)
+    cmd = sub.add_parser("predict", help="run an exported model on images")
+    cmd.add_argument("model_dir", type=Path)
+    cmd.add_argument("images", nargs="+", type=Path)
+    cmd.add_argument("--top", type=whole_number(1), default=3)
+    cmd.add_argument("--json", action="store_true", help="one JSON object per photo, one a line")
+    cmd.set_defaults(func=run_predict)
 
 
 def add_inspect(sub: Any) -> None:
-    i = sub.add_parser("inspect", help="validate a model folder and print its metadata")
-    i.add_argument("model_dir", type=Path)
-    i.add_argument("--json", action="store_true")
-    i.set_defaults(func=run_inspect)
+    cmd = sub.add_parser("inspect", help="validate a model folder and print its metadata")
+    cmd.add_argument("model_dir", type=Path)
+    cmd.add_argument("--json", action="store_true")
+    cmd.set_defaults(func=run_inspect)
 
 
 def add_teach(sub: Any) -> None:
-    e = sub.add_parser(
+    cmd = sub.add_parser(
         "teach",
         help="update a model in place from photos of one product (no full training)",
         description="Teaches the exported model these photos of one product at once, as a "
@@ -40,11 +40,11 @@ def add_teach(sub: Any) -> None:
         "blurred photos are refused with a reason. Train or sync runs the full training "
         "with validation later; to keep the photos for it, add them to the product.",
     )
-    e.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
-    e.add_argument("--product", required=True, metavar="ID", help="the product the photos show")
-    e.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
-    e.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
-    e.set_defaults(func=run_teach)
+    cmd.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    cmd.add_argument("--product", required=True, metavar="ID", help="the product the photos show")
+    cmd.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    cmd.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    cmd.set_defaults(func=run_teach)
 
 
 def run_predict(args: argparse.Namespace) -> int:

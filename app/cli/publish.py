@@ -26,22 +26,22 @@ SERVER_ARGS = ("--server", "--channel")  # what a shop target needs; --to-folder
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("publish", help="upload an exported model to a shop channel")
-    p.add_argument("model_dir", metavar="MODEL_DIR", type=Path)
-    add_connection(p)
-    add_folder(p, lock_wait=True)
-    p.set_defaults(func=run_publish)
+    cmd = sub.add_parser("publish", help="upload an exported model to a shop channel")
+    cmd.add_argument("model_dir", metavar="MODEL_DIR", type=Path)
+    add_connection(cmd)
+    add_folder(cmd, lock_wait=True)
+    cmd.set_defaults(func=run_publish)
 
-    p = sub.add_parser("status", help="show the model a channel serves and its versions")
-    add_connection(p)
-    add_folder(p, lock_wait=False)
-    p.set_defaults(func=run_status)
+    cmd = sub.add_parser("status", help="show the model a channel serves and its versions")
+    add_connection(cmd)
+    add_folder(cmd, lock_wait=False)
+    cmd.set_defaults(func=run_status)
 
-    p = sub.add_parser("rollback", help="serve an earlier model version again")
-    p.add_argument("version", metavar="VERSION")
-    add_connection(p)
-    add_folder(p, lock_wait=True)
-    p.set_defaults(func=run_rollback)
+    cmd = sub.add_parser("rollback", help="serve an earlier model version again")
+    cmd.add_argument("version", metavar="VERSION")
+    add_connection(cmd)
+    add_folder(cmd, lock_wait=True)
+    cmd.set_defaults(func=run_rollback)
 
 
 def run_publish(args: argparse.Namespace) -> int:

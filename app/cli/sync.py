@@ -16,7 +16,7 @@ from .progress import StderrProgress
 
 
 def add_parser(sub: Any) -> None:
-    y = sub.add_parser(
+    cmd = sub.add_parser(
         "sync",
         help="train and publish if the catalogue changed since the served model",
         description="Keeps a channel's served model current: does nothing (quickly, without "
@@ -26,27 +26,27 @@ def add_parser(sub: Any) -> None:
         f"{ExitCode.WAITING:d} waiting for --debounce, {ExitCode.BUSY:d} another sync of the "
         f"channel is running, {ExitCode.INTERRUPTED:d} interrupted.",
     )
-    y.add_argument("--server", required=True, help="shop server address")
-    target = y.add_mutually_exclusive_group(required=True)
+    cmd.add_argument("--server", required=True, help="shop server address")
+    target = cmd.add_mutually_exclusive_group(required=True)
     target.add_argument("--channel", help="channel code")
     target.add_argument(
         "--all-channels",
         action="store_true",
         help="every channel you may publish to, one after the other",
     )
-    y.add_argument("--username", help="not needed with a remembered session (Keep me logged in)")
-    y.add_argument("--insecure", action="store_true", help="allow plain http:// to another host")
-    y.add_argument(
+    cmd.add_argument("--username", help="not needed with a remembered session (Keep me logged in)")
+    cmd.add_argument("--insecure", action="store_true", help="allow plain http:// to another host")
+    cmd.add_argument(
         "--debounce",
         type=number_at_least(0),
         default=0.0,
         metavar="MINUTES",
         help="skip the run while the newest change is younger than this",
     )
-    y.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
-    y.add_argument("--quantize", choices=QUANTIZE, default=QUANTIZE[0])
-    y.add_argument("--seed", type=whole_number(0, SEED_MAX), default=TrainOptions.seed)
-    y.add_argument(
+    cmd.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    cmd.add_argument("--quantize", choices=QUANTIZE, default=QUANTIZE[0])
+    cmd.add_argument("--seed", type=whole_number(0, SEED_MAX), default=TrainOptions.seed)
+    cmd.add_argument(
         "--time-limit",
         type=number_above(0),
         default=TIME_LIMIT_MINUTES,
@@ -54,8 +54,8 @@ def add_parser(sub: Any) -> None:
         help="stop the whole run after this long, saying which step it was on "
         f"(default {TIME_LIMIT_MINUTES:g}); the served model stays as it was",
     )
-    add_timeout(y)
-    y.set_defaults(func=run)
+    add_timeout(cmd)
+    cmd.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -39,51 +39,53 @@ from .progress import StderrProgress
 
 
 def add_parser(sub: Any) -> None:
-    t = sub.add_parser("train", help="train a model from a folder or a shop channel")
-    t.add_argument("images_dir", nargs="?", type=Path, help="one sub-folder of photos per product")
-    t.add_argument(
+    cmd = sub.add_parser("train", help="train a model from a folder or a shop channel")
+    cmd.add_argument(
+        "images_dir", nargs="?", type=Path, help="one sub-folder of photos per product"
+    )
+    cmd.add_argument(
         "--out",
         type=Path,
         help="folder to write the three files to (default: the app's model folder of "
         "this shop or folder)",
     )
-    t.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
-    t.add_argument(
+    cmd.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    cmd.add_argument(
         "--channel-id",
         default=None,
         type=channel_id,
         help="Vendure channel ID written to metadata",
     )
-    t.add_argument(
+    cmd.add_argument(
         "--alpha",
         type=float,
         choices=MODEL_ALPHAS,
         default=DEFAULT_OPTIONS.alpha,
         help=f"MobileNetV2 width (default {DEFAULT_OPTIONS.alpha:g})",
     )
-    t.add_argument(
+    cmd.add_argument(
         "--epochs",
         type=whole_number(EPOCHS_MIN, EPOCHS_MAX),
         default=DEFAULT_OPTIONS.epochs,
         help=f"{EPOCHS_MIN}-{EPOCHS_MAX} (default {DEFAULT_OPTIONS.epochs})",
     )
-    t.add_argument("--seed", type=whole_number(0, SEED_MAX), default=DEFAULT_OPTIONS.seed)
-    t.add_argument("--quantize", choices=QUANTIZE, default=QUANTIZE[0])
-    t.add_argument("--no-augment", action="store_true", help="train on the photos as they are")
-    t.add_argument(
+    cmd.add_argument("--seed", type=whole_number(0, SEED_MAX), default=DEFAULT_OPTIONS.seed)
+    cmd.add_argument("--quantize", choices=QUANTIZE, default=QUANTIZE[0])
+    cmd.add_argument("--no-augment", action="store_true", help="train on the photos as they are")
+    cmd.add_argument(
         "--plain",
         action="store_true",
         help="the plain reference: linear softmax head, no augmentation, no validation",
     )
-    t.add_argument("--no-validate", action="store_true", help="skip the validation rounds")
-    t.add_argument(
+    cmd.add_argument("--no-validate", action="store_true", help="skip the validation rounds")
+    cmd.add_argument(
         "--not-products",
         type=Path,
         metavar="DIR",
         help="photos that show none of your products (the empty counter, a hand, a bag): "
         "the till learns to ask instead of guessing (default: the app's for this shop)",
     )
-    t.add_argument(
+    cmd.add_argument(
         "--counter-frames",
         type=Path,
         metavar="FRAMES_DIR",
@@ -91,15 +93,15 @@ def add_parser(sub: Any) -> None:
         "they teach the model your shop's light, camera and background (default: the "
         "frames the app keeps for this shop)",
     )
-    t.add_argument("--json", action="store_true", help="print the summary as JSON")
-    t.add_argument("--server", help="train from this shop server's channel catalogue")
-    t.add_argument("--channel", help="channel code (with --server)")
-    t.add_argument("--username", help="user name (with --server; not needed when remembered)")
-    t.add_argument(
+    cmd.add_argument("--json", action="store_true", help="print the summary as JSON")
+    cmd.add_argument("--server", help="train from this shop server's channel catalogue")
+    cmd.add_argument("--channel", help="channel code (with --server)")
+    cmd.add_argument("--username", help="user name (with --server; not needed when remembered)")
+    cmd.add_argument(
         "--sample", action="store_true", help="train on the sample shop shipped with the app"
     )
-    t.add_argument("--insecure", action="store_true", help="allow plain http:// (with --server)")
-    t.set_defaults(func=run)
+    cmd.add_argument("--insecure", action="store_true", help="allow plain http:// (with --server)")
+    cmd.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

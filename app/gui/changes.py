@@ -39,8 +39,7 @@ def describe(
 ) -> str:
     """The banner's sentence, or "" when no training is needed (or nothing to compare)."""
     from app.core import fingerprint
-
-    from .model_screen import ago
+    from app.core.wording import ago
 
     local = fingerprint.from_metadata(local_meta) if local_meta else None
     served = fingerprint.from_metadata(served_meta) if served_meta else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from pathlib import Path
 from threading import Event
 from typing import Any
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.progress import ProgressHook
-from app.core.wording import format_when, trained_at
+from app.core.wording import ago, format_when, trained_at
 
 from .confirm import ask
 from .session import Session
@@ -49,20 +48,6 @@ def human_size(n: int) -> str:
             return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} bytes"
-
-
-def ago(meta: dict | None, now: datetime | None = None) -> str:
-    """ "2 days ago", "3 hours ago", "just now" (or "" when unknown)."""
-    t = trained_at(meta)
-    if t is None:
-        return ""
-    now = now or datetime.now(t.tzinfo)
-    s = max(0.0, (now - t).total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if s >= size:
-            n = int(s // size)
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return "just now"
 
 
 def photo_counts(meta: dict) -> dict[str, int]:
