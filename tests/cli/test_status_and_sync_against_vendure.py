@@ -143,8 +143,8 @@ def test_sync_keeps_the_served_model_current(
     assert "1 removed, 1 changed photo since the model your shop serves" in st.stdout, st.stdout
 
     out = tmp_path / "model"
-    trained = cli(
-        vendure, "train", "--channel", CODE, "--out", str(out), "--json",
+    trained = sync_cli(
+        cli, vendure, "train", "--channel", CODE, "--out", str(out), "--json",
         base_weights=base_weights,
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr

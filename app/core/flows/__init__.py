@@ -17,6 +17,7 @@ it belongs to.
 * :mod:`.changes`      — what changed in a shop's catalogue since the served model
 * :mod:`.keep_current` — ``sync``: train and publish only when something changed
 * :mod:`.teach`        — teach a model photos of one product in place
+* :mod:`.login`        — a shop login: a remembered session, or a user and password
 * :mod:`.inspect`      — validate a model folder and read what it says about itself
 * :mod:`.command`      — what every command-line run sets up first
 """
