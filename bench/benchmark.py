@@ -32,7 +32,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.core.catalog import Catalog, ImageRef, Product  # noqa: E402
+from app.core.catalogue import Catalogue, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
 from app.core.export import export_model  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
@@ -78,8 +78,8 @@ def sample_k(train_list: list[tuple[Path, str]], k: int, seed: int) -> dict[str,
     }
 
 
-def catalog_of(photos: dict[str, list[Path]], names: dict[str, str]) -> Catalog:
-    return Catalog([Product(c, names[c], [ImageRef(p) for p in ps]) for c, ps in photos.items()])
+def catalog_of(photos: dict[str, list[Path]], names: dict[str, str]) -> Catalogue:
+    return Catalogue([Product(c, names[c], [ImageRef(p) for p in ps]) for c, ps in photos.items()])
 
 
 def test_features(test_list, store: FeatureStore) -> tuple[np.ndarray, list[str]]:

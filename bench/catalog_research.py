@@ -179,13 +179,13 @@ def app_catalogue(configs: list[tuple[float, float]], seeds: list[int]) -> None:
     """Catalogue-only through the app's own trainer (views from ``view_of``), scored on
     every train+val photo; ``(studio share, pile share)`` per config."""
     from app.core import features
-    from app.core.catalog import Catalog, ImageRef, Product
+    from app.core.catalogue import Catalogue, ImageRef, Product
     from app.core.dataset import build_dataset
     from app.core.trainer import train
 
     names, iconic = class_table()
     xv, yv_raw = val_features()
-    ds = build_dataset(Catalog([Product(c, names[c], [ImageRef(p)]) for c, p in iconic.items()]))
+    ds = build_dataset(Catalogue([Product(c, names[c], [ImageRef(p)]) for c, p in iconic.items()]))
     for share, pile in configs:
         features.STUDIO_SHARE, features.STUDIO_PILE = share, pile
         features._CUTS.clear()
@@ -210,7 +210,7 @@ def app_catalogue_halves(
     (the prior comes from the other half's training photos; the test list is unread)."""
     from app.core import features
     from app.core import trainer as trainer_module
-    from app.core.catalog import Catalog, ImageRef, Product
+    from app.core.catalogue import Catalogue, ImageRef, Product
     from app.core.dataset import build_dataset
     from app.core.trainer import train
     from bench.benchmark import catalogue_setups
@@ -226,7 +226,7 @@ def app_catalogue_halves(
             for _, photos, prior, _fold in halves:
                 trainer_module.shop_prior = lambda a, s, prior=prior: prior
                 ds = build_dataset(
-                    Catalog([Product(c, names[c], [ImageRef(p[0])]) for c, p in photos.items()])
+                    Catalogue([Product(c, names[c], [ImageRef(p[0])]) for c, p in photos.items()])
                 )
                 store = FeatureStore(CACHE / f"app-{share}-{pile}-{seed}-v{views}")
                 opts = TrainOptions(

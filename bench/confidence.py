@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from app.core.catalog import Catalog, ImageRef, Product  # noqa: E402
+from app.core.catalogue import Catalogue, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
 from app.core.features import FeatureStore  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
@@ -47,7 +47,7 @@ def run(domain: str, train_list, test_list, other: np.ndarray, k: int, seed: int
         if c not in left_out
     }
     ds = build_dataset(
-        Catalog([Product(c, c, [ImageRef(p) for p in ps]) for c, ps in photos.items()])
+        Catalogue([Product(c, c, [ImageRef(p) for p in ps]) for c, ps in photos.items()])
     )
     model = train(ds, TrainOptions(base_weights=WEIGHTS, seed=seed, not_products=oe), store=store)
     labels = np.array(model.result.labels)

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from app.core import trainer as trainer_module  # noqa: E402
-from app.core.catalog import Catalog, ImageRef, Product  # noqa: E402
+from app.core.catalogue import Catalogue, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
 from app.core.head import normalise_features, prototypes  # noqa: E402
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     rows = []
     for d in domains(args.eval):
         classes = list(d["catalogue"])
-        cat = Catalog([Product(c, d["names"][c], [ImageRef(d["catalogue"][c])]) for c in classes])
+        cat = Catalogue([Product(c, d["names"][c], [ImageRef(d["catalogue"][c])]) for c in classes])
         ds = build_dataset(cat)
         xc = features([d["catalogue"][c] for c in classes], store)
         xt = features([p for p, _ in d["eval"]], store)

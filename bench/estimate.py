@@ -48,7 +48,7 @@ def shop(root: Path, products: int, photos: int) -> Path:
 
 def one(products: int, photos: int) -> dict[str, float]:
     from app.core import training_cost as trainer
-    from app.core.catalog import catalog_from_folder
+    from app.core.catalogue import catalogue_from_folder
     from app.core.eta import TrainingEta
     from app.core.model import TrainOptions
     from app.core.pipeline import train_and_export
@@ -57,7 +57,7 @@ def one(products: int, photos: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="bench-eta-"))
     os.environ["DUKAHUB_TRAINER_HOME"] = str(work / "home")  # cold feature cache
     try:
-        catalog = catalog_from_folder(shop(work / "shop", products, photos))
+        catalog = catalogue_from_folder(shop(work / "shop", products, photos))
         n_images = products * photos
         options = TrainOptions(base_weights=WEIGHTS)
         before = trainer.estimate_seconds(n_images, products, options)

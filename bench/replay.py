@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from app.core import teach as teach_module  # noqa: E402
 from app.core import trainer as trainer_module  # noqa: E402
-from app.core.catalog import Catalog, ImageRef, Product  # noqa: E402
+from app.core.catalogue import Catalogue, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
 from app.core.head import normalise_features  # noqa: E402
@@ -79,7 +79,9 @@ def shop(d: dict, counter: int, seed: int, store: FeatureStore):
         products.append(Product(c, d["names"][c], [ImageRef(cat)] + [ImageRef(p) for p in extra]))
     trainer_module.shop_prior = lambda a, s, prior=d["prior"]: prior
     return train(
-        build_dataset(Catalog(products)), TrainOptions(base_weights=WEIGHTS, seed=seed), store=store
+        build_dataset(Catalogue(products)),
+        TrainOptions(base_weights=WEIGHTS, seed=seed),
+        store=store,
     )
 
 
@@ -243,7 +245,7 @@ def update_timing(store: FeatureStore, repeats: int = 5) -> dict:
             Product(f"{c}-b", f"{c}-b", [ImageRef(p) for p in ps[2:4]]),
         ]
     opts = TrainOptions(base_weights=WEIGHTS, augment=False, validate=False, not_products=False)
-    model = train(build_dataset(Catalog(products)), opts, store=store)
+    model = train(build_dataset(Catalogue(products)), opts, store=store)
     work = Path(tempfile.mkdtemp(prefix="replay-timing-"))
     photo = load_rgb(sorted(by.items())[0][1][5])
     out = {"products": len(products)}

@@ -199,7 +199,7 @@ class Bench:
         return self.run_task("warmup", work)
 
     def training(self, photos: int, epochs: int) -> dict:
-        from app.core.catalog import catalog_from_folder
+        from app.core.catalogue import catalogue_from_folder
         from app.core.model import TrainOptions
         from app.core.pipeline import train_and_export  # exactly what the Train screen runs
 
@@ -210,7 +210,7 @@ class Bench:
             for p in sorted((GROCERY / "train" / sub).rglob("*.jpg"))[:photos]:
                 (d / p.name).symlink_to(p)
         out = Path(tempfile.mkdtemp(prefix="bench-model-")) / "model"
-        catalog = catalog_from_folder(folder)
+        catalog = catalogue_from_folder(folder)
         opts = TrainOptions(base_weights=WEIGHTS, epochs=epochs)
 
         def work(on_progress: Any, cancel: Any) -> Any:
