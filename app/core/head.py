@@ -193,6 +193,22 @@ class HeadParts:
         w, b = self.weights(mix, o, offset)
         return normalise_features(x) @ w + b
 
+    def without(self, directions: np.ndarray | None) -> HeadParts:
+        """These parts with ``directions`` projected out of the kernel, the prototypes
+        and the centre: logits then equal the fit's on projected photos (Adam's updates
+        leave the subspace a little; this puts the kernel back)."""
+        if directions is None or not len(directions):
+            return self
+        d = directions.astype(np.float32)
+        protos = self.protos - (self.protos @ d.T) @ d
+        protos /= np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-8)
+        return HeadParts(
+            (self.kernel - d.T @ (d @ self.kernel)).astype(np.float32),
+            self.bias,
+            protos.astype(np.float32),
+            (self.centre - (self.centre @ d.T) @ d).astype(np.float32),
+        )
+
 
 def fit_parts(
     x: np.ndarray,
@@ -207,12 +223,23 @@ def fit_parts(
     negatives: np.ndarray | None = None,
     phase: str = "training",
     prefix: str = "",
+    set_aside: np.ndarray | None = None,
 ) -> tuple[Any, HeadParts | None]:
     """Build and (unless ``fine_tune`` is False) fit the head; the parts for a cosine head.
     ``centre``: where shop photos sit (see ``centre_of``); default the training views' mean.
-    ``reporter`` gets the passes as ``phase``, each message after ``prefix``."""
+    ``reporter`` gets the passes as ``phase``, each message after ``prefix``.
+    ``set_aside``: orthonormal directions (rows) the head must not use
+    (:func:`app.core.mixed_shop.domain_directions`): it is fitted on the normalised
+    views with them projected out, and its parts are projected too, so the exported
+    layer ignores them on any photo."""
     if centre is None:
         centre = mean_normalised(x)
+    if options.head != "cosine":
+        set_aside = None  # the plain reference stays plain
+    if set_aside is not None and len(set_aside):
+        x = project_out(x, set_aside)
+        if negatives is not None and len(negatives):
+            negatives = project_out(negatives, set_aside)
     tf, keras = tf_modules()
     keras.utils.set_random_seed(options.seed + seed_offset)
     head = build_head(x.shape[1], n_classes, options.head)
@@ -223,7 +250,7 @@ def fit_parts(
         dense.set_weights([protos.T * options.init_scale, np.zeros(n_classes, np.float32)])
         if not fine_tune:
             kernel, bias = dense.get_weights()
-            return head, HeadParts(kernel, bias, protos, centre)
+            return head, HeadParts(kernel, bias, protos, centre).without(set_aside)
     head.compile(
         optimizer=keras.optimizers.Adam(options.learning_rate),
         loss=smoothed_sparse_crossentropy(
@@ -257,7 +284,17 @@ def fit_parts(
     if protos is None:
         return head, None
     kernel, bias = dense.get_weights()
-    return head, HeadParts(kernel, bias, protos, centre)
+    return head, HeadParts(kernel, bias, protos, centre).without(set_aside)
+
+
+def project_out(x: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """The normalised rows of ``x`` without their part along ``directions`` (orthonormal
+    rows), chunk by chunk, in ``x``'s dtype (no full-size float32 copy)."""
+    out = np.empty(x.shape, dtype=x.dtype)
+    for s in range(0, len(x), CHUNK_ROWS):
+        z = normalise_features(x[s : s + CHUNK_ROWS])
+        out[s : s + CHUNK_ROWS] = z - (z @ directions.T) @ directions
+    return out
 
 
 def fit_head(
@@ -272,12 +309,23 @@ def fit_head(
     centre: np.ndarray | None = None,
     offset: np.ndarray | float = 0.0,
     negatives: np.ndarray | None = None,
+    set_aside: np.ndarray | None = None,
 ) -> Any:
     """The Keras head; a cosine head ends at ``HeadParts.weights(mix, offset)`` (mix 0 for
     every product skips fitting)."""
     fine_tune = float(np.max(mix)) > 0
     head, parts = fit_parts(
-        x, y, n_classes, options, reporter, history, seed_offset, fine_tune, centre, negatives
+        x,
+        y,
+        n_classes,
+        options,
+        reporter,
+        history,
+        seed_offset,
+        fine_tune,
+        centre,
+        negatives,
+        set_aside=set_aside,
     )
     if parts is not None:
         head.get_layer("products").set_weights(list(parts.weights(mix, options, offset)))

@@ -34,7 +34,7 @@ from .dataset import Dataset
 from .errors import Cancelled
 from .features import FeatureStore, extract, resolve_base_weights
 from .head import DEFAULT_MIX, FEATURE_DTYPE, Rows, fit_head
-from .mixed_shop import catalogue_round
+from .mixed_shop import catalogue_round, domain_directions
 from .model import TrainedModel, TrainOptions, TrainResult
 from .not_products import negative_features
 from .photo_kinds import check_studio_looks, hint, is_catalogue_photo, trained_as_is, trained_on_of
@@ -150,6 +150,14 @@ def train(
     if centred_on:
         scheme += f"; centred on {centred_on}"
     mixes, offsets = np.full(n, mix, np.float32), np.zeros(n, np.float32)
+    set_aside = None
+    if o.head == "cosine":
+        set_aside = domain_directions(data, np.ones(len(data.x), bool), studio_rows)
+    if set_aside is not None:
+        scheme += (
+            f"; {len(set_aside)} directions in which counter photos differ from catalogue "
+            "photos of the same products set aside"
+        )
     cat = None
     if o.validate and o.head == "cosine" and trained_on == "mixed" and studio_products:
         only = np.array([labels.index(p) for p in studio_products])
@@ -181,6 +189,7 @@ def train(
         centre=centre,
         offset=offsets,
         negatives=negatives,
+        set_aside=set_aside,
     )
     if cancel is not None and cancel.is_set():
         raise Cancelled("Training cancelled.")

@@ -16,6 +16,7 @@ import numpy as np
 from .calibration import MIN_HELD_BACK, accept_threshold, fit_temperature, softmax
 from .dataset import Dataset
 from .head import MIX_CANDIDATES, Rows, fit_parts, mean_normalised
+from .mixed_shop import domain_directions
 from .model import Acceptance, TrainOptions
 from .progress import Reporter
 from .shop_look import ShopLook, centre_of
@@ -102,6 +103,7 @@ def validate(
             negatives=negatives,
             phase="validating",
             prefix=f"round {r + 1} of {rounds}: ",
+            set_aside=domain_directions(data, train_mask, rows),
         )
         if parts is None:  # the plain reference's softmax: its log is a logit
             probs = np.asarray(head.predict_on_batch(data.x[test_mask]))
