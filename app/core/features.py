@@ -36,7 +36,7 @@ WEIGHTS_URL = (
 )
 ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 BUNDLED_WEIGHTS = ((0.35, 224),)  # resources/weights/: the default model
-FEATURE_VERSION = 9  # bump when preprocessing or augmentation changes
+FEATURE_VERSION = 10  # bump when preprocessing or augmentation changes (10: packs as is)
 STUDIO_SHARE = 0.75  # of a studio photo's views: cut-out composited into a shop scene
 STUDIO_PILE = 0.5  # of those: many copies filling the frame
 

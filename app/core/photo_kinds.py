@@ -16,6 +16,7 @@ from typing import Any
 from . import studio
 from .dataset import Dataset, Sample
 from .errors import ImageError
+from .features import FEATURE_VERSION
 from .images import load_rgb
 from .paths import atomic_write_bytes
 
@@ -40,7 +41,8 @@ def is_catalogue_photo(sample: Sample) -> bool:
 
 
 STUDIO_LOOK_FILE = "studio-look.json"
-CUTOUT_CHECK_FILE = "cutout-check.json"
+# the cut-out rules change with the views: a memo from older rules is not read
+CUTOUT_CHECK_FILE = f"cutout-check-v{FEATURE_VERSION}.json"
 
 
 def trained_as_is(samples: list[Sample], root: Path) -> list[tuple[str, str]]:

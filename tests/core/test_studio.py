@@ -90,6 +90,40 @@ def test_a_white_pack_on_white_is_trained_as_it_is(
     assert "surface" in r.trained_as_is[0][1]
 
 
+def _on_white(photo: Path, share: float = 0.62) -> np.ndarray:
+    """A studio shot made of a real shop photo: its central crop on a white backdrop."""
+    rgb = load_rgb(photo)
+    h, w = rgb.shape[:2]
+    ch, cw = int(h * share), int(w * share)
+    crop = rgb[(h - ch) // 2 : (h + ch) // 2, (w - cw) // 2 : (w + cw) // 2]
+    out = np.full((int(h * 1.3), int(w * 1.3), 3), 255, np.uint8)
+    y0, x0 = (out.shape[0] - ch) // 2, (out.shape[1] - cw) // 2
+    out[y0 : y0 + ch, x0 : x0 + cw] = crop
+    return out
+
+
+def test_a_pack_is_trained_as_it_is_and_produce_keeps_its_scenes(grocery: Path) -> None:
+    """Drawn scenes measured below nearest-class-mean for packs (a cut-out that fills its
+    bounding box: box, carton, can, bag); every fruit and vegetable photo keeps them."""
+    from conftest import SHARED, need
+
+    packaged = need(SHARED / "datasets" / "freiburg-groceries-packaged", "Packaged goods")
+    for rel in ("cereal/CEREAL0000.jpg", "juice/JUICE0001.jpg", "chocolate/CHOCOLATE0004.jpg"):
+        pack = _on_white(packaged / rel)
+        assert studio.studio_background(pack) is not None, rel
+        mask, problem = studio.cutout(pack)
+        assert mask is not None and problem is not None and "pack" in problem, (rel, problem)
+        assert features.studio_cut(pack, f"pack-{rel}").kind == "as-is"
+    worst = 0.0
+    for p in _iconic(grocery):
+        mask, problem = studio.cutout(load_rgb(p))
+        assert problem is None, (p.name, problem)
+        fg = mask > 0.5
+        ys, xs = np.nonzero(fg)
+        worst = max(worst, fg.sum() / ((np.ptp(ys) + 1) * (np.ptp(xs) + 1)))
+    assert worst < studio.PACK_EXTENT - 0.03  # produce is round or irregular, with a margin
+
+
 def test_zoomed_views_are_the_photo_itself() -> None:
     """A zoom-in crop of a photo is that photo, closer: no mirror, no colour change."""
     rgb = np.zeros((300, 400, 3), np.uint8)
