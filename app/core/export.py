@@ -96,6 +96,10 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
         # unlabelled counter frames the head was centred on: an owner refreshes them
         # after moving the camera or changing the light
         "counterFrames": {"count": r.counter_frames, "newest": r.counter_frames_newest or None},
+        # what each product was trained from, its expected reliability, and the order
+        # to photograph products at the counter in (app.core.photo_advice)
+        "productStandings": {s.product: s.to_json() for s in r.standings},
+        "photographFirst": [s.product for s in r.standings if s.gain > 0],
         # when the POS may add the top product without asking (app.core.calibration)
         **accept_fields(r),
         "trainer": {"name": TRAINER_NAME, "version": __version__},

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidOptions
+from .photo_advice import ProductStanding
 
 if TYPE_CHECKING:  # numpy costs ~0.1 s: the GUI imports this module at start-up
     import numpy as np
@@ -162,6 +163,9 @@ class TrainResult:
     # into the softmax layer, and when the POS may add the top product without asking.
     temperature: float = 1.0
     accept: Acceptance | None = None
+    # Each product's source, expected reliability and the gain of counter photos, in
+    # "photograph these first" order (``app.core.photo_advice``).
+    standings: list[ProductStanding] = field(default_factory=list)
 
 
 class TrainedModel:
@@ -236,6 +240,12 @@ def result_from_metadata(meta: dict[str, Any]) -> TrainResult | None:
     from .fingerprint import from_metadata
 
     counts = {p: len(ids) for p, ids in (from_metadata(meta) or {}).items()}
+    ranked = standings_from_metadata(meta, labels)
+    weak = set(weak_products(labels, per_product, counts))
+    if ranked:  # "photograph these first" order, as the training ranked them
+        needs_more = [s.product for s in ranked if s.product in weak]
+    else:
+        needs_more = [p for p in labels if p in weak]
     return TrainResult(
         labels=labels,
         names={p: str(n) for p, n in zip(labels, saved, strict=True)},
@@ -243,7 +253,7 @@ def result_from_metadata(meta: dict[str, Any]) -> TrainResult | None:
         per_product=per_product,
         confusions=confusions,
         history=[],
-        needs_more_photos=weak_products(labels, per_product, counts),
+        needs_more_photos=needs_more,
         image_count=int(meta.get("imageCount") or 0),
         product_count=len(labels),
         duration_s=float(meta.get("trainingDuration") or 0.0),
@@ -252,4 +262,30 @@ def result_from_metadata(meta: dict[str, Any]) -> TrainResult | None:
         counter_frames=int(frames.get("count") or 0),
         counter_frames_newest=str(frames.get("newest") or ""),
         accept=accept,
+        standings=ranked,
     )
+
+
+def standings_from_metadata(meta: dict[str, Any], labels: list[str]) -> list[ProductStanding]:
+    """The products' standings as an export saved them (``productStandings``, in
+    "photograph these first" order); empty for older models and damaged entries."""
+    raw = meta.get("productStandings")
+    if not isinstance(raw, dict):
+        return []
+    out = []
+    for p, s in raw.items():
+        if p not in labels or not isinstance(s, dict):
+            continue
+        expected = s.get("expected")
+        out.append(
+            ProductStanding(
+                str(p),
+                "catalogue" if s.get("from") == "catalogue" else "counter",
+                int(s["counterPhotos"]) if isinstance(s.get("counterPhotos"), int) else 0,
+                float(expected) if isinstance(expected, (int, float)) else None,
+                bool(s.get("measured")),
+                float(s["gain"]) if isinstance(s.get("gain"), (int, float)) else 0.0,
+                0.0,
+            )
+        )
+    return out

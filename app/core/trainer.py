@@ -33,10 +33,11 @@ import numpy as np
 from .dataset import Dataset
 from .errors import Cancelled
 from .features import FeatureStore, extract, resolve_base_weights
-from .head import DEFAULT_MIX, FEATURE_DTYPE, Rows, fit_head
+from .head import DEFAULT_MIX, FEATURE_DTYPE, Rows, fit_head, prototypes
 from .mixed_shop import catalogue_round, domain_directions
 from .model import TrainedModel, TrainOptions, TrainResult
 from .not_products import negative_features
+from .photo_advice import standings
 from .photo_kinds import check_studio_looks, hint, is_catalogue_photo, trained_as_is, trained_on_of
 from .progress import ProgressHook, Reporter, check_cancel
 from .shop_look import ShopLook, centre_of, frame_features, shop_prior
@@ -200,7 +201,17 @@ def train(
         dense.set_weights([kernel / temperature, bias / temperature])
 
     counts = dataset.counts()
-    needs_more = weak_products(labels, per_product, dict(counts))
+    ranked = standings(
+        labels,
+        counter_photo_counts(dataset),
+        studio_products,
+        per_product,
+        val_acc,
+        None if cat is None else cat.accuracy,
+        nearest_other(data, n, labels),
+    )
+    weak = set(weak_products(labels, per_product, dict(counts)))
+    needs_more = [s.product for s in ranked if s.product in weak]
     result = TrainResult(
         labels=labels,
         names={p: dataset.names.get(p, p) for p in labels},
@@ -229,5 +240,26 @@ def train(
         catalogue_only_photos=None if cat is None else cat.photos,
         temperature=temperature,
         accept=accept,
+        standings=ranked,
     )
     return TrainedModel(head, weights, o, result, dataset.channel_id)
+
+
+def counter_photo_counts(dataset: Dataset) -> dict[str, int]:
+    """Photos per product that are not catalogue shots."""
+    out = dict.fromkeys(dataset.labels, 0)
+    for s in dataset.samples:
+        if not is_catalogue_photo(s):
+            out[s.product_id] += 1
+    return out
+
+
+def nearest_other(data: Rows, n: int, labels: list[str]) -> dict[str, float]:
+    """Each product's cosine to its nearest other product (prototypes of all views): the
+    closer, the likelier it is confused, the sooner its counter photos pay."""
+    if n < 2:
+        return dict.fromkeys(labels, 0.0)
+    p = prototypes(data.x, data.y, n)
+    sims = p @ p.T
+    np.fill_diagonal(sims, -1.0)
+    return {lab: float(s) for lab, s in zip(labels, sims.max(axis=1), strict=True)}

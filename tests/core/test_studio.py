@@ -178,6 +178,19 @@ def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights:
     assert r.trained_on == "mixed" and r.catalogue_only_accuracy is not None
     assert r.catalogue_only_photos == 24  # 8 products × 3 counter photos, half at a time
     assert "pretending" in r.validation
+    # what each product was trained from and what to expect of it (photo_advice)
+    by = {s.product: s for s in r.standings}
+    assert set(by) == set(MIXED_COUNTER) | set(MIXED_CATALOGUE_ONLY)
+    for p in MIXED_CATALOGUE_ONLY:
+        assert by[p].trained_from == "catalogue" and by[p].counter_photos == 0
+        assert by[p].expected == pytest.approx(r.catalogue_only_accuracy)
+    for p in MIXED_COUNTER:
+        assert by[p].trained_from == "counter" and by[p].counter_photos == 3
+    gains = [s.gain for s in r.standings]
+    assert gains == sorted(gains, reverse=True)
+    assert r.needs_more_photos == [
+        s.product for s in r.standings if s.product in r.needs_more_photos
+    ]
 
     heads = {}
     for offset in (0.0, 5.0):
