@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .catalog import IMAGE_SUFFIXES, UNSUPPORTED_IMAGE_SUFFIXES
+from .catalogue import IMAGE_SUFFIXES, UNSUPPORTED_IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
     import numpy as np

@@ -55,7 +55,7 @@ def drawn_key(n: int, size: int, seed: int) -> str:
 
 def shop_photos(root: Path) -> list[Path]:
     """The shop's own "not a product" photos (``<channel folder>/not-products``)."""
-    from .catalog import IMAGE_SUFFIXES
+    from .catalogue import IMAGE_SUFFIXES
 
     folder = Path(root) / FOLDER
     if not folder.is_dir():
