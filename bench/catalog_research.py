@@ -21,18 +21,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from app.core import studio  # noqa: E402
-from app.core.features import (  # noqa: E402
-    FeatureStore,
-    augment,
-    base_model,
-    close_up,
-    extract,
-    mosaic,
-    view_of,
-)
+from app.core.features import FeatureStore, base_model, extract  # noqa: E402
 from app.core.head import fit_head, normalise_features, prototypes  # noqa: E402
 from app.core.images import file_digest, load_rgb, normalise, resize_square  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
+from app.core.views import augment, close_up, mosaic, view_of  # noqa: E402
 from bench.benchmark import WEIGHTS, class_table, read_list  # noqa: E402
 
 CACHE = Path("/tmp/acc-research")
@@ -178,7 +171,7 @@ if __name__ == "__main__":
 def app_catalogue(configs: list[tuple[float, float]], seeds: list[int]) -> None:
     """Catalogue-only through the app's own trainer (views from ``view_of``), scored on
     every train+val photo; ``(studio share, pile share)`` per config."""
-    from app.core import features
+    from app.core import views
     from app.core.catalogue import Catalogue, ImageRef, Product
     from app.core.dataset import build_dataset
     from app.core.trainer import train
@@ -187,8 +180,8 @@ def app_catalogue(configs: list[tuple[float, float]], seeds: list[int]) -> None:
     xv, yv_raw = val_features()
     ds = build_dataset(Catalogue([Product(c, names[c], [ImageRef(p)]) for c, p in iconic.items()]))
     for share, pile in configs:
-        features.STUDIO_SHARE, features.STUDIO_PILE = share, pile
-        features._CUTS.clear()
+        views.STUDIO_SHARE, views.STUDIO_PILE = share, pile
+        views._CUTS.clear()
         for seed in seeds:
             store = FeatureStore(CACHE / f"app-{share}-{pile}-{seed}")
             t0 = time.perf_counter()
@@ -204,12 +197,12 @@ def app_catalogue(configs: list[tuple[float, float]], seeds: list[int]) -> None:
 
 
 def app_catalogue_halves(
-    configs: list[tuple[float, float]], seeds: list[int], views: int = 24
+    configs: list[tuple[float, float]], seeds: list[int], n_views: int = 24
 ) -> None:
     """As the benchmark's 2×25 catalogue setup, scored on train+val photos of each half
     (the prior comes from the other half's training photos; the test list is unread)."""
-    from app.core import features
     from app.core import trainer as trainer_module
+    from app.core import views
     from app.core.catalogue import Catalogue, ImageRef, Product
     from app.core.dataset import build_dataset
     from app.core.trainer import train
@@ -219,8 +212,8 @@ def app_catalogue_halves(
     xv, yv_raw = val_features()
     halves = [s for s in catalogue_setups(iconic, read_list("train.txt"), CACHE) if s[3] != "all"]
     for share, pile in configs:
-        features.STUDIO_SHARE, features.STUDIO_PILE = share, pile
-        features._CUTS.clear()
+        views.STUDIO_SHARE, views.STUDIO_PILE = share, pile
+        views._CUTS.clear()
         for seed in seeds:
             accs, ncms = [], []
             for _, photos, prior, _fold in halves:
@@ -228,9 +221,9 @@ def app_catalogue_halves(
                 ds = build_dataset(
                     Catalogue([Product(c, names[c], [ImageRef(p[0])]) for c, p in photos.items()])
                 )
-                store = FeatureStore(CACHE / f"app-{share}-{pile}-{seed}-v{views}")
+                store = FeatureStore(CACHE / f"app-{share}-{pile}-{seed}-v{n_views}")
                 opts = TrainOptions(
-                    base_weights=WEIGHTS, seed=seed, views_target=views, max_views=views
+                    base_weights=WEIGHTS, seed=seed, views_target=n_views, max_views=n_views
                 )
                 model = train(ds, opts, store=store)
                 keep = np.isin(yv_raw, list(photos))

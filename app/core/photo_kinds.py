@@ -16,9 +16,9 @@ from typing import Any
 from . import studio
 from .dataset import Dataset, Sample
 from .errors import ImageError
-from .features import FEATURE_VERSION
 from .images import load_rgb
 from .paths import atomic_write_bytes
+from .views import FEATURE_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,9 @@ CUTOUT_CHECK_FILE = f"cutout-check-v{FEATURE_VERSION}.json"
 
 def trained_as_is(samples: list[Sample], root: Path) -> list[tuple[str, str]]:
     """(product, why) for each catalogue photo whose cut-out is not trusted, so its views
-    are the photo as it is (:func:`app.core.features.view_of`): the owner is told. The
+    are the photo as it is (:func:`app.core.views.view_of`): the owner is told. The
     check decodes the photo as feature extraction does; remembered beside the cache."""
-    from .features import known_cut, studio_cut
+    from .views import known_cut, studio_cut
 
     path = root / CUTOUT_CHECK_FILE
     known = _read_memo(path, str)

@@ -128,7 +128,7 @@ def cutout(rgb: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     white pack on a white backdrop, keeps the table a product stands on, or falls apart
     in pieces would teach the head drawn scenes around the wrong shape, and a pack (a
     cut-out that fills its bounding box) measured worse in drawn scenes than as it is:
-    such a photo is trained as it is (``features.view_of``).
+    such a photo is trained as it is (``views.view_of``).
     """
     bg = studio_background(rgb)
     if bg is None:

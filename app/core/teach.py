@@ -280,8 +280,9 @@ def photo_features(
 ) -> np.ndarray:
     """Base-model features (len(images) * views, dim) of photos in memory: view 0 is
     what the POS sees, the others the training's own seeded augmentations."""
-    from .features import base_model, view_of
+    from .features import base_model
     from .images import normalise, resize_square
+    from .views import view_of
 
     batch = []
     for rgb in images:

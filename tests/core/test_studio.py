@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sample_photos import vendure_sample_photos
 
-from app.core import features, studio
+from app.core import studio, views
 from app.core.catalogue import Catalogue, ImageRef, Product
 from app.core.dataset import build_dataset
 from app.core.images import file_digest, load_rgb
@@ -70,12 +70,12 @@ def test_a_white_pack_on_white_is_trained_as_it_is(
 
     monkeypatch.setattr(studio, "in_shop", spy)
     rgb = load_rgb(white)
-    views = [features.view_of(rgb, file_digest(white), v, 0, 224) for v in range(1, 13)]
-    assert drawn == [] and all(v.shape == (224, 224, 3) for v in views)
-    assert features.studio_cut(rgb, file_digest(white)).kind == "as-is"
+    shots = [views.view_of(rgb, file_digest(white), v, 0, 224) for v in range(1, 13)]
+    assert drawn == [] and all(v.shape == (224, 224, 3) for v in shots)
+    assert views.studio_cut(rgb, file_digest(white)).kind == "as-is"
     shoe_rgb = load_rgb(shoe)
     for v in range(1, 13):
-        features.view_of(shoe_rgb, file_digest(shoe), v, 0, 224)
+        views.view_of(shoe_rgb, file_digest(shoe), v, 0, 224)
     assert drawn and set(drawn) == {shoe_rgb.shape[:2]}
 
     cat = Catalogue(
@@ -113,7 +113,7 @@ def test_a_pack_is_trained_as_it_is_and_produce_keeps_its_scenes(grocery: Path) 
         assert studio.studio_background(pack) is not None, rel
         mask, problem = studio.cutout(pack)
         assert mask is not None and problem is not None and "pack" in problem, (rel, problem)
-        assert features.studio_cut(pack, f"pack-{rel}").kind == "as-is"
+        assert views.studio_cut(pack, f"pack-{rel}").kind == "as-is"
     worst = 0.0
     for p in _iconic(grocery):
         mask, problem = studio.cutout(load_rgb(p))
@@ -128,7 +128,7 @@ def test_zoomed_views_are_the_photo_itself() -> None:
     """A zoom-in crop of a photo is that photo, closer: no mirror, no colour change."""
     rgb = np.zeros((300, 400, 3), np.uint8)
     rgb[100:200, 150:250] = (200, 30, 30)  # a red square in the middle
-    view = features.zoom_in(rgb, np.random.default_rng(0), 224)
+    view = views.zoom_in(rgb, np.random.default_rng(0), 224)
     centre = view[90:134, 90:134].reshape(-1, 3)
     assert np.all(np.abs(centre.astype(int) - (200, 30, 30)) <= 2)
 
