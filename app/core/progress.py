@@ -10,17 +10,46 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 
 from .errors import Cancelled
 
 
+class Phase(str, Enum):
+    """Which step of a task a report is from: the app names it for the owner
+    (``app.gui.widgets.PHASES``), the CLI prints the value, the time left reads it.
+
+    A ``str`` so that a phase still equals its old spelling (``Phase.TRAINING ==
+    "training"``) and prints as it (``f"{p.phase}"``); a report with a phase missing
+    here is refused at once (:class:`Progress`), not shown with a made-up name.
+    """
+
+    DOWNLOADING = "downloading"  # a shop's catalogue and photos, the base weights
+    PREPARING = "preparing"  # checking photos, loading the engine, reading test photos
+    FEATURES = "features"  # studying the photos' variations (most of a training)
+    VALIDATING = "validating"  # held-back rounds
+    TRAINING = "training"  # fitting the product layer, pass by pass
+    EXPORTING = "exporting"  # writing and checking the three files
+    UPLOADING = "uploading"  # publishing: sending to the shop, copying to a folder
+    VERIFYING = "verifying"  # reading back what is served
+    LOADING = "loading"  # a model for the Test screen
+    RESTORING = "restoring"  # an earlier local model used again
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Progress:
-    phase: str  # "downloading", "preparing", "features", "training", "exporting", "uploading"
+    phase: Phase  # a plain string of a Phase's value is turned into that Phase
     fraction: float  # 0..1 over the whole task
     message: str = ""
     eta_s: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)  # e.g. epoch, loss, acc, val_acc
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.phase, Phase):
+            object.__setattr__(self, "phase", Phase(self.phase))
 
 
 ProgressHook = Callable[[Progress], None]
@@ -70,7 +99,7 @@ class Reporter:
         r._t0 = self._t0
         return r
 
-    def __call__(self, phase: str, fraction: float, message: str = "", **metrics: float) -> None:
+    def __call__(self, phase: Phase, fraction: float, message: str = "", **metrics: float) -> None:
         check_cancel(self.cancel)
         if self._cb is None:
             return
