@@ -23,7 +23,7 @@ import numpy as np
 from . import paths, resources
 from .errors import BaseWeightsError, ImageError, TrainerError, WeightsUnavailable
 from .images import load_rgb, normalise
-from .progress import Reporter, check_cancel
+from .progress import Phase, Reporter, check_cancel
 from .tf_runtime import tf_modules
 from .views import FEATURE_VERSION, view_of
 
@@ -125,7 +125,9 @@ def _download(url: str, dest: Path, progress: Reporter | None, alpha: float, siz
                     fh.write(chunk)
                     got += len(chunk)
                     if progress and total:
-                        progress("downloading", got / total, "Downloading the recognition engine")
+                        progress(
+                            Phase.DOWNLOADING, got / total, "Downloading the recognition engine"
+                        )
         os.replace(tmp, dest)
     except requests.RequestException as exc:
         tmp.unlink(missing_ok=True)
@@ -276,7 +278,7 @@ def extract(
         pending.clear()
         if progress:
             progress(
-                "features",
+                Phase.FEATURES,
                 done_views / total_views,
                 f"{done_views} of {total_views} photo variations",
                 done=done_views,  # the counts themselves, for the live time-left

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .model import TrainOptions
-from .progress import Reporter, check_cancel
+from .progress import Phase, Reporter, check_cancel
 from .tf_runtime import tf_modules
 
 NORM_EPSILON = 1e-3
@@ -33,7 +33,7 @@ class KerasProgress:
         reporter: Reporter,
         epochs: int,
         history: list[dict[str, float]] | None,
-        phase: str = "training",
+        phase: Phase = Phase.TRAINING,
         prefix: str = "",
     ) -> Any:
         """``phase``/``prefix``: a validation round reports as "validating", "round 1 of 3: …"."""
@@ -71,7 +71,7 @@ class KerasProgress:
                     return
                 self.last = time.monotonic()
                 msg = f"{prefix}pass {epoch + 1} of {epochs}"  # the loss goes to the chart
-                metrics = row if phase == "training" else {}  # the chart plots the final fit
+                metrics = row if phase == Phase.TRAINING else {}  # the chart plots the final fit
                 reporter(phase, (epoch + 1) / epochs, msg, **metrics)
 
         return Callback()
@@ -221,7 +221,7 @@ def fit_parts(
     fine_tune: bool = True,
     centre: np.ndarray | None = None,
     negatives: np.ndarray | None = None,
-    phase: str = "training",
+    phase: Phase = Phase.TRAINING,
     prefix: str = "",
     set_aside: np.ndarray | None = None,
 ) -> tuple[Any, HeadParts | None]:
@@ -330,7 +330,7 @@ def fit_head(
     if parts is not None:
         head.get_layer("products").set_weights(list(parts.weights(mix, options, offset)))
     if reporter is not None and parts is not None and not fine_tune:
-        reporter("training", 1.0, "done (each product's average photo was enough)")
+        reporter(Phase.TRAINING, 1.0, "done (each product's average photo was enough)")
     return head
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from .dataset import Dataset
 from .head import Rows, fit_parts, normalise_features
 from .model import TrainOptions
-from .progress import Reporter
+from .progress import Phase, Reporter
 from .shop_look import ShopLook, centre_of
 from .training_cost import quick_epochs
 
@@ -155,7 +155,7 @@ def catalogue_round(
             seed_offset=97 + r,
             centre=centre_of(data, train_mask, studio_rows, look, use_frames)[0],
             negatives=negatives,
-            phase="validating",
+            phase=Phase.VALIDATING,
             prefix=f"catalogue-only check {r + 1} of {n_rounds}: ",
             set_aside=domain_directions(data, train_mask, studio_rows),
         )

@@ -39,7 +39,7 @@ from .model import TrainedModel, TrainOptions, TrainResult
 from .not_products import negative_features
 from .photo_advice import standings
 from .photo_kinds import check_studio_looks, hint, is_catalogue_photo, trained_as_is, trained_on_of
-from .progress import ProgressHook, Reporter, check_cancel
+from .progress import Phase, ProgressHook, Reporter, check_cancel
 from .shop_look import ShopLook, centre_of, frame_features, shop_prior
 from .tf_runtime import tf_modules
 from .validation import Validation, calibrate, validate
@@ -69,7 +69,7 @@ def train(
     o = options or TrainOptions()
     t0 = time.monotonic()
     rep = Reporter(on_progress, cancel)
-    rep("preparing", 0.0, "Loading the recognition engine")
+    rep(Phase.PREPARING, 0.0, "Loading the recognition engine")
     weights = resolve_base_weights(
         o.alpha,
         o.base_weights,

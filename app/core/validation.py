@@ -18,7 +18,7 @@ from .dataset import Dataset
 from .head import MIX_CANDIDATES, Rows, fit_parts, mean_normalised
 from .mixed_shop import domain_directions
 from .model import Acceptance, TrainOptions
-from .progress import Reporter
+from .progress import Phase, Reporter
 from .shop_look import ShopLook, centre_of
 from .training_cost import quick_epochs, validation_rounds
 
@@ -101,7 +101,7 @@ def validate(
             seed_offset=r + 1,
             centre=centre_of(data, train_mask, rows, look)[0],
             negatives=negatives,
-            phase="validating",
+            phase=Phase.VALIDATING,
             prefix=f"round {r + 1} of {rounds}: ",
             set_aside=domain_directions(data, train_mask, rows),
         )
@@ -120,7 +120,7 @@ def validate(
                     if held_negatives is not None and len(held_negatives):
                         neg_preds[m, uf].append(parts.predict(held_negatives, m, o))
         truths.append(data.y[test_mask])
-        rep("validating", (r + 1) / rounds, f"{r + 1} of {rounds}")
+        rep(Phase.VALIDATING, (r + 1) / rounds, f"{r + 1} of {rounds}")
     truth = np.concatenate(truths)
     logits = {k: np.concatenate(p) for k, p in preds.items()}
     every = {k: float((lg.argmax(1) == truth).mean()) for k, lg in logits.items()}
