@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from ..core.progress import Progress
+from ..core.progress import Phase, Progress
 
 
 class StderrProgress:
@@ -19,7 +19,7 @@ class StderrProgress:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
-        self._last_phase = ""
+        self._last_phase: Phase | None = None
         self._last_bucket = -1
         self._last_t = 0.0
 
@@ -27,7 +27,7 @@ class StderrProgress:
         pct = int(p.fraction * 100)
         left = p.eta_s if p.fraction < 1 else None  # done is done, whatever the plan said
         eta = f" · about {left:.0f}s left" if left is not None and left > 1 else ""
-        line = f"[{pct:3d}%] {p.phase}: {p.message}{eta}"
+        line = f"[{pct:3d}%] {p.phase.value}: {p.message}{eta}"
         if self.tty:
             now = time.monotonic()
             if now - self._last_t < 0.1 and p.fraction < 1:

@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from .catalogue import IMAGE_FORMATS, UNSUPPORTED_IMAGE_SUFFIXES, Catalogue
 from .errors import DatasetError
 from .images import MAX_PIXELS, file_digest
-from .progress import ProgressHook, Reporter
+from .progress import Phase, ProgressHook, Reporter
 
 MIN_SIDE = 32  # px: smaller photos hold nothing the 224-px model can learn from
 # How the photo check's own reasons begin: already in the owner's words, so the app
@@ -239,7 +239,7 @@ def build_dataset(
         for ref in product.active_images():
             done += 1
             if done % 25 == 0:
-                progress("preparing", done / total, f"Checking photos ({done}/{total})")
+                progress(Phase.PREPARING, done / total, f"Checking photos ({done}/{total})")
             problem = check_photo(ref.path)
             if problem is not None:
                 report.add_unreadable(product.id, ref.path, problem)

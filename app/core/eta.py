@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .progress import Progress
+from .progress import Phase, Progress
 
 
 class TrainingEta:
@@ -40,7 +40,7 @@ class TrainingEta:
         return None if left is None else max(0.0, left - (now - t))
 
     def _update(self, p: Progress, now: float) -> float | None:
-        if p.phase == "features":
+        if p.phase == Phase.FEATURES:
             if "done" not in p.metrics or "total" not in p.metrics:
                 return None
             done, total = int(p.metrics["done"]), int(p.metrics["total"])
@@ -55,7 +55,7 @@ class TrainingEta:
             return (total - done) * self.seconds_per_view + self._after(
                 self.views, self.seconds_per_view
             )
-        if p.phase in ("validating", "training", "exporting"):
+        if p.phase in (Phase.VALIDATING, Phase.TRAINING, Phase.EXPORTING):
             if self._post_start is None:
                 start = self._last_features if self._last_features is not None else now
                 self._post_start = (start, p.fraction)

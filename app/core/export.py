@@ -25,7 +25,7 @@ from .model_format import FILES, QUANTIZE
 from .modelfiles import TRAINER_NAME, WEIGHTS_SHA256, validate_model_dir
 from .outdir import check_target, make_temp_dir, swap_into_place, sweep_stale
 from .paths import write_durably
-from .progress import ProgressHook, Reporter, check_cancel
+from .progress import Phase, ProgressHook, Reporter, check_cancel
 
 if TYPE_CHECKING:
     from .model import TrainedModel, TrainResult
@@ -135,7 +135,7 @@ def export_model(
     sweep_stale(out_dir)  # temp folders of killed runs: ours by name, their process gone
     tmp = make_temp_dir(out_dir)
     try:
-        rep("exporting", 0.1, "Writing the three model files")
+        rep(Phase.EXPORTING, 0.1, "Writing the three model files")
         write_tfjs(model.full_model(), tmp, quantize)
         check_cancel(cancel)
         meta = build_metadata(model, channel_id, quantize)  # seed fields first, as before
@@ -169,7 +169,7 @@ def replace_model_files(
     sweep_stale(out_dir)
     tmp = make_temp_dir(out_dir)
     try:
-        rep("exporting", 0.1, "Writing the three model files")
+        rep(Phase.EXPORTING, 0.1, "Writing the three model files")
         for name in FILES:
             write_durably(tmp / name, files[name])
         _validate_and_swap(tmp, out_dir, mode, rep)
@@ -186,7 +186,7 @@ def _validate_and_swap(
 ) -> None:
     """The one check every written model passes before it takes the folder's name;
     ``keep_history``: the model it replaces goes into the local history, else away."""
-    rep("exporting", 0.8, "Checking the files")
+    rep(Phase.EXPORTING, 0.8, "Checking the files")
     try:
         validate_model_dir(tmp)
     except ModelFilesError as exc:
@@ -195,7 +195,7 @@ def _validate_and_swap(
     os.chmod(tmp, mode)  # mkdtemp made it 0700
     keep = (lambda old: keep_previous(old, out_dir)) if keep_history else None
     swap_into_place(tmp, out_dir, keep)
-    rep("exporting", 1.0, f"Saved to {out_dir}")
+    rep(Phase.EXPORTING, 1.0, f"Saved to {out_dir}")
 
 
 def _raise_export_error(exc: Exception, out_dir: Path) -> NoReturn:

@@ -62,7 +62,7 @@ from .model_format import FILES
 from .modelfiles import read_model_files
 from .outdir import swap_into_place
 from .paths import write_durably
-from .progress import ProgressHook, Reporter, check_cancel
+from .progress import Phase, ProgressHook, Reporter, check_cancel
 
 __all__ = [  # the layout's names, imported from here before folder_versions split off
     "CHANNEL_RE",
@@ -170,7 +170,7 @@ def _store_version(
     try:
         for i, name in enumerate(FILES):
             check_cancel(cancel)
-            rep("uploading", 0.1 + 0.6 * i / len(FILES), f"Copying {name}")
+            rep(Phase.UPLOADING, 0.1 + 0.6 * i / len(FILES), f"Copying {name}")
             write_durably(tmp / name, data[name])
         version = new_version_name()
         manifest = {
@@ -204,7 +204,7 @@ def publish_to_folder(
     ``wait_s`` for another publish or rollback of the channel folder to finish.
     """
     rep = Reporter(on_progress, cancel)
-    rep("exporting", 0.0, "Checking the model files")
+    rep(Phase.EXPORTING, 0.0, "Checking the model files")
     files = read_model_files(model_dir)  # the one validator; these bytes are what we copy
     own = str(files.metadata.get("channelId") or "").strip()
     chosen = str(channel_id or "").strip() or own
@@ -222,7 +222,7 @@ def publish_to_folder(
     hashes = {n: sha256_hex(b) for n, b in files.files.items()}
     waiting = "Waiting for another publish to this channel folder to finish"
     try:
-        with _channel_turn(chdir, wait_s, lambda: rep("uploading", 0.05, waiting)):
+        with _channel_turn(chdir, wait_s, lambda: rep(Phase.UPLOADING, 0.05, waiting)):
             served = served_version(chdir)
             if served is not None:
                 old = manifest_hashes(read_manifest(chdir / ".versions" / served))
@@ -231,7 +231,7 @@ def publish_to_folder(
                         served, chosen, chdir / "latest", files.metadata, True
                     )
             version = _store_version(chdir, files.files, hashes, rep, cancel)
-            rep("uploading", 0.8, "Switching the served model")
+            rep(Phase.UPLOADING, 0.8, "Switching the served model")
             try:
                 _serve(chdir, version)
             except BaseException:
@@ -244,7 +244,7 @@ def publish_to_folder(
             f"Could not publish to {chdir}: {exc.strerror or exc}. What was served before "
             "is still served."
         ) from None
-    rep("verifying", 1.0, "Published")
+    rep(Phase.VERIFYING, 1.0, "Published")
     return FolderPublishResult(version, chosen, chdir / "latest", files.metadata, False)
 
 

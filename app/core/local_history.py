@@ -31,7 +31,7 @@ from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import os_reason
 from .modelfiles import TRAINER_NAME, validate_model_dir
 from .outdir import STEM_BYTES, check_target, swap_into_place
-from .progress import ProgressHook, Reporter, check_cancel
+from .progress import Phase, ProgressHook, Reporter, check_cancel
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def use_again(
     entry = history_dir(model_dir) / name
     if not ENTRY_RE.fullmatch(name) or not entry.is_dir():
         raise HistoryError(f"There is no earlier model {name!r} beside {model_dir}.")
-    rep("restoring", 0.1, "Checking the earlier model")
+    rep(Phase.RESTORING, 0.1, "Checking the earlier model")
     try:
         validate_model_dir(entry)
         check_target(model_dir)  # the model there now is ours: it is kept, not lost
@@ -199,5 +199,5 @@ def use_again(
         raise HistoryError(
             f"Could not put the earlier model back in {model_dir}: {os_reason(exc)}"
         ) from None
-    rep("restoring", 1.0, f"The earlier model is the local model again, in {model_dir}")
+    rep(Phase.RESTORING, 1.0, f"The earlier model is the local model again, in {model_dir}")
     return model_dir

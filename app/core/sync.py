@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import fingerprint, paths
 from .errors import ExitCode, ModelFilesError, TrainerError
-from .progress import Progress, ProgressHook
+from .progress import Phase, Progress, ProgressHook
 from .sources import ShopSource, Source, listed_catalogue
 from .timestamps import age_words, parse_utc
 from .wording import upper_first
@@ -179,13 +179,13 @@ def channel_lock(source: Source) -> Iterator[Path]:
 # -- the time limit of one run ------------------------------------------------------------
 TIME_LIMIT_MINUTES = 120.0  # ``sync --time-limit``: a big shop trains in far less on a CPU
 _STEP_WORDS = {
-    "downloading": "reading the catalogue",
-    "preparing": "preparing the photos",
-    "features": "reading the photos",
-    "training": "training",
-    "exporting": "writing the model",
-    "uploading": "publishing",
-    "verifying": "checking the published model",
+    Phase.DOWNLOADING: "reading the catalogue",
+    Phase.PREPARING: "preparing the photos",
+    Phase.FEATURES: "reading the photos",
+    Phase.TRAINING: "training",
+    Phase.EXPORTING: "writing the model",
+    Phase.UPLOADING: "publishing",
+    Phase.VERIFYING: "checking the published model",
 }
 
 

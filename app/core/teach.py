@@ -30,7 +30,7 @@ from PIL import Image, ImageFilter
 from .calibration import softmax
 from .errors import ModelFilesError, TrainerError
 from .modelfiles import WEIGHTS_SHA256, read_model_files
-from .progress import ProgressHook, Reporter, check_cancel, span
+from .progress import Phase, ProgressHook, Reporter, check_cancel, span
 
 KERNEL = "products/kernel"
 BIAS = "products/bias"
@@ -357,7 +357,7 @@ def teach(
     kernel = _decode(raw, entries[KERNEL])
     bias = _decode(raw, entries[BIAS])
     alpha, size = _base_of(meta)
-    rep("preparing", 0.1, "Looking at the photos")
+    rep(Phase.PREPARING, 0.1, "Looking at the photos")
     check_cancel(cancel)
     base = resolve_base_weights(alpha, weights, size=size, download=False)
     x = photo_features(use, base, alpha, size, rule.views)
@@ -384,7 +384,7 @@ def teach(
     meta["imageCount"] = int(meta.get("imageCount", 0)) + len(use)
     meta["timeStamp"] = meta["taught"]["lastAt"]
     meta[WEIGHTS_SHA256] = hashlib.sha256(bytes(out)).hexdigest()
-    rep("exporting", 0.5, "Saving the updated model")
+    rep(Phase.EXPORTING, 0.5, "Saving the updated model")
     replace_model_files(
         model_dir,
         {

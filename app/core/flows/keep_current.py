@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..errors import ExitCode
 from ..model import TrainOptions
 from ..model_format import DEFAULT_QUANTIZE
-from ..progress import ProgressHook, Reporter, span
+from ..progress import Phase, ProgressHook, Reporter, span
 from ..sync import TIME_LIMIT_MINUTES, SyncBusy, SyncClock, SyncTimeout, channel_lock
 from ..wording import upper_first
 from .changes import catalogue_changes
@@ -94,7 +94,7 @@ def sync_channel(
         model_dir = source.model_dir()
         trained = False
         if state.local is not None and state.local.up_to_date:
-            rep("preparing", 0.05, "The model on this computer is current: publishing it")
+            rep(Phase.PREPARING, 0.05, "The model on this computer is current: publishing it")
         else:
             steps = span(on_progress, 0.03, 0.9, keep_eta=True)
             opened = open_source(

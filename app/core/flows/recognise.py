@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ImageError
-from ..progress import Progress, ProgressHook, check_cancel
+from ..progress import Phase, Progress, ProgressHook, check_cancel
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,7 +79,7 @@ def load_model(
     from ..modelfiles import ExportedModel
 
     if on_progress is not None:
-        on_progress(Progress("loading", 0.0, f"model from {model_dir}"))
+        on_progress(Progress(Phase.LOADING, 0.0, f"model from {model_dir}"))
     check_cancel(cancel)
     model = ExportedModel.load(model_dir)
     if warm_up:
@@ -88,7 +88,7 @@ def load_model(
         check_cancel(cancel)
         model.predict([np.zeros((model.image_size, model.image_size, 3), np.uint8)])
     if on_progress is not None:
-        on_progress(Progress("loading", 1.0, "model ready"))
+        on_progress(Progress(Phase.LOADING, 1.0, "model ready"))
     names = model.metadata.get("labelNames") or model.labels
     return LoadedModel(model, dict(zip(model.labels, names, strict=False)))
 
@@ -124,7 +124,9 @@ def recognise_files(
     for i, path in enumerate(paths):
         check_cancel(cancel)
         if on_progress is not None:
-            on_progress(Progress("preparing", i / len(paths), f"{i + 1}/{len(paths)} {path.name}"))
+            on_progress(
+                Progress(Phase.PREPARING, i / len(paths), f"{i + 1}/{len(paths)} {path.name}")
+            )
         try:
             rgb = load_rgb(path)
         except ImageError as exc:
@@ -134,5 +136,5 @@ def recognise_files(
         said = describe(decision, loaded.names)
         out.append(Recognition(path, matches, decision, said, image=rgb if keep_images else None))
     if on_progress is not None:
-        on_progress(Progress("preparing", 1.0, f"{len(paths)} images"))
+        on_progress(Progress(Phase.PREPARING, 1.0, f"{len(paths)} images"))
     return out

@@ -23,7 +23,7 @@ import requests
 from .. import paths
 from ..catalogue import FROM_SHOP, IMAGE_FORMATS, Catalogue, ImageRef, Product
 from ..errors import ServerUnreachable, ShopError
-from ..progress import ProgressHook, Reporter, check_cancel
+from ..progress import Phase, ProgressHook, Reporter, check_cancel
 from ..timestamps import parse_utc
 from .graphql import PRODUCT_IDS, PRODUCTS
 from .transport import TRANSFER_DEADLINE_S, ShopClient, new_http_session
@@ -121,7 +121,7 @@ def _paged(
     skip, total = 0, None
     while total is None or skip < total:
         if rep is not None:
-            rep("downloading", skip / total if total else 0.0, "Reading the product list…")
+            rep(Phase.DOWNLOADING, skip / total if total else 0.0, "Reading the product list…")
         data = client.gql(query, {"skip": skip, "take": PAGE_SIZE}, what=what)["products"]
         total = int(data["totalItems"])
         items = data["items"]
@@ -236,7 +236,7 @@ def fetch_catalogue(
                             stats.cached += int(not fetched)
                     if finished:
                         downloads(
-                            "downloading",
+                            Phase.DOWNLOADING,
                             done / max(1, len(jobs)),
                             f"Product photos: {done} of {len(jobs)}",
                         )
@@ -263,7 +263,7 @@ def fetch_catalogue(
         )
         for lp in listing.products
     ]
-    downloads("downloading", 1.0, f"{stats.images} photos of {stats.products} products")
+    downloads(Phase.DOWNLOADING, 1.0, f"{stats.images} photos of {stats.products} products")
     fetched = Catalogue(products=products, channel_id=listing.channel_id, source=client.server_url)
     return FetchResult(catalogue=fetched, stats=stats, listing=listing)
 

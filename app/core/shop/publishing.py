@@ -36,7 +36,7 @@ from ..errors import (
     SessionExpired,
     ShopError,
 )
-from ..progress import ProgressHook, Reporter
+from ..progress import Phase, ProgressHook, Reporter
 from ..readers import parse_json
 from .catalogue import product_ids
 from .graphql import ML_MODEL, ROLLBACK, UPLOAD
@@ -132,7 +132,7 @@ def publish(
 
     channel = client.require_channel()
     rep = Reporter(on_progress, cancel)
-    rep("uploading", 0.0, "Checking the model files…")
+    rep(Phase.UPLOADING, 0.0, "Checking the model files…")
     try:
         model = read_model_files(model_dir)
     except ModelFilesError as exc:
@@ -143,7 +143,7 @@ def publish(
             f"This model was trained for channel id “{metadata.get('channelId')}”, not "
             f"“{channel.code}” (id {channel.id}). {STILL_SERVED}"
         )
-    rep("uploading", 0.02, "Checking the labels against the catalogue…")
+    rep(Phase.UPLOADING, 0.02, "Checking the labels against the catalogue…")
     known = product_ids(client)
     missing = [str(x) for x in metadata["labels"] if str(x) not in known]
     if missing:
@@ -152,7 +152,7 @@ def publish(
             f"{len(missing)} of the model's products are no longer products of channel "
             f"“{channel.code}” (ids {shown}). Retrain with the current catalogue. " + STILL_SERVED
         )
-    rep("uploading", 0.03, "Testing the model on a grey image…")
+    rep(Phase.UPLOADING, 0.03, "Testing the model on a grey image…")
     try:  # loads TensorFlow: after the cheap checks
         ExportedModel(model.dir, metadata).check_prediction()
     except ModelFilesError as exc:
@@ -160,14 +160,14 @@ def publish(
     ours = file_hashes(model.files)
     before = model_status(client, what="publish models")["current"]
     if before is not None and _hashes_of(before) == ours:  # a retry of a publish that worked
-        rep("uploading", 0.92, "This model is already served; checking…")
+        rep(Phase.UPLOADING, 0.92, "This model is already served; checking…")
         version = _verify_served(client, model.files, before["version"])
-        rep("uploading", 1.0, f"Already published as version {version}")
+        rep(Phase.UPLOADING, 1.0, f"Already published as version {version}")
         return PublishResult(client.latest_url(), metadata, version, reused=True)
     version = _upload(client, model, ours, before, rep, cancel)
-    rep("uploading", 0.92, "Checking what the server now serves…")
+    rep(Phase.UPLOADING, 0.92, "Checking what the server now serves…")
     served = _verify_served(client, model.files, version)
-    rep("uploading", 1.0, f"Published version {served}")
+    rep(Phase.UPLOADING, 1.0, f"Published version {served}")
     return PublishResult(url=client.latest_url(), metadata=metadata, version=served)
 
 
@@ -376,7 +376,7 @@ class _MultipartBody:
     def read(self, size: int = -1) -> bytes:
         if self._pos == 0 or size < 0 or self._pos % (256 * 1024) < size:
             mib = len(self._data) / 1e6
-            self._rep("uploading", self._pos / len(self._data), f"Uploading {mib:.1f} MB…")
+            self._rep(Phase.UPLOADING, self._pos / len(self._data), f"Uploading {mib:.1f} MB…")
         end = len(self._data) if size < 0 else min(len(self._data), self._pos + size)
         chunk = self._data[self._pos : end]
         self._pos = end
