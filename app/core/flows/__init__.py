@@ -20,4 +20,5 @@ it belongs to.
 * :mod:`.login`        — a shop login: a remembered session, or a user and password
 * :mod:`.inspect`      — validate a model folder and read what it says about itself
 * :mod:`.command`      — what every command-line run sets up first
+* :mod:`.till_photos`  — photos from the till: review, accept, drop; accuracy at the till
 """
