@@ -126,3 +126,19 @@ class ServerRedirect(ShopError):
 
 class PublishSuperseded(PublishError):
     """Our upload was stored, but a concurrent publish became the served version."""
+
+
+class FeedbackUnsupported(ShopError):
+    """The shop's plugin predates photos from the till (no feedback API)."""
+
+
+class FeedbackRefused(ShopError):
+    """The plugin refused the arguments (``reason`` is its machine-readable cause)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class FeedbackImageGone(ShopError):
+    """A frame from the till is no longer on the server (dropped by its quota, or deleted)."""

@@ -124,7 +124,4 @@ def test_model_age_is_read_as_utc_everywhere() -> None:
         for path, text in _sources("core", "cli").items()
         if "fromisoformat(" in text and path.name != "timestamps.py"
     }
-    # issue 18's helper owns this one (its feedback stamps, read as UTC too): once it
-    # uses timestamps.parse_utc, this set is empty and the test says so
-    not_yet = {"app/core/shop/feedback.py"}
-    assert parsers == not_yet, f"time stamps parsed outside app.core.timestamps: {parsers}"
+    assert not parsers, f"time stamps parsed outside app.core.timestamps: {parsers}"

@@ -7,7 +7,9 @@ the jobs are functions taking the client:
 * ``transport`` — :class:`ShopClient`: address checks, GraphQL POSTs, retries, login;
 * ``sessions``  — remembered session tokens (OS keyring, else a 0600 file);
 * ``catalogue`` — :func:`list_catalogue` (no downloads) and :func:`fetch_catalogue`;
-* ``publishing`` — :func:`publish` with verification, status, rollback.
+* ``publishing`` — :func:`publish` with verification, status, rollback;
+* ``feedback``  — photos from the till: :func:`list_feedback`, :func:`download_image`,
+  :func:`feedback_stats`, :func:`delete_feedback`.
 
 No Qt here: the GUI runs these in its task runner. The names below are the package's
 public API; the errors live in :mod:`app.core.errors`. Server-side counterpart:
@@ -27,6 +29,17 @@ from .catalogue import (
     list_catalogue,
     product_ids,
 )
+from .feedback import (
+    FeedbackItem,
+    FeedbackPage,
+    Prediction,
+    VersionStats,
+    delete_feedback,
+    download_image,
+    feedback_stats,
+    iter_feedback,
+    list_feedback,
+)
 from .publishing import (
     PublishResult,
     list_versions,
@@ -44,17 +57,26 @@ fetch_catalog = fetch_catalogue
 __all__ = [
     "CatalogueListing",
     "ChannelInfo",
+    "FeedbackItem",
+    "FeedbackPage",
     "FetchResult",
     "FetchStats",
     "ListedAsset",
     "ListedProduct",
     "PhotoFailure",
+    "Prediction",
     "PublishResult",
     "ShopClient",
+    "VersionStats",
+    "delete_feedback",
+    "download_image",
+    "feedback_stats",
     "fetch_catalog",
     "fetch_catalogue",
     "is_loopback",
+    "iter_feedback",
     "list_catalogue",
+    "list_feedback",
     "list_versions",
     "model_status",
     "normalise_server_url",

@@ -7,11 +7,12 @@ module reads them back for the owner (``UploadMlModel``): a page after a cursor
 size-capped and checked against its sha256), production accuracy per served version
 (:func:`feedback_stats`), and :func:`delete_feedback` to free the server's quota.
 
-Review state (accepted / dropped) is not kept on the server: the cursor of the newest
-frame taken in and the dropped ids live in the app's per-shop store, beside the accepted
-photos they describe. The server's copy is a buffer (its quota drops the oldest), so
-"dropped ones are never offered again" holds as long as the app never reads before its
-cursor. Server-side counterpart: ``packaging/vendure-plugin/src/recognition-feedback.ts``.
+Review state (accepted / dropped) is not kept on the server: the cursor and the decided
+ids live in the app's per-shop store (:mod:`app.core.till_review`), beside the accepted
+photos they describe; the owner's task (:mod:`app.core.flows.till_photos`) deletes a
+frame here once its review is kept. The errors are :mod:`app.core.errors`'
+(``FeedbackUnsupported``, ``FeedbackRefused``, ``FeedbackImageGone``; importable from
+here too). Server-side counterpart: ``packaging/vendure-plugin/src/recognition-feedback.ts``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.errors import AnswerTooLarge, PermissionDenied, ShopError
+from app.core.errors import (
+    AnswerTooLarge,
+    FeedbackImageGone,
+    FeedbackRefused,
+    FeedbackUnsupported,
+    PermissionDenied,
+    ShopError,
+)
 from app.core.progress import check_cancel
 from app.core.readers import parse_json
 from app.core.shop.transport import ShopClient
+from app.core.timestamps import parse_utc
 
 PAGE_SIZE = 100  # the plugin's largest page
 # The plugin refuses frames over 1 MiB unless the shop raised its limit; anything much
@@ -55,22 +64,6 @@ query($since: DateTime) {
 }"""
 DELETE_FEEDBACK = """
 mutation($ids: [String!], $all: Boolean) { deleteRecognitionFeedback(ids: $ids, all: $all) }"""
-
-
-class FeedbackUnsupported(ShopError):
-    """The shop's plugin predates photos from the till (no feedback API)."""
-
-
-class FeedbackRefused(ShopError):
-    """The plugin refused the arguments (``reason`` is its machine-readable cause)."""
-
-    def __init__(self, message: str, reason: str = "") -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class FeedbackImageGone(ShopError):
-    """The frame is no longer on the server (dropped by its quota, or deleted)."""
 
 
 @dataclass(frozen=True)
@@ -149,8 +142,10 @@ class VersionStats:
 
 
 def _instant(value: Any) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    parsed = parse_utc(value)
+    if parsed is None:
+        raise ShopError(f"The server sent “{str(value)[:40]}” where a time belongs.")
+    return parsed
 
 
 def _gql(client: ShopClient, query: str, variables: dict, *, what: str, retries: int = 2) -> dict:
