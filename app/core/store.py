@@ -3,13 +3,18 @@
 Photos added from files or the webcam are copied under
 ``paths.channel_dir(server, channel)/added/<product id>/`` and include/exclude
 choices go to ``selection.json`` beside them, so both survive restarts and a
-re-download of the catalogue. Plain Python (no Qt): the Products screen is a thin
-view over this.
+re-download of the catalogue. Photos from the till the owner accepts are added photos
+too (``till-<served version>-<feedback id>.jpg``); what was reviewed is
+:mod:`app.core.till_review`'s (``till-review.json``). Each edit of the owner touches
+``edited.stamp``, the time ``sync --debounce`` waits on. Plain Python (no Qt): the
+Products screen is a thin view over this.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import time
 from dataclasses import replace
@@ -20,6 +25,7 @@ from . import paths
 from .catalogue import IMAGE_SUFFIXES, Catalogue, ImageRef
 from .counter_frames import CounterFrameStore
 from .readers import expect, is_str_list, load_app_file
+from .till_review import TillReview, till_photo_stem
 
 if TYPE_CHECKING:  # numpy costs ~0.1 s at the window's start-up: only webcam photos need it
     import numpy as np
@@ -29,6 +35,9 @@ if TYPE_CHECKING:  # numpy costs ~0.1 s at the window's start-up: only webcam ph
 WEBCAM = "webcam"  # Products screen, "Add from webcam"
 TEST_SCREEN = "test-screen"  # a corrected answer on the Test screen
 TAUGHT = "taught-at-the-counter"  # "Teach a product": frames from the camera or a video
+# (photos from the till: app.core.till_review.TILL, with the served version and the id)
+
+EDITED = "edited.stamp"  # its modification time: the owner's last edit (0: none yet)
 
 
 def _safe_name(text: str) -> str:
@@ -79,6 +88,7 @@ class ChannelStore:
             "excluded_images": sorted(self.excluded_images),
         }
         paths.atomic_write_bytes(self._selection_path, json.dumps(data, indent=1).encode())
+        self._edited()
 
     def set_product_included(self, product_id: str, included: bool) -> None:
         (self.excluded_products.discard if included else self.excluded_products.add)(product_id)
@@ -89,6 +99,36 @@ class ChannelStore:
         key = str(ident)
         (self.excluded_images.discard if included else self.excluded_images.add)(key)
         self._save()
+
+    # -- when the owner last edited (sync's --debounce) ------------------------------
+    def _edited(self, at: float | None = None) -> None:
+        stamp = self.root / EDITED
+        stamp.touch()
+        if at is not None:
+            os.utime(stamp, (at, at))
+
+    def last_edited(self) -> float | None:
+        """When the owner last ticked or unticked something, or added or removed a
+        photo (seconds since the epoch; None: never). Photos from the till taken in by
+        ``sync --till-photos accept`` are no edit of the owner's: a busy till would
+        otherwise keep a debounced sync waiting for ever."""
+        with contextlib.suppress(OSError):
+            t = (self.root / EDITED).stat().st_mtime
+            return t if t > 0 else None
+        return self._edited_before_the_stamp()
+
+    def _edited_before_the_stamp(self) -> float | None:
+        """A store written before ``edited.stamp``: its files' own times."""
+        stamps = []
+        added = self.root / "added"
+        for p in [self._selection_path, added]:
+            with contextlib.suppress(OSError):
+                stamps.append(p.stat().st_mtime)
+        if added.is_dir():
+            for sub in added.iterdir():
+                with contextlib.suppress(OSError):
+                    stamps.append(sub.stat().st_mtime)
+        return max(stamps, default=None)
 
     # -- counter frames (unlabelled photos of the counter) -------------------------
     def not_product_photos(self) -> list[Path]:
@@ -157,6 +197,8 @@ class ChannelStore:
             with open(src, "rb") as fh, paths.atomic_writer(dst) as out:
                 shutil.copyfileobj(fh, out)
             stored.append(dst)
+        if stored:
+            self._edited()
         return stored
 
     def add_rgb(self, product_id: str, rgb: np.ndarray, origin: str = WEBCAM) -> Path:
@@ -172,6 +214,31 @@ class ChannelStore:
             Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(
                 out, format="JPEG", quality=92
             )
+        self._edited()
+        return dst
+
+    # -- photos from the till -------------------------------------------------------
+    @property
+    def till(self) -> TillReview:
+        """Which frames from the till were reviewed (cursor, accepted, dropped)."""
+        return TillReview(self.root)
+
+    def add_till_photo(
+        self, product_id: str, jpeg: bytes, model_version: str, feedback_id: str, *, by_owner: bool
+    ) -> Path:
+        """Store an accepted frame from the till, its bytes as the till sent them, as an
+        added photo of ``product_id`` named after where it came from
+        (``till-<served version>-<feedback id>.jpg``). Storing it again (a run cut short
+        before its review was recorded) keeps the one file. ``by_owner``: the owner
+        accepted it (an edit, for ``--debounce``); else ``sync --till-photos accept``."""
+        if not by_owner and not (self.root / EDITED).exists():
+            self._edited(self._edited_before_the_stamp() or 0.0)  # keep the owner's time
+        dst = self._remember(product_id) / f"{till_photo_stem(model_version, feedback_id)}.jpg"
+        if not dst.is_file():
+            with paths.atomic_writer(dst) as out:
+                out.write(jpeg)
+        if by_owner:
+            self._edited()
         return dst
 
     def remove_added(self, image: Path) -> None:

@@ -32,6 +32,7 @@ from . import fingerprint, paths
 from .errors import ExitCode, ModelFilesError, TrainerError
 from .progress import Phase, Progress, ProgressHook
 from .sources import ShopSource, Source, listed_catalogue
+from .till_review import TillUse, till_photo_use
 from .timestamps import age_words, parse_utc
 from .wording import upper_first
 
@@ -51,19 +52,10 @@ class SyncBusy(TrainerError):
 
 
 def newest_edit(store: ChannelStore) -> dt.datetime | None:
-    """When the owner last changed ticks or added/removed a photo of this channel."""
-    stamps = []
-    for p in [store.root / "selection.json", store.root / "added"]:
-        with contextlib.suppress(OSError):
-            stamps.append(p.stat().st_mtime)
-    added = store.root / "added"
-    if added.is_dir():
-        for sub in added.iterdir():
-            with contextlib.suppress(OSError):
-                stamps.append(sub.stat().st_mtime)
-    if not stamps:
-        return None
-    return dt.datetime.fromtimestamp(max(stamps), tz=dt.timezone.utc)
+    """When the owner last changed ticks or added/removed a photo of this channel
+    (photos from the till taken in by ``sync --till-photos accept`` excluded)."""
+    t = store.last_edited()
+    return None if t is None else dt.datetime.fromtimestamp(t, tz=dt.timezone.utc)
 
 
 def describe_age(stamp: str, now: dt.datetime | None = None) -> str:
@@ -98,6 +90,7 @@ class CatalogueState:
     served: fingerprint.Changes | None  # None: the shop serves no model yet
     local_metadata: dict[str, Any] | None
     local: fingerprint.Changes | None  # None: no local model
+    till: TillUse = TillUse(0)  # accepted photos from the till in ``current``, and not
 
     def describe_served(self, now: dt.datetime | None = None) -> str:
         """One line for the owner about the served model."""
@@ -133,7 +126,8 @@ def catalogue_state(
     source = ShopSource.at(client.server_url, channel.code, channel.id)
     store = source.store()
     listing = list_catalogue(client, on_progress=on_progress, cancel=cancel)
-    current = fingerprint.of_catalogue(source.with_edits(listed_catalogue(listing), store))
+    edited = source.with_edits(listed_catalogue(listing), store)
+    current = fingerprint.of_catalogue(edited)
     changes = [parse_utc(listing.newest_update), newest_edit(store)]
     served_meta = published_metadata(client)
     local_meta = local_metadata(source)
@@ -150,6 +144,7 @@ def catalogue_state(
         local=None
         if local_meta is None
         else fingerprint.compare(current, fingerprint.from_metadata(local_meta)),
+        till=till_photo_use(edited, store.added_images()),
     )
 
 

@@ -194,3 +194,34 @@ def taught_products(meta: dict) -> int:
     taught = meta.get("taught")
     products = taught.get("products") if isinstance(taught, dict) else None
     return len(products) if isinstance(products, dict) else 0
+
+
+# -- photos from the till (issue 18) ----------------------------------------------------
+def count_words(n: int, thing: str) -> str:
+    """ "1 photo", "3 photos"."""
+    return f"{n} {thing}{'' if n == 1 else 's'}"
+
+
+def period_words(days: int | None) -> str:
+    """How the Model screen names the span of the till's statistics (whole UTC days)."""
+    if days is None:
+        return "since the till began sending photos"
+    return {1: "today", 7: "this week"}.get(days, f"in the last {days} days")
+
+
+def till_accuracy_text(right: int, sales: int, period: str, which: str = "the served model") -> str:
+    """ "The served model was right on 412 of 480 sales this week, 86 %." — from the
+    cashiers' choices at the till; too few sales are said to be too few."""
+    if sales <= 0:
+        return upper_first(f"{which} has no sales from the till {period}.")
+    text = f"{which} was right on {right} of {count_words(sales, 'sale')} {period}"
+    if sales < MIN_TO_JUDGE:
+        return upper_first(f"{text}: too few to judge yet.")
+    return upper_first(f"{text}, {100 * right / sales:.0f} %.")
+
+
+def till_pending_text(n: int) -> str:
+    """The Products screen's line: "37 new photos from the till to review"."""
+    if n <= 0:
+        return "No new photos from the till to review."
+    return f"{count_words(n, 'new photo')} from the till to review."
