@@ -1,6 +1,7 @@
 """Keep a channel's served model current (``sync``): train and publish only on change.
 
-Nothing changed since the served model → "up to date" at once, without TensorFlow;
+Nothing changed since the served model → "up to date" at once, without TensorFlow
+(photos from the till the owner accepted are added photos: a change like any);
 changes younger than the debounce → "waiting"; otherwise the channel is opened,
 trained and published with verification, through the same tasks as ``train`` and
 ``publish`` — under the channel's lock, so two syncs of one channel never overlap.
@@ -15,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import ExitCode
+from ..errors import ExitCode, FeedbackUnsupported, InvalidOptions
 from ..model import TrainOptions
 from ..model_format import DEFAULT_QUANTIZE
 from ..progress import Phase, ProgressHook, Reporter, span
@@ -24,17 +25,30 @@ from ..wording import upper_first
 from .changes import catalogue_changes
 from .open_source import open_source, shop_source
 from .publish import ShopTarget
+from .till_photos import (
+    ACCEPT,
+    REVIEW,
+    TILL_PHOTOS_MODES,
+    TillInSync,
+    accept_all_pending,
+    till_photo_use,
+    waiting_count,
+)
 from .train import TrainRequest, train
 
 if TYPE_CHECKING:
     from ..shop import ShopClient
 
 __all__ = [
+    "ACCEPT",
+    "REVIEW",
+    "TILL_PHOTOS_MODES",
     "TIME_LIMIT_MINUTES",
     "SyncBusy",
     "SyncClock",
     "SyncOutcome",
     "SyncTimeout",
+    "TillInSync",
     "sync_channel",
 ]
 
@@ -45,10 +59,11 @@ log = logging.getLogger(__name__)
 class SyncOutcome:
     channel: str
     status: str  # "up to date" | "published" | "waiting"
-    message: str
+    message: str  # the till's sentence included (``till.text``)
     exit_code: ExitCode
     version: str = ""
     trained: bool = False
+    till: TillInSync | None = None  # photos from the till: used, accepted now, waiting
 
 
 def sync_channel(
@@ -57,6 +72,7 @@ def sync_channel(
     *,
     debounce_minutes: float = 0.0,
     quantize: str = DEFAULT_QUANTIZE,
+    till_photos: str = REVIEW,
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
     now: dt.datetime | None = None,
@@ -64,17 +80,44 @@ def sync_channel(
     """Train → publish → verify if the catalogue or the owner's edits changed since the
     served model; otherwise return at once ("up to date") without importing TensorFlow.
 
+    ``till_photos``: :data:`REVIEW` trains on the photos from the till the owner
+    accepted (they are added photos) and counts those waiting; :data:`ACCEPT` first
+    takes every waiting one in (nothing is downloaded when none waits).
+
     Raises :class:`SyncBusy` when another sync of the channel runs, and the usual
     :class:`~app.core.errors.TrainerError` subclasses on failure.
     """
+    if till_photos not in TILL_PHOTOS_MODES:
+        raise InvalidOptions(
+            f"Photos from the till are taken as {' or '.join(TILL_PHOTOS_MODES)}, "
+            f"not {till_photos!r}."
+        )
     source = shop_source(client)
     code = source.channel_code
     rep = Reporter(on_progress, cancel)
     with channel_lock(source):
-        state = catalogue_changes(client, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
+        accepted, note = None, ""
+        if till_photos == ACCEPT:
+            try:
+                accepted = accept_all_pending(
+                    client, on_progress=span(on_progress, 0.0, 0.02), cancel=cancel
+                )
+            except FeedbackUnsupported as exc:
+                note = str(exc)
+                log.warning("%s", exc)
+        state = catalogue_changes(client, on_progress=span(on_progress, 0.02, 0.03), cancel=cancel)
+        waiting = waiting_count(client) if till_photos == REVIEW else None
+        till = TillInSync(till_photos, state.till, accepted, waiting, note)
+
+        def outcome(
+            status: str, message: str, exit_code: ExitCode, version: str = "", trained: bool = False
+        ) -> SyncOutcome:
+            message = f"{message} {till.text}" if till.text else message
+            return SyncOutcome(code, status, message, exit_code, version, trained, till)
+
         served = state.served
         if served is not None and served.up_to_date:
-            return SyncOutcome(code, "up to date", state.describe_served(now), ExitCode.OK)
+            return outcome("up to date", state.describe_served(now), ExitCode.OK)
         what = (
             "no model is served yet"
             if served is None
@@ -84,8 +127,7 @@ def sync_channel(
         if debounce_minutes > 0 and state.newest_change is not None:
             age_min = (now - state.newest_change).total_seconds() / 60
             if age_min < debounce_minutes:
-                return SyncOutcome(
-                    code,
+                return outcome(
                     "waiting",
                     f"{upper_first(what)}; the newest change is {age_min:.0f} min old, "
                     f"so training waits until it is {debounce_minutes:g} min old.",
@@ -103,13 +145,17 @@ def sync_channel(
             for failure in opened.failed:
                 log.warning("Photo not downloaded: %s", failure)
             request = TrainRequest(opened, options, model_dir, quantize=quantize)
-            train(request, on_progress=span(steps, 0.15, 1.0, keep_eta=True), cancel=cancel)
+            result = train(
+                request, on_progress=span(steps, 0.15, 1.0, keep_eta=True), cancel=cancel
+            )
             trained = True
+            skipped = [(s.path, s.plain) for s in result.report.skipped_photos()]
+            use = till_photo_use(opened.catalogue, opened.store.added_images(), skipped)
+            till = TillInSync(till_photos, use, accepted, waiting, note)
         published = ShopTarget(client).publish(
             model_dir, on_progress=span(on_progress, 0.9, 1.0), cancel=cancel
         )
-        return SyncOutcome(
-            code,
+        return outcome(
             "published",
             f"{upper_first(what)}: published version {published.version} "
             f"({published.products} products), verified at {published.location}",
