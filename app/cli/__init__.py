@@ -15,7 +15,8 @@ no traceback (OS and TensorFlow failures included), 130 interrupted (Ctrl-C or
 * :mod:`.train`    — ``train``
 * :mod:`.model`    — ``predict``, ``inspect``, ``teach``
 * :mod:`.publish`  — ``publish``, ``status``, ``rollback`` (a shop, or ``--to-folder``)
-* :mod:`.sync`     — ``sync``
+* :mod:`.sync`     — ``sync`` (``--till-photos review|accept``)
+* :mod:`.till_photos` — ``till-photos list|accept|drop|stats``: photos from the till
 """
 
 from __future__ import annotations

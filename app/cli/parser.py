@@ -6,7 +6,7 @@ import argparse
 from typing import NoReturn
 
 from .. import __version__
-from . import model, publish, sync, train
+from . import model, publish, sync, till_photos, train
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,4 +30,5 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_inspect(sub)
     model.add_teach(sub)
     publish.add_parsers(sub)
+    till_photos.add_parser(sub)
     return ap

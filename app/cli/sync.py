@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import Cancelled, ExitCode, TrainerError
-from ..core.flows.keep_current import TIME_LIMIT_MINUTES, SyncBusy, SyncClock, sync_channel
+from ..core.flows.keep_current import (
+    REVIEW,
+    TILL_PHOTOS_MODES,
+    TIME_LIMIT_MINUTES,
+    SyncBusy,
+    SyncClock,
+    sync_channel,
+)
 from ..core.flows.train import QUANTIZE, SEED_MAX, TrainOptions
 from .arguments import add_timeout, number_above, number_at_least, whole_number
 from .login import login_from_args
@@ -21,7 +28,8 @@ def add_parser(sub: Any) -> None:
         help="train and publish if the catalogue changed since the served model",
         description="Keeps a channel's served model current: does nothing (quickly, without "
         "loading TensorFlow) when the catalogue and your edits are unchanged since the served "
-        "model; otherwise downloads, trains, publishes and verifies. Exit codes: "
+        "model; otherwise downloads, trains, publishes and verifies. Photos from the till "
+        "you accepted count as changes. Exit codes: "
         f"{ExitCode.OK:d} published or up to date, {ExitCode.FAILED:d} failed, "
         f"{ExitCode.WAITING:d} waiting for --debounce, {ExitCode.BUSY:d} another sync of the "
         f"channel is running, {ExitCode.INTERRUPTED:d} interrupted.",
@@ -42,6 +50,15 @@ def add_parser(sub: Any) -> None:
         default=0.0,
         metavar="MINUTES",
         help="skip the run while the newest change is younger than this",
+    )
+    cmd.add_argument(
+        "--till-photos",
+        choices=TILL_PHOTOS_MODES,
+        default=REVIEW,
+        help="photos the tills sent: review (default) trains only on those you accepted "
+        "(the app's Products screen, or till-photos accept); accept takes every waiting "
+        "one in first, for a shop that trusts its cashiers. The result line says how many "
+        "it used",
     )
     cmd.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
     cmd.add_argument("--quantize", choices=QUANTIZE, default=QUANTIZE[0])
@@ -86,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
                             options,
                             debounce_minutes=args.debounce,
                             quantize=args.quantize,
+                            till_photos=args.till_photos,
                             on_progress=clock.hook(progress),
                             cancel=clock.cancel,
                         )
