@@ -22,6 +22,11 @@ MIN_HELD_BACK = 20  # fewer held-back photos than this measure no threshold
 # evidence (packaged goods, 3 photos per category: such thresholds were 57–72 % right
 # on the test photos).
 MIN_ACCEPTED = 10
+# A product the model does not know (added to the shop yesterday, a look-alike variety)
+# may be added by itself at most this often. Its photos are simulated by every held-back
+# photo with its own product's column removed, so the threshold is at least the top-1
+# probability that only this share of them reach.
+MAX_UNKNOWN_ACCEPTED = 0.10
 TEMPERATURES = np.geomspace(0.05, 20.0, 121)
 
 
@@ -51,12 +56,13 @@ def accept_threshold(
     correct: np.ndarray,
     target: float = ACCEPT_TARGET,
     weights: np.ndarray | None = None,
+    floor: float = 0.0,
 ) -> Acceptance:
     """The lowest threshold whose accepted held-back photos are at least ``target`` right
-    (counting from the most confident photo down, so the accepted set only grows), and
-    that accepts at least MIN_ACCEPTED of them. With fewer than MIN_HELD_BACK photos a
-    cautious unmeasured threshold; when no such threshold reaches the target, one above
-    every held-back photo (the till then always asks)."""
+    (counting from the most confident photo down, so the accepted set only grows), that
+    accepts at least MIN_ACCEPTED of them and is at least ``floor``. With fewer than
+    MIN_HELD_BACK photos a cautious unmeasured threshold; when no such threshold reaches
+    the target, one above every held-back photo (the till then always asks)."""
     n = len(top1)
     w_all = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     photos = int((w_all >= 1).sum())  # the real held-back photos
@@ -71,7 +77,7 @@ def accept_threshold(
         # a threshold between ties would split equal photos: only at the last of a run
         if i + 1 < n and p[i + 1] == p[i]:
             continue
-        if accepted[i] >= MIN_ACCEPTED and precision[i] >= target:
+        if accepted[i] >= MIN_ACCEPTED and precision[i] >= target and p[i] >= floor:
             best = i
     if best < 0:  # not even the most confident photos reach the target
         return Acceptance(min(1.0, float(p[0]) + 1e-6), 0.0, 0.0, target, True, photos)
@@ -102,3 +108,13 @@ def describe(decision: Decision, name_of: dict[str, str] | None = None) -> str:
     if decision.sure:
         return f"Sure: {nm(decision.top[0][0])}"
     return "Not sure — " + " ".join(f"{nm(lab)}?" for lab, _ in decision.top[:3])
+
+
+def unknown_floor(unknown_top1: np.ndarray, share: float = MAX_UNKNOWN_ACCEPTED) -> float:
+    """The lowest threshold at which at most ``share`` of the photos of products the model
+    does not know (``unknown_top1``: their top-1 probabilities) would be accepted."""
+    if not len(unknown_top1):
+        return 0.0
+    ranked = np.sort(unknown_top1)[::-1]
+    k = int(np.floor(share * len(ranked)))  # this many may reach the threshold
+    return float(ranked[k]) + 1e-6 if k < len(ranked) else 0.0

@@ -13,7 +13,13 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from .calibration import MIN_HELD_BACK, accept_threshold, fit_temperature, softmax
+from .calibration import (
+    MIN_HELD_BACK,
+    accept_threshold,
+    fit_temperature,
+    softmax,
+    unknown_floor,
+)
 from .dataset import Dataset
 from .head import MIX_CANDIDATES, Rows, fit_parts, mean_normalised
 from .mixed_shop import domain_directions
@@ -182,10 +188,14 @@ def calibrate(v: Validation, o: TrainOptions) -> tuple[float, Acceptance]:
     unknown[np.arange(len(v.truth)), v.truth] = -np.inf
     # Drawn scenes with no product that the round's head never saw count the same way.
     none = softmax(v.negative_logits / t).max(1) if v.negative_logits is not None else []
-    top1 = np.concatenate([probs.max(1), softmax(unknown).max(1), none])
+    unknown_top1 = softmax(unknown).max(1)
+    top1 = np.concatenate([probs.max(1), unknown_top1, none])
     correct = np.concatenate([right, np.zeros(len(right) + len(none), bool)])
     weights = np.concatenate([np.ones(len(right)), np.full(len(right) + len(none), UNKNOWN_WEIGHT)])
-    return t, accept_threshold(top1, correct, o.accept_target, weights)
+    # and at most MAX_UNKNOWN_ACCEPTED of the unknown products' photos are added by
+    # themselves, whatever the precision on known ones
+    floor = unknown_floor(unknown_top1)
+    return t, accept_threshold(top1, correct, o.accept_target, weights, floor)
 
 
 def choose_mix(scores: dict[float, float], default_mix: float) -> float:

@@ -18,6 +18,7 @@ from app.core.calibration import (
     describe,
     fit_temperature,
     softmax,
+    unknown_floor,
 )
 from app.core.model import UNMEASURED_THRESHOLD
 
@@ -47,6 +48,21 @@ def test_threshold_is_the_lowest_that_reaches_the_target() -> None:
     assert a.precision >= 0.95
     # a different target moves it: the threshold is derived, not a constant
     assert accept_threshold(top1, correct, target=0.8).threshold < a.threshold
+
+
+def test_unknown_products_are_accepted_at_most_a_tenth_of_the_time() -> None:
+    """The floor lets at most 10 % of the unknown products' photos through, and the
+    threshold rises to it even where known photos alone would allow a lower one."""
+    unknown = np.linspace(0.0, 0.99, 200)
+    floor = unknown_floor(unknown)
+    assert (unknown >= floor).mean() <= 0.10 < (unknown >= floor - 0.01).mean()
+    assert unknown_floor(np.full(5, 0.5)) > 0.5 and unknown_floor(np.zeros(0)) == 0.0
+    top1 = np.linspace(1.0, 0.01, 100)
+    correct = np.ones(100, bool)  # every known photo right: any threshold reaches 95 %
+    low = accept_threshold(top1, correct, target=0.95)
+    high = accept_threshold(top1, correct, target=0.95, floor=floor)
+    assert low.threshold < floor <= high.threshold
+    assert high.coverage == pytest.approx((top1 >= high.threshold).mean())
 
 
 def test_too_few_photos_give_a_cautious_unmeasured_threshold() -> None:
