@@ -146,8 +146,10 @@ class TillReview:
 
         with exclusive_lock(self.path.with_suffix(".lock"), wait_s=LOCK_WAIT_S):
             state = self.state()
+            before = state.as_json()
             yield state
-            paths.atomic_write_bytes(self.path, json.dumps(state.as_json(), indent=1).encode())
+            if state.as_json() != before:  # a no-op sync writes nothing
+                paths.atomic_write_bytes(self.path, json.dumps(state.as_json(), indent=1).encode())
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from .till_photos import (
     ACCEPT,
     REVIEW,
     TILL_PHOTOS_MODES,
-    TillInSync,
+    TillAccepted,
+    TillUse,
     accept_all_pending,
     till_photo_use,
     waiting_count,
@@ -53,6 +54,36 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TillInSync:
+    """What one ``sync`` did with photos from the till, for its result line."""
+
+    mode: str  # REVIEW | ACCEPT
+    use: TillUse  # accepted photos in the training (or in the served model, if current)
+    accepted: TillAccepted | None = None  # ACCEPT: taken in by this run
+    waiting: int | None = None  # REVIEW: frames waiting for the owner (None: not known)
+    note: str = ""  # e.g. the shop's plugin predates photos from the till
+
+    @property
+    def text(self) -> str:
+        """ "Photos from the till: 5 in the training (3 accepted now); 2 wait for review."
+        "" when the shop has none at all (a note still says why none could be taken in)."""
+        took = len(self.accepted.stored) if self.accepted else 0
+        parts = []
+        if self.use.used or took or self.use.left_out:
+            now = f" ({took} accepted now)" if took else ""
+            parts.append(f"{self.use.used} in the training{now}")
+        if self.accepted:
+            parts += self.accepted.problems()
+        if self.use.left_out:
+            parts.append(self.use.left_out_words())
+        if self.waiting:
+            parts.append(f"{self.waiting} wait for your review")
+        if self.note:
+            parts.append(self.note)
+        return f"Photos from the till: {'; '.join(parts)}." if parts else ""
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,6 @@ __all__ = [
     "TillAccepted",
     "TillAccuracy",
     "TillDropped",
-    "TillInSync",
     "TillPending",
     "TillUse",
     "VersionAccuracy",
@@ -131,12 +130,14 @@ class TillPending:
     def of_product(self, product_id: str) -> tuple[FeedbackItem, ...]:
         return next((g.photos for g in self.products if g.product_id == product_id), ())
 
-    def said(self, item: FeedbackItem) -> str:
-        """What the model said: "Banana (90 %)", or "nothing" for a frame without."""
+    def said(self, item: FeedbackItem, names: Mapping[str, str] | None = None) -> str:
+        """What the model said: "Banana (90 %)" ("nothing" for a frame without). ``names``:
+        every product's name (the screens have the catalogue), else those the frames tell."""
         top = item.predictions[0] if item.predictions else None
         if top is None:
             return "nothing"
-        return f"{self.names.get(top.product_id, top.product_id)} ({100 * top.probability:.0f} %)"
+        name = (names or self.names).get(top.product_id, top.product_id)
+        return f"{name} ({100 * top.probability:.0f} %)"
 
 
 @dataclass(frozen=True)
@@ -149,16 +150,20 @@ class TillAccepted:
     deleted_on_server: int = 0
     not_deleted: str = ""  # why the server still keeps reviewed frames ("" none)
 
+    def problems(self) -> list[str]:
+        """ "dropped 1 (too dark — …)", "skipped 2 (already reviewed)": each kind once."""
+        out = []
+        for verb, pairs in (("dropped", self.dropped), ("skipped", self.skipped)):
+            if pairs:
+                whys = "; ".join(sorted({why for _, why in pairs}))
+                out.append(f"{verb} {len(pairs)} ({whys})")
+        return out
+
     @property
     def text(self) -> str:
-        parts = [f"Accepted {count_words(len(self.stored), 'photo')} from the till"]
-        if self.dropped:
-            whys = sorted({why for _, why in self.dropped})
-            parts.append(f"dropped {len(self.dropped)} ({'; '.join(whys)})")
-        if self.skipped:
-            whys = sorted({why for _, why in self.skipped})
-            parts.append(f"skipped {len(self.skipped)} ({'; '.join(whys)})")
-        return ", ".join(parts) + "."
+        """ "Accepted 3 photos from the till, dropped 1 (too dark — …)." """
+        taken = f"Accepted {count_words(len(self.stored), 'photo')} from the till"
+        return ", ".join([taken, *self.problems()]) + "."
 
 
 @dataclass(frozen=True)
@@ -192,36 +197,6 @@ class TillAccuracy:
         if served is not None:
             return served.text
         return till_accuracy_text(0, 0, self.period)
-
-
-@dataclass(frozen=True)
-class TillInSync:
-    """What one ``sync`` did with photos from the till, for its result line."""
-
-    mode: str  # REVIEW | ACCEPT
-    use: TillUse  # accepted photos in the training (or in the served model, if current)
-    accepted: TillAccepted | None = None  # ACCEPT: taken in by this run
-    waiting: int | None = None  # REVIEW: frames waiting for the owner (None: not known)
-    note: str = ""  # e.g. the shop's plugin predates photos from the till
-
-    @property
-    def text(self) -> str:
-        """ "Photos from the till: 5 in the training (3 accepted now); 2 wait for review."
-        "" when the shop has none at all."""
-        took = len(self.accepted.stored) if self.accepted else 0
-        parts = []
-        if self.use.used or took or self.use.left_out:
-            now = f" ({took} accepted now)" if took else ""
-            parts.append(f"{self.use.used} in the training{now}")
-        if self.accepted and (self.accepted.dropped or self.accepted.skipped):
-            parts.append(self.accepted.text.removesuffix(".").split(", ", 1)[-1])
-        if self.use.left_out:
-            parts.append(self.use.left_out_words())
-        if self.waiting:
-            parts.append(f"{self.waiting} wait for your review")
-        if self.note:
-            parts.append(self.note)
-        return f"Photos from the till: {'; '.join(parts)}." if parts else ""
 
 
 def check_feedback_ids(ids: Iterable[str]) -> list[str]:
