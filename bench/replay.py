@@ -46,12 +46,14 @@ from app.core.features import FeatureStore, extract  # noqa: E402
 from app.core.head import normalise_features  # noqa: E402
 from app.core.images import file_digest  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
+from app.core.taught_memory import MAX_PHOTOS  # noqa: E402
 from app.core.trainer import train  # noqa: E402
 from bench.benchmark import WEIGHTS  # noqa: E402
 from bench.counter_frames import domains  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "dukahub-replay-features"
 WITHIN = 0.03
+MEMORY = MAX_PHOTOS
 
 
 def views(paths: list[Path], store: FeatureStore, n: int) -> np.ndarray:
@@ -113,6 +115,8 @@ def replay(start, ref_acc, labels, zs, ys, zscore, yscore, rule, passes, seed) -
     windows, hits = [], []
     corrections, reached, seconds = 0, None if start_acc < ref_acc - WITHIN else 0, []
     rng = np.random.default_rng(seed)
+    mem_z: list[np.ndarray] = []
+    mem_y: list[int] = []
     day_acc = None
     for p in range(passes):
         for i in rng.permutation(len(y)):
@@ -124,7 +128,13 @@ def replay(start, ref_acc, labels, zs, ys, zscore, yscore, rule, passes, seed) -
                     hits = []
             if not right:
                 t0 = time.perf_counter()
-                kernel, bias = teach_module.update_head(kernel, bias, zs[i], int(y[i]), rule)
+                # as the app does: the photos taught so far are rehearsed (taught_memory)
+                mem_z.append(zs[i][:1])
+                mem_y.append(int(y[i]))
+                memory = (np.concatenate(mem_z[-MEMORY:]), np.array(mem_y[-MEMORY:]))
+                kernel, bias = teach_module.update_head(
+                    kernel, bias, zs[i], int(y[i]), rule, memory
+                )
                 seconds.append(time.perf_counter() - t0)
                 corrections += 1
                 if reached is None and acc(kernel, bias) >= ref_acc - WITHIN:

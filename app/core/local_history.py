@@ -69,15 +69,21 @@ class History:
 
 
 def history_dir(model_dir: Path) -> Path:
-    """``.<name>.history`` beside ``model_dir`` (a long name is cut and hashed, so the
-    folder name stays within the disk's limit and apart from a sibling's)."""
+    """``.<name>.history`` beside ``model_dir``."""
+    return beside(model_dir, SUFFIX)
+
+
+def beside(model_dir: Path, suffix: str) -> Path:
+    """``.<name><suffix>`` beside ``model_dir``: what belongs to a model folder but is not
+    one of its three files (a long name is cut and hashed, so the name stays within the
+    disk's limit and apart from a sibling's)."""
     model_dir = Path(model_dir)
     name = model_dir.name
     raw = name.encode("utf-8", "surrogateescape")
     if len(raw) > STEM_BYTES:
         digest = hashlib.blake2b(raw, digest_size=4).hexdigest()
         name = raw[:STEM_BYTES].decode("utf-8", "ignore") + "-" + digest
-    return model_dir.with_name(f".{name}{SUFFIX}")
+    return model_dir.with_name(f".{name}{suffix}")
 
 
 def _entry_name() -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
+from . import taught_memory
 from .calibration import softmax
 from .errors import ModelFilesError, TrainerError
 from .modelfiles import WEIGHTS_SHA256, read_model_files
@@ -180,14 +181,25 @@ RULE = Rule()
 
 
 def update_head(
-    kernel: np.ndarray, bias: np.ndarray, z: np.ndarray, c: int, rule: Rule = RULE
+    kernel: np.ndarray,
+    bias: np.ndarray,
+    z: np.ndarray,
+    c: int,
+    rule: Rule = RULE,
+    memory: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The Dense ``kernel`` (dim, n) and ``bias`` (n,) after teaching product ``c`` from
-    the normalised features ``z`` (views, dim) of its new photos. Pure NumPy: the
+    the normalised features ``z`` (views, dim) of its new photos. ``memory``: the
+    photos taught since the full training (features, label index; these ones included),
+    rehearsed in the same steps so that a correction does not undo an earlier one
+    (:mod:`app.core.taught_memory`); the steps stop once the new photos reach the rule's
+    target and every remembered photo is the top-1 of its product. Pure NumPy: the
     replay benchmark runs it thousands of times."""
     w = kernel.astype(np.float32, copy=True)
     b = bias.astype(np.float32, copy=True)
     z = np.asarray(z, dtype=np.float32)
+    mz, my = memory if memory is not None else (np.zeros((0, z.shape[1]), np.float32), [])
+    my = np.asarray(my, dtype=np.int64)
     if rule.proto > 0:
         u = z.mean(axis=0)
         u /= max(float(np.linalg.norm(u)), 1e-8)
@@ -197,11 +209,19 @@ def update_head(
     onehot[:, c] = 1.0
     for _ in range(rule.steps):
         p = softmax(z @ w + b)
-        if (p.argmax(axis=1) == c).all() and float(p[:, c].min()) >= rule.target:
+        pm = softmax(mz @ w + b) if len(my) else None
+        taught = (p.argmax(axis=1) == c).all() and float(p[:, c].min()) >= rule.target
+        if taught and (pm is None or (pm.argmax(axis=1) == my).all()):
             break
         g = (p - onehot) / len(z)
-        w -= rule.lr * (z.T @ g)
-        b -= rule.lr * g.sum(axis=0)
+        gw, gb = z.T @ g, g.sum(axis=0)
+        if pm is not None:
+            pm[np.arange(len(my)), my] -= 1.0
+            pm /= len(my)
+            gw += mz.T @ pm
+            gb += pm.sum(axis=0)
+        w -= rule.lr * gw
+        b -= rule.lr * gb
     return w, b
 
 
@@ -365,7 +385,11 @@ def teach(
     z = normalise_features(x)
     c = labels.index(product_id)
     before = labels[int(np.argmax(z[0] @ kernel + bias))]
-    new_kernel, new_bias = update_head(kernel, bias, z, c, rule)
+    trained_at = str(meta.get("trainedAt") or "")
+    memory = taught_memory.load(model_dir, trained_at, z.shape[1]).plus(
+        z[:: rule.views], product_id
+    )
+    new_kernel, new_bias = update_head(kernel, bias, z, c, rule, memory.rows_for(labels))
     after = labels[int(np.argmax(z[0] @ new_kernel + new_bias))]
 
     out = bytearray(raw)
@@ -395,6 +419,7 @@ def teach(
         on_progress=span(on_progress, 0.5, 1.0),
         cancel=cancel,
     )
+    taught_memory.save(model_dir, memory)  # after the model: a stale memory only rehearses less
     return TeachResult(
         model_dir,
         product_id,

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image, ImageFilter
 from tfjs_harness import tfjs_predict
 
+from app.core import taught_memory
 from app.core.catalogue import Catalogue, ImageRef, Product
 from app.core.dataset import build_dataset
 from app.core.export import export_model
@@ -29,10 +30,12 @@ from app.core.teach import (
     DUPLICATE,
     TOO_DARK,
     RefusedPhoto,
+    Rule,
     UnknownProduct,
     frame_problem,
     pick_frames,
     teach,
+    update_head,
 )
 from app.core.trainer import train
 
@@ -133,6 +136,56 @@ def test_teach_changes_the_answer_in_place(
     changed = np.flatnonzero(np.frombuffer(old, np.uint8) != np.frombuffer(new, np.uint8))
     head_bytes = 1280 * 3 * (4 if which == 0 else 1) + 3 * (4 if which == 0 else 1)
     assert len(changed) and changed.min() >= len(old) - head_bytes
+
+
+def test_a_later_correction_keeps_the_earlier_ones_right() -> None:
+    """Two photos close in feature space, taught as two products one after the other:
+    taught alone the second undoes the first; with the memory both stay right."""
+    rng = np.random.default_rng(0)
+    dim, n = 64, 4
+    kernel = rng.normal(scale=0.1, size=(dim, n)).astype(np.float32)
+    bias = np.zeros(n, np.float32)
+    first = rng.normal(size=(1, dim)).astype(np.float32)
+    second = first + 0.3 * rng.normal(size=(1, dim)).astype(np.float32)
+    rule = Rule(steps=200, lr=0.01, target=0.6)
+    w, b = update_head(kernel, bias, first, 1, rule)
+    assert int((first @ w + b).argmax()) == 1
+    alone = update_head(w, b, second, 2, rule)
+    assert int((first @ alone[0] + alone[1]).argmax()) == 2  # the first correction is undone
+    memory = (np.concatenate([first, second]), np.array([1, 2]))
+    kept = update_head(w, b, second, 2, rule, memory)
+    assert int((first @ kept[0] + kept[1]).argmax()) == 1
+    assert int((second @ kept[0] + kept[1]).argmax()) == 2
+
+
+def test_the_taught_memory_grows_beside_the_model_and_a_new_training_starts_it_afresh(
+    trained, grocery: Path, base_weights: Path, tmp_path
+) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained[0], model_dir)
+    trained_at = validate_model_dir(model_dir)["trainedAt"]
+    rgb, _, other = _misread(model_dir, grocery)
+    teach(model_dir, other, [rgb], weights=base_weights)
+    kiwi = load_rgb(_photos(grocery, "Fruit/Kiwi", "test")[1])
+    teach(model_dir, "Kiwi", [kiwi], weights=base_weights)
+    path = taught_memory.memory_path(model_dir)
+    assert path.parent == model_dir.parent and path.name.startswith(".")
+    assert sorted(p.name for p in model_dir.iterdir()) == [
+        "metadata.json",
+        "model.json",
+        "weights.bin",
+    ]
+    memory = taught_memory.load(model_dir, trained_at, 1280)
+    assert memory.products == [other, "Kiwi"] and memory.z.shape == (2, 1280)
+    # both taught photos are still their product's top-1 after the second teach
+    m = ExportedModel.load(model_dir)
+    assert m.top_k(rgb, 1)[0][0] == other and m.top_k(kiwi, 1)[0][0] == "Kiwi"
+    # a model trained at another time does not use this memory
+    assert taught_memory.load(model_dir, "2030-01-01T00:00:00Z", 1280).products == []
+    path.write_bytes(b"not an npz")  # damaged: ignored, never fatal
+    assert taught_memory.load(model_dir, trained_at, 1280).products == []
+    teach(model_dir, "Kiwi", [kiwi], weights=base_weights)
+    assert taught_memory.load(model_dir, trained_at, 1280).products == ["Kiwi"]
 
 
 def test_unknown_product_and_refused_photos(
