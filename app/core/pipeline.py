@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 from . import fingerprint
 from .catalogue import Catalogue
 from .progress import ProgressHook, check_cancel, span
-from .sources import Source
 from .store import ChannelStore
 
-__all__ = ["Source", "TrainOutcome", "check_photos", "preflight", "train_and_export", "with_edits"]
+__all__ = ["TrainOutcome", "check_photos", "preflight", "train_and_export", "with_edits"]
 
 if TYPE_CHECKING:  # dataset pulls in numpy: not at the window's start-up
     from .dataset import Dataset, DatasetReport
     from .model import TrainOptions, TrainResult
+    from .sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ class TrainOutcome:
     counts: dict[str, int]
     fingerprint: fingerprint.Fingerprint = field(default_factory=dict)
     device: str = "CPU"  # where TensorFlow trained ("GPU (…)" in the GPU container)
+    # seconds per photo variation measured while training (at model size 0.35; None when
+    # no photo was studied): the next estimate on this computer starts from it
+    seconds_per_view: float | None = None
 
 
 def preflight(

@@ -1,6 +1,6 @@
 """The owner's tasks, one module each: the only part of ``app.core`` the command line
-calls (besides the support modules named in ``pyproject.toml``'s import-linter
-contracts), and the layer the app's screens move to.
+and the app's screens call (besides the support modules named in ``pyproject.toml``'s
+import-linter contracts).
 
 Each task takes typed inputs and returns a typed result (dataclasses, never a bare
 dict), takes ``on_progress`` and a cancel event where the work is long, and treats
@@ -16,9 +16,12 @@ it belongs to.
 * :mod:`.publish`      — publish, status, rollback, versions: a shop or a folder
 * :mod:`.changes`      — what changed in a shop's catalogue since the served model
 * :mod:`.keep_current` — ``sync``: train and publish only when something changed
-* :mod:`.teach`        — teach a model photos of one product in place
+* :mod:`.teach`        — teach a model photos (or the counter camera's pictures) of one
+  product in place
+* :mod:`.counter`      — the shop's counter: counter frames, photos of the empty counter
 * :mod:`.login`        — a shop login: a remembered session, or a user and password
 * :mod:`.inspect`      — validate a model folder and read what it says about itself
+* :mod:`.earlier_models` — the models each training kept on this computer; use one again
 * :mod:`.command`      — what every command-line run sets up first
 * :mod:`.till_photos`  — photos from the till: review, accept, drop; accuracy at the till
 """

@@ -3,22 +3,36 @@
 From the product list alone — no photo is downloaded and TensorFlow is not loaded —
 compared with the photos each model records as trained on (``catalogFingerprint``):
 "1 new product, 1 removed, 1 changed photo since the model your shop serves".
+The app's banner says the same of an opened source (a folder too) with
+:func:`news_since_models`.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..progress import ProgressHook
 from ..sync import CatalogueState, catalogue_state
 from .publish import ShopTarget, TargetStatus
 
 if TYPE_CHECKING:
+    from ..catalogue import Catalogue
+    from ..fingerprint import Fingerprint
     from ..shop import ShopClient
 
-__all__ = ["CatalogueState", "ChannelStatus", "catalogue_changes", "channel_status"]
+__all__ = [
+    "CatalogueState",
+    "ChannelStatus",
+    "catalogue_changes",
+    "channel_status",
+    "describe_news",
+    "local_metadata",
+    "news_since_models",
+]
 
 
 def catalogue_changes(
@@ -51,3 +65,69 @@ def channel_status(client: ShopClient) -> ChannelStatus:
     return ChannelStatus(
         channel.code, channel.id, client.latest_url(), changes, ShopTarget(client).status()
     )
+
+
+def local_metadata(model_dir: Path | None) -> dict[str, Any] | None:
+    """metadata.json of the model in ``model_dir`` as it says (not validated: what it was
+    trained on is all that is read); None when there is none to read."""
+    from ..readers import read_json
+
+    if model_dir is None:
+        return None
+    try:
+        meta = read_json(model_dir / "metadata.json")
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def news_since_models(
+    trained_on: Catalogue,
+    digests: Mapping[Path, str] | None = None,
+    *,
+    model_dir: Path | None = None,
+    served_metadata: Mapping[str, Any] | None = None,
+) -> str:
+    """The banner's sentence for an opened source's catalogue (its ``trained_on``: a
+    photo whose download failed is no change), or "" when no training is needed.
+
+    ``digests``: content hashes a photo check already made (folder and added photos are
+    hashed otherwise); ``model_dir``: the model on this computer; ``served_metadata``:
+    the shop's (:meth:`ShopTarget.served_metadata`), None without a shop."""
+    from ..fingerprint import of_catalogue
+
+    current = of_catalogue(trained_on, digests)
+    return describe_news(current, local_metadata(model_dir), served_metadata)
+
+
+def describe_news(
+    current: Fingerprint,
+    local_meta: Mapping[str, Any] | None,
+    served_meta: Mapping[str, Any] | None,
+) -> str:
+    """ "3 new products, 1 removed since the model your shop serves (trained 2 days
+    ago)." — or "" when the model on this computer, or the served one, has it all."""
+    from .. import fingerprint
+    from ..wording import ago
+
+    local = fingerprint.from_metadata(local_meta) if local_meta else None
+    served = fingerprint.from_metadata(served_meta) if served_meta else None
+    if local is not None and fingerprint.compare(current, local).up_to_date:
+        return ""  # the model on this computer already has it all: publishing is what's left
+    if served is not None:
+        changes = fingerprint.compare(current, served)
+        if changes.up_to_date:
+            return ""
+        when = ago(dict(served_meta or {}))
+        return (
+            f"{changes.summary().capitalize()} since the model your shop serves"
+            + (f" (trained {when})" if when else "")
+            + "."
+        )
+    if local is not None:
+        when = ago(dict(local_meta or {}))
+        return (
+            f"{fingerprint.compare(current, local).summary().capitalize()} since your last "
+            "training" + (f" ({when})" if when else "") + "."
+        )
+    return ""

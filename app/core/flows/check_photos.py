@@ -12,14 +12,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..catalogue import Catalogue
+from ..catalogue import IMAGE_SUFFIXES, Catalogue, Product
 from ..errors import TrainerError
 from ..progress import ProgressHook
 
 if TYPE_CHECKING:
     from ..dataset import Dataset, DatasetReport, SkippedPhoto
 
-__all__ = ["FolderPhotos", "PhotoCheck", "check_photos", "photos_in_folder"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "FolderPhotos",
+    "NotUsed",
+    "PhotoCheck",
+    "TrainingScope",
+    "check_photos",
+    "not_used",
+    "photos_in_folder",
+    "training_scope",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,60 @@ class PhotoCheck:
     def skipped(self) -> list[SkippedPhoto]:
         """Every photo not trained on, with why (one record per photo)."""
         return self.report.skipped_photos()
+
+
+@dataclass(frozen=True)
+class NotUsed:
+    """What a check found it cannot train on among the ticked photos, by ``str(path)``:
+    each with its record (``kind``, ``reason``, ``plain``, ``same_as``)."""
+
+    unreadable: dict[str, SkippedPhoto]
+    duplicates: dict[str, SkippedPhoto]  # each used once: the copy is not
+    conflicts: list[tuple[Path, Path]]  # the same photo filed under two products
+
+    def get(self, path: Path | str) -> SkippedPhoto | None:
+        key = str(path)
+        return self.duplicates.get(key) or self.unreadable.get(key)
+
+    def __contains__(self, path: object) -> bool:
+        return str(path) in self.unreadable or str(path) in self.duplicates
+
+
+NOTHING_FOUND = NotUsed({}, {}, [])
+
+
+def not_used(report: DatasetReport | None) -> NotUsed:
+    """The photos a check (``report``; None: none yet) found training cannot use."""
+    if report is None:
+        return NOTHING_FOUND
+    from ..dataset import SkipKind
+
+    skipped = report.skipped_photos()
+    return NotUsed(
+        {str(s.path): s for s in skipped if s.kind is SkipKind.UNREADABLE},
+        {str(s.path): s for s in skipped if s.kind is SkipKind.DUPLICATE},
+        list(report.conflicts),
+    )
+
+
+@dataclass(frozen=True)
+class TrainingScope:
+    """What a training of a catalogue would use, as far as the last check knows."""
+
+    products: list[Product]  # included, with at least one usable photo
+    photos: int  # their usable photos
+    usable: dict[str, int]  # usable photos per included product (0: none)
+
+
+def training_scope(catalogue: Catalogue, report: DatasetReport | None = None) -> TrainingScope:
+    """The included products and photos a training would use: every ticked photo, less
+    those the last check (``report``) found it cannot use."""
+    skip = not_used(report)
+    usable = {
+        p.id: sum(1 for im in p.active_images() if im.path not in skip) for p in catalogue.active()
+    }
+    products = [p for p in catalogue.active() if usable[p.id]]
+    return TrainingScope(products, sum(usable[p.id] for p in products), usable)
 
 
 def check_photos(

@@ -1,12 +1,19 @@
-"""What every command-line run sets up before its work, so scheduled runs leave a
-record and a killed one leaves nothing in the system's temp folder."""
+"""What every run sets up before its work: a command-line run, so scheduled runs leave a
+record and a killed one leaves nothing in the system's temp folder; the app, its log."""
 
 from __future__ import annotations
 
 import logging
 from typing import TextIO
 
-__all__ = ["start_command"]
+__all__ = ["start_app", "start_command"]
+
+
+def start_app() -> None:
+    """The app's log file (*Help → Open log folder*), before its window opens."""
+    from ..logs import setup_logging
+
+    setup_logging()
 
 
 def start_command(notes_to: TextIO) -> None:

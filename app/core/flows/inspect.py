@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model_format import FILES
 
-__all__ = ["ModelReport", "inspect_model"]
+if TYPE_CHECKING:
+    from ..model import TrainResult
+
+__all__ = ["ModelReport", "SavedTraining", "inspect_model", "photo_counts", "saved_training"]
 
 # What ``inspect`` shows beyond the seed fields, in this order, when the model has it.
 SHOWN_FIELDS = (
@@ -33,6 +37,11 @@ class ModelReport:
     labels: list[tuple[str, str]]  # (label, name)
     missing_seed_fields: list[str]  # Dukahub fields the model lacks
     from_teachable_machine: bool
+    image_size: int = 224  # the square picture size the model takes
+
+    @property
+    def label_ids(self) -> list[str]:
+        return [label for label, _ in self.labels]
 
 
 def inspect_model(model_dir: Path) -> ModelReport:
@@ -50,5 +59,40 @@ def inspect_model(model_dir: Path) -> ModelReport:
         fields=[(k, meta[k]) for k in keys if k in meta],
         labels=list(zip(meta["labels"], names, strict=False)),
         missing_seed_fields=missing_seed_fields(meta),
-        from_teachable_machine="tmVersion" in meta,
+        from_teachable_machine="tmVersion" in meta and "trainer" not in meta,
+        image_size=int(meta.get("imageSize", 224)),
     )
+
+
+def photo_counts(metadata: Mapping[str, Any]) -> dict[str, int]:
+    """Photos per product a model learned from (the fingerprint it records; {} for a
+    model without one)."""
+    from ..fingerprint import from_metadata
+
+    return {pid: len(ids) for pid, ids in (from_metadata(metadata) or {}).items()}
+
+
+@dataclass(frozen=True)
+class SavedTraining:
+    """The results a training saved with its model (the curve is not saved)."""
+
+    result: TrainResult
+    counts: dict[str, int]  # photos per product
+    trained_at: str  # metadata's trainedAt as written ("" when it has none)
+
+
+def saved_training(model_dir: Path) -> SavedTraining | None:
+    """What the last training of the model in ``model_dir`` found, read back from its
+    metadata.json; None when there is none to read or it saved none (a Teachable
+    Machine export, an older one)."""
+    from ..model import result_from_metadata
+    from ..readers import read_json
+
+    try:
+        meta = read_json(model_dir / "metadata.json")
+    except (OSError, ValueError):
+        return None
+    result = result_from_metadata(meta) if isinstance(meta, dict) else None
+    if result is None:
+        return None
+    return SavedTraining(result, photo_counts(meta), str(meta.get("trainedAt") or ""))

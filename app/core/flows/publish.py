@@ -9,6 +9,7 @@ did. The domain modules behind them (:mod:`app.core.shop.publishing`,
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ __all__ = [
     "StoredFile",
     "TargetStatus",
     "UnservableVersion",
+    "model_file_hashes",
+    "save_copy",
+    "serves_these_files",
 ]
 
 
@@ -55,6 +59,20 @@ class ModelVersion:
     metadata: Mapping[str, Any] = field(default_factory=dict)  # its metadata.json
     files: tuple[StoredFile, ...] = ()
     damaged: str | None = None  # why its metadata cannot be used (None: it can)
+
+    @property
+    def model_metadata(self) -> dict[str, Any]:
+        """Its metadata.json, with the version's own ``trainedAt`` where the metadata
+        lacks one: what the owner is told the version is ("the model trained …")."""
+        meta = dict(self.metadata)
+        if self.trained_at and not meta.get("trainedAt"):
+            meta["trainedAt"] = self.trained_at
+        return meta
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        """sha256 of each stored file, by name."""
+        return {f.name: f.sha256 for f in self.files if f.sha256}
 
     @property
     def products_text(self) -> str:
@@ -103,6 +121,10 @@ class PublishTarget(Protocol):
 
     def versions(self) -> list[ModelVersion]: ...
 
+    def served_metadata(self) -> Mapping[str, Any] | None:
+        """metadata.json of the model the tills load now (None: nothing served yet)."""
+        ...
+
     def rollback(self, version: str) -> ModelVersion:
         """Serve an earlier stored version again; what is served now."""
         ...
@@ -123,6 +145,18 @@ def _files(raw: Any) -> tuple[StoredFile, ...]:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _metadata(value: Any) -> Mapping[str, Any]:
+    """A version's metadata as the server lists it: an object, or its JSON as text."""
+    if isinstance(value, str):
+        from ..readers import BadJson, parse_json
+
+        try:
+            value = parse_json(value)
+        except BadJson:
+            return {}
+    return value if isinstance(value, Mapping) else {}
 
 
 @dataclass(frozen=True)
@@ -157,6 +191,17 @@ class ShopTarget:
     def versions(self) -> list[ModelVersion]:
         return self.status().versions
 
+    @property
+    def location(self) -> str:
+        """Where the tills of the channel load the served model (ends with "/")."""
+        return self.client.latest_url()
+
+    def served_metadata(self) -> Mapping[str, Any] | None:
+        """Read as the tills read it (the public address, no permission needed)."""
+        from ..shop import published_metadata
+
+        return published_metadata(self.client)
+
     def rollback(self, version: str) -> ModelVersion:
         from ..shop import rollback
 
@@ -164,14 +209,14 @@ class ShopTarget:
 
     @staticmethod
     def _version(v: Mapping[str, Any]) -> ModelVersion:
-        meta = v.get("metadata")
+        meta = _metadata(v.get("metadata"))
         return ModelVersion(
             version=str(v["version"]),
             trained_at=_text(v.get("trainedAt")),
             created_at=_text(v.get("createdAt")),
             current=bool(v.get("current")),
             products=_labels_count(meta),
-            metadata=meta if isinstance(meta, Mapping) else {},
+            metadata=meta,
             files=_files(v.get("files")),
         )
 
@@ -228,6 +273,15 @@ class FolderTarget:
     def versions(self) -> list[ModelVersion]:
         return self.status().versions
 
+    @property
+    def location(self) -> str:
+        """The folder the tills of the channel load the served model from."""
+        return str(self.channel_dir / "latest")
+
+    def served_metadata(self) -> Mapping[str, Any] | None:
+        current = self.status().current
+        return current.model_metadata if current is not None else None
+
     def rollback(self, version: str) -> ModelVersion:
         from ..folder_publish import rollback_folder
 
@@ -252,3 +306,41 @@ class FolderTarget:
             files=_files(v.get("files")),
             damaged=v.get("damaged"),
         )
+
+
+def save_copy(model_dir: Path, dest: Path) -> Path:
+    """The three files copied into ``dest`` (empty, or holding an earlier copy), whole
+    or not at all: for a till loaded by hand (a USB stick)."""
+    from ..folder_publish import save_copy as copy
+
+    return copy(model_dir, dest)
+
+
+_hashes: dict[tuple[Any, ...], dict[str, str]] = {}
+
+
+def model_file_hashes(model_dir: Path) -> dict[str, str]:
+    """sha256 of the three files ({} when one cannot be read), hashed again only when a
+    file's size or time changed: asked on every refresh of the Publish screen."""
+    from ..model_format import FILES
+
+    try:
+        key = (str(model_dir),) + tuple(
+            (n, st.st_size, st.st_mtime_ns) for n in FILES for st in [(model_dir / n).stat()]
+        )
+        if key not in _hashes:
+            if len(_hashes) > 8:
+                _hashes.clear()
+            _hashes[key] = {
+                n: hashlib.sha256((model_dir / n).read_bytes()).hexdigest() for n in FILES
+            }
+    except OSError:
+        return {}
+    return _hashes[key]
+
+
+def serves_these_files(served: Mapping[str, str], model_dir: Path | None) -> bool:
+    """Whether the files whose sha256 are ``served`` (:attr:`ModelVersion.hashes`) are
+    byte for byte the model in ``model_dir``: then there is nothing new to publish."""
+    local = model_file_hashes(model_dir) if model_dir is not None else {}
+    return bool(local) and all(served.get(n) == h for n, h in local.items())

@@ -9,7 +9,7 @@ that cannot be read is a result too, saying why.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,15 @@ if TYPE_CHECKING:
     from ..calibration import Decision
     from ..modelfiles import ExportedModel
 
-__all__ = ["LoadedModel", "Match", "Recognition", "load_model", "recognise", "recognise_files"]
+__all__ = [
+    "LoadedModel",
+    "Match",
+    "Recognition",
+    "load_model",
+    "recognise",
+    "recognise_files",
+    "till_says",
+]
 
 TOP_K = 3  # the till weighs the three most likely products
 
@@ -138,3 +146,11 @@ def recognise_files(
     if on_progress is not None:
         on_progress(Progress(Phase.PREPARING, 1.0, f"{len(paths)} images"))
     return out
+
+
+def till_says(decision: Decision, names: Mapping[str, str]) -> str:
+    """The till's words for ``decision`` with the names the caller shows (the shop's
+    names now, say): "Sure: Banana" or "Not sure — Banana? Lime? Lemon?"."""
+    from ..calibration import describe
+
+    return describe(decision, dict(names))

@@ -4,11 +4,16 @@ What a correction at the till does (:func:`app.core.teach.teach`): the photos'
 features go through the model's frozen base, only the product layer is updated, and
 the three files pass the same validation and atomic swap as a training. A photo that
 cannot be read, or is dark, blank or blurred, is refused with its reason.
+
+The app's Test screen teaches from pictures rather than files: a cashier's answer
+("Right", "No, it is…") or a product held up to the camera (:func:`teach_at_the_counter`,
+which also keeps the pictures as the product's added photos).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,9 +22,22 @@ from ..errors import BaseWeightsError, ImageError, TrainerError
 from ..progress import ProgressHook
 
 if TYPE_CHECKING:
-    from ..teach import TeachResult
+    import numpy as np
 
-__all__ = ["PhotosRefused", "TeachOutcome", "TeachRequest", "teach_photos"]
+    from ..correction import Taught
+    from ..store import ChannelStore
+    from ..teach import PickedFrames, TeachResult
+
+__all__ = [
+    "PhotosRefused",
+    "TeachOutcome",
+    "TeachRequest",
+    "own_picture_problem",
+    "pick_frames",
+    "prepare_teaching",
+    "teach_at_the_counter",
+    "teach_photos",
+]
 
 NOTHING_USED = "No photo could be used."
 
@@ -104,3 +122,66 @@ def teach_photos(
         names.get(result.after or "", result.after),
         refused,
     )
+
+
+def prepare_teaching(model_dir: Path, weights: Path | None = None) -> bool:
+    """Build the base model a teach of this model needs, before the first correction
+    (about 2 s in a fresh process: the whole budget of one). Never downloads; False
+    when the model is not the app's or its base weights are not on this computer."""
+    from ..teach import prepare
+
+    return prepare(model_dir, weights)
+
+
+def pick_frames(frames: list[np.ndarray], want: int) -> PickedFrames:
+    """From a burst of camera or video pictures: the varied sharp ones worth teaching
+    (at most ``want``), and every other one with why (blurred, dark, a near copy…)."""
+    from ..teach import pick_frames as pick
+
+    return pick(frames, want)
+
+
+def teach_at_the_counter(
+    store: ChannelStore,
+    model_dir: Path | None,
+    product_id: str,
+    frames: list[np.ndarray],
+    *,
+    answer: bool,
+    keep: int | None = None,
+    shop_products: Collection[str] | None = None,
+    weights: Path | None = None,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> Taught:
+    """Teach ``product_id`` from pictures and keep them as its added photos.
+
+    ``answer``: a cashier's answer on the Test screen (else pictures a teach dialog
+    picked); ``keep``: the pictures are a burst, of which at most this many varied
+    sharp ones are kept. ``shop_products``: the shop's products now (one deleted since
+    is refused). See :func:`app.core.correction.store_and_teach` for what is raised."""
+    from ..correction import store_and_teach
+    from ..store import TAUGHT, TEST_SCREEN
+
+    return store_and_teach(
+        store,
+        model_dir,
+        product_id,
+        frames,
+        origin=TEST_SCREEN if answer else TAUGHT,
+        want=keep,
+        shop_products=shop_products,
+        weights=weights,
+        on_progress=on_progress,
+        cancel=cancel,
+    )
+
+
+def own_picture_problem(taught: Taught) -> str | None:
+    """Why the answered picture itself (the first one) was not kept, when that was
+    about the picture (dark, blurred…) rather than its neighbours being enough or
+    alike; None when it was kept."""
+    from ..teach import DUPLICATE, ENOUGH
+
+    own = dict(taught.refused).get(0)
+    return None if own in (None, DUPLICATE, ENOUGH) else own

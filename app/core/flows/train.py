@@ -16,9 +16,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..eta import TrainingEta
+from ..eta import TrainingEta, describe_left
 from ..folder_versions import check_channel_id
-from ..model import EPOCHS_MAX, EPOCHS_MIN, MODEL_ALPHAS, SEED_MAX, TrainOptions
+from ..model import (
+    EPOCHS_MAX,
+    EPOCHS_MIN,
+    MODEL_ALPHAS,
+    SEED_MAX,
+    Acceptance,
+    TrainOptions,
+    TrainResult,
+)
 from ..model_format import DEFAULT_QUANTIZE, FILES, QUANTIZE
 from ..pipeline import TrainOutcome
 from ..progress import Progress, ProgressHook, span
@@ -30,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [  # the options an owner chooses, and their ranges, come from their homes
     "DEFAULT_OPTIONS",
+    "Acceptance",
     "DEFAULT_QUANTIZE",
     "EPOCHS_MAX",
     "EPOCHS_MIN",
@@ -40,9 +49,14 @@ __all__ = [  # the options an owner chooses, and their ranges, come from their h
     "TrainOptions",
     "TrainOutcome",
     "TrainRequest",
+    "TrainResult",
     "check_channel_id",
+    "describe_left",
+    "estimate_seconds",
+    "load_engine",
     "train",
     "training_eta",
+    "weights_to_download",
 ]
 
 DEFAULT_OPTIONS = TrainOptions()
@@ -83,7 +97,8 @@ def train(
     store = opened.store
     frames = request.counter_frames
     empty = request.not_product_photos
-    return train_and_export(
+    eta = training_eta(check.dataset, options)
+    outcome = train_and_export(
         opened.catalogue,
         options,
         request.target,
@@ -93,9 +108,44 @@ def train(
         fingerprint_of=opened.trained_on,
         counter_frames=store.counter_frames.paths() if frames is None else frames,
         not_product_photos=store.not_product_photos() if empty is None else empty,
-        on_progress=_with_time_left(on_progress, training_eta(check.dataset, options)),
+        on_progress=_with_time_left(on_progress, eta),
         cancel=cancel,
     )
+    if eta.seconds_per_view is None:
+        return outcome
+    from ..training_cost import base_width_cost
+
+    return replace(outcome, seconds_per_view=eta.seconds_per_view / base_width_cost(options.alpha))
+
+
+def estimate_seconds(
+    n_images: int, n_products: int, options: TrainOptions, seconds_per_view: float | None
+) -> float:
+    """How long a training of this many photos and products takes on this computer
+    (``seconds_per_view``: :attr:`TrainOutcome.seconds_per_view` of an earlier one),
+    once the engine is loaded; cheap (no NumPy), for the owner before they start."""
+    from ..training_cost import estimate_seconds as estimate
+
+    return float(estimate(n_images, n_products, options, seconds_per_view))
+
+
+def weights_to_download(alpha: float, chosen: Path | None) -> str | None:
+    """The pretrained weights file a first training at model size ``alpha`` would
+    download (none on this computer, none ``chosen``); None when it needs no download.
+    No network: the app marks such sizes, which are the ones that fail offline."""
+    from ..features import weights_filename, weights_need_download
+
+    return weights_filename(alpha) if weights_need_download(alpha, chosen) else None
+
+
+def load_engine() -> None:
+    """Import what training, testing and publishing run on (TensorFlow, the shop
+    client), so the owner's first click does not wait for it: the app does this in
+    the background once its window is up."""
+    from .. import modelfiles, shop, trainer  # noqa: F401
+    from ..tf_runtime import tf_modules
+
+    tf_modules()
 
 
 def training_eta(dataset: Dataset, options: TrainOptions) -> TrainingEta:
