@@ -229,7 +229,7 @@ class Bench:
         sys.path.insert(0, str(REPO / "tests"))
         from vendure_server import fixtures as vf
 
-        from app.core.shop import ShopClient, fetch_catalog
+        from app.core.shop import ShopClient, fetch_catalogue
 
         vf.build_server()
         workdir = Path(tempfile.mkdtemp(prefix="bench-vendure-"))
@@ -243,7 +243,7 @@ class Bench:
                 client = ShopClient(server.url, allow_insecure=True)
                 client.login(server.admin_user, server.admin_password)
                 client.select_channel("bench")
-                cat = fetch_catalog(client, on_progress=on_progress, cancel=cancel).catalog
+                cat = fetch_catalogue(client, on_progress=on_progress, cancel=cancel).catalogue
                 counted["products"] = len(cat.products)
                 counted["images"] = sum(len(p.images) for p in cat.products)
 
@@ -258,7 +258,7 @@ class Bench:
         from camera_standins import write_video
 
         from app.core.images import load_rgb
-        from app.gui.recognise_screen import RecogniseScreen
+        from app.gui.screens.recognise.screen import RecogniseScreen
 
         frames = [
             load_rgb(sorted((GROCERY / "test" / sub).rglob("*.jpg"))[0])

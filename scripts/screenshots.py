@@ -175,14 +175,14 @@ class Walk:
             login.choose_channel()
 
     def products(self, video: Path) -> None:
-        from app.gui.frames import VideoFileSource
+        from app.gui.camera.sources import VideoFileSource
 
         self.wait_until(lambda: self.session.source is not None, 60, "a product source")
         self.window.show_screen("products")
-        self.wait_until(lambda: self.session.catalog() is not None, 300, "the catalogue")
-        self.wait_until(self.idle_runner("catalog", "check"), 300, "the photo check")
+        self.wait_until(lambda: self.session.catalogue() is not None, 300, "the catalogue")
+        self.wait_until(self.idle_runner("catalogue", "check"), 300, "the photo check")
         p = self.window.products
-        products = self.session.catalog().products
+        products = self.session.catalogue().products
         p.select_product(products[0].id)
         self.wait(2.0)  # thumbnails decode lazily in the background
         self.shot("03-products")
@@ -203,7 +203,7 @@ class Walk:
     def counter_frames(self, video: Path) -> None:
         """The counter-frames line with none, "Show me your counter" mid-capture (a first
         run cancelled at 800×600, a second one kept), and the line with some."""
-        from app.gui.frames import VideoFileSource
+        from app.gui.camera.sources import VideoFileSource
 
         p = self.window.products
         p.camera_stand_in = lambda: VideoFileSource(video)
@@ -249,7 +249,7 @@ class Walk:
         from camera_standins import write_video
 
         from app.core.not_products import drawn_backgrounds
-        from app.gui.frames import VideoFileSource
+        from app.gui.camera.sources import VideoFileSource
 
         frames = [f for f in drawn_backgrounds(8) for _ in range(8)]
         video = write_video(frames, self.work / "empty-counter.mp4", fps=15, size=(640, 480))
@@ -552,8 +552,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             timed("Use a local folder", lambda: walk.login_local(make_folder(owner / "Shop")))
         if args.only_train:
-            walk.wait_until(lambda: walk.session.catalog() is not None, 300, "the catalogue")
-            walk.wait_until(walk.idle_runner("catalog", "check"), 300, "the photo check")
+            walk.wait_until(lambda: walk.session.catalogue() is not None, 300, "the catalogue")
+            walk.wait_until(walk.idle_runner("catalogue", "check"), 300, "the photo check")
             walk.train(args.epochs)
             return 0
         for step, run in (

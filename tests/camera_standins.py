@@ -2,7 +2,7 @@
 
 This machine has no camera: ``write_video`` encodes frames with Qt's own recorder
 and ``VideoFileSource`` plays them back; ``ArraySource`` emits given arrays;
-``capture_still`` grabs one frame from any source. Kept out of ``app/gui/frames.py``
+``capture_still`` grabs one frame from any source. Kept out of ``app/gui/camera/``
 so the app carries only what it runs.
 """
 
@@ -22,7 +22,8 @@ from PySide6.QtMultimedia import (
     QVideoFrameInput,
 )
 
-from app.gui.frames import FrameSource, FrameSourceError, _readonly, rgb_to_qimage
+from app.gui.camera.images import readonly, rgb_to_qimage
+from app.gui.camera.sources import FrameSource, FrameSourceError
 
 
 class ArraySource(FrameSource):
@@ -39,7 +40,7 @@ class ArraySource(FrameSource):
         super().__init__(name, None, parent)
         if not frames:
             raise ValueError("ArraySource needs at least one frame")
-        self._frames = [_readonly(np.ascontiguousarray(f, dtype=np.uint8)) for f in frames]
+        self._frames = [readonly(np.ascontiguousarray(f, dtype=np.uint8)) for f in frames]
         self.loop = loop
         self._index = 0
         self._timer = QTimer(self, interval=max(1, round(1000 / fps)))

@@ -1,18 +1,19 @@
 """ "3 new products, 1 removed, 5 changed photos since the model your shop serves".
 
-One watcher per window compares the catalogue as the trainer would see it now with
-what the served model (and the model on this computer) were trained on, using the
-fingerprints exports record. It runs in the background (hashing folder photos and
-asking the shop take time), debounced, and every screen's banner shows its answer.
+One watcher per window compares the catalogue as the trainer would see it now (every
+photo the source lists, with the owner's edits) with what the served model and the
+model on this computer were trained on (:func:`app.core.flows.changes.
+news_since_models`). It runs in the background (hashing folder photos and asking the
+shop take time), debounced, and every screen's banner shows its answer.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from threading import Event
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
@@ -20,9 +21,11 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 from app.core.progress import ProgressHook
 
 from .session import Session
+from .tasks import Task
 
 if TYPE_CHECKING:
-    from app.core.fingerprint import Fingerprint
+    from app.core.flows.login import ShopClient
+    from app.core.flows.open_source import Source
 
 log = logging.getLogger(__name__)
 
@@ -30,38 +33,6 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CatalogueNews:
     text: str  # "" when there is nothing to train for
-
-
-def describe(
-    current: Fingerprint,
-    local_meta: dict | None,
-    served_meta: dict | None,
-) -> str:
-    """The banner's sentence, or "" when no training is needed (or nothing to compare)."""
-    from app.core import fingerprint
-    from app.core.wording import ago
-
-    local = fingerprint.from_metadata(local_meta) if local_meta else None
-    served = fingerprint.from_metadata(served_meta) if served_meta else None
-    if local is not None and fingerprint.compare(current, local).up_to_date:
-        return ""  # the model on this computer already has it all: publishing is what's left
-    if served is not None:
-        changes = fingerprint.compare(current, served)
-        if changes.up_to_date:
-            return ""
-        when = ago(served_meta)
-        return (
-            f"{changes.summary().capitalize()} since the model your shop serves"
-            + (f" (trained {when})" if when else "")
-            + "."
-        )
-    if local is not None:
-        when = ago(local_meta)
-        return (
-            f"{fingerprint.compare(current, local).summary().capitalize()} since your last "
-            "training" + (f" ({when})" if when else "") + "."
-        )
-    return ""
 
 
 class ChangesWatcher(QObject):
@@ -75,54 +46,52 @@ class ChangesWatcher(QObject):
         self.news = CatalogueNews("")
         # The served metadata, per client: edits recheck often, the shop is asked once
         # per login and again after a publish (check(refresh_served=True)).
-        self._served: tuple[Any, dict | None] | None = None
+        self._served: tuple[ShopClient | None, Mapping | None] | None = None
         self._timer = QTimer(self, singleShot=True, interval=400)
         self._timer.timeout.connect(self.check)
         for sig in (
-            session.catalog_changed,
+            session.catalogue_changed,
             session.report_changed,
             session.model_changed,
             session.source_changed,
         ):
             sig.connect(self._timer.start)
 
-    def check(self, refresh_served: bool = False) -> Any:
+    def check(self, refresh_served: bool = False) -> Task | None:
         s = self.session
-        catalog = s.catalog()
-        if catalog is None or s.source is None:
+        current = s.current()
+        if current is None or s.source is None:
             self._set("")
             return None
-        dataset = s.checked_dataset(catalog)
-        digests = {x.path: x.digest for x in dataset.samples} if dataset is not None else {}
+        check = s.checked(current.catalogue)
+        digests = {x.path: x.digest for x in check.dataset.samples} if check is not None else {}
         model_dir = s.model_dir
         client = s.client if s.logged_in else None
         source = s.source
         known = self._served if self._served is not None and not refresh_served else None
         known = known if known is not None and known[0] is client else None
 
-        def work(on_progress: ProgressHook, cancel: Event) -> tuple[str, dict | None]:
-            from app.core import fingerprint
+        def work(on_progress: ProgressHook, cancel: Event) -> tuple[str, Mapping | None]:
+            from app.core.flows.changes import news_since_models
+            from app.core.flows.publish import ShopTarget
 
-            current = fingerprint.of_catalog(catalog, digests)
-            local = None
-            if model_dir is not None:
-                try:
-                    local = json.loads((model_dir / "metadata.json").read_text("utf-8"))
-                except (OSError, ValueError):
-                    local = None
             served = known[1] if known is not None else None
             if client is not None and known is None:
-                from app.core.shop import published_metadata
-
-                served = published_metadata(client)
-            return describe(current, local, served), served
+                served = ShopTarget(client).served_metadata()
+            # trained_on: every photo the source lists, so a failed download is no change
+            text = news_since_models(
+                current.trained_on, digests, model_dir=model_dir, served_metadata=served
+            )
+            return text, served
 
         task = s.runner.start("changes", work)
         task.succeeded.connect(lambda res, src=source, c=client: self._done(src, c, *res))
         task.failed.connect(lambda err: log.info("catalogue changes unknown: %s", err.message))
         return task
 
-    def _done(self, source: Any, client: Any, text: str, served: dict | None) -> None:
+    def _done(
+        self, source: Source, client: ShopClient | None, text: str, served: Mapping | None
+    ) -> None:
         if client is not None:
             self._served = (client, served)
         if source is self.session.source:

@@ -3,16 +3,18 @@
 The Test screen shows it above the top-3 bars, with the model's own rule under it
 ("The till adds by itself at 86 % or more"): the POS adds the top product without
 asking when its probability reaches the model's ``acceptThreshold`` and shows the top
-three to the cashier below it (:mod:`app.core.calibration`).
+three to the cashier below it (:mod:`app.core.flows.recognise`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from app.core.flows.recognise import Decision
 
 SURE_STYLE = "color: #1b5e20; background: #e3f2e5; border-radius: 4px; padding: 4px 6px;"
 UNSURE_STYLE = "color: #7a4a00; background: #fdf1dc; border-radius: 4px; padding: 4px 6px;"
@@ -100,20 +102,18 @@ class DecisionLine(QWidget):
         self.rule.setToolTip(tip)
         self.rule.setVisible(bool(text))
 
-    def show_top(
-        self, top: Sequence[tuple[str, float]], threshold: float, name: Callable[[str], str]
-    ) -> None:
-        if not top:
+    def show(self, decision: Decision | None, said: str) -> None:
+        """The till's decision on a picture (:func:`app.core.flows.recognise.recognise`)
+        in its words ``said`` (:func:`~app.core.flows.recognise.till_says`)."""
+        if decision is None or not decision.top:
             self.clear()
             return
-        from app.core.calibration import decide, describe  # NumPy: not at start-up
-
-        decision = decide(top, threshold)
         self.sure = decision.sure
-        self.line.setText(describe(decision, {label: name(label) for label, _ in top}))
+        self.line.setText(said)
         self.line.setStyleSheet(SURE_STYLE if decision.sure else UNSURE_STYLE)
+        top, threshold = decision.top[0][1], decision.threshold
         self.line.setToolTip(
-            f"Top product at {percent_beside(top[0][1], threshold)}; the till adds by itself at "
+            f"Top product at {percent_beside(top, threshold)}; the till adds by itself at "
             f"{percent(threshold)} or more, and asks the cashier below."
         )
         self.line.show()

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from app import __version__
-from app.core.logs import setup_logging
+from app.core.flows.command import start_app
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
@@ -116,7 +116,7 @@ def run_gui(argv: list[str] | None = None) -> int:
     such as ``-platform`` from it), as ``app.cli`` passes it.
     """
     quiet_tensorflow_env()
-    setup_logging()
+    start_app()
     install_excepthook()
     app = make_app(list(argv or []))
     from .single_instance import claim

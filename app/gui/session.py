@@ -1,4 +1,4 @@
-"""What the screens share: who is logged in, the catalogue, the current model.
+"""What the screens share: who is logged in, the opened source, the current model.
 
 Kept deliberately small; screens read it and listen to its signals instead of
 talking to each other. Shop and TensorFlow modules are imported lazily so the
@@ -15,22 +15,25 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from app.core import paths
-from app.core.catalog import Catalog
-from app.core.pipeline import Source, with_edits
-from app.core.store import ChannelStore
+from app.core.errors import ModelFilesError
+from app.core.flows.open_source import folder_source, shop_source
 
 from .tasks import TaskRunner
 from .thumbnails import Thumbnails
 
-if TYPE_CHECKING:  # numpy-heavy: imported when a photo check runs, not at start-up
-    from app.core.dataset import Dataset
+if TYPE_CHECKING:  # numpy-heavy or the shop client: loaded when used, not at start-up
+    from app.core.flows.check_photos import DatasetReport, PhotoCheck
+    from app.core.flows.inspect import TrainResult
+    from app.core.flows.login import ShopClient
+    from app.core.flows.open_source import Catalogue, ChannelStore, OpenedSource, Source
+    from app.core.flows.train import TrainOptions
 
 log = logging.getLogger(__name__)
 
 
 class Session(QObject):
     source_changed = Signal()
-    catalog_changed = Signal()  # base catalogue or the owner's edits changed
+    catalogue_changed = Signal()  # the catalogue read or the owner's edits changed
     model_changed = Signal()  # a model folder was trained or opened
     training_result_changed = Signal()
     report_changed = Signal()  # a photo check (unreadable files, duplicates) finished
@@ -43,30 +46,31 @@ class Session(QObject):
         self.runner = runner
         self.settings = settings
         self.thumbnails = Thumbnails(parent=self)
-        self.client: Any = None  # app.core.shop.ShopClient when logged in
+        self.client: ShopClient | None = None  # logged in to the source's shop
         self.source: Source | None = None
-        self.store: ChannelStore | None = None
-        self.base_catalog: Catalog | None = None
+        self.store: ChannelStore | None = None  # the source's edits: the one copy edited
+        self.opened: OpenedSource | None = None  # the source's catalogue as read last
         self.model_dir: Path | None = None
-        self.result: Any = None  # app.core.model.TrainResult of the last run
-        self.report: Any = None  # app.core.dataset.DatasetReport of the last check
-        # The last check's Dataset while the catalogue is unchanged: training reuses it
-        # instead of reading and hashing every photo again.
-        self.dataset: Dataset | None = None
+        self.result: TrainResult | None = None  # of the last training in this run
+        self.report: DatasetReport | None = None  # of the last check (or training)
+        # The last check while the catalogue is unchanged: training reuses it instead
+        # of reading and hashing every photo again.
+        self.check: PhotoCheck | None = None
         self.engine_loaded = False
-        self._merged: Catalog | None = None
+        self._current: OpenedSource | None = None  # ``opened`` with the edits of now
         self.seed = settings.seed
         self.base_weights_override: Path | None = (
             Path(settings.base_weights) if settings.base_weights else None
         )
 
     # -- source ---------------------------------------------------------------------
-    def use_shop(self, client: Any, server: str, channel: Any) -> None:
+    def use_shop(self, client: ShopClient) -> None:
+        """The channel ``client`` has selected."""
         self.client = client
-        self._set_source(Source.shop(server, channel.code, str(channel.id)))
+        self._set_source(shop_source(client))
 
     def use_folder(self, folder: Path) -> None:
-        self._set_source(Source.from_folder(folder))
+        self._set_source(folder_source(folder))
 
     def _set_source(self, source: Source) -> None:
         old = self.source
@@ -76,13 +80,16 @@ class Session(QObject):
             self.model_dir = None  # the previous source's model is not this source's
             self.model_changed.emit()
         self.store = source.store()
-        self.base_catalog = None
-        self._merged = None
-        self.dataset = None
-        self.report = None
+        self._forget_catalogue()
         self.source_changed.emit()
-        self.catalog_changed.emit()
+        self.catalogue_changed.emit()
         self.find_latest_model()
+
+    def _forget_catalogue(self) -> None:
+        self.opened = None
+        self._current = None
+        self.check = None
+        self.report = None
 
     def find_latest_model(self) -> None:
         """Open the source's own model (where training exports) when it holds a valid one,
@@ -93,13 +100,12 @@ class Session(QObject):
         folder = src.model_dir()
 
         def work(on_progress: Any, cancel: Any) -> Path | None:
-            from app.core.errors import ModelFilesError
-            from app.core.modelfiles import validate_model_dir
+            from app.core.flows.inspect import inspect_model
 
             if not (folder / "metadata.json").exists():
                 return None
             try:
-                validate_model_dir(folder)
+                inspect_model(folder)
             except ModelFilesError as exc:
                 log.info("no usable model in %s: %s", folder, exc)
                 return None
@@ -115,63 +121,70 @@ class Session(QObject):
     def logout(self) -> None:
         client, self.client = self.client, None
         if client is not None:
+            from app.core.flows.login import log_out
+
             # Ends the server session and forgets the token; off the UI thread (network).
-            self.runner.start("logout", lambda _p, _c: client.logout())
-        if self.source is not None and self.source.kind == "shop":
+            self.runner.start("logout", lambda _p, _c: log_out(client))
+        if self.source is not None and self.source.server:  # a shop's: gone with the login
             self.settings.last_source = ""
             self.source = None
             self.store = None
-            self.base_catalog = None
-            self._merged = None
-            self.dataset = None
-            self.report = None
-            self.catalog_changed.emit()
+            self._forget_catalogue()
+            self.catalogue_changed.emit()
         self.source_changed.emit()
 
     @property
     def logged_in(self) -> bool:
-        return self.client is not None and self.source is not None and self.source.kind == "shop"
+        return self.client is not None and self.source is not None and bool(self.source.server)
 
     # -- catalogue ------------------------------------------------------------------
-    def set_base_catalog(self, catalog: Catalog) -> None:
-        self.base_catalog = catalog
-        self._merged = None
-        self.dataset = None
+    def set_opened(self, opened: OpenedSource) -> None:
+        """The source's catalogue was read (again)."""
+        self.opened = opened
+        self._current = None
+        self.check = None
         self.report = None
-        self.catalog_changed.emit()
+        self.catalogue_changed.emit()
 
-    def catalog(self) -> Catalog | None:
-        """The catalogue as the trainer will see it (added photos, exclusions).
+    def current(self) -> OpenedSource | None:
+        """The opened source with the owner's edits of now (ticks, added photos).
 
-        Cached until the next change: every screen asks on every refresh, and
-        merging reads the channel's folders.
-        """
-        if self.base_catalog is None or self.store is None:
+        Cached until the next edit: every screen asks on every refresh, and applying
+        the edits reads the channel's folders."""
+        if self.opened is None:
             return None
-        if self._merged is None and self.source is not None:
-            self._merged = with_edits(self.base_catalog, self.source, self.store)
-        return self._merged
+        if self._current is None:
+            self._current = self.opened.with_current_edits()
+        return self._current
 
-    def set_checked(self, catalog: Catalog, dataset: Dataset | None, report: Any) -> None:
-        """A photo check of ``catalog`` finished; its dataset is kept for training."""
-        if catalog is self._merged:
-            self.dataset = dataset
+    def catalogue(self) -> Catalogue | None:
+        """The catalogue as the trainer will see it (added photos, exclusions); the same
+        object until the next edit."""
+        current = self.current()
+        return current.catalogue if current is not None else None
+
+    def set_checked(
+        self, catalogue: Catalogue, check: PhotoCheck | None, report: DatasetReport | None
+    ) -> None:
+        """A photo check of ``catalogue`` finished; its result is kept for training."""
+        if catalogue is self.catalogue():
+            self.check = check
         self.set_report(report)
 
-    def set_report(self, report: Any) -> None:
+    def set_report(self, report: DatasetReport | None) -> None:
         self.report = report
         self.report_changed.emit()
 
-    def checked_dataset(self, catalog: Catalog) -> Dataset | None:
-        """The checked dataset of exactly this catalogue, or None (then training checks)."""
-        return self.dataset if catalog is self._merged else None
+    def checked(self, catalogue: Catalogue) -> PhotoCheck | None:
+        """The check of exactly this catalogue, or None (then training checks)."""
+        return self.check if catalogue is self.catalogue() else None
 
     def edited(self) -> None:
         """The owner changed photos or choices; the last photo check stays on screen until
         redone, but training will not reuse it."""
-        self._merged = None
-        self.dataset = None
-        self.catalog_changed.emit()
+        self._current = None
+        self.check = None
+        self.catalogue_changed.emit()
 
     def counter_frames_edited(self) -> None:
         """Counter frames were stored or deleted (they never change the catalogue)."""
@@ -182,7 +195,7 @@ class Session(QObject):
         self.not_products_changed.emit()
 
     def names(self) -> dict[str, str]:
-        return self.base_catalog.names() if self.base_catalog is not None else {}
+        return self.opened.base.names() if self.opened is not None else {}
 
     # -- model ----------------------------------------------------------------------
     def default_model_dir(self) -> Path:
@@ -195,7 +208,7 @@ class Session(QObject):
         self.model_dir = path
         self.model_changed.emit()
 
-    def set_result(self, result: Any) -> None:
+    def set_result(self, result: TrainResult | None) -> None:
         self.result = result
         self.training_result_changed.emit()
 
@@ -206,10 +219,10 @@ class Session(QObject):
         value = os.environ.get(paths.BASE_WEIGHTS_ENV, "").strip()
         return Path(value) if value else None
 
-    def train_options(self) -> Any:
+    def train_options(self) -> TrainOptions:
         """TrainOptions from the settings; imports the trainer, so call it off the UI
         thread or after :attr:`engine_loaded`."""
-        from app.core.model import TrainOptions
+        from app.core.flows.train import TrainOptions
 
         s = self.settings
         return TrainOptions(
@@ -221,6 +234,20 @@ class Session(QObject):
             # a hand-edited settings file must not stop training: TrainOptions' range
             accept_target=min(0.99, max(0.5, float(s.accept_target))),
         )
+
+    def estimate_training_seconds(self, n_images: int, n_products: int) -> float | None:
+        """How long training this many photos takes here; only once the engine is warm
+        (:meth:`train_options` imports it), else None. An estimate is optional."""
+        if not self.engine_loaded or n_products < 2:
+            return None
+        from app.core.flows.train import estimate_seconds
+
+        try:
+            measured = self.settings.seconds_per_view or None  # the last training here
+            return estimate_seconds(n_images, n_products, self.train_options(), measured)
+        except Exception:  # noqa: BLE001 - an estimate is optional
+            log.exception("estimate failed")
+            return None
 
     def mark_engine_loaded(self) -> None:
         self.engine_loaded = True

@@ -37,7 +37,7 @@ PROGRESS_INTERVAL_S = 0.08  # at most ~12 progress updates a second reach the UI
 # long work. Every other resource (a photo check after each tick, a status read…) is
 # superseded as a matter of course: logged at debug level, and counted in one line when
 # the app closes (issue 19: "cancelling previous check task" 154 times in 15 minutes).
-NOTEWORTHY_CANCELS = frozenset({"train", "publish", "catalog"})
+NOTEWORTHY_CANCELS = frozenset({"train", "publish", "catalogue"})
 
 
 class TaskError:

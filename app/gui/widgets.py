@@ -25,22 +25,23 @@ from PySide6.QtWidgets import (
     QWidgetItem,
 )
 
-from app.core.progress import Progress
+from app.core.progress import Phase, Progress
 
 from .tasks import Task, TaskError
 
 log = logging.getLogger(__name__)
 
-PHASES = {
-    "downloading": "Downloading photos",
-    "preparing": "Getting ready",
-    "features": "Studying your photos",
-    "training": "Learning",
-    "validating": "Testing on held-back photos",
-    "exporting": "Saving the model",
-    "uploading": "Sending",
-    "verifying": "Checking",
-    "loading": "Loading",
+PHASES = {  # each step of a task in the owner's words, above the bar
+    Phase.DOWNLOADING: "Downloading photos",
+    Phase.PREPARING: "Getting ready",
+    Phase.FEATURES: "Studying your photos",
+    Phase.TRAINING: "Learning",
+    Phase.VALIDATING: "Testing on held-back photos",
+    Phase.EXPORTING: "Saving the model",
+    Phase.UPLOADING: "Sending",
+    Phase.VERIFYING: "Checking",
+    Phase.LOADING: "Loading",
+    Phase.RESTORING: "Putting the earlier model back",
 }
 
 _BANNER_STYLES = {
@@ -269,7 +270,8 @@ class ProgressPanel(QFrame):
         lay.addLayout(top)
         lay.addLayout(row)
         self._task: Task | None = None
-        self._eta: Any = None
+        self._reported = False  # the task reports its time left
+        self._left: tuple[float, float] | None = None
         self._first: tuple[float, float] | None = None
         self._t0 = 0.0
         self._delay = QTimer(self, singleShot=True, interval=show_delay_ms)
@@ -278,11 +280,15 @@ class ProgressPanel(QFrame):
         self._tick.timeout.connect(self._count_down)
         self.hide()
 
-    def track(self, task: Task, title: str, cancellable: bool = True, eta: Any = None) -> None:
-        """``eta``: an object whose ``update(progress, now)`` gives the seconds left (or
-        None while unknown), e.g. :class:`app.core.eta.TrainingEta`; else a generic guess."""
+    def track(
+        self, task: Task, title: str, cancellable: bool = True, time_left_reported: bool = False
+    ) -> None:
+        """``time_left_reported``: the task's reports carry the time left once it knows
+        it (a training: :func:`app.core.flows.train.train`), counted down between them;
+        else a guess from the rate so far."""
         self._task = task
-        self._eta = eta
+        self._reported = time_left_reported
+        self._left: tuple[float, float] | None = None  # (when reported, seconds left)
         self._first: tuple[float, float] | None = None
         self._t0 = time.monotonic()
         self.phase.setText(title)
@@ -293,7 +299,7 @@ class ProgressPanel(QFrame):
         task.progress.connect(lambda p, t=task: self._on_progress(t, p))
         task.finished.connect(lambda t=task: self._on_finished(t))
         self._delay.start()
-        if eta is not None and hasattr(eta, "left"):
+        if time_left_reported:
             self._tick.start()
 
     def _reveal(self) -> None:
@@ -310,7 +316,7 @@ class ProgressPanel(QFrame):
     def _on_progress(self, task: Task, p: Progress) -> None:
         if task is not self._task or task.cancel_event.is_set():
             return
-        name = PHASES.get(p.phase, p.phase.capitalize())
+        name = PHASES.get(p.phase, p.phase.value.capitalize())
         if p.message.startswith("Loading"):  # a step that cannot tell how far it is
             self.bar.setRange(0, 0)
             self.phase.setText(f"{p.message}…")
@@ -319,24 +325,28 @@ class ProgressPanel(QFrame):
             self.bar.setValue(round(1000 * p.fraction))
             self.phase.setText(f"{name}: {p.message}" if p.message else f"{name}…")
         now = time.monotonic()
-        if self._eta is not None:
-            left = self._eta.update(p, now)
+        if self._reported:
+            self._left = None if p.eta_s is None else (now, p.eta_s)
+            left = p.eta_s
         else:  # from the rate since the first report, once there is enough of it
             if self._first is None:
                 self._first = (now, p.fraction)
             t1, f1 = self._first
             done = p.fraction - f1
             left = (now - t1) / done * (1 - p.fraction) if done > 0.05 and now - t1 > 1 else None
-        from app.core.eta import describe_left
-
-        self.eta.setText(describe_left(left, format_duration))
+        self.eta.setText(self._left_text(left))
 
     def _count_down(self) -> None:
-        if self._task is None or self._eta is None or self._task.cancel_event.is_set():
+        if self._task is None or self._left is None or self._task.cancel_event.is_set():
             return
-        from app.core.eta import describe_left
+        t, left = self._left
+        self.eta.setText(self._left_text(max(0.0, left - (time.monotonic() - t))))
 
-        self.eta.setText(describe_left(self._eta.left(time.monotonic()), format_duration))
+    @staticmethod
+    def _left_text(seconds: float | None) -> str:
+        from app.core.flows.train import describe_left
+
+        return describe_left(seconds, format_duration)
 
     def _on_finished(self, task: Task) -> None:
         if task is self._task:

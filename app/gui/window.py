@@ -7,9 +7,9 @@ import platform
 import sys
 from pathlib import Path
 from threading import Event
-from typing import Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -21,44 +21,32 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QStackedWidget,
     QStyle,
-    QVBoxLayout,
     QWidget,
 )
 
 from app import __version__
 from app.core import paths, resources
+from app.core.errors import SessionExpired
 from app.core.progress import ProgressHook
 
 from .changes import ChangesBanner, ChangesWatcher
-from .login_screen import LoginScreen
-from .model_screen import ModelScreen
-from .products_screen import ProductsScreen
-from .publish_screen import PublishScreen
+from .screens.login import LoginScreen
+from .screens.model import ModelScreen
+from .screens.products import ProductsScreen
+from .screens.publish import PublishScreen
+from .screens.recognise.host import RecogniseScreenHost
+from .screens.train import TrainScreen
 from .session import Session
+from .style import STYLE
 from .tasks import Task, TaskRunner
-from .train_screen import TrainScreen
+
+if TYPE_CHECKING:
+    from app.core.flows.open_source import Source
+    from app.core.flows.teach import Taught
 
 log = logging.getLogger(__name__)
 
 APP_VERSION = __version__
-
-STYLE = """
-QLabel#title { font-size: 18pt; font-weight: 600; margin-bottom: 4px; }
-QLabel#subtitle { font-size: 12pt; }
-QLabel#hint { color: #666; }
-QLabel#summary { color: #333; padding: 4px 2px; font-weight: 500; }
-QLabel#bignumber { font-size: 13pt; padding: 4px 0; }
-QFrame#card { background: palette(base); border: 1px solid #d0d0d0; border-radius: 8px; }
-QListWidget#nav { background: #23303d; color: #dfe6ec; border: none; font-size: 11pt;
-                  padding-top: 8px; outline: 0; }
-QListWidget#nav::item { padding: 10px 14px; }
-QListWidget#nav::item:selected { background: #3d5a73; color: white; }
-QListWidget#nav::item:disabled { color: #6f7f8d; }
-QListWidget#channels::item { padding: 6px 4px; }
-QPushButton#primary { background: #2e7d32; color: white; font-weight: 600;
-                      padding: 6px 18px; border-radius: 4px; }
-QPushButton#primary:disabled { background: #9bbf9d; }
-"""
 
 SCREENS = ["login", "products", "train", "model", "test", "publish"]
 TITLES = {
@@ -69,83 +57,6 @@ TITLES = {
     "test": "Test",
     "publish": "Publish",
 }
-
-
-class RecogniseScreenHost(QWidget):
-    """Creates the webcam Test screen on first use, so QtMultimedia stays out of start-up."""
-
-    counter_frames_added = Signal(int)  # the Test screen stored live frames
-    photos_taught = Signal(object)  # a correction stored photos (app.core.correction.Taught)
-
-    def __init__(self, runner: TaskRunner, settings: paths.Settings, parent=None) -> None:
-        super().__init__(parent)
-        self.runner, self.settings = runner, settings
-        self.screen: QWidget | None = None
-        self._model_dir: Path | None = None
-        self._names: dict[str, str] = {}
-        self._images_folder = ""
-        self._counter_store: Any = None  # CounterFrameStore of the open shop, or None
-        self._store: Any = None  # ChannelStore of the open shop or folder, or None
-        self._lay = QVBoxLayout(self)
-        self._lay.setContentsMargins(0, 0, 0, 0)
-
-    def ensure(self) -> QWidget:
-        if self.screen is None:
-            try:
-                from .recognise_screen import RecogniseScreen
-            except ImportError as exc:  # e.g. QtMultimedia missing its system libraries
-                log.error("Test screen unavailable: %s", exc)
-                label = QLabel(f"Testing with the webcam is unavailable here: {exc}")
-                label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                label.setWordWrap(True)
-                self.screen = label
-            else:
-                self.screen = RecogniseScreen(self.runner, self, settings=self.settings)
-                self.screen.set_product_names(self._names)
-                self.screen.images_folder = self._images_folder
-                self.screen.set_store(self._store)
-                self.screen.set_counter_store(self._counter_store)
-                self.screen.counter_frames_added.connect(self.counter_frames_added)
-                self.screen.photos_taught.connect(self.photos_taught)
-                if self._model_dir is not None:
-                    self.screen.set_model_dir(self._model_dir)
-            self._lay.addWidget(self.screen)
-        return self.screen
-
-    def showEvent(self, event) -> None:  # noqa: N802
-        self.ensure()
-        super().showEvent(event)
-
-    def set_model_dir(self, path: Path | None) -> None:
-        self._model_dir = path
-        if self.screen is not None and hasattr(self.screen, "set_model_dir"):
-            self.screen.set_model_dir(path)
-
-    def set_product_names(self, names: dict[str, str]) -> None:
-        self._names = dict(names)
-        if self.screen is not None and hasattr(self.screen, "set_product_names"):
-            self.screen.set_product_names(self._names)
-
-    def set_images_folder(self, folder: str) -> None:
-        self._images_folder = folder
-        if self.screen is not None and hasattr(self.screen, "images_folder"):
-            self.screen.images_folder = folder
-
-    def set_counter_store(self, store: Any) -> None:
-        self._counter_store = store
-        if self.screen is not None and hasattr(self.screen, "set_counter_store"):
-            self.screen.set_counter_store(store)
-
-    def set_store(self, store: Any) -> None:
-        """The open source's ChannelStore: corrections become its added photos."""
-        self._store = store
-        self._counter_store = store.counter_frames if store is not None else None
-        if self.screen is not None and hasattr(self.screen, "set_store"):
-            self.screen.set_store(store)
-
-    def shutdown(self) -> None:
-        if self.screen is not None and hasattr(self.screen, "shutdown"):
-            self.screen.shutdown()
 
 
 class MainWindow(QMainWindow):
@@ -227,7 +138,7 @@ class MainWindow(QMainWindow):
         self.publish.published.connect(lambda _r: self.changes.check(refresh_served=True))
         self.session.source_changed.connect(self._source_changed)
         self.session.model_changed.connect(self._model_changed)
-        self.session.catalog_changed.connect(
+        self.session.catalogue_changed.connect(
             lambda: self.test.set_product_names(self.session.names())
         )
         self.test.counter_frames_added.connect(lambda _n: self.session.counter_frames_edited())
@@ -345,7 +256,7 @@ class MainWindow(QMainWindow):
 
     def cancel_work(self) -> None:
         for t in self.runner.running():
-            if t.name in ("train", "catalog", "publish"):
+            if t.name in ("train", "catalogue", "publish"):
                 t.cancel()
 
     def open_model_folder(self) -> None:
@@ -368,7 +279,7 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         import PySide6
 
-        from app.core.shop import session_store_description
+        from app.core.flows.login import session_store_description
 
         versions = [
             f"Dukahub Model Trainer {APP_VERSION}",
@@ -405,22 +316,19 @@ class MainWindow(QMainWindow):
             )
 
     @staticmethod
-    def _sample_test_photos(src: object) -> str:
+    def _sample_test_photos(src: Source | None) -> str:
         """The sample shop's other photos, where "Image files…" opens for the sample shop."""
-        from app.core import sample_shop
+        from app.core.flows.open_source import sample_test_photos
 
-        folder = getattr(src, "folder", "")
-        if not folder or Path(folder).name != "sample-shop":
+        if src is None or not src.is_sample_shop:
             return ""
-        if Path(folder) != paths.data_dir() / "sample-shop":
-            return ""
-        found = sample_shop.sample_test_photos_dir()
+        found = sample_test_photos()
         return str(found) if found is not None else ""
 
     def _model_changed(self) -> None:
         self.test.set_model_dir(self.session.model_dir)
 
-    def _photos_taught(self, taught: Any) -> None:
+    def _photos_taught(self, taught: Taught) -> None:
         """A Test-screen correction: new added photos, and the local model updated."""
         self.session.edited()
         if taught.result is not None and taught.result.model_dir == self.session.model_dir:
@@ -428,8 +336,6 @@ class MainWindow(QMainWindow):
 
     def _check_session(self, task: Task) -> None:
         """Any task that finds the shop session expired sends the owner back to log in."""
-        from app.core.errors import SessionExpired
-
         if task.error is not None and isinstance(task.error.exception, SessionExpired):
             if self.session.logged_in:
                 self.session.logout()
@@ -439,7 +345,7 @@ class MainWindow(QMainWindow):
     def _tasks_changed(self, _task: Task) -> None:
         names = {
             "train": "Training",
-            "catalog": "Loading products",
+            "catalogue": "Loading products",
             "publish": "Publishing",
             "warmup": "Loading the recognition engine",
             "model": "Reading model",
@@ -471,12 +377,9 @@ class MainWindow(QMainWindow):
 
     def warm_up(self) -> Task:
         def work(on_progress: ProgressHook, cancel: Event) -> None:
-            import app.core.modelfiles  # noqa: F401
-            import app.core.shop  # noqa: F401  (requests: so "Log in" does not wait for it)
-            import app.core.trainer  # noqa: F401  (cheap: TensorFlow itself loads next)
-            from app.core.tf_runtime import tf_modules
+            from app.core.flows.train import load_engine
 
-            tf_modules()
+            load_engine()  # TensorFlow, the trainer, the shop client: first clicks wait less
 
         task = self.runner.start("warmup", work)
         task.succeeded.connect(lambda _r: self.session.mark_engine_loaded())

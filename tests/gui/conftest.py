@@ -84,7 +84,7 @@ def runner(qapp):
 @pytest.fixture
 def screen(qtbot, runner):
     """The Test screen (``RecogniseScreen``) on its own, 1000x640."""
-    from app.gui.recognise_screen import RecogniseScreen
+    from app.gui.screens.recognise.screen import RecogniseScreen
 
     s = RecogniseScreen(runner)
     qtbot.addWidget(s)

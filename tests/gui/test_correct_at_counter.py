@@ -18,8 +18,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from app.core.catalog import Catalog, ImageRef, Product
-from app.core.pipeline import Source
+from app.core.catalogue import Catalogue, ImageRef, Product
+from app.core.flows.open_source import Source
 from app.core.store import TAUGHT, TEST_SCREEN, ChannelStore
 
 LOAD_TIMEOUT_MS = 300_000  # the first TensorFlow import on a busy 2-core machine
@@ -41,7 +41,7 @@ def exported(grocery: Path, base_weights: Path, tmp_path_factory) -> Path:
     from app.core.trainer import train
 
     root = tmp_path_factory.mktemp("counter-model")
-    catalog = Catalog(
+    catalog = Catalogue(
         [
             Product(
                 pid, pid, [ImageRef(p) for p in sorted((grocery / "train" / rel).glob("*.jpg"))[:3]]
@@ -167,7 +167,7 @@ def lemon_video(qapp, grocery, tmp_path) -> Path:
 
 
 def test_right_on_a_live_video_keeps_neighbouring_frames(qtbot, shop, shop_folder, lemon_video):
-    from app.gui.correct_panel import NEIGHBOURS
+    from app.gui.screens.recognise.correct import NEIGHBOURS
 
     window, ts = shop()
     ts.open_video(lemon_video)

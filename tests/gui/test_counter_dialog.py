@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.core.counter_frames import SUGGESTED
-from app.core.pipeline import Source
+from app.core.flows.open_source import Source
 from app.core.store import ChannelStore
 
 SUBS = ["Fruit/Banana", "Fruit/Kiwi", "Fruit/Lemon", "Fruit/Orange", "Fruit/Apple", "Fruit/Pear"]
@@ -63,8 +63,8 @@ def grey_video(qapp, tmp_path) -> Path:
 
 
 def open_capture(qtbot, window, video: Path):
-    from app.gui.counter_dialog import CounterCaptureDialog
-    from app.gui.frames import VideoFileSource
+    from app.gui.camera.sources import VideoFileSource
+    from app.gui.counter.capture import CounterCaptureDialog
 
     screen = window.products
     screen.camera_stand_in = lambda: VideoFileSource(video)
@@ -134,7 +134,7 @@ def test_cancel_stores_nothing(qtbot, window, shop_folder, counter_video):
 
 
 def test_blank_pictures_are_refused_with_the_reason(qtbot, window, shop_folder, grey_video):
-    from app.gui.counter_dialog import BLANK_REASON
+    from app.gui.counter.capture import BLANK_REASON
 
     open_folder(qtbot, window, shop_folder)
     dlg = open_capture(qtbot, window, grey_video)
@@ -152,7 +152,7 @@ def test_blank_pictures_are_refused_with_the_reason(qtbot, window, shop_folder, 
 
 
 def test_view_remove_and_clear_all(qtbot, window, shop_folder, photos):
-    from app.gui.counter_panel import CounterFramesDialog
+    from app.gui.counter.frames_dialog import CounterFramesDialog
 
     Source.from_folder(shop_folder).store().counter_frames.add_files(photos("Fruit/Kiwi", 3))
     screen = open_folder(qtbot, window, shop_folder)
@@ -186,7 +186,7 @@ def test_view_remove_and_clear_all(qtbot, window, shop_folder, photos):
 
 
 def test_test_screen_adds_recent_frames(qtbot, window, shop_folder, counter_video):
-    from app.gui.recognise_screen import RECENT_FRAMES
+    from app.gui.screens.recognise.recent import RECENT_FRAMES
 
     window.show_screen("test")
     ts = window.test.ensure()
@@ -217,8 +217,8 @@ def test_test_screen_adds_recent_frames(qtbot, window, shop_folder, counter_vide
 
 def test_train_screen_hint_and_shops_look(qtbot, window, shop_folder, counter_video):
     from app.core.model import TrainResult
-    from app.gui.counter_dialog import CounterCaptureDialog
-    from app.gui.frames import VideoFileSource
+    from app.gui.camera.sources import VideoFileSource
+    from app.gui.counter.capture import CounterCaptureDialog
 
     open_folder(qtbot, window, shop_folder)
     window.show_screen("train")

@@ -9,9 +9,9 @@ from gui_actions import answer_next_question, click
 from model_standins import fake_model
 from PySide6.QtCore import Qt
 
-from app.core.pipeline import Source
+from app.core.flows.open_source import Source
 from app.core.sample_shop import sample_shop_dir
-from app.gui.products_screen import PATH_ROLE
+from app.gui.screens.products import PATH_ROLE
 
 LEFT = Qt.MouseButton.LeftButton
 LABELS = ["Banana", "Kiwi", "Lemon", "Lime", "Orange"]  # the TM export has five outputs
@@ -75,7 +75,7 @@ def test_folder_publish_asks_then_says_published_until_the_model_changes(
     qtbot, window, tm_export, tmp_path
 ):
     from app.core.folder_publish import folder_status
-    from app.gui.model_screen import format_when
+    from app.core.wording import format_when
 
     held = {"validationAccuracy": 0.75, "heldBackPhotos": 12, "imageCount": 40}
     a = fake_model(tmp_path / "a", tm_export, LABELS, channelId="1", productCount=5, **held)
@@ -128,7 +128,7 @@ def test_folder_publish_asks_then_says_published_until_the_model_changes(
         "75 % (9 of 12)",
     ]
     assert older[5] == "" and table.item(0, 5).text() == "serving now"
-    version_a = table.item(1, 0).data(Qt.ItemDataRole.UserRole)["version"]
+    version_a = table.item(1, 0).data(Qt.ItemDataRole.UserRole).version
     assert table.item(1, 0).toolTip() == f"Version {version_a}"
     assert b_said in pub.folder_served.text()
 

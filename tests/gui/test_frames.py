@@ -14,15 +14,9 @@ from camera_standins import ArraySource, capture_still, write_video
 from PySide6.QtGui import QImage
 
 from app.core.images import load_rgb
-from app.gui.frames import (
-    CameraSource,
-    CapturePhotoDialog,
-    FrameSourceError,
-    VideoFileSource,
-    list_cameras,
-    qimage_to_rgb,
-    rgb_to_qimage,
-)
+from app.gui.camera.dialogs import CapturePhotoDialog
+from app.gui.camera.images import qimage_to_rgb, rgb_to_qimage
+from app.gui.camera.sources import CameraSource, FrameSourceError, VideoFileSource, list_cameras
 
 SIZE = (320, 240)
 PER_IMAGE = 5  # frames per photo in the test video

@@ -9,9 +9,9 @@ from gui_actions import answer_next_question, click
 from model_standins import fake_model
 from PySide6.QtCore import Qt
 
+from app.core.flows.open_source import Source
 from app.core.local_history import history_dir, list_history
 from app.core.modelfiles import TRAINER_NAME
-from app.core.pipeline import Source
 from app.core.wording import format_when
 
 LEFT = Qt.MouseButton.LeftButton

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_second_day import LABELS, fake_model, open_folder
 
-from app.core.pipeline import Source
+from app.core.flows.open_source import Source
 
 
 def sixty_seven_result():

@@ -205,7 +205,8 @@ def test_webcam_button_stores_a_photo_from_the_camera(qtbot, window, shop_folder
     from PIL import Image
 
     from app.core.images import load_rgb
-    from app.gui.frames import CapturePhotoDialog, VideoFileSource
+    from app.gui.camera.dialogs import CapturePhotoDialog
+    from app.gui.camera.sources import VideoFileSource
 
     frames = [load_rgb(p) for p in photos("Fruit/Lemon", 2) for _ in range(3)]
     video = write_video(frames, tmp_path / "counter.mp4", fps=10, size=(320, 240))
@@ -237,7 +238,8 @@ def test_webcam_button_without_a_camera_explains_and_cancels(qtbot, window, shop
     """No stand-in: the button opens the real camera dialog; none here, so it says so."""
     from PySide6.QtWidgets import QDialogButtonBox
 
-    from app.gui.frames import CapturePhotoDialog, list_cameras
+    from app.gui.camera.dialogs import CapturePhotoDialog
+    from app.gui.camera.sources import list_cameras
 
     if list_cameras():
         pytest.skip("a camera is attached to this machine")

@@ -19,8 +19,8 @@ import pytest
 from camera_standins import ArraySource, write_video
 
 from app.core.images import load_rgb
-from app.gui.frames import list_cameras
-from app.gui.recognise_screen import RecogniseScreen as Screen
+from app.gui.camera.sources import list_cameras
+from app.gui.screens.recognise.screen import RecogniseScreen as Screen
 
 REPO = Path(__file__).resolve().parents[2]
 LOAD_TIMEOUT_MS = 300_000  # first TensorFlow import on a busy 2-core machine
@@ -59,7 +59,7 @@ def _assert_same(top, expected) -> None:
 
 def test_gui_modules_do_not_import_tensorflow():
     code = (
-        "import sys, app.gui.frames, app.gui.recognise_screen; "
+        "import sys, app.gui.camera.sources, app.gui.screens.recognise.screen; "
         "sys.exit('tensorflow' in sys.modules)"
     )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")

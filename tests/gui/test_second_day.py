@@ -11,9 +11,9 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
 from app.core import fingerprint
-from app.core.catalog import catalog_from_folder
+from app.core.catalogue import catalogue_from_folder
+from app.core.flows.open_source import Source
 from app.core.folder_publish import folder_status
-from app.core.pipeline import Source
 from app.gui.widgets import ElidedLabel
 
 
@@ -288,7 +288,7 @@ def test_layout_holds_at_800x600(qtbot, window, shop_folder, tm_export):
     qtbot.wait(100)
     assert window.width() <= 800 and not _clipped_labels(test)
     # each file's row is as tall as its thumbnail: no thumbnail spills into the next row
-    from app.gui.recognise_screen import THUMB
+    from app.gui.screens.recognise.matches import THUMB
 
     assert test.results.visualItemRect(test.results.item(0)).height() >= THUMB
     # only the model's products are ever proposed, and the screen says which are not in it
@@ -301,8 +301,8 @@ def test_layout_holds_at_800x600(qtbot, window, shop_folder, tm_export):
 
 def test_changed_catalogue_banner_offers_training(qtbot, window, shop_folder, tm_export):
     screen = open_folder(qtbot, window, shop_folder)
-    catalog = window.session.catalog()
-    fp = fingerprint.of_catalog(catalog)
+    catalog = window.session.catalogue()
+    fp = fingerprint.of_catalogue(catalog)
     fp.pop("banana")  # the model did not know bananas…
     fp["old-product"] = ["file:x"]  # …and knew a product that is gone
     model = fake_model(
@@ -328,7 +328,7 @@ def test_changed_catalogue_banner_offers_training(qtbot, window, shop_folder, tm
         shop_folder.parent / "up",
         tm_export,
         LABELS,
-        catalogFingerprint=fingerprint.to_metadata(fingerprint.of_catalog(catalog)),
+        catalogFingerprint=fingerprint.to_metadata(fingerprint.of_catalogue(catalog)),
     )
     window.session.set_model_dir(up)
     qtbot.waitUntil(lambda: not window.changes.news.text, timeout=10000)
@@ -341,7 +341,7 @@ def test_sample_shop_button(qtbot, window):
     names = {p.id for p in window.products.model.products}
     assert names == {"Banana", "Kiwi", "Lemon", "Lime", "Orange", "Tomato"}
     assert window.current_screen() == "products"
-    assert len(catalog_from_folder(window.session.source.folder).products) == 6
+    assert len(catalogue_from_folder(window.session.source.folder).products) == 6
     # "Image files…" on Test opens at the sample's other photos (one per product)
     window.show_screen("test")
     folder = Path(window.test.screen.images_folder)
@@ -349,7 +349,7 @@ def test_sample_shop_button(qtbot, window):
 
 
 def test_changes_sentence_prefers_the_served_model():
-    from app.gui.changes import describe
+    from app.core.flows.changes import describe_news as describe
 
     now = {"1": ["a"], "2": ["b"], "3": ["c"], "4": ["d2"]}
     served = {
@@ -369,7 +369,7 @@ def test_changes_sentence_prefers_the_served_model():
 
 def test_model_summary_names_weak_products_from_the_files_alone():
     """After a restart there is no training result in memory: metadata.json suffices."""
-    from app.gui.model_screen import summary_html
+    from app.gui.screens.model.summary import summary_html
 
     meta = {
         "labels": ["1", "2"],

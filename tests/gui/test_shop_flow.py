@@ -204,7 +204,7 @@ def test_full_flow_train_publish_and_verify(
     (model_dir / "metadata.json").write_bytes(original)
     qtbot.waitUntil(lambda: second in publish.served.text(), timeout=20000)
     rows = {
-        publish.versions.item(r, 0).data(Qt.ItemDataRole.UserRole)["version"]: r
+        publish.versions.item(r, 0).data(Qt.ItemDataRole.UserRole).version: r
         for r in range(publish.versions.rowCount())
     }
     assert {first, second} <= set(rows)
@@ -220,7 +220,12 @@ def test_full_flow_train_publish_and_verify(
     qtbot.waitUntil(lambda: publish.banner.kind in ("ok", "error"), timeout=30000)
     assert publish.banner.text() == f"Channel fruit serves version {first} again."
     qtbot.waitUntil(
-        lambda: (publish.status or {}).get("current", {}).get("version") == first, timeout=20000
+        lambda: (
+            publish.status is not None
+            and publish.status.current is not None
+            and publish.status.current.version == first
+        ),
+        timeout=20000,
     )
     assert first in publish.served.text()
     # the files on this computer are the first version's again: served, nothing to publish
@@ -292,7 +297,7 @@ def test_remembered_session_that_expired_asks_to_log_in(qtbot, make_window, vend
     # let the catalogue download finish first: a request failing on the dead session
     # would log this window out, which forgets the remembered session (as it should)
     qtbot.waitUntil(
-        lambda: window.runner.current("catalog") is None and window.products.model.rowCount() > 0,
+        lambda: window.runner.current("catalogue") is None and window.products.model.rowCount() > 0,
         timeout=60000,
     )
     client = window.session.client

@@ -3,7 +3,7 @@
 ``clicked``, ``triggered`` and ``toggled`` carry a bool. PySide passes it to the first
 positional parameter of the slot, so ``def capture_from_webcam(self, source=None)``
 connected to ``clicked`` got ``source=False`` and crashed on every click. This reads
-app/gui and checks every method connected to those signals (directly, or through
+app/gui (every package) and checks every method connected to those signals (directly, or through
 ``MainWindow._action``): its first parameter after ``self`` has no default.
 """
 
@@ -35,8 +35,9 @@ def _first_param_is_optional(fn: ast.FunctionDef) -> bool:
 def _connected_slots() -> list[tuple[str, int, str, str]]:
     """``(file, line, enclosing class, slot method name)`` of every bool-signal slot."""
     found: dict[tuple[str, int], tuple[str, int, str, str]] = {}
-    for path in sorted(GUI.glob("*.py")):
+    for path in sorted(GUI.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        name = str(path.relative_to(GUI))
         for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
             for node in ast.walk(cls):
                 if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
@@ -54,19 +55,19 @@ def _connected_slots() -> list[tuple[str, int, str, str]]:
                     slot = node.args[1]
                 if isinstance(slot, ast.Attribute) and slot.attr != "emit":
                     # ast.walk meets outer classes first: the innermost class wins
-                    key = (path.name, node.lineno)
-                    found[key] = (path.name, node.lineno, cls.name, slot.attr)
+                    key = (name, node.lineno)
+                    found[key] = (name, node.lineno, cls.name, slot.attr)
     return list(found.values())
 
 
 def _methods() -> dict[str, list[tuple[str, str, ast.FunctionDef]]]:
     out: dict[str, list[tuple[str, str, ast.FunctionDef]]] = {}
-    for path in sorted(GUI.glob("*.py")):
+    for path in sorted(GUI.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
             for fn in cls.body:
                 if isinstance(fn, ast.FunctionDef):
-                    out.setdefault(fn.name, []).append((path.name, cls.name, fn))
+                    out.setdefault(fn.name, []).append((str(path.relative_to(GUI)), cls.name, fn))
     return out
 
 

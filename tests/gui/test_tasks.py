@@ -103,7 +103,7 @@ def test_one_task_per_resource(qtbot, runner):
     assert first.outcome == "cancelled"
     assert second.outcome == "ok" and second.result == "new"
     # another resource is left alone
-    other = runner.start("catalog", slow)
+    other = runner.start("catalogue", slow)
     runner.start("train", lambda p, c: None)
     assert not other.cancel_event.is_set()
     other.cancel()

@@ -130,8 +130,8 @@ def stored_empty(window) -> list[Path]:
 
 
 def test_photograph_the_empty_counter_and_clear(qtbot, window, shop_folder, empty_counter_video):
-    from app.gui.counter_dialog import EMPTY_COUNT, EmptyCounterDialog
-    from app.gui.frames import VideoFileSource
+    from app.gui.camera.sources import VideoFileSource
+    from app.gui.counter.capture import EMPTY_COUNT, EmptyCounterDialog
 
     window.login.use_folder(shop_folder)
     qtbot.waitUntil(lambda: window.products.model.rowCount() > 0, timeout=10000)
@@ -196,7 +196,7 @@ def test_sure_enough_setting_reaches_training_and_survives_a_restart(
     monkeypatch.setattr(pipeline, "train_and_export", fake_train)
     window = make_window()
     window.login.use_folder(shop_folder)
-    qtbot.waitUntil(lambda: window.session.catalog() is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.session.catalogue() is not None, timeout=10000)
     window.show_screen("train")
     train = window.train
     spin = train.accept

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 from test_second_day import open_folder
 
 from app.core import features, paths
-from app.gui.train_screen import DOWNLOAD_MARK, MODEL_SIZES
+from app.gui.screens.train import DOWNLOAD_MARK, MODEL_SIZES
 
 LEFT = Qt.MouseButton.LeftButton
 NAMES = {"banana": "Banana", "kiwi": "Kiwi", "lemon": "Lemon"}

@@ -154,7 +154,7 @@ def test_a_bug_in_background_work_is_inline_plus_details_dialog(
     def broken(folder):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("app.core.catalog.catalog_from_folder", broken)
+    monkeypatch.setattr("app.core.sources.catalogue_from_folder", broken)
     window.login.use_folder(tmp_path)
     banner = window.products.banner
     qtbot.waitUntil(lambda: banner.kind == "error", timeout=5000)

@@ -3,7 +3,7 @@
 The cashier's choice labels the frame: it (and on a live camera or video a few
 neighbouring sharp frames) becomes an added photo of the chosen product and the
 model on this computer is updated in place, in one background task
-(:func:`app.core.correction.store_and_teach`). The Test screen reloads the model when
+(:func:`app.core.flows.teach.teach_at_the_counter`). The Test screen reloads the model when
 :attr:`CorrectPanel.taught` fires. Frames refused by the core (dark, blank, blurred)
 say why here and are never stored.
 """
@@ -17,151 +17,30 @@ from threading import Event
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from .frames import FrameView
-from .product_choice import DELETED, NOTE_TIPS, Choice, product_choices
-from .tasks import Task, TaskError, TaskRunner
-from .widgets import ProgressPanel
+from ...tasks import Task, TaskError, TaskRunner
+from ...widgets import ProgressPanel
+from .choices import product_choices
+from .picker import ProductPicker
 
 if TYPE_CHECKING:
-    from app.core.correction import Taught
-    from app.core.store import ChannelStore
+    from app.core.flows.open_source import ChannelStore
+    from app.core.flows.teach import Taught
 
-    from .frames import FrameSource
+    from ...camera.sources import FrameSource
 
 log = logging.getLogger(__name__)
 
-ID_ROLE = Qt.ItemDataRole.UserRole + 1
 NEIGHBOURS = 3  # a live correction also keeps up to this many sharp neighbouring frames
-
-
-class ProductPicker(QDialog):
-    """ "Which product is it?": the picture, a search box, the list; top three first."""
-
-    teach_requested = Signal(str)  # "Teach it with the camera…" for the chosen product
-
-    def __init__(
-        self, frame: np.ndarray | None, choices: list[Choice], parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Which product is it?")
-        self.choices = choices
-        self.chosen: str | None = None
-        self.picture = FrameView(self, "")
-        self.picture.setMinimumSize(160, 120)
-        self.picture.setMaximumWidth(220)
-        self.picture.set_frame(frame)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search products by name or ID")
-        self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self._filter)
-        self.list = QListWidget()
-        self.list.setUniformItemSizes(True)
-        self.list.itemDoubleClicked.connect(lambda _it: self._accept())
-        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
-        for c in choices:
-            text = c.name
-            if c.probability is not None:
-                text = f"{100 * c.probability:.0f} %  {c.name}"
-            if c.note:
-                text += f"  ({c.note})"
-            item = QListWidgetItem(text)
-            item.setData(ID_ROLE, c.product_id)
-            tip = f"{c.name} — product ID {c.product_id}"
-            item.setToolTip(f"{tip}\n{NOTE_TIPS[c.note]}" if c.note else tip)
-            if c.note == DELETED:
-                item.setForeground(Qt.GlobalColor.gray)
-            self.list.addItem(item)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = buttons.addButton(
-            "Teach this product", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.camera_button = buttons.addButton(
-            "With the camera…", QDialogButtonBox.ButtonRole.ActionRole
-        )
-        self.camera_button.setToolTip(
-            "Teach the chosen product from about 10 camera pictures instead of this one"
-        )
-        self.camera_button.clicked.connect(self._teach_with_camera)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        right = QVBoxLayout()
-        right.addWidget(self.search)
-        right.addWidget(self.list, 1)
-        body = QHBoxLayout()
-        body.addWidget(self.picture, 0, Qt.AlignmentFlag.AlignTop)
-        body.addLayout(right, 1)
-        lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Choose the product in the picture; the search box finds it."))
-        lay.addLayout(body, 1)
-        lay.addWidget(buttons)
-        self.resize(520, 340)
-        self._update_buttons()
-        self.search.setFocus()
-
-    def current_id(self) -> str | None:
-        item = self.list.currentItem()
-        return None if item is None or item.isHidden() else str(item.data(ID_ROLE))
-
-    def choose(self, product_id: str) -> None:
-        for i in range(self.list.count()):
-            if self.list.item(i).data(ID_ROLE) == product_id:
-                self.list.setCurrentRow(i)
-                return
-
-    @Slot(str)
-    def _filter(self, text: str) -> None:
-        words = text.casefold().split()
-        first_shown = None
-        for i, c in enumerate(self.choices):
-            hay = f"{c.name} {c.product_id}".casefold()
-            hide = not all(w in hay for w in words)
-            self.list.item(i).setHidden(hide)
-            if not hide and first_shown is None:
-                first_shown = i
-        cur = self.list.currentItem()
-        if first_shown is not None and (cur is None or cur.isHidden()):
-            self.list.setCurrentRow(first_shown)
-        self._update_buttons()
-
-    def _update_buttons(self) -> None:
-        ok = self.current_id() is not None
-        self.ok_button.setEnabled(ok)
-        self.camera_button.setEnabled(ok)
-
-    @Slot()
-    def _accept(self) -> None:
-        pid = self.current_id()
-        if pid is not None:
-            self.chosen = pid
-            self.accept()
-
-    @Slot()
-    def _teach_with_camera(self) -> None:
-        pid = self.current_id()
-        if pid is not None:
-            self.reject()  # this picture is not stored; the camera's are
-            self.teach_requested.emit(pid)
 
 
 class CorrectPanel(QWidget):
     """ "Is it right? [Right] [No, it is…]", "Teach a product…", and what the last
     correction did. The Test screen feeds it each answer with :meth:`set_current`."""
 
-    taught = Signal(object)  # app.core.correction.Taught, after the files are written
+    taught = Signal(object)  # Taught (app.core.flows.teach), after the files are written
     camera_busy = Signal(bool)  # True while the teach dialog uses the camera
     message = Signal(str, str)  # what a correction did (text, "ok" / "warn" / "error")
 
@@ -174,7 +53,7 @@ class CorrectPanel(QWidget):
         self.names: dict[str, str] = {}  # the shop's products now (empty: not known)
         self.weights: Path | None = None  # the base weights chosen in Advanced, if any
         self.display: Callable[[str], str] = lambda pid: self.names.get(pid) or pid
-        self.camera_id: Callable[[], str] = lambda: ""
+        self.settings: Any = None  # app.core.paths.Settings: the camera chosen last
         # tests and the screenshot script: a factory of the teach dialog's FrameSource
         self.camera_stand_in: Callable[[], FrameSource] | None = None
         self.teach_interval_s = 0.15  # the teach dialog's pause between pictures
@@ -230,9 +109,9 @@ class CorrectPanel(QWidget):
             weights = self.weights
 
             def warm(_on_progress: Any, _cancel: Event) -> bool:
-                from app.core.teach import prepare
+                from app.core.flows.teach import prepare_teaching
 
-                return prepare(model_dir, weights)
+                return prepare_teaching(model_dir, weights)
 
             self.runner.start("teach-prepare", warm)
 
@@ -315,31 +194,31 @@ class CorrectPanel(QWidget):
         """ "Teach a product…": about 10 camera (or video) pictures, accepted or dropped."""
         if self._why_not():
             return None
-        from .teach_dialog import TeachDialog  # QtMultimedia dialogs load only here
+        from ...camera.dialogs import open_camera_dialog
+        from .teach_dialog import TeachDialog
 
-        make = self.camera_stand_in
-        source = make() if make is not None else None
         choices = product_choices([], self.names, self.labels, self.display)
-        dlg = TeachDialog(
-            choices,
-            self.runner,
-            parent=self.window(),
-            product_id=product_id,
-            camera_id=self.camera_id() or None,
-            source=source,
-            interval_s=self.teach_interval_s,
-            capture_s=self.teach_capture_s,
+        dlg = open_camera_dialog(
+            lambda source, camera_id: TeachDialog(
+                choices,
+                self.runner,
+                parent=self.window(),
+                product_id=product_id,
+                camera_id=camera_id,
+                source=source,
+                interval_s=self.teach_interval_s,
+                capture_s=self.teach_capture_s,
+            ),
+            stand_in=self.camera_stand_in,
+            settings=self.settings,
+            accepted=lambda d: self.teach_frames(
+                d.product_id, d.accepted_frames(), correction=False
+            ),
+            remember_camera=False,  # the Test screen's camera choice is its own
         )
-        if source is not None:
-            source.setParent(dlg)
         self.teach_dialog = dlg
         self.camera_busy.emit(True)
-        dlg.accepted.connect(
-            lambda: self.teach_frames(dlg.product_id, dlg.accepted_frames(), correction=False)
-        )
         dlg.finished.connect(lambda _r: self.camera_busy.emit(False))
-        dlg.finished.connect(dlg.deleteLater)
-        dlg.open()
         return dlg
 
     # -- the work --------------------------------------------------------------------
@@ -348,26 +227,24 @@ class CorrectPanel(QWidget):
     ) -> Task | None:
         """Store and teach in the background. ``correction``: a Test-screen answer (a
         burst when it has neighbours); otherwise frames already picked by the dialog."""
-        from app.core.store import TAUGHT, TEST_SCREEN
+        from app.core.flows.teach import teach_at_the_counter
 
         store, model_dir = self.store, self.model_dir
         if store is None or not frames or self.busy:
             return None
-        from app.core.correction import store_and_teach
-
-        want = NEIGHBOURS + 1 if correction and len(frames) > 1 else None
+        keep = NEIGHBOURS + 1 if correction and len(frames) > 1 else None
         shop = set(self.names) or None
         weights = self.weights
         name = self.display(product_id)
 
         def work(on_progress: Any, cancel: Event) -> Taught:
-            return store_and_teach(
+            return teach_at_the_counter(
                 store,
                 model_dir,
                 product_id,
                 frames,
-                origin=TEST_SCREEN if correction else TAUGHT,
-                want=want,
+                answer=correction,
+                keep=keep,
                 shop_products=shop,
                 weights=weights,
                 on_progress=on_progress,
@@ -400,12 +277,10 @@ class CorrectPanel(QWidget):
         name = self.display(taught.product_id)
         n = len(taught.stored)
         frames = f"{n} frame{'s' if n != 1 else ''}"
-        own = dict(taught.refused).get(0) if correction else None
-        from app.core.teach import DUPLICATE, ENOUGH
+        from app.core.flows.teach import own_picture_problem
 
-        note = ""
-        if own is not None and own not in (DUPLICATE, ENOUGH):
-            note = f" (this picture was {own}; its neighbours were used)"
+        own = own_picture_problem(taught) if correction else None
+        note = f" (this picture was {own}; its neighbours were used)" if own else ""
         self.taught.emit(taught)  # first: the screen reloads the model (and clears its banner)
         if taught.result is not None:
             self._say(

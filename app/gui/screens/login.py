@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from threading import Event
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
@@ -28,11 +28,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import paths
+from app.core.errors import InsecureServerUrl, SessionExpired, ShopError, TrainerError
 from app.core.progress import ProgressHook
 
-from .session import Session
-from .tasks import Task, TaskError
-from .widgets import Banner, ProgressPanel
+from ..session import Session
+from ..tasks import Task, TaskError
+from ..widgets import Banner, ProgressPanel
+
+if TYPE_CHECKING:
+    from app.core.flows.login import ChannelInfo, Login, ShopClient
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +57,8 @@ class LoginScreen(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self._channels: list[Any] = []
-        self._pending_client: Any = None
-        self._pending_server = ""
+        self._channels: list[ChannelInfo] = []
+        self._pending_client: ShopClient | None = None  # logged in, no channel chosen yet
 
         self.pages = QStackedWidget()
         self.pages.addWidget(self._build_form())
@@ -204,7 +207,7 @@ class LoginScreen(QWidget):
             if self.pages.currentIndex() == 2:
                 self.pages.setCurrentIndex(0)
             return
-        if src.kind == "shop":
+        if src.server:
             self.connected_label.setText(
                 f"Connected to <b>{src.server}</b>, channel <b>{src.channel_code}</b>."
             )
@@ -219,8 +222,8 @@ class LoginScreen(QWidget):
                 f"Training from the folder <b>{src.folder}</b>. "
                 "Log in to a shop to publish a model."
             )
-        self.logout_button.setText("Log out" if src.kind == "shop" else "Log in to a shop")
-        self.switch_button.setVisible(src.kind == "shop" and len(self._channels) > 1)
+        self.logout_button.setText("Log out" if src.server else "Log in to a shop")
+        self.switch_button.setVisible(bool(src.server) and len(self._channels) > 1)
         self.pages.setCurrentIndex(2)
 
     # -- actions --------------------------------------------------------------------
@@ -237,8 +240,7 @@ class LoginScreen(QWidget):
             w.setEnabled(not busy)
 
     def log_in(self) -> None:
-        from app.core.errors import InsecureServerUrl, ShopError
-        from app.core.shop import ShopClient, normalise_server_url
+        from app.core.flows.login import connect, server_address, sign_in
 
         user = self.username.text().strip()
         password = self.password.text()
@@ -246,9 +248,9 @@ class LoginScreen(QWidget):
             self.banner.show_message("Enter the shop server, your username and password.", "warn")
             return
         try:
-            server = normalise_server_url(self.server.currentText())
+            server = server_address(self.server.currentText())
             try:
-                client = ShopClient(server)
+                client = connect(server)
             except InsecureServerUrl:
                 answer = QMessageBox.warning(
                     self,
@@ -260,21 +262,21 @@ class LoginScreen(QWidget):
                 )
                 if answer != QMessageBox.StandardButton.Yes:
                     return
-                client = ShopClient(server, allow_insecure=True)
+                client = connect(server, insecure=True)
         except ShopError as exc:
             self.banner.show_message(str(exc), "error")
             return
         remember = self.remember.isChecked()
         self.password.clear()  # never kept beyond this call
 
-        def work(on_progress: ProgressHook, cancel: Event) -> Any:
-            return client.login(user, password, remember)
+        def work(on_progress: ProgressHook, cancel: Event) -> Login:
+            return sign_in(client, user, password, remember=remember)
 
         self.banner.clear_message()
         self._busy(True)
         task = self.session.runner.start("login", work)
         self.progress.track(task, f"Connecting to {server}…", cancellable=False)
-        task.succeeded.connect(lambda channels: self._logged_in(server, user, client, channels))
+        task.succeeded.connect(lambda login: self._logged_in(server, user, login))
         task.failed.connect(self._login_failed)
         task.finished.connect(lambda: self._busy(False))
 
@@ -282,13 +284,13 @@ class LoginScreen(QWidget):
         self.banner.show_failure(err)
         self.password.setFocus()
 
-    def _logged_in(self, server: str, user: str, client: Any, channels: list[Any]) -> None:
+    def _logged_in(self, server: str, user: str, login: Login) -> None:
         s = self.session.settings
         s.remember_server(server)
         s.last_username = user
         s.save()
-        self._channels = list(channels)
-        self._pending_client, self._pending_server = client, server
+        channels = self._channels = list(login.channels)
+        self._pending_client = login.client
         if not channels:
             self.banner.show_message(
                 "This user has no channel on the server. Ask the shop administrator for access.",
@@ -301,7 +303,7 @@ class LoginScreen(QWidget):
         self._fill_channels(channels)
         self.pages.setCurrentIndex(1)
 
-    def _fill_channels(self, channels: list[Any]) -> None:
+    def _fill_channels(self, channels: list[ChannelInfo]) -> None:
         self.channel_list.clear()
         for ch in channels:
             # The server's channel list holds code, id and permissions (no name, no count).
@@ -321,7 +323,6 @@ class LoginScreen(QWidget):
     def _show_channels_again(self) -> None:
         if self.session.client is not None:
             self._pending_client = self.session.client
-            self._pending_server = self.session.source.server if self.session.source else ""
         self._fill_channels(self._channels)
         self.pages.setCurrentIndex(1)
 
@@ -330,23 +331,26 @@ class LoginScreen(QWidget):
         if item is not None:
             self._select(item.data(Qt.ItemDataRole.UserRole))
 
-    def _select(self, channel: Any) -> None:
-        client, server = self._pending_client, self._pending_server
+    def _select(self, channel: ChannelInfo) -> None:
+        from app.core.flows.login import open_channel
 
-        def work(on_progress: ProgressHook, cancel: Event) -> Any:
-            client.select_channel(channel.code)
-            return client.channel or channel
+        client = self._pending_client
+        if client is None:
+            return
+
+        def work(on_progress: ProgressHook, cancel: Event) -> ChannelInfo:
+            return open_channel(client, channel)
 
         task = self.session.runner.start("login", work)
         self.progress.track(task, f"Opening channel {channel.code}…")
-        task.succeeded.connect(lambda ch: self._selected(client, server, ch))
+        task.succeeded.connect(lambda ch: self._selected(client, ch))
         task.failed.connect(self.banner.show_failure)
 
-    def _selected(self, client: Any, server: str, channel: Any) -> None:
+    def _selected(self, client: ShopClient, channel: ChannelInfo) -> None:
         self.session.settings.last_channel = channel.code
         self.session.settings.save()
         self.banner.clear_message()
-        self.session.use_shop(client, server, channel)
+        self.session.use_shop(client)
         self.source_chosen.emit()
 
     def choose_folder(self) -> None:
@@ -373,15 +377,14 @@ class LoginScreen(QWidget):
 
     def use_sample_shop(self) -> None:
         """Six fruits shipped with the app: train → test → publish to a folder, no server."""
-        from app.core.errors import TrainerError
-        from app.core.sample_shop import sample_shop_dir
+        from app.core.flows.open_source import sample_shop
 
         try:
-            folder = sample_shop_dir()
+            source = sample_shop()  # its copy is made on first use
         except TrainerError as exc:
             self.banner.show_message(str(exc), "error")
             return
-        self.use_folder(folder)
+        self.use_folder(Path(source.folder))
 
     def use_folder(self, folder: Path) -> None:
         self.session.settings.last_folder = str(folder)
@@ -405,29 +408,26 @@ class LoginScreen(QWidget):
         server = s.recent_servers[0]
         self.server.setCurrentText(server)
 
-        def work(on_progress: ProgressHook, cancel: Event) -> Any:
-            from app.core.shop import ShopClient
+        def work(on_progress: ProgressHook, cancel: Event) -> Login | None:
+            from app.core.flows.login import resume
 
-            client = ShopClient.restore(server)
-            if client is None:
-                return None
-            return client, client.channels()
+            return resume(server)
 
         task = self.session.runner.start("login", work)
         self.progress.track(task, f"Reconnecting to {server}…")
-        task.succeeded.connect(lambda res: res and self._restored(server, *res))
+        task.succeeded.connect(lambda login: login and self._restored(login))
         task.failed.connect(self._restore_failed)
         return task
 
     def _restore_failed(self, err: TaskError) -> None:
         msg = err.message
-        if "log in" not in msg.lower():
+        if not isinstance(err.exception, SessionExpired):  # that one says to log in again
             msg += " Please log in again."
         self.banner.show_message(msg, "warn" if err.is_user_error else "error")
 
-    def _restored(self, server: str, client: Any, channels: list[Any]) -> None:
-        self._channels = list(channels)
-        self._pending_client, self._pending_server = client, server
+    def _restored(self, login: Login) -> None:
+        channels = self._channels = list(login.channels)
+        self._pending_client = login.client
         last = self.session.settings.last_channel
         match = [c for c in channels if c.code == last]
         if match:

@@ -1,12 +1,13 @@
 """ "Teach a product…": about 10 varied pictures of one product, accepted or dropped.
 
 The owner picks the product, holds it in front of the counter camera (or chooses a
-video of it: :class:`~app.gui.frames.VideoFileSource`) and presses Start; for a few
-seconds the dialog takes the newest picture several times a second while asking to
-turn the product. The core keeps the varied sharp ones (:func:`app.core.teach.pick_frames`:
-blurred, dark, blank and near-duplicate pictures are left out with their reason);
+video of it: :class:`~app.gui.camera.sources.VideoFileSource`) and presses Start; for a
+few seconds the dialog takes the newest picture several times a second while asking to
+turn the product (the timed capture of :class:`~app.gui.camera.dialogs.CaptureDialog`).
+The core keeps the varied sharp ones (:func:`app.core.flows.teach.pick_frames`: blurred,
+dark, blank and near-duplicate pictures are left out with their reason);
 the owner unticks any that show something else, and the Test screen's
-:class:`~app.gui.correct_panel.CorrectPanel` stores and teaches the rest.
+:class:`~.correct.CorrectPanel` stores and teaches the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from threading import Event
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,23 +32,22 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from .frames import CameraDialog, FrameSource, VideoFileSource, rgb_to_qimage
-from .tasks import TaskError
+from ...camera.dialogs import CaptureDialog
+from ...camera.images import rgb_to_qimage
+from ...camera.sources import VIDEO_FILTER, FrameSource, VideoFileSource
 
 if TYPE_CHECKING:
-    from app.core.teach import PickedFrames
+    from app.core.flows.teach import PickedFrames
 
-    from .product_choice import Choice
-    from .tasks import Task, TaskRunner
+    from ...tasks import TaskError, TaskRunner
+    from .choices import Choice
 
-VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm *.mpg *.mpeg *.wmv);;All files (*)"
 WANT = 10  # pictures kept of one product
 MAX_BURST = 40  # pictures looked at, at most (memory: a 1080p frame is 6 MB)
 THUMB = 104
@@ -61,7 +61,7 @@ PROMPTS = (
 )
 
 
-class TeachDialog(CameraDialog):
+class TeachDialog(CaptureDialog):
     """Product, live view, Start; then the kept pictures to accept or drop.
 
     ``accepted_frames()`` and ``product_id`` are what the owner accepted.
@@ -84,18 +84,13 @@ class TeachDialog(CameraDialog):
         capture_s: float = 4.0,
         want: int = WANT,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(runner, parent, interval_s, 1000, "#7a5200")
         self.setWindowTitle("Teach a product")
-        self.runner = runner
-        self.interval_s = float(interval_s)
         self.capture_s = float(capture_s)
         self.want = int(want)
         self.burst: list[np.ndarray] = []
         self.picked: PickedFrames | None = None
-        self.capturing = False
         self._t0 = 0.0
-        self._last: np.ndarray | None = None
-        self._pick_task: Task | None = None
 
         self.intro = QLabel(
             f"Choose the product, hold it in front of the camera and press <b>Start</b>. "
@@ -141,24 +136,9 @@ class TeachDialog(CameraDialog):
         self.pages.addWidget(self.view)
         self.pages.addWidget(self.kept)
 
-        self.status = QLabel("Waiting for the camera…")
-        self.status.setObjectName("subtitle")
         self.status.setWordWrap(True)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.bar.setTextVisible(False)
-        self.bar.setFixedHeight(10)
-        self.message.setStyleSheet("color: #7a5200;")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.start_button = self.buttons.addButton("Start", QDialogButtonBox.ButtonRole.ActionRole)
-        self.start_button.setEnabled(False)
-        self.start_button.clicked.connect(self.start)
         self.teach_button = self.buttons.addButton("Teach", QDialogButtonBox.ButtonRole.AcceptRole)
         self.teach_button.clicked.connect(self._accept)
-        self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.rejected.connect(self.reject)
-        self._timer = QTimer(self, interval=max(1, round(1000 * self.interval_s)))
-        self._timer.timeout.connect(self._tick)
 
         lay = QVBoxLayout(self)
         lay.addWidget(self.intro)
@@ -194,7 +174,7 @@ class TeachDialog(CameraDialog):
 
     def use_video(self, path: Path | str) -> None:
         """Play a video of the product as if it were the camera (looping)."""
-        self._stop_capture()
+        self.stop_capture()
         source = VideoFileSource(path, parent=self)
         self.cameras.blockSignals(True)  # choosing the video is not choosing a camera
         self.cameras.addItem(source.name, "")
@@ -208,47 +188,25 @@ class TeachDialog(CameraDialog):
         self._use(source)
         self._show_page(live=True)
 
-    def frame_arrived(self, rgb: np.ndarray) -> None:
-        idle = not self.capturing and self._pick_task is None and self.picked is None
-        if idle and not self.start_button.isEnabled():
-            self.start_button.setEnabled(True)
-            self.status.setText(
-                "Ready: press Start, then turn the product slowly in front of the camera."
-            )
+    def ready_text(self) -> str:
+        return "Ready: press Start, then turn the product slowly in front of the camera."
 
-    def source_failed(self, msg: str) -> None:
-        self._stop_capture()
-        self.start_button.setEnabled(False)
-        self.message.setText(msg)
+    def idle(self) -> bool:
+        return super().idle() and self.picked is None
 
-    # -- capture ------------------------------------------------------------------
-    @Slot()
-    def start(self) -> None:
+    def begin(self) -> None:
         """Take pictures for ``capture_s`` (again: the earlier ones are dropped)."""
-        if self._source is None or self._pick_task is not None:
-            return
         if self.picked is not None:  # "Take again": back to the live view first
             self.picked = None
             self.kept.clear()
             self._show_page(live=True)
         self.burst.clear()
-        self._last = None
-        self.capturing = True
-        self.message.clear()
-        self.start_button.setEnabled(False)
         self._t0 = time.monotonic()
-        self._timer.start()
-        self._tick()
         self._update_buttons()
 
-    @Slot()
-    def _tick(self) -> None:
-        if not self.capturing or self._source is None:
-            return
+    def take(self, rgb: np.ndarray | None) -> None:
         elapsed = time.monotonic() - self._t0
-        rgb = self._source.latest
-        if rgb is not None and rgb is not self._last and len(self.burst) < MAX_BURST:
-            self._last = rgb
+        if rgb is not None and len(self.burst) < MAX_BURST:
             self.burst.append(rgb)  # read-only frames, never changed by the source: no copy
         step = min(len(PROMPTS) - 1, int(len(PROMPTS) * elapsed / max(self.capture_s, 1e-3)))
         self.status.setText(f"{PROMPTS[step]}… ({len(self.burst)} pictures)")
@@ -256,30 +214,19 @@ class TeachDialog(CameraDialog):
         if elapsed >= self.capture_s or len(self.burst) >= MAX_BURST:
             self._pick()
 
-    def _stop_capture(self) -> None:
-        self._timer.stop()
-        self.capturing = False
-
     def _pick(self) -> None:
-        self._stop_capture()
+        from app.core.flows.teach import pick_frames
+
+        self.stop_capture()
         burst, want = list(self.burst), self.want
         self.status.setText(f"Choosing the best of {len(burst)} pictures…")
 
         def work(_on_progress: Any, _cancel: Event) -> PickedFrames:
-            from app.core.teach import pick_frames
-
             return pick_frames(burst, want)
 
-        task = self.runner.start("teach-pick", work)
-        self._pick_task = task
-        task.succeeded.connect(lambda r, t=task: self._picked(t, r))
-        task.failed.connect(lambda e, t=task: self._pick_failed(t, e))
-        task.cancelled.connect(lambda t=task: self._pick_failed(t, None))
+        self.run_after("teach-pick", work, self._picked, self._pick_failed)
 
-    def _picked(self, task: Task, picked: PickedFrames) -> None:
-        if task is not self._pick_task:
-            return
-        self._pick_task = None
+    def _picked(self, picked: PickedFrames) -> None:
         self.bar.setValue(1000)
         reasons = Counter(why for _, why in picked.refused)
         left_out = "; ".join(f"{n} {why}" for why, n in reasons.most_common())
@@ -309,12 +256,10 @@ class TeachDialog(CameraDialog):
         self.message.setText(f"Left out: {left_out}." if left_out else "")
         self._update_buttons()
 
-    def _pick_failed(self, task: Task, err: TaskError | None) -> None:
-        if task is self._pick_task:
-            self._pick_task = None
-            self.start_button.setEnabled(True)
-            self.status.setText("The pictures could not be looked at.")
-            self.message.setText(err.message if err is not None else "Cancelled.")
+    def _pick_failed(self, err: TaskError | None) -> None:
+        self.start_button.setEnabled(True)
+        self.status.setText("The pictures could not be looked at.")
+        self.message.setText(err.message if err is not None else "Cancelled.")
 
     def _show_page(self, live: bool) -> None:
         self.pages.setCurrentWidget(self.view if live else self.kept)
@@ -344,8 +289,7 @@ class TeachDialog(CameraDialog):
             self.accept()
 
     def done(self, result: int) -> None:
-        self._stop_capture()
-        if self._pick_task is not None:
-            self._pick_task.cancel()
-            self._pick_task = None
+        if self._task is not None:
+            self._task.cancel()  # its answer is not wanted any more
+            self._task = None
         super().done(result)

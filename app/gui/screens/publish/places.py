@@ -1,0 +1,178 @@
+"""Where a model is published, as the Publish screen says it: a shop channel or a folder.
+
+Both are the same :class:`~app.core.flows.publish.PublishTarget` underneath (one
+:class:`~.panel.PublishPanel` serves both); what differs is only how the owner is told
+— "channel “fruit”" or "channel 1 in the folder /srv/assets" — and, for a shop, that
+reading what it serves is a request over the network, made in the background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.errors import PublishError
+from app.core.flows.publish import FolderTarget, ModelVersion, Published, PublishTarget, ShopTarget
+from app.core.wording import describe_model
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from app.core.flows.login import ShopClient
+    from app.core.flows.publish import TargetStatus
+
+
+def describe_version(version: ModelVersion | None) -> str:
+    """ "the model trained 2 days ago (3 Dec 2026, 14:05) with 6 products…"."""
+    return describe_model(version.model_metadata) if version is not None else "nothing"
+
+
+@dataclass(frozen=True)
+class ShopPlace:
+    """The channel ``client`` has selected, named ``code``."""
+
+    client: ShopClient
+    code: str
+
+    remote = True  # what it serves is read over the network: in the background
+    status_resource = "publish-status"
+    max_rows = 10
+    checking = "Checking what the shop serves now…"
+    sending = "Uploading…"
+
+    @property
+    def key(self) -> Any:
+        """Who the served files were read from: a new login reads them again."""
+        return self.client
+
+    def target(self) -> PublishTarget:
+        return ShopTarget(self.client)
+
+    def status_failed(self, message: str) -> str:
+        return f"Could not read the server's models: {message}"
+
+    def served_text(self, status: TargetStatus) -> str:
+        current = status.current
+        if current is None:
+            return f"Channel <b>{self.code}</b> has no published model yet."
+        return (
+            f"Channel <b>{self.code}</b> serves {describe_version(current)}, version "
+            f"<b>{current.version}</b>. Versions kept on the server (choose one to serve it "
+            "again):"
+        )
+
+    def publish_question(self, local: str, current: Mapping[str, Any] | None) -> tuple[str, str]:
+        if current is None:
+            text = f"Publish {local} to channel “{self.code}”? No model is published there yet."
+            return text, "The tills load the new model on their next start."
+        return (
+            f"Replace {describe_model(dict(current))} on channel “{self.code}” with {local}?",
+            "The tills load the new model on their next start. The old one is kept on the "
+            "server and can be restored.",
+        )
+
+    def published_text(self, local: str, result: Published) -> str:
+        first = "Already published" if result.reused else "Published and verified"
+        again = " Nothing was uploaded again." if result.reused else ""
+        return (
+            f"{first}: the shop now serves version {result.version}, "
+            f"byte for byte the files on this computer.{again}"
+        )
+
+    def still_served(self, exc: BaseException) -> str:
+        """What a failed publish leaves served, where the error does not say it itself:
+        a PublishError says what the server serves (the previous model, ours after a lost
+        answer, or another publish's); the others all fail before a swap."""
+        return "" if isinstance(exc, PublishError) else "The previous model is still being served."
+
+    cancelled = "Publishing cancelled. The previous model is still being served."
+
+    def rollback_question(
+        self, chosen: ModelVersion, current: ModelVersion | None
+    ) -> tuple[str, str]:
+        return (
+            f"Serve {describe_version(chosen)} on channel “{self.code}” again, instead of "
+            f"{describe_version(current)}?",
+            "The tills load it on their next start. The model served now is kept on the "
+            "server and can be served again.",
+        )
+
+    def rolled_back_text(self, version: str) -> str:
+        return f"Channel {self.code} serves version {version} again."
+
+
+@dataclass(frozen=True)
+class FolderPlace:
+    """``root/<channel>/``: the plugin's layout in a folder the shop serves."""
+
+    root: Path
+    channel: str
+
+    remote = False  # a folder on this computer: read at once
+    status_resource = "folder-status"
+    max_rows = 6
+    checking = "Checking what the folder serves now…"
+    sending = "Publishing to the folder…"
+    cancelled = ""
+
+    @property
+    def key(self) -> Any:
+        return (str(self.root), self.channel)
+
+    def target(self) -> PublishTarget:
+        return FolderTarget(self.root, self.channel)
+
+    def status_failed(self, message: str) -> str:
+        return message
+
+    def served_text(self, status: TargetStatus) -> str:
+        current = status.current
+        if current is None:
+            return f"Nothing published for channel {self.channel} here yet."
+        text = (
+            f"Channel {self.channel} in this folder serves {describe_version(current)}, "
+            f"version {current.version}."
+        )
+        if len(status.versions) > 1:
+            text = text[:-1] + ". Choose an earlier one to serve it again:"
+        return text
+
+    def publish_question(self, local: str, current: Mapping[str, Any] | None) -> tuple[str, str]:
+        where = f"channel {self.channel} in the folder {self.root}"
+        if current is None:
+            return (
+                f"Publish {local} to {where}? Nothing is published there yet.",
+                "The tills that read this folder load it on their next start.",
+            )
+        return (
+            f"Replace {describe_model(dict(current))} on {where} with {local}?",
+            "The tills that read this folder load the new model on their next start. The "
+            "old one is kept in the folder and can be served again.",
+        )
+
+    def published_text(self, local: str, result: Published) -> str:
+        again = " It was already the served version: nothing was copied." if result.reused else ""
+        return (
+            f"Published {local} for channel {self.channel} (version {result.version}). The "
+            f"tills load <b>{Path(result.location) / 'model.json'}</b>.{again}"
+        )
+
+    def still_served(self, exc: BaseException) -> str:
+        return ""  # a folder's errors say what is served themselves
+
+    def rollback_question(
+        self, chosen: ModelVersion, current: ModelVersion | None
+    ) -> tuple[str, str]:
+        return (
+            f"Serve {describe_version(chosen)} on channel {self.channel} in the folder "
+            f"{self.root} again, instead of {describe_version(current)}?",
+            "The tills that read this folder load it on their next start. The model served "
+            "now stays in the folder and can be served again.",
+        )
+
+    def rolled_back_text(self, version: str) -> str:
+        return f"The folder serves version {version} again for channel {self.channel}."
+
+
+Place = ShopPlace | FolderPlace

@@ -1,0 +1,325 @@
+"""What a training found, first on the Train screen: the verdict, per product, mix-ups.
+
+"Recognised 23 of 25 held-back photos (92 %)", when the till adds by itself, which
+products need photos, accuracy per product and the pairs most often confused (with
+thumbnails). Each product's name asks for it on Products (:attr:`TrainingResults.
+product_requested`: the window shows it, screens never import each other).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.wording import NONE_WEAK, headline, is_weak, weak_products
+
+from ...decision_widget import percent
+from ...session import Session
+from ...widgets import FlowLayout, format_duration, keep_splitter, link_button
+
+if TYPE_CHECKING:
+    from app.core.flows.train import Acceptance, TrainResult
+
+PID_ROLE = Qt.ItemDataRole.UserRole + 1  # a table cell's product id (UserRole: thumbnail)
+
+
+class ProductLinks(QWidget):
+    """Lines like "Add photos of: Avocado Kiwi": each name a link-styled button that
+    asks for that product on Products (``clicked``); ``text()`` is what it says."""
+
+    clicked = Signal(str, str)  # product id, its name
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._lay = QVBoxLayout(self)
+        self._lay.setContentsMargins(0, 0, 0, 0)
+        self._lay.setSpacing(2)
+        self._text = ""
+        self._buttons: list[QPushButton] = []
+
+    def set_lines(self, lines: list[tuple[str, list[tuple[str, str]], str]], empty: str) -> None:
+        """``(lead, [(id, name), …], after)`` per line; ``empty`` when there are none."""
+        while self._lay.count():
+            w = self._lay.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self._buttons = []
+        plain = []
+        if not lines:
+            label = QLabel(empty)
+            label.setWordWrap(True)
+            self._lay.addWidget(label)
+            self._text = empty
+            return
+        for lead, products, after in lines:
+            row = QWidget()
+            flow = FlowLayout(row, spacing=6)
+            flow.addWidget(QLabel(lead))
+            for pid, name in products:
+                b = link_button(name, f"See the photos of {name} on Products (ID {pid})")
+                b.clicked.connect(lambda _=False, p=pid, n=name: self.clicked.emit(p, n))
+                flow.addWidget(b)
+                self._buttons.append(b)
+            if after:
+                hint = QLabel(after)
+                hint.setObjectName("hint")
+                flow.addWidget(hint)
+            self._lay.addWidget(row)
+            names = ", ".join(n for _, n in products)
+            plain.append(" ".join(x for x in (re.sub("<[^>]+>", "", lead), names, after) if x))
+        self._text = "\n".join(plain)
+
+    def text(self) -> str:
+        return self._text
+
+    def buttons(self) -> list[QPushButton]:
+        return list(self._buttons)
+
+
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.0f}%"
+
+
+def accept_text(a: Acceptance | None) -> str:
+    """When the till adds a product without asking, as training measured it."""
+    if a is None or not a.measured:
+        at = percent(a.threshold) if a is not None else "97 %"
+        return (
+            f"The till asks the cashier unless it is at least {at} sure (too few held-back "
+            "photos to measure when it can be sure)."
+        )
+    if not a.coverage or a.precision is None:
+        return (
+            "The till always asks the cashier: on the held-back photos no level of "
+            f"confidence was right {percent(a.target)} of the time."
+        )
+    return (
+        f"The till adds a product by itself at {percent(a.threshold)} or more: "
+        f"{percent(a.coverage)} of held-back photos, {percent(a.precision)} of them right."
+    )
+
+
+class TrainingResults(QWidget):
+    """The results of the training shown (hidden until there is one)."""
+
+    product_requested = Signal(str, str)  # a product's name was clicked (id, name)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.previous = QLabel()  # "Previous training" while a new one runs or was cancelled
+        self.previous.setObjectName("hint")
+        self.previous.setWordWrap(True)
+        self.previous.hide()
+        self.shown: tuple[TrainResult, dict[str, int]] | None = None  # (result, counts)
+        self.accuracy = QLabel()
+        self.accuracy.setObjectName("bignumber")
+        self.accuracy.setWordWrap(True)
+        self.accept_line = QLabel()  # "The till adds a product by itself at 86 % or more: …"
+        self.accept_line.setWordWrap(True)
+        self.shop_look = QLabel()  # "Shop's look: from 20 counter frames"
+        self.shop_look.setObjectName("hint")
+        self.shop_look.hide()
+        self.per_product = QTableWidget(0, 3)
+        self.per_product.setHorizontalHeaderLabels(["Product", "Photos", "Recognised"])
+        self._setup_table(self.per_product)
+        self.confusions = QTableWidget(0, 3)
+        self.confusions.setHorizontalHeaderLabels(["Product", "Mistaken for", "Times"])
+        self._setup_table(self.confusions)
+        self.per_product.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.confusions.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.confusions.setIconSize(QSize(48, 48))
+        self.confusions.verticalHeader().setDefaultSectionSize(54)
+        for table in (self.per_product, self.confusions):  # a product's name opens Products
+            table.cellClicked.connect(lambda r, c, t=table: self._cell_clicked(t, r, c))
+        self.more_photos = ProductLinks()  # "Add photos of: <links>"
+        self.more_photos.clicked.connect(self.product_requested)
+        self.result_buttons = QHBoxLayout()
+        self.inspect_button = QPushButton("Inspect the model")
+        self.publish_button = QPushButton("Publish…")
+        self.result_buttons.addStretch(1)
+        self.result_buttons.addWidget(self.inspect_button)
+        self.result_buttons.addWidget(self.publish_button)
+
+        rl = QVBoxLayout(self)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.previous)
+        rl.addWidget(self.accuracy)
+        rl.addWidget(self.accept_line)
+        rl.addWidget(self.shop_look)
+        rl.addWidget(self.more_photos)
+        pair = QSplitter()
+        self.pair = pair
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(QLabel("<b>Per product</b> (held-back photos recognised)"))
+        ll.addWidget(self.per_product)
+        right = QWidget()
+        rr = QVBoxLayout(right)
+        rr.setContentsMargins(0, 0, 0, 0)
+        rr.addWidget(QLabel("<b>Most often confused</b>"))
+        rr.addWidget(self.confusions)
+        pair.addWidget(left)
+        pair.addWidget(right)
+        keep_splitter(pair, session.settings, "train.results")
+        rl.addWidget(pair, 1)
+        rl.addLayout(self.result_buttons)
+        session.thumbnails.ready.connect(self._confusion_thumb_ready)
+
+    @staticmethod
+    def _setup_table(t: QTableWidget) -> None:
+        t.verticalHeader().hide()
+        t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        t.setAlternatingRowColors(True)
+        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        t.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        t.verticalHeader().setDefaultSectionSize(26)
+        t.setMinimumHeight(160)
+
+    def _cell_clicked(self, table: QTableWidget, row: int, col: int) -> None:
+        item = table.item(row, col)
+        pid = item.data(PID_ROLE) if item is not None else None
+        if pid:
+            self.product_requested.emit(str(pid), item.text())
+
+    def show_result(self, result: TrainResult, counts: dict[str, int]) -> None:
+        """One training's results (``counts``: photos per product)."""
+        names = {**self.session.names(), **result.names}
+        thumbs = self.session.thumbnails
+        catalogue = self.session.catalogue()
+        first_image = {
+            p.id: p.active_images()[0].path
+            for p in (catalogue.products if catalogue else [])
+            if p.active_images()
+        }
+
+        def name(pid: str) -> str:
+            return names.get(pid, pid)
+
+        def link(item: QTableWidgetItem, pid: str) -> QTableWidgetItem:
+            """A product's name that opens it on Products (``_cell_clicked``)."""
+            item.setData(PID_ROLE, pid)
+            item.setForeground(QColor("#1d5fa8"))
+            font = QFont(item.font())
+            font.setUnderline(True)
+            item.setFont(font)
+            item.setToolTip(f"{item.toolTip()}\nClick to see its photos on Products".strip())
+            return item
+
+        self.shown = (result, counts)
+        head = headline(result.val_accuracy, result.held_back)
+        self.accuracy.setText(
+            f"{head.text}<br><span style='color:#555'>{result.product_count} products · "
+            f"{result.image_count} photos · {format_duration(result.duration_s)}</span>"
+        )
+        self.accuracy.setToolTip(f"How it was checked: {result.validation}")
+        self.accept_line.setText(accept_text(result.accept))
+        n_frames = result.counter_frames
+        look = f"Shop's look: from {n_frames} counter frame{'s' if n_frames != 1 else ''}"
+        skipped = len(result.frames_skipped)
+        if n_frames and skipped:
+            look += f" ({skipped} not used)"
+        self.shop_look.setText(look if n_frames else "")
+        tip = [result.centred_on] if result.centred_on else []
+        tip += [f"Not used: {Path(f).name} — {why}" for f, why in result.frames_skipped[:10]]
+        self.shop_look.setToolTip("\n".join(tip))
+        self.shop_look.setVisible(bool(n_frames))
+        # Products the owner left ticked that the model cannot know: no usable photo.
+        trained = set(result.labels)
+        ticked = catalogue.active() if catalogue is not None else []
+        untrained = [p.id for p in ticked if p.id not in trained]
+        rows = sorted(
+            result.labels,
+            key=lambda pid: (
+                2 if result.per_product.get(pid) is None else 0,
+                result.per_product.get(pid) or 0,
+                name(pid),
+            ),
+        )
+        self.per_product.setRowCount(len(rows) + len(untrained))
+        for r, pid in enumerate(untrained):
+            item = QTableWidgetItem(name(pid))
+            item.setToolTip(f"Product ID {pid} — not in the model: it had no usable photo")
+            self.per_product.setItem(r, 0, link(item, pid))
+            self.per_product.setItem(r, 1, QTableWidgetItem("0"))
+            a = QTableWidgetItem("needs photos")
+            a.setForeground(QColor("#b03a2e"))
+            self.per_product.setItem(r, 2, a)
+        for r, pid in enumerate(rows, start=len(untrained)):
+            acc = result.per_product.get(pid)
+            item = QTableWidgetItem(name(pid))
+            item.setToolTip(f"Product ID {pid}")
+            self.per_product.setItem(r, 0, link(item, pid))
+            self.per_product.setItem(r, 1, QTableWidgetItem(str(counts.get(pid, ""))))
+            a = QTableWidgetItem(pct(acc) if acc is not None else "not measured")
+            a.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if is_weak(acc):
+                a.setForeground(QColor("#b03a2e"))
+            self.per_product.setItem(r, 2, a)
+
+        pairs = sorted(result.confusions, key=lambda c: -c[2])[:10]
+        self.confusions.clearSpans()
+        self.confusions.setRowCount(len(pairs))
+        for r, (a_id, b_id, count) in enumerate(pairs):
+            for col, pid in ((0, a_id), (1, b_id)):
+                item = QTableWidgetItem(name(pid))
+                if pid in first_image:
+                    item.setIcon(QIcon(thumbs.get_or_placeholder(first_image[pid])))
+                    item.setData(Qt.ItemDataRole.UserRole, str(first_image[pid]))
+                self.confusions.setItem(r, col, link(item, pid))
+            self.confusions.setItem(r, 2, QTableWidgetItem(str(count)))
+        if not pairs:
+            self.confusions.setRowCount(1)
+            self.confusions.setItem(0, 0, QTableWidgetItem("No mix-ups on held-back photos"))
+            self.confusions.setSpan(0, 0, 1, 3)
+
+        needs = [
+            p
+            for p in weak_products(result.labels, result.per_product, counts)
+            if p not in untrained
+        ]
+        lines: list[tuple[str, list[tuple[str, str]], str]] = []
+        if untrained:
+            lines.append(
+                (
+                    "<b>Needs photos</b> — not in the model, so the camera cannot recognise them:",
+                    [(p, name(p)) for p in untrained[:20]],
+                    "…" if len(untrained) > 20 else "",
+                )
+            )
+        if needs:
+            lines.append(
+                (
+                    "<b>Add photos of:</b>",
+                    [(p, name(p)) for p in needs[:20]],
+                    ("… " if len(needs) > 20 else "")
+                    + "— a few photos taken at the counter help most.",
+                )
+            )
+        self.more_photos.set_lines(lines, NONE_WEAK)
+
+    def _confusion_thumb_ready(self, key: str) -> None:
+        for r in range(self.confusions.rowCount()):
+            for c in (0, 1):
+                item = self.confusions.item(r, c)
+                if item is not None and item.data(Qt.ItemDataRole.UserRole) == key:
+                    item.setIcon(QIcon(self.session.thumbnails.get_or_placeholder(key)))
