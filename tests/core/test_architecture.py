@@ -1,7 +1,8 @@
 """The layers: import-linter's contracts (pyproject.toml), and what they cannot see.
 
 ``lint-imports`` checks the imports as written (lazy ones included): core without Qt,
-the command line on the task layer, the task layer above the domain, no cycles. The
+the command line and the app on the task layer, no screen importing another, the task
+layer above the domain, no cycles. The
 tests below it check what only running code shows: every core module really imports
 with Qt blocked, the app and the window start without TensorFlow (or NumPy), no
 product module is collected by pytest, and no module grows past one screenful of jobs.
@@ -20,7 +21,14 @@ import app.core
 
 CORE = Path(app.core.__file__).parent
 REPO = CORE.parents[1]
-CONTRACTS = {"core-without-qt", "cli-calls-tasks", "tasks-above-domain", "no-cycles"}
+CONTRACTS = {
+    "core-without-qt",
+    "cli-calls-tasks",
+    "gui-calls-tasks",
+    "screens-apart",
+    "tasks-above-domain",
+    "no-cycles",
+}
 MAX_LINES = 450
 # Over the limit, and their owner's to split (issue 14): drop an entry once it is done
 # (the test fails while an entry is no longer needed).
@@ -42,11 +50,10 @@ def test_the_import_contracts_hold() -> None:
     assert f"{len(config['contracts'])} kept, 0 broken" in out.stdout, out.stdout
 
 
-def test_no_module_of_core_or_the_command_line_is_over_450_lines() -> None:
+def test_no_module_of_the_app_is_over_450_lines() -> None:
     long = {
         str(p.relative_to(REPO))
-        for folder in (CORE, REPO / "app" / "cli")
-        for p in folder.rglob("*.py")
+        for p in (REPO / "app").rglob("*.py")
         if len(p.read_text(encoding="utf-8").splitlines()) > MAX_LINES
     }
     assert long == TOO_LONG_FOR_NOW, f"over {MAX_LINES} lines: {sorted(long)}"

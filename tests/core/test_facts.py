@@ -44,9 +44,7 @@ def test_the_three_model_files_are_named_in_one_place() -> None:
     assert train_flow.FILES is model_format.FILES
     copies = [
         str(path.relative_to(APP.parent))
-        for path, text in _sources(
-            "core", "cli", "gui/recognise_screen.py", "gui/publish_screen.py"
-        ).items()
+        for path, text in _sources("core", "cli", "gui").items()
         if path.name != "model_format.py"
         and any(set(model_format.FILES) <= set(t) for t in _string_tuples(text))
     ]
@@ -81,7 +79,7 @@ def test_the_photo_suffixes_are_listed_in_one_place() -> None:
     pattern = re.compile(r"""[("'\s]\*?\.jpg["' ,*]+\.jpeg""")
     copies = [
         str(path.relative_to(APP.parent))
-        for path, text in _sources("core", "cli", "gui/recognise_screen.py").items()
+        for path, text in _sources("core", "cli", "gui").items()
         if path.name != "catalogue.py" and pattern.search(text)
     ]
     assert not copies, f"photo suffixes typed again in {copies}"
