@@ -54,9 +54,6 @@ def of_catalogue(catalogue: Catalogue, digests: Mapping[Path, str] | None = None
     return out
 
 
-# The old spelling, for app/gui until it switches (see app/core/catalog.py).
-of_catalog = of_catalogue
-
 
 def to_metadata(fp: Fingerprint) -> dict[str, Any]:
     return {"format": FORMAT, "products": fp}

@@ -51,9 +51,6 @@ from .publishing import (
 from .sessions import store_description as session_store_description
 from .transport import ChannelInfo, ShopClient, is_loopback, normalise_server_url
 
-# The old spelling, for app/gui and bench until they switch (see app/core/catalog.py).
-fetch_catalog = fetch_catalogue
-
 __all__ = [
     "CatalogueListing",
     "ChannelInfo",
@@ -71,7 +68,6 @@ __all__ = [
     "delete_feedback",
     "download_image",
     "feedback_stats",
-    "fetch_catalog",
     "fetch_catalogue",
     "is_loopback",
     "iter_feedback",

@@ -104,11 +104,6 @@ class FetchResult:
     stats: FetchStats
     listing: CatalogueListing  # every listed photo, downloaded or not (for fingerprints)
 
-    @property
-    def catalog(self) -> Catalogue:
-        """The old spelling, for app/gui and bench until they switch (app/core/catalog.py)."""
-        return self.catalogue
-
 
 def _instant(stamp: str) -> dt.datetime:
     """For ordering change stamps: an unreadable one sorts first."""
