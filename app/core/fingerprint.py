@@ -54,7 +54,6 @@ def of_catalogue(catalogue: Catalogue, digests: Mapping[Path, str] | None = None
     return out
 
 
-
 def to_metadata(fp: Fingerprint) -> dict[str, Any]:
     return {"format": FORMAT, "products": fp}
 
