@@ -24,6 +24,8 @@ from app.core.flows.publish import (
     PublishTarget,
     ShopTarget,
     TargetStatus,
+    model_file_hashes,
+    serves_these_files,
 )
 
 
@@ -70,6 +72,14 @@ def test_a_folder_target(tmp_path: Path, tm_export: Path) -> None:
     publish_two_and_roll_back(target, first, second)
     assert target.channel_dir == (tmp_path / "assets" / "2").resolve()
     assert (target.channel_dir / "latest" / "metadata.json").is_file()
+    assert target.location == str(target.channel_dir / "latest")
+    served = target.status().current
+    assert served is not None
+    assert target.served_metadata() == served.model_metadata
+    assert served.model_metadata["trainedAt"] == "2026-01-01T00:00:00Z"  # rolled back to a
+    assert serves_these_files(served.hashes, first)
+    assert not serves_these_files(served.hashes, second)
+    assert model_file_hashes(first) == served.hashes
 
 
 def test_a_folder_target_names_what_it_cannot_serve(tmp_path: Path, tm_export: Path) -> None:
@@ -114,5 +124,7 @@ def test_a_shop_target(vendure: VendureServer, tm_export: Path, tmp_path: Path) 
     assert target.status() == TargetStatus(None, [], [])
     publish_two_and_roll_back(target, first, second)
     latest = target.publish(first)  # the served one: its url is where the tills read it
-    assert latest.reused and latest.location == client.latest_url()
+    assert latest.reused and latest.location == client.latest_url() == target.location
+    served = target.served_metadata()  # read as the tills read it
+    assert served is not None and served["trainedAt"] == "2026-01-01T00:00:00Z"
     client.close()

@@ -70,3 +70,19 @@ def test_opening_a_folder_applies_the_owners_edits(tmp_path: Path) -> None:
     # a folder lists exactly what it holds: the export records the same catalogue
     assert [p.id for p in opened.trained_on.active()] == ["apple"]
     assert opened.trained_on.products[0].images == [ImageRef(shop / "apple" / "1.jpg")]
+
+
+def test_the_app_edits_the_opened_sources_own_store(isolated_home: Path, tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    for pid in ("apple", "lime"):
+        (shop / pid).mkdir(parents=True)
+        (shop / pid / "1.jpg").write_bytes(b"not decoded here")
+    source = folder_source(shop)
+    store = source.store()
+    opened = open_source(source, store=store)
+    assert opened.store is store  # the one copy the app edits
+    store.set_product_included("apple", False)
+    assert [p.id for p in opened.catalogue.active()] == ["apple", "lime"]  # as read
+    again = opened.with_current_edits()
+    assert [p.id for p in again.catalogue.active()] == ["lime"]
+    assert [p.id for p in again.trained_on.active()] == ["lime"]

@@ -1,0 +1,39 @@
+"""The app's "what changed" banner, from an opened source: the owner's edits count, the
+model on this computer that has it all says nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.core import fingerprint
+from app.core.flows.changes import local_metadata, news_since_models
+from app.core.flows.open_source import folder_source, open_source
+
+
+def test_an_untick_after_training_is_news(isolated_home: Path, tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    for pid in ("apple", "lime", "kiwi"):
+        (shop / pid).mkdir(parents=True)
+        (shop / pid / "1.jpg").write_bytes(pid.encode())  # hashed, never decoded here
+    source = folder_source(shop)
+    opened = open_source(source)
+    model = tmp_path / "model"
+    model.mkdir()
+    trained = fingerprint.of_catalogue(opened.trained_on)
+    meta = {"catalogFingerprint": fingerprint.to_metadata(trained)}
+    (model / "metadata.json").write_text(json.dumps(meta))
+    assert local_metadata(model) == meta and local_metadata(tmp_path / "none") is None
+    assert news_since_models(opened.trained_on, model_dir=model) == ""
+
+    opened.store.set_product_included("kiwi", False)  # the app edits the opened store
+    now = opened.with_current_edits()
+    assert [p.id for p in now.catalogue.active()] == ["apple", "lime"]
+    assert [p.id for p in now.trained_on.active()] == ["apple", "lime"]
+    assert opened.base is now.base and opened.listed is now.listed  # not read again
+    said = news_since_models(now.trained_on, model_dir=model)
+    assert said.startswith("1 removed since your last training"), said
+    # the shop serves exactly this catalogue: no banner, whatever the local model says
+    current = fingerprint.of_catalogue(now.trained_on)
+    served = {"catalogFingerprint": fingerprint.to_metadata(current)}
+    assert news_since_models(now.trained_on, model_dir=model, served_metadata=served) == ""
