@@ -81,7 +81,8 @@ def train(
     check_cancel(cancel)
 
     counts = dataset.counts()
-    items = [(s.path, s.digest, o.views_for(counts[s.product_id])) for s in dataset.samples]
+    cap = o.view_cap(list(counts.values()))  # a large catalogue: fewer views per photo
+    items = [(s.path, s.digest, o.views_for(counts[s.product_id], cap)) for s in dataset.samples]
     feats, failed = extract(
         items,
         weights=weights,

@@ -50,7 +50,8 @@ def planned_views(n_images: int, n_products: int, options: TrainOptions | None =
     """Augmented views a training of this size computes (the unit of its cost)."""
     o = options or TrainOptions()
     per_product = max(1, n_images // max(1, n_products))
-    return n_images * o.views_for(per_product)
+    counts = [per_product] * max(1, n_products)
+    return n_images * o.views_for(per_product, o.view_cap(counts))
 
 
 def seconds_after_features(

@@ -9,6 +9,7 @@ import pytest
 
 from app.core import head
 from app.core import training_cost as trainer
+from app.core.errors import InvalidOptions
 from app.core.head import (
     UNIFORM,
     build_head,
@@ -119,3 +120,21 @@ def test_the_estimate_grows_with_products_not_only_with_views() -> None:
     assert head > by_views  # at this size the head is most of the work
     whole = trainer.estimate_seconds(10000, 5000, o)
     assert whole > views * trainer.SECONDS_PER_VIEW + head
+
+
+def test_photo_variations_grow_with_photos_in_a_large_catalogue_only() -> None:
+    """Issue 22: a few hundred products keep every view; 5,000 products x 2 photos get
+    the photo alone, so the cost grows with the photos and not 12 times them, and the
+    estimate counts the same views the trainer extracts."""
+    o = TrainOptions()
+    assert o.view_cap([3] * 300) is None and o.view_cap([1] * 50) is None
+    assert o.views_for(3, o.view_cap([3] * 300)) == 8  # unchanged
+    cap = o.view_cap([2] * 1000)
+    assert cap == 6 and 1000 * 2 * o.views_for(2, cap) <= o.view_budget
+    assert o.views_for(2, o.view_cap([2] * 5000)) == 1
+    assert trainer.planned_views(10000, 5000, o) == 10000
+    assert trainer.planned_views(900, 300, o) == 900 * 8
+    plain = TrainOptions(augment=False)
+    assert plain.view_cap([2] * 5000) is None and plain.views_for(2) == 1
+    with pytest.raises(InvalidOptions):
+        TrainOptions(view_budget=0).check()
