@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..progress import ProgressHook
 from ..sync import CatalogueState, catalogue_state
+from .inspect import local_metadata
 from .publish import ShopTarget, TargetStatus
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ __all__ = [
     "catalogue_changes",
     "channel_status",
     "describe_news",
-    "local_metadata",
     "news_since_models",
 ]
 
@@ -65,20 +65,6 @@ def channel_status(client: ShopClient) -> ChannelStatus:
     return ChannelStatus(
         channel.code, channel.id, client.latest_url(), changes, ShopTarget(client).status()
     )
-
-
-def local_metadata(model_dir: Path | None) -> dict[str, Any] | None:
-    """metadata.json of the model in ``model_dir`` as it says (not validated: what it was
-    trained on is all that is read); None when there is none to read."""
-    from ..readers import read_json
-
-    if model_dir is None:
-        return None
-    try:
-        meta = read_json(model_dir / "metadata.json")
-    except (OSError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) else None
 
 
 def news_since_models(

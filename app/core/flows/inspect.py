@@ -12,7 +12,14 @@ from ..model_format import FILES
 if TYPE_CHECKING:
     from ..model import TrainResult
 
-__all__ = ["ModelReport", "SavedTraining", "inspect_model", "photo_counts", "saved_training"]
+__all__ = [
+    "ModelReport",
+    "SavedTraining",
+    "inspect_model",
+    "local_metadata",
+    "photo_counts",
+    "saved_training",
+]
 
 # What ``inspect`` shows beyond the seed fields, in this order, when the model has it.
 SHOWN_FIELDS = (
@@ -62,6 +69,20 @@ def inspect_model(model_dir: Path) -> ModelReport:
         from_teachable_machine="tmVersion" in meta and "trainer" not in meta,
         image_size=int(meta.get("imageSize", 224)),
     )
+
+
+def local_metadata(model_dir: Path | None) -> dict[str, Any] | None:
+    """metadata.json of the model in ``model_dir`` as it says (not validated: what it was
+    trained on is all that is read); None when there is none to read."""
+    from ..readers import read_json
+
+    if model_dir is None:
+        return None
+    try:
+        meta = read_json(model_dir / "metadata.json")
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 def photo_counts(metadata: Mapping[str, Any]) -> dict[str, int]:

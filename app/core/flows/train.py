@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..eta import TrainingEta, describe_left
-from ..folder_versions import check_channel_id
 from ..model import (
     EPOCHS_MAX,
     EPOCHS_MIN,
@@ -116,6 +115,14 @@ def train(
     from ..training_cost import base_width_cost
 
     return replace(outcome, seconds_per_view=eta.seconds_per_view / base_width_cost(options.alpha))
+
+
+def check_channel_id(text: str) -> str:
+    """A shop channel id as the plugin's channel folders name it (else
+    ``FolderPublishError`` says why): metadata's channelId, checked before any work."""
+    from ..folder_versions import check_channel_id as check  # not at the app's start-up
+
+    return check(text)
 
 
 def estimate_seconds(

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from app.core import fingerprint
-from app.core.flows.changes import local_metadata, news_since_models
+from app.core.flows.changes import news_since_models
+from app.core.flows.inspect import local_metadata
 from app.core.flows.open_source import folder_source, open_source
 
 

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import TrainerError
-from app.core.flows.publish import ModelVersion, Published, model_file_hashes, serves_these_files
 from app.core.progress import ProgressHook
 from app.core.wording import describe_model, model_facts, trained_at
 
@@ -34,8 +33,8 @@ from ...tasks import Task, TaskError
 from ...versions_table import fit_rows, versions_table
 from .places import Place
 
-if TYPE_CHECKING:
-    from app.core.flows.publish import TargetStatus
+if TYPE_CHECKING:  # the publish task loads when a place is first read, not at start-up
+    from app.core.flows.publish import ModelVersion, Published, TargetStatus
 
     from ...session import Session
     from ...widgets import Banner, ProgressPanel
@@ -151,6 +150,8 @@ class PublishPanel(QWidget):
 
     def serves(self, model_dir: Path | None) -> bool:
         """The place serves exactly the files in ``model_dir``: nothing new to publish."""
+        from app.core.flows.publish import serves_these_files
+
         key, hashes = self._served
         here = self.place.key if self.place is not None else None
         return here is not None and key == here and serves_these_files(hashes, model_dir)
@@ -223,6 +224,8 @@ class PublishPanel(QWidget):
         return task
 
     def _done(self, place: Place, model_dir: Path, local: str, result: Published) -> None:
+        from app.core.flows.publish import model_file_hashes
+
         self._served = (place.key, model_file_hashes(model_dir))  # the status read confirms
         self.banner.show_message(place.published_text(local, result), "ok")
         self.published.emit(result)

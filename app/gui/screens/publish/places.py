@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import PublishError
-from app.core.flows.publish import FolderTarget, ModelVersion, Published, PublishTarget, ShopTarget
 from app.core.wording import describe_model
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the publish task loads with the first read of a place
     from collections.abc import Mapping
 
     from app.core.flows.login import ShopClient
-    from app.core.flows.publish import TargetStatus
+    from app.core.flows.publish import ModelVersion, Published, PublishTarget, TargetStatus
 
 
 def describe_version(version: ModelVersion | None) -> str:
@@ -47,6 +46,8 @@ class ShopPlace:
         return self.client
 
     def target(self) -> PublishTarget:
+        from app.core.flows.publish import ShopTarget
+
         return ShopTarget(self.client)
 
     def status_failed(self, message: str) -> str:
@@ -121,6 +122,8 @@ class FolderPlace:
         return (str(self.root), self.channel)
 
     def target(self) -> PublishTarget:
+        from app.core.flows.publish import FolderTarget
+
         return FolderTarget(self.root, self.channel)
 
     def status_failed(self, message: str) -> str:

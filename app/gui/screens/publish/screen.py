@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.flows.changes import local_metadata
+from app.core.flows.inspect import local_metadata
 from app.core.progress import ProgressHook
 from app.core.wording import describe_model
 
