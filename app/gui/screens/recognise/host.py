@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -13,6 +13,9 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from app.core import paths
 
 from ...tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from app.core.flows.open_source import ChannelStore
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +33,7 @@ class RecogniseScreenHost(QWidget):
         self._model_dir: Path | None = None
         self._names: dict[str, str] = {}
         self._images_folder = ""
-        self._counter_store: Any = None  # CounterFrameStore of the open shop, or None
-        self._store: Any = None  # ChannelStore of the open shop or folder, or None
+        self._store: ChannelStore | None = None  # of the open shop or folder, or None
         self._lay = QVBoxLayout(self)
         self._lay.setContentsMargins(0, 0, 0, 0)
 
@@ -50,7 +52,6 @@ class RecogniseScreenHost(QWidget):
                 self.screen.set_product_names(self._names)
                 self.screen.images_folder = self._images_folder
                 self.screen.set_store(self._store)
-                self.screen.set_counter_store(self._counter_store)
                 self.screen.counter_frames_added.connect(self.counter_frames_added)
                 self.screen.photos_taught.connect(self.photos_taught)
                 if self._model_dir is not None:
@@ -77,15 +78,10 @@ class RecogniseScreenHost(QWidget):
         if self.screen is not None and hasattr(self.screen, "images_folder"):
             self.screen.images_folder = folder
 
-    def set_counter_store(self, store: Any) -> None:
-        self._counter_store = store
-        if self.screen is not None and hasattr(self.screen, "set_counter_store"):
-            self.screen.set_counter_store(store)
-
-    def set_store(self, store: Any) -> None:
-        """The open source's ChannelStore: corrections become its added photos."""
+    def set_store(self, store: ChannelStore | None) -> None:
+        """The open source's store: corrections become its added photos, live frames its
+        counter frames."""
         self._store = store
-        self._counter_store = store.counter_frames if store is not None else None
         if self.screen is not None and hasattr(self.screen, "set_store"):
             self.screen.set_store(store)
 

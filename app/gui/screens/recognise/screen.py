@@ -43,7 +43,6 @@ from .matches import AnswersPanel, ImageResult
 from .model_loader import ModelLoader, model_text
 
 if TYPE_CHECKING:
-    from app.core.flows.counter import CounterFrameStore
     from app.core.flows.open_source import ChannelStore
     from app.core.flows.recognise import Decision, LoadedModel
     from app.core.flows.teach import Taught
@@ -338,15 +337,7 @@ class RecogniseScreen(QWidget):
     def set_store(self, store: ChannelStore | None) -> None:
         """The open shop's (or folder's) own photos and counter frames; None: none open."""
         self.correct.set_store(store)
-        self.set_counter_store(store.counter_frames if store is not None else None)
-
-    def set_counter_store(self, store: CounterFrameStore | None) -> None:
-        """The open shop's counter frames; ``None`` while no shop or folder is open."""
-        self.frames.set_store(store)
-
-    @property
-    def counter_store(self) -> CounterFrameStore | None:
-        return self.frames.store
+        self.frames.set_store(store.counter_frames if store is not None else None)
 
     @property
     def recent_count(self) -> int:
