@@ -24,4 +24,6 @@ it belongs to.
 * :mod:`.earlier_models` — the models each training kept on this computer; use one again
 * :mod:`.command`      — what every command-line run sets up first
 * :mod:`.till_photos`  — photos from the till: review, accept, drop; accuracy at the till
+* :mod:`.standings`    — what each product was trained from, how reliable it is, and
+  which to photograph first
 """

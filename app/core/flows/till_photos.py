@@ -52,7 +52,14 @@ from ..shop.feedback import (
     iter_feedback,
     list_feedback,
 )
-from ..till_review import FEEDBACK_ID, PRODUCT_GONE, TillReview, TillUse, till_photo_use
+from ..till_review import (
+    FEEDBACK_ID,
+    PRODUCT_GONE,
+    TillReview,
+    TillUse,
+    till_photo_id,
+    till_photo_use,
+)
 from ..wording import count_words, period_words, till_accuracy_text, till_pending_text
 from .open_source import shop_source
 
@@ -81,6 +88,7 @@ __all__ = [
     "drop_till_photos",
     "pending_till_photos",
     "till_accuracy",
+    "till_photo_id",
     "till_photo_image",
     "till_photo_use",
     "waiting_count",
