@@ -11,9 +11,13 @@ its progress shown in a ``ProgressPanel``, exactly as the screens do:
                 feature extraction (cold cache), head fit, TF.js export;
 * ``download``  fetching a channel's catalogue and all its images (empty cache) from
                 the real Vendure test server (tests/vendure_server, needs Node);
-* ``live``      the Test screen recognising a video with the Teachable Machine export.
+* ``live``      the Test screen recognising a video with the Teachable Machine export;
+* ``products5000`` the app's own window opening a folder of 5,000 products (small
+                generated JPEGs, two each) on Products, then scrolling the list top to
+                bottom a page at a time (every 20 ms) and searching it: each measured
+                apart, with the thumbnails decoded meanwhile.
 
-Run:  python bench/responsiveness.py [--scenarios idle,warmup,training,download,live]
+Run:  python bench/responsiveness.py [--scenarios idle,warmup,training,download,live,products5000]
 Writes bench/results/responsiveness.md and .json (gitignored) and prints the table.
 """
 
@@ -291,6 +295,83 @@ class Bench:
         shutil.rmtree(tmp, ignore_errors=True)
         return stats
 
+    def products(self, n: int = 5000, photos: int = 2) -> dict[str, dict]:
+        """The app's window opens a folder of ``n`` products on Products (the listing, the
+        photo check and every screen that follows the catalogue), then the list scrolls
+        top to bottom a page every 20 ms, then a search is typed: three measurements."""
+        from app.core import paths
+        from app.gui.window import MainWindow
+
+        folder = make_products_folder(Path(tempfile.mkdtemp(prefix="bench-5000-")), n, photos)
+        window = MainWindow(paths.Settings.load())
+        window.resize(1180, 780)
+        window.show()
+        window.show_screen("products")
+        warm = window.warm_up()  # the app loads TensorFlow after its first paint
+        wait_for(lambda: not warm.running, 600)
+        screen = window.products
+        out: dict[str, dict] = {}
+        try:
+            self.meter.start()
+            t0 = time.monotonic()
+            window.login.use_folder(folder)
+            wait_for(lambda: screen.model.rowCount() == n, 120)
+            listed = time.monotonic() - t0
+            wait_for(lambda: window.session.report is not None, 300)
+            checked = time.monotonic() - t0
+            wait_for(lambda: not window.runner.running(), 120)
+            out["open"] = self.meter.stop()
+            out["open"].update(products=n, images=n * photos)
+            out["open"]["listed_s"], out["open"]["checked_s"] = listed, checked
+
+            bar = screen.table.verticalScrollBar()
+            thumbs = window.session.thumbnails
+            asked0 = getattr(thumbs, "requested", 0)  # counted since this bench existed
+            busy = getattr(thumbs, "busy", lambda: bool(thumbs._pending))
+            self.meter.start()
+            step = QTimer(interval=20)
+            step.timeout.connect(lambda: bar.setValue(bar.value() + bar.pageStep()))
+            step.start()
+            wait_for(lambda: bar.value() >= bar.maximum(), 600)
+            step.stop()
+            stopped = time.monotonic()  # the rows in view ask once the list stands still
+            wait_for(lambda: time.monotonic() - stopped > 0.5 and not busy(), 60)
+            out["scroll"] = self.meter.stop()
+            out["scroll"]["products"] = n
+            out["scroll"]["thumbnails"] = getattr(thumbs, "requested", 0) - asked0
+
+            self.meter.start()
+            for ch in "product-0421":  # a key every 100 ms, as the owner types
+                screen.search.setText(screen.search.text() + ch)
+                typed = time.monotonic()
+                wait_for(lambda t=typed: time.monotonic() - t > 0.1, 5)
+            shown = screen.proxy.rowCount()
+            screen.search.clear()
+            cleared = time.monotonic()
+            wait_for(lambda: time.monotonic() - cleared > 0.3, 5)
+            out["search"] = self.meter.stop()
+            out["search"]["products"] = shown
+        finally:
+            window.shutdown()
+            window.deleteLater()
+            shutil.rmtree(folder, ignore_errors=True)
+        return out
+
+
+def make_products_folder(root: Path, products: int, photos: int) -> Path:
+    """``products`` product folders of ``photos`` small, distinct JPEGs each."""
+    from PIL import Image, ImageDraw
+
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(products):
+        d = root / f"product-{i:05d}"
+        d.mkdir(exist_ok=True)
+        for k in range(photos):
+            im = Image.new("RGB", (96, 96), ((i * 37) % 256, (i * 91 + k * 50) % 256, k * 90))
+            ImageDraw.Draw(im).text((8, 40), f"{i}/{k}", fill=(255, 255, 255))
+            im.save(d / f"photo-{k}.jpg", quality=80)
+    return root
+
 
 LABELS = {
     "idle": "Idle (baseline)",
@@ -298,6 +379,10 @@ LABELS = {
     "training": "Training (features + head + export)",
     "download": "Downloading a channel's images",
     "live": "Test screen: live recognition",
+    "products5000": "Products, 5,000 products",
+    "products5000_open": "Products, 5,000 products: opening",
+    "products5000_scroll": "Products, 5,000 products: scrolling top to bottom",
+    "products5000_search": "Products, 5,000 products: typing a search",
 }
 
 
@@ -308,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--download-products", type=int, default=40)
     ap.add_argument("--download-photos", type=int, default=5, help="photos per product")
+    ap.add_argument("--products", type=int, default=5000, help="products5000: products")
+    ap.add_argument("--products-photos", type=int, default=2, help="products5000: photos each")
     args = ap.parse_args(argv)
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(wanted) - set(LABELS)
@@ -326,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = bench.training(args.photos, args.epochs)
             elif name == "download":
                 results[name] = bench.download(args.download_products, args.download_photos)
+            elif name == "products5000":
+                for part, stats in bench.products(args.products, args.products_photos).items():
+                    results[f"{name}_{part}"] = stats
+                    print(f"  {part}: {stats}", file=sys.stderr, flush=True)
+                continue
             else:
                 results[name] = getattr(bench, name)()
             print(f"  {results[name]}", file=sys.stderr, flush=True)
@@ -347,6 +439,12 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"{r['images']} images")
         if "products" in r:
             notes.append(f"{r['products']} products")
+        if "thumbnails" in r:
+            notes.append(f"{r['thumbnails']} thumbnails decoded")
+        if "listed_s" in r:
+            notes.append(
+                f"listed after {r['listed_s']:.1f} s, checked after {r['checked_s']:.1f} s"
+            )
         if "progress_updates" in r:
             notes.append(f"{r['progress_updates']} progress updates")
         if "worst_where" in r:

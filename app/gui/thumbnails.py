@@ -1,7 +1,9 @@
 """Lazy thumbnails: views ask, one background thread decodes, the view repaints.
 
 Views call :meth:`Thumbnails.get` from ``data()`` (so only visible rows ask);
-it returns a cached pixmap or ``None`` and queues the file. Newest requests are
+it returns a cached pixmap or ``None`` and queues the file; while a long list scrolls,
+:meth:`Thumbnails.peek` shows what is cached and queues nothing, so rows that only
+flew past are never decoded. Newest requests are
 served first, so scrolling quickly does not wait for rows already gone. Decoding
 uses ``QImageReader`` with a scaled size, so a 40-megapixel photo never becomes a
 full-size bitmap. ``QImage`` (not ``QPixmap``) is safe to build off the UI thread.
@@ -14,7 +16,17 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSize, Qt, QThread, Signal, Slot
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QObject,
+    QSize,
+    Qt,
+    QThread,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QImageReader, QPainter, QPixmap
 
 log = logging.getLogger(__name__)
@@ -56,7 +68,22 @@ class _Decoder(QThread):
 
 def decode_thumbnail(path: Path, size: int) -> QImage:
     """A square-cropped, EXIF-rotated thumbnail, or a null image if unreadable."""
-    reader = QImageReader(str(path))
+    return _decode(QImageReader(str(path)), size)
+
+
+def decode_thumbnail_data(data: bytes, size: int) -> QImage:
+    """The same from a photo's bytes (a frame from the till, never written to disk);
+    safe off the UI thread, like :func:`decode_thumbnail`."""
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    try:
+        return _decode(QImageReader(buffer), size)
+    finally:
+        buffer.close()
+
+
+def _decode(reader: QImageReader, size: int) -> QImage:
     reader.setAutoTransform(True)
     src = reader.size()
     if src.isValid() and src.width() > 0 and src.height() > 0:
@@ -101,6 +128,7 @@ class Thumbnails(QObject):
         self._cache: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
         self._capacity = capacity
+        self.requested = 0  # files queued for decoding so far (each once until decoded)
         self.unreadable = placeholder(size, "unreadable", "#f4d6d6")
         self.loading = placeholder(size)
         # Decode at device pixels, so thumbnails stay sharp on 150 %/200 % displays.
@@ -119,12 +147,21 @@ class Thumbnails(QObject):
             return pm
         if key not in self._pending:
             self._pending.add(key)
+            self.requested += 1
         self._decoder.request(key)
         return None
+
+    def peek(self, path: Path | str) -> QPixmap | None:
+        """The thumbnail if cached, else None; queues nothing (a list scrolling past)."""
+        return self._cache.get(str(path))
 
     def get_or_placeholder(self, path: Path | str) -> QPixmap:
         pm = self.get(path)
         return self.loading if pm is None else pm
+
+    def busy(self) -> bool:
+        """Decodes are still queued or running."""
+        return bool(self._pending)
 
     def is_unreadable(self, path: Path | str) -> bool:
         return self._cache.get(str(path)) is self.unreadable
