@@ -81,6 +81,20 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     assert "Needs photos" in train.more_photos.text()
     assert "empty-shelf" in train.more_photos.text()
     assert "lemon" in train.more_photos.text()  # only one photo
+    # what each product was trained from and what to expect, as this training ranked it
+    ranked = [s.product for s in window.session.result.standings]
+    assert sorted(ranked) == ["banana", "kiwi", "lemon"]
+    shown = [train.per_product.item(r, 0).text() for r in range(1, 4)]
+    assert shown == ranked  # "photograph these first" order, after "needs photos"
+    for r in range(1, 4):
+        source, reliability = (train.per_product.item(r, c).text() for c in (3, 4))
+        assert source == "catalogue photo only" or source.endswith(("counter photo", "photos"))
+        assert reliability.startswith(("measured ", "expected ~")) or reliability == "unknown"
+    # Products: the same standing per product, from the model saved now
+    products = window.products
+    qtbot.waitUntil(lambda: products.standings.standings is not None, timeout=10000)
+    cells = {products.proxy.index(r, 0).data(): products.proxy.index(r, 3).data() for r in range(4)}
+    assert cells["empty-shelf"] == "not trained" and cells["lemon"] not in ("", "not trained")
     assert sorted(p.name for p in out_dir.iterdir()) == [
         "metadata.json",
         "model.json",

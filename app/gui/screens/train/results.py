@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon
+from PySide6.QtGui import QColor, QFont, QIcon, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -26,6 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.flows.standings import (
+    ProductStanding,
+    describe_standing,
+    reliability_words,
+    short_why,
+    standings_of,
+    trained_from_words,
+)
 from app.core.wording import NONE_WEAK, headline, is_weak, weak_products
 
 from ...decision_widget import percent
@@ -36,11 +44,16 @@ if TYPE_CHECKING:
     from app.core.flows.train import Acceptance, TrainResult
 
 PID_ROLE = Qt.ItemDataRole.UserRole + 1  # a table cell's product id (UserRole: thumbnail)
+Line = tuple[str, list[tuple[str, str, str]], str]  # (lead, [(id, name, why)], after)
+COLUMNS = ["Product", "Photos", "Recognised", "Trained from", "Reliability"]
+FROM_COL, RELIABILITY_COL = 3, 4  # what each product was trained from (issue 15)
+NARROW = 1000  # results narrower than this: the two tables one above the other
 
 
 class ProductLinks(QWidget):
     """Lines like "Add photos of: Avocado Kiwi": each name a link-styled button that
-    asks for that product on Products (``clicked``); ``text()`` is what it says."""
+    asks for that product on Products (``clicked``), with a short why after it when
+    there is one; ``text()`` is what it says."""
 
     clicked = Signal(str, str)  # product id, its name
 
@@ -52,8 +65,9 @@ class ProductLinks(QWidget):
         self._text = ""
         self._buttons: list[QPushButton] = []
 
-    def set_lines(self, lines: list[tuple[str, list[tuple[str, str]], str]], empty: str) -> None:
-        """``(lead, [(id, name), …], after)`` per line; ``empty`` when there are none."""
+    def set_lines(self, lines: list[Line], empty: str) -> None:
+        """``(lead, [(id, name, why), …], after)`` per line (``why`` may be "");
+        ``empty`` when there are none."""
         while self._lay.count():
             w = self._lay.takeAt(0).widget()
             if w is not None:
@@ -70,17 +84,21 @@ class ProductLinks(QWidget):
             row = QWidget()
             flow = FlowLayout(row, spacing=6)
             flow.addWidget(QLabel(lead))
-            for pid, name in products:
+            for pid, name, why in products:
                 b = link_button(name, f"See the photos of {name} on Products (ID {pid})")
                 b.clicked.connect(lambda _=False, p=pid, n=name: self.clicked.emit(p, n))
                 flow.addWidget(b)
                 self._buttons.append(b)
+                if why:
+                    reason = QLabel(f"({why})")
+                    reason.setObjectName("hint")
+                    flow.addWidget(reason)
             if after:
                 hint = QLabel(after)
                 hint.setObjectName("hint")
                 flow.addWidget(hint)
             self._lay.addWidget(row)
-            names = ", ".join(n for _, n in products)
+            names = ", ".join(f"{n} ({why})" if why else n for _, n, why in products)
             plain.append(" ".join(x for x in (re.sub("<[^>]+>", "", lead), names, after) if x))
         self._text = "\n".join(plain)
 
@@ -135,9 +153,20 @@ class TrainingResults(QWidget):
         self.shop_look = QLabel()  # "Shop's look: from 20 counter frames"
         self.shop_look.setObjectName("hint")
         self.shop_look.hide()
-        self.per_product = QTableWidget(0, 3)
-        self.per_product.setHorizontalHeaderLabels(["Product", "Photos", "Recognised"])
+        self.per_product = QTableWidget(0, len(COLUMNS))
+        self.per_product.setHorizontalHeaderLabels(COLUMNS)
         self._setup_table(self.per_product)
+        for col in (FROM_COL, RELIABILITY_COL):
+            self.per_product.horizontalHeader().setSectionResizeMode(
+                col, QHeaderView.ResizeMode.ResizeToContents
+            )
+        self.per_product.horizontalHeaderItem(FROM_COL).setToolTip(
+            "Its catalogue photo only, or how many photos taken at the counter"
+        )
+        self.per_product.horizontalHeaderItem(RELIABILITY_COL).setToolTip(
+            "How often it should be recognised at the counter: measured on its own "
+            "held-back photos, else expected from the shop's other products"
+        )
         self.confusions = QTableWidget(0, 3)
         self.confusions.setHorizontalHeaderLabels(["Product", "Mistaken for", "Times"])
         self._setup_table(self.confusions)
@@ -170,7 +199,9 @@ class TrainingResults(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(QLabel("<b>Per product</b> (held-back photos recognised)"))
+        ll.addWidget(
+            QLabel("<b>Per product</b> (held-back photos recognised, what it was trained from)")
+        )
         ll.addWidget(self.per_product)
         right = QWidget()
         rr = QVBoxLayout(right)
@@ -183,6 +214,12 @@ class TrainingResults(QWidget):
         rl.addWidget(pair, 1)
         rl.addLayout(self.result_buttons)
         session.thumbnails.ready.connect(self._confusion_thumb_ready)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Narrow (800×600): the per-product table above the mix-ups, each full width."""
+        narrow = event.size().width() < NARROW
+        self.pair.setOrientation(Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal)
+        super().resizeEvent(event)
 
     @staticmethod
     def _setup_table(t: QTableWidget) -> None:
@@ -247,15 +284,20 @@ class TrainingResults(QWidget):
         trained = set(result.labels)
         ticked = catalogue.active() if catalogue is not None else []
         untrained = [p.id for p in ticked if p.id not in trained]
+        standings = standings_of(result)
         rows = sorted(
             result.labels,
             key=lambda pid: (
+                # "photograph these first" when the training ranked them, else weakest first
+                standings.rank(pid) if standings.rank(pid) is not None else len(result.labels),
                 2 if result.per_product.get(pid) is None else 0,
                 result.per_product.get(pid) or 0,
                 name(pid),
             ),
         )
         self.per_product.setRowCount(len(rows) + len(untrained))
+        for col in (FROM_COL, RELIABILITY_COL):
+            self.per_product.setColumnHidden(col, not standings.ranked)
         for r, pid in enumerate(untrained):
             item = QTableWidgetItem(name(pid))
             item.setToolTip(f"Product ID {pid} — not in the model: it had no usable photo")
@@ -275,6 +317,7 @@ class TrainingResults(QWidget):
             if is_weak(acc):
                 a.setForeground(QColor("#b03a2e"))
             self.per_product.setItem(r, 2, a)
+            self._standing_cells(r, standings.of(pid), name(pid))
 
         pairs = sorted(result.confusions, key=lambda c: -c[2])[:10]
         self.confusions.clearSpans()
@@ -292,17 +335,23 @@ class TrainingResults(QWidget):
             self.confusions.setItem(0, 0, QTableWidgetItem("No mix-ups on held-back photos"))
             self.confusions.setSpan(0, 0, 1, 3)
 
-        needs = [
-            p
-            for p in weak_products(result.labels, result.per_product, counts)
-            if p not in untrained
-        ]
-        lines: list[tuple[str, list[tuple[str, str]], str]] = []
+        # the one verdict decides which (weak_products); the training's ranking, the order
+        weak = weak_products(result.labels, result.per_product, counts)
+        needs = sorted(
+            (p for p in weak if p not in untrained),
+            key=lambda p: len(weak) if standings.rank(p) is None else standings.rank(p),
+        )
+
+        def why(pid: str) -> str:
+            standing = standings.of(pid)
+            return short_why(standing) if standing is not None else ""
+
+        lines: list[Line] = []
         if untrained:
             lines.append(
                 (
                     "<b>Needs photos</b> — not in the model, so the camera cannot recognise them:",
-                    [(p, name(p)) for p in untrained[:20]],
+                    [(p, name(p), "") for p in untrained[:20]],
                     "…" if len(untrained) > 20 else "",
                 )
             )
@@ -310,12 +359,30 @@ class TrainingResults(QWidget):
             lines.append(
                 (
                     "<b>Add photos of:</b>",
-                    [(p, name(p)) for p in needs[:20]],
+                    [(p, name(p), why(p)) for p in needs[:20]],
                     ("… " if len(needs) > 20 else "")
                     + "— a few photos taken at the counter help most.",
                 )
             )
         self.more_photos.set_lines(lines, NONE_WEAK)
+
+    def _standing_cells(self, row: int, standing: ProductStanding | None, name: str) -> None:
+        """What the product was trained from and how reliable it is expected to be."""
+        if standing is None:
+            for col in (FROM_COL, RELIABILITY_COL):
+                self.per_product.setItem(row, col, QTableWidgetItem(""))
+            return
+        said = describe_standing(standing, name)
+        source = QTableWidgetItem(trained_from_words(standing))
+        reliability = QTableWidgetItem(reliability_words(standing))
+        reliability.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if standing.trained_from == "catalogue":
+            source.setForeground(QColor("#9a5b00"))
+        if is_weak(standing.expected):
+            reliability.setForeground(QColor("#b03a2e"))
+        for col, item in ((FROM_COL, source), (RELIABILITY_COL, reliability)):
+            item.setToolTip(said)
+            self.per_product.setItem(row, col, item)
 
     def _confusion_thumb_ready(self, key: str) -> None:
         for r in range(self.confusions.rowCount()):
