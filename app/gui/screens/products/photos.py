@@ -1,13 +1,16 @@
 """The photos of the product chosen on the Products screen, each ticked or not.
 
-Captions say where a photo came from and, when the last check found it cannot be
+Captions say where a photo came from ("catalogue", "added", "from the till": a frame
+the till sent that the owner accepted) and, when the last check found it cannot be
 trained on, why (the record's kind: "unreadable", "duplicate"); the tooltip has its
-name, date and the reason in full. Ticking, adding and removing are the screen's:
+name, date and the reason in full. Under the product's name, what the local model says
+of it (trained from what, how reliable). Ticking, adding and removing are the screen's:
 this panel says what the owner did through its signals.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -33,6 +36,24 @@ from ...session import Session
 from .table import IDENT_ROLE, PATH_ROLE, FileDrops, usable_count
 
 CAPTIONS = {"added": "added", "catalog": "catalogue"}  # by ImageRef.origin
+TICKED_ROLE = Qt.ItemDataRole.UserRole + 5  # the tick as the store has it
+
+
+def till_caption(path: Path) -> tuple[str, str] | None:
+    """(caption, tooltip) of a photo the till sent and the owner accepted; None for any
+    other photo. The feedback id starts with when the till sent it (UTC). Only a shop's
+    photos can be (the task loads the shop client's modules: not at start-up)."""
+    from app.core.flows.till_photos import till_photo_id
+
+    fid = till_photo_id(path)
+    if fid is None:
+        return None
+    try:
+        sent = datetime.strptime(fid[:15], "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+        when = sent.astimezone().strftime("%d %b %Y, %H:%M")
+    except ValueError:
+        when = "date unknown"
+    return "from the till", f"{path.name} · sent by the till {when}, accepted by you\n{path}"
 
 
 def skip_reason(found: NotUsed, path: Path) -> str:
@@ -102,8 +123,9 @@ class ProductPhotos(QWidget):
         lay.addWidget(hint)
         lay.addLayout(btns)
 
-    def show_product(self, p: Product | None, found: NotUsed) -> None:
-        """``p``'s photos (None: none chosen), with what the last check found."""
+    def show_product(self, p: Product | None, found: NotUsed, model_line: str = "") -> None:
+        """``p``'s photos (None: none chosen), with what the last check found and what
+        the local model says of it (``model_line``)."""
         self.images.blockSignals(True)
         self.images.clear()
         for w in (self.add_button, self.webcam_button):
@@ -116,9 +138,14 @@ class ProductPhotos(QWidget):
         self.product_title.setText(
             f"<b>{p.display_name}</b> &nbsp; <span style='color:#666'>ID {p.id} · "
             f"{used} of {total} photo{'s' if total != 1 else ''} used</span>"
+            + (f"<br><span style='color:#444'>{model_line}</span>" if model_line else "")
         )
         for im in p.images:
-            label = CAPTIONS.get(im.origin, im.path.name)
+            # the caption says only where from: the name and date are in the tooltip
+            tip = photo_description(im.path, im.origin, im.key) + f"\n{im.path}"
+            shop = self.session.source is not None and bool(self.session.source.server)
+            from_till = till_caption(im.path) if shop and im.origin == "added" else None
+            label, tip = from_till or (CAPTIONS.get(im.origin, im.path.name), tip)
             why = skip_reason(found, im.path)
             record = found.get(im.path)
             if record is not None and im.included:
@@ -128,8 +155,6 @@ class ProductPhotos(QWidget):
             item.setData(IDENT_ROLE, im.ident)
             item.setData(Qt.ItemDataRole.UserRole, im.origin)
             item.setIcon(QIcon(self.session.thumbnails.loading))
-            # the caption says only "added"/"catalogue": the name and date are here
-            tip = photo_description(im.path, im.origin, im.key) + f"\n{im.path}"
             if why:
                 tip += f"\nSkipped in training: {why}"
             tip += "\nDouble-click to see it large"
@@ -138,6 +163,7 @@ class ProductPhotos(QWidget):
                 item.setForeground(QColor("#9a5b00"))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if im.included else Qt.CheckState.Unchecked)
+            item.setData(TICKED_ROLE, im.included)
             self.images.addItem(item)
         # The decoder serves the newest request first: ask for the last photo first so
         # the ones at the top of the list appear first.
@@ -169,8 +195,12 @@ class ProductPhotos(QWidget):
         return self.photo_dialog
 
     def _item_changed(self, item: QListWidgetItem) -> None:
+        """A tick, only: ``itemChanged`` also fires for a new icon or caption, and an edit
+        that changed nothing would rebuild the catalogue and check every photo again."""
         included = item.checkState() == Qt.CheckState.Checked
-        self.photo_ticked.emit(item.data(IDENT_ROLE), included)
+        if included != item.data(TICKED_ROLE):
+            item.setData(TICKED_ROLE, included)
+            self.photo_ticked.emit(item.data(IDENT_ROLE), included)
 
     def _thumb_ready(self, key: str) -> None:
         for i in range(self.images.count()):

@@ -15,7 +15,7 @@ from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,7 +41,9 @@ from ...session import Session
 from ...tasks import TaskError
 from ...widgets import Banner, ElidedLabel, ProgressPanel, format_duration, keep_splitter
 from .photos import ProductPhotos
-from .table import PID_ROLE, SEARCH_ROLE, FileDrops, ProductModel, product_table
+from .standings import ModelStandingsView
+from .table import PID_ROLE, FileDrops, ProductFilter, ProductModel, ScrollPause, product_table
+from .till import TillPhotosBar
 from .warnings import CheckWarnings
 
 if TYPE_CHECKING:  # QtMultimedia loads only when the camera dialog opens
@@ -100,13 +102,14 @@ class ProductsScreen(QWidget):
         # products
         self.model = ProductModel(session, self)
         self.model.include_toggled.connect(self.set_product_included)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setFilterRole(SEARCH_ROLE)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.proxy.setFilterKeyColumn(0)
-        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.proxy = ProductFilter(self.model, self)
+        self.search.textChanged.connect(self.proxy.set_search)
         self.table = product_table(self.proxy)
+        self._scroll_pause = ScrollPause(self.table, self.model)  # thumbnails once it stops
+        # the local model's standings: a column, a line, "photograph these first"
+        self.standings = ModelStandingsView(session, self.model, self.proxy, self)
+        self.standings.changed.connect(self._show_product)
+        top.insertWidget(3, self.standings.show)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_product())
         self._table_drops = FileDrops(self.table)
         self._table_drops.dropped.connect(self._dropped_on_table)
@@ -149,6 +152,9 @@ class ProductsScreen(QWidget):
         self.changes_slot = QVBoxLayout()  # the window puts the "catalogue changed" banner here
         self.changes_slot.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self.changes_slot)
+        self.till = TillPhotosBar(session)  # photos from the till to review (a shop's)
+        self.till.photos_taken_in.connect(session.edited)
+        lay.addWidget(self.till)
         lay.addLayout(warn_row)
         lay.addWidget(self.details)
         lay.addWidget(self.splitter, 1)
@@ -204,6 +210,7 @@ class ProductsScreen(QWidget):
         if src is not self.session.source:
             return  # the user switched channel meanwhile
         self.session.set_opened(opened)
+        self.till.load()
         if self.table.currentIndex().row() < 0 and self.proxy.rowCount():
             self.table.selectRow(0)
         failed = opened.failed  # the photos the download left out, each naming its product
@@ -314,7 +321,8 @@ class ProductsScreen(QWidget):
             return False
         ix = self.proxy.mapFromSource(self.model.index(self.model.row_of(pid), 0))
         if not ix.isValid():
-            self.search.clear()  # the search hid it
+            self.search.clear()  # the search (or what the list shows) hid it
+            self.standings.show.setCurrentIndex(0)
             ix = self.proxy.mapFromSource(self.model.index(self.model.row_of(pid), 0))
         self.table.setCurrentIndex(ix)
         self.table.scrollTo(ix, QAbstractItemView.ScrollHint.PositionAtCenter)
@@ -322,7 +330,8 @@ class ProductsScreen(QWidget):
         return True
 
     def _show_product(self) -> None:
-        self.photos.show_product(self.current_product(), self.model.not_used)
+        p = self.current_product()
+        self.photos.show_product(p, self.model.not_used, self.standings.detail(p))
 
     @property
     def photo_dialog(self) -> QDialog | None:
