@@ -33,6 +33,7 @@ from ...widgets import Banner, ElidedLabel, ProgressPanel, keep_splitter, reveal
 from .details import ModelDetails
 from .earlier import EarlierModelsBox
 from .summary import compare_published, no_server_text, summary_html
+from .till import TillAccuracyLabel
 
 if TYPE_CHECKING:
     from app.core.flows.inspect import ModelReport
@@ -115,6 +116,8 @@ class ModelScreen(QWidget):
         prow.addWidget(self.refresh_published_button, 0, Qt.AlignmentFlag.AlignTop)
         pl.addLayout(prow)
         pl.addWidget(self.compare)
+        self.till_accuracy = TillAccuracyLabel(session)  # right at the till, per version
+        pl.addWidget(self.till_accuracy)
 
         self.earlier_box = EarlierModelsBox(session)
         self.earlier_box.use_again_requested.connect(self.use_again)
@@ -262,6 +265,7 @@ class ModelScreen(QWidget):
             self.published_label.setText(no_server_text(src))
             self.refresh_published_button.hide()  # nothing to check without a server
             self.compare.clear_message()
+            self.till_accuracy.clear_shown()
         self._update_buttons()
 
     def load_published(self) -> None:
@@ -270,6 +274,7 @@ class ModelScreen(QWidget):
             return
         self.refresh_published_button.setEnabled(False)
         self.published_label.setText("Checking what the shop serves…")
+        self.till_accuracy.load()
 
         def work(on_progress: ProgressHook, cancel: Event) -> tuple[dict | None, str]:
             from app.core.flows.publish import ShopTarget
