@@ -81,8 +81,11 @@ def test_train_and_products_show_standings_in_the_models_order(
         "lemon": "~40 %",
         "empty-shelf": "not trained",
     }
+    assert screen.table.isColumnHidden(3)  # 800×600: the names first, the line below says it
+    window.resize(1366, 768)
+    qtbot.waitUntil(lambda: not screen.table.isColumnHidden(3))
     screen.select_product("kiwi")
-    assert "In the model: 3 counter photos, expected ~55 % · number 2 of 2" in (
+    assert "Model: 3 counter photos, expected ~55 % · 2nd of 2 to photograph" in (
         screen.product_title.text()
     )
     screen.select_product("empty-shelf")
@@ -93,6 +96,10 @@ def test_train_and_products_show_standings_in_the_models_order(
     assert [m.index(r, 0).data() for r in range(m.rowCount())] == ["lemon", "kiwi"]
     show.setCurrentIndex(show.findData("untrained"))
     assert [m.index(r, 0).data() for r in range(m.rowCount())] == ["empty-shelf"]
+    # Model: the weak ones in the same order
+    window.show_screen("model")
+    qtbot.waitUntil(lambda: "Weak" in window.model.summary.text(), timeout=10000)
+    assert "lemon (recognised 40 %), kiwi (recognised 50 %)" in window.model.summary.text()
     # a product named on Train, hidden by that choice, is shown all the same
     window.show_screen("train")
     (kiwi,) = [b for b in train.more_photos.buttons() if b.text() == "Kiwi"]

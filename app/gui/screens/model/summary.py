@@ -55,7 +55,11 @@ def summary_html(meta: dict, names: dict[str, str]) -> str:
     per_product = meta.get("perProductAccuracy")
     accs = per_product if isinstance(per_product, dict) else {}
     counts = photo_counts(meta)
-    for pid in weak_products(labels, accs, counts):
+    # the one verdict decides which; the training's "photograph these first", the order
+    first = meta.get("photographFirst")
+    rank = {p: i for i, p in enumerate(first)} if isinstance(first, list) else {}
+    weak_ones = weak_products(labels, accs, counts)
+    for pid in sorted(weak_ones, key=lambda p: rank.get(p, len(rank))):
         acc, n = accs.get(pid), counts.get(pid)
         if n is not None and n < FEW_PHOTOS:
             weak.append(f"{name_of.get(pid, pid)} ({n} photo{'s' if n != 1 else ''})")

@@ -89,12 +89,19 @@ class ModelStandingsView(QObject):
         if p is None or ms is None:
             return ""
         if not ms.knows(p.id):
-            return "Not in the current model: train to include it."
+            return "Not in the current model: train again to include it."
         s = ms.of(p.id)
         if s is None:
             return "In the current model."
-        line = f"In the model: {trained_from_words(s)}, {reliability_words(s)}"
+        line = f"Model: {trained_from_words(s)}, {reliability_words(s)}"
         rank = ms.rank(p.id)
         if s.gain > 0 and rank is not None:
-            line += f" · number {rank + 1} of {len(ms.photograph_first)} to photograph"
-        return line + "."
+            line += f" · {ordinal(rank + 1)} of {len(ms.photograph_first)} to photograph"
+        return line
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th … 11th, 12th, 13th, 21st."""
+    if 10 <= n % 100 <= 20:
+        return f"{n}th"
+    return f"{n}{({1: 'st', 2: 'nd', 3: 'rd'}).get(n % 10, 'th')}"

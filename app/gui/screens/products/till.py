@@ -62,8 +62,9 @@ class TillPhotosBar(QFrame):
     def _source_changed(self) -> None:
         self.pending = None
         self.hide()
-        if self.dialog is not None:
+        if self.dialog is not None:  # another shop's frames
             self.dialog.close()
+            self.dialog.deleteLater()
             self.dialog = None
 
     def load(self) -> Task | None:
@@ -112,7 +113,8 @@ class TillPhotosBar(QFrame):
         if self.pending is None or client is None:
             return None
         if self.dialog is None:
-            self.dialog = TillReviewDialog(self.session, client, self.pending, self)
+            # the window's child, not this bar's: the bar's colours are its own
+            self.dialog = TillReviewDialog(self.session, client, self.pending, self.window())
             self.dialog.reviewed.connect(self._reviewed)
         self.dialog.show()
         self.dialog.raise_()
