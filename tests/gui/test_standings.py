@@ -94,6 +94,7 @@ def test_train_and_products_show_standings_in_the_models_order(
     show = screen.standings.show
     show.setCurrentIndex(show.findData("first"))
     assert [m.index(r, 0).data() for r in range(m.rowCount())] == ["lemon", "kiwi"]
+    assert screen.current_pid() == "lemon" and "ID lemon" in screen.product_title.text()
     show.setCurrentIndex(show.findData("untrained"))
     assert [m.index(r, 0).data() for r in range(m.rowCount())] == ["empty-shelf"]
     # Model: the weak ones in the same order

@@ -77,6 +77,7 @@ class ProductPhotos(QWidget):
         super().__init__(parent)
         self.session = session
         self.photo_dialog: QDialog | None = None
+        self.shown_id: str | None = None  # the product whose photos are shown
         self.product_title = QLabel()
         self.product_title.setObjectName("subtitle")
         self.product_title.setWordWrap(True)
@@ -126,6 +127,7 @@ class ProductPhotos(QWidget):
     def show_product(self, p: Product | None, found: NotUsed, model_line: str = "") -> None:
         """``p``'s photos (None: none chosen), with what the last check found and what
         the local model says of it (``model_line``)."""
+        self.shown_id = p.id if p is not None else None
         self.images.blockSignals(True)
         self.images.clear()
         for w in (self.add_button, self.webcam_button):
@@ -138,7 +140,11 @@ class ProductPhotos(QWidget):
         self.product_title.setText(
             f"<b>{p.display_name}</b> &nbsp; <span style='color:#666'>ID {p.id} · "
             f"{used} of {total} photo{'s' if total != 1 else ''} used</span>"
-            + (f"<br><span style='color:#444'>{model_line}</span>" if model_line else "")
+            + (
+                f"<br><span style='color:#444; font-size:small'>{model_line}</span>"
+                if model_line
+                else ""
+            )
         )
         for im in p.images:
             # the caption says only where from: the name and date are in the tooltip

@@ -108,7 +108,7 @@ class ProductsScreen(QWidget):
         self._scroll_pause = ScrollPause(self.table, self.model)  # thumbnails once it stops
         # the local model's standings: a column, a line, "photograph these first"
         self.standings = ModelStandingsView(session, self.model, self.proxy, self)
-        self.standings.changed.connect(self._show_product)
+        self.standings.changed.connect(self._keep_chosen)
         top.insertWidget(3, self.standings.show)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_product())
         self._table_drops = FileDrops(self.table)
@@ -328,6 +328,15 @@ class ProductsScreen(QWidget):
         self.table.scrollTo(ix, QAbstractItemView.ScrollHint.PositionAtCenter)
         self.table.setFocus()
         return True
+
+    def _keep_chosen(self) -> None:
+        """The list shows other rows: the product shown stays chosen, else the first."""
+        shown = self.photos.shown_id
+        if shown is not None and self.model.row_of(shown) >= 0:
+            self.select_product(shown)
+        if self.table.currentIndex().row() < 0 and self.proxy.rowCount():
+            self.table.selectRow(0)
+        self._show_product()
 
     def _show_product(self) -> None:
         p = self.current_product()
