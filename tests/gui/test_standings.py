@@ -85,7 +85,7 @@ def test_train_and_products_show_standings_in_the_models_order(
     window.resize(1366, 768)
     qtbot.waitUntil(lambda: not screen.table.isColumnHidden(3))
     screen.select_product("kiwi")
-    assert "Model: 3 counter photos, expected ~55 % · 2nd of 2 to photograph" in (
+    assert "Model: 3 counter photos, expected ~55&nbsp;% · 2nd of 2 to photograph" in (
         screen.product_title.text()
     )
     screen.select_product("empty-shelf")

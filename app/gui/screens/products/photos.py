@@ -137,14 +137,11 @@ class ProductPhotos(QWidget):
             self.images.blockSignals(False)
             return
         used, total = usable_count(p, found), len(p.images)
+        line = model_line.replace(" %", "&nbsp;%")  # "96 %" never split over two lines
         self.product_title.setText(
             f"<b>{p.display_name}</b> &nbsp; <span style='color:#666'>ID {p.id} · "
             f"{used} of {total} photo{'s' if total != 1 else ''} used</span>"
-            + (
-                f"<br><span style='color:#444; font-size:small'>{model_line}</span>"
-                if model_line
-                else ""
-            )
+            + (f"<br><span style='color:#444; font-size:small'>{line}</span>" if line else "")
         )
         for im in p.images:
             # the caption says only where from: the name and date are in the tooltip
