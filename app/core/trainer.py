@@ -261,6 +261,9 @@ def nearest_other(data: Rows, n: int, labels: list[str]) -> dict[str, float]:
     if n < 2:
         return dict.fromkeys(labels, 0.0)
     p = prototypes(data.x, data.y, n)
-    sims = p @ p.T
-    np.fill_diagonal(sims, -1.0)
-    return {lab: float(s) for lab, s in zip(labels, sims.max(axis=1), strict=True)}
+    nearest = np.empty(n, np.float32)
+    for s in range(0, n, 1024):  # products x products at once would be 100 MB at 5,000
+        sims = p[s : s + 1024] @ p.T
+        sims[np.arange(len(sims)), np.arange(s, s + len(sims))] = -1.0
+        nearest[s : s + 1024] = sims.max(axis=1)
+    return {lab: float(v) for lab, v in zip(labels, nearest, strict=True)}

@@ -115,13 +115,18 @@ def validate(
             probs = np.asarray(head.predict_on_batch(data.x[test_mask]))
             preds[1.0, True].append(np.log(np.maximum(probs, 1e-12)))
         else:
-            for uf in frame_choices:
+            heads = len(frame_choices) * len(candidates)
+            for j, uf in enumerate(frame_choices):
                 if uf is False:
                     centre = centre_of(data, train_mask, rows, look, use_frames=False)[0]
                     if centre is None:  # as fit_parts defaults: the training views' mean
                         centre = mean_normalised(data.x[train_mask])
                     parts = replace(parts, centre=centre)
-                for m in candidates:
+                for i, m in enumerate(candidates):
+                    # thousands of products: each head's scores take seconds; say so
+                    done = j * len(candidates) + i + 1
+                    what = f"round {r + 1} of {rounds}: scoring head {done} of {heads}"
+                    rep(Phase.VALIDATING, (r + 1) / rounds, what)
                     preds[m, uf].append(parts.predict(data.x[test_mask], m, o))
                     if held_negatives is not None and len(held_negatives):
                         neg_preds[m, uf].append(parts.predict(held_negatives, m, o))
