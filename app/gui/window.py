@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.train = TrainScreen(self.session)
         self.model = ModelScreen(self.session)
         self.test = RecogniseScreenHost(self.runner, self.settings)
+        self.test.set_catalogue_source(self.session.catalogue)  # the products' photos
         self.publish = PublishScreen(self.session)
         self.screens: dict[str, QWidget] = {
             "login": self.login,
@@ -411,9 +412,9 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.test.shutdown()  # first: the camera stops, corrections waiting are kept
         self.runner.shutdown(timeout_s=10)
         self.session.thumbnails.shutdown()
-        self.test.shutdown()
 
 
 def app_icon() -> QIcon:

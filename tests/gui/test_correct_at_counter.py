@@ -251,3 +251,124 @@ def test_dark_frame_and_deleted_product_are_refused(qtbot, shop, shop_folder, gr
     click(qtbot, picker.ok_button)
     qtbot.waitUntil(lambda: "no longer one of the shop's" in ts.banner.text(), timeout=60000)
     assert added(shop_folder, "kiwi") == [] and metadata(ts) == before
+
+
+# -- corrections made while one is taught (issue 17's leftovers) ------------------------
+@pytest.fixture
+def gate(monkeypatch):
+    """Holds each teach at its start until the test opens it (or its task is cancelled),
+    so corrections can be made while one is being taught; then the real teach runs.
+    Storing without a model (at quit) is not held."""
+    import threading
+
+    from app.core.flows import teach
+
+    opened = threading.Event()
+    real = teach.teach_at_the_counter
+
+    def held(store, model_dir, *args, cancel=None, **kwargs):
+        while model_dir is not None and not opened.wait(0.02):  # a teach, not a store
+            if cancel is not None and cancel.is_set():
+                break
+        return real(store, model_dir, *args, cancel=cancel, **kwargs)
+
+    monkeypatch.setattr(teach, "teach_at_the_counter", held)
+    return opened
+
+
+def say_it_is(qtbot, ts, row: int, product: str) -> None:
+    """The cashier picks image ``row`` and says "No, it is <product>"."""
+    ts.results.setCurrentRow(row)
+    panel = ts.correct
+    click(qtbot, panel.wrong_button)
+    qtbot.keyClicks(panel.picker.search, product)
+    assert panel.picker.current_id() == product
+    click(qtbot, panel.picker.ok_button)
+
+
+def test_corrections_wait_their_turn_and_are_taught_in_order(
+    qtbot, shop, shop_folder, grocery, gate
+):
+    window, ts = shop()
+    photos = [sorted((grocery / "test" / f).glob("*.jpg"))[1] for f in PRODUCTS.values()]
+    open_images(qtbot, ts, photos)
+    panel = ts.correct
+    said: list[str] = []
+    panel.message.connect(lambda text, _kind: said.append(text))
+    taught: list[str] = []
+    ts.photos_taught.connect(lambda t: taught.append(t.product_id))
+
+    click(qtbot, panel.wrong_button)  # the thumbnails of the three products are on show
+    picker = panel.picker
+    qtbot.waitUntil(lambda: len(panel.thumbnails.decoded) == 3, timeout=10000)
+    assert all(not picker.list.item(i).icon().isNull() for i in range(3))
+    picker.reject()
+
+    say_it_is(qtbot, ts, 0, "kiwi")
+    qtbot.waitUntil(lambda: panel.queue.running is not None, timeout=5000)
+    assert panel.wrong_button.isEnabled() and panel.right_button.isEnabled()  # not off
+    say_it_is(qtbot, ts, 1, "lemon")
+    say_it_is(qtbot, ts, 2, "banana")
+    assert panel.waiting_label.isVisible() and panel.waiting_label.text() == (
+        "2 corrections waiting"
+    )
+    assert taught == []
+    gate.set()
+    qtbot.waitUntil(lambda: len(taught) == 3 and not panel.busy, timeout=120000)
+    assert taught == ["kiwi", "lemon", "banana"]  # in the order they were made
+    assert "2 corrections still waiting" in said[0] and "1 correction still waiting" in said[1]
+    assert not panel.waiting_label.isVisible()
+    assert metadata(ts)["taught"]["products"] == {"kiwi": 1, "lemon": 1, "banana": 1}
+    assert all(len(added(shop_folder, pid)) == 1 for pid in PRODUCTS)
+
+
+def test_a_cancelled_or_refused_correction_says_why_and_the_next_is_taught(
+    qtbot, shop, shop_folder, grocery, gate, tmp_path
+):
+    from app.core.images import load_rgb
+    from app.core.teach import TOO_DARK
+
+    window, ts = shop()
+    kiwi, lemon = (
+        sorted((grocery / "test" / f"Fruit/{f}").glob("*.jpg"))[2] for f in ("Kiwi", "Lemon")
+    )
+    dark = tmp_path / "dark.png"
+    Image.fromarray((load_rgb(kiwi) * 0.08).astype(np.uint8)).save(dark)
+    open_images(qtbot, ts, [kiwi, dark, lemon])
+    panel = ts.correct
+    panel.progress._delay.setInterval(0)  # the bar shows at once (else after 0.3 s)
+    said: list[tuple[str, str]] = []
+    panel.message.connect(lambda text, kind: said.append((text, kind)))
+
+    say_it_is(qtbot, ts, 0, "kiwi")
+    say_it_is(qtbot, ts, 1, "banana")  # a dark picture: refused
+    say_it_is(qtbot, ts, 2, "lemon")
+    qtbot.waitUntil(panel.progress.cancel_button.isVisible, timeout=5000)
+    click(qtbot, panel.progress.cancel_button)  # the owner cancels the kiwi
+    gate.set()
+    qtbot.waitUntil(lambda: len(said) == 3 and not panel.busy, timeout=120000)
+    (cancelled, k1), (refused, k2), (done, k3) = said
+    assert cancelled.startswith("Cancelled kiwi: nothing was stored") and k1 == "warn"
+    assert "2 corrections still waiting" in cancelled
+    assert refused.startswith(f"banana: Not stored: {TOO_DARK}") and k2 == "error"
+    assert "1 correction still waiting" in refused
+    assert done.startswith("Taught <b>lemon</b>") and k3 == "ok"
+    assert [len(added(shop_folder, p)) for p in ("kiwi", "banana", "lemon")] == [0, 0, 1]
+    assert metadata(ts)["taught"]["products"] == {"lemon": 1}
+    assert not panel.waiting_label.isVisible()
+
+
+def test_corrections_waiting_when_the_app_closes_are_kept_as_photos(
+    qtbot, shop, shop_folder, grocery, gate
+):
+    window, ts = shop()
+    before = metadata(ts)
+    photos = [sorted((grocery / "test" / f"Fruit/{f}").glob("*.jpg"))[3] for f in ("Kiwi", "Lemon")]
+    open_images(qtbot, ts, photos)
+    say_it_is(qtbot, ts, 0, "kiwi")  # being taught (held) when the app closes
+    say_it_is(qtbot, ts, 1, "lemon")  # waiting
+    qtbot.waitUntil(lambda: ts.correct.queue.running is not None, timeout=5000)
+    window.close()
+    # both pictures are the products' photos now, for the next training; nothing taught
+    assert [len(added(shop_folder, p)) for p in ("kiwi", "lemon")] == [1, 1]
+    assert metadata(ts) == before

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.core.flows.open_source import Catalogue
 
 NOT_IN_MODEL = "not in the model yet"
 DELETED = "no longer in the shop"
@@ -50,3 +55,16 @@ def product_choices(
         key=lambda c: (c.name.casefold(), c.product_id),
     )
     return first + rest
+
+
+def first_photos(catalogue: Catalogue | None, most: int = 3) -> dict[str, tuple[Path, ...]]:
+    """Each product's first photos (ticked ones first; at most ``most``), for its
+    thumbnail in the list: the first that can be read is shown (a shop's featured photo,
+    a folder's first file, else the first photo the owner added)."""
+    out: dict[str, tuple[Path, ...]] = {}
+    for product in catalogue.products if catalogue is not None else ():
+        ticked = product.active_images()
+        rest = [im for im in product.images if not im.included]
+        if photos := tuple(im.path for im in [*ticked, *rest][:most]):
+            out[product.id] = photos
+    return out

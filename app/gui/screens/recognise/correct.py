@@ -3,9 +3,10 @@
 The cashier's choice labels the frame: it (and on a live camera or video a few
 neighbouring sharp frames) becomes an added photo of the chosen product and the
 model on this computer is updated in place, in one background task
-(:func:`app.core.flows.teach.teach_at_the_counter`). The Test screen reloads the model when
-:attr:`CorrectPanel.taught` fires. Frames refused by the core (dark, blank, blurred)
-say why here and are never stored.
+(:func:`app.core.flows.teach.teach_at_the_counter`). Corrections made while one is
+being taught wait their turn (:mod:`.teach_queue`), so the buttons stay on. The Test
+screen reloads the model when :attr:`CorrectPanel.taught` fires. Frames refused by the
+core (dark, blank, blurred) say why here and are never stored.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from ...tasks import Task, TaskError, TaskRunner
 from ...widgets import ProgressPanel
-from .choices import product_choices
+from .choices import first_photos, product_choices
 from .picker import ProductPicker
+from .teach_queue import Correction, TeachQueue
+from .thumbs import ProductThumbnails
 
 if TYPE_CHECKING:
-    from app.core.flows.open_source import ChannelStore
+    from app.core.flows.open_source import Catalogue, ChannelStore
     from app.core.flows.teach import Taught
 
     from ...camera.sources import FrameSource
@@ -54,6 +57,8 @@ class CorrectPanel(QWidget):
         self.weights: Path | None = None  # the base weights chosen in Advanced, if any
         self.display: Callable[[str], str] = lambda pid: self.names.get(pid) or pid
         self.settings: Any = None  # app.core.paths.Settings: the camera chosen last
+        # the open shop's catalogue as training sees it (its products' first photos)
+        self.catalogue: Callable[[], Catalogue | None] = lambda: None
         # tests and the screenshot script: a factory of the teach dialog's FrameSource
         self.camera_stand_in: Callable[[], FrameSource] | None = None
         self.teach_interval_s = 0.15  # the teach dialog's pause between pictures
@@ -61,7 +66,13 @@ class CorrectPanel(QWidget):
         self._frame: np.ndarray | None = None
         self._top: list[tuple[str, float]] = []
         self._neighbours: list[np.ndarray] = []
-        self._task: Task | None = None
+        self.queue = TeachQueue(runner, self)
+        self.queue.started.connect(self._started)
+        self.queue.taught.connect(self._done)
+        self.queue.failed.connect(self._failed)
+        self.queue.dropped.connect(self._dropped)
+        self.queue.waiting_changed.connect(self._show_waiting)
+        self.thumbnails = ProductThumbnails(runner, parent=self)
         self.picker: ProductPicker | None = None
         self.teach_dialog: QDialog | None = None
         self.last_message = ""
@@ -82,6 +93,13 @@ class CorrectPanel(QWidget):
         )
         self.teach_button.clicked.connect(lambda: self.open_teach_dialog())
         self.progress = ProgressPanel(self)
+        self.progress.cancel_requested.connect(self.queue.cancel_running)
+        self.waiting_label = QLabel()
+        self.waiting_label.setObjectName("hint")
+        self.waiting_label.setToolTip(
+            "Corrections are taught one at a time, in the order you made them"
+        )
+        self.waiting_label.hide()
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.question)
@@ -92,6 +110,7 @@ class CorrectPanel(QWidget):
         lay.setContentsMargins(0, 4, 0, 4)
         lay.addLayout(row)
         lay.addWidget(self.progress)
+        lay.addWidget(self.waiting_label)
         # the screen places teach_button (under the picture) and shows `message` in its
         # banner: the narrow panel has no room for a sentence at 800x600
         self._update_buttons()
@@ -102,9 +121,11 @@ class CorrectPanel(QWidget):
         self._update_buttons()
 
     def set_model(self, model_dir: Path | None, labels: Sequence[str]) -> None:
+        """A model was loaded (None: none, or it could not be): waiting corrections go on."""
         self.model_dir = model_dir
         self.labels = list(labels)
         self._update_buttons()
+        self.queue.resume()
         if model_dir is not None:  # the first correction then stays within its 2 s
             weights = self.weights
 
@@ -114,6 +135,10 @@ class CorrectPanel(QWidget):
                 return prepare_teaching(model_dir, weights)
 
             self.runner.start("teach-prepare", warm)
+
+    def model_loading(self) -> None:
+        """The Test screen reads the model's files again: corrections wait meanwhile."""
+        self.queue.pause()
 
     def set_current(
         self,
@@ -132,15 +157,14 @@ class CorrectPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._task is not None
+        """A correction is being taught or waits."""
+        return self.queue.busy
 
     def _why_not(self) -> str:
         if self.store is None:
             return "Log in to your shop or choose its folder first: photos belong to a shop"
         if self.model_dir is None or not self.labels:
             return "Load a model first"
-        if self.busy:
-            return "Teaching the last correction…"
         return ""
 
     def _update_buttons(self) -> None:
@@ -177,7 +201,8 @@ class CorrectPanel(QWidget):
         if frames is None:
             return None
         choices = product_choices(self._top, self.names, self.labels, self.display)
-        dlg = ProductPicker(frames[0], choices, self.window())
+        photos = first_photos(self.catalogue())
+        dlg = ProductPicker(frames[0], choices, self.window(), photos, self.thumbnails)
         if len(self._top) > 1:
             dlg.choose(self._top[1][0])  # the runner-up is the usual answer
         self.picker = dlg
@@ -224,84 +249,76 @@ class CorrectPanel(QWidget):
     # -- the work --------------------------------------------------------------------
     def teach_frames(
         self, product_id: str, frames: list[np.ndarray], correction: bool
-    ) -> Task | None:
-        """Store and teach in the background. ``correction``: a Test-screen answer (a
-        burst when it has neighbours); otherwise frames already picked by the dialog."""
-        from app.core.flows.teach import teach_at_the_counter
-
-        store, model_dir = self.store, self.model_dir
-        if store is None or not frames or self.busy:
+    ) -> Correction | None:
+        """Store and teach in the background, after the corrections before it.
+        ``correction``: a Test-screen answer (a burst when it has neighbours);
+        otherwise frames already picked by the dialog."""
+        if self.store is None or not frames:
             return None
-        keep = NEIGHBOURS + 1 if correction and len(frames) > 1 else None
-        shop = set(self.names) or None
-        weights = self.weights
-        name = self.display(product_id)
+        c = Correction(
+            product_id,
+            self.display(product_id),
+            list(frames),
+            answer=correction,
+            keep=NEIGHBOURS + 1 if correction and len(frames) > 1 else None,
+            store=self.store,
+            model_dir=self.model_dir,
+            shop_products=frozenset(self.names) or None,
+            weights=self.weights,
+        )
+        self.queue.add(c)
+        return c
 
-        def work(on_progress: Any, cancel: Event) -> Taught:
-            return teach_at_the_counter(
-                store,
-                model_dir,
-                product_id,
-                frames,
-                answer=correction,
-                keep=keep,
-                shop_products=shop,
-                weights=weights,
-                on_progress=on_progress,
-                cancel=cancel,
-            )
+    def _started(self, task: Task, c: Correction) -> None:
+        self.progress.track(task, f"Teaching {c.name}")
 
-        task = self.runner.start("teach", work)
-        self._task = task
-        self.progress.track(task, f"Teaching {name}")
-        task.succeeded.connect(lambda r, t=task: self._done(t, r, correction))
-        task.failed.connect(lambda e, t=task: self._failed(t, e, name))
-        task.cancelled.connect(lambda t=task: self._cancelled(t))
-        self._update_buttons()
-        return task
+    def _show_waiting(self, n: int) -> None:
+        self.waiting_label.setText(f"{n} correction{'s' if n != 1 else ''} waiting")
+        self.waiting_label.setVisible(n > 0)
 
-    def _finish(self, task: Task) -> bool:
-        if task is not self._task:
-            return False
-        self._task = None
-        self._update_buttons()
-        return True
+    def _still_waiting(self) -> str:
+        n = self.queue.waiting
+        return f" {n} correction{'s' if n != 1 else ''} still waiting." if n else ""
 
     def _say(self, text: str, kind: str) -> None:
         self.last_message = text
         self.message.emit(text, kind)
 
-    def _done(self, task: Task, taught: Taught, correction: bool) -> None:
-        if not self._finish(task):
-            return
+    def _done(self, c: Correction, taught: Taught) -> None:
         name = self.display(taught.product_id)
         n = len(taught.stored)
         frames = f"{n} frame{'s' if n != 1 else ''}"
         from app.core.flows.teach import own_picture_problem
 
-        own = own_picture_problem(taught) if correction else None
+        own = own_picture_problem(taught) if c.answer else None
         note = f" (this picture was {own}; its neighbours were used)" if own else ""
         self.taught.emit(taught)  # first: the screen reloads the model (and clears its banner)
         if taught.result is not None:
             self._say(
                 f"Taught <b>{name}</b> from {frames} in {taught.seconds:.1f} s{note} — the "
-                "model on this computer is updated; Train for the full training.",
+                "model on this computer is updated; Train for the full training."
+                + self._still_waiting(),
                 "ok",
             )
         else:
             self._say(
                 f"Stored {frames} of <b>{name}</b>{note}; the model was not updated: "
-                f"{taught.not_taught}. Train to include them.",
+                f"{taught.not_taught}. Train to include them." + self._still_waiting(),
                 "warn",
             )
 
-    def _failed(self, task: Task, err: TaskError, name: str) -> None:
-        if not self._finish(task):
-            return
+    def _failed(self, c: Correction, err: TaskError) -> None:
         if not err.is_user_error:
-            log.error("teaching %s failed: %s", name, err.details)
-        self._say(f"{name}: {err.message}", "error")
+            log.error("teaching %s failed: %s", c.name, err.details)
+        self._say(f"{c.name}: {err.message}{self._still_waiting()}", "error")
 
-    def _cancelled(self, task: Task) -> None:
-        if self._finish(task):
-            self._say("Cancelled: nothing was stored and the model is unchanged.", "warn")
+    def _dropped(self, c: Correction) -> None:
+        self._say(
+            f"Cancelled {c.name}: nothing was stored and the model is unchanged."
+            + self._still_waiting(),
+            "warn",
+        )
+
+    def shutdown(self) -> None:
+        """At quit: corrections still waiting are kept as photos, untaught."""
+        self.queue.close()

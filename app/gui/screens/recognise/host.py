@@ -4,6 +4,7 @@ the camera stay out of the window's start-up (:mod:`.screen` loads them)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from app.core import paths
 from ...tasks import TaskRunner
 
 if TYPE_CHECKING:
-    from app.core.flows.open_source import ChannelStore
+    from app.core.flows.open_source import Catalogue, ChannelStore
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class RecogniseScreenHost(QWidget):
         self._names: dict[str, str] = {}
         self._images_folder = ""
         self._store: ChannelStore | None = None  # of the open shop or folder, or None
+        self._catalogue: Callable[[], Catalogue | None] = lambda: None
         self._lay = QVBoxLayout(self)
         self._lay.setContentsMargins(0, 0, 0, 0)
 
@@ -52,6 +54,7 @@ class RecogniseScreenHost(QWidget):
                 self.screen.set_product_names(self._names)
                 self.screen.images_folder = self._images_folder
                 self.screen.set_store(self._store)
+                self.screen.set_catalogue_source(self._catalogue)
                 self.screen.counter_frames_added.connect(self.counter_frames_added)
                 self.screen.photos_taught.connect(self.photos_taught)
                 if self._model_dir is not None:
@@ -77,6 +80,13 @@ class RecogniseScreenHost(QWidget):
         self._images_folder = folder
         if self.screen is not None and hasattr(self.screen, "images_folder"):
             self.screen.images_folder = folder
+
+    def set_catalogue_source(self, catalogue: Callable[[], Catalogue | None]) -> None:
+        """Where the open shop's catalogue (its products' photos) comes from: asked only
+        when the "No, it is…" list opens."""
+        self._catalogue = catalogue
+        if self.screen is not None and hasattr(self.screen, "set_catalogue_source"):
+            self.screen.set_catalogue_source(catalogue)
 
     def set_store(self, store: ChannelStore | None) -> None:
         """The open source's store: corrections become its added photos, live frames its

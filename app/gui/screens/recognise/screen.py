@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ from .matches import AnswersPanel, ImageResult
 from .model_loader import ModelLoader, model_text
 
 if TYPE_CHECKING:
-    from app.core.flows.open_source import ChannelStore
+    from app.core.flows.open_source import Catalogue, ChannelStore
     from app.core.flows.recognise import Decision, LoadedModel
     from app.core.flows.teach import Taught
 
@@ -175,12 +175,15 @@ class RecogniseScreen(QWidget):
     def set_model_dir(self, path: Path | str | None) -> None:
         """Load the exported files in the background; pictures are recognised once ready
         (the same folder again: only when its files changed)."""
+        again = path is not None and Path(path) == self.model_dir  # e.g. a teach wrote it
         if not self.loader.open(Path(path) if path is not None else None):
             return
-        self.correct.set_model(None, [])
         self._restart_live()
-        self._clear_top()
+        if not again:  # else the answer on screen stays open to corrections (they wait)
+            self.correct.set_model(None, [])
+            self._clear_top()
         if path is not None:
+            self.correct.model_loading()
             self.banner.clear_message()
             self.decision.set_rule("")  # the rule of the model being loaded comes with it
             self.model_label.setText(f"Loading the model from {path}…")
@@ -201,6 +204,7 @@ class RecogniseScreen(QWidget):
                 self.banner.show_message(*said)
 
     def _on_model_failed(self, message: str) -> None:
+        self.correct.set_model(None, [])  # waiting corrections store their photos
         self.banner.show_message(f"Cannot load the model: {message}", "error")
         self._show_model_state()
         self.model_failed.emit(message)
@@ -334,6 +338,10 @@ class RecogniseScreen(QWidget):
         self.answers.show_rates(live, self.model is not None)
 
     # ----------------------------------------------------------------- the shop's photos
+    def set_catalogue_source(self, catalogue: Callable[[], Catalogue | None]) -> None:
+        """Where the open shop's catalogue comes from (read when a picker opens)."""
+        self.correct.catalogue = catalogue
+
     def set_store(self, store: ChannelStore | None) -> None:
         """The open shop's (or folder's) own photos and counter frames; None: none open."""
         self.correct.set_store(store)
@@ -439,3 +447,4 @@ class RecogniseScreen(QWidget):
             self.source.stop()
         self._fps_timer.stop()
         self.live.stop()
+        self.correct.shutdown()
