@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .. import __version__
 from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import describe
+from .heartbeat import Heartbeat
 from .local_history import keep_previous
 from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
 from .model_format import FILES, QUANTIZE
@@ -136,7 +137,8 @@ def export_model(
     tmp = make_temp_dir(out_dir)
     try:
         rep(Phase.EXPORTING, 0.1, "Writing the three model files")
-        write_tfjs(model.full_model(), tmp, quantize)
+        with Heartbeat(lambda s: rep(Phase.EXPORTING, 0.1, f"Writing the model files… {s:.0f} s")):
+            write_tfjs(model.full_model(), tmp, quantize)  # one blocking call (issue 22)
         check_cancel(cancel)
         meta = build_metadata(model, channel_id, quantize)  # seed fields first, as before
         meta.update({k: v for k, v in (extra_metadata or {}).items() if k not in meta})
