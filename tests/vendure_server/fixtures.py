@@ -448,6 +448,82 @@ def seed_grocery_channel(
     return ch
 
 
+def seed_many_products(
+    server: VendureServer, code: str, products: int, *, photos: int = 1, bulk: bool = True
+) -> SeededChannel:
+    """A channel of ``products`` products for scale tests, each showing one of ``photos``
+    small shared photos (product i shows photo i mod ``photos``).
+
+    ``bulk``: written in one transaction by the test server's ``testBulkProducts``
+    (src/bulk.ts; 5,000 in a few seconds); otherwise through ``createProduct``, 100 to a
+    GraphQL document (aliased mutations; 5,000 in about half a minute)."""
+    api, ch = add_channel(server, code)
+    pool = [a["id"] for a in api.upload_assets(_small_photos(photos))]
+    if bulk:
+        share = [products // len(pool) + (k < products % len(pool)) for k in range(len(pool))]
+        for k, (asset, count) in enumerate(zip(pool, share, strict=True)):
+            prefix = f"Item {k + 1}" if len(pool) > 1 else "Item"
+            ids = api.gql(
+                "mutation($p:String!,$n:Int!,$a:ID!){testBulkProducts(prefix:$p,count:$n,assetId:$a)}",
+                {"p": prefix, "n": count, "a": asset},
+            )["testBulkProducts"]
+            for i, pid in enumerate(ids):
+                ch.products[str(pid)], ch.images[str(pid)] = f"{prefix} {i + 1:05d}", 1
+        return ch
+    batch = 100
+    for start in range(0, products, batch):
+        names = [f"Item {i + 1:05d}" for i in range(start, min(products, start + batch))]
+        fields = " ".join(f"p{k}: createProduct(input: $i{k}) {{ id }}" for k in range(len(names)))
+        params = ", ".join(f"$i{k}: CreateProductInput!" for k in range(len(names)))
+        variables = {}
+        for k, name in enumerate(names):
+            asset = pool[(start + k) % len(pool)]
+            slug = f"{code}-{start + k + 1}"
+            variables[f"i{k}"] = {
+                "translations": [
+                    {"languageCode": "en", "name": name, "slug": slug, "description": ""}
+                ],
+                "featuredAssetId": asset,
+                "assetIds": [asset],
+            }
+        data = api.gql(f"mutation({params}) {{ {fields} }}", variables)
+        for k, name in enumerate(names):
+            pid = str(data[f"p{k}"]["id"])
+            ch.products[pid], ch.images[pid] = name, 1
+    return ch
+
+
+def start_large_shop(
+    workdir: Path, code: str, products: int, photos: int, extra_env: dict[str, str]
+) -> tuple[subprocess.Popen, VendureServer]:
+    """A server of its own (``extra_env``: e.g. larger upload limits) with one channel of
+    ``products`` products (:func:`seed_many_products`) and nothing else: a few seconds."""
+    build_server()
+    proc, server = start_server(workdir, extra_env=extra_env)
+    try:
+        api = server.admin()
+        country = api.gql(
+            'mutation{createCountry(input:{code:"KE",enabled:true,'
+            'translations:[{languageCode:en,name:"Kenya"}]}){id}}'
+        )["createCountry"]["id"]
+        api.gql(
+            'mutation($m:[ID!]){createZone(input:{name:"Kenya",memberIds:$m}){id}}',
+            {"m": [country]},
+        )
+        seed_many_products(server, code, products, photos=photos)
+    except BaseException:
+        stop_server(proc)
+        raise
+    return proc, server
+
+
+def _small_photos(n: int) -> list[Path]:
+    """``n`` small real photos (the grocery dataset's first ones, a few kB each)."""
+    files = sorted((GROCERY / "train").rglob("*.jpg"), key=lambda p: p.stat().st_size)[:n]
+    assert len(files) == n, f"fewer than {n} photos under {GROCERY / 'train'}"
+    return files
+
+
 @pytest.fixture(scope="session")
 def vendure(tmp_path_factory) -> Iterator[VendureServer]:
     """A seeded, running Vendure with the ML model plugin; stopped after the session."""

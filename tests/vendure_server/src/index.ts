@@ -7,6 +7,7 @@ import { bootstrap, DefaultLogger, LogLevel, VendureConfig } from '@vendure/core
 import { AssetServerPlugin } from '@vendure/asset-server-plugin';
 
 import { MlModelPlugin } from '../../../packaging/vendure-plugin/src';
+import { TestBulkProductsPlugin } from './bulk';
 
 function env(name: string, fallback?: string): string {
     const value = process.env[name] ?? fallback;
@@ -42,6 +43,7 @@ const config: VendureConfig = {
     logger: new DefaultLogger({ level: process.env.VENDURE_DEBUG ? LogLevel.Debug : LogLevel.Warn }),
     plugins: [
         AssetServerPlugin.init({ route: 'assets', assetUploadDir: assetDir }),
+        TestBulkProductsPlugin, // tests/vendure_server only: a large catalogue in a second
         MlModelPlugin.init({
             // ML_MODEL_ASSET_DIR / ML_MODEL_ASSET_ROUTE: "inherit" leaves them out (the
             // plugin takes the AssetServerPlugin's); anything else is passed as is, so the
