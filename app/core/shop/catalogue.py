@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,7 @@ _IMAGE_SUFFIXES = set(IMAGE_FORMATS)  # a HEIC keeps its name: the photo check r
 _CHUNK = 64 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a supermarket lists 5,000 of each
 class ListedAsset:
     """One photo of a product as the listing reports it."""
 
@@ -48,7 +48,7 @@ class ListedAsset:
         return f"asset:{self.id}:{self.updated_at}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ListedProduct:
     id: str
     name: str
@@ -111,12 +111,17 @@ def _instant(stamp: str) -> dt.datetime:
 
 
 def _paged(
-    client: ShopClient, query: str, what: str, rep: Reporter | None = None
+    client: ShopClient,
+    query: str,
+    what: str,
+    on_page: Callable[[int, int], None] | None = None,
 ) -> Iterator[dict]:
+    """Every product, a page at a time (only one page's answer is held);
+    ``on_page(products read, total)`` before each page (total 0 until known)."""
     skip, total = 0, None
     while total is None or skip < total:
-        if rep is not None:
-            rep(Phase.DOWNLOADING, skip / total if total else 0.0, "Reading the product list…")
+        if on_page is not None:
+            on_page(skip, total or 0)
         data = client.gql(query, {"skip": skip, "take": PAGE_SIZE}, what=what)["products"]
         total = int(data["totalItems"])
         items = data["items"]
@@ -126,9 +131,10 @@ def _paged(
         skip += len(items)
 
 
-def product_ids(client: ShopClient) -> set[str]:
+def product_ids(client: ShopClient, on_page: Callable[[int, int], None] | None = None) -> set[str]:
+    """The channel's product ids (``on_page`` as :func:`_paged`'s: 5,000 are 50 pages)."""
     client.require_channel()
-    return {str(p["id"]) for p in _paged(client, PRODUCT_IDS, "read the products")}
+    return {str(p["id"]) for p in _paged(client, PRODUCT_IDS, "read the products", on_page)}
 
 
 def _listed(item: dict) -> ListedProduct:
@@ -171,7 +177,12 @@ def list_catalogue(
 def _list(client: ShopClient, rep: Reporter) -> CatalogueListing:
     """The one listing path, for :func:`list_catalogue` and :func:`fetch_catalogue`."""
     channel = client.require_channel()
-    products = [_listed(item) for item in _paged(client, PRODUCTS, "read the products", rep)]
+
+    def on_page(read: int, total: int) -> None:
+        said = f"Reading the product list… {read:,} of {total:,}" if total else ""
+        rep(Phase.DOWNLOADING, read / total if total else 0.0, said or "Reading the product list…")
+
+    products = [_listed(item) for item in _paged(client, PRODUCTS, "read the products", on_page)]
     return CatalogueListing(channel_id=channel.id, products=products)
 
 

@@ -36,10 +36,12 @@ from ..errors import (
     SessionExpired,
     ShopError,
 )
+from ..heartbeat import Heartbeat
 from ..progress import Phase, ProgressHook, Reporter
 from ..readers import parse_json
 from .catalogue import product_ids
 from .graphql import ML_MODEL, ROLLBACK, UPLOAD
+from .served import compare_served
 from .transport import (
     STILL_SERVED,
     TRANSFER_DEADLINE_S,
@@ -143,8 +145,14 @@ def publish(
             f"This model was trained for channel id “{metadata.get('channelId')}”, not "
             f"“{channel.code}” (id {channel.id}). {STILL_SERVED}"
         )
-    rep(Phase.UPLOADING, 0.02, "Checking the labels against the catalogue…")
-    known = product_ids(client)
+    labels = "Checking the labels against the catalogue…"
+    rep(Phase.UPLOADING, 0.02, labels)
+
+    def page(read: int, total: int) -> None:  # a supermarket's 5,000 products: 50 pages
+        if total:
+            rep(Phase.UPLOADING, 0.02 + 0.01 * read / total, f"{labels} {read:,} of {total:,}")
+
+    known = product_ids(client, page)
     missing = [str(x) for x in metadata["labels"] if str(x) not in known]
     if missing:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
@@ -152,21 +160,23 @@ def publish(
             f"{len(missing)} of the model's products are no longer products of channel "
             f"“{channel.code}” (ids {shown}). Retrain with the current catalogue. " + STILL_SERVED
         )
-    rep(Phase.UPLOADING, 0.03, "Testing the model on a grey image…")
-    try:  # loads TensorFlow: after the cheap checks
-        ExportedModel(model.dir, metadata).check_prediction()
+    testing = "Testing the model on a grey image…"
+    rep(Phase.UPLOADING, 0.03, testing)
+    try:  # loads TensorFlow: after the cheap checks (seconds without a word otherwise)
+        with Heartbeat(lambda secs: rep(Phase.UPLOADING, 0.03, f"{testing} {secs:.0f} s")):
+            ExportedModel(model.dir, metadata).check_prediction()
     except ModelFilesError as exc:
         raise PublishError(f"{exc}. {STILL_SERVED}") from exc
     ours = file_hashes(model.files)
     before = model_status(client, what="publish models")["current"]
     if before is not None and _hashes_of(before) == ours:  # a retry of a publish that worked
         rep(Phase.UPLOADING, 0.92, "This model is already served; checking…")
-        version = _verify_served(client, model.files, before["version"])
+        version = _verify_served(client, model.files, before["version"], rep.sub(0.92, 0.99))
         rep(Phase.UPLOADING, 1.0, f"Already published as version {version}")
         return PublishResult(client.latest_url(), metadata, version, reused=True)
     version = _upload(client, model, ours, before, rep, cancel)
     rep(Phase.UPLOADING, 0.92, "Checking what the server now serves…")
-    served = _verify_served(client, model.files, version)
+    served = _verify_served(client, model.files, version, rep.sub(0.92, 0.99))
     rep(Phase.UPLOADING, 1.0, f"Published version {served}")
     return PublishResult(url=client.latest_url(), metadata=metadata, version=served)
 
@@ -265,12 +275,13 @@ def _after_lost_answer(
     raise PublishError(f"The upload was interrupted ({failure}) and was not published. {now}")
 
 
-def _verify_served(client: ShopClient, files: dict[str, bytes], version: str) -> str:
+def _verify_served(client: ShopClient, files: dict[str, bytes], version: str, rep: Reporter) -> str:
     """Checks the server serves our files; returns the served version.
 
     The plugin's ``mlModel`` says which version is current and its files' sha256; the
-    three files are then downloaded like the POS does and compared byte for byte. A
-    different served version with other files means another publish overtook ours.
+    three files are then downloaded like the POS does and compared byte for byte as
+    they arrive (a 28 MB weights.bin is never held twice), with progress. A different
+    served version with other files means another publish overtook ours.
     """
     current = model_status(client, what="check what the server serves")["current"]
     served = str(current["version"]) if current else None
@@ -278,34 +289,31 @@ def _verify_served(client: ShopClient, files: dict[str, bytes], version: str) ->
         _superseded(version, served)
     base = client.latest_url()
     plain = new_http_session()
+    total, done = sum(len(b) for b in files.values()), 0
     try:
         for name, local in files.items():
-            try:  # one byte more than ours is enough to tell they differ
-                resp = client.request(
-                    "GET",
-                    base + name,
-                    session=plain,
-                    headers={"Cache-Control": "no-cache"},
-                    retries=2,
-                    max_bytes=len(local) + 1,
-                    deadline=max(client.deadline, TRANSFER_DEADLINE_S),
-                    what="check the published files",
-                )
-            except AnswerTooLarge:
+
+            def seen(n: int, name: str = name, size: int = len(local), before: int = done) -> None:
+                text = f"the published {name}, {n / 1e6:.0f} of {size / 1e6:.0f} MB"
+                rep(Phase.VERIFYING, (before + n) / total, text)
+
+            rep(Phase.VERIFYING, done / total, f"the published {name}")
+            got = compare_served(client, plain, base + name, local, seen)
+            done += len(local)
+            if got.same:
+                continue
+            if got.longer:
                 raise PublishError(
                     f"The server accepted version {version}, but {base}{name} is larger than "
                     "the file uploaded. A cache or proxy in front of the server may be holding "
                     "an old copy."
-                ) from None
-            header = resp.headers.get("X-Ml-Model-Version", served)
-            if resp.status_code == 200 and resp.content == local:
-                continue
-            if header != served:
-                _superseded(version, header)
+                )
+            if (got.version or served) != served:
+                _superseded(version, got.version)
             why = (
-                f"HTTP {resp.status_code}"
-                if resp.status_code != 200
-                else f"{len(resp.content)} bytes that differ from the {len(local)} uploaded"
+                f"HTTP {got.status}"
+                if got.status != 200
+                else f"{got.size} bytes that differ from the {len(local)} uploaded"
             )
             raise PublishError(
                 f"The server accepted version {version}, but {base}{name} answers with "
@@ -348,9 +356,11 @@ class _MultipartBody:
                 f'--{self.boundary}\r\nContent-Disposition: form-data; name="{i}"; '
                 f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
             ).encode()
-            parts.append(head + data + b"\r\n")
+            parts += [head, data, b"\r\n"]
         parts.append(f"--{self.boundary}--\r\n".encode())
-        self._data = b"".join(parts)
+        # the parts as they are, never joined: a 28 MB weights.bin is not copied again
+        self._parts = [memoryview(p) for p in parts]
+        self._size = sum(len(p) for p in parts)
         self._pos = 0
         self._rep = rep
 
@@ -371,13 +381,21 @@ class _MultipartBody:
         )
 
     def __len__(self) -> int:
-        return len(self._data)
+        return self._size
 
     def read(self, size: int = -1) -> bytes:
         if self._pos == 0 or size < 0 or self._pos % (256 * 1024) < size:
-            mib = len(self._data) / 1e6
-            self._rep(Phase.UPLOADING, self._pos / len(self._data), f"Uploading {mib:.1f} MB…")
-        end = len(self._data) if size < 0 else min(len(self._data), self._pos + size)
-        chunk = self._data[self._pos : end]
-        self._pos = end
-        return chunk
+            mib = self._size / 1e6
+            self._rep(Phase.UPLOADING, self._pos / self._size, f"Uploading {mib:.1f} MB…")
+        want = self._size - self._pos if size < 0 else size
+        out = bytearray()
+        while self._parts and len(out) < want:
+            part = self._parts[0]
+            take = part[: want - len(out)]
+            out += take
+            if len(take) == len(part):
+                self._parts.pop(0)
+            else:
+                self._parts[0] = part[len(take) :]
+        self._pos += len(out)
+        return bytes(out)
