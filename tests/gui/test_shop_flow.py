@@ -294,10 +294,11 @@ def test_remembered_session_that_expired_asks_to_log_in(qtbot, make_window, vend
     user, password = vendure.users["viewer"]
     log_in(qtbot, window, vendure, user, password, remember=True)
     qtbot.waitUntil(lambda: window.session.logged_in, timeout=20000)
-    # let the catalogue download finish first: a request failing on the dead session
-    # would log this window out, which forgets the remembered session (as it should)
+    # let the catalogue download and what follows it (the photos from the till, what the
+    # shop serves) finish first: a request failing on the dead session would log this
+    # window out, which forgets the remembered session (as it should)
     qtbot.waitUntil(
-        lambda: window.runner.current("catalogue") is None and window.products.model.rowCount() > 0,
+        lambda: not window.runner.running() and window.products.model.rowCount() > 0,
         timeout=60000,
     )
     client = window.session.client
