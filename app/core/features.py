@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from .images import load_rgb, normalise
 from .progress import Phase, Reporter, check_cancel
 from .tf_runtime import tf_modules
 from .views import FEATURE_VERSION, view_of
+
+if TYPE_CHECKING:
+    from .model import TrainOptions
 
 log = logging.getLogger(__name__)
 
@@ -310,3 +313,23 @@ def extract(
                     flush()
         flush()
     return out, failed
+
+
+def extract_for(
+    items: Sequence[tuple[Path, str, int]],
+    weights: Path,
+    o: TrainOptions,
+    store: FeatureStore | None = None,
+    progress: Reporter | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """:func:`extract` with a training's base model and seed (``o``): the one call the
+    trainer, the counter frames and the "not a product" photos share."""
+    return extract(
+        items,
+        weights=weights,
+        alpha=o.alpha,
+        size=o.image_size,
+        seed=o.seed,
+        store=store,
+        progress=progress,
+    )

@@ -113,7 +113,7 @@ def negative_features(
     """Features of photos with none of the shop's products: the drawn scenes (cached per
     base model) and the shop's own ``photos`` of its empty counter (unusable ones are
     left out: they are the owner's extras, not products), and a held-back drawn set."""
-    from .features import FeatureStore, base_model, extract, model_key
+    from .features import FeatureStore, base_model, extract_for, model_key
     from .images import file_digest, normalise
 
     st = store or FeatureStore()
@@ -138,8 +138,6 @@ def negative_features(
         except OSError:
             continue
     if items:
-        feats, _ = extract(
-            items, weights=weights, alpha=o.alpha, size=o.image_size, seed=o.seed, store=st
-        )
+        feats, _ = extract_for(items, weights, o, st)
         rows += [feats[d] for _, d, _ in items if d in feats]
     return Negatives(np.concatenate(rows).astype(np.float32), held)

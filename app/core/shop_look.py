@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import resources
-from .features import FeatureStore, extract
+from .features import FeatureStore, extract_for
 from .head import Rows, normalise_features
 from .model import TrainOptions
 from .progress import Reporter
@@ -136,15 +136,7 @@ def frame_features(
         items.append((p, digest, 1))
     feats: dict[str, np.ndarray] = {}
     if items:
-        feats, failed = extract(
-            items,
-            weights=weights,
-            alpha=o.alpha,
-            size=o.image_size,
-            seed=o.seed,
-            store=store,
-            progress=rep,
-        )
+        feats, failed = extract_for(items, weights, o, store, rep)
         for p, digest, _ in items:
             if digest in failed:
                 skipped.append((str(p), failed[digest]))

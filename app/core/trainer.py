@@ -32,7 +32,7 @@ import numpy as np
 
 from .dataset import Dataset
 from .errors import Cancelled
-from .features import FeatureStore, extract, resolve_base_weights
+from .features import FeatureStore, extract_for, resolve_base_weights
 from .head import DEFAULT_MIX, FEATURE_DTYPE, Rows, fit_head, prototypes
 from .mixed_shop import catalogue_round, domain_directions
 from .model import TrainedModel, TrainOptions, TrainResult
@@ -83,15 +83,7 @@ def train(
     counts = dataset.counts()
     cap = o.view_cap(list(counts.values()))  # a large catalogue: fewer views per photo
     items = [(s.path, s.digest, o.views_for(counts[s.product_id], cap)) for s in dataset.samples]
-    feats, failed = extract(
-        items,
-        weights=weights,
-        alpha=o.alpha,
-        size=o.image_size,
-        seed=o.seed,
-        store=store,
-        progress=rep.sub(0.05, 0.75),
-    )
+    feats, failed = extract_for(items, weights, o, store, rep.sub(0.05, 0.75))
     dataset = dataset.drop(failed)  # raises DatasetError if fewer than two products remain
     labels = dataset.labels
     index = {p: i for i, p in enumerate(labels)}
