@@ -358,11 +358,33 @@ class Walk:
         self.wait_until(lambda: bool(done), 120, "image predictions")
         ts.results.setCurrentRow(min(1, ts.results.count() - 1))
         self.shot("10-test-images")  # the till's decision above the bars, its threshold
+        self.no_it_is(ts, "10c-test-no-it-is")
         self.window.resize(*SMALL)
         self.wait(0.8)
         self.shot("10b-test-images-800x600")
+        self.no_it_is(ts, "10d-test-no-it-is-800x600")
         self.window.resize(*WINDOW)
         self.wait(0.5)
+
+    def no_it_is(self, ts: Any, name: str) -> None:
+        """ "No, it is…": the shop's products with their first photos, the top three first
+        (closed again: nothing is taught, so later screens are as before)."""
+        ts.correct.wrong_button.click()
+        picker = ts.correct.picker
+        self.wait(0.8)  # the dialog mapped and painted (its thumbnails may be cached)
+        shown = picker.shown_rows()
+        self.wait_until(
+            lambda: all(
+                picker.thumbnails.known(picker.photos[i])
+                for i in shown
+                if picker.photos[i] is not None
+            ),  # fmt: skip
+            60,
+            "the product thumbnails",
+        )
+        self.screen_shot(name)
+        picker.reject()
+        self.wait(0.3)
 
     def publish(self, with_server: bool, assets: Path) -> None:
         from PySide6.QtCore import QTimer

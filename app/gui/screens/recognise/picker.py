@@ -113,7 +113,7 @@ class ProductPicker(QDialog):
         lay.addWidget(QLabel("Choose the product in the picture; the search box finds it."))
         lay.addLayout(body, 1)
         lay.addWidget(buttons)
-        self.resize(520, 340)
+        self.resize(560, 420)  # about seven rows with their thumbnails
         self._update_buttons()
         self.search.setFocus()
 

@@ -18,12 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtMultimedia import QMediaDevices
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...camera.sources import (
     CameraSource,
@@ -442,9 +437,11 @@ class RecogniseScreen(QWidget):
         self._fps_timer.stop()
 
     def shutdown(self) -> None:
-        """Stop the source and live recognition (the main window calls this on quit)."""
+        """Stop the source and live recognition (the main window calls this on quit,
+        before the runner): a model loading meanwhile is dropped, starting nothing."""
         if self.source is not None:
             self.source.stop()
         self._fps_timer.stop()
         self.live.stop()
+        self.loader.open(None)
         self.correct.shutdown()
