@@ -362,7 +362,7 @@ def test_corrections_waiting_when_the_app_closes_are_kept_as_photos(
     qtbot, shop, shop_folder, grocery, gate
 ):
     window, ts = shop()
-    before = metadata(ts)
+    before, model_dir = metadata(ts), ts.model_dir
     photos = [sorted((grocery / "test" / f"Fruit/{f}").glob("*.jpg"))[3] for f in ("Kiwi", "Lemon")]
     open_images(qtbot, ts, photos)
     say_it_is(qtbot, ts, 0, "kiwi")  # being taught (held) when the app closes
@@ -371,4 +371,4 @@ def test_corrections_waiting_when_the_app_closes_are_kept_as_photos(
     window.close()
     # both pictures are the products' photos now, for the next training; nothing taught
     assert [len(added(shop_folder, p)) for p in ("kiwi", "lemon")] == [1, 1]
-    assert metadata(ts) == before
+    assert json.loads((model_dir / "metadata.json").read_text("utf-8")) == before
