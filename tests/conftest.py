@@ -18,6 +18,7 @@ PRETRAINED = (
     SHARED / "pretrained" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 )
 GROCERY = SHARED / "datasets" / "grocery-fruit-veg"
+PACKAGED = SHARED / "datasets" / "freiburg-groceries-packaged"
 TM_EXPORT = SHARED / "reference" / "teachable-machine-export"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -134,6 +135,12 @@ def base_weights() -> Path:
 @pytest.fixture(scope="session")
 def grocery() -> Path:
     return need(GROCERY, "Grocery dataset")
+
+
+@pytest.fixture(scope="session")
+def packaged() -> Path:
+    """Packaged goods (Freiburg groceries): the second product domain (issue 15)."""
+    return need(PACKAGED, "Packaged goods dataset")
 
 
 @pytest.fixture(scope="session")

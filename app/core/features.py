@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,9 +26,6 @@ from .images import load_rgb, normalise
 from .progress import Phase, Reporter, check_cancel
 from .tf_runtime import tf_modules
 from .views import FEATURE_VERSION, view_of
-
-if TYPE_CHECKING:
-    from .model import TrainOptions
 
 log = logging.getLogger(__name__)
 
@@ -315,10 +312,22 @@ def extract(
     return out, failed
 
 
+class BaseChoice(Protocol):
+    """What :func:`extract_for` reads of a training's options (``model.TrainOptions``,
+    which imports this module for its base model: named here by shape, not by import)."""
+
+    @property
+    def alpha(self) -> float: ...
+    @property
+    def image_size(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+
+
 def extract_for(
     items: Sequence[tuple[Path, str, int]],
     weights: Path,
-    o: TrainOptions,
+    o: BaseChoice,
     store: FeatureStore | None = None,
     progress: Reporter | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:

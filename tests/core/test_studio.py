@@ -102,12 +102,11 @@ def _on_white(photo: Path, share: float = 0.62) -> np.ndarray:
     return out
 
 
-def test_a_pack_is_trained_as_it_is_and_produce_keeps_its_scenes(grocery: Path) -> None:
+def test_a_pack_is_trained_as_it_is_and_produce_keeps_its_scenes(
+    grocery: Path, packaged: Path
+) -> None:
     """Drawn scenes measured below nearest-class-mean for packs (a cut-out that fills its
     bounding box: box, carton, can, bag); every fruit and vegetable photo keeps them."""
-    from conftest import SHARED, need
-
-    packaged = need(SHARED / "datasets" / "freiburg-groceries-packaged", "Packaged goods")
     for rel in ("cereal/CEREAL0000.jpg", "juice/JUICE0001.jpg", "chocolate/CHOCOLATE0004.jpg"):
         pack = _on_white(packaged / rel)
         assert studio.studio_background(pack) is not None, rel
