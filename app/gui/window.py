@@ -30,19 +30,21 @@ from app.core.errors import SessionExpired
 from app.core.progress import ProgressHook
 
 from .changes import ChangesBanner, ChangesWatcher
+from .screen_host import LazyScreens, ScreenHost
 from .screens.login import LoginScreen
-from .screens.model import ModelScreen
-from .screens.products import ProductsScreen
-from .screens.publish import PublishScreen
 from .screens.recognise.host import RecogniseScreenHost
-from .screens.train import TrainScreen
 from .session import Session
 from .style import STYLE
 from .tasks import Task, TaskRunner
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the screens load on first use (ScreenHost): not at start-up
     from app.core.flows.open_source import Source
     from app.core.flows.teach import Taught
+
+    from .screens.model import ModelScreen
+    from .screens.products import ProductsScreen
+    from .screens.publish import PublishScreen
+    from .screens.train import TrainScreen
 
 log = logging.getLogger(__name__)
 
@@ -70,19 +72,18 @@ class MainWindow(QMainWindow):
         self.session = Session(self.runner, self.settings, self)
 
         self.login = LoginScreen(self.session)
-        self.products = ProductsScreen(self.session)
-        self.train = TrainScreen(self.session)
-        self.model = ModelScreen(self.session)
+        # "3 new products … since the model your shop serves": Products and Publish
+        self.changes = ChangesWatcher(self.session, self)
+        self.lazy = LazyScreens(self.session, self.changes, self, self)  # built on first use
         self.test = RecogniseScreenHost(self.runner, self.settings)
         self.test.set_catalogue_source(self.session.catalogue)  # the products' photos
-        self.publish = PublishScreen(self.session)
         self.screens: dict[str, QWidget] = {
             "login": self.login,
-            "products": self.products,
-            "train": self.train,
-            "model": self.model,
+            "products": self.lazy.products,
+            "train": self.lazy.train,
+            "model": self.lazy.model,
             "test": self.test,
-            "publish": self.publish,
+            "publish": self.lazy.publish,
         }
 
         self.nav = QListWidget()
@@ -120,23 +121,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.task_label)
         self._build_menus()
 
-        # wiring between screens
+        # wiring between screens (LazyScreens wires each of its screens as it builds it)
         self.login.source_chosen.connect(self._source_chosen)
-        self.train.inspect_button.clicked.connect(lambda: self.show_screen("model"))
-        self.train.publish_button.clicked.connect(lambda: self.show_screen("publish"))
-        self.train.product_requested.connect(self.show_product)
-        self.model.publish_requested.connect(lambda: self.show_screen("publish"))
-        self.publish.login_requested.connect(lambda: self.show_screen("login"))
-        self.publish.published.connect(lambda _r: self.model.load_published())
-        # "3 new products … since the model your shop serves": Products and Publish
-        self.changes = ChangesWatcher(self.session, self)
-        self.changes_banners: list[ChangesBanner] = []
-        for screen in (self.products, self.publish):
-            banner = ChangesBanner(self.changes)
-            banner.train_requested.connect(self.start_training)
-            screen.changes_slot.addWidget(banner)
-            self.changes_banners.append(banner)
-        self.publish.published.connect(lambda _r: self.changes.check(refresh_served=True))
         self.session.source_changed.connect(self._source_changed)
         self.session.model_changed.connect(self._model_changed)
         self.session.catalogue_changed.connect(
@@ -160,6 +146,29 @@ class MainWindow(QMainWindow):
         else:
             self.show_screen(start)  # Model/Test/Publish work without a source
         self._model_changed()
+
+    # -- the screens, built on first use (LazyScreens) -----------------------------------
+    @property
+    def products(self) -> ProductsScreen:
+        return self.lazy.products.screen()
+
+    @property
+    def train(self) -> TrainScreen:
+        return self.lazy.train.screen()
+
+    @property
+    def model(self) -> ModelScreen:
+        return self.lazy.model.screen()
+
+    @property
+    def publish(self) -> PublishScreen:
+        return self.lazy.publish.screen()
+
+    @property
+    def changes_banners(self) -> list[ChangesBanner]:
+        """The "catalogue changed" banners of Products and Publish (both built)."""
+        self.lazy.products.screen(), self.lazy.publish.screen()
+        return [self.lazy.banners["products"], self.lazy.banners["publish"]]
 
     def _restore_source(self) -> None:
         """Reopen the last local folder (a shop session reconnects after the first paint)."""
@@ -220,7 +229,7 @@ class MainWindow(QMainWindow):
         self.train_action = self._action("&Start training", self.start_training, "Ctrl+T")
         tr.addAction(self.train_action)
         tr.addAction(self._action("&Cancel running work", self.cancel_work, "Ctrl+."))
-        tr.addAction(self._action("&Reload products", self.products.load, "F5"))
+        tr.addAction(self._action("&Reload products", self.lazy.reload_products, "F5"))
 
         h = mb.addMenu("&Help")
         h.addAction(self._action("Open &log folder", self.open_log_folder))
@@ -241,6 +250,9 @@ class MainWindow(QMainWindow):
             return
         if SCREENS[row] != "login":
             self._resume_screen = ""  # the owner moved on: a late reconnect must not jump
+        host = self.screens[SCREENS[row]]
+        if isinstance(host, ScreenHost):
+            host.screen()  # built before it shows: the stack never shows it empty
         self.stack.setCurrentIndex(row)
         self.settings.last_screen = SCREENS[row]
 

@@ -105,3 +105,33 @@ def test_window_start_up_imports_neither_tensorflow_nor_numpy() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_first_window_builds_only_the_screen_it_shows() -> None:
+    """A new owner's first window (Log in) builds no other screen and loads none of their
+    packages: not the Train screen's chart (QtCharts) nor its model sizes (NumPy), not
+    Products, Model, Publish or the Test screen (QtMultimedia). They load on first use."""
+    later = (
+        "numpy",
+        "tensorflow",
+        "PySide6.QtCharts",
+        "PySide6.QtMultimedia",
+        "app.gui.screens.products",
+        "app.gui.screens.train",
+        "app.gui.screens.model",
+        "app.gui.screens.publish",
+        "app.gui.screens.recognise.screen",
+    )
+    code = (
+        "import sys\nfrom PySide6.QtWidgets import QApplication\n"
+        "qapp = QApplication([])\nfrom app.gui.window import MainWindow\n"
+        "w = MainWindow()\nw.show()\nqapp.processEvents()\n"
+        f"print(w.current_screen(), sorted(m for m in {later!r} if m in sys.modules))\n"
+        "w.shutdown()\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}  # a fresh home (isolated_home)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "login []"

@@ -139,10 +139,10 @@ class ProductsScreen(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("summary")
         # the shop's counter frames ("Show me your counter…"), for the shop's look
-        self.counter = CounterFramesPanel(session, stand_in=lambda: self.camera_stand_in)
+        self.counter = CounterFramesPanel(session, self, stand_in=lambda: self.camera_stand_in)
         self.counter.message.connect(self.banner.show_message)
         # the shop's photos of its empty counter, trained as "not a product"
-        self.empty_counter = EmptyCounterPanel(session, stand_in=lambda: self.camera_stand_in)
+        self.empty_counter = EmptyCounterPanel(session, self, stand_in=lambda: self.camera_stand_in)
         self.empty_counter.message.connect(self.banner.show_message)
 
         lay = QVBoxLayout(self)

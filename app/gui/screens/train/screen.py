@@ -75,7 +75,7 @@ class TrainScreen(QWidget):
         head.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignTop)
         # Before training, while the shop has no counter frames: what they buy, and how.
         self.counter = CounterFramesPanel(
-            session, only_when_empty=True, stand_in=lambda: self.camera_stand_in
+            session, self, only_when_empty=True, stand_in=lambda: self.camera_stand_in
         )
 
         # Advanced, folded away
