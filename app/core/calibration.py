@@ -28,6 +28,7 @@ MIN_ACCEPTED = 10
 # probability that only this share of them reach.
 MAX_UNKNOWN_ACCEPTED = 0.10
 TEMPERATURES = np.geomspace(0.05, 20.0, 121)
+CHUNK_ROWS = 1024
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -36,19 +37,45 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def log_loss(logits: np.ndarray, truth: np.ndarray, t: float) -> float:
+    """Mean negative log-likelihood of ``softmax(logits / t)`` at the true labels, a chunk
+    of rows at a time (5,000 held-back photos x 5,000 products is 100 MB a copy)."""
+    total = 0.0
+    for s in range(0, len(truth), CHUNK_ROWS):
+        z = np.asarray(logits[s : s + CHUNK_ROWS], dtype=np.float32) / np.float32(t)
+        top = z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z - top).sum(axis=1)) + top[:, 0]
+        true = z[np.arange(len(z)), truth[s : s + CHUNK_ROWS]]
+        total += float(np.minimum(lse - true, -np.log(1e-12)).sum())
+    return total / len(truth)
+
+
 def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
-    """The temperature T minimising the log-loss of ``softmax(logits / T)`` (grid search:
-    one parameter, a few hundred photos; no optimiser to diverge)."""
+    """The temperature T of ``TEMPERATURES`` minimising the log-loss of
+    ``softmax(logits / T)``: one parameter, no optimiser to diverge.
+
+    The log-loss is convex in 1/T (a log-sum-exp of linear functions minus a linear one),
+    so along the grid it falls, then rises: a ternary search finds the grid's minimum in
+    about 25 evaluations instead of 121 (at 5,000 products the full scan took over a
+    minute without a word of progress). Of equal losses the lower temperature wins."""
     if not len(truth):
         return 1.0
-    rows = np.arange(len(truth))
-    best, best_t = np.inf, 1.0
-    for t in TEMPERATURES:
-        p = softmax(logits / t)
-        nll = -float(np.log(np.maximum(p[rows, truth], 1e-12)).mean())
-        if nll < best - 1e-12:
-            best, best_t = nll, float(t)
-    return best_t
+    memo: dict[int, float] = {}
+
+    def loss(i: int) -> float:
+        if i not in memo:
+            memo[i] = log_loss(logits, truth, float(TEMPERATURES[i]))
+        return memo[i]
+
+    lo, hi = 0, len(TEMPERATURES) - 1
+    while hi - lo > 2:
+        m1, m2 = lo + (hi - lo) // 3, hi - (hi - lo) // 3
+        if loss(m1) <= loss(m2) + 1e-12:
+            hi = m2  # the (first) minimum is not right of m2
+        else:
+            lo = m1 + 1
+    best = min(range(lo, hi + 1), key=lambda i: (loss(i), i))
+    return float(TEMPERATURES[best])
 
 
 def accept_threshold(
