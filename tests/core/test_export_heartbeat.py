@@ -74,3 +74,27 @@ def test_export_reports_while_the_conversion_runs(
     assert max(beats) < said.index("Checking the files")  # none after the conversion
     assert said[-1].startswith("Saved to") and reports[-1].fraction == 1.0
     assert (tmp_path / "model" / "weights.bin").stat().st_size > 0
+
+
+def test_a_fit_reports_after_its_last_pass_until_it_returns(monkeypatch) -> None:
+    """TensorFlow can take many seconds after a head's last pass before ``fit`` returns
+    (18 s in a validation round at 5,000 products): the callback beats from the end of
+    the passes until ``settle`` (called when ``fit`` returns), never after."""
+    from app.core.head import KerasProgress
+    from app.core.progress import Reporter
+
+    monkeypatch.setattr(heartbeat, "EVERY_S", 0.02)
+    seen: list[tuple[str, float, str]] = []
+    reporter = Reporter(lambda p: seen.append((p.phase, p.fraction, p.message)))
+    cb = KerasProgress.make(reporter, 15, None, Phase.VALIDATING, "round 1 of 1: ")
+    cb.on_train_end()
+    time.sleep(0.2)
+    cb.settle()
+    n = len(seen)
+    assert n >= 3
+    assert all(
+        ph == Phase.VALIDATING and m.startswith("round 1 of 1: finishing") for ph, _, m in seen
+    )
+    time.sleep(0.1)
+    assert len(seen) == n
+    cb.settle()  # twice is harmless (fit failed after the end, say)
