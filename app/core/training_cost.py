@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from .model import TrainOptions
 
-# Measured with bench/estimate.py on the reference machine (2 cores, quiet) on grocery
-# sets of 6x5 to 30x10 photos, cold feature cache, TensorFlow loaded: ~7.8 ms per
-# augmented view at alpha 0.35; then ~2.4 s + 1.4 ms/view for the held-back check,
-# fitting and export; ~0.7 s before the first view (2.4 s on the first training after
-# start, when the base model is built). Under load everything scales together: the app
+# Measured on the reference machine (2 cores, quiet), cold feature cache, TensorFlow
+# loaded: ~6.0 ms per augmented view at alpha 0.35 (bench/estimate.py on grocery sets of
+# 10x8 to 30x10: 6.4-6.9 ms; bench/scale.py at 100, 1,000 and 5,000 products: 5.6-6.0 ms);
+# then ~3 s for the held-back check, fitting and export of a small shop, plus 0.5 ms a
+# view; ~1.2 s before the first view. Under load everything scales together: the app
 # replaces SECONDS_PER_VIEW with the rate it measured here during the last training.
-SECONDS_PER_VIEW = 0.0078
+# (Re-measured December 2026: 7.8 ms, 2.4 s and 1.4 ms before, on a busier machine; at
+# 1,000 products that first estimate was 54 % over.)
+SECONDS_PER_VIEW = 0.0060
 LOAD_S = 1.2
-AFTER_FEATURES_S = 2.4
-AFTER_FEATURES_PER_VIEW_S = 0.0014
-# The head's Dense layer costs each view, in each pass, time per product as well: on the
-# same machine, a pass over 6,000 views took 127 µs/view at 300 products and 357 µs/view
-# at 3,000 (``python bench/estimate.py --head``): ~0.077 µs per view, pass and product.
-# Negligible at 30 products, it is most of the work at 5,000.
-HEAD_S_PER_VIEW_PASS_PRODUCT = 0.077e-6
+AFTER_FEATURES_S = 3.0
+AFTER_FEATURES_PER_VIEW_S = 0.0005
+# The head's Dense layer costs each view, in each pass, time per product as well:
+# 0.043 µs per view, pass and product in ``python bench/estimate.py --head`` (3 passes at
+# 30 to 3,000 products), 0.05 µs in bench/scale.py's whole trainings (1,000 and 5,000
+# products: 48 and 250 µs per view and pass). Negligible at 30 products, it is most of
+# the work at 5,000.
+HEAD_S_PER_VIEW_PASS_PRODUCT = 0.05e-6
 # Leave-one-photo-out rounds: at most 3, one above this many photos (see ``validate``).
 MAX_ROUNDS = 3
 ONE_ROUND_ABOVE = 3000
