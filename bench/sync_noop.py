@@ -62,13 +62,16 @@ sys.exit(proc.returncode)
 """
 
 
+CLI_REPO = REPO  # --cli-repo: the app whose commands are timed (another checkout: before/after)
+
+
 def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess]:
     """Wall seconds, peak memory in MB (the command's own ru_maxrss) and the result."""
     with tempfile.NamedTemporaryFile("r") as peak:
         t0 = time.perf_counter()
         res = subprocess.run(
             [sys.executable, "-c", SHIM, peak.name, *argv],
-            cwd=REPO,
+            cwd=CLI_REPO,  # `python -m app` imports the app of its working folder first
             env=env,
             capture_output=True,
             text=True,
@@ -249,12 +252,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--photos", type=int, default=2, help="photos per product (bulk: shared)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--bulk", action="store_true", help="products created in bulk (see above)")
+    ap.add_argument(
+        "--cli-repo",
+        type=Path,
+        help="time the `python -m app` of another checkout (e.g. a git worktree of an older "
+        "commit) against this tree's Vendure: before/after figures in one session",
+    )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(CHILDREN[args.child[0]](*args.child[1:])))
         return 0
     use_bulk = args.bulk or len(args.products) > 1 or args.products[0] > GROCERY_CLASSES
+    if args.cli_repo is not None:
+        global CLI_REPO
+        CLI_REPO = args.cli_repo.resolve()
+        if not (CLI_REPO / "app" / "__main__.py").is_file():
+            ap.error(f"--cli-repo {args.cli_repo}: no app/__main__.py there")
 
     from vendure_server import fixtures as vf
 

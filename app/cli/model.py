@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..core.flows.inspect import inspect_model
-from ..core.flows.recognise import load_model, recognise_files
-from ..core.flows.teach import PhotosRefused, TeachRequest, teach_photos
 from .arguments import whole_number
 
 
@@ -47,9 +44,13 @@ def add_teach(sub: Any) -> None:
     cmd.set_defaults(func=run_teach)
 
 
+# Each command imports its task when it runs: the parser, and so every other command
+# (a no-op `sync` on a timer), does not load what only these three use.
 def run_predict(args: argparse.Namespace) -> int:
     """One line (or JSON object) per photo on stdout; an unreadable photo is skipped
     with its reason on stderr and makes the exit code 1."""
+    from ..core.flows.recognise import load_model, recognise_files
+
     loaded = load_model(args.model_dir)
     threshold = loaded.accept_threshold
     status = 0
@@ -84,6 +85,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    from ..core.flows.inspect import inspect_model
+
     report = inspect_model(args.model_dir)
     if args.json:
         print(json.dumps(report.metadata, indent=2, ensure_ascii=False))
@@ -103,6 +106,8 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 def run_teach(args: argparse.Namespace) -> int:
+    from ..core.flows.teach import PhotosRefused, TeachRequest, teach_photos
+
     request = TeachRequest(args.model_dir, args.product, list(args.photos), args.base_weights)
     try:
         outcome = teach_photos(request)

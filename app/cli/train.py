@@ -8,17 +8,9 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import TrainerError
-from ..core.flows.check_photos import photos_in_folder
-from ..core.flows.open_source import (
-    OpenedSource,
-    folder_source,
-    open_source,
-    sample_shop,
-    shop_source,
-)
 from ..core.flows.train import (
     DEFAULT_OPTIONS,
     EPOCHS_MAX,
@@ -36,6 +28,9 @@ from ..core.wording import weak_line
 from .arguments import channel_id, whole_number
 from .login import login_from_args
 from .progress import StderrProgress
+
+if TYPE_CHECKING:  # loaded by the command that uses them: `sync` and the parser do not
+    from ..core.flows.open_source import OpenedSource
 
 
 def add_parser(sub: Any) -> None:
@@ -105,6 +100,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.flows.check_photos import photos_in_folder
+
     t0 = time.monotonic()
     progress = StderrProgress()
     cancel = threading.Event()
@@ -156,6 +153,8 @@ def _open(
     args: argparse.Namespace, progress: StderrProgress, cancel: threading.Event
 ) -> OpenedSource:
     """The source the arguments name: ``--sample``, ``--server`` or a folder."""
+    from ..core.flows.open_source import folder_source, open_source, sample_shop, shop_source
+
     if args.sample:  # the six fruits shipped with the app: try it without photos or a server
         if args.images_dir is not None or args.server:
             raise TrainerError("--sample trains on the sample shop: give no folder or --server")
