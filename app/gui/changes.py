@@ -57,6 +57,10 @@ class ChangesWatcher(QObject):
         ):
             sig.connect(self._timer.start)
 
+    def stop(self) -> None:
+        """The app is closing: no check waits on the timer any more."""
+        self._timer.stop()
+
     def check(self, refresh_served: bool = False) -> Task | None:
         s = self.session
         current = s.current()

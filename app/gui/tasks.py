@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from app.core.errors import Cancelled, TrainerError
 from app.core.faults import describe
@@ -144,6 +144,11 @@ class Task(QObject):
     def start(self) -> None:
         self._worker.start()
 
+    def refuse(self) -> None:
+        """Never run: cancelled at once (queued, as a real outcome arrives), no thread."""
+        self.cancel_event.set()
+        QTimer.singleShot(0, self, lambda: self._relay_done("cancelled", None))
+
     def cancel(self) -> None:
         """Ask the work to stop; the ``cancelled`` signal says when it has."""
         self.cancel_event.set()
@@ -187,6 +192,7 @@ class TaskRunner(QObject):
         self._by_resource: dict[str, Task] = {}
         self._all: set[Task] = set()
         self.superseded: dict[str, int] = {}  # resource -> tasks a newer one replaced
+        self.closed = False  # after shutdown() no task starts a thread
 
     def start(self, resource: str, fn: TaskFn) -> Task:
         """Run ``fn(on_progress, cancel)`` in a worker; cancels the resource's old task."""
@@ -203,6 +209,12 @@ class TaskRunner(QObject):
         self._by_resource[resource] = task
         self._all.add(task)
         task.finished.connect(self._on_finished_signal)
+        if self.closed:
+            # a timer or a late signal after shutdown: a thread started now would outlive
+            # the window that owns it (Qt aborts the process when it is destroyed)
+            log.info("not starting task %s: the app is closing", resource)
+            task.refuse()
+            return task
         log.debug("starting task %s", resource)
         task.start()
         self.task_started.emit(task)
@@ -234,7 +246,9 @@ class TaskRunner(QObject):
         task.deleteLater()
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Cancel everything and wait for the threads; never ``terminate()``."""
+        """Cancel everything and wait for the threads; never ``terminate()``. No task
+        started after this runs a thread (:meth:`Task.refuse`)."""
+        self.closed = True
         if self.superseded:
             counts = ", ".join(f"{r} {n}" for r, n in sorted(self.superseded.items()))
             log.info("tasks replaced by a newer one of their kind this session: %s", counts)

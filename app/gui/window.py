@@ -424,6 +424,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.changes.stop()  # its timer would start a check after the runner stopped
         self.test.shutdown()  # first: the camera stops, corrections waiting are kept
         self.runner.shutdown(timeout_s=10)
         self.session.thumbnails.shutdown()

@@ -142,3 +142,18 @@ def test_shutdown_stops_running_work(qtbot, qapp):
     t0 = time.monotonic()
     runner.shutdown(timeout_s=5)
     assert stopped.is_set() and time.monotonic() - t0 < 2
+
+
+def test_no_task_runs_after_shutdown(qtbot, runner):
+    """A timer that fires after the window's runner stopped (the catalogue-changes check
+    did, between two GUI tests) must not start a thread: Qt aborts the process when a
+    running thread's owner is destroyed. Such a task is cancelled at once instead."""
+    ran = []
+    runner.shutdown()
+    task = runner.start("changes", lambda on_progress, cancel: ran.append(1))
+    outcomes = []
+    task.cancelled.connect(lambda: outcomes.append("cancelled"))
+    with qtbot.waitSignal(task.finished, timeout=5000):
+        pass
+    assert outcomes == ["cancelled"] and task.outcome == "cancelled"
+    assert not ran and not runner.running()
