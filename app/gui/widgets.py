@@ -9,11 +9,14 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLayout,
     QLayoutItem,
+    QListView,
+    QListWidget,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -199,6 +202,20 @@ def link_button(text: str, tip: str = "") -> QPushButton:
         "QPushButton:hover { color: #0d3d75; }"
     )
     return b
+
+
+def photo_grid(icon: int, cell: QSize) -> QListWidget:
+    """A grid of photo thumbnails (``icon`` px) in ``cell``-sized cells that reflows with
+    the width, never dragged about, several selectable (Products' photos, the till's)."""
+    grid = QListWidget()
+    grid.setViewMode(QListView.ViewMode.IconMode)
+    grid.setIconSize(QSize(icon, icon))
+    grid.setGridSize(cell)
+    grid.setResizeMode(QListView.ResizeMode.Adjust)
+    grid.setMovement(QListView.Movement.Static)
+    grid.setWordWrap(True)
+    grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    return grid
 
 
 def scroll_page(page: QWidget, body: QWidget) -> None:

@@ -16,12 +16,9 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QHBoxLayout,
     QLabel,
-    QListView,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
     QVBoxLayout,
@@ -33,6 +30,7 @@ from app.core.flows.open_source import Product
 
 from ...photo_viewer import PhotoDialog, photo_description
 from ...session import Session
+from ...widgets import photo_grid
 from .table import IDENT_ROLE, PATH_ROLE, FileDrops, usable_count
 
 CAPTIONS = {"added": "added", "catalog": "catalogue"}  # by ImageRef.origin
@@ -82,14 +80,7 @@ class ProductPhotos(QWidget):
         self.product_title.setObjectName("subtitle")
         self.product_title.setWordWrap(True)
         size = session.thumbnails.size
-        self.images = QListWidget()
-        self.images.setViewMode(QListView.ViewMode.IconMode)
-        self.images.setIconSize(QSize(size, size))
-        self.images.setGridSize(QSize(size + 28, size + 44))
-        self.images.setResizeMode(QListView.ResizeMode.Adjust)
-        self.images.setMovement(QListView.Movement.Static)
-        self.images.setWordWrap(True)
-        self.images.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.images = photo_grid(size, QSize(size + 28, size + 44))
         self.images.itemChanged.connect(self._item_changed)
         self.images.itemDoubleClicked.connect(self.show_photo)  # the photo, large
         self._drops = FileDrops(self.images)

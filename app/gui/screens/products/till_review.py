@@ -19,12 +19,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
-    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -39,7 +37,7 @@ from app.core.progress import ProgressHook
 from ...session import Session
 from ...tasks import Task, TaskError, TaskFn
 from ...thumbnails import decode_thumbnail_data, placeholder
-from ...widgets import Banner, ProgressPanel
+from ...widgets import Banner, ProgressPanel, photo_grid
 
 if TYPE_CHECKING:
     from app.core.flows.login import ShopClient
@@ -78,14 +76,7 @@ class TillReviewDialog(QDialog):
         self.groups.currentRowChanged.connect(lambda _r: self._show_group())
         self.title = QLabel()
         self.title.setWordWrap(True)
-        self.grid = QListWidget()
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setIconSize(QSize(THUMB, THUMB))
-        self.grid.setGridSize(QSize(THUMB + 36, THUMB + 48))
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setWordWrap(True)
-        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.grid = photo_grid(THUMB, QSize(THUMB + 36, THUMB + 48))
         self.grid.itemSelectionChanged.connect(self._update_buttons)
         self._in_view = QTimer(self, singleShot=True, interval=120)  # after scrolling stops
         self._in_view.timeout.connect(self._fetch_in_view)
