@@ -1,6 +1,7 @@
 """The desktop app: Qt widgets over the task layer (:mod:`app.core.flows`).
 
-* :mod:`.main`, :mod:`.window` — start-up, the main window and its wiring
+* :mod:`.main`, :mod:`.window` — start-up, the main window and its wiring;
+  :mod:`.screen_host` — the screens not on the first window, built on first use
 * :mod:`.session` — what the screens share (source, catalogue, model); :mod:`.tasks` —
   the one task runner that moves work off the UI thread; :mod:`.changes` — "what
   changed since the served model"
