@@ -46,8 +46,9 @@ class KerasProgress:
             beat: Heartbeat | None = None
 
             def on_train_end(self, logs: dict | None = None) -> None:
-                # TensorFlow may still take seconds after the last pass before ``fit``
-                # returns (18 s in a validation round at 5,000 products): say so
+                # if TensorFlow still works after the last pass before ``fit`` returns, say
+                # so (with Keras's array input: 18 s and 58 s at 5,000 products; see
+                # shuffled_batches, which removed that case)
                 self.beat = Heartbeat(
                     lambda s: reporter(phase, 1.0, f"{prefix}finishing the passes… {s:.0f} s")
                 ).__enter__()

@@ -47,7 +47,7 @@ class ScreenHost(QWidget, Generic[S]):
         if self._screen is None:
             self._screen = self._make(self)
             self._lay.addWidget(self._screen)
-            # a child added to a host that is showing (or shown) stays hidden unless told
+            # shown now: a layout shows a child added to a visible host only later, queued
             self._screen.show()
         return self._screen
 

@@ -167,7 +167,8 @@ class MainWindow(QMainWindow):
     @property
     def changes_banners(self) -> list[ChangesBanner]:
         """The "catalogue changed" banners of Products and Publish (both built)."""
-        self.lazy.products.screen(), self.lazy.publish.screen()
+        for host in (self.lazy.products, self.lazy.publish):
+            host.screen()  # a screen's banner is made with the screen
         return [self.lazy.banners["products"], self.lazy.banners["publish"]]
 
     def _restore_source(self) -> None:
@@ -252,7 +253,9 @@ class MainWindow(QMainWindow):
             self._resume_screen = ""  # the owner moved on: a late reconnect must not jump
         host = self.screens[SCREENS[row]]
         if isinstance(host, ScreenHost):
-            host.screen()  # built before it shows: the stack never shows it empty
+            # built before the stack shows it, so it is laid out in that same show (built
+            # in its showEvent it would appear for one pass of the event loop unlaid)
+            host.screen()
         self.stack.setCurrentIndex(row)
         self.settings.last_screen = SCREENS[row]
 
