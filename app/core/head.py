@@ -15,15 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from .head_fit import NORM_EPSILON, PROGRESS_EVERY_S, FitSettings, compiled_fit, smoothed_loss
 from .heartbeat import Heartbeat
 from .model import TrainOptions
 from .progress import Phase, Reporter, check_cancel
 from .tf_runtime import tf_modules
-
-NORM_EPSILON = 1e-3
-# While a head trains, progress is reported at least this often (seconds), also inside a
-# pass: at thousands of products one pass takes minutes and a bar must not look stuck.
-PROGRESS_EVERY_S = 2.0
 
 
 class KerasProgress:
@@ -126,11 +122,7 @@ def smoothed_sparse_crossentropy(smoothing: float) -> Any:
             logp = tf.nn.log_softmax(logits)
         else:  # pragma: no cover - our heads always end in a softmax layer
             logp = tf.math.log(tf.clip_by_value(probs, 1e-7, 1.0))
-        y = tf.reshape(tf.cast(y_true, tf.int32), [-1])
-        mean_logp = tf.reduce_mean(logp, axis=-1)
-        picked = tf.gather(logp, tf.maximum(y, 0), axis=1, batch_dims=1)
-        smoothed = -(1.0 - smoothing) * picked - smoothing * mean_logp
-        return tf.where(y < 0, -mean_logp, smoothed)
+        return smoothed_loss(tf, logp, tf.reshape(tf.cast(y_true, tf.int32), [-1]), smoothing)
 
     return loss
 
@@ -254,7 +246,9 @@ def fit_parts(
     prefix: str = "",
     set_aside: np.ndarray | None = None,
 ) -> tuple[Any, HeadParts | None]:
-    """Build and (unless ``fine_tune`` is False) fit the head; the parts for a cosine head.
+    """Fit the head (unless ``fine_tune`` is False): the plain reference's Keras head and
+    None, or None and a cosine head's parts (no Keras model: :func:`fit_head` builds
+    the one it exports; nine fits of a mixed shop built one each for 40 ms).
     ``centre``: where shop photos sit (see ``centre_of``); default the training views' mean.
     ``reporter`` gets the passes as ``phase``, each message after ``prefix``.
     ``set_aside``: orthonormal directions (rows) the head must not use
@@ -269,39 +263,68 @@ def fit_parts(
         x = project_out(x, set_aside)
         if negatives is not None and len(negatives):
             negatives = project_out(negatives, set_aside)
-    tf, keras = tf_modules()
+    _, keras = tf_modules()
+    # the plain head's initial weights and every fit's shuffle (its op seed is paired
+    # with this global seed) follow from it
     keras.utils.set_random_seed(options.seed + seed_offset)
-    head = build_head(x.shape[1], n_classes, options.head)
-    dense = head.get_layer("products")
-    protos = None
-    if options.head == "cosine":
-        protos = prototypes(x, y, n_classes)
-        dense.set_weights([protos.T * options.init_scale, np.zeros(n_classes, np.float32)])
-        if not fine_tune:
-            kernel, bias = dense.get_weights()
-            return head, HeadParts(kernel, bias, protos, centre).without(set_aside)
-    head.compile(
-        optimizer=keras.optimizers.Adam(options.learning_rate),
-        loss=smoothed_sparse_crossentropy(
-            smoothing_for(options.label_smoothing, n_classes) if options.head == "cosine" else 0.0
-        ),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
     targets = y.astype(np.int32)
-    if negatives is not None and len(negatives) and options.head == "cosine":
+    if options.head != "cosine":  # the plain reference: Keras's own fit, as any plain trainer
+        head = build_head(x.shape[1], n_classes, options.head)
+        return _fit_plain(head, x, targets, options, reporter, history, seed_offset), None
+    protos = prototypes(x, y, n_classes)
+    kernel = (protos.T * options.init_scale).astype(np.float32)
+    bias = np.zeros(n_classes, np.float32)
+    if not fine_tune:
+        return None, HeadParts(kernel, bias, protos, centre).without(set_aside)
+    if negatives is not None and len(negatives):
         # "not a product": trained toward the uniform target (outlier exposure), after the
         # prototypes and the centre were taken from the products' own photos
         reps = max(1, int(NEGATIVE_SHARE * len(x)) // len(negatives))
         x = np.concatenate([x, np.tile(negatives, (reps, 1))], dtype=x.dtype)
         targets = np.concatenate([targets, np.full(len(negatives) * reps, UNIFORM, np.int32)])
-    batch = 128 if options.head == "cosine" else 16
+    kernel, bias = compiled_fit(
+        x,
+        targets,
+        kernel,
+        bias,
+        FitSettings(
+            epochs=options.epochs,
+            learning_rate=options.learning_rate,
+            smoothing=smoothing_for(options.label_smoothing, n_classes),
+            seed=options.seed + seed_offset,
+        ),
+        reporter,
+        history,
+        phase,
+        prefix,
+    )
+    return None, HeadParts(kernel, bias, protos, centre).without(set_aside)
+
+
+def _fit_plain(
+    head: Any,
+    x: np.ndarray,
+    targets: np.ndarray,
+    options: TrainOptions,
+    reporter: Reporter | None,
+    history: list[dict[str, float]] | None,
+    seed_offset: int,
+) -> Any:
+    """The plain reference's fit: Keras's ``compile``/``fit``, batch 16, at least 50
+    passes. Kept on Keras on purpose: it is the yardstick ours is timed against."""
+    _, keras = tf_modules()
+    head.compile(
+        optimizer=keras.optimizers.Adam(options.learning_rate),
+        loss=smoothed_sparse_crossentropy(0.0),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    epochs = max(options.epochs, 50)
     callbacks = []
-    epochs = options.epochs if options.head == "cosine" else max(options.epochs, 50)
     if reporter is not None:
-        callbacks.append(KerasProgress.make(reporter, epochs, history, phase, prefix))
+        callbacks.append(KerasProgress.make(reporter, epochs, history))
     try:
         head.fit(
-            shuffled_batches(x, targets, batch, options.seed + seed_offset),
+            shuffled_batches(x, targets, 16, options.seed + seed_offset),
             epochs=epochs,
             verbose=0,
             callbacks=callbacks,
@@ -311,10 +334,7 @@ def fit_parts(
             cb.settle()
     if reporter is not None:
         check_cancel(reporter.cancel)
-    if protos is None:
-        return head, None
-    kernel, bias = dense.get_weights()
-    return head, HeadParts(kernel, bias, protos, centre).without(set_aside)
+    return head
 
 
 def shuffled_batches(x: np.ndarray, targets: np.ndarray, batch: int, seed: int) -> Any:
@@ -378,6 +398,7 @@ def fit_head(
         set_aside=set_aside,
     )
     if parts is not None:
+        head = build_head(x.shape[1], n_classes, options.head)
         head.get_layer("products").set_weights(list(parts.weights(mix, options, offset)))
     if reporter is not None and parts is not None and not fine_tune:
         reporter(Phase.TRAINING, 1.0, "done (each product's average photo was enough)")

@@ -34,6 +34,7 @@ from .dataset import Dataset
 from .errors import Cancelled
 from .features import FeatureStore, extract_for, resolve_base_weights
 from .head import DEFAULT_MIX, FEATURE_DTYPE, Rows, fit_head, prototypes
+from .head_fit import warm_up
 from .mixed_shop import catalogue_round, domain_directions
 from .model import TrainedModel, TrainOptions, TrainResult
 from .not_products import negative_features
@@ -79,6 +80,12 @@ def train(
     )
     tf_modules()
     check_cancel(cancel)
+    if o.head == "cosine":  # traced while the features are computed, not after them
+        # (building the export's Keras base model there too was measured slower: the two
+        # cores are busy with the features, and it then delayed them)
+        threading.Thread(
+            target=warm_up, args=(np.dtype(FEATURE_DTYPE).name,), name="warm-fit", daemon=True
+        ).start()
 
     counts = dataset.counts()
     cap = o.view_cap(list(counts.values()))  # a large catalogue: fewer views per photo

@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from app.core import head
+from app.core import head_fit
 from app.core import training_cost as trainer
 from app.core.errors import InvalidOptions
 from app.core.head import (
@@ -82,7 +82,8 @@ def test_a_fit_with_5000_products_holds_no_dense_target_matrix() -> None:
 
 def test_progress_moves_inside_a_pass_and_names_the_validation_round(monkeypatch) -> None:
     """At scale one pass takes minutes: the callback reports between passes too."""
-    monkeypatch.setattr(head, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(head_fit, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(head_fit, "CALL_WORK", 1.0)  # one batch per call, as at 5,000 products
     events: list[Progress] = []
     x, y = _data(2000, 16, 20)
     rep = Reporter(events.append)
