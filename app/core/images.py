@@ -101,9 +101,14 @@ def resize_square(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(sq).resize((size, size), Image.Resampling.BILINEAR))
 
 
+# Teachable Machine's scaling of a pixel: ``x / 127 - 1`` (not 127.5)
+TM_SCALE = 127.0
+
+
 def normalise(rgb_square: np.ndarray) -> np.ndarray:
-    """Teachable Machine's scaling: ``x / 127 - 1`` (not 127.5), float32."""
-    return rgb_square.astype(np.float32) / 127.0 - 1.0
+    """Teachable Machine's scaling, float32 (the feature model does it in its graph:
+    :func:`app.core.features.image_features`)."""
+    return rgb_square.astype(np.float32) / TM_SCALE - 1.0
 
 
 def preprocess(rgb: np.ndarray, size: int = 224) -> np.ndarray:

@@ -113,8 +113,8 @@ def negative_features(
     """Features of photos with none of the shop's products: the drawn scenes (cached per
     base model) and the shop's own ``photos`` of its empty counter (unusable ones are
     left out: they are the owner's extras, not products), and a held-back drawn set."""
-    from .features import FeatureStore, base_model, extract_for, model_key
-    from .images import file_digest, normalise
+    from .features import FeatureStore, extract_for, image_features, model_key
+    from .images import file_digest
 
     st = store or FeatureStore()
     key = model_key(weights, o.alpha, o.image_size)
@@ -124,8 +124,7 @@ def negative_features(
         arr = st.get(key, digest, n, o.seed)
         if arr is None:
             ims = drawn_backgrounds(n, o.image_size, seed)
-            model = base_model(weights, o.alpha, o.image_size)
-            arr = np.asarray(model.predict_on_batch(np.stack([normalise(a) for a in ims])))
+            arr = image_features(weights, o.alpha, o.image_size)(np.stack(ims))
             st.put(key, digest, n, o.seed, arr)
         return arr.astype(np.float32)
 

@@ -300,8 +300,8 @@ def photo_features(
 ) -> np.ndarray:
     """Base-model features (len(images) * views, dim) of photos in memory: view 0 is
     what the POS sees, the others the training's own seeded augmentations."""
-    from .features import base_model
-    from .images import normalise, resize_square
+    from .features import image_features
+    from .images import resize_square
     from .views import view_of
 
     batch = []
@@ -309,8 +309,7 @@ def photo_features(
         digest = hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).hexdigest()
         batch.append(resize_square(rgb, size))
         batch += [view_of(rgb, digest, v, 0, size) for v in range(1, views)]
-    x = np.stack([normalise(a) for a in batch])
-    return np.asarray(base_model(weights, alpha, size).predict_on_batch(x), dtype=np.float32)
+    return image_features(weights, alpha, size)(np.stack(batch))
 
 
 def prepare(model_dir: Path, weights: Path | None = None) -> bool:
@@ -318,14 +317,15 @@ def prepare(model_dir: Path, weights: Path | None = None) -> bool:
     in a fresh process that takes about 2 s, the whole budget of an in-place update.
     Never downloads; False when the model is not ours or its weights are not here."""
     from .errors import BaseWeightsError
-    from .features import base_model, resolve_base_weights
+    from .features import image_features, resolve_base_weights
 
     try:
         alpha, size = _base_of(read_model_files(Path(model_dir)).metadata)
         base = resolve_base_weights(alpha, weights, size=size, download=False)
     except (ModelFilesError, BaseWeightsError, OSError):
         return False
-    base_model(base, alpha, size)
+    # built and traced on one blank photo: the first correction then only runs it
+    image_features(base, alpha, size)(np.zeros((1, size, size, 3), np.uint8))
     return True
 
 

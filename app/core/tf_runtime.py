@@ -42,8 +42,7 @@ def tf_modules() -> tuple[Any, Any]:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     if "tensorflow" not in sys.modules:
         # TensorFlow's C++ start-up prints CUDA/absl noise straight to fd 2.
-        quiet = _quiet_fd2() if not os.environ.get("DUKAHUB_TRAINER_TF_VERBOSE") else _noop()
-        with quiet:
+        with quiet_native():
             import tensorflow
 
             tensorflow.config.list_physical_devices()  # cuInit's complaint, when no GPU
@@ -75,6 +74,12 @@ def compute_device() -> str:
 @contextlib.contextmanager
 def _noop() -> Iterator[None]:
     yield
+
+
+def quiet_native() -> contextlib.AbstractContextManager[None]:
+    """Hide what TensorFlow's native code prints straight to fd 2 (unless
+    ``DUKAHUB_TRAINER_TF_VERBOSE`` is set): start-up noise, TensorFlow Lite's notices."""
+    return _quiet_fd2() if not os.environ.get("DUKAHUB_TRAINER_TF_VERBOSE") else _noop()
 
 
 @contextlib.contextmanager

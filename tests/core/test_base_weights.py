@@ -126,3 +126,46 @@ def test_default_cli_training_works_offline_with_no_setting(
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["baseModel"] == "mobilenet_v2_0.35_224" and meta["labels"] == ["apple", "lime"]
     assert not list((tmp_path / "keras").rglob("*.h5"))  # nothing was downloaded
+
+
+def test_image_features_match_keras_on_scaled_photos(base_weights: Path) -> None:
+    """The feature function of the shipped weights (the shipped TensorFlow Lite file,
+    TM's scaling in its graph, batches of FEATURE_BATCH) gives what Keras's
+    ``predict_on_batch`` gives for the photos scaled by ``images.normalise``: the file
+    is the shipped weights' model, so a stale or wrong one fails here."""
+    import numpy as np
+
+    from app.core.images import normalise
+
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, (features.FEATURE_BATCH + 3, 224, 224, 3), dtype=np.uint8)
+    assert features.fast_file(base_weights, 0.35, 224) is not None  # a copy of the shipped
+    fn = features.image_features(base_weights, 0.35)
+    got = fn(photos)
+    want = features.base_model(base_weights, 0.35).predict_on_batch(
+        np.stack([normalise(p) for p in photos[-8:]])
+    )
+    assert got.shape == (len(photos), 1280) and got.dtype == np.float32
+    np.testing.assert_allclose(got[-8:], np.asarray(want), atol=1e-4)
+    assert fn(photos[:0]).shape == (0, 1280)
+    assert features.image_features(base_weights, 0.35) is fn  # traced once per base model
+    with pytest.raises(TypeError):
+        fn(photos.astype(np.float32))
+
+
+def test_other_weights_use_tensorflow_s_graph(base_weights: Path, tmp_path: Path) -> None:
+    """Only the very weights the app ships (by content) have a fast file; other weights
+    (another width, or a changed file of the same size) compute their features with
+    TensorFlow's graph, which gives the fast file's features for the shipped weights."""
+    import numpy as np
+
+    changed = tmp_path / base_weights.name
+    data = bytearray(base_weights.read_bytes())
+    data[-1] ^= 0xFF
+    changed.write_bytes(bytes(data))
+    assert features.fast_file(changed, 0.35, 224) is None
+    assert features.fast_file(base_weights, 0.5, 224) is None
+    photos = np.random.default_rng(1).integers(0, 256, (5, 224, 224, 3), dtype=np.uint8)
+    fast = features.image_features(base_weights, 0.35)(photos)
+    graph = features.graph_features(base_weights, 0.35)(photos)
+    np.testing.assert_allclose(fast, graph, atol=1e-4)

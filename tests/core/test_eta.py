@@ -29,13 +29,13 @@ def test_real_feature_extraction_feeds_the_time_left(base_weights, grocery) -> N
     photos = sorted((grocery / "train" / "Fruit" / "Kiwi").glob("*.jpg"))[:3]
     events: list[Progress] = []
     extract(
-        [(p, file_digest(p), 24) for p in photos],
+        [(p, file_digest(p), 48) for p in photos],  # three batches of FEATURE_BATCH
         weights=base_weights,
         alpha=0.35,
         progress=Reporter(events.append),
     )
     feats = [p for p in events if p.phase == "features"]
-    assert len(feats) >= 3 and all(p.metrics["total"] == 72 for p in feats)
-    eta = TrainingEta(72, lambda views, spv: 1.0)
+    assert len(feats) >= 3 and all(p.metrics["total"] == 144 for p in feats)
+    eta = TrainingEta(144, lambda views, spv: 1.0)
     lefts = [eta.update(p, float(i)) for i, p in enumerate(feats)]
     assert lefts[0] is None and eta.seconds_per_view is not None and lefts[1] is not None

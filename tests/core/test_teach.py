@@ -252,13 +252,13 @@ def test_cli_teach(cli: Cli, trained, grocery: Path, base_weights: Path, tmp_pat
 
 def test_prepare_builds_the_base_model_a_teach_needs(trained, base_weights, tm_export) -> None:
     """The Test screen calls it when a model opens, so the first correction does not pay
-    for building the base model; a Teachable Machine export is not ours: nothing built."""
+    for loading the feature model; a Teachable Machine export is not ours: nothing built."""
     from app.core import features
     from app.core.teach import prepare
 
-    features._MODELS.clear()
+    features._FEATURE_FNS.clear()
     assert prepare(trained[0], base_weights) is True
-    assert (str(base_weights), 0.35, 224) in features._MODELS
-    features._MODELS.clear()
+    assert (str(base_weights), 0.35, 224) in features._FEATURE_FNS
+    features._FEATURE_FNS.clear()
     assert prepare(tm_export, base_weights) is False
-    assert not features._MODELS
+    assert not features._FEATURE_FNS
