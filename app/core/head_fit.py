@@ -217,8 +217,19 @@ def _pass_orders(rows: int, seed: int, passes: int) -> Iterator[Any]:
     :func:`app.core.head.shuffled_batches` gives Keras, which opens a new iterator of
     the dataset each pass (and one before the first pass, skipped here); repeating the
     dataset gives the same orders from one iterator."""
-    tf, _ = tf_modules()
-    ds = tf.data.Dataset.range(rows).shuffle(rows, seed=seed, reshuffle_each_iteration=True)
-    orders = iter(ds.repeat(passes + 1).batch(max(1, rows)))
+    orders = iter(orders_dataset(rows, seed, passes))
     next(orders)
     return orders
+
+
+def orders_dataset(rows: int, seed: int, passes: int) -> Any:
+    """``passes + 1`` seeded permutations of ``range(rows)``, one element each."""
+    tf, _ = tf_modules()
+    ds = tf.data.Dataset.range(rows).shuffle(rows, seed=seed, reshuffle_each_iteration=True)
+    # No autotuning: its thread kept working while the passes ran (a pass at 5,000
+    # products took up to a third longer), and deleting the iterator waited for it:
+    # 17.7 s after a 15-pass round and 55 s after the 30-pass final fit at 5,000
+    # products, with no progress to show (bench/scale.py)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.repeat(passes + 1).batch(max(1, rows)).with_options(options)
