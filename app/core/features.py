@@ -188,12 +188,18 @@ def image_features(
         if key in _FEATURE_FNS:
             return _FEATURE_FNS[key]
     fast = fast_file(weights, alpha, size)
-    if fast is None:
-        features = graph_features(weights, alpha, size)
-    else:
+    features = None
+    if fast is not None:
         # one core fewer than the machine has: the photos' views are made meanwhile
         # (two cores: 3.4 ms a view with one thread here, 3.65 ms with two)
-        features = _batched(*lite_features(fast, max(1, min(8, (os.cpu_count() or 2) - 1))))
+        threads = max(1, min(8, (os.cpu_count() or 2) - 1))
+        try:
+            features = _batched(*lite_features(fast, threads))
+        except (ImportError, AttributeError, RuntimeError, ValueError) as exc:
+            # a TensorFlow without its Lite interpreter, a damaged file: slower, not broken
+            log.warning("fast feature model %s not usable (%s); using TensorFlow's", fast, exc)
+    if features is None:
+        features = graph_features(weights, alpha, size)
     with _MODEL_LOCK:
         return _FEATURE_FNS.setdefault(key, features)
 

@@ -169,3 +169,21 @@ def test_other_weights_use_tensorflow_s_graph(base_weights: Path, tmp_path: Path
     fast = features.image_features(base_weights, 0.35)(photos)
     graph = features.graph_features(base_weights, 0.35)(photos)
     np.testing.assert_allclose(fast, graph, atol=1e-4)
+
+
+def test_a_damaged_fast_file_falls_back_to_tensorflow(
+    base_weights: Path, tmp_path: Path, monkeypatch, caplog
+) -> None:
+    """A fast file that cannot be loaded costs speed, not the training: the features come
+    from TensorFlow's graph, and the log says why."""
+    import numpy as np
+
+    damaged = tmp_path / "damaged.tflite"
+    damaged.write_bytes(b"not a model")
+    monkeypatch.setattr(features, "fast_file", lambda *a: damaged)
+    monkeypatch.setattr(features, "_FEATURE_FNS", {})
+    photos = np.random.default_rng(2).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
+    with caplog.at_level("WARNING", logger=features.__name__):
+        got = features.image_features(base_weights, 0.35)(photos)
+    np.testing.assert_allclose(got, features.graph_features(base_weights, 0.35)(photos))
+    assert "not usable" in caplog.text and str(damaged) in caplog.text
