@@ -324,6 +324,12 @@ def main(argv: list[str] | None = None) -> int:
 
         bundle = Bundle(folder, root / "home one", prefix)
         _, top1 = train_predict_inspect(bundle, photos, tests, root / "model out")
+        from app.core.features import FAST_IN_USE
+
+        logs = "".join(p.read_text(errors="replace") for p in bundle.home.rglob("*.log"))
+        if FAST_IN_USE not in logs:
+            raise SmokeFailure(f"the log does not say {FAST_IN_USE!r}:\n{logs[-3000:]}")
+        print(f"  {FAST_IN_USE} (the log says so)")
         try:
             acc = tfjs_agrees(root / "model out", tests, top1)
             print(f"  TF.js loads the export: same top-1 as the bundle ({acc:.0%} correct)")

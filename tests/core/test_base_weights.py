@@ -186,4 +186,15 @@ def test_a_damaged_fast_file_falls_back_to_tensorflow(
     with caplog.at_level("WARNING", logger=features.__name__):
         got = features.image_features(base_weights, 0.35)(photos)
     np.testing.assert_allclose(got, features.graph_features(base_weights, 0.35)(photos))
-    assert "not usable" in caplog.text and str(damaged) in caplog.text
+    assert features.FAST_FALLBACK in caplog.text and str(damaged) in caplog.text
+
+
+def test_the_log_says_when_the_fast_file_computes_features(
+    base_weights: Path, monkeypatch, caplog
+) -> None:
+    """The bundle's smoke test reads this line: without it a bundle that lost TensorFlow
+    Lite or the file would pass every check at half the speed."""
+    monkeypatch.setattr(features, "_FEATURE_FNS", {})
+    with caplog.at_level("INFO", logger=features.__name__):
+        features.image_features(base_weights, 0.35)
+    assert features.FAST_IN_USE in caplog.text
