@@ -23,7 +23,7 @@ import numpy as np
 from . import paths, resources
 from .errors import BaseWeightsError, ImageError, TrainerError, WeightsUnavailable
 from .fast_features import FAST_SUFFIX, lite_features
-from .images import TM_SCALE, load_rgb
+from .images import TM_SCALE, file_digest, load_rgb
 from .progress import Phase, Reporter, check_cancel
 from .tf_runtime import tf_modules
 from .views import FEATURE_VERSION, view_of
@@ -260,15 +260,9 @@ def fast_file(weights: Path, alpha: float, size: int) -> Path | None:
     try:
         if not fast.is_file() or weights.stat().st_size != shipped.stat().st_size:
             return None
-        return fast if _content(weights) == _content(shipped) else None
+        return fast if file_digest(weights) == file_digest(shipped) else None
     except OSError:
         return None
-
-
-def _content(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(Path(path).read_bytes())
-    return h.hexdigest()
 
 
 # --- cached extraction ------------------------------------------------------------
