@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import itertools
 import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -382,19 +381,35 @@ def extract(
             )
 
     workers = max(1, min(4, (os.cpu_count() or 2)))
-    # A bounded window of decodes in flight: pool.map would decode every photo ahead
-    # of the model and hold them all in memory.
-    window = 4 * workers
+    # A bounded window of decodes in flight (pool.map would decode every photo ahead of
+    # the model and hold them all in memory), counted in views and wide enough that the
+    # views made while the model runs one batch fill the next: with a window of 8 photos
+    # the workers ran dry during each batch and the two took turns (1,000 products × 2
+    # photos, 6 views each: 3.4 ms a view, 1.45 cores busy).
+    ahead = 3 * batch_size
     jobs = iter(todo)
+    inflight: collections.deque[tuple[Future[tuple[str, list[np.ndarray] | str]], int]]
+    inflight = collections.deque()
+    queued = 0  # views in flight
+
+    def top_up() -> None:
+        nonlocal queued
+        while queued < ahead or len(inflight) < workers:
+            job = next(jobs, None)
+            if job is None:
+                return
+            inflight.append((pool.submit(decode, job), job[2]))
+            queued += job[2]
+
     with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-        inflight = collections.deque(pool.submit(decode, j) for j in itertools.islice(jobs, window))
+        top_up()
         while inflight:
-            digest, result = inflight.popleft().result()
-            nxt = next(jobs, None)
-            if nxt is not None:
-                inflight.append(pool.submit(decode, nxt))
+            future, n_views = inflight.popleft()
+            queued -= n_views
+            digest, result = future.result()
+            top_up()
             if cancel is not None and cancel.is_set():
-                for f in inflight:
+                for f, _ in inflight:
                     f.cancel()
                 check_cancel(cancel)
             if isinstance(result, str):
