@@ -80,7 +80,8 @@ def validate(
         return Validation(
             None, per, {}, "not measurable: every product has a single photo", mix=default_mix
         )
-    rounds = validation_rounds(len(dataset.samples), max(len(v) for v in eligible.values()))
+    most = max(len(v) for v in eligible.values())
+    rounds = validation_rounds(len(dataset.samples), most, len(eligible))
     rng = np.random.default_rng(o.seed)
     order = {c: list(rng.permutation(imgs)) for c, imgs in eligible.items()}
     quick = TrainOptions(**{**asdict(o), "epochs": quick_epochs(o)})  # estimates only

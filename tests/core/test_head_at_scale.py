@@ -124,6 +124,20 @@ def test_the_estimate_grows_with_products_not_only_with_views() -> None:
     assert whole > views * trainer.SECONDS_PER_VIEW + head
 
 
+def test_held_back_rounds_stop_once_enough_photos_are_held_back() -> None:
+    """A round holds back a photo of every product with two or more: the shops the
+    rules were set on (25-50 products) keep their three rounds, 1,000 products x 2
+    photos hold back 1,000 photos in one round instead of 2,000 in two."""
+    rounds = trainer.validation_rounds
+    assert rounds(150, 3, 50) == rounds(75, 3, 25) == rounds(600, 3, 200) == 3
+    assert rounds(500, 10, 50) == 3 and rounds(100, 2, 50) == 2  # fewer photos than rounds
+    assert rounds(900, 3, 300) == 2 and rounds(2000, 2, 1000) == 1
+    assert rounds(3500, 70, 50) == 1  # above 3,000 photos: one round, as before
+    o = TrainOptions()
+    assert trainer.head_passes(2000, 1000, o) == o.epochs + trainer.quick_epochs(o)
+    assert trainer.head_passes(150, 50, o) == o.epochs + 3 * trainer.quick_epochs(o)
+
+
 def test_photo_variations_grow_with_photos_in_a_large_catalogue_only() -> None:
     """Issue 22: a few hundred products keep every view; 5,000 products x 2 photos get
     the photo alone, so the cost grows with the photos and not 12 times them, and the
