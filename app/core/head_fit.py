@@ -161,11 +161,20 @@ def _trace() -> _Compiled:
 
 def _layer_norm(x: np.ndarray) -> Any:
     """The rows layer-normed in float32, once per fit (``LayerNormalization(center=False,
-    scale=False)``, as the exported head has it; the same figures as per batch)."""
+    scale=False)``, as the exported head has it; the same figures as per batch), a chunk
+    at a time: whole, its three intermediates would triple the copy."""
     tf, _ = tf_modules()
-    xf = tf.cast(tf.constant(x), tf.float32)
-    mean, var = tf.nn.moments(xf, axes=[1], keepdims=True)
-    return (xf - mean) * tf.math.rsqrt(var + NORM_EPSILON)
+    parts = []
+    for s in range(0, len(x), NORM_CHUNK):
+        xf = tf.cast(x[s : s + NORM_CHUNK], tf.float32)
+        mean, var = tf.nn.moments(xf, axes=[1], keepdims=True)
+        parts.append((xf - mean) * tf.math.rsqrt(var + NORM_EPSILON))
+    if not parts:
+        return tf.zeros([0, x.shape[1]], tf.float32)
+    return tf.concat(parts, 0) if len(parts) > 1 else parts[0]
+
+
+NORM_CHUNK = 4096
 
 
 def compiled_fit(
