@@ -68,3 +68,11 @@ def test_views_in_flight_stay_bounded(monkeypatch, tmp_path) -> None:
     assert [out[f"d{i}"][:, 0].tolist() for i in (0, 119)] == [[0, 1, 2]] * 2
     # 360 views in all; never more than the window (3 batches) and one photo beyond it
     assert max(ahead) <= 3 * BATCH + 3, ahead
+
+
+def test_the_cores_are_shared_between_the_model_and_the_views(monkeypatch) -> None:
+    """Two cores: one thread for the model, one view worker (with two workers beside the
+    model's thread, three busy threads on two cores, a view took 2.86 ms, not 2.4)."""
+    for cores, want in ((1, (1, 1)), (2, (1, 1)), (4, (2, 2)), (6, (3, 3)), (32, (8, 8))):
+        monkeypatch.setattr(features.os, "sched_getaffinity", lambda _p, n=cores: set(range(n)))
+        assert features.split_cores() == want
