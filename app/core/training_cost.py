@@ -11,16 +11,16 @@ import math
 from .model import TrainOptions
 
 # Measured on the reference machine (2 cores, quiet), cold feature cache, TensorFlow
-# loaded: ~3.0 ms per augmented view at alpha 0.35 (bench/scale.py at 100, 1,000 and
-# 5,000 products: 3.0, 3.0 and 3.0 ms, the shipped TensorFlow Lite feature model and the
-# views made beside it, three batches of views ahead of the model); then ~1.8 s for the
+# loaded: ~2.7 ms per augmented view at alpha 0.35 (bench/scale.py at 100, 1,000 and
+# 5,000 products: 2.8, 2.5 and 3.0 ms, the shipped TensorFlow Lite feature model on one
+# core and the views made on the other, three batches ahead); then ~1.8 s for the
 # held-back check, fitting and export of a small shop (bench/estimate.py: 1.6-2.5 s),
 # plus 0.2 ms a view; ~0.8 s before the first view (the fast file loads at once; 0.3-0.9
 # s measured). Under load everything scales together: the app replaces SECONDS_PER_VIEW
 # with the rate it measured here during the last training. (Before the fast feature
 # model and the compiled fit: 6.0 ms, 3 s, 0.5 ms and 1.2 s; before the views were made
-# three batches ahead: 3.8 ms.)
-SECONDS_PER_VIEW = 0.0030
+# ahead on a core of their own: 3.8 ms.)
+SECONDS_PER_VIEW = 0.0027
 LOAD_S = 0.8
 AFTER_FEATURES_S = 1.8
 AFTER_FEATURES_PER_VIEW_S = 0.0002
