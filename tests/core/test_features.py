@@ -5,6 +5,7 @@ the two took turns)."""
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 
@@ -71,8 +72,53 @@ def test_views_in_flight_stay_bounded(monkeypatch, tmp_path) -> None:
 
 
 def test_the_cores_are_shared_between_the_model_and_the_views(monkeypatch) -> None:
-    """Two cores: one thread for the model, one view worker (with two workers beside the
-    model's thread, three busy threads on two cores, a view took 2.86 ms, not 2.4)."""
-    for cores, want in ((1, (1, 1)), (2, (1, 1)), (4, (2, 2)), (6, (3, 3)), (32, (8, 8))):
+    """Two cores: one thread for the model, two view workers, one of them paused while the
+    model runs (three busy threads on two cores: a view took 2.86 ms, not 2.4)."""
+    for cores, want in ((1, (1, 1)), (2, (1, 2)), (4, (2, 4)), (6, (3, 6)), (32, (8, 8))):
         monkeypatch.setattr(features.os, "sched_getaffinity", lambda _p, n=cores: set(range(n)))
         assert features.split_cores() == want
+
+
+def test_while_the_model_runs_only_the_cores_it_leaves_make_views(monkeypatch, tmp_path) -> None:
+    """Two cores: two view workers, but while the model's thread runs a batch only one of
+    them starts views (the other at most one it was already starting); while it waits
+    for views, both do."""
+    monkeypatch.setattr(features.os, "sched_getaffinity", lambda _p: {0, 1})
+    lock = threading.Lock()
+    running = [False]
+    runs = [0]
+    during: collections.Counter[int] = collections.Counter()  # views started meanwhile
+    between: set[int] = set()
+
+    def fake_view(rgb: np.ndarray, digest: str, v: int, seed: int, size: int) -> np.ndarray:
+        with lock:
+            if running[0]:
+                during[threading.get_ident()] += 1
+            else:
+                between.add(threading.get_ident())
+        time.sleep(0.004)
+        return np.zeros((size, size, 3), np.uint8)
+
+    def fake_model(images: np.ndarray) -> np.ndarray:
+        runs[0] += 1
+        running[0] = True
+        time.sleep(0.05)
+        running[0] = False
+        return np.zeros((len(images), 1), np.float32)
+
+    monkeypatch.setattr(features, "view_of", fake_view)
+    monkeypatch.setattr(features, "image_features", lambda *a, **k: fake_model)
+    items = []
+    for i in range(40):
+        p = tmp_path / f"{i}.png"
+        Image.new("RGB", (32, 32)).save(p)
+        items.append((p, f"d{i}", 8))
+    out, _ = extract(
+        items, weights=items[0][0], alpha=0.35, size=8,
+        store=FeatureStore(tmp_path / "store"), batch_size=BATCH,
+    )  # fmt: skip
+    assert len(out) == 40
+    assert len(between) == 2  # both workers make views while the model waits
+    # while it runs: one worker goes on (about a view each 4 ms), the other waits
+    counts = sorted(during.values()) if len(during) == 2 else [0, *during.values()]
+    assert counts[0] <= runs[0] < counts[1], (counts, runs)
