@@ -373,12 +373,11 @@ def extract(
     buf: dict[str, list[np.ndarray]] = {}
 
     def flush() -> None:
-        nonlocal done_views
+        nonlocal done_views, model_running
         if not pending:
             return
         check_cancel(cancel)  # a batch takes a few hundred ms: do not start one needlessly
         batch = np.stack([a for _, _, a in pending])
-        nonlocal model_running
         with gate:
             model_running = True
         try:
