@@ -7,14 +7,12 @@ imported lazily here so the GUI window appears before it loads.
 
 from __future__ import annotations
 
-import collections
+import contextlib
 import hashlib
-import itertools
 import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +24,7 @@ from .fast_features import FAST_SUFFIX, lite_features
 from .images import TM_SCALE, file_digest, load_rgb
 from .progress import Phase, Reporter, check_cancel
 from .tf_runtime import tf_modules
+from .view_workers import Turns, made_in_order, split_cores
 from .views import FEATURE_VERSION, view_of
 
 log = logging.getLogger(__name__)
@@ -207,21 +206,6 @@ def image_features(
         return _FEATURE_FNS.setdefault(key, features)
 
 
-def split_cores() -> tuple[int, int]:
-    """Threads for the feature model, and view workers: the cores this process may use.
-    While the model runs a batch only the workers it leaves cores to make views
-    (``extract``); all of them while it waits. Two cores, the model one thread: a counter
-    photo's view costs about as much CPU to make (2.3 ms) as to look at (2.15 ms), 2.4 ms
-    a view against 2.86 ms with both workers always free (three busy threads on two
-    cores); a catalogue photo's composite costs 5.5 ms, 4.7-5.0 ms a view against 5.2 ms
-    with a single worker (it left the model idle most of the time) and 4.8 ms with two."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cores = os.cpu_count() or 2
-    return max(1, min(8, cores // 2)), max(1, min(8, cores))
-
-
 _GRAPH_FNS: dict[tuple[str, float, int], Callable[[np.ndarray], np.ndarray]] = {}
 
 
@@ -357,7 +341,7 @@ def extract(
     def decode(item: tuple[Path, str, int]) -> tuple[str, list[np.ndarray] | str]:
         path, digest, views = item
         try:
-            my_turn()
+            turns.view()
             rgb = load_rgb(path)
         except ImageError as exc:
             return digest, str(exc).split(": ", 1)[-1]
@@ -365,7 +349,7 @@ def extract(
         for v in range(views):
             if cancel is not None and cancel.is_set():
                 return digest, "cancelled"  # dropped: the caller raises Cancelled
-            my_turn()
+            turns.view()
             out_views.append(view_of(rgb, digest, v, seed, size))
         return digest, out_views
 
@@ -373,19 +357,13 @@ def extract(
     buf: dict[str, list[np.ndarray]] = {}
 
     def flush() -> None:
-        nonlocal done_views, model_running
+        nonlocal done_views
         if not pending:
             return
         check_cancel(cancel)  # a batch takes a few hundred ms: do not start one needlessly
         batch = np.stack([a for _, _, a in pending])
-        with gate:
-            model_running = True
-        try:
+        with turns.model():
             feats = features_of(batch)
-        finally:
-            with gate:
-                model_running = False
-                gate.notify_all()
         for (digest, views, _), f in zip(pending, feats, strict=True):
             buf.setdefault(digest, []).append(f)
             if len(buf[digest]) == views:
@@ -404,53 +382,12 @@ def extract(
             )
 
     model_threads, workers = split_cores()
-    model_threads = min(model_threads, workers)
-    # while the model runs, only as many workers as it leaves cores make views; all of
-    # them while it waits
-    gate = threading.Condition()
-    model_running = False
-    free = max(1, workers - model_threads)
-    seat = threading.local()
-    seats = itertools.count()
+    turns = Turns(model_threads, workers)  # the model's cores are not the workers' meanwhile
 
-    def my_turn() -> None:
-        if not hasattr(seat, "n"):
-            seat.n = next(seats)
-        if seat.n >= free:
-            with gate:
-                gate.wait_for(lambda: not model_running)
-
-    # A bounded window of decodes in flight (pool.map would decode every photo ahead of
-    # the model and hold them all in memory), counted in views and wide enough that the
-    # views made while the model runs one batch fill the next: with a window of 8 photos
-    # the workers ran dry during each batch and the two took turns (1,000 products × 2
-    # photos, 6 views each: 3.4 ms a view, 1.45 cores busy).
-    ahead = 3 * batch_size
-    jobs = iter(todo)
-    inflight: collections.deque[tuple[Future[tuple[str, list[np.ndarray] | str]], int]]
-    inflight = collections.deque()
-    queued = 0  # views in flight
-
-    def top_up() -> None:
-        nonlocal queued
-        while queued < ahead or len(inflight) < workers:
-            job = next(jobs, None)
-            if job is None:
-                return
-            inflight.append((pool.submit(decode, job), job[2]))
-            queued += job[2]
-
-    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-        top_up()
-        while inflight:
-            future, n_views = inflight.popleft()
-            queued -= n_views
-            digest, result = future.result()
-            top_up()
-            if cancel is not None and cancel.is_set():
-                for f, _ in inflight:
-                    f.cancel()
-                check_cancel(cancel)
+    window = made_in_order(decode, todo, lambda j: j[2], 3 * batch_size, workers)
+    with contextlib.closing(window):  # on cancel, the photos not started are dropped
+        for digest, result in window:
+            check_cancel(cancel)
             if isinstance(result, str):
                 failed[digest] = result
                 continue
@@ -458,7 +395,7 @@ def extract(
                 pending.append((digest, len(result), a))
                 if len(pending) >= batch_size:
                     flush()
-        flush()
+    flush()
     return out, failed
 
 

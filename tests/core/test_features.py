@@ -71,14 +71,6 @@ def test_views_in_flight_stay_bounded(monkeypatch, tmp_path) -> None:
     assert max(ahead) <= 3 * BATCH + 3, ahead
 
 
-def test_the_cores_are_shared_between_the_model_and_the_views(monkeypatch) -> None:
-    """Two cores: one thread for the model, two view workers, one of them paused while the
-    model runs (three busy threads on two cores: a view took 2.86 ms, not 2.4)."""
-    for cores, want in ((1, (1, 1)), (2, (1, 2)), (4, (2, 4)), (6, (3, 6)), (32, (8, 8))):
-        monkeypatch.setattr(features.os, "sched_getaffinity", lambda _p, n=cores: set(range(n)))
-        assert features.split_cores() == want
-
-
 def test_while_the_model_runs_only_the_cores_it_leaves_make_views(monkeypatch, tmp_path) -> None:
     """Two cores: two view workers, but while the model's thread runs a batch only one of
     them starts views (the other at most one it was already starting); while it waits
