@@ -159,6 +159,9 @@ def _trace() -> _Compiled:
     return _Compiled(steps, kernel, bias, (mw, mb, vw, vb), threading.Lock())
 
 
+NORM_CHUNK = 4096  # rows layer-normed at a time
+
+
 def _layer_norm(x: np.ndarray) -> Any:
     """The rows layer-normed in float32, once per fit (``LayerNormalization(center=False,
     scale=False)``, as the exported head has it; the same figures as per batch), a chunk
@@ -172,9 +175,6 @@ def _layer_norm(x: np.ndarray) -> Any:
     if not parts:
         return tf.zeros([0, x.shape[1]], tf.float32)
     return tf.concat(parts, 0) if len(parts) > 1 else parts[0]
-
-
-NORM_CHUNK = 4096
 
 
 def compiled_fit(
@@ -193,14 +193,12 @@ def compiled_fit(
     seeded shuffle, see :func:`shuffled_batches`), without a Keras model per fit: the
     graph is traced once per process and runs many steps per call. Returns the kernel
     and bias; ``history`` gets each pass's loss and accuracy, as Keras reports them."""
-    tf, _ = tf_modules()
     c = _compiled_steps()
     with c.lock:
-        return _fit(tf, c, x, targets, kernel, bias, s, reporter, history, phase, prefix)
+        return _fit(c, x, targets, kernel, bias, s, reporter, history, phase, prefix)
 
 
 def _fit(
-    tf: Any,
     c: _Compiled,
     x: np.ndarray,
     targets: np.ndarray,
@@ -212,6 +210,7 @@ def _fit(
     phase: Phase,
     prefix: str,
 ) -> tuple[np.ndarray, np.ndarray]:
+    tf, _ = tf_modules()
     xs = _layer_norm(x)
     ys = tf.constant(targets.astype(np.int32))
     c.kernel.assign(tf.constant(kernel, tf.float32))

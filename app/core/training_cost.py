@@ -43,7 +43,7 @@ ONE_ROUND_ABOVE = 3000
 ENOUGH_HELD = 600
 
 
-def validation_rounds(n_images: int, most_photos: int, products: int = 1) -> int:
+def validation_rounds(n_images: int, most_photos: int, products: int) -> int:
     """Held-back rounds for a shop whose best-photographed product has ``most_photos``
     and ``products`` products with two photos or more."""
     if n_images > ONE_ROUND_ABOVE:
