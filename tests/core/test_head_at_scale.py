@@ -139,14 +139,17 @@ def test_held_back_rounds_stop_once_enough_photos_are_held_back() -> None:
 
 
 def test_photo_variations_grow_with_photos_in_a_large_catalogue_only() -> None:
-    """Issue 22: a few hundred products keep every view; 5,000 products x 2 photos get
-    the photo alone, so the cost grows with the photos and not 12 times them, and the
-    estimate counts the same views the trainer extracts."""
+    """Issue 22: a few hundred products keep every view; past 500 the views fall as
+    1 / products (a pass of the head scores every view against every product), 5,000
+    products x 2 photos get the photo alone, so the cost grows with the photos and not
+    12 times them, and the estimate counts the same views the trainer extracts."""
     o = TrainOptions()
     assert o.view_cap([3] * 300) is None and o.view_cap([1] * 50) is None
     assert o.views_for(3, o.view_cap([3] * 300)) == 8  # unchanged
-    cap = o.view_cap([2] * 1000)
-    assert cap == 6 and 1000 * 2 * o.views_for(2, cap) <= o.view_budget
+    assert o.view_cap([2] * 500) is None  # 12,000 views: a pass scores 6,000,000 pairs
+    cap = o.view_cap([2] * 1000)  # 12,000 views would be 12,000,000 pairs a pass
+    assert cap == 3 and 1000 * 2 * o.views_for(2, cap) * 1000 <= o.head_budget
+    assert TrainOptions(head_budget=10**9).view_cap([2] * 1000) == 6  # the views' own budget
     assert o.views_for(2, o.view_cap([2] * 5000)) == 1
     assert trainer.planned_views(10000, 5000, o) == 10000
     assert trainer.planned_views(900, 300, o) == 900 * 8
@@ -154,6 +157,8 @@ def test_photo_variations_grow_with_photos_in_a_large_catalogue_only() -> None:
     assert plain.view_cap([2] * 5000) is None and plain.views_for(2) == 1
     with pytest.raises(InvalidOptions):
         TrainOptions(view_budget=0).check()
+    with pytest.raises(InvalidOptions):
+        TrainOptions(head_budget=0).check()
 
 
 def test_label_smoothing_shrinks_past_fifty_products_only() -> None:
