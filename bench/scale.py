@@ -11,9 +11,13 @@ turns and lighting of it — two to train on, one held out. For each size, in th
   import included) to the end;
 * the plain reference: frozen MobileNetV2 0.35 + one softmax layer, 20 passes, features in
   chunks, in its own process (start to trained);
-* held-out top-1 of both. The held-out photo is another crop of the same source photo,
-  easier than a counter photo of a catalogue product: both score about 94 % at 1,000
-  products, so this top-1 checks that nothing broke; it is not issue 22's accuracy test.
+* held-out top-1 of both, on two kinds of held-out photo. "crop": another crop of the
+  same source photo, easy for both (about 94 % at 1,000 products), a check that nothing
+  broke. "counter": a harder stand-in for a counter photo of the product — the source
+  photo at 45-75 % of the frame, turned up to 20 degrees, off centre, on a heavily
+  blurred patch of a photo no product uses, in other light, saved at JPEG quality 70.
+  Both are synthetic: issue 22's "plain + 10 points" is the team's to measure on their
+  own catalogue; "counter" says which way it leans.
 
     python bench/scale.py                      # 1,000 and 5,000 products
     python bench/scale.py --products 1000      # one size
@@ -43,6 +47,7 @@ WEIGHTS = (
     SHARED / "pretrained" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 )
 PHOTOS, HELD = 2, 1
+HELD_KINDS = ("held", "counter")  # folders of held-out photos: "crop" and "counter"
 SIDE = 256
 
 # Runs the CLI in-process: its own peak RSS, and each progress report with its time.
@@ -86,6 +91,48 @@ def variant(im: object, rng: np.random.Generator) -> object:
     out = ImageEnhance.Brightness(out).enhance(rng.uniform(0.75, 1.25))
     out = ImageEnhance.Color(out).enhance(rng.uniform(0.8, 1.2))
     return out.resize((SIDE, SIDE))
+
+
+def counter_variant(im: object, bg: object, rng: np.random.Generator) -> object:
+    """A stand-in counter photo: the product smaller, turned, off centre, on a blurred
+    background, in other light (see the module's docstring)."""
+    from PIL import ImageEnhance, ImageFilter
+
+    w, h = bg.size
+    side = min(w, h)
+    x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
+    out = bg.crop((x0, y0, x0 + side, y0 + side)).resize((SIDE, SIDE))
+    out = out.filter(ImageFilter.GaussianBlur(8))
+    f = rng.uniform(0.45, 0.75)
+    fg = im.resize((int(SIDE * f), int(SIDE * f))).convert("RGBA")
+    fg = fg.rotate(rng.uniform(-20, 20), expand=True)
+    px = int(rng.integers(0, max(1, SIDE - fg.size[0]) + 1))
+    py = int(rng.integers(0, max(1, SIDE - fg.size[1]) + 1))
+    out.paste(fg, (px, py), fg)
+    out = ImageEnhance.Brightness(out).enhance(rng.uniform(0.7, 1.3))
+    return ImageEnhance.Color(out).enhance(rng.uniform(0.7, 1.3))
+
+
+def make_counter_held(products: int, root: Path, seed: int = 0) -> list[tuple[Path, str]]:
+    """``root/counter/<id>-0.jpg``: one stand-in counter photo per product (same source
+    photos as :func:`make_catalogue`; backgrounds from the photos no product uses)."""
+    from PIL import Image
+
+    pool = source_photos()
+    order = np.random.default_rng(seed).permutation(len(pool))  # make_catalogue's order
+    spare = [pool[int(k)] for k in order[products:]] or [pool[int(k)] for k in order]
+    out_dir, done = root / "counter", root / "counter-done.json"
+    held = [(out_dir / f"p{i:05d}-0.jpg", f"p{i:05d}") for i in range(products)]
+    if done.exists():
+        return held
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed + 1)
+    for i, (dest, _) in enumerate(held):
+        bg_path = spare[int(rng.integers(0, len(spare)))]
+        with Image.open(pool[int(order[i])]) as im, Image.open(bg_path) as bg:
+            counter_variant(im.convert("RGB"), bg.convert("RGB"), rng).save(dest, quality=70)
+    done.write_text("{}")
+    return held
 
 
 def make_catalogue(products: int, root: Path, seed: int = 0) -> tuple[Path, list[tuple[Path, str]]]:
@@ -179,13 +226,14 @@ def plain_worker(shop: Path, work: Path) -> int:
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=PLAIN_EPOCHS, batch_size=32, shuffle=True, verbose=0)
     print("TRAINED", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
-    held = [(p, p.name.split("-")[0]) for p in sorted((work.parent / "held").glob("*.jpg"))]
-    hitems = [(p, file_digest(p), 1) for p, _ in held]
-    feats, _ = extract(hitems, weights=WEIGHTS, alpha=0.35, store=store)
-    xh = np.stack([feats[d][0] for _, d, _ in hitems])
-    pred = model.predict(xh, batch_size=256, verbose=0).argmax(1)
-    right = float(np.mean([ids[int(k)] == pid for k, (_, pid) in zip(pred, held, strict=True)]))
-    print("TOP1", right, flush=True)
+    for kind in HELD_KINDS:
+        held = [(p, p.name.split("-")[0]) for p in sorted((work.parent / kind).glob("*.jpg"))]
+        hitems = [(p, file_digest(p), 1) for p, _ in held]
+        feats, _ = extract(hitems, weights=WEIGHTS, alpha=0.35, store=store)
+        xh = np.stack([feats[d][0] for _, d, _ in hitems])
+        pred = model.predict(xh, batch_size=256, verbose=0).argmax(1)
+        hit = [ids[int(k)] == pid for k, (_, pid) in zip(pred, held, strict=True)]
+        print("TOP1", kind, float(np.mean(hit)), flush=True)
     return 0
 
 
@@ -194,12 +242,14 @@ def run_plain(shop: Path, work: Path) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
     assert proc.stdout is not None
-    trained_s = peak_kb = top1 = None
+    trained_s = peak_kb = None
+    top1: dict[str, float] = {}
     for line in proc.stdout:
         if line.startswith("TRAINED"):
             trained_s, peak_kb = time.perf_counter() - t0, int(line.split()[1])
         elif line.startswith("TOP1"):
-            top1 = float(line.split()[1])
+            _, kind, value = line.split()
+            top1[kind] = float(value)
     if proc.wait() != 0 or trained_s is None or peak_kb is None:
         raise SystemExit("the plain reference failed")
     return {"wall_s": trained_s, "peak_mb": peak_kb / 1024, "top1": top1}
@@ -226,11 +276,13 @@ def one_size(products: int, root: Path) -> dict:
 
     base = root / f"{products}"
     shop, held = make_catalogue(products, base)
+    counter = make_counter_held(products, base)
     n_images = products * PHOTOS
     estimate = trainer.estimate_seconds(n_images, products, TrainOptions())
     plain = run_plain(shop, base / "plain")
     ours = run_ours(shop, base / "ours")
-    ours["top1"] = top1_of(Path(ours.pop("out")), held)
+    out = Path(ours.pop("out"))
+    ours["top1"] = {"held": top1_of(out, held), "counter": top1_of(out, counter)}
     row = {
         "products": products,
         "photos": n_images,
@@ -257,15 +309,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = [one_size(n, root) for n in args.products]
     print(
         "| products | photos | ours | plain | ratio | our peak | plain peak "
-        "| top-1 ours / plain | estimate |"
+        "| top-1 ours / plain: crop | counter | estimate |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         o, p = r["ours"], r["plain"]
         print(
             f"| {r['products']:,} | {r['photos']:,} | {o['wall_s']:.0f} s | {p['wall_s']:.0f} s "
             f"| {r['ratio']:.2f}x | {o['peak_mb'] / 1024:.2f} GB | {p['peak_mb'] / 1024:.2f} GB "
-            f"| {100 * o['top1']:.1f} / {100 * p['top1']:.1f} "
+            f"| {100 * o['top1']['held']:.1f} / {100 * p['top1']['held']:.1f} "
+            f"| {100 * o['top1']['counter']:.1f} / {100 * p['top1']['counter']:.1f} "
             f"| {r['estimate_s']:.0f} s ({100 * r['estimate_error']:+.0f} %) |"
         )
         silence = {k: round(v, 1) for k, v in o["longest_silence_s"].items()}

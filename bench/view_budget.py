@@ -7,8 +7,14 @@ for the budget to bind, so this forces the cap: K=2 counter photos per product (
 scale benchmark's shape), views per photo set by ``view_budget = photos x v``, 3 seeds,
 top-1 on each domain's test list, nearest-class-mean and plain beside it.
 
+In shops this small, fewer views also mean fewer steps of the head (30 passes over fewer
+rows: 25 products x 2 photos x 3 views is one batch a pass), which a 1,000-product shop
+does not lack (47 batches a pass at 3 views). ``--same-steps`` gives each capped run
+the passes that make up its steps (30 x 12 / v), to tell the two apart.
+
     python bench/view_budget.py                     # v = 12, 6, 4, 3, 1
     python bench/view_budget.py --views 6 3 --seeds 0
+    python bench/view_budget.py --views 3 --same-steps
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--views", type=int, nargs="+", default=[12, 6, 4, 3, 1])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--same-steps", action="store_true", help="passes x 12 / views")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="view-budget-"))
     store = FeatureStore(work / "features")
@@ -60,8 +67,14 @@ def main() -> int:
             ys = np.array([i for i, c in enumerate(classes) for _ in photos[c]])
             ncm = hits(classes, normalise_features(xt) @ prototypes(xs, ys, len(classes)).T, yt)
             scores.setdefault((name, "nearest-class-mean"), []).append(float(ncm.mean()))
+            epochs = TrainOptions().epochs
             runs = [("plain", PLAIN)] + [
-                (f"ours, {v} views a photo", {"view_budget": n_photos * v}) for v in args.views
+                (
+                    f"ours, {v} views a photo" + (", same steps" if args.same_steps else ""),
+                    {"view_budget": n_photos * v}
+                    | ({"epochs": round(epochs * 12 / v)} if args.same_steps else {}),
+                )
+                for v in args.views
             ]
             for method, extra in runs:
                 t0 = time.perf_counter()

@@ -1,7 +1,7 @@
 """The feature model as a TensorFlow Lite file, run by its XNNPACK CPU kernels.
 
 On two cores it computes a photo's features in 1.35 ms where TensorFlow's graph takes
-2.6 ms, and features are most of a training's work (12,000 photo variations at 1,000
+2.6 ms, and features are most of a training's work (6,000 photo variations at 1,000
 products). Converting takes about 12 s, so only the base weights the app ships have a
 fast file, shipped beside them (``bench/make_fast_features.py`` makes it; a test checks
 it against the Keras model); other weights use TensorFlow's graph.
