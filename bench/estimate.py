@@ -4,8 +4,10 @@ For shops of a few sizes (grocery photos, cold feature cache each time, TensorFl
 already loaded as in the app after start-up), one run of the pipeline the Train
 button runs, timed, against
 
-* the figure shown before training (``trainer.estimate_seconds`` with the default
-  per-view rate, as on a computer that has not trained yet), and
+* the figure shown before training (``flows.train.estimate_seconds``, as the Train
+  screen shows it: the default per-view rate, as on a computer that has not trained
+  yet, and the feature model's loading counted only where this process has not loaded
+  it yet, the first shop), and
 * the live "about N s left" (``eta.TrainingEta`` fed the run's own progress), at its
   first reading and halfway: predicted end versus actual end.
 
@@ -50,6 +52,7 @@ def one(products: int, photos: int) -> dict[str, float]:
     from app.core import training_cost as trainer
     from app.core.catalogue import catalogue_from_folder
     from app.core.eta import TrainingEta
+    from app.core.flows.train import estimate_seconds
     from app.core.model import TrainOptions
     from app.core.pipeline import train_and_export
     from app.core.progress import Progress
@@ -60,7 +63,7 @@ def one(products: int, photos: int) -> dict[str, float]:
         catalog = catalogue_from_folder(shop(work / "shop", products, photos))
         n_images = products * photos
         options = TrainOptions(base_weights=WEIGHTS)
-        before = trainer.estimate_seconds(n_images, products, options)
+        before = estimate_seconds(n_images, products, options, None)  # as the app shows it
         views = trainer.planned_views(n_images, products, options)
         eta = TrainingEta(views, trainer.seconds_after_features)
         live: list[tuple[float, float]] = []  # (when, predicted end)

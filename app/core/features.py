@@ -206,6 +206,17 @@ def image_features(
         return _FEATURE_FNS.setdefault(key, features)
 
 
+def features_ready(alpha: float, explicit: Path | str | None = None, size: int = 224) -> bool:
+    """Whether this process already holds the feature model a training at ``alpha``
+    would use: a second training does not load it again (the estimate's LOAD_S)."""
+    try:
+        weights = resolve_base_weights(alpha, explicit, size=size, download=False)
+    except TrainerError:  # not on this computer: certainly not loaded
+        return False
+    with _MODEL_LOCK:
+        return (str(weights), alpha, size) in _FEATURE_FNS
+
+
 _GRAPH_FNS: dict[tuple[str, float, int], Callable[[np.ndarray], np.ndarray]] = {}
 
 

@@ -95,12 +95,14 @@ def estimate_seconds(
     n_products: int,
     options: TrainOptions | None = None,
     seconds_per_view: float | None = None,
+    features_loaded: bool = False,
 ) -> float:
     """Wall-clock of a first (uncached) training once TensorFlow is loaded.
 
     ``seconds_per_view`` is the rate measured on this computer (at alpha 0.35); without
     it, the benchmark machine's. Everything else scales with the same speed, and wider
-    base models cost more per view.
+    base models cost more per view. ``features_loaded``: this process already holds the
+    feature model (an earlier training), so LOAD_S is not spent again.
     """
     o = options or TrainOptions()
     views = planned_views(n_images, n_products, o)
@@ -108,4 +110,5 @@ def estimate_seconds(
     spv = seconds_per_view or SECONDS_PER_VIEW
     speed = spv / SECONDS_PER_VIEW
     after = seconds_after_features(views, spv, n_products, passes)
-    return LOAD_S * speed + views * spv * base_width_cost(o.alpha) + after
+    load = 0.0 if features_loaded else LOAD_S * speed
+    return load + views * spv * base_width_cost(o.alpha) + after

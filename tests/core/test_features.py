@@ -114,3 +114,22 @@ def test_while_the_model_runs_only_the_cores_it_leaves_make_views(monkeypatch, t
     # while it runs: one worker goes on (about a view each 4 ms), the other waits
     counts = sorted(during.values()) if len(during) == 2 else [0, *during.values()]
     assert counts[0] <= runs[0] < counts[1], (counts, runs)
+
+
+def test_a_loaded_feature_model_is_not_counted_again_in_the_estimate(
+    monkeypatch, base_weights
+) -> None:
+    """The Train screen's estimate for a second training in the same app leaves out the
+    feature model's loading (a 10 x 8 shop's estimate was 39 % over without that)."""
+    from app.core import training_cost
+    from app.core.flows.train import estimate_seconds
+    from app.core.model import TrainOptions
+
+    monkeypatch.setattr(features, "_FEATURE_FNS", {})  # a fresh process
+    o = TrainOptions(base_weights=base_weights)
+    assert not features.features_ready(0.35, base_weights)
+    first = estimate_seconds(80, 10, o, None)
+    features.image_features(base_weights, 0.35, 224)
+    assert features.features_ready(0.35, base_weights)
+    assert not features.features_ready(0.5, base_weights)  # another width: another model
+    assert estimate_seconds(80, 10, o, None) == first - training_cost.LOAD_S

@@ -130,10 +130,13 @@ def estimate_seconds(
 ) -> float:
     """How long a training of this many photos and products takes on this computer
     (``seconds_per_view``: :attr:`TrainOutcome.seconds_per_view` of an earlier one),
-    once the engine is loaded; cheap (no NumPy), for the owner before they start."""
+    once the engine is loaded (the app asks only then); cheap, for the owner before
+    they start. A feature model an earlier training loaded is not counted again."""
+    from ..features import features_ready
     from ..training_cost import estimate_seconds as estimate
 
-    return float(estimate(n_images, n_products, options, seconds_per_view))
+    loaded = features_ready(options.alpha, options.base_weights, options.image_size)
+    return float(estimate(n_images, n_products, options, seconds_per_view, loaded))
 
 
 def weights_to_download(alpha: float, chosen: Path | None) -> str | None:
