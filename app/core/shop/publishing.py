@@ -302,14 +302,15 @@ def _verify_served(client: ShopClient, files: dict[str, bytes], version: str, re
             done += len(local)
             if got.same:
                 continue
+            # another publish swapped in while we read: its files, not a stale cache
+            if (got.version or served) != served:
+                _superseded(version, got.version)
             if got.longer:
                 raise PublishError(
                     f"The server accepted version {version}, but {base}{name} is larger than "
                     "the file uploaded. A cache or proxy in front of the server may be holding "
                     "an old copy."
                 )
-            if (got.version or served) != served:
-                _superseded(version, got.version)
             why = (
                 f"HTTP {got.status}"
                 if got.status != 200

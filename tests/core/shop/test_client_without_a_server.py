@@ -464,3 +464,35 @@ def test_the_upload_body_sends_the_files_without_a_joined_copy() -> None:
     assert len(sent) == len(body) and weights in sent
     assert sent.startswith(f"--{body.boundary}\r\n".encode())
     assert sent.endswith(f"--{body.boundary}--\r\n".encode())
+
+
+def test_a_longer_file_of_another_version_is_a_publish_that_overtook_ours(monkeypatch) -> None:
+    """Two computers publish at once: while ours is read back, the other is swapped in
+    and its larger model.json is served with its own version. That is "another publish
+    replaced yours", not a stale cache (CI once said "a cache or proxy" here)."""
+    from app.core.errors import PublishError, PublishSuperseded
+    from app.core.progress import Reporter
+    from app.core.shop import publishing
+    from app.core.shop.served import ServedFile
+
+    files = {"model.json": b"{}", "weights.bin": b"w", "metadata.json": b"{}"}
+    current = {
+        "version": "ours",
+        "files": [{"name": n, "sha256": h} for n, h in publishing.file_hashes(files).items()],
+    }
+    monkeypatch.setattr(publishing, "model_status", lambda client, what: {"current": current})
+
+    class Client:
+        def latest_url(self) -> str:
+            return "http://shop.test/assets/ml-models/2/latest/"
+
+    def verify(served_version: str) -> None:
+        answer = ServedFile(200, served_version, 10_000, same=False, longer=True)
+        monkeypatch.setattr(publishing, "compare_served", lambda *a: answer)
+        publishing._verify_served(Client(), files, "ours", Reporter(None))
+
+    with pytest.raises(PublishSuperseded, match="version theirs is served instead"):
+        verify("theirs")
+    with pytest.raises(PublishError, match="cache or proxy") as caught:
+        verify("ours")  # our own version, longer: something in between holds another copy
+    assert not isinstance(caught.value, PublishSuperseded)
