@@ -47,7 +47,9 @@ WEIGHTS = (
     SHARED / "pretrained" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 )
 PHOTOS, HELD = 2, 1
-HELD_KINDS = ("held", "counter")  # folders of held-out photos: "crop" and "counter"
+# the two kinds of held-out photo and their folders (the first kind's keeps its old name,
+# so catalogues generated before stay usable with --work)
+HELD_KINDS = {"crop": "held", "counter": "counter"}
 SIDE = 256
 
 # Runs the CLI in-process: its own peak RSS, and each progress report with its time.
@@ -226,8 +228,8 @@ def plain_worker(shop: Path, work: Path) -> int:
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=PLAIN_EPOCHS, batch_size=32, shuffle=True, verbose=0)
     print("TRAINED", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
-    for kind in HELD_KINDS:
-        held = [(p, p.name.split("-")[0]) for p in sorted((work.parent / kind).glob("*.jpg"))]
+    for kind, folder in HELD_KINDS.items():
+        held = [(p, p.name.split("-")[0]) for p in sorted((work.parent / folder).glob("*.jpg"))]
         hitems = [(p, file_digest(p), 1) for p, _ in held]
         feats, _ = extract(hitems, weights=WEIGHTS, alpha=0.35, store=store)
         xh = np.stack([feats[d][0] for _, d, _ in hitems])
@@ -282,7 +284,7 @@ def one_size(products: int, root: Path) -> dict:
     plain = run_plain(shop, base / "plain")
     ours = run_ours(shop, base / "ours")
     out = Path(ours.pop("out"))
-    ours["top1"] = {"held": top1_of(out, held), "counter": top1_of(out, counter)}
+    ours["top1"] = {"crop": top1_of(out, held), "counter": top1_of(out, counter)}
     row = {
         "products": products,
         "photos": n_images,
@@ -317,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {r['products']:,} | {r['photos']:,} | {o['wall_s']:.0f} s | {p['wall_s']:.0f} s "
             f"| {r['ratio']:.2f}x | {o['peak_mb'] / 1024:.2f} GB | {p['peak_mb'] / 1024:.2f} GB "
-            f"| {100 * o['top1']['held']:.1f} / {100 * p['top1']['held']:.1f} "
+            f"| {100 * o['top1']['crop']:.1f} / {100 * p['top1']['crop']:.1f} "
             f"| {100 * o['top1']['counter']:.1f} / {100 * p['top1']['counter']:.1f} "
             f"| {r['estimate_s']:.0f} s ({100 * r['estimate_error']:+.0f} %) |"
         )

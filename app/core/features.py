@@ -139,12 +139,19 @@ def _download(url: str, dest: Path, progress: Reporter | None, alpha: float, siz
 
 
 _MODEL_LOCK = threading.Lock()
-_MODELS: dict[tuple[str, float, int], Any] = {}
+_Loaded = tuple[str, float, int]
+_MODELS: dict[_Loaded, Any] = {}
+
+
+def _loaded_key(weights: Path, alpha: float, size: int) -> _Loaded:
+    """The in-process key of a base model and its feature functions (one place, so
+    :func:`features_ready` asks exactly what :func:`image_features` keeps)."""
+    return (str(weights), alpha, size)
 
 
 def base_model(weights: Path, alpha: float, size: int = 224) -> Any:
     """MobileNetV2 truncated at ``out_relu`` + global average pooling (TM's feature model)."""
-    key = (str(weights), alpha, size)
+    key = _loaded_key(weights, alpha, size)
     with _MODEL_LOCK:
         if key not in _MODELS:
             _, keras = tf_modules()
@@ -168,7 +175,7 @@ def base_model(weights: Path, alpha: float, size: int = 224) -> Any:
         return _MODELS[key]
 
 
-_FEATURE_FNS: dict[tuple[str, float, int], Callable[[np.ndarray], np.ndarray]] = {}
+_FEATURE_FNS: dict[_Loaded, Callable[[np.ndarray], np.ndarray]] = {}
 # The log's words when the shipped fast file is used, and when it cannot be (the
 # bundle's smoke test looks for the first: a bundle without TensorFlow Lite or the file
 # would train at half speed and still pass every other check)
@@ -187,7 +194,7 @@ def image_features(
     Lite file where these are the shipped weights (1.35 ms a photo on two cores), else
     by TensorFlow's graph, traced once per base model (2.6 ms; Keras's
     ``predict_on_batch`` of 32 photos scaled in NumPy took 4.1 ms)."""
-    key = (str(weights), alpha, size)
+    key = _loaded_key(weights, alpha, size)
     with _MODEL_LOCK:
         if key in _FEATURE_FNS:
             return _FEATURE_FNS[key]
@@ -214,17 +221,17 @@ def features_ready(alpha: float, explicit: Path | str | None = None, size: int =
     except TrainerError:  # not on this computer: certainly not loaded
         return False
     with _MODEL_LOCK:
-        return (str(weights), alpha, size) in _FEATURE_FNS
+        return _loaded_key(weights, alpha, size) in _FEATURE_FNS
 
 
-_GRAPH_FNS: dict[tuple[str, float, int], Callable[[np.ndarray], np.ndarray]] = {}
+_GRAPH_FNS: dict[_Loaded, Callable[[np.ndarray], np.ndarray]] = {}
 
 
 def graph_features(
     weights: Path, alpha: float, size: int = 224
 ) -> Callable[[np.ndarray], np.ndarray]:
     """:func:`image_features` by TensorFlow's graph, for weights with no fast file."""
-    key = (str(weights), alpha, size)
+    key = _loaded_key(weights, alpha, size)
     with _MODEL_LOCK:
         if key in _GRAPH_FNS:
             return _GRAPH_FNS[key]
