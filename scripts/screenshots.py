@@ -280,7 +280,7 @@ class Walk:
         t.epochs.setValue(epochs)
         self.wait(0.3)
         self.shot("04-train-ready")
-        t.advanced_toggle.click()  # Advanced, with "Sure enough to add by itself"
+        t.advanced_toggle.click()  # Advanced, with "Right when it adds by itself"
         self.wait(0.5)
         self.shot("04b-train-advanced")
         t.model_size.showPopup()  # sizes whose weights are not here: "needs a one-time download"

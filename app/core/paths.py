@@ -143,7 +143,7 @@ class Settings:
     publish_channel_id: str = ""
     copy_folder: str = ""  # "Save a copy of the three files…": the folder last used
     seconds_per_view: float = 0.0  # measured in the last training here (alpha 0.35); 0 = unknown
-    accept_target: float = 0.95  # Advanced → "Sure enough to add by itself" (pinned too)
+    accept_target: float = 0.95  # Advanced → "Right when it adds by itself" (pinned too)
 
     @classmethod
     def path(cls) -> Path:

@@ -91,9 +91,15 @@ class ElidedLabel(QLabel):
     """One line that shrinks with "…" instead of pushing the layout wider; the full text
     is in the tooltip. For names and paths on narrow (800×600) screens."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,  # a path's both ends matter
+    ) -> None:
         super().__init__(parent)
         self._full = ""
+        self._mode = mode
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
@@ -115,9 +121,7 @@ class ElidedLabel(QLabel):
     def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
         painter = QPainter(self)
         rect = self.contentsRect()
-        shown = self.fontMetrics().elidedText(
-            self._full, Qt.TextElideMode.ElideMiddle, rect.width()
-        )
+        shown = self.fontMetrics().elidedText(self._full, self._mode, rect.width())
         painter.setPen(self.palette().color(self.foregroundRole()))
         painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), shown)
 

@@ -171,6 +171,11 @@ def test_folder_that_is_not_a_catalogue(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.products.banner.isVisible(), timeout=5000)
     assert "No product folders" in window.products.banner.text()
     assert window.products.banner.kind == "error"
+    # Train does not ask for a folder that was chosen: it says where the reason is
+    window.train._update_intro()
+    intro = window.train.intro.text()
+    assert "choose a folder" not in intro and "Products says why" in intro
+    assert not window.train.start_button.isEnabled()
 
 
 def test_thumbnails_load_lazily_for_visible_rows(qtbot, window, tmp_path):

@@ -60,7 +60,7 @@ def test_train_and_products_show_standings_in_the_models_order(
     }
     assert rows["Lemon"] == ["catalogue photo only", "expected ~40 %"]
     assert rows["Kiwi"] == ["3 counter photos", "expected ~55 %"]
-    assert rows["Banana"] == ["3 counter photos", "measured 90 %"]
+    assert rows["Banana"] == ["3 counter photos", "expected 90 %"]
     order = [table.item(r, 0).text() for r in range(table.rowCount())]
     assert order.index("Lemon") < order.index("Kiwi") < order.index("Banana")
     assert "Lemon (catalogue photo only; expected" in table.item(order.index("Lemon"), 3).toolTip()

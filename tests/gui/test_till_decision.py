@@ -1,6 +1,6 @@
 """The till's decision in the app (issue 16): the Test screen's "Sure:" / "Not sure —"
 line with the model's own threshold, the shop's empty-counter photos, the Advanced
-"Sure enough to add by itself" setting and the line after training.
+"Right when it adds by itself" setting and the line after training.
 
 There is no camera here: a video of drawn empty counters stands in for it, and
 every button is the real one, clicked.

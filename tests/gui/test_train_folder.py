@@ -89,7 +89,7 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     for r in range(1, 4):
         source, reliability = (train.per_product.item(r, c).text() for c in (3, 4))
         assert source == "catalogue photo only" or source.endswith(("counter photo", "photos"))
-        assert reliability.startswith(("measured ", "expected ~")) or reliability == "unknown"
+        assert reliability.startswith("expected ") or reliability == "unknown"
     # Products: the same standing per product, from the model saved now
     products = window.products
     qtbot.waitUntil(lambda: products.standings.standings is not None, timeout=10000)
@@ -143,3 +143,6 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     window.show_screen("publish")
     assert not window.publish.publish_button.isEnabled()
     assert window.publish.login_button.isVisible()
+    # the shop's button is not shown greyed out: the folder's is the green one
+    assert not window.publish.publish_button.isVisible()
+    assert window.publish.folder_publish_button.objectName() == "primary"

@@ -24,6 +24,14 @@ def normalise_server_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ShopError(f"“{url}” is not a web address (expected https://your-shop.example).")
+    try:
+        parts.port  # noqa: B018 - "shop.example:abc" raises here, not deep in a request
+    except ValueError:
+        raise ShopError(f"“{url}” has no valid port number after “:”.") from None
+    if not all(ch.isalnum() or ch in "-._:" for ch in parts.hostname):
+        # "not a url at all": a space or a stray character in the host name, which the
+        # HTTP library would report as "Failed to parse: Host … contains invalid character"
+        raise ShopError(f"“{url}” is not a web address (expected https://your-shop.example).")
     if parts.username is not None or parts.password is not None:
         bare = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
         raise ShopError(

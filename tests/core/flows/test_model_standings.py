@@ -48,7 +48,7 @@ def test_read_back_in_the_trainings_order_with_its_words(tmp_path: Path) -> None
     )
     assert reliability_words(apple) == "expected ~90 %"
     assert short_why(pear) == "catalogue photo only"
-    assert short_why(kiwi) == "1 counter photo, measured 42 %"
+    assert short_why(kiwi) == "1 counter photo, expected 42 %"
 
 
 def test_a_model_without_standings_gives_its_labels_and_no_model_none(tmp_path: Path) -> None:

@@ -41,6 +41,19 @@ def test_server_url_normalisation() -> None:
     assert normalise_server_url("shop.example.com") == "https://shop.example.com"
     assert normalise_server_url("https://shop.example.com/admin-api/") == "https://shop.example.com"
     assert normalise_server_url(" http://127.0.0.1:3000 ") == "http://127.0.0.1:3000"
+    assert normalise_server_url("http://[::1]:3000") == "http://[::1]:3000"
+    assert normalise_server_url("duka.example.co.ke") == "https://duka.example.co.ke"
+    assert normalise_server_url("https://dukā.example") == "https://dukā.example"  # IDN
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url at all", "https://shop example.com", "shop.example.com:abc", "shop<1>"]
+)
+def test_an_address_that_is_none_gets_one_readable_line(url: str) -> None:
+    """Not the HTTP library's "Failed to parse: Host … contains invalid character"."""
+    with pytest.raises(ShopError, match="not a web address|no valid port") as err:
+        normalise_server_url(url)
+    assert "Failed to parse" not in str(err.value)
 
 
 @pytest.mark.parametrize("url", ["http://shop.example.com", "http://192.168.1.10:3000"])

@@ -72,7 +72,9 @@ class ProductsScreen(QWidget):
 
         self.heading = QLabel("Products")
         self.heading.setObjectName("title")
-        self.source_name = ElidedLabel()  # the shop or folder: long paths shrink with "…"
+        # the shop or folder by its short name ("— Shop", not "— f…hop" from the whole
+        # path at 800x600); the full one in its tooltip and the status bar
+        self.source_name = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
         self.source_name.setObjectName("hint")
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search (Ctrl+F)")
@@ -173,7 +175,8 @@ class ProductsScreen(QWidget):
     # -- loading ----------------------------------------------------------------------
     def _source_changed(self) -> None:
         src = self.session.source
-        self.source_name.setText("" if src is None else f"— {src.label}")
+        self.source_name.setText("" if src is None else f"— {src.short_name}")
+        self.source_name.setToolTip("" if src is None else src.label)
         self.reload_button.setEnabled(src is not None)
         if src is not None and self.session.opened is None:
             self.load()

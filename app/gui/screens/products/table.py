@@ -171,8 +171,9 @@ class ProductModel(QAbstractTableModel):
             return self.COLUMNS[section]
         if role == Qt.ItemDataRole.ToolTipRole and section == MODEL_COL:
             return (
-                "How often the current model should recognise it at the counter: measured "
-                "on its own held-back photos, or ~expected from the shop's other products"
+                "How often the current model should recognise it at the counter: its own "
+                "held-back photos weighed with the shop's rate, or ~ from the shop's other "
+                "products alone"
             )
         return None
 

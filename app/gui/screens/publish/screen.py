@@ -311,6 +311,14 @@ class PublishScreen(QWidget):
         self.local_meta = local_metadata(s.model_dir)
         busy = self.shop.busy or self.folder.busy
         self.login_button.setVisible(not s.logged_in)
+        # without a login the folder is where this model can go: its button is the green
+        # one, and the shop's (which could only be greyed out) is not shown at all
+        self.publish_button.setVisible(s.logged_in)
+        primary = "" if s.logged_in else "primary"
+        if self.folder_publish_button.objectName() != primary:
+            self.folder_publish_button.setObjectName(primary)
+            self.folder_publish_button.style().unpolish(self.folder_publish_button)
+            self.folder_publish_button.style().polish(self.folder_publish_button)
         has_model = s.model_dir is not None and self.local_meta is not None
         self.publish_button.setText(PUBLISH_TEXT)
         self.publish_button.setToolTip("")

@@ -400,7 +400,12 @@ class RecogniseScreen(QWidget):
                 self.results.setCurrentRow(0)
         bad = sum(1 for r in results if r.error)
         if bad:
-            self.banner.show_message(f"{bad} of {len(results)} files could not be read.", "warn")
+            said = (
+                "The file could not be read (its row says why)."
+                if len(results) == 1
+                else f"{bad} of {len(results)} files could not be read (their rows say why)."
+            )
+            self.banner.show_message(said, "warn")
         self.images_done.emit(results)
 
     def _fill_results(self) -> None:

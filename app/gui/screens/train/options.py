@@ -130,7 +130,13 @@ class AdvancedOptions(QGroupBox):
         form.addRow(
             "Repeat a run exactly", with_hint(self.seed, "same number + same photos = same model")
         )
-        form.addRow("Sure enough to add by itself", self.accept)
+        # the rate it must be right, not the confidence it adds at: that is measured and
+        # shown after training ("adds by itself at 97 %"), and two bare percentages
+        # side by side read as one number that changed
+        form.addRow(
+            "Right when it adds by itself",
+            with_hint(self.accept, "of the time; training sets the confidence it adds at"),
+        )
         form.addRow("File size", self.quantize)
         form.addRow("Base model file", wrow)
         for w in (self.model_size, self.quantize):

@@ -164,8 +164,9 @@ class TrainingResults(QWidget):
             "Its catalogue photo only, or how many photos taken at the counter"
         )
         self.per_product.horizontalHeaderItem(RELIABILITY_COL).setToolTip(
-            "How often it should be recognised at the counter: measured on its own "
-            "held-back photos, else expected from the shop's other products"
+            "How often it should be recognised at the counter: its own held-back photos "
+            "(Recognised) weighed with the shop's rate, since two or three photos say "
+            "little; ~ from the shop's other products alone"
         )
         self.confusions = QTableWidget(0, 3)
         self.confusions.setHorizontalHeaderLabels(["Product", "Mistaken for", "Times"])

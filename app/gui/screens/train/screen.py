@@ -213,7 +213,12 @@ class TrainScreen(QWidget):
         cat = self.session.catalogue()
         running = self.task is not None and self.task.running
         if cat is None:
-            self.intro.setText("Log in to your shop or choose a folder of product photos first.")
+            src = self.session.source
+            self.intro.setText(
+                "Log in to your shop or choose a folder of product photos first."
+                if src is None  # chosen, but its products could not be read: say so
+                else f"No products could be read from {src.label}: Products says why."
+            )
             self.start_button.setEnabled(False)
             return
         scope = training_scope(cat, self.session.report)
