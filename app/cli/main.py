@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import io
 import logging
-import signal
 import sys
-from typing import NoReturn
 
 from ..core.errors import Cancelled, ExitCode, TrainerError, WeightsUnavailable
+from . import interrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return _app(argv)
     try:
-        # ``kill`` unwinds like Ctrl-C, so temp folders are removed on the way out
-        signal.signal(signal.SIGTERM, _interrupt)
+        # ``kill`` unwinds like Ctrl-C, so temp folders are removed on the way out;
+        # ``train`` stops at its next check instead (interrupt.cooperative)
+        interrupt.install()
         from ..core.flows.command import start_command
 
         start_command(notes_to=sys.stderr)  # the log file, notes, a private temp folder
@@ -70,7 +70,3 @@ def _advice(exc: TrainerError) -> str:
             f"environment variable {BASE_WEIGHTS_ENV}."
         )
     return ""
-
-
-def _interrupt(signum: int, frame: object) -> NoReturn:
-    raise KeyboardInterrupt

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import TrainerError
+from ..core.errors import Cancelled, TrainerError
 from ..core.flows.train import (
     DEFAULT_OPTIONS,
     EPOCHS_MAX,
@@ -26,6 +26,7 @@ from ..core.flows.train import (
 )
 from ..core.wording import weak_line
 from .arguments import channel_id, whole_number
+from .interrupt import cooperative
 from .login import login_from_args
 from .progress import StderrProgress
 
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.monotonic()
     progress = StderrProgress()
-    cancel = threading.Event()
+    cancel = cooperative()  # Ctrl-C stops at the next check, as the app's Cancel does
     # the given folders are refused before any download
     frames = (
         photos_in_folder(args.counter_frames, "--counter-frames") if args.counter_frames else None
@@ -134,8 +135,13 @@ def run(args: argparse.Namespace) -> int:
         counter_frames=None if frames is None else frames.photos,
         not_product_photos=empty,
     )
-    outcome = train(request, on_progress=progress, cancel=cancel)
+    try:
+        outcome = train(request, on_progress=progress, cancel=cancel)
+    except Cancelled:  # Ctrl-C or kill, which stop at the next check
+        raise Cancelled("\nInterrupted; nothing was changed.") from None
     progress.done()
+    if cancel.is_set():  # too late to stop: the new model was being written
+        print("note: Ctrl-C came after the model was written; it is kept.", file=sys.stderr)
     names = opened.catalogue.names()
     for line in outcome.report.summary_lines(names):
         print(f"note: {line}", file=sys.stderr)

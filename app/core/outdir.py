@@ -21,10 +21,14 @@ import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .errors import ExportError
 from .faults import os_reason
@@ -287,6 +291,11 @@ def swap_into_place(new: Path, target: Path, keep: Callable[[Path], object] | No
         else:
             keep(old)
 
+    with deferred_interrupts():
+        _swap(new, target, done_with)
+
+
+def _swap(new: Path, target: Path, done_with: Callable[[Path], None]) -> None:
     if not target.exists():
         os.replace(new, target)
         return
@@ -302,3 +311,30 @@ def swap_into_place(new: Path, target: Path, keep: Callable[[Path], object] | No
         os.replace(old, target)
         raise
     done_with(old)
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Ctrl-C or ``kill`` that arrives inside waits until the block is done, then acts as
+    it would have. Between the exchange and the keeping of the old model, the old one
+    sits in the temp folder: an interrupt raised there removed it with the temp folder,
+    and the command said "nothing was changed". Only the main thread handles signals;
+    elsewhere (the app's workers) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, Any]] = []
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in before:
+        signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+        for signum, frame in caught[:1]:  # one is enough to act on
+            handler = before[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)

@@ -421,6 +421,29 @@ def test_an_interrupt_during_export_leaves_nothing_behind(
     ]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_an_interrupt_while_the_engine_loads_stops_the_training(
+    faults_cli: FaultsCli, shop: Path, work: Path, previous: dict[str, bytes], sig: signal.Signals
+) -> None:
+    """Raised wherever the main thread was, the interrupt was sometimes swallowed (the
+    training went on and replaced the model) or aborted the process ("terminate called
+    after throwing an instance of ''"); now the first signal stops the training at its
+    next check."""
+    parent = work / f"early_{sig.name}"
+    target = put_previous(previous, parent / "model")
+    proc, lines = faults_cli.start(*faults_cli.train_args(shop, target))
+    seen: list[str] = []
+    wait_for(lines, "Loading the recognition engine", seen)  # TensorFlow's import next
+    proc.send_signal(sig)
+    rc = proc.wait(timeout=120)
+    stderr = drain(lines, seen)
+    assert rc == 130, stderr
+    assert "Interrupted; nothing was changed." in stderr, stderr
+    assert "Traceback" not in stderr and "terminate called" not in stderr, stderr
+    assert _tree(target) == previous
+    assert _leftovers(parent) == []
+
+
 def test_a_killed_export_is_swept_by_the_next_run(
     faults_cli: FaultsCli, shop: Path, one_product: Path, work: Path, previous: dict[str, bytes]
 ) -> None:

@@ -1,0 +1,42 @@
+"""Ctrl-C and ``kill`` on the command line.
+
+By default they raise ``KeyboardInterrupt`` where the main thread happens to be, and
+every command unwinds its temp folders on the way out. A command that takes a cancel
+event (``train``) asks for :func:`cooperative` instead: the first signal sets the event
+and the work stops at its next check, as the app's Cancel button does. Raised at an
+arbitrary point, the interrupt could land inside TensorFlow's import or a native
+thread's callback: in 30 tries while the engine loaded it was swallowed (the training
+went on and replaced the model), aborted the process ("terminate called after throwing
+an instance of ''") or crashed it. A second signal still interrupts at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Any
+
+_event: threading.Event | None = None
+
+
+def install() -> None:
+    """Ctrl-C and ``kill`` (SIGTERM) both go through :func:`_handle`."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _handle)
+
+
+def cooperative() -> threading.Event:
+    """The event the first Ctrl-C or ``kill`` sets from now on, instead of interrupting."""
+    global _event
+    _event = threading.Event()
+    return _event
+
+
+def _handle(signum: int, frame: Any) -> None:
+    event = _event
+    if event is not None and not event.is_set():
+        event.set()
+        print("\nStopping at the next safe point (Ctrl-C again: at once)…", file=sys.stderr)
+        return
+    raise KeyboardInterrupt
