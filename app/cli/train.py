@@ -254,15 +254,15 @@ def _print_summary(
             f"{a.coverage:.0%} of held-back photos, {a.precision:.0%} of them right "
             f"(aim {a.target:.0%})."
         )
+    elif a is not None and a.measured:
+        print(
+            "The till always asks the cashier: on the held-back photos no level of "
+            f"confidence was {a.target:.0%} right and also safe from products it does not know."
+        )
     elif a is not None:
         print(
             f"The till adds a product by itself only at {a.threshold:.0%} or more, and "
-            "otherwise asks the cashier: "
-            + (
-                "too few held-back photos to measure when it can be sure."
-                if not a.measured
-                else f"no level of confidence was {a.target:.0%} right on held-back photos."
-            )
+            "otherwise asks the cashier: too few held-back photos to measure when it can be sure."
         )
     if r.counter_frames:
         when = r.counter_frames_newest

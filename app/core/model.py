@@ -141,6 +141,10 @@ class TrainOptions:
 ACCEPT_TARGET = TrainOptions.accept_target
 # Without enough held-back photos to measure it: a cautious threshold, marked unmeasured.
 UNMEASURED_THRESHOLD = 0.97
+# Above every probability: the till never adds by itself (no level of confidence was safe
+# on the held-back photos). A probability reaches 1.0 in float32 (0.99999994 rounds up),
+# so a threshold of 1.0 still let a confident unknown product through.
+NEVER_THRESHOLD = 1.01
 
 
 @dataclass(frozen=True)

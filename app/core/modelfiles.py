@@ -332,11 +332,13 @@ class ExportedModel:
         """The top-1 probability at which the POS may add the product without asking:
         ``acceptThreshold`` from metadata.json, or the cautious default for a model
         without one (a Teachable Machine export, an older export of ours)."""
-        from .model import UNMEASURED_THRESHOLD
+        from .model import NEVER_THRESHOLD, UNMEASURED_THRESHOLD
 
         value = self.metadata.get("acceptThreshold")
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return float(value) if ok and 0.0 < float(value) <= 1.01 else UNMEASURED_THRESHOLD
+        return (
+            float(value) if ok and 0.0 < float(value) <= NEVER_THRESHOLD else UNMEASURED_THRESHOLD
+        )
 
     def top_k(self, rgb: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
         probs = self.predict([rgb])[0]

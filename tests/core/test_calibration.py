@@ -44,8 +44,11 @@ def test_the_search_finds_the_grid_scans_temperature() -> None:
 
     def scan(logits: np.ndarray, truth: np.ndarray) -> float:
         rows, best, best_t = np.arange(len(truth)), np.inf, 1.0
+        eps = 1.0 / (len(truth) + 2)  # Laplace's smoothing of the targets
         for t in TEMPERATURES:
-            nll = -float(np.log(np.maximum(softmax(logits / t)[rows, truth], 1e-12)).mean())
+            logp = np.log(np.maximum(softmax(logits / t), 1e-300))
+            true = np.maximum(softmax(logits / t)[rows, truth], 1e-12)
+            nll = float((-(1 - eps) * np.log(true) - eps * logp.mean(axis=1)).mean())
             if nll < best - 1e-12:
                 best, best_t = nll, float(t)
         return best_t
@@ -60,6 +63,27 @@ def test_the_search_finds_the_grid_scans_temperature() -> None:
         assert fit_temperature(logits, truth) == scan(logits, truth)
     flat = np.zeros((10, 5))  # every temperature gives the same loss: the lowest
     assert fit_temperature(flat, np.zeros(10, int)) == float(TEMPERATURES[0])
+
+
+def test_held_back_photos_all_right_do_not_make_the_model_certain() -> None:
+    """27 of 27 held-back photos right: unsmoothed, the temperature fell to the grid's
+    lowest, probabilities reached 1.0, and an unknown fruit was added by itself."""
+    from app.core.calibration import TEMPERATURES
+
+    rng = np.random.default_rng(2)
+    truth = np.arange(27) % 9
+    logits = rng.normal(size=(27, 9))
+    logits[np.arange(27), truth] += 4.0  # every one right, by a clear margin
+    t = fit_temperature(logits, truth)
+    assert t > TEMPERATURES[0] * 2
+    assert softmax(logits / t).max() < 0.9999
+
+
+def test_no_safe_level_means_the_till_never_adds_even_at_probability_one() -> None:
+    top1 = np.ones(30, np.float32)  # float32 probabilities do reach 1.0
+    never = accept_threshold(top1, np.zeros(30, bool))
+    assert never.measured and never.coverage == 0.0
+    assert not decide([("kiwi", 1.0)], never.threshold).sure
 
 
 def test_threshold_is_the_lowest_that_reaches_the_target() -> None:

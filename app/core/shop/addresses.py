@@ -21,7 +21,12 @@ def normalise_server_url(url: str) -> str:
         raise ShopError("Enter the address of the shop's server.")
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "https://[::1": "Invalid IPv6 URL"
+        raise ShopError(
+            f"“{url}” is not a web address (expected https://your-shop.example)."
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ShopError(f"“{url}” is not a web address (expected https://your-shop.example).")
     try:

@@ -47,7 +47,14 @@ def test_server_url_normalisation() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["not a url at all", "https://shop example.com", "shop.example.com:abc", "shop<1>"]
+    "url",
+    [
+        "not a url at all",
+        "https://shop example.com",
+        "shop.example.com:abc",
+        "shop<1>",
+        "https://[::1",
+    ],
 )
 def test_an_address_that_is_none_gets_one_readable_line(url: str) -> None:
     """Not the HTTP library's "Failed to parse: Host … contains invalid character"."""

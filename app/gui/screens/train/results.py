@@ -124,7 +124,8 @@ def accept_text(a: Acceptance | None) -> str:
     if not a.coverage or a.precision is None:
         return (
             "The till always asks the cashier: on the held-back photos no level of "
-            f"confidence was right {percent(a.target)} of the time."
+            f"confidence was right {percent(a.target)} of the time and also safe from "
+            "products it does not know."
         )
     return (
         f"The till adds a product by itself at {percent(a.threshold)} or more: "
