@@ -93,6 +93,8 @@ class Catalogue:
     products: list[Product] = field(default_factory=list)
     channel_id: str = ""
     source: str = ""  # folder path or server URL, for messages
+    # photos beside the product folders, in none of them: reported, never trained
+    loose: list[Path] = field(default_factory=list)
 
     def active(self) -> list[Product]:
         return [p for p in self.products if p.included]
@@ -129,4 +131,10 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
             f"No product folders in {root}: put each product's photos in a sub-folder "
             "named after the product."
         )
-    return Catalogue(products=products, source=str(root))
+    # photos only: a README or LICENSE beside the folders (the sample shop's) is no slip
+    loose = [
+        f
+        for f in sorted(root.iterdir())
+        if listed_in_folder(f, root) and f.suffix.lower() in IMAGE_FORMATS
+    ]
+    return Catalogue(products=products, source=str(root), loose=loose)

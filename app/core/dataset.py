@@ -51,6 +51,9 @@ class PhotoProblem:
     plain: str
 
 
+LOOSE_WHY = "beside the product folders, in none of them (put it in its product's folder)"
+
+
 class SkipKind(Enum):
     """Why a photo of an included product is not trained on."""
 
@@ -88,7 +91,7 @@ class DatasetReport:
     unreadable: list[tuple[str, Path, str]] = field(default_factory=list)  # (pid, path, reason)
     no_images: list[str] = field(default_factory=list)
     single_image: list[str] = field(default_factory=list)
-    duplicates: list[tuple[Path, Path]] = field(default_factory=list)  # (kept, dropped)
+    duplicates: list[tuple[str, Path, Path]] = field(default_factory=list)  # (pid, kept, dropped)
     conflicts: list[tuple[Path, Path]] = field(default_factory=list)  # same photo, two products
     excluded: list[str] = field(default_factory=list)  # switched off by the owner
     excluded_images: list[tuple[str, Path]] = field(default_factory=list)  # photos unticked
@@ -96,6 +99,7 @@ class DatasetReport:
     clashes: list[tuple[str, str]] = field(default_factory=list)
     # str(path) -> the owner's words for each unreadable photo (see PhotoProblem)
     plain: dict[str, str] = field(default_factory=dict)
+    loose: list[Path] = field(default_factory=list)  # photos in no product's folder
 
     def add_unreadable(self, product: str, path: Path, problem: PhotoProblem) -> None:
         entry = (product, path, problem.reason)
@@ -111,12 +115,11 @@ class DatasetReport:
             )
             for pid, path, why in self.unreadable
         ]
-        pid_of = {str(path): pid for pid, path, _ in self.unreadable}
-        for kept, dropped in self.duplicates:
+        for pid, kept, dropped in self.duplicates:
             why = f"the same photo as {Path(kept).name} (used once)"
             out.append(
                 SkippedPhoto(
-                    pid_of.get(str(kept), ""),
+                    pid,
                     Path(dropped),
                     SkipKind.DUPLICATE,
                     why,
@@ -130,7 +133,8 @@ class DatasetReport:
 
     def skipped(self) -> list[dict[str, str]]:
         """Every photo not trained on, with why: ``{product, file, reason}`` (``--json``)."""
-        return [s.as_json() for s in self.skipped_photos()]
+        loose = [{"product": "", "file": str(p), "reason": LOOSE_WHY} for p in self.loose]
+        return [s.as_json() for s in self.skipped_photos()] + loose
 
     def not_trained(self) -> list[dict[str, str]]:
         """Every product left out of the model, with why: ``{product, reason}``."""
@@ -152,6 +156,12 @@ class DatasetReport:
             return n.get(pid, pid)
 
         out = []
+        if self.loose:
+            out.append(
+                f"{len(self.loose)} photo(s) not used: {LOOSE_WHY} — "
+                + ", ".join(p.name for p in self.loose[:10])
+                + (" …" if len(self.loose) > 10 else "")
+            )
         if self.no_images:
             out.append(
                 f"{len(self.no_images)} product(s) have no usable photo and are left out: "
@@ -226,10 +236,14 @@ def build_dataset(
     progress = Reporter(on_progress, cancel)
     products = [p for p in catalogue.products]
     report.excluded = [p.id for p in products if not p.included]
+    report.loose = list(catalogue.loose)
     report.clashes = name_clashes([p.id for p in products])
     active = [p for p in products if p.included]
     total = sum(len(p.active_images()) for p in active) or 1
-    seen: dict[str, Sample] = {}
+    # the first copy of a photo in each product (a copy in the same product is dropped)
+    # and anywhere (a copy in another product is a conflict, trained in both)
+    seen: dict[tuple[str, str], Sample] = {}
+    first: dict[str, Sample] = {}
     samples: list[Sample] = []
     done = 0
     for product in active:
@@ -245,16 +259,16 @@ def build_dataset(
                 report.add_unreadable(product.id, ref.path, problem)
                 continue
             digest = file_digest(ref.path)
-            prev = seen.get(digest)
+            prev = seen.get((digest, product.id))
             if prev is not None:
-                if prev.product_id == product.id:
-                    report.duplicates.append((prev.path, ref.path))
-                else:
-                    report.conflicts.append((prev.path, ref.path))
-                if prev.product_id == product.id:
-                    continue
+                report.duplicates.append((product.id, prev.path, ref.path))
+                continue
+            other = first.get(digest)
+            if other is not None:
+                report.conflicts.append((other.path, ref.path))
             sample = Sample(product.id, ref.path, digest, ref.origin)
-            seen.setdefault(digest, sample)
+            seen[digest, product.id] = sample
+            first.setdefault(digest, sample)
             samples.append(sample)
     labels = [p.id for p in active]
     return _finish(labels, catalogue.names(), samples, report, catalogue.channel_id)
@@ -281,6 +295,14 @@ def _finish(
             f"Need photos of at least two products to train; found {len(kept)} product(s) "
             f"with usable photos (out of {included} included)"
         )
+        unusable = [r for r in report.not_trained() if r["product"] in report.no_images]
+        if unusable:  # which ones failed, and why: the owner's next step
+            shown = "; ".join(f"{names.get(r['product'], r['product'])}: {r['reason']}"
+                              for r in unusable[:5])  # fmt: skip
+            why = {str(p): w for pid, p, w in report.unreadable if pid in report.no_images}
+            first = "; ".join(f"{Path(p).name}: {w}" for p, w in list(why.items())[:3])
+            message += f"; {shown}{' …' if len(unusable) > 5 else ''}"
+            message += f" — {first}" if first else ""
         if report.excluded:
             shown = ", ".join(names.get(p, p) for p in report.excluded[:10])
             more = " …" if len(report.excluded) > 10 else ""

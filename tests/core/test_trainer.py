@@ -83,8 +83,8 @@ def test_dataset_report_names_every_problem(shop_folder: Path) -> None:
     # every file of a product folder is checked by content: the text file is listed too
     assert [(p.name, why) for _, p, why in r.unreadable][1:] == [("notes.txt", "not a photo")]
     assert r.unreadable[0][1].name == "broken.jpg"
-    assert [(a.name, b.name) for a, b in r.duplicates] == [
-        (sorted((shop_folder / "102").iterdir())[0].name, "copy-of-first.jpg")
+    assert [(pid, a.name, b.name) for pid, a, b in r.duplicates] == [
+        ("102", sorted((shop_folder / "102").iterdir())[0].name, "copy-of-first.jpg")
     ]
     assert ds.labels == ["101", "102", "103", "104", "105"]
     assert ds.counts() == {"101": 3, "102": 3, "103": 3, "104": 3, "105": 1}
@@ -98,6 +98,13 @@ def test_fewer_than_two_products_is_a_clear_error(grocery: Path, tmp_path: Path)
     (tmp_path / "b").mkdir()
     with pytest.raises(DatasetError, match="at least two products"):
         build_dataset(catalogue_from_folder(tmp_path))
+    # the product whose photos all failed is named, with why, not only counted
+    (tmp_path / "b" / "x.jpg").write_bytes(b"")
+    (tmp_path / "b" / "y.txt").write_text("t")
+    with pytest.raises(DatasetError) as err:
+        build_dataset(catalogue_from_folder(tmp_path))
+    assert "b: none of its 2 photo(s) could be used" in str(err.value)
+    assert "x.jpg: " in str(err.value) and "y.txt: not a photo" in str(err.value)
     with pytest.raises(DatasetError, match="not found"):
         catalogue_from_folder(tmp_path / "missing")
 

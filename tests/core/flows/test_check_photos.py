@@ -40,6 +40,7 @@ def test_the_check_says_what_is_not_used_by_kind(isolated_home: Path, tmp_path: 
     assert (gone.product, gone.kind.value) == ("lime", "unreadable") and gone.plain
     twice = found.duplicates[str(copy)]
     assert twice.kind.value == "duplicate" and twice.same_as == shop / "apple" / "a1.jpg"
+    assert twice.product == "apple"  # was "": only unreadable photos' products were known
     assert broken in found and copy in found and found.get(copy) is twice
     assert shop / "kiwi" / "k1.jpg" not in found
 
@@ -49,3 +50,38 @@ def test_the_check_says_what_is_not_used_by_kind(isolated_home: Path, tmp_path: 
     # before any check, every ticked photo counts
     assert training_scope(opened.catalogue).photos == 5
     assert not_used(None).unreadable == {} and not_used(None).duplicates == {}
+
+
+def test_a_copy_in_its_own_product_is_dropped_even_when_another_product_has_one_first(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """The first copy sat in another product: the second copy in lime counted as a
+    conflict only, and lime was trained on the same photo twice."""
+    shop = tmp_path / "shop"
+    a = _photo(shop / "apple" / "a1.jpg", 1)
+    (shop / "lime").mkdir()
+    for name in ("l1.jpg", "l2.jpg"):
+        (shop / "lime" / name).write_bytes(a.read_bytes())
+    _photo(shop / "lime" / "l3.jpg", 2)
+    report = check_photos(open_source(folder_source(shop)).catalogue).report
+    found = not_used(report)
+    assert set(found.duplicates) == {str(shop / "lime" / "l2.jpg")}
+    assert found.duplicates[str(shop / "lime" / "l2.jpg")].product == "lime"
+    assert [(x.name, y.name) for x, y in report.conflicts] == [("a1.jpg", "l1.jpg")]
+
+
+def test_photos_beside_the_product_folders_are_reported_not_silently_dropped(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """A newcomer dropped a photo straight into the shop folder: it was in no product and
+    no report. A README or LICENSE there (the sample shop has both) is no slip."""
+    shop = tmp_path / "shop"
+    _photo(shop / "apple" / "a1.jpg", 1)
+    _photo(shop / "lime" / "l1.jpg", 2)
+    loose = _photo(shop / "loose_photo.jpg", 3)
+    (shop / "README.txt").write_text("my shop")
+    report = check_photos(open_source(folder_source(shop)).catalogue).report
+    assert report.loose == [loose]
+    assert [(s["file"], s["product"]) for s in report.skipped()] == [(str(loose), "")]
+    (line,) = [x for x in report.summary_lines() if "loose_photo.jpg" in x]
+    assert "in none of them" in line and "README" not in line
