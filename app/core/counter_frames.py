@@ -51,23 +51,22 @@ def _taken(path: Path) -> dt.datetime:
 
 
 def frames_in_folder(folder: Path) -> FramesFound:
-    """The photos of a flat folder, in name order. Sub-folders, hidden files and files
-    that are not photos are listed as skipped (with a reason), never fatal; photos that
-    fail to decode are reported later by the trainer."""
+    """The photos of a flat folder (counter frames, the empty counter), in name order.
+    Sub-folders, hidden files and files that are not photos are listed as skipped (with
+    a reason), never fatal. Every file is checked by its header, a ``.jpg`` too: an
+    empty or cut-off photo of the empty counter was dropped without a word later."""
+    from .dataset import photo_problem
+
     found = FramesFound()
     for p in sorted(Path(folder).iterdir()):
         if p.name.startswith("."):
             continue
         suffix = p.suffix.lower()
         if p.is_dir():
-            found.skipped.append((p, "a folder (counter frames are read from one flat folder)"))
+            found.skipped.append((p, "a folder (photos are read from this folder only)"))
         elif suffix in UNSUPPORTED_IMAGE_SUFFIXES:
             found.skipped.append((p, f"not a supported format ({suffix[1:].upper()})"))
-        elif p.is_file() and suffix in IMAGE_SUFFIXES:
-            found.frames.append(p)
         else:  # by content: a .jfif or a JPEG without an extension is a frame
-            from .dataset import photo_problem
-
             why = photo_problem(p)
             if why is None:
                 found.frames.append(p)

@@ -130,13 +130,18 @@ def negative_features(
 
     rows = [drawn(DRAWN, o.seed)]
     held = drawn(DRAWN_HELD, o.seed + HELD_SEED)
+    from .readers import notices
+
     items = []
     for p in map(Path, photos):
         try:
             items.append((p, file_digest(p), 1))
-        except OSError:
-            continue
+        except OSError as exc:
+            notices.warning("Empty-counter photo %s not used: %s", p.name, exc.strerror or exc)
     if items:
-        feats, _ = extract_for(items, weights, o, st)
+        feats, failed = extract_for(items, weights, o, st)
         rows += [feats[d] for _, d, _ in items if d in feats]
+        for p, d, _ in items:  # a cut-off photo passes the header check, not the decoder
+            if d in failed:
+                notices.warning("Empty-counter photo %s not used: %s", p.name, failed[d])
     return Negatives(np.concatenate(rows).astype(np.float32), held)

@@ -240,3 +240,26 @@ def test_not_a_product_moves_a_fine_tuned_head(base_weights) -> None:
     p_with = np.asarray(with_oe.predict_on_batch(unseen)).max(1)
     p_without = np.asarray(without.predict_on_batch(unseen)).max(1)
     assert p_with.mean() < p_without.mean(), (p_with.mean(), p_without.mean())
+
+
+def test_an_empty_counter_photo_that_cannot_be_read_is_named(
+    base_weights, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cut-off photo passes the header check and failed the decoder without a word."""
+    from PIL import Image
+
+    from app.core.features import FeatureStore
+    from app.core.model import TrainOptions
+    from app.core.not_products import negative_features
+
+    good = tmp_path / "counter.jpg"
+    Image.new("RGB", (300, 300), (120, 110, 100)).save(good, quality=95)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(good.read_bytes()[:400])
+    o = TrainOptions(base_weights=base_weights)
+    with caplog.at_level("WARNING", logger="app.notices"):
+        negs = negative_features(base_weights, o, FeatureStore(tmp_path / "f"), [good, cut])
+    plain = negative_features(base_weights, o, FeatureStore(tmp_path / "f"), [])
+    assert len(negs.train) == len(plain.train) + 1  # the good one only
+    said = [r.getMessage() for r in caplog.records if r.name == "app.notices"]
+    assert any("cut.jpg not used" in m for m in said) and not any("counter.jpg" in m for m in said)

@@ -197,7 +197,10 @@ def test_counter_frame_store_keeps_dates_and_trims(tmp_path) -> None:
 
 
 def test_frames_folder_lists_what_it_skips(tmp_path) -> None:
-    (tmp_path / "a.jpg").write_bytes(b"x")
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), "gray").save(tmp_path / "a.jpg")
+    (tmp_path / "empty.jpg").write_bytes(b"")  # a .jpg is checked too, not taken on trust
     (tmp_path / "b.HEIC").write_bytes(b"x")
     (tmp_path / "c.txt").write_text("x")
     (tmp_path / "d").mkdir()
@@ -207,7 +210,8 @@ def test_frames_folder_lists_what_it_skips(tmp_path) -> None:
     assert {p.name: why for p, why in found.skipped} == {
         "b.HEIC": "not a supported format (HEIC)",
         "c.txt": "not a photo",
-        "d": "a folder (counter frames are read from one flat folder)",
+        "d": "a folder (photos are read from this folder only)",
+        "empty.jpg": "empty file",
     }
 
 
