@@ -45,6 +45,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def run_publish(args: argparse.Namespace) -> int:
+    _one_target("publish", args)
     progress = StderrProgress()
     if args.to_folder is not None:
         target = FolderTarget(args.to_folder, args.folder_channel_id, args.lock_wait)
@@ -65,6 +66,7 @@ def run_publish(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    _one_target("status", args)
     if args.to_folder is not None:
         channel = _folder_channel(args)
         target = FolderTarget(args.to_folder, channel)
@@ -98,6 +100,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
+    _one_target("rollback", args)
     if args.to_folder is not None:
         channel = _folder_channel(args)
         try:
@@ -115,6 +118,16 @@ def _versions(versions: list[ModelVersion]) -> None:
     for v in versions:
         mark = "*" if v.current else " "
         print(f" {mark} {v.version}  trained {v.trained_at or '?'}  {v.products_text}")
+
+
+def _one_target(command: str, args: argparse.Namespace) -> None:
+    """A folder or a shop, never both: the shop's arguments were silently ignored."""
+    given = [a for a in SERVER_ARGS if getattr(args, a.lstrip("-"))]
+    if args.to_folder is not None and given:
+        raise TrainerError(
+            f"{command}: give either --to-folder DIR or {'/'.join(SERVER_ARGS)}, not both "
+            f"({', '.join(given)} given)"
+        )
 
 
 def _shop(command: str, args: argparse.Namespace) -> ShopClient:

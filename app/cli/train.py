@@ -162,8 +162,10 @@ def _open(
     from ..core.flows.open_source import folder_source, open_source, sample_shop, shop_source
 
     if args.sample:  # the six fruits shipped with the app: try it without photos or a server
-        if args.images_dir is not None or args.server:
-            raise TrainerError("--sample trains on the sample shop: give no folder or --server")
+        if args.images_dir is not None or args.server or args.channel:
+            raise TrainerError(
+                "--sample trains on the sample shop: give no folder, --server or --channel"
+            )
         return open_source(sample_shop())
     if args.server:
         if args.images_dir is not None:
@@ -181,6 +183,11 @@ def _open(
         for failure in opened.failed:
             print(f"note: photo not downloaded: {failure}", file=sys.stderr)
         return opened
+    if args.channel:  # it was ignored: the model then named no channel at all
+        raise TrainerError(
+            "--channel names a shop channel and needs --server; for the channel id "
+            "metadata.json names, give --channel-id ID"
+        )
     if args.images_dir is None:
         raise TrainerError("Give an image folder (one sub-folder per product) or --server")
     return open_source(folder_source(args.images_dir))

@@ -77,7 +77,7 @@ def preflight(
     catalogue's), a missing base weights file, and an export target that could not be
     written (see :func:`app.core.outdir.check_out_dir`). Returns the resolved target.
     """
-    from .errors import BaseWeightsError, InvalidOptions
+    from .errors import BaseWeightsError, ExportError, InvalidOptions
     from .export import QUANTIZE
     from .folder_publish import check_channel_id
     from .outdir import check_out_dir, expected_export_bytes
@@ -91,7 +91,17 @@ def preflight(
             f"Weight precision must be one of {', '.join(QUANTIZE)}, not {quantize!r}."
         )
     if options.base_weights is not None and not Path(options.base_weights).expanduser().is_file():
-        raise BaseWeightsError(f"Base weights file not found: {options.base_weights}")
+        given = Path(options.base_weights).expanduser()
+        what = "is a folder, not a weights file" if given.is_dir() else "not found"
+        raise BaseWeightsError(f"Base weights file {what}: {options.base_weights}")
+    photos = Path(catalogue.source) if catalogue.source else None
+    target = Path(out_dir).expanduser().resolve()
+    if photos is not None and photos.is_dir() and target.is_relative_to(photos.resolve()):
+        # the next training would read the model's own files as a product's photos
+        raise ExportError(
+            f"The model cannot be written inside the photo folder {photos} ({out_dir}): "
+            "choose a folder outside it."
+        )
     n_products = max(2, len(catalogue.active()))
     need = expected_export_bytes(options.alpha, n_products, quantize)
     return check_out_dir(out_dir, need)

@@ -377,6 +377,36 @@ def test_bad_train_options_are_refused_at_parse_time(
     assert not (work / "never").exists()
 
 
+def test_a_model_inside_the_photo_folder_is_refused_before_any_work(
+    faults_cli: FaultsCli, shop: Path, work: Path
+) -> None:
+    """Written there, the next training read model.json and weights.bin as a product."""
+    inside = shop / "model"
+    p = faults_cli.run(*faults_cli.train_args(shop, inside))
+    assert_one_error(p, "inside the photo folder")
+    assert not inside.exists()
+    folder = work / "weights-folder"
+    folder.mkdir()
+    p = faults_cli.run(*faults_cli.train_args(shop, work / "m"), "--base-weights", str(folder))
+    assert_one_error(p, "is a folder, not a weights file")
+
+
+def test_options_for_another_target_are_refused_not_ignored(
+    faults_cli: FaultsCli, shop: Path, work: Path
+) -> None:
+    """--channel without --server was ignored (the model named no channel); --server
+    beside --to-folder was ignored too."""
+    p = faults_cli.run(*faults_cli.train_args(shop, work / "c"), "--channel", "kiosk")
+    assert_one_error(p, "--channel", "--channel-id")
+    assert not (work / "c").exists()
+    for command in (["publish", str(work / "c")], ["status"], ["rollback", "v1"]):
+        p = faults_cli.run(
+            *command, "--to-folder", str(work / "assets"), "--channel-id", "1",
+            "--server", "https://shop.example", "--channel", "c",
+        )  # fmt: skip
+        assert_one_error(p, "--to-folder", "not both")
+
+
 def test_bad_predict_and_sync_options_are_refused(faults_cli: FaultsCli, work: Path) -> None:
     assert_one_error(faults_cli.run("predict", str(work), "x.jpg", "--top", "0"), "--top")
     p = faults_cli.run(
