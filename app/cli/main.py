@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
         start_command(notes_to=sys.stderr)  # the log file, notes, a private temp folder
         return int(args.func(args))
+    except BrokenPipeError:  # `inspect … | head -1`: the reader left; not a failure to report
+        _silence_stdout()
+        return ExitCode.BROKEN_PIPE
     except Cancelled as exc:  # an outcome: its message says what was kept
         print(str(exc) or "Cancelled.", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -52,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(__name__).info("%s failed", args.command, exc_info=exc)
         print(f"Error: {message}", file=sys.stderr)
         return ExitCode.FAILED
+
+
+def _silence_stdout() -> None:
+    """Python flushes stdout again at exit, into the same closed pipe: point it at the
+    null device first, so no "Exception ignored … BrokenPipeError" follows."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _app(argv: list[str] | None) -> int:

@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     WAITING = 3  # ``sync``: the changes are younger than ``--debounce``; the next run trains
     BUSY = 4  # another sync or publish of the channel holds it; nothing was changed
     INTERRUPTED = 130  # Ctrl-C or ``kill``: nothing half-written remains
+    BROKEN_PIPE = 141  # the reader of stdout left (``| head -1``): said nothing, as git does
 
     @staticmethod
     def worst(*codes: int) -> ExitCode:

@@ -397,3 +397,26 @@ def test_training_a_product_named_with_an_emoji_succeeds_on_a_cp1252_log(
     assert "Traceback" not in p.stdout + p.stderr
     assert "? Kiwi" in p.stdout and f"Wrote {out}" in p.stdout
     assert sorted(f.name for f in out.iterdir()) == ["metadata.json", "model.json", "weights.bin"]
+
+
+def test_a_reader_that_leaves_early_is_no_error(cli: Cli, tm_export: Path) -> None:
+    """`inspect model | head -1` printed "Error: Broken pipe" and exited 1."""
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "app", "inspect", str(tm_export)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).resolve().parents[2],
+            env=cli.environment(None, ()),
+        )
+    finally:
+        os.close(write)
+    assert p.returncode == 141, p.stderr
+    assert "Error" not in p.stderr and "Traceback" not in p.stderr, p.stderr
