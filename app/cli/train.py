@@ -251,7 +251,8 @@ def _print_summary(
         print(f"  {names.get(p, p)}: {a:.0%}")
     for a, b, c in r.confusions[:3]:
         print(f"  often confused: {names.get(a, a)} → {names.get(b, b)} ({c}×)")
-    print(weak_line(r.needs_more_photos, names))
+    if r.val_accuracy is not None or r.needs_more_photos:  # none measured: no verdict
+        print(weak_line(r.needs_more_photos, names))
     if r.trained_on_hint:
         print(r.trained_on_hint)
     a = r.accept
