@@ -66,8 +66,12 @@ def temp_prefix(out_dir: Path) -> str:
 
 
 def make_temp_dir(out_dir: Path) -> Path:
-    """A fresh temp folder beside ``out_dir`` (same disk, so the final swap is a rename)."""
-    return Path(tempfile.mkdtemp(prefix=temp_prefix(out_dir), dir=out_dir.parent))
+    """A fresh temp folder beside ``out_dir`` (same disk, so the final swap is a rename).
+    A failure names ``out_dir``, not the temp folder the owner never chose."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=temp_prefix(out_dir), dir=out_dir.parent))
+    except OSError as exc:
+        raise ExportError(f"Could not write the model to {out_dir}: {os_reason(exc)}") from None
 
 
 def _stem(name: str) -> str:

@@ -278,6 +278,11 @@ def test_a_read_only_disk_is_refused_before_training(
         # a new folder on the read-only disk: the same line, not errno 30's traceback
         p = faults_cli.run(*faults_cli.train_args(shop, ro / "new" / "model"))
         assert_one_error(p, "read-only")
+        # teaching the model in place names the model, not the temp folder beside it
+        photo = next(p for p in shop.rglob("*.jpg"))
+        p = faults_cli.run("teach", str(ro / "model"), "--product", photo.parent.name, str(photo))
+        line = assert_one_error(p, f"Could not write the model to {ro / 'model'}", "read-only")
+        assert ".tmp" not in line
     assert _tree(src / "model") == previous
 
 
