@@ -13,7 +13,8 @@ class Parser(argparse.ArgumentParser):
     """A bad argument ends like any bad input: one ``Error:`` line, exit code 1."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(1, f"Error: {message} (see {self.prog} --help)\n")
+        # our own argument types end their messages with a full stop; argparse's do not
+        self.exit(1, f"Error: {message.rstrip('.')} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

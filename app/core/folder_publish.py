@@ -60,7 +60,7 @@ from .folder_versions import (
 from .locks import LockBusy, exclusive_lock
 from .model_format import FILES
 from .modelfiles import read_model_files
-from .outdir import swap_into_place
+from .outdir import some_names, swap_into_place
 from .paths import write_durably
 from .progress import Phase, ProgressHook, Reporter, check_cancel
 
@@ -286,7 +286,7 @@ def save_copy(model_dir: Path | str, dest: Path | str) -> Path:
         extra = sorted(p.name for p in out.iterdir() if p.name not in FILES)
         if extra:
             raise FolderPublishError(
-                f"{out} already holds other files ({', '.join(extra[:3])}); choose an empty "
+                f"{out} already holds other files ({some_names(extra)}); choose an empty "
                 "folder or one with an earlier copy of a model."
             )
     try:

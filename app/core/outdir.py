@@ -65,6 +65,11 @@ def temp_prefix(out_dir: Path) -> str:
     return f".{_stem(out_dir.name)}{TMP_TAG}{os.getpid()}-"
 
 
+def some_names(names: list[str], most: int = 3) -> str:
+    """ "a, b, c …": a few of ``names``, and whether there are more."""
+    return ", ".join(names[:most]) + (" …" if len(names) > most else "")
+
+
 def make_temp_dir(out_dir: Path) -> Path:
     """A fresh temp folder beside ``out_dir`` (same disk, so the final swap is a rename).
     A failure names ``out_dir``, not the temp folder the owner never chose."""
@@ -190,7 +195,7 @@ def check_target(out_dir: Path) -> None:
     extra = [n for n in names if n not in FILES]
     if extra:
         raise ExportError(
-            f"{out_dir} already holds other files ({', '.join(extra[:3])}); "
+            f"{out_dir} already holds other files ({some_names(extra)}); "
             "choose an empty folder or a previous model folder"
         )
     if not is_our_export(out_dir):

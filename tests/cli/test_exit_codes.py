@@ -7,7 +7,7 @@ from app.core.errors import ExitCode
 
 
 def test_the_exit_codes_are_those_the_readme_names() -> None:
-    assert [int(c) for c in ExitCode] == [0, 1, 3, 4, 130]
+    assert [int(c) for c in ExitCode] == [0, 1, 3, 4, 130, 141]
     assert (sync.EXIT_OK, sync.EXIT_FAILED, sync.EXIT_WAITING, sync.EXIT_BUSY) == (0, 1, 3, 4)
 
 
