@@ -24,6 +24,9 @@ from .images import MAX_PIXELS, file_digest
 from .progress import Phase, ProgressHook, Reporter
 
 MIN_SIDE = 32  # px: smaller photos hold nothing the 224-px model can learn from
+# A strip (20000×40 px) passed the side check, then its working copy (long side 448 px)
+# was 1 px high and failed late with an internal message.
+MAX_ASPECT = 40
 # How the photo check's own reasons begin: already in the owner's words, so the app
 # shows them as they are (decoder messages get plainer words instead).
 # (wording.plain_error still matches these for the Products screen; new code reads
@@ -31,6 +34,7 @@ MIN_SIDE = 32  # px: smaller photos hold nothing the 224-px model can learn from
 OWNER_READABLE_REASONS = (
     "not a supported format",
     "too small",
+    "too narrow",
     "image too large",
     "not a photo",
     "a link to",
@@ -391,6 +395,10 @@ def check_photo(path: Path) -> PhotoProblem | None:
         return owners(f"image too large ({w}×{h})")
     if min(w, h) < MIN_SIDE:
         return owners(f"too small ({w}×{h} px; photos need at least {MIN_SIDE} px a side)")
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        return owners(
+            f"too narrow ({w}×{h} px; the long side may be at most {MAX_ASPECT} times the short)"
+        )
     return None
 
 

@@ -181,6 +181,7 @@ def test_report_lists_unsupported_tiny_unticked_and_untrained(tmp_path: Path, gr
     (tmp_path / "B" / "ok.jpg").write_bytes(good[2].read_bytes())
     (tmp_path / "B" / "phone.HEIC").write_bytes(b"\0\0\0\x18ftypheic")
     Image.new("RGB", (31, 200)).save(tmp_path / "B" / "thin.png")
+    Image.new("RGB", (20000, 40)).save(tmp_path / "B" / "strip.png")  # 448×1 once reduced
     (tmp_path / "C" / "raw.dng").write_bytes(b"II*\0")  # C: nothing usable
     (tmp_path / "D" / "d.jpg").write_bytes(good[0].read_bytes() + b"\0")
     cat = catalogue_from_folder(tmp_path)
@@ -193,6 +194,7 @@ def test_report_lists_unsupported_tiny_unticked_and_untrained(tmp_path: Path, gr
     assert skipped["phone.HEIC"] == ("B", "not a supported format (HEIC; save it as JPEG or PNG)")
     assert skipped["raw.dng"][1].startswith("not a supported format (DNG")
     assert skipped["thin.png"][0] == "B" and "too small (31×200" in skipped["thin.png"][1]
+    assert skipped["strip.png"][1].startswith("too narrow (20000×40 px")
     assert skipped["1.jpg"] == ("A", "left out by you")
     assert {n["product"]: n["reason"] for n in report.not_trained()} == {
         "C": "none of its 1 photo(s) could be used",
