@@ -230,9 +230,11 @@ def test_cli_teach(cli: Cli, trained, grocery: Path, base_weights: Path, tmp_pat
     Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(dark)
     weights = ["--base-weights", str(base_weights)]
 
-    ok = cli.run("teach", str(model_dir), "--product", other, str(photo), str(dark), *weights)
+    twice = [str(photo), str(photo)]  # the same photo twice counts once
+    ok = cli.run("teach", str(model_dir), "--product", other, *twice, str(dark), *weights)
     assert ok.returncode == 0, ok.stderr
     assert f"Taught {other} from 1 photo" in ok.stdout
+    assert f"{photo}: refused: the same photo as lemon.jpg (used once)" in ok.stderr
     assert f"the first photo was {top}, now {other}" in ok.stdout
     assert f"{dark}: refused: {TOO_DARK}" in ok.stderr
     assert json.loads((model_dir / "metadata.json").read_text())["taught"]["photos"] == 1

@@ -82,7 +82,7 @@ def teach_photos(
 ) -> TeachOutcome:
     """Teaches the photos that can be used; :class:`PhotosRefused` when none can. The
     model folder is checked before any photo is read or TensorFlow loaded."""
-    from ..images import load_rgb
+    from ..images import file_digest, load_rgb
     from ..modelfiles import validate_model_dir
     from ..teach import RefusedPhoto, teach
 
@@ -94,7 +94,16 @@ def teach_photos(
     if weights is not None and not weights.is_file():
         raise BaseWeightsError(f"Base weights file not found: {weights}")
     images, used, refused = [], [], []
+    seen: dict[str, Path] = {}
     for path in request.photos:
+        try:  # the same photo twice (or two copies) counts once
+            digest = file_digest(path)
+        except OSError:  # unreadable: load_rgb below says why
+            digest = f"unreadable:{path}"
+        if digest in seen:
+            refused.append((path, f"the same photo as {seen[digest].name} (used once)"))
+            continue
+        seen[digest] = path
         try:
             images.append(load_rgb(path))
             used.append(path)
