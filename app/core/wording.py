@@ -225,3 +225,11 @@ def till_pending_text(n: int) -> str:
     if n <= 0:
         return "No new photos from the till to review."
     return f"{count_words(n, 'new photo')} from the till to review."
+
+
+def unreadable_files(bad: int, total: int) -> str:
+    """The Test screen's line when photos it was given cannot be read ("1 of 1 files"
+    read oddly for a single photo)."""
+    if total == 1:
+        return "The file could not be read (its row says why)."
+    return f"{bad} of {total} files could not be read (their rows say why)."

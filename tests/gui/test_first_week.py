@@ -163,6 +163,8 @@ def test_the_sample_shop_is_called_sample_shop_not_a_path(qtbot, window):
     window.show_screen("login")
     said = window.login.connected_label.text()
     assert "<b>Sample shop</b>" in said and inside not in said
+    # not "Connect to your shop" over a shop that is open: that read as a prompt
+    assert window.login.title.text() == "Your photos"
     assert inside not in window.source_label.text() + window.products.source_name.text()
 
 

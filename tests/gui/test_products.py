@@ -75,8 +75,12 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     assert screen.search.hasFocus()
     qtbot.keyClicks(screen.search, "KIW")
     assert list(row_texts(screen)) == ["kiwi"]
+    assert not screen.table.no_match.isVisible()
+    qtbot.keyClicks(screen.search, "Z")  # no product matches: the list says so
+    assert screen.proxy.rowCount() == 0 and screen.table.no_match.isVisible()
+    assert screen.table.no_match.text() == "No product matches “kiwz”."
     screen.search.clear()
-    assert screen.proxy.rowCount() == 4
+    assert screen.proxy.rowCount() == 4 and not screen.table.no_match.isVisible()
 
     # F5 reads the catalogue again (here: a product folder added meanwhile)
     (shop_folder / "mango").mkdir()

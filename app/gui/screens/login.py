@@ -49,6 +49,11 @@ def _inside(folder: Path, root: Path) -> bool:
     return True
 
 
+# the card's title per page: the form, the channel list, connected to a shop, and a
+# folder or the sample shop open
+PAGE_TITLES = ("Connect to your shop", "Choose a channel", "Your shop", "Your photos")
+
+
 class LoginScreen(QWidget):
     """Three pages: the login form, the channel picker, and "connected"."""
 
@@ -71,7 +76,7 @@ class LoginScreen(QWidget):
         card.setObjectName("card")
         card.setMaximumWidth(520)
         card_lay = QVBoxLayout(card)
-        title = QLabel("Connect to your shop")
+        self.title = title = QLabel(PAGE_TITLES[0])
         title.setObjectName("title")
         card_lay.addWidget(title)
         card_lay.addWidget(self.pages)
@@ -195,7 +200,12 @@ class LoginScreen(QWidget):
         return w
 
     def _fit_page(self, index: int) -> None:
-        """The card takes the height of the page shown, not of the tallest page."""
+        """The card takes the height of the page shown, not of the tallest page, and
+        its title ("Connect to your shop" over a shop already open read as a prompt)."""
+        if hasattr(self, "title"):
+            src = self.session.source
+            connected = PAGE_TITLES[2] if src is not None and src.server else PAGE_TITLES[3]
+            self.title.setText(connected if index == 2 else PAGE_TITLES[index])
         for i in range(self.pages.count()):
             policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
             self.pages.widget(i).setSizePolicy(policy, policy)
@@ -203,6 +213,7 @@ class LoginScreen(QWidget):
 
     def _sync(self) -> None:
         src = self.session.source
+        self._fit_page(self.pages.currentIndex())  # the title follows the source too
         if src is None:
             if self.pages.currentIndex() == 2:
                 self.pages.setCurrentIndex(0)

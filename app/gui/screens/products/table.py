@@ -27,7 +27,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QColor, QIcon, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 
 from app.core.flows.check_photos import IMAGE_SUFFIXES, NotUsed, not_used
 from app.core.flows.open_source import Catalogue, Product
@@ -263,6 +263,8 @@ class ProductFilter(QSortFilterProxyModel):
     :data:`PHOTOGRAPH_FIRST`, :data:`NOT_IN_MODEL`), read from the model's own lists:
     5,000 rows filter in a few milliseconds, without a call to ``data()`` each."""
 
+    refiltered = Signal()  # after every change of the search or of what is shown
+
     def __init__(self, model: ProductModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setSourceModel(model)
@@ -280,10 +282,11 @@ class ProductFilter(QSortFilterProxyModel):
         if not hasattr(self, "beginFilterChange"):  # Qt before 6.9
             change()
             self.invalidateFilter()
-            return
-        self.beginFilterChange()
-        change()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self.refiltered.emit()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         m = self.products
@@ -367,6 +370,7 @@ class ProductTable(QTableView):
     def __init__(self, products: ProductModel) -> None:
         super().__init__()
         self.products = products
+        self.no_match: QLabel | None = None  # "No product matches …" (product_table)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
@@ -383,6 +387,20 @@ def product_table(proxy: ProductFilter) -> ProductTable:
     local model's expected reliability."""
     table = ProductTable(proxy.products)
     table.setModel(proxy)
+    # a search that hides every row says so, instead of an empty list
+    none = QLabel(table.viewport())
+    none.setObjectName("hint")
+    none.move(12, 12)
+    none.hide()
+
+    def say_none() -> None:
+        none.setText(f"No product matches “{proxy.needle}”.")
+        none.adjustSize()
+        none.setVisible(bool(proxy.needle) and proxy.rowCount() == 0)
+
+    proxy.refiltered.connect(say_none)
+    proxy.modelReset.connect(say_none)
+    table.no_match = none
     proxy.products.modelReset.connect(table.fit_columns)
     proxy.products.dataChanged.connect(table.fit_columns)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

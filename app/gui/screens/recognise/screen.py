@@ -20,6 +20,8 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.core.wording import unreadable_files
+
 from ...camera.sources import (
     CameraSource,
     FrameSource,
@@ -400,12 +402,7 @@ class RecogniseScreen(QWidget):
                 self.results.setCurrentRow(0)
         bad = sum(1 for r in results if r.error)
         if bad:
-            said = (
-                "The file could not be read (its row says why)."
-                if len(results) == 1
-                else f"{bad} of {len(results)} files could not be read (their rows say why)."
-            )
-            self.banner.show_message(said, "warn")
+            self.banner.show_message(unreadable_files(bad, len(results)), "warn")
         self.images_done.emit(results)
 
     def _fill_results(self) -> None:
