@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the publish task loads when a place is first read, not at s
     from ...session import Session
     from ...widgets import Banner, ProgressPanel
 
-VERSION_COLUMNS = ("Published", "")
+VERSION_COLUMNS = ("Published", "Serving")  # the last: "serving now" or empty
 
 
 def version_cells(version: ModelVersion) -> list[str]:
