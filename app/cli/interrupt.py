@@ -15,15 +15,27 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _event: threading.Event | None = None
 
 
-def install() -> None:
-    """Ctrl-C and ``kill`` (SIGTERM) both go through :func:`_handle`."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
+@contextmanager
+def installed() -> Iterator[None]:
+    """Ctrl-C and ``kill`` (SIGTERM) go through :func:`_handle` for one command; the
+    handlers before it come back after (a command run in-process, as the tests do)."""
+    global _event
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in before:
         signal.signal(sig, _handle)
+    try:
+        yield
+    finally:
+        _event = None
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def cooperative() -> threading.Event:

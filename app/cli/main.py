@@ -28,11 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # ``kill`` unwinds like Ctrl-C, so temp folders are removed on the way out;
         # ``train`` stops at its next check instead (interrupt.cooperative)
-        interrupt.install()
-        from ..core.flows.command import start_command
+        with interrupt.installed():
+            from ..core.flows.command import start_command
 
-        start_command(notes_to=sys.stderr)  # the log file, notes, a private temp folder
-        return int(args.func(args))
+            start_command(notes_to=sys.stderr)  # the log file, notes, a private temp folder
+            return int(args.func(args))
     except BrokenPipeError:  # `inspect … | head -1`: the reader left; not a failure to report
         _silence_stdout()
         return ExitCode.BROKEN_PIPE

@@ -13,11 +13,15 @@ from app.core.outdir import deferred_interrupts, swap_into_place
 
 def test_an_interrupt_inside_waits_for_the_block_then_acts() -> None:
     done = []
-    with pytest.raises(KeyboardInterrupt), deferred_interrupts():
-        os.kill(os.getpid(), signal.SIGINT)
-        done.append("after the signal")  # reached: nothing was raised in here
-    assert done == ["after the signal"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), deferred_interrupts():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("after the signal")  # reached: nothing was raised in here
+        assert done == ["after the signal"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_ctrl_c_between_the_exchange_and_keeping_the_old_model_loses_nothing(

@@ -182,7 +182,7 @@ def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights:
     assert set(by) == set(MIXED_COUNTER) | set(MIXED_CATALOGUE_ONLY)
     for p in MIXED_CATALOGUE_ONLY:
         assert by[p].trained_from == "catalogue" and by[p].counter_photos == 0
-        assert by[p].expected == pytest.approx(r.catalogue_only_accuracy)
+        assert by[p].expected == pytest.approx(r.catalogue_only_accuracy, abs=5e-4)
     for p in MIXED_COUNTER:
         assert by[p].trained_from == "counter" and by[p].counter_photos == 3
     gains = [s.gain for s in r.standings]
