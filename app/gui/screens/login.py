@@ -230,8 +230,8 @@ class LoginScreen(QWidget):
             )
         else:
             self.connected_label.setText(
-                f"Training from the folder <b>{src.folder}</b>. "
-                "Log in to a shop to publish a model."
+                f"Training from the folder <b>{src.folder}</b>. Publish to a folder on the "
+                "Publish screen; publishing to a shop needs a shop login."
             )
         self.logout_button.setText("Log out" if src.server else "Log in to a shop")
         self.switch_button.setVisible(bool(src.server) and len(self._channels) > 1)
