@@ -262,3 +262,18 @@ def test_webcam_button_without_a_camera_explains_and_cancels(qtbot, window, shop
     with qtbot.waitSignal(dlg.rejected, timeout=2000):
         qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     assert row_texts(screen)["kiwi"][1] == "3 of 4"
+
+
+def test_a_row_says_it_has_a_photo_filed_under_another_product(tmp_path) -> None:
+    """The banner counted "1 photo is filed under two products"; no row said which."""
+    from app.core.catalogue import ImageRef
+    from app.core.flows.check_photos import NotUsed
+    from app.core.flows.open_source import Product
+    from app.gui.screens.products.table import photo_notes
+
+    beans, soda, kiwi = (tmp_path / n for n in ("beans.jpg", "soda.jpg", "kiwi.jpg"))
+    found = NotUsed({}, {}, [(beans, soda)])
+    said = "photo in two products"
+    assert said in photo_notes(Product("beans", "beans", [ImageRef(beans)]), found)
+    assert said in photo_notes(Product("soda", "soda", [ImageRef(soda)]), found)
+    assert said not in photo_notes(Product("kiwi", "kiwi", [ImageRef(kiwi)]), found)

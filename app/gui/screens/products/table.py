@@ -66,6 +66,10 @@ def photo_notes(product: Product, found: NotUsed) -> list[str]:
         notes.append("unreadable file")
     if any(path in found.duplicates for path in ticked):
         notes.append("duplicate photo")
+    if found.conflicts:  # the banner counted them; the row says which product has one
+        filed_twice = {str(p) for pair in found.conflicts for p in pair}
+        if any(path in filed_twice for path in ticked):
+            notes.append("photo in two products")
     return notes
 
 
