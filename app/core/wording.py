@@ -145,10 +145,13 @@ def ago(meta: dict | None, now: datetime | None = None) -> str:
     return "" if t is None else age_words(t, now)
 
 
-def format_when(meta: dict | None) -> str:
-    """The training time in the computer's own time zone ("27 Nov 2026, 10:00")."""
+def format_when(meta: dict | None, seconds: bool = False) -> str:
+    """The training time in the computer's own time zone ("27 Nov 2026, 10:00"; with
+    ``seconds``, "10:00:42": two trainings a minute apart read the same without)."""
     t = trained_at(meta)
-    return t.astimezone().strftime("%d %b %Y, %H:%M") if t else "unknown time"
+    if t is None:
+        return "unknown time"
+    return t.astimezone().strftime("%d %b %Y, %H:%M:%S" if seconds else "%d %b %Y, %H:%M")
 
 
 def held_back_text(meta: dict) -> str:
@@ -162,14 +165,14 @@ def held_back_text(meta: dict) -> str:
     return f"{100 * acc:.0f} %"
 
 
-def model_facts(meta: dict) -> list[str]:
+def model_facts(meta: dict, seconds: bool = False) -> list[str]:
     """The :data:`FACT_HEADERS` cells of one model from its metadata.json: the Publish
     screen's versions and the Model screen's earlier local models read the same."""
     labels = meta.get("labels")
     products = meta.get("productCount", len(labels) if isinstance(labels, list) else None)
     photos = meta.get("imageCount")
     return [
-        format_when(meta),
+        format_when(meta, seconds),
         "?" if products is None else str(products),
         "?" if photos is None else str(photos),
         held_back_text(meta),

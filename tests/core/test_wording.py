@@ -29,3 +29,15 @@ def test_one_verdict_for_weak_products():
     line = weak_line(["lemon", "orange"], {"lemon": "Lemon", "orange": "Orange"})
     assert line == "Weak — add photos of: Lemon, Orange."  # what `train` prints
     assert weak_line([], {}) == NONE_WEAK
+
+
+def test_two_trainings_a_minute_apart_can_be_told_apart() -> None:
+    """Earlier models showed "06 Dec 2026, 17:39" twice; seconds are there when asked."""
+    from app.core.wording import format_when, model_facts
+
+    a = {"trainedAt": "2026-12-06T17:39:05Z", "labels": ["x"]}
+    b = {"trainedAt": "2026-12-06T17:39:48Z", "labels": ["x"]}
+    assert format_when(a) == format_when(b)
+    assert format_when(a, seconds=True) != format_when(b, seconds=True)
+    assert format_when(a, seconds=True).endswith(":05")
+    assert model_facts(b, seconds=True)[0] == format_when(b, seconds=True)

@@ -108,11 +108,13 @@ class EarlierModelsBox(QGroupBox):
         open_now = self.session.model_dir
         t = self.table
         t.setRowCount(len(rows))
+        minutes = [model_facts(m)[0] for _f, m, _n in rows]
         for r, (folder, m, name) in enumerate(rows):
             status = "local model" if name is None else ""
             if folder == open_now:
                 status = f"{status}, open now" if status else "open now"
-            for c, text in enumerate([*model_facts(m), status]):
+            same_minute = minutes.count(minutes[r]) > 1  # tell them apart by the second
+            for c, text in enumerate([*model_facts(m, same_minute), status]):
                 item = QTableWidgetItem(text)
                 item.setToolTip(str(folder))
                 t.setItem(r, c, item)
