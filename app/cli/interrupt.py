@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from typing import Any
 
 _event: threading.Event | None = None
+# what a command says when Ctrl-C or kill stopped it before anything was written
+INTERRUPTED = "Interrupted; nothing was changed."
 
 
 @contextmanager

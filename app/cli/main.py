@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc) or "Cancelled.", file=sys.stderr)
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
-        print("\nInterrupted; nothing was changed.", file=sys.stderr)
+        print(f"\n{interrupt.INTERRUPTED}", file=sys.stderr)
         return ExitCode.INTERRUPTED
     except TrainerError as exc:
         print(f"Error: {exc}{_advice(exc)}", file=sys.stderr)

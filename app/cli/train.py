@@ -24,9 +24,9 @@ from ..core.flows.train import (
     TrainRequest,
     train,
 )
-from ..core.wording import weak_line
+from ..core.wording import never_sure, weak_line
 from .arguments import channel_id, whole_number
-from .interrupt import cooperative
+from .interrupt import INTERRUPTED, cooperative
 from .login import login_from_args
 from .progress import StderrProgress
 
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         outcome = train(request, on_progress=progress, cancel=cancel)
     except Cancelled:  # Ctrl-C or kill, which stop at the next check
-        raise Cancelled("\nInterrupted; nothing was changed.") from None
+        raise Cancelled(f"\n{INTERRUPTED}") from None
     progress.done()
     if cancel.is_set():  # too late to stop: the new model was being written
         print("note: Ctrl-C came after the model was written; it is kept.", file=sys.stderr)
@@ -263,10 +263,7 @@ def _print_summary(
             f"(aim {a.target:.0%})."
         )
     elif a is not None and a.measured:
-        print(
-            "The till always asks the cashier: on the held-back photos no level of "
-            f"confidence was {a.target:.0%} right and also safe from products it does not know."
-        )
+        print(never_sure(f"{a.target:.0%}"))
     elif a is not None:
         print(
             f"The till adds a product by itself only at {a.threshold:.0%} or more, and "

@@ -115,6 +115,7 @@ def negative_features(
     left out: they are the owner's extras, not products), and a held-back drawn set."""
     from .features import FeatureStore, extract_for, image_features, model_key
     from .images import file_digest
+    from .readers import notices
 
     st = store or FeatureStore()
     key = model_key(weights, o.alpha, o.image_size)
@@ -130,8 +131,6 @@ def negative_features(
 
     rows = [drawn(DRAWN, o.seed)]
     held = drawn(DRAWN_HELD, o.seed + HELD_SEED)
-    from .readers import notices
-
     items = []
     for p in map(Path, photos):
         try:

@@ -236,3 +236,12 @@ def unreadable_files(bad: int, total: int) -> str:
     if total == 1:
         return "The file could not be read (its row says why)."
     return f"{bad} of {total} files could not be read (their rows say why)."
+
+
+def never_sure(target: str) -> str:
+    """Why the till always asks (``acceptThreshold`` above any probability): the CLI's
+    and the Train screen's words, ``target`` as each writes a percentage."""
+    return (
+        "The till always asks the cashier: on the held-back photos no level of confidence "
+        f"was right {target} of the time and also safe from products it does not know."
+    )

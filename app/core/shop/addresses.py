@@ -21,14 +21,13 @@ def normalise_server_url(url: str) -> str:
         raise ShopError("Enter the address of the shop's server.")
     if "://" not in url:
         url = "https://" + url
+    not_one = ShopError(f"“{url}” is not a web address (expected https://your-shop.example).")
     try:
         parts = urlsplit(url)
     except ValueError:  # "https://[::1": "Invalid IPv6 URL"
-        raise ShopError(
-            f"“{url}” is not a web address (expected https://your-shop.example)."
-        ) from None
+        raise not_one from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ShopError(f"“{url}” is not a web address (expected https://your-shop.example).")
+        raise not_one
     try:
         parts.port  # noqa: B018 - "shop.example:abc" raises here, not deep in a request
     except ValueError:
@@ -36,7 +35,7 @@ def normalise_server_url(url: str) -> str:
     if not all(ch.isalnum() or ch in "-._:" for ch in parts.hostname):
         # "not a url at all": a space or a stray character in the host name, which the
         # HTTP library would report as "Failed to parse: Host … contains invalid character"
-        raise ShopError(f"“{url}” is not a web address (expected https://your-shop.example).")
+        raise not_one
     if parts.username is not None or parts.password is not None:
         bare = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
         raise ShopError(

@@ -65,6 +65,8 @@ class LoginScreen(QWidget):
         self._channels: list[ChannelInfo] = []
         self._pending_client: ShopClient | None = None  # logged in, no channel chosen yet
 
+        self.title = QLabel(PAGE_TITLES[0])  # the card's; it follows the page (_fit_page)
+        self.title.setObjectName("title")
         self.pages = QStackedWidget()
         self.pages.addWidget(self._build_form())
         self.pages.addWidget(self._build_channels())
@@ -76,9 +78,7 @@ class LoginScreen(QWidget):
         card.setObjectName("card")
         card.setMaximumWidth(520)
         card_lay = QVBoxLayout(card)
-        self.title = title = QLabel(PAGE_TITLES[0])
-        title.setObjectName("title")
-        card_lay.addWidget(title)
+        card_lay.addWidget(self.title)
         card_lay.addWidget(self.pages)
         self.progress = ProgressPanel(show_delay_ms=150)
         card_lay.addWidget(self.progress)
@@ -202,10 +202,9 @@ class LoginScreen(QWidget):
     def _fit_page(self, index: int) -> None:
         """The card takes the height of the page shown, not of the tallest page, and
         its title ("Connect to your shop" over a shop already open read as a prompt)."""
-        if hasattr(self, "title"):
-            src = self.session.source
-            connected = PAGE_TITLES[2] if src is not None and src.server else PAGE_TITLES[3]
-            self.title.setText(connected if index == 2 else PAGE_TITLES[index])
+        src = self.session.source
+        connected = PAGE_TITLES[2] if src is not None and src.server else PAGE_TITLES[3]
+        self.title.setText(connected if index == 2 else PAGE_TITLES[index])
         for i in range(self.pages.count()):
             policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
             self.pages.widget(i).setSizePolicy(policy, policy)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.progress import ProgressHook
-from app.core.wording import model_facts
+from app.core.wording import format_when, model_facts
 
 from ...session import Session
 from ...tasks import Task
@@ -108,7 +108,7 @@ class EarlierModelsBox(QGroupBox):
         open_now = self.session.model_dir
         t = self.table
         t.setRowCount(len(rows))
-        minutes = [model_facts(m)[0] for _f, m, _n in rows]
+        minutes = [format_when(m) for _f, m, _n in rows]
         for r, (folder, m, name) in enumerate(rows):
             status = "local model" if name is None else ""
             if folder == open_now:

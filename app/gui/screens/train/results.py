@@ -34,7 +34,7 @@ from app.core.flows.standings import (
     standings_of,
     trained_from_words,
 )
-from app.core.wording import NONE_WEAK, headline, is_weak, weak_products
+from app.core.wording import NONE_WEAK, headline, is_weak, never_sure, weak_products
 
 from ...decision_widget import percent
 from ...session import Session
@@ -122,11 +122,7 @@ def accept_text(a: Acceptance | None) -> str:
             "photos to measure when it can be sure)."
         )
     if not a.coverage or a.precision is None:
-        return (
-            "The till always asks the cashier: on the held-back photos no level of "
-            f"confidence was right {percent(a.target)} of the time and also safe from "
-            "products it does not know."
-        )
+        return never_sure(percent(a.target))
     return (
         f"The till adds a product by itself at {percent(a.threshold)} or more: "
         f"{percent(a.coverage)} of held-back photos, {percent(a.precision)} of them right."
