@@ -7,7 +7,10 @@ and the work stops at its next check, as the app's Cancel button does. Raised at
 arbitrary point, the interrupt could land inside TensorFlow's import or a native
 thread's callback: in 30 tries while the engine loaded it was swallowed (the training
 went on and replaced the model), aborted the process ("terminate called after throwing
-an instance of ''") or crashed it. A second signal still interrupts at once.
+an instance of ''") or crashed it. A second signal still interrupts at once. ``sync`` is
+cooperative only while it trains (:func:`cooperative_in`): elsewhere it waits on the
+server, where an interrupt at once is safe and a cooperative one would wait for the
+request's deadline.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..core.progress import Phase, Progress, ProgressHook
+
 _event: threading.Event | None = None
+_asked = False  # a signal set the event (see :func:`asked`)
 # what a command says when Ctrl-C or kill stopped it before anything was written
 INTERRUPTED = "Interrupted; nothing was changed."
 
@@ -28,14 +34,14 @@ INTERRUPTED = "Interrupted; nothing was changed."
 def installed() -> Iterator[None]:
     """Ctrl-C and ``kill`` (SIGTERM) go through :func:`_handle` for one command; the
     handlers before it come back after (a command run in-process, as the tests do)."""
-    global _event
+    global _event, _asked
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in before:
         signal.signal(sig, _handle)
     try:
         yield
     finally:
-        _event = None
+        _event, _asked = None, False
         for sig, handler in before.items():
             signal.signal(sig, handler)
 
@@ -47,9 +53,38 @@ def cooperative() -> threading.Event:
     return _event
 
 
+# the phases of a training: TensorFlow's import, its native threads, the export
+TRAINING_PHASES = frozenset(
+    {Phase.PREPARING, Phase.FEATURES, Phase.VALIDATING, Phase.TRAINING, Phase.EXPORTING}
+)
+
+
+def cooperative_in(
+    cancel: threading.Event, on_progress: ProgressHook, phases: frozenset[Phase] = TRAINING_PHASES
+) -> ProgressHook:
+    """A progress hook: while the reports come from ``phases``, the first Ctrl-C or
+    ``kill`` sets ``cancel`` (see :func:`asked`) instead of interrupting; in any other
+    phase it interrupts at once."""
+
+    def seen(p: Progress) -> None:
+        global _event
+        _event = cancel if p.phase in phases else None
+        on_progress(p)
+
+    return seen
+
+
+def asked() -> bool:
+    """Whether Ctrl-C or ``kill`` set the cooperative event: the command's end is then
+    "interrupted", whatever the cancelled work raised."""
+    return _asked
+
+
 def _handle(signum: int, frame: Any) -> None:
+    global _asked
     event = _event
     if event is not None and not event.is_set():
+        _asked = True
         event.set()
         print("\nStopping at the next safe point (Ctrl-C again: at once)…", file=sys.stderr)
         return

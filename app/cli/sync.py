@@ -17,6 +17,7 @@ from ..core.flows.keep_current import (
     sync_channel,
 )
 from ..core.flows.train import QUANTIZE, SEED_MAX, TrainOptions
+from . import interrupt
 from .arguments import add_timeout, number_above, number_at_least, whole_number
 from .login import login_from_args
 from .progress import StderrProgress
@@ -104,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
                             debounce_minutes=args.debounce,
                             quantize=args.quantize,
                             till_photos=args.till_photos,
-                            on_progress=clock.hook(progress),
+                            # Ctrl-C while it trains: stop at the next check (see interrupt)
+                            on_progress=interrupt.cooperative_in(
+                                clock.cancel, clock.hook(progress)
+                            ),
                             cancel=clock.cancel,
                         )
                     progress.done()
@@ -112,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
                 except SyncBusy as exc:
                     line, code_ = f"{code}: busy: {exc}", ExitCode.BUSY
                 except TrainerError as exc:
+                    if interrupt.asked():  # the training stopped for Ctrl-C: not a failure
+                        raise KeyboardInterrupt from None
                     if not args.all_channels or isinstance(exc, Cancelled):
                         raise
                     progress.done()

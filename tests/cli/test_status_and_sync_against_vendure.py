@@ -207,6 +207,44 @@ def test_a_killed_sync_leaves_the_served_model_and_the_next_one_completes(
     assert lime in served_meta(vendure)["labels"]
 
 
+@pytest.mark.parametrize(
+    ("sig", "skip"), [(signal.SIGINT, 0), (signal.SIGTERM, 3)], ids=["ctrl-c", "kill"]
+)
+def test_an_interrupted_sync_stops_its_training_and_leaves_the_served_model(
+    cli: Cli, vendure: VendureServer, shop: dict, base_weights: Path, sig: signal.Signals, skip: int
+) -> None:
+    """Raised wherever the main thread was, an interrupt while TensorFlow loaded could be
+    swallowed (the training went on) or abort the process (see app.cli.interrupt); while
+    it trains, sync now stops at its next check and says it was interrupted."""
+    api = shop["api"]
+    if served_meta(vendure) is None:  # run alone: serve a first model
+        assert (
+            sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights).returncode
+            == 0
+        )
+    kiwi = photos("Fruit/Kiwi", 3, skip=skip)
+    api.create_product(f"Kiwi {sig.name}", [a["id"] for a in api.upload_assets(kiwi)])
+    before = served_bytes(vendure)
+    argv = ["sync", "--channel", CODE, "--server", vendure.url,
+            "--username", vendure.admin_user, "--base-weights", str(base_weights)]  # fmt: skip
+    proc = cli.start(*argv, env={"DUKAHUB_TRAINER_PASSWORD": vendure.admin_password})
+    seen = []
+    deadline = time.monotonic() + 300
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        seen.append(line)
+        if "Loading the recognition engine" in line:  # TensorFlow's import next
+            break
+        assert time.monotonic() < deadline, seen
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
+    stderr = "".join(seen) + proc.stderr.read()
+    assert proc.returncode == 130, stderr
+    assert "Interrupted; nothing was changed." in stderr, stderr
+    assert "Traceback" not in stderr and "terminate called" not in stderr, stderr
+    assert served_bytes(vendure) == before
+
+
 def test_all_channels_syncs_each_and_a_failure_does_not_stop_the_others(
     cli: Cli, vendure: VendureServer, base_weights: Path
 ) -> None:
