@@ -1,0 +1,259 @@
+"""Two accuracy ideas measured and not built (issues 15 and 22): the command that repeats them.
+
+Both use photo features only (the photo itself, no views), on both shared domains, so
+they compare ideas on the same footing, not the app's figures.
+
+* ``conv``: fine-tune MobileNetV2's last 1x1 convolution (``Conv_1``, 112 → 1,280,
+  143,000 weights, with its batch norm) on cached block-16 maps (7x7x112), against the
+  same network with that layer frozen; K=3 and K=10 counter photos, 2 seeds. Frozen
+  features were the ceiling of every head tried so far; this asks whether the base
+  itself has a few points to give.
+* ``residuals``: a mixed shop (half the products 3 counter photos and their catalogue
+  photo, half the catalogue photo only; 6 seeds): how a catalogue-only product's
+  prototype should meet counter photos. Per product with both kinds, its counter
+  photos' mean minus its catalogue photo (a *residual*); then the catalogue-only
+  prototypes as they are, with those directions set aside (what ships:
+  ``mixed_shop.domain_directions``), shifted by the mean residual, by their 3 or 8
+  nearest products' residuals, or by a kernel ridge map of the residuals. Each is swept
+  over the offset added to the catalogue-only columns: the best catalogue-only top-1
+  with the counter products at or above a given top-1 (a frontier, as README's
+  z-normalisation entry).
+
+    python bench/dropped_ideas.py            # both (about 6 minutes)
+    python bench/dropped_ideas.py residuals  # the mixed-shop frontier only (about 1 minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from app.core.head import normalise_features  # noqa: E402
+from app.core.images import load_rgb, normalise, resize_square  # noqa: E402
+from app.core.tf_runtime import tf_modules  # noqa: E402
+from bench.benchmark import WEIGHTS, class_table, read_list  # noqa: E402
+from bench.counter_frames import freiburg_list  # noqa: E402
+from bench.domains import pack_on_white  # noqa: E402
+
+Photos = list[tuple[Path, str]]
+
+
+def domain_lists(work: Path) -> dict[str, tuple[Photos, Photos, Photos]]:
+    """(counter-photo pool, test list, catalogue photo per class) of each domain; the
+    pool leaves out what a catalogue photo is made from (as ``bench/domains.py``)."""
+    _, iconic = class_table()
+    first: dict[str, Path] = {}
+    pack_pool = []
+    for p, c in freiburg_list("train.txt"):
+        if c in first:
+            pack_pool.append((p, c))
+        else:
+            first[c] = p
+    packs = [(pack_on_white(first[c], work / f"{c}.jpg"), c) for c in sorted(first)]
+    return {
+        "fruit & vegetables": (
+            read_list("train.txt"),
+            read_list("test.txt"),
+            [(iconic[c], c) for c in sorted(iconic, key=int)],
+        ),
+        "packaged goods": (pack_pool, freiburg_list("test.txt"), packs),
+    }
+
+
+class Features:
+    """The base model's pooled features and, for ``conv``, its block-16 maps."""
+
+    def __init__(self) -> None:
+        _, keras = tf_modules()
+        base = keras.applications.MobileNetV2(
+            input_shape=(224, 224, 3), alpha=0.35, include_top=False, weights=str(WEIGHTS)
+        )
+        self.base = base
+        self.model = keras.Model(
+            base.input, [base.get_layer("block_16_project_BN").output, base.output]
+        )
+        self.seen: dict[tuple[Path, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, photos: Photos) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        key = tuple(p for p, _ in photos)
+        if key not in self.seen:
+            self.seen[key] = self._compute(photos)
+        return self.seen[key]
+
+    def _compute(self, photos: Photos) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        maps, pooled = [], []
+        for s in range(0, len(photos), 64):
+            x = np.stack(
+                [normalise(resize_square(load_rgb(p), 224)) for p, _ in photos[s : s + 64]]
+            )
+            a, r = self.model.predict_on_batch(x)
+            maps.append(np.asarray(a, np.float16))
+            pooled.append(np.asarray(r).mean(axis=(1, 2)))
+        return np.concatenate(maps), np.concatenate(pooled), np.array([c for _, c in photos])
+
+
+def pick(y: np.ndarray, classes: list[str], k: int, rng: np.random.Generator) -> np.ndarray:
+    return np.concatenate(
+        [
+            rng.choice(np.flatnonzero(y == c), min(k, int((y == c).sum())), replace=False)
+            for c in classes
+        ]
+    )
+
+
+def conv_head(feats: Features, n: int, train_conv: bool) -> object:
+    """Block-16 maps → Conv_1 (+ batch norm, ReLU6) → pooling → layer norm → softmax."""
+    _, keras = tf_modules()
+    inp = keras.Input((7, 7, 112))
+    conv = keras.layers.Conv2D(1280, 1, use_bias=False)
+    bn = keras.layers.BatchNormalization(epsilon=1e-3)
+    h = keras.layers.ReLU(6.0)(bn(conv(inp), training=False))
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    h = keras.layers.LayerNormalization(center=False, scale=False, epsilon=1e-3)(h)
+    model = keras.Model(inp, keras.layers.Dense(n, activation="softmax")(h))
+    conv.set_weights(feats.base.get_layer("Conv_1").get_weights())
+    bn.set_weights(feats.base.get_layer("Conv_1_bn").get_weights())
+    conv.trainable = bn.trainable = train_conv
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    return model
+
+
+def conv_idea(feats: Features, lists: dict[str, tuple[Photos, Photos, Photos]]) -> None:
+    _, keras = tf_modules()
+    for name, (pool, test, _) in lists.items():
+        a_pool, _, y_pool = feats(pool)
+        a_test, _, y_test = feats(test)
+        classes = sorted(set(y_pool))
+        index = {c: i for i, c in enumerate(classes)}
+        for k in (3, 10):
+            got: dict[bool, list[float]] = {False: [], True: []}
+            for seed in (0, 1):
+                rows = pick(y_pool, classes, k, np.random.default_rng(seed))
+                for train_conv in (False, True):
+                    keras.utils.set_random_seed(seed)
+                    model = conv_head(feats, len(classes), train_conv)
+                    yi = np.array([index[c] for c in y_pool[rows]])
+                    model.fit(
+                        a_pool[rows].astype(np.float32), yi, batch_size=16, epochs=50, verbose=0
+                    )
+                    probs = model.predict(a_test.astype(np.float32), batch_size=256, verbose=0)
+                    got[train_conv].append(
+                        float((np.array(classes)[probs.argmax(1)] == y_test).mean())
+                    )
+            print(
+                f"{name}, K={k}: Conv_1 frozen {100 * np.mean(got[False]):.1f}, "
+                f"fine-tuned {100 * np.mean(got[True]):.1f}",
+                flush=True,
+            )
+
+
+def unit(p: np.ndarray) -> np.ndarray:
+    return p / np.linalg.norm(p, axis=-1, keepdims=True)
+
+
+def frontier(scores: np.ndarray, truth: np.ndarray, catalogue_only: np.ndarray) -> np.ndarray:
+    """(counter products' top-1, catalogue-only products' top-1) for each offset."""
+    on_cat = catalogue_only[truth]
+    out = []
+    for b in np.linspace(-0.2, 0.8, 201):
+        hit = (scores + b * catalogue_only).argmax(1) == truth
+        out.append((hit[~on_cat].mean(), hit[on_cat].mean()))
+    return np.array(out)
+
+
+def mixed_shop_ideas(
+    z_pool: np.ndarray,
+    y_pool: np.ndarray,
+    z_cat: np.ndarray,
+    classes: list[str],
+    only: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray | None]], np.ndarray]:
+    """Per idea, (centred prototypes, directions set aside or None); and the centre."""
+    counter = [c for c in range(len(classes)) if not only[c]]
+    shots = {c: z_pool[pick(y_pool, [classes[c]], 3, rng)] for c in counter}
+    resid = np.stack([shots[c].mean(0) - z_cat[c] for c in counter])
+    cats = z_cat[counter]
+    centre = np.concatenate(list(shots.values())).mean(0)
+    _, _, directions = np.linalg.svd(resid, full_matrices=False)
+    gram = cats @ cats.T / cats.shape[1]
+
+    def protos(shift: Callable[[int], np.ndarray]) -> np.ndarray:
+        rows = [
+            np.vstack([shots[c], z_cat[c][None]]).mean(0) if c in shots else shift(c)
+            for c in range(len(classes))
+        ]
+        return np.stack(rows) - centre
+
+    def nearest(c: int, k: int) -> np.ndarray:
+        near = np.argsort(-(unit(cats) @ unit(z_cat[c])))[:k]
+        return z_cat[c] + resid[near].mean(0)
+
+    def ridge(c: int, lam: float) -> np.ndarray:
+        fit = np.linalg.solve(gram + lam * np.eye(len(gram)), resid - resid.mean(0))
+        return z_cat[c] + resid.mean(0) + (cats @ z_cat[c] / cats.shape[1]) @ fit
+
+    ideas = {
+        "as it is": (protos(lambda c: z_cat[c]), None),
+        "directions set aside (ships)": (protos(lambda c: z_cat[c]), directions),
+        "mean residual": (protos(lambda c: z_cat[c] + resid.mean(0)), None),
+        "3 nearest residuals": (protos(lambda c: nearest(c, 3)), None),
+        "8 nearest residuals": (protos(lambda c: nearest(c, 8)), None),
+        "kernel ridge, λ 1": (protos(lambda c: ridge(c, 1.0)), None),
+        "kernel ridge, λ 10": (protos(lambda c: ridge(c, 10.0)), None),
+    }
+    return ideas, centre
+
+
+def residual_idea(feats: Features, lists: dict[str, tuple[Photos, Photos, Photos]]) -> None:
+    for name, (pool, test, catalogue) in lists.items():
+        _, g_pool, y_pool = feats(pool)
+        _, g_test, y_test = feats(test)
+        _, g_cat, classes_arr = feats(catalogue)
+        classes = list(classes_arr)
+        z_pool, z_test, z_cat = (normalise_features(g) for g in (g_pool, g_test, g_cat))
+        truth = np.array([classes.index(c) for c in y_test])
+        curves: dict[str, list[np.ndarray]] = {}
+        for seed in range(6):
+            rng = np.random.default_rng(seed + 100)
+            order = rng.permutation(len(classes))
+            only = np.zeros(len(classes), bool)
+            only[order[len(classes) // 2 :]] = True
+            ideas, centre = mixed_shop_ideas(z_pool, y_pool, z_cat, classes, only, rng)
+            for idea, (p, aside) in ideas.items():
+                x = z_test - centre
+                if aside is not None:
+                    x, p = x - (x @ aside.T) @ aside, p - (p @ aside.T) @ aside
+                curves.setdefault(idea, []).append(frontier(x @ unit(p).T, truth, only))
+        levels = (50, 55, 60) if name.startswith("fruit") else (20, 25, 30)
+        print(f"{name}: catalogue-only top-1 with the counter products at ≥ {levels} %")
+        for idea, runs in curves.items():
+            curve = np.mean(runs, 0)
+            best = [curve[curve[:, 0] >= v / 100, 1] for v in levels]
+            cells = ", ".join(f"{100 * b.max():.1f}" if len(b) else "—" for b in best)
+            print(f"  {idea}: {cells}", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("idea", nargs="?", choices=("conv", "residuals"), help="one of the two")
+    args = ap.parse_args()
+    feats = Features()
+    lists = domain_lists(Path(tempfile.mkdtemp(prefix="dropped-ideas-")))
+    if args.idea in (None, "residuals"):
+        residual_idea(feats, lists)
+    if args.idea in (None, "conv"):
+        conv_idea(feats, lists)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
