@@ -21,8 +21,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
-    QSizePolicy,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +29,7 @@ from app.core import paths
 from app.core.errors import InsecureServerUrl, SessionExpired, ShopError, TrainerError
 from app.core.progress import ProgressHook
 
+from ..page_stack import PageStack
 from ..session import Session
 from ..tasks import Task, TaskError
 from ..widgets import Banner, ProgressPanel
@@ -67,7 +66,7 @@ class LoginScreen(QWidget):
 
         self.title = QLabel(PAGE_TITLES[0])  # the card's; it follows the page (_fit_page)
         self.title.setObjectName("title")
-        self.pages = QStackedWidget()
+        self.pages = PageStack()  # as tall as the page shown (the card has no gap)
         self.pages.addWidget(self._build_form())
         self.pages.addWidget(self._build_channels())
         self.pages.addWidget(self._build_connected())
@@ -200,15 +199,11 @@ class LoginScreen(QWidget):
         return w
 
     def _fit_page(self, index: int) -> None:
-        """The card takes the height of the page shown, not of the tallest page, and
-        its title ("Connect to your shop" over a shop already open read as a prompt)."""
+        """The card's title follows the page ("Connect to your shop" over a shop already
+        open read as a prompt); its height follows by itself (PageStack)."""
         src = self.session.source
         connected = PAGE_TITLES[2] if src is not None and src.server else PAGE_TITLES[3]
         self.title.setText(connected if index == 2 else PAGE_TITLES[index])
-        for i in range(self.pages.count()):
-            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
-            self.pages.widget(i).setSizePolicy(policy, policy)
-        self.pages.adjustSize()
 
     def _sync(self) -> None:
         src = self.session.source
