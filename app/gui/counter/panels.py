@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
 from app.core.flows.counter import (
@@ -81,9 +82,38 @@ class CapturePanel(QFrame):
         self.setStyleSheet(
             f"#{name} {{ background: #f3f6f9; border: 1px solid #d8dee4; border-radius: 6px; }}"
         )
+        self.full_text, self._tip = "", ""  # what show_text was given
+        self.fold_why = False  # narrow, the why goes to the tooltip (Products: show_text)
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
+
+    def show_text(self, text: str, tip: str = "") -> None:
+        """``text`` ("<b>What</b> — why"); with ``fold_why``, the why goes to the tooltip
+        where it would wrap over more than two lines (Products at 800×600: it took four
+        and squeezed the list and photos above; Train has the room to keep it)."""
+        self.full_text, self._tip = text, tip
+        self._fit_text()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_text()
+
+    def _fit_text(self) -> None:
+        head, _dash, why = self.full_text.partition(" — ")
+        width = self.text.width()
+        doc = QTextDocument()
+        doc.setDefaultFont(self.text.font())
+        doc.setDocumentMargin(0)
+        doc.setHtml(self.full_text)
+        doc.setTextWidth(width)
+        lines = doc.size().height() / self.text.fontMetrics().lineSpacing()
+        short = self.fold_why and bool(why) and width > 0 and lines > 2.5
+        tip = "\n".join(x for x in (doc.toPlainText() if short else "", self._tip) if x)
+        shown = head if short else self.full_text
+        if self.text.text() != shown:
+            self.text.setText(shown)
+        self.text.setToolTip(tip)
 
     def lay_out(self, *buttons: QPushButton) -> None:
         lay = QHBoxLayout(self)
@@ -160,8 +190,7 @@ class CounterFramesPanel(CapturePanel):
             return
         self.count, text = describe(store)
         has = self.count > 0
-        self.text.setText(text or NO_FRAMES)
-        self.text.setToolTip(str(store.root) if has else "")
+        self.show_text(text or NO_FRAMES, str(store.root) if has else "")
         self.view_button.setVisible(has)
         self.capture_button.setText("Take new…" if has else "Show me your counter…")
         self.setVisible(not (has and self.only_when_empty))
@@ -228,8 +257,9 @@ class EmptyCounterPanel(CapturePanel):
             self.hide()
             return
         self.count = len(empty_counter_photos(store))
-        self.text.setText(count_text(self.count))
-        self.text.setToolTip(str(empty_counter_folder(store)) if self.count else "")
+        self.show_text(
+            count_text(self.count), str(empty_counter_folder(store)) if self.count else ""
+        )
         self.clear_button.setVisible(self.count > 0)
         self.show()
 

@@ -146,6 +146,8 @@ class ProductsScreen(QWidget):
         # the shop's photos of its empty counter, trained as "not a product"
         self.empty_counter = EmptyCounterPanel(session, self, stand_in=lambda: self.camera_stand_in)
         self.empty_counter.message.connect(self.banner.show_message)
+        for panel in (self.counter, self.empty_counter):
+            panel.fold_why = True  # narrow, the rows and photos above need the height
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
