@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from gui_actions import answer_next_question, click
-from model_standins import fake_model
+from model_standins import fake_model, train_result
 from PySide6.QtCore import Qt
 
 from app.core.flows.open_source import Source
@@ -16,7 +16,8 @@ from app.core.wording import format_when
 
 LEFT = Qt.MouseButton.LeftButton
 LABELS = ["Banana", "Kiwi", "Lemon", "Lime", "Orange"]  # the TM export's five outputs
-OURS = {"trainer": {"name": TRAINER_NAME, "version": "test"}}
+# with the results of their training saved, as ours are (the Train screen reads them)
+OURS = {"trainer": {"name": TRAINER_NAME, "version": "test"}, "validation": "leave-one-photo-out"}
 WHEN = {  # entry name -> when that model was trained
     "20261127T100000000000Z-aaaaaa": "2026-11-27T10:00:00Z",
     "20261128T100000000000Z-bbbbbb": "2026-11-28T10:00:00Z",
@@ -88,6 +89,7 @@ def test_earlier_models_are_listed_opened_and_used_again(
     assert screen.location.text() == str(opened)
     qtbot.waitUntil(lambda: rows(table)[2][4] == "open now", timeout=10000)
     assert rows(table)[0][4] == "local model"
+    assert screen.earlier_box.selected()[0] == opened  # the list read again keeps it chosen
     assert "An earlier model is open" in screen.earlier_hint.text()
     assert local_trained(local) == "2026-11-30T10:00:00Z"
 
@@ -107,6 +109,8 @@ def test_earlier_models_are_listed_opened_and_used_again(
     ]
     assert local_trained(local) == "2026-11-30T10:00:00Z"
 
+    # as if this run of the app had trained the model being replaced
+    window.session.set_result(train_result())
     answer_next_question(qtbot, screen, "Use again", seen)
     click(qtbot, screen.use_again_button)
     qtbot.waitUntil(lambda: local_trained(local) == "2026-11-27T10:00:00Z", timeout=20000)
@@ -117,10 +121,18 @@ def test_earlier_models_are_listed_opened_and_used_again(
     )
     assert rows(table)[0][4] == "local model, open now"
     assert rows(table)[1][:4] == [old, "5", "60", "80 % (16 of 20)"]  # kept, newest first
+    # the chosen model is the local one now: the row it sat in holds another model,
+    # which is not offered for use again by the old selection
+    assert screen.earlier_box.selected() is None
+    assert not screen.use_again_button.isEnabled()
     assert f"The model trained {new} (5 products) is the local model again" in (
         screen.banner.text()
     )
     qtbot.waitUntil(lambda: screen.metadata.get("trainedAt") == "2026-11-27T10:00:00Z")
+    # Train shows the results saved with the model used again, not the replaced one's
+    assert window.session.result is None
+    qtbot.waitUntil(lambda: "2026-11-27 10:00:00" in window.train.banner.text())
+    assert window.train.banner.text().startswith("Results of this model's training")
     # nothing lost: the replaced model is an earlier one now
     kept = [m.metadata["trainedAt"] for m in list_history(local).models]
     assert kept == ["2026-11-30T10:00:00Z", "2026-11-29T10:00:00Z", "2026-11-28T10:00:00Z"]

@@ -315,7 +315,7 @@ def test_changed_catalogue_banner_offers_training(qtbot, window, shop_folder, tm
     banner = window.changes_banners[0]
     qtbot.waitUntil(lambda: bool(window.changes.news.text), timeout=10000)
     assert screen.isVisible() and banner.isVisible()
-    assert "1 new product, 1 removed since your last training" in banner.label.text()
+    assert "1 new product, 1 removed since the model on this computer" in banner.label.text()
     assert "ago" in banner.label.text()
     started = []
     window.start_training = lambda: started.append(True)  # noqa: E731 - the button's target

@@ -112,8 +112,10 @@ def describe_news(
         )
     if local is not None:
         when = ago(dict(local_meta or {}))
+        # "the model on this computer", not "your last training": after "Use this one
+        # again" it is an earlier model
         return (
-            f"{fingerprint.compare(current, local).summary().capitalize()} since your last "
-            "training" + (f" ({when})" if when else "") + "."
+            f"{fingerprint.compare(current, local).summary().capitalize()} since the model "
+            "on this computer" + (f" (trained {when})" if when else "") + "."
         )
     return ""

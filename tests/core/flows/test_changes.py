@@ -33,7 +33,7 @@ def test_an_untick_after_training_is_news(isolated_home: Path, tmp_path: Path) -
     assert [p.id for p in now.trained_on.active()] == ["apple", "lime"]
     assert opened.base is now.base and opened.listed is now.listed  # not read again
     said = news_since_models(now.trained_on, model_dir=model)
-    assert said.startswith("1 removed since your last training"), said
+    assert said.startswith("1 removed since the model on this computer"), said
     # the shop serves exactly this catalogue: no banner, whatever the local model says
     current = fingerprint.of_catalogue(now.trained_on)
     served = {"catalogFingerprint": fingerprint.to_metadata(current)}

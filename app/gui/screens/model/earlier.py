@@ -100,6 +100,10 @@ class EarlierModelsBox(QGroupBox):
         if found.model_dir != self.local_dir:
             return
         history = found.history
+        # the chosen model by what it is, not by its row: after "Use this one again…"
+        # the rows move, and the same row would offer another model to use again
+        chosen = self.selected()
+        was = (chosen[0], chosen[1].get("trainedAt")) if chosen is not None else None
         rows: list[Row] = []
         if found.metadata is not None:
             rows.append((found.model_dir, found.metadata, None))
@@ -136,6 +140,10 @@ class EarlierModelsBox(QGroupBox):
         self.hint.setText("<br>".join(hint))
         t.setVisible(len(rows) > 1)
         fit_rows(t, len(rows), keep + 1)
+        t.clearSelection()
+        for r, (folder, m, _name) in enumerate(rows):
+            if (folder, m.get("trainedAt")) == was:
+                t.selectRow(r)
         self.setVisible(bool(rows) or bool(history.skipped))
         self.update_buttons()
 

@@ -202,6 +202,8 @@ class ModelScreen(QWidget):
         return task
 
     def _used_again(self, local: Path, said: str) -> None:
+        # this run's training is no longer the local model's: Train shows the saved results
+        self.session.set_result(None)
         self.session.set_model_dir(local)  # reloads this screen, the list, Test and Publish
         self.banner.show_message(
             f"{said[0].upper()}{said[1:]} is the local model again. The one it replaced is "

@@ -163,8 +163,8 @@ class TrainScreen(QWidget):
         self.show_result(saved.result, saved.counts)
         when = saved.trained_at.replace("T", " ").rstrip("Z")
         self.banner.show_message(
-            f"Results of the last training{f' ({when} UTC)' if when else ''}, "
-            f"saved with the model in {folder}.",
+            f"Results of this model's training{f' ({when} UTC)' if when else ''}, "
+            f"saved with it in {folder}.",
             "info",
         )
 
