@@ -225,7 +225,11 @@ def _upload(
         failure = client.describe_failure(exc, "upload the model", deadline)
         if not body.started:  # nothing left this computer
             raise PublishError(f"The upload failed: {failure} {STILL_SERVED}") from exc
-        still_working = deadline.expired or isinstance(exc, requests.exceptions.ReadTimeout)
+        # all of it sent: the server may still be storing it when the connection breaks
+        # (a proxy that gave up on the answer); it served the model 2 s later
+        still_working = (
+            deadline.expired or isinstance(exc, requests.exceptions.ReadTimeout) or body.finished
+        )
         return _after_lost_answer(client, ours, before, f"{failure}", still_working)
     try:
         data = client.parse(resp, "publish models", token)
@@ -238,6 +242,10 @@ def _upload(
     return str(data["uploadMlModel"]["version"])
 
 
+# after a lost answer, how often the server is asked what it serves (4 times in all)
+ASK_AGAIN_S = 2.0
+
+
 def _after_lost_answer(
     client: ShopClient,
     ours: dict[str, str],
@@ -248,14 +256,15 @@ def _after_lost_answer(
     """The body was sent but no answer came: ask which version the server serves now.
 
     Returns that version when it is ours; otherwise raises PublishError saying what the
-    server does serve. After a timeout the server may still be storing the model, so
-    it is asked a few times.
+    server does serve. After a timeout, or a connection lost once the whole body was
+    sent, the server may still be storing the model: it is asked a few times, and the
+    error then says the model is not served *yet*, not that it was not published.
     """
     attempts = 4 if still_working else 1
     current: dict | None = None
     for attempt in range(attempts):
         if attempt:
-            time.sleep(2.0)
+            time.sleep(ASK_AGAIN_S)
         try:
             current = model_status(client, what="check what the server serves")["current"]
         except ShopError as exc:
@@ -272,6 +281,14 @@ def _after_lost_answer(
         now = STILL_SERVED
     else:
         now = f"The server serves version {current['version']}, which is not this model."
+    if still_working:
+        waited = ASK_AGAIN_S * (attempts - 1)
+        raise PublishError(
+            f"The upload's answer was lost ({failure}), and the server does not serve this "
+            f"model {waited:.0f} s later. {now} If the server was still storing it, it will "
+            "be served shortly: run “dukahub-trainer status” (or reopen the Publish screen) "
+            "to see which model is served."
+        )
     raise PublishError(f"The upload was interrupted ({failure}) and was not published. {now}")
 
 
@@ -373,6 +390,11 @@ class _MultipartBody:
     def started(self) -> bool:
         """Whether any of the body was handed to the connection."""
         return self._pos > 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether all of the body was handed to the connection."""
+        return self._pos >= self._size
 
     def _field(self, name: str, value: bytes) -> bytes:
         return (
