@@ -791,3 +791,99 @@ def test_non_finite_weights_are_refused(
     message = rejection(upload(vendure, admin, channel, bad))
     assert ("NaN or infinite" in message) or ("non-finite quantization scale" in message), message
     assert served(vendure, channel) == base
+
+
+# ------------------------------------------------------------------ an audit of the plugin
+
+
+@pytest.mark.parametrize("rest", ["{v}/manifest.json", "{v}/weights.bin", "../latest/model.json"])
+def test_paths_the_asset_server_would_clean_into_ml_models_are_not_served(
+    vendure: VendureServer, admin: AdminApi, channel: SeededChannel, tm_export: Path, rest: str
+) -> None:
+    """The AssetServerPlugin strips `..\\` until none is left: `...\\.\\ml-models/…` became
+    `ml-models/…` there, after our middleware had passed it on (its first part is
+    `...`), and the internal files were served with a 180-day cache lifetime."""
+    version = publish(vendure, admin, channel, make_files(tm_export, channel.id, "sneak"))
+    inner = f"ml-models/{channel.id}/.versions/" + rest.format(v=version)
+    for prefix in ("...%5C.%5C", "...%5C./", "....%5C%5C"):
+        status, hdrs, body = raw_get(vendure, f"/assets/{prefix}{inner}")
+        assert status == 404, (prefix, status, hdrs)
+        assert "max-age=15552000" not in hdrs.get("cache-control", ""), prefix
+    # a product photo's own path is untouched
+    assert raw_get(vendure, "/assets/...%5C.%5Cno-such-photo.jpg")[0] == 404
+
+
+def test_labels_must_match_the_outputs_one_to_one(
+    vendure: VendureServer, admin: AdminApi, channel: SeededChannel, tm_export: Path
+) -> None:
+    """The POS names output i labels[i]: 3 or 9 labels for 5 outputs named the wrong
+    products, and a product twice split its probability."""
+    good = make_files(tm_export, channel.id, "labels-good")
+    publish(vendure, admin, channel, good)
+    for labels, says in (
+        (LABELS[:3], "has 5 outputs but metadata.json lists 3 labels"),
+        (LABELS + ["6", "7", "8", "9"], "has 5 outputs but metadata.json lists 9 labels"),
+        (["1", "2", "3", "4", "1"], 'lists product id "1" twice'),
+    ):
+        bad = make_files(tm_export, channel.id, f"labels-{len(labels)}")
+        meta = {**json.loads(bad["metadata.json"]), "labels": labels}
+        reply = upload(vendure, admin, channel, {**bad, "metadata.json": json.dumps(meta).encode()})
+        assert says in rejection(reply), labels
+    assert served(vendure, channel) == good
+
+
+def test_deeply_nested_metadata_is_refused_and_status_keeps_working(
+    vendure: VendureServer, admin: AdminApi, channel: SeededChannel, tm_export: Path
+) -> None:
+    """20,000 nested arrays were stored; then every status query of the channel (and so
+    the trainer's next publish, which asks first) failed with a stack overflow."""
+    good = make_files(tm_export, channel.id, "deep-good")
+    publish(vendure, admin, channel, good)
+    bad = make_files(tm_export, channel.id, "deep")
+    text = bad["metadata.json"].decode()[:-1] + ', "notes": ' + "[" * 20000 + "]" * 20000 + "}"
+    reply = upload(vendure, admin, channel, {**bad, "metadata.json": text.encode()})
+    assert "nests more than 32 levels deep" in rejection(reply)
+    status = gql(vendure, admin, channel, "{mlModel{current{version} versions{metadata}}}")
+    assert "errors" not in status, status
+    assert served(vendure, channel) == good
+
+
+def test_latest_etag_changes_with_the_version_even_for_the_same_metadata(
+    vendure: VendureServer, admin: AdminApi, channel: SeededChannel, tm_export: Path
+) -> None:
+    """Two versions with a byte-identical metadata.json (another client's, without
+    weightsSha256): revalidating latest/metadata.json answered 304 although the weights
+    had changed, and the POS recipe reads a 304 as "nothing changed"."""
+    first = make_files(tm_export, channel.id, "same-meta")
+    publish(vendure, admin, channel, first)
+    meta_url = url(vendure, channel, "latest/metadata.json")
+    etag = requests.get(meta_url, timeout=10).headers["ETag"]
+    second = make_files(tm_export, channel.id, "same-meta-other-weights")
+    second["metadata.json"] = first["metadata.json"]
+    publish(vendure, admin, channel, second)
+    again = requests.get(meta_url, headers={"If-None-Match": etag}, timeout=10)
+    assert again.status_code == 200 and again.headers["ETag"] != etag
+    assert (
+        requests.get(url(vendure, channel, "latest/weights.bin"), timeout=10).content
+        == (second["weights.bin"])
+    )
+
+
+def test_deleting_the_channel_deletes_its_models(
+    vendure: VendureServer, admin: AdminApi, channel: SeededChannel, tm_export: Path
+) -> None:
+    """A deleted channel's model stayed public, and a new channel given the same id by
+    the database would have served it."""
+    publish(vendure, admin, channel, make_files(tm_export, channel.id, "gone"))
+    folder = channel_dir(vendure, channel)
+    assert folder.exists()
+    admin.channel_token = ""
+    deleted = admin.gql("mutation($id:ID!){deleteChannel(id:$id){result}}", {"id": channel.id})
+    assert deleted["deleteChannel"]["result"] == "DELETED"
+    deadline = time.monotonic() + 10  # the event is handled after the mutation answers
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not folder.exists()
+    assert (
+        requests.get(url(vendure, channel, "latest/metadata.json"), timeout=10).status_code == 404
+    )

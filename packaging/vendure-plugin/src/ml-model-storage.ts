@@ -105,6 +105,10 @@ function newVersionName(at: Date = new Date()): string {
     return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+function sha256Hex(text: string): string {
+    return createHash('sha256').update(text).digest('hex');
+}
+
 function etagOf(sha256: string): string {
     return `"${Buffer.from(sha256, 'hex').toString('base64url').slice(0, 32)}"`;
 }
@@ -331,6 +335,20 @@ export class ModelStorage {
         });
     }
 
+    /**
+     * A deleted channel's models go with it: served after the channel was gone, a
+     * database that reused its id would have served them for a new channel.
+     */
+    async removeChannel(channelId: string): Promise<void> {
+        const dir = this.channelDir(channelId);
+        await this.serialise(channelId, async () => {
+            for (const key of this.manifests.keys()) {
+                if (key.startsWith(dir + path.sep)) this.manifests.delete(key);
+            }
+            await fs.rm(dir, { recursive: true, force: true });
+        });
+    }
+
     /** The served version: where `latest` points, or the newest stored one if `latest` is missing. */
     async currentVersion(channelId: string): Promise<string | null> {
         const dir = this.channelDir(channelId);
@@ -376,7 +394,10 @@ export class ModelStorage {
             });
             const entry = manifest?.files.find(f => f.name === file);
             if (!entry) return null;
-            return { path: path.join(vdir, file), version, etag: etagOf(entry.sha256), immutable };
+            // latest/'s ETag names the version too: two versions can share a byte-identical
+            // metadata.json (another client's), and a 304 on it must not hide new weights
+            const etag = immutable ? etagOf(entry.sha256) : etagOf(sha256Hex(`${version}:${entry.sha256}`));
+            return { path: path.join(vdir, file), version, etag, immutable };
         }
         if (immutable) return null;
         // MVP layout (a plain `latest/` folder, before the first publish through this plugin)
@@ -460,7 +481,7 @@ export class ModelStorage {
     }
 
     private async validate(dir: string, channelId: string, files: StoredFile[]): Promise<Record<string, unknown>> {
-        const model = parseJson(await fs.readFile(path.join(dir, 'model.json'), 'utf8'), 'model.json');
+        const model = parseJson(await fs.readFile(path.join(dir, 'model.json'), 'utf8'), 'model.json', MAX_MODEL_DEPTH);
         if (typeof model.modelTopology !== 'object' || model.modelTopology === null) {
             throw new ModelRejected('model.json has no modelTopology: it is not a TensorFlow.js layers model.');
         }
@@ -470,7 +491,11 @@ export class ModelStorage {
         if (weights.size !== expected) {
             throw new ModelRejected(`weights.bin holds ${weights.size} bytes but model.json describes ${expected}.`);
         }
-        const metadata = parseJson(await fs.readFile(path.join(dir, 'metadata.json'), 'utf8'), 'metadata.json');
+        const metadata = parseJson(
+            await fs.readFile(path.join(dir, 'metadata.json'), 'utf8'),
+            'metadata.json',
+            MAX_METADATA_DEPTH,
+        );
         if (String(metadata.channelId ?? '') !== channelId) {
             throw new ModelRejected(
                 `metadata.json is for channel "${String(metadata.channelId ?? '')}", not the active channel "${channelId}".`,
@@ -479,6 +504,17 @@ export class ModelStorage {
         const labels = metadata.labels;
         if (!Array.isArray(labels) || labels.length === 0 || !labels.every(l => typeof l === 'string' && l !== '')) {
             throw new ModelRejected('metadata.json must list the product ids as a non-empty "labels" array of strings.');
+        }
+        const twice = labels.find((l, i) => labels.indexOf(l) !== i);
+        if (twice !== undefined) {
+            throw new ModelRejected(`metadata.json lists product id "${twice}" twice in "labels": one label per output.`);
+        }
+        // the POS names output i labels[i]: a count that differs names the wrong products
+        const outputs = outputUnits(model.modelTopology);
+        if (outputs !== null && outputs !== labels.length) {
+            throw new ModelRejected(
+                `model.json's last layer has ${outputs} outputs but metadata.json lists ${labels.length} labels.`,
+            );
         }
         const checksum = metadata.weightsSha256;
         if (checksum !== undefined) {
@@ -577,7 +613,30 @@ export class ModelStorage {
     }
 }
 
-function parseJson(text: string, name: string): Record<string, any> {
+/**
+ * How deeply metadata.json and model.json may nest. The metadata goes out whole through
+ * GraphQL (`mlModel { versions { metadata } }`), whose serialiser recurses: 20,000 nested
+ * arrays overflowed its stack, every status query of the channel failed, and so did the
+ * trainer's next publish, which asks first. Ours nest 4 and 16 deep (Teachable Machine's 2, 15).
+ */
+const MAX_METADATA_DEPTH = 32;
+const MAX_MODEL_DEPTH = 64;
+
+/** How deeply `value` nests (a scalar is 0), counted without recursion; stops past `limit`. */
+function depthOf(value: unknown, limit: number): number {
+    let deepest = 0;
+    const todo: Array<[unknown, number]> = [[value, 0]];
+    while (todo.length) {
+        const [v, d] = todo.pop()!;
+        if (typeof v !== 'object' || v === null) continue;
+        deepest = Math.max(deepest, d + 1);
+        if (deepest > limit) return deepest;
+        for (const child of Object.values(v)) todo.push([child, d + 1]);
+    }
+    return deepest;
+}
+
+function parseJson(text: string, name: string, maxDepth = MAX_METADATA_DEPTH): Record<string, any> {
     let value: unknown;
     try {
         value = JSON.parse(text);
@@ -587,7 +646,31 @@ function parseJson(text: string, name: string): Record<string, any> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw new ModelRejected(`${name} must contain a JSON object.`);
     }
+    if (depthOf(value, maxDepth) > maxDepth) {
+        throw new ModelRejected(`${name} nests more than ${maxDepth} levels deep.`);
+    }
     return value as Record<string, any>;
+}
+
+/**
+ * The number of outputs of a layers model's last Dense layer (Teachable Machine's and
+ * ours end in one, then a softmax); null when the topology does not say (then the count
+ * is not checked).
+ */
+function outputUnits(topology: unknown): number | null {
+    const top = (topology as any)?.model_config ?? topology;
+    const todo: unknown[] = [top];
+    for (let seen = 0; todo.length && seen < 10_000; seen++) {
+        const layer = todo.pop() as any;
+        if (!layer || typeof layer !== 'object') continue;
+        const config = layer.config;
+        if (layer.class_name === 'Dense') {
+            return Number.isInteger(config?.units) ? config.units : null;
+        }
+        const inner = Array.isArray(config?.layers) ? config.layers : Array.isArray(config) ? config : null;
+        if (inner) todo.push(...inner); // the last layer is popped first
+    }
+    return null;
 }
 
 async function hashFile(file: string): Promise<{ size: number; sha256: string }> {

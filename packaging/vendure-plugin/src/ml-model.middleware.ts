@@ -8,7 +8,9 @@
  * would otherwise serve every file under ml-models/ (the .versions and temp folders
  * too) with a 180-day max-age. The path is decoded once like the asset server does and
  * split on both `/` and `\` (Windows joins paths on either), so encoded variants
- * (`ml%2Dmodels`, `..`, `%5C`) cannot reach those folders through it either.
+ * (`ml%2Dmodels`, `..`, `%5C`) cannot reach those folders through it either; and a path
+ * that the asset server's own clean-up would turn into one under ml-models
+ * (`...%5C.%5Cml-models/…`: it strips `..\` until none is left) is ours too.
  *
  * `If-None-Match` is answered from the ETag stored at publish time, without opening the
  * file; bodies are streamed, so a request costs a 64 KiB buffer, never the whole file.
@@ -49,6 +51,28 @@ function isModelsSegment(segment: string | undefined): boolean {
     return name === 'ml-models' || /^ml-mod~\d+$/.test(name); // the 8.3 short name too
 }
 
+/**
+ * The file the AssetServerPlugin would read for `decoded`: its `sanitizeFilePath` (normalise,
+ * then strip `../` and `..\` until none is left) joined onto its upload folder, as its
+ * local storage does. Kept in step with @vendure/asset-server-plugin 3.7.
+ */
+function assetServerFile(uploadDir: string, decoded: string): string {
+    let cleaned = path.normalize(decoded);
+    let previous: string;
+    do {
+        previous = cleaned;
+        cleaned = previous.replace(/(\.\.[\\/])+/g, '');
+    } while (cleaned !== previous);
+    return path.join(uploadDir, cleaned);
+}
+
+/** Whether the asset server would read `decoded` from inside the models folder. */
+function reachesModels(storage: ModelStorage, decoded: string): boolean {
+    const uploadDir = path.dirname(storage.root);
+    const rel = path.relative(uploadDir, assetServerFile(uploadDir, decoded));
+    return isModelsSegment(rel.split(/[\\/]/)[0]);
+}
+
 export function createModelFileHandler(storage: ModelStorage, logError: (message: string) => void) {
     return async function mlModelFiles(req: Req, res: Res, next: (err?: unknown) => void): Promise<void> {
         let decoded: string;
@@ -58,7 +82,7 @@ export function createModelFileHandler(storage: ModelStorage, logError: (message
             decoded = req.path;
         }
         const parts = path.posix.normalize('/' + decoded.replace(/\\/g, '/')).split('/').filter(Boolean);
-        if (!isModelsSegment(parts[0])) {
+        if (!isModelsSegment(parts[0]) && !reachesModels(storage, decoded)) {
             next();
             return;
         }

@@ -333,7 +333,7 @@ export class MlModelPlugin implements OnApplicationBootstrap {
         private readonly configService: ConfigService,
     ) {}
 
-    /** A deleted channel's frames and statistics go with it. */
+    /** A deleted channel's models, frames and statistics go with it. */
     onApplicationBootstrap(): void {
         this.eventBus.ofType(ChannelEvent).subscribe(event => {
             if (event.type !== 'deleted') return;
@@ -342,6 +342,9 @@ export class MlModelPlugin implements OnApplicationBootstrap {
             const channelId = String(strategy ? strategy.encodeId(raw) : raw);
             FeedbackState.storage.removeChannel(channelId).catch(e => {
                 Logger.error(`Removing the recognition feedback of deleted channel ${channelId} failed: ${String(e?.stack ?? e)}`, loggerCtx);
+            });
+            PluginState.storage?.removeChannel(channelId).catch(e => {
+                Logger.error(`Removing the models of deleted channel ${channelId} failed: ${String(e?.stack ?? e)}`, loggerCtx);
             });
         });
     }
