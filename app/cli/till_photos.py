@@ -13,7 +13,7 @@ import argparse
 import json
 from typing import Any
 
-from ..core.errors import ExitCode, TrainerError
+from ..core.errors import Cancelled, ExitCode, TrainerError
 from ..core.flows.login import ShopClient
 from ..core.flows.till_photos import (
     FeedbackItem,
@@ -22,9 +22,10 @@ from ..core.flows.till_photos import (
     check_feedback_ids,
     drop_till_photos,
     pending_till_photos,
-    till_accuracy,
 )
+from ..core.flows.till_stats import till_accuracy
 from .arguments import add_timeout, whole_number
+from .interrupt import cooperative
 from .login import channel_from_args
 from .progress import StderrProgress
 
@@ -94,7 +95,14 @@ def run(args: argparse.Namespace) -> int:
             _dropped(len(out.dropped), 0, out.not_deleted)
             return ExitCode.OK
         progress = StderrProgress()
-        accepted = accept_till_photos(client, chosen, on_progress=progress)
+        # Ctrl-C stops at the next photo and says how many were taken in (interrupt)
+        try:
+            accepted = accept_till_photos(
+                client, chosen, on_progress=progress, cancel=cooperative()
+            )
+        except Cancelled:
+            progress.done()  # the progress line ends before the message
+            raise
         progress.done()
         print(accepted.text)
         for item, path in accepted.stored:

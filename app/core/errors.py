@@ -143,3 +143,8 @@ class FeedbackRefused(ShopError):
 
 class FeedbackImageGone(ShopError):
     """A frame from the till is no longer on the server (dropped by its quota, or deleted)."""
+
+
+class FeedbackImageDamaged(ShopError):
+    """A frame from the till came down twice as bytes that do not match the checksum the
+    till sent: damaged on the server, so it can never become a photo (drop it)."""

@@ -241,12 +241,17 @@ class ChannelStore:
             self._edited()
         return dst
 
-    def remove_added(self, image: Path) -> None:
+    def remove_added(self, image: Path, *, by_owner: bool = True) -> None:
+        """``by_owner``: an edit of the owner's (for ``--debounce``); False for a photo
+        from the till that another run dropped while ``sync`` took it in."""
         image = Path(image)
         if self.root in image.parents:
             image.unlink(missing_ok=True)
-            self.excluded_images.discard(str(image))
-            self._save()
+            if str(image) in self.excluded_images:  # else nothing to save over others' edits
+                self.excluded_images.discard(str(image))
+                self._save()
+            elif by_owner:
+                self._edited()
 
     @staticmethod
     def _unique(folder: Path, stem: str, suffix: str) -> Path:

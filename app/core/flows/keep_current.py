@@ -80,7 +80,7 @@ class TillInSync:
         if self.use.left_out:
             parts.append(self.use.left_out_words())
         if self.waiting:
-            parts.append(f"{self.waiting} wait for your review")
+            parts.append(f"{self.waiting} wait{'s' * (self.waiting == 1)} for your review")
         if self.note:
             parts.append(self.note)
         return f"Photos from the till: {'; '.join(parts)}." if parts else ""
@@ -143,7 +143,8 @@ def sync_channel(
         def outcome(
             status: str, message: str, exit_code: ExitCode, version: str = "", trained: bool = False
         ) -> SyncOutcome:
-            message = f"{message} {till.text}" if till.text else message
+            if till.text:  # "… verified at http://…/latest/ Photos from …" read as one
+                message = f"{message}{'' if message.endswith(('.', '!', '?')) else '.'} {till.text}"
             return SyncOutcome(code, status, message, exit_code, version, trained, till)
 
         served = state.served

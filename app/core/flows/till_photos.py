@@ -12,8 +12,8 @@ read back by :mod:`app.core.shop.feedback`). Here the owner's side:
   ``sync`` uses them; a frame that cannot be a product photo (dark, blank, blurred —
   the rule of corrections at the till) is dropped with its reason;
 * :func:`drop_till_photos` — never offered again;
-* :func:`till_accuracy` — production accuracy per served version ("the served model
-  was right on 412 of 480 sales this week, 86 %").
+
+and production accuracy per served version is :mod:`app.core.flows.till_stats`'.
 
 Reviewed frames are deleted on the server once the decision is kept on this computer:
 they show customers and staff, so they should not outlive their use, and the plugin's
@@ -25,7 +25,6 @@ retried at the next review; the decision holds either way
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import logging
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import (
+    Cancelled,
+    FeedbackImageDamaged,
     FeedbackImageGone,
     FeedbackRefused,
     FeedbackUnsupported,
@@ -43,12 +44,11 @@ from ..errors import (
     ShopError,
 )
 from ..progress import Phase, ProgressHook, Reporter
+from ..shop.catalogue import product_names
 from ..shop.feedback import (
     FeedbackItem,
-    VersionStats,
     delete_feedback,
     download_image,
-    feedback_stats,
     iter_feedback,
     list_feedback,
 )
@@ -60,7 +60,7 @@ from ..till_review import (
     till_photo_id,
     till_photo_use,
 )
-from ..wording import count_words, period_words, till_accuracy_text, till_pending_text
+from ..wording import count_words, till_pending_text
 from .open_source import shop_source
 
 if TYPE_CHECKING:
@@ -76,18 +76,14 @@ __all__ = [
     "FeedbackUnsupported",
     "ProductTillPhotos",
     "TillAccepted",
-    "TillAccuracy",
     "TillDropped",
     "TillPending",
     "TillUse",
-    "VersionAccuracy",
-    "VersionStats",
     "accept_all_pending",
     "accept_till_photos",
     "check_feedback_ids",
     "drop_till_photos",
     "pending_till_photos",
-    "till_accuracy",
     "till_photo_id",
     "till_photo_image",
     "till_photo_use",
@@ -100,6 +96,9 @@ REVIEW, ACCEPT = "review", "accept"  # sync --till-photos: the owner reviews / t
 TILL_PHOTOS_MODES = (REVIEW, ACCEPT)
 ALREADY_REVIEWED = "already reviewed"
 NOT_ON_SERVER = "no longer on the server (the shop keeps only the newest frames)"
+# dropped: a damaged frame blocked every later ``accept --all`` and ``sync`` (it failed the
+# whole run, "try again", which could never help)
+DAMAGED = "damaged on the server (it does not match the checksum the till sent)"
 
 
 @dataclass(frozen=True)
@@ -181,32 +180,6 @@ class TillDropped:
     not_deleted: str = ""
 
 
-@dataclass(frozen=True)
-class VersionAccuracy:
-    """How one served version did at the till."""
-
-    stats: VersionStats
-    served: bool  # the version the tills load now
-    text: str  # "The served model was right on 412 of 480 sales this week, 86 %."
-
-
-@dataclass(frozen=True)
-class TillAccuracy:
-    """Production accuracy per served version, from the cashiers' choices."""
-
-    period: str  # "this week"
-    since: dt.datetime | None  # the first UTC day counted (None: all)
-    versions: tuple[VersionAccuracy, ...]  # the version seen most recently first
-    served_version: str | None
-
-    @property
-    def headline(self) -> str:
-        served = next((v for v in self.versions if v.served), None)
-        if served is not None:
-            return served.text
-        return till_accuracy_text(0, 0, self.period)
-
-
 def check_feedback_ids(ids: Iterable[str]) -> list[str]:
     """The ids as given, or :class:`InvalidOptions` naming the first that is no id."""
     out = []
@@ -252,6 +225,12 @@ def pending_till_photos(
         state.settle([i.id for i in items], before.accepted | before.dropped)
         waiting = tuple(i for i in items if not state.decided(i.id))
     names = {i.product_id: i.product_name for i in waiting if i.product_name is not None}
+    said = {i.predictions[0].product_id for i in waiting if i.predictions} - names.keys()
+    if said:  # what the model said names a product without frames here: ask its name
+        try:
+            names.update(product_names(client, said))
+        except ShopError as exc:  # the ids stay readable; the review goes on
+            log.info("names of the products the model said: %s", exc)
     groups: dict[str, list[FeedbackItem]] = {}
     not_usable = []
     for item in waiting:
@@ -323,6 +302,7 @@ def accept_till_photos(
     dropped: list[tuple[FeedbackItem, str]] = []
     skipped: list[tuple[FeedbackItem, str]] = []
     rep = Reporter(on_progress, cancel)
+    stopped = False
     try:
         for n, item in enumerate(todo):
             rep(Phase.DOWNLOADING, n / len(todo), f"Photo {n + 1} of {len(todo)} from the till")
@@ -339,19 +319,41 @@ def accept_till_photos(
                 except FeedbackImageGone:
                     skipped.append((item, NOT_ON_SERVER))
                     continue
+                except FeedbackImageDamaged:
+                    dropped.append((item, DAMAGED))
+                    continue
             why = _frame_problem(body)
             if why is not None:
                 dropped.append((item, why))
+                continue
+            if store.till.state().decided(item.id):  # by another run meanwhile (a drop)
+                skipped.append((item, ALREADY_REVIEWED))
                 continue
             path = store.add_till_photo(
                 item.product_id, body, item.model_version, item.id, by_owner=by_owner
             )
             stored.append((item, path))
+    except Cancelled:
+        stopped = True  # what was taken in is recorded below, and said
     finally:
         with store.till.updating() as state:
+            # dropped by another run since the check above: the owner's drop wins (a frame
+            # dropped for privacy was trained on, though "Dropped 2 photos" was said)
+            late = [(i, p) for i, p in stored if i.id in state.dropped]
+            for _, path in late:
+                store.remove_added(path, by_owner=by_owner)
+            stored = [(i, p) for i, p in stored if i.id not in state.dropped]
+            skipped += [(i, ALREADY_REVIEWED) for i, _ in late]
             state.accepted |= {i.id for i, _ in stored}
             state.dropped |= {i.id for i, _ in dropped}
             state.undeleted |= {i.id for i, _ in (*stored, *dropped)}
+    if stopped or (cancel is not None and cancel.is_set()):
+        # Ctrl-C said "nothing was changed" with 298 photos taken in
+        left = len(todo) - len(stored) - len(dropped) - len(skipped)
+        rest = f"; {left} wait{'s' * (left == 1)} for review" if left else ""
+        raise Cancelled(
+            f"Stopped: {count_words(len(stored), 'photo')} from the till taken in{rest}."
+        )
     rep(Phase.DOWNLOADING, 1.0, f"{count_words(len(stored), 'photo')} from the till taken in")
     deleted, not_deleted = _delete_reviewed(client, store.till)
     return TillAccepted(tuple(stored), tuple(dropped), tuple(skipped), deleted, not_deleted)
@@ -359,15 +361,38 @@ def accept_till_photos(
 
 def drop_till_photos(client: ShopClient, photos: Iterable[FeedbackItem | str]) -> TillDropped:
     """Never offers ``photos`` (frames or their ids) again, and deletes them on the
-    server. Dropping a frame twice, or one the server no longer keeps, is no error."""
-    ids = check_feedback_ids(p.id if isinstance(p, FeedbackItem) else p for p in photos)
+    server. Dropping a frame twice, or one the server no longer keeps, is no error; an
+    id newer than every frame the server lists is (see :func:`_check_typed`)."""
+    chosen = list(photos)
+    ids = check_feedback_ids(p.id if isinstance(p, FeedbackItem) else p for p in chosen)
     review = _review(client)
+    _check_typed(client, review, [p for p in chosen if isinstance(p, str)])
     with review.updating() as state:
         new = [f for f in ids if not state.decided(f)]
         state.dropped |= set(new)
         state.undeleted |= set(new)
     deleted, not_deleted = _delete_reviewed(client, review)
     return TillDropped(tuple(new), deleted, not_deleted)
+
+
+def _check_typed(client: ShopClient, review: TillReview, typed: list[str]) -> None:
+    """Ids typed by hand must name frames the server has or had. Frames only get newer
+    and the server drops the oldest, so an undecided id newer than every frame it lists
+    never existed: recorded as dropped, a mistyped year (2027 for 2026) moved the review's
+    cursor past every frame the tills sent until then, and "Dropped 1 photo" hid them."""
+    state = review.state()
+    undecided = [f for f in typed if not state.decided(f)]
+    if not undecided:
+        return
+    listed = [i.id for i in iter_feedback(client, state.cursor)]
+    # frames decided here existed too (those deleted on the server are no longer listed)
+    newest = max([*listed, *state.accepted, *state.dropped], default=state.cursor or "")
+    unknown = [f for f in undecided if f not in listed and f > newest]
+    if unknown:
+        raise InvalidOptions(
+            f"The server lists no photo from the till with the id {', '.join(unknown)}, nor "
+            "any newer one: is it mistyped? Nothing was changed."
+        )
 
 
 def accept_all_pending(
@@ -382,44 +407,3 @@ def accept_all_pending(
     return accept_till_photos(
         client, pending.photos, by_owner=False, on_progress=on_progress, cancel=cancel
     )
-
-
-def till_accuracy(
-    client: ShopClient,
-    *,
-    days: int | None = 7,
-    served_version: str | None = None,
-    now: dt.datetime | None = None,
-) -> TillAccuracy:
-    """Per served version, how often the model's top-1 was the cashier's choice over the
-    last ``days`` whole UTC days, today included (None: all the plugin counted).
-    ``served_version``: the version the tills load now (None: asked of the shop)."""
-    if days is not None and days < 1:
-        raise InvalidOptions(f"The days to count must be at least 1, not {days}.")
-    now = now or dt.datetime.now(dt.timezone.utc)
-    since = None
-    if days is not None:
-        today = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-        since = today - dt.timedelta(days=days - 1)
-    if served_version is None:
-        from .publish import ShopTarget
-
-        current = ShopTarget(client).status().current
-        served_version = current.version if current is not None else None
-    period = period_words(days)
-    versions = tuple(
-        VersionAccuracy(
-            s,
-            s.model_version == served_version,
-            till_accuracy_text(
-                s.top1_right,
-                s.photos,
-                period,
-                "the served model"
-                if s.model_version == served_version
-                else f"version {s.model_version}",
-            ),
-        )
-        for s in feedback_stats(client, since)
-    )
-    return TillAccuracy(period, since, versions, served_version)

@@ -28,6 +28,7 @@ from .catalogue import (
     fetch_catalogue,
     list_catalogue,
     product_ids,
+    product_names,
 )
 from .feedback import (
     FeedbackItem,
@@ -77,6 +78,7 @@ __all__ = [
     "model_status",
     "normalise_server_url",
     "product_ids",
+    "product_names",
     "publish",
     "published_metadata",
     "rollback",

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,7 @@ from ..catalogue import FROM_SHOP, IMAGE_FORMATS, Catalogue, ImageRef, Product
 from ..errors import ServerUnreachable, ShopError
 from ..progress import Phase, ProgressHook, Reporter, check_cancel
 from ..timestamps import parse_utc
-from .graphql import PRODUCT_IDS, PRODUCTS
+from .graphql import PRODUCT_IDS, PRODUCT_NAMES, PRODUCTS
 from .transport import TRANSFER_DEADLINE_S, ShopClient, new_http_session
 
 PAGE_SIZE = 100
@@ -135,6 +135,19 @@ def product_ids(client: ShopClient, on_page: Callable[[int, int], None] | None =
     """The channel's product ids (``on_page`` as :func:`_paged`'s: 5,000 are 50 pages)."""
     client.require_channel()
     return {str(p["id"]) for p in _paged(client, PRODUCT_IDS, "read the products", on_page)}
+
+
+def product_names(client: ShopClient, ids: Iterable[str]) -> dict[str, str]:
+    """The names of these products of the channel, a page of ids a request (one deleted,
+    or of another channel, is left out)."""
+    client.require_channel()
+    wanted = sorted(set(ids))
+    names: dict[str, str] = {}
+    for s in range(0, len(wanted), PAGE_SIZE):
+        chunk = wanted[s : s + PAGE_SIZE]
+        data = client.gql(PRODUCT_NAMES, {"ids": chunk, "take": len(chunk)}, what="read products")
+        names.update({str(p["id"]): str(p["name"]) for p in data["products"]["items"]})
+    return names
 
 
 def _listed(item: dict) -> ListedProduct:

@@ -11,8 +11,9 @@ Review state (accepted / dropped) is not kept on the server: the cursor and the 
 ids live in the app's per-shop store (:mod:`app.core.till_review`), beside the accepted
 photos they describe; the owner's task (:mod:`app.core.flows.till_photos`) deletes a
 frame here once its review is kept. The errors are :mod:`app.core.errors`'
-(``FeedbackUnsupported``, ``FeedbackRefused``, ``FeedbackImageGone``; importable from
-here too). Server-side counterpart: ``packaging/vendure-plugin/src/recognition-feedback.ts``.
+(``FeedbackUnsupported``, ``FeedbackRefused``, ``FeedbackImageGone``,
+``FeedbackImageDamaged``; importable from here too). Server-side counterpart:
+``packaging/vendure-plugin/src/recognition-feedback.ts``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from app.core.errors import (
     AnswerTooLarge,
+    FeedbackImageDamaged,
     FeedbackImageGone,
     FeedbackRefused,
     FeedbackUnsupported,
@@ -240,9 +242,22 @@ def download_image(
 ) -> bytes:
     """The frame's JPEG bytes, through the plugin's authorised route (never a public URL).
 
-    Refused without reading on past ``max_bytes``; checked against the listed sha256.
-    A frame the server no longer has raises :class:`FeedbackImageGone` (skip it).
+    Refused without reading on past ``max_bytes``; checked against the listed sha256,
+    downloaded once more when it does not match. A frame the server no longer has raises
+    :class:`FeedbackImageGone` (skip it); one that arrives damaged twice,
+    :class:`FeedbackImageDamaged` (drop it: trying again cannot help).
     """
+    for _ in range(2):
+        body = _download(client, item, max_bytes)
+        if hashlib.sha256(body).hexdigest() == item.sha256:
+            return body
+    raise FeedbackImageDamaged(
+        f"The photo {item.id} arrived damaged twice ({len(body)} bytes that do not match the "
+        "checksum the till sent): it is damaged on the server."
+    )
+
+
+def _download(client: ShopClient, item: FeedbackItem, max_bytes: int) -> bytes:
     client.require_channel()
     path = item.image_path
     if not path.startswith("/") or path.startswith("//") or any(c in path for c in "\\?#@"):
@@ -275,13 +290,7 @@ def download_image(
         )
     if resp.status_code != 200:
         raise ShopError(f"Downloading the photo {item.id} failed: HTTP {resp.status_code}.")
-    body = resp.content
-    if hashlib.sha256(body).hexdigest() != item.sha256:
-        raise ShopError(
-            f"The photo {item.id} arrived damaged ({len(body)} bytes that do not match the "
-            "server's checksum); try again."
-        )
-    return body
+    return resp.content
 
 
 def feedback_stats(client: ShopClient, since: dt.datetime | None = None) -> list[VersionStats]:

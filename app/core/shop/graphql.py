@@ -41,6 +41,11 @@ query($skip: Int!, $take: Int!) {
   products(options: {skip: $skip, take: $take, sort: {id: ASC}}) { totalItems items { id } }
 }"""
 
+PRODUCT_NAMES = """
+query($ids: [String!]!, $take: Int!) {
+  products(options: {filter: {id: {in: $ids}}, take: $take}) { items { id name } }
+}"""
+
 _VERSION_FIELDS = "version trainedAt createdAt current files { name size sha256 } metadata"
 
 ML_MODEL = f"""

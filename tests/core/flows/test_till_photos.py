@@ -25,8 +25,8 @@ from app.core.flows.till_photos import (
     accept_till_photos,
     drop_till_photos,
     pending_till_photos,
-    till_accuracy,
 )
+from app.core.flows.till_stats import till_accuracy
 from app.core.flows.train import TrainOptions
 from app.core.shop.feedback import list_feedback
 from app.core.till_review import PRODUCT_GONE
@@ -145,7 +145,7 @@ def test_accepted_photos_are_in_the_next_sync_and_dropped_ones_never_come_back(
     meta = served_meta(vendure, shop.channel_id)
     assert meta["imageCount"] == 6 + 4
     assert (second.till.use.used, second.till.waiting) == (4, 1)
-    assert "Photos from the till: 4 in the training; 1 wait for your review." in second.message
+    assert "Photos from the till: 4 in the training; 1 waits for your review." in second.message
 
     # a frame of a deleted product cannot become a photo: accepting it drops it
     lime = accept_till_photos(client, again.photos)

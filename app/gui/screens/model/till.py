@@ -1,7 +1,7 @@
 """How the served model does at the till (issue 18), on the Model screen.
 
 From the cashiers' choices the plugin counts per served version: "The served model was
-right on 412 of 480 sales this week, 86 %." (:func:`app.core.flows.till_photos.
+right on 412 of 480 sales this week, 86 %." (:func:`app.core.flows.till_stats.
 till_accuracy`), then the other versions seen this week, one line each. A shop whose
 plugin has no photos from the till, or a login that may not read them, shows nothing.
 """
@@ -22,7 +22,7 @@ from ...tasks import Task, TaskError
 
 if TYPE_CHECKING:
     from app.core.flows.login import ShopClient
-    from app.core.flows.till_photos import TillAccuracy
+    from app.core.flows.till_stats import TillAccuracy
 
 log = logging.getLogger(__name__)
 DAYS = 7
@@ -48,7 +48,7 @@ class TillAccuracyLabel(QLabel):
         if client is None:
             self.clear_shown()
             return None
-        from app.core.flows.till_photos import till_accuracy  # a shop's: loaded now
+        from app.core.flows.till_stats import till_accuracy  # a shop's: loaded now
 
         def work(on_progress: ProgressHook, cancel: Event) -> TillAccuracy:
             return till_accuracy(client, days=DAYS)
