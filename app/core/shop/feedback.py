@@ -182,7 +182,15 @@ def _gql(client: ShopClient, query: str, variables: dict, *, what: str, retries:
             raise FeedbackRefused(
                 f"The server refused to {what}: {message}", str(extensions.get("reason") or "")
             )
-    return client.parse(resp, what, token)
+    try:
+        return client.parse(resp, what, token)
+    except PermissionDenied:  # every feedback query needs it: say which, as downloads do
+        chan = client.channel
+        where = f" in channel “{chan.code}”" if chan else ""
+        raise PermissionDenied(
+            f"Your user is not allowed to {what}{where} on {client.server_url} (it needs the "
+            "UploadMlModel permission). Ask the shop's administrator for it."
+        ) from None
 
 
 def _item(raw: dict) -> FeedbackItem:

@@ -374,9 +374,10 @@ def test_only_the_right_permission_on_the_right_channel(till: Till, sent: Sent) 
     assert on_disk(server, ch.id) == before
     # the till's role cannot read frames back, nor download one
     reader = till.client("till", till.cashier)
-    with pytest.raises(PermissionDenied):
+    # each says which permission it lacks (the list said only "for the permission")
+    with pytest.raises(PermissionDenied, match="needs the UploadMlModel permission"):
         list_feedback(reader)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="needs the UploadMlModel permission"):
         feedback_stats(reader)
     item = list_feedback(till.client("till"), None, 1).items[0]
     with pytest.raises(PermissionDenied):
