@@ -95,7 +95,9 @@ log = logging.getLogger(__name__)
 REVIEW, ACCEPT = "review", "accept"  # sync --till-photos: the owner reviews / take them all
 TILL_PHOTOS_MODES = (REVIEW, ACCEPT)
 ALREADY_REVIEWED = "already reviewed"
-NOT_ON_SERVER = "no longer on the server (the shop keeps only the newest frames)"
+# dropped: listed, but its image is gone (the shop's quota, or a fault on the server); it
+# was skipped on every accept and listed as waiting until the owner dropped it by hand
+NOT_ON_SERVER = "its image is no longer on the server"
 # dropped: a damaged frame blocked every later ``accept --all`` and ``sync`` (it failed the
 # whole run, "try again", which could never help)
 DAMAGED = "damaged on the server (it does not match the checksum the till sent)"
@@ -317,7 +319,10 @@ def accept_till_photos(
                 try:
                     body = download_image(client, item)
                 except FeedbackImageGone:
-                    skipped.append((item, NOT_ON_SERVER))
+                    if store.till.state().decided(item.id):  # another run took it meanwhile
+                        skipped.append((item, ALREADY_REVIEWED))
+                    else:
+                        dropped.append((item, NOT_ON_SERVER))
                     continue
                 except FeedbackImageDamaged:
                     dropped.append((item, DAMAGED))

@@ -22,6 +22,7 @@ from app.core.flows.open_source import shop_source
 from app.core.flows.till_photos import (
     ALREADY_REVIEWED,
     DAMAGED,
+    NOT_ON_SERVER,
     accept_till_photos,
     drop_till_photos,
     pending_till_photos,
@@ -91,6 +92,20 @@ def test_a_frame_damaged_on_the_server_is_dropped_and_the_others_are_taken_in(
     done = accept_till_photos(client, pending_till_photos(client).photos)
     assert [i.id for i, _ in done.stored] == t.sent[1:]
     assert [(i.id, why) for i, why in done.dropped] == [(t.sent[0], DAMAGED)]
+    assert pending_till_photos(client).count == 0
+
+
+def test_a_frame_whose_image_is_gone_is_dropped_not_listed_for_ever(
+    vendure: VendureServer,
+) -> None:
+    """Listed, but its image missing on the server: skipped on every accept and listed
+    as waiting until the owner dropped it by hand."""
+    t, channel_id = till(vendure, "till-gone", 2)
+    t.frame_file(t.sent[1], channel_id).unlink()
+    client = t.owner()
+    done = accept_till_photos(client, pending_till_photos(client).photos)
+    assert [i.id for i, _ in done.stored] == t.sent[:1]
+    assert [(i.id, why) for i, why in done.dropped] == [(t.sent[1], NOT_ON_SERVER)]
     assert pending_till_photos(client).count == 0
 
 
