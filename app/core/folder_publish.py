@@ -60,9 +60,10 @@ from .folder_versions import (
 from .locks import LockBusy, exclusive_lock
 from .model_format import FILES
 from .modelfiles import read_model_files
-from .outdir import some_names, swap_into_place
+from .outdir import swap_into_place
 from .paths import write_durably
 from .progress import Phase, ProgressHook, Reporter, check_cancel
+from .wording import some_names
 
 __all__ = [  # the layout's names, imported from here before folder_versions split off
     "CHANNEL_RE",

@@ -33,6 +33,7 @@ from typing import Any
 from .errors import ExportError
 from .faults import os_reason
 from .modelfiles import FILES, TRAINER_NAME
+from .wording import some_names
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,6 @@ def expected_export_bytes(alpha: float, n_products: int, quantize: str = "none")
 def temp_prefix(out_dir: Path) -> str:
     """``.<name>.tmp-<pid>-``: ours by name, its owner by PID, short whatever the name."""
     return f".{_stem(out_dir.name)}{TMP_TAG}{os.getpid()}-"
-
-
-def some_names(names: list[str], most: int = 3) -> str:
-    """ "a, b, c …": a few of ``names``, and whether there are more."""
-    return ", ".join(names[:most]) + (" …" if len(names) > most else "")
 
 
 def make_temp_dir(out_dir: Path) -> Path:

@@ -9,6 +9,7 @@ few photos to judge at all. Plain Python: no Qt.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -200,6 +201,11 @@ def taught_products(meta: dict) -> int:
 
 
 # -- photos from the till (issue 18) ----------------------------------------------------
+def some_names(names: Sequence[str], most: int = 3, sep: str = ", ") -> str:
+    """ "a, b, c …": a few of ``names``, and whether there are more."""
+    return sep.join(names[:most]) + (" …" if len(names) > most else "")
+
+
 def count_words(n: int, thing: str) -> str:
     """ "1 photo", "3 photos"."""
     return f"{n} {thing}{'' if n == 1 else 's'}"

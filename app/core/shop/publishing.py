@@ -39,6 +39,7 @@ from ..errors import (
 from ..heartbeat import Heartbeat
 from ..progress import Phase, ProgressHook, Reporter
 from ..readers import parse_json
+from ..wording import some_names
 from .catalogue import product_ids
 from .graphql import ML_MODEL, ROLLBACK, UPLOAD
 from .served import compare_served
@@ -155,7 +156,7 @@ def publish(
     known = product_ids(client, page)
     missing = [str(x) for x in metadata["labels"] if str(x) not in known]
     if missing:
-        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        shown = some_names(missing, 10)
         raise PublishError(
             f"{len(missing)} of the model's products are no longer products of channel "
             f"“{channel.code}” (ids {shown}). Retrain with the current catalogue. " + STILL_SERVED
