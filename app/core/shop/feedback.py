@@ -185,12 +185,17 @@ def _gql(client: ShopClient, query: str, variables: dict, *, what: str, retries:
     try:
         return client.parse(resp, what, token)
     except PermissionDenied:  # every feedback query needs it: say which, as downloads do
-        chan = client.channel
-        where = f" in channel “{chan.code}”" if chan else ""
-        raise PermissionDenied(
-            f"Your user is not allowed to {what}{where} on {client.server_url} (it needs the "
-            "UploadMlModel permission). Ask the shop's administrator for it."
-        ) from None
+        raise _needs_upload_permission(client, what) from None
+
+
+def _needs_upload_permission(client: ShopClient, what: str) -> PermissionDenied:
+    """Reading the frames back (list, statistics, images) needs UploadMlModel."""
+    chan = client.channel
+    where = f" in channel “{chan.code}”" if chan else ""
+    return PermissionDenied(
+        f"Your user is not allowed to {what}{where} on {client.server_url} (it needs the "
+        "UploadMlModel permission). Ask the shop's administrator for it."
+    )
 
 
 def _item(raw: dict) -> FeedbackItem:
@@ -290,12 +295,7 @@ def _download(client: ShopClient, item: FeedbackItem, max_bytes: int) -> bytes:
         raise FeedbackImageGone(f"The photo {item.id} is no longer on the server.")
     if resp.status_code in (401, 403):
         client.channels()  # raises SessionExpired when the login itself has ended
-        chan = client.channel
-        where = f" in channel “{chan.code}”" if chan else ""
-        raise PermissionDenied(
-            f"Your user is not allowed to {what}{where} on {client.server_url} (it needs the "
-            "UploadMlModel permission). Ask the shop's administrator for it."
-        )
+        raise _needs_upload_permission(client, what)
     if resp.status_code != 200:
         raise ShopError(f"Downloading the photo {item.id} failed: HTTP {resp.status_code}.")
     return resp.content
