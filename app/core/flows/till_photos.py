@@ -299,7 +299,6 @@ def accept_till_photos(
     that ``--debounce`` waits on). Cancelled: what was stored so far is kept, recorded."""
     store = shop_source(client).store()
     todo = list(photos)
-    decided = store.till.state()
     stored: list[tuple[FeedbackItem, Path]] = []
     dropped: list[tuple[FeedbackItem, str]] = []
     skipped: list[tuple[FeedbackItem, str]] = []
@@ -308,7 +307,7 @@ def accept_till_photos(
     try:
         for n, item in enumerate(todo):
             rep(Phase.DOWNLOADING, n / len(todo), f"Photo {n + 1} of {len(todo)} from the till")
-            if decided.decided(item.id):
+            if store.till.state().decided(item.id):  # before, or by another run meanwhile
                 skipped.append((item, ALREADY_REVIEWED))
                 continue
             if item.product_name is None:
@@ -330,9 +329,6 @@ def accept_till_photos(
             why = _frame_problem(body)
             if why is not None:
                 dropped.append((item, why))
-                continue
-            if store.till.state().decided(item.id):  # by another run meanwhile (a drop)
-                skipped.append((item, ALREADY_REVIEWED))
                 continue
             path = store.add_till_photo(
                 item.product_id, body, item.model_version, item.id, by_owner=by_owner
