@@ -11,6 +11,7 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -173,29 +174,46 @@ def test_a_second_sync_of_the_channel_is_refused_while_one_runs(
         pass
 
 
+def serve_a_first_model(cli: Cli, vendure: VendureServer, base_weights: Path) -> None:
+    """A test run alone finds nothing served yet: a first sync serves a model."""
+    if served_meta(vendure) is None:
+        done = sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights)
+        assert done.returncode == 0, done.stderr
+
+
+def sync_until(
+    cli: Cli, vendure: VendureServer, base_weights: Path, reached: Callable[[str], bool]
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """A sync started in the background, its stderr read up to the first line ``reached``
+    says yes to (progress lines, one per phase step when piped); the lines read."""
+    argv = ["sync", "--channel", CODE, "--server", vendure.url,
+            "--username", vendure.admin_user, "--base-weights", str(base_weights)]  # fmt: skip
+    proc = cli.start(*argv, env={"DUKAHUB_TRAINER_PASSWORD": vendure.admin_password})
+    seen: list[str] = []
+    deadline = time.monotonic() + 300
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        seen.append(line)
+        if reached(line):
+            break
+        assert time.monotonic() < deadline, seen
+    return proc, seen
+
+
 def test_a_killed_sync_leaves_the_served_model_and_the_next_one_completes(
     cli: Cli, vendure: VendureServer, shop: dict, base_weights: Path
 ) -> None:
     api = shop["api"]
-    if served_meta(vendure) is None:  # run alone: serve a first model
-        assert (
-            sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights).returncode
-            == 0
-        )
+    serve_a_first_model(cli, vendure, base_weights)
     lime = api.create_product("Lime", [a["id"] for a in api.upload_assets(photos("Fruit/Lime", 3))])
     before = served_bytes(vendure)
 
-    argv = ["sync", "--channel", CODE, "--server", vendure.url,
-            "--username", vendure.admin_user, "--base-weights", str(base_weights)]  # fmt: skip
-    proc = cli.start(*argv, env={"DUKAHUB_TRAINER_PASSWORD": vendure.admin_password})
-    seen = []
-    deadline = time.monotonic() + 300
-    assert proc.stderr is not None
-    for line in proc.stderr:  # progress lines, one per phase step when piped
-        seen.append(line)
-        if "training" in line or "features" in line or "preparing" in line:
-            break
-        assert time.monotonic() < deadline, seen
+    proc, seen = sync_until(
+        cli,
+        vendure,
+        base_weights,
+        lambda s: any(w in s for w in ("training", "features", "preparing")),
+    )
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, seen
@@ -217,27 +235,15 @@ def test_an_interrupted_sync_stops_its_training_and_leaves_the_served_model(
     swallowed (the training went on) or abort the process (see app.cli.interrupt); while
     it trains, sync now stops at its next check and says it was interrupted."""
     api = shop["api"]
-    if served_meta(vendure) is None:  # run alone: serve a first model
-        assert (
-            sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights).returncode
-            == 0
-        )
+    serve_a_first_model(cli, vendure, base_weights)
     kiwi = photos("Fruit/Kiwi", 3, skip=skip)
     api.create_product(f"Kiwi {sig.name}", [a["id"] for a in api.upload_assets(kiwi)])
     before = served_bytes(vendure)
-    argv = ["sync", "--channel", CODE, "--server", vendure.url,
-            "--username", vendure.admin_user, "--base-weights", str(base_weights)]  # fmt: skip
-    proc = cli.start(*argv, env={"DUKAHUB_TRAINER_PASSWORD": vendure.admin_password})
-    seen = []
-    deadline = time.monotonic() + 300
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        seen.append(line)
-        if "Loading the recognition engine" in line:  # TensorFlow's import next
-            break
-        assert time.monotonic() < deadline, seen
+    # TensorFlow's import comes next
+    proc, seen = sync_until(cli, vendure, base_weights, lambda s: "Loading the recognition" in s)
     proc.send_signal(sig)
     proc.wait(timeout=120)
+    assert proc.stderr is not None
     stderr = "".join(seen) + proc.stderr.read()
     assert proc.returncode == 130, stderr
     assert "Interrupted; nothing was changed." in stderr, stderr

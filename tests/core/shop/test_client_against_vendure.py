@@ -636,6 +636,13 @@ class _LossyProxy(http.server.ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
+    def trainer(self, vendure: VendureServer) -> ShopClient:
+        """The trainer user, logged in through this proxy, in the fruit channel."""
+        c = ShopClient(self.url)
+        c.login(*vendure.users["trainer"])
+        c.select_channel("fruit")
+        return c
+
 
 class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     server: _LossyProxy
@@ -699,9 +706,7 @@ def test_lost_answer_after_the_swap_is_a_success_and_a_retry_does_not_publish_tw
     lossy_proxy: _LossyProxy,
 ) -> None:
     """Issue 10, item 3: the server switched although the client never heard back."""
-    c = ShopClient(lossy_proxy.url)
-    c.login(*vendure.users["trainer"])
-    c.select_channel("fruit")
+    c = lossy_proxy.trainer(vendure)
     d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "lost-answer")
     lossy_proxy.mode = "lose-answer"
     result = publish(c, d)
@@ -728,9 +733,7 @@ def test_a_proxy_that_hangs_up_while_the_server_stores_the_model_is_a_success(
     """The connection broke once the whole body was sent, before the server had stored
     it: asked once at once, the server still served the old model, and the owner read
     "not published" while the new one was served a moment later."""
-    c = ShopClient(lossy_proxy.url)
-    c.login(*vendure.users["trainer"])
-    c.select_channel("fruit")
+    c = lossy_proxy.trainer(vendure)
     d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "hang-up-early")
     lossy_proxy.mode = "hang-up-early"
     result = publish(c, d)
@@ -746,9 +749,7 @@ def test_lost_upload_says_the_previous_model_is_still_served(
     tmp_path: Path,
     lossy_proxy: _LossyProxy,
 ) -> None:
-    c = ShopClient(lossy_proxy.url)
-    c.login(*vendure.users["trainer"])
-    c.select_channel("fruit")
+    c = lossy_proxy.trainer(vendure)
     before = [v["version"] for v in list_versions(c)]
     d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "lost-upload")
     lossy_proxy.mode = "lose-upload"
