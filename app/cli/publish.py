@@ -79,6 +79,8 @@ def run_status(args: argparse.Namespace) -> int:
                 f"Channel {channel} serves version {cur.version} (trained "
                 f"{cur.trained_at or '?'}, {cur.products_text}) from {chdir / 'latest'}"
             )
+        if st.served_problem:
+            print(f"   Warning: {st.served_problem}.")
         _versions(st.versions)
         for u in st.unservable:
             print(f"   not listed: version {u.version} {u.reason}, so it cannot be served")

@@ -24,7 +24,7 @@ from .local_history import keep_previous
 from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
 from .model_format import FILES, QUANTIZE
 from .modelfiles import TRAINER_NAME, WEIGHTS_SHA256, validate_model_dir
-from .outdir import check_target, make_temp_dir, swap_into_place, sweep_stale
+from .outdir import check_target, folder_mode, make_temp_dir, swap_into_place, sweep_stale
 from .paths import write_durably
 from .progress import Phase, ProgressHook, Reporter, check_cancel
 
@@ -132,7 +132,7 @@ def export_model(
     out_dir = Path(out_dir).resolve()
     check_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    mode = _folder_mode(out_dir)
+    mode = folder_mode(out_dir)
     sweep_stale(out_dir)  # temp folders of killed runs: ours by name, their process gone
     tmp = make_temp_dir(out_dir)
     try:
@@ -167,7 +167,7 @@ def replace_model_files(
     rep = Reporter(on_progress, cancel)
     out_dir = Path(out_dir).resolve()
     check_target(out_dir)
-    mode = _folder_mode(out_dir)
+    mode = folder_mode(out_dir)
     sweep_stale(out_dir)
     tmp = make_temp_dir(out_dir)
     try:
@@ -264,14 +264,3 @@ def quantization_map(keras_model: Any, quantize: str) -> dict[str, Any] | None:
 
 def _write_json(path: Path, data: Any) -> None:
     write_durably(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
-
-
-def _folder_mode(out_dir: Path) -> int:
-    """The mode the exported folder gets: the old folder's, else the umask default."""
-    try:
-        return out_dir.stat().st_mode & 0o7777
-    except OSError:
-        pass
-    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
-    os.umask(mask)
-    return 0o777 & ~mask

@@ -21,7 +21,10 @@ files and they match it; ``status`` lists only versions that could be served, an
 publish that fails before its version is served removes that version. Publishes and
 rollbacks of one channel folder take turns (``.lock``, an OS lock, as the plugin
 serialises them per channel): one that waits longer than ``wait_s`` changes nothing
-and says so (:class:`FolderBusy`).
+and says so (:class:`FolderBusy`). A model someone put in ``latest`` by hand is kept as
+a version before it is replaced (the plugin does the same); other files there are
+refused, never deleted. The folders get the umask's mode, so a web server running as
+another user can read them.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import Cancelled, ModelFilesError
 from .folder_versions import (
     CHANNEL_RE,
     LOCK_WAIT_S,
@@ -60,7 +64,7 @@ from .folder_versions import (
 from .locks import LockBusy, exclusive_lock
 from .model_format import FILES
 from .modelfiles import read_model_files
-from .outdir import swap_into_place
+from .outdir import folder_mode, swap_into_place
 from .paths import write_durably
 from .progress import Phase, ProgressHook, Reporter, check_cancel
 from .wording import some_names
@@ -114,26 +118,130 @@ def _channel_turn(chdir: Path, wait_s: float, on_wait: Any = None) -> Iterator[N
         yield
 
 
+def _work_dir(chdir: Path, prefix: str) -> Path:
+    """A new folder in ``.tmp`` with the mode a served folder needs (``mkdtemp`` makes
+    0700: a web server running as another user answered 404 for the whole model)."""
+    tmp_root = chdir / ".tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_root))
+    os.chmod(tmp, folder_mode(tmp_root / "never"))
+    return tmp
+
+
+def _sweep_tmp(chdir: Path) -> None:
+    """Remove what killed publishes left in ``.tmp`` (a model's size each). Called with
+    the channel's turn held, so no other publish or rollback is writing there."""
+    try:
+        entries = list((chdir / ".tmp").iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 def _serve(chdir: Path, version: str) -> None:
     """Make ``latest`` a copy of ``version``: copied beside it, then swapped in whole."""
     src = chdir / ".versions" / version
-    tmp_root = chdir / ".tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="latest-", dir=tmp_root))
+    tmp = _work_dir(chdir, "latest-")
     try:
         for name in (*FILES, MANIFEST):
             write_durably(tmp / name, (src / name).read_bytes())
         swap_into_place(tmp, chdir / "latest")  # the old `latest` ends up in tmp
     finally:
+        if tmp.is_symlink() or tmp.is_file():  # `latest` was a link (the plugin's) or a file
+            tmp.unlink(missing_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _latest_matches(chdir: Path, hashes: dict[str, str]) -> bool:
+    """Whether ``latest`` holds exactly these files (a hand edit or a damaged disk
+    made "already served" untrue)."""
+    try:
+        return all(sha256_hex((chdir / "latest" / n).read_bytes()) == h for n, h in hashes.items())
+    except OSError:
+        return False
+
+
+def _keep_foreign_latest(chdir: Path, rep: Reporter, cancel: threading.Event | None) -> None:
+    """Before ``latest`` is replaced: a model served there by hand (copied in, a
+    Teachable Machine export) is kept as a version first, as the plugin does, so it can
+    be rolled back to. Files that are not a model, or files beside a model, are refused:
+    replacing ``latest`` deleted them."""
+    latest = chdir / "latest"
+    if latest.is_symlink() or not latest.exists():
+        return  # nothing there, or the plugin's link: its target stays
+    if not latest.is_dir():
+        raise FolderPublishError(
+            f"{latest} is a file, not the folder the tills load from; move it away, then "
+            "try again. Nothing was changed."
+        )
+    names = sorted(p.name for p in latest.iterdir())
+    extra = [n for n in names if n not in (*FILES, MANIFEST)]
+    if extra:
+        raise FolderPublishError(
+            f"{latest} holds files this app did not put there ({some_names(extra)}), which "
+            "replacing it would delete; move them out of it, then try again. Nothing was "
+            "changed."
+        )
+    if not names or served_version(chdir) is not None:
+        return
+    try:
+        files = read_model_files(latest)
+    except ModelFilesError as exc:
+        raise FolderPublishError(
+            f"{latest} holds files that are not a whole model ({exc}), which replacing it "
+            "would delete; move them away, then try again. Nothing was changed."
+        ) from None
+    hashes = {n: sha256_hex(b) for n, b in files.files.items()}
+    for v in version_names(chdir):
+        vdir = chdir / ".versions" / v
+        manifest = read_manifest(vdir)
+        if manifest_hashes(manifest) == hashes and not version_problem(vdir, manifest, full=False):
+            return  # kept by an earlier publish that then failed
+    at = dt.datetime.fromtimestamp((latest / "model.json").stat().st_mtime, dt.timezone.utc)
+    rep(Phase.UPLOADING, 0.05, "Keeping the model served before as a version")
+    _store_version(chdir, new_version_name(at), files.files, hashes, rep, cancel)
+
+
+def _serves_something(chdir: Path) -> bool:
+    try:
+        return any((chdir / "latest").iterdir())
+    except OSError:
+        return False
+
+
+def _reusable(chdir: Path, served: str | None, hashes: dict[str, str]) -> str | None:
+    """ "as is" when ``latest`` holds these very files and their stored version is
+    intact; "serve again" when only ``latest`` lost them (its stored copy repairs it);
+    None: store a new version (nothing served, other files, or a damaged stored copy,
+    which could no longer be rolled back to)."""
+    if served is None:
+        return None
+    vdir = chdir / ".versions" / served
+    manifest = read_manifest(vdir)
+    stored = manifest_hashes(manifest)
+    if any(stored.get(n) != h for n, h in hashes.items()):
+        return None
+    if version_problem(vdir, manifest, full=True) is not None:
+        return None
+    return "as is" if _latest_matches(chdir, hashes) else "serve again"
+
+
 def folder_status(root: Path | str, channel_id: str) -> dict[str, Any]:
-    """``{"current": version | None, "versions": [...], "incomplete": [...]}``, newest
-    first (as the plugin's). ``versions`` are those that could be served; a stored
-    version that could not (cut short, files missing from its manifest) is never listed
-    there but in ``incomplete``, as ``{"version", "reason"}``."""
+    """``{"current": version | None, "versions": [...], "incomplete": [...],
+    "served_problem": str | None}``, newest first (as the plugin's). ``versions`` are
+    those that could be served; a stored version that could not (cut short, files
+    missing from its manifest) is never listed there but in ``incomplete``, as
+    ``{"version", "reason"}``. ``current`` is what ``latest`` serves, read from there
+    when its stored copy is not listed. ``served_problem``: why ``latest`` is not the
+    model its manifest names (changed on disk), or that it holds files this app did not
+    publish; None when neither."""
     chdir = channel_dir(root, channel_id)
+    if chdir.parent.exists() and not chdir.parent.is_dir():
+        raise FolderPublishError(f"{chdir.parent} is not a folder.")
     current = served_version(chdir)
     versions, incomplete = [], []
     for v in version_names(chdir):
@@ -143,10 +251,28 @@ def folder_status(root: Path | str, channel_id: str) -> dict[str, Any]:
             versions.append(describe_version(chdir, v, current))
         else:
             incomplete.append({"version": v, "reason": problem})
+    latest = chdir / "latest"
+    served = next((v for v in versions if v["current"]), None)
+    if current is not None and served is None:
+        served = describe_version(chdir, current, current, folder=latest)
+    problem = None
+    if current is not None:
+        why = version_problem(latest, read_manifest(latest), full=True)
+        if why is not None:
+            problem = (
+                f"latest/ {why}, so the tills may fail to load it: publish the model again "
+                "or roll back to repair it"
+            )
+    elif _serves_something(chdir):
+        problem = (
+            "latest/ holds files this app did not publish (copied in by hand?); the next "
+            "publish keeps a whole model there as a version first"
+        )
     return {
-        "current": next((v for v in versions if v["current"]), None),
+        "current": served,
         "versions": versions,
         "incomplete": incomplete,
+        "served_problem": problem,
     }
 
 
@@ -158,22 +284,21 @@ def _prune(chdir: Path, keep: int, served: str) -> None:
 
 def _store_version(
     chdir: Path,
+    version: str,
     data: dict[str, bytes],
     hashes: dict[str, str],
     rep: Reporter,
     cancel: threading.Event | None,
-) -> str:
-    """The three files and their manifest as a new version in ``.versions`` (written in
-    ``.tmp`` and renamed in whole); its name."""
+) -> None:
+    """The three files and their manifest as ``.versions/<version>`` (written in
+    ``.tmp`` and renamed in whole)."""
     (chdir / ".versions").mkdir(parents=True, exist_ok=True)
-    (chdir / ".tmp").mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="upload-", dir=chdir / ".tmp"))
+    tmp = _work_dir(chdir, "upload-")
     try:
         for i, name in enumerate(FILES):
             check_cancel(cancel)
             rep(Phase.UPLOADING, 0.1 + 0.6 * i / len(FILES), f"Copying {name}")
             write_durably(tmp / name, data[name])
-        version = new_version_name()
         manifest = {
             "format": 1,
             "createdAt": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
@@ -185,7 +310,14 @@ def _store_version(
         os.replace(tmp, chdir / ".versions" / version)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return version
+
+
+def _switched(channel_id: str, version: str) -> Cancelled:
+    """Ctrl-C or ``kill`` during the switch acts once it is done (the swap defers it):
+    the command must say what happened, not "nothing was changed"."""
+    return Cancelled(
+        f"Interrupted after the switch: channel {channel_id} now serves version {version}."
+    )
 
 
 def publish_to_folder(
@@ -224,26 +356,45 @@ def publish_to_folder(
     waiting = "Waiting for another publish to this channel folder to finish"
     try:
         with _channel_turn(chdir, wait_s, lambda: rep(Phase.UPLOADING, 0.05, waiting)):
+            _sweep_tmp(chdir)
             served = served_version(chdir)
-            if served is not None:
-                old = manifest_hashes(read_manifest(chdir / ".versions" / served))
-                if all(old.get(n) == h for n, h in hashes.items()):
-                    return FolderPublishResult(
-                        served, chosen, chdir / "latest", files.metadata, True
-                    )
-            version = _store_version(chdir, files.files, hashes, rep, cancel)
-            rep(Phase.UPLOADING, 0.8, "Switching the served model")
+            reuse = _reusable(chdir, served, hashes)
+            if reuse == "as is":
+                assert served is not None
+                return FolderPublishResult(served, chosen, chdir / "latest", files.metadata, True)
+            _keep_foreign_latest(chdir, rep, cancel)
+            if reuse == "serve again":  # `latest` was changed on disk: the stored copy repairs it
+                assert served is not None
+                version = served
+                rep(Phase.UPLOADING, 0.8, "Repairing the served model")
+                try:
+                    _serve(chdir, version)
+                except KeyboardInterrupt:
+                    raise _switched(chosen, version) from None
+                rep(Phase.VERIFYING, 1.0, "Published")
+                return FolderPublishResult(version, chosen, chdir / "latest", files.metadata, False)
+            version = new_version_name()
             try:
+                _store_version(chdir, version, files.files, hashes, rep, cancel)
+                rep(Phase.UPLOADING, 0.8, "Switching the served model")
                 _serve(chdir, version)
-            except BaseException:
-                if served_version(chdir) != version:  # never served: not kept either
-                    shutil.rmtree(chdir / ".versions" / version, ignore_errors=True)
+            except BaseException as exc:
+                if served_version(chdir) == version:  # the switch was done, then interrupted
+                    _prune(chdir, keep, version)
+                    if isinstance(exc, KeyboardInterrupt):
+                        raise _switched(chosen, version) from None
+                    raise
+                shutil.rmtree(chdir / ".versions" / version, ignore_errors=True)
                 raise
             _prune(chdir, keep, version)
     except OSError as exc:
+        before = (
+            "What was served before is still served."
+            if _serves_something(chdir)
+            else "Nothing was published."
+        )
         raise FolderPublishError(
-            f"Could not publish to {chdir}: {exc.strerror or exc}. What was served before "
-            "is still served."
+            f"Could not publish to {chdir}: {exc.strerror or exc}. {before}"
         ) from None
     rep(Phase.VERIFYING, 1.0, "Published")
     return FolderPublishResult(version, chosen, chdir / "latest", files.metadata, False)
@@ -261,8 +412,15 @@ def rollback_folder(
         raise FolderPublishError(f"Model version {version} does not exist in {chdir}.")
     try:
         with _channel_turn(chdir, wait_s):
+            _sweep_tmp(chdir)
             check_version(vdir)
-            _serve(chdir, version)
+            _keep_foreign_latest(chdir, Reporter(None, None), None)
+            try:
+                _serve(chdir, version)
+            except KeyboardInterrupt:
+                if served_version(chdir) == version:
+                    raise _switched(channel_id, version) from None
+                raise
     except OSError as exc:
         raise FolderPublishError(
             f"Could not switch versions in {chdir}: {exc.strerror or exc}. "
@@ -293,6 +451,7 @@ def save_copy(model_dir: Path | str, dest: Path | str) -> Path:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        os.chmod(tmp, folder_mode(out))
         try:
             for name in FILES:
                 write_durably(tmp / name, files.files[name])

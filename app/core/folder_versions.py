@@ -163,8 +163,12 @@ def check_version(vdir: Path) -> dict[str, Any]:
     return manifest
 
 
-def describe_version(chdir: Path, version: str, current: str | None) -> dict[str, Any]:
-    vdir = chdir / ".versions" / version
+def describe_version(
+    chdir: Path, version: str, current: str | None, folder: Path | None = None
+) -> dict[str, Any]:
+    """A stored version for status; ``folder``: read from there instead (``latest``, when
+    the served version's stored copy is gone or damaged)."""
+    vdir = folder or chdir / ".versions" / version
     manifest = read_manifest(vdir) or {}
     damaged = None
     try:

@@ -61,6 +61,19 @@ def expected_export_bytes(alpha: float, n_products: int, quantize: str = "none")
     return int(float32 + H5_OVERHEAD + float32 * share + JSON_BYTES)
 
 
+def folder_mode(out_dir: Path) -> int:
+    """The mode a folder written in a temp folder gets: the old folder's, else the umask
+    default (``mkdtemp`` makes 0700, which a web server running as another user cannot
+    read)."""
+    try:
+        return out_dir.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
 def temp_prefix(out_dir: Path) -> str:
     """``.<name>.tmp-<pid>-``: ours by name, its owner by PID, short whatever the name."""
     return f".{_stem(out_dir.name)}{TMP_TAG}{os.getpid()}-"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from app.core.errors import TrainerError
+from app.core.errors import Cancelled, TrainerError
 from app.core.folder_publish import (
     FolderPublishError,
     folder_status,
@@ -131,3 +133,134 @@ def test_folder_publishing_imports_without_qt() -> None:
     code = "import sys; sys.modules['PySide6'] = None; import app.core.folder_publish; print('ok')"
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_the_served_folders_are_readable_by_a_web_server_of_another_user(
+    tmp_path: Path, tm_export: Path
+) -> None:
+    """mkdtemp makes 0700: a web server running as another user answered 404."""
+    shop = tmp_path / "assets"
+    old = os.umask(0o022)
+    try:
+        v = publish_to_folder(make_model(tmp_path / "a", tm_export), shop).version
+        copy = save_copy(tmp_path / "a", tmp_path / "usb" / "model")
+    finally:
+        os.umask(old)
+    for folder in (shop / "2" / "latest", shop / "2" / ".versions" / v, copy):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755, folder
+        for name in FILES:
+            assert stat.S_IMODE((folder / name).stat().st_mode) & 0o044 == 0o044
+
+
+def test_a_model_served_by_hand_is_kept_and_other_files_are_never_deleted(
+    tmp_path: Path, tm_export: Path
+) -> None:
+    shop = tmp_path / "assets"
+    latest = shop / "2" / "latest"
+    by_hand = make_model(latest, tm_export, trained="01")  # copied in before this app
+    assert folder_status(shop, "2")["served_problem"].startswith("latest/ holds files")
+    b = publish_to_folder(make_model(tmp_path / "b", tm_export, trained="02"), shop)
+    st = folder_status(shop, "2")
+    assert st["current"]["version"] == b.version and st["served_problem"] is None
+    kept = [v["version"] for v in st["versions"] if not v["current"]]
+    assert len(kept) == 1  # the model served by hand, now a version that can be served again
+    rollback_folder(shop, "2", kept[0])
+    assert read_model_files(by_hand).metadata["trainedAt"].startswith("2026-01-01")
+
+    (latest / "notes.txt").write_text("the owner's")
+    before = {p.name: p.read_bytes() for p in latest.iterdir()}
+    for act in (
+        lambda: publish_to_folder(tmp_path / "b", shop),
+        lambda: rollback_folder(shop, "2", b.version),
+    ):
+        with pytest.raises(FolderPublishError, match=r"did not put there \(notes.txt\)"):
+            act()
+        assert {p.name: p.read_bytes() for p in latest.iterdir()} == before  # nothing changed
+
+    (latest / "notes.txt").unlink()
+    (latest / "manifest.json").unlink()
+    (latest / "weights.bin").unlink()  # not a whole model: refused, not deleted
+    with pytest.raises(FolderPublishError, match="not a whole model"):
+        publish_to_folder(tmp_path / "b", shop)
+    assert sorted(p.name for p in latest.iterdir()) == ["metadata.json", "model.json"]
+
+
+def test_damaged_served_files_are_reported_and_repaired(tmp_path: Path, tm_export: Path) -> None:
+    shop = tmp_path / "assets"
+    a = make_model(tmp_path / "a", tm_export)
+    first = publish_to_folder(a, shop)
+    weights = shop / "2" / "latest" / "weights.bin"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    st = folder_status(shop, "2")
+    assert st["current"]["version"] == first.version
+    assert "weights.bin holds 1000 bytes" in st["served_problem"]
+    again = publish_to_folder(a, shop)  # not "already served": the stored copy repairs it
+    assert again.version == first.version and not again.reused
+    assert weights.read_bytes() == (a / "weights.bin").read_bytes()
+    assert folder_status(shop, "2")["served_problem"] is None
+
+    stored = shop / "2" / ".versions" / first.version / "weights.bin"
+    stored.write_bytes(stored.read_bytes()[:1000])  # the served version's stored copy
+    st = folder_status(shop, "2")
+    assert st["current"]["version"] == first.version  # still what the tills load
+    assert st["current"]["products"] == 5 and st["served_problem"] is None
+    assert [v["version"] for v in st["incomplete"]] == [first.version]
+    fresh = publish_to_folder(a, shop)  # a new stored copy, so it can be served again later
+    assert fresh.version != first.version and not fresh.reused
+    assert folder_status(shop, "2")["current"]["version"] == fresh.version
+
+
+def test_leftovers_of_a_killed_publish_are_removed_by_the_next(
+    tmp_path: Path, tm_export: Path
+) -> None:
+    shop = tmp_path / "assets"
+    publish_to_folder(make_model(tmp_path / "a", tm_export), shop)
+    left = shop / "2" / ".tmp" / "latest-killed"
+    left.mkdir()
+    (left / "weights.bin").write_bytes(b"x" * 1000)
+    publish_to_folder(make_model(tmp_path / "b", tm_export, trained="02"), shop)
+    assert not list((shop / "2" / ".tmp").iterdir())
+
+
+def test_an_interrupt_says_what_was_done(
+    tmp_path: Path, tm_export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C waits through the switch and acts after it (deferred_interrupts): the
+    command said "nothing was changed" when the new model was served."""
+    import app.core.folder_publish as fp
+
+    shop = tmp_path / "assets"
+    first = publish_to_folder(make_model(tmp_path / "a", tm_export), shop)
+    b = make_model(tmp_path / "b", tm_export, trained="02")
+    real_swap, real_store = fp.swap_into_place, fp._store_version
+
+    def swap_then_interrupt(*args: object, **kw: object) -> None:
+        real_swap(*args, **kw)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    def store_then_interrupt(*args: object, **kw: object) -> None:
+        real_store(*args, **kw)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fp, "_store_version", store_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):  # stored, never served: nothing was changed
+        publish_to_folder(b, shop)
+    st = folder_status(shop, "2")
+    assert st["current"]["version"] == first.version
+    assert [v["version"] for v in st["versions"]] == [first.version]  # no orphan version
+
+    monkeypatch.setattr(fp, "_store_version", real_store)
+    monkeypatch.setattr(fp, "swap_into_place", swap_then_interrupt)
+    with pytest.raises(Cancelled, match="now serves") as info:
+        publish_to_folder(b, shop)
+    second = folder_status(shop, "2")["current"]["version"]
+    assert second != first.version and second in str(info.value)
+    with pytest.raises(Cancelled, match=f"now serves version {first.version}"):
+        rollback_folder(shop, "2", first.version)
+    assert folder_status(shop, "2")["current"]["version"] == first.version
+
+
+def test_status_of_a_path_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(FolderPublishError, match="is not a folder"):
+        folder_status(tmp_path / "afile", "1")

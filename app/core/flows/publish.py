@@ -95,6 +95,7 @@ class TargetStatus:
     current: ModelVersion | None  # None: nothing is served yet
     versions: list[ModelVersion]  # newest first; only versions that could be served
     unservable: list[UnservableVersion] = field(default_factory=list)
+    served_problem: str | None = None  # what is wrong with what the tills load, if anything
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,7 @@ class FolderTarget:
             self._version(raw["current"]) if raw["current"] else None,
             [self._version(v) for v in raw["versions"]],
             [UnservableVersion(v["version"], v["reason"]) for v in raw["incomplete"]],
+            raw["served_problem"],
         )
 
     def versions(self) -> list[ModelVersion]:

@@ -131,14 +131,15 @@ class FolderPlace:
 
     def served_text(self, status: TargetStatus) -> str:
         current = status.current
+        warning = f" Warning: {status.served_problem}." if status.served_problem else ""
         if current is None:
-            return f"Nothing published for channel {self.channel} here yet."
+            return f"Nothing published for channel {self.channel} here yet.{warning}"
         text = (
             f"Channel {self.channel} in this folder serves {describe_version(current)}, "
-            f"version {current.version}."
+            f"version {current.version}.{warning}"
         )
         if len(status.versions) > 1:
-            text = text[:-1] + ". Choose an earlier one to serve it again:"
+            text += " Choose an earlier one to serve it again:"
         return text
 
     def publish_question(self, local: str, current: Mapping[str, Any] | None) -> tuple[str, str]:
