@@ -28,6 +28,8 @@ _event: threading.Event | None = None
 _asked = False  # a signal set the event (see :func:`asked`)
 # what a command says when Ctrl-C or kill stopped it before anything was written
 INTERRUPTED = "Interrupted; nothing was changed."
+# ... and when it came after the new model took the folder's name
+TOO_LATE = "note: Ctrl-C came after the model was written; it is kept."
 
 
 @contextmanager

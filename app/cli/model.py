@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import Cancelled
 from .arguments import whole_number
+from .interrupt import INTERRUPTED, TOO_LATE, cooperative
+from .progress import StderrProgress
 
 
 def add_predict(sub: Any) -> None:
@@ -109,11 +112,18 @@ def run_teach(args: argparse.Namespace) -> int:
     from ..core.flows.teach import PhotosRefused, TeachRequest, teach_photos
 
     request = TeachRequest(args.model_dir, args.product, list(args.photos), args.base_weights)
+    cancel = cooperative()  # as train: raised anywhere, Ctrl-C was lost in TensorFlow's load
+    progress = StderrProgress()
     try:
-        outcome = teach_photos(request)
+        outcome = teach_photos(request, on_progress=progress, cancel=cancel)
     except PhotosRefused as exc:
         _refused(exc.refused)
         raise
+    except Cancelled:
+        raise Cancelled(f"\n{INTERRUPTED}") from None
+    progress.done()
+    if cancel.is_set():  # too late to stop: the updated model was being written
+        print(TOO_LATE, file=sys.stderr)
     _refused(outcome.refused)
     result = outcome.result
     photos = f"{result.photos} photo{'s' if result.photos != 1 else ''}"

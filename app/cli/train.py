@@ -26,7 +26,7 @@ from ..core.flows.train import (
 )
 from ..core.wording import never_sure, weak_line
 from .arguments import channel_id, whole_number
-from .interrupt import INTERRUPTED, cooperative
+from .interrupt import INTERRUPTED, TOO_LATE, cooperative
 from .login import login_from_args
 from .progress import StderrProgress
 
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         raise Cancelled(f"\n{INTERRUPTED}") from None
     progress.done()
     if cancel.is_set():  # too late to stop: the new model was being written
-        print("note: Ctrl-C came after the model was written; it is kept.", file=sys.stderr)
+        print(TOO_LATE, file=sys.stderr)
     names = opened.catalogue.names()
     for line in outcome.report.summary_lines(names):
         print(f"note: {line}", file=sys.stderr)

@@ -197,7 +197,7 @@ def _validate_and_swap(
     os.chmod(tmp, mode)  # mkdtemp made it 0700
     keep = (lambda old: keep_previous(old, out_dir)) if keep_history else None
     swap_into_place(tmp, out_dir, keep)
-    rep(Phase.EXPORTING, 1.0, f"Saved to {out_dir}")
+    rep.report(Phase.EXPORTING, 1.0, f"Saved to {out_dir}")  # a cancel from now on is too late
 
 
 def _raise_export_error(exc: Exception, out_dir: Path) -> NoReturn:

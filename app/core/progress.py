@@ -101,6 +101,11 @@ class Reporter:
 
     def __call__(self, phase: Phase, fraction: float, message: str = "", **metrics: float) -> None:
         check_cancel(self.cancel)
+        self.report(phase, fraction, message, **metrics)
+
+    def report(self, phase: Phase, fraction: float, message: str = "", **metrics: float) -> None:
+        """Report without checking the cancel event: for what is already done and kept
+        (after a model's swap, a Cancel raised here said "nothing was changed")."""
         if self._cb is None:
             return
         f = min(1.0, max(0.0, fraction))

@@ -41,3 +41,40 @@ def test_ctrl_c_between_the_exchange_and_keeping_the_old_model_loses_nothing(
         swap_into_place(new, target, keep)
     assert (target / "model.json").read_text() == "new"
     assert (kept / "model.json").read_text() == "old"
+
+
+def test_a_cancel_during_the_swap_of_a_model_is_too_late_not_a_failure(
+    tmp_path: Path, tm_export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in a cooperative command (train, teach) sets the cancel event; set during
+    the swap, the report after it raised Cancelled: "nothing was changed" over a model
+    already replaced (and teach's memory of the photos never saved)."""
+    import json
+    import shutil
+    import threading
+
+    import app.core.export as export
+    from app.core.modelfiles import FILES, TRAINER_NAME
+
+    model = tmp_path / "model"
+    model.mkdir()
+    for name in ("model.json", "weights.bin"):
+        shutil.copy(tm_export / name, model / name)
+    meta = {
+        "labels": ["1", "2", "3", "4", "5"],
+        "trainedAt": "2026-01-01T00:00:00Z",
+        "trainer": {"name": TRAINER_NAME},  # one of ours: replaced in place
+    }
+    (model / "metadata.json").write_text(json.dumps(meta))
+    files = {name: (model / name).read_bytes() for name in FILES}
+    files["metadata.json"] = json.dumps({**meta, "trainedAt": "2026-01-02T00:00:00Z"}).encode()
+    cancel = threading.Event()
+    real_swap = export.swap_into_place
+
+    def swap_then_cancel(*args: object, **kw: object) -> None:
+        real_swap(*args, **kw)  # type: ignore[arg-type]
+        cancel.set()  # the deferred Ctrl-C acts here, as cooperative commands handle it
+
+    monkeypatch.setattr(export, "swap_into_place", swap_then_cancel)
+    export.replace_model_files(model, files, on_progress=lambda p: None, cancel=cancel)
+    assert json.loads((model / "metadata.json").read_text())["trainedAt"].startswith("2026-01-02")
