@@ -8,6 +8,7 @@ same training code run from a folder, a Vendure channel or the GUI's edits.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -95,6 +96,9 @@ class Catalogue:
     source: str = ""  # folder path or server URL, for messages
     # photos beside the product folders, in none of them: reported, never trained
     loose: list[Path] = field(default_factory=list)
+    # folders (or links) beside the product folders that cannot be products: (the
+    # folder's name as text, why)
+    unusable_folders: list[tuple[str, str]] = field(default_factory=list)
 
     def active(self) -> list[Product]:
         return [p for p in self.products if p.included]
@@ -114,22 +118,32 @@ class Catalogue:
 def catalogue_from_folder(root: Path | str) -> Catalogue:
     """One sub-folder per product (folder name = product ID), images inside.
 
-    Hidden and system files are ignored; images may sit in nested folders. Every other
-    file is kept, whatever its suffix, for the photo check to use or report.
+    Hidden and system files are ignored; images may sit in nested folders, linked ones
+    included. Every other file is kept, whatever its suffix, for the photo check to use
+    or report; a folder that cannot be a product is reported (``unusable_folders``).
     """
     from .errors import DatasetError
 
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"Image folder not found: {root}")
-    products = []
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        images = [ImageRef(f) for f in sorted(sub.rglob("*")) if listed_in_folder(f, sub)]
-        products.append(Product(id=sub.name, name=sub.name, images=images))
+    products, unusable = [], []
+    for sub in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
+        shown = os.fsencode(sub.name).decode("utf-8", "replace")
+        if sub.is_symlink() and not sub.exists():  # to nothing, or to itself
+            unusable.append((shown, "a link to a folder that does not exist"))
+        elif not sub.is_dir():
+            continue  # a file: a loose photo below, or a README
+        elif shown != sub.name:
+            unusable.append((shown, "its name is not valid text (UTF-8): rename the folder"))
+        else:
+            images = [ImageRef(f) for f in _files_under(sub) if listed_in_folder(f, sub)]
+            products.append(Product(id=sub.name, name=sub.name, images=images))
     if not products:
+        why = "; ".join(f"{name}: {why}" for name, why in unusable[:5])
         raise DatasetError(
             f"No product folders in {root}: put each product's photos in a sub-folder "
-            "named after the product."
+            "named after the product." + (f" Not used: {why}." if why else "")
         )
     # photos only: a README or LICENSE beside the folders (the sample shop's) is no slip
     loose = [
@@ -137,4 +151,21 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
         for f in sorted(root.iterdir())
         if listed_in_folder(f, root) and f.suffix.lower() in IMAGE_FORMATS
     ]
-    return Catalogue(products=products, source=str(root), loose=loose)
+    return Catalogue(products=products, source=str(root), loose=loose, unusable_folders=unusable)
+
+
+def _files_under(top: Path) -> list[Path]:
+    """Every file and link under ``top``, into linked folders too (``rglob`` does not
+    follow them: their photos went unused and unreported); each real folder once, so a
+    link to a folder above it cannot loop."""
+    out: list[Path] = []
+    seen: set[str] = set()
+    for folder, subs, names in os.walk(top, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subs[:] = []
+            continue
+        seen.add(real)
+        subs[:] = [d for d in subs if not d.startswith(".")]
+        out += [Path(folder) / n for n in names]
+    return sorted(out)

@@ -104,6 +104,8 @@ class DatasetReport:
     # str(path) -> the owner's words for each unreadable photo (see PhotoProblem)
     plain: dict[str, str] = field(default_factory=dict)
     loose: list[Path] = field(default_factory=list)  # photos in no product's folder
+    # folders that cannot be products (a link to nothing, a name that is not text)
+    unusable_folders: list[tuple[str, str]] = field(default_factory=list)
 
     def add_unreadable(self, product: str, path: Path, problem: PhotoProblem) -> None:
         entry = (product, path, problem.reason)
@@ -151,6 +153,7 @@ class DatasetReport:
             reason = f"none of its {n} photo(s) could be used" if n else "it has no photos"
             out.append({"product": pid, "reason": reason})
         out += [{"product": pid, "reason": "left out by you"} for pid in self.excluded]
+        out += [{"product": name, "reason": why} for name, why in self.unusable_folders]
         return out
 
     def summary_lines(self, names: dict[str, str] | None = None) -> list[str]:
@@ -241,6 +244,7 @@ def build_dataset(
     products = [p for p in catalogue.products]
     report.excluded = [p.id for p in products if not p.included]
     report.loose = list(catalogue.loose)
+    report.unusable_folders = list(catalogue.unusable_folders)
     report.clashes = name_clashes([p.id for p in products])
     active = [p for p in products if p.included]
     total = sum(len(p.active_images()) for p in active) or 1
@@ -307,6 +311,10 @@ def _finish(
             first = "; ".join(f"{Path(p).name}: {w}" for p, w in list(why.items())[:3])
             message += f"; {shown}{' …' if len(unusable) > 5 else ''}"
             message += f" — {first}" if first else ""
+        if report.unusable_folders:
+            folders = report.unusable_folders
+            shown = "; ".join(f"{name}: {why}" for name, why in folders[:5])
+            message += f"; folders not used: {shown}{' …' if len(folders) > 5 else ''}"
         if report.excluded:
             shown = ", ".join(names.get(p, p) for p in report.excluded[:10])
             more = " …" if len(report.excluded) > 10 else ""
@@ -372,7 +380,7 @@ def check_photo(path: Path) -> PhotoProblem | None:
         return PhotoProblem(f"unreadable ({exc.strerror or exc})", _os_words(exc))
     if not stat.S_ISREG(st.st_mode):
         return owners("not a regular file (a named pipe, device or socket)")
-    if suffix in UNSUPPORTED_IMAGE_SUFFIXES:
+    if suffix in UNSUPPORTED_IMAGE_SUFFIXES and _plain_format(path) is None:
         return owners(f"not a supported format ({suffix[1:].upper()}; save it as JPEG or PNG)")
     if st.st_size == 0:
         return PhotoProblem("empty file", EMPTY)
@@ -400,6 +408,19 @@ def check_photo(path: Path) -> PhotoProblem | None:
             f"too narrow ({w}×{h} px; the long side may be at most {MAX_ASPECT} times the short)"
         )
     return None
+
+
+def _plain_format(path: Path) -> str | None:
+    """ "JPEG", "PNG" or "WEBP" when a file named as a format we cannot read is really one
+    of these (a phone's export kept ``.HEIC``; ``predict`` and ``teach`` used it while
+    ``train`` refused it by name). Raw files stay refused: Pillow reads only their
+    small preview, as a TIFF."""
+    try:
+        with Image.open(path) as im:
+            fmt = im.format
+    except Exception:  # unreadable for any reason: the format's own refusal says it
+        return None
+    return fmt if fmt in ("JPEG", "PNG", "WEBP") else None
 
 
 def _os_words(exc: OSError) -> str:

@@ -74,6 +74,28 @@ def output_units(topology: dict[str, Any]) -> int | None:
     return last
 
 
+def input_side(topology: dict[str, Any]) -> int | None:
+    """The side of the square photo the model takes (its first 4-D input shape)."""
+    found: list[int] = []
+
+    def walk(node: Any) -> None:
+        if found:
+            return
+        if isinstance(node, dict):
+            shape = node.get("batch_input_shape") or node.get("batch_shape")
+            if isinstance(shape, list) and len(shape) == 4 and isinstance(shape[1], int):
+                found.append(shape[1])
+                return
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(topology)
+    return found[0] if found else None
+
+
 @dataclass(frozen=True)
 class ModelFiles:
     """The three files' bytes as validated, and the parsed metadata.
@@ -161,6 +183,21 @@ def _validate(files: dict[str, bytes]) -> dict[str, Any]:
     size = meta.get("imageSize", 224)
     if not isinstance(size, int) or not 32 <= size <= 1024:
         raise ModelFilesError(f"metadata.json imageSize {size!r} is not a sensible size")
+    side = input_side(model["modelTopology"])
+    if side is not None and side != size:
+        raise ModelFilesError(
+            f"metadata.json imageSize {size} does not match the model's input ({side}×{side} "
+            "px): the files do not belong together"
+        )
+    names = meta.get("labelNames")
+    if names is not None and not (
+        isinstance(names, list)
+        and len(names) == len(labels)
+        and all(isinstance(x, str) for x in names)
+    ):
+        raise ModelFilesError(
+            f"metadata.json labelNames must give one name for each of its {len(labels)} labels"
+        )
     _check_checksum(meta, files["weights.bin"])
     _check_finite(model, files["weights.bin"])
     return meta

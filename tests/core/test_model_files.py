@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -20,7 +21,12 @@ import pytest
 from model_weights import LAST_KERNEL, entry_offset, overflowing, write_weights
 
 from app.core.errors import ModelFilesError
-from app.core.modelfiles import WEIGHTS_SHA256, ExportedModel, read_model_files
+from app.core.modelfiles import (
+    WEIGHTS_SHA256,
+    ExportedModel,
+    read_model_files,
+    validate_model_dir,
+)
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -183,3 +189,28 @@ def test_export_never_replaces_a_folder_that_is_not_ours(
     assert "not a previous export of this trainer" in r.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mine.")]  # no leftovers
+
+
+def test_names_and_input_size_must_fit_the_model(tmp_path: Path, tm_export: Path) -> None:
+    """A hand-edited metadata.json: ``"labelNames": 5`` was a traceback in inspect, predict
+    and teach; three names for five labels named the wrong products ("Sure: B"); an
+    imageSize of 64 on a 224-px model passed inspect, then predict failed with a
+    traceback."""
+    import shutil
+
+    labels = ["1", "2", "3", "4", "5"]
+    for bad, words in (
+        ({"labelNames": 5}, "labelNames must give one name for each of its 5 labels"),
+        ({"labelNames": ["a", "b", "c"]}, "labelNames must give one name"),
+        ({"labelNames": [None] * 5}, "labelNames must give one name"),
+        ({"imageSize": 64}, "imageSize 64 does not match the model's input (224×224 px)"),
+    ):
+        d = tmp_path / f"m{len(list(tmp_path.iterdir()))}"
+        d.mkdir()
+        for name in ("model.json", "weights.bin"):
+            shutil.copy(tm_export / name, d / name)
+        (d / "metadata.json").write_text(json.dumps({"labels": labels, **bad}))
+        with pytest.raises(ModelFilesError, match=re.escape(words)):
+            validate_model_dir(d)
+    (d / "metadata.json").write_text(json.dumps({"labels": labels, "labelNames": list("abcde")}))
+    assert validate_model_dir(d)["labelNames"] == list("abcde")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -202,6 +203,39 @@ def test_report_lists_unsupported_tiny_unticked_and_untrained(tmp_path: Path, gr
     }
     lines = report.summary_lines()
     assert any("phone.HEIC" in ln for ln in lines) and any("Left out by you" in ln for ln in lines)
+
+
+def test_linked_folders_odd_names_and_renamed_photos(tmp_path: Path, grocery) -> None:
+    """Photos in a linked folder inside a product were ignored and a link to a missing
+    product folder was dropped, neither reported; a folder whose name is not UTF-8 failed
+    the export after the whole training (a traceback); a JPEG named .HEIC was refused by
+    train but used by predict and teach."""
+    good = sorted((grocery / "train/Fruit/Kiwi").rglob("*.jpg"))[:4]
+    shop, elsewhere = tmp_path / "shop", tmp_path / "phone"
+    for folder in (shop / "A", shop / "B", elsewhere):
+        folder.mkdir(parents=True)
+    (shop / "A" / "a.jpg").write_bytes(good[0].read_bytes())
+    (elsewhere / "p.jpg").write_bytes(good[1].read_bytes())
+    (shop / "A" / "more").symlink_to(elsewhere)  # photos kept elsewhere, linked in
+    (shop / "A" / "up").symlink_to(shop / "A")  # a link to the folder itself: no loop
+    (shop / "B" / "IMG_1.HEIC").write_bytes(good[2].read_bytes())  # a JPEG by content
+    (shop / "Lime").symlink_to(tmp_path / "usb" / "Lime")  # the stick is not plugged in
+    (shop / "Loop").symlink_to(shop / "Loop")
+    latin1 = os.fsdecode(b"Caf\xe9")
+    (shop / latin1).mkdir()
+    (shop / latin1 / "c.jpg").write_bytes(good[3].read_bytes())
+
+    cat = catalogue_from_folder(shop)
+    assert [p.id for p in cat.products] == ["A", "B"]
+    assert sorted(im.path.name for im in cat.products[0].images) == ["a.jpg", "p.jpg"]
+    report = build_dataset(cat).report
+    assert report.skipped() == []  # the .HEIC that is a JPEG is used
+    assert {n["product"]: n["reason"] for n in report.not_trained()} == {
+        "Lime": "a link to a folder that does not exist",
+        "Loop": "a link to a folder that does not exist",
+        "Caf\ufffd": "its name is not valid text (UTF-8): rename the folder",
+    }
+    json.dumps(report.not_trained(), ensure_ascii=False).encode("utf-8")  # JSON can carry it
 
 
 def test_the_app_shows_the_photo_checks_reasons_as_they_are(tmp_path: Path) -> None:

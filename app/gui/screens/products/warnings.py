@@ -84,6 +84,11 @@ class CheckWarnings(QObject):
             for s in found.duplicates.values():
                 kept = s.same_as.name if s.same_as is not None else "another"
                 lines.append(f"{s.path.name} is the same photo as {kept}: used once")
+        if catalogue.unusable_folders:
+            n = len(catalogue.unusable_folders)
+            parts.append(_count(n, "folder is", "folders are") + " not a product")
+            for name, why in catalogue.unusable_folders:
+                lines.append(f"Folder {name} is not used: {why}")
         if found.conflicts:
             parts.append(
                 _count(len(found.conflicts), "photo is", "photos are") + " filed under two products"
