@@ -404,6 +404,14 @@ class Walk:
         self.wait_until(self.idle_runner("publish", "folder-status"), 120, "publishing to a folder")
         self.wait(0.5)
         self.shot("11b-published-to-folder")
+        # a hand-edited or damaged latest/: the folder's status warns
+        for latest in assets.glob("*/latest"):
+            weights = latest / "weights.bin"
+            weights.write_bytes(weights.read_bytes()[:1000])
+        pub.load_folder_status()
+        self.wait_until(self.idle_runner("folder-status"), 60, "the folder's status")
+        self.wait(0.5)
+        self.shot("11c-folder-latest-damaged")
         pub.confirm = True
         if not with_server:
             return

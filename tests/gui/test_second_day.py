@@ -179,6 +179,21 @@ def test_publish_to_folder_and_rollback_in_the_app(qtbot, window, tm_export, tmp
     assert folder_status(shop, "1")["current"]["trainedAt"].startswith("2026-11-27")
     assert "again" in pub.banner.text()
 
+    # the served files damaged on disk: the app warns, and publishing again repairs them
+    window.session.set_model_dir(a)  # the served one: "Published — train again…"
+    qtbot.waitUntil(lambda: not pub.folder_publish_button.isEnabled(), timeout=10000)
+    weights = shop / "1" / "latest" / "weights.bin"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    pub.load_folder_status()
+    qtbot.waitUntil(lambda: "Warning: latest/" in pub.folder.served.text(), timeout=10000)
+    assert pub.folder_publish_button.isEnabled()
+    task = pub.publish_to_folder()
+    with qtbot.waitSignal(task.finished, timeout=20000):
+        pass
+    assert task.outcome == "ok", task.error and task.error.details
+    assert weights.read_bytes() == (a / "weights.bin").read_bytes()
+    assert folder_status(shop, "1")["served_problem"] is None
+
     task = pub.save_copy(tmp_path / "usb")
     with qtbot.waitSignal(task.finished, timeout=20000):
         pass

@@ -145,7 +145,9 @@ class PublishPanel(QWidget):
         fit_rows(self.versions, len(status.versions), place.max_rows)
         self.update_rollback_button()
         current = status.current
-        self._served = (place.key, current.hashes if current is not None else {})
+        # a damaged `latest` is not "already published": publishing again repairs it
+        intact = current is not None and not status.served_problem
+        self._served = (place.key, current.hashes if intact and current is not None else {})
         self.changed.emit()
 
     def serves(self, model_dir: Path | None) -> bool:
