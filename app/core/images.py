@@ -79,8 +79,10 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         rgba = im.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(bg, rgba).convert("RGB")
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        a = np.asarray(im, dtype=np.float64)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # stretched to the photo's brightest value (a float TIFF of 0-1 values went black)
+        a = np.nan_to_num(np.asarray(im, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        a = np.clip(a, 0.0, None)
         hi = a.max() or 1.0
         return Image.fromarray((a * (255.0 / hi)).astype(np.uint8)).convert("RGB")
     return im.convert("RGB")

@@ -39,6 +39,15 @@ def test_modes_become_rgb(tmp_path, mode) -> None:
     assert arr.dtype == np.uint8 and arr.shape == (40, 40, 3)
 
 
+def test_a_float_tiff_keeps_its_picture(tmp_path) -> None:
+    """Pillow's mode F (a scanner's or a tool's 0-1 floats) clipped to black."""
+    ramp = np.tile(np.linspace(0.0, 1.0, 40, dtype=np.float32), (40, 1))
+    p = tmp_path / "f.tif"
+    Image.fromarray(ramp, mode="F").save(p)
+    arr = load_rgb(p)
+    assert arr.shape == (40, 40, 3) and arr[:, -1].min() == 255 and arr[:, 0].max() == 0
+
+
 def test_alpha_is_composited_on_white(tmp_path) -> None:
     img = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
     p = tmp_path / "t.png"
