@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 
@@ -22,6 +23,9 @@ from .catalogue import IMAGE_FORMATS, UNSUPPORTED_IMAGE_SUFFIXES, Catalogue
 from .errors import DatasetError
 from .images import MAX_PIXELS, file_digest
 from .progress import Phase, ProgressHook, Reporter
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MIN_SIDE = 32  # px: smaller photos hold nothing the 224-px model can learn from
 # A strip (20000×40 px) passed the side check, then its working copy (long side 448 px)
@@ -344,6 +348,19 @@ def name_clashes(ids: list[str]) -> list[tuple[str, str]]:
         else:
             first[key] = pid
     return out
+
+
+def read_photo(path: Path) -> np.ndarray:
+    """The photo as RGB pixels, refused in the training check's words first (``predict``
+    and ``teach`` said "image is too small or malformed ((1, 448, 3))" where ``train``
+    says "too narrow (20000×50 px; …)"); :class:`ImageError` names the file."""
+    from .errors import ImageError
+    from .images import load_rgb
+
+    problem = check_photo(path)
+    if problem is not None:
+        raise ImageError(f"{path.name}: {problem.reason}")
+    return load_rgb(path)
 
 
 def photo_problem(path: Path) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -236,6 +237,34 @@ def test_linked_folders_odd_names_and_renamed_photos(tmp_path: Path, grocery) ->
         "Caf\ufffd": "its name is not valid text (UTF-8): rename the folder",
     }
     json.dumps(report.not_trained(), ensure_ascii=False).encode("utf-8")  # JSON can carry it
+
+
+def test_predict_and_teach_refuse_photos_in_the_training_checks_words(
+    tmp_path: Path, tm_export: Path
+) -> None:
+    """predict and teach said "image is too small or malformed ((1, 448, 3))" where
+    train says "too narrow (20000×50 px; …)"; a folder given to teach was "not found"."""
+    import shutil
+
+    from app.core.dataset import read_photo
+    from app.core.errors import ImageError
+    from app.core.flows.recognise import recognise_files
+    from app.core.flows.teach import TeachRequest, teach_photos
+
+    Image.new("RGB", (20000, 50)).save(tmp_path / "strip.png")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    for name, words in (("strip.png", "too narrow (20000×50 px"), ("empty.jpg", "empty file")):
+        with pytest.raises(ImageError, match=re.escape(f"{name}: {words}")):
+            read_photo(tmp_path / name)
+    said = recognise_files(None, [tmp_path / "strip.png"])  # type: ignore[arg-type]
+    assert said[0].error.startswith("strip.png: too narrow (20000×50 px")
+    model = tmp_path / "model"
+    model.mkdir()
+    for name in ("model.json", "weights.bin"):
+        shutil.copy(tm_export / name, model / name)
+    (model / "metadata.json").write_text('{"labels": ["1", "2", "3", "4", "5"]}')
+    with pytest.raises(ImageError, match="is a folder: give the photos in it"):
+        teach_photos(TeachRequest(model, "1", [tmp_path], None))
 
 
 def test_the_app_shows_the_photo_checks_reasons_as_they_are(tmp_path: Path) -> None:

@@ -126,7 +126,7 @@ def recognise_files(
 ) -> list[Recognition]:
     """Each photo file in turn; ``keep_images`` keeps the decoded pictures (to show)."""
     from ..calibration import describe
-    from ..images import load_rgb
+    from ..dataset import read_photo
 
     out: list[Recognition] = []
     for i, path in enumerate(paths):
@@ -136,7 +136,7 @@ def recognise_files(
                 Progress(Phase.PREPARING, i / len(paths), f"{i + 1}/{len(paths)} {path.name}")
             )
         try:
-            rgb = load_rgb(path)
+            rgb = read_photo(path)
         except ImageError as exc:
             out.append(Recognition(path, [], None, "", str(exc)))
             continue

@@ -82,11 +82,17 @@ def teach_photos(
 ) -> TeachOutcome:
     """Teaches the photos that can be used; :class:`PhotosRefused` when none can. The
     model folder is checked before any photo is read or TensorFlow loaded."""
-    from ..images import file_digest, load_rgb
+    from ..dataset import read_photo
+    from ..images import file_digest
     from ..modelfiles import validate_model_dir
     from ..teach import RefusedPhoto, teach
 
     meta = validate_model_dir(request.model_dir)
+    folders = [p for p in request.photos if p.is_dir()]
+    if folders:
+        raise ImageError(
+            f"{folders[0]} is a folder: give the photos in it ({folders[0] / '*.jpg'}, say)"
+        )
     missing = [p for p in request.photos if not p.is_file()]
     if missing:
         raise ImageError(f"Photo not found: {', '.join(map(str, missing))}")
@@ -98,14 +104,14 @@ def teach_photos(
     for path in request.photos:
         try:  # the same photo twice (or two copies) counts once
             digest = file_digest(path)
-        except OSError:  # unreadable: load_rgb below says why
+        except OSError:  # unreadable: read_photo below says why
             digest = f"unreadable:{path}"
         if digest in seen:
             refused.append((path, f"the same photo as {seen[digest].name} (used once)"))
             continue
         seen[digest] = path
         try:
-            images.append(load_rgb(path))
+            images.append(read_photo(path))
             used.append(path)
         except ImageError as exc:
             refused.append((path, str(exc).split(": ", 1)[-1]))
