@@ -51,7 +51,8 @@ def add_teach(sub: Any) -> None:
 # (a no-op `sync` on a timer), does not load what only these three use.
 def run_predict(args: argparse.Namespace) -> int:
     """One line (or JSON object) per photo on stdout; an unreadable photo is skipped
-    with its reason on stderr and makes the exit code 1."""
+    with its reason on stderr (with ``--json``, also as ``{"file", "skipped"}`` on
+    stdout, so a script sees every photo it gave) and makes the exit code 1."""
     from ..core.flows.recognise import load_model, recognise_files
 
     loaded = load_model(args.model_dir)
@@ -60,6 +61,8 @@ def run_predict(args: argparse.Namespace) -> int:
     for r in recognise_files(loaded, args.images, top=args.top):
         if r.decision is None:
             print(f"{r.path}: skipped: {r.error}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"file": str(r.path), "skipped": r.error}, ensure_ascii=False))
             status = 1
             continue
         if args.json:

@@ -164,6 +164,14 @@ def test_threshold_survives_export_and_is_read_back(
     assert row["decision"].startswith("Sure: " if row["sure"] else "Not sure — ")
     r = cli.run("predict", str(out), str(photo))
     assert ("Sure: " in r.stdout) or ("Not sure — " in r.stdout)
+    (tmp_path / "notes.jpg").write_text("not a photo")  # every photo given has its line
+    r = cli.run("predict", str(out), str(photo), str(tmp_path / "notes.jpg"), "--json")
+    rows = [json.loads(line) for line in r.stdout.strip().splitlines()]
+    assert r.returncode == 1 and [row["file"] for row in rows] == [
+        str(photo),
+        str(tmp_path / "notes.jpg"),
+    ]
+    assert rows[1]["skipped"].startswith("notes.jpg: ") and "skipped" in r.stderr
 
 
 def test_not_a_product_falls_below_the_threshold(grocery: Path, base_weights, tmp_path) -> None:
