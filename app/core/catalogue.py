@@ -99,6 +99,9 @@ class Catalogue:
     # folders (or links) beside the product folders that cannot be products: (the
     # folder's name as text, why)
     unusable_folders: list[tuple[str, str]] = field(default_factory=list)
+    # a shop's photos listed but not downloaded (HTTP 404, not an image, too large):
+    # (product id, why), one per product that shows the photo
+    not_downloaded: list[tuple[str, str]] = field(default_factory=list)
 
     def active(self) -> list[Product]:
         return [p for p in self.products if p.included]

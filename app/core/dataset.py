@@ -110,6 +110,8 @@ class DatasetReport:
     loose: list[Path] = field(default_factory=list)  # photos in no product's folder
     # folders that cannot be products (a link to nothing, a name that is not text)
     unusable_folders: list[tuple[str, str]] = field(default_factory=list)
+    # a shop's photos that could not be downloaded: (product id, why)
+    not_downloaded: list[tuple[str, str]] = field(default_factory=list)
 
     def add_unreadable(self, product: str, path: Path, problem: PhotoProblem) -> None:
         entry = (product, path, problem.reason)
@@ -144,17 +146,35 @@ class DatasetReport:
     def skipped(self) -> list[dict[str, str]]:
         """Every photo not trained on, with why: ``{product, file, reason}`` (``--json``)."""
         loose = [{"product": "", "file": str(p), "reason": LOOSE_WHY} for p in self.loose]
-        return [s.as_json() for s in self.skipped_photos()] + loose
+        gone = [
+            {"product": pid, "file": "", "reason": f"not downloaded: {why}"}
+            for pid, why in self.not_downloaded
+        ]
+        return [s.as_json() for s in self.skipped_photos()] + loose + gone
 
     def not_trained(self) -> list[dict[str, str]]:
         """Every product left out of the model, with why: ``{product, reason}``."""
         bad: dict[str, int] = {}
         for pid, _path, _reason in self.unreadable:
             bad[pid] = bad.get(pid, 0) + 1
+        gone: dict[str, list[str]] = {}
+        for pid, why in self.not_downloaded:
+            gone.setdefault(pid, []).append(why)
         out = []
         for pid in self.no_images:
-            n = bad.get(pid, 0)
-            reason = f"none of its {n} photo(s) could be used" if n else "it has no photos"
+            n, missing = bad.get(pid, 0), gone.get(pid, [])
+            if missing and not n:
+                reason = (
+                    f"none of its {len(missing)} photo(s) could be downloaded from the shop "
+                    f"({missing[0]})"
+                )
+            elif missing:
+                reason = (
+                    f"none of its {n + len(missing)} photo(s) could be used ({len(missing)} "
+                    f"not downloaded: {missing[0]})"
+                )
+            else:
+                reason = f"none of its {n} photo(s) could be used" if n else "it has no photos"
             out.append({"product": pid, "reason": reason})
         out += [{"product": pid, "reason": "left out by you"} for pid in self.excluded]
         out += [{"product": name, "reason": why} for name, why in self.unusable_folders]
@@ -249,6 +269,7 @@ def build_dataset(
     report.excluded = [p.id for p in products if not p.included]
     report.loose = list(catalogue.loose)
     report.unusable_folders = list(catalogue.unusable_folders)
+    report.not_downloaded = list(catalogue.not_downloaded)
     report.clashes = name_clashes([p.id for p in products])
     active = [p for p in products if p.included]
     total = sum(len(p.active_images()) for p in active) or 1

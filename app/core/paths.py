@@ -106,6 +106,29 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def sweep_stale_writes(folder: Path, older_than_s: float = 3600.0) -> int:
+    """Remove what :func:`atomic_writer` left in ``folder`` and its sub-folders when the
+    process was killed mid-write (``.<name>.<random>.tmp``; a download's share each);
+    only ones older than ``older_than_s``, so another process's write in progress is
+    never touched. How many it removed."""
+    import time
+
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for dirpath, _dirs, names in os.walk(folder):
+        for name in names:
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            p = Path(dirpath) / name
+            try:
+                if p.lstat().st_mtime < cutoff:
+                    p.unlink()
+                    removed += 1
+            except OSError:
+                continue
+    return removed
+
+
 def write_durably(path: Path, data: bytes) -> None:
     """Write a new file inside a temp folder that is renamed or swapped in whole later
     (an export, a stored version): on disk before the rename, so a crash after it never

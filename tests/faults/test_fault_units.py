@@ -17,7 +17,7 @@ from PIL import Image
 from app.core import outdir
 from app.core.catalogue import Catalogue, ImageRef, Product, catalogue_from_folder
 from app.core.dataset import build_dataset, photo_problem
-from app.core.errors import BaseWeightsError, ExportError, InvalidOptions
+from app.core.errors import BaseWeightsError, DatasetError, ExportError, InvalidOptions
 from app.core.faults import describe
 from app.core.model import EPOCHS_MAX, SEED_MAX, TrainOptions
 from app.core.pipeline import preflight
@@ -276,3 +276,45 @@ def test_the_app_shows_the_photo_checks_reasons_as_they_are(tmp_path: Path) -> N
         reason = photo_problem(tmp_path / name)
         assert reason is not None and plain_error(reason) == reason
     assert plain_error("unreadable or truncated (image file is truncated)") != ""
+
+
+def test_photos_a_shop_could_not_download_are_reported_with_their_reason(
+    tmp_path: Path, grocery
+) -> None:
+    """They reached the terminal as notes only: --json said "skipped": [] and a product
+    whose every photo 404'd was "it has no photos"."""
+    good = sorted((grocery / "train/Fruit/Kiwi").rglob("*.jpg"))[:2]
+    products = [
+        Product("1", "Kiwi", [ImageRef(good[0]), ImageRef(good[1])]),
+        Product("2", "Mango", []),
+        Product("3", "Lime", []),
+    ]
+    gone = [("2", "HTTP 404 for http://shop/assets/m.jpg"), ("3", "HTTP 404 for x")]
+    with pytest.raises(DatasetError, match=r"Mango: none of its 1 photo\(s\) could be downloaded"):
+        build_dataset(Catalogue(products, not_downloaded=gone))
+    products.append(Product("4", "Pear", [ImageRef(good[0])]))
+    report = build_dataset(Catalogue(products, not_downloaded=gone)).report
+    assert {n["product"]: n["reason"] for n in report.not_trained()} == {
+        "2": "none of its 1 photo(s) could be downloaded from the shop (HTTP 404 for "
+        "http://shop/assets/m.jpg)",
+        "3": "none of its 1 photo(s) could be downloaded from the shop (HTTP 404 for x)",
+    }
+    assert {"product": "2", "file": "", "reason": "not downloaded: HTTP 404 for "
+            "http://shop/assets/m.jpg"} in report.skipped()  # fmt: skip
+
+
+def test_a_download_a_killed_run_left_half_done_is_swept(tmp_path: Path) -> None:
+    """kill -9 during the photo download left ``.<hash>.jpg.<random>.tmp`` files in the
+    image cache for good; another run's write in progress (young) is never touched."""
+    from app.core.paths import atomic_writer, sweep_stale_writes
+
+    sub = tmp_path / "7d"
+    sub.mkdir()
+    old, young = sub / ".7d68.jpg.k2x9qa_p.tmp", sub / ".7d69.jpg.a1b2c3d4.tmp"
+    for p in (old, young):
+        p.write_bytes(b"half a photo")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    with atomic_writer(sub / "7d70.jpg") as fh:
+        fh.write(b"a whole photo")
+    assert sweep_stale_writes(tmp_path) == 1
+    assert sorted(p.name for p in sub.iterdir()) == [".7d69.jpg.a1b2c3d4.tmp", "7d70.jpg"]

@@ -134,14 +134,14 @@ class AdminApi:
         )
         assert data["login"]["__typename"] == "CurrentUser", data
 
-    def upload_assets(self, files: list[Path]) -> list[dict]:
+    def upload_assets(self, files: list[Path], mime: str = "image/jpeg") -> list[dict]:
         query = (
             "mutation($input:[CreateAssetInput!]!){createAssets(input:$input){"
             "__typename ... on Asset{id source} ... on ErrorResult{message}}}"
         )
         ops = {"query": query, "variables": {"input": [{"file": None} for _ in files]}}
         mapping = {str(i): [f"variables.input.{i}.file"] for i in range(len(files))}
-        multipart = {str(i): (f.name, f.read_bytes(), "image/jpeg") for i, f in enumerate(files)}
+        multipart = {str(i): (f.name, f.read_bytes(), mime) for i, f in enumerate(files)}
         resp = self.session.post(
             self.api_url,
             data={"operations": json.dumps(ops), "map": json.dumps(mapping)},

@@ -167,6 +167,7 @@ def sync_channel(
                 )
         model_dir = source.model_dir()
         trained = False
+        left_out = ""  # products the training could not use, for the result line
         if state.local is not None and state.local.up_to_date:
             rep(Phase.PREPARING, 0.05, "The model on this computer is current: publishing it")
         else:
@@ -181,6 +182,15 @@ def sync_channel(
                 request, on_progress=span(steps, 0.15, 1.0, keep_eta=True), cancel=cancel
             )
             trained = True
+            names = opened.catalogue.names()
+            missing = [
+                f"{names.get(r['product'], r['product'])} ({r['reason']})"
+                for r in result.report.not_trained()
+                if r["reason"] != "left out by you"
+            ]
+            if missing:  # in the log only, an unattended sync never said why
+                more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+                left_out = f"; not trained: {'; '.join(missing[:3])}{more}"
             skipped = [(s.path, s.plain) for s in result.report.skipped_photos()]
             use = till_photo_use(opened.catalogue, opened.store.added_images(), skipped)
             till = TillInSync(till_photos, use, accepted, waiting, note)
@@ -190,7 +200,7 @@ def sync_channel(
         return outcome(
             "published",
             f"{upper_first(what)}: published version {published.version} "
-            f"({published.products} products), verified at {published.location}",
+            f"({published.products} products), verified at {published.location}{left_out}",
             ExitCode.OK,
             version=published.version,
             trained=trained,

@@ -54,6 +54,7 @@ class ListedProduct:
     name: str
     assets: tuple[ListedAsset, ...]  # images only, featured first, each asset once
     updated_at: str  # the newest change stamp of the product and its photos (ISO 8601)
+    others: tuple[str, ...] = ()  # the media types of its assets that are not images
 
     @property
     def display_name(self) -> str:
@@ -152,12 +153,15 @@ def product_names(client: ShopClient, ids: Iterable[str]) -> dict[str, str]:
 
 def _listed(item: dict) -> ListedProduct:
     assets: list[ListedAsset] = []
+    others: list[str] = []
     seen: set[str] = set()
     for raw in [item.get("featuredAsset")] + list(item.get("assets") or []):
         if not raw or str(raw["id"]) in seen:
             continue
         seen.add(str(raw["id"]))
-        if not str(raw.get("mimeType") or "image/").startswith("image/"):
+        mime = str(raw.get("mimeType") or "image/")
+        if not mime.startswith("image/"):
+            others.append(mime)
             continue
         size = raw.get("fileSize")
         assets.append(
@@ -174,6 +178,7 @@ def _listed(item: dict) -> ListedProduct:
         name=str(item.get("name") or ""),
         assets=tuple(assets),
         updated_at=max(stamps, key=_instant),
+        others=tuple(others),
     )
 
 
@@ -211,17 +216,26 @@ def fetch_catalogue(
     A cached image is reused without any request when the asset's id, source and
     size are unchanged (Vendure never rewrites an asset's file in place: a new file
     means a new source or a new asset), so only new or changed images are fetched.
-    A photo that cannot be fetched (or is over ``client.max_image_bytes``) is left out
-    and named, with its product, in ``stats.failed``.
+    A photo that cannot be used (HTTP 404, not an image, over ``client.max_image_bytes``)
+    is left out and named, with each product that shows it, in ``stats.failed``. A photo
+    the server did not deliver (no connection, a timeout, HTTP 5xx after the retries)
+    stops the whole read with :class:`ServerUnreachable` once every photo was tried:
+    trained without them, the model recorded them as trained on, so no later ``sync``
+    brought the products back (and ``sync`` published the smaller model). The photos
+    fetched are kept in the cache, so the next try asks only for the rest.
     """
     rep = Reporter(on_progress, cancel)
+    paths.sweep_stale_writes(paths.image_cache_dir())  # downloads a killed run left half-done
     listing = _list(client, rep.sub(0.0, 0.1))
     stats = FetchStats(products=len(listing.products))
     jobs: dict[str, tuple[ListedProduct, ListedAsset]] = {}  # one download per asset
+    shown_in: dict[str, list[ListedProduct]] = {}  # an asset shared by products: each
     for lp in listing.products:
         for asset in lp.assets:
             jobs.setdefault(asset.id, (lp, asset))
+            shown_in.setdefault(asset.id, []).append(lp)
         stats.images += len(lp.assets)
+    undelivered: list[str] = []  # the server's fault, not the photo's
     results: dict[str, Path] = {}
     downloads = rep.sub(0.1, 1.0)
     img_session = _image_session(workers)
@@ -233,6 +247,9 @@ def fetch_catalogue(
         try:
             path, fetched = _cached_image(client, img_session, asset, cancel)
             return asset.id, path, fetched, ""
+        except ServerUnreachable as exc:
+            undelivered.append(str(exc))
+            return asset.id, None, False, str(exc)
         except ShopError as exc:
             return asset.id, None, False, str(exc)
 
@@ -247,8 +264,10 @@ def fetch_catalogue(
                         idx, path, fetched, problem = fut.result()
                         done += 1
                         if path is None:
-                            lp = jobs[idx][0]
-                            stats.failed.append(PhotoFailure(lp.id, lp.display_name, problem))
+                            stats.failed += [
+                                PhotoFailure(lp.id, lp.display_name, problem)
+                                for lp in shown_in[idx]
+                            ]
                         else:
                             results[idx] = path
                             stats.downloaded += int(fetched)
@@ -265,10 +284,23 @@ def fetch_catalogue(
                 raise
     finally:
         img_session.close()
-    if jobs and len(stats.failed) == len(jobs):
+    stats.failed += [  # a manual or a video among the product's files: said, not silent
+        PhotoFailure(lp.id, lp.display_name, f"{mime}, not a photo")
+        for lp in listing.products
+        for mime in lp.others
+    ]
+    failed_assets = len(jobs) - len(results)
+    if jobs and failed_assets == len(jobs):
         raise ServerUnreachable(
             f"None of the {len(jobs)} product photos could be downloaded from "
             f"{client.server_url}; first problem: {stats.failed[0]}"
+        )
+    if undelivered:
+        raise ServerUnreachable(
+            f"{len(undelivered)} of the {len(jobs)} product photos could not be downloaded "
+            f"from {client.server_url} ({undelivered[0]}), so nothing was trained: a model "
+            "without them would pass for up to date. The photos downloaded are kept; try "
+            "again when the shop answers."
         )
     products = [
         Product(
@@ -283,7 +315,12 @@ def fetch_catalogue(
         for lp in listing.products
     ]
     downloads(Phase.DOWNLOADING, 1.0, f"{stats.images} photos of {stats.products} products")
-    fetched = Catalogue(products=products, channel_id=listing.channel_id, source=client.server_url)
+    fetched = Catalogue(
+        products=products,
+        channel_id=listing.channel_id,
+        source=client.server_url,
+        not_downloaded=[(f.product_id, f.reason) for f in stats.failed],
+    )
     return FetchResult(catalogue=fetched, stats=stats, listing=listing)
 
 
@@ -319,6 +356,8 @@ def _cached_image(
                     if resp.status_code >= 500 and attempt < 3:
                         time.sleep(0.5 * 2**attempt)
                         continue
+                    if resp.status_code >= 500 or resp.status_code == 429:  # not delivered
+                        raise ServerUnreachable(f"HTTP {resp.status_code} for {url}")
                     if resp.status_code != 200:
                         raise ShopError(f"HTTP {resp.status_code} for {url}")
                     ctype = resp.headers.get("Content-Type", "")

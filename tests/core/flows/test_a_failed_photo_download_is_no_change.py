@@ -30,7 +30,7 @@ CODE = "one-photo-gone"
 
 
 @pytest.fixture(scope="module")
-def channel(vendure: VendureServer) -> dict:
+def channel(vendure: VendureServer, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Two products of three photos; one of Banana's files is gone from the server."""
     api, ch = add_channel(vendure, CODE)
     ids, gone = {}, None
@@ -41,6 +41,11 @@ def channel(vendure: VendureServer) -> dict:
         if name == "Banana":
             gone = assets[-1]
     assert gone is not None
+    ids["Banana bunch"] = api.create_product("Banana bunch", [gone["id"]])  # shares it
+    manual = tmp_path_factory.mktemp("manual") / "manual.pdf"
+    manual.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    pdf = api.upload_assets([manual], mime="application/pdf")
+    ids["Kiwi manual"] = api.create_product("Kiwi manual", [pdf[0]["id"]])  # no photo at all
     served = urlsplit(gone["source"]).path.removeprefix("/assets/")  # the asset route
     (vendure.asset_dir / served).unlink()
     return {"ids": ids, "gone": gone, "channel": ch}
@@ -53,13 +58,29 @@ def test_opening_the_channel_lists_the_photo_it_could_not_download(
     client.select_channel(CODE)
     opened = open_source(shop_source(client), client=client)
     client.close()
-    banana = channel["ids"]["Banana"]
-    assert [f.product_id for f in opened.failed] == [banana]
-    assert "Banana" in str(opened.failed[0])
+    banana, bunch = channel["ids"]["Banana"], channel["ids"]["Banana bunch"]
+    # named for each product that shows it (it was only the first one)
+    failed = [f for f in opened.failed if "HTTP 404" in f.reason]
+    assert sorted(f.product_id for f in failed) == sorted([banana, bunch])
+    assert {str(f).split(":")[0] for f in failed} == {"Banana", "Banana bunch"}
     downloaded = fingerprint.of_catalogue(opened.catalogue)
     recorded = fingerprint.of_catalogue(opened.trained_on)
     assert len(downloaded[banana]) == 2 and len(recorded[banana]) == 3
     assert f"asset:{channel['gone']['id']}:" in " ".join(recorded[banana])
+
+
+def test_sync_says_which_products_it_could_not_train(
+    cli: Cli, vendure: VendureServer, channel: dict, base_weights: Path
+) -> None:
+    """An unattended sync said "(2 products)" for a 4-product channel, the why only in
+    its log."""
+    conn = ["--server", vendure.url, "--channel", CODE, "--username", vendure.admin_user]
+    env = {"DUKAHUB_TRAINER_PASSWORD": vendure.admin_password}
+    r = cli.run("sync", *conn, "--base-weights", str(base_weights), env=env)
+    assert r.returncode == 0, r.stderr
+    assert "published version" in r.stdout and "(2 products)" in r.stdout
+    assert "; not trained: Banana bunch (none of its 1 photo(s) could be downloaded" in r.stdout
+    assert "Kiwi manual (none of its 1 photo(s) could be downloaded from the shop " in r.stdout
 
 
 def test_after_a_failed_download_status_says_up_to_date(
@@ -71,7 +92,18 @@ def test_after_a_failed_download_status_says_up_to_date(
     trained = cli.run("train", *conn, *fast, "--json", env=env)
     assert trained.returncode == 0, trained.stderr
     assert "note: photo not downloaded: Banana: " in trained.stderr
-    out = Path(json.loads(trained.stdout)["out"])
+    summary = json.loads(trained.stdout)
+    gone = [s for s in summary["skipped"] if s["reason"].startswith("not downloaded: HTTP 404")]
+    ids = channel["ids"]
+    assert sorted(s["product"] for s in gone) == sorted([ids["Banana"], ids["Banana bunch"]])
+    why = {n["product"]: n["reason"] for n in summary["notTrained"]}
+    assert why[ids["Banana bunch"]].startswith(
+        "none of its 1 photo(s) could be downloaded from the shop (HTTP 404"
+    )
+    assert why[ids["Kiwi manual"]] == (
+        "none of its 1 photo(s) could be downloaded from the shop (application/pdf, not a photo)"
+    )  # it was "it has no photos", and the PDF was never mentioned
+    out = Path(summary["out"])
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["imageCount"] == 5  # trained on what could be downloaded
     recorded = fingerprint.from_metadata(meta)
