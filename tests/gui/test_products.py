@@ -38,6 +38,23 @@ def row_texts(screen) -> dict[str, list[str]]:
     }
 
 
+def test_folders_that_cannot_be_products_are_named(qtbot, window, shop_folder, tmp_path):
+    """A folder named in a legacy encoding and a link to a missing folder were dropped
+    without a word (and the former failed the export after the training)."""
+    import os
+
+    shop = tmp_path / "odd-shop"
+    shutil.copytree(shop_folder, shop, symlinks=True)
+    (shop / os.fsdecode(b"Caf\xe9")).mkdir()
+    (shop / "Lime").symlink_to(tmp_path / "usb" / "Lime")
+    screen = open_folder(qtbot, window, shop)
+    assert "2 folders are not a product" in screen.warnings.text()
+    screen.details_button.setChecked(True)
+    details = screen.details.text()
+    assert "Folder Caf\ufffd is not used: its name is not valid text (UTF-8)" in details
+    assert "Folder Lime is not used: a link to a folder that does not exist" in details
+
+
 def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     screen = open_folder(qtbot, window, shop_folder)
     assert window.current_screen() == "products"
