@@ -105,6 +105,8 @@ class DatasetReport:
     excluded_images: list[tuple[str, Path]] = field(default_factory=list)  # photos unticked
     # product ids one letter case (or Unicode form) apart: one folder on Windows and macOS
     clashes: list[tuple[str, str]] = field(default_factory=list)
+    # product ids whose names are the same (two "Kiwi" in a shop): told apart by id only
+    same_names: list[tuple[str, str]] = field(default_factory=list)
     # str(path) -> the owner's words for each unreadable photo (see PhotoProblem)
     plain: dict[str, str] = field(default_factory=dict)
     loose: list[Path] = field(default_factory=list)  # photos in no product's folder
@@ -220,6 +222,11 @@ class DatasetReport:
                 f"Products {nm(a)} and {nm(b)} differ only in upper/lower case: on Windows and "
                 "macOS they are one folder, so copying this shop there merges them; rename one"
             )
+        for a, b in self.same_names:
+            out.append(
+                f"Two products are called {nm(a)} (ids {a} and {b}): the till and this app's "
+                "reports show the same name for either; rename one in the shop"
+            )
         if self.excluded or self.excluded_images:
             out.append(
                 f"Left out by you: {len(self.excluded)} product(s)"
@@ -272,6 +279,13 @@ def build_dataset(
     report.not_downloaded = list(catalogue.not_downloaded)
     report.clashes = name_clashes([p.id for p in products])
     active = [p for p in products if p.included]
+    named: dict[str, str] = {}
+    for p in active:
+        key = unicodedata.normalize("NFC", p.display_name).casefold()
+        if key not in named:
+            named[key] = p.id
+        elif (named[key], p.id) not in report.clashes:  # a folder's ids are its names
+            report.same_names.append((named[key], p.id))
     total = sum(len(p.active_images()) for p in active) or 1
     # the first copy of a photo in each product (a copy in the same product is dropped)
     # and anywhere (a copy in another product is a conflict, trained in both)

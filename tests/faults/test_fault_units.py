@@ -318,3 +318,22 @@ def test_a_download_a_killed_run_left_half_done_is_swept(tmp_path: Path) -> None
         fh.write(b"a whole photo")
     assert sweep_stale_writes(tmp_path) == 1
     assert sorted(p.name for p in sub.iterdir()) == [".7d69.jpg.a1b2c3d4.tmp", "7d70.jpg"]
+
+
+def test_two_shop_products_with_one_name_get_a_note(tmp_path: Path, grocery) -> None:
+    """Two products called "Kiwi" trained without a word: "often confused: Kiwi → Kiwi"."""
+    good = sorted((grocery / "train/Fruit/Kiwi").rglob("*.jpg"))[:3]
+    products = [
+        Product("12", "Kiwi", [ImageRef(good[0])]),
+        Product("15", "kiwi", [ImageRef(good[1])]),
+        Product("16", "Lemon", [ImageRef(good[2])]),
+    ]
+    report = build_dataset(Catalogue(products)).report
+    assert report.same_names == [("12", "15")] and report.clashes == []
+    assert any(
+        line.startswith("Two products are called Kiwi (ids 12 and 15)")
+        for line in report.summary_lines({"12": "Kiwi", "15": "kiwi", "16": "Lemon"})
+    )
+    folder = [Product("Apple", "Apple", [ImageRef(good[0])]), Product("apple", "apple", [])]
+    report = build_dataset(Catalogue(folder + products[2:])).report
+    assert report.same_names == [] and report.clashes == [("Apple", "apple")]  # said once
