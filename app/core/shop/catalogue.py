@@ -25,7 +25,7 @@ from ..catalogue import FROM_SHOP, IMAGE_FORMATS, Catalogue, ImageRef, Product
 from ..errors import ServerUnreachable, ShopError
 from ..progress import Phase, ProgressHook, Reporter, check_cancel
 from ..timestamps import parse_utc
-from .graphql import PRODUCT_IDS, PRODUCT_NAMES, PRODUCTS
+from .graphql import PRODUCT_IDS, PRODUCT_NAMES, PRODUCTS, VARIANT_PHOTOS
 from .transport import TRANSFER_DEADLINE_S, ShopClient, new_http_session
 
 PAGE_SIZE = 100
@@ -152,10 +152,18 @@ def product_names(client: ShopClient, ids: Iterable[str]) -> dict[str, str]:
 
 
 def _listed(item: dict) -> ListedProduct:
+    """A product as listed: its own photos, or where it has none, its variants' (a shop
+    that keeps photos on the variants was "not trained: it has no photos"; a product
+    with photos of its own is listed as before, so its fingerprint does not change)."""
+    raws = [item.get("featuredAsset")] + list(item.get("assets") or [])
+    if not any(_is_image(raw) for raw in raws):
+        for variant in item.get("variants") or []:
+            if isinstance(variant, dict):
+                raws += [variant.get("featuredAsset")] + list(variant.get("assets") or [])
     assets: list[ListedAsset] = []
     others: list[str] = []
     seen: set[str] = set()
-    for raw in [item.get("featuredAsset")] + list(item.get("assets") or []):
+    for raw in raws:
         if not raw or str(raw["id"]) in seen:
             continue
         seen.add(str(raw["id"]))
@@ -182,6 +190,10 @@ def _listed(item: dict) -> ListedProduct:
     )
 
 
+def _is_image(raw: object) -> bool:
+    return isinstance(raw, dict) and str(raw.get("mimeType") or "image/").startswith("image/")
+
+
 def list_catalogue(
     client: ShopClient,
     *,
@@ -200,8 +212,31 @@ def _list(client: ShopClient, rep: Reporter) -> CatalogueListing:
         said = f"Reading the product list… {read:,} of {total:,}" if total else ""
         rep(Phase.DOWNLOADING, read / total if total else 0.0, said or "Reading the product list…")
 
-    products = [_listed(item) for item in _paged(client, PRODUCTS, "read the products", on_page)]
-    return CatalogueListing(channel_id=channel.id, products=products)
+    products: list[ListedProduct | None] = []
+    bare: dict[str, tuple[int, dict]] = {}  # products without a photo of their own
+    for item in _paged(client, PRODUCTS, "read the products", on_page):
+        own = [item.get("featuredAsset")] + list(item.get("assets") or [])
+        if any(_is_image(raw) for raw in own):
+            products.append(_listed(item))
+        else:
+            bare[str(item["id"])] = (len(products), item)
+            products.append(None)
+    for pid, variants in _variant_photos(client, list(bare)).items():
+        bare[pid][1]["variants"] = variants
+    for i, item in bare.values():
+        products[i] = _listed(item)
+    return CatalogueListing(channel_id=channel.id, products=[p for p in products if p])
+
+
+def _variant_photos(client: ShopClient, ids: list[str]) -> dict[str, list[dict]]:
+    """The variants (with their photos) of these products: asked only for products with
+    no photo of their own, so the listing of every other product costs what it did."""
+    out: dict[str, list[dict]] = {}
+    for s in range(0, len(ids), PAGE_SIZE):
+        chunk = ids[s : s + PAGE_SIZE]
+        data = client.gql(VARIANT_PHOTOS, {"ids": chunk, "take": len(chunk)}, what="read products")
+        out.update({str(p["id"]): list(p.get("variants") or []) for p in data["products"]["items"]})
+    return out
 
 
 def fetch_catalogue(

@@ -41,6 +41,13 @@ query($skip: Int!, $take: Int!) {
   products(options: {skip: $skip, take: $take, sort: {id: ASC}}) { totalItems items { id } }
 }"""
 
+VARIANT_PHOTOS = f"""
+query($ids: [String!]!, $take: Int!) {{
+  products(options: {{filter: {{id: {{in: $ids}}}}, take: $take}}) {{
+    items {{ id variants {{ featuredAsset {{ {_ASSET} }} assets {{ {_ASSET} }} }} }}
+  }}
+}}"""
+
 PRODUCT_NAMES = """
 query($ids: [String!]!, $take: Int!) {
   products(options: {filter: {id: {in: $ids}}, take: $take}) { items { id name } }

@@ -32,6 +32,7 @@ from vendure_server.fixtures import (
     GROCERY,
     NO_IMAGE_PRODUCT,
     VendureServer,
+    add_channel,
 )
 
 from app.core import paths
@@ -363,6 +364,40 @@ def test_list_catalogue_reads_no_photo_and_matches_fetch(
         assert after.newest_update == kiwi_after.updated_at
     finally:
         api.gql(update, {"input": {"id": kiwi.id, "featuredAssetId": kiwi.assets[0].id}})
+
+
+def test_a_product_whose_photos_are_on_its_variants_is_trained_from_them(
+    vendure: VendureServer,
+) -> None:
+    """It was "not trained: it has no photos". A product with photos of its own is
+    listed as before (its variants' photos are not added, so its fingerprint stays)."""
+    api, _ = add_channel(vendure, "variant-photos")
+    photos = sorted((GROCERY / "train" / FRUIT["Banana"]).glob("*.jpg"))[:3]
+    assets = api.upload_assets(photos)
+    on_variant = api.create_product("Banana (photos on its variant)", [])
+    own = api.create_product("Banana (photo of its own)", [assets[2]["id"]])
+    new_variants = (
+        "mutation($input:[CreateProductVariantInput!]!){createProductVariants(input:$input){id}}"
+    )
+    for pid, sku, ids in ((on_variant, "B1", assets[:2]), (own, "B2", assets[:1])):
+        variant = {
+            "productId": pid,
+            "sku": sku,
+            "price": 100,
+            "translations": [{"languageCode": "en", "name": f"{sku} 1 kg"}],
+            "assetIds": [a["id"] for a in ids],
+            "featuredAssetId": ids[0]["id"],
+            "optionIds": [],
+        }
+        api.gql(new_variants, {"input": [variant]})
+    c = ShopClient(vendure.url)
+    c.login(vendure.admin_user, vendure.admin_password)
+    c.select_channel("variant-photos")
+    result = fetch_catalogue(c)
+    c.close()
+    photos_of = {p.id: [im.key for im in p.images] for p in result.catalogue.products}
+    assert [k.split(":")[1] for k in photos_of[on_variant]] == [a["id"] for a in assets[:2]]
+    assert [k.split(":")[1] for k in photos_of[own]] == [assets[2]["id"]]
 
 
 def test_photo_over_the_size_cap_is_left_out_and_named(vendure: VendureServer) -> None:
