@@ -55,7 +55,7 @@ def frames_in_folder(folder: Path) -> FramesFound:
     Sub-folders, hidden files and files that are not photos are listed as skipped (with
     a reason), never fatal. Every file is checked by its header, a ``.jpg`` too: an
     empty or cut-off photo of the empty counter was dropped without a word later."""
-    from .dataset import photo_problem
+    from .photo_check import photo_problem
 
     found = FramesFound()
     for p in sorted(Path(folder).iterdir()):

@@ -53,10 +53,12 @@ from .folder_versions import (
     check_channel_id,
     check_version,
     describe_version,
+    folder_status,
     manifest_hashes,
     new_version_name,
     read_manifest,
     served_version,
+    serves_something,
     sha256_hex,
     version_names,
     version_problem,
@@ -206,13 +208,6 @@ def _keep_foreign_latest(chdir: Path, rep: Reporter, cancel: threading.Event | N
     _store_version(chdir, new_version_name(at), files.files, hashes, rep, cancel)
 
 
-def _serves_something(chdir: Path) -> bool:
-    try:
-        return any((chdir / "latest").iterdir())
-    except OSError:
-        return False
-
-
 def _reusable(chdir: Path, served: str | None, hashes: dict[str, str]) -> str | None:
     """ "as is" when ``latest`` holds these very files and their stored version is
     intact; "serve again" when only ``latest`` lost them (its stored copy repairs it);
@@ -228,52 +223,6 @@ def _reusable(chdir: Path, served: str | None, hashes: dict[str, str]) -> str | 
     if version_problem(vdir, manifest, full=True) is not None:
         return None
     return "as is" if _latest_matches(chdir, hashes) else "serve again"
-
-
-def folder_status(root: Path | str, channel_id: str) -> dict[str, Any]:
-    """``{"current": version | None, "versions": [...], "incomplete": [...],
-    "served_problem": str | None}``, newest first (as the plugin's). ``versions`` are
-    those that could be served; a stored version that could not (cut short, files
-    missing from its manifest) is never listed there but in ``incomplete``, as
-    ``{"version", "reason"}``. ``current`` is what ``latest`` serves, read from there
-    when its stored copy is not listed. ``served_problem``: why ``latest`` is not the
-    model its manifest names (changed on disk), or that it holds files this app did not
-    publish; None when neither."""
-    chdir = channel_dir(root, channel_id)
-    if chdir.parent.exists() and not chdir.parent.is_dir():
-        raise FolderPublishError(f"{chdir.parent} is not a folder.")
-    current = served_version(chdir)
-    versions, incomplete = [], []
-    for v in version_names(chdir):
-        vdir = chdir / ".versions" / v
-        problem = version_problem(vdir, read_manifest(vdir), full=False)
-        if problem is None:
-            versions.append(describe_version(chdir, v, current))
-        else:
-            incomplete.append({"version": v, "reason": problem})
-    latest = chdir / "latest"
-    served = next((v for v in versions if v["current"]), None)
-    if current is not None and served is None:
-        served = describe_version(chdir, current, current, folder=latest)
-    problem = None
-    if current is not None:
-        why = version_problem(latest, read_manifest(latest), full=True)
-        if why is not None:
-            problem = (
-                f"latest/ {why}, so the tills may fail to load it: publish the model again "
-                "or roll back to repair it"
-            )
-    elif _serves_something(chdir):
-        problem = (
-            "latest/ holds files this app did not publish (copied in by hand?); the next "
-            "publish keeps a whole model there as a version first"
-        )
-    return {
-        "current": served,
-        "versions": versions,
-        "incomplete": incomplete,
-        "served_problem": problem,
-    }
 
 
 def _prune(chdir: Path, keep: int, served: str) -> None:
@@ -390,7 +339,7 @@ def publish_to_folder(
     except OSError as exc:
         before = (
             "What was served before is still served."
-            if _serves_something(chdir)
+            if serves_something(chdir)
             else "Nothing was published."
         )
         raise FolderPublishError(

@@ -3,7 +3,7 @@
 The layout is the Vendure plugin's (``ml-model-storage.ts``), see
 :mod:`app.core.folder_publish`. A version is served only when its ``manifest.json``
 lists the three files once each and they match it (sizes; before serving, every byte
-and metadata's ``weightsSha256``). Read-only here: publishing writes.
+and metadata's ``weightsSha256``). Read-only here, ``status`` included: publishing writes.
 """
 
 from __future__ import annotations
@@ -192,4 +192,58 @@ def describe_version(
         "metadata": meta,
         "products": len(labels) if damaged is None else None,
         "damaged": damaged,  # None, or why the version's metadata cannot be used
+    }
+
+
+def serves_something(chdir: Path) -> bool:
+    """Whether ``latest`` holds anything (ours or not)."""
+    try:
+        return any((chdir / "latest").iterdir())
+    except OSError:
+        return False
+
+
+def folder_status(root: Path | str, channel_id: str) -> dict[str, Any]:
+    """``{"current": version | None, "versions": [...], "incomplete": [...],
+    "served_problem": str | None}``, newest first (as the plugin's). ``versions`` are
+    those that could be served; a stored version that could not (cut short, files
+    missing from its manifest) is never listed there but in ``incomplete``, as
+    ``{"version", "reason"}``. ``current`` is what ``latest`` serves, read from there
+    when its stored copy is not listed. ``served_problem``: why ``latest`` is not the
+    model its manifest names (changed on disk), or that it holds files this app did not
+    publish; None when neither."""
+    chdir = channel_dir(root, channel_id)
+    if chdir.parent.exists() and not chdir.parent.is_dir():
+        raise FolderPublishError(f"{chdir.parent} is not a folder.")
+    current = served_version(chdir)
+    versions, incomplete = [], []
+    for v in version_names(chdir):
+        vdir = chdir / ".versions" / v
+        problem = version_problem(vdir, read_manifest(vdir), full=False)
+        if problem is None:
+            versions.append(describe_version(chdir, v, current))
+        else:
+            incomplete.append({"version": v, "reason": problem})
+    latest = chdir / "latest"
+    served = next((v for v in versions if v["current"]), None)
+    if current is not None and served is None:
+        served = describe_version(chdir, current, current, folder=latest)
+    problem = None
+    if current is not None:
+        why = version_problem(latest, read_manifest(latest), full=True)
+        if why is not None:
+            problem = (
+                f"latest/ {why}, so the tills may fail to load it: publish the model again "
+                "or roll back to repair it"
+            )
+    elif serves_something(chdir):
+        problem = (
+            "latest/ holds files this app did not publish (copied in by hand?); the next "
+            "publish keeps a whole model there as a version first"
+        )
+    return {
+        "current": served,
+        "versions": versions,
+        "incomplete": incomplete,
+        "served_problem": problem,
     }

@@ -114,8 +114,8 @@ def frame_features(
     """Features of the counter frames (one view each: the frame as the POS sees it);
     files that are not usable photos are reported, never fatal."""
     from . import counter_frames
-    from .dataset import photo_problem
     from .images import file_digest
+    from .photo_check import photo_problem
 
     skipped: list[tuple[str, str]] = []
     items, seen, used = [], set(), []

@@ -122,7 +122,7 @@ def plain_error(reason: str) -> str:
     For a reason given as text alone (the Products screen's list); a
     :class:`~app.core.dataset.SkippedPhoto` carries these words as ``plain``.
     """
-    from .dataset import OWNER_READABLE_REASONS, decoder_words  # numpy: not at start-up
+    from .photo_check import OWNER_READABLE_REASONS, decoder_words  # numpy: not at start-up
 
     if reason.startswith(OWNER_READABLE_REASONS):  # the photo check's own words
         return reason

@@ -16,10 +16,11 @@ from PIL import Image
 
 from app.core import outdir
 from app.core.catalogue import Catalogue, ImageRef, Product, catalogue_from_folder
-from app.core.dataset import build_dataset, photo_problem
+from app.core.dataset import build_dataset
 from app.core.errors import BaseWeightsError, DatasetError, ExportError, InvalidOptions
 from app.core.faults import describe
 from app.core.model import EPOCHS_MAX, SEED_MAX, TrainOptions
+from app.core.photo_check import photo_problem
 from app.core.pipeline import preflight
 
 # --- 18: TrainOptions.check -----------------------------------------------------------
@@ -246,10 +247,10 @@ def test_predict_and_teach_refuse_photos_in_the_training_checks_words(
     train says "too narrow (20000×50 px; …)"; a folder given to teach was "not found"."""
     import shutil
 
-    from app.core.dataset import read_photo
     from app.core.errors import ImageError
     from app.core.flows.recognise import recognise_files
     from app.core.flows.teach import TeachRequest, teach_photos
+    from app.core.photo_check import read_photo
 
     Image.new("RGB", (20000, 50)).save(tmp_path / "strip.png")
     (tmp_path / "empty.jpg").write_bytes(b"")

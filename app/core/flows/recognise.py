@@ -126,7 +126,7 @@ def recognise_files(
 ) -> list[Recognition]:
     """Each photo file in turn; ``keep_images`` keeps the decoded pictures (to show)."""
     from ..calibration import describe
-    from ..dataset import read_photo
+    from ..photo_check import read_photo
 
     out: list[Recognition] = []
     for i, path in enumerate(paths):

@@ -82,9 +82,9 @@ def teach_photos(
 ) -> TeachOutcome:
     """Teaches the photos that can be used; :class:`PhotosRefused` when none can. The
     model folder is checked before any photo is read or TensorFlow loaded."""
-    from ..dataset import read_photo
     from ..images import file_digest
     from ..modelfiles import validate_model_dir
+    from ..photo_check import read_photo
     from ..teach import RefusedPhoto, teach
 
     meta = validate_model_dir(request.model_dir)
