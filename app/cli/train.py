@@ -287,6 +287,6 @@ def _print_summary(
         print(f"Not trained: {all_names.get(item['product'], item['product'])} — {item['reason']}.")
     for s in outcome.report.skipped_photos():
         who = all_names.get(s.product, s.product)
-        print(f"Photo not used: {s.path.name} ({who}) — {s.reason}.")
+        print(f"Photo not used: {s.shown} ({who}) — {s.reason}.")
     size = summary["modelBytes"]
     print(f"Wrote {outcome.model_dir} ({size / 1e6:.2f} MB: {', '.join(FILES)}).")

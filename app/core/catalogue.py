@@ -66,6 +66,9 @@ class ImageRef:
     # Identity of the photo without reading it, for the catalogue fingerprint: shop
     # photos "asset:<id>:<updatedAt>", owner-added and folder photos "" (hashed instead).
     key: str = ""
+    # the name the owner knows the photo by where its file name is not it: a shop
+    # photo's file name on the server (the cached copy is named by a hash)
+    label: str = ""
 
     @property
     def ident(self) -> str:

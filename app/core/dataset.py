@@ -42,9 +42,24 @@ class SkippedPhoto:
     reason: str
     plain: str  # the reason in the owner's words
     same_as: Path | None = None  # DUPLICATE: the photo used instead
+    name: str = ""  # a shop photo's file name on the server (``ImageRef.label``)
+    same_as_name: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The photo as the owner knows it: a shop photo by its name on the server, not
+        by the hash its cached copy is named by."""
+        return self.name or self.path.name
+
+    @property
+    def same_as_shown(self) -> str:
+        return self.same_as_name or (self.same_as.name if self.same_as is not None else "")
 
     def as_json(self) -> dict[str, str]:
-        return {"product": self.product, "file": str(self.path), "reason": self.reason}
+        out = {"product": self.product, "file": str(self.path), "reason": self.reason}
+        if self.name:
+            out["name"] = self.name
+        return out
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,8 @@ class DatasetReport:
     unusable_folders: list[tuple[str, str]] = field(default_factory=list)
     # a shop's photos that could not be downloaded: (product id, why)
     not_downloaded: list[tuple[str, str]] = field(default_factory=list)
+    # str(path) -> the photo's name where its file name is not it (``ImageRef.label``)
+    photo_names: dict[str, str] = field(default_factory=dict)
 
     def add_unreadable(self, product: str, path: Path, problem: PhotoProblem) -> None:
         entry = (product, path, problem.reason)
@@ -84,14 +101,21 @@ class DatasetReport:
 
     def skipped_photos(self) -> list[SkippedPhoto]:
         """Every photo not trained on, with why: unreadable, duplicates, left out."""
+        named = self.photo_names
         out = [
             SkippedPhoto(
-                pid, path, SkipKind.UNREADABLE, why, self.plain.get(str(path)) or decoder_words(why)
+                pid,
+                path,
+                SkipKind.UNREADABLE,
+                why,
+                self.plain.get(str(path)) or decoder_words(why),
+                name=named.get(str(path), ""),
             )
             for pid, path, why in self.unreadable
         ]
         for pid, kept, dropped in self.duplicates:
-            why = f"the same photo as {Path(kept).name} (used once)"
+            kept_name = named.get(str(kept), "") or Path(kept).name
+            why = f"the same photo as {kept_name} (used once)"
             out.append(
                 SkippedPhoto(
                     pid,
@@ -100,10 +124,21 @@ class DatasetReport:
                     why,
                     why,
                     Path(kept),
+                    name=named.get(str(dropped), ""),
+                    same_as_name=named.get(str(kept), ""),
                 )
             )
         for pid, path in self.excluded_images:
-            out.append(SkippedPhoto(pid, path, SkipKind.LEFT_OUT, "left out by you", "left out"))
+            out.append(
+                SkippedPhoto(
+                    pid,
+                    path,
+                    SkipKind.LEFT_OUT,
+                    "left out by you",
+                    "left out",
+                    name=named.get(str(path), ""),
+                )
+            )
         return out
 
     def skipped(self) -> list[dict[str, str]]:
@@ -172,10 +207,10 @@ class DatasetReport:
         skipped = self.skipped_photos()
         for s in skipped:
             if s.kind is SkipKind.UNREADABLE:
-                out.append(f"Skipped {s.path.name} ({nm(s.product)}): {s.reason}")
+                out.append(f"Skipped {s.shown} ({nm(s.product)}): {s.reason}")
         for s in skipped:
             if s.kind is SkipKind.DUPLICATE and s.same_as is not None:
-                out.append(f"Duplicate photo {s.path.name} (same as {s.same_as.name}) used once")
+                out.append(f"Duplicate photo {s.shown} (same as {s.same_as_shown}) used once")
         for a, b in self.conflicts:
             out.append(f"The same photo is filed under two products: {a} and {b}")
         for a, b in self.clashes:
@@ -258,6 +293,7 @@ def build_dataset(
         report.excluded_images += [
             (product.id, im.path) for im in product.images if not im.included
         ]
+        report.photo_names.update({str(im.path): im.label for im in product.images if im.label})
         for ref in product.active_images():
             done += 1
             if done % 25 == 0:

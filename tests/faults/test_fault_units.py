@@ -338,3 +338,35 @@ def test_two_shop_products_with_one_name_get_a_note(tmp_path: Path, grocery) -> 
     folder = [Product("Apple", "Apple", [ImageRef(good[0])]), Product("apple", "apple", [])]
     report = build_dataset(Catalogue(folder + products[2:])).report
     assert report.same_names == [] and report.clashes == [("Apple", "apple")]  # said once
+
+
+def test_shop_photos_are_named_as_the_shop_names_them(tmp_path: Path, grocery) -> None:
+    """A shop photo's cached copy is named by a hash: "Photo not used: ef50dffe….jpg"
+    told the owner nothing they could find in the shop's admin."""
+    good = sorted((grocery / "train/Fruit/Kiwi").rglob("*.jpg"))[:2]
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    a, b, c = (cache / f"{h * 40}.jpg" for h in "abc")
+    a.write_bytes(good[0].read_bytes())
+    b.write_bytes(good[0].read_bytes())  # the same photo uploaded twice
+    c.write_bytes(good[1].read_bytes()[:200])  # cut short on the server
+    products = [
+        Product(
+            "7",
+            "Kiwi",
+            [
+                ImageRef(a, "catalog", label="kiwi.jpg"),
+                ImageRef(b, "catalog", label="kiwi__02.jpg"),
+            ],
+        ),  # fmt: skip
+        Product(
+            "8", "Lemon", [ImageRef(c, "catalog", label="lemon.jpg"), ImageRef(good[1])]
+        ),  # fmt: skip
+    ]
+    report = build_dataset(Catalogue(products)).report
+    lines = report.summary_lines({"7": "Kiwi", "8": "Lemon"})
+    assert "Duplicate photo kiwi__02.jpg (same as kiwi.jpg) used once" in lines
+    assert any(line.startswith("Skipped lemon.jpg (Lemon): ") for line in lines)
+    named = {s["name"]: s["reason"] for s in report.skipped() if "name" in s}
+    assert named["kiwi__02.jpg"] == "the same photo as kiwi.jpg (used once)"
+    assert set(named) == {"kiwi__02.jpg", "lemon.jpg"}

@@ -47,6 +47,11 @@ class ListedAsset:
         """The photo's identity: a new file means a new asset or a new updatedAt."""
         return f"asset:{self.id}:{self.updated_at}"
 
+    @property
+    def file_name(self) -> str:
+        """Its file name on the server, as the shop's admin shows it (``banana__02.jpg``)."""
+        return Path(urlsplit(self.source).path).name or f"asset {self.id}"
+
 
 @dataclass(frozen=True, slots=True)
 class ListedProduct:
@@ -342,7 +347,7 @@ def fetch_catalogue(
             id=lp.id,
             name=lp.name,
             images=[
-                ImageRef(results[a.id], origin=FROM_SHOP, key=a.key)
+                ImageRef(results[a.id], origin=FROM_SHOP, key=a.key, label=a.file_name)
                 for a in lp.assets
                 if a.id in results
             ],

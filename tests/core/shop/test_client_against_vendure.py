@@ -396,6 +396,8 @@ def test_a_product_whose_photos_are_on_its_variants_is_trained_from_them(
     result = fetch_catalogue(c)
     c.close()
     photos_of = {p.id: [im.key for im in p.images] for p in result.catalogue.products}
+    shown = {im.label for p in result.catalogue.products for im in p.images}
+    assert shown == {Path(urlsplit(a["source"]).path).name for a in assets}  # not the hash
     assert [k.split(":")[1] for k in photos_of[on_variant]] == [a["id"] for a in assets[:2]]
     assert [k.split(":")[1] for k in photos_of[own]] == [assets[2]["id"]]
 

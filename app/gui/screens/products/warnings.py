@@ -78,12 +78,12 @@ class CheckWarnings(QObject):
             parts.append(_count(len(found.unreadable), "photo", "photos") + " can't be opened")
             for s in found.unreadable.values():
                 name = names.get(s.product, s.product)
-                lines.append(f"Can't open {s.path.name} ({name}): {s.plain}")
+                lines.append(f"Can't open {s.shown} ({name}): {s.plain}")
         if found.duplicates:
             parts.append(_count(len(found.duplicates), "photo is", "photos are") + " twice")
             for s in found.duplicates.values():
-                kept = s.same_as.name if s.same_as is not None else "another"
-                lines.append(f"{s.path.name} is the same photo as {kept}: used once")
+                kept = s.same_as_shown or "another"
+                lines.append(f"{s.shown} is the same photo as {kept}: used once")
         if catalogue.unusable_folders:
             n = len(catalogue.unusable_folders)
             parts.append(_count(n, "folder is", "folders are") + " not a product")
