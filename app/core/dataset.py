@@ -77,6 +77,7 @@ class DatasetReport:
     single_image: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, Path, Path]] = field(default_factory=list)  # (pid, kept, dropped)
     conflicts: list[tuple[Path, Path]] = field(default_factory=list)  # same photo, two products
+    conflict_products: list[tuple[str, str]] = field(default_factory=list)  # theirs, in step
     excluded: list[str] = field(default_factory=list)  # switched off by the owner
     excluded_images: list[tuple[str, Path]] = field(default_factory=list)  # photos unticked
     # product ids one letter case (or Unicode form) apart: one folder on Windows and macOS
@@ -178,6 +179,20 @@ class DatasetReport:
         out += [{"product": name, "reason": why} for name, why in self.unusable_folders]
         return out
 
+    def conflict_lines(self, names: dict[str, str] | None = None) -> list[str]:
+        """One line per photo filed under two products, naming the products (a photo
+        the shop shares between two products is one cached file: its path twice said
+        nothing)."""
+        n = names or {}
+        out = []
+        for (a, _b), (pa, pb) in zip(self.conflicts, self.conflict_products, strict=False):
+            photo = self.photo_names.get(str(a)) or Path(a).name
+            out.append(
+                f"The same photo ({photo}) is filed under two products: "
+                f"{n.get(pa, pa)} and {n.get(pb, pb)}"
+            )
+        return out
+
     def summary_lines(self, names: dict[str, str] | None = None) -> list[str]:
         n = names or {}
 
@@ -211,8 +226,7 @@ class DatasetReport:
         for s in skipped:
             if s.kind is SkipKind.DUPLICATE and s.same_as is not None:
                 out.append(f"Duplicate photo {s.shown} (same as {s.same_as_shown}) used once")
-        for a, b in self.conflicts:
-            out.append(f"The same photo is filed under two products: {a} and {b}")
+        out += self.conflict_lines(n)
         for a, b in self.clashes:
             out.append(
                 f"Products {nm(a)} and {nm(b)} differ only in upper/lower case: on Windows and "
@@ -310,6 +324,7 @@ def build_dataset(
             other = first.get(digest)
             if other is not None:
                 report.conflicts.append((other.path, ref.path))
+                report.conflict_products.append((other.product_id, product.id))
             sample = Sample(product.id, ref.path, digest, ref.origin)
             seen[digest, product.id] = sample
             first.setdefault(digest, sample)

@@ -358,13 +358,13 @@ def test_shop_photos_are_named_as_the_shop_names_them(tmp_path: Path, grocery) -
                 ImageRef(a, "catalog", label="kiwi.jpg"),
                 ImageRef(b, "catalog", label="kiwi__02.jpg"),
             ],
-        ),  # fmt: skip
-        Product(
-            "8", "Lemon", [ImageRef(c, "catalog", label="lemon.jpg"), ImageRef(good[1])]
-        ),  # fmt: skip
+        ),
+        Product("8", "Lemon", [ImageRef(c, "catalog", label="lemon.jpg"), ImageRef(good[1])]),
+        Product("9", "Kiwi bunch", [ImageRef(a, "catalog", label="kiwi.jpg")]),  # shared
     ]
     report = build_dataset(Catalogue(products)).report
-    lines = report.summary_lines({"7": "Kiwi", "8": "Lemon"})
+    lines = report.summary_lines({"7": "Kiwi", "8": "Lemon", "9": "Kiwi bunch"})
+    assert "The same photo (kiwi.jpg) is filed under two products: Kiwi and Kiwi bunch" in lines
     assert "Duplicate photo kiwi__02.jpg (same as kiwi.jpg) used once" in lines
     assert any(line.startswith("Skipped lemon.jpg (Lemon): ") for line in lines)
     named = {s["name"]: s["reason"] for s in report.skipped() if "name" in s}

@@ -93,8 +93,11 @@ class CheckWarnings(QObject):
             parts.append(
                 _count(len(found.conflicts), "photo is", "photos are") + " filed under two products"
             )
-            for a, b in found.conflicts:
-                lines.append(f"The same photo is filed under two products: {a} and {b}")
+            if report is not None and report.conflicts == found.conflicts:
+                lines += report.conflict_lines(names)
+            else:
+                for a, b in found.conflicts:
+                    lines.append(f"The same photo is filed under two products: {a} and {b}")
         if problem:
             self.warnings.show_message(problem, "error")
         elif parts:
