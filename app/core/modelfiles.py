@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,47 +54,35 @@ def manifest_byte_count(model_json: dict[str, Any]) -> int:
     return total
 
 
+def _layer_nodes(topology: Any) -> Iterator[dict[str, Any]]:
+    """Every object of a (possibly nested) layers-model topology, in document order."""
+    if isinstance(topology, dict):
+        yield topology
+        for v in topology.values():
+            yield from _layer_nodes(v)
+    elif isinstance(topology, list):
+        for v in topology:
+            yield from _layer_nodes(v)
+
+
 def output_units(topology: dict[str, Any]) -> int | None:
     """Units of the last Dense layer in a (possibly nested) layers-model topology."""
     last: int | None = None
-
-    def walk(node: Any) -> None:
-        nonlocal last
-        if isinstance(node, dict):
-            if node.get("class_name") == "Dense" and isinstance(node.get("config"), dict):
-                units = node["config"].get("units")
-                if isinstance(units, int) and not isinstance(units, bool):
-                    last = units or last
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(topology)
+    for node in _layer_nodes(topology):
+        if node.get("class_name") == "Dense" and isinstance(node.get("config"), dict):
+            units = node["config"].get("units")
+            if isinstance(units, int) and not isinstance(units, bool):
+                last = units or last
     return last
 
 
 def input_side(topology: dict[str, Any]) -> int | None:
     """The side of the square photo the model takes (its first 4-D input shape)."""
-    found: list[int] = []
-
-    def walk(node: Any) -> None:
-        if found:
-            return
-        if isinstance(node, dict):
-            shape = node.get("batch_input_shape") or node.get("batch_shape")
-            if isinstance(shape, list) and len(shape) == 4 and isinstance(shape[1], int):
-                found.append(shape[1])
-                return
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(topology)
-    return found[0] if found else None
+    for node in _layer_nodes(topology):
+        shape = node.get("batch_input_shape") or node.get("batch_shape")
+        if isinstance(shape, list) and len(shape) == 4 and isinstance(shape[1], int):
+            return shape[1]
+    return None
 
 
 @dataclass(frozen=True)
