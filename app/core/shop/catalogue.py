@@ -147,20 +147,23 @@ def product_names(client: ShopClient, ids: Iterable[str]) -> dict[str, str]:
     """The names of these products of the channel, a page of ids a request (one deleted,
     or of another channel, is left out)."""
     client.require_channel()
-    wanted = sorted(set(ids))
-    names: dict[str, str] = {}
-    for s in range(0, len(wanted), PAGE_SIZE):
-        chunk = wanted[s : s + PAGE_SIZE]
-        data = client.gql(PRODUCT_NAMES, {"ids": chunk, "take": len(chunk)}, what="read products")
-        names.update({str(p["id"]): str(p["name"]) for p in data["products"]["items"]})
-    return names
+    return {str(p["id"]): str(p["name"]) for p in _by_ids(client, PRODUCT_NAMES, sorted(set(ids)))}
+
+
+def _by_ids(client: ShopClient, query: str, ids: list[str]) -> Iterator[dict]:
+    """The products with these ids, through ``query`` (``$ids``, ``$take``), a page of
+    ids a request."""
+    for s in range(0, len(ids), PAGE_SIZE):
+        chunk = ids[s : s + PAGE_SIZE]
+        data = client.gql(query, {"ids": chunk, "take": len(chunk)}, what="read products")
+        yield from data["products"]["items"]
 
 
 def _listed(item: dict) -> ListedProduct:
     """A product as listed: its own photos, or where it has none, its variants' (a shop
     that keeps photos on the variants was "not trained: it has no photos"; a product
     with photos of its own is listed as before, so its fingerprint does not change)."""
-    raws = [item.get("featuredAsset")] + list(item.get("assets") or [])
+    raws = _own_assets(item)
     if not any(_is_image(raw) for raw in raws):
         for variant in item.get("variants") or []:
             if isinstance(variant, dict):
@@ -195,6 +198,11 @@ def _listed(item: dict) -> ListedProduct:
     )
 
 
+def _own_assets(item: dict) -> list[dict | None]:
+    """A listed product's own assets, featured first (its variants' are apart)."""
+    return [item.get("featuredAsset")] + list(item.get("assets") or [])
+
+
 def _is_image(raw: object) -> bool:
     return isinstance(raw, dict) and str(raw.get("mimeType") or "image/").startswith("image/")
 
@@ -220,8 +228,7 @@ def _list(client: ShopClient, rep: Reporter) -> CatalogueListing:
     products: list[ListedProduct | None] = []
     bare: dict[str, tuple[int, dict]] = {}  # products without a photo of their own
     for item in _paged(client, PRODUCTS, "read the products", on_page):
-        own = [item.get("featuredAsset")] + list(item.get("assets") or [])
-        if any(_is_image(raw) for raw in own):
+        if any(_is_image(raw) for raw in _own_assets(item)):
             products.append(_listed(item))
         else:
             bare[str(item["id"])] = (len(products), item)
@@ -236,12 +243,9 @@ def _list(client: ShopClient, rep: Reporter) -> CatalogueListing:
 def _variant_photos(client: ShopClient, ids: list[str]) -> dict[str, list[dict]]:
     """The variants (with their photos) of these products: asked only for products with
     no photo of their own, so the listing of every other product costs what it did."""
-    out: dict[str, list[dict]] = {}
-    for s in range(0, len(ids), PAGE_SIZE):
-        chunk = ids[s : s + PAGE_SIZE]
-        data = client.gql(VARIANT_PHOTOS, {"ids": chunk, "take": len(chunk)}, what="read products")
-        out.update({str(p["id"]): list(p.get("variants") or []) for p in data["products"]["items"]})
-    return out
+    return {
+        str(p["id"]): list(p.get("variants") or []) for p in _by_ids(client, VARIANT_PHOTOS, ids)
+    }
 
 
 def fetch_catalogue(
