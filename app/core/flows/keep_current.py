@@ -186,7 +186,7 @@ def sync_channel(
             missing = [
                 f"{names.get(r['product'], r['product'])} ({r['reason']})"
                 for r in result.report.not_trained()
-                if r["reason"] != "left out by you"
+                if r["product"] not in result.report.excluded  # the owner's choice
             ]
             if missing:  # in the log only, an unattended sync never said why
                 more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
