@@ -43,7 +43,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -228,7 +228,15 @@ def mixed_shop_ideas(
     return ideas, centre
 
 
-def residual_idea(feats: Features, lists: dict[str, tuple[Photos, Photos, Photos]]) -> None:
+MixedRound = tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray | None]], np.ndarray]
+
+
+def mixed_shops(
+    feats: Features, lists: dict[str, tuple[Photos, Photos, Photos]]
+) -> Iterator[tuple[str, np.ndarray, list[MixedRound]]]:
+    """Per domain, the six mixed shops every mixed-shop idea is scored on: the domain,
+    each test photo's product, and a round a seed: (the catalogue-only products, the
+    ideas' prototypes and directions set aside, the test photos centred)."""
     for name, (pool, test, catalogue) in lists.items():
         _, g_pool, y_pool = feats(pool)
         _, g_test, y_test = feats(test)
@@ -236,25 +244,49 @@ def residual_idea(feats: Features, lists: dict[str, tuple[Photos, Photos, Photos
         classes = list(classes_arr)
         z_pool, z_test, z_cat = (normalise_features(g) for g in (g_pool, g_test, g_cat))
         truth = np.array([classes.index(c) for c in y_test])
-        curves: dict[str, list[np.ndarray]] = {}
+        rounds = []
         for seed in range(6):
             rng = np.random.default_rng(seed + 100)
-            order = rng.permutation(len(classes))
             only = np.zeros(len(classes), bool)
-            only[order[len(classes) // 2 :]] = True
+            only[rng.permutation(len(classes))[len(classes) // 2 :]] = True
             ideas, centre = mixed_shop_ideas(z_pool, y_pool, z_cat, classes, only, rng)
+            rounds.append((only, ideas, z_test - centre))
+        yield name, truth, rounds
+
+
+def set_aside(
+    x: np.ndarray, p: np.ndarray, aside: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Photos and prototypes without the catalogue-versus-counter directions."""
+    if aside is None:
+        return x, p
+    return x - (x @ aside.T) @ aside, p - (p @ aside.T) @ aside
+
+
+def levels_for(name: str) -> tuple[int, ...]:
+    """The counter products' top-1 levels a frontier is read at, per domain."""
+    return (50, 55, 60) if name.startswith("fruit") else (20, 25, 30)
+
+
+def print_frontier(label: str, runs: list[np.ndarray], levels: tuple[int, ...]) -> None:
+    """The best catalogue-only top-1 with the counter products at each level or above."""
+    curve = np.mean(runs, 0)
+    best = [curve[curve[:, 0] >= v / 100, 1] for v in levels]
+    cells = ", ".join(f"{100 * b.max():.1f}" if len(b) else "—" for b in best)
+    print(f"  {label}: {cells}", flush=True)
+
+
+def residual_idea(feats: Features, lists: dict[str, tuple[Photos, Photos, Photos]]) -> None:
+    for name, truth, rounds in mixed_shops(feats, lists):
+        curves: dict[str, list[np.ndarray]] = {}
+        for only, ideas, centred in rounds:
             for idea, (p, aside) in ideas.items():
-                x = z_test - centre
-                if aside is not None:
-                    x, p = x - (x @ aside.T) @ aside, p - (p @ aside.T) @ aside
+                x, p = set_aside(centred, p, aside)
                 curves.setdefault(idea, []).append(frontier(x @ unit(p).T, truth, only))
-        levels = (50, 55, 60) if name.startswith("fruit") else (20, 25, 30)
+        levels = levels_for(name)
         print(f"{name}: catalogue-only top-1 with the counter products at ≥ {levels} %")
         for idea, runs in curves.items():
-            curve = np.mean(runs, 0)
-            best = [curve[curve[:, 0] >= v / 100, 1] for v in levels]
-            cells = ", ".join(f"{100 * b.max():.1f}" if len(b) else "—" for b in best)
-            print(f"  {idea}: {cells}", flush=True)
+            print_frontier(idea, runs, levels)
 
 
 def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -264,23 +296,11 @@ def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
 
 
 def gate_idea(feats: Features, lists: dict[str, tuple[Photos, Photos, Photos]]) -> None:
-    for name, (pool, test, catalogue) in lists.items():
-        _, g_pool, y_pool = feats(pool)
-        _, g_test, y_test = feats(test)
-        _, g_cat, classes_arr = feats(catalogue)
-        classes = list(classes_arr)
-        z_pool, z_test, z_cat = (normalise_features(g) for g in (g_pool, g_test, g_cat))
-        truth = np.array([classes.index(c) for c in y_test])
+    for name, truth, rounds in mixed_shops(feats, lists):
         got: dict[str, list[float]] = {}
         curves: dict[float, list[np.ndarray]] = {}
-        for seed in range(6):
-            rng = np.random.default_rng(seed + 100)
-            only = np.zeros(len(classes), bool)
-            only[rng.permutation(len(classes))[len(classes) // 2 :]] = True
-            ideas, centre = mixed_shop_ideas(z_pool, y_pool, z_cat, classes, only, rng)
-            p, aside = ideas["directions set aside (ships)"]
-            x = z_test - centre
-            x, p = x - (x @ aside.T) @ aside, p - (p @ aside.T) @ aside
+        for only, ideas, centred in rounds:
+            x, p = set_aside(centred, *ideas["directions set aside (ships)"])
             s = unit(x) @ unit(p).T
             on_cat = only[truth]
             counter, cat = np.where(only, -9.0, s), np.where(only, s, -9.0)
@@ -309,12 +329,11 @@ def gate_idea(feats: Features, lists: dict[str, tuple[Photos, Photos, Photos]]) 
         print(f"{name}: deciding per photo which half it shows")
         for k, v in got.items():
             print(f"  {k}: {100 * np.mean(v):.1f}")
-        levels = (50, 55, 60) if name.startswith("fruit") else (20, 25, 30)
+        levels = levels_for(name)
         for a, runs in curves.items():
-            curve = np.mean(runs, 0)
-            best = [curve[curve[:, 0] >= v / 100, 1] for v in levels]
-            cells = ", ".join(f"{100 * b.max():.1f}" if len(b) else "—" for b in best)
-            print(f"  offset b - {a} × highest counter score, counter ≥ {levels} %: {cells}")
+            print_frontier(
+                f"offset b - {a} × highest counter score, counter ≥ {levels} %", runs, levels
+            )
 
 
 def far_view(rgb: np.ndarray, rng: np.random.Generator, size: int, backdrop: str) -> np.ndarray:
