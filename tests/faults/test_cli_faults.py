@@ -427,15 +427,23 @@ def test_bad_predict_and_sync_options_are_refused(faults_cli: FaultsCli, work: P
 # --- 17: interrupted exports leave nothing behind; stale temp folders are swept -----
 
 
-def _interrupt_during_export(
-    faults_cli: FaultsCli, shop: Path, target: Path, sig: signal.Signals
+def _interrupt_at(
+    faults_cli: FaultsCli, line: str, sig: signal.Signals, *args: str
 ) -> tuple[int, str, int]:
-    proc, lines = faults_cli.start(*faults_cli.train_args(shop, target))
+    """Runs the command, sends ``sig`` once its progress shows ``line``: (exit code,
+    stderr, pid)."""
+    proc, lines = faults_cli.start(*args)
     seen: list[str] = []
-    wait_for(lines, "exporting", seen)
+    wait_for(lines, line, seen)
     proc.send_signal(sig)
     rc = proc.wait(timeout=120)
     return rc, drain(lines, seen), proc.pid
+
+
+def _interrupt_during_export(
+    faults_cli: FaultsCli, shop: Path, target: Path, sig: signal.Signals
+) -> tuple[int, str, int]:
+    return _interrupt_at(faults_cli, "exporting", sig, *faults_cli.train_args(shop, target))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
@@ -466,12 +474,8 @@ def test_an_interrupt_while_the_engine_loads_stops_the_training(
     next check."""
     parent = work / f"early_{sig.name}"
     target = put_previous(previous, parent / "model")
-    proc, lines = faults_cli.start(*faults_cli.train_args(shop, target))
-    seen: list[str] = []
-    wait_for(lines, "Loading the recognition engine", seen)  # TensorFlow's import next
-    proc.send_signal(sig)
-    rc = proc.wait(timeout=120)
-    stderr = drain(lines, seen)
+    engine = "Loading the recognition engine"  # TensorFlow's import next
+    rc, stderr, _ = _interrupt_at(faults_cli, engine, sig, *faults_cli.train_args(shop, target))
     assert rc == 130, stderr
     assert "Interrupted; nothing was changed." in stderr, stderr
     assert "Traceback" not in stderr and "terminate called" not in stderr, stderr
@@ -488,12 +492,8 @@ def test_an_interrupt_while_teach_loads_the_engine_changes_nothing(
     parent = work / f"teach_{sig.name}"
     target = put_previous(previous, parent / "model")
     photo = next(p for p in sorted(shop.rglob("*.jpg")))
-    proc, lines = faults_cli.start("teach", str(target), "--product", photo.parent.name, str(photo))
-    seen: list[str] = []
-    wait_for(lines, "Looking at the photos", seen)  # TensorFlow's import next
-    proc.send_signal(sig)
-    rc = proc.wait(timeout=120)
-    stderr = drain(lines, seen)
+    teach = ("teach", str(target), "--product", photo.parent.name, str(photo))
+    rc, stderr, _ = _interrupt_at(faults_cli, "Looking at the photos", sig, *teach)  # TF next
     assert rc == 130, stderr
     assert "Interrupted; nothing was changed." in stderr, stderr
     assert "Traceback" not in stderr, stderr
