@@ -158,15 +158,6 @@ def _serve(chdir: Path, version: str) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _latest_matches(chdir: Path, hashes: dict[str, str]) -> bool:
-    """Whether ``latest`` holds exactly these files (a hand edit or a damaged disk
-    made "already served" untrue)."""
-    try:
-        return all(sha256_hex((chdir / "latest" / n).read_bytes()) == h for n, h in hashes.items())
-    except OSError:
-        return False
-
-
 def _keep_foreign_latest(chdir: Path, rep: Reporter, cancel: threading.Event | None) -> None:
     """Before ``latest`` is replaced: a model served there by hand (copied in, a
     Teachable Machine export) is kept as a version first, as the plugin does, so it can
@@ -222,7 +213,11 @@ def _reusable(chdir: Path, served: str | None, hashes: dict[str, str]) -> str | 
         return None
     if version_problem(vdir, manifest, full=True) is not None:
         return None
-    return "as is" if _latest_matches(chdir, hashes) else "serve again"
+    latest = chdir / "latest"  # the very check status warns by: the two always agree
+    served_files = read_manifest(latest)
+    intact = manifest_hashes(served_files) == stored
+    intact = intact and version_problem(latest, served_files, full=True) is None
+    return "as is" if intact else "serve again"
 
 
 def _prune(chdir: Path, keep: int, served: str) -> None:
