@@ -7,11 +7,12 @@ never touch the user's real data).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -71,9 +72,23 @@ def models_dir() -> Path:
 
 
 def channel_dir(server: str, channel: str) -> Path:
-    """Per-channel folder for photos the owner adds; survives restarts."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{server}__{channel}")
-    return _ensure(data_dir() / "channels" / safe)
+    """Per-channel folder for photos the owner adds; survives restarts.
+
+    Its name is the readable key plus a digest of the exact key: the readable part alone
+    made the folder shops ``/shops/a b``, ``/shops/a_b`` and ``/shops/a/b`` one folder,
+    so their added photos, ticks and counter frames mixed. A folder by the readable name
+    alone (made before the digest) is moved to the new name by the first call."""
+    key = f"{server}__{channel}"
+    readable = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=6).hexdigest()
+    root = data_dir() / "channels"
+    folder = root / f"{readable[-80:]}-{digest}"
+    earlier = root / readable
+    if not folder.exists():
+        with suppress(OSError):  # another process moved it first; a name too long
+            if earlier.is_dir():
+                os.replace(earlier, folder)
+    return _ensure(folder)
 
 
 def _ensure(p: Path) -> Path:

@@ -48,3 +48,37 @@ def test_added_photos_and_choices_persist(tmp_path: Path):
         not stored[0].exists()
         and "42" not in ChannelStore("https://shop.example", "fruit").added_images()
     )
+
+
+def test_folder_shops_whose_names_differ_only_in_odd_characters_keep_their_own_edits(
+    tmp_path: Path,
+):
+    """``/shops/a b``, ``/shops/a_b`` and ``/shops/a/b`` read the same once odd characters
+    are made ``_``: their ticks (and added photos, counter frames) were one folder."""
+    from app.core.sources import Source
+
+    folders = [
+        tmp_path / "shops" / "a b",
+        tmp_path / "shops" / "a_b",
+        tmp_path / "shops" / "a" / "b",
+    ]
+    for i, folder in enumerate(folders):
+        folder.mkdir(parents=True)
+        Source.from_folder(folder).store().set_product_included(f"p{i}", False)
+    for i, folder in enumerate(folders):
+        assert Source.from_folder(folder).store().excluded_products == {f"p{i}"}
+
+
+def test_a_channel_folder_named_before_the_digest_is_moved_not_lost(tmp_path: Path):
+    from app.core import paths
+
+    earlier = paths.data_dir() / "channels" / "https___shop.example__fruit"
+    (earlier / "added" / "42").mkdir(parents=True)
+    (earlier / "added" / "42" / "webcam-1.jpg").write_bytes(b"jpeg")
+    (earlier / "selection.json").write_text('{"excluded_products": ["43"]}')
+
+    store = ChannelStore("https://shop.example", "fruit")
+    assert store.excluded_products == {"43"}
+    assert (store.root / "added" / "42" / "webcam-1.jpg").read_bytes() == b"jpeg"
+    assert store.root != earlier and not earlier.exists()
+    assert ChannelStore("https://shop.example", "fruit").root == store.root  # stays put
