@@ -103,6 +103,11 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.flows.check_photos import photos_in_folder
 
+    if args.plain and (args.counter_frames or args.not_products):
+        raise TrainerError(
+            "--plain trains the plain reference, which uses neither the shop's look nor "
+            "photos that show no product: leave out --counter-frames and --not-products"
+        )
     t0 = time.monotonic()
     progress = StderrProgress()
     cancel = cooperative()  # Ctrl-C stops at the next check, as the app's Cancel does

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .catalogue import IMAGE_SUFFIXES, UNSUPPORTED_IMAGE_SUFFIXES
+from .catalogue import IMAGE_SUFFIXES, SYSTEM_FILES, UNSUPPORTED_IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,14 +52,15 @@ def _taken(path: Path) -> dt.datetime:
 
 def frames_in_folder(folder: Path) -> FramesFound:
     """The photos of a flat folder (counter frames, the empty counter), in name order.
-    Sub-folders, hidden files and files that are not photos are listed as skipped (with
-    a reason), never fatal. Every file is checked by its header, a ``.jpg`` too: an
+    Sub-folders and files that are not photos are listed as skipped (with a reason),
+    never fatal; hidden and system files (``.DS_Store``, ``Thumbs.db``) are passed over,
+    as in product folders. Every file is checked by its header, a ``.jpg`` too: an
     empty or cut-off photo of the empty counter was dropped without a word later."""
     from .photo_check import photo_problem
 
     found = FramesFound()
     for p in sorted(Path(folder).iterdir()):
-        if p.name.startswith("."):
+        if p.name.startswith(".") or p.name.lower() in SYSTEM_FILES:
             continue
         suffix = p.suffix.lower()
         if p.is_dir():

@@ -114,10 +114,13 @@ def train(
     trained_on, studio_products = trained_on_of(dataset)
     as_is = trained_as_is(dataset.samples, (store or FeatureStore()).root)
     studio_rows = np.array([is_catalogue_photo(s) for s in dataset.samples])[data.image]
-    frames = frame_features(counter_frames, weights, o, store, rep.sub(0.74, 0.75), data.x.shape[1])
+    ours = o.head == "cosine"  # the plain reference is neither centred nor shown the frames
+    frames = frame_features(
+        counter_frames if ours else (), weights, o, store, rep.sub(0.74, 0.75), data.x.shape[1]
+    )
     prior = shop_prior(o.alpha, o.image_size)
     look = ShopLook.of(frames.z, prior)
-    use_negatives = o.not_products and o.head == "cosine"
+    use_negatives = o.not_products and ours
     negs = negative_features(weights, o, store, not_product_photos) if use_negatives else None
     negatives = None if negs is None else negs.train
     default_mix = DEFAULT_MIX[trained_on] if o.head == "cosine" else 1.0
@@ -148,6 +151,7 @@ def train(
 
     history: list[dict[str, float]] = []
     centre, centred_on = centre_of(data, np.ones(len(data.x), bool), studio_rows, look, use_frames)
+    centred_on = centred_on if ours else ""
     if centred_on:
         scheme += f"; centred on {centred_on}"
     mixes, offsets = np.full(n, mix, np.float32), np.zeros(n, np.float32)

@@ -204,7 +204,8 @@ def test_frames_folder_lists_what_it_skips(tmp_path) -> None:
     (tmp_path / "b.HEIC").write_bytes(b"x")
     (tmp_path / "c.txt").write_text("x")
     (tmp_path / "d").mkdir()
-    (tmp_path / ".hidden.jpg").write_bytes(b"x")
+    (tmp_path / ".hidden.jpg").write_bytes(b"x")  # hidden and system files: passed over,
+    (tmp_path / "Thumbs.db").write_bytes(b"x")  # as in product folders
     found = frames_in_folder(tmp_path)
     assert found.frames == [tmp_path / "a.jpg"]
     assert {p.name: why for p, why in found.skipped} == {
@@ -224,3 +225,27 @@ def test_catalogue_of_products_unaffected_without_frames(catalogue_shop, base_we
     )  # fmt: skip
     r = train(ds, TrainOptions(base_weights=base_weights, epochs=2)).result
     assert r.counter_frames == 0 and r.centred_on == "the shipped shop prior"
+
+
+def test_the_plain_reference_is_not_said_to_use_the_shops_look(
+    cli: Cli, catalogue_shop, base_weights, tmp_path
+) -> None:
+    """The linear head is never centred: a plain training given frames said "Shop's look:
+    from 8 counter frames" and wrote ``counterFrames`` over weights that did not use them;
+    the CLI refuses the options with ``--plain`` before any work."""
+    shop, frames_dir, _ = catalogue_shop
+    ds = build_dataset(
+        Catalogue([Product("a", "A", [ImageRef(next(shop.glob("p0/*.jpg")))]),
+                 Product("b", "B", [ImageRef(next(shop.glob("p1/*.jpg")))])])
+    )  # fmt: skip
+    plain = TrainOptions(
+        base_weights=base_weights, epochs=2, head="linear", augment=False, validate=False
+    )
+    r = train(ds, plain, counter_frames=sorted(frames_dir.glob("*.jpg")))
+    assert r.result.counter_frames == 0 and r.result.centred_on == ""
+    assert "centred" not in r.result.validation
+
+    for option in ("--counter-frames", "--not-products"):
+        run = cli.run("train", str(shop), "--plain", option, str(frames_dir))
+        assert run.returncode == 1 and "Traceback" not in run.stderr
+        assert run.stderr.strip().splitlines()[-1].startswith("Error: --plain trains the plain")
