@@ -115,12 +115,7 @@ def run(args: argparse.Namespace) -> int:
     frames = (
         photos_in_folder(args.counter_frames, "--counter-frames") if args.counter_frames else None
     )
-    empty = None
-    if args.not_products:
-        found = photos_in_folder(args.not_products, "--not-products")
-        for p, why in found.skipped:
-            print(f"note: --not-products: {p.name} not used — {why}", file=sys.stderr)
-        empty = found.photos
+    empty = photos_in_folder(args.not_products, "--not-products") if args.not_products else None
     opened = _open(args, progress, cancel)
     options = TrainOptions(
         alpha=args.alpha,
@@ -138,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         channel_id=args.channel_id,
         quantize=args.quantize,
         counter_frames=None if frames is None else frames.photos,
-        not_product_photos=empty,
+        not_product_photos=None if empty is None else empty.photos,
     )
     try:
         outcome = train(request, on_progress=progress, cancel=cancel)
@@ -151,8 +146,9 @@ def run(args: argparse.Namespace) -> int:
     for line in outcome.report.summary_lines(names):
         print(f"note: {line}", file=sys.stderr)
     frames_skipped = [] if frames is None else [(str(p), why) for p, why in frames.skipped]
+    empty_skipped = [] if empty is None else [(str(p), why) for p, why in empty.skipped]
     used_frames = len(request.counter_frames or opened.store.counter_frames.paths())
-    summary = _summary(outcome, names, frames_skipped, time.monotonic() - t0)
+    summary = _summary(outcome, names, frames_skipped, empty_skipped, time.monotonic() - t0)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -202,6 +198,7 @@ def _summary(
     outcome: TrainOutcome,
     names: dict[str, str],
     frames_skipped: list[tuple[str, str]],
+    empty_skipped: list[tuple[str, str]],
     seconds: float,
 ) -> dict[str, Any]:
     """``--json``: every figure, and every photo and product not used, with why."""
@@ -230,6 +227,12 @@ def _summary(
             "centredOn": r.centred_on,
             # every file of the frames folder not used, with why
             "skipped": [{"file": f, "reason": why} for f, why in frames_skipped + r.frames_skipped],
+        },
+        "notProducts": {  # the shop's photos of its empty counter (--not-products, or kept)
+            "used": r.not_products,
+            "skipped": [
+                {"file": f, "reason": why} for f, why in empty_skipped + r.not_products_skipped
+            ],
         },
     }
 
@@ -288,6 +291,10 @@ def _print_summary(
         print(f"Catalogue photo trained as it is: {names.get(pid, pid)} — {why}.")
     for f, why in frames_skipped + r.frames_skipped:
         print(f"Counter frame not used: {Path(f).name} — {why}.")
+    if r.not_products:
+        print(f"Not a product: {r.not_products} photo(s) of your empty counter.")
+    for item in summary["notProducts"]["skipped"]:
+        print(f"Empty-counter photo not used: {Path(item['file']).name} — {item['reason']}.")
     for item in summary["notTrained"]:
         print(f"Not trained: {all_names.get(item['product'], item['product'])} — {item['reason']}.")
     for s in outcome.report.skipped_photos():

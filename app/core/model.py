@@ -190,6 +190,10 @@ class TrainResult:
     counter_frames_newest: str = ""
     frames_skipped: list[tuple[str, str]] = field(default_factory=list)
     centred_on: str = ""
+    # The shop's own photos of its empty counter trained as "not a product" (beside the
+    # drawn scenes), and each one not used with why.
+    not_products: int = 0
+    not_products_skipped: list[tuple[str, str]] = field(default_factory=list)
     # (product, why) for catalogue photos trained as they are: their cut-out could not
     # be trusted (white on white, standing on a table…), so no shop scenes were drawn.
     trained_as_is: list[tuple[str, str]] = field(default_factory=list)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,6 +101,8 @@ def clear(root: Path) -> int:
 class Negatives:
     train: np.ndarray  # trained toward the uniform target
     held: np.ndarray  # other drawn scenes, never trained: the accept threshold keeps them out
+    used: int = 0  # the shop's own photos of its empty counter among ``train``
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # its others, with why
 
 
 DRAWN_HELD = 24
@@ -111,11 +113,11 @@ def negative_features(
     weights: Path, o: TrainOptions, store: FeatureStore | None, photos: Sequence[Path]
 ) -> Negatives:
     """Features of photos with none of the shop's products: the drawn scenes (cached per
-    base model) and the shop's own ``photos`` of its empty counter (unusable ones are
-    left out: they are the owner's extras, not products), and a held-back drawn set."""
+    base model) and the shop's own ``photos`` of its empty counter, each once (unusable
+    ones are left out and listed with why: they are the owner's extras, not products),
+    and a held-back drawn set."""
     from .features import FeatureStore, extract_for, image_features, model_key
     from .images import file_digest
-    from .readers import notices
 
     st = store or FeatureStore()
     key = model_key(weights, o.alpha, o.image_size)
@@ -131,16 +133,25 @@ def negative_features(
 
     rows = [drawn(DRAWN, o.seed)]
     held = drawn(DRAWN_HELD, o.seed + HELD_SEED)
-    items = []
+    items, seen, skipped = [], set(), []
     for p in map(Path, photos):
         try:
-            items.append((p, file_digest(p), 1))
+            digest = file_digest(p)
         except OSError as exc:
-            notices.warning("Empty-counter photo %s not used: %s", p.name, exc.strerror or exc)
+            skipped.append((str(p), f"unreadable ({exc.strerror or exc})"))
+            continue
+        if digest in seen:  # a copy would weigh twice
+            skipped.append((str(p), "the same photo as another one (used once)"))
+            continue
+        seen.add(digest)
+        items.append((p, digest, 1))
+    used = 0
     if items:
         feats, failed = extract_for(items, weights, o, st)
-        rows += [feats[d] for _, d, _ in items if d in feats]
         for p, d, _ in items:  # a cut-off photo passes the header check, not the decoder
-            if d in failed:
-                notices.warning("Empty-counter photo %s not used: %s", p.name, failed[d])
-    return Negatives(np.concatenate(rows).astype(np.float32), held)
+            if d in feats:
+                rows.append(feats[d])
+                used += 1
+            else:
+                skipped.append((str(p), str(failed.get(d, "could not be read"))))
+    return Negatives(np.concatenate(rows).astype(np.float32), held, used, skipped)

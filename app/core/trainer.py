@@ -239,6 +239,8 @@ def train(
         counter_frames_newest=frames.newest if use_frames else "",
         frames_skipped=frames.skipped,
         centred_on=centred_on,
+        not_products=0 if negs is None else negs.used,
+        not_products_skipped=[] if negs is None else negs.skipped,
         trained_as_is=as_is,
         catalogue_only_accuracy=None if cat is None else cat.accuracy,
         catalogue_only_photos=None if cat is None else cat.photos,

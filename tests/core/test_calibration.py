@@ -250,10 +250,13 @@ def test_not_a_product_moves_a_fine_tuned_head(base_weights) -> None:
     assert p_with.mean() < p_without.mean(), (p_with.mean(), p_without.mean())
 
 
-def test_an_empty_counter_photo_that_cannot_be_read_is_named(
-    base_weights, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_an_empty_counter_photo_that_cannot_be_read_or_is_a_copy_is_named(
+    base_weights, tmp_path: Path
 ) -> None:
-    """A cut-off photo passes the header check and failed the decoder without a word."""
+    """A cut-off photo passes the header check and failed the decoder without a word; a
+    byte-identical copy was trained twice."""
+    import shutil
+
     from PIL import Image
 
     from app.core.features import FeatureStore
@@ -264,10 +267,11 @@ def test_an_empty_counter_photo_that_cannot_be_read_is_named(
     Image.new("RGB", (300, 300), (120, 110, 100)).save(good, quality=95)
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(good.read_bytes()[:400])
+    copy = shutil.copy(good, tmp_path / "counter copy.jpg")
     o = TrainOptions(base_weights=base_weights)
-    with caplog.at_level("WARNING", logger="app.notices"):
-        negs = negative_features(base_weights, o, FeatureStore(tmp_path / "f"), [good, cut])
+    negs = negative_features(base_weights, o, FeatureStore(tmp_path / "f"), [good, cut, copy])
     plain = negative_features(base_weights, o, FeatureStore(tmp_path / "f"), [])
-    assert len(negs.train) == len(plain.train) + 1  # the good one only
-    said = [r.getMessage() for r in caplog.records if r.name == "app.notices"]
-    assert any("cut.jpg not used" in m for m in said) and not any("counter.jpg" in m for m in said)
+    assert len(negs.train) == len(plain.train) + 1 and negs.used == 1  # the good one once
+    why = {Path(f).name: reason for f, reason in negs.skipped}
+    assert set(why) == {"cut.jpg", "counter copy.jpg"}, why
+    assert "used once" in why["counter copy.jpg"] and "truncated" in why["cut.jpg"], why

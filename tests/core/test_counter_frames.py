@@ -249,3 +249,33 @@ def test_the_plain_reference_is_not_said_to_use_the_shops_look(
         run = cli.run("train", str(shop), "--plain", option, str(frames_dir))
         assert run.returncode == 1 and "Traceback" not in run.stderr
         assert run.stderr.strip().splitlines()[-1].startswith("Error: --plain trains the plain")
+
+
+def test_cli_says_how_many_empty_counter_photos_it_trained_and_why_not_the_others(
+    cli: Cli, catalogue_shop, base_weights, tmp_path
+) -> None:
+    """``--not-products``: the count and every photo not used are in the summary and in
+    ``--json`` (they were stderr notes in two wordings, and a copy was trained twice)."""
+    shop, frames_dir, _ = catalogue_shop
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    first, second = sorted(frames_dir.glob("*.jpg"))[:2]
+    shutil.copy(first, empty / "a.jpg")
+    shutil.copy(second, empty / "b.jpg")
+    shutil.copy(first, empty / "c copy.jpg")
+    (empty / "notes.txt").write_text("not a photo")
+    out = tmp_path / "model"
+    args = ("train", str(shop), "--not-products", str(empty), "--base-weights", str(base_weights))
+    r = cli.run(*args, "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    given = json.loads(r.stdout)["notProducts"]
+    assert given["used"] == 2, given
+    why = {Path(s["file"]).name: s["reason"] for s in given["skipped"]}
+    assert why == {"c copy.jpg": why["c copy.jpg"], "notes.txt": "not a photo"}, why
+    assert "used once" in why["c copy.jpg"]
+
+    r = cli.run(*args, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "Not a product: 2 photo(s) of your empty counter." in r.stdout
+    assert "Empty-counter photo not used: notes.txt — not a photo." in r.stdout
+    assert "Empty-counter photo not used: c copy.jpg" in r.stdout
