@@ -157,6 +157,11 @@ def test_cli_counter_frames_folder_reports_bad_files(
     (tmp_path / "empty").mkdir()
     r = cli.run("train", str(shop), "--counter-frames", str(tmp_path / "empty"))
     assert r.returncode == 1 and "no photos" in r.stderr
+    # the product folders given as frames: the reason, not just "no photos"
+    r = cli.run("train", str(shop), "--counter-frames", str(shop))
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and last.startswith("Error: --counter-frames: no photos in"), last
+    assert "p0 — a folder (photos are read from this folder only)" in last, last
 
 
 def test_cli_uses_the_frames_the_app_keeps(

@@ -107,7 +107,8 @@ def test_show_me_your_counter_stores_twenty_frames(qtbot, make_window, shop_fold
     assert panel.count == SUGGESTED
     assert panel.text.text().startswith(f"<b>{SUGGESTED} counter frames</b>, newest ")
     assert panel.view_button.isVisible()
-    assert panel.capture_button.text() == "Take new…"
+    assert panel.capture_button.text() == "Take more…"  # it adds to them
+    assert "clear the old ones" in panel.capture_button.toolTip()
     assert f"Stored {SUGGESTED} counter frames" in screen.banner.text()
     assert window.train.counter.isHidden()  # the hint is gone once there are frames
 

@@ -129,6 +129,8 @@ def photos_in_folder(folder: Path, what: str) -> FolderPhotos:
     if not folder.is_dir():
         raise TrainerError(f"{what}: {folder} is not a folder")
     found = frames_in_folder(folder)
-    if not found.frames:
-        raise TrainerError(f"{what}: no photos in {folder}")
+    if not found.frames:  # say why, or "no photos" beside a folder full of them puzzles
+        why = "; ".join(f"{p.name} — {reason}" for p, reason in found.skipped[:3])
+        more = f"; {len(found.skipped) - 3} more" if len(found.skipped) > 3 else ""
+        raise TrainerError(f"{what}: no photos in {folder}" + (f" ({why}{more})" if why else ""))
     return FolderPhotos(list(found.frames), list(found.skipped))

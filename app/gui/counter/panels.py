@@ -1,6 +1,6 @@
 """The one-line panels of the shop's counter, on the Products and Train screens.
 
-"23 counter frames, newest 3 Dec 14:05 [View…] [Take new…]" and "Empty counter: 5
+"23 counter frames, newest 3 Dec 14:05 [View…] [Take more…]" and "Empty counter: 5
 photos [Clear] [Photograph the empty counter…]": what the shop has, and the buttons
 that open a capture dialog (:mod:`.capture`, loaded on first use) or change what is
 kept. Plain widgets over :mod:`app.core.flows.counter`: no NumPy or QtMultimedia at
@@ -152,7 +152,7 @@ class CapturePanel(QFrame):
 
 
 class CounterFramesPanel(CapturePanel):
-    """ "23 counter frames, newest 3 Dec 14:05 [View…] [Take new…]", or the no-frames
+    """ "23 counter frames, newest 3 Dec 14:05 [View…] [Take more…]", or the no-frames
     hint. ``only_when_empty``: the Train screen shows it only while there are none."""
 
     def __init__(
@@ -165,9 +165,6 @@ class CounterFramesPanel(CapturePanel):
         super().__init__(session, "counterFrames", stand_in, parent)
         self.only_when_empty = only_when_empty
         self.capture_button = QPushButton("Show me your counter…")
-        self.capture_button.setToolTip(
-            f"About {SUGGESTED} pictures of the counter camera over {SUGGESTED} seconds"
-        )
         self.capture_button.clicked.connect(self.open_capture)
         self.view_button = QPushButton("View…")
         self.view_button.setToolTip("See, remove or clear the stored counter frames")
@@ -192,7 +189,15 @@ class CounterFramesPanel(CapturePanel):
         has = self.count > 0
         self.show_text(text or NO_FRAMES, str(store.root) if has else "")
         self.view_button.setVisible(has)
-        self.capture_button.setText("Take new…" if has else "Show me your counter…")
+        # more, not new: a capture adds to the kept frames (a look over the day); after
+        # the camera moved, View… clears the old ones
+        self.capture_button.setText("Take more…" if has else "Show me your counter…")
+        self.capture_button.setToolTip(
+            f"About {SUGGESTED} more pictures of the counter camera, added to the ones kept; "
+            "after moving the camera or changing the light, clear the old ones in View…"
+            if has
+            else f"About {SUGGESTED} pictures of the counter camera over {SUGGESTED} seconds"
+        )
         self.setVisible(not (has and self.only_when_empty))
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
