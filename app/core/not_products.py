@@ -12,7 +12,7 @@ the counter frames). Plain NumPy/Pillow; features through the frozen base.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,12 +110,18 @@ HELD_SEED = 7919
 
 
 def negative_features(
-    weights: Path, o: TrainOptions, store: FeatureStore | None, photos: Sequence[Path]
+    weights: Path,
+    o: TrainOptions,
+    store: FeatureStore | None,
+    photos: Sequence[Path],
+    products: Mapping[str, str] | None = None,
 ) -> Negatives:
     """Features of photos with none of the shop's products: the drawn scenes (cached per
     base model) and the shop's own ``photos`` of its empty counter, each once (unusable
     ones are left out and listed with why: they are the owner's extras, not products),
-    and a held-back drawn set."""
+    and a held-back drawn set. ``products`` (photo digest -> product name) are the
+    training's photos: one of them given as the empty counter is left out, or it would
+    be trained as its product and as no product at once."""
     from .features import FeatureStore, extract_for, image_features, model_key
     from .images import file_digest
 
@@ -133,12 +139,15 @@ def negative_features(
 
     rows = [drawn(DRAWN, o.seed)]
     held = drawn(DRAWN_HELD, o.seed + HELD_SEED)
-    items, seen, skipped = [], set(), []
+    items, seen, skipped, named = [], set(), [], products or {}
     for p in map(Path, photos):
         try:
             digest = file_digest(p)
         except OSError as exc:
             skipped.append((str(p), f"unreadable ({exc.strerror or exc})"))
+            continue
+        if digest in named:
+            skipped.append((str(p), f"a photo of {named[digest]}, not of the empty counter"))
             continue
         if digest in seen:  # a copy would weigh twice
             skipped.append((str(p), "the same photo as another one (used once)"))

@@ -121,7 +121,10 @@ def train(
     prior = shop_prior(o.alpha, o.image_size)
     look = ShopLook.of(frames.z, prior)
     use_negatives = o.not_products and ours
-    negs = negative_features(weights, o, store, not_product_photos) if use_negatives else None
+    negs = None
+    if use_negatives:
+        shown = {s.digest: dataset.names.get(s.product_id, s.product_id) for s in dataset.samples}
+        negs = negative_features(weights, o, store, not_product_photos, shown)
     negatives = None if negs is None else negs.train
     default_mix = DEFAULT_MIX[trained_on] if o.head == "cosine" else 1.0
     v = Validation(None, dict.fromkeys(labels, None), {}, "not measured", mix=default_mix)

@@ -269,6 +269,7 @@ def test_cli_says_how_many_empty_counter_photos_it_trained_and_why_not_the_other
     shutil.copy(second, empty / "b.jpg")
     shutil.copy(first, empty / "c copy.jpg")
     (empty / "notes.txt").write_text("not a photo")
+    shutil.copy(next(shop.glob("p0/*.jpg")), empty / "d product.jpg")  # a product's photo
     out = tmp_path / "model"
     args = ("train", str(shop), "--not-products", str(empty), "--base-weights", str(base_weights))
     r = cli.run(*args, "--out", str(out), "--json")
@@ -276,7 +277,11 @@ def test_cli_says_how_many_empty_counter_photos_it_trained_and_why_not_the_other
     given = json.loads(r.stdout)["notProducts"]
     assert given["used"] == 2, given
     why = {Path(s["file"]).name: s["reason"] for s in given["skipped"]}
-    assert why == {"c copy.jpg": why["c copy.jpg"], "notes.txt": "not a photo"}, why
+    assert why == {
+        "c copy.jpg": why["c copy.jpg"],
+        "d product.jpg": "a photo of p0, not of the empty counter",
+        "notes.txt": "not a photo",
+    }, why
     assert "used once" in why["c copy.jpg"]
 
     r = cli.run(*args, "--out", str(out))
