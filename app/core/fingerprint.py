@@ -8,12 +8,15 @@ tells the owner "3 new products, 1 removed, 5 changed photos" and lets ``sync`` 
 a training when nothing changed, without loading TensorFlow or downloading photos.
 
 The record lists the *input* (every photo the owner left ticked), not only the
-photos that decoded: a broken photo would otherwise look "changed" on every run.
+photos that decoded: a broken photo would otherwise look "changed" on every run. Beside
+the products it keeps the shop's look the training was given (``look``: its counter
+frames and photos of its empty counter, by content): frames taken in the app change the
+model as much as a photo does, and ``sync`` never retrained for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,9 @@ METADATA_KEY = "catalogFingerprint"
 FORMAT = 1
 
 Fingerprint = dict[str, list[str]]  # product id -> sorted photo identities
+Look = dict[str, list[str]]  # LOOK_PARTS key -> sorted file identities
+# what a shop's look is made of, and how a change of each is said
+LOOK_PARTS = {"counterFrames": "counter frames", "notProducts": "photos of the empty counter"}
 
 
 def photo_identity(ref: ImageRef, digests: Mapping[Path, str] | None = None) -> str:
@@ -54,8 +60,33 @@ def of_catalogue(catalogue: Catalogue, digests: Mapping[Path, str] | None = None
     return out
 
 
-def to_metadata(fp: Fingerprint) -> dict[str, Any]:
-    return {"format": FORMAT, "products": fp}
+def of_look(counter_frames: Sequence[Path], not_products: Sequence[Path]) -> Look:
+    """The shop's look a training is given, by content (a file gone since is left out)."""
+    from .images import file_digest
+
+    def ids(files: Sequence[Path]) -> list[str]:
+        out = set()
+        for f in files:
+            try:
+                out.add(f"file:{file_digest(Path(f))}")
+            except OSError:
+                continue
+        return sorted(out)
+
+    return {"counterFrames": ids(counter_frames), "notProducts": ids(not_products)}
+
+
+def to_metadata(fp: Fingerprint, look: Look | None = None) -> dict[str, Any]:
+    return {"format": FORMAT, "products": fp, **({"look": look} if look is not None else {})}
+
+
+def look_from_metadata(metadata: Mapping[str, Any] | None) -> Look | None:
+    """The shop's look a model was given; None for models that do not record it."""
+    raw = (metadata or {}).get(METADATA_KEY)
+    look = raw.get("look") if isinstance(raw, dict) else None
+    if not isinstance(look, dict):
+        return None
+    return {k: sorted(str(x) for x in v) for k, v in look.items() if isinstance(v, list)}
 
 
 def from_metadata(metadata: Mapping[str, Any] | None) -> Fingerprint | None:
@@ -82,11 +113,16 @@ class Changes:
     changed_products: list[str] = field(default_factory=list)
     changed_photos: int = 0
     unknown: bool = False  # the model does not record what it was trained on
+    look: tuple[str, ...] = ()  # the parts of the shop's look that changed (LOOK_PARTS)
 
     @property
     def up_to_date(self) -> bool:
         return not (
-            self.unknown or self.new_products or self.removed_products or self.changed_photos
+            self.unknown
+            or self.new_products
+            or self.removed_products
+            or self.changed_photos
+            or self.look
         )
 
     def summary(self) -> str:
@@ -102,12 +138,22 @@ class Changes:
         if self.changed_photos:
             n = self.changed_photos
             parts.append(f"{n} changed photo{'s' if n != 1 else ''}")
+        parts += [f"new {LOOK_PARTS[k]}" for k in self.look]
         return ", ".join(parts) or "no changes"
 
 
-def compare(current: Fingerprint, trained: Fingerprint | None) -> Changes:
+def compare(
+    current: Fingerprint,
+    trained: Fingerprint | None,
+    look: Look | None = None,
+    trained_look: Look | None = None,
+) -> Changes:
+    """The catalogue (and, when both are known, the shop's look) now versus a model's
+    record; a model that does not record its look is not retrained for it."""
     if trained is None:
         return Changes(unknown=True)
+    looks = [] if look is None or trained_look is None else list(LOOK_PARTS)
+    looked = tuple(k for k in looks if set(look.get(k, [])) != set(trained_look.get(k, [])))
     new = sorted(set(current) - set(trained))
     removed = sorted(set(trained) - set(current))
     changed, photos = [], 0
@@ -117,4 +163,9 @@ def compare(current: Fingerprint, trained: Fingerprint | None) -> Changes:
             changed.append(pid)
             # a replaced photo is one change, not an addition plus a removal
             photos += max(len(now - then), len(then - now))
-    return Changes(new, removed, changed, photos)
+    return Changes(new, removed, changed, photos, look=looked)
+
+
+def compare_with(current: Fingerprint, look: Look | None, metadata: Mapping[str, Any]) -> Changes:
+    """:func:`compare` with a model's ``metadata.json``: its products and its look."""
+    return compare(current, from_metadata(metadata), look, look_from_metadata(metadata))

@@ -139,6 +139,7 @@ def train_and_export(
         dataset = check_photos(catalogue, on_progress=span(on_progress, 0.0, 0.03), cancel=cancel)
     digests = {s.path: s.digest for s in dataset.samples}
     fp = fingerprint.of_catalogue(fingerprint_of or catalogue, digests)
+    look = fingerprint.of_look(counter_frames, not_product_photos)
     model = train(
         dataset,
         options,
@@ -161,7 +162,7 @@ def train_and_export(
         Path(out_dir),
         channel_id=catalogue.channel_id if channel_id is None else channel_id,
         quantize=quantize,
-        extra_metadata={fingerprint.METADATA_KEY: fingerprint.to_metadata(fp)},
+        extra_metadata={fingerprint.METADATA_KEY: fingerprint.to_metadata(fp, look)},
         on_progress=span(on_progress, 0.95, 1.0),
         cancel=cancel,
     )

@@ -128,6 +128,7 @@ def catalogue_state(
     listing = list_catalogue(client, on_progress=on_progress, cancel=cancel)
     edited = source.with_edits(listed_catalogue(listing), store)
     current = fingerprint.of_catalogue(edited)
+    look = fingerprint.of_look(store.counter_frames.paths(), store.not_product_photos())
     changes = [parse_utc(listing.newest_update), newest_edit(store)]
     served_meta = published_metadata(client)
     local_meta = local_metadata(source)
@@ -139,11 +140,9 @@ def catalogue_state(
         served_metadata=served_meta,
         served=None
         if served_meta is None
-        else fingerprint.compare(current, fingerprint.from_metadata(served_meta)),
+        else fingerprint.compare_with(current, look, served_meta),
         local_metadata=local_meta,
-        local=None
-        if local_meta is None
-        else fingerprint.compare(current, fingerprint.from_metadata(local_meta)),
+        local=None if local_meta is None else fingerprint.compare_with(current, look, local_meta),
         till=till_photo_use(edited, store.added_images()),
     )
 

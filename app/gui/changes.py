@@ -54,6 +54,8 @@ class ChangesWatcher(QObject):
             session.report_changed,
             session.model_changed,
             session.source_changed,
+            session.counter_frames_changed,  # the shop's look is trained on too
+            session.not_products_changed,
         ):
             sig.connect(self._timer.start)
 
@@ -71,7 +73,7 @@ class ChangesWatcher(QObject):
         digests = {x.path: x.digest for x in check.dataset.samples} if check is not None else {}
         model_dir = s.model_dir
         client = s.client if s.logged_in else None
-        source = s.source
+        source, store = s.source, s.store
         known = self._served if self._served is not None and not refresh_served else None
         known = known if known is not None and known[0] is client else None
 
@@ -84,7 +86,11 @@ class ChangesWatcher(QObject):
                 served = ShopTarget(client).served_metadata()
             # trained_on: every photo the source lists, so a failed download is no change
             text = news_since_models(
-                current.trained_on, digests, model_dir=model_dir, served_metadata=served
+                current.trained_on,
+                digests,
+                model_dir=model_dir,
+                served_metadata=served,
+                store=store,
             )
             return text, served
 

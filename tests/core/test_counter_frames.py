@@ -179,6 +179,10 @@ def test_cli_uses_the_frames_the_app_keeps(
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "Shop's look: from 6 counter frame(s)" in r.stdout
+    # what it was given is recorded, so frames taken later are a change for sync
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    look = meta["catalogFingerprint"]["look"]
+    assert len(look["counterFrames"]) == 6 and look["notProducts"] == [], look
 
 
 def test_counter_frame_store_keeps_dates_and_trims(tmp_path) -> None:

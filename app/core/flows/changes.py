@@ -22,8 +22,9 @@ from .publish import ShopTarget, TargetStatus
 
 if TYPE_CHECKING:
     from ..catalogue import Catalogue
-    from ..fingerprint import Fingerprint
+    from ..fingerprint import Fingerprint, Look
     from ..shop import ShopClient
+    from ..store import ChannelStore
 
 __all__ = [
     "CatalogueState",
@@ -73,35 +74,41 @@ def news_since_models(
     *,
     model_dir: Path | None = None,
     served_metadata: Mapping[str, Any] | None = None,
+    store: ChannelStore | None = None,
 ) -> str:
     """The banner's sentence for an opened source's catalogue (its ``trained_on``: a
     photo whose download failed is no change), or "" when no training is needed.
 
     ``digests``: content hashes a photo check already made (folder and added photos are
     hashed otherwise); ``model_dir``: the model on this computer; ``served_metadata``:
-    the shop's (:meth:`ShopTarget.served_metadata`), None without a shop."""
-    from ..fingerprint import of_catalogue
+    the shop's (:meth:`ShopTarget.served_metadata`), None without a shop; ``store``: the
+    source's kept edits, whose counter frames and empty-counter photos count too."""
+    from ..fingerprint import of_catalogue, of_look
 
     current = of_catalogue(trained_on, digests)
-    return describe_news(current, local_metadata(model_dir), served_metadata)
+    look = None
+    if store is not None:
+        look = of_look(store.counter_frames.paths(), store.not_product_photos())
+    return describe_news(current, local_metadata(model_dir), served_metadata, look)
 
 
 def describe_news(
     current: Fingerprint,
     local_meta: Mapping[str, Any] | None,
     served_meta: Mapping[str, Any] | None,
+    look: Look | None = None,
 ) -> str:
     """ "3 new products, 1 removed since the model your shop serves (trained 2 days
     ago)." — or "" when the model on this computer, or the served one, has it all."""
     from .. import fingerprint
     from ..wording import ago
 
-    local = fingerprint.from_metadata(local_meta) if local_meta else None
-    served = fingerprint.from_metadata(served_meta) if served_meta else None
-    if local is not None and fingerprint.compare(current, local).up_to_date:
+    local = fingerprint.compare_with(current, look, local_meta) if local_meta else None
+    served = fingerprint.compare_with(current, look, served_meta) if served_meta else None
+    if local is not None and local.up_to_date:
         return ""  # the model on this computer already has it all: publishing is what's left
     if served is not None:
-        changes = fingerprint.compare(current, served)
+        changes = served
         if changes.up_to_date:
             return ""
         when = ago(dict(served_meta or {}))
@@ -115,7 +122,7 @@ def describe_news(
         # "the model on this computer", not "your last training": after "Use this one
         # again" it is an earlier model
         return (
-            f"{fingerprint.compare(current, local).summary().capitalize()} since the model "
+            f"{local.summary().capitalize()} since the model "
             "on this computer" + (f" (trained {when})" if when else "") + "."
         )
     return ""

@@ -38,3 +38,43 @@ def test_an_untick_after_training_is_news(isolated_home: Path, tmp_path: Path) -
     current = fingerprint.of_catalogue(now.trained_on)
     served = {"catalogFingerprint": fingerprint.to_metadata(current)}
     assert news_since_models(now.trained_on, model_dir=model, served_metadata=served) == ""
+
+
+def test_counter_frames_and_empty_counter_photos_taken_since_the_model_are_news(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """Frames taken in the app change the model as a photo does: ``sync`` and the banner
+    said "up to date" and the served model never got them. A model that does not record
+    its look (trained before) is not retrained for it."""
+    shop = tmp_path / "shop"
+    for pid in ("apple", "lime"):
+        (shop / pid).mkdir(parents=True)
+        (shop / pid / "1.jpg").write_bytes(pid.encode())
+    opened = open_source(folder_source(shop))
+    store = opened.store
+    model = tmp_path / "model"
+    model.mkdir()
+    trained = fingerprint.of_catalogue(opened.trained_on)
+    look = fingerprint.of_look(store.counter_frames.paths(), store.not_product_photos())
+    meta = {"catalogFingerprint": fingerprint.to_metadata(trained, look)}
+    (model / "metadata.json").write_text(json.dumps(meta))
+    assert news_since_models(opened.trained_on, model_dir=model, store=store) == ""
+
+    frame = tmp_path / "frame.jpg"
+    frame.write_bytes(b"a frame")
+    store.counter_frames.add_files([frame])
+    said = news_since_models(opened.trained_on, model_dir=model, store=store)
+    assert said.startswith("New counter frames since the model on this computer"), said
+    served = {"catalogFingerprint": fingerprint.to_metadata(trained, look)}
+    said = news_since_models(opened.trained_on, served_metadata=served, store=store)
+    assert said.startswith("New counter frames since the model your shop serves"), said
+
+    store.counter_frames.clear()
+    (store.root / "not-products").mkdir()
+    (store.root / "not-products" / "empty-1.jpg").write_bytes(b"the empty counter")
+    said = news_since_models(opened.trained_on, model_dir=model, store=store)
+    assert said.startswith("New photos of the empty counter since"), said
+
+    before = {"catalogFingerprint": fingerprint.to_metadata(trained)}  # no look recorded
+    (model / "metadata.json").write_text(json.dumps(before))
+    assert news_since_models(opened.trained_on, model_dir=model, store=store) == ""
