@@ -8,6 +8,7 @@ Each step checks what `status` says and what the shop then serves.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -160,6 +161,26 @@ def test_sync_keeps_the_served_model_current(
     assert sorted(meta["labels"]) == sorted([ids["Banana"], kiwi]) and meta["imageCount"] == 7
     again = sync_cli(cli, vendure, "sync", "--channel", CODE, check_tf=True)
     assert "up to date" in again.stdout and "TF-NOT-IMPORTED" in again.stderr
+
+    # counter frames taken in the app are a change: sync trains them in
+    store.counter_frames.add_files(photos("Fruit/Kiwi", 4, skip=20))
+    st = sync_cli(cli, vendure, "status", "--channel", CODE)
+    assert "New counter frames since the model your shop serves" in st.stdout, st.stdout
+    fourth = sync_cli(cli, vendure, "sync", "--channel", CODE, base_weights=base_weights)
+    assert fourth.returncode == 0 and f"{CODE}: published: New counter frames" in fourth.stdout
+    assert len(served_meta(vendure)["catalogFingerprint"]["look"]["counterFrames"]) == 4
+
+    # a rollback by hand stays: sync does not serve the model it replaced again
+    earlier = re.search(r"published version (\S+) ", third.stdout)
+    assert earlier is not None, third.stdout
+    rolled = sync_cli(cli, vendure, "rollback", earlier[1], "--channel", CODE)
+    assert rolled.returncode == 0, rolled.stderr
+    served = served_bytes(vendure)
+    kept = sync_cli(cli, vendure, "sync", "--channel", CODE, check_tf=True)
+    assert kept.returncode == 0, kept.stderr
+    assert f"{CODE}: kept: New counter frames since the served model" in kept.stdout, kept.stdout
+    assert "does not publish it again" in kept.stdout and "TF-NOT-IMPORTED" in kept.stderr
+    assert served_bytes(vendure) == served
 
 
 def test_a_second_sync_of_the_channel_is_refused_while_one_runs(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitCode, FeedbackUnsupported, InvalidOptions
 from ..model import TrainOptions
@@ -24,7 +25,7 @@ from ..sync import TIME_LIMIT_MINUTES, SyncBusy, SyncClock, SyncTimeout, channel
 from ..wording import upper_first
 from .changes import catalogue_changes
 from .open_source import open_source, shop_source
-from .publish import ShopTarget
+from .publish import ModelVersion, ShopTarget, TargetStatus
 from .till_photos import (
     ACCEPT,
     REVIEW,
@@ -89,7 +90,7 @@ class TillInSync:
 @dataclass(frozen=True)
 class SyncOutcome:
     channel: str
-    status: str  # "up to date" | "published" | "waiting"
+    status: str  # "up to date" | "published" | "waiting" | "kept" (a rollback stays)
     message: str  # the till's sentence included (``till.text``)
     exit_code: ExitCode
     version: str = ""
@@ -169,6 +170,18 @@ def sync_channel(
         trained = False
         left_out = ""  # products the training could not use, for the result line
         if state.local is not None and state.local.up_to_date:
+            target = ShopTarget(client).status()
+            replaced = stored_not_served(target, state.local_metadata or {})
+            if replaced is not None:  # someone rolled back from it: publishing undid that
+                now_served = target.current.version if target.current else "none"
+                return outcome(
+                    "kept",
+                    f"{upper_first(what)}; the shop serves version {now_served}, and the model "
+                    f"on this computer (version {replaced.version}) was served before and "
+                    "replaced there, so sync does not publish it again: `publish` serves it "
+                    "again, and the next change to the catalogue trains a new model.",
+                    ExitCode.OK,
+                )
             rep(Phase.PREPARING, 0.05, "The model on this computer is current: publishing it")
         else:
             steps = span(on_progress, 0.03, 0.9, keep_eta=True)
@@ -205,3 +218,16 @@ def sync_channel(
             version=published.version,
             trained=trained,
         )
+
+
+def stored_not_served(target: TargetStatus, local: Mapping[str, Any]) -> ModelVersion | None:
+    """The version the shop stores that is the model on this computer, when the shop
+    serves another: it was published and then replaced on purpose (a rollback), so an
+    unattended sync must not serve it again (it did, within one timer tick, and stored
+    a second copy). The same training: its ``trainedAt`` and labels."""
+    when, labels = local.get("trainedAt"), local.get("labels")
+    for v in target.versions:
+        same = when and v.metadata.get("trainedAt") == when and v.metadata.get("labels") == labels
+        if same and not v.current:
+            return v
+    return None
