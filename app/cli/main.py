@@ -38,12 +38,16 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.BROKEN_PIPE
     except Cancelled as exc:  # an outcome: its message says what was kept
         print(str(exc) or "Cancelled.", file=sys.stderr)
+        _log_end(args.command, str(exc).strip() or "cancelled")
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
         print(f"\n{interrupt.INTERRUPTED}", file=sys.stderr)
+        _log_end(args.command, interrupt.INTERRUPTED)
         return ExitCode.INTERRUPTED
     except TrainerError as exc:
-        print(f"Error: {exc}{_advice(exc)}", file=sys.stderr)
+        line = f"Error: {exc}{_advice(exc)}"
+        print(line, file=sys.stderr)
+        _log_end(args.command, line)
         return ExitCode.FAILED
     except Exception as exc:  # a full disk, a read-only folder: by type, one line
         from ..core.faults import describe
@@ -55,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(__name__).info("%s failed", args.command, exc_info=exc)
         print(f"Error: {message}", file=sys.stderr)
         return ExitCode.FAILED
+
+
+def _log_end(command: str, line: str) -> None:
+    """The failure's line in the log file too: a ``sync`` run by a timer or the Task
+    Scheduler, whose stderr nobody reads, failed every night without a trace there.
+    Info, so the notes printer (warnings and up) does not repeat it on the terminal."""
+    logging.getLogger(__name__).info("%s ended: %s", command, line)
 
 
 def _silence_stdout() -> None:

@@ -593,3 +593,19 @@ def test_skipped_photos_and_untrained_products_are_reported(
     assert 2 * summary["modelBytes"] <= expected_export_bytes(0.35, 4)
     metadata = json.loads((work / "json_model" / "metadata.json").read_text())
     assert "Mango" not in metadata["labels"]
+
+
+def test_a_failed_command_leaves_its_line_in_the_log_file(cli: Cli, isolated_home: Path) -> None:
+    """A ``sync`` run by a timer fails where nobody reads stderr: the log file is where
+    the owner looks, and it had no trace of the failure."""
+    from app.core.logs import LOG_FILE
+
+    r = cli.run(
+        "sync", "--server", "http://127.0.0.1:9", "--channel", "x", "--username", "u",
+        env={"DUKAHUB_TRAINER_PASSWORD": "p"},
+    )  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    error = r.stderr.strip().splitlines()[-1]
+    assert error.startswith("Error: ") and error.count("Error:") == 1, r.stderr
+    logged = (isolated_home / "logs" / LOG_FILE).read_text()
+    assert f"sync ended: {error}" in logged, logged[-2000:]
