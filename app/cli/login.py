@@ -13,7 +13,7 @@ import getpass
 import os
 import sys
 
-from ..core.errors import TrainerError
+from ..core.errors import SessionExpired, TrainerError
 from ..core.flows.login import REQUEST_DEADLINE_S, ShopClient, log_in, remembered_session
 
 PASSWORD_ENV = "DUKAHUB_TRAINER_PASSWORD"
@@ -37,7 +37,12 @@ def login_from_args(args: argparse.Namespace, *, stop_at: float | None = None) -
     client; each request ends by ``stop_at`` too (``sync``'s time limit)."""
     username = getattr(args, "username", None)
     deadline = getattr(args, "timeout", None) or REQUEST_DEADLINE_S
-    client = remembered_session(args.server, deadline=deadline, stop_at=stop_at)
+    try:
+        client = remembered_session(args.server, deadline=deadline, stop_at=stop_at)
+    except SessionExpired:
+        if not username:
+            raise
+        client = None  # the user and password given log in instead, in this same run
     if client is not None and (not username or client.username == username):
         return client
     if client is not None:

@@ -316,3 +316,36 @@ def test_all_channels_syncs_each_and_a_failure_does_not_stop_the_others(
     assert "Traceback" not in res.stderr
     r = requests.get(f"{vendure.url}/assets/ml-models/{good.id}/latest/metadata.json", timeout=10)
     assert r.status_code == 200 and len(r.json()["labels"]) == 2
+
+
+def test_a_one_off_login_keeps_the_remembered_session_and_replaces_a_dead_one(
+    cli: Cli, vendure: VendureServer
+) -> None:
+    """The session a scheduled ``sync`` runs on ("Keep me logged in") survives a command
+    run once as another user (it was deleted: the next night's sync failed), and a dead
+    one gives way to the user and password given in the same run (it was an error)."""
+    from app.core.shop import ShopClient, sessions
+
+    trainer, trainer_pw = vendure.users["trainer"]
+    ShopClient(vendure.url).login(trainer, trainer_pw, remember=True)
+    server = ShopClient(vendure.url).server_url
+    other, other_pw = vendure.users["veg_trainer"]
+    once = cli.run(
+        "status", "--server", vendure.url, "--channel", "veg", "--username", other,
+        env={"DUKAHUB_TRAINER_PASSWORD": other_pw},
+    )  # fmt: skip
+    assert once.returncode == 0, once.stderr
+    kept = sessions.load(server)
+    assert kept is not None and kept.username == trainer
+
+    requests.post(  # the remembered session ends on the server
+        vendure.api,
+        json={"query": "mutation{logout{success}}"},
+        headers={"Authorization": f"Bearer {kept.token}"},
+        timeout=10,
+    )
+    again = cli.run(
+        "status", "--server", vendure.url, "--channel", "fruit", "--username", trainer,
+        env={"DUKAHUB_TRAINER_PASSWORD": trainer_pw},
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr

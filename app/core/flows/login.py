@@ -58,9 +58,10 @@ def log_in(
     """A new login (plain ``http://`` to another computer only with ``insecure``).
 
     ``password`` is asked for only once the address is accepted, so a refused address
-    is said before any prompt."""
+    is said before any prompt. A session kept for the server ("Keep me logged in", which
+    scheduled runs use) stays as it is."""
     client = ShopClient(server, allow_insecure=insecure, deadline=deadline, stop_at=stop_at)
-    client.login(username, password())
+    client.login(username, password(), remember=None)
     return client
 
 

@@ -320,15 +320,22 @@ class ShopClient:
 
     # ----------------------------------------------------------------- login
 
-    def login(self, username: str, password: str, remember: bool = False) -> list[ChannelInfo]:
-        """Logs in; the password is only sent, never stored. Returns the user's channels."""
+    def login(
+        self, username: str, password: str, remember: bool | None = False
+    ) -> list[ChannelInfo]:
+        """Logs in; the password is only sent, never stored. Returns the user's channels.
+
+        ``remember``: keep this session for later runs (True), forget any kept for the
+        server (False: the app's login without "Keep me logged in"), or leave what is
+        kept as it is (None: a command's one-off login, which deleted the session a
+        scheduled ``sync`` relies on)."""
         with self._lock:
             self._token = None
             self._channel = None
             self._remember = False
         data = self.gql(
             LOGIN,
-            {"username": username, "password": password, "rememberMe": remember},
+            {"username": username, "password": password, "rememberMe": bool(remember)},
             channel=False,
             retries=0,
             what="log in",
@@ -347,12 +354,12 @@ class ShopClient:
                 )
             self._username = username
             self._channels = channels_from(result)
-            self._remember = remember
+            self._remember = bool(remember)
             channels = list(self._channels)
         if remember:
             where = self._save_session(token, username)
             log.info("Session for %s remembered in the %s", self.server_url, where)
-        else:
+        elif remember is not None:
             sessions.forget(self.server_url)
         return channels
 
