@@ -161,10 +161,7 @@ def sync_channel(
             age_min = (now - state.newest_change).total_seconds() / 60
             if age_min < debounce_minutes:
                 return outcome(
-                    "waiting",
-                    f"{upper_first(what)}; the newest change is {age_min:.0f} min old, "
-                    f"so training waits until it is {debounce_minutes:g} min old.",
-                    ExitCode.WAITING,
+                    "waiting", waiting_line(what, age_min, debounce_minutes), ExitCode.WAITING
                 )
         model_dir = source.model_dir()
         trained = False
@@ -231,3 +228,13 @@ def stored_not_served(target: TargetStatus, local: Mapping[str, Any]) -> ModelVe
         if same and not v.current:
             return v
     return None
+
+
+def waiting_line(what: str, age_min: float, debounce_min: float) -> str:
+    """Why a debounced sync waits. The age in whole minutes gone by, never rounded up:
+    "is 3 min old, so training waits until it is 3 min old" read as a contradiction."""
+    age = "less than a minute" if age_min < 1 else f"{int(age_min)} min"
+    return (
+        f"{upper_first(what)}; the newest change is {age} old, "
+        f"so training waits until it is {debounce_min:g} min old."
+    )

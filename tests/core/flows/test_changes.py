@@ -78,3 +78,14 @@ def test_counter_frames_and_empty_counter_photos_taken_since_the_model_are_news(
     before = {"catalogFingerprint": fingerprint.to_metadata(trained)}  # no look recorded
     (model / "metadata.json").write_text(json.dumps(before))
     assert news_since_models(opened.trained_on, model_dir=model, store=store) == ""
+
+
+def test_a_waiting_sync_never_rounds_the_age_up_to_its_limit() -> None:
+    from app.core.flows.keep_current import waiting_line
+
+    said = waiting_line("1 new product since the served model", 2.6, 3)
+    assert said == (
+        "1 new product since the served model; the newest change is 2 min old, "
+        "so training waits until it is 3 min old."
+    )
+    assert "is less than a minute old" in waiting_line("1 removed", 0.4, 30)
