@@ -282,6 +282,11 @@ def fast_file(weights: Path, alpha: float, size: int) -> Path | None:
 # --- cached extraction ------------------------------------------------------------
 
 
+# How many features MobileNetV2 pools at every width offered (alpha up to 1: its last
+# convolution keeps 1,280 filters); a cached entry of another width is damaged.
+FEATURE_WIDTH = 1280
+
+
 class FeatureStore:
     """On-disk cache: one .npy per (photo content, base model, seed) holding views 0..k.
 
@@ -295,13 +300,24 @@ class FeatureStore:
     def _path(self, model_key: str, digest: str, views: int, seed: int) -> Path:
         return self.root / model_key / digest[:2] / f"{digest}-s{seed}.npy"
 
-    def get(self, model_key: str, digest: str, views: int, seed: int) -> np.ndarray | None:
+    def get(
+        self, model_key: str, digest: str, views: int, seed: int, width: int | None = None
+    ) -> np.ndarray | None:
+        """The cached views, or None to compute them again: an entry that is not what
+        :meth:`put` writes (float32 rows of ``width`` features, finite, none all zero:
+        pooled ReLU features never are) is damaged, and was trained on as it was (an
+        empty file crashed every training; zeros trained a wrong model without a word)."""
         p = self._path(model_key, digest, views, seed)
         try:
             arr = np.load(p, allow_pickle=False)
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):
             return None
-        return arr[:views] if arr.ndim == 2 and arr.shape[0] >= views else None
+        if not isinstance(arr, np.ndarray) or arr.dtype != np.float32 or arr.ndim != 2:
+            return None
+        if arr.shape[0] < views or (width is not None and arr.shape[1] != width):
+            return None
+        arr = arr[:views]
+        return arr if np.isfinite(arr).all() and arr.any(axis=1).all() else None
 
     def put(self, model_key: str, digest: str, views: int, seed: int, arr: np.ndarray) -> None:
         p = self._path(model_key, digest, views, seed)
@@ -317,8 +333,12 @@ class FeatureStore:
 
 
 def model_key(weights: Path, alpha: float, size: int) -> str:
-    st = weights.stat()
-    raw = f"{weights.name}:{st.st_size}:{alpha}:{size}:{FEATURE_VERSION}"
+    """The feature cache's key of a base model: by the weights' content, as photos are
+    (by name and size, another file of the same name and size shared the features of
+    the first: 92 % held-back accuracy from a cache, 33 % computed afresh)."""
+    from .images import file_digest
+
+    raw = f"{file_digest(weights)}:{alpha}:{size}:{FEATURE_VERSION}"
     return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
 
 
@@ -344,7 +364,7 @@ def extract(
     failed: dict[str, str] = {}
     todo = []
     for path, digest, views in items:
-        hit = store.get(key, digest, views, seed)
+        hit = store.get(key, digest, views, seed, FEATURE_WIDTH)
         if hit is not None:
             out[digest] = hit
         else:

@@ -122,7 +122,7 @@ def negative_features(
     and a held-back drawn set. ``products`` (photo digest -> product name) are the
     training's photos: one of them given as the empty counter is left out, or it would
     be trained as its product and as no product at once."""
-    from .features import FeatureStore, extract_for, image_features, model_key
+    from .features import FEATURE_WIDTH, FeatureStore, extract_for, image_features, model_key
     from .images import file_digest
 
     st = store or FeatureStore()
@@ -130,7 +130,7 @@ def negative_features(
 
     def drawn(n: int, seed: int) -> np.ndarray:
         digest = drawn_key(n, o.image_size, seed)
-        arr = st.get(key, digest, n, o.seed)
+        arr = st.get(key, digest, n, o.seed, FEATURE_WIDTH)
         if arr is None:
             ims = drawn_backgrounds(n, o.image_size, seed)
             arr = image_features(weights, o.alpha, o.image_size)(np.stack(ims))
