@@ -17,11 +17,13 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from zipfile import BadZipFile
 
 import numpy as np
 
 from .local_history import beside
 from .paths import atomic_write_bytes
+from .readers import open_regular
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +62,19 @@ def load(model_dir: Path, trained_at: str, dim: int) -> TaughtMemory:
     the rehearsal)."""
     empty = TaughtMemory(trained_at, np.zeros((0, dim), np.float16), [])
     path = memory_path(model_dir)
-    try:
-        with np.load(path, allow_pickle=False) as f:
+    try:  # any damage (cut short, a flipped byte, an .npy, a pipe) only costs the rehearsal
+        with open_regular(path) as fh, np.load(fh, allow_pickle=False) as f:
             owner = str(f["trained_at"])
             z, products = f["z"], [str(p) for p in f["products"]]
     except FileNotFoundError:
         return empty
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, TypeError, AttributeError, BadZipFile) as exc:
         log.warning("taught memory %s not read: %s", path, exc)
         return empty
     if owner != trained_at or z.ndim != 2 or z.shape[1] != dim or len(products) != len(z):
+        return empty
+    if z.dtype.kind != "f" or not np.isfinite(z).all():  # NaN failed the export's check
+        log.warning("taught memory %s not read: its features are damaged", path)
         return empty
     return TaughtMemory(trained_at, z.astype(np.float16), products)
 

@@ -264,3 +264,42 @@ def test_prepare_builds_the_base_model_a_teach_needs(trained, base_weights, tm_e
     features._FEATURE_FNS.clear()
     assert prepare(tm_export, base_weights) is False
     assert not features._FEATURE_FNS
+
+
+def test_a_damaged_taught_memory_only_costs_the_rehearsal(tmp_path) -> None:
+    """Each of these was a traceback on every later ``teach`` of the model (a pipe hung)."""
+    import io
+    import os
+
+    import numpy as np
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    at = "2026-12-07T00:00:00Z"
+    good = taught_memory.TaughtMemory(at, np.ones((2, 8), np.float16), ["a", "b"])
+    taught_memory.save(model_dir, good)
+    path = taught_memory.memory_path(model_dir)
+    whole = path.read_bytes()
+    assert taught_memory.load(model_dir, at, 8).products == ["a", "b"]
+
+    def npz(z: np.ndarray, products: np.ndarray) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, trained_at=np.array(at), z=z, products=products)
+        return buf.getvalue()
+
+    two = np.array(["a", "b"])
+    damaged = {
+        "empty": b"",
+        "cut short": whole[: len(whole) // 2],
+        "a flipped byte": whole[:200] + bytes([whole[200] ^ 0xFF]) + whole[201:],
+        "an .npy": (lambda b: (np.save(b, np.ones(3)), b.getvalue())[1])(io.BytesIO()),
+        "text features": npz(np.array([["x"] * 8] * 2), two),
+        "one product, not a list": npz(np.ones((1, 8)), np.array("a")),
+        "NaN features": npz(np.full((2, 8), np.nan), two),
+    }
+    for what, data in damaged.items():
+        path.write_bytes(data)
+        assert taught_memory.load(model_dir, at, 8).products == [], what
+    path.unlink()
+    os.mkfifo(path)
+    assert taught_memory.load(model_dir, at, 8).products == []
