@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import paths
 from .catalogue import IMAGE_SUFFIXES, Catalogue, ImageRef
 from .counter_frames import CounterFrameStore
-from .readers import expect, is_str_list, load_app_file
+from .readers import expect, is_str_list, load_app_file, open_regular
 from .till_review import TillReview, till_photo_stem
 
 if TYPE_CHECKING:  # numpy costs ~0.1 s at the window's start-up: only webcam photos need it
@@ -42,6 +42,18 @@ EDITED = "edited.stamp"  # its modification time: the owner's last edit (0: none
 
 def _safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
+
+
+OWNER = ".product-id"  # in each folder of added photos: the product it belongs to
+
+
+def _owner(folder: Path) -> str:
+    """The product id kept in a folder of added photos ("" when none can be read)."""
+    try:
+        with open_regular(folder / OWNER) as fh:
+            return fh.read(4096).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _selection_shape(raw: Any) -> tuple[set[str], set[str]]:
@@ -155,7 +167,7 @@ class ChannelStore:
             return out
         index = self._index()
         for sub in sorted(p for p in base.iterdir() if p.is_dir()):
-            pid = index.get(sub.name, sub.name)
+            pid = index.get(sub.name) or _owner(sub) or sub.name
             files = sorted(
                 f
                 for f in sub.iterdir()
@@ -177,6 +189,8 @@ class ChannelStore:
     def _remember(self, product_id: str) -> Path:
         d = self.added_dir(product_id)
         d.mkdir(parents=True, exist_ok=True)
+        if _owner(d) != product_id:  # in the folder too: index.json can be lost
+            paths.atomic_write_bytes(d / OWNER, product_id.encode())
         index = self._index()
         if index.get(d.name) != product_id:
             index[d.name] = product_id
@@ -269,8 +283,21 @@ class ChannelStore:
 
     # -- the catalogue the trainer sees ---------------------------------------------
     def apply(self, catalogue: Catalogue) -> Catalogue:
-        """The catalogue with added photos and the owner's include/exclude choices."""
-        merged = catalogue.with_extra_images(self.added_images())
+        """The catalogue with added photos and the owner's include/exclude choices.
+
+        A folder of added photos that names no product (its folder name, when index.json
+        was damaged and set aside before the folder kept its product's id) goes to the one
+        product whose id gives that folder name: its photos were left out for good."""
+        added = self.added_images()
+        ids = {p.id for p in catalogue.products}
+        by_folder: dict[str, list[str]] = {}
+        for p in catalogue.products:
+            by_folder.setdefault(_safe_name(p.id), []).append(p.id)
+        for pid in [k for k in added if k not in ids]:
+            owners = by_folder.get(pid, [])
+            if len(owners) == 1:
+                added[owners[0]] = added.get(owners[0], []) + added.pop(pid)
+        merged = catalogue.with_extra_images(added)
         products = []
         for p in merged.products:
             images = [replace(im, included=not self._image_excluded(im)) for im in p.images]

@@ -82,3 +82,22 @@ def test_a_channel_folder_named_before_the_digest_is_moved_not_lost(tmp_path: Pa
     assert (store.root / "added" / "42" / "webcam-1.jpg").read_bytes() == b"jpeg"
     assert store.root != earlier and not earlier.exists()
     assert ChannelStore("https://shop.example", "fruit").root == store.root  # stays put
+
+
+def test_added_photos_keep_their_product_when_index_json_is_damaged(tmp_path: Path):
+    """A damaged index.json is set aside; the photos of "Green apple" (folder
+    ``Green_apple``) then belonged to no product and were left out of every training."""
+    from PIL import Image
+
+    src = tmp_path / "photo.png"
+    Image.new("RGB", (20, 10), (200, 10, 10)).save(src)
+    store = ChannelStore("https://shop.example", "fruit")
+    (stored,) = store.add_files("Green apple", [src])
+    (store.root / "added" / "index.json").write_text('{"Green_apple": "Green apple", ')
+    catalog = Catalogue([Product("Green apple", "Green apple", [])])
+
+    again = ChannelStore("https://shop.example", "fruit")
+    assert again.added_images() == {"Green apple": [stored]}  # the folder says whose
+    (stored.parent / ".product-id").unlink()  # a folder from before it said so
+    applied = ChannelStore("https://shop.example", "fruit").apply(catalog)
+    assert [im.path for im in applied.products[0].images] == [stored]
