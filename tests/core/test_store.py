@@ -101,3 +101,14 @@ def test_added_photos_keep_their_product_when_index_json_is_damaged(tmp_path: Pa
     (stored.parent / ".product-id").unlink()  # a folder from before it said so
     applied = ChannelStore("https://shop.example", "fruit").apply(catalog)
     assert [im.path for im in applied.products[0].images] == [stored]
+
+
+def test_a_folder_shop_deep_in_long_folder_names_keeps_its_edits(tmp_path: Path):
+    """The whole path was one folder name: past 255 bytes training refused with "a file
+    or folder name is too long" about a folder the owner never chose."""
+    from app.core.sources import Source
+
+    folder = tmp_path / ("a" * 120) / ("é" * 100) / "photos"
+    folder.mkdir(parents=True)
+    Source.from_folder(folder).store().set_product_included("p", False)
+    assert Source.from_folder(folder).store().excluded_products == {"p"}
