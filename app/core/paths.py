@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -211,6 +212,8 @@ class Settings:
             elif isinstance(like, (int, float)):
                 ok = isinstance(value, (int, float)) and not isinstance(value, bool)
                 ok = ok and (isinstance(like, float) or isinstance(value, int))
+                # NaN, Infinity or a 400-digit number broke the Train screen's fields
+                ok = ok and abs(value) < 2**31 and math.isfinite(value)
             elif isinstance(like, list):
                 ok = isinstance(value, list) and all(isinstance(x, str) for x in value)
             elif isinstance(like, dict):

@@ -306,6 +306,9 @@ def test_settings_and_sessions_of_the_wrong_shape_are_set_aside() -> None:
     settings.write_text('{"epochs": 12, "alpha": 1, "future_key": [1]}')
     loaded = paths.Settings.load()
     assert (loaded.epochs, loaded.alpha) == (12, 1.0)  # the right shape is used as it is
+    for bad in ('{"accept_target": NaN}', '{"alpha": Infinity}', '{"seed": 1' + "0" * 400 + "}"):
+        settings.write_text(bad)  # Python's JSON reads them; the Train screen's fields broke
+        assert paths.Settings.load() == paths.Settings(), bad
 
     index = sessions.sessions_path()
     index.write_text('{"https://shop.example": "token"}')
