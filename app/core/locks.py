@@ -46,7 +46,8 @@ def exclusive_lock(
     refusing there would stop every publish to it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
+    # never through a link: a .lock linked to another file had that file emptied
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), mode)
     try:
         t0 = time.monotonic()
         told = False

@@ -232,3 +232,23 @@ class Settings:
 
     def remember_server(self, url: str, limit: int = 8) -> None:
         self.recent_servers = [url] + [s for s in self.recent_servers if s != url][: limit - 1]
+
+
+def drop_unreadable_lock(path: Path, settle_s: float = 10.0) -> None:
+    """Remove a Qt lock file that names no process (empty or garbled by a crash or a full
+    disk): the app took it as held by a copy that "did not answer", on every start. One
+    younger than ``settle_s`` stays: another copy may be writing it right now."""
+    import logging
+    import time
+
+    try:
+        age = time.time() - path.stat().st_mtime
+        with open(path, "rb") as fh:
+            first = fh.read(64).split(b"\n", 1)[0].strip()
+    except OSError:
+        return
+    if first.isdigit() or age < settle_s:
+        return
+    logging.getLogger(__name__).warning("%s names no process; removed", path)
+    with suppress(OSError):
+        path.unlink()

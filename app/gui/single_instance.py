@@ -163,6 +163,7 @@ def claim(parent: QWidget | None = None) -> InstanceGuard | int:
     """The first copy on this profile gets the guard; a second one gets an exit code,
     after bringing the first to the front or saying why it could not."""
     folder = profile_folder()
+    paths.drop_unreadable_lock(folder / LOCK_NAME)
     lock = QLockFile(str(folder / LOCK_NAME))
     lock.setStaleLockTime(0)  # stale only when the holder's process is gone
     if lock.tryLock(200):

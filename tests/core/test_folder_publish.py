@@ -264,3 +264,17 @@ def test_status_of_a_path_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(FolderPublishError, match="is not a folder"):
         folder_status(tmp_path / "afile", "1")
+
+
+def test_a_lock_file_that_is_a_link_is_not_followed(tmp_path: Path, tm_export: Path) -> None:
+    """A ``.lock`` linked to another file (a shared folder others can write) had that
+    file emptied and overwritten with a process id."""
+    shop = tmp_path / "assets"
+    (shop / "2").mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the owner's notes")
+    (shop / "2" / ".lock").symlink_to(victim)
+    with pytest.raises(TrainerError, match="Nothing was published"):
+        publish_to_folder(make_model(tmp_path / "m", tm_export), shop)
+    assert victim.read_text() == "the owner's notes"
+    assert not (shop / "2" / "latest").exists()

@@ -146,3 +146,22 @@ def test_a_crashed_copy_leaves_no_lock_behind(qtbot) -> None:
         assert guard.server.isListening()
     finally:
         guard.release()
+
+
+def test_an_empty_or_garbled_lock_file_does_not_stop_every_start(qtbot) -> None:
+    """Qt took a lock file that names no process as held by a copy that "did not
+    answer", on every start; one still being written (younger than 10 s) is left."""
+    lock_path = single_instance.profile_folder() / single_instance.LOCK_NAME
+    for content in (b"", b"\x8f\x01garbage\n"):
+        lock_path.write_bytes(content)
+        os.utime(lock_path, (time.time() - 60, time.time() - 60))
+        guard = single_instance.claim()
+        try:
+            assert isinstance(guard, single_instance.InstanceGuard), content
+        finally:
+            guard.release()
+    lock_path.write_bytes(b"")  # just made: another copy may be writing it
+    from app.core import paths
+
+    paths.drop_unreadable_lock(lock_path)
+    assert lock_path.exists()
