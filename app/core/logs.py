@@ -29,15 +29,32 @@ def setup_logging() -> None:
             return
         root.removeHandler(h)
         h.close()
-    handler = logging.handlers.RotatingFileHandler(
-        target, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
+    handler = _QuietFileHandler(target, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     handler._dukahub = True  # type: ignore[attr-defined]
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     )
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+class _QuietFileHandler(logging.handlers.RotatingFileHandler):
+    """A record the log file cannot take (a full disk) is dropped: logging's default
+    printed a traceback to stderr for each one, 18 of them (873 lines) over one good
+    training. The first failure is said once, in one line."""
+
+    _said = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging API
+        if not _QuietFileHandler._said:
+            _QuietFileHandler._said = True
+            import sys
+
+            exc = sys.exc_info()[1]
+            why = getattr(exc, "strerror", None) or exc
+            print(
+                f"note: the log file {self.baseFilename} cannot be written ({why})", file=sys.stderr
+            )
 
 
 def route_warnings_to_log() -> None:

@@ -370,3 +370,33 @@ def test_shop_photos_are_named_as_the_shop_names_them(tmp_path: Path, grocery) -
     named = {s["name"]: s["reason"] for s in report.skipped() if "name" in s}
     assert named["kiwi__02.jpg"] == "the same photo as kiwi.jpg (used once)"
     assert set(named) == {"kiwi__02.jpg", "lemon.jpg"}
+
+
+def test_a_log_file_on_a_full_disk_is_said_once_not_a_traceback_per_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """logging's default printed "--- Logging error ---" and a traceback to stderr for
+    every record: 873 lines over one good training on a full disk."""
+    import errno
+    import logging
+
+    from app.core import logs
+
+    class Full:
+        def write(self, _text: str) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self) -> None:
+            pass
+
+    logs.setup_logging()
+    (handler,) = [h for h in logging.getLogger().handlers if getattr(h, "_dukahub", False)]
+    handler.stream = Full()
+    try:
+        for i in range(5):
+            logging.getLogger("app.test").info("line %d", i)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "Logging error" not in err and "Traceback" not in err, err
+    assert err.count("cannot be written (No space left on device)") <= 1, err
