@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import fingerprint
+from . import fingerprint, paths
 from .catalogue import Catalogue
 from .progress import ProgressHook, check_cancel, span
 from .store import ChannelStore
@@ -101,6 +101,12 @@ def preflight(
         raise ExportError(
             f"The model cannot be written inside the photo folder {photos} ({out_dir}): "
             "choose a folder outside it."
+        )
+    cache = paths.cache_dir().resolve()
+    if target.is_relative_to(cache):  # cleared by the app: a model there was swept later
+        raise ExportError(
+            f"The model cannot be written inside the app's cache {cache} ({out_dir}), which "
+            "the app clears: choose another folder."
         )
     n_products = max(2, len(catalogue.active()))
     need = expected_export_bytes(options.alpha, n_products, quantize)

@@ -390,6 +390,10 @@ def test_a_model_inside_the_photo_folder_is_refused_before_any_work(
     p = faults_cli.run(*faults_cli.train_args(shop, inside))
     assert_one_error(p, "inside the photo folder")
     assert not inside.exists()
+    cached = faults_cli.home / "cache" / "tmp" / "2025-shop"  # swept by a later command
+    p = faults_cli.run(*faults_cli.train_args(shop, cached))
+    assert_one_error(p, "inside the app's cache")
+    assert not cached.exists()
     folder = work / "weights-folder"
     folder.mkdir()
     p = faults_cli.run(*faults_cli.train_args(shop, work / "m"), "--base-weights", str(folder))
