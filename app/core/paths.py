@@ -31,8 +31,8 @@ SETTINGS_VERSION = 1
 
 def _root(kind: str) -> Path:
     override = os.environ.get(HOME_ENV)
-    if override:
-        return Path(override) / kind
+    if override:  # "~/trainer" made a folder named "~" wherever the command ran
+        return Path(override).expanduser() / kind
     dirs = platformdirs.PlatformDirs(APP_NAME, APP_AUTHOR)
     return Path(
         {

@@ -219,23 +219,19 @@ def set_aside(path: Path, what: str, why: str) -> Path | None:
     try:
         os.replace(path, aside)
     except OSError as exc:
-        notices.warning(
-            "%s (%s) is damaged (%s) and could not be set aside (%s); it is ignored.",
-            _upper_first(what),
+        notices.warning(  # "The file of the remembered logins (…) is": one file, however named
+            "The file of %s (%s) is damaged (%s) and could not be set aside (%s); it is ignored.",
+            what,
             path,
             why,
             exc.strerror or exc,
         )
         return None
     notices.warning(
-        "%s (%s) was damaged (%s); it was set aside as %s and is not used.",
-        _upper_first(what),
+        "The file of %s (%s) was damaged (%s); it was set aside as %s and is not used.",
+        what,
         path,
         why,
         aside.name,
     )
     return aside
-
-
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]

@@ -133,7 +133,7 @@ class TillReview:
     def state(self) -> ReviewState:
         return load_app_file(
             self.path,
-            what="which photos from the till you accepted or dropped",
+            what="the photos from the till you accepted or dropped",
             check=_shape,
             default=ReviewState,
         )

@@ -112,3 +112,11 @@ def test_a_folder_shop_deep_in_long_folder_names_keeps_its_edits(tmp_path: Path)
     folder.mkdir(parents=True)
     Source.from_folder(folder).store().set_product_included("p", False)
     assert Source.from_folder(folder).store().excluded_products == {"p"}
+
+
+def test_a_home_given_with_a_tilde_is_under_the_users_home(tmp_path: Path, monkeypatch):
+    from app.core import paths
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv(paths.HOME_ENV, "~/trainer")
+    assert paths.data_dir() == tmp_path / "trainer" / "data"
