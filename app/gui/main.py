@@ -100,6 +100,35 @@ def exit_after_first_paint(window: QWidget) -> None:
     window.installEventFilter(window._first_paint)  # type: ignore[attr-defined]
 
 
+CANNOT_START = 1
+
+
+def cannot_start(argv: list[str] | None, exc: OSError) -> int:
+    """The app's own folders cannot be written (a read-only home, ``config`` a file, a
+    full disk): one readable dialog and one line on stderr, where a double-click on the
+    app showed nothing at all and a terminal a traceback."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.core import paths
+    from app.core.faults import describe_os_error
+
+    where = os.environ.get(paths.HOME_ENV) or "your user folders (settings, data, cache, logs)"
+    text = (
+        f"Dukahub Model Trainer cannot start: {describe_os_error(exc)}\n\n"
+        f"It keeps its settings, models and logs in {where}: make that writable, or "
+        f"point {paths.HOME_ENV} at a folder that is."
+    )
+    print(f"Error: {text.splitlines()[0]}", file=sys.stderr)
+    make_app(list(argv or []))
+    box = QMessageBox(
+        QMessageBox.Icon.Critical, "Cannot start", text, QMessageBox.StandardButton.Ok
+    )
+    box.setObjectName("cannot-start")
+    if not os.environ.get(EXIT_AFTER_FIRST_PAINT_ENV):  # a check without a person: no wait
+        box.exec()
+    return CANNOT_START
+
+
 def quiet_tensorflow_env() -> None:
     """No TensorFlow C++ or FFmpeg/VA-API probing chatter on the owner's terminal.
 
@@ -116,7 +145,10 @@ def run_gui(argv: list[str] | None = None) -> int:
     such as ``-platform`` from it), as ``app.cli`` passes it.
     """
     quiet_tensorflow_env()
-    start_app()
+    try:
+        start_app()  # the log file, the private temp folder: the app's folders
+    except OSError as exc:
+        return cannot_start(argv, exc)
     install_excepthook()
     app = make_app(list(argv or []))
     from .single_instance import claim
@@ -127,7 +159,11 @@ def run_gui(argv: list[str] | None = None) -> int:
     if isinstance(guard, int):
         return guard
     log.info("starting the desktop app")
-    window = MainWindow()
+    try:
+        window = MainWindow()  # reads the settings
+    except OSError as exc:
+        guard.release()
+        return cannot_start(argv, exc)
     guard.attach(window)
     window.show()
     schedule_after_paint(window)

@@ -165,3 +165,24 @@ def test_an_empty_or_garbled_lock_file_does_not_stop_every_start(qtbot) -> None:
 
     paths.drop_unreadable_lock(lock_path)
     assert lock_path.exists()
+
+
+def test_an_app_home_that_cannot_be_written_is_said_in_one_line(tmp_path: Path) -> None:
+    """A home whose ``config`` or ``logs`` is a file (or a read-only disk): the app showed
+    no window at all, and a traceback on a terminal."""
+    for blocked in ("config", "logs"):
+        home = tmp_path / blocked
+        home.mkdir()
+        (home / blocked).write_text("a file where the app keeps a folder")
+        env = _env(home, **{EXIT_AFTER_FIRST_PAINT_ENV: "1"})
+        p = subprocess.run(
+            [sys.executable, "-m", "app"], cwd=REPO, env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert p.returncode == 1, (blocked, p.stderr)
+        assert "Traceback" not in p.stderr, p.stderr
+        assert (
+            p.stderr.strip()
+            .splitlines()[-1]
+            .startswith("Error: Dukahub Model Trainer cannot start: ")
+        ), p.stderr
