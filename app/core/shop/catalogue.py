@@ -372,6 +372,12 @@ def _image_session(workers: int) -> requests.Session:
     return new_http_session(workers)
 
 
+def _whole(asset: ListedAsset) -> range:
+    """The sizes a whole cached copy may have: the listing's ``fileSize`` when it gives
+    one (a copy cut short passed as "cached" and failed to decode on every run)."""
+    return range(asset.file_size, asset.file_size + 1) if asset.file_size else range(1, 1 << 62)
+
+
 def _cached_image(
     client: ShopClient,
     session: requests.Session,
@@ -388,8 +394,8 @@ def _cached_image(
     ext = Path(urlsplit(asset.source).path).suffix.lower()
     ext = ext if ext in _IMAGE_SUFFIXES else ".img"
     dest = paths.image_cache_dir() / key[:2] / f"{key}{ext}"
-    if dest.is_file() and dest.stat().st_size > 0:
-        return dest, False
+    if dest.is_file() and dest.stat().st_size in _whole(asset):
+        return dest, False  # else damaged since (cut short, replaced): fetched again
     url = urljoin(client.server_url + "/", asset.source)
     # one deadline for the photo, its retries included (a trickling server ends there)
     with client.deadline_for(max(client.deadline, TRANSFER_DEADLINE_S)) as deadline:

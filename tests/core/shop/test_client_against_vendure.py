@@ -296,6 +296,14 @@ def test_catalogue_download_and_cache(vendure: VendureServer, count_downloads) -
     assert [im.path for p in again.products for im in p.images] == [
         im.path for p in cat.products for im in p.images
     ]
+    # a cached copy damaged since (cut short) is fetched again, not used as it is
+    damaged = cat.products[0].images[0].path
+    whole = damaged.read_bytes()
+    damaged.write_bytes(whole[: len(whole) // 3])
+    third = fetch_catalogue(c)
+    assert len(count_downloads) == 1 and third.stats.downloaded == 1
+    assert damaged.read_bytes() == whole
+    count_downloads.clear()
 
     # a changed photo (the product gets a new image) is downloaded, the rest is not
     api = vendure.admin("fruit")
