@@ -102,6 +102,7 @@ def list_versions(client: ShopClient) -> list[dict]:
 
 def rollback(client: ShopClient, version: str) -> dict:
     """Serves an earlier stored version again."""
+    client = client.pinned()
     client.require_channel()
     try:
         data = client.gql(ROLLBACK, {"version": version}, retries=0, what="roll back the model")
@@ -133,6 +134,7 @@ def publish(
     """
     from ..modelfiles import ExportedModel, read_model_files
 
+    client = client.pinned()  # this channel to the end, even if the app switches meanwhile
     channel = client.require_channel()
     rep = Reporter(on_progress, cancel)
     rep(Phase.UPLOADING, 0.0, "Checking the model files…")

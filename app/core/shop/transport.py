@@ -18,6 +18,7 @@ time limit) ends every request by then. Addresses (:mod:`.addresses`), failure w
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -115,6 +116,14 @@ class ShopClient:
         self._channels: list[ChannelInfo] = []
         self._username = ""
         self._remember = False
+
+    def pinned(self) -> ShopClient:
+        """A copy that keeps the channel selected now, whatever this client selects next:
+        a publish in the app ran on while the owner switched channels, and its upload
+        took the new channel's token. It shares the login and the connections (never
+        ``close`` it: that closes them)."""
+        with self._lock:
+            return copy.copy(self)
 
     # ----------------------------------------------------------------- state
 

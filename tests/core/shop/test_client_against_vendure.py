@@ -488,6 +488,24 @@ def test_publish_then_fetch_back_identical(
     assert r304.status_code == 304 and r304.content == b""
 
 
+def test_a_channel_switch_during_a_publish_does_not_move_it(
+    vendure: VendureServer, tm_export: Path, tmp_path: Path
+) -> None:
+    """The app switched channel on the client a publish was using: the upload took the
+    new channel's token (the server refused it: "metadata.json is for channel 2")."""
+    c = client_for(vendure)
+    d = make_model(tmp_path, tm_export, c.channel.id, fruit_labels(vendure), "switched")
+
+    def switch(p) -> None:
+        if c.channel.code == "fruit" and p.message.startswith("Testing the model"):
+            c.select_channel("bulk")  # the owner picks another channel meanwhile
+
+    result = publish(c, d, on_progress=switch)
+    assert c.channel.code == "bulk" and result.metadata["tag"] == "switched"
+    assert result.url.endswith(f"/ml-models/{vendure.channels['fruit'].id}/latest/")
+    assert served(vendure, "fruit") == local(d)
+
+
 def test_internals_are_not_served(vendure: VendureServer, baseline: Path) -> None:
     model_root = vendure.model_dir("fruit")
     version = next(p.name for p in (model_root / ".versions").iterdir())
