@@ -49,6 +49,8 @@ class ChangesWatcher(QObject):
         self._served: tuple[ShopClient | None, Mapping | None] | None = None
         self._timer = QTimer(self, singleShot=True, interval=400)
         self._timer.timeout.connect(self.check)
+        # another channel on the same client: its served model is not this one's
+        session.source_changed.connect(self._forget_served)
         for sig in (
             session.catalogue_changed,
             session.report_changed,
@@ -58,6 +60,9 @@ class ChangesWatcher(QObject):
             session.not_products_changed,
         ):
             sig.connect(self._timer.start)
+
+    def _forget_served(self) -> None:
+        self._served = None
 
     def stop(self) -> None:
         """The app is closing: no check waits on the timer any more."""
@@ -102,10 +107,11 @@ class ChangesWatcher(QObject):
     def _done(
         self, source: Source, client: ShopClient | None, text: str, served: Mapping | None
     ) -> None:
+        if source is not self.session.source:
+            return  # a check of the channel before a switch: neither its news nor its model
         if client is not None:
             self._served = (client, served)
-        if source is self.session.source:
-            self._set(text)
+        self._set(text)
 
     def _set(self, text: str) -> None:
         self.news = CatalogueNews(text)

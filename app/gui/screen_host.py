@@ -137,11 +137,14 @@ class LazyScreens(QObject):
         screen = PublishScreen(self.session, host)
         screen.login_requested.connect(lambda: self.nav.show_screen("login"))
         screen.published.connect(self._published)
+        screen.rolled_back.connect(lambda: self._published(None))  # as much a change
         self._changes_banner("publish", screen)
         return screen
 
     def _published(self, _result: object) -> None:
-        """The shop serves a new model: what the Model screen and the banners say of it."""
+        """The shop serves another model (published, or rolled back to): what the Model
+        screen and the banners say of it (after a rollback both still described the
+        version rolled back from)."""
         if self.model.built is not None:  # else it reads what is served as it is built
             self.model.built.load_published()
         self.changes.check(refresh_served=True)

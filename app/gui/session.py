@@ -76,6 +76,8 @@ class Session(QObject):
         old = self.source
         self.source = source
         self.settings.last_source = source.kind
+        if old is not None and old != source:
+            self.result = None  # the previous source's training
         if old is not None and self.model_dir == old.model_dir() and old != source:
             self.model_dir = None  # the previous source's model is not this source's
             self.model_changed.emit()

@@ -342,9 +342,9 @@ def fetch_catalogue(
     if undelivered:
         raise ServerUnreachable(
             f"{len(undelivered)} of the {len(jobs)} product photos could not be downloaded "
-            f"from {client.server_url} ({undelivered[0]}), so nothing was trained: a model "
-            "without them would pass for up to date. The photos downloaded are kept; try "
-            "again when the shop answers."
+            f"from {client.server_url} ({undelivered[0]}), so the catalogue is not used: a "
+            "model trained without them would pass for up to date. The photos downloaded are "
+            "kept; try again when the shop answers."
         )
     products = [
         Product(

@@ -162,7 +162,7 @@ class LoginScreen(QWidget):
         ok.setDefault(True)
         ok.clicked.connect(self.choose_channel)
         back = QPushButton("Back")
-        back.clicked.connect(lambda: self.pages.setCurrentIndex(0))
+        back.clicked.connect(self._back_from_channels)
         row = QHBoxLayout()
         row.addWidget(back)
         row.addStretch(1)
@@ -204,6 +204,12 @@ class LoginScreen(QWidget):
         src = self.session.source
         connected = PAGE_TITLES[2] if src is not None and src.server else PAGE_TITLES[3]
         self.title.setText(connected if index == 2 else PAGE_TITLES[index])
+
+    def _back_from_channels(self) -> None:
+        """Back to the "Connected" page while a channel is open ("Switch channel…"; it
+        showed the login form, password empty, under "Using fruit"), else the form."""
+        src = self.session.source
+        self.pages.setCurrentIndex(2 if src is not None and src.server else 0)
 
     def _sync(self) -> None:
         src = self.session.source

@@ -38,7 +38,7 @@ from app.core.progress import ProgressHook
 
 from ...counter.panels import CounterFramesPanel, EmptyCounterPanel
 from ...session import Session
-from ...tasks import TaskError
+from ...tasks import Task, TaskError
 from ...widgets import Banner, ElidedLabel, ProgressPanel, format_duration, keep_splitter
 from .photos import ProductPhotos
 from .standings import ModelStandingsView
@@ -69,6 +69,7 @@ class ProductsScreen(QWidget):
         self.session = session
         self._shown_catalogue: Catalogue | None = None
         self._problem = ""
+        self._loading: Task | None = None
 
         self.heading = QLabel("Products")
         self.heading.setObjectName("title")
@@ -199,16 +200,17 @@ class ProductsScreen(QWidget):
                 src, client=client, store=store, on_progress=on_progress, cancel=cancel
             )
 
-        if src.server:
-            title = f"Downloading the catalogue of {src.channel_code}…"
-        else:
-            title = f"Reading {src.folder}…"
+        title = f"Downloading the catalogue of {src.channel_code}…" if src.server else None
         task = session.runner.start("catalogue", work)
-        self.progress.track(task, title)
+        self._loading = task  # a load replaced by a newer one (F5, a switch) says nothing
+        self.progress.track(task, title or f"Reading {src.folder}…")
         task.succeeded.connect(lambda opened: self._loaded(src, opened))
-        task.failed.connect(self._load_failed)
+        task.failed.connect(lambda err, t=task: t is self._loading and self._load_failed(err))
         task.cancelled.connect(
-            lambda: self.banner.show_message("Loading the catalogue was cancelled.", "info")
+            lambda t=task: (
+                t is self._loading
+                and self.banner.show_message("Loading the catalogue was cancelled.", "info")
+            )
         )
 
     def _loaded(self, src: Source, opened: OpenedSource) -> None:

@@ -61,6 +61,7 @@ class PublishPanel(QWidget):
     """
 
     published = Signal(object)  # Published: the tills load these files now
+    rolled_back = Signal()  # the tills load an earlier version now
     changed = Signal()  # what is served, or a publish running, changed: refresh buttons
 
     def __init__(
@@ -257,6 +258,7 @@ class PublishPanel(QWidget):
         task.succeeded.connect(
             lambda _now: self.banner.show_message(place.rolled_back_text(v.version), "ok")
         )
+        task.succeeded.connect(lambda _now: self.rolled_back.emit())
         task.failed.connect(
             lambda err: self.banner.show_failure(
                 err, "Could not switch versions:", "The current model stays served."

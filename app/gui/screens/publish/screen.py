@@ -56,9 +56,16 @@ CHANNEL_TIP = (
 )
 
 
+NO_PERMISSION = (
+    "Your user may not publish models on this channel (it needs the UploadMlModel "
+    "permission). Ask the shop administrator."
+)
+
+
 class PublishScreen(QWidget):
     login_requested = Signal()
     published = Signal(object)  # Published: a shop serves the local model now
+    rolled_back = Signal()  # a shop serves an earlier version now
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,6 +101,7 @@ class PublishScreen(QWidget):
         self.shop = PublishPanel(session, self, self.banner, self.progress, self.status_button)
         self.shop.changed.connect(self.refresh)
         self.shop.published.connect(self._published)
+        self.shop.rolled_back.connect(self.rolled_back)
         self.served, self.versions = self.shop.served, self.shop.versions
         self.rollback_button = self.shop.rollback_button
         self.server_box = QGroupBox("On the shop server")
@@ -310,6 +318,9 @@ class PublishScreen(QWidget):
         s = self.session
         self.local_meta = local_metadata(s.model_dir)
         busy = self.shop.busy or self.folder.busy
+        can = getattr(s.client.channel, "can_publish", True) if s.client else False
+        if self.banner.text() == NO_PERMISSION and (can or not s.logged_in):
+            self.banner.clear_message()  # said of the channel before a switch
         self.login_button.setVisible(not s.logged_in)
         # without a login the folder is where this model can go: its button is the green
         # one, and the shop's (which could only be greyed out) is not shown at all
@@ -337,6 +348,15 @@ class PublishScreen(QWidget):
             self.publish_button.setEnabled(False)
             return
         src = s.source
+        own = str(self.local_meta.get("channelId") or "").strip()
+        if own and src.channel_id and own != src.channel_id:  # the plugin refuses it anyway
+            self.what.setText(
+                f"This model was trained for the channel with id {own}, not for "
+                f"<b>{src.channel_code}</b> (id {src.channel_id}): train {src.channel_code}'s "
+                "products to publish here."
+            )
+            self.publish_button.setEnabled(False)
+            return
         if self.shop.serves(s.model_dir):
             self.what.setText(
                 f"Channel <b>{src.channel_code}</b> on {src.server} serves {local}: exactly "
@@ -353,14 +373,9 @@ class PublishScreen(QWidget):
             f"Publish {local} to channel <b>{src.channel_code}</b> on {src.server}. Every "
             "till of this channel loads it on its next start."
         )
-        can = getattr(s.client.channel, "can_publish", True) if s.client else False
         self.publish_button.setEnabled(not busy and bool(can))
         if not can:
-            self.banner.show_message(
-                "Your user may not publish models on this channel (it needs the "
-                "UploadMlModel permission). Ask the shop administrator.",
-                "warn",
-            )
+            self.banner.show_message(NO_PERMISSION, "warn")
 
     def _show_channel(self) -> None:
         """A model trained for a channel is published under that channel only."""

@@ -31,6 +31,7 @@ from .results import TrainingResults
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from app.core.flows.open_source import Source
     from app.core.flows.train import TrainOutcome, TrainResult
 
     from ...camera.sources import FrameSource
@@ -143,9 +144,26 @@ class TrainScreen(QWidget):
         session.source_changed.connect(self._update_intro)
         session.engine_ready.connect(self._update_intro)
         session.model_changed.connect(self._show_saved_result)
+        session.source_changed.connect(self._forget_other_results)
         self._update_intro()
         self.advanced.mark_sizes()
         self._show_saved_result()
+
+    def _forget_other_results(self) -> None:
+        """Another shop: the results on screen were the previous one's ("Model saved in
+        …/fruit" and its Publish button stayed under "Using bulk")."""
+        running = self.task is not None and self.task.running
+        if self.results.shown is None or running:
+            return
+        self._clear_results()
+        self.banner.clear_message()
+        self._show_saved_result()
+
+    def _clear_results(self) -> None:
+        self.results.shown = None
+        self.results.hide()
+        self.previous.hide()
+        self._back_to_previous("")  # with no results: the chart cleared, the curve hidden
 
     def _show_saved_result(self) -> None:
         """No training in this run of the app: show the last model's results as saved in
@@ -264,7 +282,8 @@ class TrainScreen(QWidget):
         self.task = task
         self.progress.track(task, "Starting…", time_left_reported=True)
         task.progress.connect(lambda p, t=task: self._on_progress(t, p))
-        task.succeeded.connect(lambda res, t=task: self._done(t, res))
+        trained = session.source
+        task.succeeded.connect(lambda res, t=task, src=trained: self._done(t, res, src))
         task.failed.connect(lambda err, t=task: self._failed(t, err))
         task.cancelled.connect(lambda t=task: self._cancelled(t))
         task.finished.connect(self._update_intro)
@@ -334,8 +353,19 @@ class TrainScreen(QWidget):
         self.previous.show()
         self._update_curve()
 
-    def _done(self, task: Task, outcome: TrainOutcome) -> None:
+    def _done(self, task: Task, outcome: TrainOutcome, trained: Source | None = None) -> None:
         if task is not self.task:
+            return
+        if trained is not None and trained != self.session.source:
+            # the owner switched shops meanwhile: this model is the other shop's (it
+            # became this one's model, and Publish offered it to the wrong channel)
+            self._clear_results()
+            self._show_saved_result()
+            self.banner.show_message(
+                f"The training of {trained.short_name} finished: its model is saved in "
+                f"{outcome.model_dir}. Open {trained.short_name} again to use or publish it.",
+                "info",
+            )
             return
         result = outcome.result
         self.previous.hide()
