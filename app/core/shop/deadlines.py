@@ -15,6 +15,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -178,3 +179,54 @@ def new_http_session(pool: int = 4) -> requests.Session:
     s.mount("https://", adapter)
     s.headers["User-Agent"] = USER_AGENT
     return s
+
+
+def answered(
+    http: requests.Session,
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    deadline: Deadline,
+    cap: int,
+    retries: int,
+    failure: Callable[[requests.RequestException, Deadline], Exception],
+    too_large: Callable[[AnswerTooLarge], Exception],
+    **kwargs: Any,
+) -> requests.Response:
+    """One request with its whole answer read (at most ``cap`` bytes) within
+    ``deadline``: connection failures and 502/503/504 are retried ``retries`` times,
+    with back-off, while time is left (:meth:`ShopClient.request` words the failures)."""
+    for attempt in range(retries + 1):
+        if deadline.remaining() <= 0:
+            deadline.expired = True
+            raise failure(requests.exceptions.Timeout(), deadline)
+        try:
+            resp = http.request(method, url, timeout=timeout, stream=True, **kwargs)
+            with resp:
+                read_capped(resp, cap)
+        except AnswerTooLarge as exc:
+            raise too_large(exc) from None
+        except requests.exceptions.SSLError as exc:
+            raise failure(exc, deadline) from exc
+        except requests.RequestException as exc:
+            pause = 0.4 * 2**attempt
+            if (
+                attempt < retries
+                and not deadline.expired
+                and deadline.remaining() > pause
+                and not isinstance(exc, requests.exceptions.InvalidURL)
+            ):
+                time.sleep(pause)
+                continue
+            raise failure(exc, deadline) from exc
+        pause = 0.4 * 2**attempt
+        if (
+            resp.status_code in (502, 503, 504)
+            and attempt < retries
+            and deadline.remaining() > pause
+        ):
+            time.sleep(pause)
+            continue
+        return resp
+    raise AssertionError("unreachable")

@@ -47,6 +47,7 @@ from .deadlines import (
     TRANSFER_DEADLINE_S,
     USER_AGENT,
     Deadline,
+    answered,
     new_http_session,
     read_capped,
 )
@@ -254,41 +255,22 @@ class ShopClient:
         the deadline passed).
         """
         http = session if session is not None else self.http()
-        cap = self.max_answer_bytes if max_bytes is None else max_bytes
         with self.deadline_for(deadline) as d:
-            for attempt in range(retries + 1):
-                if d.remaining() <= 0:
-                    d.expired = True
-                    raise self.describe_failure(requests.exceptions.Timeout(), what, d)
-                try:
-                    resp = http.request(method, url, timeout=self.timeout, stream=True, **kwargs)
-                    with resp:
-                        read_capped(resp, cap)
-                except AnswerTooLarge as exc:
-                    raise AnswerTooLarge(
-                        f"{self.server_url} sent {exc} ({what}), far more than it should; "
-                        "check the server address."
-                    ) from None
-                except requests.exceptions.SSLError as exc:
-                    raise self.describe_failure(exc, what, d) from exc
-                except requests.RequestException as exc:
-                    pause = 0.4 * 2**attempt
-                    if (
-                        attempt < retries
-                        and not d.expired
-                        and d.remaining() > pause
-                        and not isinstance(exc, requests.exceptions.InvalidURL)
-                    ):
-                        time.sleep(pause)
-                        continue
-                    raise self.describe_failure(exc, what, d) from exc
-                pause = 0.4 * 2**attempt
-                busy = resp.status_code in (502, 503, 504)
-                if busy and attempt < retries and d.remaining() > pause:
-                    time.sleep(pause)
-                    continue
-                return resp
-        raise AssertionError("unreachable")
+            return answered(
+                http,
+                method,
+                url,
+                timeout=self.timeout,
+                deadline=d,
+                cap=self.max_answer_bytes if max_bytes is None else max_bytes,
+                retries=retries,
+                failure=lambda exc, d: self.describe_failure(exc, what, d),
+                too_large=lambda exc: AnswerTooLarge(
+                    f"{self.server_url} sent {exc} ({what}), far more than it should; "
+                    "check the server address."
+                ),
+                **kwargs,
+            )
 
     def parse(self, resp: requests.Response, what: str, sent_with: str | None) -> dict:
         """The ``data`` of an Admin API answer, or the matching :class:`ShopError`."""

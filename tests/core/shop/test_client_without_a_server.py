@@ -288,13 +288,14 @@ def test_image_download_retries_then_caches() -> None:
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}")
-        asset = catalogue.ListedAsset("7", "/assets/source/ab/kiwi.jpg", 123, "2026-01-01")
+        size = len(_jpeg())  # the listing's fileSize: a cached copy of another size is damaged
+        asset = catalogue.ListedAsset("7", "/assets/source/ab/kiwi.jpg", size, "2026-01-01")
         session = catalogue._image_session(2)
         path, fetched = catalogue._cached_image(client, session, asset, None)
         assert fetched and path.read_bytes() == _jpeg() and len(_Flaky.hits) == 3
         assert catalogue._cached_image(client, session, asset, None) == (path, False)
         assert len(_Flaky.hits) == 3  # cache hit: no request
-        changed = replace(asset, file_size=456)  # same asset, new file: fetched again
+        changed = replace(asset, file_size=size + 1)  # same asset, new file: fetched again
         assert catalogue._cached_image(client, session, changed, None)[1] is True
         assert len(_Flaky.hits) == 4
     finally:
