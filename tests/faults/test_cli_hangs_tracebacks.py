@@ -163,16 +163,16 @@ def test_a_trickling_photo_download_ends_at_its_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Photos get at least TRANSFER_DEADLINE_S (10 minutes); 2 s here."""
-    from app.core.shop import catalogue
+    from app.core.shop import photos
     from app.core.shop.transport import ShopClient
 
-    monkeypatch.setattr(catalogue, "TRANSFER_DEADLINE_S", 2.0)
+    monkeypatch.setattr(photos, "TRANSFER_DEADLINE_S", 2.0)
     with hostile("trickle", content_type="image/jpeg") as srv:
         client = ShopClient(srv.url, deadline=2)
-        asset = catalogue.ListedAsset("7", "/assets/source/kiwi.jpg", None, "2026-01-01")
+        asset = photos.ListedAsset("7", "/assets/source/kiwi.jpg", None, "2026-01-01")
         t0 = time.monotonic()
         with pytest.raises(ServerTimeout, match="within 2 s"):
-            catalogue._cached_image(client, catalogue._image_session(1), asset, None)
+            photos.cached_image(client, photos.image_session(1), asset, None)
         assert time.monotonic() - t0 < 8
         assert srv.hits == 1  # no retry once the deadline has passed
 

@@ -3,54 +3,29 @@
 :func:`list_catalogue` pages through the products without reading any image: ids,
 names, photo identities (``asset:<id>:<updatedAt>``) and change stamps, enough for
 ``sync``/``status`` to tell whether anything changed. :func:`fetch_catalogue` builds on
-the very same listing and then downloads the photos it does not have yet.
+the very same listing and then downloads the photos it does not have yet (one photo's
+download: :mod:`.photos`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
-
-import requests
 
 from .. import paths
-from ..catalogue import FROM_SHOP, IMAGE_FORMATS, Catalogue, ImageRef, Product
+from ..catalogue import FROM_SHOP, Catalogue, ImageRef, Product
 from ..errors import ServerUnreachable, ShopError
 from ..progress import Phase, ProgressHook, Reporter, check_cancel
 from ..timestamps import parse_utc
 from .graphql import PRODUCT_IDS, PRODUCT_NAMES, PRODUCTS, VARIANT_PHOTOS
-from .transport import TRANSFER_DEADLINE_S, ShopClient, new_http_session
+from .photos import ListedAsset, cached_image, image_session
+from .transport import ShopClient
 
 PAGE_SIZE = 100
-_IMAGE_SUFFIXES = set(IMAGE_FORMATS)  # a HEIC keeps its name: the photo check reports it
-_CHUNK = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)  # slots: a supermarket lists 5,000 of each
-class ListedAsset:
-    """One photo of a product as the listing reports it."""
-
-    id: str
-    source: str
-    file_size: int | None
-    updated_at: str
-
-    @property
-    def key(self) -> str:
-        """The photo's identity: a new file means a new asset or a new updatedAt."""
-        return f"asset:{self.id}:{self.updated_at}"
-
-    @property
-    def file_name(self) -> str:
-        """Its file name on the server, as the shop's admin shows it (``banana__02.jpg``)."""
-        return Path(urlsplit(self.source).path).name or f"asset {self.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,14 +257,14 @@ def fetch_catalogue(
     undelivered: list[str] = []  # the server's fault, not the photo's
     results: dict[str, Path] = {}
     downloads = rep.sub(0.1, 1.0)
-    img_session = _image_session(workers)
+    img_session = image_session(workers)
     done = 0
 
     def one(job: tuple[ListedProduct, ListedAsset]) -> tuple[str, Path | None, bool, str]:
         lp, asset = job
         check_cancel(cancel)
         try:
-            path, fetched = _cached_image(client, img_session, asset, cancel)
+            path, fetched = cached_image(client, img_session, asset, cancel)
             return asset.id, path, fetched, ""
         except ServerUnreachable as exc:
             undelivered.append(str(exc))
@@ -366,84 +341,3 @@ def fetch_catalogue(
         not_downloaded=[(f.product_id, f.reason) for f in stats.failed],
     )
     return FetchResult(catalogue=fetched, stats=stats, listing=listing)
-
-
-def _image_session(workers: int) -> requests.Session:
-    return new_http_session(workers)
-
-
-def _whole(asset: ListedAsset) -> range:
-    """The sizes a whole cached copy may have: the listing's ``fileSize`` when it gives
-    one (a copy cut short passed as "cached" and failed to decode on every run)."""
-    return range(asset.file_size, asset.file_size + 1) if asset.file_size else range(1, 1 << 62)
-
-
-def _cached_image(
-    client: ShopClient,
-    session: requests.Session,
-    asset: ListedAsset,
-    cancel: threading.Event | None,
-) -> tuple[Path, bool]:
-    """The asset's file in the image cache; (path, True) when it had to be downloaded."""
-    if not asset.source:
-        raise ShopError("the asset has no file")
-    key_src = "|".join(
-        [client.server_url, asset.id, urlsplit(asset.source).path, str(asset.file_size or "")]
-    )
-    key = hashlib.sha256(key_src.encode()).hexdigest()
-    ext = Path(urlsplit(asset.source).path).suffix.lower()
-    ext = ext if ext in _IMAGE_SUFFIXES else ".img"
-    dest = paths.image_cache_dir() / key[:2] / f"{key}{ext}"
-    if dest.is_file() and dest.stat().st_size in _whole(asset):
-        return dest, False  # else damaged since (cut short, replaced): fetched again
-    url = urljoin(client.server_url + "/", asset.source)
-    # one deadline for the photo, its retries included (a trickling server ends there)
-    with client.deadline_for(max(client.deadline, TRANSFER_DEADLINE_S)) as deadline:
-        for attempt in range(4):
-            check_cancel(cancel)
-            try:
-                with session.get(url, timeout=client.timeout, stream=True) as resp:
-                    if resp.status_code >= 500 and attempt < 3:
-                        time.sleep(0.5 * 2**attempt)
-                        continue
-                    if resp.status_code >= 500 or resp.status_code == 429:  # not delivered
-                        raise ServerUnreachable(f"HTTP {resp.status_code} for {url}")
-                    if resp.status_code != 200:
-                        raise ShopError(f"HTTP {resp.status_code} for {url}")
-                    ctype = resp.headers.get("Content-Type", "")
-                    if ctype and not ctype.startswith(("image/", "application/octet-stream")):
-                        raise ShopError(f"{url} is not an image ({ctype})")
-                    _stream_to(resp, dest, client.max_image_bytes, url, cancel)
-                    return dest, True
-            except requests.RequestException as exc:
-                if attempt < 3 and not deadline.expired:
-                    time.sleep(0.5 * 2**attempt)
-                    continue
-                raise client.describe_failure(exc, "download a photo", deadline) from exc
-    raise AssertionError("unreachable")
-
-
-def _stream_to(
-    resp: requests.Response,
-    dest: Path,
-    limit: int,
-    url: str,
-    cancel: threading.Event | None,
-) -> None:
-    """Writes the body to ``dest`` via a temp file, refusing it past ``limit`` bytes."""
-    too_big = ShopError(
-        f"the photo at {url} is larger than {limit / 1e6:g} MB and was not downloaded"
-    )
-    declared = resp.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_big
-    with paths.atomic_writer(dest) as fh:
-        size = 0
-        for chunk in resp.iter_content(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise too_big
-            check_cancel(cancel)
-            fh.write(chunk)
-        if size == 0:
-            raise ShopError(f"{url} is empty")

@@ -253,14 +253,14 @@ def test_invalid_token(vendure: VendureServer) -> None:
 def count_downloads(monkeypatch):
     """Counts real image HTTP responses made by fetch_catalogue."""
     seen: list[str] = []
-    original = catalogue._image_session
+    original = catalogue.image_session
 
     def counting(workers: int):
         s = original(workers)
         s.hooks["response"].append(lambda r, *a, **k: seen.append(r.url))
         return s
 
-    monkeypatch.setattr(catalogue, "_image_session", counting)
+    monkeypatch.setattr(catalogue, "image_session", counting)
     return seen
 
 

@@ -34,7 +34,13 @@ from app.core.errors import (
     TlsError,
 )
 from app.core.modelfiles import read_model_files
-from app.core.shop import ShopClient, catalogue, fetch_catalogue, normalise_server_url, sessions
+from app.core.shop import (
+    ShopClient,
+    fetch_catalogue,
+    normalise_server_url,
+    photos,
+    sessions,
+)
 
 
 def test_server_url_normalisation() -> None:
@@ -289,14 +295,14 @@ def test_image_download_retries_then_caches() -> None:
     try:
         client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}")
         size = len(_jpeg())  # the listing's fileSize: a cached copy of another size is damaged
-        asset = catalogue.ListedAsset("7", "/assets/source/ab/kiwi.jpg", size, "2026-01-01")
-        session = catalogue._image_session(2)
-        path, fetched = catalogue._cached_image(client, session, asset, None)
+        asset = photos.ListedAsset("7", "/assets/source/ab/kiwi.jpg", size, "2026-01-01")
+        session = photos.image_session(2)
+        path, fetched = photos.cached_image(client, session, asset, None)
         assert fetched and path.read_bytes() == _jpeg() and len(_Flaky.hits) == 3
-        assert catalogue._cached_image(client, session, asset, None) == (path, False)
+        assert photos.cached_image(client, session, asset, None) == (path, False)
         assert len(_Flaky.hits) == 3  # cache hit: no request
         changed = replace(asset, file_size=size + 1)  # same asset, new file: fetched again
-        assert catalogue._cached_image(client, session, changed, None)[1] is True
+        assert photos.cached_image(client, session, changed, None)[1] is True
         assert len(_Flaky.hits) == 4
     finally:
         srv.shutdown()
@@ -422,13 +428,13 @@ def test_image_over_the_cap_is_refused_and_not_kept(path: str) -> None:
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}", max_image_bytes=100_000)
-        asset = catalogue.ListedAsset("9", path, None, "2026-01-01T00:00:00.000Z")
-        session = catalogue._image_session(1)
+        asset = photos.ListedAsset("9", path, None, "2026-01-01T00:00:00.000Z")
+        session = photos.image_session(1)
         with pytest.raises(ShopError, match="larger than 0.1 MB"):
-            catalogue._cached_image(client, session, asset, None)
+            photos.cached_image(client, session, asset, None)
         assert not any(p.is_file() for p in paths.image_cache_dir().rglob("*"))
         client.max_image_bytes = 1_000_000
-        got, fetched = catalogue._cached_image(client, session, asset, None)
+        got, fetched = photos.cached_image(client, session, asset, None)
         assert fetched and got.stat().st_size >= _BigImage.size
     finally:
         srv.shutdown()
