@@ -105,12 +105,17 @@ class Catalogue:
     # a shop's photos listed but not downloaded (HTTP 404, not an image, too large):
     # (product id, why), one per product that shows the photo
     not_downloaded: list[tuple[str, str]] = field(default_factory=list)
+    # a shop's products disabled there, never trained (Vendure refuses to sell them, so
+    # the till could not add one it named): (product id, name)
+    disabled: list[tuple[str, str]] = field(default_factory=list)
 
     def active(self) -> list[Product]:
         return [p for p in self.products if p.included]
 
     def names(self) -> dict[str, str]:
-        return {p.id: p.display_name for p in self.products}
+        return {pid: name or pid for pid, name in self.disabled} | {
+            p.id: p.display_name for p in self.products
+        }
 
     def with_extra_images(self, extra: dict[str, list[Path]]) -> Catalogue:
         """A copy with owner-added photos appended to their products."""

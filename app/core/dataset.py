@@ -70,6 +70,12 @@ class Sample:
     origin: str = "folder"
 
 
+DISABLED_WHY = (
+    "disabled in the shop: Vendure does not sell it, so the till could not add it; "
+    "enable it there to train it"
+)
+
+
 @dataclass
 class DatasetReport:
     unreadable: list[tuple[str, Path, str]] = field(default_factory=list)  # (pid, path, reason)
@@ -91,6 +97,7 @@ class DatasetReport:
     unusable_folders: list[tuple[str, str]] = field(default_factory=list)
     # a shop's photos that could not be downloaded: (product id, why)
     not_downloaded: list[tuple[str, str]] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)  # product ids disabled in the shop
     # str(path) -> the photo's name where its file name is not it (``ImageRef.label``)
     photo_names: dict[str, str] = field(default_factory=dict)
 
@@ -177,6 +184,7 @@ class DatasetReport:
             out.append({"product": pid, "reason": reason})
         out += [{"product": pid, "reason": "left out by you"} for pid in self.excluded]
         out += [{"product": name, "reason": why} for name, why in self.unusable_folders]
+        out += [{"product": pid, "reason": DISABLED_WHY} for pid in self.disabled]
         return out
 
     def conflict_lines(self, names: dict[str, str] | None = None) -> list[str]:
@@ -287,6 +295,7 @@ def build_dataset(
     report.loose = list(catalogue.loose)
     report.unusable_folders = list(catalogue.unusable_folders)
     report.not_downloaded = list(catalogue.not_downloaded)
+    report.disabled = [pid for pid, _name in catalogue.disabled]
     report.clashes = name_clashes([p.id for p in products])
     active = [p for p in products if p.included]
     named: dict[str, str] = {}

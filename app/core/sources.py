@@ -241,4 +241,5 @@ def listed_catalogue(listing: CatalogueListing) -> Catalogue:
             for p in listing.products
         ],
         channel_id=listing.channel_id,
+        disabled=list(listing.disabled),
     )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 
 def drag_and_drop(target, pos, mime) -> bool:
@@ -294,3 +294,19 @@ def test_a_row_says_it_has_a_photo_filed_under_another_product(tmp_path) -> None
     assert said in photo_notes(Product("beans", "beans", [ImageRef(beans)]), found)
     assert said in photo_notes(Product("soda", "soda", [ImageRef(soda)]), found)
     assert said not in photo_notes(Product("kiwi", "kiwi", [ImageRef(kiwi)]), found)
+
+
+def test_products_disabled_in_the_shop_are_said_not_trained(qtbot) -> None:
+    """They are not in the list at all (never trained): the warning line is where the
+    owner learns why a product of the shop is missing."""
+    from app.core.catalogue import Catalogue, Product
+    from app.core.flows.check_photos import NOTHING_FOUND
+    from app.gui.screens.products.warnings import CheckWarnings
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    shown = CheckWarnings(host)
+    cat = Catalogue([Product("1", "Apple"), Product("2", "Pear")], disabled=[("7", "Mango")])
+    shown.show(cat, NOTHING_FOUND, None, cat.names(), "")
+    assert "1 product is disabled in the shop and not trained" in shown.warnings.text()
+    assert "Mango: disabled in the shop (enable it there to train it)" in shown.details.text()

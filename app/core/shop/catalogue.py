@@ -48,7 +48,8 @@ class ListedProduct:
 @dataclass(frozen=True)
 class CatalogueListing:
     channel_id: str
-    products: list[ListedProduct]
+    products: list[ListedProduct]  # the ones enabled in the shop: the others are not sold
+    disabled: list[tuple[str, str]] = field(default_factory=list)  # (id, name)
 
     @property
     def newest_update(self) -> str:
@@ -202,8 +203,11 @@ def _list(client: ShopClient, rep: Reporter) -> CatalogueListing:
 
     products: list[ListedProduct | None] = []
     bare: dict[str, tuple[int, dict]] = {}  # products without a photo of their own
+    disabled: list[tuple[str, str]] = []
     for item in _paged(client, PRODUCTS, "read the products", on_page):
-        if any(_is_image(raw) for raw in _own_assets(item)):
+        if item.get("enabled") is False:  # the till cannot sell it: never named by the model
+            disabled.append((str(item["id"]), str(item.get("name") or "")))
+        elif any(_is_image(raw) for raw in _own_assets(item)):
             products.append(_listed(item))
         else:
             bare[str(item["id"])] = (len(products), item)
@@ -212,7 +216,7 @@ def _list(client: ShopClient, rep: Reporter) -> CatalogueListing:
         bare[pid][1]["variants"] = variants
     for i, item in bare.values():
         products[i] = _listed(item)
-    return CatalogueListing(channel_id=channel.id, products=[p for p in products if p])
+    return CatalogueListing(channel.id, [p for p in products if p], disabled)
 
 
 def _variant_photos(client: ShopClient, ids: list[str]) -> dict[str, list[dict]]:
@@ -339,5 +343,6 @@ def fetch_catalogue(
         channel_id=listing.channel_id,
         source=client.server_url,
         not_downloaded=[(f.product_id, f.reason) for f in stats.failed],
+        disabled=list(listing.disabled),
     )
     return FetchResult(catalogue=fetched, stats=stats, listing=listing)

@@ -29,7 +29,7 @@ query($skip: Int!, $take: Int!) {{
   products(options: {{skip: $skip, take: $take, sort: {{id: ASC}}}}) {{
     totalItems
     items {{
-      id name updatedAt
+      id name enabled updatedAt
       featuredAsset {{ {_ASSET} }}
       assets {{ {_ASSET} }}
     }}

@@ -506,6 +506,35 @@ def test_a_channel_switch_during_a_publish_does_not_move_it(
     assert served(vendure, "fruit") == local(d)
 
 
+def test_a_product_disabled_in_the_shop_is_never_trained_and_says_why(
+    vendure: VendureServer,
+) -> None:
+    """Vendure refuses to add a disabled product to any order: a model that named it made
+    the till fail. It was trained and served like any other."""
+    from app.core.dataset import DISABLED_WHY, build_dataset
+    from app.core.sources import listed_catalogue
+
+    c = client_for(vendure)
+    fruit = vendure.channels["fruit"]
+    pid = next(p for p, n in fruit.images.items() if n)
+    api = vendure.admin("fruit")
+    update = "mutation($i:UpdateProductInput!){updateProduct(input:$i){id}}"
+    api.gql(update, {"i": {"id": pid, "enabled": False}})
+    try:
+        listing = list_catalogue(c)
+        assert listing.disabled == [(pid, fruit.products[pid])]
+        assert pid not in {p.id for p in listing.products}
+        assert listed_catalogue(listing).disabled == listing.disabled  # sync's view too
+        fetched = fetch_catalogue(c).catalogue
+        assert pid not in {p.id for p in fetched.products}
+        assert fetched.names()[pid] == fruit.products[pid]  # named where it is reported
+        report = build_dataset(fetched).report
+        assert {"product": pid, "reason": DISABLED_WHY} in report.not_trained()
+    finally:
+        api.gql(update, {"i": {"id": pid, "enabled": True}})
+    assert pid in {p.id for p in list_catalogue(c).products}
+
+
 def test_internals_are_not_served(vendure: VendureServer, baseline: Path) -> None:
     model_root = vendure.model_dir("fruit")
     version = next(p.name for p in (model_root / ".versions").iterdir())

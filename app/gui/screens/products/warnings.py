@@ -89,6 +89,13 @@ class CheckWarnings(QObject):
             parts.append(_count(n, "folder is", "folders are") + " not a product")
             for name, why in catalogue.unusable_folders:
                 lines.append(f"Folder {name} is not used: {why}")
+        if catalogue.disabled:  # not in the list at all: said here, or never
+            parts.append(
+                _count(len(catalogue.disabled), "product is", "products are")
+                + " disabled in the shop and not trained"
+            )
+            for pid, name in catalogue.disabled:
+                lines.append(f"{name or pid}: disabled in the shop (enable it there to train it)")
         if found.conflicts:
             parts.append(
                 _count(len(found.conflicts), "photo is", "photos are") + " filed under two products"
