@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -56,6 +57,25 @@ def newest_edit(store: ChannelStore) -> dt.datetime | None:
     (photos from the till taken in by ``sync --till-photos accept`` excluded)."""
     t = store.last_edited()
     return None if t is None else dt.datetime.fromtimestamp(t, tz=dt.timezone.utc)
+
+
+def first_seen(source: Source, current: fingerprint.Fingerprint, now: dt.datetime) -> dt.datetime:
+    """When a sync first saw the catalogue as it is now (``now`` the first time). A
+    deleted product leaves no change stamp, so ``--debounce`` did not wait for a burst
+    of deletions: each tick trained again. Kept per channel, one small file."""
+    key = hashlib.blake2b("|".join(source.store_key).encode(), digest_size=8).hexdigest()
+    path = paths.data_dir() / "locks" / f"sync-{key}.seen.json"
+    state = hashlib.blake2b(json.dumps(current, sort_keys=True).encode(), digest_size=16)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if raw.get("state") == state.hexdigest():
+            return parse_utc(str(raw.get("since"))) or now
+    except (OSError, ValueError, AttributeError):
+        pass
+    with contextlib.suppress(OSError):  # unrecorded: the debounce counts from now
+        record = {"state": state.hexdigest(), "since": now.isoformat()}
+        paths.atomic_write_bytes(path, json.dumps(record).encode())
+    return now
 
 
 def describe_age(stamp: str, now: dt.datetime | None = None) -> str:

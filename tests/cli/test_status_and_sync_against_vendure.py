@@ -182,6 +182,12 @@ def test_sync_keeps_the_served_model_current(
     assert "does not publish it again" in kept.stdout and "TF-NOT-IMPORTED" in kept.stderr
     assert served_bytes(vendure) == served
 
+    # a deletion leaves no change stamp: the debounce counts from when sync first saw it
+    api.gql("mutation($id:ID!){deleteProduct(id:$id){result}}", {"id": kiwi})
+    wait = sync_cli(cli, vendure, "sync", "--channel", CODE, "--debounce", "0.3", check_tf=True)
+    assert wait.returncode == sync.EXIT_WAITING, wait.stdout + wait.stderr
+    assert "1 removed" in wait.stdout and "TF-NOT-IMPORTED" in wait.stderr
+
 
 def test_a_second_sync_of_the_channel_is_refused_while_one_runs(
     cli: Cli, vendure: VendureServer, shop: dict

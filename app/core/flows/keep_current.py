@@ -21,7 +21,14 @@ from ..errors import ExitCode, FeedbackUnsupported, InvalidOptions
 from ..model import TrainOptions
 from ..model_format import DEFAULT_QUANTIZE
 from ..progress import Phase, ProgressHook, Reporter, span
-from ..sync import TIME_LIMIT_MINUTES, SyncBusy, SyncClock, SyncTimeout, channel_lock
+from ..sync import (
+    TIME_LIMIT_MINUTES,
+    SyncBusy,
+    SyncClock,
+    SyncTimeout,
+    channel_lock,
+    first_seen,
+)
 from ..wording import upper_first
 from .changes import catalogue_changes
 from .open_source import open_source, shop_source
@@ -157,8 +164,12 @@ def sync_channel(
             else f"{served.summary()} since the served model"
         )
         now = now or dt.datetime.now(dt.timezone.utc)
-        if debounce_minutes > 0 and state.newest_change is not None:
-            age_min = (now - state.newest_change).total_seconds() / 60
+        newest = state.newest_change
+        if debounce_minutes > 0 and served is not None and served.removed_products:
+            seen = first_seen(source, state.current, now)  # a deletion has no stamp
+            newest = max(seen, newest) if newest is not None else seen
+        if debounce_minutes > 0 and newest is not None:
+            age_min = (now - newest).total_seconds() / 60
             if age_min < debounce_minutes:
                 return outcome(
                     "waiting", waiting_line(what, age_min, debounce_minutes), ExitCode.WAITING

@@ -89,3 +89,21 @@ def test_a_waiting_sync_never_rounds_the_age_up_to_its_limit() -> None:
         "so training waits until it is 3 min old."
     )
     assert "is less than a minute old" in waiting_line("1 removed", 0.4, 30)
+
+
+def test_a_deletion_is_debounced_from_when_sync_first_saw_it(isolated_home: Path) -> None:
+    """A deleted product leaves no change stamp: ``--debounce`` trained at once, once per
+    tick of a burst of deletions."""
+    import datetime as dt
+
+    from app.core.sources import Source
+    from app.core.sync import first_seen
+
+    shop = Source.shop("https://shop.example", "fruit")
+    t0 = dt.datetime(2026, 12, 7, 10, tzinfo=dt.timezone.utc)
+    minutes = dt.timedelta(minutes=1)
+    assert first_seen(shop, {"1": ["a"], "2": ["b"]}, t0) == t0
+    assert first_seen(shop, {"2": ["b"], "1": ["a"]}, t0 + 15 * minutes) == t0  # the same
+    assert first_seen(shop, {"2": ["b"]}, t0 + 20 * minutes) == t0 + 20 * minutes  # another
+    other = Source.shop("https://shop.example", "veg")
+    assert first_seen(other, {"2": ["b"]}, t0 + 30 * minutes) == t0 + 30 * minutes
