@@ -201,7 +201,7 @@ def test_publish_follows_its_channel_and_the_screens_follow_a_rollback(
     switch(qtbot, window, "fruit")
     window.show_screen("publish")
     qtbot.waitUntil(
-        lambda: publish.status is not None and publish.versions.rowCount(), timeout=20000
+        lambda: publish.status is not None and publish.versions.rowCount() > 0, timeout=20000
     )
     idle(qtbot, window)
     before = window.changes.news.text  # against the model it serves now: "switched"
