@@ -51,6 +51,18 @@ def weak_products(
     return out
 
 
+def breakable(text: str, run: int = 16) -> str:
+    """``text`` with a zero-width space every ``run`` characters of a word longer than
+    that, so a wrapping label can break it: one long product name with no spaces
+    (``Organic_Fairtrade_Cavendish_…``) made the window wider than the screen."""
+    return " ".join(
+        "\u200b".join(word[i : i + run] for i in range(0, len(word), run))
+        if len(word) > run
+        else word
+        for word in text.split(" ")
+    )
+
+
 def upper_first(text: str) -> str:
     """A sentence made of a summary ("1 new product, …"): its first letter upper case."""
     return text[:1].upper() + text[1:]

@@ -46,3 +46,32 @@ def test_counter_panels_fold_their_reason_into_the_tooltip_when_narrow(
 
     window.resize(1366, 768)  # wide again: the sentence comes back
     qtbot.waitUntil(lambda: counter.text.text() == NO_FRAMES)
+
+
+def test_a_product_name_of_one_long_word_keeps_the_window_on_the_screen(
+    qtbot, window, tmp_path
+) -> None:
+    """A 120-character folder name with no space: the photos' title could not wrap it,
+    and the window grew to 1,639 px when 800 was asked for (250 characters: 2,898)."""
+    from PIL import Image
+
+    shop = tmp_path / "shop"
+    long = "Organic_Fairtrade_Cavendish_Bananas_from_the_Highlands_loose_" * 2
+    for n, name in enumerate((long, "Kiwi")):
+        (shop / name).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (96, 96), (40 * n + 60, 20 * i + 80, 90)).save(
+                shop / name / f"{i}.jpg"
+            )
+    window.resize(800, 600)
+    window.login.use_folder(shop)
+    window.show_screen("products")
+    p = window.products
+    qtbot.waitUntil(lambda: p.model.rowCount() == 2, timeout=20000)
+    for row in range(2):  # "Kiwi" sorts first
+        p.table.selectRow(row)
+        if "Organic" in p.photos.product_title.text():
+            break
+    assert "Organic" in p.photos.product_title.text()
+    qtbot.wait(200)
+    assert window.width() <= 820, window.width()

@@ -11,6 +11,7 @@ this panel says what the owner did through its signals.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.core.flows.check_photos import NotUsed
 from app.core.flows.open_source import Product
+from app.core.wording import breakable
 
 from ...photo_viewer import PhotoDialog, photo_description
 from ...session import Session
@@ -129,8 +131,9 @@ class ProductPhotos(QWidget):
             return
         used, total = usable_count(p, found), len(p.images)
         line = model_line.replace(" %", "&nbsp;%")  # "96 %" never split over two lines
-        self.product_title.setText(
-            f"<b>{p.display_name}</b> &nbsp; <span style='color:#666'>ID {p.id} · "
+        self.product_title.setText(  # a name of one long word still wraps (breakable)
+            f"<b>{escape(breakable(p.display_name))}</b> &nbsp; <span style='color:#666'>"
+            f"ID {escape(breakable(p.id))} · "
             f"{used} of {total} photo{'s' if total != 1 else ''} used</span>"
             + (f"<br><span style='color:#444; font-size:small'>{line}</span>" if line else "")
         )
