@@ -296,7 +296,7 @@ def test_a_row_says_it_has_a_photo_filed_under_another_product(tmp_path) -> None
     assert said not in photo_notes(Product("kiwi", "kiwi", [ImageRef(kiwi)]), found)
 
 
-def test_products_disabled_in_the_shop_are_said_not_trained(qtbot) -> None:
+def test_products_disabled_in_the_shop_and_loose_photos_are_said_not_trained(qtbot) -> None:
     """They are not in the list at all (never trained): the warning line is where the
     owner learns why a product of the shop is missing."""
     from app.core.catalogue import Catalogue, Product
@@ -310,3 +310,8 @@ def test_products_disabled_in_the_shop_are_said_not_trained(qtbot) -> None:
     shown.show(cat, NOTHING_FOUND, None, cat.names(), "")
     assert "1 product is disabled in the shop and not trained" in shown.warnings.text()
     assert "Mango: disabled in the shop (enable it there to train it)" in shown.details.text()
+    # photos beside the product folders: the photo check's note only, hidden (nothing said)
+    cat = Catalogue([Product("1", "Apple"), Product("2", "Pear")], loose=[Path("/s/lime.jpg")])
+    shown.show(cat, NOTHING_FOUND, None, cat.names(), "")
+    assert "1 photo is not in a product's folder and not used" in shown.warnings.text()
+    assert "lime.jpg: not in a product's folder" in shown.details.text()

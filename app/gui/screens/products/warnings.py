@@ -89,6 +89,13 @@ class CheckWarnings(QObject):
             parts.append(_count(n, "folder is", "folders are") + " not a product")
             for name, why in catalogue.unusable_folders:
                 lines.append(f"Folder {name} is not used: {why}")
+        if catalogue.loose:  # beside the product folders: in no product, never trained
+            parts.append(
+                _count(len(catalogue.loose), "photo is", "photos are")
+                + " not in a product's folder and not used"
+            )
+            for path in catalogue.loose[:10]:
+                lines.append(f"{path.name}: not in a product's folder (one folder per product)")
         if catalogue.disabled:  # not in the list at all: said here, or never
             parts.append(
                 _count(len(catalogue.disabled), "product is", "products are")
