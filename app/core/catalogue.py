@@ -108,6 +108,9 @@ class Catalogue:
     # a shop's products disabled there, never trained (Vendure refuses to sell them, so
     # the till could not add one it named): (product id, name)
     disabled: list[tuple[str, str]] = field(default_factory=list)
+    # a folder's products whose photos all sit in two or more sub-folders (perhaps a
+    # folder of product folders, opened one level too high): (product id, sub-folders)
+    nested: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def active(self) -> list[Product]:
         return [p for p in self.products if p.included]
@@ -138,7 +141,7 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"Image folder not found: {root}")
-    products, unusable = [], []
+    products, unusable, nested = [], [], []
     for sub in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
         shown = os.fsencode(sub.name).decode("utf-8", "replace")
         if sub.is_symlink() and not sub.exists():  # to nothing, or to itself
@@ -150,6 +153,9 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
         else:
             images = [ImageRef(f) for f in _files_under(sub) if listed_in_folder(f, sub)]
             products.append(Product(id=sub.name, name=sub.name, images=images))
+            inner = _photo_subfolders(sub, [im.path for im in images])
+            if len(inner) >= 2:
+                nested.append((sub.name, inner))
     if not products:
         why = "; ".join(f"{name}: {why}" for name, why in unusable[:5])
         raise DatasetError(
@@ -162,7 +168,23 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
         for f in sorted(root.iterdir())
         if listed_in_folder(f, root) and f.suffix.lower() in IMAGE_FORMATS
     ]
-    return Catalogue(products=products, source=str(root), loose=loose, unusable_folders=unusable)
+    return Catalogue(
+        products=products,
+        source=str(root),
+        loose=loose,
+        unusable_folders=unusable,
+        nested=nested,
+    )
+
+
+def _photo_subfolders(product: Path, files: list[Path]) -> list[str]:
+    """The sub-folders holding a product's photos when none sits in the product's own
+    folder: ``My photos/Shop/{Banana,Kiwi}`` opened one level too high reads as one
+    product "Shop" of mixed photos, trained without a word."""
+    parts = [f.relative_to(product).parts for f in files if f.suffix.lower() in IMAGE_FORMATS]
+    if any(len(p) == 1 for p in parts):
+        return []
+    return sorted({p[0] for p in parts})
 
 
 def _files_under(top: Path) -> list[Path]:

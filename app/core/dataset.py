@@ -19,6 +19,7 @@ from .errors import DatasetError
 from .images import file_digest
 from .photo_check import PhotoProblem, check_photo, decoder_words
 from .progress import Phase, ProgressHook, Reporter
+from .wording import nested_line
 
 LOOSE_WHY = "beside the product folders, in none of them (put it in its product's folder)"
 
@@ -98,6 +99,7 @@ class DatasetReport:
     # a shop's photos that could not be downloaded: (product id, why)
     not_downloaded: list[tuple[str, str]] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)  # product ids disabled in the shop
+    nested: list[tuple[str, list[str]]] = field(default_factory=list)  # Catalogue.nested
     # str(path) -> the photo's name where its file name is not it (``ImageRef.label``)
     photo_names: dict[str, str] = field(default_factory=dict)
 
@@ -207,7 +209,7 @@ class DatasetReport:
         def nm(pid: str) -> str:
             return n.get(pid, pid)
 
-        out = []
+        out = [nested_line(pid, subs) for pid, subs in self.nested]
         if self.loose:
             out.append(
                 f"{len(self.loose)} photo(s) not used: {LOOSE_WHY} — "
@@ -296,6 +298,7 @@ def build_dataset(
     report.unusable_folders = list(catalogue.unusable_folders)
     report.not_downloaded = list(catalogue.not_downloaded)
     report.disabled = [pid for pid, _name in catalogue.disabled]
+    report.nested = list(catalogue.nested)
     report.clashes = name_clashes([p.id for p in products])
     active = [p for p in products if p.included]
     named: dict[str, str] = {}
@@ -371,6 +374,8 @@ def _finish(
             first = "; ".join(f"{Path(p).name}: {w}" for p, w in list(why.items())[:3])
             message += f"; {shown}{' …' if len(unusable) > 5 else ''}"
             message += f" — {first}" if first else ""
+        for pid, subs in report.nested[:2]:  # a folder of product folders, one level up
+            message += f"; {nested_line(pid, subs)}"
         if report.unusable_folders:
             folders = report.unusable_folders
             shown = "; ".join(f"{name}: {why}" for name, why in folders[:5])

@@ -263,3 +263,12 @@ def never_sure(target: str) -> str:
         "The till always asks the cashier: on the held-back photos no level of confidence "
         f"was right {target} of the time and also safe from products it does not know."
     )
+
+
+def nested_line(product: str, subs: list[str]) -> str:
+    """A product whose photos all sit in sub-folders, said where the owner looks."""
+    return (
+        f"{product}: its photos are in {len(subs)} sub-folders ({some_names(subs, 4)}), "
+        f"trained as one product — if each is a product, open {product} itself as the "
+        "photo folder"
+    )

@@ -315,3 +315,7 @@ def test_products_disabled_in_the_shop_and_loose_photos_are_said_not_trained(qtb
     shown.show(cat, NOTHING_FOUND, None, cat.names(), "")
     assert "1 photo is not in a product's folder and not used" in shown.warnings.text()
     assert "lime.jpg: not in a product's folder" in shown.details.text()
+    cat = Catalogue([Product("Shop", "Shop"), Product("2", "Pear")], nested=[("Shop", ["A", "B"])])
+    shown.show(cat, NOTHING_FOUND, None, cat.names(), "")
+    assert "1 product has its photos in sub-folders only" in shown.warnings.text()
+    assert "open Shop itself as the photo folder" in shown.details.text()

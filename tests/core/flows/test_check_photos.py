@@ -85,3 +85,34 @@ def test_photos_beside_the_product_folders_are_reported_not_silently_dropped(
     assert [(s["file"], s["product"]) for s in report.skipped()] == [(str(loose), "")]
     (line,) = [x for x in report.summary_lines() if "loose_photo.jpg" in x]
     assert "in none of them" in line and "README" not in line
+
+
+def test_a_folder_of_product_folders_opened_one_level_too_high_is_said(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """``My photos/Shop/{Banana,Kiwi,Lemon}`` opened at ``My photos``: one product "Shop"
+    of mixed photos, and "found 1 product(s)" with no hint why; beside a stray
+    ``Holidays`` folder, it trained as two products without a word."""
+    import pytest
+
+    from app.core.catalogue import catalogue_from_folder
+    from app.core.dataset import build_dataset
+    from app.core.errors import DatasetError
+
+    top = tmp_path / "My photos"
+    for i, fruit in enumerate(("Banana", "Kiwi", "Lemon")):
+        (top / "Shop" / fruit).mkdir(parents=True)
+        for j in range(2):
+            Image.new("RGB", (64, 64), (60 * i, 40 * j + 30, 90)).save(
+                top / "Shop" / fruit / f"{j}.jpg"
+            )
+    with pytest.raises(DatasetError, match="open Shop itself as the photo folder"):
+        build_dataset(catalogue_from_folder(top))
+
+    (top / "Holidays").mkdir()
+    Image.new("RGB", (64, 64), (200, 200, 10)).save(top / "Holidays" / "beach.jpg")
+    cat = catalogue_from_folder(top)
+    assert cat.nested == [("Shop", ["Banana", "Kiwi", "Lemon"])]
+    lines = build_dataset(cat).report.summary_lines()
+    assert any(line.startswith("Shop: its photos are in 3 sub-folders") for line in lines), lines
+    assert catalogue_from_folder(top / "Shop").nested == []  # the right folder: no note

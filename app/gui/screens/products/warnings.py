@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QToolButton, QWidget
 
 from app.core.flows.check_photos import NotUsed
 from app.core.flows.open_source import Catalogue, Product
+from app.core.wording import nested_line
 
 from ...widgets import Banner
 from .table import usable_count
@@ -89,6 +90,12 @@ class CheckWarnings(QObject):
             parts.append(_count(n, "folder is", "folders are") + " not a product")
             for name, why in catalogue.unusable_folders:
                 lines.append(f"Folder {name} is not used: {why}")
+        if catalogue.nested:  # perhaps a folder of product folders, opened one level up
+            parts.append(
+                _count(len(catalogue.nested), "product has", "products have")
+                + " its photos in sub-folders only"
+            )
+            lines += [nested_line(pid, subs) for pid, subs in catalogue.nested]
         if catalogue.loose:  # beside the product folders: in no product, never trained
             parts.append(
                 _count(len(catalogue.loose), "photo is", "photos are")
