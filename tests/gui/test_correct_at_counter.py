@@ -372,3 +372,21 @@ def test_corrections_waiting_when_the_app_closes_are_kept_as_photos(
     # both pictures are the products' photos now, for the next training; nothing taught
     assert [len(added(shop_folder, p)) for p in ("kiwi", "lemon")] == [1, 1]
     assert json.loads((model_dir / "metadata.json").read_text("utf-8")) == before
+
+
+def test_the_taught_confirmation_stays_over_the_files_it_could_not_read(
+    qtbot, shop, grocery, tmp_path
+):
+    """ "Taught Lemon…" was replaced 1.5 s later by "1 of 2 files could not be read", said
+    again by the re-check that follows a teach."""
+    window, ts = shop()
+    photo = sorted((grocery / "test" / "Fruit/Lemon").glob("*.jpg"))[0]
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not a photo")
+    open_images(qtbot, ts, [photo, bad])
+    assert "could not be read" in ts.banner.text()
+    ts.results.setCurrentRow(0)
+    with qtbot.waitSignal(ts.images_done, timeout=120000):  # the re-check after the teach
+        click(qtbot, ts.correct.right_button)
+    qtbot.wait(300)
+    assert "Taught" in ts.banner.text(), ts.banner.text()

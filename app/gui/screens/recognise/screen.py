@@ -73,6 +73,7 @@ class RecogniseScreen(QWidget):
         self.source: FrameSource | None = None
         self.last_prediction: Prediction | None = None
         self._queued_images: list[Path] | None = None
+        self._said: tuple[str, str] = ("", "")  # kept over a re-check ("Taught Banana…")
         self.live = LiveRecognition(runner, self)
         self.live.predicted.connect(self._on_prediction)
         self.live.failed.connect(lambda message: self.banner.show_message(message, "error"))
@@ -195,10 +196,10 @@ class RecogniseScreen(QWidget):
             paths, self._queued_images = self._queued_images, None
             self.open_images(paths)
         elif self.mode == "images" and self.image_results:
-            said = (self.banner.text(), self.banner.kind)  # e.g. "Taught Banana…": kept
+            self._said = (self.banner.text(), self.banner.kind)  # until the re-check is done
             self.open_images([r.path for r in self.image_results])
-            if said[0]:
-                self.banner.show_message(*said)
+            if self._said[0]:
+                self.banner.show_message(*self._said)
 
     def _on_model_failed(self, message: str) -> None:
         self.correct.set_model(None, [])  # waiting corrections store their photos
@@ -400,8 +401,8 @@ class RecogniseScreen(QWidget):
                 self._image_selected(row)
             else:
                 self.results.setCurrentRow(0)
-        bad = sum(1 for r in results if r.error)
-        if bad:
+        bad, (said, _kind), self._said = sum(1 for r in results if r.error), self._said, ("", "")
+        if bad and not said:  # said before the teach: its confirmation stays on top
             self.banner.show_message(unreadable_files(bad, len(results)), "warn")
         self.images_done.emit(results)
 
