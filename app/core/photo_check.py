@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .catalogue import IMAGE_FORMATS, UNSUPPORTED_IMAGE_SUFFIXES
 from .images import MAX_PIXELS
+from .readers import file_kind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -97,7 +98,7 @@ def check_photo(path: Path) -> PhotoProblem | None:
     except OSError as exc:
         return PhotoProblem(f"unreadable ({exc.strerror or exc})", _os_words(exc))
     if not stat.S_ISREG(st.st_mode):
-        return owners("not a regular file (a named pipe, device or socket)")
+        return owners(f"not a regular file ({file_kind(st.st_mode)})")  # a folder, a pipe
     if suffix in UNSUPPORTED_IMAGE_SUFFIXES and _plain_format(path) is None:
         return owners(f"not a supported format ({suffix[1:].upper()}; save it as JPEG or PNG)")
     if st.st_size == 0:

@@ -70,7 +70,8 @@ class BadJson(ValueError):
     """Not JSON, or JSON past the size or depth limit."""
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a path that is not a regular file is, in words ("a named pipe", "a folder")."""
     return next((words for test, words in _KINDS if test(mode)), "not a regular file")
 
 
@@ -84,7 +85,7 @@ def open_regular(path: Path | str) -> BinaryIO:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise NotRegularFile(None, f"not a regular file ({_kind(st.st_mode)})", path)
+            raise NotRegularFile(None, f"not a regular file ({file_kind(st.st_mode)})", path)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")

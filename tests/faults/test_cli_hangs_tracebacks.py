@@ -188,10 +188,12 @@ def test_a_named_pipe_as_a_photo_is_skipped_at_once(
     p = cli.run("predict", str(tm_export), str(fifo), timeout=180)
     assert p.returncode == 1, p.stdout + p.stderr
     # the training check's words, as train says them (one photo check)
-    assert f"{fifo}: skipped: f.jpg: not a regular file (a named pipe, device or socket)" in (
-        p.stderr
-    )
+    assert f"{fifo}: skipped: f.jpg: not a regular file (a named pipe)" in (p.stderr)
     assert "Traceback" not in p.stdout + p.stderr
+    folder = tmp_path / "a folder.jpg"  # said as a folder (it was "a pipe, device or socket")
+    folder.mkdir()
+    p = cli.run("predict", str(tm_export), str(folder), timeout=180)
+    assert "a folder.jpg: not a regular file (a folder)" in p.stderr, p.stderr
 
 
 def test_a_named_pipe_as_a_model_file_is_refused_at_once(
