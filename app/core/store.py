@@ -200,12 +200,15 @@ class ChannelStore:
         return d
 
     def add_files(self, product_id: str, files: list[Path]) -> list[Path]:
-        """Copy image files in; non-images are ignored. Returns the stored copies."""
+        """Copy photos in; anything else is ignored (by its content too: a text file
+        named ``.jpg`` was stored and said "Added"). Returns the stored copies."""
+        from .photo_check import photo_problem  # NumPy: not at the window's start-up
+
         d = self._remember(product_id)
         stored = []
         for src in files:
             src = Path(src)
-            if not src.is_file() or src.suffix.lower() not in IMAGE_SUFFIXES:
+            if src.suffix.lower() not in IMAGE_SUFFIXES or photo_problem(src) is not None:
                 continue
             dst = self._unique(d, src.stem, src.suffix.lower())
             with open(src, "rb") as fh, paths.atomic_writer(dst) as out:

@@ -139,6 +139,11 @@ def test_include_exclude_add_and_drop_survive_restart(qtbot, make_window, shop_f
     mime_txt.setUrls([QUrl.fromLocalFile(str(text_file))])
     assert not drag_and_drop(screen.images.viewport(), screen.images.rect().center(), mime_txt)
     assert row_texts(screen)["lemon"][1] == "3"
+    # a text file named .jpg: not stored, not "Added" (it was, then "can't be opened")
+    fake = shop_folder.parent / "menu.jpg"
+    fake.write_text("not a photo")
+    assert screen.add_files([fake]) == []
+    assert "were not images and were ignored" in screen.banner.text()
 
     # a photo from the counter camera (frames from an array source, no camera here)
     from camera_standins import ArraySource
@@ -319,3 +324,21 @@ def test_products_disabled_in_the_shop_and_loose_photos_are_said_not_trained(qtb
     shown.show(cat, NOTHING_FOUND, None, cat.names(), "")
     assert "1 product has its photos in sub-folders only" in shown.warnings.text()
     assert "open Shop itself as the photo folder" in shown.details.text()
+
+
+def test_a_folder_of_photos_dropped_on_a_product_adds_the_photos_in_it(
+    qtbot, window, shop_folder, photos
+) -> None:
+    """It was refused without a word (only files with a photo's name were taken)."""
+    screen = open_folder(qtbot, window, shop_folder)
+    more = shop_folder.parent / "more lemons"
+    more.mkdir()
+    for p in photos("Fruit/Lemon", 6)[4:]:
+        shutil.copy(p, more / p.name)
+    (more / "notes.txt").write_text("not a photo")
+    lemon_ix = screen.proxy.mapFromSource(screen.model.index(screen.model.row_of("lemon"), 0))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(more))])
+    assert drag_and_drop(screen.table.viewport(), screen.table.visualRect(lemon_ix).center(), mime)
+    assert "Added 2 photo(s) to lemon." in screen.banner.text(), screen.banner.text()
+    qtbot.waitUntil(lambda: row_texts(screen)["lemon"][1] == "3")

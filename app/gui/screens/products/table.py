@@ -344,11 +344,18 @@ class FileDrops(QObject):
         md = event.mimeData()
         if not md.hasUrls():
             return []
-        return [
-            Path(u.toLocalFile())
-            for u in md.urls()
-            if u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES
-        ]
+        out: list[Path] = []
+        for u in md.urls():
+            path = Path(u.toLocalFile()) if u.isLocalFile() else None
+            if path is not None and path.is_dir():  # a folder of photos: the photos in it
+                out += sorted(
+                    f
+                    for f in path.iterdir()
+                    if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
+                )
+            elif path is not None and path.suffix.lower() in IMAGE_SUFFIXES:
+                out.append(path)
+        return out
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         t = event.type()
