@@ -131,7 +131,8 @@ def test_earlier_models_are_listed_opened_and_used_again(
     qtbot.waitUntil(lambda: screen.metadata.get("trainedAt") == "2026-11-27T10:00:00Z")
     # Train shows the results saved with the model used again, not the replaced one's
     assert window.session.result is None
-    qtbot.waitUntil(lambda: "2026-11-27 10:00:00" in window.train.banner.text())
+    when = format_when({"trainedAt": "2026-11-27T10:00:00Z"})  # the computer's time
+    qtbot.waitUntil(lambda: f"({when})" in window.train.banner.text())
     assert window.train.banner.text().startswith("Results of this model's training")
     # nothing lost: the replaced model is an earlier one now
     kept = [m.metadata["trainedAt"] for m in list_history(local).models]

@@ -75,6 +75,7 @@ def test_train_shows_last_results_after_restart(qtbot, make_window, shop_folder,
     qtbot.waitUntil(lambda: train.results.isVisibleTo(again), timeout=10000)
     assert "Recognised <b>12 of 15</b>" in train.accuracy.text()
     assert "Results of this model's training" in train.banner.text()
+    assert "UTC" not in train.banner.text()  # the computer's time, as elsewhere
     text = train.more_photos.text()
     assert "Add photos of:" in text and "Kiwi" in text and "Lemon" in text
     names = {train.per_product.item(r, 0).text() for r in range(train.per_product.rowCount())}

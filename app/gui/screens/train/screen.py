@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QVB
 from app.core.errors import WeightsUnavailable
 from app.core.flows.check_photos import training_scope
 from app.core.progress import Phase, Progress, ProgressHook
+from app.core.wording import count_words, format_when
 
 from ...counter.panels import CounterFramesPanel
 from ...session import Session
@@ -179,9 +180,9 @@ class TrainScreen(QWidget):
             return
         self._curve_saved = False
         self.show_result(saved.result, saved.counts)
-        when = saved.trained_at.replace("T", " ").rstrip("Z")
-        self.banner.show_message(
-            f"Results of this model's training{f' ({when} UTC)' if when else ''}, "
+        when = format_when({"trainedAt": saved.trained_at}) if saved.trained_at else ""
+        self.banner.show_message(  # in the computer's time, as every other screen says it
+            f"Results of this model's training{f' ({when})' if when else ''}, "
             f"saved with it in {folder}.",
             "info",
         )
@@ -242,7 +243,8 @@ class TrainScreen(QWidget):
         scope = training_scope(cat, self.session.report)
         n_products = len(scope.products)
         text = (
-            f"Teach the camera <b>{n_products} products</b> from <b>{scope.photos} photos</b>. "
+            f"Teach the camera <b>{count_words(n_products, 'product')}</b> from "
+            f"<b>{count_words(scope.photos, 'photo')}</b>. "
             "Training runs on this computer; you can keep working meanwhile."
         )
         est = self.session.estimate_training_seconds(scope.photos, n_products)
