@@ -192,16 +192,24 @@ def model_facts(meta: dict, seconds: bool = False) -> list[str]:
     ]
 
 
-def describe_model(meta: dict | None) -> str:
-    """“the model trained 27 Nov 2026, 10:00 (5 products)”: what a question names."""
+def describe_model(meta: dict | None, seconds: bool = False) -> str:
+    """“the model trained 27 Nov 2026, 10:00 (5 products; 1 product taught at the
+    counter since)”: what a question names (the taught count inside the brackets: after
+    them, "… since again as the local model" read badly)."""
     if not meta:
         return "nothing"
     labels = meta.get("labels")
     n = meta.get("productCount", len(labels) if isinstance(labels, list) else "?")
-    text = f"the model trained {format_when(meta)} ({n} products)"
     k = taught_products(meta)
-    text += f", {k} product{'s' if k != 1 else ''} taught at the counter since" if k else ""
-    return text
+    taught = f"; {count_words(k, 'product')} taught at the counter since" if k else ""
+    return f"the model trained {format_when(meta, seconds)} ({n} products{taught})"
+
+
+def two_models(a: dict | None, b: dict | None) -> tuple[str, str]:
+    """Two models as a question names them, to the second where their minutes are the
+    same ("Use the model trained …, 02:37 again, instead of the model trained …, 02:37?")."""
+    same = describe_model(a) == describe_model(b) or format_when(a) == format_when(b)
+    return describe_model(a, same), describe_model(b, same)
 
 
 def taught_products(meta: dict) -> int:

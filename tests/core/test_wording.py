@@ -41,3 +41,22 @@ def test_two_trainings_a_minute_apart_can_be_told_apart() -> None:
     assert format_when(a, seconds=True) != format_when(b, seconds=True)
     assert format_when(a, seconds=True).endswith(":05")
     assert model_facts(b, seconds=True)[0] == format_when(b, seconds=True)
+
+
+def test_two_models_of_the_same_minute_are_told_apart_by_the_second() -> None:
+    """ "Use the model trained 07 Dec 2026, 02:37 (6 products), 2 products taught at the
+    counter since again as the local model, instead of the model trained 07 Dec 2026,
+    02:37 (6 products)?" — the same time twice, and "since again"."""
+    from app.core.wording import describe_model, two_models
+
+    a = {"trainedAt": "2026-12-07T02:37:10Z", "labels": list("abcdef")}
+    b = {
+        "trainedAt": "2026-12-07T02:37:55Z",
+        "labels": list("abcdef"),
+        "taught": {"products": {"a": 1, "b": 2}},
+    }
+    earlier, now = two_models(a, b)
+    assert earlier != now and ":10 (6 products)" in earlier and ":55 (6 products;" in now
+    assert now.endswith("(6 products; 2 products taught at the counter since)")
+    c = {"trainedAt": "2026-12-06T09:00:00Z", "labels": list("abc")}
+    assert two_models(c, a) == (describe_model(c), describe_model(a))  # minutes apart

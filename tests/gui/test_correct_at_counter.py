@@ -140,7 +140,9 @@ def test_a_corrected_answer_becomes_a_photo_and_changes_the_model(
     # Products follows at once, Publish says the model was taught
     lemon_row = window.products.model.products[window.products.model.row_of(wrong)]
     assert any(im.path == stored[0] for im in lemon_row.images if im.origin == "added")
-    qtbot.waitUntil(lambda: "1 product taught at the counter since" in window.publish.what.text())
+    qtbot.waitUntil(
+        lambda: "; 1 product taught at the counter since)" in window.publish.what.text()
+    )
 
     # a restart: the photo is the product's added photo on Products
     window.save_state()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.progress import ProgressHook
-from app.core.wording import describe_model, format_when
+from app.core.wording import describe_model, format_when, two_models
 
 from ...confirm import ask
 from ...session import Session
@@ -176,11 +176,11 @@ class ModelScreen(QWidget):
         if name is None or local is None:
             return None
         if self.confirm:
+            earlier, now = two_models(meta, self.earlier_box.local_metadata())
             asked = ask(
                 self,
                 "Use an earlier model again?",
-                f"Use {describe_model(meta)} again as the local model, instead of "
-                f"{describe_model(self.earlier_box.local_metadata())}?",
+                f"Use {earlier} again as the local model, instead of {now}?",
                 "The Model and Test screens and publishing use it from now on. The model "
                 "it replaces is kept with the earlier models and can be used again.",
                 "Use again",
