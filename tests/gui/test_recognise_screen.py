@@ -204,3 +204,26 @@ def test_leaving_the_test_screen_in_the_window_stops_the_feed(qtbot, window, vid
     window.show_screen("test")
     assert src.running
     qtbot.waitUntil(lambda: src.frames_delivered > seen + 1, timeout=20_000)
+
+
+def test_a_long_reason_in_the_picture_area_wraps_instead_of_losing_both_ends(qtbot) -> None:
+    """At 800×600 the picture area showed "lder.jpg: not a regular file (a named pipe,
+    device or soc": one line, centred, cut on both sides."""
+    from PySide6.QtGui import QColor
+
+    from app.gui.camera.view import FrameView
+
+    reason = "a folder.jpg: not a regular file (a folder) — pick photos, not folders, here"
+    view = FrameView(placeholder=reason)
+    qtbot.addWidget(view)
+    view.resize(260, 200)
+    image = view.grab().toImage()
+
+    def inked(x: int, y: int) -> bool:  # the text's light pixels on the dark background
+        return QColor(image.pixel(x, y)).lightness() > 90
+
+    w, h = image.width(), image.height()
+    columns = [x for x in range(w) if any(inked(x, y) for y in range(h))]
+    rows = [y for y in range(h) if any(inked(x, y) for x in range(w))]
+    assert columns and min(columns) > 0 and max(columns) < image.width() - 1  # not cut
+    assert max(rows) - min(rows) > view.fontMetrics().height()  # on two lines or more

@@ -44,7 +44,9 @@ class FrameView(QWidget):
         if self._image.isNull():
             if self.placeholder:
                 p.setPen(QColor("#c8ccd2"))
-                p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+                box = self.rect().adjusted(12, 12, -12, -12)  # wrapped: on one line a long
+                flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap  # reason lost
+                p.drawText(box, int(flags), self.placeholder)  # both ends at 800×600
             return
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         img = self._image.size()
