@@ -106,6 +106,8 @@ def test_folder_publish_asks_then_says_published_until_the_model_changes(
     qtbot.waitUntil(lambda: not button.isEnabled(), timeout=10000)
     assert button.text() == "Published — train again to publish a new model"
     assert "already serves exactly these three files" in button.toolTip()
+    # the line above the buttons says so too (it still said "Ready to publish …")
+    assert pub.what.text().startswith("The folder below serves"), pub.what.text()
 
     # a new model: the button is back, and replacing the served version is asked too
     window.session.set_model_dir(b)

@@ -179,6 +179,7 @@ class PublishScreen(QWidget):
             self.session, self, self.banner, self.progress, self.folder_reveal_button
         )
         self.folder.changed.connect(self._update_folder_button)
+        self.folder.published.connect(lambda _r: self.refresh())  # what is said above
         self.folder_served, self.folder_versions = self.folder.served, self.folder.versions
         self.folder_rollback_button = self.folder.rollback_button
         self.copy_button = QPushButton("Save a copy of the three files…")
@@ -341,9 +342,12 @@ class PublishScreen(QWidget):
             return
         local = describe_model(self.local_meta)
         if not s.logged_in or s.source is None:
-            self.what.setText(
-                f"Ready to publish {local}. Sending it to the shop needs a login; without a "
-                "server, publish it to a folder or save a copy below."
+            self.what.setText(  # after a publish to the folder, not "Ready to publish…"
+                f"The folder below serves {local}: exactly the files on this computer. "
+                "Sending it to a shop needs a login."
+                if self.folder.serves(s.model_dir)
+                else f"Ready to publish {local}. Sending it to the shop needs a login; "
+                "without a server, publish it to a folder or save a copy below."
             )
             self.publish_button.setEnabled(False)
             return
