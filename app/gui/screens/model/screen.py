@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# short: the line beside the buttons was cut to "No model yet: trai…en a model folder."
+# at 800×600; Train and "Open model folder…" say the rest
+NO_MODEL = "No model yet."
+
+
 class ModelScreen(QWidget):
     """The open model's facts, its files and labels, what the shop serves, and the
     earlier local models (kept by each training) to open or use again."""
@@ -61,7 +66,7 @@ class ModelScreen(QWidget):
 
         title = QLabel("Model")
         title.setObjectName("title")
-        self.location = ElidedLabel("No model yet: train one, or open a model folder.")
+        self.location = ElidedLabel(NO_MODEL)
         self.open_button = QPushButton("Open model folder…")
         self.open_button.setToolTip(
             "Open a folder with model.json, weights.bin and "
@@ -352,7 +357,7 @@ class ModelScreen(QWidget):
         folder = self.session.model_dir
         self._update_buttons()
         if folder is None:
-            self.location.setText("No model yet: train one, or open a model folder.")
+            self.location.setText(NO_MODEL)
         if self.model is None:
             self.kind.setText("")
             self.summary.hide()
