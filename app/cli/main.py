@@ -8,7 +8,13 @@ import io
 import logging
 import sys
 
-from ..core.errors import Cancelled, ExitCode, TrainerError, WeightsUnavailable
+from ..core.errors import (
+    Cancelled,
+    ExitCode,
+    InsecureServerUrl,
+    TrainerError,
+    WeightsUnavailable,
+)
 from . import interrupt
 
 
@@ -117,4 +123,6 @@ def _advice(exc: TrainerError) -> str:
             " A copy of that file can also be given with --base-weights FILE or the "
             f"environment variable {BASE_WEIGHTS_ENV}."
         )
+    if isinstance(exc, InsecureServerUrl):  # the app asks; here it is an option
+        return " To go ahead on a network you trust, add --insecure."
     return ""

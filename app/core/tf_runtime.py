@@ -38,7 +38,7 @@ _TFJS_LOCK = threading.Lock()
 
 def tf_modules() -> tuple[Any, Any]:
     """Import TensorFlow and Keras 2 (tf_keras) on first use only."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # not even "E … oneDNN … DT_HALF"
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     if "tensorflow" not in sys.modules:
         # TensorFlow's C++ start-up prints CUDA/absl noise straight to fd 2.

@@ -646,3 +646,15 @@ def test_an_interrupted_run_that_loaded_tensorflow_ends_before_the_interpreters_
         cli_main.main()
     assert ended == [130] and cleaned == [True]
     assert cli_main.main(["train"]) == 130 and ended == [130]  # in-process: returned
+
+
+def test_plain_http_to_another_computer_says_how_to_go_ahead(cli: Cli) -> None:
+    """The refusal was the app's words ("…or confirm that you trust this network"): the
+    command line has no question to answer, it has --insecure."""
+    r = cli.run(
+        "status", "--server", "http://shop.example", "--channel", "x", "--username", "u",
+        env={"DUKAHUB_TRAINER_PASSWORD": "p"},
+    )  # fmt: skip
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and last.startswith("Error: http://shop.example uses plain http://")
+    assert last.endswith("add --insecure."), last
