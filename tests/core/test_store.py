@@ -14,7 +14,7 @@ def test_added_photos_and_choices_persist(tmp_path: Path):
     src = tmp_path / "photo.png"
     from PIL import Image
 
-    Image.new("RGB", (20, 10), (200, 10, 10)).save(src)
+    Image.new("RGB", (64, 48), (200, 10, 10)).save(src)
     (tmp_path / "notes.txt").write_text("not an image")
     store = ChannelStore("https://shop.example", "fruit")
     stored = store.add_files("42", [src, tmp_path / "notes.txt"])
@@ -90,7 +90,7 @@ def test_added_photos_keep_their_product_when_index_json_is_damaged(tmp_path: Pa
     from PIL import Image
 
     src = tmp_path / "photo.png"
-    Image.new("RGB", (20, 10), (200, 10, 10)).save(src)
+    Image.new("RGB", (64, 48), (200, 10, 10)).save(src)
     store = ChannelStore("https://shop.example", "fruit")
     (stored,) = store.add_files("Green apple", [src])
     (store.root / "added" / "index.json").write_text('{"Green_apple": "Green apple", ')
