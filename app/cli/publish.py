@@ -72,7 +72,9 @@ def run_status(args: argparse.Namespace) -> int:
         target = FolderTarget(args.to_folder, channel)
         st, chdir = target.status(), target.channel_dir
         cur = st.current
-        if cur is None:
+        if cur is None and st.served_problem:  # files copied into latest/ by hand
+            print(f"Channel {channel} in {chdir}: no version published by this app (see below).")
+        elif cur is None:
             print(f"Channel {channel} in {chdir}: no model published yet.")
         else:
             print(

@@ -55,3 +55,19 @@ def test_cli_publish_status_rollback_to_folder(cli: Cli, tmp_path: Path, tm_expo
     assert r.returncode == 1 and "--channel-id" in r.stderr
     r = _cli(cli, "status", home=home)  # neither a server nor a folder
     assert r.returncode == 1 and "--to-folder" in r.stderr
+
+
+def test_status_of_a_model_copied_in_by_hand_does_not_say_nothing_is_published(
+    cli: Cli, tmp_path: Path, tm_export: Path
+) -> None:
+    """The tills load a model copied into latest/ by hand; status said "no model
+    published yet" above its warning."""
+    import shutil
+
+    shop = tmp_path / "assets"
+    shutil.copytree(make_model(tmp_path / "a", tm_export, trained="01"), shop / "2" / "latest")
+    r = _cli(cli, "status", "--to-folder", str(shop), "--channel-id", "2", home=tmp_path / "h")
+    assert r.returncode == 0, r.stderr
+    assert "no model published yet" not in r.stdout, r.stdout
+    assert "no version published by this app (see below)" in r.stdout
+    assert "Warning: latest/ holds files" in r.stdout, r.stdout
