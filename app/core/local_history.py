@@ -32,6 +32,7 @@ from .faults import os_reason
 from .modelfiles import TRAINER_NAME, validate_model_dir
 from .outdir import STEM_BYTES, check_target, swap_into_place
 from .progress import Phase, ProgressHook, Reporter, check_cancel
+from .readers import notices
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,12 @@ def keep_previous(old: Path, model_dir: Path) -> Path | None:
         if old.parent == hist:  # use_again: it is in the history already, by an older name
             log.warning("could not rename %s in the history: %s", old, os_reason(exc))
             return old
-        log.warning("could not keep the previous model in %s: %s", hist, os_reason(exc))
+        # said where the owner looks, not only in the log: the previous model is gone
+        notices.warning(
+            "The previous model could not be kept in %s (%s), so it was removed.",
+            hist,
+            os_reason(exc),
+        )
         shutil.rmtree(old, ignore_errors=True)
         return None
     prune(model_dir)

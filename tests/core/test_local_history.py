@@ -186,3 +186,22 @@ def test_without_an_atomic_exchange_the_previous_model_is_still_kept(
     assert json.loads((out / "metadata.json").read_text())["channelId"] == "2"
     assert channels(out) == ["1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", "model"]
+
+
+def test_a_previous_model_that_cannot_be_kept_is_said_not_only_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``.<model>.history`` is the owner's file: the previous model is removed, and the
+    owner was told nothing (a log line only)."""
+    from app.core.local_history import history_dir, keep_previous
+
+    model_dir = tmp_path / "model"
+    old = tmp_path / ".model.old"
+    old.mkdir()
+    (old / "model.json").write_text("{}")
+    history_dir(model_dir).write_text("my notes")
+    with caplog.at_level("WARNING", logger="app.notices"):
+        assert keep_previous(old, model_dir) is None
+    said = [r.getMessage() for r in caplog.records if r.name == "app.notices"]
+    assert any("could not be kept" in m and "removed" in m for m in said), said
+    assert history_dir(model_dir).read_text() == "my notes"
