@@ -20,6 +20,7 @@ from camera_standins import ArraySource, write_video
 
 from app.core.images import load_rgb
 from app.gui.camera.sources import list_cameras
+from app.gui.decision_widget import percent_beside
 from app.gui.screens.recognise.screen import RecogniseScreen as Screen
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,7 +102,7 @@ def test_video_predictions_come_from_the_exported_model(
     last = screen.last_prediction
     for row, (label, prob) in zip(screen.rows, last.top, strict=True):
         assert row.name.text() == NAMES[label]
-        assert row.percent.text() == f"{100 * prob:.0f} %"
+        assert row.percent.text() == percent_beside(prob, screen.threshold)
         assert row.bar.value() == round(1000 * prob)
     qtbot.waitUntil(lambda: "Recognition" in screen.fps_label.text(), timeout=5000)
     # Rates cover the last 2 s; the reference predictions above held the event loop
@@ -227,3 +228,16 @@ def test_a_long_reason_in_the_picture_area_wraps_instead_of_losing_both_ends(qtb
     rows = [y for y in range(h) if any(inked(x, y) for x in range(w))]
     assert columns and min(columns) > 0 and max(columns) < image.width() - 1  # not cut
     assert max(rows) - min(rows) > view.fontMetrics().height()  # on two lines or more
+
+
+def test_a_match_just_under_the_threshold_never_reads_as_reaching_it(qtbot) -> None:
+    """ "Not sure — kiwi?" beside "kiwi 97 %" and "the till adds by itself at 97 % or
+    more": the bar's figure was rounded up to the threshold."""
+    from app.gui.screens.recognise.matches import MatchRow
+
+    row = MatchRow(0)
+    qtbot.addWidget(row)
+    row.show_match("kiwi", 0.9695, 0.97)
+    assert row.percent.text() == "96.9 %"
+    row.show_match("kiwi", 0.975, 0.97)
+    assert row.percent.text() == "98 %"

@@ -84,10 +84,12 @@ class MatchRow(QWidget):
         grid.addWidget(self.percent, 0, 1)
         grid.addWidget(self.bar, 1, 0, 1, 2)
 
-    def show_match(self, name: str, probability: float) -> None:
+    def show_match(self, name: str, probability: float, threshold: float = 1.01) -> None:
+        """``threshold``: the till's; a match just under it never reads as reaching it
+        (97 % beside "Not sure" and "adds by itself at 97 % or more")."""
         self.name.setText(name)
         self.bar.setValue(round(1000 * probability))
-        self.percent.setText(f"{100 * probability:.0f} %")
+        self.percent.setText(percent_beside(probability, threshold))
 
     def clear(self) -> None:
         self.name.setText("—")
@@ -196,9 +198,10 @@ class AnswersPanel(QFrame):
         """A picture's answers: the top three by ``name``, and what the till does."""
         from app.core.flows.recognise import till_says
 
+        at = decision.threshold if decision is not None else 1.01
         for i, row in enumerate(self.rows):
             if i < len(top):
-                row.show_match(name(top[i][0]), top[i][1])
+                row.show_match(name(top[i][0]), top[i][1], at)
             else:
                 row.clear()
         names = {label: name(label) for label, _ in top}
