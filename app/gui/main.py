@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from app import __version__
+from app.core.errors import TrainerError
 from app.core.flows.command import start_app
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def exit_after_first_paint(window: QWidget) -> None:
 CANNOT_START = 1
 
 
-def cannot_start(argv: list[str] | None, exc: OSError) -> int:
+def cannot_start(argv: list[str] | None, exc: OSError | TrainerError) -> int:
     """The app's own folders cannot be written (a read-only home, ``config`` a file, a
     full disk): one readable dialog and one line on stderr, where a double-click on the
     app showed nothing at all and a terminal a traceback."""
@@ -114,7 +115,8 @@ def cannot_start(argv: list[str] | None, exc: OSError) -> int:
 
     where = os.environ.get(paths.HOME_ENV) or "your user folders (settings, data, cache, logs)"
     text = (
-        f"Dukahub Model Trainer cannot start: {describe_os_error(exc)}\n\n"
+        f"Dukahub Model Trainer cannot start: "
+        f"{describe_os_error(exc) if isinstance(exc, OSError) else exc}\n\n"
         f"It keeps its settings, models and logs in {where}: make that writable, or "
         f"point {paths.HOME_ENV} at a folder that is."
     )
@@ -147,7 +149,7 @@ def run_gui(argv: list[str] | None = None) -> int:
     quiet_tensorflow_env()
     try:
         start_app()  # the log file, the private temp folder: the app's folders
-    except OSError as exc:
+    except (OSError, TrainerError) as exc:
         return cannot_start(argv, exc)
     install_excepthook()
     app = make_app(list(argv or []))

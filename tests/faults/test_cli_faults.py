@@ -658,3 +658,15 @@ def test_plain_http_to_another_computer_says_how_to_go_ahead(cli: Cli) -> None:
     last = r.stderr.strip().splitlines()[-1]
     assert r.returncode == 1 and last.startswith("Error: http://shop.example uses plain http://")
     assert last.endswith("add --insecure."), last
+
+
+def test_an_app_home_whose_name_is_not_text_is_refused_before_any_work(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Under ``…/h\\xff`` a training ran halfway, then TensorFlow failed with a traceback
+    ("Unable to cast Python instance of type str")."""
+    home = os.fsdecode(os.fsencode(str(tmp_path)) + b"/h\xff")
+    r = cli.run("train", "--sample", "--epochs", "2", env={"DUKAHUB_TRAINER_HOME": home})
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert last.startswith("Error: The app's folder") and "not valid text (UTF-8)" in last, last

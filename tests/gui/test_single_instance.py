@@ -186,3 +186,15 @@ def test_an_app_home_that_cannot_be_written_is_said_in_one_line(tmp_path: Path) 
             .splitlines()[-1]
             .startswith("Error: Dukahub Model Trainer cannot start: ")
         ), p.stderr
+
+
+def test_an_app_home_whose_name_is_not_text_is_said_in_one_line(tmp_path: Path) -> None:
+    """Under ``…/h\\xff`` the app opened, and its first training failed inside TensorFlow."""
+    odd = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/h\xff"))
+    env = _env(odd, **{EXIT_AFTER_FIRST_PAINT_ENV: "1"})
+    p = subprocess.run(
+        [sys.executable, "-m", "app"], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr
+    assert "not valid text (UTF-8)" in p.stderr.strip().splitlines()[-1], p.stderr

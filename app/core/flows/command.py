@@ -13,7 +13,26 @@ def start_app() -> None:
     """The app's log file (*Help → Open log folder*), before its window opens."""
     from ..logs import setup_logging
 
+    _check_home()
     setup_logging()
+
+
+def _check_home() -> None:
+    """The app's folders must be valid text (UTF-8): a home under a name that is not
+    (``/home/caf\xe9`` from an old system) trained halfway, then TensorFlow failed
+    with a traceback ("Unable to cast Python instance of type str")."""
+    from .. import paths
+    from ..errors import TrainerError
+
+    home = paths.data_dir().parent
+    try:
+        str(home).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(home).encode("utf-8", "replace").decode("utf-8")
+        raise TrainerError(
+            f"The app's folder {shown} has a name that is not valid text (UTF-8): set "
+            f"{paths.HOME_ENV} to a folder with a plain name."
+        ) from None
 
 
 def start_command(notes_to: TextIO) -> None:
@@ -25,6 +44,7 @@ def start_command(notes_to: TextIO) -> None:
     from ..outdir import use_private_tempdir
     from ..readers import notices
 
+    _check_home()
     setup_logging()
     if not any(getattr(h, "_dukahub_notes", False) for h in notices.handlers):
         handler = logging.StreamHandler(notes_to)
