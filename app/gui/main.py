@@ -117,8 +117,8 @@ def cannot_start(argv: list[str] | None, exc: OSError | TrainerError) -> int:
     text = (
         f"Dukahub Model Trainer cannot start: "
         f"{describe_os_error(exc) if isinstance(exc, OSError) else exc}\n\n"
-        f"It keeps its settings, models and logs in {where}: make that writable, or "
-        f"point {paths.HOME_ENV} at a folder that is."
+        f"It keeps its settings, models and logs in {where}: make that usable (writable, "
+        f"a plain name), or point {paths.HOME_ENV} at another folder."
     )
     print(f"Error: {text.splitlines()[0]}", file=sys.stderr)
     make_app(list(argv or []))
