@@ -670,3 +670,15 @@ def test_an_app_home_whose_name_is_not_text_is_refused_before_any_work(
     last = r.stderr.strip().splitlines()[-1]
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert last.startswith("Error: The app's folder") and "not valid text (UTF-8)" in last, last
+
+
+def test_tensorflow_native_log_stays_off_the_owners_terminal(cli: Cli, tmp_path: Path) -> None:
+    """ "E tensorflow/core/util/util.cc:131] oneDNN supports DT_HALF only on platforms with
+    AVX-512…" on every training on this CPU: an error-level line about nothing wrong. The
+    suite quiets TensorFlow itself; here it runs as an owner's shell would have it."""
+    r = cli.run(
+        "train", "--sample", "--epochs", "2", "--out", str(tmp_path / "m"),
+        unset=("TF_CPP_MIN_LOG_LEVEL",),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "tensorflow/core" not in r.stderr, r.stderr
