@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ExitCode, FeedbackUnsupported, InvalidOptions
 from ..model import TrainOptions
@@ -32,7 +32,7 @@ from ..sync import (
 from ..wording import upper_first
 from .changes import catalogue_changes
 from .open_source import open_source, shop_source
-from .publish import ModelVersion, ShopTarget, TargetStatus
+from .publish import ModelVersion, ShopTarget, TargetStatus, serves_these_files
 from .till_photos import (
     ACCEPT,
     REVIEW,
@@ -179,7 +179,7 @@ def sync_channel(
         left_out = ""  # products the training could not use, for the result line
         if state.local is not None and state.local.up_to_date:
             target = ShopTarget(client).status()
-            replaced = stored_not_served(target, state.local_metadata or {})
+            replaced = stored_not_served(target, model_dir)
             if replaced is not None:  # someone rolled back from it: publishing undid that
                 now_served = target.current.version if target.current else "none"
                 return outcome(
@@ -228,15 +228,13 @@ def sync_channel(
         )
 
 
-def stored_not_served(target: TargetStatus, local: Mapping[str, Any]) -> ModelVersion | None:
+def stored_not_served(target: TargetStatus, model_dir: Path) -> ModelVersion | None:
     """The version the shop stores that is the model on this computer, when the shop
     serves another: it was published and then replaced on purpose (a rollback), so an
     unattended sync must not serve it again (it did, within one timer tick, and stored
-    a second copy). The same training: its ``trainedAt`` and labels."""
-    when, labels = local.get("trainedAt"), local.get("labels")
+    a second copy). The same files byte for byte, as "already served" is decided."""
     for v in target.versions:
-        same = when and v.metadata.get("trainedAt") == when and v.metadata.get("labels") == labels
-        if same and not v.current:
+        if not v.current and serves_these_files(v.hashes, model_dir):
             return v
     return None
 
