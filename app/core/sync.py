@@ -59,12 +59,18 @@ def newest_edit(store: ChannelStore) -> dt.datetime | None:
     return None if t is None else dt.datetime.fromtimestamp(t, tz=dt.timezone.utc)
 
 
+def _channel_file(source: Source, suffix: str) -> Path:
+    """One of sync's own files for a channel (its lock, what it last saw), by a digest of
+    the channel's key."""
+    key = hashlib.blake2b("|".join(source.store_key).encode(), digest_size=8).hexdigest()
+    return paths.data_dir() / "locks" / f"sync-{key}{suffix}"
+
+
 def first_seen(source: Source, current: fingerprint.Fingerprint, now: dt.datetime) -> dt.datetime:
     """When a sync first saw the catalogue as it is now (``now`` the first time). A
     deleted product leaves no change stamp, so ``--debounce`` did not wait for a burst
     of deletions: each tick trained again. Kept per channel, one small file."""
-    key = hashlib.blake2b("|".join(source.store_key).encode(), digest_size=8).hexdigest()
-    path = paths.data_dir() / "locks" / f"sync-{key}.seen.json"
+    path = _channel_file(source, ".seen.json")
     state = hashlib.blake2b(json.dumps(current, sort_keys=True).encode(), digest_size=16)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -177,12 +183,9 @@ def channel_lock(source: Source) -> Iterator[Path]:
     """
     from .locks import LockBusy, exclusive_lock
 
-    key = hashlib.blake2b("|".join(source.store_key).encode(), digest_size=8).hexdigest()
     with contextlib.ExitStack() as held:
         try:
-            path = held.enter_context(
-                exclusive_lock(paths.data_dir() / "locks" / f"sync-{key}.lock")
-            )
+            path = held.enter_context(exclusive_lock(_channel_file(source, ".lock")))
         except LockBusy:
             raise SyncBusy(
                 f"Another sync of channel {source.channel_code} on {source.server} is running."
