@@ -72,6 +72,12 @@ def models_dir() -> Path:
     return _ensure(data_dir() / "models")
 
 
+def safe_name(text: str) -> str:
+    """``text`` as a file name on every system: letters, digits, ``-_.`` kept, any other
+    character ``_`` (callers bound its length and name the empty case)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
 def channel_dir(server: str, channel: str) -> Path:
     """Per-channel folder for photos the owner adds; survives restarts.
 
@@ -80,7 +86,7 @@ def channel_dir(server: str, channel: str) -> Path:
     so their added photos, ticks and counter frames mixed. A folder by the readable name
     alone (made before the digest) is moved to the new name by the first call."""
     key = f"{server}__{channel}"
-    readable = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    readable = safe_name(key)
     digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=6).hexdigest()
     root = data_dir() / "channels"
     folder = root / f"{readable[-80:]}-{digest}"

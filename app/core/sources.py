@@ -105,7 +105,7 @@ class Source(Protocol):
 
 
 def _safe(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[-80:] or "_"
+    return paths.safe_name(text)[-80:] or "_"
 
 
 @dataclass(frozen=True)

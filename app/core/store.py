@@ -41,7 +41,7 @@ EDITED = "edited.stamp"  # its modification time: the owner's last edit (0: none
 
 
 def _safe_name(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
+    return paths.safe_name(text) or "_"
 
 
 OWNER = ".product-id"  # in each folder of added photos: the product it belongs to
