@@ -338,6 +338,7 @@ class FileDrops(QObject):
         view.viewport().setAcceptDrops(True)
         view.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
         view.viewport().installEventFilter(self)
+        self._hovering = False  # the drag over the view holds something to add
 
     @staticmethod
     def _files(event: Any) -> list[Path]:
@@ -359,8 +360,10 @@ class FileDrops(QObject):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         t = event.type()
+        if t == QEvent.Type.DragEnter:  # listed once per drag, not on every mouse move
+            self._hovering = bool(self._files(event))  # (a folder's photos are read)
         if t in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
-            if self._files(event):
+            if self._hovering:
                 event.acceptProposedAction()
                 return True
         elif t == QEvent.Type.Drop:
