@@ -108,12 +108,11 @@ def describe_news(
     if local is not None and local.up_to_date:
         return ""  # the model on this computer already has it all: publishing is what's left
     if served is not None:
-        changes = served
-        if changes.up_to_date:
+        if served.up_to_date:
             return ""
         when = ago(dict(served_meta or {}))
         return (
-            f"{changes.summary().capitalize()} since the model your shop serves"
+            f"{served.summary().capitalize()} since the model your shop serves"
             + (f" (trained {when})" if when else "")
             + "."
         )
