@@ -20,7 +20,7 @@ from .. import __version__
 from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import describe
 from .heartbeat import Heartbeat
-from .local_history import keep_previous
+from .local_history import keep_previous, model_lock
 from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
 from .model_format import FILES, QUANTIZE
 from .modelfiles import TRAINER_NAME, WEIGHTS_SHA256, validate_model_dir
@@ -145,7 +145,8 @@ def export_model(
         weights = (tmp / "weights.bin").read_bytes()
         meta[WEIGHTS_SHA256] = hashlib.sha256(weights).hexdigest()  # checked on every load
         _write_json(tmp / "metadata.json", meta)
-        _validate_and_swap(tmp, out_dir, mode, rep, keep_history=True)
+        with model_lock(out_dir):  # not while a teach reads, updates and swaps its files
+            _validate_and_swap(tmp, out_dir, mode, rep, keep_history=True)
     except Exception as exc:  # a full disk arrives as OSError, or TensorFlow's OpError
         _raise_export_error(exc, out_dir)
     finally:
@@ -163,7 +164,9 @@ def replace_model_files(
 ) -> Path:
     """Replace an export's three files with these bytes (an in-place update of the head,
     :mod:`app.core.teach`): the same temp folder, validator and atomic swap as
-    :func:`export_model`, so the folder is the old model or the new one, never half."""
+    :func:`export_model`, so the folder is the old model or the new one, never half.
+    The caller holds :func:`~app.core.local_history.model_lock` from reading the files
+    it changes to this swap."""
     rep = Reporter(on_progress, cancel)
     out_dir = Path(out_dir).resolve()
     check_target(out_dir)

@@ -23,12 +23,15 @@ import re
 import secrets
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import os_reason
+from .locks import LockBusy, exclusive_lock
 from .modelfiles import TRAINER_NAME, validate_model_dir
 from .outdir import STEM_BYTES, check_target, swap_into_place
 from .progress import Phase, ProgressHook, Reporter, check_cancel
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 
 KEEP = 5  # earlier local models kept per model folder
 SUFFIX = ".history"
+LOCK_SUFFIX = ".lock"
+LOCK_WAIT_S = 60.0  # a teach holds the lock for seconds, a training's swap for less
 ENTRY_RE = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")  # 20261203T090606767123Z-4e8ba5
 
 
@@ -85,6 +90,33 @@ def beside(model_dir: Path, suffix: str) -> Path:
         digest = hashlib.blake2b(raw, digest_size=4).hexdigest()
         name = raw[:STEM_BYTES].decode("utf-8", "ignore") + "-" + digest
     return model_dir.with_name(f".{name}{suffix}")
+
+
+def is_kept_copy(model_dir: Path) -> bool:
+    """Whether ``model_dir`` is an earlier model kept in a history: read only, since
+    :func:`use_again` puts it back whole (a teach there changed the archived copy)."""
+    p = Path(model_dir)
+    return (
+        bool(ENTRY_RE.fullmatch(p.name))
+        and p.parent.name.startswith(".")
+        and (p.parent.name.endswith(SUFFIX))
+    )
+
+
+@contextmanager
+def model_lock(model_dir: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold the model folder's lock (``.<name>.lock`` beside it) while its files are
+    replaced: a training's export, a teach (from reading the files to the swap, so two
+    teaches, or a teach and a training, never undo one another) and :func:`use_again`.
+    Raises :class:`~app.core.errors.ExportError` when another holds it the whole wait."""
+    try:
+        with exclusive_lock(beside(Path(model_dir), LOCK_SUFFIX), wait_s=wait_s):
+            yield
+    except LockBusy as exc:
+        raise ExportError(
+            f"Another training, teach or “use again” is still writing the model in "
+            f"{model_dir} after {exc.waited_s:.0f} s; nothing was changed. Try again."
+        ) from None
 
 
 def _entry_name() -> str:
@@ -206,7 +238,10 @@ def use_again(
         raise HistoryError(str(exc)) from None
     check_cancel(cancel)
     try:
-        swap_into_place(entry, model_dir, lambda old: keep_previous(old, model_dir))
+        with model_lock(model_dir):
+            swap_into_place(entry, model_dir, lambda old: keep_previous(old, model_dir))
+    except ExportError as exc:
+        raise HistoryError(str(exc)) from None
     except OSError as exc:
         raise HistoryError(
             f"Could not put the earlier model back in {model_dir}: {os_reason(exc)}"

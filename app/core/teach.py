@@ -140,6 +140,10 @@ class UnknownProduct(TrainerError):
     """The product is not among the model's labels (e.g. deleted from the shop)."""
 
 
+class KeptModel(ModelFilesError):
+    """The folder is an earlier model kept in a history: read only."""
+
+
 class RefusedPhoto(TrainerError):
     """Every image was refused; ``reasons`` holds (index, why) for each."""
 
@@ -342,91 +346,105 @@ def teach(
     """Update the local model in place for these photos of ``product_id`` (no full
     retrain), through the same atomic export and validation. Refused photos (dark,
     blank, blurred) are left out and listed; all refused raises :class:`RefusedPhoto`.
-    ``weights``: the base model's ImageNet weights (default: found as training does)."""
+    ``weights``: the base model's ImageNet weights (default: found as training does).
+    An earlier model kept in a history is refused (:class:`KeptModel`): read only."""
     from .export import replace_model_files
     from .features import resolve_base_weights
     from .head import normalise_features
+    from .local_history import is_kept_copy, model_lock
 
     t0 = time.monotonic()
-    rep = Reporter(on_progress, cancel)
     model_dir = Path(model_dir)
-    files = read_model_files(model_dir)
-    meta = dict(files.metadata)
-    labels = list(meta["labels"])
-    if product_id not in labels:
-        raise UnknownProduct(
-            f"“{product_id}” is not one of this model's products (deleted from the shop, "
-            "or added since the last training?): train the model again to include it"
+    if is_kept_copy(model_dir):
+        raise KeptModel(
+            f"{model_dir} is an earlier model the app keeps: it is never changed where it "
+            "lies. Use it again first (the Model screen's “Use this one again”), then teach it"
         )
-    refused = [(i, why) for i, im in enumerate(images) if (why := frame_problem(im)) is not None]
-    bad = {i for i, _ in refused}
-    use = [np.asarray(im)[..., :3] for i, im in enumerate(images) if i not in bad]
-    if not use:
-        raise RefusedPhoto(
-            "No photo could be used: " + "; ".join(f"photo {i + 1}: {why}" for i, why in refused),
-            refused,
+    read_model_files(model_dir)  # a wrong folder is said before a lock is made beside it
+    with model_lock(model_dir):  # from reading the files to the swap: nothing in between
+        rep = Reporter(on_progress, cancel)
+        files = read_model_files(model_dir)
+        meta = dict(files.metadata)
+        labels = list(meta["labels"])
+        if product_id not in labels:
+            raise UnknownProduct(
+                f"“{product_id}” is not one of this model's products (deleted from the shop, "
+                "or added since the last training?): train the model again to include it"
+            )
+        refused = [
+            (i, why) for i, im in enumerate(images) if (why := frame_problem(im)) is not None
+        ]
+        bad = {i for i, _ in refused}
+        use = [np.asarray(im)[..., :3] for i, im in enumerate(images) if i not in bad]
+        if not use:
+            raise RefusedPhoto(
+                "No photo could be used: "
+                + "; ".join(f"photo {i + 1}: {why}" for i, why in refused),
+                refused,
+            )
+        model_json = json.loads(files.files["model.json"])
+        entries = _entries(model_json)
+        if KERNEL not in entries or BIAS not in entries:
+            raise ModelFilesError(
+                "This model has no product layer the app can teach (a Teachable Machine "
+                "export?): train it here first"
+            )
+        raw = files.files["weights.bin"]
+        kernel = _decode(raw, entries[KERNEL])
+        bias = _decode(raw, entries[BIAS])
+        alpha, size = _base_of(meta)
+        rep(Phase.PREPARING, 0.1, "Looking at the photos")
+        check_cancel(cancel)
+        base = resolve_base_weights(alpha, weights, size=size, download=False)
+        x = photo_features(use, base, alpha, size, rule.views)
+        check_cancel(cancel)
+        z = normalise_features(x)
+        c = labels.index(product_id)
+        before = labels[int(np.argmax(z[0] @ kernel + bias))]
+        trained_at = str(meta.get("trainedAt") or "")
+        memory = taught_memory.load(model_dir, trained_at, z.shape[1]).plus(
+            z[:: rule.views], product_id
         )
-    model_json = json.loads(files.files["model.json"])
-    entries = _entries(model_json)
-    if KERNEL not in entries or BIAS not in entries:
-        raise ModelFilesError(
-            "This model has no product layer the app can teach (a Teachable Machine "
-            "export?): train it here first"
-        )
-    raw = files.files["weights.bin"]
-    kernel = _decode(raw, entries[KERNEL])
-    bias = _decode(raw, entries[BIAS])
-    alpha, size = _base_of(meta)
-    rep(Phase.PREPARING, 0.1, "Looking at the photos")
-    check_cancel(cancel)
-    base = resolve_base_weights(alpha, weights, size=size, download=False)
-    x = photo_features(use, base, alpha, size, rule.views)
-    check_cancel(cancel)
-    z = normalise_features(x)
-    c = labels.index(product_id)
-    before = labels[int(np.argmax(z[0] @ kernel + bias))]
-    trained_at = str(meta.get("trainedAt") or "")
-    memory = taught_memory.load(model_dir, trained_at, z.shape[1]).plus(
-        z[:: rule.views], product_id
-    )
-    new_kernel, new_bias = update_head(kernel, bias, z, c, rule, memory.rows_for(labels))
-    after = labels[int(np.argmax(z[0] @ new_kernel + new_bias))]
+        new_kernel, new_bias = update_head(kernel, bias, z, c, rule, memory.rows_for(labels))
+        after = labels[int(np.argmax(z[0] @ new_kernel + new_bias))]
 
-    out = bytearray(raw)
-    for name, values in ((KERNEL, new_kernel), (BIAS, new_bias)):
-        e = entries[name]
-        out[e.offset : e.offset + e.size] = _encode(values, e)
-    taught = dict(meta.get("taught") or {})
-    per = dict(taught.get("products") or {})
-    per[product_id] = int(per.get(product_id, 0)) + len(use)
-    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-    meta["taught"] = {
-        "photos": int(taught.get("photos", 0)) + len(use),
-        "products": per,  # photos taught per product since the full training (trainedAt)
-        "lastAt": stamp.replace("+00:00", "Z"),
-    }
-    meta["imageCount"] = int(meta.get("imageCount", 0)) + len(use)
-    meta["timeStamp"] = meta["taught"]["lastAt"]
-    meta[WEIGHTS_SHA256] = hashlib.sha256(bytes(out)).hexdigest()
-    rep(Phase.EXPORTING, 0.5, "Saving the updated model")
-    replace_model_files(
-        model_dir,
-        {
-            "model.json": json.dumps(model_json, separators=(",", ":")).encode(),
-            "weights.bin": bytes(out),
-            "metadata.json": json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode(),
-        },
-        on_progress=span(on_progress, 0.5, 1.0),
-        cancel=cancel,
-    )
-    taught_memory.save(model_dir, memory)  # after the model: a stale memory only rehearses less
-    return TeachResult(
-        model_dir,
-        product_id,
-        len(use),
-        time.monotonic() - t0,
-        before,
-        after,
-        tuple(refused),
-        len(per),
-    )
+        out = bytearray(raw)
+        for name, values in ((KERNEL, new_kernel), (BIAS, new_bias)):
+            e = entries[name]
+            out[e.offset : e.offset + e.size] = _encode(values, e)
+        taught = dict(meta.get("taught") or {})
+        per = dict(taught.get("products") or {})
+        per[product_id] = int(per.get(product_id, 0)) + len(use)
+        stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        meta["taught"] = {
+            "photos": int(taught.get("photos", 0)) + len(use),
+            "products": per,  # photos taught per product since the full training (trainedAt)
+            "lastAt": stamp.replace("+00:00", "Z"),
+        }
+        meta["imageCount"] = int(meta.get("imageCount", 0)) + len(use)
+        meta["timeStamp"] = meta["taught"]["lastAt"]
+        meta[WEIGHTS_SHA256] = hashlib.sha256(bytes(out)).hexdigest()
+        rep(Phase.EXPORTING, 0.5, "Saving the updated model")
+        replace_model_files(
+            model_dir,
+            {
+                "model.json": json.dumps(model_json, separators=(",", ":")).encode(),
+                "weights.bin": bytes(out),
+                "metadata.json": json.dumps(
+                    meta, ensure_ascii=False, separators=(",", ":")
+                ).encode(),
+            },
+            on_progress=span(on_progress, 0.5, 1.0),
+            cancel=cancel,
+        )
+        taught_memory.save(model_dir, memory)  # after the model: a stale memory only rehearses less
+        return TeachResult(
+            model_dir,
+            product_id,
+            len(use),
+            time.monotonic() - t0,
+            before,
+            after,
+            tuple(refused),
+            len(per),
+        )

@@ -64,7 +64,7 @@ def test_every_export_keeps_the_last_five_and_use_again_swaps_them(trained, tmp_
     hist = list_history(out)
     assert [m.metadata["channelId"] for m in hist.models] == ["1"] and hist.skipped == []
     assert files_of(hist.models[0].path) == first  # the previous model, byte for byte
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", "model"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", ".model.lock", "model"]
 
     for ch in "34567":
         export_model(trained, out, channel_id=ch)
@@ -111,7 +111,7 @@ def test_a_failed_export_leaves_model_and_history_as_they_were(trained, tmp_path
         export_model(trained, out, channel_id="3", on_progress=stop_at_the_check, cancel=cancel)
     assert files_of(out) == model_before
     assert {p.name: files_of(p) for p in history_dir(out).iterdir()} == hist_before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", "model"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", ".model.lock", "model"]
 
 
 def test_half_written_and_foreign_entries_are_skipped_with_a_reason(
@@ -185,7 +185,7 @@ def test_without_an_atomic_exchange_the_previous_model_is_still_kept(
     use_again(out, entry.name)
     assert json.loads((out / "metadata.json").read_text())["channelId"] == "2"
     assert channels(out) == ["1"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", "model"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", ".model.lock", "model"]
 
 
 def test_a_previous_model_that_cannot_be_kept_is_said_not_only_logged(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from app.core.dataset import build_dataset
 from app.core.export import export_model
 from app.core.features import FeatureStore
 from app.core.images import load_rgb, preprocess
+from app.core.local_history import model_lock
 from app.core.model import TrainOptions
 from app.core.modelfiles import ExportedModel, validate_model_dir
 from app.core.store import TEST_SCREEN, ChannelStore
@@ -28,6 +30,7 @@ from app.core.teach import (
     BLANK,
     BLURRED,
     DUPLICATE,
+    KeptModel,
     TOO_DARK,
     RefusedPhoto,
     Rule,
@@ -203,6 +206,51 @@ def test_unknown_product_and_refused_photos(
         teach(model_dir, "Kiwi", [np.zeros((240, 320, 3), np.uint8)], weights=base_weights)
     assert refused.value.reasons == [(0, TOO_DARK)]
     assert files == {n: (model_dir / n).read_bytes() for n in files}  # nothing written
+
+
+def test_a_teach_waits_for_a_training_that_replaces_the_model_and_builds_on_it(
+    trained, grocery: Path, base_weights: Path, tmp_path
+) -> None:
+    """A teach read the files, a training swapped its new model in, then the teach wrote
+    the old model back (with its correction): the training was gone without a word."""
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained[0], model_dir)
+    rgb, _, other = _misread(model_dir, grocery)
+    results: list = []
+    worker = threading.Thread(
+        target=lambda: results.append(teach(model_dir, other, [rgb], weights=base_weights))
+    )
+    with model_lock(model_dir):  # a training's export, in the middle of its swap
+        worker.start()
+        worker.join(1.0)
+        assert not results  # waiting, not working on the files being replaced
+        shutil.rmtree(model_dir)  # the training's model (uint8 here) takes the folder
+        shutil.copytree(trained[1], model_dir)
+    worker.join(60)
+    assert results and results[0].after == other
+    meta = validate_model_dir(model_dir)
+    assert meta["quantization"] == "uint8"  # the training's model, not the one before
+    assert meta["taught"]["products"] == {other: 1}  # with the correction on top
+
+
+def test_an_earlier_model_kept_in_the_history_is_never_taught(
+    trained, grocery: Path, base_weights: Path, tmp_path
+) -> None:
+    """Opened "to look at it", an earlier model was taught where it lay: the archived copy
+    changed and a stray memory file appeared in the history."""
+    kept = tmp_path / ".model.history" / "20261207T043956134597Z-9e1b8f"
+    shutil.copytree(trained[0], kept)
+    before = {p.name: p.read_bytes() for p in kept.iterdir()}
+    rgb = load_rgb(_photos(grocery, "Fruit/Kiwi", "test")[0])
+    with pytest.raises(KeptModel, match="Use it again first"):
+        teach(kept, "Kiwi", [rgb], weights=base_weights)
+    assert {p.name: p.read_bytes() for p in kept.iterdir()} == before
+    assert sorted(p.name for p in kept.parent.iterdir()) == [kept.name]
+    # at the counter the photo is still kept for the next training, said not taught
+    from app.core.correction import store_and_teach
+
+    done = store_and_teach(ChannelStore("local", "shop"), kept, "Kiwi", [rgb], origin=TEST_SCREEN)
+    assert len(done.stored) == 1 and done.result is None and "earlier model" in done.not_taught
 
 
 def test_corrected_photo_is_stored_and_in_the_next_training(

@@ -255,12 +255,12 @@ def test_export_replaces_whole_or_not_at_all(trained, tmp_path, monkeypatch) -> 
     with pytest.raises(ExportError, match="No space left"):
         export_model(model, out, channel_id="2")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temp folder left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.lock", "model"]  # no temp left
     monkeypatch.undo()
     export_model(model, out, channel_id="2")
     assert json.loads((out / "metadata.json").read_text())["channelId"] == "2"
     # no temp folder; the replaced model is kept in the local history beside it
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", "model"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.history", ".model.lock", "model"]
 
 
 def test_export_refuses_a_folder_with_other_files(trained, tmp_path) -> None:
