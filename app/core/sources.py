@@ -14,7 +14,9 @@ the listed ones, so a photo that failed to download is not "a change" at the nex
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -108,6 +110,26 @@ def _safe(text: str) -> str:
     return paths.safe_name(text)[-80:] or "_"
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+
+
+def _move_model(earlier: Path, folder: Path) -> None:
+    """Moves a model folder and what is kept beside it (its history, lock, taught memory)
+    to a new name; nothing when there is none, or another process moved it first."""
+    from .local_history import LOCK_SUFFIX, SUFFIX, beside
+    from .taught_memory import SUFFIX as TAUGHT
+
+    if not earlier.is_dir():
+        return
+    with suppress(OSError):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(earlier, folder)
+        for suffix in (SUFFIX, LOCK_SUFFIX, TAUGHT):
+            if beside(earlier, suffix).exists():
+                os.replace(beside(earlier, suffix), beside(folder, suffix))
+
+
 @dataclass(frozen=True)
 class ShopSource(Source):
     """A channel of a Vendure shop with the Dukahub plugin."""
@@ -139,8 +161,21 @@ class ShopSource(Source):
         return (self.server, self.channel_code)
 
     def model_dir(self) -> Path:
-        host = urlsplit(self.server).netloc or self.server
-        return paths.models_dir() / _safe(host) / _safe(self.channel_code)
+        """``models/<address>-<digest>/<code>-<digest>``. By host and code alone, two shops
+        on one host (``/one``, ``/two``; http and https) and codes such as ``a b`` and
+        ``a_b`` shared one model folder: one shop's model was reported and published as
+        the other's. A folder by that older name is moved here by the first call."""
+        parts = urlsplit(self.server)
+        shop = _safe(parts.netloc + parts.path.rstrip("/") or self.server)
+        folder = (
+            paths.models_dir()
+            / f"{shop}-{_digest(self.server)}"
+            / f"{_safe(self.channel_code)}-{_digest(self.channel_code)}"
+        )
+        if not folder.exists():
+            host = parts.netloc or self.server
+            _move_model(paths.models_dir() / _safe(host) / _safe(self.channel_code), folder)
+        return folder
 
     def with_edits(self, base: Catalogue, store: ChannelStore | None = None) -> Catalogue:
         cat = (store or self.store()).apply(base)

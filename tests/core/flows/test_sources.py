@@ -29,9 +29,39 @@ def test_a_shop_channel(isolated_home: Path) -> None:
     assert (s.kind, s.folder, s.is_sample_shop) == ("shop", "", False)
     assert s.label == "kiosk on https://shop.example" and s.short_name == "kiosk"
     assert s.store_key == ("https://shop.example", "kiosk")
-    assert s.model_dir() == paths.models_dir() / "shop.example" / "kiosk"
+    assert s.model_dir().parent.name.startswith("shop.example-")
+    assert s.model_dir().name.startswith("kiosk-")
     edited = with_edits(Catalogue([Product("1", "A")]), s)
     assert edited.channel_id == "3"  # the channel's id where the catalogue had none
+
+
+def test_two_shops_on_one_host_and_look_alike_codes_keep_their_models_apart(
+    isolated_home: Path,
+) -> None:
+    """By host and code alone, shops at /one and /two (or http and https) and the codes
+    "a b" and "a_b" shared one model folder: one shop's model was published as the
+    other's."""
+    dirs = [
+        Source.shop(url, code).model_dir()
+        for url in ("https://h.example/one", "https://h.example/two", "http://h.example/one")
+        for code in ("a b", "a_b", "A b")
+    ]
+    assert len(set(dirs)) == len(dirs)
+    assert all(d.parent.parent == paths.models_dir() for d in dirs)
+
+
+def test_a_model_folder_by_the_older_name_moves_with_its_history(isolated_home: Path) -> None:
+    from app.core.local_history import history_dir
+
+    earlier = paths.models_dir() / "shop.example" / "kiosk"
+    for d in (earlier, history_dir(earlier) / "20261207T043956134597Z-9e1b8f"):
+        d.mkdir(parents=True)
+        (d / "metadata.json").write_text("{}")
+    s = Source.shop("https://shop.example", "kiosk", 3)
+    moved = s.model_dir()
+    assert (moved / "metadata.json").exists() and not earlier.exists()
+    assert (history_dir(moved) / "20261207T043956134597Z-9e1b8f" / "metadata.json").exists()
+    assert s.model_dir() == moved
 
 
 def test_a_folder(tmp_path: Path) -> None:
