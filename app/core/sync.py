@@ -91,17 +91,29 @@ def describe_age(stamp: str, now: dt.datetime | None = None) -> str:
 
 
 def local_metadata(source: Source) -> dict[str, Any] | None:
-    """metadata.json of this source's local model, if a valid one is there."""
+    """metadata.json of this source's local model, if a valid one of this channel is
+    there. One trained for another channel id (a channel deleted and made again under
+    its code) is none: taken as current, it was published and refused on every sync."""
     from .modelfiles import validate_model_dir
 
     folder = source.model_dir()
     if not (folder / "metadata.json").is_file():
         return None
     try:
-        return validate_model_dir(folder)
+        meta = validate_model_dir(folder)
     except ModelFilesError as exc:
         log.info("Local model in %s is not usable: %s", folder, exc)
         return None
+    trained_for = str(meta.get("channelId") or "")
+    if source.channel_id and trained_for and trained_for != source.channel_id:
+        log.info(
+            "Local model in %s was trained for channel id %s, not %s: not this channel's",
+            folder,
+            trained_for,
+            source.channel_id,
+        )
+        return None
+    return meta
 
 
 @dataclass
