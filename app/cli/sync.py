@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import Cancelled, ExitCode, TrainerError
+from ..core.faults import describe
 from ..core.flows.keep_current import (
     REVIEW,
     TILL_PHOTOS_MODES,
@@ -122,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
                         raise
                     progress.done()
                     line, code_ = f"{code}: failed: {exc}", ExitCode.FAILED
+                except Exception as exc:  # a disk, memory or TensorFlow fault: one channel's
+                    reason = describe(exc) if args.all_channels else None
+                    if reason is None:  # a bug, or one channel only: as any command's
+                        raise
+                    progress.done()
+                    line, code_ = f"{code}: failed: {reason}", ExitCode.FAILED
                 print(line, flush=True)
                 logging.getLogger("app.sync").info("%s", line)
                 worst = ExitCode.worst(worst, code_)

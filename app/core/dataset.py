@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 
 from .catalogue import Catalogue
-from .errors import DatasetError
+from .errors import TooFewProducts
 from .images import file_digest
 from .photo_check import PhotoProblem, check_photo, decoder_words
 from .progress import Phase, ProgressHook, Reporter
@@ -387,7 +387,7 @@ def _finish(
                 f"; {len(report.excluded)} more left out by you in the app's Products screen "
                 f"({shown}{more}): tick them there to train them"
             )
-        raise DatasetError(message + ".")
+        raise TooFewProducts(message + ".")
     return Dataset(
         labels=kept,
         names={p: names.get(p, p) for p in labels},  # excluded ones too, for the report

@@ -40,6 +40,10 @@ class DatasetError(TrainerError):
     """The images cannot make a training set (too few products, unreadable folder...)."""
 
 
+class TooFewProducts(DatasetError):
+    """Fewer than two products have usable photos: there is nothing to train yet."""
+
+
 class ImageError(TrainerError):
     """One image cannot be used; datasets skip it and report it by name."""
 

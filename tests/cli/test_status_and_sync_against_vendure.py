@@ -279,14 +279,22 @@ def test_an_interrupted_sync_stops_its_training_and_leaves_the_served_model(
 
 
 def test_all_channels_syncs_each_and_a_failure_does_not_stop_the_others(
-    cli: Cli, vendure: VendureServer, base_weights: Path
+    cli: Cli, vendure: VendureServer, base_weights: Path, tm_export: Path
 ) -> None:
-    """A user with two channels: one trains and publishes, one cannot (no photos)."""
+    """A user with three channels: one trains and publishes; one serves a model but has
+    no photos left (a failure); one new and empty (nothing to train: it failed every
+    timer tick, exit 1)."""
+    from model_standins import fake_model
+
     api_a, good = add_channel(vendure, "all-a")
     for name in ("Golden Delicious", "Banana"):
         api_a.create_product(name, [a["id"] for a in api_a.upload_assets(photos(FRUIT[name], 2))])
     api_b, bad = add_channel(vendure, "all-b")
     api_b.create_product("Gift card", [])
+    served = vendure.asset_dir / "ml-models" / bad.id / "latest"
+    fake_model(served, tm_export, ["1", "2", "3", "4", "5"], channelId=bad.id)
+    api_c, empty = add_channel(vendure, "all-c")
+    api_c.create_product("Gift card", [])
     admin = vendure.admin()
     role = admin.gql(
         "mutation($i:CreateRoleInput!){createRole(input:$i){id}}",
@@ -295,7 +303,7 @@ def test_all_channels_syncs_each_and_a_failure_does_not_stop_the_others(
                 "code": "all-channels-trainer",
                 "description": "sync --all-channels",
                 "permissions": ["ReadCatalog", "UploadMlModel"],
-                "channelIds": [good.id, bad.id],
+                "channelIds": [good.id, bad.id, empty.id],
             }
         },
     )["createRole"]["id"]
@@ -318,7 +326,8 @@ def test_all_channels_syncs_each_and_a_failure_does_not_stop_the_others(
     lines = res.stdout.strip().splitlines()
     assert res.returncode == sync.EXIT_FAILED, res.stderr
     assert any(x.startswith("all-a: published:") for x in lines), res.stdout
-    assert any(x.startswith("all-b: failed:") for x in lines), res.stdout
+    assert any(x.startswith("all-b: failed: Need photos") for x in lines), res.stdout
+    assert any(x.startswith("all-c: nothing to train: Need photos") for x in lines), res.stdout
     assert "Traceback" not in res.stderr
     r = requests.get(f"{vendure.url}/assets/ml-models/{good.id}/latest/metadata.json", timeout=10)
     assert r.status_code == 200 and len(r.json()["labels"]) == 2
@@ -355,3 +364,36 @@ def test_a_one_off_login_keeps_the_remembered_session_and_replaces_a_dead_one(
         env={"DUKAHUB_TRAINER_PASSWORD": trainer_pw},
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
+
+
+def test_all_channels_goes_on_after_a_disk_fault_in_one_channel(
+    vendure: VendureServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A full disk (or a lack of memory, a TensorFlow fault) in one channel stopped every
+    later channel: no result line, a plain ``Error:``. In-process, the sync of each
+    channel stood in for by a double whose first channel meets a full disk."""
+    import importlib
+
+    from app.cli import sync as cli_sync
+    from app.core.errors import ExitCode
+    from app.core.flows.keep_current import SyncOutcome
+
+    seen: list[str] = []
+
+    def sync_channel(client, options, **_kw) -> SyncOutcome:  # noqa: ANN001
+        code = client.require_channel().code
+        seen.append(code)
+        if len(seen) == 1:
+            raise OSError(28, "No space left on device", "/home/o/.cache/features")
+        return SyncOutcome(code, "up to date", "nothing changed", ExitCode.OK)
+
+    monkeypatch.setattr(cli_sync, "sync_channel", sync_channel)
+    user, password = vendure.users["trainer"]
+    monkeypatch.setenv("DUKAHUB_TRAINER_PASSWORD", password)
+    main = importlib.import_module("app.cli.main")
+    argv = ["sync", "--all-channels", "--server", vendure.url, "--username", user]
+    assert main.main(argv) == ExitCode.FAILED
+    out = capsys.readouterr().out.splitlines()
+    assert len(seen) >= 2 and len(out) == len(seen), out
+    assert out[0].startswith(f"{seen[0]}: failed: /home/o/.cache/features: there is not enough")
+    assert all(line.endswith("up to date: nothing changed") for line in out[1:])

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ExitCode, FeedbackUnsupported, InvalidOptions
+from ..errors import ExitCode, FeedbackUnsupported, InvalidOptions, TooFewProducts
 from ..model import TrainOptions
 from ..model_format import DEFAULT_QUANTIZE
 from ..progress import Phase, ProgressHook, Reporter, span
@@ -97,7 +97,7 @@ class TillInSync:
 @dataclass(frozen=True)
 class SyncOutcome:
     channel: str
-    status: str  # "up to date" | "published" | "waiting" | "kept" (a rollback stays)
+    status: str  # "up to date" | "published" | "waiting" | "kept" | "nothing to train"
     message: str  # the till's sentence included (``till.text``)
     exit_code: ExitCode
     version: str = ""
@@ -199,9 +199,20 @@ def sync_channel(
             for failure in opened.failed:
                 log.warning("Photo not downloaded: %s", failure)
             request = TrainRequest(opened, options, model_dir, quantize=quantize)
-            result = train(
-                request, on_progress=span(steps, 0.15, 1.0, keep_eta=True), cancel=cancel
-            )
+            try:
+                result = train(
+                    request, on_progress=span(steps, 0.15, 1.0, keep_eta=True), cancel=cancel
+                )
+            except TooFewProducts as exc:
+                if served is not None:  # the tills' model no longer matches the shop
+                    raise
+                # a new or unused channel: no till loses anything, and a timer's
+                # ``--all-channels`` run failed on every tick for it
+                return outcome(
+                    "nothing to train",
+                    f"{exc} It serves no model yet: sync trains one once two products have photos.",
+                    ExitCode.OK,
+                )
             trained = True
             names = opened.catalogue.names()
             missing = [
