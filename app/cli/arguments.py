@@ -44,16 +44,17 @@ def number_at_least(lo: float) -> Callable[[str], float]:
     return parse
 
 
-def number_above(lo: float) -> Callable[[str], float]:
-    """argparse type: a finite float > lo."""
+def number_above(lo: float, hi: float = math.inf) -> Callable[[str], float]:
+    """argparse type: a finite float > lo (and <= hi)."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-        if not math.isfinite(value) or value <= lo:
-            raise argparse.ArgumentTypeError(f"must be a number above {lo:g}, not {text}")
+        if not math.isfinite(value) or value <= lo or value > hi:
+            most = f" and at most {hi:g}" if math.isfinite(hi) else ""
+            raise argparse.ArgumentTypeError(f"must be a number above {lo:g}{most}, not {text}")
         return value
 
     return parse

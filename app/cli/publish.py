@@ -114,7 +114,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     else:
         channel = args.channel
         v = ShopTarget(_shop("rollback", args)).rollback(args.version)
-    print(f"Channel {channel} now serves version {v.version} (trained {v.trained_at}).")
+    print(f"Channel {channel} now serves version {v.version} (trained {v.trained_at or '?'}).")
     return ExitCode.OK
 
 

@@ -67,7 +67,7 @@ def add_parser(sub: Any) -> None:
     cmd.add_argument("--seed", type=whole_number(0, SEED_MAX), default=TrainOptions.seed)
     cmd.add_argument(
         "--time-limit",
-        type=number_above(0),
+        type=number_above(0, 7 * 24 * 60),  # a week; far more overflowed the timer
         default=TIME_LIMIT_MINUTES,
         metavar="MINUTES",
         help="stop the whole run after this long, saying which step it was on "

@@ -397,3 +397,18 @@ def test_all_channels_goes_on_after_a_disk_fault_in_one_channel(
     assert len(seen) >= 2 and len(out) == len(seen), out
     assert out[0].startswith(f"{seen[0]}: failed: /home/o/.cache/features: there is not enough")
     assert all(line.endswith("up to date: nothing changed") for line in out[1:])
+
+
+def test_sync_without_the_permission_to_publish_says_so(cli: Cli, vendure: VendureServer) -> None:
+    """It blamed the photos from the till, which the owner never chose."""
+    user, password = vendure.users["viewer"]
+    p = cli.run(
+        "sync", "--server", vendure.url, "--channel", "fruit", "--username", user,
+        env={"DUKAHUB_TRAINER_PASSWORD": password},
+    )  # fmt: skip
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert (
+        p.stderr.strip()
+        .splitlines()[-1]
+        .startswith("Error: Your user is not allowed to publish models in channel “fruit”")
+    ), p.stderr

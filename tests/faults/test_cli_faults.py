@@ -426,6 +426,11 @@ def test_bad_predict_and_sync_options_are_refused(faults_cli: FaultsCli, work: P
         "sync", "--server", "http://127.0.0.1:9", "--channel", "c", "--debounce", "nan"
     )
     assert_one_error(p, "--debounce")
+    # past a week the timer overflowed: a thread's traceback, and no time limit at all
+    p = faults_cli.run(
+        "sync", "--server", "http://127.0.0.1:9", "--channel", "c", "--time-limit", "200000000"
+    )
+    assert_one_error(p, "--time-limit", "at most 10080")
 
 
 # --- 17: interrupted exports leave nothing behind; stale temp folders are swept -----

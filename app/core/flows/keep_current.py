@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ExitCode, FeedbackUnsupported, InvalidOptions, TooFewProducts
+from ..errors import (
+    ExitCode,
+    FeedbackUnsupported,
+    InvalidOptions,
+    PermissionDenied,
+    TooFewProducts,
+)
 from ..model import TrainOptions
 from ..model_format import DEFAULT_QUANTIZE
 from ..progress import Phase, ProgressHook, Reporter, span
@@ -133,6 +139,12 @@ def sync_channel(
         )
     source = shop_source(client)
     code = source.channel_code
+    if not client.require_channel().can_publish:  # said first: reading the till's photos
+        raise PermissionDenied(  # needs the same permission, and was blamed for it
+            f"Your user is not allowed to publish models in channel “{code}” on "
+            f"{client.server_url} (it needs the UploadMlModel permission), so sync cannot "
+            "keep its model current. Ask the shop's administrator for the permission."
+        )
     rep = Reporter(on_progress, cancel)
     with channel_lock(source):
         accepted, note = None, ""
