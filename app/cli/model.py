@@ -136,7 +136,9 @@ def run_teach(args: argparse.Namespace) -> int:
     )
     print(
         f"{result.taught_products} product{'s' if result.taught_products != 1 else ''} "
-        f"taught since the full training; Train or sync runs it with validation."
+        "taught since the full training. The photos are not kept: add them to the product "
+        "(its photo folder, or the app's Products screen) so that the next training, which "
+        "replaces this model, learns them too."
     )
     return 0
 

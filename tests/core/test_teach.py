@@ -287,6 +287,13 @@ def test_cli_teach(cli: Cli, trained, grocery: Path, base_weights: Path, tmp_pat
     assert f"{dark}: refused: {TOO_DARK}" in ok.stderr
     assert json.loads((model_dir / "metadata.json").read_text())["taught"]["photos"] == 1
 
+    assert "The photos are not kept" in ok.stdout  # not "Train or sync runs it": they
+    # did not, nothing stored them (and sync said "up to date")
+
+    # a product by the name the model lists (any case), not only by its id
+    named = cli.run("teach", str(model_dir), "--product", other.lower(), str(photo), *weights)
+    assert named.returncode == 0 and f"Taught {other} from 1 photo" in named.stdout, named.stderr
+
     unknown = cli.run("teach", str(model_dir), "--product", "Mango", str(photo), *weights)
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("Error: ") and "Mango" in unknown.stderr

@@ -74,6 +74,16 @@ class TeachOutcome:
         return product if name == product else f"{product} ({name})"
 
 
+def product_named(names: dict[str, str], given: str) -> str:
+    """The product id ``given`` stands for: an id of the model, or the name the model
+    lists for exactly one product (``--product Banana`` where the labels are the shop's
+    ids was "not one of this model's products"); else ``given`` as it is."""
+    if given in names:
+        return given
+    hits = [pid for pid, name in names.items() if str(name).casefold() == given.casefold()]
+    return hits[0] if len(hits) == 1 else given
+
+
 def teach_photos(
     request: TeachRequest,
     *,
@@ -121,7 +131,7 @@ def teach_photos(
     try:
         result = teach(
             request.model_dir,
-            request.product,
+            product_named(names, request.product),
             images,
             weights=weights,
             on_progress=on_progress,
@@ -132,7 +142,7 @@ def teach_photos(
     refused += [(used[i], why) for i, why in result.refused]
     return TeachOutcome(
         result,
-        names.get(request.product, request.product),
+        names.get(result.product_id, result.product_id),
         names.get(result.before or "", result.before),
         names.get(result.after or "", result.after),
         refused,

@@ -183,16 +183,17 @@ class TillDropped:
 
 
 def check_feedback_ids(ids: Iterable[str]) -> list[str]:
-    """The ids as given, or :class:`InvalidOptions` naming the first that is no id."""
-    out = []
+    """The ids as given, each once (one given twice was counted twice), or
+    :class:`InvalidOptions` naming the first that is no id."""
+    out: dict[str, None] = {}
     for fid in ids:
         if not FEEDBACK_ID.fullmatch(fid):
             raise InvalidOptions(
                 f"“{fid}” is not the id of a photo from the till (they look like "
                 "20261125T225342123Z-a1b2c3)."
             )
-        out.append(fid)
-    return out
+        out[fid] = None
+    return list(out)
 
 
 def _review(client: ShopClient) -> TillReview:

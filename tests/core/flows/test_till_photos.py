@@ -192,3 +192,9 @@ def test_statistics_per_served_version_match_what_was_sent(
         v.stats.model_version for v in till_accuracy(client, days=None, served_version=VA).versions
     } == {VA, VB}
     client.close()
+
+
+def test_an_id_given_twice_is_one_photo() -> None:
+    """``till-photos accept ID ID`` said "Accepted 2 photos" and ``drop`` "Dropped 2"."""
+    a, b = "20261125T225342123Z-a1b2c3", "20261125T225342124Z-d4e5f6"
+    assert flow.check_feedback_ids([a, b, a, b, a]) == [a, b]
