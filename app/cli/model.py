@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import Cancelled
+from ..core.wording import share_beside, threshold_words
 from .arguments import whole_number
 from .interrupt import INTERRUPTED, TOO_LATE, cooperative
 from .progress import StderrProgress
@@ -81,12 +82,11 @@ def run_predict(args: argparse.Namespace) -> int:
             )
             continue
         shown = ", ".join(
-            f"{m.label} ({m.name}) {m.probability:.3f}"
-            if m.name != m.label
-            else f"{m.label} {m.probability:.3f}"
+            f"{m.label}{f' ({m.name})' if m.name != m.label else ''} "
+            f"{share_beside(m.probability, threshold)}"
             for m in r.matches
         )
-        print(f"{r.path}: {shown} — {r.said} (accept at {threshold:.2f})")
+        print(f"{r.path}: {shown} — {r.said} ({threshold_words(threshold)})")
     return status
 
 

@@ -280,3 +280,36 @@ def nested_line(product: str, subs: list[str]) -> str:
         f"trained as one product — if each is a product, open {product} itself as the "
         "photo folder"
     )
+
+
+def percent(p: float) -> str:
+    """86 %; 99.9 % rather than a rounded 100 % that is not quite reached."""
+    text = f"{100 * p:.0f}"
+    if text == "100" and p < 1.0:
+        text = f"{min(99.9, 100 * p):.1f}"
+    return f"{text} %"
+
+
+def percent_beside(p: float, threshold: float) -> str:
+    """``p`` as a percentage that never reads like the threshold when it is below it:
+    96.9 % (not sure), not 97 % beside "adds by itself at 97 % or more"."""
+    if p < threshold and percent(p) == percent(threshold):
+        return f"{math.floor(1000 * p) / 10:.1f} %"
+    return percent(p)
+
+
+def share_beside(p: float, threshold: float) -> str:
+    """``p`` to three decimals as ``predict`` prints it, never reading as the accept
+    threshold (:func:`threshold_words`) or more while below it: 0.969, not 0.970."""
+    text = f"{p:.3f}"
+    if p < threshold and float(text) >= math.ceil(1000 * threshold) / 1000:
+        text = f"{math.floor(1000 * p) / 1000:.3f}"
+    return text
+
+
+def threshold_words(threshold: float) -> str:
+    """ "accept at 0.970" (rounded up, as :func:`share_beside` reads against it), or
+    that the till never adds by itself when no probability reaches the threshold."""
+    if threshold > 1.0:
+        return "the till never adds by itself"
+    return f"accept at {math.ceil(1000 * threshold) / 1000:.3f}"

@@ -8,32 +8,17 @@ three to the cashier below it (:mod:`app.core.flows.recognise`).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from app.core.wording import percent, percent_beside
 
 if TYPE_CHECKING:
     from app.core.flows.recognise import Decision
 
 SURE_STYLE = "color: #1b5e20; background: #e3f2e5; border-radius: 4px; padding: 4px 6px;"
 UNSURE_STYLE = "color: #7a4a00; background: #fdf1dc; border-radius: 4px; padding: 4px 6px;"
-
-
-def percent(p: float) -> str:
-    """86 %; 99.9 % rather than a rounded 100 % that is not quite reached."""
-    text = f"{100 * p:.0f}"
-    if text == "100" and p < 1.0:
-        text = f"{min(99.9, 100 * p):.1f}"
-    return f"{text} %"
-
-
-def percent_beside(p: float, threshold: float) -> str:
-    """``p`` as a percentage that never reads like the threshold when it is below it:
-    96.9 % (not sure), not 97 % beside "adds by itself at 97 % or more"."""
-    if p < threshold and percent(p) == percent(threshold):
-        return f"{math.floor(1000 * p) / 10:.1f} %"
-    return percent(p)
 
 
 def has_own_threshold(metadata: dict[str, Any], threshold: float) -> bool:

@@ -60,3 +60,23 @@ def test_two_models_of_the_same_minute_are_told_apart_by_the_second() -> None:
     assert now.endswith("(6 products; 2 products taught at the counter since)")
     c = {"trainedAt": "2026-12-06T09:00:00Z", "labels": list("abc")}
     assert two_models(c, a) == (describe_model(c), describe_model(a))  # minutes apart
+
+
+def test_a_percentage_below_the_threshold_never_reads_like_it():
+    from app.core.wording import percent, percent_beside
+
+    assert percent(0.8612) == "86 %" and percent(0.9996) == "99.9 %" and percent(1.0) == "100 %"
+    assert percent_beside(0.9695, 0.97) == "96.9 %"  # "97 % (not sure)" would contradict
+    assert percent_beside(0.97, 0.97) == "97 %"
+    assert percent_beside(0.5, 0.97) == "50 %"
+
+
+def test_predict_never_prints_a_probability_below_the_threshold_as_reaching_it() -> None:
+    """``predict`` printed "0.970 … Not sure (accept at 0.97)", and "accept at 1.01" for a
+    model whose till never adds by itself."""
+    from app.core.wording import share_beside, threshold_words
+
+    assert share_beside(0.9697, 0.9698) == "0.969" and threshold_words(0.9698) == "accept at 0.970"
+    assert share_beside(0.96485, 0.9649) == "0.964" and threshold_words(0.9649) == "accept at 0.965"
+    assert share_beside(0.9651, 0.9649) == "0.965" and share_beside(0.5, 0.97) == "0.500"
+    assert threshold_words(1.01) == "the till never adds by itself"

@@ -19,8 +19,8 @@ import pytest
 from camera_standins import ArraySource, write_video
 
 from app.core.images import load_rgb
+from app.core.wording import percent_beside
 from app.gui.camera.sources import list_cameras
-from app.gui.decision_widget import percent_beside
 from app.gui.screens.recognise.screen import RecogniseScreen as Screen
 
 REPO = Path(__file__).resolve().parents[2]

@@ -250,12 +250,3 @@ def test_train_results_say_when_the_till_adds_by_itself(window):
     )
     train.show_result(_result(Acceptance(0.9991, 0.0, 0.0, 0.95, True, 60)), counts)
     assert train.accept_line.text().startswith("The till always asks the cashier")
-
-
-def test_a_percentage_below_the_threshold_never_reads_like_it():
-    from app.gui.decision_widget import percent, percent_beside
-
-    assert percent(0.8612) == "86 %" and percent(0.9996) == "99.9 %" and percent(1.0) == "100 %"
-    assert percent_beside(0.9695, 0.97) == "96.9 %"  # "97 % (not sure)" would contradict
-    assert percent_beside(0.97, 0.97) == "97 %"
-    assert percent_beside(0.5, 0.97) == "50 %"

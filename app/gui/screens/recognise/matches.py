@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.wording import percent_beside
+
 from ...camera.images import rgb_to_qimage
-from ...decision_widget import DecisionLine, percent_beside
+from ...decision_widget import DecisionLine
 from ...widgets import ElidedLabel, ProgressPanel
 from .live import TOP_K, LiveRecognition
 

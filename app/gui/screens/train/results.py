@@ -34,9 +34,8 @@ from app.core.flows.standings import (
     standings_of,
     trained_from_words,
 )
-from app.core.wording import NONE_WEAK, headline, is_weak, never_sure, weak_products
+from app.core.wording import NONE_WEAK, headline, is_weak, never_sure, percent, weak_products
 
-from ...decision_widget import percent
 from ...session import Session
 from ...widgets import FlowLayout, format_duration, keep_splitter, link_button
 
