@@ -128,3 +128,33 @@ def test_review_photos_from_the_till_and_see_accuracy_at_the_till(
     till = window.model.till_accuracy
     qtbot.waitUntil(lambda: till.isVisible(), timeout=20000)
     assert f"Version {VA} was right on 2 of 5 sales this week" in till.text()
+
+
+def test_a_frame_damaged_on_the_server_leaves_the_others_thumbnails(
+    qtbot, window, vendure: VendureServer
+) -> None:
+    """One damaged frame failed its whole batch of thumbnails: every tile of the product
+    stayed "loading…" for good under a red banner, though Accept would have worked."""
+    code = "till-damaged-tiles"
+    api, ch = add_channel(vendure, code)
+    ids = {
+        name: api.create_product(name, [a["id"] for a in api.upload_assets([photo(name, 0)])])
+        for name in ("Banana", "Kiwi")
+    }
+    b = ids["Banana"]
+    frames = [(photo("Banana", k), sale_line(b, [(b, 0.9)], VA)) for k in (5, 6)]
+    sent = send_frames(vendure, add_cashier(vendure, [ch.id], code), ch.token, frames)
+    jpg = vendure.asset_dir.parent / "ml-feedback" / ch.id / "frames" / f"{sent[0]['id']}.jpg"
+    data = bytearray(jpg.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    jpg.write_bytes(bytes(data))
+
+    log_in_to(qtbot, window, vendure, code)
+    bar = window.products.till
+    qtbot.waitUntil(lambda: bar.isVisible(), timeout=30000)
+    click(qtbot, bar.review_button)
+    dialog = bar.dialog
+    qtbot.waitUntil(lambda: len(dialog.icons) == 2, timeout=30000)
+    assert list(dialog.images) == [sent[1]["id"]]  # the sound frame is shown
+    assert sent[0]["id"] in dialog.gone_from_server  # the damaged one says so, once
+    assert "Could not download" not in dialog.banner.text()

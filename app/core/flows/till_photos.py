@@ -70,6 +70,7 @@ __all__ = [
     "ACCEPT",
     "REVIEW",
     "TILL_PHOTOS_MODES",
+    "FeedbackImageDamaged",
     "FeedbackImageGone",
     "FeedbackItem",
     "FeedbackRefused",

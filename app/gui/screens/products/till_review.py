@@ -239,19 +239,26 @@ class TillReviewDialog(QDialog):
             self.download(wanted[:BATCH])
 
     def download(self, frames: Sequence[FeedbackItem]) -> None:
-        from app.core.flows.till_photos import FeedbackImageGone, till_photo_image
+        from app.core.flows.till_photos import (
+            FeedbackImageDamaged,
+            FeedbackImageGone,
+            till_photo_image,
+        )
 
         client, size = self.client, THUMB
 
         def work(on_progress: ProgressHook, cancel: Event) -> dict:
-            out: dict[str, tuple[bytes, QImage] | None] = {}
+            out: dict[str, tuple[bytes, QImage] | str] = {}  # str: why there is none
             for f in frames:
                 if cancel.is_set():
                     raise Cancelled("Downloading the photos from the till was cancelled.")
                 try:
                     body = till_photo_image(client, f)
                 except FeedbackImageGone:
-                    out[f.id] = None
+                    out[f.id] = "no longer on the server"
+                    continue
+                except FeedbackImageDamaged:  # one such frame failed its whole batch
+                    out[f.id] = "damaged on the server: drop it"
                     continue
                 out[f.id] = (body, decode_thumbnail_data(body, size))
             return out
@@ -264,9 +271,9 @@ class TillReviewDialog(QDialog):
 
     def _downloaded(self, got: dict) -> None:
         for fid, found in got.items():
-            if found is None:
-                self.gone_from_server.add(fid)
-                self.icons[fid] = placeholder(THUMB, "no longer on the server", "#f4d6d6")
+            if isinstance(found, str):
+                self.gone_from_server.add(fid)  # never asked for again
+                self.icons[fid] = placeholder(THUMB, found, "#f4d6d6")
                 continue
             body, image = found
             self.images[fid] = body
