@@ -14,7 +14,7 @@ and the scored photos' features are made at that size too (the shipped prior exi
 224 only, so at 224 it is rebuilt the same way, from the fruit training list). Beside
 ours, nearest-class-mean on the same features. Test lists, 2 seeds.
 
-    python bench/input_size.py                   # 224 and 288 (about 30 minutes)
+    python bench/input_size.py                   # 224 and 288 (about 5 minutes)
     python bench/input_size.py --sizes 224 256 288 --seeds 0
 """
 
