@@ -68,7 +68,8 @@ def store_and_teach(
     :class:`~app.core.teach.RefusedPhoto` when every frame is refused; nothing is
     stored then. Cancelled before the model's files are replaced: nothing changes.
     """
-    from .teach import RefusedPhoto, UnknownProduct, frame_problem, pick_frames, teach
+    from .frame_checks import frame_problem, pick_frames
+    from .teach import RefusedPhoto, UnknownProduct, teach
 
     t0 = time.monotonic()
     if shop_products is not None and product_id not in shop_products:

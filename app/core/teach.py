@@ -20,118 +20,21 @@ import math
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFilter
 
 from . import taught_memory
 from .calibration import softmax
 from .errors import ModelFilesError, TrainerError
+from .frame_checks import frame_problem
 from .modelfiles import WEIGHTS_SHA256, read_model_files
 from .progress import Phase, ProgressHook, Reporter, check_cancel, span
 
 KERNEL = "products/kernel"
 BIAS = "products/bias"
-
-# --- is this frame a photo of a product at all? ------------------------------------
-
-_GREY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-ANALYSIS_SIDE = 256  # frames are judged at this size, so a 4K frame costs what a VGA one does
-DARK_MEAN = 30.0  # mean grey level (0-255) below which nothing can be recognised
-BLANK_STD = 6.0  # spread of grey levels below which the frame is one flat colour
-# Variance of the Laplacian of the grey frame at ANALYSIS_SIDE below which it is blurred.
-# Measured on 120 random test photos of each shared dataset: sharp photos 59 (1st
-# percentile, fruit & veg) and 318 (packaged) up; the same photos blurred (Gaussian, 1 %
-# of their side) at most 9.3 and 15.3 (99th percentile).
-BLUR_VARIANCE = 25.0
-DUPLICATE_DISTANCE = 6.0  # mean grey difference (0-255) of 16x16 thumbnails: "the same view"
-
-TOO_DARK = "too dark — switch on the light or move nearer to it"
-BLANK = "blank — nothing in view (is the lens covered?)"
-BLURRED = "blurred — hold it still"
-DUPLICATE = "the same view as another frame — turn the product"
-ENOUGH = "enough frames already"
-
-
-def _grey_small(rgb: np.ndarray) -> np.ndarray:
-    im = Image.fromarray(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8))
-    im.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
-    return np.asarray(im, dtype=np.float32) @ _GREY
-
-
-def _sharpness(grey: np.ndarray) -> float:
-    """Variance of the 4-neighbour Laplacian: high for in-focus edges, low for blur."""
-    g = grey
-    lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4.0 * g[1:-1, 1:-1]
-    return float(lap.var())
-
-
-def frame_problem(rgb: np.ndarray) -> str | None:
-    """Why a frame can't be a counter photo ('too dark', 'blank — nothing in view',
-    'blurred — hold it still'), or None. Such a frame is never stored nor taught."""
-    a = np.asarray(rgb)
-    if a.ndim != 3 or a.shape[2] < 3 or min(a.shape[:2]) < 16:
-        return "not a picture (too small or not colour)"
-    grey = _grey_small(a)
-    if float(grey.mean()) < DARK_MEAN:
-        return TOO_DARK
-    if float(grey.std()) < BLANK_STD:
-        return BLANK
-    if _sharpness(grey) < BLUR_VARIANCE:
-        return BLURRED
-    return None
-
-
-@dataclass(frozen=True)
-class PickedFrames:
-    """The frames worth teaching from a burst, and every other one with why."""
-
-    kept: list[np.ndarray]
-    refused: list[tuple[int, str]]  # (index in the burst, reason)
-    kept_index: list[int] = field(default_factory=list)  # each kept frame's index
-
-
-def _thumb(rgb: np.ndarray) -> np.ndarray:
-    im = Image.fromarray(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)).convert("L")
-    im = im.filter(ImageFilter.BoxBlur(1)).resize((16, 16), Image.Resampling.BILINEAR)
-    t = np.asarray(im, dtype=np.float32)
-    return t - t.mean()  # a change of light alone is not a new view
-
-
-def pick_frames(frames: list[np.ndarray], want: int = 10) -> PickedFrames:
-    """From a burst (live camera or video): drop refused, blurred and near-duplicate
-    frames; keep up to ``want`` varied ones (sharpest first, then each as unlike the
-    kept ones as possible), returned in burst order."""
-    refused: list[tuple[int, str]] = []
-    usable: list[tuple[int, float, np.ndarray]] = []  # index, sharpness, thumbnail
-    for i, f in enumerate(frames):
-        why = frame_problem(f)
-        if why is not None:
-            refused.append((i, why))
-        else:
-            usable.append((i, _sharpness(_grey_small(np.asarray(f))), _thumb(np.asarray(f))))
-    usable.sort(key=lambda u: -u[1])
-    kept: list[tuple[int, np.ndarray]] = []
-    for i, _, t in usable:
-        if any(float(np.abs(t - k).mean()) < DUPLICATE_DISTANCE for _, k in kept):
-            refused.append((i, DUPLICATE))
-        else:
-            kept.append((i, t))
-    if len(kept) > want:  # farthest-point: the most varied `want`, from the sharpest
-        chosen = [kept[0]]
-        rest = kept[1:]
-        while len(chosen) < want:
-            far = max(rest, key=lambda c: min(float(np.abs(c[1] - k).mean()) for _, k in chosen))
-            chosen.append(far)
-            rest.remove(far)
-        refused += [(i, ENOUGH) for i, _ in rest]
-        kept = chosen
-    order = sorted(i for i, _ in kept)
-    return PickedFrames([frames[i] for i in order], sorted(refused), order)
-
 
 # --- the in-place update ------------------------------------------------------------
 

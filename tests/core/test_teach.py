@@ -21,25 +21,13 @@ from app.core.catalogue import Catalogue, ImageRef, Product
 from app.core.dataset import build_dataset
 from app.core.export import export_model
 from app.core.features import FeatureStore
+from app.core.frame_checks import BLANK, BLURRED, DUPLICATE, TOO_DARK, frame_problem, pick_frames
 from app.core.images import load_rgb, preprocess
 from app.core.local_history import model_lock
 from app.core.model import TrainOptions
 from app.core.modelfiles import ExportedModel, validate_model_dir
 from app.core.store import TEST_SCREEN, ChannelStore
-from app.core.teach import (
-    BLANK,
-    BLURRED,
-    DUPLICATE,
-    TOO_DARK,
-    KeptModel,
-    RefusedPhoto,
-    Rule,
-    UnknownProduct,
-    frame_problem,
-    pick_frames,
-    teach,
-    update_head,
-)
+from app.core.teach import KeptModel, RefusedPhoto, Rule, UnknownProduct, teach, update_head
 from app.core.trainer import train
 
 if TYPE_CHECKING:

@@ -226,8 +226,8 @@ def test_teach_a_product_from_a_video_file(qtbot, shop, shop_folder, lemon_video
 
 
 def test_dark_frame_and_deleted_product_are_refused(qtbot, shop, shop_folder, grocery, tmp_path):
+    from app.core.frame_checks import TOO_DARK
     from app.core.images import load_rgb
-    from app.core.teach import TOO_DARK
 
     window, ts = shop()
     before = metadata(ts)
@@ -327,8 +327,8 @@ def test_corrections_wait_their_turn_and_are_taught_in_order(
 def test_a_cancelled_or_refused_correction_says_why_and_the_next_is_taught(
     qtbot, shop, shop_folder, grocery, gate, tmp_path
 ):
+    from app.core.frame_checks import TOO_DARK
     from app.core.images import load_rgb
-    from app.core.teach import TOO_DARK
 
     window, ts = shop()
     kiwi, lemon = (

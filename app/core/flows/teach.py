@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..correction import Taught
+    from ..frame_checks import PickedFrames
     from ..store import ChannelStore
-    from ..teach import PickedFrames, TeachResult
+    from ..teach import TeachResult
 
 __all__ = [
     "PhotosRefused",
@@ -161,7 +162,7 @@ def prepare_teaching(model_dir: Path, weights: Path | None = None) -> bool:
 def pick_frames(frames: list[np.ndarray], want: int) -> PickedFrames:
     """From a burst of camera or video pictures: the varied sharp ones worth teaching
     (at most ``want``), and every other one with why (blurred, dark, a near copy…)."""
-    from ..teach import pick_frames as pick
+    from ..frame_checks import pick_frames as pick
 
     return pick(frames, want)
 
@@ -206,7 +207,7 @@ def own_picture_problem(taught: Taught) -> str | None:
     """Why the answered picture itself (the first one) was not kept, when that was
     about the picture (dark, blurred…) rather than its neighbours being enough or
     alike; None when it was kept."""
-    from ..teach import DUPLICATE, ENOUGH
+    from ..frame_checks import DUPLICATE, ENOUGH
 
     own = dict(taught.refused).get(0)
     return None if own in (None, DUPLICATE, ENOUGH) else own

@@ -275,7 +275,7 @@ def _frame_problem(jpeg: bytes) -> str | None:
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
-    from ..teach import frame_problem
+    from ..frame_checks import frame_problem
 
     try:
         with Image.open(io.BytesIO(jpeg)) as im:
