@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import Cancelled
+from ..core.errors import AlreadyNamed, Cancelled
 from ..core.wording import share_beside, threshold_words
 from .arguments import whole_number
 from .interrupt import INTERRUPTED, TOO_LATE, cooperative
@@ -122,6 +122,10 @@ def run_teach(args: argparse.Namespace) -> int:
     except PhotosRefused as exc:
         _refused(exc.refused)
         raise
+    except AlreadyNamed as exc:  # nothing to teach: not a failure
+        progress.done()
+        print(f"Not taught: {exc}.")
+        return 0
     except Cancelled:
         raise Cancelled(f"\n{INTERRUPTED}") from None
     progress.done()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ModelFilesError, TrainerError
+from .errors import AlreadyNamed, ModelFilesError, TrainerError
 from .progress import ProgressHook, check_cancel, span
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def store_and_teach(
                 on_progress=span(on_progress, 0.0, 0.9),
                 cancel=cancel,
             )
-        except (UnknownProduct, ModelFilesError) as exc:
+        except (UnknownProduct, ModelFilesError, AlreadyNamed) as exc:
             not_taught = str(exc)
     stored = [store.add_rgb(product_id, f, origin=origin) for f in kept]
     return Taught(product_id, stored, refused, result, not_taught, time.monotonic() - t0)

@@ -64,6 +64,10 @@ class WeightsUnavailable(BaseWeightsError):
         self.why = why  # "download disabled", or the download's exception type
 
 
+class AlreadyNamed(TrainerError):
+    """Teaching changes nothing: the model already names the product on the photos."""
+
+
 class ModelFilesError(TrainerError):
     """An exported model folder is incomplete or inconsistent."""
 

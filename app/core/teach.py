@@ -28,7 +28,7 @@ import numpy as np
 
 from . import taught_memory
 from .calibration import softmax
-from .errors import ModelFilesError, TrainerError
+from .errors import AlreadyNamed, ModelFilesError, TrainerError
 from .frame_checks import frame_problem
 from .modelfiles import WEIGHTS_SHA256, read_model_files
 from .progress import Phase, ProgressHook, Reporter, check_cancel, span
@@ -309,6 +309,13 @@ def teach(
             z[:: rule.views], product_id
         )
         new_kernel, new_bias = update_head(kernel, bias, z, c, rule, memory.rows_for(labels))
+        if np.array_equal(new_kernel, kernel) and np.array_equal(new_bias, bias):
+            taught_memory.save(model_dir, memory)  # still rehearsed by later corrections
+            which = "these photos" if len(use) > 1 else "this photo"
+            raise AlreadyNamed(  # "Taught …, the model is updated" said of unchanged files
+                f"the model already names {(meta.get('labelNames') or labels)[c]} at "
+                f"{100 * rule.target:.0f} % or more on {which}, so nothing in it changed"
+            )
         after = labels[int(np.argmax(z[0] @ new_kernel + new_bias))]
 
         out = bytearray(raw)

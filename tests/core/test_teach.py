@@ -19,6 +19,7 @@ from tfjs_harness import tfjs_predict
 from app.core import taught_memory
 from app.core.catalogue import Catalogue, ImageRef, Product
 from app.core.dataset import build_dataset
+from app.core.errors import AlreadyNamed
 from app.core.export import export_model
 from app.core.features import FeatureStore
 from app.core.frame_checks import BLANK, BLURRED, DUPLICATE, TOO_DARK, frame_problem, pick_frames
@@ -158,7 +159,8 @@ def test_the_taught_memory_grows_beside_the_model_and_a_new_training_starts_it_a
     rgb, _, other = _misread(model_dir, grocery)
     teach(model_dir, other, [rgb], weights=base_weights)
     kiwi = load_rgb(_photos(grocery, "Fruit/Kiwi", "test")[1])
-    teach(model_dir, "Kiwi", [kiwi], weights=base_weights)
+    with pytest.raises(AlreadyNamed):  # the files stay; the photo is remembered all the same
+        teach(model_dir, "Kiwi", [kiwi], weights=base_weights)
     path = taught_memory.memory_path(model_dir)
     assert path.parent == model_dir.parent and path.name.startswith(".")
     assert sorted(p.name for p in model_dir.iterdir()) == [
@@ -175,7 +177,8 @@ def test_the_taught_memory_grows_beside_the_model_and_a_new_training_starts_it_a
     assert taught_memory.load(model_dir, "2030-01-01T00:00:00Z", 1280).products == []
     path.write_bytes(b"not an npz")  # damaged: ignored, never fatal
     assert taught_memory.load(model_dir, trained_at, 1280).products == []
-    teach(model_dir, "Kiwi", [kiwi], weights=base_weights)
+    with pytest.raises(AlreadyNamed):
+        teach(model_dir, "Kiwi", [kiwi], weights=base_weights)
     assert taught_memory.load(model_dir, trained_at, 1280).products == ["Kiwi"]
 
 
@@ -241,6 +244,31 @@ def test_an_earlier_model_kept_in_the_history_is_never_taught(
     assert len(done.stored) == 1 and done.result is None and "earlier model" in done.not_taught
 
 
+def test_a_photo_the_model_already_names_changes_nothing_and_says_so(
+    trained, grocery: Path, base_weights: Path, tmp_path
+) -> None:
+    """A "Right" (or a teach of the product the model already says at 60 % or more) left
+    the weights byte for byte as they were but said "Taught …, the model is updated" and
+    counted the photo as taught."""
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained[0], model_dir)
+    files = {
+        n: (model_dir / n).read_bytes() for n in ("model.json", "weights.bin", "metadata.json")
+    }
+    rgb = load_rgb(_photos(grocery, "Fruit/Banana")[0])  # one it was trained on
+    (top, p), *_ = ExportedModel.load(model_dir).top_k(rgb, 1)
+    assert top == "Banana" and p >= Rule().target
+    with pytest.raises(AlreadyNamed, match="already names Banana at 60 % or more"):
+        teach(model_dir, "Banana", [rgb], weights=base_weights)
+    assert files == {n: (model_dir / n).read_bytes() for n in files}  # nothing written
+    from app.core.correction import store_and_teach
+
+    done = store_and_teach(
+        ChannelStore("local", "shop"), model_dir, "Banana", [rgb], origin=TEST_SCREEN
+    )
+    assert len(done.stored) == 1 and done.result is None and "already names" in done.not_taught
+
+
 def test_corrected_photo_is_stored_and_in_the_next_training(
     grocery: Path, base_weights: Path, tmp_path
 ) -> None:
@@ -280,7 +308,8 @@ def test_cli_teach(cli: Cli, trained, grocery: Path, base_weights: Path, tmp_pat
 
     # a product by the name the model lists (any case), not only by its id
     named = cli.run("teach", str(model_dir), "--product", other.lower(), str(photo), *weights)
-    assert named.returncode == 0 and f"Taught {other} from 1 photo" in named.stdout, named.stderr
+    assert named.returncode == 0, named.stderr  # taught above: now already named
+    assert f"Not taught: the model already names {other} at 60 %" in named.stdout
 
     unknown = cli.run("teach", str(model_dir), "--product", "Mango", str(photo), *weights)
     assert unknown.returncode == 1
