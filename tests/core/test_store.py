@@ -120,3 +120,16 @@ def test_a_home_given_with_a_tilde_is_under_the_users_home(tmp_path: Path, monke
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv(paths.HOME_ENV, "~/trainer")
     assert paths.data_dir() == tmp_path / "trainer" / "data"
+
+
+def test_the_same_picture_answered_twice_is_kept_once(tmp_path: Path):
+    """ "Right" pressed twice on one picture of the Test screen stored two identical files."""
+    from app.core.store import TEST_SCREEN
+
+    store = ChannelStore("local", "shop")
+    rgb = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    first = store.add_rgb("7", rgb, origin=TEST_SCREEN)
+    assert store.add_rgb("7", rgb, origin=TEST_SCREEN) == first
+    assert store.added_images() == {"7": [first]}
+    other = store.add_rgb("7", rgb[::-1].copy(), origin=TEST_SCREEN)  # another picture
+    assert other != first and len(store.added_images()["7"]) == 2
