@@ -306,6 +306,7 @@ def accept_till_photos(
     skipped: list[tuple[FeedbackItem, str]] = []
     rep = Reporter(on_progress, cancel)
     stopped = False
+    failure: ShopError | None = None
     try:
         for n, item in enumerate(todo):
             rep(Phase.DOWNLOADING, n / len(todo), f"Photo {n + 1} of {len(todo)} from the till")
@@ -338,6 +339,8 @@ def accept_till_photos(
             stored.append((item, path))
     except Cancelled:
         stopped = True  # what was taken in is recorded below, and said
+    except ShopError as exc:  # the shop went away halfway: recorded below, said with it
+        failure = exc
     finally:
         with store.till.updating() as state:
             # dropped by another run since the check above: the owner's drop wins (a frame
@@ -350,10 +353,18 @@ def accept_till_photos(
             state.accepted |= {i.id for i, _ in stored}
             state.dropped |= {i.id for i, _ in dropped}
             state.undeleted |= {i.id for i, _ in (*stored, *dropped)}
+    left = len(todo) - len(stored) - len(dropped) - len(skipped)
+    rest = f"; {left} wait{'s' * (left == 1)} for review" if left else ""
+    if failure is not None and not (stored or dropped):
+        raise failure
+    if failure is not None:  # the error alone read as if nothing had been taken in
+        gone = f", {len(dropped)} dropped" if dropped else ""
+        raise ShopError(
+            f"{failure} Before that, {count_words(len(stored), 'photo')} from the till "
+            f"taken in{gone}{rest}."
+        ) from failure
     if stopped or (cancel is not None and cancel.is_set()):
         # Ctrl-C said "nothing was changed" with 298 photos taken in
-        left = len(todo) - len(stored) - len(dropped) - len(skipped)
-        rest = f"; {left} wait{'s' * (left == 1)} for review" if left else ""
         raise Cancelled(
             f"Stopped: {count_words(len(stored), 'photo')} from the till taken in{rest}."
         )

@@ -17,6 +17,7 @@ from till_standins import add_cashier, sale_line, send_frames
 from vendure_server.fixtures import FRUIT, GROCERY, VendureServer, add_channel
 
 from app.core.errors import Cancelled, InvalidOptions
+from app.core.flows import till_photos as flow
 from app.core.flows.login import ShopClient, log_in
 from app.core.flows.open_source import shop_source
 from app.core.flows.till_photos import (
@@ -174,3 +175,33 @@ def test_what_the_model_said_is_named_though_that_product_has_no_frames(
     t, _ = till(vendure, "till-names", 1)
     pending = pending_till_photos(t.owner())
     assert pending.said(pending.photos[0]) == "Kiwi (60 %)"
+
+
+def test_a_shop_lost_halfway_through_an_accept_says_what_was_taken_in(
+    vendure: VendureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`accept --all` whose connection dropped at the second frame said only "Error:
+    Cannot reach …", though the first frame was taken in (and the app's Products screen
+    kept showing the product without it)."""
+    from app.core.errors import ShopError
+
+    t, _ = till(vendure, "till-halfway", 3)
+    client = t.owner()
+    real = flow.download_image
+    calls: list[str] = []
+
+    def download(client_, item):  # noqa: ANN001, ANN202
+        calls.append(item.id)
+        if len(calls) == 2:
+            raise ShopError("Cannot reach the shop (connection reset).")
+        return real(client_, item)
+
+    monkeypatch.setattr(flow, "download_image", download)
+    with pytest.raises(ShopError) as err:
+        accept_till_photos(client, pending_till_photos(client).photos)
+    assert str(err.value) == (
+        "Cannot reach the shop (connection reset). Before that, 1 photo from the till taken "
+        "in; 2 wait for review."
+    )
+    monkeypatch.setattr(flow, "download_image", real)
+    assert [p.id for p in pending_till_photos(client).photos] == t.sent[1:]

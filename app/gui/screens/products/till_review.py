@@ -335,7 +335,7 @@ class TillReviewDialog(QDialog):
 
     def _failed(self, err: TaskError) -> None:
         self.banner.show_failure(err, "The review could not be kept:")
-        self.reviewed.emit(False)
+        self.reviewed.emit(True)  # an accept cut short keeps what it took in: read again
 
     def _accepted(self, result: TillAccepted) -> None:
         done = {f.id for f, _ in result.stored} | {f.id for f, _ in result.dropped}
