@@ -205,3 +205,19 @@ def test_a_shop_lost_halfway_through_an_accept_says_what_was_taken_in(
     )
     monkeypatch.setattr(flow, "download_image", real)
     assert [p.id for p in pending_till_photos(client).photos] == t.sent[1:]
+
+
+def test_a_drop_of_frames_another_run_took_in_meanwhile_wins(vendure: VendureServer) -> None:
+    """The review dialog open while a sync accepted everything: "Drop" said "Dropped 0
+    photos … never offered again" and the frames stayed training photos."""
+    t, _ = till(vendure, "till-drop-late", 2)
+    client = t.owner()
+    done = accept_till_photos(client, pending_till_photos(client).photos)
+    assert len(done.stored) == 2
+    store = shop_source(client).store()
+    dropped = drop_till_photos(client, [t.sent[0]])
+    assert dropped.dropped == (t.sent[0],)
+    kept = [p.name for paths in store.added_images().values() for p in paths]
+    assert len(kept) == 1 and t.sent[1] in kept[0]
+    assert t.sent[0] in store.till.state().dropped
+    assert t.sent[0] not in store.till.state().accepted
