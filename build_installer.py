@@ -217,8 +217,15 @@ def linux_artefact(folder: Path, tag: str) -> Path:
     script.chmod(0o755)
     archive = DIST / f"{NAME}-{version()}-{tag}.tar.gz"
     print(f"--- packing {archive.name}", flush=True)
-    with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
-        tar.add(folder, arcname=NAME, filter=_tar_filter)
+    partial = archive.with_name(archive.name + ".part")  # never a cut-short file by its name
+    with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+        tar.add(folder, arcname=NAME, recursive=False, filter=_tar_filter)
+        # the executable first: a disk that fills while unpacking then cuts the libraries
+        # short (the app fails, saying so), not the executable, whose empty file ran as
+        # an empty script that said nothing and exited 0
+        for item in sorted(folder.iterdir(), key=lambda p: (p.name != EXE_NAME, p.name)):
+            tar.add(item, arcname=f"{NAME}/{item.name}", filter=_tar_filter)
+    os.replace(partial, archive)
     return archive
 
 

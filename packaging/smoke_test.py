@@ -63,9 +63,14 @@ def unavailable(reason: str) -> None:
 def find_archive(arg: str | None) -> Path:
     if arg:
         return Path(arg).resolve()
-    found = sorted((REPO / "dist").glob("DukahubTrainer-*-linux-*.tar.gz"))
+    from app import __version__
+
+    # this version's (sorted names put 0.9.0 after 0.10.0)
+    found = sorted((REPO / "dist").glob(f"DukahubTrainer-{__version__}-linux-*.tar.gz"))
     if not found:
-        raise SmokeFailure("no dist/DukahubTrainer-*-linux-*.tar.gz: run build_installer.py first")
+        raise SmokeFailure(
+            f"no dist/DukahubTrainer-{__version__}-linux-*.tar.gz: run build_installer.py first"
+        )
     return found[-1]
 
 

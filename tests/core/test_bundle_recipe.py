@@ -71,3 +71,35 @@ def test_unsupported_python_stops_with_one_line() -> None:
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs Python 3.10-3.12" in lines[0], out.stderr
+
+
+def test_the_linux_archive_unpacks_its_executable_first_and_is_never_half_named(
+    tmp_path: Path,
+) -> None:
+    """A disk that filled while unpacking left an empty executable (packed last), which
+    ran as an empty script: no output, exit 0. And the archive was written under its
+    final name, so a copy taken while packing looked whole."""
+    code = (
+        "import sys, pathlib, tarfile, build_installer as b\n"
+        "root = pathlib.Path(sys.argv[1])\n"
+        "b.DIST = root / 'dist'\n"
+        "b.DIST.mkdir()\n"
+        "folder = root / 'DukahubTrainer'\n"
+        "(folder / '_internal').mkdir(parents=True)\n"
+        "(folder / '_internal' / 'libx.so').write_bytes(b'x' * 1000)\n"
+        "(folder / b.EXE_NAME).write_bytes(b'\\x7fELF')\n"
+        "archive = b.linux_artefact(folder, 'test')\n"
+        "print(sorted(p.name for p in b.DIST.iterdir()))\n"
+        "print([m.name for m in tarfile.open(archive).getmembers()])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    files, members = out.stdout.strip().splitlines()[-2:]  # after "--- packing …"
+    assert files == f"['DukahubTrainer-{__version__}-test.tar.gz']"  # no .part left
+    assert members.startswith("['DukahubTrainer', 'DukahubTrainer/dukahub-trainer', "), members
