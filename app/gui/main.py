@@ -140,12 +140,44 @@ def quiet_tensorflow_env() -> None:
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 
 
+NEEDED_LIBRARIES = "libegl1 libgl1 libopengl0 libfontconfig1 libxkbcommon-x11-0"
+
+
+def window_problem(argv: list[str] | None) -> str | None:
+    """Why the window cannot open here, found before Qt aborts (no display: "xcb-cursor0
+    … is needed", then exit 134) or two tracebacks say it (a system library missing)."""
+    qt_chooses = os.environ.get("QT_QPA_PLATFORM") or "-platform" in (argv or [])
+    shown = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not qt_chooses and not shown:
+        return (
+            "there is no graphical display here (DISPLAY and WAYLAND_DISPLAY are not set: "
+            "an ssh session or a text console?); start it on the computer's desktop"
+        )
+    try:
+        import PySide6.QtWidgets  # noqa: F401  (Qt's libraries load here)
+    except ImportError as exc:
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), repr(exc))
+        return (
+            f"a system library it needs is missing ({first}); on Debian or Ubuntu: "
+            f"sudo apt install {NEEDED_LIBRARIES}"
+        )
+    return None
+
+
 def run_gui(argv: list[str] | None = None) -> int:
     """Open the main window and run until it closes; returns the process exit code.
 
     ``argv`` is a full argument vector with the program name first (Qt reads options
     such as ``-platform`` from it), as ``app.cli`` passes it.
     """
+    why = window_problem(argv)
+    if why is not None:
+        print(
+            f"Error: the app's window cannot open: {why}. The command line works without "
+            "it: dukahub-trainer --help",
+            file=sys.stderr,
+        )
+        return CANNOT_START
     quiet_tensorflow_env()
     try:
         start_app()  # the log file, the private temp folder: the app's folders

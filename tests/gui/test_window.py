@@ -148,6 +148,42 @@ def test_cli_without_arguments_opens_the_window_without_tensorflow(tmp_path):
     assert saved["window_geometry"] and saved["last_screen"] == "login"
 
 
+def test_no_display_is_one_line_not_a_qt_abort(tmp_path):
+    """Over ssh or on a text console Qt aborted (exit 134) advising to install
+    libxcb-cursor0, which the bundle carries."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    env["DUKAHUB_TRAINER_HOME"] = str(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "app"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=str(paths.Path(__file__).parents[2]),
+    )
+    assert out.returncode == 1, out.stderr[-2000:]
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: the app's window cannot open: there is no graphical display here"
+    ), out.stderr
+    assert "dukahub-trainer --help" in lines[0]
+
+
+def test_a_missing_system_library_is_one_line(monkeypatch, capsys):
+    """libEGL.so.1 hidden: two tracebacks ("Error in sys.excepthook", then the original)."""
+    from app.gui import main as gui_main
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setitem(sys.modules, "PySide6.QtWidgets", None)  # its import now fails
+    assert gui_main.run_gui(["dukahub-trainer"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "a system library it needs is missing" in lines[0]
+    assert gui_main.NEEDED_LIBRARIES in lines[0]
+
+
 def test_a_bug_in_background_work_is_inline_plus_details_dialog(
     qtbot, window, tmp_path, monkeypatch
 ):
