@@ -4,17 +4,38 @@ record and a killed one leaves nothing in the system's temp folder; the app, its
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from collections.abc import MutableMapping
 from typing import TextIO
 
-__all__ = ["start_app", "start_command"]
+__all__ = ["outside_environment", "start_app", "start_command"]
 
 
 def start_app() -> None:
-    """The app's log file (*Help → Open log folder*), before its window opens."""
+    """The app's log file (*Help → Open log folder*), before its window opens; the
+    environment of the programs it starts (:func:`outside_environment`)."""
     from ..logs import setup_logging
 
     _check_home()
     setup_logging()
+    outside_environment()
+
+
+def outside_environment(env: MutableMapping[str, str] | None = None) -> None:
+    """Programs the desktop bundle starts (the file manager of *Open log folder*, a
+    browser) get the library path the owner had: PyInstaller's loader points
+    ``LD_LIBRARY_PATH`` at the bundle's own libraries (keeping the owner's in
+    ``LD_LIBRARY_PATH_ORIG``), and those children loaded them instead of their own.
+    The app itself is untouched: the system's loader read the path when it started."""
+    env = os.environ if env is None else env
+    if not getattr(sys, "frozen", False) or "LD_LIBRARY_PATH" not in env:
+        return
+    owners = env.get("LD_LIBRARY_PATH_ORIG")
+    if owners:
+        env["LD_LIBRARY_PATH"] = owners
+    else:
+        del env["LD_LIBRARY_PATH"]
 
 
 def _check_home() -> None:
