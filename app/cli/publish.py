@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ExitCode, TrainerError
+from ..core.errors import ExitCode, InvalidOptions, TrainerError
 from ..core.flows.changes import channel_status
 from ..core.flows.login import ShopClient
 from ..core.flows.publish import FolderBusy, FolderTarget, ModelVersion, ShopTarget
@@ -69,6 +69,11 @@ def run_status(args: argparse.Namespace) -> int:
     _one_target("status", args)
     if args.to_folder is not None:
         channel = _folder_channel(args)
+        if not Path(args.to_folder).exists():  # a publish makes it; status only reads
+            raise InvalidOptions(
+                f"{args.to_folder} does not exist (mistyped, or a disk not mounted?): no "
+                "model was ever published there."
+            )
         target = FolderTarget(args.to_folder, channel)
         st, chdir = target.status(), target.channel_dir
         cur = st.current

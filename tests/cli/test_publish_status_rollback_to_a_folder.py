@@ -71,3 +71,11 @@ def test_status_of_a_model_copied_in_by_hand_does_not_say_nothing_is_published(
     assert "no model published yet" not in r.stdout, r.stdout
     assert "no version published by this app (see below)" in r.stdout
     assert "Warning: latest/ holds files" in r.stdout, r.stdout
+
+
+def test_status_of_a_folder_that_does_not_exist_says_so(cli: Cli, tmp_path: Path) -> None:
+    """A mistyped (or unmounted) folder read "no model published yet", exit 0."""
+    gone = tmp_path / "asets"
+    r = _cli(cli, "status", "--to-folder", str(gone), "--channel-id", "2", home=tmp_path / "h")
+    assert r.returncode == 1 and r.stderr.startswith(f"Error: {gone} does not exist"), r.stderr
+    assert not gone.exists()  # nothing made by asking
