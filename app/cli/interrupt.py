@@ -30,20 +30,27 @@ _asked = False  # a signal set the event (see :func:`asked`)
 INTERRUPTED = "Interrupted; nothing was changed."
 # ... and when it came after the new model took the folder's name
 TOO_LATE = "note: Ctrl-C came after the model was written; it is kept."
+# ... and once a publish had begun: the shop (or folder) may already serve the new model
+MAY_BE_PUBLISHED = (
+    "Interrupted after publishing began: the new model may be served now (`status` says "
+    "what is); nothing else was changed."
+)
+_publishing = False  # a report of this command came from a publish (see :func:`note`)
 
 
 @contextmanager
 def installed() -> Iterator[None]:
     """Ctrl-C and ``kill`` (SIGTERM) go through :func:`_handle` for one command; the
     handlers before it come back after (a command run in-process, as the tests do)."""
-    global _event, _asked
+    global _event, _asked, _publishing
+    _publishing = False
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in before:
         signal.signal(sig, _handle)
     try:
         yield
     finally:
-        _event, _asked = None, False
+        _event, _asked = None, False  # _publishing stays: the command's end reads it
         for sig, handler in before.items():
             signal.signal(sig, handler)
 
@@ -74,6 +81,19 @@ def cooperative_in(
         on_progress(p)
 
     return seen
+
+
+def note(p: Progress) -> None:
+    """Every progress report of the command passes here: once one comes from a publish,
+    an interrupt no longer says "nothing was changed" (a sync killed while it verified
+    the model it had just served said so)."""
+    global _publishing
+    _publishing = _publishing or p.phase in (Phase.UPLOADING, Phase.VERIFYING)
+
+
+def interrupted_line() -> str:
+    """What the command says when Ctrl-C or ``kill`` stopped it."""
+    return MAY_BE_PUBLISHED if _publishing else INTERRUPTED
 
 
 def asked() -> bool:

@@ -72,8 +72,8 @@ def _main(argv: list[str] | None) -> int:
         _log_end(args.command, str(exc).strip() or "cancelled")
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
-        print(f"\n{interrupt.INTERRUPTED}", file=sys.stderr)
-        _log_end(args.command, interrupt.INTERRUPTED)
+        print(f"\n{interrupt.interrupted_line()}", file=sys.stderr)
+        _log_end(args.command, interrupt.interrupted_line())
         return ExitCode.INTERRUPTED
     except TrainerError as exc:
         line = f"Error: {exc}{_advice(exc)}"

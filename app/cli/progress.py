@@ -7,6 +7,7 @@ import time
 from typing import TextIO
 
 from ..core.progress import Phase, Progress
+from . import interrupt
 
 
 class StderrProgress:
@@ -24,6 +25,7 @@ class StderrProgress:
         self._last_t = 0.0
 
     def __call__(self, p: Progress) -> None:
+        interrupt.note(p)
         pct = int(p.fraction * 100)
         left = p.eta_s if p.fraction < 1 else None  # done is done, whatever the plan said
         eta = f" · about {left:.0f}s left" if left is not None and left > 1 else ""

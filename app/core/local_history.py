@@ -24,7 +24,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,14 +109,18 @@ def model_lock(model_dir: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
     replaced: a training's export, a teach (from reading the files to the swap, so two
     teaches, or a teach and a training, never undo one another) and :func:`use_again`.
     Raises :class:`~app.core.errors.ExportError` when another holds it the whole wait."""
+    held = ExitStack()
     try:
-        with exclusive_lock(beside(Path(model_dir), LOCK_SUFFIX), wait_s=wait_s):
-            yield
+        held.enter_context(exclusive_lock(beside(Path(model_dir), LOCK_SUFFIX), wait_s=wait_s))
     except LockBusy as exc:
         raise ExportError(
             f"Another training, teach or “use again” is still writing the model in "
             f"{model_dir} after {exc.waited_s:.0f} s; nothing was changed. Try again."
         ) from None
+    except OSError as exc:  # a read-only disk: said of the model, not of its lock file
+        raise ExportError(f"Could not write the model to {model_dir}: {os_reason(exc)}") from None
+    with held:
+        yield
 
 
 def _entry_name() -> str:

@@ -687,3 +687,34 @@ def test_tensorflow_native_log_stays_off_the_owners_terminal(cli: Cli, tmp_path:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "tensorflow/core" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("began", [False, True], ids=["before-publishing", "while-publishing"])
+def test_an_interrupt_once_publishing_began_does_not_say_nothing_changed(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    began: bool,
+) -> None:
+    """A sync killed while it verified the model it had just served said "Interrupted;
+    nothing was changed." (and the log too), though the shop served the new model."""
+    import importlib
+
+    from app.cli import publish as cli_publish
+    from app.core.progress import Phase, Progress
+
+    def publish(self, model_dir, *, on_progress=None, cancel=None):  # noqa: ANN001, ANN202
+        on_progress(Progress(Phase.PREPARING, 0.0, "Checking the model files…"))
+        if began:
+            on_progress(Progress(Phase.UPLOADING, 0.5, "Copying the files…"))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_publish.FolderTarget, "publish", publish)
+    main = importlib.import_module("app.cli.main")
+    code = main.main(["publish", str(tmp_path), "--to-folder", str(tmp_path / "assets")])
+    assert code == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    if began:
+        assert err.startswith("Interrupted after publishing began: the new model may be served")
+    else:
+        assert err == "Interrupted; nothing was changed."
