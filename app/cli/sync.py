@@ -97,6 +97,13 @@ def run(args: argparse.Namespace) -> int:
             progress = StderrProgress()
             worst = ExitCode.OK
             for code in codes:
+                if worst != ExitCode.OK and clock.expired:  # the run's limit, used up
+                    line = (
+                        f"{code}: not tried: the run's time limit ({args.time_limit:g} min) ran out"
+                    )
+                    print(line, flush=True)
+                    logging.getLogger("app.sync").info("%s", line)
+                    continue
                 try:
                     with clock.guard(f"opening channel {code}"):
                         client.select_channel(code)

@@ -412,3 +412,31 @@ def test_sync_without_the_permission_to_publish_says_so(cli: Cli, vendure: Vendu
         .splitlines()[-1]
         .startswith("Error: Your user is not allowed to publish models in channel “fruit”")
     ), p.stderr
+
+
+def test_channels_after_the_time_limit_ran_out_are_not_tried(
+    vendure: VendureServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Each channel after the one the limit stopped was reported "failed: The sync
+    stopped at its time limit … while opening channel b", as if each had been tried."""
+    import importlib
+
+    from app.cli import sync as cli_sync
+    from app.core.errors import ExitCode
+
+    def sync_channel(client, options, *, cancel, **_kw):  # noqa: ANN001, ANN202
+        cancel.wait(30)  # a long training: the run's limit passes meanwhile
+        from app.core.errors import Cancelled
+
+        raise Cancelled("cancelled")
+
+    monkeypatch.setattr(cli_sync, "sync_channel", sync_channel)
+    user, password = vendure.users["trainer"]
+    monkeypatch.setenv("DUKAHUB_TRAINER_PASSWORD", password)
+    main = importlib.import_module("app.cli.main")
+    argv = ["sync", "--all-channels", "--server", vendure.url, "--username", user]
+    assert main.main([*argv, "--time-limit", "0.05"]) == ExitCode.FAILED
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3, out  # the trainer's three channels
+    assert ": failed: " in out[0] and "time limit" in out[0]
+    assert all(": not tried: the run's time limit (0.05 min) ran out" in x for x in out[1:])
