@@ -146,7 +146,10 @@ class TillPending:
         top = item.predictions[0] if item.predictions else None
         if top is None:
             return "nothing"
-        name = (names or self.names).get(top.product_id, top.product_id)
+        name = (names or self.names).get(top.product_id)
+        if name is None:  # a bare "said 4 (60 %)" read like a count
+            pid = top.product_id  # not in the whole catalogue, when that was given
+            name = f"a product deleted since ({pid})" if names else f"product {pid}"
         return f"{name} ({100 * top.probability:.0f} %)"
 
 

@@ -198,3 +198,19 @@ def test_an_id_given_twice_is_one_photo() -> None:
     """``till-photos accept ID ID`` said "Accepted 2 photos" and ``drop`` "Dropped 2"."""
     a, b = "20261125T225342123Z-a1b2c3", "20261125T225342124Z-d4e5f6"
     assert flow.check_feedback_ids([a, b, a, b, a]) == [a, b]
+
+
+def test_what_the_model_said_of_a_product_not_named_is_not_a_bare_number() -> None:
+    """ "said 4 (60 %)" for a product deleted since read like a count."""
+    import datetime as dt
+
+    from app.core.shop.feedback import FeedbackItem, Prediction
+
+    item = FeedbackItem(
+        "20261125T225342123Z-a1b2c3", "2", "Banana", (Prediction("4", 0.6),), "v1",
+        dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc), "x.jpg", 10, "0" * 64, 1, 1,
+    )  # fmt: skip
+    pending = flow.TillPending((item,), (), (), {"2": "Banana"})
+    assert pending.said(item) == "product 4 (60 %)"  # the frames name only Banana
+    assert pending.said(item, {"2": "Banana"}) == "a product deleted since (4) (60 %)"
+    assert pending.said(item, {"4": "Kiwi"}) == "Kiwi (60 %)"
