@@ -17,8 +17,9 @@ class StderrProgress:
     as it runs: :func:`app.core.flows.train.train`).
     """
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, prefix: str = "") -> None:
         self.stream = stream if stream is not None else sys.stderr
+        self.prefix = prefix  # e.g. "kiosk: " when one run works on several channels
         self.tty = self.stream.isatty()
         self._last_phase: Phase | None = None
         self._last_bucket = -1
@@ -29,7 +30,7 @@ class StderrProgress:
         pct = int(p.fraction * 100)
         left = p.eta_s if p.fraction < 1 else None  # done is done, whatever the plan said
         eta = f" · about {left:.0f}s left" if left is not None and left > 1 else ""
-        line = f"[{pct:3d}%] {p.phase.value}: {p.message}{eta}"
+        line = f"{self.prefix}[{pct:3d}%] {p.phase.value}: {p.message}{eta}"
         if self.tty:
             now = time.monotonic()
             if now - self._last_t < 0.1 and p.fraction < 1:

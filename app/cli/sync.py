@@ -94,9 +94,11 @@ def run(args: argparse.Namespace) -> int:
                     )
             else:
                 codes = [args.channel]
-            progress = StderrProgress()
             worst = ExitCode.OK
             for code in codes:
+                # one printer a channel, named: a later channel's first report was lost
+                # when it repeated the previous channel's last phase
+                progress = StderrProgress(prefix=f"{code}: " if args.all_channels else "")
                 if worst != ExitCode.OK and clock.expired:  # the run's limit, used up
                     line = (
                         f"{code}: not tried: the run's time limit ({args.time_limit:g} min) ran out"

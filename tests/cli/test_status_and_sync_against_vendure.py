@@ -328,6 +328,9 @@ def test_all_channels_syncs_each_and_a_failure_does_not_stop_the_others(
     assert any(x.startswith("all-a: published:") for x in lines), res.stdout
     assert any(x.startswith("all-b: failed: Need photos") for x in lines), res.stdout
     assert any(x.startswith("all-c: nothing to train: Need photos") for x in lines), res.stdout
+    # each channel's progress is its own, named (a later one's first report was lost)
+    assert any(x.startswith("all-a: [") for x in res.stderr.splitlines()), res.stderr
+    assert any(x.startswith("all-c: [") for x in res.stderr.splitlines()), res.stderr
     assert "Traceback" not in res.stderr
     r = requests.get(f"{vendure.url}/assets/ml-models/{good.id}/latest/metadata.json", timeout=10)
     assert r.status_code == 200 and len(r.json()["labels"]) == 2
