@@ -250,8 +250,11 @@ def teach(
     retrain), through the same atomic export and validation. Refused photos (dark,
     blank, blurred) are left out and listed; all refused raises :class:`RefusedPhoto`.
     ``weights``: the base model's ImageNet weights (default: found as training does).
-    An earlier model kept in a history is refused (:class:`KeptModel`): read only."""
-    from .export import replace_model_files
+    An earlier model kept in a history is refused (:class:`KeptModel`): read only.
+
+    The photos' features (the slow part: the engine may start) come first; the model
+    folder's lock is then held from reading the files to the swap, so a teach builds on
+    whatever model is there by then and a training's export never waits on the engine."""
     from .features import resolve_base_weights
     from .head import normalise_features
     from .local_history import is_kept_copy, model_lock
@@ -263,98 +266,132 @@ def teach(
             f"{model_dir} is an earlier model the app keeps: it is never changed where it "
             "lies. Use it again first (the Model screen's “Use this one again”), then teach it"
         )
-    read_model_files(model_dir)  # a wrong folder is said before a lock is made beside it
-    with model_lock(model_dir):  # from reading the files to the swap: nothing in between
-        rep = Reporter(on_progress, cancel)
-        files = read_model_files(model_dir)
-        meta = dict(files.metadata)
-        labels = list(meta["labels"])
-        if product_id not in labels:
-            raise UnknownProduct(
-                f"“{product_id}” is not one of this model's products (deleted from the shop, "
-                "or added since the last training?): train the model again to include it"
-            )
-        refused = [
-            (i, why) for i, im in enumerate(images) if (why := frame_problem(im)) is not None
-        ]
-        bad = {i for i, _ in refused}
-        use = [np.asarray(im)[..., :3] for i, im in enumerate(images) if i not in bad]
-        if not use:
-            raise RefusedPhoto(
-                "No photo could be used: "
-                + "; ".join(f"photo {i + 1}: {why}" for i, why in refused),
-                refused,
-            )
-        model_json = json.loads(files.files["model.json"])
-        entries = _entries(model_json)
-        if KERNEL not in entries or BIAS not in entries:
+    first = read_model_files(model_dir)  # said before any photo is looked at
+    _head_of(first, product_id)
+    refused = [(i, why) for i, im in enumerate(images) if (why := frame_problem(im)) is not None]
+    bad = {i for i, _ in refused}
+    use = [np.asarray(im)[..., :3] for i, im in enumerate(images) if i not in bad]
+    if not use:
+        raise RefusedPhoto(
+            "No photo could be used: " + "; ".join(f"photo {i + 1}: {why}" for i, why in refused),
+            refused,
+        )
+    rep = Reporter(on_progress, cancel)
+    base_of = _base_of(first.metadata)
+    rep(Phase.PREPARING, 0.1, "Looking at the photos")
+    check_cancel(cancel)
+    base = resolve_base_weights(base_of[0], weights, size=base_of[1], download=False)
+    z = normalise_features(photo_features(use, base, *base_of, rule.views))
+    check_cancel(cancel)
+    with model_lock(model_dir):
+        files = read_model_files(model_dir)  # a training may have replaced it meanwhile
+        if _base_of(files.metadata) != base_of:
             raise ModelFilesError(
-                "This model has no product layer the app can teach (a Teachable Machine "
-                "export?): train it here first"
+                "The model was replaced by one of another base model while the photos were "
+                "read: teach them again"
             )
-        raw = files.files["weights.bin"]
-        kernel = _decode(raw, entries[KERNEL])
-        bias = _decode(raw, entries[BIAS])
-        alpha, size = _base_of(meta)
-        rep(Phase.PREPARING, 0.1, "Looking at the photos")
-        check_cancel(cancel)
-        base = resolve_base_weights(alpha, weights, size=size, download=False)
-        x = photo_features(use, base, alpha, size, rule.views)
-        check_cancel(cancel)
-        z = normalise_features(x)
-        c = labels.index(product_id)
-        before = labels[int(np.argmax(z[0] @ kernel + bias))]
-        trained_at = str(meta.get("trainedAt") or "")
-        memory = taught_memory.load(model_dir, trained_at, z.shape[1]).plus(
-            z[:: rule.views], product_id
-        )
-        new_kernel, new_bias = update_head(kernel, bias, z, c, rule, memory.rows_for(labels))
-        if np.array_equal(new_kernel, kernel) and np.array_equal(new_bias, bias):
-            taught_memory.save(model_dir, memory)  # still rehearsed by later corrections
-            which = "these photos" if len(use) > 1 else "this photo"
-            raise AlreadyNamed(  # "Taught …, the model is updated" said of unchanged files
-                f"the model already names {(meta.get('labelNames') or labels)[c]} at "
-                f"{100 * rule.target:.0f} % or more on {which}, so nothing in it changed"
-            )
-        after = labels[int(np.argmax(z[0] @ new_kernel + new_bias))]
+        head = _head_of(files, product_id)
+        hooks = (on_progress, cancel)
+        return _update(model_dir, files, head, product_id, z, rule, hooks, len(use), t0, refused)
 
-        out = bytearray(raw)
-        for name, values in ((KERNEL, new_kernel), (BIAS, new_bias)):
-            e = entries[name]
-            out[e.offset : e.offset + e.size] = _encode(values, e)
-        taught = dict(meta.get("taught") or {})
-        per = dict(taught.get("products") or {})
-        per[product_id] = int(per.get(product_id, 0)) + len(use)
-        stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-        meta["taught"] = {
-            "photos": int(taught.get("photos", 0)) + len(use),
-            "products": per,  # photos taught per product since the full training (trainedAt)
-            "lastAt": stamp.replace("+00:00", "Z"),
-        }
-        meta["imageCount"] = int(meta.get("imageCount", 0)) + len(use)
-        meta["timeStamp"] = meta["taught"]["lastAt"]
-        meta[WEIGHTS_SHA256] = hashlib.sha256(bytes(out)).hexdigest()
-        rep(Phase.EXPORTING, 0.5, "Saving the updated model")
-        replace_model_files(
-            model_dir,
-            {
-                "model.json": json.dumps(model_json, separators=(",", ":")).encode(),
-                "weights.bin": bytes(out),
-                "metadata.json": json.dumps(
-                    meta, ensure_ascii=False, separators=(",", ":")
-                ).encode(),
-            },
-            on_progress=span(on_progress, 0.5, 1.0),
-            cancel=cancel,
+
+@dataclass(frozen=True)
+class _Head:
+    model_json: dict[str, Any]
+    entries: dict[str, _Entry]
+    kernel: np.ndarray
+    bias: np.ndarray
+
+
+def _head_of(files: Any, product_id: str) -> _Head:
+    """The product layer of a model the app can teach ``product_id`` in, or why not."""
+    labels = list(files.metadata["labels"])
+    if product_id not in labels:
+        raise UnknownProduct(
+            f"“{product_id}” is not one of this model's products (deleted from the shop, "
+            "or added since the last training?): train the model again to include it"
         )
-        taught_memory.save(model_dir, memory)  # after the model: a stale memory only rehearses less
-        return TeachResult(
-            model_dir,
-            product_id,
-            len(use),
-            time.monotonic() - t0,
-            before,
-            after,
-            tuple(refused),
-            len(per),
+    model_json = json.loads(files.files["model.json"])
+    entries = _entries(model_json)
+    if KERNEL not in entries or BIAS not in entries:
+        raise ModelFilesError(
+            "This model has no product layer the app can teach (a Teachable Machine "
+            "export?): train it here first"
         )
+    raw = files.files["weights.bin"]
+    return _Head(model_json, entries, _decode(raw, entries[KERNEL]), _decode(raw, entries[BIAS]))
+
+
+def _update(
+    model_dir: Path,
+    files: Any,
+    head: _Head,
+    product_id: str,
+    z: np.ndarray,
+    rule: Rule,
+    hooks: tuple[ProgressHook | None, threading.Event | None],
+    photos: int,
+    t0: float,
+    refused: list[tuple[int, str]],
+) -> TeachResult:
+    """Moves the product layer toward ``z`` and swaps the files in (the caller holds the
+    model folder's lock)."""
+    from .export import replace_model_files
+
+    rep = Reporter(*hooks)
+    meta = dict(files.metadata)
+    labels = list(meta["labels"])
+    kernel, bias = head.kernel, head.bias
+    c = labels.index(product_id)
+    before = labels[int(np.argmax(z[0] @ kernel + bias))]
+    trained_at = str(meta.get("trainedAt") or "")
+    memory = taught_memory.load(model_dir, trained_at, z.shape[1]).plus(
+        z[:: rule.views], product_id
+    )
+    new_kernel, new_bias = update_head(kernel, bias, z, c, rule, memory.rows_for(labels))
+    if np.array_equal(new_kernel, kernel) and np.array_equal(new_bias, bias):
+        taught_memory.save(model_dir, memory)  # still rehearsed by later corrections
+        which = "these photos" if photos > 1 else "this photo"
+        raise AlreadyNamed(  # "Taught …, the model is updated" said of unchanged files
+            f"the model already names {(meta.get('labelNames') or labels)[c]} at "
+            f"{100 * rule.target:.0f} % or more on {which}, so nothing in it changed"
+        )
+    after = labels[int(np.argmax(z[0] @ new_kernel + new_bias))]
+    out = bytearray(files.files["weights.bin"])
+    for name, values in ((KERNEL, new_kernel), (BIAS, new_bias)):
+        e = head.entries[name]
+        out[e.offset : e.offset + e.size] = _encode(values, e)
+    taught = dict(meta.get("taught") or {})
+    per = dict(taught.get("products") or {})
+    per[product_id] = int(per.get(product_id, 0)) + photos
+    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    meta["taught"] = {
+        "photos": int(taught.get("photos", 0)) + photos,
+        "products": per,  # photos taught per product since the full training (trainedAt)
+        "lastAt": stamp.replace("+00:00", "Z"),
+    }
+    meta["imageCount"] = int(meta.get("imageCount", 0)) + photos
+    meta["timeStamp"] = meta["taught"]["lastAt"]
+    meta[WEIGHTS_SHA256] = hashlib.sha256(bytes(out)).hexdigest()
+    rep(Phase.EXPORTING, 0.5, "Saving the updated model")
+    replace_model_files(
+        model_dir,
+        {
+            "model.json": json.dumps(head.model_json, separators=(",", ":")).encode(),
+            "weights.bin": bytes(out),
+            "metadata.json": json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode(),
+        },
+        on_progress=span(hooks[0], 0.5, 1.0),
+        cancel=hooks[1],
+    )
+    taught_memory.save(model_dir, memory)  # after the model: a stale memory only rehearses less
+    return TeachResult(
+        model_dir,
+        product_id,
+        photos,
+        time.monotonic() - t0,
+        before,
+        after,
+        tuple(refused),
+        len(per),
+    )
