@@ -194,9 +194,10 @@ def _keep_foreign_latest(chdir: Path, rep: Reporter, cancel: threading.Event | N
         manifest = read_manifest(vdir)
         if manifest_hashes(manifest) == hashes and not version_problem(vdir, manifest, full=False):
             return  # kept by an earlier publish that then failed
-    at = dt.datetime.fromtimestamp((latest / "model.json").stat().st_mtime, dt.timezone.utc)
+    # named now, as it is kept now: named by its files' (older) time it sorted last and
+    # the same publish's pruning deleted it, after "Keeping the model served before"
     rep(Phase.UPLOADING, 0.05, "Keeping the model served before as a version")
-    _store_version(chdir, new_version_name(at), files.files, hashes, rep, cancel)
+    _store_version(chdir, new_version_name(), files.files, hashes, rep, cancel)
 
 
 def _reusable(chdir: Path, served: str | None, hashes: dict[str, str]) -> str | None:

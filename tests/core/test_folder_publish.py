@@ -278,3 +278,28 @@ def test_a_lock_file_that_is_a_link_is_not_followed(tmp_path: Path, tm_export: P
         publish_to_folder(make_model(tmp_path / "m", tm_export), shop)
     assert victim.read_text() == "the owner's notes"
     assert not (shop / "2" / "latest").exists()
+
+
+def test_a_model_served_by_hand_among_many_versions_survives_the_publish_that_keeps_it(
+    tmp_path: Path, tm_export: Path
+) -> None:
+    """Unzipped into latest/ (old file times) where versions were already stored: "Keeping
+    the model served before as a version", then the same publish's pruning deleted it."""
+    import os
+    import shutil
+
+    shop = tmp_path / "assets"
+    for i in range(2):
+        publish_to_folder(
+            make_model(tmp_path / f"m{i}", tm_export, trained=f"0{i + 1}"), shop, keep=2
+        )
+    latest = shop / "2" / "latest"
+    shutil.rmtree(latest)
+    make_model(latest, tm_export, trained="09")
+    for f in latest.iterdir():
+        os.utime(f, (0, 946684800))  # 2000-01-01
+    new = publish_to_folder(make_model(tmp_path / "n", tm_export, trained="10"), shop, keep=2)
+    versions = folder_status(shop, "2")["versions"]
+    assert [v["version"] for v in versions][0] == new.version and len(versions) == 2
+    rollback_folder(shop, "2", versions[1]["version"])  # the one served by hand, kept
+    assert read_model_files(latest).metadata["trainedAt"].startswith("2026-01-09")
