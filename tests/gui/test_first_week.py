@@ -151,6 +151,8 @@ def test_folder_publish_asks_then_says_published_until_the_model_changes(
     qtbot.waitUntil(lambda: "again" in pub.banner.text(), timeout=10000)
     # the folder no longer serves the files open here (b): they may be published again
     qtbot.waitUntil(lambda: button.isEnabled() and button.text() == "Publish to the folder")
+    # …and the line above the buttons no longer says the folder serves them
+    assert pub.what.text().startswith("Ready to publish"), pub.what.text()
 
 
 # -- 4. Words: "Sample shop", where "Use a local folder…" opens, what the channel id is -------
