@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from app.core.flows.earlier_models import is_earlier_model
 from app.core.progress import ProgressHook
 
 from .session import Session
@@ -76,7 +77,11 @@ class ChangesWatcher(QObject):
             return None
         check = s.checked(current.catalogue)
         digests = {x.path: x.digest for x in check.dataset.samples} if check is not None else {}
+        # the model open, but not an earlier one opened to look at it: that made the
+        # shop's news "1 new product" where the model on this computer had it
         model_dir = s.model_dir
+        if model_dir is not None and is_earlier_model(model_dir):
+            model_dir = s.source.model_dir()
         client = s.client if s.logged_in else None
         source, store = s.source, s.store
         known = self._served if self._served is not None and not refresh_served else None

@@ -348,6 +348,19 @@ def test_changed_catalogue_banner_offers_training(qtbot, window, shop_folder, tm
     window.session.set_model_dir(up)
     qtbot.waitUntil(lambda: not window.changes.news.text, timeout=10000)
     assert not banner.isVisible()
+    # an earlier model opened to look at it is not "the model on this computer": news
+    # are told against the shop's own model (here up to date), not against it
+    import shutil
+
+    local = Source.from_folder(shop_folder).model_dir()
+    earlier = local.parent / f".{local.name}.history" / "20261207T043956134597Z-9e1b8f"
+    shutil.copytree(model, earlier)
+    shutil.rmtree(local)
+    shutil.copytree(up, local)
+    window.session.set_model_dir(earlier)
+    qtbot.wait(1500)  # the check runs after a short pause
+    qtbot.waitUntil(lambda: not window.changes.news.text, timeout=10000)
+    assert not banner.isVisible()
 
 
 def test_sample_shop_button(qtbot, window):

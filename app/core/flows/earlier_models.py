@@ -17,7 +17,14 @@ from ..progress import ProgressHook
 if TYPE_CHECKING:
     from ..local_history import History
 
-__all__ = ["EarlierModels", "earlier_models", "history_dir", "kept", "use_again"]
+__all__ = [
+    "EarlierModels",
+    "earlier_models",
+    "history_dir",
+    "is_earlier_model",
+    "kept",
+    "use_again",
+]
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,14 @@ def kept() -> int:
     from ..local_history import KEEP
 
     return KEEP
+
+
+def is_earlier_model(model_dir: Path) -> bool:
+    """Whether ``model_dir`` is one of the earlier models kept beside a model folder
+    (opened to look at it: read only, and not "the model on this computer")."""
+    from ..local_history import is_kept_copy
+
+    return is_kept_copy(model_dir)
 
 
 def history_dir(model_dir: Path) -> Path:
