@@ -313,3 +313,34 @@ def threshold_words(threshold: float) -> str:
     if threshold > 1.0:
         return "the till never adds by itself"
     return f"accept at {math.ceil(1000 * threshold) / 1000:.3f}"
+
+
+def compare_published(local: dict, published: dict | None) -> tuple[str, str]:
+    """(message, banner kind) saying whether the local model is the served one, newer or
+    older. Our exports name their weights' hash: by trained time and products alone, a
+    model taught at the counter since it was published read "the one currently
+    published"."""
+    from .model_format import WEIGHTS_SHA256
+
+    if published is None:
+        return "No model is published for this channel yet.", "info"
+    lt, pt = trained_at(local), trained_at(published)
+    ours, theirs = local.get(WEIGHTS_SHA256), published.get(WEIGHTS_SHA256)
+    if ours and theirs:
+        if ours == theirs:
+            return "This model is the one currently published.", "ok"
+        if lt is not None and lt == pt:
+            return (
+                "This model and the published one come from the same training, but differ: "
+                "corrections taught at the counter since are not in both.",
+                "info",
+            )
+    same_labels = list(local.get("labels", [])) == list(published.get("labels", []))
+    if lt is not None and lt == pt and same_labels and not (ours and theirs):
+        return "This model is the one currently published.", "ok"
+    if lt is not None and pt is not None:
+        if lt > pt:
+            return "This model is newer than the published one.", "info"
+        if lt < pt:
+            return "The published model is newer than this one.", "warn"
+    return "This model differs from the published one.", "info"

@@ -80,3 +80,24 @@ def test_predict_never_prints_a_probability_below_the_threshold_as_reaching_it()
     assert share_beside(0.96485, 0.9649) == "0.964" and threshold_words(0.9649) == "accept at 0.965"
     assert share_beside(0.9651, 0.9649) == "0.965" and share_beside(0.5, 0.97) == "0.500"
     assert threshold_words(1.01) == "the till never adds by itself"
+
+
+def test_a_model_taught_since_it_was_published_is_not_the_published_one() -> None:
+    """Teaching keeps ``trainedAt`` and the products: compared by those alone, the Model
+    screen said "This model is the one currently published" while Publish offered it."""
+    from app.core.wording import compare_published
+
+    served = {"trainedAt": "2026-12-07T05:17:00Z", "labels": ["1", "2"], "weightsSha256": "a"}
+    taught = {**served, "weightsSha256": "b", "taught": {"photos": 1}}
+    assert compare_published(served, dict(served)) == (
+        "This model is the one currently published.",
+        "ok",
+    )
+    said, kind = compare_published(taught, served)
+    assert said.startswith("This model and the published one come from the same training")
+    newer = {**taught, "trainedAt": "2026-12-08T05:17:00Z"}
+    assert compare_published(newer, served)[0] == "This model is newer than the published one."
+    assert compare_published(served, newer)[1] == "warn"
+    old = {k: v for k, v in served.items() if k != "weightsSha256"}  # a model of before
+    assert compare_published(old, dict(old))[1] == "ok"
+    assert compare_published(served, None)[0] == "No model is published for this channel yet."

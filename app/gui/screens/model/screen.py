@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.progress import ProgressHook
-from app.core.wording import describe_model, format_when, two_models
+from app.core.wording import compare_published, describe_model, format_when, two_models
 
 from ...confirm import ask
 from ...session import Session
@@ -32,7 +32,7 @@ from ...tasks import Task, TaskError
 from ...widgets import Banner, ElidedLabel, ProgressPanel, keep_splitter, reveal_folder, scroll_page
 from .details import ModelDetails
 from .earlier import EarlierModelsBox
-from .summary import compare_published, no_server_text, summary_html
+from .summary import no_server_text, summary_html
 from .till import TillAccuracyLabel
 
 if TYPE_CHECKING:

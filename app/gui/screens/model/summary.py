@@ -13,7 +13,6 @@ from app.core.wording import (
     ago,
     format_when,
     headline,
-    trained_at,
     weak_products,
 )
 
@@ -70,21 +69,6 @@ def summary_html(meta: dict, names: dict[str, str]) -> str:
     elif counts or isinstance(per_product, dict):
         lines.append(NONE_WEAK)
     return "<br>".join(lines)
-
-
-def compare_published(local: dict, published: dict | None) -> tuple[str, str]:
-    """(message, banner kind) saying whether the local model is newer than the served one."""
-    if published is None:
-        return "No model is published for this channel yet.", "info"
-    same_labels = list(local.get("labels", [])) == list(published.get("labels", []))
-    lt, pt = trained_at(local), trained_at(published)
-    if lt is not None and lt == pt and same_labels:
-        return "This model is the one currently published.", "ok"
-    if lt is not None and pt is not None:
-        if lt > pt:
-            return "This model is newer than the published one.", "info"
-        return "The published model is newer than this one.", "warn"
-    return "This model differs from the published one.", "info"
 
 
 def no_server_text(source: Source | None) -> str:
