@@ -74,7 +74,7 @@ def summary_html(meta: dict, names: dict[str, str]) -> str:
 def no_server_text(source: Source | None) -> str:
     """The "Publishing" box without a shop login: what fits the sample shop or a folder."""
     if source is not None and source.is_sample_shop:
-        first = "This is the sample shop: it has no shop server, so nothing is published yet."
+        first = "This is the sample shop: it has no shop server to check."  # a folder may serve it
     else:
         first = "Training from a local folder: there is no shop server to check."
     return (
