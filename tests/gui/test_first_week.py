@@ -318,3 +318,20 @@ def test_ticking_photos_fast_does_not_flood_the_log(qtbot, window, shop_folder, 
         r.getMessage() for r in caplog.records if "replaced by a newer one" in r.getMessage()
     ]
     assert len(summary) == 1 and f"check {total}" in summary[0]
+
+
+def test_two_versions_of_the_same_minute_are_told_apart_in_the_questions(tmp_path):
+    """ "Serve the model trained 05:17 … again, instead of the model trained 05:17 …?"
+    named two different models alike; the Model screen already gave the seconds."""
+    from app.core.flows.publish import ModelVersion
+    from app.gui.screens.publish.places import FolderPlace
+
+    def version(name: str, at: str) -> ModelVersion:
+        meta = {"trainedAt": at, "labels": ["1", "2"], "productCount": 2}
+        return ModelVersion(name, at, at, False, 2, meta)
+
+    a = version("20261207T051701000Z-aaaaaa", "2026-12-07T05:17:01Z")
+    b = version("20261207T051742000Z-bbbbbb", "2026-12-07T05:17:42Z")
+    text, _ = FolderPlace(tmp_path, "1").rollback_question(a, b)
+    again, now = text.split(" again, instead of ")
+    assert ":01" in again and ":42" in now, text

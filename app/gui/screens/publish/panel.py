@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import TrainerError
+from app.core.flows.inspect import local_metadata
 from app.core.progress import ProgressHook
-from app.core.wording import describe_model, model_facts, trained_at
+from app.core.wording import describe_model, model_facts, trained_at, two_models
 
 from ...confirm import ask
 from ...tasks import Task, TaskError
@@ -204,9 +205,14 @@ class PublishPanel(QWidget):
         local_meta: Mapping[str, Any] | None,
         current: Mapping[str, Any] | None,
     ) -> Task | None:
+        # read again: a CLI training may have replaced the files since the screen read them
+        local_meta = local_metadata(model_dir) or local_meta
+        served = None
         local = describe_model(dict(local_meta or {}))
+        if current is not None:  # to the second where the minutes are the same
+            served, local = two_models(dict(current), dict(local_meta or {}))
         if self.owner.confirm:
-            text, info = place.publish_question(local, current)
+            text, info = place.publish_question(local, served)
             if not ask(self.owner, "Publish the model?", text, info, "Publish"):
                 self.changed.emit()
                 return None
@@ -230,7 +236,8 @@ class PublishPanel(QWidget):
         from app.core.flows.publish import model_file_hashes
 
         self._served = (place.key, model_file_hashes(model_dir))  # the status read confirms
-        self.banner.show_message(place.published_text(local, result), "ok")
+        sent = describe_model(dict(result.metadata)) if result.metadata else local
+        self.banner.show_message(place.published_text(sent, result), "ok")
         self.published.emit(result)
 
     def _failed(self, place: Place, err: TaskError) -> None:

@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import PublishError
-from app.core.wording import describe_model
+from app.core.wording import describe_model, two_models
 
 if TYPE_CHECKING:  # the publish task loads with the first read of a place
-    from collections.abc import Mapping
-
     from app.core.flows.login import ShopClient
     from app.core.flows.publish import ModelVersion, Published, PublishTarget, TargetStatus
 
@@ -25,6 +23,13 @@ if TYPE_CHECKING:  # the publish task loads with the first read of a place
 def describe_version(version: ModelVersion | None) -> str:
     """ "the model trained 2 days ago (3 Dec 2026, 14:05) with 6 products…"."""
     return describe_model(version.model_metadata) if version is not None else "nothing"
+
+
+def two_versions(chosen: ModelVersion, current: ModelVersion | None) -> tuple[str, str]:
+    """Two versions as a question names them: to the second where the minutes clash."""
+    if current is None:
+        return describe_version(chosen), "nothing"
+    return two_models(dict(chosen.model_metadata), dict(current.model_metadata))
 
 
 @dataclass(frozen=True)
@@ -63,12 +68,13 @@ class ShopPlace:
             "again):"
         )
 
-    def publish_question(self, local: str, current: Mapping[str, Any] | None) -> tuple[str, str]:
+    def publish_question(self, local: str, current: str | None) -> tuple[str, str]:
+        """``local`` and ``current`` (the served model; None: nothing) as named."""
         if current is None:
             text = f"Publish {local} to channel “{self.code}”? No model is published there yet."
             return text, "The tills load the new model on their next start."
         return (
-            f"Replace {describe_model(dict(current))} on channel “{self.code}” with {local}?",
+            f"Replace {current} on channel “{self.code}” with {local}?",
             "The tills load the new model on their next start. The old one is kept on the "
             "server and can be restored.",
         )
@@ -92,9 +98,9 @@ class ShopPlace:
     def rollback_question(
         self, chosen: ModelVersion, current: ModelVersion | None
     ) -> tuple[str, str]:
+        again, now = two_versions(chosen, current)
         return (
-            f"Serve {describe_version(chosen)} on channel “{self.code}” again, instead of "
-            f"{describe_version(current)}?",
+            f"Serve {again} on channel “{self.code}” again, instead of {now}?",
             "The tills load it on their next start. The model served now is kept on the "
             "server and can be served again.",
         )
@@ -142,7 +148,7 @@ class FolderPlace:
             text += " Choose an earlier one to serve it again:"
         return text
 
-    def publish_question(self, local: str, current: Mapping[str, Any] | None) -> tuple[str, str]:
+    def publish_question(self, local: str, current: str | None) -> tuple[str, str]:
         where = f"channel {self.channel} in the folder {self.root}"
         if current is None:
             return (
@@ -150,7 +156,7 @@ class FolderPlace:
                 "The tills that read this folder load it on their next start.",
             )
         return (
-            f"Replace {describe_model(dict(current))} on {where} with {local}?",
+            f"Replace {current} on {where} with {local}?",
             "The tills that read this folder load the new model on their next start. The "
             "old one is kept in the folder and can be served again.",
         )
@@ -168,9 +174,10 @@ class FolderPlace:
     def rollback_question(
         self, chosen: ModelVersion, current: ModelVersion | None
     ) -> tuple[str, str]:
+        again, now = two_versions(chosen, current)
         return (
-            f"Serve {describe_version(chosen)} on channel {self.channel} in the folder "
-            f"{self.root} again, instead of {describe_version(current)}?",
+            f"Serve {again} on channel {self.channel} in the folder {self.root} again, "
+            f"instead of {now}?",
             "The tills that read this folder load it on their next start. The model served "
             "now stays in the folder and can be served again.",
         )
