@@ -335,3 +335,29 @@ def test_two_versions_of_the_same_minute_are_told_apart_in_the_questions(tmp_pat
     text, _ = FolderPlace(tmp_path, "1").rollback_question(a, b)
     again, now = text.split(" again, instead of ")
     assert ":01" in again and ":42" in now, text
+
+
+def test_the_publish_screen_reads_the_folder_again_when_shown(qtbot, window, tm_export, tmp_path):
+    """A `rollback --to-folder` on the command line while the app was open: the app went
+    on marking the old version "serving now" until the folder was chosen again."""
+    from app.core.folder_publish import folder_status, publish_to_folder, rollback_folder
+
+    a = fake_model(tmp_path / "a", tm_export, LABELS, channelId="1")
+    b = fake_model(
+        tmp_path / "b", tm_export, LABELS, channelId="1", trainedAt="2026-11-28T10:00:00Z"
+    )
+    assets = tmp_path / "assets"
+    first = publish_to_folder(a, assets).version
+    publish_to_folder(b, assets)
+    pub = window.publish
+    window.session.set_model_dir(b)
+    pub.set_publish_folder(assets)
+    window.show_screen("publish")
+    table = pub.folder_versions
+    qtbot.waitUntil(lambda: table.rowCount() == 2 and table.item(0, 5).text() == "serving now")
+    window.show_screen("model")
+    rollback_folder(assets, "1", first)  # the command line, meanwhile
+    assert folder_status(assets, "1")["current"]["version"] == first
+    window.show_screen("publish")
+    qtbot.waitUntil(lambda: table.item(1, 5).text() == "serving now", timeout=10000)
+    assert table.item(0, 5).text() == ""

@@ -15,6 +15,7 @@ from threading import Event
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -222,6 +223,15 @@ class PublishScreen(QWidget):
         s.save()
         self.folder_label.setText(str(folder))
         self.load_folder_status()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Shown again: the local files and the folder are read anew (a CLI ``train``,
+        ``publish`` or ``rollback`` meanwhile left both described as before)."""
+        super().showEvent(event)
+        if not (self.folder.busy or self.shop.busy):
+            self.refresh()
+            if self.session.settings.publish_folder:
+                self.load_folder_status()
 
     def load_folder_status(self) -> Task | None:
         place = self._folder_place()
