@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import fingerprint, paths
 from .errors import ExitCode, ModelFilesError, TrainerError
+from .model_format import WEIGHTS_SHA256
 from .progress import Phase, Progress, ProgressHook
 from .sources import ShopSource, Source, listed_catalogue
 from .till_review import TillUse, till_photo_use
 from .timestamps import age_words, parse_utc
-from .wording import upper_first
+from .wording import taught_products, upper_first
 
 if TYPE_CHECKING:
     from .shop import ShopClient
@@ -139,7 +140,19 @@ class CatalogueState:
     def describe_local(self, now: dt.datetime | None = None) -> str:
         if self.local_metadata is None or self.local is None:
             return "No model trained on this computer yet."
-        return _describe(self.local, self.local_metadata, "the model on this computer", now)
+        line = _describe(self.local, self.local_metadata, "the model on this computer", now)
+        ours = self.local_metadata.get(WEIGHTS_SHA256)
+        served = (self.served_metadata or {}).get(WEIGHTS_SHA256)
+        if not ours or ours == served or self.served_metadata is None:
+            return line
+        # "up to date" twice read as if the shop served it (a model taught since did not)
+        taught = taught_products(self.local_metadata)
+        corrections = (
+            f" (with corrections of {taught} product{'s' * (taught != 1)} taught at the counter)"
+            if taught
+            else ""
+        )
+        return f"{line} It is not the model your shop serves{corrections}: `publish` serves it."
 
 
 def _describe(

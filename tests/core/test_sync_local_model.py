@@ -23,3 +23,37 @@ def test_a_model_trained_for_another_channel_id_is_not_this_channels(
     assert local_metadata(Source.shop("https://shop.example", "kiosk", "9"))["channelId"] == "9"
     fake_model(again.model_dir(), tm_export, LABELS, channelId="10")
     assert local_metadata(again)["channelId"] == "10"
+
+
+def test_status_says_when_the_local_model_is_not_the_served_one() -> None:
+    """After a `teach`, `status` said "up to date" of both models, as if the shop served
+    the corrections."""
+    from app.core import fingerprint
+    from app.core.sync import CatalogueState
+
+    fp = {"1": ["file:a"], "2": ["file:b"]}
+    served = {
+        "trainedAt": "2026-12-07T05:19:36Z",
+        "catalogFingerprint": fingerprint.to_metadata(fp),
+        "weightsSha256": "a",
+    }
+    local = {**served, "weightsSha256": "b", "taught": {"photos": 2, "products": {"2": 2}}}
+
+    def state(local_meta: dict) -> CatalogueState:
+        return CatalogueState(
+            Source.shop("https://shop.example", "kiosk", "3"),
+            fp,
+            {},
+            None,
+            served,
+            fingerprint.compare_with(fp, None, served),
+            local_meta,
+            fingerprint.compare_with(fp, None, local_meta),
+        )
+
+    said = state(local).describe_local()
+    assert said.endswith(
+        "is up to date. It is not the model your shop serves (with corrections of 1 product "
+        "taught at the counter): `publish` serves it."
+    ), said
+    assert state(dict(served)).describe_local().endswith("is up to date.")
