@@ -302,6 +302,11 @@ def test_cli_teach(cli: Cli, trained, grocery: Path, base_weights: Path, tmp_pat
     assert f"the first photo was {top}, now {other}" in ok.stdout
     assert f"{dark}: refused: {TOO_DARK}" in ok.stderr
     assert json.loads((model_dir / "metadata.json").read_text())["taught"]["photos"] == 1
+    shown = cli.run("inspect", str(model_dir))  # it said nothing of the corrections
+    assert (
+        shown.returncode == 0
+        and f"taught: {{'photos': 1, 'products': {{'{other}': 1}}" in shown.stdout
+    )
 
     assert "The photos are not kept" in ok.stdout  # not "Train or sync runs it": they
     # did not, nothing stored them (and sync said "up to date")

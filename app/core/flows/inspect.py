@@ -30,6 +30,7 @@ SHOWN_FIELDS = (
     "acceptPrecision",
     "acceptCoverage",
     "counterFrames",
+    "taught",  # corrections at the counter since the training: not in the served model?
     "modelName",
     "timeStamp",
 )
