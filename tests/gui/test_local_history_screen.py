@@ -157,3 +157,24 @@ def test_without_earlier_models_the_box_says_what_will_be_kept(
     qtbot.waitUntil(lambda: screen.earlier_box.isVisible(), timeout=20000)
     assert screen.earlier_hint.text().startswith("No earlier models yet. Each training keeps")
     assert not screen.earlier_table.isVisible()
+
+
+def test_the_model_screen_reads_the_model_again_when_a_command_replaced_it(
+    qtbot, window, tm_export, tmp_path
+):
+    """A `train` on the command line while the app was open: the Model screen went on
+    describing the model it had read (and its earlier models without the one replaced)."""
+    model_dir = fake_model(tmp_path / "m", tm_export, LABELS, trainedAt="2026-11-30T10:00:00Z")
+    window.session.set_model_dir(model_dir)
+    window.show_screen("model")
+    screen = window.model
+    qtbot.waitUntil(lambda: screen.metadata.get("trainedAt") == "2026-11-30T10:00:00Z")
+    window.show_screen("products")
+    import time
+
+    time.sleep(0.01)  # a later file time
+    fake_model(model_dir, tm_export, LABELS, trainedAt="2026-12-07T05:21:00Z")  # the command
+    window.show_screen("model")
+    qtbot.waitUntil(
+        lambda: screen.metadata.get("trainedAt") == "2026-12-07T05:21:00Z", timeout=10000
+    )

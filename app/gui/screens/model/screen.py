@@ -13,6 +13,7 @@ from threading import Event
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -60,6 +61,7 @@ class ModelScreen(QWidget):
         self.metadata: dict = {}
         self.published: dict | None = None
         self.load_failed = False  # the open folder is not a usable model
+        self._read_stamp: tuple[int, int] | None = None  # metadata.json as last read
         self.confirm = True  # ask before "Use this one again" (tests answer the box)
         self.confirm_box: Any = None  # the question open now (app.gui.confirm.ask)
         self._opened: Path | None = None  # the local model without a source: the last opened
@@ -223,8 +225,26 @@ class ModelScreen(QWidget):
         if folder:
             self.session.set_model_dir(Path(folder))
 
+    def _stamp(self) -> tuple[int, int] | None:
+        """When the open model's metadata.json last changed (every export writes it)."""
+        folder = self.session.model_dir
+        try:
+            st = (folder / "metadata.json").stat() if folder is not None else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size) if st is not None else None
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Shown again after a CLI ``train``, ``sync`` or ``teach`` of the open model: read
+        anew (it went on describing the model it had read, and offered it to use again)."""
+        super().showEvent(event)
+        if self.session.model_dir is not None and self._stamp() != self._read_stamp:
+            self.load()
+            self.load_earlier()
+
     def load(self) -> None:
         folder = self.session.model_dir
+        self._read_stamp = self._stamp()
         self.model, self.metadata = None, {}
         self.load_failed = False
         self.banner.clear_message()
