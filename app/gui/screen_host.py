@@ -117,8 +117,9 @@ class LazyScreens(QObject):
         from .screens.train import TrainScreen
 
         screen = TrainScreen(self.session, host)
-        screen.inspect_button.clicked.connect(lambda: self.nav.show_screen("model"))
-        screen.publish_button.clicked.connect(lambda: self.nav.show_screen("publish"))
+        for button, key in ((screen.inspect_button, "model"), (screen.publish_button, "publish")):
+            button.clicked.connect(screen.open_result)  # this training's model, first
+            button.clicked.connect(lambda _c=False, k=key: self.nav.show_screen(k))
         screen.product_requested.connect(self.nav.show_product)
         return screen
 

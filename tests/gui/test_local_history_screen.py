@@ -178,3 +178,19 @@ def test_the_model_screen_reads_the_model_again_when_a_command_replaced_it(
     qtbot.waitUntil(
         lambda: screen.metadata.get("trainedAt") == "2026-12-07T05:21:00Z", timeout=10000
     )
+
+
+def test_train_screens_publish_acts_on_its_own_training_not_an_earlier_model_opened(
+    qtbot, window, tm_export, tmp_path
+):
+    """Trained, then an earlier model opened to look at it: the Train screen's Publish…
+    led to a Publish screen set to publish that earlier model."""
+    trained = fake_model(tmp_path / "trained", tm_export, LABELS)
+    earlier = fake_model(tmp_path / "earlier", tm_export, LABELS, trainedAt="2026-11-01T10:00:00Z")
+    window.show_screen("train")
+    train = window.train
+    train.result_dir = trained  # what a finished training sets
+    window.session.set_model_dir(earlier)
+    train.publish_button.click()
+    assert window.current_screen() == "publish"
+    assert window.session.model_dir == trained

@@ -10,6 +10,7 @@ download failed is not "a change" afterwards.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,7 @@ class TrainScreen(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self.result_dir: Path | None = None  # the model this screen's results are of
         self.task: Task | None = None
 
         title = QLabel("Train")
@@ -382,12 +384,19 @@ class TrainScreen(QWidget):
         self.session.set_report(outcome.report)
         self.session.set_result(result)
         self.session.set_model_dir(outcome.model_dir)
+        self.result_dir = outcome.model_dir
         self.show_result(result, outcome.counts)
         self.banner.show_message(
             f"Model saved in {outcome.model_dir} after {format_duration(result.duration_s)}.",
             "ok",
         )
         self.model_ready.emit(outcome.model_dir)
+
+    def open_result(self) -> None:
+        """Its Publish… and Open… act on this training's model: with an earlier model
+        opened since to look at it, Publish… offered to publish that one."""
+        if self.result_dir is not None and self.session.model_dir != self.result_dir:
+            self.session.set_model_dir(self.result_dir)
 
     def show_result(self, result: TrainResult, counts: dict[str, int]) -> None:
         """A training's results (this run's, or read back from its model)."""
