@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import shutil
 import threading
@@ -48,7 +49,8 @@ def accept_fields(r: TrainResult) -> dict[str, Any]:
     if a is None:
         a = Acceptance(UNMEASURED_THRESHOLD, None, None, ACCEPT_TARGET, False, 0)
     return {
-        "acceptThreshold": round(a.threshold, 4),
+        # rounded up: rounded down, photos below the measured threshold were accepted
+        "acceptThreshold": math.ceil(a.threshold * 1e4) / 1e4,
         "acceptPrecision": None if a.precision is None else round(a.precision, 4),
         "acceptCoverage": None if a.coverage is None else round(a.coverage, 4),
         "acceptTarget": a.target,
@@ -266,4 +268,5 @@ def quantization_map(keras_model: Any, quantize: str) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    write_durably(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    write_durably(path, text.encode())  # NaN is no JSON: a till's browser could not read it

@@ -130,11 +130,11 @@ def validate_model_dir(model_dir: Path | str) -> dict[str, Any]:
 
 def _validate(files: dict[str, bytes]) -> dict[str, Any]:
     try:
-        model = parse_json(files["model.json"])
+        model = parse_json(files["model.json"], strict=True)  # as the till's browser reads it
     except BadJson as exc:
         raise ModelFilesError(f"model.json is not valid JSON: {exc}") from None
     try:
-        meta = parse_json(files["metadata.json"])
+        meta = parse_json(files["metadata.json"], strict=True)
     except BadJson as exc:
         raise ModelFilesError(f"metadata.json is not valid JSON: {exc}") from None
     if not isinstance(model, dict) or not isinstance(model.get("modelTopology"), dict):

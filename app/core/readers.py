@@ -138,10 +138,13 @@ def parse_json(
     *,
     max_bytes: int = MAX_JSON_BYTES,
     max_depth: int = MAX_JSON_DEPTH,
+    strict: bool = False,
 ) -> Any:
     """``json.loads`` within limits: :class:`BadJson` for text that is not JSON, is
     longer than ``max_bytes`` or nests deeper than ``max_depth``. Bytes are UTF-8 (a
-    byte-order mark, as Windows editors write one, is allowed)."""
+    byte-order mark, as Windows editors write one, is allowed). ``strict``: NaN and
+    Infinity, which Python reads and a browser's ``JSON.parse`` does not, are refused
+    (the model files a till loads)."""
     if len(data) > max_bytes:
         raise BadJson(f"larger than {_size(max_bytes)}")
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -155,11 +158,15 @@ def parse_json(
     if depth > max_depth:
         raise BadJson(f"nested deeper than {max_depth} levels")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json if strict else None)
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise BadJson(f"nested deeper than {max_depth} levels") from None
     except ValueError as exc:
         raise BadJson(str(exc)) from None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON: a browser cannot read it")
 
 
 def read_json(path: Path | str, *, max_bytes: int = MAX_JSON_BYTES) -> Any:

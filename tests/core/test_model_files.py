@@ -103,7 +103,7 @@ def test_non_finite_float16_and_quantisation_are_refused(ours: Path) -> None:
     entries[3]["quantization"]["scale"] = float("nan")
     (ours / "model.json").write_text(json.dumps(model))
     write_weights(ours, b"\x01" * n, rehash=True)
-    with pytest.raises(ModelFilesError, match="not finite numbers"):
+    with pytest.raises(ModelFilesError, match="NaN is not JSON"):  # as a browser reads it
         read_model_files(ours)
 
 
@@ -214,3 +214,32 @@ def test_names_and_input_size_must_fit_the_model(tmp_path: Path, tm_export: Path
             validate_model_dir(d)
     (d / "metadata.json").write_text(json.dumps({"labels": labels, "labelNames": list("abcde")}))
     assert validate_model_dir(d)["labelNames"] == list("abcde")
+
+
+def test_nan_in_metadata_is_refused_as_a_browser_would(tmp_path: Path, tm_export: Path) -> None:
+    """Python reads ``NaN`` in JSON, a till's browser does not (``JSON.parse`` throws): a
+    model whose metadata.json held one passed inspect and publish to a folder, and no
+    till could load it."""
+    import shutil
+
+    d = tmp_path / "m"
+    d.mkdir()
+    for name in ("model.json", "weights.bin"):
+        shutil.copy(tm_export / name, d / name)
+    (d / "metadata.json").write_text('{"labels": ["1","2","3","4","5"], "acceptThreshold": NaN}')
+    with pytest.raises(ModelFilesError, match="NaN is not JSON: a browser cannot read it"):
+        validate_model_dir(d)
+
+
+def test_the_exported_threshold_is_rounded_up_never_down() -> None:
+    """0.91234 was exported as 0.9123, so a photo at 0.91231 the threshold had excluded
+    from its precision was added by the till."""
+    from model_standins import train_result
+
+    from app.core.export import accept_fields
+    from app.core.model import Acceptance
+
+    r = train_result(accept=Acceptance(0.91234, 0.95, 0.3, 0.95, True, 100))
+    assert accept_fields(r)["acceptThreshold"] == 0.9124
+    r = train_result(accept=Acceptance(1.01, None, 0.0, 0.95, True, 100))
+    assert accept_fields(r)["acceptThreshold"] == 1.01
