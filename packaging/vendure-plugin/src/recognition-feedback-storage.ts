@@ -24,7 +24,11 @@ const ID_RE = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
 /** Channel ids as encoded by Vendure's id strategies (numbers, uuids, "T_1"...). */
 const CHANNEL_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const STATS_FILE = 'stats.json';
-/** Day buckets kept in stats.json (versions × days); the oldest days go first. */
+/**
+ * Day buckets kept in stats.json (versions × days). Past it the buckets with the fewest
+ * photos go first, the oldest of those first: by age alone a till sending made-up
+ * versions, one photo each, pushed every real version's history out.
+ */
 const MAX_STAT_BUCKETS = 5000;
 
 export interface FeedbackLimits {
@@ -274,6 +278,28 @@ interface StatBucket {
 /** version -> UTC day (YYYY-MM-DD) -> counters */
 type StatsTable = Record<string, Record<string, StatBucket>>;
 
+/**
+ * A table keyed by what a till sends (a model version, a day): without a prototype,
+ * so a version named `__proto__` or `constructor` is a key like any other. On a plain
+ * object `table["__proto__"] ??= {}` returned Object.prototype, the day's counter was
+ * written onto it, and every later database query of the process failed.
+ */
+function keyed<T>(from?: Record<string, T>): Record<string, T> {
+    const out: Record<string, T> = Object.create(null);
+    if (from && typeof from === 'object') for (const [k, v] of Object.entries(from)) out[k] = v;
+    return out;
+}
+
+/** stats.json as read back: every level without a prototype (see `keyed`). */
+function statsTable(raw: unknown): StatsTable {
+    const out: StatsTable = keyed();
+    if (!raw || typeof raw !== 'object') return out;
+    for (const [version, days] of Object.entries(raw as Record<string, unknown>)) {
+        if (days && typeof days === 'object') out[version] = keyed(days as Record<string, StatBucket>);
+    }
+    return out;
+}
+
 interface ChannelState {
     /** Ids, oldest first. */
     order: string[];
@@ -345,7 +371,7 @@ export class FeedbackStorage {
         });
         const jpgs = new Set(names.filter(n => n.endsWith('.jpg')).map(n => n.slice(0, -4)));
         const jsons = new Set(names.filter(n => n.endsWith('.json')).map(n => n.slice(0, -5)));
-        const state: ChannelState = { order: [], entries: new Map(), byRef: new Map(), totalBytes: 0, stats: {}, lastMs: 0 };
+        const state: ChannelState = { order: [], entries: new Map(), byRef: new Map(), totalBytes: 0, stats: keyed(), lastMs: 0 };
         for (const id of [...jsons].sort()) {
             if (!isFeedbackId(id) || !jpgs.has(id)) {
                 await fs.rm(path.join(frames, `${id}.json`), { force: true });
@@ -374,7 +400,7 @@ export class FeedbackStorage {
         if (statsText) {
             try {
                 const parsed = JSON.parse(statsText);
-                if (parsed && typeof parsed.versions === 'object') state.stats = parsed.versions;
+                if (parsed && typeof parsed.versions === 'object') state.stats = statsTable(parsed.versions);
             } catch {
                 // a damaged stats file (a crash mid-write cannot cause one: it is renamed in)
             }
@@ -546,7 +572,7 @@ export class FeedbackStorage {
 
 function count(table: StatsTable, r: FeedbackRecord): void {
     const day = r.receivedAt.slice(0, 10);
-    const days = (table[r.modelVersion] ??= {});
+    const days = (table[r.modelVersion] ??= keyed());
     const b = (days[day] ??= { photos: 0, top1: 0, top3: 0, confidenceSum: 0, corrections: 0, first: r.receivedAt, last: r.receivedAt });
     const top = r.predictions[0];
     const top1 = top?.productId === r.productId;
@@ -556,10 +582,12 @@ function count(table: StatsTable, r: FeedbackRecord): void {
     if (!top1) b.corrections++;
     b.confidenceSum += top?.probability ?? 0;
     b.last = r.receivedAt;
-    // bounded: drop the oldest day buckets of any version beyond MAX_STAT_BUCKETS
-    const all = Object.entries(table).flatMap(([v, d]) => Object.keys(d).map(k => [k, v] as const));
+    // bounded: past MAX_STAT_BUCKETS the smallest buckets go, the oldest of them first
+    const all = Object.entries(table).flatMap(([v, d]) =>
+        Object.entries(d).map(([k, bucket]) => [k, v, bucket.photos] as const),
+    );
     if (all.length > MAX_STAT_BUCKETS) {
-        all.sort((a, z) => (a[0] < z[0] ? -1 : a[0] > z[0] ? 1 : 0));
+        all.sort((a, z) => a[2] - z[2] || (a[0] < z[0] ? -1 : a[0] > z[0] ? 1 : 0));
         for (const [k, v] of all.slice(0, all.length - MAX_STAT_BUCKETS)) {
             delete table[v][k];
             if (!Object.keys(table[v]).length) delete table[v];

@@ -552,3 +552,24 @@ def test_feedback_folder_inside_the_asset_folder_refuses_to_start(tmp_path: Path
         assert not (tmp_path / "assets" / "till").exists()
     finally:
         stop_server(proc)
+
+
+def test_a_version_named_like_an_object_property_is_a_version_like_any_other(
+    vendure: VendureServer,
+) -> None:
+    """A till holding only SubmitRecognitionFeedback sent ``modelVersion: "__proto__"``:
+    its day's counter was written onto Object.prototype, and every later query of the
+    whole server failed ("Maximum call stack size exceeded") until a restart."""
+    api, ch = add_channel(vendure, "fb-proto")
+    product = api.create_product("Proto", [])
+    admin = (vendure.admin_user, vendure.admin_password)
+    token = login_token(vendure, admin)
+    names = ("__proto__", "constructor", "toString", VA)
+    for seed, version in enumerate(names):
+        sent = submit(vendure, token, ch, jpeg(seed=seed), line(product, [(product, 0.9)], version))
+        assert sent.get("data"), sent
+    client = ShopClient(vendure.url)  # a new login: the Admin API still answers
+    client.login(*admin)
+    client.select_channel(ch.code)
+    assert {s.model_version: s.photos for s in feedback_stats(client)} == dict.fromkeys(names, 1)
+    assert len(list_feedback(client).items) == len(names)
