@@ -832,6 +832,35 @@ def test_labels_must_match_the_outputs_one_to_one(
     assert served(vendure, channel) == good
 
 
+def test_the_fields_the_pos_acts_on_are_checked(
+    vendure: VendureServer, admin: AdminApi, channel: SeededChannel, tm_export: Path
+) -> None:
+    """Stored and served as they were: ``acceptThreshold: -5`` (every product added
+    without asking), ``"0.9"`` (a string), ``imageSize`` of a million or -1, a label of
+    5,000 characters (the till's photos then refused every prediction)."""
+    good = make_files(tm_export, channel.id, "fields-good")
+    publish(vendure, admin, channel, good)
+    for i, (change, says) in enumerate(
+        (
+            ({"acceptThreshold": -5}, '"acceptThreshold" must be a number from 0 to 1'),
+            ({"acceptThreshold": "0.9"}, '"acceptThreshold" must be a number from 0 to 1'),
+            ({"acceptThreshold": 1.5}, '"acceptThreshold" must be a number from 0 to 1'),
+            ({"imageSize": 1_000_000}, '"imageSize" must be a whole number of pixels'),
+            ({"imageSize": -1}, '"imageSize" must be a whole number of pixels'),
+            ({"labels": ["1", "2", "3", "4", "x" * 5000]}, "longer than 64 characters"),
+        )
+    ):
+        bad = make_files(tm_export, channel.id, f"fields-{i}")
+        meta = {**json.loads(bad["metadata.json"]), **change}
+        reply = upload(vendure, admin, channel, {**bad, "metadata.json": json.dumps(meta).encode()})
+        assert says in rejection(reply), change
+    assert served(vendure, channel) == good
+    for fine in ({"acceptThreshold": 1.01}, {"acceptThreshold": None}, {"acceptThreshold": 0.9}):
+        ok = make_files(tm_export, channel.id, f"fields-ok-{fine['acceptThreshold']}")
+        meta = {**json.loads(ok["metadata.json"]), **fine}
+        publish(vendure, admin, channel, {**ok, "metadata.json": json.dumps(meta).encode()})
+
+
 def test_deeply_nested_metadata_is_refused_and_status_keeps_working(
     vendure: VendureServer, admin: AdminApi, channel: SeededChannel, tm_export: Path
 ) -> None:

@@ -266,7 +266,7 @@ def download_image(
             return body
     raise FeedbackImageDamaged(
         f"The photo {item.id} arrived damaged twice ({len(body)} bytes that do not match the "
-        "checksum the till sent): it is damaged on the server."
+        "checksum the server recorded when it arrived): it is damaged on the server."
     )
 
 

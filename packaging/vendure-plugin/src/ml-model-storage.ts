@@ -25,6 +25,8 @@ export const MANIFEST_FILE = 'manifest.json';
 
 /** A version name: UTC timestamp to the millisecond plus randomness, sortable by age. */
 const VERSION_RE = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
+/** A label is a product id: the till's photos refuse longer ids (PRODUCT_ID_MAX there). */
+const MAX_LABEL_CHARS = 64;
 /** Channel ids as encoded by Vendure's id strategies (numbers, uuids, "T_1"...). */
 const CHANNEL_RE = /^[A-Za-z0-9_-]{1,64}$/;
 /** An upload temp folder whose newest file is older than this is left over from a crash. */
@@ -504,6 +506,28 @@ export class ModelStorage {
         const labels = metadata.labels;
         if (!Array.isArray(labels) || labels.length === 0 || !labels.every(l => typeof l === 'string' && l !== '')) {
             throw new ModelRejected('metadata.json must list the product ids as a non-empty "labels" array of strings.');
+        }
+        const long = labels.find(l => l.length > MAX_LABEL_CHARS);
+        if (long !== undefined) {
+            throw new ModelRejected(
+                `metadata.json label "${long.slice(0, 20)}…" is longer than ${MAX_LABEL_CHARS} characters: not a product id.`,
+            );
+        }
+        // what the POS acts on: a threshold of -5 added every product without asking, an
+        // imageSize of a million drew a canvas no till could
+        const threshold = metadata.acceptThreshold;
+        if (
+            threshold !== undefined &&
+            threshold !== null &&
+            !(typeof threshold === 'number' && ((threshold >= 0 && threshold <= 1) || threshold === 1.01))
+        ) {
+            throw new ModelRejected(
+                'metadata.json "acceptThreshold" must be a number from 0 to 1, or 1.01 (the till never adds by itself).',
+            );
+        }
+        const side = metadata.imageSize;
+        if (side !== undefined && !(Number.isInteger(side) && side >= 32 && side <= 1024)) {
+            throw new ModelRejected('metadata.json "imageSize" must be a whole number of pixels from 32 to 1024.');
         }
         const twice = labels.find((l, i) => labels.indexOf(l) !== i);
         if (twice !== undefined) {
