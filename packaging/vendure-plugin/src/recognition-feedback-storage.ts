@@ -204,13 +204,14 @@ export function inspectJpeg(buf: Buffer, limits: Pick<FeedbackLimits, 'minImageS
     const truncated = () => new FeedbackRejected('TRUNCATED', 'The JPEG is cut off or damaged (it does not end properly).');
     let pos = 2;
     let size: { width: number; height: number } | null = null;
+    let scanned = false; // a header and an end with no scan between is a JPEG without pixels
     while (pos < buf.length) {
         if (buf[pos] !== 0xff) throw truncated();
         while (pos < buf.length && buf[pos] === 0xff) pos++; // fill bytes
         if (pos >= buf.length) throw truncated();
         const marker = buf[pos++];
         if (marker === 0xd9) {
-            if (!size) throw truncated(); // an end before any image
+            if (!size || !scanned) throw truncated(); // an end before any image
             return size;
         }
         if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue; // no length
@@ -241,6 +242,7 @@ export function inspectJpeg(buf: Buffer, limits: Pick<FeedbackLimits, 'minImageS
         pos += length;
         if (marker === 0xda) {
             if (!size) throw truncated(); // a scan before the frame header
+            scanned = true;
             // entropy-coded data: runs until a marker other than a stuffed 0xFF00 or a restart
             for (;;) {
                 const ff = buf.indexOf(0xff, pos);

@@ -308,6 +308,12 @@ def test_cursor_pages_through_everything_once(till: Till, sent: Sent) -> None:
 # ------------------------------------------------------------------ refusals
 
 
+def sof_of(jpeg_bytes: bytes) -> bytes:
+    """The frame-header segment (SOF0) of a JPEG, marker and length included."""
+    at = jpeg_bytes.index(b"\xff\xc0")
+    return jpeg_bytes[at : at + 2 + int.from_bytes(jpeg_bytes[at + 2 : at + 4], "big")]
+
+
 @pytest.mark.parametrize(
     "case",
     [
@@ -316,6 +322,7 @@ def test_cursor_pages_through_everything_once(till: Till, sent: Sent) -> None:
         "20-mb-body",
         "30000x30000-header",
         "truncated",
+        "no-scan",
         "unknown-product",
         "other-channels-product",
         "deleted-product",
@@ -338,6 +345,8 @@ def test_bad_input_gets_one_clear_error_and_stores_nothing(till: Till, case: str
         "20-mb-body": ("TOO_LARGE", image[:-2] + bytes(20 * 1024 * 1024), good),
         "30000x30000-header": ("BAD_DIMENSIONS", bytes(header), good),
         "truncated": ("TRUNCATED", image[: len(image) * 2 // 3], good),
+        # a frame header, then the end: 23 bytes listed as a 224×224 photo
+        "no-scan": ("TRUNCATED", bytes(header[:2]) + sof_of(image) + b"\xff\xd9", good),
         "unknown-product": ("UNKNOWN_PRODUCT", image, line("987654", [(product, 0.9)])),
         "other-channels-product": (
             "UNKNOWN_PRODUCT",
