@@ -16,12 +16,11 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from mounts import mounted
 from PIL import Image
 
 from app.core.outdir import TMP_TAG, expected_export_bytes
@@ -128,24 +127,6 @@ def assert_one_error(p: subprocess.CompletedProcess[str], *expect: str) -> str:
 def no_library_warnings(stderr: str) -> None:
     for text in LIBRARY_WARNINGS:
         assert text not in stderr, stderr
-
-
-@contextmanager
-def mounted(target: Path, *mount_args: str) -> Iterator[None]:
-    """``mount … target`` for the block; skips locally (fails in CI) where not allowed."""
-    target.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["mount", *mount_args, str(target)], capture_output=True, text=True)
-    if r.returncode != 0:
-        msg = f"cannot mount ({' '.join(mount_args)}): {r.stderr.strip()} (needs root)"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", str(target)], capture_output=True)
-        if os.path.ismount(target):
-            subprocess.run(["umount", "-l", str(target)], capture_output=True)
 
 
 # --- fixtures -------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from mounts import mounted
 from PIL import Image
-from test_cli_faults import assert_one_error, mounted
+from test_cli_faults import assert_one_error
 
 if TYPE_CHECKING:
     from conftest import Cli

@@ -341,16 +341,24 @@ def create_channel(server: VendureServer, api: AdminApi, code: str, zone: str) -
     return ch
 
 
-def seed(server: VendureServer) -> None:
-    """Channels, products with real photos, roles and users — all through the Admin API."""
-    api = server.admin()
+def a_zone(api: AdminApi) -> str:
+    """A zone channels can default to: the first one, made (Kenya) on a fresh server."""
+    zones = api.gql("{ zones { items { id } } }")["zones"]["items"]
+    if zones:
+        return zones[0]["id"]
     country = api.gql(
         'mutation{createCountry(input:{code:"KE",enabled:true,'
         'translations:[{languageCode:en,name:"Kenya"}]}){id}}'
     )["createCountry"]["id"]
-    zone = api.gql(
+    return api.gql(
         'mutation($m:[ID!]){createZone(input:{name:"Kenya",memberIds:$m}){id}}', {"m": [country]}
     )["createZone"]["id"]
+
+
+def seed(server: VendureServer) -> None:
+    """Channels, products with real photos, roles and users — all through the Admin API."""
+    api = server.admin()
+    zone = a_zone(api)
 
     def channel(code: str) -> SeededChannel:
         return create_channel(server, api, code, zone)
@@ -428,8 +436,7 @@ def seed(server: VendureServer) -> None:
 def add_channel(server: VendureServer, code: str) -> tuple[AdminApi, SeededChannel]:
     """One more channel on a seeded server; the returned API client works in it."""
     api = server.admin()
-    zone = api.gql("{ zones { items { id } } }")["zones"]["items"][0]["id"]
-    ch = create_channel(server, api, code, zone)
+    ch = create_channel(server, api, code, a_zone(api))
     api.channel_token = ch.token
     return api, ch
 

@@ -442,7 +442,22 @@ export class FeedbackStorage {
                 height: size.height,
                 sha256: createHash('sha256').update(image).digest('hex'),
             };
-            // room first, oldest first: the folder never holds more than the quota
+            await fs.mkdir(frames, { recursive: true, mode: 0o700 });
+            await fs.mkdir(path.join(dir, '.tmp'), { recursive: true, mode: 0o700 });
+            const tmpJpg = path.join(dir, '.tmp', `${id}.jpg`);
+            const tmpJson = path.join(dir, '.tmp', `${id}.json`);
+            const clean = async () => {
+                await fs.rm(tmpJpg, { force: true }).catch(() => undefined);
+                await fs.rm(tmpJson, { force: true }).catch(() => undefined);
+            };
+            try {  // written first: a full disk dropped older frames for one never stored
+                await fs.writeFile(tmpJpg, image, { mode: 0o600, flag: 'wx' });
+                await fs.writeFile(tmpJson, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
+            } catch (e) {
+                await clean();
+                throw e;
+            }
+            // then room, oldest first: the folder never holds more than the quota
             let dropped = 0;
             while (
                 state.order.length > 0 &&
@@ -451,18 +466,11 @@ export class FeedbackStorage {
                 await this.forget(state, frames, state.order[0]);
                 dropped++;
             }
-            await fs.mkdir(frames, { recursive: true, mode: 0o700 });
-            await fs.mkdir(path.join(dir, '.tmp'), { recursive: true, mode: 0o700 });
-            const tmpJpg = path.join(dir, '.tmp', `${id}.jpg`);
-            const tmpJson = path.join(dir, '.tmp', `${id}.json`);
             try {
-                await fs.writeFile(tmpJpg, image, { mode: 0o600, flag: 'wx' });
-                await fs.writeFile(tmpJson, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
                 await fs.rename(tmpJpg, path.join(frames, `${id}.jpg`));
                 await fs.rename(tmpJson, path.join(frames, `${id}.json`)); // the commit point
             } catch (e) {
-                await fs.rm(tmpJpg, { force: true }).catch(() => undefined);
-                await fs.rm(tmpJson, { force: true }).catch(() => undefined);
+                await clean();
                 await removeFrame(frames, id).catch(() => undefined);
                 throw e;
             }

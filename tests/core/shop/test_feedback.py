@@ -582,3 +582,42 @@ def test_a_version_named_like_an_object_property_is_a_version_like_any_other(
     client.select_channel(ch.code)
     assert {s.model_version: s.photos for s in feedback_stats(client)} == dict.fromkeys(names, 1)
     assert len(list_feedback(client).items) == len(names)
+
+
+def test_a_frame_that_a_full_disk_refuses_drops_no_older_frame(tmp_path: Path) -> None:
+    """The quota made room first (deleting the oldest frame), then the write failed on
+    the full disk: one frame fewer for a frame never stored."""
+    from mounts import mounted
+
+    disk = tmp_path / "disk"
+    with mounted(disk, "-t", "tmpfs", "-o", "size=1m", "tmpfs"):
+        build_server()
+        (tmp_path / "srv").mkdir()
+        proc, server = start_server(
+            tmp_path / "srv",
+            extra_env={"ML_FEEDBACK_DIR": str(disk / "till"), "ML_FEEDBACK_MAX_PER_CHANNEL": "3"},
+        )
+        try:
+            api, ch = add_channel(server, "fb-full")
+            product = api.create_product("Full", [])
+            token = login_token(server, (server.admin_user, server.admin_password))
+            kept = []
+            for seed in range(3):
+                sent = submit(server, token, ch, jpeg(seed=seed), line(product, [(product, 0.9)]))
+                kept.append(sent["data"]["submitRecognitionFeedback"]["id"])
+            filler = disk / "filler"
+            with filler.open("wb") as f:  # the disk fills up
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                except OSError:
+                    pass
+            # larger than the oldest frame: the room that frame left does not hold it
+            refused = submit(server, token, ch, jpeg(600, seed=9), line(product, [(product, 0.9)]))
+            assert "errors" in refused, refused
+            client = ShopClient(server.url)
+            client.login(server.admin_user, server.admin_password)
+            client.select_channel(ch.code)
+            assert [i.id for i in list_feedback(client).items] == kept  # all three kept
+        finally:
+            stop_server(proc)
