@@ -42,12 +42,19 @@ PREPROCESSING = {
 }
 
 
-def accept_fields(r: TrainResult) -> dict[str, Any]:
+NEVER = 1.01  # an acceptThreshold above any probability: the till always asks
+
+
+def accept_fields(r: TrainResult, quantize: str = "none") -> dict[str, Any]:
     """``acceptThreshold`` and what it rests on: the POS adds the top product by itself
-    when its probability is at least the threshold, and shows the top three below it."""
+    when its probability is at least the threshold, and shows the top three below it.
+    A uint8 export never adds by itself: the threshold is measured on the float model,
+    and uint8 weights moved its probabilities by up to 0.3 (an orange "Tomato" at 0.6)."""
     a = r.accept
     if a is None:
         a = Acceptance(UNMEASURED_THRESHOLD, None, None, ACCEPT_TARGET, False, 0)
+    if quantize == "uint8":
+        a = Acceptance(NEVER, None, None, a.target, False, a.photos)
     return {
         # rounded up: rounded down, photos below the measured threshold were accepted
         "acceptThreshold": math.ceil(a.threshold * 1e4) / 1e4,
@@ -104,7 +111,7 @@ def build_metadata(model: TrainedModel, channel_id: str, quantize: str) -> dict[
         "productStandings": {s.product: s.to_json() for s in r.standings},
         "photographFirst": [s.product for s in r.standings if s.gain > 0],
         # when the POS may add the top product without asking (app.core.calibration)
-        **accept_fields(r),
+        **accept_fields(r, quantize),
         "trainer": {"name": TRAINER_NAME, "version": __version__},
     }
 
