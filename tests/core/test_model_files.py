@@ -248,9 +248,10 @@ def test_the_exported_threshold_is_rounded_up_never_down() -> None:
 def test_a_uint8_export_never_adds_by_itself() -> None:
     """The threshold is measured on the float model; a uint8 export kept it while its
     probabilities moved by up to 0.3 (every orange frame "Tomato" at 0.52-0.64)."""
+    from model_standins import train_result
+
     from app.core.export import accept_fields
     from app.core.model import Acceptance
-    from model_standins import train_result
 
     r = train_result(accept=Acceptance(0.61, 0.96, 0.4, 0.95, True, 100))
     assert accept_fields(r, "float16")["acceptThreshold"] == 0.61
