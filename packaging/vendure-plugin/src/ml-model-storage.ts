@@ -25,6 +25,8 @@ export const MANIFEST_FILE = 'manifest.json';
 
 /** A version name: UTC timestamp to the millisecond plus randomness, sortable by age. */
 const VERSION_RE = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
+/** The version of a plain `latest/` folder (the MVP layout), as `resolveLegacy` names it. */
+const LEGACY_RE = /^legacy-\d{1,16}-\d{1,12}$/;
 /** A label is a product id: the till's photos refuse longer ids (PRODUCT_ID_MAX there). */
 const MAX_LABEL_CHARS = 64;
 /** Channel ids as encoded by Vendure's id strategies (numbers, uuids, "T_1"...). */
@@ -386,6 +388,7 @@ export class ModelStorage {
         if (!isValidChannelDir(channelId) || !isModelFile(file)) return null;
         const dir = path.join(this.root, channelId);
         const immutable = pinned !== null;
+        if (pinned !== null && LEGACY_RE.test(pinned)) return this.resolveLegacy(dir, file, pinned);
         if (immutable && !isValidVersion(pinned)) return null;
         const version = immutable ? pinned : await this.currentVersion(channelId);
         if (version) {
@@ -402,13 +405,25 @@ export class ModelStorage {
             return { path: path.join(vdir, file), version, etag, immutable };
         }
         if (immutable) return null;
-        // MVP layout (a plain `latest/` folder, before the first publish through this plugin)
-        const legacy = path.join(dir, 'latest', file);
+        return this.resolveLegacy(dir, file, null);
+    }
+
+    /**
+     * MVP layout: a plain `latest/` folder (before the first publish through this plugin,
+     * or copied in by hand). Its version is one tag for all three files, from its
+     * metadata.json, and `/v/<tag>/` serves them while that tag is current: a tag per
+     * file, unknown under `/v/`, sent a POS following the README's recipe round for ever.
+     */
+    private async resolveLegacy(dir: string, file: string, pinned: string | null): Promise<ServedFile | null> {
         const st = await fs.lstat(path.join(dir, 'latest')).catch(() => null);
-        const fst = st?.isDirectory() ? await fs.stat(legacy).catch(() => null) : null;
-        if (!fst?.isFile()) return null;
-        const tag = `legacy-${Math.floor(fst.mtimeMs)}-${fst.size}`;
-        return { path: legacy, version: tag, etag: `"${tag}"`, immutable: false };
+        if (!st?.isDirectory()) return null;
+        const meta = await fs.stat(path.join(dir, 'latest', 'metadata.json')).catch(() => null);
+        const fst = await fs.stat(path.join(dir, 'latest', file)).catch(() => null);
+        if (!meta?.isFile() || !fst?.isFile()) return null;
+        const tag = `legacy-${Math.floor(meta.mtimeMs)}-${meta.size}`;
+        if (pinned !== null && pinned !== tag) return null; // replaced since: start again
+        const etag = `"${tag}-${Math.floor(fst.mtimeMs)}-${fst.size}"`;
+        return { path: path.join(dir, 'latest', file), version: tag, etag, immutable: false };
     }
 
     /** The manifest of a stored version; versions stored before manifests existed get one now. */

@@ -1181,6 +1181,15 @@ def test_mvp_layout_is_served_then_migrated(
     assert not root.exists()
     shutil.copytree(old, root / "latest")
     assert served(vendure, "legacy") == local(old)
+    # the README's recipe: one version for the three files, then each of them under it
+    # (a tag per file, unknown under v/, sent a POS round the recipe for ever)
+    base = f"{vendure.url}/assets/ml-models/{c.channel.id}"
+    tag = requests.get(f"{base}/latest/metadata.json", timeout=10).headers["X-Ml-Model-Version"]
+    for name in ("model.json", "weights.bin", "metadata.json"):
+        r = requests.get(f"{base}/v/{tag}/{name}", timeout=10)
+        assert r.status_code == 200 and r.content == (old / name).read_bytes(), name
+        assert r.headers["X-Ml-Model-Version"] == tag
+    assert requests.get(f"{base}/v/legacy-1-2/model.json", timeout=10).status_code == 404
     new = make_model(tmp_path, tm_export, c.channel.id, labels, "after-mvp")
     publish(c, new)
     assert served(vendure, "legacy") == local(new)
