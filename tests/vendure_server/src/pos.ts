@@ -51,7 +51,12 @@ async function login(job: Job): Promise<string> {
 /** What the recipe's frameToJpeg does in the browser: centre square, imageSize², JPEG 0.9. */
 async function frame(file: string, imageSize: number, raw: boolean): Promise<Buffer> {
     if (raw) return readFileSync(file);
-    return sharp(file).resize(imageSize, imageSize, { fit: 'cover', position: 'centre' }).jpeg({ quality: 90 }).toBuffer();
+    // upright as a browser draws a photo (EXIF orientation applied), bilinear as a canvas
+    return sharp(file)
+        .rotate()
+        .resize(imageSize, imageSize, { fit: 'cover', position: 'centre', kernel: 'linear' })
+        .jpeg({ quality: 90 })
+        .toBuffer();
 }
 
 function outcome(e: unknown) {
