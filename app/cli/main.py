@@ -72,8 +72,9 @@ def _main(argv: list[str] | None) -> int:
         _log_end(args.command, str(exc).strip() or "cancelled")
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
-        print(f"\n{interrupt.interrupted_line()}", file=sys.stderr)
-        _log_end(args.command, interrupt.interrupted_line())
+        line = interrupt.interrupted_line()
+        print(f"\n{line}", file=sys.stderr)
+        _log_end(args.command, line)
         return ExitCode.INTERRUPTED
     except TrainerError as exc:
         line = f"Error: {exc}{_advice(exc)}"

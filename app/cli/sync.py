@@ -96,9 +96,6 @@ def run(args: argparse.Namespace) -> int:
                 codes = [args.channel]
             worst = ExitCode.OK
             for code in codes:
-                # one printer a channel, named: a later channel's first report was lost
-                # when it repeated the previous channel's last phase
-                progress = StderrProgress(prefix=f"{code}: " if args.all_channels else "")
                 if worst != ExitCode.OK and clock.expired:  # the run's limit, used up
                     line = (
                         f"{code}: not tried: the run's time limit ({args.time_limit:g} min) ran out"
@@ -106,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
                     print(line, flush=True)
                     logging.getLogger("app.sync").info("%s", line)
                     continue
+                # one printer a channel, named: a later channel's first report was lost
+                # when it repeated the previous channel's last phase
+                progress = StderrProgress(prefix=f"{code}: " if args.all_channels else "")
                 try:
                     with clock.guard(f"opening channel {code}"):
                         client.select_channel(code)

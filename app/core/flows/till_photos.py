@@ -389,16 +389,18 @@ def drop_till_photos(client: ShopClient, photos: Iterable[FeedbackItem | str]) -
         new = [f for f in ids if not state.decided(f)]
         # taken in by another run since the owner saw them (a review open while a sync
         # accepted all): the owner's drop wins, as it does while that run goes on
-        taken = [f for f in ids if f in state.accepted]
-        for paths in store.added_images().values():
-            for path in paths:
-                if till_photo_id(path) in taken:
-                    store.remove_added(path)
-        state.accepted -= set(taken)
-        state.dropped |= set(new) | set(taken)
+        taken = {f for f in ids if f in state.accepted}
+        if taken:  # only then are the stored photos looked through
+            for paths in store.added_images().values():
+                for path in paths:
+                    if till_photo_id(path) in taken:
+                        store.remove_added(path)
+        state.accepted -= taken
+        done = set(new) | taken
+        state.dropped |= done
         state.undeleted |= set(new)
     deleted, not_deleted = _delete_reviewed(client, review)
-    return TillDropped(tuple(f for f in ids if f in set(new) | set(taken)), deleted, not_deleted)
+    return TillDropped(tuple(f for f in ids if f in done), deleted, not_deleted)
 
 
 def _check_typed(client: ShopClient, review: TillReview, typed: list[str]) -> None:

@@ -180,7 +180,6 @@ class PublishScreen(QWidget):
             self.session, self, self.banner, self.progress, self.folder_reveal_button
         )
         self.folder.changed.connect(self.refresh)  # the line above the buttons too
-        self.folder.published.connect(lambda _r: self.refresh())  # what is said above
         self.folder_served, self.folder_versions = self.folder.served, self.folder.versions
         self.folder_rollback_button = self.folder.rollback_button
         self.copy_button = QPushButton("Save a copy of the three files…")
