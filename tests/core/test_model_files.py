@@ -220,13 +220,11 @@ def test_nan_in_metadata_is_refused_as_a_browser_would(tmp_path: Path, tm_export
     """Python reads ``NaN`` in JSON, a till's browser does not (``JSON.parse`` throws): a
     model whose metadata.json held one passed inspect and publish to a folder, and no
     till could load it."""
-    import shutil
+    from model_standins import fake_model
 
-    d = tmp_path / "m"
-    d.mkdir()
-    for name in ("model.json", "weights.bin"):
-        shutil.copy(tm_export / name, d / name)
-    (d / "metadata.json").write_text('{"labels": ["1","2","3","4","5"], "acceptThreshold": NaN}')
+    labels = ["1", "2", "3", "4", "5"]
+    d = fake_model(tmp_path / "m", tm_export, labels, acceptThreshold=float("nan"))
+    assert "NaN" in (d / "metadata.json").read_text()  # Python writes it, unless told not to
     with pytest.raises(ModelFilesError, match="NaN is not JSON: a browser cannot read it"):
         validate_model_dir(d)
 

@@ -110,6 +110,18 @@ def test_a_folder_that_is_not_a_model(qtbot, window, tmp_path):
     assert "cannot be used as a model" in text and "weights.bin is missing" in text
 
 
+def run_python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """A fresh Python of this venv from the repository's root, as the owner's start is."""
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=str(paths.Path(__file__).parents[2]),
+    )
+
+
 def test_cli_without_arguments_opens_the_window_without_tensorflow(tmp_path):
     """`dukahub-trainer` with no subcommand in a fresh process: the window appears
     before TensorFlow is loaded."""
@@ -132,14 +144,7 @@ def test_cli_without_arguments_opens_the_window_without_tensorflow(tmp_path):
         sys.exit(main([]))  # no subcommand: the desktop app
     """)
     env = {**__import__("os").environ, "DUKAHUB_TRAINER_HOME": str(tmp_path)}
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=str(paths.Path(__file__).parents[2]),
-    )
+    out = run_python(["-c", script], env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Dukahub Model Trainer" in out.stdout
     assert "TF False" in out.stdout
@@ -156,14 +161,7 @@ def test_no_display_is_one_line_not_a_qt_abort(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.pop("QT_QPA_PLATFORM", None)
     env["DUKAHUB_TRAINER_HOME"] = str(tmp_path)
-    out = subprocess.run(
-        [sys.executable, "-m", "app"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=str(paths.Path(__file__).parents[2]),
-    )
+    out = run_python(["-m", "app"], env)
     assert out.returncode == 1, out.stderr[-2000:]
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
@@ -212,12 +210,6 @@ def test_window_modules_load_no_tensorflow_or_multimedia():
         "print('tensorflow' in sys.modules, 'PySide6.QtMultimedia' in sys.modules,"
         " 'app.core.shop' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=str(paths.Path(__file__).parents[2]),
-    )
+    out = run_python(["-c", code], dict(__import__("os").environ))
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "False"]
