@@ -401,8 +401,7 @@ class RecogniseScreen(QWidget):
                 self._image_selected(row)
             else:
                 self.results.setCurrentRow(0)
-        said, self._said = self._said[0], ("", "")
-        bad = sum(1 for r in results if r.error)
+        said, self._said, bad = self._said[0], ("", ""), sum(1 for r in results if r.error)
         if bad and not said:  # said before the teach: its confirmation stays on top
             self.banner.show_message(unreadable_files(bad, len(results)), "warn")
         self.images_done.emit(results)
