@@ -38,6 +38,7 @@ from app.core.export import export_model  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
 from app.core.head import normalise_features, prototypes  # noqa: E402
 from app.core.images import file_digest  # noqa: E402
+from app.core.input_size import DEFAULT_IMAGE_SIZE  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
 from app.core.trainer import train  # noqa: E402
 
@@ -125,10 +126,12 @@ METHODS = ("nearest-class-mean", "plain reference", "dukahub")
 CATALOGUE_50 = "catalogue only, 50 products, no shop prior"
 
 
-def prior_from(photos: list[Path], store: FeatureStore | None = None) -> np.ndarray:
+def prior_from(
+    photos: list[Path], store: FeatureStore | None = None, size: int = DEFAULT_IMAGE_SIZE
+) -> np.ndarray:
     """Mean normalised feature of ``photos`` as the POS sees them (view 0)."""
     items = [(p, file_digest(p), 1) for p in photos]
-    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, store=store)
+    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, size=size, store=store)
     assert not failed, failed
     x = np.stack([feats[d][0] for _, d, _ in items])
     return normalise_features(x).mean(axis=0).astype(np.float32)

@@ -226,7 +226,7 @@ def train_predict_inspect(bundle: Bundle, photos: Path, tests: list[tuple[str, P
     if summary.get("products") != len(products):
         raise SmokeFailure(f"train summary: {summary}")
     meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
-    if meta["baseModel"] != "mobilenet_v2_0.35_224" or sorted(meta["labels"]) != products:
+    if meta["baseModel"] != "mobilenet_v2_0.35_256" or sorted(meta["labels"]) != products:
         raise SmokeFailure(f"unexpected metadata: {meta}")
     pred = bundle.run("predict", str(out), *(str(p) for _, p in tests), "--top", "3")
     top1 = parse_predictions(pred.stdout)

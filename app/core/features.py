@@ -22,6 +22,7 @@ from .errors import BaseWeightsError, ImageError, TrainerError, WeightsUnavailab
 from .fast_features import FAST_SUFFIX, lite_features
 from .feature_store import FEATURE_WIDTH, FeatureStore, model_key
 from .images import TM_SCALE, file_digest, load_rgb
+from .input_size import DEFAULT_IMAGE_SIZE, weights_size
 from .progress import Phase, Reporter, check_cancel
 from .tf_runtime import tf_modules
 from .view_workers import Turns, made_in_order, split_cores
@@ -34,11 +35,12 @@ WEIGHTS_URL = (
     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}_no_top.h5"
 )
 ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
-BUNDLED_WEIGHTS = ((0.35, 224),)  # resources/weights/: the default model
+BUNDLED_WEIGHTS = ((0.35, 224),)  # resources/weights/: the default model (224 weights, any size)
 
 
-def weights_filename(alpha: float, size: int = 224) -> str:
-    return WEIGHTS_URL.format(alpha=_alpha_str(alpha), size=size).rsplit("/", 1)[1]
+def weights_filename(alpha: float, size: int = DEFAULT_IMAGE_SIZE) -> str:
+    """The ImageNet weights file a model of input ``size`` runs on (256: the 224 file)."""
+    return WEIGHTS_URL.format(alpha=_alpha_str(alpha), size=weights_size(size)).rsplit("/", 1)[1]
 
 
 def _alpha_str(alpha: float) -> str:
@@ -53,7 +55,7 @@ def resolve_base_weights(
     alpha: float,
     explicit: Path | str | None = None,
     *,
-    size: int = 224,
+    size: int = DEFAULT_IMAGE_SIZE,
     download: bool = True,
     on_progress: Reporter | None = None,
 ) -> Path:
@@ -71,7 +73,7 @@ def resolve_base_weights(
             if not p.is_file():
                 raise BaseWeightsError(f"Base weights file given by {what} not found: {p}")
             return p
-    if (alpha, size) in BUNDLED_WEIGHTS:
+    if (alpha, weights_size(size)) in BUNDLED_WEIGHTS:
         # Shipped with every installation: missing means a broken install, said by name.
         return resources.path(f"{resources.BASE_WEIGHTS_DIR}/{weights_filename(alpha, size)}")
     cached = keras_cache_dir() / weights_filename(alpha, size)
@@ -79,7 +81,7 @@ def resolve_base_weights(
         return cached
     if not download:
         raise _offline_error(alpha, size, "download disabled")
-    url = WEIGHTS_URL.format(alpha=_alpha_str(alpha), size=size)
+    url = WEIGHTS_URL.format(alpha=_alpha_str(alpha), size=weights_size(size))
     return _download(url, cached, on_progress, alpha, size)
 
 
@@ -96,7 +98,7 @@ def _offline_error(alpha: float, size: int, why: str) -> WeightsUnavailable:
 
 
 def weights_need_download(
-    alpha: float, explicit: Path | str | None = None, size: int = 224
+    alpha: float, explicit: Path | str | None = None, size: int = DEFAULT_IMAGE_SIZE
 ) -> bool:
     """Whether training at ``alpha`` would first download its pretrained weights: none
     shipped, cached, chosen (``explicit``) or named by the environment. No network is
@@ -139,18 +141,22 @@ def _download(url: str, dest: Path, progress: Reporter | None, alpha: float, siz
 
 
 _MODEL_LOCK = threading.Lock()
-_Loaded = tuple[str, float, int]
+_Loaded = tuple[str, float, int | None]
 _MODELS: dict[_Loaded, Any] = {}
 
 
-def _loaded_key(weights: Path, alpha: float, size: int) -> _Loaded:
+def _loaded_key(weights: Path, alpha: float, size: int | None) -> _Loaded:
     """The in-process key of a base model and its feature functions (one place, so
     :func:`features_ready` asks exactly what :func:`image_features` keeps)."""
     return (str(weights), alpha, size)
 
 
-def base_model(weights: Path, alpha: float, size: int = 224) -> Any:
-    """MobileNetV2 truncated at ``out_relu`` + global average pooling (TM's feature model)."""
+def base_model(weights: Path, alpha: float, size: int | None = DEFAULT_IMAGE_SIZE) -> Any:
+    """MobileNetV2 truncated at ``out_relu`` + global average pooling (TM's feature model).
+
+    ``size`` None takes a square of any side: the exported model, so a till that feeds
+    it Teachable Machine's 224 pixels instead of ``imageSize`` still gets an answer (its
+    padding is the same as at any even side, so its features at 256 are these)."""
     key = _loaded_key(weights, alpha, size)
     with _MODEL_LOCK:
         if key not in _MODELS:
@@ -187,7 +193,7 @@ FEATURE_BATCH = 64
 
 
 def image_features(
-    weights: Path, alpha: float, size: int = 224
+    weights: Path, alpha: float, size: int = DEFAULT_IMAGE_SIZE
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The base model's features, float32 (n, dim), of photos given as uint8 squares
     (n, size, size, 3), Teachable Machine's scaling included: by the shipped TensorFlow
@@ -213,7 +219,9 @@ def image_features(
         return _FEATURE_FNS.setdefault(key, features)
 
 
-def features_ready(alpha: float, explicit: Path | str | None = None, size: int = 224) -> bool:
+def features_ready(
+    alpha: float, explicit: Path | str | None = None, size: int = DEFAULT_IMAGE_SIZE
+) -> bool:
     """Whether this process already holds the feature model a training at ``alpha``
     would use: a second training does not load it again (the estimate's LOAD_S)."""
     try:
@@ -228,7 +236,7 @@ _GRAPH_FNS: dict[_Loaded, Callable[[np.ndarray], np.ndarray]] = {}
 
 
 def graph_features(
-    weights: Path, alpha: float, size: int = 224
+    weights: Path, alpha: float, size: int = DEFAULT_IMAGE_SIZE
 ) -> Callable[[np.ndarray], np.ndarray]:
     """:func:`image_features` by TensorFlow's graph, for weights with no fast file."""
     key = _loaded_key(weights, alpha, size)
@@ -267,7 +275,7 @@ def _batched(
 def fast_file(weights: Path, alpha: float, size: int) -> Path | None:
     """The shipped TensorFlow Lite file of these base weights, when ``weights`` holds
     the very weights the app ships (by content: ``--base-weights`` may name a copy)."""
-    if (alpha, size) not in BUNDLED_WEIGHTS:
+    if (alpha, weights_size(size)) not in BUNDLED_WEIGHTS:
         return None
     shipped = resources.path(f"{resources.BASE_WEIGHTS_DIR}/{weights_filename(alpha, size)}")
     fast = shipped.with_suffix(FAST_SUFFIX)
@@ -287,7 +295,7 @@ def extract(
     *,
     weights: Path,
     alpha: float,
-    size: int = 224,
+    size: int = DEFAULT_IMAGE_SIZE,
     seed: int = 0,
     store: FeatureStore | None = None,
     progress: Reporter | None = None,

@@ -14,11 +14,13 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .input_size import DEFAULT_IMAGE_SIZE
 from .readers import NotRegularFile, open_regular
 
 # Photos above this many pixels are refused rather than decoded (decompression bombs).
 MAX_PIXELS = 80_000_000
-# Decoded images are reduced to at most this side: enough for 224 crops with augmentation.
+# Decoded images are reduced to at most this side: enough for 256-px crops with
+# augmentation (bench/input_size.py measured 256 with this side).
 WORK_SIDE = 448
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -113,7 +115,7 @@ def normalise(rgb_square: np.ndarray) -> np.ndarray:
     return rgb_square.astype(np.float32) / TM_SCALE - 1.0
 
 
-def preprocess(rgb: np.ndarray, size: int = 224) -> np.ndarray:
+def preprocess(rgb: np.ndarray, size: int = DEFAULT_IMAGE_SIZE) -> np.ndarray:
     return normalise(resize_square(rgb, size))
 
 

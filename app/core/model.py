@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidOptions
+from .input_size import DEFAULT_IMAGE_SIZE, IMAGE_SIZES
 from .photo_advice import ProductStanding
 
 if TYPE_CHECKING:  # numpy costs ~0.1 s: the GUI imports this module at start-up
@@ -21,7 +22,6 @@ if TYPE_CHECKING:  # numpy costs ~0.1 s: the GUI imports this module at start-up
 # The ranges every front end offers (CLI argparse types, the GUI's Advanced form) and
 # TrainOptions.check() enforces: one place, so a value one accepts the others accept.
 MODEL_ALPHAS = (0.35, 0.5, 0.75, 1.0)  # MobileNetV2 widths with ImageNet weights we offer
-IMAGE_SIZES = (96, 128, 160, 192, 224)  # input sizes with ImageNet weights
 EPOCHS_MIN, EPOCHS_MAX = 1, 500
 SEED_MAX = 2**31 - 1  # NumPy and TensorFlow seeds; also the GUI spin box's limit
 HEADS = ("cosine", "linear")
@@ -34,7 +34,7 @@ class TrainOptions:
     seed: int = 0
     augment: bool = True
     base_weights: Path | None = None
-    image_size: int = 224
+    image_size: int = DEFAULT_IMAGE_SIZE
     views_target: int = 24  # augmented views per product, spread over its photos
     max_views: int = 24  # per photo (a single-photo product gets 24 views)
     # Photo variations in all: above it every photo gets the same fewer views (down to
@@ -228,10 +228,11 @@ class TrainedModel:
         from .tf_runtime import tf_modules
 
         _, keras = tf_modules()
-        size = self.options.image_size
-        features = base_model(self.weights, self.options.alpha, size)
+        # any square side: trained at ``image_size`` (metadata.json's imageSize), and a
+        # till that feeds Teachable Machine's 224 pixels still gets an answer
+        features = base_model(self.weights, self.options.alpha, None)
         model = keras.Sequential(
-            [keras.Input((size, size, 3)), features, self.head], name="product_recogniser"
+            [keras.Input((None, None, 3)), features, self.head], name="product_recogniser"
         )
         return model
 

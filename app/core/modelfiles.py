@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelFilesError
+from .input_size import TM_IMAGE_SIZE
 from .model_format import FILES, WEIGHTS_SHA256
 from .readers import MAX_JSON_BYTES, BadJson, parse_json, read_regular
 
@@ -169,7 +170,7 @@ def _validate(files: dict[str, bytes]) -> dict[str, Any]:
         raise ModelFilesError(
             f"The model has {units} outputs but metadata.json lists {len(labels)} labels"
         )
-    size = meta.get("imageSize", 224)
+    size = meta.get("imageSize", TM_IMAGE_SIZE)
     if not isinstance(size, int) or not 32 <= size <= 1024:
         raise ModelFilesError(f"metadata.json imageSize {size!r} is not a sensible size")
     side = input_side(model["modelTopology"])
@@ -282,7 +283,7 @@ class ExportedModel:
         self.dir = model_dir
         self.metadata = metadata
         self.labels: list[str] = list(metadata["labels"])
-        self.image_size: int = int(metadata.get("imageSize", 224))
+        self.image_size: int = int(metadata.get("imageSize", TM_IMAGE_SIZE))
         self._model: Any = None
         self._lock = threading.Lock()
 

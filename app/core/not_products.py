@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from . import studio
+from .input_size import DEFAULT_IMAGE_SIZE
 
 if TYPE_CHECKING:
     from .features import FeatureStore
@@ -31,7 +32,9 @@ DRAWN_VERSION = 1  # bump when the drawing changes: the cache key follows
 FOLDER = "not-products"  # the shop's own photos of its empty counter, per shop
 
 
-def drawn_backgrounds(n: int = DRAWN, size: int = 224, seed: int = 0) -> list[np.ndarray]:
+def drawn_backgrounds(
+    n: int = DRAWN, size: int = DEFAULT_IMAGE_SIZE, seed: int = 0
+) -> list[np.ndarray]:
     """``n`` counter-camera views with no product in them, as uint8 RGB."""
     rng = np.random.default_rng(seed + 1009)
     out = []

@@ -20,7 +20,7 @@ from .readers import file_kind
 if TYPE_CHECKING:
     import numpy as np
 
-MIN_SIDE = 32  # px: smaller photos hold nothing the 224-px model can learn from
+MIN_SIDE = 32  # px: smaller photos hold nothing the 256-px model can learn from
 # A strip (20000×40 px) passed the side check, then its working copy (long side 448 px)
 # was 1 px high and failed late with an internal message.
 MAX_ASPECT = 40

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from .input_size import DEFAULT_IMAGE_SIZE
 from .model import TrainOptions
 
 # Measured on the reference machine (2 cores, quiet), cold feature cache, TensorFlow
@@ -85,9 +86,11 @@ def seconds_after_features(
     return (AFTER_FEATURES_S + AFTER_FEATURES_PER_VIEW_S * views + head) * speed
 
 
-def base_width_cost(alpha: float) -> float:
-    """A view's feature cost at this MobileNetV2 width, relative to alpha 0.35."""
-    return 0.5 + 0.5 * (alpha / 0.35) ** 2
+def base_width_cost(alpha: float, size: int = DEFAULT_IMAGE_SIZE) -> float:
+    """A view's feature cost at this MobileNetV2 width and input side, relative to
+    alpha 0.35 at the default side (the base model's time grows with the pixels:
+    1.27 ms a photo at 224, 1.69 at 256 in ``bench/input_size.py``)."""
+    return (0.5 + 0.5 * (alpha / 0.35) ** 2) * (size / DEFAULT_IMAGE_SIZE) ** 2
 
 
 def estimate_seconds(
@@ -111,4 +114,4 @@ def estimate_seconds(
     speed = spv / SECONDS_PER_VIEW
     after = seconds_after_features(views, spv, n_products, passes)
     load = 0.0 if features_loaded else LOAD_S * speed
-    return load + views * spv * base_width_cost(o.alpha) + after
+    return load + views * spv * base_width_cost(o.alpha, o.image_size) + after

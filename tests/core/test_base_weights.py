@@ -10,6 +10,7 @@ import pytest
 
 from app.core import features, paths, resources
 from app.core.errors import BaseWeightsError, WeightsUnavailable
+from app.core.input_size import DEFAULT_IMAGE_SIZE
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -124,7 +125,10 @@ def test_default_cli_training_works_offline_with_no_setting(
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["products"] == 2
     meta = json.loads((out / "metadata.json").read_text())
-    assert meta["baseModel"] == "mobilenet_v2_0.35_224" and meta["labels"] == ["apple", "lime"]
+    assert meta["baseModel"] == f"mobilenet_v2_0.35_{DEFAULT_IMAGE_SIZE}" and meta["labels"] == [
+        "apple",
+        "lime",
+    ]
     assert not list((tmp_path / "keras").rglob("*.h5"))  # nothing was downloaded
 
 
@@ -138,8 +142,9 @@ def test_image_features_match_keras_on_scaled_photos(base_weights: Path) -> None
     from app.core.images import normalise
 
     rng = np.random.default_rng(0)
-    photos = rng.integers(0, 256, (features.FEATURE_BATCH + 3, 224, 224, 3), dtype=np.uint8)
-    assert features.fast_file(base_weights, 0.35, 224) is not None  # a copy of the shipped
+    side = DEFAULT_IMAGE_SIZE  # on the 224 weights: the Lite file with its input resized
+    photos = rng.integers(0, 256, (features.FEATURE_BATCH + 3, side, side, 3), dtype=np.uint8)
+    assert features.fast_file(base_weights, 0.35, side) is not None  # a copy of the shipped
     fn = features.image_features(base_weights, 0.35)
     got = fn(photos)
     want = features.base_model(base_weights, 0.35).predict_on_batch(
@@ -165,7 +170,8 @@ def test_other_weights_use_tensorflow_s_graph(base_weights: Path, tmp_path: Path
     changed.write_bytes(bytes(data))
     assert features.fast_file(changed, 0.35, 224) is None
     assert features.fast_file(base_weights, 0.5, 224) is None
-    photos = np.random.default_rng(1).integers(0, 256, (5, 224, 224, 3), dtype=np.uint8)
+    side = DEFAULT_IMAGE_SIZE
+    photos = np.random.default_rng(1).integers(0, 256, (5, side, side, 3), dtype=np.uint8)
     fast = features.image_features(base_weights, 0.35)(photos)
     graph = features.graph_features(base_weights, 0.35)(photos)
     np.testing.assert_allclose(fast, graph, atol=1e-4)
@@ -182,7 +188,8 @@ def test_a_damaged_fast_file_falls_back_to_tensorflow(
     damaged.write_bytes(b"not a model")
     monkeypatch.setattr(features, "fast_file", lambda *a: damaged)
     monkeypatch.setattr(features, "_FEATURE_FNS", {})
-    photos = np.random.default_rng(2).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
+    side = DEFAULT_IMAGE_SIZE
+    photos = np.random.default_rng(2).integers(0, 256, (3, side, side, 3), dtype=np.uint8)
     with caplog.at_level("WARNING", logger=features.__name__):
         got = features.image_features(base_weights, 0.35)(photos)
     np.testing.assert_allclose(got, features.graph_features(base_weights, 0.35)(photos))

@@ -20,6 +20,7 @@ from app.core.calibration import (
     softmax,
     unknown_floor,
 )
+from app.core.input_size import DEFAULT_IMAGE_SIZE
 from app.core.model import UNMEASURED_THRESHOLD
 
 if TYPE_CHECKING:
@@ -198,9 +199,9 @@ def test_not_a_product_falls_below_the_threshold(grocery: Path, base_weights, tm
         ]
     )
     ds = build_dataset(cat)
-    unseen = drawn_backgrounds(24, 224, seed=99)
+    unseen = drawn_backgrounds(24, DEFAULT_IMAGE_SIZE, seed=99)
     x = np.asarray(
-        base_model(base_weights, 0.35, 224).predict_on_batch(
+        base_model(base_weights, 0.35, DEFAULT_IMAGE_SIZE).predict_on_batch(
             np.stack([normalise(a) for a in unseen])
         )
     )
@@ -239,8 +240,8 @@ def test_not_a_product_moves_a_fine_tuned_head(base_weights) -> None:
     o = TrainOptions(base_weights=base_weights, epochs=10)
     negs = negative_features(base_weights, o, None, [])
     unseen = np.asarray(
-        base_model(base_weights, 0.35, 224).predict_on_batch(
-            np.stack([normalise(a) for a in drawn_backgrounds(16, 224, seed=99)])
+        base_model(base_weights, 0.35, DEFAULT_IMAGE_SIZE).predict_on_batch(
+            np.stack([normalise(a) for a in drawn_backgrounds(16, DEFAULT_IMAGE_SIZE, seed=99)])
         )
     )
     with_oe = fit_head(x, y, 8, o, mix=1.0, negatives=negs.train)

@@ -24,6 +24,7 @@ from app.core.export import export_model
 from app.core.features import FeatureStore
 from app.core.frame_checks import BLANK, BLURRED, DUPLICATE, TOO_DARK, frame_problem, pick_frames
 from app.core.images import load_rgb, preprocess
+from app.core.input_size import DEFAULT_IMAGE_SIZE
 from app.core.local_history import model_lock
 from app.core.model import TrainOptions
 from app.core.modelfiles import ExportedModel, validate_model_dir
@@ -337,7 +338,7 @@ def test_prepare_builds_the_base_model_a_teach_needs(trained, base_weights, tm_e
 
     features._FEATURE_FNS.clear()
     assert prepare(trained[0], base_weights) is True
-    assert (str(base_weights), 0.35, 224) in features._FEATURE_FNS
+    assert (str(base_weights), 0.35, DEFAULT_IMAGE_SIZE) in features._FEATURE_FNS
     features._FEATURE_FNS.clear()
     assert prepare(tm_export, base_weights) is False
     assert not features._FEATURE_FNS

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from tfjs_harness import tfjs_predict, tfjs_run, tm_load, tm_preprocess
 
+from app.core.input_size import DEFAULT_IMAGE_SIZE
+
 # Same input, same float32 weights: Python (tf_keras) and TF.js wasm agree to ~1e-6.
 ATOL = 1e-4
 # Quantised vs float32 weights, both in TF.js (probabilities). Measured here: float16 ~3e-3
@@ -166,7 +168,7 @@ def _train_and_export(root: Path, base_weights: Path, grocery: Path) -> dict:
 def ours_batch(ours: dict) -> np.ndarray:
     from app.core.images import preprocess
 
-    return np.stack([preprocess(rgb, 224) for rgb in ours["rgb"]])
+    return np.stack([preprocess(rgb, DEFAULT_IMAGE_SIZE) for rgb in ours["rgb"]])
 
 
 @pytest.mark.slow
@@ -175,7 +177,7 @@ def test_our_export_files_follow_tm_format(ours: dict, ours_batch: np.ndarray):
     assert sorted(p.name for p in d.iterdir()) == ["metadata.json", "model.json", "weights.bin"]
     meta = json.loads((d / "metadata.json").read_text())
     assert sorted(meta["labels"]) == sorted(PRODUCTS)
-    assert meta["imageSize"] == 224
+    assert meta["imageSize"] == DEFAULT_IMAGE_SIZE
     manifest = json.loads((d / "model.json").read_text())["weightsManifest"]
     assert [g["paths"] for g in manifest] == [["weights.bin"]]
     assert {w["dtype"] for g in manifest for w in g["weights"]} == {"float32"}
@@ -210,6 +212,25 @@ def test_our_export_python_matches_tfjs(ours: dict, ours_batch: np.ndarray, reco
     assert diff_keras <= ATOL
     assert diff_app <= ATOL
     assert np.array_equal(app_probs.argmax(1), js.argmax(1))
+
+
+@pytest.mark.slow
+def test_our_export_answers_teachable_machines_224_pixels_too(ours: dict, ours_batch: np.ndarray):
+    """A till that feeds Teachable Machine's 224 pixels instead of ``imageSize`` gets
+    probabilities, not a shape error: the exported model takes a square of any side, and
+    TF.js and the Python loader agree on it."""
+    from tensorflowjs.converters import load_keras_model
+
+    from app.core.images import preprocess
+
+    d = ours["dirs"]["none"]
+    topology = json.loads((d / "model.json").read_text())["modelTopology"]
+    assert '"batch_input_shape": [null, null, null, 3]' in json.dumps(topology)
+    small = np.stack([preprocess(rgb, 224) for rgb in ours["rgb"]])
+    js = np.asarray(tfjs_run(d, small)["predictions"])
+    _assert_probs(js, len(small), len(PRODUCTS))
+    keras_probs = load_keras_model(str(d / "model.json")).predict(small, verbose=0)
+    assert _max_abs(keras_probs, js) <= ATOL
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from app.core.catalogue import Catalogue, ImageRef, Product, catalogue_from_fold
 from app.core.dataset import build_dataset
 from app.core.errors import Cancelled, DatasetError, ExportError, ModelFilesError
 from app.core.export import export_model
+from app.core.input_size import DEFAULT_IMAGE_SIZE
 from app.core.model import TrainOptions
 from app.core.modelfiles import SEED_FIELDS, ExportedModel, validate_model_dir
 from app.core.progress import Progress
@@ -223,7 +224,7 @@ def test_export_files_and_metadata(trained, tmp_path) -> None:
     assert all(f in meta for f in SEED_FIELDS)
     assert meta["channelId"] == "7" and meta["labels"] == ds.labels
     assert meta["productCount"] == 5 and meta["imageCount"] == 13
-    assert meta["modelType"] == "mobilenet" and meta["imageSize"] == 224
+    assert meta["modelType"] == "mobilenet" and meta["imageSize"] == DEFAULT_IMAGE_SIZE
     assert meta["trainedAt"].endswith("Z") and meta["packageName"] == "@teachablemachine/image"
     # the headline's "recognised N of M held-back photos" survives a restart
     held = model.result.held_back

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from app.core.input_size import DEFAULT_IMAGE_SIZE
+
 pytestmark = pytest.mark.slow
 
 
@@ -125,7 +127,7 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
         "modelType",
     ):
         assert key in fields, key
-    assert fields["productCount"] == "3" and fields["imageSize"] == "224"
+    assert fields["productCount"] == "3" and fields["imageSize"] == str(DEFAULT_IMAGE_SIZE)
     labels = {
         model.labels_table.item(r, 1).text(): model.labels_table.item(r, 2).text()
         for r in range(model.labels_table.rowCount())

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..input_size import TM_IMAGE_SIZE
 from ..model_format import FILES
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class ModelReport:
     labels: list[tuple[str, str]]  # (label, name)
     missing_seed_fields: list[str]  # Dukahub fields the model lacks
     from_teachable_machine: bool
-    image_size: int = 224  # the square picture size the model takes
+    image_size: int = TM_IMAGE_SIZE  # the square picture size the model takes
 
     @property
     def label_ids(self) -> list[str]:
@@ -68,7 +69,7 @@ def inspect_model(model_dir: Path) -> ModelReport:
         labels=list(zip(meta["labels"], names, strict=False)),
         missing_seed_fields=missing_seed_fields(meta),
         from_teachable_machine="tmVersion" in meta and "trainer" not in meta,
-        image_size=int(meta.get("imageSize", 224)),
+        image_size=int(meta.get("imageSize", TM_IMAGE_SIZE)),
     )
 
 

@@ -114,7 +114,10 @@ def train(
         return outcome
     from ..training_cost import base_width_cost
 
-    return replace(outcome, seconds_per_view=eta.seconds_per_view / base_width_cost(options.alpha))
+    return replace(
+        outcome,
+        seconds_per_view=eta.seconds_per_view / base_width_cost(options.alpha, options.image_size),
+    )
 
 
 def check_channel_id(text: str) -> str:
@@ -169,7 +172,9 @@ def training_eta(dataset: Dataset, options: TrainOptions) -> TrainingEta:
 
     def after_features(v: int, seconds_per_view: float | None) -> float:
         per_view = (
-            seconds_per_view / cost.base_width_cost(options.alpha) if seconds_per_view else None
+            seconds_per_view / cost.base_width_cost(options.alpha, options.image_size)
+            if seconds_per_view
+            else None
         )
         return cost.seconds_after_features(v, per_view, n_products, passes)
 

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 # A camera that delivers nothing this long after start is reported (busy, unplugged...).
 NO_FRAME_TIMEOUT_MS = 6000
-# Preferred camera resolution: the model sees 224×224, the preview needs little more.
+# Preferred camera resolution: the model sees 256×256, the preview needs little more.
 PREFERRED_WIDTH = 640
 
 
@@ -75,7 +75,7 @@ def pick_camera_format(formats: Sequence[QCameraFormat]) -> QCameraFormat | None
     """The smallest format at least ``PREFERRED_WIDTH`` wide running ≥ 15 fps.
 
     Full-HD frames cost ~10 ms each to convert on the UI thread for no gain: the
-    model only sees 224×224.
+    model only sees 256×256.
     """
     usable = [f for f in formats if f.maxFrameRate() >= 15 and not f.resolution().isEmpty()]
     if not usable:
