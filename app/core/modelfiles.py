@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,6 +85,12 @@ def input_side(topology: dict[str, Any]) -> int | None:
         if isinstance(shape, list) and len(shape) == 4 and isinstance(shape[1], int):
             return shape[1]
     return None
+
+
+def trained_side(meta: dict[str, Any]) -> int | None:
+    """The input side our trainer names in ``baseModel`` (``mobilenet_v2_0.35_256``)."""
+    found = re.fullmatch(r"mobilenet_v2_[0-9.]+_([0-9]{2,4})", str(meta.get("baseModel", "")))
+    return int(found.group(1)) if found else None
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,13 @@ def _validate(files: dict[str, bytes]) -> dict[str, Any]:
         raise ModelFilesError(
             f"metadata.json imageSize {size} does not match the model's input ({side}×{side} "
             "px): the files do not belong together"
+        )
+    trained = trained_side(meta)
+    if side is None and trained is not None and trained != size:
+        # a model of any side (ours) answers a wrong size with wrong products
+        raise ModelFilesError(
+            f"metadata.json imageSize {size} does not match the size the model was trained "
+            f"at ({trained}×{trained} px, its baseModel): the files do not belong together"
         )
     names = meta.get("labelNames")
     if names is not None and not (

@@ -216,6 +216,28 @@ def test_names_and_input_size_must_fit_the_model(tmp_path: Path, tm_export: Path
     assert validate_model_dir(d)["labelNames"] == list("abcde")
 
 
+def test_a_model_of_any_side_must_be_named_at_its_trained_size(
+    tmp_path: Path, tm_export: Path
+) -> None:
+    """Our exports take a square of any side (a till feeding 224 still gets answers), so
+    the model's input no longer says its size: a hand-edited imageSize is checked against
+    the size ``baseModel`` names (64 on a 256-px model gave wrong products, silently)."""
+    import shutil
+
+    d = tmp_path / "any-side"
+    d.mkdir()
+    shutil.copy(tm_export / "weights.bin", d / "weights.bin")
+    text = (tm_export / "model.json").read_text()
+    assert "[null,224,224,3]" in text
+    (d / "model.json").write_text(text.replace("[null,224,224,3]", "[null,null,null,3]"))
+    meta = {"labels": ["1", "2", "3", "4", "5"], "baseModel": "mobilenet_v2_0.35_256"}
+    (d / "metadata.json").write_text(json.dumps({**meta, "imageSize": 64}))
+    with pytest.raises(ModelFilesError, match=re.escape("trained at (256×256 px")):
+        validate_model_dir(d)
+    (d / "metadata.json").write_text(json.dumps({**meta, "imageSize": 256}))
+    assert validate_model_dir(d)["imageSize"] == 256
+
+
 def test_nan_in_metadata_is_refused_as_a_browser_would(tmp_path: Path, tm_export: Path) -> None:
     """Python reads ``NaN`` in JSON, a till's browser does not (``JSON.parse`` throws): a
     model whose metadata.json held one passed inspect and publish to a folder, and no

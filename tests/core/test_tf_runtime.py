@@ -52,7 +52,7 @@ if full:
 else:
     tfjs = import_tfjs()
 keras.utils.set_random_seed(0)
-base = features.base_model(features.resolve_base_weights(0.35), 0.35)
+base = features.base_model(features.resolve_base_weights(0.35), 0.35, 224)
 model = keras.Sequential(
     [base, keras.layers.LayerNormalization(name="norm"),
      keras.layers.Dense(3, activation="softmax", name="head")],
