@@ -9,8 +9,8 @@ turns and lighting of it — two to train on, one held out. For each size, in th
   time (the longest silence per phase), and the estimate the app shows before training
   (``trainer.estimate_seconds``) against the time from the engine's loading (TensorFlow's
   import included) to the end;
-* the plain reference: frozen MobileNetV2 0.35 + one softmax layer, 20 passes, features in
-  chunks, in its own process (start to trained);
+* the plain reference: frozen MobileNetV2 0.35 at Teachable Machine's 224 pixels + one
+  softmax layer, 20 passes, features in chunks, in its own process (start to trained);
 * held-out top-1 of both, on two kinds of held-out photo. "crop": another crop of the
   same source photo, easy for both (about 94 % at 1,000 products), a check that nothing
   broke. "counter": a harder stand-in for a counter photo of the product — the source
@@ -47,6 +47,7 @@ WEIGHTS = (
     SHARED / "pretrained" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 )
 PHOTOS, HELD = 2, 1
+TM_SIZE = 224  # the plain reference's input (Teachable Machine's; ours is 256)
 # the two kinds of held-out photo and their folders (the first kind's keeps its old name,
 # so catalogues generated before stay usable with --work)
 HELD_KINDS = {"crop": "held", "counter": "counter"}
@@ -220,7 +221,9 @@ def plain_worker(shop: Path, work: Path) -> int:
     store = FeatureStore(work / "plain-features")
     rows = []
     for s in range(0, len(items), 2000):  # features in chunks
-        feats, _ = extract(items[s : s + 2000], weights=WEIGHTS, alpha=0.35, store=store)
+        feats, _ = extract(
+            items[s : s + 2000], weights=WEIGHTS, alpha=0.35, size=TM_SIZE, store=store
+        )
         rows.append(np.stack([feats[d][0] for _, d, _ in items[s : s + 2000]]))
     x = np.concatenate(rows)
     keras.utils.set_random_seed(0)
@@ -231,7 +234,7 @@ def plain_worker(shop: Path, work: Path) -> int:
     for kind, folder in HELD_KINDS.items():
         held = [(p, p.name.split("-")[0]) for p in sorted((work.parent / folder).glob("*.jpg"))]
         hitems = [(p, file_digest(p), 1) for p, _ in held]
-        feats, _ = extract(hitems, weights=WEIGHTS, alpha=0.35, store=store)
+        feats, _ = extract(hitems, weights=WEIGHTS, alpha=0.35, size=TM_SIZE, store=store)
         xh = np.stack([feats[d][0] for _, d, _ in hitems])
         pred = model.predict(xh, batch_size=256, verbose=0).argmax(1)
         hit = [ids[int(k)] == pid for k, (_, pid) in zip(pred, held, strict=True)]

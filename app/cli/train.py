@@ -19,6 +19,7 @@ from ..core.flows.train import (
     MODEL_ALPHAS,
     QUANTIZE,
     SEED_MAX,
+    TM_IMAGE_SIZE,
     TrainOptions,
     TrainOutcome,
     TrainRequest,
@@ -71,7 +72,8 @@ def add_parser(sub: Any) -> None:
     cmd.add_argument(
         "--plain",
         action="store_true",
-        help="the plain reference: linear softmax head, no augmentation, no validation",
+        help="the plain reference, Teachable Machine's recipe: 224-px input, linear softmax "
+        "head, no augmentation, no validation",
     )
     cmd.add_argument("--no-validate", action="store_true", help="skip the validation rounds")
     cmd.add_argument(
@@ -125,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         base_weights=args.base_weights,
         validate=not (args.no_validate or args.plain),
         head="linear" if args.plain else "cosine",
+        image_size=TM_IMAGE_SIZE if args.plain else DEFAULT_OPTIONS.image_size,
     )
     request = TrainRequest(
         opened,

@@ -130,6 +130,14 @@ def test_default_cli_training_works_offline_with_no_setting(
         "lime",
     ]
     assert not list((tmp_path / "keras").rglob("*.h5"))  # nothing was downloaded
+    # --plain is the reference every "ours against plain" time is measured against:
+    # Teachable Machine's recipe, at its 224 pixels, not our larger input
+    plain = tmp_path / "plain"
+    args = ["train", str(photos), "--out", str(plain), "--epochs", "3", "--plain"]
+    r = cli.run(*args, env=env, unset=[paths.BASE_WEIGHTS_ENV], timeout=600)
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((plain / "metadata.json").read_text())
+    assert meta["imageSize"] == 224 and meta["baseModel"] == "mobilenet_v2_0.35_224"
 
 
 def test_image_features_match_keras_on_scaled_photos(base_weights: Path) -> None:

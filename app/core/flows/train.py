@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..eta import TrainingEta, describe_left
+from ..input_size import TM_IMAGE_SIZE
 from ..model import (
     EPOCHS_MAX,
     EPOCHS_MIN,
@@ -45,6 +46,7 @@ __all__ = [  # the options an owner chooses, and their ranges, come from their h
     "MODEL_ALPHAS",
     "QUANTIZE",
     "SEED_MAX",
+    "TM_IMAGE_SIZE",
     "TrainOptions",
     "TrainOutcome",
     "TrainRequest",
