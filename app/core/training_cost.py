@@ -12,26 +12,29 @@ from .input_size import DEFAULT_IMAGE_SIZE
 from .model import TrainOptions
 
 # Measured on the reference machine (2 cores, quiet), cold feature cache, TensorFlow
-# loaded: ~2.7 ms per augmented view at alpha 0.35 (bench/scale.py at 100, 1,000 and
-# 5,000 products: 2.8, 2.5 and 3.0 ms, the shipped TensorFlow Lite feature model on one
-# core and the views made on the other, three batches ahead); then ~1.8 s for the
-# held-back check, fitting and export of a small shop (bench/estimate.py: 1.6-2.5 s),
-# plus 0.2 ms a view; ~0.8 s before the first view (the fast file loads at once; 0.3-0.9
-# s measured). Under load everything scales together: the app replaces SECONDS_PER_VIEW
-# with the rate it measured here during the last training. (Before the fast feature
-# model and the compiled fit: 6.0 ms, 3 s, 0.5 ms and 1.2 s; before the views were made
-# ahead on a core of their own: 3.8 ms.)
-SECONDS_PER_VIEW = 0.0027
+# loaded, at the 256-pixel input: ~2.4 ms per augmented view at alpha 0.35 (from
+# bench/scale.py's whole trainings at 1,000 and 5,000 products solved for the two
+# unknowns, this one and the head's below: 2.2 ms and 0.023 µs, both rounded up to
+# cover the 100-product shop's fixed costs better; the shipped TensorFlow
+# Lite feature model on one core and the views made on the other, three batches ahead);
+# then ~1.8 s for the held-back check, fitting and export of a small shop
+# (bench/estimate.py: 1.6-2.5 s), plus 0.2 ms a view; ~0.8 s before the first view (the
+# fast file loads at once; 0.3-0.9 s measured). Under load everything scales together:
+# the app replaces SECONDS_PER_VIEW with the rate it measured here during the last
+# training. (At 224 pixels in an earlier session: 2.7 ms and 0.038 µs; before the fast
+# feature model and the compiled fit: 6.0 ms, 3 s, 0.5 ms and 1.2 s; before the views
+# were made ahead on a core of their own: 3.8 ms.)
+SECONDS_PER_VIEW = 0.0024
 LOAD_S = 0.8
 AFTER_FEATURES_S = 1.8
 AFTER_FEATURES_PER_VIEW_S = 0.0002
 # The head's Dense layer costs each view, in each pass, time per product as well:
-# 0.038 µs per view, pass and product in bench/scale.py's whole trainings (1,000 and
-# 5,000 products, compiled fit with Adam fused: 0.029 and 0.040 µs, 20 and 94 s after the
-# features; 0.055 µs before Adam was fused); 0.043 µs in ``python bench/estimate.py
-# --head`` (3 passes at 30 to 3,000 products, Keras's fit). Negligible at 30 products,
-# it is most of the work at 5,000.
-HEAD_S_PER_VIEW_PASS_PRODUCT = 0.038e-6
+# 0.025 µs per view, pass and product (bench/scale.py's whole trainings at 1,000 and
+# 5,000 products with the per-view time above: 0.023 µs; at 224 pixels in an earlier
+# session, whose plain reference took 1.4-1.6x as long as today's, 0.038 µs, and
+# 0.043 µs in ``python bench/estimate.py --head``, Keras's fit). Negligible at 30
+# products, it is most of the work at 5,000.
+HEAD_S_PER_VIEW_PASS_PRODUCT = 0.025e-6
 # Leave-one-photo-out rounds: at most 3, one above this many photos (see ``validate``),
 # and no more than it takes to hold back ENOUGH_HELD photos in all: a round holds back
 # one photo of each product with two or more, so a shop of 200 such products keeps its

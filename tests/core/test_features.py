@@ -10,6 +10,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from app.core import features
@@ -132,7 +133,7 @@ def test_a_loaded_feature_model_is_not_counted_again_in_the_estimate(
     features.image_features(base_weights, 0.35, o.image_size)
     assert features.features_ready(0.35, base_weights)
     assert not features.features_ready(0.5, base_weights)  # another width: another model
-    assert estimate_seconds(80, 10, o, None) == first - training_cost.LOAD_S
+    assert estimate_seconds(80, 10, o, None) == pytest.approx(first - training_cost.LOAD_S)
 
 
 def _damaged(kind: str, path, good: np.ndarray) -> None:
