@@ -87,10 +87,14 @@ def input_side(topology: dict[str, Any]) -> int | None:
     return None
 
 
-def trained_side(meta: dict[str, Any]) -> int | None:
-    """The input side our trainer names in ``baseModel`` (``mobilenet_v2_0.35_256``)."""
-    found = re.fullmatch(r"mobilenet_v2_[0-9.]+_([0-9]{2,4})", str(meta.get("baseModel", "")))
-    return int(found.group(1)) if found else None
+_BASE_MODEL = re.compile(r"mobilenet_v2_([0-9.]+)_([0-9]+)")
+
+
+def base_of(meta: dict[str, Any]) -> tuple[float, int] | None:
+    """The width and input side our trainer names in ``baseModel``
+    (``mobilenet_v2_0.35_256``); None for a model that names none (Teachable Machine's)."""
+    found = _BASE_MODEL.fullmatch(str(meta.get("baseModel", "")))
+    return (float(found.group(1)), int(found.group(2))) if found else None
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,8 @@ def _validate(files: dict[str, bytes]) -> dict[str, Any]:
             f"metadata.json imageSize {size} does not match the model's input ({side}×{side} "
             "px): the files do not belong together"
         )
-    trained = trained_side(meta)
+    named = base_of(meta)
+    trained = named[1] if named else None
     if side is None and trained is not None and trained != size:
         # a model of any side (ours) answers a wrong size with wrong products
         raise ModelFilesError(

@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from . import taught_memory
 from .calibration import softmax
 from .errors import AlreadyNamed, ModelFilesError, TrainerError
 from .frame_checks import frame_problem
-from .modelfiles import WEIGHTS_SHA256, read_model_files
+from .modelfiles import WEIGHTS_SHA256, base_of, read_model_files
 from .progress import Phase, ProgressHook, Reporter, check_cancel, span
 
 KERNEL = "products/kernel"
@@ -189,17 +188,14 @@ def _encode(values: np.ndarray, e: _Entry) -> bytes:
     return np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<")).tobytes()
 
 
-_BASE = re.compile(r"mobilenet_v2_([0-9.]+)_([0-9]+)$")
-
-
 def _base_of(meta: dict[str, Any]) -> tuple[float, int]:
-    m = _BASE.match(str(meta.get("baseModel", "")))
-    if m is None:
+    named = base_of(meta)
+    if named is None:
         raise ModelFilesError(
             "This model does not say which base model it was trained on (baseModel in "
             "metadata.json): only models trained by this app can be taught"
         )
-    return float(m.group(1)), int(m.group(2))
+    return named
 
 
 def photo_features(
