@@ -108,7 +108,9 @@ def recipe_features(name: str, photos: list[Path], views: int, seed: int = 0) ->
 def val_features() -> tuple[np.ndarray, np.ndarray]:
     lst = read_list("train.txt") + read_list("val.txt")
     items = [(p, file_digest(p), 1) for p, _ in lst]
-    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, store=FeatureStore(CACHE / "val"))
+    feats, failed = extract(
+        items, weights=WEIGHTS, alpha=0.35, size=224, store=FeatureStore(CACHE / "val")
+    )
     assert not failed
     return np.stack([feats[d][0] for _, d, _ in items]), np.array([c for _, c in lst])
 
@@ -244,6 +246,10 @@ def app_catalogue_halves(
 
 def features_of_raw(p: Path) -> np.ndarray:
     feats, _ = extract(
-        [(p, file_digest(p), 1)], weights=WEIGHTS, alpha=0.35, store=FeatureStore(CACHE / "raw")
+        [(p, file_digest(p), 1)],
+        weights=WEIGHTS,
+        alpha=0.35,
+        size=224,
+        store=FeatureStore(CACHE / "raw"),
     )
     return next(iter(feats.values()))[0]

@@ -41,6 +41,7 @@ from app.core.dataset import build_dataset  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
 from app.core.head import normalise_features, prototypes  # noqa: E402
 from app.core.images import file_digest  # noqa: E402
+from app.core.input_size import DEFAULT_IMAGE_SIZE  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
 from app.core.trainer import train  # noqa: E402
 from bench.benchmark import SHARED, WEIGHTS, class_table, prior_from, read_list  # noqa: E402
@@ -111,7 +112,7 @@ def domains(eval_name: str) -> list[dict]:
             "names": {c: c for c in first},
             "pool": [(p, c) for p, c in ftrain if p != first[c]],
             "eval": freiburg_list("test.txt"),
-            "prior": trainer_module.shop_prior(0.35, 224),
+            "prior": trainer_module.shop_prior(0.35, DEFAULT_IMAGE_SIZE),
         }
     )
     return out

@@ -28,6 +28,7 @@ from app.core import features, resources  # noqa: E402
 from app.core.fast_features import FAST_SUFFIX, lite_features  # noqa: E402
 from app.core.head import normalise_features  # noqa: E402
 from app.core.images import centre_square, load_rgb, resize_square  # noqa: E402
+from app.core.input_size import DEFAULT_IMAGE_SIZE  # noqa: E402
 from app.core.tf_runtime import tf_modules  # noqa: E402
 from bench.benchmark import read_list  # noqa: E402
 
@@ -44,21 +45,24 @@ def camera_frame(photo: Path, work: Path) -> Path:
     return out
 
 
+SIDE = DEFAULT_IMAGE_SIZE  # the input the till feeds the model (metadata.json imageSize)
+
+
 def main() -> int:
     tf, keras = tf_modules()
     weights = resources.path(f"{resources.BASE_WEIGHTS_DIR}/{features.weights_filename(0.35, 224)}")
     run, _ = lite_features(weights.with_suffix(FAST_SUFFIX), 2)
 
     def trainer(path: Path) -> np.ndarray:
-        return resize_square(load_rgb(path), 224)
+        return resize_square(load_rgb(path), SIDE)
 
     def pillow_one_step(path: Path) -> np.ndarray:
         square = centre_square(np.asarray(Image.open(path).convert("RGB")))
-        return np.asarray(Image.fromarray(square).resize((224, 224), Image.Resampling.BILINEAR))
+        return np.asarray(Image.fromarray(square).resize((SIDE, SIDE), Image.Resampling.BILINEAR))
 
     def bilinear_no_antialias(path: Path) -> np.ndarray:
         square = centre_square(np.asarray(Image.open(path).convert("RGB"))).astype(np.float32)
-        out = tf.image.resize(square[None], (224, 224), method="bilinear", antialias=False)[0]
+        out = tf.image.resize(square[None], (SIDE, SIDE), method="bilinear", antialias=False)[0]
         return np.asarray(out).round().clip(0, 255).astype(np.uint8)
 
     work = Path(tempfile.mkdtemp(prefix="till-resize-"))

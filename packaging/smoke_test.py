@@ -246,13 +246,15 @@ def tfjs_agrees(model_dir: Path, tests: list[tuple[str, Path]], top1: dict[str, 
         from tfjs_harness import tfjs_predict, tm_preprocess
     except ImportError as exc:
         unavailable(f"the TF.js harness needs the dev venv's numpy/Pillow/pytest: {exc}")
+    meta = json.loads((model_dir / "metadata.json").read_text(encoding="utf-8"))
+    side = int(meta["imageSize"])  # as the till feeds it (TM's default, 224, is not ours)
     try:
-        probs = tfjs_predict(model_dir, np.stack([tm_preprocess(p) for _, p in tests]))
+        probs = tfjs_predict(model_dir, np.stack([tm_preprocess(p, side) for _, p in tests]))
     except BaseException as exc:  # the harness skips/fails through pytest outcomes
         if type(exc).__name__ == "Skipped":
             unavailable(f"TF.js harness: {exc}")
         raise
-    labels = json.loads((model_dir / "metadata.json").read_text(encoding="utf-8"))["labels"]
+    labels = meta["labels"]
     js_top1 = {str(p): labels[int(i)] for (_, p), i in zip(tests, probs.argmax(1), strict=True)}
     if js_top1 != top1:
         raise SmokeFailure(f"TF.js top-1 {js_top1} differs from the bundle's {top1}")
