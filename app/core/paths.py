@@ -187,7 +187,10 @@ class Settings:
     publish_folder: str = ""  # "Publish to a folder": the folder last used
     publish_channel_id: str = ""
     copy_folder: str = ""  # "Save a copy of the three files…": the folder last used
-    seconds_per_view: float = 0.0  # measured in the last training here (alpha 0.35); 0 = unknown
+    # measured in the last training here, per view at alpha 0.35 and 256 px; 0 = unknown.
+    # Renamed with the 256-px input: the old key held a 224-px rate, 24 % too low now
+    # (a settings file's unknown keys are ignored, so the first training measures again)
+    seconds_per_view_256: float = 0.0
     accept_target: float = 0.95  # Advanced → "Right when it adds by itself" (pinned too)
 
     @classmethod

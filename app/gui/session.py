@@ -245,7 +245,7 @@ class Session(QObject):
         from app.core.flows.train import estimate_seconds
 
         try:
-            measured = self.settings.seconds_per_view or None  # the last training here
+            measured = self.settings.seconds_per_view_256 or None  # the last training here
             return estimate_seconds(n_images, n_products, self.train_options(), measured)
         except Exception:  # noqa: BLE001 - an estimate is optional
             log.exception("estimate failed")

@@ -123,3 +123,18 @@ def test_model_age_is_read_as_utc_everywhere() -> None:
         if "fromisoformat(" in text and path.name != "timestamps.py"
     }
     assert not parsers, f"time stamps parsed outside app.core.timestamps: {parsers}"
+
+
+def test_a_speed_measured_at_224_pixels_is_not_read_as_a_256_pixel_one() -> None:
+    """The Train screen's first estimate uses the speed the last training measured here,
+    per view at the default input. Measured at 224 pixels (before 0.2.0) it is 24 % too
+    fast for 256: that figure is not read as one (the first training measures again)."""
+    import json
+
+    paths.Settings.path().parent.mkdir(parents=True, exist_ok=True)
+    paths.Settings.path().write_text(json.dumps({"seconds_per_view": 0.002, "epochs": 40}))
+    loaded = paths.Settings.load()
+    assert loaded.seconds_per_view_256 == 0.0 and loaded.epochs == 40
+    loaded.seconds_per_view_256 = 0.0031
+    loaded.save()
+    assert paths.Settings.load().seconds_per_view_256 == 0.0031

@@ -377,8 +377,10 @@ class TrainScreen(QWidget):
         if measured:  # this computer's speed, for the next estimate (at model size 0.35)
             s = self.session.settings
             # half the old figure: one run on a momentarily busy machine must not swing it
-            s.seconds_per_view = (
-                measured if not s.seconds_per_view else (0.5 * s.seconds_per_view + 0.5 * measured)
+            s.seconds_per_view_256 = (
+                measured
+                if not s.seconds_per_view_256
+                else (0.5 * s.seconds_per_view_256 + 0.5 * measured)
             )
             s.save()
         self.session.set_report(outcome.report)
