@@ -57,7 +57,7 @@ def make_shop(root: Path, products: int) -> tuple[Path, list[Path]]:
     return shop, tests
 
 
-def child(shop: str, photo: str, wrong: str) -> dict:
+def child(shop: str, photo: str, wrong: str, other: str) -> dict:
     """One cold app: start → first answer → the first correction → a second one."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QCoreApplication, QElapsedTimer
@@ -101,7 +101,9 @@ def child(shop: str, photo: str, wrong: str) -> dict:
 
     first = correct(wrong)
     wait(lambda: ts.model is not None and ts.correct.wrong_button.isEnabled())
-    second = correct(wrong)
+    # another product: the model now names the photo ``wrong``, and a correction that
+    # changes nothing is refused ("not updated"), never "Taught"
+    second = correct(other)
     window.shutdown()
     app.quit()
     return {
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--products", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         print("RESULT " + json.dumps(child(*args.child)), flush=True)
@@ -131,9 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for run in range(args.runs):
             photo = photos[run % len(photos)]
-            wrong = sorted(os.listdir(shop))[(run + 1) % args.products]
+            ids = sorted(os.listdir(shop))
+            wrong, other = ids[(run + 1) % args.products], ids[(run + 2) % args.products]
             res = subprocess.run(
-                [sys.executable, __file__, "--child", str(shop), str(photo), wrong],
+                [sys.executable, __file__, "--child", str(shop), str(photo), wrong, other],
                 env=env,
                 capture_output=True,
                 text=True,
