@@ -17,11 +17,12 @@ model as much as a photo does, and ``sync`` never retrained for them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .catalogue import Catalogue, ImageRef
+from .input_size import DEFAULT_IMAGE_SIZE, older_input
 
 METADATA_KEY = "catalogFingerprint"
 FORMAT = 1
@@ -114,6 +115,9 @@ class Changes:
     changed_photos: int = 0
     unknown: bool = False  # the model does not record what it was trained on
     look: tuple[str, ...] = ()  # the parts of the shop's look that changed (LOOK_PARTS)
+    # the input side of a model this trainer made before it trained at another (224
+    # before 0.2.0): a training now makes a better model of the same photos
+    older_input: int | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -123,6 +127,7 @@ class Changes:
             or self.removed_products
             or self.changed_photos
             or self.look
+            or self.older_input
         )
 
     def summary(self) -> str:
@@ -139,6 +144,11 @@ class Changes:
             n = self.changed_photos
             parts.append(f"{n} changed photo{'s' if n != 1 else ''}")
         parts += [f"new {LOOK_PARTS[k]}" for k in self.look]
+        if self.older_input:
+            parts.append(
+                f"a better recipe (photos at {DEFAULT_IMAGE_SIZE} px, the model's at "
+                f"{self.older_input} px)"
+            )
         return ", ".join(parts) or "no changes"
 
 
@@ -167,5 +177,7 @@ def compare(
 
 
 def compare_with(current: Fingerprint, look: Look | None, metadata: Mapping[str, Any]) -> Changes:
-    """:func:`compare` with a model's ``metadata.json``: its products and its look."""
-    return compare(current, from_metadata(metadata), look, look_from_metadata(metadata))
+    """:func:`compare` with a model's ``metadata.json``: its products, its look, and
+    whether this trainer made it at an older input size."""
+    changes = compare(current, from_metadata(metadata), look, look_from_metadata(metadata))
+    return changes if changes.unknown else replace(changes, older_input=older_input(metadata))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelFilesError
-from .input_size import TM_IMAGE_SIZE
+from .input_size import TM_IMAGE_SIZE, base_of
 from .model_format import FILES, WEIGHTS_SHA256
 from .readers import MAX_JSON_BYTES, BadJson, parse_json, read_regular
 
@@ -85,16 +84,6 @@ def input_side(topology: dict[str, Any]) -> int | None:
         if isinstance(shape, list) and len(shape) == 4 and isinstance(shape[1], int):
             return shape[1]
     return None
-
-
-_BASE_MODEL = re.compile(r"mobilenet_v2_([0-9.]+)_([0-9]+)")
-
-
-def base_of(meta: dict[str, Any]) -> tuple[float, int] | None:
-    """The width and input side our trainer names in ``baseModel``
-    (``mobilenet_v2_0.35_256``); None for a model that names none (Teachable Machine's)."""
-    found = _BASE_MODEL.fullmatch(str(meta.get("baseModel", "")))
-    return (float(found.group(1)), int(found.group(2))) if found else None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from . import taught_memory
 from .calibration import softmax
 from .errors import AlreadyNamed, ModelFilesError, TrainerError
 from .frame_checks import frame_problem
-from .modelfiles import WEIGHTS_SHA256, base_of, read_model_files
+from .input_size import base_of
+from .modelfiles import WEIGHTS_SHA256, read_model_files
 from .progress import Phase, ProgressHook, Reporter, check_cancel, span
 
 KERNEL = "products/kernel"

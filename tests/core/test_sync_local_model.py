@@ -57,3 +57,20 @@ def test_status_says_when_the_local_model_is_not_the_served_one() -> None:
         "taught at the counter): `publish` serves it."
     ), said
     assert state(dict(served)).describe_local().endswith("is up to date.")
+
+
+def test_a_model_made_at_224_pixels_is_trained_again_at_256() -> None:
+    """Models this trainer made before 0.2.0 (224-pixel input) stayed "up to date" for
+    ever: `sync` never retrained them, so an upgraded shop never got the larger input's
+    accuracy, and nothing said so. They are out of date, with the reason; a model of
+    today's size, and one that names no base (Teachable Machine's), are as before."""
+    from app.core import fingerprint
+
+    fp = {"1": ["file:a"], "2": ["file:b"]}
+    meta = {"catalogFingerprint": fingerprint.to_metadata(fp)}
+    older = fingerprint.compare_with(fp, None, {**meta, "baseModel": "mobilenet_v2_0.35_224"})
+    assert not older.up_to_date
+    assert older.summary() == "a better recipe (photos at 256 px, the model's at 224 px)"
+    now = fingerprint.compare_with(fp, None, {**meta, "baseModel": "mobilenet_v2_0.35_256"})
+    assert now.up_to_date
+    assert fingerprint.compare_with(fp, None, meta).up_to_date
