@@ -37,6 +37,19 @@ def test_checkout_finds_every_shipped_file() -> None:
     assert "Apache License" in resources.path("weights/LICENSE").read_text()
 
 
+def test_the_default_input_size_has_its_shop_prior() -> None:
+    """Catalogue-only shops are centred on the shop prior of the base model *and input
+    size* they train at; without a file for the default size they silently lost it
+    (``bench/make_shop_prior.py`` makes it)."""
+    from app.core.input_size import DEFAULT_IMAGE_SIZE
+    from app.core.shop_look import SHOP_PRIOR, shop_prior
+
+    name = f"weights/{SHOP_PRIOR.format(alpha=0.35, size=DEFAULT_IMAGE_SIZE)}"
+    assert resources.path(name) == REPO / "resources" / name
+    prior = shop_prior(0.35, DEFAULT_IMAGE_SIZE)
+    assert prior is not None and prior.shape == (1280,)
+
+
 def test_missing_resource_names_the_file() -> None:
     with pytest.raises(resources.ResourceMissing) as err:
         resources.path("icons/no-such-icon.png")
