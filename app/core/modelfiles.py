@@ -77,6 +77,11 @@ def output_units(topology: dict[str, Any]) -> int | None:
     return last
 
 
+def has_layer(topology: dict[str, Any], class_name: str) -> bool:
+    """Whether a (possibly nested) layers-model topology holds a layer of this class."""
+    return any(node.get("class_name") == class_name for node in _layer_nodes(topology))
+
+
 def input_side(topology: dict[str, Any]) -> int | None:
     """The side of the square photo the model takes (its first 4-D input shape)."""
     for node in _layer_nodes(topology):

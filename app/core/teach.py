@@ -30,7 +30,7 @@ from .calibration import softmax
 from .errors import AlreadyNamed, ModelFilesError, TrainerError
 from .frame_checks import frame_problem
 from .input_size import base_of
-from .modelfiles import WEIGHTS_SHA256, read_model_files
+from .modelfiles import WEIGHTS_SHA256, has_layer, read_model_files
 from .progress import Phase, ProgressHook, Reporter, check_cancel, span
 
 KERNEL = "products/kernel"
@@ -314,6 +314,13 @@ def _head_of(files: Any, product_id: str) -> _Head:
         raise ModelFilesError(
             "This model has no product layer the app can teach (a Teachable Machine "
             "export?): train it here first"
+        )
+    if not has_layer(model_json.get("modelTopology"), "LayerNormalization"):
+        # the plain reference (``train --plain``) scores raw features: a teach, which
+        # works on normalised ones, said "now Lime" of a photo the model still called Banana
+        raise ModelFilesError(
+            "This model is the plain reference (trained with --plain), whose product "
+            "layer the app cannot teach: train it here without --plain first"
         )
     raw = files.files["weights.bin"]
     return _Head(model_json, entries, _decode(raw, entries[KERNEL]), _decode(raw, entries[BIAS]))

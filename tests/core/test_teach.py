@@ -19,7 +19,7 @@ from tfjs_harness import tfjs_predict
 from app.core import taught_memory
 from app.core.catalogue import Catalogue, ImageRef, Product
 from app.core.dataset import build_dataset
-from app.core.errors import AlreadyNamed
+from app.core.errors import AlreadyNamed, ModelFilesError
 from app.core.export import export_model
 from app.core.features import FeatureStore
 from app.core.frame_checks import BLANK, BLURRED, DUPLICATE, TOO_DARK, frame_problem, pick_frames
@@ -268,6 +268,20 @@ def test_a_photo_the_model_already_names_changes_nothing_and_says_so(
         ChannelStore("local", "shop"), model_dir, "Banana", [rgb], origin=TEST_SCREEN
     )
     assert len(done.stored) == 1 and done.result is None and "already names" in done.not_taught
+
+
+def test_the_plain_reference_is_not_taught(grocery: Path, base_weights: Path, tmp_path) -> None:
+    """A model trained with --plain scores raw features, and a teach works on normalised
+    ones: it said "the first photo was Lemon, now Lime" of a photo the model went on
+    calling Banana. It is refused, saying why, and its files are untouched."""
+    opts = TrainOptions(**{**_cheap().__dict__, "base_weights": base_weights, "head": "linear"})
+    model = train(build_dataset(_catalog(grocery)), opts, store=FeatureStore(tmp_path / "f"))
+    out = export_model(model, tmp_path / "plain")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    rgb, _, other = _misread(out, grocery)
+    with pytest.raises(ModelFilesError, match="plain reference"):
+        teach(out, other, [rgb], weights=base_weights)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_corrected_photo_is_stored_and_in_the_next_training(
