@@ -23,7 +23,7 @@ other.
 photo), cosine similarity, no augmentation. *Plain*: frozen MobileNetV2 0.35 + one
 softmax layer on the same photos, no augmentation. *Ours*: the app's trainer.
 
-    python bench/domains.py                  # the README table (~40 min)
+    python bench/domains.py                  # the README table (~10 min)
     python bench/domains.py --seeds 0 --quick  # one seed, K=3 and the catalogue rows
 """
 
