@@ -178,6 +178,10 @@ def compare(
 
 def compare_with(current: Fingerprint, look: Look | None, metadata: Mapping[str, Any]) -> Changes:
     """:func:`compare` with a model's ``metadata.json``: its products, its look, and
-    whether this trainer made it at an older input size."""
+    whether this trainer made it at an older input size. A model taught at the counter
+    since its training is not retrained for the size alone: ``teach`` keeps no photos,
+    so that would drop the corrections (the next change of the catalogue retrains it)."""
     changes = compare(current, from_metadata(metadata), look, look_from_metadata(metadata))
-    return changes if changes.unknown else replace(changes, older_input=older_input(metadata))
+    if changes.unknown or metadata.get("taught"):
+        return changes
+    return replace(changes, older_input=older_input(metadata))

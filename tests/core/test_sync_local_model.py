@@ -74,3 +74,6 @@ def test_a_model_made_at_224_pixels_is_trained_again_at_256() -> None:
     now = fingerprint.compare_with(fp, None, {**meta, "baseModel": "mobilenet_v2_0.35_256"})
     assert now.up_to_date
     assert fingerprint.compare_with(fp, None, meta).up_to_date
+    # corrections taught since (``teach`` keeps no photos) are not dropped for the size
+    taught = {**meta, "baseModel": "mobilenet_v2_0.35_224", "taught": {"photos": 1}}
+    assert fingerprint.compare_with(fp, None, taught).up_to_date
