@@ -146,7 +146,7 @@ class Changes:
         parts += [f"new {LOOK_PARTS[k]}" for k in self.look]
         if self.older_input:
             parts.append(
-                f"a better recipe (photos at {DEFAULT_IMAGE_SIZE} px, the model's at "
+                f"a more accurate way to train (photos at {DEFAULT_IMAGE_SIZE} px, this model's at "
                 f"{self.older_input} px)"
             )
         return ", ".join(parts) or "no changes"

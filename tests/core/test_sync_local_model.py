@@ -70,7 +70,9 @@ def test_a_model_made_at_224_pixels_is_trained_again_at_256() -> None:
     meta = {"catalogFingerprint": fingerprint.to_metadata(fp)}
     older = fingerprint.compare_with(fp, None, {**meta, "baseModel": "mobilenet_v2_0.35_224"})
     assert not older.up_to_date
-    assert older.summary() == "a better recipe (photos at 256 px, the model's at 224 px)"
+    assert older.summary() == (
+        "a more accurate way to train (photos at 256 px, this model's at 224 px)"
+    )
     now = fingerprint.compare_with(fp, None, {**meta, "baseModel": "mobilenet_v2_0.35_256"})
     assert now.up_to_date
     assert fingerprint.compare_with(fp, None, meta).up_to_date
