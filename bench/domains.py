@@ -48,6 +48,7 @@ from app.core.dataset import build_dataset  # noqa: E402
 from app.core.features import FeatureStore, extract  # noqa: E402
 from app.core.head import normalise_features, prototypes  # noqa: E402
 from app.core.images import file_digest, load_rgb  # noqa: E402
+from app.core.input_size import DEFAULT_IMAGE_SIZE  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
 from app.core.trainer import train  # noqa: E402
 from bench.benchmark import PLAIN, WEIGHTS, class_table, prior_from, read_list  # noqa: E402
@@ -161,9 +162,10 @@ def catalogue_setups(
     return out
 
 
-def view0(paths: list[Path], store: FeatureStore) -> np.ndarray:
+def view0(paths: list[Path], store: FeatureStore, size: int = DEFAULT_IMAGE_SIZE) -> np.ndarray:
+    """Each photo's features as the POS sees it (view 0), at input ``size``."""
     items = [(p, file_digest(p), 1) for p in paths]
-    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, store=store)
+    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, size=size, store=store)
     assert not failed, failed
     return np.stack([feats[d][0] for _, d, _ in items])
 

@@ -23,19 +23,11 @@ sys.path.insert(0, str(REPO))
 
 from app.core.catalogue import Catalogue, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
-from app.core.features import FeatureStore, extract  # noqa: E402
-from app.core.images import file_digest  # noqa: E402
+from app.core.features import FeatureStore  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
 from app.core.trainer import train  # noqa: E402
 from bench.benchmark import WEIGHTS  # noqa: E402
-from bench.domains import DOMAINS, load_domain, sample  # noqa: E402
-
-
-def features_at(paths: list[Path], size: int, store: FeatureStore) -> np.ndarray:
-    items = [(p, file_digest(p), 1) for p in paths]
-    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, size=size, store=store)
-    assert not failed, failed
-    return np.stack([feats[d][0] for _, d, _ in items])
+from bench.domains import DOMAINS, load_domain, sample, view0  # noqa: E402
 
 
 def main() -> int:
@@ -61,7 +53,7 @@ def main() -> int:
             threshold = model.result.accept.threshold
             keep = np.isin(truth, list(photos))
             for size in got:
-                x = features_at(paths, size, store)[keep]
+                x = view0(paths, store, size)[keep]
                 probs = np.asarray(model.head.predict(x, batch_size=512, verbose=0))
                 right = np.array(model.result.labels)[probs.argmax(1)] == truth[keep]
                 sure = probs.max(1) >= threshold

@@ -37,24 +37,12 @@ from app.core import trainer as trainer_module  # noqa: E402
 from app.core.catalogue import Catalogue, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
 from app.core.fast_features import FAST_SUFFIX, lite_features  # noqa: E402
-from app.core.features import FeatureStore, extract, weights_filename  # noqa: E402
+from app.core.features import FeatureStore, weights_filename  # noqa: E402
 from app.core.head import normalise_features, prototypes  # noqa: E402
-from app.core.images import file_digest  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
 from app.core.trainer import train  # noqa: E402
-from bench.benchmark import WEIGHTS  # noqa: E402
-from bench.domains import DOMAINS, catalogue_setups, load_domain, setups  # noqa: E402
-
-
-def view0(paths: list[Path], size: int, store: FeatureStore) -> np.ndarray:
-    items = [(p, file_digest(p), 1) for p in paths]
-    feats, failed = extract(items, weights=WEIGHTS, alpha=0.35, size=size, store=store)
-    assert not failed, failed
-    return np.stack([feats[d][0] for _, d, _ in items])
-
-
-def mean_feature(paths: list[Path], size: int, store: FeatureStore) -> np.ndarray:
-    return normalise_features(view0(paths, size, store)).mean(axis=0).astype(np.float32)
+from bench.benchmark import WEIGHTS, prior_from  # noqa: E402
+from bench.domains import DOMAINS, catalogue_setups, load_domain, setups, view0  # noqa: E402
 
 
 def base_time(sizes: list[int], batches: int = 20) -> dict[int, float]:
@@ -88,15 +76,15 @@ def run(sizes: list[int], seeds: list[int]) -> dict[tuple[str, str, int, str], l
             yt_all = np.array([c for _, c in d["test"]])
             todo = catalogue_setups(name, d, store) + setups(d, seeds, False)
             for size in sizes:
-                xt_all = view0([p for p, _ in d["test"]], size, store)
-                fruit_prior = mean_feature(
-                    [p for c in fruit["classes"] for p in fruit["pool"][c]], size, store
+                xt_all = view0([p for p, _ in d["test"]], store, size)
+                fruit_prior = prior_from(
+                    [p for c in fruit["classes"] for p in fruit["pool"][c]], store, size
                 )
                 for setup, seed, photos, counter, prior in todo:
                     if not isinstance(prior, str):  # a fruit half: the other half's photos
                         other = set(fruit["classes"]) - set(photos)
-                        prior = mean_feature(
-                            [p for c in sorted(other) for p in fruit["pool"][c]], size, store
+                        prior = prior_from(
+                            [p for c in sorted(other) for p in fruit["pool"][c]], store, size
                         )
                     else:
                         prior = fruit_prior
@@ -112,7 +100,7 @@ def run(sizes: list[int], seeds: list[int]) -> dict[tuple[str, str, int, str], l
                     model = train(build_dataset(cat), opts, store=store)
                     probs = np.asarray(model.head.predict(xt, batch_size=512, verbose=0))
                     hit = {"ours": np.array(model.result.labels)[probs.argmax(1)] == yt}
-                    xs = view0([p for c in classes for p in photos[c]], size, store)
+                    xs = view0([p for c in classes for p in photos[c]], store, size)
                     ys = np.array([i for i, c in enumerate(classes) for _ in photos[c]])
                     protos = prototypes(xs, ys, len(classes))
                     near = (normalise_features(xt) @ protos.T).argmax(1)
