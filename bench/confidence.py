@@ -8,7 +8,13 @@ products (with and without "not a product"), scored on the test list:
 * the 5 products it never saw, and Vendure's 54 sample product photos (electronics,
   shoes, furniture, plants: "not a product of this shop"): the share accepted.
 
+``--till``: the test photos again as the till prepares them (each a 1280×720 camera
+frame, its centre square resized in one step without antialiasing,
+``bench/till_resize.py``), scored at the same threshold: whether the threshold chosen
+on the trainer's inputs still holds on the till's.
+
     python bench/confidence.py            # ~6 minutes
+    python bench/confidence.py --till     # ~8 minutes
 """
 
 from __future__ import annotations
@@ -31,10 +37,11 @@ from app.core.model import TrainOptions  # noqa: E402
 from app.core.trainer import train  # noqa: E402
 from bench.benchmark import WEIGHTS, read_list  # noqa: E402
 from bench.counter_frames import features, freiburg_list  # noqa: E402
+from bench.till_resize import till_features  # noqa: E402
 
 
 def run(domain: str, train_list, test_list, other: np.ndarray, k: int, seed: int, oe: bool,
-        store: FeatureStore) -> dict:  # fmt: skip
+        store: FeatureStore, till: dict[Path, np.ndarray] | None = None) -> dict:  # fmt: skip
     by: dict[str, list[Path]] = {}
     for p, c in train_list:
         by.setdefault(c, []).append(p)
@@ -63,7 +70,21 @@ def run(domain: str, train_list, test_list, other: np.ndarray, k: int, seed: int
     right = labels[pk.argmax(1)] == yt[known]
     top3 = (labels[np.argsort(-pk, axis=1)[:, :3]] == yt[known][:, None]).any(1)
     accepted = pk.max(1) >= threshold
-    return {
+    scores = {}
+    if till is not None:
+        xk = np.stack([till[p] for p, _ in test_list])
+        pt = probs(xk[known])
+        till_right = labels[pt.argmax(1)] == yt[known]
+        till_accepted = pt.max(1) >= threshold
+        scores = {
+            "till_top1": float(till_right.mean()),
+            "till_coverage": float(till_accepted.mean()),
+            "till_precision": float(till_right[till_accepted].mean())
+            if till_accepted.any()
+            else float("nan"),
+            "till_left_out_accepted": float((probs(xk[~known]).max(1) >= threshold).mean()),
+        }
+    return scores | {
         "domain": domain,
         "seed": seed,
         "not_products": oe,
@@ -80,6 +101,7 @@ def run(domain: str, train_list, test_list, other: np.ndarray, k: int, seed: int
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--till", action="store_true", help="also score the till's inputs")
     args = ap.parse_args()
     from sample_photos import vendure_sample_photos
 
@@ -91,9 +113,14 @@ def main() -> int:
     ]
     rows = []
     for name, tr, te in domains:
+        till = None
+        if args.till:
+            work = Path(tempfile.mkdtemp(prefix="confidence-till-"))
+            paths = [p for p, _ in te]
+            till = dict(zip(paths, till_features(paths, work), strict=True))
         for seed in args.seeds:
             for oe in (False, True):
-                rows.append(run(name, tr, te, other, 3, seed, oe, store))
+                rows.append(run(name, tr, te, other, 3, seed, oe, store, till))
                 print(rows[-1], flush=True)
     print(
         "| domain | not a product | top-1 | top-3 | threshold | coverage | precision "
@@ -111,6 +138,19 @@ def main() -> int:
                 f"{100 * m['precision']:.1f} | {100 * m['left_out_accepted']:.1f} | "
                 f"{100 * m['other_accepted']:.1f} |"
             )
+    if args.till:
+        print("\nThe same models on the till's inputs, at the same threshold:\n")
+        print("| domain | not a product | top-1 | coverage | precision | left-out accepted |")
+        print("|---|---|---:|---:|---:|---:|")
+        for name, _, _ in domains:
+            for oe in (False, True):
+                sel = [r for r in rows if r["domain"] == name and r["not_products"] == oe]
+                m = {k: float(np.nanmean([r[k] for r in sel])) for k in sel[0] if "till" in k}
+                print(
+                    f"| {name} | {'yes' if oe else 'no'} | {100 * m['till_top1']:.1f} | "
+                    f"{100 * m['till_coverage']:.1f} | {100 * m['till_precision']:.1f} | "
+                    f"{100 * m['till_left_out_accepted']:.1f} |"
+                )
     return 0
 
 

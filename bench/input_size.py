@@ -32,12 +32,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from app.core import model as model_module  # noqa: E402
-from app.core import resources  # noqa: E402
 from app.core import trainer as trainer_module  # noqa: E402
 from app.core.catalogue import Catalogue, ImageRef, Product  # noqa: E402
 from app.core.dataset import build_dataset  # noqa: E402
 from app.core.fast_features import FAST_SUFFIX, lite_features  # noqa: E402
-from app.core.features import FeatureStore, weights_filename  # noqa: E402
+from app.core.features import FeatureStore, shipped_weights  # noqa: E402
 from app.core.head import normalise_features, prototypes  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
 from app.core.trainer import train  # noqa: E402
@@ -48,8 +47,7 @@ from bench.domains import DOMAINS, catalogue_setups, load_domain, setups, view0 
 def base_time(sizes: list[int], batches: int = 20) -> dict[int, float]:
     """Milliseconds per photo of the shipped TensorFlow Lite base, one thread, batches
     of 32 (its input resized to each size: the same file serves them all)."""
-    name = f"{resources.BASE_WEIGHTS_DIR}/{weights_filename(0.35, 224)}"
-    run, _ = lite_features(resources.path(name).with_suffix(FAST_SUFFIX), 1)
+    run, _ = lite_features(shipped_weights(0.35, 224).with_suffix(FAST_SUFFIX), 1)
     rng = np.random.default_rng(0)
     out = {}
     for size in sizes:

@@ -24,7 +24,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.core import features, resources  # noqa: E402
+from app.core import features  # noqa: E402
 from app.core.fast_features import FAST_SUFFIX, lite_features  # noqa: E402
 from app.core.head import normalise_features  # noqa: E402
 from app.core.images import centre_square, load_rgb, resize_square  # noqa: E402
@@ -48,10 +48,30 @@ def camera_frame(photo: Path, work: Path) -> Path:
 SIDE = DEFAULT_IMAGE_SIZE  # the input the till feeds the model (metadata.json imageSize)
 
 
+def bilinear_no_antialias(path: Path, side: int = SIDE) -> np.ndarray:
+    """The centre square of the whole frame resized in one step, bilinear without
+    antialiasing: what ``tf.image.resizeBilinear`` and a canvas at its default smoothing
+    come close to."""
+    tf, _ = tf_modules()
+    square = centre_square(np.asarray(Image.open(path).convert("RGB"))).astype(np.float32)
+    out = tf.image.resize(square[None], (side, side), method="bilinear", antialias=False)[0]
+    return np.asarray(out).round().clip(0, 255).astype(np.uint8)
+
+
+def till_features(paths: list[Path], work: Path) -> np.ndarray:
+    """Raw features of each photo as the till sees it: a 1280×720 camera frame, resized
+    in one step without antialiasing (the shipped Lite file, as the trainer's features)."""
+    run, _ = lite_features(features.shipped_weights(0.35, 224).with_suffix(FAST_SUFFIX), 2)
+    out = []
+    for s in range(0, len(paths), 64):
+        ims = [bilinear_no_antialias(camera_frame(p, work)) for p in paths[s : s + 64]]
+        out.append(run(np.stack(ims)))
+    return np.concatenate(out)
+
+
 def main() -> int:
     tf, keras = tf_modules()
-    weights = resources.path(f"{resources.BASE_WEIGHTS_DIR}/{features.weights_filename(0.35, 224)}")
-    run, _ = lite_features(weights.with_suffix(FAST_SUFFIX), 2)
+    run, _ = lite_features(features.shipped_weights(0.35, 224).with_suffix(FAST_SUFFIX), 2)
 
     def trainer(path: Path) -> np.ndarray:
         return resize_square(load_rgb(path), SIDE)
@@ -59,11 +79,6 @@ def main() -> int:
     def pillow_one_step(path: Path) -> np.ndarray:
         square = centre_square(np.asarray(Image.open(path).convert("RGB")))
         return np.asarray(Image.fromarray(square).resize((SIDE, SIDE), Image.Resampling.BILINEAR))
-
-    def bilinear_no_antialias(path: Path) -> np.ndarray:
-        square = centre_square(np.asarray(Image.open(path).convert("RGB"))).astype(np.float32)
-        out = tf.image.resize(square[None], (SIDE, SIDE), method="bilinear", antialias=False)[0]
-        return np.asarray(out).round().clip(0, 255).astype(np.uint8)
 
     work = Path(tempfile.mkdtemp(prefix="till-resize-"))
 

@@ -43,6 +43,14 @@ def weights_filename(alpha: float, size: int = DEFAULT_IMAGE_SIZE) -> str:
     return WEIGHTS_URL.format(alpha=_alpha_str(alpha), size=weights_size(size)).rsplit("/", 1)[1]
 
 
+def shipped_weights(alpha: float, size: int) -> Path | None:
+    """The weights file every installation ships for this width and input side; None
+    where none is shipped (missing, it is a broken install: said by name when read)."""
+    if (alpha, weights_size(size)) not in BUNDLED_WEIGHTS:
+        return None
+    return resources.path(f"{resources.BASE_WEIGHTS_DIR}/{weights_filename(alpha, size)}")
+
+
 def _alpha_str(alpha: float) -> str:
     return f"{alpha:g}" if alpha != 1.0 else "1.0"
 
@@ -73,9 +81,9 @@ def resolve_base_weights(
             if not p.is_file():
                 raise BaseWeightsError(f"Base weights file given by {what} not found: {p}")
             return p
-    if (alpha, weights_size(size)) in BUNDLED_WEIGHTS:
-        # Shipped with every installation: missing means a broken install, said by name.
-        return resources.path(f"{resources.BASE_WEIGHTS_DIR}/{weights_filename(alpha, size)}")
+    shipped = shipped_weights(alpha, size)
+    if shipped is not None:
+        return shipped
     cached = keras_cache_dir() / weights_filename(alpha, size)
     if cached.is_file() and cached.stat().st_size > 0:
         return cached
@@ -275,9 +283,9 @@ def _batched(
 def fast_file(weights: Path, alpha: float, size: int) -> Path | None:
     """The shipped TensorFlow Lite file of these base weights, when ``weights`` holds
     the very weights the app ships (by content: ``--base-weights`` may name a copy)."""
-    if (alpha, weights_size(size)) not in BUNDLED_WEIGHTS:
+    shipped = shipped_weights(alpha, size)
+    if shipped is None:
         return None
-    shipped = resources.path(f"{resources.BASE_WEIGHTS_DIR}/{weights_filename(alpha, size)}")
     fast = shipped.with_suffix(FAST_SUFFIX)
     try:
         if not fast.is_file() or weights.stat().st_size != shipped.stat().st_size:

@@ -96,6 +96,12 @@ def base_width_cost(alpha: float, size: int = DEFAULT_IMAGE_SIZE) -> float:
     return (0.5 + 0.5 * (alpha / 0.35) ** 2) * (size / DEFAULT_IMAGE_SIZE) ** 2
 
 
+def default_base_rate(seconds_per_view: float, alpha: float, size: int) -> float:
+    """A rate measured on a base of this width and input side, as the default base's:
+    the one unit the settings keep and the time model reads."""
+    return seconds_per_view / base_width_cost(alpha, size)
+
+
 def estimate_seconds(
     n_images: int,
     n_products: int,

@@ -114,12 +114,10 @@ def train(
     )
     if eta.seconds_per_view is None:
         return outcome
-    from ..training_cost import base_width_cost
+    from ..training_cost import default_base_rate
 
-    return replace(
-        outcome,
-        seconds_per_view=eta.seconds_per_view / base_width_cost(options.alpha, options.image_size),
-    )
+    rate = default_base_rate(eta.seconds_per_view, options.alpha, options.image_size)
+    return replace(outcome, seconds_per_view=rate)
 
 
 def check_channel_id(text: str) -> str:
@@ -174,7 +172,7 @@ def training_eta(dataset: Dataset, options: TrainOptions) -> TrainingEta:
 
     def after_features(v: int, seconds_per_view: float | None) -> float:
         per_view = (
-            seconds_per_view / cost.base_width_cost(options.alpha, options.image_size)
+            cost.default_base_rate(seconds_per_view, options.alpha, options.image_size)
             if seconds_per_view
             else None
         )
