@@ -18,6 +18,7 @@ from ..core.errors import ExitCode, InvalidOptions, TrainerError
 from ..core.flows.changes import channel_status
 from ..core.flows.login import ShopClient
 from ..core.flows.publish import FolderBusy, FolderTarget, ModelVersion, ShopTarget
+from ..core.wording import renamed_channel
 from .arguments import add_connection, add_folder
 from .login import channel_from_args
 from .progress import StderrProgress
@@ -105,6 +106,9 @@ def run_status(args: argparse.Namespace) -> int:
     _versions(s.stored.versions)
     print(s.changes.describe_served())
     print(s.changes.describe_local())
+    renamed = renamed_channel(s.changes.source.renamed_from, s.channel_code)
+    if renamed:
+        print(renamed)
     return ExitCode.OK
 
 

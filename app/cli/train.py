@@ -25,7 +25,7 @@ from ..core.flows.train import (
     TrainRequest,
     train,
 )
-from ..core.wording import never_sure, weak_line
+from ..core.wording import never_sure, renamed_channel, weak_line
 from .arguments import channel_id, whole_number
 from .interrupt import INTERRUPTED, TOO_LATE, cooperative
 from .login import login_from_args
@@ -184,6 +184,9 @@ def _open(
             )
         finally:
             client.close()
+        renamed = renamed_channel(opened.source.renamed_from, opened.source.channel_code)
+        if renamed:
+            print(f"note: {renamed}", file=sys.stderr)
         for failure in opened.failed:
             print(f"note: photo not downloaded: {failure}", file=sys.stderr)
         return opened

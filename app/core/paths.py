@@ -78,6 +78,13 @@ def safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
+def channel_path(server: str, channel: str) -> Path:
+    """Where :func:`channel_dir` keeps a channel's folder; nothing is made or moved."""
+    key = f"{server}__{channel}"
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=6).hexdigest()
+    return data_dir() / "channels" / f"{safe_name(key)[-80:]}-{digest}"
+
+
 def channel_dir(server: str, channel: str) -> Path:
     """Per-channel folder for photos the owner adds; survives restarts.
 
@@ -85,12 +92,8 @@ def channel_dir(server: str, channel: str) -> Path:
     made the folder shops ``/shops/a b``, ``/shops/a_b`` and ``/shops/a/b`` one folder,
     so their added photos, ticks and counter frames mixed. A folder by the readable name
     alone (made before the digest) is moved to the new name by the first call."""
-    key = f"{server}__{channel}"
-    readable = safe_name(key)
-    digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=6).hexdigest()
-    root = data_dir() / "channels"
-    folder = root / f"{readable[-80:]}-{digest}"
-    earlier = root / readable
+    folder = channel_path(server, channel)
+    earlier = folder.parent / safe_name(f"{server}__{channel}")
     if not folder.exists():
         with suppress(OSError):  # another process moved it first; a name too long
             if earlier.is_dir():

@@ -17,7 +17,7 @@ import hashlib
 import os
 import threading
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
@@ -54,6 +54,7 @@ class Source(Protocol):
     channel_id: str
     folder: str
     is_sample_shop: bool
+    renamed_from: str  # the channel's earlier code, when opening it moved what was kept there
 
     @property
     def label(self) -> str:
@@ -106,6 +107,13 @@ class Source(Protocol):
         return SampleShopSource(path) if is_sample_shop(path) else FolderSource(path)
 
 
+def sync_file(source: Source, suffix: str) -> Path:
+    """One of sync's own files for a channel (its lock, what it last saw), by a digest of
+    the channel's key."""
+    key = hashlib.blake2b("|".join(source.store_key).encode(), digest_size=8).hexdigest()
+    return paths.data_dir() / "locks" / f"sync-{key}{suffix}"
+
+
 def _safe(text: str) -> str:
     return paths.safe_name(text)[-80:] or "_"
 
@@ -114,7 +122,7 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
 
 
-def _move_model(earlier: Path, folder: Path) -> None:
+def move_model_folder(earlier: Path, folder: Path) -> None:
     """Moves a model folder and what is kept beside it (its history, lock, taught memory)
     to a new name; nothing when there is none, or another process moved it first."""
     from .local_history import LOCK_SUFFIX, SUFFIX, beside
@@ -137,6 +145,7 @@ class ShopSource(Source):
     server: str  # normalised (``https://shop.example``)
     channel_code: str
     channel_id: str = ""
+    renamed_from: str = field(default="", compare=False)  # channel_renames.follow_rename
 
     @classmethod
     def at(cls, server: str, channel_code: str, channel_id: str = "") -> ShopSource:
@@ -174,7 +183,7 @@ class ShopSource(Source):
         )
         if not folder.exists():
             host = parts.netloc or self.server
-            _move_model(paths.models_dir() / _safe(host) / _safe(self.channel_code), folder)
+            move_model_folder(paths.models_dir() / _safe(host) / _safe(self.channel_code), folder)
         return folder
 
     def with_edits(self, base: Catalogue, store: ChannelStore | None = None) -> Catalogue:
@@ -207,6 +216,7 @@ class FolderSource(Source):
     server = ""
     channel_code = ""
     channel_id = ""
+    renamed_from = ""
     is_sample_shop = False
 
     @property

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import fingerprint, paths
+from .channel_renames import follow_rename
 from .errors import ExitCode, ModelFilesError, TrainerError
 from .model_format import WEIGHTS_SHA256
 from .progress import Phase, Progress, ProgressHook
-from .sources import ShopSource, Source, listed_catalogue
+from .sources import ShopSource, Source, listed_catalogue, sync_file
 from .till_review import TillUse, till_photo_use
 from .timestamps import age_words, parse_utc
 from .wording import taught_products, upper_first
@@ -60,18 +61,11 @@ def newest_edit(store: ChannelStore) -> dt.datetime | None:
     return None if t is None else dt.datetime.fromtimestamp(t, tz=dt.timezone.utc)
 
 
-def _channel_file(source: Source, suffix: str) -> Path:
-    """One of sync's own files for a channel (its lock, what it last saw), by a digest of
-    the channel's key."""
-    key = hashlib.blake2b("|".join(source.store_key).encode(), digest_size=8).hexdigest()
-    return paths.data_dir() / "locks" / f"sync-{key}{suffix}"
-
-
 def first_seen(source: Source, current: fingerprint.Fingerprint, now: dt.datetime) -> dt.datetime:
     """When a sync first saw the catalogue as it is now (``now`` the first time). A
     deleted product leaves no change stamp, so ``--debounce`` did not wait for a burst
     of deletions: each tick trained again. Kept per channel, one small file."""
-    path = _channel_file(source, ".seen.json")
+    path = sync_file(source, ".seen.json")
     state = hashlib.blake2b(json.dumps(current, sort_keys=True).encode(), digest_size=16)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -174,7 +168,7 @@ def catalogue_state(
     from .shop import list_catalogue, published_metadata
 
     channel = client.require_channel()
-    source = ShopSource.at(client.server_url, channel.code, channel.id)
+    source = follow_rename(ShopSource.at(client.server_url, channel.code, channel.id))
     store = source.store()
     listing = list_catalogue(client, on_progress=on_progress, cancel=cancel)
     edited = source.with_edits(listed_catalogue(listing), store)
@@ -210,7 +204,7 @@ def channel_lock(source: Source) -> Iterator[Path]:
 
     with contextlib.ExitStack() as held:
         try:
-            path = held.enter_context(exclusive_lock(_channel_file(source, ".lock")))
+            path = held.enter_context(exclusive_lock(sync_file(source, ".lock")))
         except LockBusy:
             raise SyncBusy(
                 f"Another sync of channel {source.channel_code} on {source.server} is running."

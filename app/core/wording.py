@@ -344,3 +344,14 @@ def compare_published(local: dict, published: dict | None) -> tuple[str, str]:
         if lt < pt:
             return "The published model is newer than this one.", "warn"
     return "This model differs from the published one.", "info"
+
+
+def renamed_channel(earlier: str, now: str) -> str:
+    """What moved when a channel's code changed on the server (``channel_renames``);
+    "" when it did not."""
+    if not earlier:
+        return ""
+    return (
+        f"Channel “{now}” was called “{earlier}” before: the photos you added, your ticks, "
+        "counter photos and the model on this computer moved with it."
+    )

@@ -35,7 +35,7 @@ from ..sync import (
     channel_lock,
     first_seen,
 )
-from ..wording import upper_first
+from ..wording import renamed_channel, upper_first
 from .changes import catalogue_changes
 from .open_source import open_source, shop_source
 from .publish import ModelVersion, ShopTarget, TargetStatus, serves_these_files
@@ -163,8 +163,10 @@ def sync_channel(
         def outcome(
             status: str, message: str, exit_code: ExitCode, version: str = "", trained: bool = False
         ) -> SyncOutcome:
-            if till.text:  # "… verified at http://…/latest/ Photos from …" read as one
-                message = f"{message}{'' if message.endswith(('.', '!', '?')) else '.'} {till.text}"
+            for extra in (till.text, renamed_channel(source.renamed_from, code)):
+                if extra:  # "… verified at http://…/latest/ Photos from …" read as one
+                    stop = "" if message.endswith((".", "!", "?")) else "."
+                    message = f"{message}{stop} {extra}"
             return SyncOutcome(code, status, message, exit_code, version, trained, till)
 
         served = state.served

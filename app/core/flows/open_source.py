@@ -82,9 +82,12 @@ def sample_test_photos() -> Path | None:
 
 
 def shop_source(client: ShopClient) -> ShopSource:
-    """The channel ``client`` has selected."""
+    """The channel ``client`` has selected (what was kept under its earlier code, when an
+    administrator changed it, moved to its code now: :mod:`app.core.channel_renames`)."""
+    from ..channel_renames import follow_rename
+
     channel = client.require_channel()
-    return ShopSource.at(client.server_url, channel.code, channel.id)
+    return follow_rename(ShopSource.at(client.server_url, channel.code, channel.id))
 
 
 def open_source(

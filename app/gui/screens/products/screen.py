@@ -35,6 +35,7 @@ from app.core.errors import DatasetError
 from app.core.flows.check_photos import IMAGE_SUFFIXES, not_used, training_scope
 from app.core.flows.open_source import Catalogue, Product
 from app.core.progress import ProgressHook
+from app.core.wording import renamed_channel
 
 from ...counter.panels import CounterFramesPanel, EmptyCounterPanel
 from ...session import Session
@@ -221,12 +222,12 @@ class ProductsScreen(QWidget):
         if self.table.currentIndex().row() < 0 and self.proxy.rowCount():
             self.table.selectRow(0)
         failed = opened.failed  # the photos the download left out, each naming its product
-        if failed:
-            shown = "; ".join(str(f) for f in failed[:5]) + (" …" if len(failed) > 5 else "")
-            self.banner.show_message(
-                f"{len(failed)} photo(s) could not be downloaded and are left out: {shown}",
-                "warn",
-            )
+        shown = "; ".join(str(f) for f in failed[:5]) + (" …" if len(failed) > 5 else "")
+        lines = [f"{len(failed)} photo(s) could not be downloaded and are left out: {shown}"]
+        # a rename is said once: the next opening finds everything in its new place
+        lines = lines[: bool(failed)] + [renamed_channel(src.renamed_from, src.channel_code)]
+        if any(lines):
+            self.banner.show_message("\n".join(x for x in lines if x), "warn" if failed else "info")
 
     def _load_failed(self, err: TaskError) -> None:
         self.banner.show_failure(err, "Could not load the products:")
