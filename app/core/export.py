@@ -8,7 +8,6 @@ new folder is complete and validated before it takes the old one's name.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import os
@@ -23,8 +22,8 @@ from .faults import describe
 from .heartbeat import Heartbeat
 from .local_history import keep_previous, model_lock
 from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
-from .model_format import FILES, QUANTIZE
-from .modelfiles import TRAINER_NAME, WEIGHTS_SHA256, validate_model_dir
+from .model_format import FILES, QUANTIZE, WEIGHTS_SHA256, weights_sha256
+from .modelfiles import TRAINER_NAME, validate_model_dir
 from .outdir import check_target, folder_mode, make_temp_dir, swap_into_place, sweep_stale
 from .paths import write_durably
 from .progress import Phase, ProgressHook, Reporter, check_cancel
@@ -152,7 +151,7 @@ def export_model(
         meta = build_metadata(model, channel_id, quantize)  # seed fields first, as before
         meta.update({k: v for k, v in (extra_metadata or {}).items() if k not in meta})
         weights = (tmp / "weights.bin").read_bytes()
-        meta[WEIGHTS_SHA256] = hashlib.sha256(weights).hexdigest()  # checked on every load
+        meta[WEIGHTS_SHA256] = weights_sha256(weights)  # checked on every load
         _write_json(tmp / "metadata.json", meta)
         with model_lock(out_dir):  # not while a teach reads, updates and swaps its files
             _validate_and_swap(tmp, out_dir, mode, rep, keep_history=True)

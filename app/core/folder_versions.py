@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelFilesError, TrainerError
-from .model_format import FILES, WEIGHTS_SHA256
+from .model_format import FILES, WEIGHTS_SHA256, weights_match
 from .readers import parse_json, read_json
 
 MANIFEST = "manifest.json"
@@ -140,8 +140,7 @@ def version_problem(vdir: Path, manifest: dict[str, Any] | None, *, full: bool) 
             meta = parse_json(data["metadata.json"])
         except ValueError:
             return "was changed on disk (metadata.json is not JSON)"
-        checksum = meta.get(WEIGHTS_SHA256) if isinstance(meta, dict) else None
-        if checksum is not None and checksum != sha256_hex(data["weights.bin"]):
+        if isinstance(meta, dict) and not weights_match(meta, data["weights.bin"]):
             return f"was changed on disk (weights.bin does not match its {WEIGHTS_SHA256})"
     return None
 

@@ -6,7 +6,6 @@ model, so what the app tests is byte for byte what the POS will load.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import numpy as np
 
 from .errors import ModelFilesError
 from .input_size import TM_IMAGE_SIZE, base_of
-from .model_format import FILES, WEIGHTS_SHA256
+from .model_format import FILES, weights_match
 from .readers import MAX_JSON_BYTES, BadJson, parse_json, read_regular
 
 TRAINER_NAME = "dukahub-trainer"  # metadata "trainer.name": an export of ours
@@ -237,10 +236,7 @@ def _check_manifest_shape(manifest: list[Any]) -> None:
 
 def _check_checksum(meta: dict[str, Any], weights: bytes) -> None:
     """A same-size change to weights.bin is invisible to the size check: compare the hash."""
-    if WEIGHTS_SHA256 not in meta:
-        return  # Teachable Machine's exports and ours from before the key existed
-    expected = meta[WEIGHTS_SHA256]
-    if not isinstance(expected, str) or hashlib.sha256(weights).hexdigest() != expected.lower():
+    if not weights_match(meta, weights):
         raise ModelFilesError(
             "weights.bin does not match the checksum in metadata.json: the file was "
             "changed or damaged after the export"

@@ -30,7 +30,8 @@ from .calibration import softmax
 from .errors import AlreadyNamed, ModelFilesError, TrainerError
 from .frame_checks import frame_problem
 from .input_size import base_of
-from .modelfiles import WEIGHTS_SHA256, has_layer, read_model_files
+from .model_format import WEIGHTS_SHA256, weights_sha256
+from .modelfiles import has_layer, read_model_files
 from .progress import Phase, ProgressHook, Reporter, check_cancel, span
 
 KERNEL = "products/kernel"
@@ -376,7 +377,7 @@ def _update(
     }
     meta["imageCount"] = int(meta.get("imageCount", 0)) + photos
     meta["timeStamp"] = meta["taught"]["lastAt"]
-    meta[WEIGHTS_SHA256] = hashlib.sha256(bytes(out)).hexdigest()
+    meta[WEIGHTS_SHA256] = weights_sha256(bytes(out))
     rep(Phase.EXPORTING, 0.5, "Saving the updated model")
     replace_model_files(
         model_dir,

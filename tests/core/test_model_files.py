@@ -21,12 +21,8 @@ import pytest
 from model_weights import LAST_KERNEL, entry_offset, overflowing, write_weights
 
 from app.core.errors import ModelFilesError
-from app.core.modelfiles import (
-    WEIGHTS_SHA256,
-    ExportedModel,
-    read_model_files,
-    validate_model_dir,
-)
+from app.core.model_format import WEIGHTS_SHA256
+from app.core.modelfiles import ExportedModel, read_model_files, validate_model_dir
 
 if TYPE_CHECKING:
     from conftest import Cli
