@@ -8,6 +8,7 @@ same training code run from a folder, a Vendure channel or the GUI's edits.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,17 +59,50 @@ FROM_SHOP = "catalog"  # the shop server's catalogue
 ADDED = "added"  # added by the owner (files, webcam, the Test screen)
 
 
+def shop_photo_key(asset_id: str, file_path: str, file_size: int | None) -> str:
+    """A shop photo's identity: ``asset:<id>:file-<digest of its file's path and size>``.
+
+    Up to 0.2.0 it was ``asset:<id>:<updatedAt>``, which an edit of the asset's name,
+    focal point or tags changes though the photo does not: a focal point set in the
+    shop's admin made ``sync`` retrain and publish the same photos, and re-ticked a photo
+    the owner had unticked. Keys of that form still match by asset (:func:`same_photo`)."""
+    digest = hashlib.blake2b(f"{file_path}|{file_size or ''}".encode(), digest_size=8)
+    return f"asset:{asset_id}:file-{digest.hexdigest()}"
+
+
+def asset_of(key: str) -> str | None:
+    """The asset id of a shop photo's key (of either form); None for any other photo."""
+    parts = key.split(":", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "asset" else None
+
+
+def older_shop_key_asset(key: str) -> str | None:
+    """The asset id of a shop photo's key of 0.2.0 and before (``asset:<id>:<updatedAt>``);
+    None for any other key."""
+    asset = asset_of(key)
+    return asset if asset is not None and not key.split(":", 2)[2].startswith("file-") else None
+
+
+def same_photo(key: str, older_assets: set[str]) -> str:
+    """``key`` as compared with a record that holds keys of 0.2.0 and before, whose assets
+    are ``older_assets``: such a key and any key of the same asset read ``asset:<id>``."""
+    asset = asset_of(key)
+    return f"asset:{asset}" if asset is not None and asset in older_assets else key
+
+
 @dataclass(frozen=True)
 class ImageRef:
     path: Path
     origin: str = FROM_FOLDER  # FROM_FOLDER | FROM_SHOP | ADDED
     included: bool = True
-    # Identity of the photo without reading it, for the catalogue fingerprint: shop
-    # photos "asset:<id>:<updatedAt>", owner-added and folder photos "" (hashed instead).
+    # Identity of the photo without reading it, for the catalogue fingerprint and the
+    # owner's ticks: shop photos "asset:<id>:file-<digest>" (shop_photo_key), owner-added
+    # and folder photos "" (hashed instead).
     key: str = ""
     # the name the owner knows the photo by where its file name is not it: a shop
     # photo's file name on the server (the cached copy is named by a hash)
     label: str = ""
+    stamp: str = ""  # a shop photo's last change on the server (ISO 8601): its date shown
 
     @property
     def ident(self) -> str:

@@ -1,8 +1,8 @@
 """What a model was trained on, and what changed in the catalogue since.
 
 An export records, per product id, the identity of every photo it was given
-(``catalogFingerprint`` in ``metadata.json``): shop photos by asset id and change
-stamp (known from the product list alone, no download), photos the owner added and
+(``catalogFingerprint`` in ``metadata.json``): shop photos by asset and file (known
+from the product list alone, no download), photos the owner added and
 folder photos by content hash. Comparing that record with the catalogue as it is now
 tells the owner "3 new products, 1 removed, 5 changed photos" and lets ``sync`` skip
 a training when nothing changed, without loading TensorFlow or downloading photos.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .catalogue import Catalogue, ImageRef
+from .catalogue import Catalogue, ImageRef, older_shop_key_asset, same_photo
 from .input_size import DEFAULT_IMAGE_SIZE, older_input
 
 METADATA_KEY = "catalogFingerprint"
@@ -34,7 +34,8 @@ LOOK_PARTS = {"counterFrames": "counter frames", "notProducts": "photos of the e
 
 
 def photo_identity(ref: ImageRef, digests: Mapping[Path, str] | None = None) -> str:
-    """``asset:<id>:<updatedAt>`` for shop photos, ``file:<content hash>`` otherwise."""
+    """``asset:<id>:file-<digest>`` for shop photos (:func:`~app.core.catalogue.shop_photo_key`),
+    ``file:<content hash>`` otherwise."""
     if ref.key:
         return ref.key
     digest = (digests or {}).get(ref.path)
@@ -169,6 +170,9 @@ def compare(
     changed, photos = [], 0
     for pid in sorted(set(current) & set(trained)):
         now, then = set(current[pid]), set(trained[pid])
+        older = {a for k in then if (a := older_shop_key_asset(k)) is not None}
+        if older:  # recorded by 0.2.0 or before: its shop photos compare by asset
+            now, then = {same_photo(k, older) for k in now}, {same_photo(k, older) for k in then}
         if now != then:
             changed.append(pid)
             # a replaced photo is one change, not an addition plus a removal

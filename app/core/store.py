@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import paths
-from .catalogue import IMAGE_SUFFIXES, Catalogue, ImageRef
+from .catalogue import IMAGE_SUFFIXES, Catalogue, ImageRef, asset_of, older_shop_key_asset
 from .counter_frames import CounterFrameStore
 from .readers import expect, is_str_list, load_app_file, open_regular
 from .till_review import TillReview, till_photo_stem
@@ -107,10 +107,21 @@ class ChannelStore:
         self._save()
 
     def set_image_included(self, ident: str, included: bool) -> None:
-        """``ident`` is :attr:`ImageRef.ident` (a path for files, the asset for shop photos)."""
+        """``ident`` is :attr:`ImageRef.ident` (a path for files, the asset for shop photos);
+        a choice kept by the photo's key of 0.2.0 and before is replaced by this one."""
         key = str(ident)
+        asset = asset_of(key)
+        if asset is not None:
+            self.excluded_images -= {
+                k for k in self.excluded_images if older_shop_key_asset(k) == asset
+            }
         (self.excluded_images.discard if included else self.excluded_images.add)(key)
         self._save()
+
+    def _older_excluded(self) -> set[str]:
+        """The assets of unticked shop photos kept by their key of 0.2.0 and before
+        (``asset:<id>:<updatedAt>``): they stay unticked under the photo's key now."""
+        return {a for k in self.excluded_images if (a := older_shop_key_asset(k)) is not None}
 
     # -- when the owner last edited (sync's --debounce) ------------------------------
     def _edited(self, at: float | None = None) -> None:
@@ -289,9 +300,14 @@ class ChannelStore:
             n += 1
         return candidate
 
-    def _image_excluded(self, im: ImageRef) -> bool:
-        # str(path): choices saved before shop photos had an asset identity
-        return im.ident in self.excluded_images or str(im.path) in self.excluded_images
+    def _image_excluded(self, im: ImageRef, older: set[str]) -> bool:
+        # str(path): choices saved before shop photos had an asset identity; ``older``:
+        # the assets of choices kept by the key of 0.2.0 and before (_older_excluded)
+        return (
+            im.ident in self.excluded_images
+            or str(im.path) in self.excluded_images
+            or asset_of(im.ident) in older
+        )
 
     # -- the catalogue the trainer sees ---------------------------------------------
     def apply(self, catalogue: Catalogue) -> Catalogue:
@@ -310,8 +326,8 @@ class ChannelStore:
             if len(owners) == 1:
                 added[owners[0]] = added.get(owners[0], []) + added.pop(pid)
         merged = catalogue.with_extra_images(added)
-        products = []
+        products, older = [], self._older_excluded()
         for p in merged.products:
-            images = [replace(im, included=not self._image_excluded(im)) for im in p.images]
+            images = [replace(im, included=not self._image_excluded(im, older)) for im in p.images]
             products.append(replace(p, images=images, included=p.id not in self.excluded_products))
         return replace(merged, products=products)

@@ -18,11 +18,10 @@ ORIGINS = {
 }
 
 
-def photo_date(path: Path | str, key: str = "") -> datetime | None:
+def photo_date(path: Path | str, stamp: str = "") -> datetime | None:
     """When the photo was made as far as the app can tell: a shop photo's asset
-    ``updatedAt`` (its key is ``asset:<id>:<updatedAt>``), else the file's time."""
-    if key.startswith("asset:"):
-        stamp = key.split(":", 2)[-1]
+    ``updatedAt`` (:attr:`ImageRef.stamp`), else the file's time."""
+    if stamp:
         try:
             when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         except ValueError:
@@ -39,10 +38,10 @@ def format_date(when: datetime | None) -> str:
     return when.astimezone().strftime("%d %b %Y, %H:%M") if when else "date unknown"
 
 
-def photo_description(path: Path | str, origin: str, key: str = "") -> str:
+def photo_description(path: Path | str, origin: str, stamp: str = "") -> str:
     """“IMG_0012.jpg · added by you, 03 Dec 2026, 14:05”: what a caption cannot hold."""
     where = ORIGINS.get(origin, origin)
-    return f"{Path(path).name} · {where.lower()}, {format_date(photo_date(path, key))}"
+    return f"{Path(path).name} · {where.lower()}, {format_date(photo_date(path, stamp))}"
 
 
 class PhotoDialog(QDialog):
@@ -50,7 +49,7 @@ class PhotoDialog(QDialog):
     its file name, where it came from, when, and its size in pixels."""
 
     def __init__(
-        self, path: Path | str, origin: str = "", key: str = "", parent: QWidget | None = None
+        self, path: Path | str, origin: str = "", stamp: str = "", parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         path = Path(path)
@@ -81,7 +80,7 @@ class PhotoDialog(QDialog):
                 Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
-        lines = [photo_description(path, origin, key)]
+        lines = [photo_description(path, origin, stamp)]
         if picture.isNull():
             self.image.setText(f"This photo cannot be shown: {reader.errorString()}.")
         else:

@@ -263,12 +263,12 @@ def test_double_click_shows_a_photo_large_with_its_name_and_date(
     assert not dlg.isVisible()
 
     # a shop photo is dated by its asset's updatedAt, not the day it was downloaded
-    shop_key = "asset:17:2026-11-20T08:30:00.000Z"
-    said = photo_description(path, "catalog", shop_key)
+    stamp = "2026-11-20T08:30:00.000Z"
+    said = photo_description(path, "catalog", stamp)
     assert said == f"{path.name} · from the shop's catalogue, " + format_date(
-        photo_date(path, shop_key)
+        photo_date(path, stamp)
     )
-    assert photo_date(path, shop_key).isoformat().startswith("2026-11-20T08:30")
+    assert photo_date(path, stamp).isoformat().startswith("2026-11-20T08:30")
 
 
 # -- 6. The log: routine replaced checks are not an owner's or a maintainer's news ----------

@@ -1,7 +1,7 @@
 """A channel's products: the cheap listing, and the download into the local image cache.
 
 :func:`list_catalogue` pages through the products without reading any image: ids,
-names, photo identities (``asset:<id>:<updatedAt>``) and change stamps, enough for
+names, photo identities (``asset:<id>:file-<digest>``) and change stamps, enough for
 ``sync``/``status`` to tell whether anything changed. :func:`fetch_catalogue` builds on
 the very same listing and then downloads the photos it does not have yet (one photo's
 download: :mod:`.photos`).
@@ -330,7 +330,13 @@ def fetch_catalogue(
             id=lp.id,
             name=lp.name,
             images=[
-                ImageRef(results[a.id], origin=FROM_SHOP, key=a.key, label=a.file_name)
+                ImageRef(
+                    results[a.id],
+                    origin=FROM_SHOP,
+                    key=a.key,
+                    label=a.file_name,
+                    stamp=a.updated_at,
+                )
                 for a in lp.assets
                 if a.id in results
             ],

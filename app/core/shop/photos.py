@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from .. import paths
-from ..catalogue import IMAGE_FORMATS
+from ..catalogue import IMAGE_FORMATS, shop_photo_key
 from ..errors import ServerUnreachable, ShopError
 from ..progress import check_cancel
 from .transport import TRANSFER_DEADLINE_S, ShopClient, new_http_session
@@ -34,8 +34,10 @@ class ListedAsset:
 
     @property
     def key(self) -> str:
-        """The photo's identity: a new file means a new asset or a new updatedAt."""
-        return f"asset:{self.id}:{self.updated_at}"
+        """The photo's identity (:func:`app.core.catalogue.shop_photo_key`): its asset and
+        its file. Vendure never replaces an asset's file (``updateAsset`` changes its name,
+        focal point, tags and custom fields), so editing those is no change of the photo."""
+        return shop_photo_key(self.id, urlsplit(self.source).path, self.file_size)
 
     @property
     def file_name(self) -> str:

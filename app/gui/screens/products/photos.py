@@ -37,6 +37,7 @@ from .table import IDENT_ROLE, PATH_ROLE, FileDrops, usable_count
 
 CAPTIONS = {"added": "added", "catalog": "catalogue"}  # by ImageRef.origin
 TICKED_ROLE = Qt.ItemDataRole.UserRole + 5  # the tick as the store has it
+STAMP_ROLE = Qt.ItemDataRole.UserRole + 6  # a shop photo's ImageRef.stamp: its date
 
 
 def till_caption(path: Path) -> tuple[str, str] | None:
@@ -139,7 +140,7 @@ class ProductPhotos(QWidget):
         )
         for im in p.images:
             # the caption says only where from: the name and date are in the tooltip
-            tip = photo_description(im.path, im.origin, im.key) + f"\n{im.path}"
+            tip = photo_description(im.path, im.origin, im.stamp) + f"\n{im.path}"
             shop = self.session.source is not None and bool(self.session.source.server)
             from_till = till_caption(im.path) if shop and im.origin == "added" else None
             label, tip = from_till or (CAPTIONS.get(im.origin, im.path.name), tip)
@@ -150,6 +151,7 @@ class ProductPhotos(QWidget):
             item = QListWidgetItem(label)
             item.setData(PATH_ROLE, str(im.path))
             item.setData(IDENT_ROLE, im.ident)
+            item.setData(STAMP_ROLE, im.stamp)
             item.setData(Qt.ItemDataRole.UserRole, im.origin)
             item.setIcon(QIcon(self.session.thumbnails.loading))
             if why:
@@ -186,8 +188,8 @@ class ProductPhotos(QWidget):
             self.photo_dialog.close()
             self.photo_dialog.deleteLater()
         origin = item.data(Qt.ItemDataRole.UserRole) or ""
-        key = item.data(IDENT_ROLE) or ""
-        self.photo_dialog = PhotoDialog(item.data(PATH_ROLE), origin, key, self)
+        stamp = item.data(STAMP_ROLE) or ""
+        self.photo_dialog = PhotoDialog(item.data(PATH_ROLE), origin, stamp, self)
         self.photo_dialog.show()
         return self.photo_dialog
 
