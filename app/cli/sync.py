@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
                             cancel=clock.cancel,
                         )
                     progress.done()
+                    for note in out.notes:  # as `train` says them, before its result line
+                        named = f"{code}: note: {note}" if args.all_channels else f"note: {note}"
+                        print(named, file=sys.stderr)
+                        logging.getLogger("app.sync").info("%s: note: %s", code, note)
                     line, code_ = f"{code}: {out.status}: {out.message}", out.exit_code
                 except SyncBusy as exc:
                     line, code_ = f"{code}: busy: {exc}", ExitCode.BUSY

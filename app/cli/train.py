@@ -306,5 +306,8 @@ def _print_summary(
     for s in outcome.report.skipped_photos():
         who = all_names.get(s.product, s.product)
         print(f"Photo not used: {s.shown} ({who}) — {s.reason}.")
+    for pid, why in outcome.report.not_downloaded:  # its product still trained on the rest
+        if pid not in outcome.report.no_images:
+            print(f"Photo not used ({all_names.get(pid, pid)}) — not downloaded: {why}.")
     size = summary["modelBytes"]
     print(f"Wrote {outcome.model_dir} ({size / 1e6:.2f} MB: {', '.join(FILES)}).")

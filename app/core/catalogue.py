@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -111,6 +113,28 @@ class ImageRef:
         return self.key or str(self.path)
 
 
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # a terminal's colour or cursor code
+
+
+def readable_name(name: str, product_id: str) -> str:
+    """A product's name as one line of text: control characters (a newline) read as
+    spaces, a terminal's escape codes and direction overrides are dropped, so a name
+    cannot print as a second ``Error:`` line, colour a terminal or reverse the rest of a
+    line; a name that shows nothing (spaces, a zero-width space) is the product's id,
+    read the same way."""
+    for text in (name, product_id):
+        kept = "".join(
+            " " if unicodedata.category(c) == "Cc" or c in "\u2028\u2029" else c
+            for c in _ESCAPE_SEQUENCE.sub("", text)
+            if c not in _BIDI_CONTROLS
+        )
+        kept = " ".join(kept.split())
+        if any(unicodedata.category(c)[0] not in "ZC" for c in kept):
+            return kept
+    return product_id
+
+
 @dataclass
 class Product:
     id: str  # label written to metadata.json: the Vendure product ID
@@ -120,7 +144,7 @@ class Product:
 
     @property
     def display_name(self) -> str:
-        return self.name or self.id
+        return readable_name(self.name, self.id)
 
     def active_images(self) -> list[ImageRef]:
         return [im for im in self.images if im.included]
@@ -150,7 +174,7 @@ class Catalogue:
         return [p for p in self.products if p.included]
 
     def names(self) -> dict[str, str]:
-        return {pid: name or pid for pid, name in self.disabled} | {
+        return {pid: readable_name(name, pid) for pid, name in self.disabled} | {
             p.id: p.display_name for p in self.products
         }
 

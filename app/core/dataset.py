@@ -243,9 +243,14 @@ class DatasetReport:
                 "macOS they are one folder, so copying this shop there merges them; rename one"
             )
         for a, b in self.same_names:
+            alike = (
+                f"are called {nm(a)}"
+                if unicodedata.normalize("NFC", nm(a)) == unicodedata.normalize("NFC", nm(b))
+                else f"are called {nm(a)} and {nm(b)}, names that differ only in capitals,"
+            )
             out.append(
-                f"Two products are called {nm(a)} (ids {a} and {b}): the till and this app's "
-                "reports show the same name for either; rename one in the shop"
+                f"Two products {alike} (ids {a} and {b}): the till and this app's reports "
+                "are easily misread for either; rename one in the shop"
             )
         if self.excluded or self.excluded_images:
             out.append(
@@ -386,6 +391,13 @@ def _finish(
             message += (
                 f"; {len(report.excluded)} more left out by you in the app's Products screen "
                 f"({shown}{more}): tick them there to train them"
+            )
+        if report.disabled:
+            shown = ", ".join(names.get(p, p) for p in report.disabled[:10])
+            more = " …" if len(report.disabled) > 10 else ""
+            message += (
+                f"; {len(report.disabled)} more disabled in the shop ({shown}{more}): "
+                "enable them there to train them"
             )
         raise TooFewProducts(message + ".")
     return Dataset(

@@ -109,6 +109,9 @@ class SyncOutcome:
     version: str = ""
     trained: bool = False
     till: TillInSync | None = None  # photos from the till: used, accepted now, waiting
+    # what the training said of the photos as ``train`` does (a photo not used, one photo
+    # filed under two products, two products of one name): an unattended sync said none
+    notes: tuple[str, ...] = ()
 
 
 def sync_channel(
@@ -161,13 +164,18 @@ def sync_channel(
         till = TillInSync(till_photos, state.till, accepted, waiting, note)
 
         def outcome(
-            status: str, message: str, exit_code: ExitCode, version: str = "", trained: bool = False
+            status: str,
+            message: str,
+            exit_code: ExitCode,
+            version: str = "",
+            trained: bool = False,
+            notes: tuple[str, ...] = (),
         ) -> SyncOutcome:
             for extra in (till.text, renamed_channel(source.renamed_from, code)):
                 if extra:  # "… verified at http://…/latest/ Photos from …" read as one
                     stop = "" if message.endswith((".", "!", "?")) else "."
                     message = f"{message}{stop} {extra}"
-            return SyncOutcome(code, status, message, exit_code, version, trained, till)
+            return SyncOutcome(code, status, message, exit_code, version, trained, till, notes)
 
         served = state.served
         if served is not None and served.up_to_date:
@@ -191,6 +199,7 @@ def sync_channel(
         model_dir = source.model_dir()
         trained = False
         left_out = ""  # products the training could not use, for the result line
+        notes: tuple[str, ...] = ()
         if state.local is not None and state.local.up_to_date:
             target = ShopTarget(client).status()
             replaced = stored_not_served(target, model_dir)
@@ -229,6 +238,10 @@ def sync_channel(
                 )
             trained = True
             names = opened.catalogue.names()
+            notes = (
+                *(f"Photo not downloaded: {f}" for f in opened.failed),
+                *result.report.summary_lines(names),
+            )
             missing = [
                 f"{names.get(r['product'], r['product'])} ({r['reason']})"
                 for r in result.report.not_trained()
@@ -250,6 +263,7 @@ def sync_channel(
             ExitCode.OK,
             version=published.version,
             trained=trained,
+            notes=notes,
         )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import paths
-from ..catalogue import FROM_SHOP, Catalogue, ImageRef, Product
+from ..catalogue import FROM_SHOP, Catalogue, ImageRef, Product, readable_name
 from ..errors import ServerUnreachable, ShopError
 from ..progress import Phase, ProgressHook, Reporter, check_cancel
 from ..timestamps import parse_utc
@@ -38,7 +38,7 @@ class ListedProduct:
 
     @property
     def display_name(self) -> str:
-        return self.name or self.id
+        return readable_name(self.name, self.id)
 
     @property
     def photo_keys(self) -> list[str]:
