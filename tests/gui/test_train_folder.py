@@ -148,3 +148,71 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     # the shop's button is not shown greyed out: the folder's is the green one
     assert not window.publish.publish_button.isVisible()
     assert window.publish.folder_publish_button.objectName() == "primary"
+
+
+def _shop(root, spec: dict[str, str], photos) -> object:
+    import shutil
+
+    for pid, folder in spec.items():
+        (root / pid).mkdir(parents=True)
+        for p in photos(folder, 3):
+            shutil.copy(p, root / pid / p.name)
+    return root
+
+
+def test_another_shop_opened_while_one_trains_shows_none_of_its_results(
+    qtbot, monkeypatch, base_weights, settings, make_window, tmp_path, photos, request
+):
+    """Found by an audit: shop A's results and their Publish… stayed on the Train screen
+    under shop B while A trained again (Publish… made A's model B's), and a cancel of
+    A's run brought them back as "this is the model in use"."""
+    import threading
+
+    import app.core.flows.train as flow
+    from app.core.errors import Cancelled
+
+    monkeypatch.setenv("DUKAHUB_TRAINER_BASE_WEIGHTS", str(base_weights))
+    settings.epochs = 6
+    settings.save()
+    gate, real = threading.Event(), flow.train
+    gate.set()
+
+    def held(request, on_progress=None, cancel=None):  # runs until the test lets it go
+        while not gate.wait(0.05):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled")
+        return real(request, on_progress=on_progress, cancel=cancel)
+
+    monkeypatch.setattr(flow, "train", held)
+    request.addfinalizer(gate.set)  # a failed check must not leave the run held
+    a = _shop(tmp_path / "shopA", {"banana": "Fruit/Banana", "kiwi": "Fruit/Kiwi"}, photos)
+    b = _shop(
+        tmp_path / "shopB", {"leek": "Vegetables/Leek", "carrot": "Vegetables/Carrots"}, photos
+    )
+    window = make_window()
+    window.login.use_folder(a)
+    qtbot.waitUntil(lambda: window.session.report is not None, timeout=20000)
+    train = window.train
+    window.show_screen("train")
+    with qtbot.waitSignal(train.start().finished, timeout=300000):
+        pass
+    a_model = window.session.model_dir
+    assert train.publish_button.isVisible()
+
+    gate.clear()
+    again = train.start()  # A again; the owner opens B meanwhile
+    window.login.use_folder(b)
+    qtbot.waitUntil(lambda: window.session.report is not None, timeout=20000)
+    window.show_screen("train")
+    assert again.running
+    assert not train.results.isVisible() and not train.previous.isVisible()
+    assert not train.publish_button.isVisible()
+    train.open_result()  # what Publish… does first
+    assert window.session.model_dir != a_model
+
+    with qtbot.waitSignal(again.finished, timeout=30000):
+        train.cancel()
+    assert again.outcome == "cancelled"
+    assert train.banner.text() == "The training of shopA was cancelled; nothing was written."
+    assert not train.results.isVisible() and not train.previous.isVisible()
+    assert window.session.model_dir != a_model

@@ -66,6 +66,7 @@ class TrainScreen(QWidget):
         self.session = session
         self.result_dir: Path | None = None  # the model this screen's results are of
         self.task: Task | None = None
+        self._task_source: Source | None = None  # the shop ``task`` trains
 
         title = QLabel("Train")
         title.setObjectName("title")
@@ -154,16 +155,22 @@ class TrainScreen(QWidget):
 
     def _forget_other_results(self) -> None:
         """Another shop: the results on screen were the previous one's ("Model saved in
-        …/fruit" and its Publish button stayed under "Using bulk")."""
-        running = self.task is not None and self.task.running
-        if self.results.shown is None or running:
+        …/fruit" and its Publish button stayed under "Using bulk"), also while that
+        shop's training runs on (its Publish… made its model the new shop's)."""
+        if self.results.shown is None and not self._training_elsewhere():
             return
         self._clear_results()
         self.banner.clear_message()
         self._show_saved_result()
 
+    def _training_elsewhere(self) -> bool:
+        """A training runs, of a shop other than the one open now."""
+        running = self.task is not None and self.task.running
+        return running and self._task_source != self.session.source
+
     def _clear_results(self) -> None:
         self.results.shown = None
+        self.result_dir = None
         self.results.hide()
         self.previous.hide()
         self._back_to_previous("")  # with no results: the chart cleared, the curve hidden
@@ -175,12 +182,15 @@ class TrainScreen(QWidget):
 
         folder = self.session.model_dir
         running = self.task is not None and self.task.running
-        if self.session.result is not None or running or folder is None:
+        if self.session.result is not None or folder is None:
             return
+        if running and not self._training_elsewhere():
+            return  # this shop's results stay until its training finishes
         saved = saved_training(folder)
         if saved is None:
             return
         self._curve_saved = False
+        self.result_dir = folder
         self.show_result(saved.result, saved.counts)
         when = format_when({"trainedAt": saved.trained_at}) if saved.trained_at else ""
         self.banner.show_message(  # in the computer's time, as every other screen says it
@@ -283,7 +293,7 @@ class TrainScreen(QWidget):
             self.previous.show()
         self.chart.clear(session.settings.epochs)
         task = session.runner.start("train", work)
-        self.task = task
+        self.task, self._task_source = task, session.source
         self.progress.track(task, "Starting…", time_left_reported=True)
         task.progress.connect(lambda p, t=task: self._on_progress(t, p))
         trained = session.source
@@ -303,6 +313,8 @@ class TrainScreen(QWidget):
             self.task.cancel()
 
     def _on_progress(self, task: Task, p: Progress) -> None:
+        if self._training_elsewhere():
+            return  # the other shop's curve is not this one's
         if task is self.task and p.phase == Phase.TRAINING and p.metrics:
             first = not self.chart.points()
             self.chart.add(p.metrics)
@@ -310,6 +322,10 @@ class TrainScreen(QWidget):
                 self._update_curve()
 
     def _cancelled(self, task: Task) -> None:
+        if task is self.task and (other := self._other_shop()) is not None:
+            msg = f"The training of {other.short_name} was cancelled; nothing was written."
+            self.banner.show_message(msg, "info")
+            return
         if task is self.task:
             self.banner.show_message(
                 "Training cancelled. Nothing was written; the previous model is unchanged.",
@@ -319,6 +335,9 @@ class TrainScreen(QWidget):
 
     def _failed(self, task: Task, err: TaskError) -> None:
         if task is not self.task:
+            return
+        if (other := self._other_shop()) is not None:
+            self.banner.show_failure(err, f"The training of {other.short_name} failed:")
             return
         exc = err.exception
         if isinstance(exc, WeightsUnavailable):
@@ -340,6 +359,12 @@ class TrainScreen(QWidget):
             "with the app), or connect to the internet and train again. If you have the file "
             f"{exc.filename}, pick it with <b>Choose…</b> next to Base model file."
         )
+
+    def _other_shop(self) -> Source | None:
+        """The shop whose training ended, when it is not the one open now: said as such,
+        this shop's results untouched ("this is the model in use" was the other's)."""
+        other = self._task_source
+        return other if other is not None and other != self.session.source else None
 
     def _back_to_previous(self, why: str) -> None:
         """The run did not finish: its model is still the previous one, so are the results."""
