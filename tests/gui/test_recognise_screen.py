@@ -163,6 +163,27 @@ def test_image_files_are_classified_with_unreadable_ones_reported(
     assert NAMES[results[2].top[0][0]] in screen.results.item(2).text()
 
 
+def test_answers_of_a_model_closed_are_not_shown_and_come_back_from_the_next(
+    qtbot, screen, tm_export, photo_paths
+):
+    """Found by an audit: after a switch to a shop with no model, the image files kept
+    the other shop's answers ("99 % Banana (not sure)") under "No model loaded yet"."""
+    screen.set_product_names(NAMES)
+    screen.open_images(photo_paths)  # checked once the model is loaded
+    with qtbot.waitSignal(screen.images_done, timeout=LOAD_TIMEOUT_MS):
+        screen.set_model_dir(tm_export)
+    assert any("%" in screen.results.item(i).text() for i in range(screen.results.count()))
+
+    screen.set_model_dir(None)  # another shop, no model of its own
+
+    assert screen.results.count() == len(photo_paths)
+    assert not any("%" in screen.results.item(i).text() for i in range(screen.results.count()))
+    assert screen.rows[0].name.text() == "—"  # no answer shown
+    with qtbot.waitSignal(screen.images_done, timeout=LOAD_TIMEOUT_MS) as sig:
+        screen.set_model_dir(tm_export)  # its own model, once trained: checked again
+    assert [r.path for r in sig.args[0]] == photo_paths and all(r.top for r in sig.args[0])
+
+
 def test_unusable_model_folder_is_reported_inline(qtbot, screen, tmp_path):
     with qtbot.waitSignal(screen.model_failed, timeout=LOAD_TIMEOUT_MS) as sig:
         screen.set_model_dir(tmp_path)

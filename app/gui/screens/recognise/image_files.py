@@ -72,6 +72,13 @@ class ImageFiles(QObject):
             self._task = None
             self.failed.emit(error.message)
 
+    def unchecked(self) -> list[Path]:
+        """The files on test again without answers, their paths: the model that gave the
+        answers is closed (an answer still coming is not shown either)."""
+        self._task = None
+        self.waiting([r.path for r in self.items])
+        return [r.path for r in self.items]
+
     def forget(self) -> None:
         """Another source: an answer still coming is not shown."""
         self._task = None

@@ -114,11 +114,10 @@ class RecogniseScreen(QWidget):
         self.bar.message.connect(lambda text, kind: self.banner.show_message(text, kind))
         self.camera_combo, self.refresh_button = self.bar.combo, self.bar.refresh_button
         self.images_button, self.video_button = self.bar.images_button, self.bar.video_button
-        self.picture = PicturePane(self.bar, self.add_frames_button, self.correct.teach_button)
-        self.view, self.stack = self.picture.view, self.picture.stack
-        self.no_camera, self.source_label = self.picture.no_camera, self.picture.source_label
-        self.no_camera_images = self.picture.no_camera_images
-        self.no_camera_video = self.picture.no_camera_video
+        p = self.picture = PicturePane(self.bar, self.add_frames_button, self.correct.teach_button)
+        self.view, self.stack, self.source_label = p.view, p.stack, p.source_label
+        self.no_camera, self.no_camera_images = p.no_camera, p.no_camera_images
+        self.no_camera_video = p.no_camera_video
 
         self.answers = AnswersPanel(self.correct)
         a = self.answers
@@ -135,10 +134,8 @@ class RecogniseScreen(QWidget):
         body.addWidget(self.picture, 1)
         body.addWidget(self.answers)
         lay = QVBoxLayout(self)
-        lay.addWidget(title)
-        lay.addWidget(self.model_label)
-        lay.addWidget(self.banner)
-        lay.addWidget(self.bar)
+        for widget in (title, self.model_label, self.banner, self.bar):
+            lay.addWidget(widget)
         lay.addLayout(body, 1)
 
     # ----------------------------------------------------------------- model
@@ -185,6 +182,9 @@ class RecogniseScreen(QWidget):
             self.banner.clear_message()
             self.decision.set_rule("")  # the rule of the model being loaded comes with it
             self.model_label.setText(f"Loading the model from {path}…")
+        elif self.image_results:  # the closed model's answers (another shop's names)
+            self._queued_images = self.files.unchecked()  # checked again by the next model
+            self._fill_results()
         self._show_model_state()
 
     def _on_model_loaded(self, model: LoadedModel) -> None:
