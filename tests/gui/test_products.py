@@ -342,3 +342,20 @@ def test_a_folder_of_photos_dropped_on_a_product_adds_the_photos_in_it(
     assert drag_and_drop(screen.table.viewport(), screen.table.visualRect(lemon_ix).center(), mime)
     assert "Added 2 photo(s) to lemon." in screen.banner.text(), screen.banner.text()
     qtbot.waitUntil(lambda: row_texts(screen)["lemon"][1] == "3")
+
+
+def test_the_keyboard_leaves_the_product_list_and_space_ticks_its_row(qtbot, window, shop_folder):
+    """Found by an audit: Tab cycled the list's cells for ever (Add photos…, Webcam… and
+    the photos were out of reach), and Space ticked a product only in the first column."""
+    screen = open_folder(qtbot, window, shop_folder)
+    table = screen.table
+    table.setFocus()
+    table.setCurrentIndex(screen.proxy.index(0, 1))  # rows highlight whole: any column
+    assert not table.tabKeyNavigation()
+    first = screen.proxy.index(0, 0).data()
+
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+
+    assert screen.session.store.excluded_products == {first}
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+    assert screen.session.store.excluded_products == set()

@@ -42,8 +42,9 @@ from ...session import Session
 from ...tasks import Task, TaskError
 from ...widgets import Banner, ElidedLabel, ProgressPanel, format_duration, keep_splitter
 from .photos import ProductPhotos
+from .product_list import product_table
 from .standings import ModelStandingsView
-from .table import PID_ROLE, FileDrops, ProductFilter, ProductModel, ScrollPause, product_table
+from .table import PID_ROLE, FileDrops, ProductFilter, ProductModel, ScrollPause
 from .till import TillPhotosBar
 from .warnings import CheckWarnings
 

@@ -20,14 +20,13 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSize,
     QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QIcon, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
+from PySide6.QtGui import QColor, QIcon
+from PySide6.QtWidgets import QAbstractItemView
 
 from app.core.flows.check_photos import IMAGE_SUFFIXES, NotUsed, not_used
 from app.core.flows.open_source import Catalogue, Product
@@ -373,74 +372,3 @@ class FileDrops(QObject):
                 self.dropped.emit(files, event.position().toPoint())
                 return True
         return False
-
-
-class ProductTable(QTableView):
-    """The list; its Reliability column only when there is a model to say it and room
-    beside the names (at 800×600 the line under the chosen product's name says it)."""
-
-    WIDE = 460  # pixels: below this the names come first
-
-    def __init__(self, products: ProductModel) -> None:
-        super().__init__()
-        self.products = products
-        self.no_match: QLabel | None = None  # "No product matches …" (product_table)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
-        super().resizeEvent(event)
-        self.fit_columns()
-
-    def fit_columns(self) -> None:
-        show = self.products.standings is not None and self.width() >= self.WIDE
-        if self.isColumnHidden(MODEL_COL) == show:
-            self.setColumnHidden(MODEL_COL, not show)
-
-
-def product_table(proxy: ProductFilter) -> ProductTable:
-    """The product list: a thumbnail and the name, the photos used, the notes, the
-    local model's expected reliability."""
-    table = ProductTable(proxy.products)
-    table.setModel(proxy)
-    # a search that hides every row says so, instead of an empty list
-    none = QLabel(table.viewport())
-    none.setObjectName("hint")
-    none.move(12, 12)
-    none.hide()
-
-    def say_none() -> None:
-        none.setText(f"No product matches “{proxy.needle}”.")
-        none.adjustSize()
-        none.setVisible(bool(proxy.needle) and proxy.rowCount() == 0)
-
-    proxy.refiltered.connect(say_none)
-    proxy.modelReset.connect(say_none)
-    table.no_match = none
-    proxy.products.modelReset.connect(table.fit_columns)
-    proxy.products.dataChanged.connect(table.fit_columns)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setIconSize(QSize(40, 40))
-    table.verticalHeader().setDefaultSectionSize(46)
-    table.verticalHeader().hide()
-    table.setShowGrid(False)
-    table.setAlternatingRowColors(True)
-    hh = table.horizontalHeader()
-    hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    # Photos: wide enough for "12 of 12". Never ResizeToContents: that measures a
-    # thousand rows on every change (140 ms at 5,000 products, each search key).
-    fm = table.fontMetrics()
-    hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-    hh.resizeSection(1, max(fm.horizontalAdvance(t) for t in ("Photos", "12 of 12")) + 20)
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    # Notes (the warnings) keep a fixed, always visible width; long notes elide and
-    # show whole in the tooltip. The name column takes what is left.
-    hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-    hh.resizeSection(2, 115)
-    hh.setSectionResizeMode(MODEL_COL, QHeaderView.ResizeMode.Interactive)
-    hh.resizeSection(
-        MODEL_COL, max(fm.horizontalAdvance(t) for t in ("Reliability", "not trained")) + 16
-    )
-    table.setColumnHidden(MODEL_COL, True)  # until a model says something
-    table.setWordWrap(False)  # one line per name, elided ("Golden Delic…")
-    table.setMinimumWidth(280)  # name shrinks (elided); Photos and Notes stay whole
-    return table
