@@ -74,6 +74,9 @@ def make_app(argv: list[str]) -> QApplication:
     app.setOrganizationName("Dukahub")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("com.dukahub.Trainer")  # Wayland: matches the menu entry's icon
+    from .keys import enter_clicks_buttons
+
+    enter_clicks_buttons(app)
     return app
 
 

@@ -134,6 +134,24 @@ def test_cancel_stores_nothing(qtbot, window, shop_folder, counter_video):
     assert "No counter frames yet" in window.products.counter.text.text()
 
 
+def test_enter_starts_once_the_camera_shows_a_picture(qtbot, window, shop_folder, counter_video):
+    """Found by an audit: Start was made the default button while still disabled, so
+    Cancel took the default and Enter closed the dialog instead of starting."""
+    from PySide6.QtWidgets import QApplication
+
+    open_folder(qtbot, window, shop_folder)
+    dlg = open_capture(qtbot, window, counter_video)
+    qtbot.waitUntil(dlg.start_button.isEnabled, timeout=15000)
+    assert dlg.start_button.isDefault() and QApplication.focusWidget() is dlg.start_button
+
+    qtbot.keyClick(dlg.start_button, Qt.Key.Key_Return)
+
+    qtbot.waitUntil(lambda: len(dlg.taken) >= 2, timeout=10000)
+    assert dlg.isVisible()
+    with qtbot.waitSignal(dlg.rejected, timeout=3000):
+        click(qtbot, dlg.cancel_button)
+
+
 def test_blank_pictures_are_refused_with_the_reason(qtbot, window, shop_folder, grey_video):
     from app.gui.counter.capture import BLANK_REASON
 

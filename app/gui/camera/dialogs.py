@@ -136,6 +136,8 @@ class CaptureDialog(CameraDialog):
     :meth:`take` (``None``: the camera sent nothing new since the last tick).
     """
 
+    enter_starts = False  # whether Enter starts once a picture is on screen (else typing)
+
     def __init__(
         self,
         runner: TaskRunner,
@@ -192,8 +194,9 @@ class CaptureDialog(CameraDialog):
     def frame_arrived(self, rgb: np.ndarray) -> None:
         if self.idle() and not self.start_button.isEnabled():
             self.start_button.setEnabled(True)
-            if self.start_button.isDefault():  # Enter starts; else typing goes on
-                self.start_button.setFocus()
+            if self.enter_starts:  # made default only now: a disabled default button
+                self.start_button.setDefault(True)  # passed it on to Cancel, and Enter
+                self.start_button.setFocus()  # closed the dialog
             self.status.setText(self.ready_text())
 
     def source_failed(self, msg: str) -> None:

@@ -59,6 +59,7 @@ class CounterCaptureDialog(CaptureDialog):
         "also works: choose it on the Test screen and use “Add frames to counter frames”."
     )
     title = "Show me your counter"
+    enter_starts = True
     doing = "move a few products around on the counter"  # what the owner does meanwhile
     task_name = "counter-frames"  # the task runner's resource of the saving
 
@@ -81,7 +82,6 @@ class CounterCaptureDialog(CaptureDialog):
         self.refused = 0
         self.stored: list[Path] = []
         self._stale_ticks = 0
-        self.start_button.setDefault(True)
 
         self.intro = QLabel(self.intro_text(round(self.count * self.interval_s)))
         self.intro.setWordWrap(True)
