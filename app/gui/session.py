@@ -221,6 +221,16 @@ class Session(QObject):
         value = os.environ.get(paths.BASE_WEIGHTS_ENV, "").strip()
         return Path(value) if value else None
 
+    def choose_base_weights(self, text: str) -> None:
+        """Advanced's weights file as the owner left it, kept for the next start. The
+        environment's file, shown there unchanged, stays the environment's: saved, it
+        outlived a change of the variable."""
+        env = os.environ.get(paths.BASE_WEIGHTS_ENV, "").strip()
+        if self.base_weights_override is None and text == env:
+            text = ""
+        self.base_weights_override = Path(text) if text else None
+        self.settings.base_weights = text
+
     def train_options(self) -> TrainOptions:
         """TrainOptions from the settings; imports the trainer, so call it off the UI
         thread or after :attr:`engine_loaded`."""

@@ -36,6 +36,7 @@ from .screens.recognise.host import RecogniseScreenHost
 from .session import Session
 from .style import STYLE
 from .tasks import Task, TaskRunner
+from .widgets import ElidedLabel
 
 if TYPE_CHECKING:  # the screens load on first use (ScreenHost): not at start-up
     from app.core.flows.open_source import Source
@@ -115,8 +116,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.setStyleSheet(STYLE)
 
-        self.source_label = QLabel()
-        self.task_label = QLabel()
+        self.source_label, self.task_label = ElidedLabel(), QLabel()  # a long path: "…"
         self.statusBar().addWidget(self.source_label, 1)
         self.statusBar().addPermanentWidget(self.task_label)
         self._build_menus()

@@ -75,3 +75,6 @@ def test_a_product_name_of_one_long_word_keeps_the_window_on_the_screen(
     assert "Organic" in p.photos.product_title.text()
     qtbot.wait(200)
     assert window.width() <= 820, window.width()
+    # the status bar's "Using folder …" shrinks with "…", the whole path in its tooltip
+    assert window.source_label.text() == f"Using folder {shop}"
+    assert window.source_label.toolTip() == f"Using folder {shop}"

@@ -8,8 +8,6 @@ fail.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -163,9 +161,7 @@ class AdvancedOptions(QGroupBox):
         s.quantize = str(self.quantize.currentData())
         s.accept_target = self.accept.value() / 100
         self.session.seed = s.seed = self.seed.value()
-        text = self.weights.text().strip()
-        self.session.base_weights_override = Path(text) if text else None
-        s.base_weights = text
+        self.session.choose_base_weights(self.weights.text().strip())
         s.save()
         self.mark_sizes()
         self.changed.emit()
