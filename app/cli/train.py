@@ -26,7 +26,7 @@ from ..core.flows.train import (
     train,
 )
 from ..core.wording import never_sure, renamed_channel, weak_line
-from .arguments import channel_id, whole_number
+from .arguments import add_timeout, channel_id, whole_number
 from .interrupt import INTERRUPTED, TOO_LATE, cooperative
 from .login import login_from_args
 from .progress import StderrProgress
@@ -99,6 +99,7 @@ def add_parser(sub: Any) -> None:
         "--sample", action="store_true", help="train on the sample shop shipped with the app"
     )
     cmd.add_argument("--insecure", action="store_true", help="allow plain http:// (with --server)")
+    add_timeout(cmd)  # the catalogue's download waited on the default limit alone
     cmd.set_defaults(func=run)
 
 

@@ -54,6 +54,7 @@ from .folder_versions import (
     check_version,
     describe_version,
     folder_status,
+    foreign_files,
     manifest_hashes,
     new_version_name,
     read_manifest,
@@ -172,8 +173,7 @@ def _keep_foreign_latest(chdir: Path, rep: Reporter, cancel: threading.Event | N
             "try again. Nothing was changed."
         )
     names = sorted(p.name for p in latest.iterdir())
-    extra = [n for n in names if n not in (*FILES, MANIFEST)]
-    if extra:
+    if extra := foreign_files(chdir):
         raise FolderPublishError(
             f"{latest} holds files this app did not put there ({some_names(extra)}), which "
             "replacing it would delete; move them out of it, then try again. Nothing was "

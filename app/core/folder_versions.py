@@ -18,6 +18,7 @@ from typing import Any
 from .errors import ModelFilesError, TrainerError
 from .model_format import FILES, WEIGHTS_SHA256, weights_match
 from .readers import parse_json, read_json
+from .wording import some_names
 
 MANIFEST = "manifest.json"
 VERSION_RE = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")  # the plugin's version names
@@ -194,6 +195,18 @@ def describe_version(
     }
 
 
+def foreign_files(chdir: Path) -> list[str]:
+    """The names in ``latest`` that this app never puts there (the owner's notes beside a
+    model): a publish, which replaces ``latest``, refuses to delete them."""
+    latest = chdir / "latest"
+    if latest.is_symlink() or not latest.is_dir():
+        return []
+    try:
+        return sorted(p.name for p in latest.iterdir() if p.name not in (*FILES, MANIFEST))
+    except OSError:
+        return []
+
+
 def serves_something(chdir: Path) -> bool:
     """Whether ``latest`` holds anything (ours or not)."""
     try:
@@ -235,10 +248,15 @@ def folder_status(root: Path | str, channel_id: str) -> dict[str, Any]:
                 f"latest/ {why}, so the tills may fail to load it: publish the model again "
                 "or roll back to repair it"
             )
-    elif serves_something(chdir):
+    elif serves_something(chdir) and not foreign_files(chdir):
         problem = (
             "latest/ holds files this app did not publish (copied in by hand?); the next "
             "publish keeps a whole model there as a version first"
+        )
+    if extra := foreign_files(chdir):  # said before the publish they stop, not by it
+        problem = (f"{problem}; " if problem else "") + (
+            f"latest/ holds files this app did not put there ({some_names(extra)}): the "
+            "next publish is refused until they are moved out of it"
         )
     return {
         "current": served,

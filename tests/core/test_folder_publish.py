@@ -169,6 +169,14 @@ def test_a_model_served_by_hand_is_kept_and_other_files_are_never_deleted(
 
     (latest / "notes.txt").write_text("the owner's")
     before = {p.name: p.read_bytes() for p in latest.iterdir()}
+    refused = (
+        "latest/ holds files this app did not put there (notes.txt): the next publish is "
+        "refused until they are moved out of it"
+    )
+    assert folder_status(shop, "2")["served_problem"] == refused  # said before, not only by it
+    by_hand_too = make_model(shop / "3" / "latest", tm_export, trained="01")
+    (by_hand_too / "notes.txt").write_text("the owner's")  # "keeps it as a version" was wrong
+    assert folder_status(shop, "3")["served_problem"] == refused
     for act in (
         lambda: publish_to_folder(tmp_path / "b", shop),
         lambda: rollback_folder(shop, "2", b.version),
