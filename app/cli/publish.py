@@ -116,10 +116,14 @@ def run_rollback(args: argparse.Namespace) -> int:
     _one_target("rollback", args)
     if args.to_folder is not None:
         channel = _folder_channel(args)
+        progress = StderrProgress()  # says a wait for another publish or rollback
         try:
-            v = FolderTarget(args.to_folder, channel, args.lock_wait).rollback(args.version)
+            target = FolderTarget(args.to_folder, channel, args.lock_wait)
+            v = target.rollback(args.version, on_progress=progress)
         except FolderBusy as exc:
             return _busy(exc)
+        finally:
+            progress.done()
     else:
         channel = args.channel
         v = ShopTarget(_shop("rollback", args)).rollback(args.version)

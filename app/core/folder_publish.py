@@ -346,7 +346,12 @@ def publish_to_folder(
 
 
 def rollback_folder(
-    root: Path | str, channel_id: str, version: str, *, wait_s: float = LOCK_WAIT_S
+    root: Path | str,
+    channel_id: str,
+    version: str,
+    *,
+    wait_s: float = LOCK_WAIT_S,
+    on_progress: ProgressHook | None = None,
 ) -> dict[str, Any]:
     """Serve an earlier stored version again (checked against its manifest first)."""
     if not VERSION_RE.fullmatch(version):
@@ -355,8 +360,15 @@ def rollback_folder(
     vdir = chdir / ".versions" / version
     if not vdir.is_dir():
         raise FolderPublishError(f"Model version {version} does not exist in {chdir}.")
+    rep = Reporter(on_progress, None)
+    waiting = "Waiting for another publish or rollback of this channel folder to finish"
     try:
-        with _channel_turn(chdir, wait_s):
+        with _channel_turn(chdir, wait_s, lambda: rep(Phase.UPLOADING, 0.05, waiting)):
+            if not vdir.is_dir():  # the publish waited for kept only the newest versions
+                raise FolderPublishError(
+                    f"Model version {version} is no longer in {chdir}: a publish that ran "
+                    "meanwhile removed it (it keeps the newest versions). Nothing was changed."
+                )
             _sweep_tmp(chdir)
             check_version(vdir)
             _keep_foreign_latest(chdir, Reporter(None, None), None)

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,14 @@ def describe_version(
     }
 
 
+def _being_removed(vdir: Path, settle_s: float = 0.2) -> bool:
+    """Whether a stored version that reads as incomplete is being deleted (a publish's
+    pruning, read without its lock): gone a moment later. ``status`` listed such a
+    version as "cannot be served" while a publish ran."""
+    time.sleep(settle_s)
+    return not vdir.exists()
+
+
 def foreign_files(chdir: Path) -> list[str]:
     """The names in ``latest`` that this app never puts there (the owner's notes beside a
     model): a publish, which replaces ``latest``, refuses to delete them."""
@@ -234,7 +243,7 @@ def folder_status(root: Path | str, channel_id: str) -> dict[str, Any]:
         problem = version_problem(vdir, read_manifest(vdir), full=False)
         if problem is None:
             versions.append(describe_version(chdir, v, current))
-        else:
+        elif not _being_removed(vdir):  # a publish keeping only the newest ones
             incomplete.append({"version": v, "reason": problem})
     latest = chdir / "latest"
     served = next((v for v in versions if v["current"]), None)

@@ -7,7 +7,9 @@ model, so what the app tests is byte for byte what the POS will load.
 from __future__ import annotations
 
 import math
+import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +111,31 @@ def read_model_files(model_dir: Path | str) -> ModelFiles:
     Raises ModelFilesError saying what is wrong.
     """
     d = Path(model_dir)
+    for attempt in range(3):
+        before = _folder_identity(d)
+        try:
+            files = _read_files(d)
+            return ModelFiles(dir=d, files=files, metadata=_validate(files))
+        except ModelFilesError:
+            # A training or teach swaps the whole folder for a new model: read across
+            # the swap, two models' files mixed read as "weights.bin does not match the
+            # checksum" (2 of 60 inspects during swaps). Read again when it was swapped.
+            if attempt == 2 or _folder_identity(d) == before:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+def _folder_identity(d: Path) -> tuple[int, int, int] | None:
+    """Which folder ``d`` names now (a swap puts another one there); None: none."""
+    try:
+        st = os.stat(d)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
+def _read_files(d: Path) -> dict[str, bytes]:
     if not d.is_dir():
         raise ModelFilesError(f"Model folder not found: {d}")
     files: dict[str, bytes] = {}
@@ -122,7 +149,7 @@ def read_model_files(model_dir: Path | str) -> ModelFiles:
             raise ModelFilesError(f"{p} cannot be read ({exc.strerror})") from None
         if not files[name]:
             raise ModelFilesError(f"{name} is empty in {d}")
-    return ModelFiles(dir=d, files=files, metadata=_validate(files))
+    return files
 
 
 def validate_model_dir(model_dir: Path | str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -311,3 +312,64 @@ def test_a_model_served_by_hand_among_many_versions_survives_the_publish_that_ke
     assert [v["version"] for v in versions][0] == new.version and len(versions) == 2
     rollback_folder(shop, "2", versions[1]["version"])  # the one served by hand, kept
     assert read_model_files(latest).metadata["trainedAt"].startswith("2026-01-09")
+
+
+def test_a_rollback_that_waits_says_so_and_names_a_version_pruned_meanwhile(
+    tmp_path: Path, tm_export: Path
+) -> None:
+    """Found by an audit: a rollback waiting for a publish said nothing, and when that
+    publish pruned the version it waited to serve, it blamed damage ("has no readable
+    manifest.json") instead."""
+    import threading
+
+    from app.core.locks import exclusive_lock
+
+    shop = tmp_path / "assets"
+    old = publish_to_folder(make_model(tmp_path / "a", tm_export, trained="01"), shop)
+    publish_to_folder(make_model(tmp_path / "b", tm_export, trained="02"), shop)
+    chdir = shop / "2"
+    said: list[str] = []
+    outcome: list[BaseException | None] = []
+
+    def roll_back() -> None:
+        try:
+            rollback_folder(
+                shop, "2", old.version, wait_s=30, on_progress=lambda p: said.append(p.message)
+            )
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    with exclusive_lock(chdir / ".lock"):  # a publish holds the channel folder
+        thread = threading.Thread(target=roll_back)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.05)
+        shutil.rmtree(chdir / ".versions" / old.version)  # that publish prunes it
+    thread.join(30)
+
+    assert said and said[0].startswith("Waiting for another publish or rollback")
+    (exc,) = outcome
+    assert isinstance(exc, FolderPublishError)
+    assert "is no longer in" in str(exc) and "a publish that ran meanwhile removed it" in str(exc)
+
+
+def test_status_does_not_call_a_version_being_pruned_unservable(
+    tmp_path: Path, tm_export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core import folder_versions
+
+    shop = tmp_path / "assets"
+    pruned = publish_to_folder(make_model(tmp_path / "a", tm_export, trained="01"), shop)
+    publish_to_folder(make_model(tmp_path / "b", tm_export, trained="02"), shop)
+    vdir = shop / "2" / ".versions" / pruned.version
+    (vdir / "manifest.json").unlink()  # a publish's pruning is half-way through it
+    monkeypatch.setattr(folder_versions.time, "sleep", lambda s: shutil.rmtree(vdir))
+
+    assert folder_status(shop, "2")["incomplete"] == []
+
+    damaged = publish_to_folder(make_model(tmp_path / "c", tm_export, trained="03"), shop)
+    (shop / "2" / ".versions" / damaged.version / "manifest.json").unlink()
+    monkeypatch.setattr(folder_versions.time, "sleep", lambda s: None)  # it stays: damaged
+    assert [v["version"] for v in folder_status(shop, "2")["incomplete"]] == [damaged.version]

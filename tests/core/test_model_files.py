@@ -21,7 +21,7 @@ import pytest
 from model_weights import LAST_KERNEL, entry_offset, overflowing, write_weights
 
 from app.core.errors import ModelFilesError
-from app.core.model_format import WEIGHTS_SHA256
+from app.core.model_format import FILES, WEIGHTS_SHA256
 from app.core.modelfiles import ExportedModel, read_model_files, validate_model_dir
 
 if TYPE_CHECKING:
@@ -274,3 +274,34 @@ def test_a_uint8_export_never_adds_by_itself() -> None:
     fields = accept_fields(r, "uint8")
     assert fields["acceptThreshold"] == 1.01 and fields["acceptMeasured"] is False
     assert fields["acceptPrecision"] is None and fields["acceptCoverage"] is None
+
+
+def test_a_model_swapped_in_while_it_is_read_is_read_whole(
+    ours: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by an audit: a training or teach swaps the whole folder for a new model; a
+    read across the swap mixed the two models' files and called a healthy model damaged
+    ("weights.bin does not match the checksum", 2 of 60 inspects during swaps)."""
+    from app.core import modelfiles
+    from app.core.export import replace_model_files
+
+    newer = tmp_path / "newer"
+    shutil.copytree(ours, newer)
+    weights = bytearray((newer / "weights.bin").read_bytes())
+    offset, _ = entry_offset(newer, LAST_KERNEL)
+    weights[offset : offset + 4] = np.float32(0.25).tobytes()
+    write_weights(newer, bytes(weights), rehash=True)  # another whole model
+    real, swapped = modelfiles.read_regular, []
+
+    def read_then_swap(path: Path, limit: int) -> bytes:
+        data = real(path, limit)
+        if path.name == "weights.bin" and not swapped:  # the swap lands mid-read, once
+            swapped.append(path)
+            replace_model_files(ours, {n: (newer / n).read_bytes() for n in FILES})
+        return data
+
+    monkeypatch.setattr(modelfiles, "read_regular", read_then_swap)
+
+    read = read_model_files(ours)
+
+    assert swapped and read.files["weights.bin"] == bytes(weights)

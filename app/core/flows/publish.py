@@ -126,8 +126,9 @@ class PublishTarget(Protocol):
         """metadata.json of the model the tills load now (None: nothing served yet)."""
         ...
 
-    def rollback(self, version: str) -> ModelVersion:
-        """Serve an earlier stored version again; what is served now."""
+    def rollback(self, version: str, *, on_progress: ProgressHook | None = None) -> ModelVersion:
+        """Serve an earlier stored version again; what is served now (``on_progress``: a
+        wait for another publish or rollback is said)."""
         ...
 
 
@@ -203,10 +204,10 @@ class ShopTarget:
 
         return published_metadata(self.client)
 
-    def rollback(self, version: str) -> ModelVersion:
+    def rollback(self, version: str, *, on_progress: ProgressHook | None = None) -> ModelVersion:
         from ..shop import rollback
 
-        return self._version(rollback(self.client, version))
+        return self._version(rollback(self.client, version))  # one request: nothing to say
 
     @staticmethod
     def _version(v: Mapping[str, Any]) -> ModelVersion:
@@ -284,11 +285,13 @@ class FolderTarget:
         current = self.status().current
         return current.model_metadata if current is not None else None
 
-    def rollback(self, version: str) -> ModelVersion:
+    def rollback(self, version: str, *, on_progress: ProgressHook | None = None) -> ModelVersion:
         from ..folder_publish import rollback_folder
 
         return self._version(
-            rollback_folder(self.root, self._channel(), version, wait_s=self.wait_s)
+            rollback_folder(
+                self.root, self._channel(), version, wait_s=self.wait_s, on_progress=on_progress
+            )
         )
 
     def _channel(self) -> str:
