@@ -243,14 +243,13 @@ class DatasetReport:
                 "macOS they are one folder, so copying this shop there merges them; rename one"
             )
         for a, b in self.same_names:
-            alike = (
-                f"are called {nm(a)}"
-                if unicodedata.normalize("NFC", nm(a)) == unicodedata.normalize("NFC", nm(b))
-                else f"are called {nm(a)} and {nm(b)}, names that differ only in capitals,"
-            )
+            same = unicodedata.normalize("NFC", nm(a)) == unicodedata.normalize("NFC", nm(b))
             out.append(
-                f"Two products {alike} (ids {a} and {b}): the till and this app's reports "
-                "are easily misread for either; rename one in the shop"
+                f"Two products are called {nm(a)} (ids {a} and {b}): the till and this app's "
+                "reports show the same name for either; rename one in the shop"
+                if same
+                else f"Two products are called {nm(a)} and {nm(b)} (ids {a} and {b}): the till "
+                "and this app's reports tell them apart only by capitals; rename one in the shop"
             )
         if self.excluded or self.excluded_images:
             out.append(

@@ -49,7 +49,8 @@ def test_names_that_differ_only_in_capitals_are_not_called_the_same() -> None:
 
     report = DatasetReport(same_names=[("6", "7")])
     (line,) = report.summary_lines({"6": "Avocado", "7": "AVOCADO"})
-    assert "called Avocado and AVOCADO, names that differ only in capitals," in line
+    assert line.startswith("Two products are called Avocado and AVOCADO (ids 6 and 7): ")
+    assert "tell them apart only by capitals" in line
 
 
 def test_sync_says_what_train_says_of_the_photos_each_on_one_line(

@@ -332,7 +332,7 @@ def test_two_shop_products_with_one_name_get_a_note(tmp_path: Path, grocery) -> 
     report = build_dataset(Catalogue(products)).report
     assert report.same_names == [("12", "15")] and report.clashes == []
     assert any(
-        line.startswith("Two products are called Kiwi (ids 12 and 15)")
+        line.startswith("Two products are called Kiwi and kiwi (ids 12 and 15)")
         for line in report.summary_lines({"12": "Kiwi", "15": "kiwi", "16": "Lemon"})
     )
     folder = [Product("Apple", "Apple", [ImageRef(good[0])]), Product("apple", "apple", [])]
