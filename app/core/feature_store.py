@@ -53,7 +53,10 @@ class FeatureStore:
         if arr.shape[0] < views or (width is not None and arr.shape[1] != width):
             return None
         arr = arr[:views]
-        return arr if np.isfinite(arr).all() and arr.any(axis=1).all() else None
+        if not (np.isfinite(arr).all() and arr.any(axis=1).all()):
+            return None
+        paths.touch_used(p)  # kept by the cache's sweep (paths.sweep_unused)
+        return arr
 
     def put(self, model_key: str, digest: str, views: int, seed: int, arr: np.ndarray) -> None:
         p = self._path(model_key, digest, views, seed)

@@ -154,6 +154,45 @@ def sweep_stale_writes(folder: Path, older_than_s: float = 3600.0) -> int:
     return removed
 
 
+CACHE_UNUSED_DAYS = 60  # a cached photo or feature file not used for this long goes
+_SWEPT = ".swept"  # the stamp of a cache's last sweep: at most one a day
+
+
+def touch_used(path: Path) -> None:
+    """Mark a cache file as used now (its time is what :func:`sweep_unused` reads)."""
+    with suppress(OSError):
+        os.utime(path)
+
+
+def sweep_unused(folder: Path, days: float = CACHE_UNUSED_DAYS, every_s: float = 86400.0) -> int:
+    """Delete the files in a cache ``folder`` not used (:func:`touch_used`) or written for
+    ``days``, at most once every ``every_s``; how many. The caches grew for ever: every
+    photo a shop ever replaced, and the features of every base model size or input side
+    the app ever used (an upgrade from 224 to 256 pixels left all of the 224 ones)."""
+    import time
+
+    stamp = folder / _SWEPT
+    now = time.time()
+    with suppress(OSError):
+        if now - stamp.stat().st_mtime < every_s:
+            return 0
+    cutoff, removed = now - days * 86400.0, 0
+    for dirpath, dirs, names in os.walk(folder, topdown=False):
+        for name in names:
+            p = Path(dirpath) / name
+            with suppress(OSError):
+                if p != stamp and p.lstat().st_mtime < cutoff:
+                    p.unlink()
+                    removed += 1
+        for d in dirs:
+            with suppress(OSError):
+                (Path(dirpath) / d).rmdir()  # only when empty
+    with suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+    return removed
+
+
 def write_durably(path: Path, data: bytes) -> None:
     """Write a new file inside a temp folder that is renamed or swapped in whole later
     (an export, a stored version): on disk before the rename, so a crash after it never

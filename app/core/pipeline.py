@@ -172,6 +172,8 @@ def train_and_export(
         on_progress=span(on_progress, 0.95, 1.0),
         cancel=cancel,
     )
+    for cache in (paths.feature_cache_dir(), paths.image_cache_dir()):  # once a day
+        paths.sweep_unused(cache)
     return TrainOutcome(
         result=model.result,
         model_dir=Path(out),

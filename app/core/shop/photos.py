@@ -72,6 +72,7 @@ def cached_image(
     ext = ext if ext in _IMAGE_SUFFIXES else ".img"
     dest = paths.image_cache_dir() / key[:2] / f"{key}{ext}"
     if dest.is_file() and dest.stat().st_size in _whole(asset):
+        paths.touch_used(dest)  # kept by the cache's sweep (paths.sweep_unused)
         return dest, False  # else damaged since (cut short, replaced): fetched again
     url = urljoin(client.server_url + "/", asset.source)
     # one deadline for the photo, its retries included (a trickling server ends there)
