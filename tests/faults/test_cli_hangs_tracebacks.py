@@ -133,24 +133,16 @@ def _shop_args(command: str, url: str, *extra: str) -> list[str]:
 # --- 1: no overall deadline on server calls --------------------------------------------
 
 
-def test_a_trickling_server_ends_status_at_its_deadline(cli: Cli) -> None:
-    with hostile("trickle") as srv:
-        t0 = time.monotonic()
-        p = cli.run(*_shop_args("status", srv.url, "--timeout", "2"), env=PASSWORD, timeout=60)
-        took = time.monotonic() - t0
-    one_error(p, "did not finish answering within 2 s", "(log in)")
-    assert took < 20, f"status took {took:.0f} s"
-
-
-def test_a_trickling_server_ends_train_at_its_deadline(cli: Cli) -> None:
+@pytest.mark.parametrize("command", ["status", "train"])
+def test_a_trickling_server_ends_a_command_at_its_deadline(cli: Cli, command: str) -> None:
     """``train --server`` takes ``--timeout`` as every command that talks to a shop does
     (it said "unrecognized arguments: --timeout", where README promised it)."""
     with hostile("trickle") as srv:
         t0 = time.monotonic()
-        p = cli.run(*_shop_args("train", srv.url, "--timeout", "2"), env=PASSWORD, timeout=60)
+        p = cli.run(*_shop_args(command, srv.url, "--timeout", "2"), env=PASSWORD, timeout=60)
         took = time.monotonic() - t0
     one_error(p, "did not finish answering within 2 s", "(log in)")
-    assert took < 20, f"train took {took:.0f} s"
+    assert took < 20, f"{command} took {took:.0f} s"
 
 
 def test_a_trickling_server_ends_sync_at_its_time_limit_naming_the_step(cli: Cli) -> None:
