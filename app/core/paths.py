@@ -12,7 +12,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -131,6 +131,25 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def _remove_older(
+    folder: Path, cutoff: float, which: Callable[[str], bool], *, empty_folders: bool = False
+) -> int:
+    """Remove the files in ``folder`` and its sub-folders whose names ``which`` picks and
+    whose time is before ``cutoff`` (and then the folders left empty); how many."""
+    removed = 0
+    for dirpath, dirs, names in os.walk(folder, topdown=False):
+        for name in names:
+            p = Path(dirpath) / name
+            with suppress(OSError):
+                if which(name) and p.lstat().st_mtime < cutoff:
+                    p.unlink()
+                    removed += 1
+        for d in dirs if empty_folders else ():
+            with suppress(OSError):
+                (Path(dirpath) / d).rmdir()  # only when empty
+    return removed
+
+
 def sweep_stale_writes(folder: Path, older_than_s: float = 3600.0) -> int:
     """Remove what :func:`atomic_writer` left in ``folder`` and its sub-folders when the
     process was killed mid-write (``.<name>.<random>.tmp``; a download's share each);
@@ -138,20 +157,11 @@ def sweep_stale_writes(folder: Path, older_than_s: float = 3600.0) -> int:
     never touched. How many it removed."""
     import time
 
-    cutoff = time.time() - older_than_s
-    removed = 0
-    for dirpath, _dirs, names in os.walk(folder):
-        for name in names:
-            if not (name.startswith(".") and name.endswith(".tmp")):
-                continue
-            p = Path(dirpath) / name
-            try:
-                if p.lstat().st_mtime < cutoff:
-                    p.unlink()
-                    removed += 1
-            except OSError:
-                continue
-    return removed
+    return _remove_older(
+        folder,
+        time.time() - older_than_s,
+        lambda name: name.startswith(".") and name.endswith(".tmp"),
+    )
 
 
 CACHE_UNUSED_DAYS = 60  # a cached photo or feature file not used for this long goes
@@ -176,17 +186,8 @@ def sweep_unused(folder: Path, days: float = CACHE_UNUSED_DAYS, every_s: float =
     with suppress(OSError):
         if now - stamp.stat().st_mtime < every_s:
             return 0
-    cutoff, removed = now - days * 86400.0, 0
-    for dirpath, dirs, names in os.walk(folder, topdown=False):
-        for name in names:
-            p = Path(dirpath) / name
-            with suppress(OSError):
-                if p != stamp and p.lstat().st_mtime < cutoff:
-                    p.unlink()
-                    removed += 1
-        for d in dirs:
-            with suppress(OSError):
-                (Path(dirpath) / d).rmdir()  # only when empty
+    cutoff = now - days * 86400.0
+    removed = _remove_older(folder, cutoff, lambda name: name != _SWEPT, empty_folders=True)
     with suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
         stamp.touch()
