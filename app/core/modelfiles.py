@@ -111,19 +111,23 @@ def read_model_files(model_dir: Path | str) -> ModelFiles:
     Raises ModelFilesError saying what is wrong.
     """
     d = Path(model_dir)
-    for attempt in range(3):
+    for _ in range(2):
         before = _folder_identity(d)
         try:
-            files = _read_files(d)
-            return ModelFiles(dir=d, files=files, metadata=_validate(files))
+            return _read_once(d)
         except ModelFilesError:
             # A training or teach swaps the whole folder for a new model: read across
             # the swap, two models' files mixed read as "weights.bin does not match the
             # checksum" (2 of 60 inspects during swaps). Read again when it was swapped.
-            if attempt == 2 or _folder_identity(d) == before:
+            if _folder_identity(d) == before:
                 raise
             time.sleep(0.05)
-    raise AssertionError("unreachable")
+    return _read_once(d)
+
+
+def _read_once(d: Path) -> ModelFiles:
+    files = _read_files(d)
+    return ModelFiles(dir=d, files=files, metadata=_validate(files))
 
 
 def _folder_identity(d: Path) -> tuple[int, int, int] | None:
