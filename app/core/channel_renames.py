@@ -19,10 +19,14 @@ import logging
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import paths
 from .locks import LockBusy, exclusive_lock
 from .sources import ShopSource, move_model_folder, sync_file
+
+if TYPE_CHECKING:
+    from .shop import ShopClient
 
 log = logging.getLogger(__name__)
 
@@ -120,3 +124,9 @@ def follow_rename(source: ShopSource) -> ShopSource:
         log.info("Channel %s was called %s: what was kept moved", source.channel_code, earlier)
         return replace(source, renamed_from=earlier or "")
     return source
+
+
+def shop_channel(client: ShopClient) -> ShopSource:
+    """The channel ``client`` has selected, followed across a change of its code."""
+    channel = client.require_channel()
+    return follow_rename(ShopSource.at(client.server_url, channel.code, channel.id))

@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import fingerprint, paths
-from .channel_renames import follow_rename
+from .channel_renames import shop_channel
 from .errors import ExitCode, ModelFilesError, TrainerError
 from .model_format import WEIGHTS_SHA256
 from .progress import Phase, Progress, ProgressHook
-from .sources import ShopSource, Source, listed_catalogue, sync_file
+from .sources import Source, listed_catalogue, sync_file
 from .till_review import TillUse, till_photo_use
 from .timestamps import age_words, parse_utc
 from .wording import taught_products, upper_first
@@ -167,8 +167,7 @@ def catalogue_state(
     """Reads the product list and the served metadata.json; downloads no photo."""
     from .shop import list_catalogue, published_metadata
 
-    channel = client.require_channel()
-    source = follow_rename(ShopSource.at(client.server_url, channel.code, channel.id))
+    source = shop_channel(client)
     store = source.store()
     listing = list_catalogue(client, on_progress=on_progress, cancel=cancel)
     edited = source.with_edits(listed_catalogue(listing), store)

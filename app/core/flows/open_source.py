@@ -84,10 +84,9 @@ def sample_test_photos() -> Path | None:
 def shop_source(client: ShopClient) -> ShopSource:
     """The channel ``client`` has selected (what was kept under its earlier code, when an
     administrator changed it, moved to its code now: :mod:`app.core.channel_renames`)."""
-    from ..channel_renames import follow_rename
+    from ..channel_renames import shop_channel
 
-    channel = client.require_channel()
-    return follow_rename(ShopSource.at(client.server_url, channel.code, channel.id))
+    return shop_channel(client)
 
 
 def open_source(
