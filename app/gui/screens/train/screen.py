@@ -296,8 +296,7 @@ class TrainScreen(QWidget):
         self.task, self._task_source = task, session.source
         self.progress.track(task, "Starting…", time_left_reported=True)
         task.progress.connect(lambda p, t=task: self._on_progress(t, p))
-        trained = session.source
-        task.succeeded.connect(lambda res, t=task, src=trained: self._done(t, res, src))
+        task.succeeded.connect(lambda res, t=task: self._done(t, res))
         task.failed.connect(lambda err, t=task: self._failed(t, err))
         task.cancelled.connect(lambda t=task: self._cancelled(t))
         task.finished.connect(self._update_intro)
@@ -382,10 +381,10 @@ class TrainScreen(QWidget):
         self.previous.show()
         self._update_curve()
 
-    def _done(self, task: Task, outcome: TrainOutcome, trained: Source | None = None) -> None:
+    def _done(self, task: Task, outcome: TrainOutcome) -> None:
         if task is not self.task:
             return
-        if trained is not None and trained != self.session.source:
+        if (trained := self._other_shop()) is not None:
             # the owner switched shops meanwhile: this model is the other shop's (it
             # became this one's model, and Publish offered it to the wrong channel)
             self._clear_results()
