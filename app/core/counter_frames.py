@@ -68,7 +68,7 @@ def frames_in_folder(folder: Path) -> FramesFound:
         elif suffix in UNSUPPORTED_IMAGE_SUFFIXES:
             found.skipped.append((p, f"not a supported format ({suffix[1:].upper()})"))
         else:  # by content: a .jfif or a JPEG without an extension is a frame
-            why = photo_problem(p)
+            why = photo_problem(p, to_learn_from=True)
             if why is None:
                 found.frames.append(p)
             else:

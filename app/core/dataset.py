@@ -328,7 +328,7 @@ def build_dataset(
             done += 1
             if done % 25 == 0:
                 progress(Phase.PREPARING, done / total, f"Checking photos ({done}/{total})")
-            problem = check_photo(ref.path)
+            problem = check_photo(ref.path, to_learn_from=True)
             if problem is not None:
                 report.add_unreadable(product.id, ref.path, problem)
                 continue

@@ -22,6 +22,12 @@ BLANK_STD = 6.0  # spread of grey levels below which the frame is one flat colou
 # percentile, fruit & veg) and 318 (packaged) up; the same photos blurred (Gaussian, 1 %
 # of their side) at most 9.3 and 15.3 (99th percentile).
 BLUR_VARIANCE = 25.0
+# A photo *file* to learn from (a catalogue or counter photo, not a live frame) is "one
+# flat colour" when each channel's middle 99.6 % of pixels lies within this many levels:
+# a blank upload, a placeholder square, a transparent PNG with nothing drawn. Far
+# stricter than BLANK_STD, which judges live frames: a white pack on a white backdrop
+# (a few levels of contrast over a fraction of the picture) still passes.
+ONE_COLOUR_SPREAD = 12
 DUPLICATE_DISTANCE = 6.0  # mean grey difference (0-255) of 16x16 thumbnails: "the same view"
 
 TOO_DARK = "too dark — switch on the light or move nearer to it"
@@ -58,6 +64,13 @@ def frame_problem(rgb: np.ndarray) -> str | None:
     if _sharpness(grey) < BLUR_VARIANCE:
         return BLURRED
     return None
+
+
+def one_colour(rgb: np.ndarray) -> bool:
+    """Whether a picture is one flat colour: nothing of a product to learn from."""
+    a = np.asarray(rgb)[..., :3].reshape(-1, 3)
+    lo, hi = np.percentile(a, [0.2, 99.8], axis=0)
+    return bool((hi - lo).max() <= ONE_COLOUR_SPREAD)
 
 
 @dataclass(frozen=True)

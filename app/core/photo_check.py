@@ -36,7 +36,14 @@ OWNER_READABLE_REASONS = (
     "not a photo",
     "a link to",
     "not a regular file",
+    "one flat colour",
 )
+# Only a file this small for its pixels can be one flat colour, so only such files are
+# decoded to look (a flat 1000×1000 JPEG is 16 KB, a PNG 5 KB, 0.016 and 0.005 bytes a
+# pixel; the shared datasets' 5,476 photos hold 0.08 bytes a pixel or more).
+FLAT_FILE_BYTES = 4096
+FLAT_BYTES_PER_PIXEL = 0.04
+FLAT_LOOK_SIDE = 128  # px: the picture is judged at this size (JPEG decodes at 1/8)
 DAMAGED = "damaged or not a photo"
 GONE = "the file is gone"
 EMPTY = "the file is empty"
@@ -65,20 +72,25 @@ def read_photo(path: Path) -> np.ndarray:
     return load_rgb(path)
 
 
-def photo_problem(path: Path) -> str | None:
+def photo_problem(path: Path, *, to_learn_from: bool = False) -> str | None:
     """Why a file cannot be used as a photo, in the photo check's words (None: looks
     fine); :func:`check_photo` also gives the owner's words."""
-    problem = check_photo(path)
+    problem = check_photo(path, to_learn_from=to_learn_from)
     return None if problem is None else problem.reason
 
 
-def check_photo(path: Path) -> PhotoProblem | None:
+def check_photo(path: Path, *, to_learn_from: bool = False) -> PhotoProblem | None:
     """Why a file cannot be used as a photo, from its header alone (None: looks fine).
 
     Decided by content, not by name: a JPEG saved as ``.jfif`` or without an extension
     is a photo, a text file is "not a photo". The suffix list only names formats we
     recognise but cannot read (HEIC, raw). Only regular files are opened, so a named
     pipe never blocks the check. The owner's words are chosen here, by what went wrong.
+
+    ``to_learn_from``: a photo training learns from (a product's, a counter frame) must
+    also not be one flat colour. A blank upload or a placeholder was trained as the
+    product, which then named every blank picture; ``predict`` still answers for one
+    (the owner may test what the till says of an empty picture).
     """
 
     def owners(reason: str) -> PhotoProblem:  # already in the owner's words
@@ -126,7 +138,24 @@ def check_photo(path: Path) -> PhotoProblem | None:
         return owners(
             f"too narrow ({w}×{h} px; the long side may be at most {MAX_ASPECT} times the short)"
         )
+    small = st.st_size <= FLAT_FILE_BYTES + FLAT_BYTES_PER_PIXEL * w * h  # maybe flat
+    if to_learn_from and small and _one_colour(path):
+        return owners("one flat colour (a blank or placeholder picture: nothing to learn)")
     return None
+
+
+def _one_colour(path: Path) -> bool:
+    """Whether a photo is one flat colour, judged on a small decoded copy (upright, alpha
+    on white, as training reads it)."""
+    from .errors import ImageError
+    from .frame_checks import one_colour
+    from .images import load_rgb
+
+    try:
+        rgb = load_rgb(path, max_side=FLAT_LOOK_SIDE)
+    except ImageError:  # the decoder's refusal comes when training reads it, in its words
+        return False
+    return one_colour(rgb)
 
 
 def _plain_format(path: Path) -> str | None:

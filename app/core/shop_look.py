@@ -120,7 +120,7 @@ def frame_features(
     skipped: list[tuple[str, str]] = []
     items, seen, used = [], set(), []
     for p in map(Path, paths):
-        reason = photo_problem(p)
+        reason = photo_problem(p, to_learn_from=True)
         if reason is None:
             try:
                 digest = file_digest(p)

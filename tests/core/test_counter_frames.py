@@ -206,9 +206,11 @@ def test_counter_frame_store_keeps_dates_and_trims(tmp_path) -> None:
 
 
 def test_frames_folder_lists_what_it_skips(tmp_path) -> None:
+    from drawn_photos import drawn_photo
     from PIL import Image
 
-    Image.new("RGB", (64, 64), "gray").save(tmp_path / "a.jpg")
+    drawn_photo(tmp_path / "a.jpg", (128, 128, 128), (64, 64))
+    Image.new("RGB", (640, 480)).save(tmp_path / "black.jpg")  # the lens was covered
     (tmp_path / "empty.jpg").write_bytes(b"")  # a .jpg is checked too, not taken on trust
     (tmp_path / "b.HEIC").write_bytes(b"x")
     (tmp_path / "c.txt").write_text("x")
@@ -222,6 +224,7 @@ def test_frames_folder_lists_what_it_skips(tmp_path) -> None:
         "c.txt": "not a photo",
         "d": "a folder (photos are read from this folder only)",
         "empty.jpg": "empty file",
+        "black.jpg": "one flat colour (a blank or placeholder picture: nothing to learn)",
     }
 
 

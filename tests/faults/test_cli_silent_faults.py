@@ -93,6 +93,9 @@ def odd_shop(tmp_path_factory, grocery: Path) -> Path:
     (root / "Banana" / "Thumbs.db").write_bytes(b"\0" * 64)  # Windows' own: not listed
     (root / "Plum").mkdir()  # its only photo fails the first (header) check
     Image.new("RGB", (5, 6)).save(root / "Plum" / "tiny.png")
+    (root / "Cola").mkdir()  # its only photo is a shop's grey "no image" upload
+    Image.new("RGB", (800, 800), (238, 238, 238)).save(root / "Cola" / "placeholder.jpg")
+    Image.new("RGBA", (600, 400), (0, 0, 0, 0)).save(root / "Banana" / "blank.png")
     return root
 
 
@@ -116,7 +119,7 @@ def test_a_later_photo_failure_keeps_earlier_not_trained_products(odd_training: 
     skipped = {Path(s["file"]).name: s for s in odd_training["skipped"]}
     assert "truncated" in skipped["truncated.jpg"]["reason"]  # the later failure happened
     not_trained = {n["product"]: n["reason"] for n in odd_training["notTrained"]}
-    assert set(not_trained) == {"Plum"}, not_trained
+    assert set(not_trained) == {"Plum", "Cola"}, not_trained
     assert "none of its 1 photo(s)" in not_trained["Plum"]
     assert any("no usable photo" in n and "Plum" in n for n in odd_training["notes"])
 
@@ -129,6 +132,9 @@ def test_photos_are_decided_by_content_and_others_listed(odd_training: dict) -> 
     assert skipped["gone.jpg"].startswith("a link to a file that does not exist")
     assert skipped["notes.txt"] == "not a photo"
     assert "Thumbs.db" not in skipped
+    # nothing to learn: trained as the product, it named every blank picture that product
+    assert skipped["placeholder.jpg"].startswith("one flat colour")
+    assert skipped["blank.png"].startswith("one flat colour")  # transparent, nothing drawn
     # Kiwi 2 + Banana 3 (jpg, jfif, no extension) + Apple 2 + apple 2
     assert odd_training["images"] == 9 and odd_training["products"] == 4
 

@@ -67,9 +67,9 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     warn = screen.warnings.text()
     assert "1 product has no usable photo and will not be trained" in warn
     assert "1 product has only one photo" in warn
-    assert "1 photo can't be opened" in warn
+    assert "1 photo can't be used" in warn
     screen.details_button.setChecked(True)
-    assert "Can't open broken.jpg (kiwi): damaged or not a photo" in screen.details.text()
+    assert "Can't use broken.jpg (kiwi): damaged or not a photo" in screen.details.text()
     assert "Not trained, add photos: empty-shelf" in screen.details.text()
     screen.select_product("kiwi")
     assert "3 of 4 photos used" in screen.product_title.text()
@@ -206,14 +206,14 @@ def test_folder_that_is_not_a_catalogue(qtbot, window, tmp_path):
 
 def test_thumbnails_load_lazily_for_visible_rows(qtbot, window, tmp_path):
     """A big catalogue: only rows on screen ask for thumbnails; scrolling asks for more."""
-    from PIL import Image
+    from drawn_photos import drawn_photo
 
     root = tmp_path / "big"
     n = 300
     for i in range(n):
         d = root / f"p{i:03d}"
         d.mkdir(parents=True)
-        Image.new("RGB", (64, 48), (i % 256, (7 * i) % 256, 90)).save(d / "a.png")
+        drawn_photo(d / "a.png", (i % 256, (7 * i) % 256, 90))
     window.login.use_folder(root)
     screen = window.products
     qtbot.waitUntil(lambda: screen.model.rowCount() == n, timeout=20000)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from sample_photos import vendure_sample_photos
 
 from app.core.flows.check_photos import check_photos, not_used, training_scope
 from app.core.flows.open_source import folder_source, open_source
@@ -103,16 +104,57 @@ def test_a_folder_of_product_folders_opened_one_level_too_high_is_said(
     for i, fruit in enumerate(("Banana", "Kiwi", "Lemon")):
         (top / "Shop" / fruit).mkdir(parents=True)
         for j in range(2):
-            Image.new("RGB", (64, 64), (60 * i, 40 * j + 30, 90)).save(
-                top / "Shop" / fruit / f"{j}.jpg"
-            )
+            _photo(top / "Shop" / fruit / f"{j}.jpg", 10 * i + j)
     with pytest.raises(DatasetError, match="open Shop itself as the photo folder"):
         build_dataset(catalogue_from_folder(top))
 
     (top / "Holidays").mkdir()
-    Image.new("RGB", (64, 64), (200, 200, 10)).save(top / "Holidays" / "beach.jpg")
+    _photo(top / "Holidays" / "beach.jpg", 99)
     cat = catalogue_from_folder(top)
     assert cat.nested == [("Shop", ["Banana", "Kiwi", "Lemon"])]
     lines = build_dataset(cat).report.summary_lines()
     assert any(line.startswith("Shop: its photos are in 3 sub-folders") for line in lines), lines
     assert catalogue_from_folder(top / "Shop").nested == []  # the right folder: no note
+
+
+def test_a_picture_of_one_flat_colour_is_not_learnt_from(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """A blank upload or a shop's placeholder was trained as the product, which then
+    named every blank picture. A white pack on a white backdrop is still a photo, and
+    ``predict`` still answers for a blank picture (an owner may test one)."""
+    from app.core.photo_check import check_photo
+
+    shop = tmp_path / "shop"
+    _photo(shop / "apple" / "a1.jpg", 1)
+    _photo(shop / "lime" / "l1.jpg", 2)
+    black = shop / "lime" / "black.jpg"
+    Image.new("RGB", (1200, 900)).save(black, quality=60)
+    placeholder = shop / "cola" / "no-image.png"
+    placeholder.parent.mkdir()
+    Image.new("RGB", (500, 500), (240, 240, 240)).save(placeholder)
+    white = np.full((400, 300, 3), 252, np.uint8)
+    white[150:260, 120:180] = 236  # a white carton on white: 16 levels, 5 % of the photo
+    Image.fromarray(white).save(shop / "apple" / "white-pack.png")
+    opened = open_source(folder_source(shop))
+
+    found = not_used(check_photos(opened.catalogue).report)
+    assert set(found.unreadable) == {str(black), str(placeholder)}
+    assert found.unreadable[str(black)].plain.startswith("one flat colour")
+    scope = training_scope(opened.catalogue, check_photos(opened.catalogue).report)
+    assert scope.usable == {"apple": 2, "cola": 0, "lime": 1}
+    assert check_photo(black) is None  # predict and the Test screen read it
+    assert check_photo(black, to_learn_from=True) is not None
+
+
+def test_real_photos_are_never_one_flat_colour(grocery: Path) -> None:
+    """Studio shots with wide white backdrops (Vendure's samples, the fruit catalogue's
+    iconic photos): decoded and judged, whatever their file size."""
+    from app.core.frame_checks import one_colour
+    from app.core.images import load_rgb
+    from app.core.photo_check import FLAT_LOOK_SIDE
+
+    iconic = grocery / "iconic-images-and-descriptions"
+    photos = sorted(vendure_sample_photos().glob("*.jpg")) + sorted(iconic.rglob("*.jpg"))
+    assert len(photos) >= 54 + 50
+    assert not [p.name for p in photos if one_colour(load_rgb(p, max_side=FLAT_LOOK_SIDE))]

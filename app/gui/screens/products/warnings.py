@@ -1,6 +1,6 @@
 """What the last photo check found, above the product list: one line, and the details.
 
-"2 products have no usable photo …; 1 photo can't be opened." with *Show details* for a
+"2 products have no usable photo …; 1 photo can't be used." with *Show details* for a
 line per photo, in the owner's words (each record's ``plain``); the decoder's own words
 are the details' tooltip.
 """
@@ -76,10 +76,10 @@ class CheckWarnings(QObject):
             parts.append(_count(len(single), "product has", "products have") + " only one photo")
             lines.append(f"Only one photo (counter photos help most): {_listed(single)}")
         if found.unreadable:
-            parts.append(_count(len(found.unreadable), "photo", "photos") + " can't be opened")
+            parts.append(_count(len(found.unreadable), "photo", "photos") + " can't be used")
             for s in found.unreadable.values():
                 name = names.get(s.product, s.product)
-                lines.append(f"Can't open {s.shown} ({name}): {s.plain}")
+                lines.append(f"Can't use {s.shown} ({name}): {s.plain}")  # a blank one opens
         if found.duplicates:
             parts.append(_count(len(found.duplicates), "photo is", "photos are") + " twice")
             for s in found.duplicates.values():
