@@ -398,7 +398,7 @@ def _finish(
                 f"; {len(report.disabled)} more disabled in the shop ({shown}{more}): "
                 "enable them there to train them"
             )
-        raise TooFewProducts(message + ".")
+        raise TooFewProducts(message + ".", report)
     return Dataset(
         labels=kept,
         names={p: names.get(p, p) for p in labels},  # excluded ones too, for the report

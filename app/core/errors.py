@@ -41,7 +41,16 @@ class DatasetError(TrainerError):
 
 
 class TooFewProducts(DatasetError):
-    """Fewer than two products have usable photos: there is nothing to train yet."""
+    """Fewer than two products have usable photos: there is nothing to train yet.
+
+    ``report``: what the photo check found on its way (a ``dataset.DatasetReport``: the
+    photos it cannot use, and why), so the Products screen still marks them; typed
+    loosely because the dataset module imports this one
+    (``flows.check_photos.check_or_refusal`` reads it)."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class ImageError(TrainerError):

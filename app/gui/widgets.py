@@ -55,12 +55,24 @@ _BANNER_STYLES = {
 }
 
 
+def wrap_within(label: QLabel) -> None:
+    """Wrap ``label``'s text in the width its layout has, never asking for more: a
+    wrapping label's narrowest width is its longest word, and a message naming a product
+    of one long word (``Organic_Fairtrade_…``, 122 characters) made the window 1,018 px
+    wide at 800×600. Such a word is cut at the edge instead (whole in the list)."""
+    label.setWordWrap(True)
+    policy = label.sizePolicy()  # keeps the height-for-width a wrapping label needs
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    label.setSizePolicy(policy)
+
+
 class Banner(QLabel):
-    """An inline message (info / ok / warn / error); hidden when empty."""
+    """An inline message (info / ok / warn / error); hidden when empty; wraps within its
+    screen's width (:func:`wrap_within`)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWordWrap(True)
+        wrap_within(self)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.setOpenExternalLinks(True)
         self.kind = ""

@@ -53,16 +53,14 @@ def test_a_product_name_of_one_long_word_keeps_the_window_on_the_screen(
 ) -> None:
     """A 120-character folder name with no space: the photos' title could not wrap it,
     and the window grew to 1,639 px when 800 was asked for (250 characters: 2,898)."""
-    from PIL import Image
+    from drawn_photos import drawn_photo
 
     shop = tmp_path / "shop"
     long = "Organic_Fairtrade_Cavendish_Bananas_from_the_Highlands_loose_" * 2
     for n, name in enumerate((long, "Kiwi")):
         (shop / name).mkdir(parents=True)
         for i in range(2):
-            Image.new("RGB", (96, 96), (40 * n + 60, 20 * i + 80, 90)).save(
-                shop / name / f"{i}.jpg"
-            )
+            drawn_photo(shop / name / f"{i}.jpg", (40 * n + 60, 20 * i + 80, 90), (96, 96))
     window.resize(800, 600)
     window.login.use_folder(shop)
     window.show_screen("products")
@@ -78,3 +76,40 @@ def test_a_product_name_of_one_long_word_keeps_the_window_on_the_screen(
     # the status bar's "Using folder …" shrinks with "…", the whole path in its tooltip
     assert window.source_label.text() == f"Using folder {shop}"
     assert window.source_label.toolTip() == f"Using folder {shop}"
+
+
+def test_a_refusal_naming_a_long_product_keeps_the_window_and_marks_its_photos(
+    qtbot, window, tmp_path
+) -> None:
+    """Too few usable products, the refusal naming a product of one 122-character word:
+    the banner's narrowest width was that word, and the window grew to 1,018 px at
+    800×600. Its photos (placeholders, one flat colour) were marked nowhere, and the
+    foot said "2 of 2 products will be trained" beside the refusal."""
+    from drawn_photos import drawn_photo
+    from PIL import Image
+
+    shop = tmp_path / "shop"
+    long = "Organic_Fairtrade_Cavendish_Bananas_from_the_Highlands_loose_" * 2
+    for i in range(2):
+        (shop / long).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (400, 400), (238, 238, 238)).save(shop / long / f"{i}.jpg")
+        drawn_photo(shop / "Kiwi" / f"{i}.jpg", (60, 20 * i + 80, 90), (96, 96))
+    window.resize(800, 600)
+    window.login.use_folder(shop)
+    window.show_screen("products")
+    p = window.products
+    warned = p.check_warnings.warnings
+    qtbot.waitUntil(lambda: warned.isVisible() and long in warned.text(), timeout=20000)
+    assert "Need photos of at least two products" in warned.text()
+    qtbot.wait(200)
+    assert window.width() <= 820, window.width()
+    p.check_warnings.details_button.click()  # a line per photo, naming its product
+    qtbot.waitUntil(lambda: f"Can't use 0.jpg ({long})" in p.check_warnings.details.text())
+    qtbot.wait(200)
+    assert window.width() <= 820, window.width()
+    assert p.summary.text() == "1 of 2 products have photos training can use · it needs two"
+    flat = p.session.report.skipped_photos()
+    assert {(s.path.name, s.plain.split(" (")[0]) for s in flat} == {
+        ("0.jpg", "one flat colour"),
+        ("1.jpg", "one flat colour"),
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..catalogue import IMAGE_SUFFIXES, Catalogue, Product
-from ..errors import TrainerError
+from ..errors import DatasetError, TooFewProducts, TrainerError
 from ..progress import ProgressHook
 
 if TYPE_CHECKING:
@@ -21,13 +21,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "CheckOutcome",
     "FolderPhotos",
     "NotUsed",
     "PhotoCheck",
     "TrainingScope",
+    "check_or_refusal",
     "check_photos",
     "not_used",
     "photos_in_folder",
+    "scope_line",
     "training_scope",
 ]
 
@@ -99,6 +102,16 @@ def training_scope(catalogue: Catalogue, report: DatasetReport | None = None) ->
     return TrainingScope(products, sum(usable[p.id] for p in products), usable)
 
 
+def scope_line(scope: TrainingScope, products: int, *, refused: bool = False) -> str:
+    """What a training would use, in a line (the Products screen's foot); ``refused``:
+    the check found fewer than two products with usable photos, so none will be
+    trained (it said "2 of 2 products will be trained" beside the refusal)."""
+    n = len(scope.products)
+    if refused and n < 2:
+        return f"{n} of {products} products have photos training can use · it needs two"
+    return f"{n} of {products} products will be trained · {scope.photos} photos"
+
+
 def check_photos(
     catalogue: Catalogue,
     *,
@@ -111,6 +124,34 @@ def check_photos(
 
     dataset = build(catalogue, on_progress=on_progress, cancel=cancel)
     return PhotoCheck(dataset, dataset.report)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """A check as the Products screen shows it: passed, or refused with what it found."""
+
+    check: PhotoCheck | None  # None: refused (fewer than two products with usable photos)
+    problem: str  # the refusal in the owner's words; "" when the check passed
+    report: DatasetReport | None  # the photos it cannot use, and why: either way
+
+
+def check_or_refusal(
+    catalogue: Catalogue,
+    *,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> CheckOutcome:
+    """:func:`check_photos`, with a refusal as an outcome that keeps what the check found
+    of the photos: a shop whose photos are mostly placeholders showed only the refusal,
+    and its list no photo marked as not used."""
+    from ..dataset import DatasetReport
+
+    try:
+        check = check_photos(catalogue, on_progress=on_progress, cancel=cancel)
+    except DatasetError as exc:
+        found = exc.report if isinstance(exc, TooFewProducts) else None
+        return CheckOutcome(None, str(exc), found if isinstance(found, DatasetReport) else None)
+    return CheckOutcome(check, "", check.report)
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import DatasetError
-from app.core.flows.check_photos import IMAGE_SUFFIXES, not_used, training_scope
+from app.core.flows.check_photos import IMAGE_SUFFIXES, not_used, scope_line, training_scope
 from app.core.flows.open_source import Catalogue, Product
 from app.core.progress import ProgressHook
 from app.core.wording import renamed_channel
@@ -49,7 +48,7 @@ from .till import TillPhotosBar
 from .warnings import CheckWarnings
 
 if TYPE_CHECKING:  # QtMultimedia loads only when the camera dialog opens
-    from app.core.flows.check_photos import PhotoCheck
+    from app.core.flows.check_photos import CheckOutcome
     from app.core.flows.open_source import OpenedSource, Source
 
     from ...camera.sources import FrameSource
@@ -235,26 +234,23 @@ class ProductsScreen(QWidget):
 
     def check(self) -> None:
         """Check every photo (unreadable, duplicates) in the background."""
-        from app.core.flows.check_photos import check_photos
+        from app.core.flows.check_photos import check_or_refusal
 
         catalogue = self.session.catalogue()
         if catalogue is None:
             return
 
-        def work(on_progress: ProgressHook, cancel: Event) -> tuple[PhotoCheck | None, str]:
-            try:
-                return check_photos(catalogue, on_progress=on_progress, cancel=cancel), ""
-            except DatasetError as exc:
-                return None, str(exc)
+        def work(on_progress: ProgressHook, cancel: Event) -> CheckOutcome:
+            return check_or_refusal(catalogue, on_progress=on_progress, cancel=cancel)
 
         task = self.session.runner.start("check", work)
-        task.succeeded.connect(lambda res, c=catalogue: self._checked(c, *res))
+        task.succeeded.connect(lambda found, c=catalogue: self._checked(c, found))
 
-    def _checked(self, catalogue: Catalogue, check: PhotoCheck | None, problem: str) -> None:
+    def _checked(self, catalogue: Catalogue, found: CheckOutcome) -> None:
         if catalogue is not self.session.catalogue():
             return  # edited meanwhile: a newer check is on its way
-        self._problem = problem
-        self.session.set_checked(catalogue, check, check.report if check else None)
+        self._problem = found.problem
+        self.session.set_checked(catalogue, found.check, found.report)
 
     # -- view -------------------------------------------------------------------------
     def refresh(self, recheck: bool = True) -> None:
@@ -289,13 +285,10 @@ class ProductsScreen(QWidget):
             )
             return
         scope = training_scope(catalogue, self.session.report)
-        n_products = len(scope.products)
-        text = (
-            f"{n_products} of {len(catalogue.products)} products will be trained · "
-            f"{scope.photos} photos"
-        )
-        est = self.session.estimate_training_seconds(scope.photos, n_products)
-        if est is not None:
+        refused = self.session.check is None and bool(self._problem)  # the banner says why
+        text = scope_line(scope, len(catalogue.products), refused=refused)
+        est = self.session.estimate_training_seconds(scope.photos, len(scope.products))
+        if est is not None and not refused:
             text += f" · training takes about {format_duration(est)}"
         self.summary.setText(text)
 

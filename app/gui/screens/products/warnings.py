@@ -16,7 +16,7 @@ from app.core.flows.check_photos import NotUsed
 from app.core.flows.open_source import Catalogue, Product
 from app.core.wording import nested_line
 
-from ...widgets import Banner
+from ...widgets import Banner, wrap_within
 from .table import usable_count
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class CheckWarnings(QObject):
         self.details_button.toggled.connect(self._show_details)
         self.details_button.hide()
         self.details = QLabel()
-        self.details.setWordWrap(True)
+        wrap_within(self.details)  # a line per photo names its product
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.hide()
 
