@@ -125,6 +125,7 @@ class CounterFrameStore:
             tmp, format="JPEG", quality=92
         )
         os.replace(tmp, dst)
+        self._arrived([dst])
         self._trim()
         return dst
 
@@ -139,6 +140,7 @@ class CounterFrameStore:
             shutil.copyfile(src, tmp)
             os.replace(tmp, dst)
             stored.append(dst)
+        self._arrived(stored)
         self._trim()
         return stored
 
@@ -164,6 +166,22 @@ class CounterFrameStore:
             candidate = self.root / f"{safe}-{stamp}-{n}{suffix}"
             n += 1
         return candidate
+
+    def _arrived(self, stored: list[Path]) -> None:
+        """New frames are ordered after the kept ones, whatever the clock says. Frames
+        are ordered, and the oldest trimmed, by their files' times: with the clock set
+        back (a day ahead put right), new frames had times before the 200 kept ones and
+        the trim deleted every one of them at once. Such a frame's time is set just
+        after the newest kept frame's."""
+        new = set(stored)
+        kept = [f.taken for f in self.frames() if f.path not in new]
+        floor = max((round(t.timestamp() * 1e9) for t in kept), default=0)
+        for p in stored:
+            t = p.stat().st_mtime_ns
+            if t <= floor:
+                t = floor + 1_000_000  # a millisecond after: as the frames were stored
+                os.utime(p, ns=(t, t))
+            floor = t
 
     def _trim(self) -> None:
         frames = self.frames()

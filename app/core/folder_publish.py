@@ -197,7 +197,7 @@ def _keep_foreign_latest(chdir: Path, rep: Reporter, cancel: threading.Event | N
     # named now, as it is kept now: named by its files' (older) time it sorted last and
     # the same publish's pruning deleted it, after "Keeping the model served before"
     rep(Phase.UPLOADING, 0.05, "Keeping the model served before as a version")
-    _store_version(chdir, new_version_name(), files.files, hashes, rep, cancel)
+    _store_version(chdir, new_version_name(chdir), files.files, hashes, rep, cancel)
 
 
 def _reusable(chdir: Path, served: str | None, hashes: dict[str, str]) -> str | None:
@@ -318,7 +318,7 @@ def publish_to_folder(
                     raise _switched(chosen, version) from None
                 rep(Phase.VERIFYING, 1.0, "Published")
                 return FolderPublishResult(version, chosen, chdir / "latest", files.metadata, False)
-            version = new_version_name()
+            version = new_version_name(chdir)
             try:
                 _store_version(chdir, version, files.files, hashes, rep, cancel)
                 rep(Phase.UPLOADING, 0.8, "Switching the served model")

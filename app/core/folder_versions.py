@@ -19,6 +19,7 @@ from typing import Any
 from .errors import ModelFilesError, TrainerError
 from .model_format import FILES, WEIGHTS_SHA256, weights_match
 from .readers import parse_json, read_json
+from .timestamps import stamp_after
 from .wording import some_names
 
 MANIFEST = "manifest.json"
@@ -51,10 +52,12 @@ def channel_dir(root: Path | str, channel_id: str) -> Path:
     return Path(root).expanduser().resolve() / check_channel_id(channel_id)
 
 
-def new_version_name(at: dt.datetime | None = None) -> str:
-    """``20261125T225342123Z-1a2b3c``: UTC to the millisecond, sortable (the plugin's names)."""
-    t = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    return t.strftime("%Y%m%dT%H%M%S") + f"{t.microsecond // 1000:03d}Z-" + secrets.token_hex(3)
+def new_version_name(chdir: Path | None = None, at: dt.datetime | None = None) -> str:
+    """``20261125T225342123Z-1a2b3c``: UTC to the millisecond, sortable (the plugin's
+    names), and after every version ``chdir`` holds or serves, whatever the clock says
+    (:func:`~app.core.timestamps.stamp_after`): versions are ordered and pruned by name."""
+    taken = [] if chdir is None else [*version_names(chdir), served_version(chdir) or ""]
+    return stamp_after(taken, 3, at) + "-" + secrets.token_hex(3)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -15,7 +15,6 @@ goes into the history in its place, so nothing is lost.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import os
@@ -36,6 +35,7 @@ from .modelfiles import TRAINER_NAME, validate_model_dir
 from .outdir import STEM_BYTES, check_target, swap_into_place
 from .progress import Phase, ProgressHook, Reporter, check_cancel
 from .readers import notices
+from .timestamps import stamp_after
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +123,10 @@ def model_lock(model_dir: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
         yield
 
 
-def _entry_name() -> str:
-    now = dt.datetime.now(dt.timezone.utc)
-    return now.strftime("%Y%m%dT%H%M%S%fZ-") + secrets.token_hex(3)
+def _entry_name(hist: Path) -> str:
+    """Now to the microsecond, after every entry of ``hist`` whatever the clock says:
+    entries are ordered and pruned by name (:func:`~app.core.timestamps.stamp_after`)."""
+    return stamp_after(_entries(hist), 6) + "-" + secrets.token_hex(3)
 
 
 def _entries(hist: Path) -> list[str]:
@@ -152,7 +153,7 @@ def keep_previous(old: Path, model_dir: Path) -> Path | None:
     if empty:  # an empty folder the export filled: nothing to keep
         shutil.rmtree(old, ignore_errors=True)
         return None
-    dest = hist / _entry_name()
+    dest = hist / _entry_name(hist)
     try:
         hist.mkdir(exist_ok=True)
         os.replace(old, dest)

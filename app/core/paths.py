@@ -183,8 +183,8 @@ def sweep_unused(folder: Path, days: float = CACHE_UNUSED_DAYS, every_s: float =
 
     stamp = folder / _SWEPT
     now = time.time()
-    with suppress(OSError):
-        if now - stamp.stat().st_mtime < every_s:
+    with suppress(OSError):  # a stamp after now (a clock since set back) holds nothing off
+        if 0 <= now - stamp.stat().st_mtime < every_s:
             return 0
     cutoff = now - days * 86400.0
     removed = _remove_older(folder, cutoff, lambda name: name != _SWEPT, empty_folders=True)

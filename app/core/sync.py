@@ -64,13 +64,16 @@ def newest_edit(store: ChannelStore) -> dt.datetime | None:
 def first_seen(source: Source, current: fingerprint.Fingerprint, now: dt.datetime) -> dt.datetime:
     """When a sync first saw the catalogue as it is now (``now`` the first time). A
     deleted product leaves no change stamp, so ``--debounce`` did not wait for a burst
-    of deletions: each tick trained again. Kept per channel, one small file."""
+    of deletions: each tick trained again. Kept per channel, one small file. A time
+    after ``now`` (seen while the clock was a year ahead) is seen again now: kept, it
+    held the sync "waiting" until the clock caught up."""
     path = sync_file(source, ".seen.json")
     state = hashlib.blake2b(json.dumps(current, sort_keys=True).encode(), digest_size=16)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        if raw.get("state") == state.hexdigest():
-            return parse_utc(str(raw.get("since"))) or now
+        since = parse_utc(str(raw.get("since")))
+        if raw.get("state") == state.hexdigest() and since is not None and since <= now:
+            return since  # one in the future (a clock since set back) counts from now
     except (OSError, ValueError, AttributeError):
         pass
     with contextlib.suppress(OSError):  # unrecorded: the debounce counts from now
@@ -173,7 +176,8 @@ def catalogue_state(
     edited = source.with_edits(listed_catalogue(listing), store)
     current = fingerprint.of_catalogue(edited)
     look = fingerprint.of_look(store.counter_frames.paths(), store.not_product_photos())
-    changes = [parse_utc(listing.newest_update), newest_edit(store)]
+    stamped = parse_utc(listing.newest_update)  # the server's clock: read on ours
+    changes = [None if stamped is None else client.clock.on_our_clock(stamped), newest_edit(store)]
     served_meta = published_metadata(client)
     local_meta = local_metadata(source)
     return CatalogueState(

@@ -93,3 +93,11 @@ def test_a_shop_photo_taken_from_the_cache_counts_as_used(vendure, isolated_home
     fetch_catalogue(client)  # from the cache: nothing downloaded
 
     assert all(time.time() - p.stat().st_mtime < DAY for p in cached)
+
+
+def test_a_sweep_stamped_while_the_clock_was_ahead_holds_no_sweep_off(tmp_path: Path) -> None:
+    """The last sweep's stamp a year ahead (the clock since put right): no sweep ran for
+    a year, whatever the caches held."""
+    aged(tmp_path / paths._SWEPT, -365)
+    old = aged(tmp_path / "ab" / "old.jpg", 400)
+    assert paths.sweep_unused(tmp_path) == 1 and not old.exists()

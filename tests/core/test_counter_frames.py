@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -296,3 +297,18 @@ def test_cli_says_how_many_empty_counter_photos_it_trained_and_why_not_the_other
     assert "Not a product: 2 photo(s) of your empty counter." in r.stdout
     assert "Empty-counter photo not used: notes.txt — not a photo." in r.stdout
     assert "Empty-counter photo not used: c copy.jpg" in r.stdout
+
+
+def test_new_frames_are_kept_when_the_clock_was_set_back(tmp_path) -> None:
+    """Frames are trimmed oldest first by their files' times: 200 frames stored while the
+    clock was a day ahead, then 20 new ones with the clock put right — every new one was
+    deleted as it was stored, and the shop's look never changed."""
+    store = CounterFrameStore(tmp_path)
+    rgb = (np.arange(48 * 64 * 3) % 251).astype(np.uint8).reshape(48, 64, 3)
+    ahead = time.time() + 86400
+    for _ in range(MAX_KEPT):
+        os.utime(store.add_rgb(rgb), (ahead, ahead))
+    new = [store.add_rgb(rgb) for _ in range(5)]
+    new += store.add_files([new[0]])  # a photo from a file, as "Add photos…" stores it
+    paths = store.paths()
+    assert len(paths) == MAX_KEPT and paths[-6:] == new  # the newest, in the order stored

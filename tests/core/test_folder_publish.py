@@ -373,3 +373,38 @@ def test_status_does_not_call_a_version_being_pruned_unservable(
     (shop / "2" / ".versions" / damaged.version / "manifest.json").unlink()
     monkeypatch.setattr(folder_versions.time, "sleep", lambda s: None)  # it stays: damaged
     assert [v["version"] for v in folder_status(shop, "2")["incomplete"]] == [damaged.version]
+
+
+def test_a_clock_set_back_never_prunes_the_newest_model(
+    tmp_path: Path, tm_export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Versions are named by the clock and pruned by name: after publishes with the clock
+    a day ahead, the next ones (the clock put right) were named older, so each publish
+    pruned the one before it while the stale ones stayed; a model served by hand and
+    kept as a version was pruned by the very publish that kept it."""
+    import datetime as dt
+
+    from wall_clock import shift_clock
+
+    from app.core import timestamps
+
+    shop = tmp_path / "assets"
+    shift_clock(monkeypatch, timestamps, dt.timedelta(days=1))
+    for i in range(3):
+        publish_to_folder(make_model(tmp_path / f"ahead{i}", tm_export, trained=f"0{i + 1}"), shop)
+    shift_clock(monkeypatch, timestamps, dt.timedelta(0))
+    fourth = publish_to_folder(make_model(tmp_path / "m4", tm_export, trained="04"), shop, keep=3)
+    fifth = publish_to_folder(make_model(tmp_path / "m5", tm_export, trained="05"), shop, keep=3)
+    versions = [v["version"] for v in folder_status(shop, "2")["versions"]]
+    assert versions[:2] == [fifth.version, fourth.version] and len(versions) == 3
+    assert folder_status(shop, "2")["current"]["version"] == fifth.version
+
+    latest = shop / "2" / "latest"  # the owner serves a model by hand, then publishes
+    shutil.rmtree(latest)
+    make_model(latest, tm_export, trained="06")
+    sixth = publish_to_folder(make_model(tmp_path / "m7", tm_export, trained="07"), shop, keep=3)
+    st = folder_status(shop, "2")
+    assert [v["version"] for v in st["versions"]][0] == sixth.version
+    by_hand = st["versions"][1]["version"]
+    rollback_folder(shop, "2", by_hand)  # kept, as README promises
+    assert read_model_files(latest).metadata["trainedAt"].startswith("2026-01-06")

@@ -205,3 +205,25 @@ def test_a_previous_model_that_cannot_be_kept_is_said_not_only_logged(
     said = [r.getMessage() for r in caplog.records if r.name == "app.notices"]
     assert any("could not be kept" in m and "removed" in m for m in said), said
     assert history_dir(model_dir).read_text() == "my notes"
+
+
+def test_a_clock_set_back_keeps_the_models_just_replaced(
+    trained, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """History entries are named by the clock and pruned by name: with six exports made
+    while the clock was a day ahead, the next ones (clock put right) named the replaced
+    models older than the stale five, and the prune deleted them at once."""
+    import datetime as dt
+
+    from wall_clock import shift_clock
+
+    from app.core import timestamps
+
+    out = tmp_path / "model"
+    shift_clock(monkeypatch, timestamps, dt.timedelta(days=1))
+    for ch in "123456":
+        export_model(trained, out, channel_id=ch)
+    shift_clock(monkeypatch, timestamps, dt.timedelta(0))
+    for ch in "78":
+        export_model(trained, out, channel_id=ch)
+    assert channels(out) == ["7", "6", "5", "4", "3"]  # "6" and "7" were lost

@@ -101,3 +101,18 @@ def test_a_model_taught_since_it_was_published_is_not_the_published_one() -> Non
     old = {k: v for k, v in served.items() if k != "weightsSha256"}  # a model of before
     assert compare_published(old, dict(old))[1] == "ok"
     assert compare_published(served, None)[0] == "No model is published for this channel yet."
+
+
+def test_a_training_time_after_this_computers_clock_is_said_so() -> None:
+    """A ``trainedAt`` days ahead read "trained just now", hiding a clock days wrong."""
+    import datetime as dt
+
+    from app.core.timestamps import age_words
+
+    now = dt.datetime(2026, 12, 7, 12, tzinfo=dt.timezone.utc)
+    assert age_words(now - dt.timedelta(days=2), now) == "2 days ago"
+    assert age_words(now - dt.timedelta(seconds=30), now) == "just now"
+    assert age_words(now + dt.timedelta(seconds=60), now) == "just now"  # clocks a bit apart
+    assert age_words(now + dt.timedelta(days=3, hours=1), now) == (
+        "3 days after this computer's clock — is it right?"
+    )

@@ -187,9 +187,14 @@ def sync_channel(
         )
         now = now or dt.datetime.now(dt.timezone.utc)
         newest = state.newest_change
-        if debounce_minutes > 0 and served is not None and served.removed_products:
-            seen = first_seen(source, state.current, now)  # a deletion has no stamp
-            newest = max(seen, newest) if newest is not None else seen
+        # a change after now was stamped on a clock since set back (the owner's edits) or
+        # by a server that did not say its time: kept, the sync waited until the clock
+        # caught up. Both it and a deletion (which has no stamp) count from when a sync
+        # first saw the catalogue as it is.
+        ahead = newest is not None and newest > now
+        if debounce_minutes > 0 and (ahead or (served is not None and served.removed_products)):
+            seen = first_seen(source, state.current, now)
+            newest = max(seen, newest) if newest is not None and not ahead else seen
         if debounce_minutes > 0 and newest is not None:
             age_min = (now - newest).total_seconds() / 60
             if age_min < debounce_minutes:

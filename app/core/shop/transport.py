@@ -4,16 +4,14 @@ Thread safety — the GUI runs the products download, the model status and a pub
 one client at once, each in its own worker thread: **one ``requests.Session`` per
 thread** (a Session's pool and cookie jar are not documented as thread-safe, and a slow
 upload must not hold the connection the status check needs) and **one lock around the
-login state** (token, channel, channel list, username): each request takes a snapshot
-of one moment, and a refreshed token from an answer only replaces the token that
-request was sent with, so a late answer never undoes a newer login. (One client per
-task would still have to share the login: the same lock, elsewhere.)
+login state** (token, channel, channel list, username): a request takes a snapshot of
+one moment, and a refreshed token from an answer only replaces the token it was sent
+with, so a late answer never undoes a newer login.
 
 Admin API requests never follow redirects: ``requests`` re-sends a POST body on a
-307/308, and that body holds the password or the model. Every request has a deadline
-and a size cap (:meth:`ShopClient.request`, :mod:`.deadlines`); ``stop_at`` (``sync``'s
-time limit) ends every request by then. Addresses (:mod:`.addresses`), failure wording
-(:mod:`.failures`) and channels (:mod:`.channels`) live beside it; names import from here.
+307/308, which holds the password or the model. Every request has a deadline and a size
+cap (:mod:`.deadlines`); ``stop_at`` (``sync``'s time limit) ends every request by then.
+Addresses, failures, channels and the server's clock are modules beside it.
 """
 
 from __future__ import annotations
@@ -59,6 +57,7 @@ from .failures import (
     transfer_failure,
 )
 from .graphql import LOGIN, LOGOUT, ME
+from .server_clock import ServerClock
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +116,7 @@ class ShopClient:
         self._channels: list[ChannelInfo] = []
         self._username = ""
         self._remember = False
+        self.clock = ServerClock()  # the server's time, from its answers: sync's debounce
 
     def pinned(self) -> ShopClient:
         """A copy that keeps the channel selected now, whatever this client selects next:
@@ -256,7 +256,7 @@ class ShopClient:
         """
         http = session if session is not None else self.http()
         with self.deadline_for(deadline) as d:
-            return answered(
+            resp = answered(
                 http,
                 method,
                 url,
@@ -271,6 +271,8 @@ class ShopClient:
                 ),
                 **kwargs,
             )
+        self.clock.note(resp)
+        return resp
 
     def parse(self, resp: requests.Response, what: str, sent_with: str | None) -> dict:
         """The ``data`` of an Admin API answer, or the matching :class:`ShopError`."""

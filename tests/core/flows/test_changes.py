@@ -107,3 +107,22 @@ def test_a_deletion_is_debounced_from_when_sync_first_saw_it(isolated_home: Path
     assert first_seen(shop, {"2": ["b"]}, t0 + 20 * minutes) == t0 + 20 * minutes  # another
     other = Source.shop("https://shop.example", "veg")
     assert first_seen(other, {"2": ["b"]}, t0 + 30 * minutes) == t0 + 30 * minutes
+
+
+def test_a_deletion_seen_while_the_clock_was_ahead_is_seen_again_now(
+    isolated_home: Path,
+) -> None:
+    """``since`` recorded with the clock a year ahead: after the clock was put right the
+    sync said "waiting" (exit 3, a success to systemd) for a year, and the tills kept a
+    model with the deleted product."""
+    import datetime as dt
+
+    from app.core.sources import Source
+    from app.core.sync import first_seen
+
+    shop = Source.shop("https://shop.example", "fruit")
+    t0 = dt.datetime(2026, 12, 7, 10, tzinfo=dt.timezone.utc)
+    year = dt.timedelta(days=365)
+    assert first_seen(shop, {"2": ["b"]}, t0 + year) == t0 + year  # the clock ahead
+    assert first_seen(shop, {"2": ["b"]}, t0) == t0  # put right: counted from now
+    assert first_seen(shop, {"2": ["b"]}, t0 + dt.timedelta(minutes=5)) == t0  # and kept
