@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from ..core.errors import Cancelled, ExitCode, TrainerError
 from ..core.flows.login import ShopClient
+from ..core.flows.open_source import shop_source
 from ..core.flows.till_photos import (
     FeedbackItem,
     TillPending,
@@ -24,6 +26,7 @@ from ..core.flows.till_photos import (
     pending_till_photos,
 )
 from ..core.flows.till_stats import till_accuracy
+from ..core.wording import renamed_channel
 from .arguments import add_timeout, whole_number
 from .interrupt import cooperative
 from .login import channel_from_args
@@ -79,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     client = channel_from_args(args)
     try:
+        opened = shop_source(client)  # follows a code the administrator changed: said once
+        renamed = renamed_channel(opened.renamed_from, opened.channel_code)
+        if renamed:  # on stderr: stdout may be --json
+            print(f"note: {renamed}", file=sys.stderr)
         if args.action == "stats":
             return _stats(client, args.days)
         if args.action == "drop" and args.ids:  # no need to list what waits

@@ -127,3 +127,14 @@ def test_a_code_changed_on_a_real_vendure_keeps_the_owners_photos(
     again = cli.run("status", *argv, "--channel", "renamed-after", env=env)
     assert again.returncode == 0, again.stderr
     assert "was called" not in again.stdout  # said once
+
+    api.gql(  # changed again; the owner's first command after it is till-photos
+        "mutation($i:UpdateChannelInput!){updateChannel(input:$i){__typename}}",
+        {"i": {"id": ch.id, "code": "renamed-third"}},
+    )
+    vendure.channels["renamed-third"] = vendure.channels.pop("renamed-after")
+    listed = cli.run("till-photos", "list", *argv, "--channel", "renamed-third", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    note = "note: Channel “renamed-third” was called “renamed-after” before: the photos"
+    assert note in listed.stderr, listed.stderr  # it moved them without a word
+    assert isinstance(json.loads(listed.stdout), dict)
