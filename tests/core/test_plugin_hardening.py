@@ -430,6 +430,26 @@ def test_each_kept_version_has_an_immutable_url(
         assert status == 404, rest
 
 
+def test_a_server_clock_set_back_never_prunes_the_newest_model(
+    vendure: VendureServer, admin: AdminApi, channel: SeededChannel, tm_export: Path
+) -> None:
+    """Versions are named by the server's clock and pruned by name (3 kept here). Three
+    versions named a day ahead (the clock since put right): the next publish was named
+    older than them, and the one after it pruned it while the stale three stayed."""
+    first = publish(vendure, admin, channel, make_files(tm_export, channel.id, "clock-0"))
+    versions = channel_dir(vendure, channel) / ".versions"
+    ahead = time.gmtime(time.time() + 86400)
+    for i in range(3):  # stored while the clock was a day ahead: copies of a real version
+        name = time.strftime("%Y%m%dT%H%M%S", ahead) + f"{i:03d}Z-00000{i}"
+        shutil.copytree(versions / first, versions / name)
+    before = publish(vendure, admin, channel, make_files(tm_export, channel.id, "clock-1"))
+    after = publish(vendure, admin, channel, make_files(tm_export, channel.id, "clock-2"))
+    kept = sorted((p.name for p in versions.iterdir()), reverse=True)
+    assert kept[:2] == [after, before], kept  # the newest two, the newest first
+    status = gql(vendure, admin, channel, "{mlModel{current{version}}}")["data"]["mlModel"]
+    assert status["current"]["version"] == after
+
+
 # ------------------------------------------------------------------ 9: manifest
 
 

@@ -103,10 +103,29 @@ export function isSystemError(e: unknown): boolean {
     return !!err && (typeof err.syscall === 'string' || typeof err.path === 'string' || typeof err.errno === 'number');
 }
 
-function newVersionName(at: Date = new Date()): string {
-    const iso = at.toISOString(); // 2026-11-25T22:53:42.123Z
+/**
+ * A version name after every name in `after`, whatever the clock says. Versions are ordered
+ * and pruned by name: a server clock set back (a board without a real-time clock, booted
+ * before NTP; a clock a day ahead put right) named a new version older than the last ones,
+ * and the next publish pruned the newest model while the stale ones stayed.
+ */
+function newVersionName(after: readonly string[] = [], at: Date = new Date()): string {
+    let t = at.getTime();
+    for (const name of after) {
+        const last = versionTime(name);
+        if (last !== null && t <= last) t = last + 1;
+    }
+    const iso = new Date(t).toISOString(); // 2026-11-25T22:53:42.123Z
     const stamp = iso.replace(/[-:]/g, '').replace('.', ''); // 20261125T225342123Z
     return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The time a version name begins with (ms since the epoch), or null. */
+function versionTime(name: string): number | null {
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(name);
+    if (!m) return null;
+    const [y, mo, d, h, mi, s, ms] = m.slice(1).map(Number);
+    return Date.UTC(y, mo - 1, d, h, mi, s, ms);
 }
 
 function sha256Hex(text: string): string {
@@ -262,7 +281,7 @@ export class ModelStorage {
             const manifest: Manifest = { format: 1, createdAt: new Date().toISOString(), files };
             await writeFileDurably(path.join(tmp, MANIFEST_FILE), JSON.stringify(manifest));
             return await this.serialise(channelId, async () => {
-                const version = newVersionName();
+                const version = newVersionName(await this.versionNames(dir));
                 const vdir = path.join(dir, '.versions', version);
                 await fs.rename(tmp, vdir);
                 this.manifests.set(vdir, manifest);
@@ -578,7 +597,7 @@ export class ModelStorage {
         // readers are served the newest version (see currentVersion).
         const existing = await fs.lstat(path.join(dir, 'latest')).catch(() => null);
         if (existing?.isDirectory()) {
-            await fs.rename(path.join(dir, 'latest'), path.join(dir, '.versions', newVersionName(existing.mtime)));
+            await fs.rename(path.join(dir, 'latest'), path.join(dir, '.versions', newVersionName([], existing.mtime)));
         }
         const tmpLink = path.join(dir, `.latest-${randomBytes(6).toString('hex')}`);
         await fs.symlink(path.join('.versions', version), tmpLink);
