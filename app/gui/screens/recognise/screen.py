@@ -96,7 +96,7 @@ class RecogniseScreen(QWidget):
         self.correct = CorrectPanel(self.runner, self)  # Right / No, it is… / Teach a product…
         self.correct.display = self.display_name
         self.correct.settings = self.settings
-        base = getattr(self.settings, "base_weights", "") if self.settings else ""
+        base = self.settings.base_weights if self.settings is not None else ""
         self.correct.weights = Path(base) if base else None
         self.correct.taught.connect(self._on_taught)
         self.correct.camera_busy.connect(self._camera_lent)
