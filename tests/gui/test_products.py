@@ -62,7 +62,7 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
     assert set(rows) == {"banana", "kiwi", "lemon", "empty-shelf"}
     assert rows["empty-shelf"][2] == "no usable photo"
     assert rows["lemon"][2] == "only one photo"
-    assert "unreadable file" in rows["kiwi"][2]
+    assert "unusable photo" in rows["kiwi"][2]
     assert rows["kiwi"][1] == "3 of 4"  # the broken file is listed but skipped
     warn = screen.warnings.text()
     assert "1 product has no usable photo and will not be trained" in warn
@@ -77,7 +77,7 @@ def test_folder_products_warnings_and_search(qtbot, window, shop_folder):
         screen.images.item(i).text(): screen.images.item(i).toolTip()
         for i in range(screen.images.count())
     }
-    assert "Skipped in training: unreadable" in tiles["broken.jpg\nunreadable"]
+    assert "Skipped in training: damaged or not a photo" in tiles["broken.jpg\ncan't use"]
     assert "3 of 4 products will be trained · 7 photos" in screen.summary.text()
 
     # thumbnails arrive lazily from the decoder thread and replace the placeholder

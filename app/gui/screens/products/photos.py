@@ -2,7 +2,7 @@
 
 Captions say where a photo came from ("catalogue", "added", "from the till": a frame
 the till sent that the owner accepted) and, when the last check found it cannot be
-trained on, why (the record's kind: "unreadable", "duplicate"); the tooltip has its
+trained on, why ("can't use", "duplicate"); the tooltip has its
 name, date and the reason in full. Under the product's name, what the local model says
 of it (trained from what, how reliable). Ticking, adding and removing are the screen's:
 this panel says what the owner did through its signals.
@@ -63,8 +63,8 @@ def skip_reason(found: NotUsed, path: Path) -> str:
     if key in found.duplicates:
         kept = found.duplicates[key].same_as
         return f"duplicate of {kept.name}" if kept is not None else "duplicate"
-    if key in found.unreadable:
-        return f"unreadable: {found.unreadable[key].reason}"
+    if key in found.unreadable:  # damaged, or one flat colour: in the owner's words
+        return found.unreadable[key].plain
     return ""
 
 
@@ -146,8 +146,8 @@ class ProductPhotos(QWidget):
             label, tip = from_till or (CAPTIONS.get(im.origin, im.path.name), tip)
             why = skip_reason(found, im.path)
             record = found.get(im.path)
-            if record is not None and im.included:
-                label += "\n" + record.kind.value  # "unreadable", "duplicate"
+            if record is not None and im.included:  # a blank picture is no "unreadable"
+                label += "\n" + ("duplicate" if str(im.path) in found.duplicates else "can't use")
             item = QListWidgetItem(label)
             item.setData(PATH_ROLE, str(im.path))
             item.setData(IDENT_ROLE, im.ident)

@@ -62,7 +62,7 @@ def photo_notes(product: Product, found: NotUsed) -> list[str]:
         notes.append("only one photo")
     ticked = [str(im.path) for im in product.active_images()]
     if any(path in found.unreadable for path in ticked):
-        notes.append("unreadable file")
+        notes.append("unusable photo")
     if any(path in found.duplicates for path in ticked):
         notes.append("duplicate photo")
     if found.conflicts:  # the banner counted them; the row says which product has one
