@@ -12,6 +12,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import compress
 from pathlib import Path
 
 from .catalogue import Catalogue
@@ -21,6 +22,7 @@ from .photo_check import PhotoProblem, check_photo, decoder_words
 from .progress import Phase, ProgressHook, Reporter
 from .wording import nested_line
 
+PLACEHOLDER_PRODUCTS = 3  # products sharing one photo from which it is taken for a placeholder
 LOOSE_WHY = "beside the product folders, in none of them (put it in its product's folder)"
 
 
@@ -345,8 +347,33 @@ def build_dataset(
             seen[digest, product.id] = sample
             first.setdefault(digest, sample)
             samples.append(sample)
+    samples = _without_placeholders(samples, report)
     labels = [p.id for p in active]
     return _finish(labels, catalogue.names(), samples, report, catalogue.channel_id)
+
+
+def _without_placeholders(samples: list[Sample], report: DatasetReport) -> list[Sample]:
+    """Drop a photo filed under :data:`PLACEHOLDER_PRODUCTS` or more products: a shop's
+    logo or "no image" picture given to every product without a photo. Trained as each of
+    them, it told them apart from nothing (the model named one of them at random), and
+    ``train`` said "filed under two products" once for every other one. Two products may
+    share a photo (a single and its pack): trained in both, said once."""
+    products: dict[str, set[str]] = {}
+    for s in samples:
+        products.setdefault(s.digest, set()).add(s.product_id)
+    shared = {d for d, ps in products.items() if len(ps) >= PLACEHOLDER_PRODUCTS}
+    if not shared:
+        return samples
+    dropped = {str(s.path) for s in samples if s.digest in shared}
+    for s in samples:
+        if s.digest in shared:
+            n = len(products[s.digest])
+            why = f"the photo of {n} products: a logo or placeholder tells them apart by nothing"
+            report.add_unreadable(s.product_id, s.path, PhotoProblem(why, why))
+    keep = [not dropped & {str(a), str(b)} for a, b in report.conflicts]
+    report.conflicts = list(compress(report.conflicts, keep))
+    report.conflict_products = list(compress(report.conflict_products, keep))
+    return [s for s in samples if s.digest not in shared]
 
 
 def _finish(

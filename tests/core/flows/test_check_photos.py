@@ -158,3 +158,35 @@ def test_real_photos_are_never_one_flat_colour(grocery: Path) -> None:
     photos = sorted(vendure_sample_photos().glob("*.jpg")) + sorted(iconic.rglob("*.jpg"))
     assert len(photos) >= 54 + 50
     assert not [p.name for p in photos if one_colour(load_rgb(p, max_side=FLAT_LOOK_SIDE))]
+
+
+def test_a_photo_filed_under_three_products_is_a_placeholder_not_trained(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """The shop's logo given to every product without a photo was trained as each of them
+    (the model named one at random) with a "filed under two products" line for each
+    other one. Two products sharing a photo (a single and its pack) keep it, said once."""
+    import shutil
+
+    shop = tmp_path / "shop"
+    logo = _photo(tmp_path / "logo.jpg", 7)
+    for name in ("cola", "fanta", "sprite"):
+        (shop / name).mkdir(parents=True)
+        shutil.copy(logo, shop / name / "logo.jpg")
+    _photo(shop / "sprite" / "can.jpg", 1)
+    pack = _photo(shop / "kiwi" / "kiwi.jpg", 2)
+    (shop / "kiwi-6-pack").mkdir()
+    shutil.copy(pack, shop / "kiwi-6-pack" / "kiwi.jpg")
+    opened = open_source(folder_source(shop))
+
+    check = check_photos(opened.catalogue)
+    found = not_used(check.report)
+    placeholders = {str(shop / n / "logo.jpg") for n in ("cola", "fanta", "sprite")}
+    assert set(found.unreadable) == placeholders
+    why = found.unreadable[str(shop / "cola" / "logo.jpg")].plain
+    assert why == "the photo of 3 products: a logo or placeholder tells them apart by nothing"
+    assert found.conflicts == [(shop / "kiwi" / "kiwi.jpg", shop / "kiwi-6-pack" / "kiwi.jpg")]
+    assert sorted(check.dataset.labels) == ["kiwi", "kiwi-6-pack", "sprite"]
+    assert check.report.conflict_lines() == [
+        "The same photo (kiwi.jpg) is filed under two products: kiwi and kiwi-6-pack"
+    ]
