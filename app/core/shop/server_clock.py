@@ -23,6 +23,10 @@ class ServerClock:
         self._gap_s: float | None = None  # the server's clock minus ours; None: not said
 
     def note(self, resp: requests.Response) -> None:
+        """Only an Admin API answer (a POST) says the server's time: a photo or
+        ``metadata.json`` may come from a cache, whose ``Date`` is when it was stored."""
+        if resp.request is None or resp.request.method != "POST":
+            return
         with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
             sent = email.utils.parsedate_to_datetime(resp.headers.get("Date", ""))
             if sent.tzinfo is not None:

@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -523,3 +524,43 @@ def test_a_longer_file_of_another_version_is_a_publish_that_overtook_ours(monkey
     with pytest.raises(PublishError, match="cache or proxy") as caught:
         verify("ours")  # our own version, longer: something in between holds another copy
     assert not isinstance(caught.value, PublishSuperseded)
+
+
+class _ThreeHoursAhead(http.server.BaseHTTPRequestHandler):
+    """Every answer dated by a server clock 3 hours ahead of this computer's."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        import email.utils
+
+        return email.utils.formatdate(time.time() + 3 * 3600, usegmt=True)
+
+    def _answer(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_servers_clock_is_read_from_its_admin_api_answers_only() -> None:
+    """``Date`` says how far the server's clock is from ours (``sync --debounce`` reads
+    the server's change times by it); a GET may be a cached photo, dated when stored."""
+    import datetime as dt
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ThreeHoursAhead)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}")
+        stamp = dt.datetime(2026, 12, 7, 15, tzinfo=dt.timezone.utc)
+        client.request("GET", client.assets_url + "/a.jpg", what="a photo")
+        assert client.clock.on_our_clock(stamp) == stamp  # said nothing of the server
+        client.request("POST", client.api_url, what="a query", json={})
+        gap = stamp - client.clock.on_our_clock(stamp)
+        assert abs(gap - dt.timedelta(hours=3)) < dt.timedelta(seconds=5), gap
+    finally:
+        srv.shutdown()
+        srv.server_close()
