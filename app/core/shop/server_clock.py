@@ -14,6 +14,8 @@ import email.utils
 
 import requests
 
+SAME_CLOCK_S = 5.0
+
 
 class ServerClock:
     """The last answer's ``Date`` against this computer's clock (second resolution:
@@ -30,7 +32,9 @@ class ServerClock:
         with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
             sent = email.utils.parsedate_to_datetime(resp.headers.get("Date", ""))
             if sent.tzinfo is not None:
-                self._gap_s = (sent - dt.datetime.now(dt.timezone.utc)).total_seconds()
+                gap = (sent - dt.datetime.now(dt.timezone.utc)).total_seconds()
+                # whole seconds and the answer's way here: a few seconds apart is the same
+                self._gap_s = gap if abs(gap) > SAME_CLOCK_S else 0.0
 
     def on_our_clock(self, t: dt.datetime) -> dt.datetime:
         """A time the server stamped, on this computer's clock; as it is until an answer
