@@ -11,19 +11,32 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import ImageError
 from .input_size import DEFAULT_IMAGE_SIZE
 from .readers import NotRegularFile, open_regular
 
-# Photos above this many pixels are refused rather than decoded (decompression bombs).
+# Photos above this many pixels are refused rather than decoded (decompression bombs):
+# a photo decoded whole (PNG, WebP, TIFF…), and a JPEG, which decodes at 1/8 of its side
+# (a 200-megapixel phone photo, 16320×12240, costs 3 MP and 0.1 s; it was refused).
 MAX_PIXELS = 80_000_000
+MAX_JPEG_PIXELS = 260_000_000
 # Decoded images are reduced to at most this side: enough for 256-px crops with
 # augmentation (bench/input_size.py measured 256 with this side).
 WORK_SIDE = 448
 
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS // 2  # Pillow refuses at twice this when opening
+# EXIF orientation -> the turn that makes the photo upright (Pillow's exif_transpose)
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 try:  # WebP/AVIF plugins are optional in Pillow builds
@@ -46,14 +59,13 @@ def load_rgb(path: Path | str, max_side: int | None = WORK_SIDE) -> np.ndarray:
         # warning limit); no warnings.catch_warnings here: it is not thread-safe, and
         # photos are decoded in worker threads. Pillow's warning, if any, goes to the log.
         with open_regular(path) as fh, Image.open(fh) as im:
-            if im.width * im.height > MAX_PIXELS:
+            drafted = bool(max_side) and im.format == "JPEG"
+            if im.width * im.height > (MAX_JPEG_PIXELS if drafted else MAX_PIXELS):
                 raise ImageError(f"{path.name}: image too large ({im.width}×{im.height})")
-            if max_side and im.format == "JPEG":
-                # JPEG can decode at 1/2, 1/4, 1/8 scale: huge photos stay cheap.
+            if drafted:  # JPEG can decode at 1/2, 1/4, 1/8 scale: huge photos stay cheap
                 im.draft("RGB", (max_side, max_side))
             im.load()
-            im = ImageOps.exif_transpose(im)
-            im = _to_rgb(im)
+            im = _to_rgb(_upright(im))
             if max_side and max(im.size) > max_side:
                 im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.uint8)
@@ -69,9 +81,27 @@ def load_rgb(path: Path | str, max_side: int | None = WORK_SIDE) -> np.ndarray:
         raise ImageError(f"{path.name}: {exc.strerror}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{path.name}: unreadable or truncated ({exc})") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # a decoder's own fault on an odd file: that photo, not the run
+        raise ImageError(f"{path.name}: unreadable ({type(exc).__name__}: {exc})") from None
     if arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 8:
         raise ImageError(f"{path.name}: image is too small or malformed ({arr.shape})")
     return arr
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """The photo turned as its EXIF orientation says (a phone held upright stores it
+    sideways). Pillow's ``exif_transpose`` also rewrites the EXIF it keeps, and a tag of
+    an unusual type (a GPS latitude stored as text, a maker's name as a fraction) made
+    that rewrite raise mid-training: the run ended with a traceback and no model. Only
+    the orientation is read here; an EXIF block that cannot be read leaves it as stored."""
+    try:
+        orientation = im.getexif().get(0x0112)
+    except Exception:  # Pillow's EXIF parser on a damaged block: the photo as stored
+        return im
+    turn = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    return im if turn is None else im.transpose(turn)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

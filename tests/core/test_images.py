@@ -104,3 +104,57 @@ def test_thumbnail(tmp_path) -> None:
     p = tmp_path / "a.png"
     Image.new("RGB", (400, 200), (5, 5, 5)).save(p)
     assert max(make_thumbnail(p, 64).shape[:2]) == 64
+
+
+def _exif_with_gps_latitude_as_text() -> bytes:
+    """IFD0: Orientation 6 (a phone held upright) and a GPS IFD whose GPSLatitude is
+    text ("51.5") instead of three fractions: what some phone apps and editors write.
+    Pillow cannot write such a tag, so the bytes are laid out here (little-endian)."""
+    import struct
+
+    def u32(v: int) -> bytes:
+        return struct.pack("<I", v)
+
+    gps_at = 8 + 2 + 2 * 12 + 4  # the GPS IFD right after IFD0
+    ifd0 = (
+        struct.pack("<H", 2)
+        + struct.pack("<HHI", 0x0112, 3, 1) + struct.pack("<HH", 6, 0)
+        + struct.pack("<HHI", 0x8825, 4, 1) + u32(gps_at)
+        + u32(0)
+    )  # fmt: skip
+    text_at = gps_at + 2 + 12 + 4
+    gps = struct.pack("<H", 1) + struct.pack("<HHI", 0x0002, 2, 8) + u32(text_at) + u32(0)
+    return b"Exif\x00\x00II*\x00" + u32(8) + ifd0 + gps + b"51.5\x00\x00\x00\x00"
+
+
+def test_an_exif_tag_of_an_odd_type_keeps_the_photo_upright(tmp_path) -> None:
+    """Pillow's exif_transpose rewrote the EXIF after turning the photo and raised on
+    the text latitude (TypeError): train ended with a traceback and no model."""
+    import struct
+
+    upright = (np.arange(40 * 60 * 3) % 251).astype(np.uint8).reshape(40, 60, 3)
+    buf = io.BytesIO()
+    Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", quality=95)
+    jpeg, app1 = buf.getvalue(), _exif_with_gps_latitude_as_text()
+    p = tmp_path / "phone.jpg"
+    p.write_bytes(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:])
+    got = load_rgb(p)
+    assert got.shape == upright.shape
+    assert np.abs(got.astype(int) - upright).mean() < 3  # turned back, as the phone meant
+
+
+def test_a_200_megapixel_phone_photo_is_read_at_an_eighth(tmp_path) -> None:
+    """108 and 200 MP phone modes were refused as "too large"; a JPEG decodes at 1/8 of
+    its side (3 MP here). A PNG that size is still refused: it decodes whole."""
+    from app.core.photo_check import check_photo
+
+    p = tmp_path / "phone.jpg"
+    Image.new("L", (16320, 12240), 120).save(p, quality=40)  # 200 MB to make, not 600
+    assert check_photo(p) is None
+    assert max(load_rgb(p).shape[:2]) <= 448
+    png = tmp_path / "scan.png"
+    Image.new("1", (10000, 9000)).save(png)  # 90 MP
+    refused = check_photo(png)
+    assert refused is not None and "too large" in refused.reason
+    with pytest.raises(ImageError, match="too large"):
+        load_rgb(png)
