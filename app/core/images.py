@@ -22,6 +22,7 @@ from .readers import NotRegularFile, open_regular
 # (a 200-megapixel phone photo, 16320×12240, costs 3 MP and 0.1 s; it was refused).
 MAX_PIXELS = 80_000_000
 MAX_JPEG_PIXELS = 260_000_000
+JPEG_FORMATS = ("JPEG", "MPO")  # MPO: a phone's JPEG with a second picture (depth, portrait)
 # Decoded images are reduced to at most this side: enough for 256-px crops with
 # augmentation (bench/input_size.py measured 256 with this side).
 WORK_SIDE = 448
@@ -59,7 +60,7 @@ def load_rgb(path: Path | str, max_side: int | None = WORK_SIDE) -> np.ndarray:
         # warning limit); no warnings.catch_warnings here: it is not thread-safe, and
         # photos are decoded in worker threads. Pillow's warning, if any, goes to the log.
         with open_regular(path) as fh, Image.open(fh) as im:
-            drafted = bool(max_side) and im.format == "JPEG"
+            drafted = bool(max_side) and im.format in JPEG_FORMATS
             if im.width * im.height > (MAX_JPEG_PIXELS if drafted else MAX_PIXELS):
                 raise ImageError(f"{path.name}: image too large ({im.width}×{im.height})")
             if drafted:  # JPEG can decode at 1/2, 1/4, 1/8 scale: huge photos stay cheap

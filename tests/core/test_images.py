@@ -158,3 +158,15 @@ def test_a_200_megapixel_phone_photo_is_read_at_an_eighth(tmp_path) -> None:
     assert refused is not None and "too large" in refused.reason
     with pytest.raises(ImageError, match="too large"):
         load_rgb(png)
+
+
+def test_a_large_mpo_phone_photo_is_read_at_an_eighth_too(tmp_path) -> None:
+    """MPO (a JPEG with a second picture, from portrait and depth modes) is a JPEG to
+    Pillow's decoder: read at 1/8 like one, not whole (81 MP was refused)."""
+    from app.core.photo_check import check_photo
+
+    p = tmp_path / "portrait.jpg"
+    first, depth = Image.new("L", (9000, 9000), 90), Image.new("L", (900, 900), 10)
+    first.save(p, "MPO", save_all=True, append_images=[depth], quality=40)
+    assert Image.open(p).format == "MPO" and check_photo(p) is None
+    assert max(load_rgb(p).shape[:2]) <= 448
