@@ -197,8 +197,9 @@ def bad_shop(work: Path, grocery: Path) -> Path:
     (root / "Kiwi" / "truncated.jpg").write_bytes(data[: len(data) // 2])
     Image.new("RGB", (4, 4), (200, 20, 20)).save(root / "Banana" / "tiny.jpg")
     (root / "Banana" / "phone.heic").write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 64)
-    # 90 Mpx (above Pillow's 80 Mpx warning limit the app sets) in a few KB: mode "1"
-    Image.new("1", (10_000, 9_000)).save(root / "Lime" / "huge.png")
+    # 140 Mpx in a few KB (mode "1"): above Pillow's warning limit the app sets (130 Mpx,
+    # half the JPEG limit) and the limit of a photo decoded whole (80 Mpx)
+    Image.new("1", (14_000, 10_000)).save(root / "Lime" / "huge.png")
     (root / "Mango").mkdir()
     (root / "Mango" / "cut.jpg").write_bytes(data[: len(data) // 3])
     Image.new("RGB", (5, 6)).save(root / "Mango" / "tiny.png")
