@@ -25,6 +25,7 @@ softmax layer on the same photos, no augmentation. *Ours*: the app's trainer.
 
     python bench/domains.py                  # the README table (~10 min)
     python bench/domains.py --seeds 0 --quick  # one seed, K=3 and the catalogue rows
+    python bench/domains.py --srgb           # photos with a colour profile in sRGB (not shipped)
 """
 
 from __future__ import annotations
@@ -257,7 +258,14 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--quick", action="store_true", help="K=3 only among the K rows")
     ap.add_argument("--json", type=Path, help="also write every run here")
+    ap.add_argument(
+        "--srgb", action="store_true", help="photos with a colour profile in sRGB (not shipped)"
+    )
     args = ap.parse_args()
+    if args.srgb:
+        from bench.srgb import enable
+
+        enable()
     rows = run(args)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
