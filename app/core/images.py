@@ -61,7 +61,7 @@ def load_rgb(path: Path | str, max_side: int | None = WORK_SIDE) -> np.ndarray:
         # photos are decoded in worker threads. Pillow's warning, if any, goes to the log.
         with open_regular(path) as fh, Image.open(fh) as im:
             drafted = bool(max_side) and im.format in JPEG_FORMATS
-            if im.width * im.height > (MAX_JPEG_PIXELS if drafted else MAX_PIXELS):
+            if im.width * im.height > pixel_limit(im.format, reduced=bool(max_side)):
                 raise ImageError(f"{path.name}: image too large ({im.width}×{im.height})")
             if drafted:  # JPEG can decode at 1/2, 1/4, 1/8 scale: huge photos stay cheap
                 im.draft("RGB", (max_side, max_side))
@@ -89,6 +89,12 @@ def load_rgb(path: Path | str, max_side: int | None = WORK_SIDE) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 8:
         raise ImageError(f"{path.name}: image is too small or malformed ({arr.shape})")
     return arr
+
+
+def pixel_limit(fmt: str | None, *, reduced: bool = True) -> int:
+    """The most pixels a photo of format ``fmt`` may have to be decoded: a JPEG read
+    ``reduced`` (at 1/8 of its side) may have more than one decoded whole."""
+    return MAX_JPEG_PIXELS if reduced and fmt in JPEG_FORMATS else MAX_PIXELS
 
 
 def _upright(im: Image.Image) -> Image.Image:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from PIL import Image, UnidentifiedImageError
 
 from .catalogue import IMAGE_FORMATS, UNSUPPORTED_IMAGE_SUFFIXES
-from .images import JPEG_FORMATS, MAX_JPEG_PIXELS, MAX_PIXELS
+from .images import pixel_limit
 from .readers import file_kind
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def check_photo(path: Path, *, to_learn_from: bool = False) -> PhotoProblem | No
         return PhotoProblem(f"unreadable ({exc})", DAMAGED)
     except Image.DecompressionBombError:  # Pillow's own limit, at twice its warning size
         return owners("image too large to decode safely")
-    if w * h > (MAX_JPEG_PIXELS if fmt in JPEG_FORMATS else MAX_PIXELS):  # JPEG: read at 1/8
+    if w * h > pixel_limit(fmt):  # training reads a JPEG at 1/8 of its side
         return owners(f"image too large ({w}×{h})")
     if min(w, h) < MIN_SIDE:
         return owners(f"too small ({w}×{h} px; photos need at least {MIN_SIDE} px a side)")
