@@ -166,7 +166,7 @@ class TrainScreen(QWidget):
     def _training_elsewhere(self) -> bool:
         """A training runs, of a shop other than the one open now."""
         running = self.task is not None and self.task.running
-        return running and self._task_source != self.session.source
+        return running and self._other_shop() is not None
 
     def _clear_results(self) -> None:
         self.results.shown = None
