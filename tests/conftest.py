@@ -81,19 +81,26 @@ class Cli:
         encoding: str | None = None,
         umask: int | None = None,
         report_tensorflow: bool = False,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess:
         """Runs to the end; ``report_tensorflow`` adds ``TF-IMPORTED`` or
-        ``TF-NOT-IMPORTED`` as the last line of stderr; ``umask``: the process's."""
+        ``TF-NOT-IMPORTED`` as the last line of stderr; ``umask``: the process's;
+        ``cwd``: the folder it runs in (the checkout's, on the module path either way)."""
         head = ["-c", _REPORT_TF] if report_tensorflow else ["-m", "app"]
+        environment = self.environment(env, unset)
+        if cwd is not None:
+            environment["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(REPO), environment.get("PYTHONPATH", "")) if p
+            )
         return subprocess.run(
             [sys.executable, *head, *args],
-            cwd=REPO,
+            cwd=cwd or REPO,
             capture_output=True,
             text=True,
             encoding=encoding,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
-            env=self.environment(env, unset),
+            env=environment,
             preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,
         )
 

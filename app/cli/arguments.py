@@ -13,6 +13,19 @@ from ..core.flows.train import check_channel_id
 from .login import PASSWORD_ENV, REQUEST_DEADLINE_S
 
 
+def user_path(text: str) -> Path:
+    """A path argument as the owner wrote it, ``~`` included: bash leaves ``~`` alone
+    after ``=`` (``--counter-frames=~/frames``) and in quotes, and only some commands
+    expanded it themselves."""
+    return Path(text).expanduser()
+
+
+def add_base_weights(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--base-weights", type=user_path, help="local MobileNetV2 ImageNet .h5 weights"
+    )
+
+
 def whole_number(lo: int, hi: int | None = None) -> Callable[[str], int]:
     """argparse type: an int in [lo, hi], refused at parse time with the range."""
 
@@ -118,7 +131,7 @@ def add_folder(cmd: argparse.ArgumentParser, *, lock_wait: bool) -> None:
     """``--to-folder DIR``: the same command on a folder the shop serves."""
     cmd.add_argument(
         "--to-folder",
-        type=Path,
+        type=user_path,
         metavar="DIR",
         help="a folder instead of a shop server: DIR/<channelId>/latest/ is what tills load",
     )

@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import AlreadyNamed, Cancelled
-from ..core.wording import share_beside, threshold_words
-from .arguments import whole_number
+from ..core.wording import file_shown, share_beside, threshold_words
+from .arguments import add_base_weights, user_path, whole_number
 from .interrupt import INTERRUPTED, TOO_LATE, cooperative
 from .progress import StderrProgress
 
 
 def add_predict(sub: Any) -> None:
     cmd = sub.add_parser("predict", help="run an exported model on images")
-    cmd.add_argument("model_dir", type=Path)
-    cmd.add_argument("images", nargs="+", type=Path)
+    cmd.add_argument("model_dir", type=user_path)
+    cmd.add_argument("images", nargs="+", type=user_path)
     cmd.add_argument("--top", type=whole_number(1), default=3)
     cmd.add_argument("--json", action="store_true", help="one JSON object per photo, one a line")
     cmd.set_defaults(func=run_predict)
@@ -26,7 +26,7 @@ def add_predict(sub: Any) -> None:
 
 def add_inspect(sub: Any) -> None:
     cmd = sub.add_parser("inspect", help="validate a model folder and print its metadata")
-    cmd.add_argument("model_dir", type=Path)
+    cmd.add_argument("model_dir", type=user_path)
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(func=run_inspect)
 
@@ -41,10 +41,10 @@ def add_teach(sub: Any) -> None:
         "blurred photos are refused with a reason. Train or sync runs the full training "
         "with validation later; to keep the photos for it, add them to the product.",
     )
-    cmd.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    cmd.add_argument("model_dir", type=user_path, metavar="MODEL_DIR")
     cmd.add_argument("--product", required=True, metavar="ID", help="the product the photos show")
-    cmd.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
-    cmd.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    cmd.add_argument("photos", nargs="+", type=user_path, metavar="PHOTO")
+    add_base_weights(cmd)
     cmd.set_defaults(func=run_teach)
 
 
@@ -61,7 +61,7 @@ def run_predict(args: argparse.Namespace) -> int:
     status = 0
     for r in recognise_files(loaded, args.images, top=args.top):
         if r.decision is None:
-            print(f"{r.path}: skipped: {r.error}", file=sys.stderr)
+            print(f"{file_shown(r.path)}: skipped: {r.error}", file=sys.stderr)
             if args.json:
                 print(json.dumps({"file": str(r.path), "skipped": r.error}, ensure_ascii=False))
             status = 1
@@ -82,11 +82,11 @@ def run_predict(args: argparse.Namespace) -> int:
             )
             continue
         shown = ", ".join(
-            f"{m.label}{f' ({m.name})' if m.name != m.label else ''} "
+            f"{m.shown_label}{f' ({m.name})' if m.name != m.shown_label else ''} "
             f"{share_beside(m.probability, threshold)}"
             for m in r.matches
         )
-        print(f"{r.path}: {shown} — {r.said} ({threshold_words(threshold)})")
+        print(f"{file_shown(r.path)}: {shown} — {r.said} ({threshold_words(threshold)})")
     return status
 
 
@@ -103,7 +103,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     for key, value in report.fields:
         print(f"  {key}: {value}")
     print(f"  labels ({len(report.labels)}):")
-    for lab, nm in report.labels:
+    for lab, nm in report.shown_labels:
         print(f"    {lab}" + (f"  {nm}" if nm != lab else ""))
     if report.missing_seed_fields:
         origin = "a Teachable Machine export" if report.from_teachable_machine else "this model"

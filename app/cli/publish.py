@@ -19,7 +19,7 @@ from ..core.flows.changes import channel_status
 from ..core.flows.login import ShopClient
 from ..core.flows.publish import FolderBusy, FolderTarget, ModelVersion, ShopTarget
 from ..core.wording import renamed_channel
-from .arguments import add_connection, add_folder
+from .arguments import add_connection, add_folder, user_path
 from .login import channel_from_args
 from .progress import StderrProgress
 
@@ -28,7 +28,7 @@ SERVER_ARGS = ("--server", "--channel")  # what a shop target needs; --to-folder
 
 def add_parsers(sub: Any) -> None:
     cmd = sub.add_parser("publish", help="upload an exported model to a shop channel")
-    cmd.add_argument("model_dir", metavar="MODEL_DIR", type=Path)
+    cmd.add_argument("model_dir", metavar="MODEL_DIR", type=user_path)
     add_connection(cmd)
     add_folder(cmd, lock_wait=True)
     cmd.set_defaults(func=run_publish)

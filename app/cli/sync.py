@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..core.errors import Cancelled, ExitCode, TrainerError
@@ -20,7 +19,13 @@ from ..core.flows.keep_current import (
 )
 from ..core.flows.train import QUANTIZE, SEED_MAX, TrainOptions
 from . import interrupt
-from .arguments import add_timeout, number_above, number_at_least, whole_number
+from .arguments import (
+    add_base_weights,
+    add_timeout,
+    number_above,
+    number_at_least,
+    whole_number,
+)
 from .login import login_from_args
 from .progress import StderrProgress
 
@@ -63,7 +68,7 @@ def add_parser(sub: Any) -> None:
         "one in first, for a shop that trusts its cashiers. The result line says how many "
         "it used",
     )
-    cmd.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    add_base_weights(cmd)
     cmd.add_argument("--quantize", choices=QUANTIZE, default=QUANTIZE[0])
     cmd.add_argument("--seed", type=whole_number(0, SEED_MAX), default=TrainOptions.seed)
     cmd.add_argument(

@@ -25,8 +25,8 @@ from ..core.flows.train import (
     TrainRequest,
     train,
 )
-from ..core.wording import never_sure, renamed_channel, weak_line
-from .arguments import add_timeout, channel_id, whole_number
+from ..core.wording import file_shown, never_sure, renamed_channel, weak_line
+from .arguments import add_base_weights, add_timeout, channel_id, user_path, whole_number
 from .interrupt import INTERRUPTED, TOO_LATE, cooperative
 from .login import login_from_args
 from .progress import StderrProgress
@@ -38,15 +38,15 @@ if TYPE_CHECKING:  # loaded by the command that uses them: `sync` and the parser
 def add_parser(sub: Any) -> None:
     cmd = sub.add_parser("train", help="train a model from a folder or a shop channel")
     cmd.add_argument(
-        "images_dir", nargs="?", type=Path, help="one sub-folder of photos per product"
+        "images_dir", nargs="?", type=user_path, help="one sub-folder of photos per product"
     )
     cmd.add_argument(
         "--out",
-        type=Path,
+        type=user_path,
         help="folder to write the three files to (default: the app's model folder of "
         "this shop or folder)",
     )
-    cmd.add_argument("--base-weights", type=Path, help="local MobileNetV2 ImageNet .h5 weights")
+    add_base_weights(cmd)
     cmd.add_argument(
         "--channel-id",
         default=None,
@@ -78,14 +78,14 @@ def add_parser(sub: Any) -> None:
     cmd.add_argument("--no-validate", action="store_true", help="skip the validation rounds")
     cmd.add_argument(
         "--not-products",
-        type=Path,
+        type=user_path,
         metavar="DIR",
         help="photos that show none of your products (the empty counter, a hand, a bag): "
         "the till learns to ask instead of guessing (default: the app's for this shop)",
     )
     cmd.add_argument(
         "--counter-frames",
-        type=Path,
+        type=user_path,
         metavar="FRAMES_DIR",
         help="a flat folder of unlabelled photos of your counter (any products on it): "
         "they teach the model your shop's light, camera and background (default: the "
@@ -297,11 +297,12 @@ def _print_summary(
     for pid, why in r.trained_as_is:
         print(f"Catalogue photo trained as it is: {names.get(pid, pid)} — {why}.")
     for f, why in frames_skipped + r.frames_skipped:
-        print(f"Counter frame not used: {Path(f).name} — {why}.")
+        print(f"Counter frame not used: {file_shown(Path(f).name)} — {why}.")
     if r.not_products:
         print(f"Not a product: {r.not_products} photo(s) of your empty counter.")
     for item in summary["notProducts"]["skipped"]:
-        print(f"Empty-counter photo not used: {Path(item['file']).name} — {item['reason']}.")
+        shown = file_shown(Path(item["file"]).name)
+        print(f"Empty-counter photo not used: {shown} — {item['reason']}.")
     for item in summary["notTrained"]:
         print(f"Not trained: {all_names.get(item['product'], item['product'])} — {item['reason']}.")
     for s in outcome.report.skipped_photos():

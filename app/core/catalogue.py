@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from .names import readable_name
 
 
 def _pillow_reads(fmt: str) -> bool:
@@ -113,30 +113,6 @@ class ImageRef:
         return self.key or str(self.path)
 
 
-_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # a terminal's colour or cursor code
-
-
-def readable_name(name: str, product_id: str) -> str:
-    """A product's name as one line of text: control characters (a newline) read as
-    spaces, a terminal's escape codes and direction overrides are dropped, so a name
-    cannot print as a second ``Error:`` line, colour a terminal or reverse the rest of a
-    line; a name that shows nothing (spaces, a zero-width space) is the product's id,
-    read the same way."""
-    if name.isprintable() and name == name.strip() and "  " not in name and name:
-        return name  # most names: 5,000 in 1.3 ms, against 55 ms through the loop below
-    for text in (name, product_id):
-        kept = "".join(
-            " " if unicodedata.category(c) == "Cc" or c in "\u2028\u2029" else c
-            for c in _ESCAPE_SEQUENCE.sub("", text)
-            if c not in _BIDI_CONTROLS
-        )
-        kept = " ".join(kept.split())
-        if any(unicodedata.category(c)[0] not in "ZC" for c in kept):
-            return kept
-    return product_id
-
-
 @dataclass
 class Product:
     id: str  # label written to metadata.json: the Vendure product ID
@@ -202,12 +178,19 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
     if not root.is_dir():
         raise DatasetError(f"Image folder not found: {root}")
     products, unusable, nested = [], [], []
-    for sub in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
+    top = os.path.realpath(root)
+    for sub in sorted(root.iterdir()):
         shown = os.fsencode(sub.name).decode("utf-8", "replace")
-        if sub.is_symlink() and not sub.exists():  # to nothing, or to itself
+        if sub.name.startswith("."):
+            if _holds_photos(sub):  # else .git, a thumbnail cache: no slip
+                unusable.append((shown, "hidden (its name starts with a dot): rename it"))
+        elif sub.is_symlink() and not sub.exists():  # to nothing, or to itself
             unusable.append((shown, "a link to a folder that does not exist"))
         elif not sub.is_dir():
             continue  # a file: a loose photo below, or a README
+        elif sub.is_symlink() and Path(top).is_relative_to(os.path.realpath(sub)):
+            # every file above would be one product's photos
+            unusable.append((shown, "a link to this photo folder or a folder above it"))
         elif shown != sub.name:
             unusable.append((shown, "its name is not valid text (UTF-8): rename the folder"))
         else:
@@ -235,6 +218,15 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
         unusable_folders=unusable,
         nested=nested,
     )
+
+
+def _holds_photos(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and any(
+            f.suffix.lower() in IMAGE_FORMATS for f in folder.iterdir() if f.is_file()
+        )
+    except OSError:
+        return False
 
 
 def _photo_subfolders(product: Path, files: list[Path]) -> list[str]:

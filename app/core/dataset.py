@@ -18,6 +18,7 @@ from pathlib import Path
 from .catalogue import Catalogue
 from .errors import TooFewProducts
 from .images import file_digest
+from .names import clash_line, name_clashes, name_key, one_line
 from .photo_check import PhotoProblem, check_photo, decoder_words
 from .progress import Phase, ProgressHook, Reporter
 from .wording import nested_line
@@ -51,12 +52,14 @@ class SkippedPhoto:
     @property
     def shown(self) -> str:
         """The photo as the owner knows it: a shop photo by its name on the server, not
-        by the hash its cached copy is named by."""
-        return self.name or self.path.name
+        by the hash its cached copy is named by; on one line (a file name may hold one)."""
+        return one_line(self.name or self.path.name)
 
     @property
     def same_as_shown(self) -> str:
-        return self.same_as_name or (self.same_as.name if self.same_as is not None else "")
+        return one_line(
+            self.same_as_name or (self.same_as.name if self.same_as is not None else "")
+        )
 
     def as_json(self) -> dict[str, str]:
         out = {"product": self.product, "file": str(self.path), "reason": self.reason}
@@ -239,11 +242,7 @@ class DatasetReport:
             if s.kind is SkipKind.DUPLICATE and s.same_as is not None:
                 out.append(f"Duplicate photo {s.shown} (same as {s.same_as_shown}) used once")
         out += self.conflict_lines(n)
-        for a, b in self.clashes:
-            out.append(
-                f"Products {nm(a)} and {nm(b)} differ only in upper/lower case: on Windows and "
-                "macOS they are one folder, so copying this shop there merges them; rename one"
-            )
+        out += [clash_line(a, b, nm(a), nm(b)) for a, b in self.clashes]
         for a, b in self.same_names:
             same = unicodedata.normalize("NFC", nm(a)) == unicodedata.normalize("NFC", nm(b))
             out.append(
@@ -309,7 +308,7 @@ def build_dataset(
     active = [p for p in products if p.included]
     named: dict[str, str] = {}
     for p in active:
-        key = unicodedata.normalize("NFC", p.display_name).casefold()
+        key = name_key(p.display_name)
         if key not in named:
             named[key] = p.id
         elif (named[key], p.id) not in report.clashes:  # a folder's ids are its names
@@ -433,17 +432,3 @@ def _finish(
         report=report,
         channel_id=channel_id,
     )
-
-
-def name_clashes(ids: list[str]) -> list[tuple[str, str]]:
-    """Pairs of product ids that name one folder on Windows and macOS (case-insensitive
-    and, on macOS, blind to the Unicode form): ``Apple`` and ``apple``."""
-    first: dict[str, str] = {}
-    out = []
-    for pid in ids:
-        key = unicodedata.normalize("NFC", pid).casefold()
-        if key in first:
-            out.append((first[key], pid))
-        else:
-            first[key] = pid
-    return out

@@ -25,7 +25,7 @@ from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
 from .model_format import FILES, QUANTIZE, WEIGHTS_SHA256, weights_sha256
 from .modelfiles import TRAINER_NAME, validate_model_dir
 from .outdir import check_target, folder_mode, make_temp_dir, swap_into_place, sweep_stale
-from .paths import write_durably
+from .paths import resolved, write_durably
 from .progress import Phase, ProgressHook, Reporter, check_cancel
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def export_model(
         raise ExportError(f"Quantisation must be one of {', '.join(QUANTIZE)}, not {quantize!r}")
     rep = Reporter(on_progress, cancel)
     channel_id = model.channel_id if channel_id is None else channel_id
-    out_dir = Path(out_dir).resolve()
+    out_dir = resolved(out_dir)
     check_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     mode = folder_mode(out_dir)
@@ -176,7 +176,7 @@ def replace_model_files(
     The caller holds :func:`~app.core.local_history.model_lock` from reading the files
     it changes to this swap."""
     rep = Reporter(on_progress, cancel)
-    out_dir = Path(out_dir).resolve()
+    out_dir = resolved(out_dir)
     check_target(out_dir)
     mode = folder_mode(out_dir)
     sweep_stale(out_dir)

@@ -27,6 +27,7 @@ _OS_REASONS = {
     errno.EBUSY: "it is in use (a mount point?)",
     errno.EIO: "the disk reported an input/output error",
     errno.EMFILE: "too many files are open",
+    errno.ELOOP: "a link in the path leads back to itself",
 }
 
 

@@ -68,7 +68,7 @@ from .locks import LockBusy, exclusive_lock
 from .model_format import FILES
 from .modelfiles import read_model_files
 from .outdir import folder_mode, swap_into_place
-from .paths import write_durably
+from .paths import resolved, write_durably
 from .progress import Phase, ProgressHook, Reporter, check_cancel
 from .wording import some_names
 
@@ -393,8 +393,8 @@ def save_copy(model_dir: Path | str, dest: Path | str) -> Path:
     never leaves a mix of two models.
     """
     files = read_model_files(model_dir)
-    out = Path(dest).expanduser().resolve()
-    if out == files.dir.resolve():
+    out = resolved(dest)
+    if out == resolved(files.dir):
         return out
     if out.exists() and not out.is_dir():
         raise FolderPublishError(f"{out} exists and is not a folder.")

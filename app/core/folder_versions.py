@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import ModelFilesError, TrainerError
 from .model_format import FILES, WEIGHTS_SHA256, weights_match
+from .paths import resolved
 from .readers import parse_json, read_json
 from .timestamps import stamp_after
 from .wording import some_names
@@ -49,7 +50,7 @@ def check_channel_id(text: str) -> str:
 
 
 def channel_dir(root: Path | str, channel_id: str) -> Path:
-    return Path(root).expanduser().resolve() / check_channel_id(channel_id)
+    return resolved(root) / check_channel_id(channel_id)
 
 
 def new_version_name(chdir: Path | None = None, at: dt.datetime | None = None) -> str:

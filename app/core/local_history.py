@@ -33,6 +33,7 @@ from .faults import os_reason
 from .locks import LockBusy, exclusive_lock
 from .modelfiles import TRAINER_NAME, validate_model_dir
 from .outdir import STEM_BYTES, check_target, swap_into_place
+from .paths import resolved
 from .progress import Phase, ProgressHook, Reporter, check_cancel
 from .readers import notices
 from .timestamps import stamp_after
@@ -83,7 +84,7 @@ def beside(model_dir: Path, suffix: str) -> Path:
     """``.<name><suffix>`` beside ``model_dir``: what belongs to a model folder but is not
     one of its three files (a long name is cut and hashed, so the name stays within the
     disk's limit and apart from a sibling's)."""
-    model_dir = Path(model_dir)
+    model_dir = Path(os.path.abspath(model_dir))  # "." has no name; links stay as given
     name = model_dir.name
     raw = name.encode("utf-8", "surrogateescape")
     if len(raw) > STEM_BYTES:
@@ -229,7 +230,7 @@ def use_again(
     :class:`HistoryError` with the reason, leaving both as they were.
     """
     rep = Reporter(on_progress, cancel)
-    model_dir = Path(model_dir).resolve()
+    model_dir = resolved(model_dir)
     entry = history_dir(model_dir) / name
     if not ENTRY_RE.fullmatch(name) or not entry.is_dir():
         raise HistoryError(f"There is no earlier model {name!r} beside {model_dir}.")

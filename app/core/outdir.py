@@ -33,6 +33,7 @@ from typing import Any
 from .errors import ExportError
 from .faults import os_reason
 from .modelfiles import FILES, TRAINER_NAME
+from .paths import resolved
 from .wording import some_names
 
 log = logging.getLogger(__name__)
@@ -192,8 +193,20 @@ def check_target(out_dir: Path) -> None:
     """Refuse to replace a folder that holds anything but a previous export of ours.
 
     A previous export is all three files and metadata.json written by this trainer;
-    a folder with only a ``model.json`` of the user's own is not one.
+    a folder with only a ``model.json`` of the user's own is not one. Nor the folder the
+    command runs in: swapped out whole, it left the owner's terminal in a removed folder
+    (``ls`` showed nothing, the next command failed), as it would a program serving it.
     """
+    try:
+        here = Path.cwd()
+    except OSError:  # the current folder was removed already
+        here = None
+    if here is not None and (here == out_dir or out_dir in here.parents):
+        raise ExportError(
+            f"{out_dir} is the folder you are in: a new model replaces that folder whole, "
+            "which would leave you (and any program serving from it) in a removed folder; "
+            "run this from the folder above it (cd ..) or choose another folder"
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} exists and is not a folder")
     if not out_dir.is_dir():
@@ -254,7 +267,7 @@ def check_out_dir(out_dir: Path, need_bytes: int) -> Path:
             "at most, with the model's file names); choose a shorter one"
         )
     try:
-        out_dir = out_dir.resolve()
+        out_dir = resolved(out_dir)
         check_target(out_dir)
         if out_dir.is_dir() and os.path.ismount(out_dir):
             raise ExportError(f"{out_dir} is a mount point; choose a folder inside it")

@@ -7,6 +7,7 @@ never touch the user's real data).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -78,11 +79,50 @@ def safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
+NAME_LIMIT = 255  # bytes in one file or folder name on every system this app runs on
+
+
+def bounded_name(text: str, room: int, *, tail: bool = False, chars: int = 80) -> str:
+    """:func:`safe_name` of ``text`` cut to ``chars`` characters (the last ones when
+    ``tail``), then to ``room`` bytes of UTF-8: a name's limit is bytes, and 80 letters
+    of 4 bytes each (a "fancy font" pasted from social media) are 320. Names that fit
+    are the same as the 80 characters alone, so folders named before stay found."""
+    name = safe_name(text)
+    name = name[-chars:] if tail else name[:chars]
+    raw = name.encode("utf-8")
+    if len(raw) <= room:
+        return name
+    cut = raw[len(raw) - room :] if tail else raw[:room]
+    return cut.decode("utf-8", "ignore")
+
+
+def name_bytes(text: str) -> bytes:
+    """``text`` as bytes for a digest: a name that is no valid UTF-8 (a folder from an
+    old Latin-1 USB stick) as the bytes the file system gave, any other lone surrogate
+    (from a server's JSON) kept apart too, so no name raises."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def resolved(path: Path | str) -> Path:
+    """``path`` with ``~`` expanded, absolute and its links followed; a link that leads
+    back to itself is an OSError (ELOOP) that names the path, like any other fault of
+    the file system (Python 3.11 raises RuntimeError there, which read as a bug)."""
+    p = Path(path).expanduser()
+    try:
+        return p.resolve()
+    except RuntimeError:
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from None
+
+
 def channel_path(server: str, channel: str) -> Path:
     """Where :func:`channel_dir` keeps a channel's folder; nothing is made or moved."""
     key = f"{server}__{channel}"
-    digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=6).hexdigest()
-    return data_dir() / "channels" / f"{safe_name(key)[-80:]}-{digest}"
+    digest = hashlib.blake2b(name_bytes(key), digest_size=6).hexdigest()
+    readable = bounded_name(key, NAME_LIMIT - len(digest) - 1, tail=True)
+    return data_dir() / "channels" / f"{readable}-{digest}"
 
 
 def channel_dir(server: str, channel: str) -> Path:

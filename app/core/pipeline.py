@@ -95,8 +95,8 @@ def preflight(
         what = "is a folder, not a weights file" if given.is_dir() else "not found"
         raise BaseWeightsError(f"Base weights file {what}: {options.base_weights}")
     photos = Path(catalogue.source) if catalogue.source else None
-    target = Path(out_dir).expanduser().resolve()
-    if photos is not None and photos.is_dir() and target.is_relative_to(photos.resolve()):
+    target = paths.resolved(out_dir)
+    if photos is not None and photos.is_dir() and target.is_relative_to(paths.resolved(photos)):
         # the next training would read the model's own files as a product's photos
         raise ExportError(
             f"The model cannot be written inside the photo folder {photos} ({out_dir}): "

@@ -45,6 +45,6 @@ def is_sample_shop(folder: Path | str | None) -> bool:
     if not folder:
         return False
     try:
-        return Path(folder).resolve() == (paths.data_dir() / "sample-shop").resolve()
+        return paths.resolved(folder) == paths.resolved(paths.data_dir() / "sample-shop")
     except OSError:
         return False

@@ -103,23 +103,24 @@ class Source(Protocol):
         """A folder of product folders; the sample shop's copy is a :class:`SampleShopSource`."""
         from .sample_shop import is_sample_shop
 
-        path = str(Path(folder).expanduser().resolve())
+        path = str(paths.resolved(folder))
         return SampleShopSource(path) if is_sample_shop(path) else FolderSource(path)
 
 
 def sync_file(source: Source, suffix: str) -> Path:
     """One of sync's own files for a channel (its lock, what it last saw), by a digest of
     the channel's key."""
-    key = hashlib.blake2b("|".join(source.store_key).encode(), digest_size=8).hexdigest()
+    key = hashlib.blake2b(paths.name_bytes("|".join(source.store_key)), digest_size=8).hexdigest()
     return paths.data_dir() / "locks" / f"sync-{key}{suffix}"
 
 
 def _safe(text: str) -> str:
-    return paths.safe_name(text)[-80:] or "_"
+    """The readable part of a folder named ``<readable>-<8 hex digits>``."""
+    return paths.bounded_name(text, paths.NAME_LIMIT - 9, tail=True) or "_"
 
 
 def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+    return hashlib.blake2b(paths.name_bytes(text), digest_size=4).hexdigest()
 
 
 def move_model_folder(earlier: Path, folder: Path) -> None:
@@ -233,8 +234,7 @@ class FolderSource(Source):
 
     def model_dir(self) -> Path:
         folder = Path(self.folder)
-        digest = hashlib.blake2b(str(folder).encode(), digest_size=4).hexdigest()
-        return paths.models_dir() / "folders" / f"{_safe(folder.name)}-{digest}"
+        return paths.models_dir() / "folders" / f"{_safe(folder.name)}-{_digest(str(folder))}"
 
     def load(
         self,

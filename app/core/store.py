@@ -13,6 +13,7 @@ Products screen is a thin view over this.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -47,12 +48,19 @@ def _safe_name(text: str) -> str:
 OWNER = ".product-id"  # in each folder of added photos: the product it belongs to
 
 
+def _added_name(product_id: str) -> str:
+    """A folder of added photos' name: the readable id and a digest of the exact one."""
+    digest = hashlib.blake2b(paths.name_bytes(product_id), digest_size=4).hexdigest()
+    return f"{paths.bounded_name(product_id, 200) or '_'}-{digest}"
+
+
 def _owner(folder: Path) -> str:
     """The product id kept in a folder of added photos ("" when none can be read)."""
     try:
         with open_regular(folder / OWNER) as fh:
-            return fh.read(4096).decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError):
+            # exact: "Apple " is another product than "Apple"
+            return fh.read(4096).decode("utf-8", "surrogateescape").rstrip("\r\n")
+    except OSError:
         return ""
 
 
@@ -168,7 +176,15 @@ class ChannelStore:
 
     # -- added photos --------------------------------------------------------------
     def added_dir(self, product_id: str) -> Path:
-        return self.root / "added" / _safe_name(product_id)
+        """``added/<readable id>-<digest of the exact id>``. By the readable id alone,
+        ``Rice 5kg`` and ``Rice_5kg`` (or any two emoji) shared one folder, and every
+        photo in it went to whichever product added one last. A folder by that older
+        name is still this product's when it says so (its ``.product-id``)."""
+        base = self.root / "added"
+        older = base / _safe_name(product_id)
+        if older.is_dir() and (_owner(older) or self._index().get(older.name)) == product_id:
+            return older
+        return base / _added_name(product_id)
 
     def added_images(self) -> dict[str, list[Path]]:
         """Product id -> photos the owner added, oldest first."""
@@ -185,7 +201,7 @@ class ChannelStore:
                 if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
             )
             if files:
-                out[pid] = files
+                out.setdefault(pid, []).extend(files)
         return out
 
     def _index(self) -> dict[str, str]:
@@ -201,7 +217,7 @@ class ChannelStore:
         d = self.added_dir(product_id)
         d.mkdir(parents=True, exist_ok=True)
         if _owner(d) != product_id:  # in the folder too: index.json can be lost
-            paths.atomic_write_bytes(d / OWNER, product_id.encode())
+            paths.atomic_write_bytes(d / OWNER, paths.name_bytes(product_id))
         index = self._index()
         if index.get(d.name) != product_id:
             index[d.name] = product_id
@@ -292,7 +308,8 @@ class ChannelStore:
 
     @staticmethod
     def _unique(folder: Path, stem: str, suffix: str) -> Path:
-        stem = _safe_name(stem)[:80]
+        # room for "-<n>" and the suffix (a name's limit is bytes, not letters)
+        stem = paths.bounded_name(stem, paths.NAME_LIMIT - 16 - len(suffix.encode())) or "_"
         candidate = folder / f"{stem}{suffix}"
         n = 2
         while candidate.exists():
@@ -321,6 +338,7 @@ class ChannelStore:
         by_folder: dict[str, list[str]] = {}
         for p in catalogue.products:
             by_folder.setdefault(_safe_name(p.id), []).append(p.id)
+            by_folder.setdefault(_added_name(p.id), []).append(p.id)
         for pid in [k for k in added if k not in ids]:
             owners = by_folder.get(pid, [])
             if len(owners) == 1:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from .names import one_line
 from .timestamps import age_words, parse_utc
 
 WEAK_BELOW = 0.8  # a product recognised less often than this needs counter photos
@@ -355,3 +356,9 @@ def renamed_channel(earlier: str, now: str) -> str:
         f"Channel “{now}” was called “{earlier}” before: the photos you added, your ticks, "
         "counter photos and the model on this computer moved with it."
     )
+
+
+def file_shown(path: object) -> str:
+    """A file or path as a printed line names it: on one line of text, whatever its
+    name holds (a newline made a second ``Error:`` line of a photo's name)."""
+    return one_line(str(path))

@@ -35,7 +35,7 @@ def run(cli: Cli, vendure: VendureServer, *args: str):
 
 
 def test_a_name_prints_as_one_line_of_text() -> None:
-    from app.core.catalogue import readable_name
+    from app.core.names import readable_name
 
     assert readable_name(NEWLINE_NAME, "7") == "Line1 Error: injected line"
     assert readable_name(COLOURED_NAME, "7") == "Red"

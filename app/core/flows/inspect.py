@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..input_size import TM_IMAGE_SIZE
 from ..model_format import FILES
+from ..names import one_line, readable_name
 
 if TYPE_CHECKING:
     from ..model import TrainResult
@@ -51,6 +52,11 @@ class ModelReport:
     @property
     def label_ids(self) -> list[str]:
         return [label for label, _ in self.labels]
+
+    @property
+    def shown_labels(self) -> list[tuple[str, str]]:
+        """(label, name) each on one line of text, for a listing."""
+        return [(one_line(lab), readable_name(str(nm), lab)) for lab, nm in self.labels]
 
 
 def inspect_model(model_dir: Path) -> ModelReport:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ImageError
+from ..names import one_line, readable_name
 from ..progress import Phase, Progress, ProgressHook, check_cancel
 
 if TYPE_CHECKING:
@@ -59,8 +60,13 @@ class LoadedModel:
 @dataclass(frozen=True)
 class Match:
     label: str
-    name: str
+    name: str  # one line of text (:func:`~app.core.names.readable_name`)
     probability: float
+
+    @property
+    def shown_label(self) -> str:
+        """The label on one line: a model's labels are whatever its folder names were."""
+        return one_line(self.label)
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,8 @@ def load_model(
     if on_progress is not None:
         on_progress(Progress(Phase.LOADING, 1.0, "model ready"))
     names = model.metadata.get("labelNames") or model.labels
-    return LoadedModel(model, dict(zip(model.labels, names, strict=False)))
+    pairs = zip(model.labels, names, strict=False)
+    return LoadedModel(model, {lab: readable_name(str(nm), str(lab)) for lab, nm in pairs})
 
 
 def recognise(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import BaseWeightsError, ImageError, TrainerError
+from ..names import name_key
 from ..progress import ProgressHook
 
 if TYPE_CHECKING:
@@ -76,12 +77,15 @@ class TeachOutcome:
 
 
 def product_named(names: dict[str, str], given: str) -> str:
-    """The product id ``given`` stands for: an id of the model, or the name the model
-    lists for exactly one product (``--product Banana`` where the labels are the shop's
-    ids was "not one of this model's products"); else ``given`` as it is."""
+    """The product id ``given`` stands for: an id of the model, or the id or name the
+    model lists for exactly one product as a person reads it (``--product Banana`` where
+    the labels are the shop's ids was "not one of this model's products", and ``Café``
+    typed on Linux was not the ``Café`` a Mac's folder named); else ``given`` as it is."""
     if given in names:
         return given
-    hits = [pid for pid, name in names.items() if str(name).casefold() == given.casefold()]
+    key = name_key(given)
+    hits = [pid for pid in names if name_key(pid) == key]
+    hits = hits or [pid for pid, name in names.items() if name_key(str(name)) == key]
     return hits[0] if len(hits) == 1 else given
 
 
@@ -95,10 +99,13 @@ def teach_photos(
     model folder is checked before any photo is read or TensorFlow loaded."""
     from ..images import file_digest
     from ..modelfiles import validate_model_dir
+    from ..outdir import check_target
+    from ..paths import resolved
     from ..photo_check import read_photo
     from ..teach import RefusedPhoto, teach
 
     meta = validate_model_dir(request.model_dir)
+    check_target(resolved(request.model_dir))  # the folder it runs in, say: swapped whole
     folders = [p for p in request.photos if p.is_dir()]
     if folders:
         raise ImageError(

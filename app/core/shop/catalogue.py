@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import paths
-from ..catalogue import FROM_SHOP, Catalogue, ImageRef, Product, readable_name
+from ..catalogue import FROM_SHOP, Catalogue, ImageRef, Product
 from ..errors import ServerUnreachable, ShopError
+from ..names import readable_name
 from ..progress import Phase, ProgressHook, Reporter, check_cancel
 from ..timestamps import parse_utc
 from .graphql import PRODUCT_IDS, PRODUCT_NAMES, PRODUCTS, VARIANT_PHOTOS
