@@ -18,7 +18,7 @@ from ..core.errors import ExitCode, InvalidOptions, TrainerError
 from ..core.flows.changes import channel_status
 from ..core.flows.login import ShopClient
 from ..core.flows.publish import FolderBusy, FolderTarget, ModelVersion, ShopTarget
-from ..core.wording import renamed_channel
+from ..core.wording import format_when, renamed_channel
 from .arguments import add_connection, add_folder, user_path
 from .login import channel_from_args
 from .progress import StderrProgress
@@ -85,7 +85,7 @@ def run_status(args: argparse.Namespace) -> int:
         else:
             print(
                 f"Channel {channel} serves version {cur.version} (trained "
-                f"{cur.trained_at or '?'}, {cur.products_text}) from {chdir / 'latest'}"
+                f"{_when(cur.trained_at)}, {cur.products_text}) from {chdir / 'latest'}"
             )
         if st.served_problem:
             print(f"   Warning: {st.served_problem}.")
@@ -100,7 +100,7 @@ def run_status(args: argparse.Namespace) -> int:
     else:
         print(
             f"Channel {s.channel_code} (id {s.channel_id}) serves a model trained "
-            f"{meta.get('trainedAt', '?')} for {len(meta.get('labels', []))} products: "
+            f"{format_when(meta)} for {len(meta.get('labels', []))} products: "
             f"{s.latest_url}"
         )
     _versions(s.stored.versions)
@@ -127,14 +127,20 @@ def run_rollback(args: argparse.Namespace) -> int:
     else:
         channel = args.channel
         v = ShopTarget(_shop("rollback", args)).rollback(args.version)
-    print(f"Channel {channel} now serves version {v.version} (trained {v.trained_at or '?'}).")
+    print(f"Channel {channel} now serves version {v.version} (trained {_when(v.trained_at)}).")
     return ExitCode.OK
 
 
 def _versions(versions: list[ModelVersion]) -> None:
     for v in versions:
         mark = "*" if v.current else " "
-        print(f" {mark} {v.version}  trained {v.trained_at or '?'}  {v.products_text}")
+        print(f" {mark} {v.version}  trained {_when(v.trained_at)}  {v.products_text}")
+
+
+def _when(stamp: str | None) -> str:
+    """A version's training time in this computer's time zone, as the app shows it (the
+    UTC stamp read a day off far from UTC: 16:03Z is 06:03 the next day in Kiritimati)."""
+    return format_when({"trainedAt": stamp}) if stamp else "?"
 
 
 def _one_target(command: str, args: argparse.Namespace) -> None:

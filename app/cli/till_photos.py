@@ -52,7 +52,7 @@ def add_parser(sub: Any) -> None:
         "--days",
         type=whole_number(1, 3650),
         default=7,
-        help="stats: whole days counted, today included (default 7)",
+        help="stats: whole days of this computer's calendar counted, today included (default 7)",
     )
     cmd.add_argument("--json", action="store_true", help="list: one JSON object on stdout")
     cmd.add_argument("--server", required=True, help="shop server address")

@@ -180,7 +180,8 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
     products, unusable, nested = [], [], []
     top = os.path.realpath(root)
     for sub in sorted(root.iterdir()):
-        shown = os.fsencode(sub.name).decode("utf-8", "replace")
+        raw = os.fsencode(sub.name)  # the name's bytes, whatever the locale decoded
+        shown = raw.decode("utf-8", "replace")
         if sub.name.startswith("."):
             if _holds_photos(sub):  # else .git, a thumbnail cache: no slip
                 unusable.append((shown, "hidden (its name starts with a dot): rename it"))
@@ -191,14 +192,14 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
         elif sub.is_symlink() and Path(top).is_relative_to(os.path.realpath(sub)):
             # every file above would be one product's photos
             unusable.append((shown, "a link to this photo folder or a folder above it"))
-        elif shown != sub.name:
+        elif shown != _utf8(raw):
             unusable.append((shown, "its name is not valid text (UTF-8): rename the folder"))
-        else:
+        else:  # by its UTF-8 name: a Latin-1 locale decoded "Äpfel" as "Ã\x84pfel"
             images = [ImageRef(f) for f in _files_under(sub) if listed_in_folder(f, sub)]
-            products.append(Product(id=sub.name, name=sub.name, images=images))
+            products.append(Product(id=shown, name=shown, images=images))
             inner = _photo_subfolders(sub, [im.path for im in images])
             if len(inner) >= 2:
-                nested.append((sub.name, inner))
+                nested.append((shown, inner))
     if not products:
         why = "; ".join(f"{name}: {why}" for name, why in unusable[:5])
         raise DatasetError(
@@ -218,6 +219,13 @@ def catalogue_from_folder(root: Path | str) -> Catalogue:
         unusable_folders=unusable,
         nested=nested,
     )
+
+
+def _utf8(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _holds_photos(folder: Path) -> bool:

@@ -6,6 +6,7 @@ records each run (what changed, which device trained, what was published).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import logging.handlers
 from pathlib import Path
@@ -32,10 +33,21 @@ def setup_logging() -> None:
     handler = _QuietFileHandler(target, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     handler._dukahub = True  # type: ignore[attr-defined]
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+        _LocalTimeWithOffset("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     )
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+class _LocalTimeWithOffset(logging.Formatter):
+    """Each record's time in this computer's zone with its offset from UTC
+    (``2026-11-01 01:45:00.000-07:00``): without it, the hour the clocks go back read
+    twice and backwards, and a Nairobi log's 19:03 beside a version named …T160346…Z
+    could not be matched."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging API
+        when = dt.datetime.fromtimestamp(record.created).astimezone()
+        return when.isoformat(sep=" ", timespec="milliseconds")
 
 
 class _QuietFileHandler(logging.handlers.RotatingFileHandler):

@@ -43,8 +43,19 @@ def readable_name(name: str, product_id: str) -> str:
 
 def name_key(text: str) -> str:
     """How a person reads a name: the same letters whatever their Unicode form or case
-    (``--product café`` is the model's ``Café``)."""
-    return unicodedata.normalize("NFC", text).casefold()
+    (``--product café`` is the model's ``Café``; ``incir`` is ``İNCİR``, whose dotted
+    capital İ casefold turns into i and a combining dot)."""
+    folded = unicodedata.normalize("NFC", text).casefold().replace("i\u0307", "i")
+    return unicodedata.normalize("NFC", folded)
+
+
+def sort_key(name: str) -> tuple[str, str]:
+    """Names in the order a person looks for them: accents and case aside (Äpfel beside
+    Apfelsinen, not after Zwiebeln as by character code), then the name as written."""
+    bare = "".join(
+        c for c in unicodedata.normalize("NFKD", name_key(name)) if not unicodedata.combining(c)
+    )
+    return bare, name
 
 
 def name_clashes(ids: list[str]) -> list[tuple[str, str]]:

@@ -194,19 +194,9 @@ def check_target(out_dir: Path) -> None:
 
     A previous export is all three files and metadata.json written by this trainer;
     a folder with only a ``model.json`` of the user's own is not one. Nor the folder the
-    command runs in: swapped out whole, it left the owner's terminal in a removed folder
-    (``ls`` showed nothing, the next command failed), as it would a program serving it.
+    command runs in (:func:`check_not_here`).
     """
-    try:
-        here = Path.cwd()
-    except OSError:  # the current folder was removed already
-        here = None
-    if here is not None and (here == out_dir or out_dir in here.parents):
-        raise ExportError(
-            f"{out_dir} is the folder you are in: a new model replaces that folder whole, "
-            "which would leave you (and any program serving from it) in a removed folder; "
-            "run this from the folder above it (cd ..) or choose another folder"
-        )
+    check_not_here(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} exists and is not a folder")
     if not out_dir.is_dir():
@@ -224,6 +214,22 @@ def check_target(out_dir: Path) -> None:
         raise ExportError(
             f"{out_dir} holds {', '.join(names)} but not a previous export of this trainer; "
             "choose an empty folder or a previous model folder"
+        )
+
+
+def check_not_here(out_dir: Path) -> None:
+    """Refuse to replace the folder the command runs in (or one above it): swapped out
+    whole, it left the owner's terminal in a removed folder (``ls`` showed nothing, the
+    next command failed), as it would a program serving from it."""
+    try:
+        here = Path.cwd()
+    except OSError:  # the current folder was removed already
+        return
+    if here == out_dir or out_dir in here.parents:
+        raise ExportError(
+            f"{out_dir} is the folder you are in: a new model replaces that folder whole, "
+            "which would leave you (and any program serving from it) in a removed folder; "
+            "run this from the folder above it (cd ..) or choose another folder"
         )
 
 

@@ -159,13 +159,29 @@ def ago(meta: dict | None, now: datetime | None = None) -> str:
     return "" if t is None else age_words(t, now)
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_abbr(month: int) -> str:
+    """ "Dec" for 12, in English whatever the computer's language: ``%b`` follows the C
+    library's locale, which Qt sets to the system's, so the app wrote "07 Dez 2026"
+    inside English sentences, and an Arabic month name reordered the whole date."""
+    return _MONTHS[month - 1]
+
+
+def local_time(t: datetime, seconds: bool = False) -> str:
+    """``t`` in the computer's own time zone, "27 Nov 2026, 10:00" (with ``seconds``,
+    "10:00:42"), the month as :func:`month_abbr` writes it."""
+    local = t.astimezone()
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{local.day:02d} {month_abbr(local.month)} {local.year}, {clock}"
+
+
 def format_when(meta: dict | None, seconds: bool = False) -> str:
-    """The training time in the computer's own time zone ("27 Nov 2026, 10:00"; with
-    ``seconds``, "10:00:42": two trainings a minute apart read the same without)."""
+    """The training time in the computer's own time zone (:func:`local_time`; with
+    ``seconds``: two trainings a minute apart read the same without)."""
     t = trained_at(meta)
-    if t is None:
-        return "unknown time"
-    return t.astimezone().strftime("%d %b %Y, %H:%M:%S" if seconds else "%d %b %Y, %H:%M")
+    return "unknown time" if t is None else local_time(t, seconds)
 
 
 def held_back_text(meta: dict) -> str:
@@ -233,7 +249,7 @@ def count_words(n: int, thing: str) -> str:
 
 
 def period_words(days: int | None) -> str:
-    """How the Model screen names the span of the till's statistics (whole UTC days)."""
+    """How the Model screen names the span of the till's statistics (this computer's days)."""
     if days is None:
         return "since the till began sending photos"
     return {1: "today", 7: "this week"}.get(days, f"in the last {days} days")

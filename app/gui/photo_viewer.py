@@ -9,6 +9,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImageReader, QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
+from app.core.wording import local_time
+
 MIN_SIDE = 640  # pixels: what "large" means for a small photo
 
 ORIGINS = {
@@ -35,7 +37,7 @@ def photo_date(path: Path | str, stamp: str = "") -> datetime | None:
 
 
 def format_date(when: datetime | None) -> str:
-    return when.astimezone().strftime("%d %b %Y, %H:%M") if when else "date unknown"
+    return local_time(when) if when else "date unknown"
 
 
 def photo_description(path: Path | str, origin: str, stamp: str = "") -> str:

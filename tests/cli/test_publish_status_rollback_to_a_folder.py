@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from model_standins import fake_model
 
 from app.core.folder_publish import folder_status
+from app.core.wording import format_when
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -40,7 +41,8 @@ def test_cli_publish_status_rollback_to_folder(cli: Cli, tmp_path: Path, tm_expo
 
     r = _cli(cli, "status", "--to-folder", str(shop), "--channel-id", "2", home=home)
     assert r.returncode == 0, r.stderr
-    assert first in r.stdout and "2026-01-02" in r.stdout
+    trained = format_when({"trainedAt": "2026-01-02T00:00:00Z"})  # this computer's time
+    assert first in r.stdout and f"(trained {trained}, 5 products)" in r.stdout
 
     r = _cli(cli, "rollback", first, "--to-folder", str(shop), "--channel-id", "2", home=home)
     assert r.returncode == 0, r.stderr

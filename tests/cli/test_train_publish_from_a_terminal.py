@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import requests
 from vendure_server.fixtures import VendureServer
 
+from app.core.wording import format_when
+
 if TYPE_CHECKING:
     from conftest import Cli
 
@@ -57,7 +59,7 @@ def test_train_from_channel_publish_and_status(
 
     r = _app(cli, "status", *conn, password=password)
     assert r.returncode == 0, r.stderr
-    assert meta["trainedAt"] in r.stdout
+    assert format_when(meta) in r.stdout  # in this computer's time zone, as the app says
 
     r = _app(cli, "train", *conn, "--out", str(tmp_path / "x"), password="wrong")
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("Error: Wrong")

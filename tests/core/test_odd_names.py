@@ -5,11 +5,14 @@ folders whose names are not valid UTF-8, links that loop, a newline in a name.""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
 import pytest
 from drawn_photos import drawn_photo
+from locales import locale_env
 
 from app.core import paths
 from app.core.catalogue import catalogue_from_folder
@@ -146,3 +149,26 @@ def test_a_photo_named_with_a_newline_is_listed_on_one_line(tmp_path: Path) -> N
     assert skipped.shown == "x Error: disk on fire.jpg"
     assert all("\n" not in ln for ln in report.summary_lines({}))
     assert one_line("a\x1b[31mred\u202e\tb") == "ared b"
+
+
+def test_a_product_folder_named_in_utf8_trains_under_a_latin1_locale(tmp_path: Path) -> None:
+    # Python decodes file names with the locale's encoding: "Äpfel" read as "Ã\x84pfel",
+    # and the folder walk called the name "not valid text (UTF-8)" and left it out
+    shop = tmp_path / "shop"
+    for k, name in enumerate(("Äpfel", "Kiwi")):
+        _photos(shop / name, 2, k)
+    code = (
+        "import sys; from app.core.catalogue import catalogue_from_folder as c; "
+        "cat = c(sys.argv[1]); print(sys.getfilesystemencoding(), "
+        "[p.id for p in cat.products], cat.unusable_folders)"
+    )
+    env = locale_env(tmp_path / "locales", "fr_FR", "ISO-8859-1")
+    out = subprocess.run(
+        [sys.executable, "-c", code, os.fsencode(str(shop))],
+        env=env,
+        capture_output=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout.decode("latin-1")
+    assert out.split(" ", 1)[0] == "iso8859-1", out  # the locale took: the case to test
+    assert "['Kiwi', 'Äpfel'] []" in out, out  # both products, none left out

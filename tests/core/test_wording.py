@@ -116,3 +116,35 @@ def test_a_training_time_after_this_computers_clock_is_said_so() -> None:
     assert age_words(now + dt.timedelta(days=3, hours=1), now) == (
         "3 days after this computer's clock — is it right?"
     )
+
+
+def test_dates_are_written_in_english_whatever_the_computers_language(tmp_path) -> None:
+    # Qt sets the C library's locale to the system's, and %b then wrote "07 Dez 2026"
+    # inside English sentences (an Arabic month name reordered the whole date)
+    import subprocess
+    import sys
+
+    from locales import locale_env
+
+    code = (
+        "import locale; locale.setlocale(locale.LC_ALL, ''); "
+        "from app.core.wording import format_when; "
+        "print(locale.setlocale(locale.LC_TIME), "
+        "format_when({'trainedAt': '2026-12-07T10:00:00Z'}))"
+    )
+    for lang in ("de_DE", "ar_EG"):
+        env = {**locale_env(tmp_path / "locales", lang), "TZ": "UTC"}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        assert out == f"{lang}.UTF-8 07 Dec 2026, 10:00\n", out
+
+
+def test_names_match_and_sort_as_a_person_reads_them() -> None:
+    from app.core.names import name_key, sort_key
+
+    assert name_key("İNCİR") == name_key("incir") == name_key("Incir")
+    shelf = ["Zwiebeln", "Öl", "Äpfel", "Birnen", "Apfelsinen", "Érable (sirop)"]
+    assert sorted(shelf, key=sort_key) == [
+        "Äpfel", "Apfelsinen", "Birnen", "Érable (sirop)", "Öl", "Zwiebeln"
+    ]  # fmt: skip

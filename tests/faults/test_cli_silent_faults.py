@@ -261,7 +261,7 @@ def test_rollback_refuses_a_version_its_manifest_does_not_cover(
     (vdir / "weights.bin").write_bytes(weights[:100])
     p = _cli(cli, "status", "--to-folder", str(assets), "--channel-id", "2")
     assert p.returncode == 0, p.stderr
-    assert p.stdout.count("  trained 2026-") == 1 and f"* {second}" in p.stdout, p.stdout
+    assert p.stdout.count("  trained ") == 1 and f"* {second}" in p.stdout, p.stdout
     assert f"not listed: version {first} is incomplete" in p.stdout, p.stdout
 
 
@@ -287,5 +287,5 @@ def test_a_publish_that_fills_the_disk_leaves_no_version(
         assert_one_error(p, "Could not publish", "still served")
         assert _versions(assets) == [first] and _served(assets) == first
         p = _cli(cli, "status", "--to-folder", str(assets), "--channel-id", "2")
-        assert p.returncode == 0 and p.stdout.count("  trained 2026-") == 1, p.stdout
+        assert p.returncode == 0 and p.stdout.count("  trained ") == 1, p.stdout
         assert list((assets / "2" / ".tmp").iterdir()) == []

@@ -99,13 +99,13 @@ def teach_photos(
     model folder is checked before any photo is read or TensorFlow loaded."""
     from ..images import file_digest
     from ..modelfiles import validate_model_dir
-    from ..outdir import check_target
+    from ..outdir import check_not_here
     from ..paths import resolved
     from ..photo_check import read_photo
     from ..teach import RefusedPhoto, teach
 
     meta = validate_model_dir(request.model_dir)
-    check_target(resolved(request.model_dir))  # the folder it runs in, say: swapped whole
+    check_not_here(resolved(request.model_dir))  # the model is swapped in whole
     folders = [p for p in request.photos if p.is_dir()]
     if folders:
         raise ImageError(

@@ -43,6 +43,7 @@ from ..errors import (
     InvalidOptions,
     ShopError,
 )
+from ..names import sort_key
 from ..progress import Phase, ProgressHook, Reporter
 from ..shop.catalogue import product_names
 from ..shop.feedback import (
@@ -247,7 +248,7 @@ def pending_till_photos(
             groups.setdefault(item.product_id, []).append(item)
     products = sorted(
         (ProductTillPhotos(pid, names[pid], tuple(g)) for pid, g in groups.items()),
-        key=lambda g: (g.product_name.casefold(), g.product_id),
+        key=lambda g: (sort_key(g.product_name), g.product_id),
     )
     return TillPending(waiting, tuple(products), tuple(not_usable), names, not_deleted)
 

@@ -57,15 +57,17 @@ def till_accuracy(
     now: dt.datetime | None = None,
 ) -> TillAccuracy:
     """Per served version, how often the model's top-1 was the cashier's choice over the
-    last ``days`` whole UTC days, today included (None: all the plugin counted).
-    ``served_version``: the version the tills load now (None: asked of the shop)."""
+    last ``days`` whole days of this computer's calendar, today included (None: all the
+    plugin counted): by UTC days, "today" in Los Angeles began at 16:00 the day before
+    and left out the afternoon's sales. ``served_version``: the version the tills load
+    now (None: asked of the shop)."""
     if days is not None and days < 1:
         raise InvalidOptions(f"The days to count must be at least 1, not {days}.")
     now = now or dt.datetime.now(dt.timezone.utc)
     since = None
-    if days is not None:
-        today = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-        since = today - dt.timedelta(days=days - 1)
+    if days is not None:  # local midnight, with the offset of that day (summer time)
+        first_day = now.astimezone().date() - dt.timedelta(days=days - 1)
+        since = dt.datetime.combine(first_day, dt.time()).astimezone()
     if served_version is None:
         from .publish import ShopTarget
 

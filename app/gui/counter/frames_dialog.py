@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.flows.counter import CounterFrameStore
+from app.core.wording import month_abbr
 
 from ..confirm import ask_later
 from ..session import Session
@@ -37,7 +38,7 @@ def when(taken: dt.datetime, seconds: bool = False, now: dt.datetime | None = No
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone()
     clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
     year = "" if local.year == now.year else f" {local.year}"
-    return f"{local.day} {local:%b}{year} {clock}"
+    return f"{local.day} {month_abbr(local.month)}{year} {clock}"
 
 
 class CounterFramesDialog(QDialog):

@@ -7,7 +7,7 @@
  * folder (the plugin refuses to start otherwise), so no public route can reach it:
  *   frames/<id>.jpg    the frame as received (0600)
  *   frames/<id>.json   its record, renamed in last: a record always has its frame
- *   stats.json         counters per model version and UTC day; they outlive the frames
+ *   stats.json         counters per model version and UTC hour; they outlive the frames
  *   .tmp/              files being written
  *
  * Ids are UTC timestamps to the millisecond plus randomness, strictly increasing per
@@ -25,9 +25,10 @@ const ID_RE = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
 const CHANNEL_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const STATS_FILE = 'stats.json';
 /**
- * Day buckets kept in stats.json (versions × days). Past it the buckets with the fewest
- * photos go first, the oldest of those first: by age alone a till sending made-up
- * versions, one photo each, pushed every real version's history out.
+ * Hour buckets kept in stats.json (versions × hours: a year of a till busy 14 hours a
+ * day). Past it the buckets with the fewest photos go first, the oldest of those first:
+ * by age alone a till sending made-up versions, one photo each, pushed every real
+ * version's history out.
  */
 const MAX_STAT_BUCKETS = 5000;
 
@@ -277,7 +278,11 @@ interface StatBucket {
     last: string;
 }
 
-/** version -> UTC day (YYYY-MM-DD) -> counters */
+/**
+ * version -> UTC hour (YYYY-MM-DDTHH) -> counters. By the hour, so a shop's own day can
+ * be asked for in any time zone (by the UTC day, "today" in Los Angeles began at 16:00
+ * the day before). Tables written before keep their whole UTC days (YYYY-MM-DD).
+ */
 type StatsTable = Record<string, Record<string, StatBucket>>;
 
 /**
@@ -545,17 +550,19 @@ export class FeedbackStorage {
     }
 
     /**
-     * Counters per served version over whole UTC days, from `since`'s day on (all when
-     * null); the version seen most recently first.
+     * Counters per served version over whole UTC hours, from `since`'s hour on (all when
+     * null); the version seen most recently first. A whole UTC day kept by an earlier
+     * plugin counts when `since` falls on it or before.
      */
     async stats(channelId: string, since: Date | null): Promise<VersionStats[]> {
         const state = await this.state(channelId);
-        const fromDay = since ? since.toISOString().slice(0, 10) : '';
+        const fromHour = since ? since.toISOString().slice(0, 13) : '';
+        const fromDay = fromHour.slice(0, 10);
         const out: VersionStats[] = [];
         for (const [modelVersion, days] of Object.entries(state.stats)) {
             const s = { photos: 0, top1: 0, top3: 0, confidenceSum: 0, corrections: 0, first: '', last: '' };
-            for (const [day, b] of Object.entries(days)) {
-                if (day < fromDay) continue;
+            for (const [key, b] of Object.entries(days)) {
+                if (key.length === 10 ? key < fromDay : key < fromHour) continue;
                 s.photos += b.photos;
                 s.top1 += b.top1;
                 s.top3 += b.top3;
@@ -581,9 +588,9 @@ export class FeedbackStorage {
 }
 
 function count(table: StatsTable, r: FeedbackRecord): void {
-    const day = r.receivedAt.slice(0, 10);
-    const days = (table[r.modelVersion] ??= keyed());
-    const b = (days[day] ??= { photos: 0, top1: 0, top3: 0, confidenceSum: 0, corrections: 0, first: r.receivedAt, last: r.receivedAt });
+    const hour = r.receivedAt.slice(0, 13);
+    const hours = (table[r.modelVersion] ??= keyed());
+    const b = (hours[hour] ??= { photos: 0, top1: 0, top3: 0, confidenceSum: 0, corrections: 0, first: r.receivedAt, last: r.receivedAt });
     const top = r.predictions[0];
     const top1 = top?.productId === r.productId;
     b.photos++;

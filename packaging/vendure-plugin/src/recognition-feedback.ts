@@ -136,7 +136,7 @@ export const feedbackSchema = gql`
     extend type Query {
         "Frames of the active channel after the cursor, oldest first (take: 1-100, default 50)."
         recognitionFeedback(after: String, take: Int): RecognitionFeedbackList!
-        "Per served model version, over whole UTC days from since's day (all when null)."
+        "Per served model version, over whole UTC hours from since's hour (all when null)."
         recognitionFeedbackStats(since: DateTime): [RecognitionFeedbackStats!]!
     }
     extend type Mutation {

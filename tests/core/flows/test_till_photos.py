@@ -214,3 +214,36 @@ def test_what_the_model_said_of_a_product_not_named_is_not_a_bare_number() -> No
     assert pending.said(item) == "product 4 (60 %)"  # the frames name only Banana
     assert pending.said(item, {"2": "Banana"}) == "a product deleted since (4) (60 %)"
     assert pending.said(item, {"4": "Kiwi"}) == "Kiwi (60 %)"
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "days", "since"),
+    [
+        # an afternoon's sales in Los Angeles: "today" began at 16:00 the day before
+        ("America/Los_Angeles", "2026-12-07T23:30:00Z", 1, "2026-12-07T08:00:00Z"),
+        ("Asia/Kolkata", "2026-12-06T21:30:00Z", 1, "2026-12-06T18:30:00Z"),  # 03:00 there
+        ("Pacific/Kiritimati", "2026-12-07T19:00:00Z", 1, "2026-12-07T10:00:00Z"),
+        # a week across the end of summer time: its first midnight was at -07:00
+        ("America/Los_Angeles", "2026-11-02T20:00:00Z", 7, "2026-10-27T07:00:00Z"),
+    ],
+)
+def test_today_is_this_computers_calendar_day_not_the_utc_day(
+    monkeypatch: pytest.MonkeyPatch, zone: str, now: str, days: int, since: str
+) -> None:
+    import datetime as dt
+    import time
+
+    from app.core.flows import till_stats
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    asked: list[dt.datetime | None] = []
+    monkeypatch.setattr(till_stats, "feedback_stats", lambda c, s: asked.append(s) or [])
+    try:
+        t = dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
+        accuracy = till_stats.till_accuracy(None, days=days, served_version="v", now=t)  # type: ignore[arg-type]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    expected = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+    assert asked == [expected] and accuracy.since == expected

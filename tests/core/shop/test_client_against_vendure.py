@@ -60,6 +60,7 @@ from app.core.shop import (
     rollback,
     sessions,
 )
+from app.core.wording import format_when
 
 pytestmark = pytest.mark.slow
 
@@ -1137,7 +1138,8 @@ def test_cli_publish_status_rollback(
 
     assert _cli(["status", *conn]) == 0
     out = capsys.readouterr().out
-    assert "serves a model trained 2026-11-25T10:00:00Z for 5 products" in out
+    when = format_when({"trainedAt": "2026-11-25T10:00:00Z"})
+    assert f"serves a model trained {when} for 5 products" in out
     assert f"   {v1}  trained" in out
 
     assert _cli(["rollback", v1, *conn]) == 0

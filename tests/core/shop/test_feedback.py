@@ -282,6 +282,11 @@ def test_statistics_per_served_version_match_what_was_sent(till: Till, sent: Sen
     today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0)
     assert {s.model_version for s in feedback_stats(client, since=today)} == {VA, VB}
     assert feedback_stats(client, since=today + dt.timedelta(days=1)) == []
+    # counted by the UTC hour, so a shop's local day can be asked for in any time zone
+    hour = a.first_at.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    assert {s.model_version for s in feedback_stats(client, since=hour)} == {VA, VB}
+    after = b.last_at.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    assert feedback_stats(client, since=after + dt.timedelta(hours=1)) == []
 
 
 def test_cursor_pages_through_everything_once(till: Till, sent: Sent) -> None:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.core.flows.check_photos import NotUsed
 from app.core.flows.open_source import Product
-from app.core.wording import breakable
+from app.core.wording import breakable, local_time
 
 from ...photo_viewer import PhotoDialog, photo_description
 from ...session import Session
@@ -51,7 +51,7 @@ def till_caption(path: Path) -> tuple[str, str] | None:
         return None
     try:
         sent = datetime.strptime(fid[:15], "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
-        when = sent.astimezone().strftime("%d %b %Y, %H:%M")
+        when = local_time(sent)
     except ValueError:
         when = "date unknown"
     return "from the till", f"{path.name} · sent by the till {when}, accepted by you\n{path}"

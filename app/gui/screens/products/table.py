@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QAbstractItemView
 from app.core.flows.check_photos import IMAGE_SUFFIXES, NotUsed, not_used
 from app.core.flows.open_source import Catalogue, Product
 from app.core.flows.standings import ModelStandings, describe_standing, reliability_words
+from app.core.names import name_key
 
 from ...session import Session
 
@@ -126,7 +127,7 @@ class ProductModel(QAbstractTableModel):
             self._row_of_id[p.id] = row
             if p.images:
                 self._row_of_path[str(p.images[0].path)] = row
-        self.search_text = [f"{p.display_name} {p.id}".casefold() for p in products]
+        self.search_text = [name_key(f"{p.display_name} {p.id}") for p in products]
 
     def standing_text(self, p: Product) -> str:
         """The Reliability cell: "~45 %", "67 %", "?", "not trained" ("" without a model)."""
@@ -276,7 +277,7 @@ class ProductFilter(QSortFilterProxyModel):
         self.show = ALL
 
     def set_search(self, text: str) -> None:
-        self._refilter(lambda: setattr(self, "needle", text.strip().casefold()))
+        self._refilter(lambda: setattr(self, "needle", name_key(text.strip())))
 
     def set_show(self, show: str) -> None:
         self._refilter(lambda: setattr(self, "show", show))

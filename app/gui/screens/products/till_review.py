@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import Cancelled
 from app.core.progress import ProgressHook
+from app.core.wording import local_time
 
 from ...session import Session
 from ...tasks import Task, TaskError, TaskFn
@@ -212,7 +213,7 @@ class TillReviewDialog(QDialog):
                 f"{names.get(p.product_id, p.product_id)} {100 * p.probability:.0f} %"
                 for p in f.predictions
             )
-            when = f.received_at.astimezone().strftime("%d %b %Y, %H:%M")
+            when = local_time(f.received_at)
             item.setToolTip(
                 f"Sent by the till {when} · model version {f.model_version}\n"
                 f"The model's top three: {top3 or 'none'}"

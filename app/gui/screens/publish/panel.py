@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import TrainerError
 from app.core.flows.inspect import local_metadata
 from app.core.progress import ProgressHook
-from app.core.wording import describe_model, model_facts, trained_at, two_models
+from app.core.wording import describe_model, local_time, model_facts, trained_at, two_models
 
 from ...confirm import ask
 from ...tasks import Task, TaskError
@@ -48,7 +48,7 @@ def version_cells(version: ModelVersion) -> list[str]:
     created = trained_at({"trainedAt": version.created_at})
     return [
         *model_facts(version.model_metadata),
-        created.astimezone().strftime("%d %b %Y, %H:%M") if created else "",
+        local_time(created) if created else "",
         "serving now" if version.current else "",
     ]
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.core.names import sort_key
+
 if TYPE_CHECKING:
     from app.core.flows.open_source import Catalogue
 
@@ -52,7 +54,7 @@ def product_choices(
     pool = names.keys() if names else labels
     rest = sorted(
         (Choice(pid, display(pid), None, note(pid)) for pid in pool if pid not in seen),
-        key=lambda c: (c.name.casefold(), c.product_id),
+        key=lambda c: (sort_key(c.name), c.product_id),
     )
     return first + rest
 

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.names import name_key
+
 from ...camera.view import FrameView
 from .choices import DELETED, NOTE_TIPS, Choice
 from .thumbs import Photos, ProductThumbnails
@@ -189,10 +191,10 @@ class ProductPicker(QDialog):
 
     @Slot(str)
     def _filter(self, text: str) -> None:
-        words = text.casefold().split()
+        words = name_key(text).split()
         first_shown = None
         for i, c in enumerate(self.choices):
-            hay = f"{c.name} {c.product_id}".casefold()
+            hay = name_key(f"{c.name} {c.product_id}")
             hide = not all(w in hay for w in words)
             self.list.item(i).setHidden(hide)
             if not hide and first_shown is None:
