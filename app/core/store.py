@@ -101,13 +101,35 @@ class ChannelStore:
             default=lambda: (set(), set()),
         )
         self.excluded_products, self.excluded_images = products, images
+        moved = self._moved_choices()
+        if moved:  # the same choices, where the photos are now: not an edit of the owner's
+            self.excluded_images = (images - set(moved)) | set(moved.values())
+            self._write_selection()
 
-    def _save(self) -> None:
+    def _moved_choices(self) -> dict[str, str]:
+        """Unticked added photos kept by a path in a channel folder that has moved since
+        (an upgrade from before 0.2.0 renamed it; so does a change of the channel's code)
+        -> their path now. Kept by the old path, they were ticked and trained again."""
+        root = str(self.root) + os.sep
+        out = {}
+        for key in self.excluded_images:
+            parts = Path(key).parts
+            if key.startswith(root) or len(parts) < 4 or parts[-3] != "added":
+                continue
+            now = self.root.joinpath(*parts[-3:])
+            if now.is_file() and not Path(key).exists():
+                out[key] = str(now)
+        return out
+
+    def _write_selection(self) -> None:
         data = {
             "excluded_products": sorted(self.excluded_products),
             "excluded_images": sorted(self.excluded_images),
         }
         paths.atomic_write_bytes(self._selection_path, json.dumps(data, indent=1).encode())
+
+    def _save(self) -> None:
+        self._write_selection()
         self._edited()
 
     def set_product_included(self, product_id: str, included: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,44 @@ def test_a_channel_folder_named_before_the_digest_is_moved_not_lost(tmp_path: Pa
     assert (store.root / "added" / "42" / "webcam-1.jpg").read_bytes() == b"jpeg"
     assert store.root != earlier and not earlier.exists()
     assert ChannelStore("https://shop.example", "fruit").root == store.root  # stays put
+
+
+def test_an_unticked_added_photo_stays_unticked_when_its_channel_folder_moves(tmp_path: Path):
+    """An upgrade from before 0.2.0 renames the channel folder, as a change of the
+    channel's code does: the choice was kept by the old path, and the photo was ticked
+    and trained again without a word."""
+    import json
+
+    from PIL import Image
+
+    from app.core import paths
+
+    earlier = paths.data_dir() / "channels" / "https___shop.example__fruit"
+    photo = earlier / "added" / "Lemon" / "Lemon_010.jpg"
+    photo.parent.mkdir(parents=True)
+    Image.new("RGB", (40, 30), (200, 190, 20)).save(photo)
+    kept = earlier / "added" / "Lemon" / "Lemon_011.jpg"
+    Image.new("RGB", (40, 30), (20, 190, 20)).save(kept)
+    selection = {"excluded_images": [str(photo), "/gone/added/Kiwi/x.jpg"]}
+    (earlier / "selection.json").write_text(json.dumps(selection))
+    (earlier / "edited.stamp").touch()
+    os.utime(earlier / "edited.stamp", (1000.0, 1000.0))
+
+    store = ChannelStore("https://shop.example", "fruit")  # moves the folder
+    moved = store.root / "added" / "Lemon" / "Lemon_010.jpg"
+    assert store.excluded_images == {str(moved), "/gone/added/Kiwi/x.jpg"}
+    applied = store.apply(Catalogue([Product("Lemon", "Lemon", [])]))
+    assert [(im.path.name, im.included) for im in applied.products[0].images] == [
+        ("Lemon_010.jpg", False),
+        ("Lemon_011.jpg", True),
+    ]
+    assert store.last_edited() == 1000.0  # the same choices: no edit of the owner's
+    again = ChannelStore("https://shop.example", "fruit")
+    assert again.excluded_images == store.excluded_images
+    again.set_image_included(str(moved), True)  # and it can be ticked again
+    assert ChannelStore("https://shop.example", "fruit").excluded_images == {
+        "/gone/added/Kiwi/x.jpg"
+    }
 
 
 def test_added_photos_keep_their_product_when_index_json_is_damaged(tmp_path: Path):
