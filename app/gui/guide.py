@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from .fitting import resize_within_screen
+
 STEPS = [
     (
         "Connect",
@@ -67,4 +69,4 @@ class GuideDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(self.text)
         lay.addWidget(buttons)
-        self.resize(520, 460)
+        resize_within_screen(self, 520, 460)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from model_standins import fake_model
@@ -243,10 +246,38 @@ def test_hide_details_stays_during_search(qtbot, window, shop_folder):
     qtbot.waitUntil(lambda: screen.details_button.isVisible(), timeout=5000)
 
 
+def fm_width(w: QWidget) -> float:
+    return w.fontMetrics().averageCharWidth()
+
+
+def test_layout_holds_at_800x600_in_large_text() -> None:
+    """The same at a desktop's text size of 125 % (fonts at 120 dpi, no scaling): the
+    window was 823 px wide, product names read "b…", the Train form pushed Start
+    training aside, and the Test screen's answers squashed into each other."""
+    env = {
+        **os.environ,
+        "QT_ENABLE_HIGHDPI_SCALING": "0",
+        "QT_FONT_DPI": "120",
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+    test = f"{Path(__file__).resolve()}::test_layout_holds_at_800x600"
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stdout[-4000:]
+
+
 def _clipped_labels(root: QWidget) -> list[str]:
     """Visible one-line labels narrower than their text (elided ones are fine)."""
     bad = []
     for lab in root.findChildren(QLabel):
+        if lab.isVisible() and lab.wordWrap() and lab.text() and lab.width() < 40:
+            bad.append(f"{lab.text()!r} wraps in {lab.width()} px")  # a hint given no room
         if not lab.isVisible() or lab.wordWrap() or isinstance(lab, ElidedLabel):
             continue
         text = lab.text()
@@ -282,6 +313,12 @@ def test_layout_holds_at_800x600(qtbot, window, shop_folder, tm_export):
     table = window.products.table
     hh = table.horizontalHeader()
     assert hh.sectionViewportPosition(2) + hh.sectionSize(2) <= table.viewport().width()
+    # and the names keep a few letters beside their thumbnail (large text left "b…"),
+    # however often the columns are fitted (a hidden column's width read 0: they swung)
+    for _ in range(3):
+        table.fit_columns()
+    letters = (hh.sectionSize(0) - table.iconSize().width() - 40) / fm_width(table)
+    assert letters >= 6, letters
     assert window.products.search.width() >= 150
     # Test: the top match's percentage is never cut
     window.show_screen("test")

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..fitting import resize_within_screen
+from ..widgets import wrap_within
 from .sources import CameraSource, FrameSource, list_cameras
 from .view import FrameView
 
@@ -154,6 +156,7 @@ class CaptureDialog(CameraDialog):
         self._task: Task | None = None  # the background step after the capture
         self.status = QLabel("Waiting for the camera…")
         self.status.setObjectName("subtitle")
+        wrap_within(self.status)  # a long line in large text made the dialog 1,169 px wide
         self.bar = QProgressBar()
         self.bar.setRange(0, bar_steps)
         self.bar.setTextVisible(False)
@@ -291,7 +294,7 @@ class CapturePhotoDialog(CameraDialog):
         lay.addWidget(self.message)
         lay.addWidget(buttons)
         self.open_camera(camera_id, source)
-        self.resize(560, 480)
+        resize_within_screen(self, 560, 480)
 
     def frame_arrived(self, rgb: np.ndarray) -> None:
         if not self.take_button.isEnabled():

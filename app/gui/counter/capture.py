@@ -26,6 +26,7 @@ from app.core.flows.counter import SUGGESTED, add_empty_counter_photo
 
 from ..camera.dialogs import CaptureDialog
 from ..camera.images import is_blank
+from ..fitting import resize_within_screen
 
 if TYPE_CHECKING:
     from app.core.flows.counter import CounterFrameStore
@@ -94,7 +95,7 @@ class CounterCaptureDialog(CaptureDialog):
         lay.addWidget(self.message)
         lay.addWidget(self.buttons)
         self.open_camera(camera_id, source)
-        self.resize(620, 560)
+        resize_within_screen(self, 620, 560)
 
     def intro_text(self, seconds: int) -> str:
         return (

@@ -26,6 +26,7 @@ from app.core.flows.counter import CounterFrameStore
 from app.core.wording import month_abbr
 
 from ..confirm import ask_later
+from ..fitting import resize_within_screen
 from ..session import Session
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -83,7 +84,7 @@ class CounterFramesDialog(QDialog):
         lay.addWidget(self.grid, 1)
         lay.addLayout(row)
         self.fill()
-        self.resize(640, 460)
+        resize_within_screen(self, 640, 460)
 
     def fill(self) -> None:
         frames = list(reversed(self.store.frames()))  # newest first

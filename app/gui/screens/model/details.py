@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.core.wording import format_when
 
+from ...versions_table import fit_rows
 from .summary import human_size
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class ModelDetails(QSplitter):
         super().__init__(parent)
         self.meta_table = _table(["Field", "Value"])
         self.files_table = _table(["File", "Size"])
-        self.files_table.setFixedHeight(24 * 5 + 6)  # header + three files + total
+        fit_rows(self.files_table, 4, 4)  # three files and their total, in the font's rows
         self.labels_table = _table(["#", "Label (product ID)", "Product"])
         self.labels_table.horizontalHeader().setSectionResizeMode(
             0, QHeaderView.ResizeMode.ResizeToContents

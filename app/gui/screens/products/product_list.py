@@ -5,17 +5,21 @@ Reliability column shows only with room for it, and a search that hides every ro
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtGui import QFontMetrics, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 
 from .table import MODEL_COL, ProductFilter, ProductModel
 
+PHOTOS_COL, NOTES_COL = 1, 2
+
 
 class ProductTable(QTableView):
     """The list; its Reliability column only when there is a model to say it and room
-    beside the names (at 800×600 the line under the chosen product's name says it)."""
+    beside the names (at 800×600 the line under the chosen product's name says it), and
+    its Notes as wide as the names leave: in large text (a desktop's text size of 125 %)
+    fixed widths left every name at "b…"."""
 
-    WIDE = 460  # pixels: below this the names come first
+    NAME_LETTERS = 9  # the names come first: about this many letters beside the thumbnail
 
     def __init__(self, products: ProductModel) -> None:
         super().__init__()
@@ -40,9 +44,22 @@ class ProductTable(QTableView):
         super().keyPressEvent(event)
 
     def fit_columns(self) -> None:
-        show = self.products.standings is not None and self.width() >= self.WIDE
+        fm = self.fontMetrics()
+        name = self.iconSize().width() + 40 + fm.averageCharWidth() * self.NAME_LETTERS
+        notes_want = fm.horizontalAdvance("only one photo") + 16
+        hh = self.horizontalHeader()
+        room = self.viewport().width() - hh.sectionSize(PHOTOS_COL) - name
+        model_w = model_width(fm)  # its size while hidden is 0
+        show = self.products.standings is not None and room >= notes_want + model_w
         if self.isColumnHidden(MODEL_COL) == show:
             self.setColumnHidden(MODEL_COL, not show)
+        room -= model_w if show else 0
+        hh.resizeSection(NOTES_COL, max(fm.horizontalAdvance("only…") + 12, min(notes_want, room)))
+
+
+def model_width(fm: QFontMetrics) -> int:
+    """The Reliability column's width in this font."""
+    return max(fm.horizontalAdvance(t) for t in ("Reliability", "not trained")) + 16
 
 
 def product_table(proxy: ProductFilter) -> ProductTable:
@@ -82,15 +99,12 @@ def product_table(proxy: ProductFilter) -> ProductTable:
     hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
     hh.resizeSection(1, max(fm.horizontalAdvance(t) for t in ("Photos", "12 of 12")) + 20)
     table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    # Notes (the warnings) keep a fixed, always visible width; long notes elide and
-    # show whole in the tooltip. The name column takes what is left.
-    hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-    hh.resizeSection(2, 115)
+    # Notes (the warnings) stay visible, as wide as the names leave (fit_columns); long
+    # notes elide and show whole in the tooltip. The name column takes what is left.
+    hh.setSectionResizeMode(NOTES_COL, QHeaderView.ResizeMode.Fixed)
     hh.setSectionResizeMode(MODEL_COL, QHeaderView.ResizeMode.Interactive)
-    hh.resizeSection(
-        MODEL_COL, max(fm.horizontalAdvance(t) for t in ("Reliability", "not trained")) + 16
-    )
+    hh.resizeSection(MODEL_COL, model_width(fm))
     table.setColumnHidden(MODEL_COL, True)  # until a model says something
     table.setWordWrap(False)  # one line per name, elided ("Golden Delic…")
-    table.setMinimumWidth(280)  # name shrinks (elided); Photos and Notes stay whole
+    table.setMinimumWidth(260)  # names elide, Notes shrinks first (fit_columns)
     return table

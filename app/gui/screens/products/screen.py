@@ -113,7 +113,7 @@ class ProductsScreen(QWidget):
         # the local model's standings: a column, a line, "photograph these first"
         self.standings = ModelStandingsView(session, self.model, self.proxy, self)
         self.standings.changed.connect(self._keep_chosen)
-        top.insertWidget(3, self.standings.show)
+        top.insertWidget(3, self.standings.show, 1)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_product())
         self._table_drops = FileDrops(self.table)
         self._table_drops.dropped.connect(self._dropped_on_table)

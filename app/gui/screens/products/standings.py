@@ -47,6 +47,12 @@ class ModelStandingsView(QObject):
         self.show = QComboBox()
         for key, text in CHOICES:
             self.show.addItem(text, key)
+        # as wide as its longest choice where there is room, narrower where not: in large
+        # text the row of title, search, this and Reload made the window 820 px wide
+        self.show.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.show.setMinimumContentsLength(10)
         self.show.setToolTip(
             "Photograph these first: the products more photos taken at the counter would "
             "help most, as the current model ranks them — never the alphabet"

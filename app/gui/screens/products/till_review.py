@@ -35,6 +35,7 @@ from app.core.errors import Cancelled
 from app.core.progress import ProgressHook
 from app.core.wording import local_time
 
+from ...fitting import resize_within_screen
 from ...session import Session
 from ...tasks import Task, TaskError, TaskFn
 from ...thumbnails import decode_thumbnail_data, placeholder
@@ -60,7 +61,7 @@ class TillReviewDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Photos from the till")
-        self.resize(780, 540)
+        resize_within_screen(self, 780, 540)
         self.session, self.client = session, client
         self.frames: dict[str, list[FeedbackItem]] = {}  # group -> frames waiting
         self.pending = pending

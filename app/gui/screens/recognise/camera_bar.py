@@ -27,6 +27,7 @@ from app.core.flows.check_photos import IMAGE_SUFFIXES
 
 from ...camera.sources import VIDEO_FILTER, list_cameras
 from ...camera.view import FrameView
+from ...fitting import WrappingRow
 from ...widgets import ElidedLabel
 
 IMAGE_FILTER = f"Images ({' '.join(f'*{s}' for s in sorted(IMAGE_SUFFIXES))});;All files (*)"
@@ -149,8 +150,7 @@ class PicturePane(QWidget):
         self.source_label.setStyleSheet("color: #5f6368;")
         row = QHBoxLayout()
         row.addWidget(self.source_label, 1)
-        for w in under:
-            row.addWidget(w)
+        row.addWidget(WrappingRow(*under))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.stack, 1)

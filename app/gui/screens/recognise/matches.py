@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QProgressBar,
+    QScrollArea,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +31,7 @@ from app.core.wording import percent_beside
 
 from ...camera.images import rgb_to_qimage
 from ...decision_widget import DecisionLine
-from ...widgets import ElidedLabel, ProgressPanel
+from ...widgets import ElidedLabel, ProgressPanel, wrap_within
 from .live import TOP_K, LiveRecognition
 
 if TYPE_CHECKING:
@@ -139,7 +141,8 @@ class AnswersPanel(QFrame):
     def __init__(self, correct: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumWidth(270)  # shares a narrow (800×600) window with the preview
+        # shares a narrow (800×600) window with the preview; room for a scroll bar
+        self.setMinimumWidth(255 + self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent))
         self.setMaximumWidth(340)
         heading = QLabel("Best matches")
         hf = heading.font()
@@ -151,6 +154,7 @@ class AnswersPanel(QFrame):
         self.latency_label = QLabel()
         for lab in (self.fps_label, self.latency_label):
             lab.setStyleSheet("color: #5f6368;")
+            wrap_within(lab)  # cut at the panel's edge in large text
         self.guide = QLabel(
             "Hold one product where the till's camera sees it. A good model puts that "
             "product on top with a long green bar; if it hesitates, add photos of it "
@@ -166,7 +170,18 @@ class AnswersPanel(QFrame):
         self.results.setWordWrap(False)
         self.results.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.progress = ProgressPanel(self)
-        lay = QVBoxLayout(self)
+        # the answers scroll where the window is too short for them (large text at
+        # 800×600 squashed the verdict's lines into each other and cut the help)
+        body = QWidget()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        lay = QVBoxLayout(body)
         lay.addWidget(self.decision)
         lay.addWidget(heading)
         for row in self.rows:

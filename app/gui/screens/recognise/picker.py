@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.core.names import name_key
 
 from ...camera.view import FrameView
+from ...fitting import resize_within_screen
 from .choices import DELETED, NOTE_TIPS, Choice
 from .thumbs import Photos, ProductThumbnails
 
@@ -115,7 +116,7 @@ class ProductPicker(QDialog):
         lay.addWidget(QLabel("Choose the product in the picture; the search box finds it."))
         lay.addLayout(body, 1)
         lay.addWidget(buttons)
-        self.resize(560, 420)  # about seven rows with their thumbnails
+        resize_within_screen(self, 560, 420)  # about seven rows with their thumbnails
         self._update_buttons()
         self.search.setFocus()
 

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from ...camera.dialogs import CaptureDialog
 from ...camera.images import rgb_to_qimage
 from ...camera.sources import VIDEO_FILTER, FrameSource, VideoFileSource
+from ...fitting import resize_within_screen
 
 if TYPE_CHECKING:
     from app.core.flows.teach import PickedFrames
@@ -151,7 +152,7 @@ class TeachDialog(CaptureDialog):
         lay.addWidget(self.buttons)
         self.open_camera(camera_id, source)
         self._update_buttons()
-        self.resize(640, 580)
+        resize_within_screen(self, 640, 580)
 
     # -- product ------------------------------------------------------------------
     @property

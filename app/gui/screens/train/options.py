@@ -60,6 +60,8 @@ class AdvancedOptions(QGroupBox):
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        # a field under its label where both do not fit side by side (large text at 800 px)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.model_size = QComboBox()
         # as wide as "Large — about 6 MB · needs a one-time download"; the list opens wider
         self.model_size.setSizeAdjustPolicy(
