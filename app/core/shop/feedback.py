@@ -303,7 +303,7 @@ def _download(client: ShopClient, item: FeedbackItem, max_bytes: int) -> bytes:
 
 def feedback_stats(client: ShopClient, since: dt.datetime | None = None) -> list[VersionStats]:
     """Per served model version, from ``since``'s UTC hour on (all when None; a plugin
-    before 0.2.3 counts from its UTC day), the version seen most recently first."""
+    before 0.1.1 counts from its UTC day), the version seen most recently first."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=dt.timezone.utc)
     data = _gql(
