@@ -8,9 +8,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFontMetrics, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 
-from .table import MODEL_COL, ProductFilter, ProductModel
-
-PHOTOS_COL, NOTES_COL = 1, 2
+from .table import MODEL_COL, NOTES_COL, PHOTOS_COL, ProductFilter, ProductModel
 
 
 class ProductTable(QTableView):
@@ -96,8 +94,8 @@ def product_table(proxy: ProductFilter) -> ProductTable:
     # Photos: wide enough for "12 of 12". Never ResizeToContents: that measures a
     # thousand rows on every change (140 ms at 5,000 products, each search key).
     fm = table.fontMetrics()
-    hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-    hh.resizeSection(1, max(fm.horizontalAdvance(t) for t in ("Photos", "12 of 12")) + 20)
+    hh.setSectionResizeMode(PHOTOS_COL, QHeaderView.ResizeMode.Interactive)
+    hh.resizeSection(PHOTOS_COL, max(fm.horizontalAdvance(t) for t in ("Photos", "12 of 12")) + 20)
     table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     # Notes (the warnings) stay visible, as wide as the names leave (fit_columns); long
     # notes elide and show whole in the tooltip. The name column takes what is left.

@@ -39,7 +39,7 @@ SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 PID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 IDENT_ROLE = Qt.ItemDataRole.UserRole + 4  # ImageRef.ident: what the store remembers
-MODEL_COL = 3
+PHOTOS_COL, NOTES_COL, MODEL_COL = 1, 2, 3  # the name (and its tick) is column 0
 # What the list shows (ProductFilter.show): every product in catalogue order, the ones
 # more counter photos would help most first (the local model's ranking), or the ones
 # the local model does not know.
@@ -219,12 +219,12 @@ class ProductModel(QAbstractTableModel):
                 if self.unusable(p):
                     tip += "\nNot trained: no usable photo. Add photos to include it."
                 return tip
-        if col == 1 and role == Qt.ItemDataRole.DisplayRole:
+        if col == PHOTOS_COL and role == Qt.ItemDataRole.DisplayRole:
             used, total = usable_count(p, self.not_used), len(p.images)
             return str(used) if used == total else f"{used} of {total}"
-        if col == 1 and role == Qt.ItemDataRole.TextAlignmentRole:
+        if col == PHOTOS_COL and role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
-        if col == 2:
+        if col == NOTES_COL:
             notes = photo_notes(p, self.not_used)
             if role == Qt.ItemDataRole.DisplayRole:
                 return ", ".join(notes)
