@@ -57,31 +57,6 @@ def shipped(seen: dict, share: float) -> Choice:
     return cm, m, off
 
 
-def curves(seen: dict, key: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(offsets, pretend accuracy, counter accuracy) along the grid, for one mix pair."""
-    rounds = seen[key]
-    lg = np.concatenate([r[0][r[3]] for r in rounds])
-    y = np.concatenate([r[1][r[3]] for r in rounds])
-    offsets = mixed_shop.offsets_to_try(lg, y)
-    acc_p, acc_c = [], []
-    for off in offsets:
-        rp, rc = [], []
-        for lgr, yr, group, p in rounds:
-            hit = (lgr + np.where(group, off, 0.0)).argmax(1) == yr
-            rp.append(hit[p])
-            rc.append(hit[~p])
-        acc_p.append(np.concatenate(rp).mean())
-        c = np.concatenate(rc)
-        acc_c.append(c.mean() if len(c) else acc_p[-1])
-    return offsets, np.array(acc_p), np.array(acc_c)
-
-
-def smooth(v: np.ndarray, k: int) -> np.ndarray:
-    k = min(k, len(v))
-    s = np.convolve(np.pad(v, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k)
-    return s[k - 1 : k - 1 + len(v)]
-
-
 def guarded(drop: float, k: int = 5) -> Rule:
     """The shipped objective, but only offsets where the counter products' held-back
     accuracy stays within ``drop`` of its value at offset 0."""
@@ -89,9 +64,9 @@ def guarded(drop: float, k: int = 5) -> Rule:
     def rule(seen: dict, share: float) -> Choice:
         best = None
         for key in seen:
-            offs, ap, ac = curves(seen, key)
-            obj = smooth(share * ap + (1 - share) * ac, k)
-            ok = smooth(ac, k) >= ac[0] - drop - 1e-9
+            offs, ap, ac = mixed_shop.offset_curve(seen[key])
+            obj = mixed_shop.smoothed(share * ap + (1 - share) * ac, k)
+            ok = mixed_shop.smoothed(ac, k) >= ac[0] - drop - 1e-9
             obj = np.where(ok, obj, -1)
             i = int(np.argmax(obj))
             if best is None or obj[i] > best[0] + 1e-9:

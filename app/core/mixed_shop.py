@@ -193,26 +193,40 @@ def best_offset(
     over OFFSET_SMOOTHING neighbouring offsets."""
     best: tuple[float, tuple[float, float], float, float, float] | None = None
     for key, rounds in seen.items():  # the leave-one-photo-out counter mix first: a tie keeps it
-        pretend_logits = np.concatenate([lg[p] for lg, _, _, p in rounds])
-        pretend_truth = np.concatenate([y[p] for _, y, _, p in rounds])
-        offsets = offsets_to_try(pretend_logits, pretend_truth)
-        accs = []
-        for off in offsets:
-            right_p, right_c = [], []
-            for lg, y, group, p in rounds:
-                hit = (lg + np.where(group, off, 0.0)).argmax(1) == y
-                right_p.append(hit[p])
-                right_c.append(hit[~p])
-            acc_p = float(np.concatenate(right_p).mean())
-            counter_hits = np.concatenate(right_c)
-            accs.append((acc_p, float(counter_hits.mean()) if len(counter_hits) else acc_p))
-        raw = np.array([share * a + (1 - share) * c for a, c in accs])
-        k = min(OFFSET_SMOOTHING, len(raw))
-        smooth = np.convolve(np.pad(raw, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k)
-        smooth = smooth[k - 1 : k - 1 + len(raw)]
+        offsets, acc_p, acc_c = offset_curve(rounds)
+        smooth = smoothed(share * acc_p + (1 - share) * acc_c, OFFSET_SMOOTHING)
         i = int(np.argmax(smooth))  # the first maximum: ties keep the smaller offset
         # ties across mixes: the counter mix leave-one-photo-out chose, the prototype
         if best is None or smooth[i] > best[0] + 1e-9:
-            best = (float(smooth[i]), key, float(offsets[i]), *accs[i])
+            best = (float(smooth[i]), key, float(offsets[i]), float(acc_p[i]), float(acc_c[i]))
     assert best is not None
     return best
+
+
+def offset_curve(rounds: list[Round]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Along :func:`offsets_to_try`'s grid for one mix pair's rounds: (offsets, the
+    pretend photos' top-1, the other held-back photos' top-1, which is the pretend one's
+    where no other photo was held back)."""
+    offsets = offsets_to_try(
+        np.concatenate([lg[p] for lg, _, _, p in rounds]),
+        np.concatenate([y[p] for _, y, _, p in rounds]),
+    )
+    acc_p, acc_c = [], []
+    for off in offsets:
+        right_p, right_c = [], []
+        for lg, y, group, p in rounds:
+            hit = (lg + np.where(group, off, 0.0)).argmax(1) == y
+            right_p.append(hit[p])
+            right_c.append(hit[~p])
+        acc_p.append(float(np.concatenate(right_p).mean()))
+        counter_hits = np.concatenate(right_c)
+        acc_c.append(float(counter_hits.mean()) if len(counter_hits) else acc_p[-1])
+    return offsets, np.array(acc_p), np.array(acc_c)
+
+
+def smoothed(values: np.ndarray, k: int) -> np.ndarray:
+    """``values`` averaged over ``k`` neighbours (at most all of them), the ends
+    repeated: the raw maximum of ~100 held-back photos chases noise."""
+    k = min(k, len(values))
+    out = np.convolve(np.pad(values, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k)
+    return out[k - 1 : k - 1 + len(values)]
