@@ -106,6 +106,16 @@ def name_bytes(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
+def digest_name(readable: str, key: str, *, size: int = 4, tail: bool = False) -> str:
+    """``<readable>-<hex digest of key>``, one name within :data:`NAME_LIMIT` bytes: the
+    readable part (:func:`bounded_name`, its last letters when ``tail``) for a person,
+    the digest of the exact ``key`` so that two keys whose readable parts agree (``a b``
+    and ``a_b``, two emoji) never share a folder."""
+    digest = hashlib.blake2b(name_bytes(key), digest_size=size).hexdigest()
+    room = NAME_LIMIT - len(digest) - 1
+    return f"{bounded_name(readable, room, tail=tail) or '_'}-{digest}"
+
+
 def resolved(path: Path | str) -> Path:
     """``path`` with ``~`` expanded, absolute and its links followed; a link that leads
     back to itself is an OSError (ELOOP) that names the path, like any other fault of
@@ -120,9 +130,7 @@ def resolved(path: Path | str) -> Path:
 def channel_path(server: str, channel: str) -> Path:
     """Where :func:`channel_dir` keeps a channel's folder; nothing is made or moved."""
     key = f"{server}__{channel}"
-    digest = hashlib.blake2b(name_bytes(key), digest_size=6).hexdigest()
-    readable = bounded_name(key, NAME_LIMIT - len(digest) - 1, tail=True)
-    return data_dir() / "channels" / f"{readable}-{digest}"
+    return data_dir() / "channels" / digest_name(key, key, size=6, tail=True)
 
 
 def channel_dir(server: str, channel: str) -> Path:

@@ -115,12 +115,8 @@ def sync_file(source: Source, suffix: str) -> Path:
 
 
 def _safe(text: str) -> str:
-    """The readable part of a folder named ``<readable>-<8 hex digits>``."""
+    """A model folder's name before it carried a digest (moved by the first call)."""
     return paths.bounded_name(text, paths.NAME_LIMIT - 9, tail=True) or "_"
-
-
-def _digest(text: str) -> str:
-    return hashlib.blake2b(paths.name_bytes(text), digest_size=4).hexdigest()
 
 
 def move_model_folder(earlier: Path, folder: Path) -> None:
@@ -176,11 +172,12 @@ class ShopSource(Source):
         ``a_b`` shared one model folder: one shop's model was reported and published as
         the other's. A folder by that older name is moved here by the first call."""
         parts = urlsplit(self.server)
-        shop = _safe(parts.netloc + parts.path.rstrip("/") or self.server)
+        shop = parts.netloc + parts.path.rstrip("/") or self.server
+        code = self.channel_code
         folder = (
             paths.models_dir()
-            / f"{shop}-{_digest(self.server)}"
-            / f"{_safe(self.channel_code)}-{_digest(self.channel_code)}"
+            / paths.digest_name(shop, self.server, tail=True)
+            / paths.digest_name(code, code, tail=True)
         )
         if not folder.exists():
             host = parts.netloc or self.server
@@ -234,7 +231,9 @@ class FolderSource(Source):
 
     def model_dir(self) -> Path:
         folder = Path(self.folder)
-        return paths.models_dir() / "folders" / f"{_safe(folder.name)}-{_digest(str(folder))}"
+        return (
+            paths.models_dir() / "folders" / paths.digest_name(folder.name, str(folder), tail=True)
+        )
 
     def load(
         self,

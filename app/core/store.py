@@ -13,7 +13,6 @@ Products screen is a thin view over this.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -50,8 +49,7 @@ OWNER = ".product-id"  # in each folder of added photos: the product it belongs 
 
 def _added_name(product_id: str) -> str:
     """A folder of added photos' name: the readable id and a digest of the exact one."""
-    digest = hashlib.blake2b(paths.name_bytes(product_id), digest_size=4).hexdigest()
-    return f"{paths.bounded_name(product_id, 200) or '_'}-{digest}"
+    return paths.digest_name(product_id, product_id)
 
 
 def _owner(folder: Path) -> str:
