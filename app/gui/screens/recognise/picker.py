@@ -53,6 +53,8 @@ class ProductPicker(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Which product is it?")
         self.choices = choices
+        # what the search box matches, made once, not at every key
+        self._search = [name_key(f"{c.name} {c.product_id}") for c in choices]
         self.chosen: str | None = None
         # each row's first photos (rows of products without one have none)
         self.photos = [(photos or {}).get(c.product_id) for c in choices]
@@ -194,8 +196,7 @@ class ProductPicker(QDialog):
     def _filter(self, text: str) -> None:
         words = name_key(text).split()
         first_shown = None
-        for i, c in enumerate(self.choices):
-            hay = name_key(f"{c.name} {c.product_id}")
+        for i, hay in enumerate(self._search):
             hide = not all(w in hay for w in words)
             self.list.item(i).setHidden(hide)
             if not hide and first_shown is None:
