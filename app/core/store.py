@@ -355,11 +355,12 @@ class ChannelStore:
         product whose id gives that folder name: its photos were left out for good."""
         added = self.added_images()
         ids = {p.id for p in catalogue.products}
+        strays = [k for k in added if k not in ids]
         by_folder: dict[str, list[str]] = {}
-        for p in catalogue.products:
+        for p in catalogue.products if strays else ():  # rare: not for every product always
             by_folder.setdefault(_safe_name(p.id), []).append(p.id)
             by_folder.setdefault(_added_name(p.id), []).append(p.id)
-        for pid in [k for k in added if k not in ids]:
+        for pid in strays:
             owners = by_folder.get(pid, [])
             if len(owners) == 1:
                 added[owners[0]] = added.get(owners[0], []) + added.pop(pid)
