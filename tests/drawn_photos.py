@@ -21,3 +21,16 @@ def drawn_photo(path: Path, colour: tuple[int, int, int], size: tuple[int, int] 
     path.parent.mkdir(parents=True, exist_ok=True)
     im.save(path)
     return path
+
+
+def distinct_colour(k: int) -> tuple[int, int, int]:
+    """A colour of its own for each small ``k`` (a drawn photo that is no copy of another)."""
+    return (40 + 29 * k % 150, 40 + 53 * k % 150, 40 + 71 * k % 150)
+
+
+def drawn_photos(folder: Path, n: int, seed: int) -> list[Path]:
+    """``n`` distinct drawn photos in ``folder`` (other ``seed``s: other pictures)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        drawn_photo(folder / f"p{seed}-{i}.png", distinct_colour(seed * 10 + i)) for i in range(n)
+    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drawn_photos import drawn_photo
+from drawn_photos import drawn_photo, drawn_photos
 from model_standins import fake_model
 
 from app.core.modelfiles import TRAINER_NAME
@@ -19,9 +19,7 @@ LABELS = ["kiwi\nError: model damaged", "apple\x1b[31m", "Lemon", "Lime", "Orang
 
 def _shop(folder: Path) -> Path:
     for k, name in enumerate(("Kiwi", "Lemon")):
-        (folder / name).mkdir(parents=True)
-        for i in range(2):
-            drawn_photo(folder / name / f"{i}.png", (60 + 90 * k, 40 + 50 * i, 120))
+        drawn_photos(folder / name, 2, k)
     return folder
 
 

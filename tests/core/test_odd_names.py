@@ -11,7 +11,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from drawn_photos import drawn_photo
+from drawn_photos import distinct_colour, drawn_photo, drawn_photos
 from locales import locale_env
 
 from app.core import paths
@@ -27,16 +27,6 @@ NFD = unicodedata.normalize("NFD", "Café")
 FANCY = "".join(chr(0x1D400 + i % 52) for i in range(62))  # 62 letters, 248 bytes
 
 
-def _colour(k: int) -> tuple[int, int, int]:
-    return (40 + 29 * k % 150, 40 + 53 * k % 150, 40 + 71 * k % 150)
-
-
-def _photos(folder: Path, n: int, seed: int) -> list[Path]:
-    """``n`` distinct drawn photos in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return [drawn_photo(folder / f"p{seed}-{i}.png", _colour(seed * 10 + i)) for i in range(n)]
-
-
 @pytest.mark.parametrize("ids", [("Rice 5kg", "Rice_5kg"), ("🍎", "🍌"), (NFC, NFD)])
 def test_added_photos_of_products_whose_ids_read_alike_stay_with_their_product(
     tmp_path: Path, ids: tuple[str, str]
@@ -44,8 +34,8 @@ def test_added_photos_of_products_whose_ids_read_alike_stay_with_their_product(
     # "Rice 5kg" and "Rice_5kg" shared the folder added/Rice_5kg: every photo in it
     # went to whichever product added one last, with no word anywhere
     store = ChannelStore("folder", str(tmp_path / "shop"))
-    first = store.add_files(ids[0], _photos(tmp_path / "a", 2, 1))
-    second = store.add_files(ids[1], _photos(tmp_path / "b", 3, 2))
+    first = store.add_files(ids[0], drawn_photos(tmp_path / "a", 2, 1))
+    second = store.add_files(ids[1], drawn_photos(tmp_path / "b", 3, 2))
     added = ChannelStore("folder", str(tmp_path / "shop")).added_images()
     assert added == {ids[0]: first, ids[1]: second}
 
@@ -55,8 +45,8 @@ def test_a_folder_of_added_photos_by_the_older_name_stays_its_products(tmp_path:
     older = store.root / "added" / "Kiwi"  # how 0.2.2 and before named it
     older.mkdir(parents=True)
     (older / ".product-id").write_text("Kiwi")
-    kept = drawn_photo(older / "kept.png", _colour(1))
-    new = store.add_files("Kiwi", _photos(tmp_path / "n", 1, 2))
+    kept = drawn_photo(older / "kept.png", distinct_colour(1))
+    new = store.add_files("Kiwi", drawn_photos(tmp_path / "n", 1, 2))
     assert new[0].parent == older
     assert store.added_images() == {"Kiwi": sorted([kept, *new])}
 
@@ -71,7 +61,9 @@ def test_a_name_of_4_byte_letters_stays_within_a_file_names_255_bytes(tmp_path: 
     ):
         assert len(os.fsencode(path.name)) <= paths.NAME_LIMIT, path.name
     store = ChannelStore("folder", str(folder))
-    (stored,) = store.add_files(FANCY, [drawn_photo(tmp_path / f"{FANCY[:60]}.png", _colour(3))])
+    (stored,) = store.add_files(
+        FANCY, [drawn_photo(tmp_path / f"{FANCY[:60]}.png", distinct_colour(3))]
+    )
     assert stored.is_file() and len(os.fsencode(stored.name)) <= paths.NAME_LIMIT
     # a name that fits keeps the name it always had
     assert paths.bounded_name("Café au lait", 200) == "Café_au_lait"
@@ -89,7 +81,7 @@ def test_a_photo_folder_whose_name_is_not_valid_utf8_has_a_model_folder(tmp_path
     # a product id from such a folder is kept with its photos, as the bytes it was
     store = source.store()
     pid = os.fsdecode(b"caf\xe9")
-    stored = store.add_files(pid, _photos(tmp_path / "x", 1, 4))
+    stored = store.add_files(pid, drawn_photos(tmp_path / "x", 1, 4))
     assert ChannelStore(*source.store_key).added_images() == {pid: stored}
 
 
@@ -125,7 +117,7 @@ def test_the_folder_walk_reports_hidden_product_folders_and_a_link_upwards(
 ) -> None:
     shop = tmp_path / "shop"
     for name in ("Kiwi", "Lemon", ".Lime"):
-        _photos(shop / name, 2, len(name))
+        drawn_photos(shop / name, 2, len(name))
     (shop / ".git").mkdir()
     (shop / ".git" / "HEAD").write_text("ref")
     (shop / "up").symlink_to("..", target_is_directory=True)
@@ -141,8 +133,8 @@ def test_the_folder_walk_reports_hidden_product_folders_and_a_link_upwards(
 
 def test_a_photo_named_with_a_newline_is_listed_on_one_line(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
-    _photos(shop / "Kiwi", 2, 1)
-    _photos(shop / "Lemon", 2, 2)
+    drawn_photos(shop / "Kiwi", 2, 1)
+    drawn_photos(shop / "Lemon", 2, 2)
     (shop / "Lemon" / "x\nError: disk on fire.jpg").write_text("not a photo")
     report = build_dataset(catalogue_from_folder(shop)).report
     (skipped,) = report.skipped_photos()
@@ -156,7 +148,7 @@ def test_a_product_folder_named_in_utf8_trains_under_a_latin1_locale(tmp_path: P
     # and the folder walk called the name "not valid text (UTF-8)" and left it out
     shop = tmp_path / "shop"
     for k, name in enumerate(("Äpfel", "Kiwi")):
-        _photos(shop / name, 2, k)
+        drawn_photos(shop / name, 2, k)
     code = (
         "import sys; from app.core.catalogue import catalogue_from_folder as c; "
         "cat = c(sys.argv[1]); print(sys.getfilesystemencoding(), "
