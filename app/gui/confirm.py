@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
@@ -20,6 +21,7 @@ def ask(owner: QWidget, title: str, text: str, info: str, yes: str) -> bool:
     box = QMessageBox(owner)
     box.setObjectName("confirm")
     box.setIcon(QMessageBox.Icon.Question)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # names as the shop wrote them, never HTML
     box.setWindowTitle(title)
     box.setText(text)
     box.setInformativeText(info)
@@ -46,7 +48,9 @@ def ask_later(
     """The question before a deletion, without blocking: Yes (named ``yes``) or No, No
     the default; ``then()`` runs on Yes. ``owner.confirm_box`` is the box while open;
     it sits over ``parent`` (default: ``owner``)."""
-    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent or owner)
+    box = QMessageBox(QMessageBox.Icon.Question, title, "", parent=parent or owner)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(text)
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
     box.button(QMessageBox.StandardButton.Yes).setText(yes)
     box.setDefaultButton(QMessageBox.StandardButton.No)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.core.wording import percent, percent_beside
@@ -59,6 +60,7 @@ class DecisionLine(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.line = QLabel()
+        self.line.setTextFormat(Qt.TextFormat.PlainText)  # product names, as named
         self.line.setWordWrap(True)  # three long product names stay readable
         font = self.line.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)

@@ -111,6 +111,7 @@ def cannot_start(argv: list[str] | None, exc: OSError | TrainerError) -> int:
     """The app's own folders cannot be written (a read-only home, ``config`` a file, a
     full disk): one readable dialog and one line on stderr, where a double-click on the
     app showed nothing at all and a terminal a traceback."""
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QMessageBox
 
     from app.core import paths
@@ -129,6 +130,7 @@ def cannot_start(argv: list[str] | None, exc: OSError | TrainerError) -> int:
         QMessageBox.Icon.Critical, "Cannot start", text, QMessageBox.StandardButton.Ok
     )
     box.setObjectName("cannot-start")
+    box.setTextFormat(Qt.TextFormat.PlainText)  # a folder's name may hold "<"
     if not os.environ.get(EXIT_AFTER_FIRST_PAINT_ENV):  # a check without a person: no wait
         box.exec()
     return CANNOT_START

@@ -18,7 +18,7 @@ import socket
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtCore import QLockFile, QObject, Qt, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -188,5 +188,6 @@ def claim(parent: QWidget | None = None) -> InstanceGuard | int:
         QMessageBox.Icon.Warning, "Already open", text, QMessageBox.StandardButton.Ok, parent
     )
     box.setObjectName("already-open")
+    box.setTextFormat(Qt.TextFormat.PlainText)  # a folder's name may hold "<"
     box.exec()
     return CANNOT_START_EXIT

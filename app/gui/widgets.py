@@ -73,8 +73,10 @@ class Banner(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         wrap_within(self)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.setOpenExternalLinks(True)
+        # plain text: a message carries the server's words and product names, which Qt
+        # would otherwise render as HTML (a clickable link, an image) when they look like it
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.kind = ""
         self.hide()
 
@@ -112,6 +114,7 @@ class ElidedLabel(QLabel):
         super().__init__(parent)
         self._full = ""
         self._mode = mode
+        self.setTextFormat(Qt.TextFormat.PlainText)  # names and paths, cut at any letter
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
@@ -404,6 +407,7 @@ def show_error(parent: QWidget | None, title: str, error: TaskError | BaseExcept
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning if error.is_user_error else QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # the server's or a file's own words
     box.setText(error.message)
     if not error.is_user_error:
         from app.core import paths
@@ -431,7 +435,7 @@ def reveal_folder(path: Any, banner: Banner) -> bool:
         return True
     QApplication.clipboard().setText(folder)
     banner.show_message(
-        f"No file manager opened on this computer. The folder is:<br><b>{folder}</b><br>"
+        f"No file manager opened on this computer. The folder is:\n{folder}\n"
         "(copied: paste it where you need it)",
         "info",
     )

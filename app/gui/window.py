@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 import sys
+from html import escape
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING
@@ -260,8 +261,7 @@ class MainWindow(QMainWindow):
         self.settings.last_screen = SCREENS[row]
 
     def show_product(self, pid: str, name: str = "") -> None:
-        """A product named on another screen (Train's "Add photos of", a mix-up): its
-        photos on Products."""
+        """A product named on another screen (Train's "Add photos of"): its photos."""
         self.show_screen("products")
         self.products.show_product(pid, name)
 
@@ -297,21 +297,21 @@ class MainWindow(QMainWindow):
 
         from app.core.flows.login import session_store_description
 
-        versions = [
+        tf = sys.modules.get("tensorflow")
+        lines = [  # escaped: a folder's name may hold "<"
             f"Dukahub Model Trainer {APP_VERSION}",
             f"Python {platform.python_version()}",
             f"PySide6 {PySide6.__version__} (Qt {PySide6.QtCore.qVersion()})",
+            f"TensorFlow {tf.__version__}" if tf else "TensorFlow (still loading)",
+            "",
+            f"Log files: {paths.log_dir()}",
+            f"Remembered logins: {session_store_description()}",
         ]
-        tf = sys.modules.get("tensorflow")
-        versions.append(f"TensorFlow {tf.__version__}" if tf else "TensorFlow (still loading)")
         QMessageBox.about(
             self,
             "About Dukahub Model Trainer",
             "<b>Dukahub Model Trainer</b><br>Teach your point-of-sale camera to recognise "
-            "your products.<br><br>"
-            + "<br>".join(versions)
-            + f"<br><br>Log files: {paths.log_dir()}"
-            + f"<br>Remembered logins: {session_store_description()}",
+            "your products.<br><br>" + "<br>".join(map(escape, lines)),
         )
 
     # -- state ------------------------------------------------------------------------

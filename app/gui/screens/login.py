@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING
@@ -218,21 +219,20 @@ class LoginScreen(QWidget):
             if self.pages.currentIndex() == 2:
                 self.pages.setCurrentIndex(0)
             return
-        if src.server:
-            self.connected_label.setText(
-                f"Connected to <b>{src.server}</b>, channel <b>{src.channel_code}</b>."
-            )
-        elif src.is_sample_shop:
-            self.connected_label.setText(
-                "Training from the <b>Sample shop</b>: six fruits shipped with the app. "
-                "Publish to a folder on the Publish screen; publishing to a shop needs a "
+        if src.server:  # escaped: the label is HTML, the names are the shop's
+            server, code = escape(src.server), escape(src.channel_code)
+            text = f"Connected to <b>{server}</b>, channel <b>{code}</b>."
+        else:
+            text = (
+                (
+                    "Training from the <b>Sample shop</b>: six fruits shipped with the app. "
+                    if src.is_sample_shop
+                    else f"Training from the folder <b>{escape(str(src.folder))}</b>. "
+                )
+                + "Publish to a folder on the Publish screen; publishing to a shop needs a "
                 "shop login."
             )
-        else:
-            self.connected_label.setText(
-                f"Training from the folder <b>{src.folder}</b>. Publish to a folder on the "
-                "Publish screen; publishing to a shop needs a shop login."
-            )
+        self.connected_label.setText(text)
         self.logout_button.setText("Log out" if src.server else "Log in to a shop")
         self.switch_button.setVisible(bool(src.server) and len(self._channels) > 1)
         self.pages.setCurrentIndex(2)

@@ -8,6 +8,7 @@ screen's to ask and do (:attr:`EarlierModelsBox.use_again_requested`).
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING, Any
@@ -136,7 +137,7 @@ class EarlierModelsBox(QGroupBox):
                 "it is open; “Use this one again…” makes it the local model.",
             )
         for s in history.skipped[:3]:
-            hint.append(f"Skipped {s.name}: {s.reason}")
+            hint.append(escape(f"Skipped {s.name}: {s.reason}"))
         self.hint.setText("<br>".join(hint))
         t.setVisible(len(rows) > 1)
         fit_rows(t, len(rows), keep + 1)

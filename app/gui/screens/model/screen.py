@@ -8,6 +8,7 @@ inspect_model`, the same check the POS's files pass) in a background task.
 from __future__ import annotations
 
 import logging
+from html import escape
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING, Any
@@ -329,10 +330,10 @@ class ModelScreen(QWidget):
             self.published_label.setText(f"No model is published for channel {where} yet.")
         else:
             self.published_label.setText(
-                f"Channel <b>{where}</b> serves a model trained {format_when(meta)} with "
-                f"{meta.get('productCount', len(meta.get('labels', [])))} products and "
-                f"{meta.get('imageCount', '?')} photos.<br>"
-                f"<a href='{url}metadata.json'>{url}</a>"
+                f"Channel <b>{escape(where)}</b> serves a model trained {format_when(meta)} "
+                f"with {escape(str(meta.get('productCount', len(meta.get('labels', [])))))} "
+                f"products and {escape(str(meta.get('imageCount', '?')))} photos.<br>"
+                f"<a href='{escape(url)}metadata.json'>{escape(url)}</a>"
             )
         self._update_compare()
 

@@ -5,6 +5,7 @@ All read from metadata.json, so they read the same after a restart.
 
 from __future__ import annotations
 
+from html import escape
 from typing import TYPE_CHECKING
 
 from app.core.wording import (
@@ -38,10 +39,11 @@ def summary_html(meta: dict, names: dict[str, str]) -> str:
     labels = [str(x) for x in meta.get("labels", [])]
     saved = meta.get("labelNames")
     saved = saved if isinstance(saved, list) and len(saved) == len(labels) else labels
-    shown = [names.get(lab) or str(saved[i]) for i, lab in enumerate(labels)]
+    # escaped: names are the shop's (or a hand-edited file's) text, shown as HTML here
+    shown = [escape(names.get(lab) or str(saved[i])) for i, lab in enumerate(labels)]
     name_of = dict(zip(labels, shown, strict=True))
     listed = ", ".join(shown[:12]) + (f" and {len(shown) - 12} more" if len(shown) > 12 else "")
-    photos = meta.get("imageCount")
+    photos = escape(str(meta.get("imageCount") or ""))
     when = ago(meta)
     lines = [
         f"<b>Recognises {len(labels)} products</b>: {listed}.",
@@ -61,9 +63,9 @@ def summary_html(meta: dict, names: dict[str, str]) -> str:
     for pid in sorted(weak_ones, key=lambda p: rank.get(p, len(rank))):
         acc, n = accs.get(pid), counts.get(pid)
         if n is not None and n < FEW_PHOTOS:
-            weak.append(f"{name_of.get(pid, pid)} ({n} photo{'s' if n != 1 else ''})")
+            weak.append(f"{name_of.get(pid, escape(pid))} ({n} photo{'s' if n != 1 else ''})")
         else:
-            weak.append(f"{name_of.get(pid, pid)} (recognised {100 * acc:.0f} %)")
+            weak.append(f"{name_of.get(pid, escape(pid))} (recognised {100 * acc:.0f} %)")
     if weak:
         lines.append("<b>Weak</b> — add photos taken at the counter: " + ", ".join(weak[:10]))
     elif counts or isinstance(per_product, dict):

@@ -9,6 +9,7 @@ plugin has no photos from the till, or a login that may not read them, shows not
 from __future__ import annotations
 
 import logging
+from html import escape
 from threading import Event
 from typing import TYPE_CHECKING
 
@@ -72,8 +73,8 @@ class TillAccuracyLabel(QLabel):
         if not accuracy.versions:
             self.clear_shown()  # the tills send nothing (yet): nothing to say
             return
-        lines = [f"<b>At the till:</b> {accuracy.headline}"] if served else ["<b>At the till:</b>"]
-        lines += [v.text for v in others[:OTHER_VERSIONS]]
+        lines = ["<b>At the till:</b>" + (f" {escape(accuracy.headline)}" if served else "")]
+        lines += [escape(v.text) for v in others[:OTHER_VERSIONS]]
         if len(others) > OTHER_VERSIONS:
             lines.append(f"… and {len(others) - OTHER_VERSIONS} earlier versions.")
         self.setText("<br>".join(lines))

@@ -131,7 +131,7 @@ class ProductPhotos(QWidget):
             self.images.blockSignals(False)
             return
         used, total = usable_count(p, found), len(p.images)
-        line = model_line.replace(" %", "&nbsp;%")  # "96 %" never split over two lines
+        line = escape(model_line).replace(" %", "&nbsp;%")  # "96 %" never split over two lines
         self.product_title.setText(  # a name of one long word still wraps (breakable)
             f"<b>{escape(breakable(p.display_name))}</b> &nbsp; <span style='color:#666'>"
             f"ID {escape(breakable(p.id))} · "

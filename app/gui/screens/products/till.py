@@ -9,6 +9,7 @@ them, shows nothing: it is nothing the owner has to act on.
 from __future__ import annotations
 
 import logging
+from html import escape
 from threading import Event
 from typing import TYPE_CHECKING
 
@@ -88,7 +89,7 @@ class TillPhotosBar(QFrame):
             return  # another login meanwhile
         self.pending = pending
         self.label.setText(
-            f"<b>{pending.text}</b> Accepted ones become counter photos of the product "
+            f"<b>{escape(pending.text)}</b> Accepted ones become counter photos of the product "
             "the cashier chose."
         )
         self.review_button.show()

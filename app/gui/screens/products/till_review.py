@@ -13,6 +13,7 @@ offered again (:func:`~app.core.flows.till_photos.drop_till_photos`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 from threading import Event
 from typing import TYPE_CHECKING
 
@@ -200,7 +201,7 @@ class TillReviewDialog(QDialog):
             )
         else:
             self.title.setText(
-                f"<b>{names.get(key, key)}</b>, as the cashier chose it. Red: the model "
+                f"<b>{escape(names.get(key, key))}</b>, as the cashier chose it. Red: the model "
                 "said something else — those teach it most."
             )
         for f in self.frames.get(key, []) if key is not None else []:

@@ -83,6 +83,7 @@ class PublishPanel(QWidget):
         # mean there is nothing new to publish.
         self._served: tuple[Any, Mapping[str, str]] = (None, {})
         self.served = QLabel()
+        self.served.setTextFormat(Qt.TextFormat.RichText)  # the places' texts are escaped
         self.served.setWordWrap(True)
         self.served.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.versions = versions_table(*VERSION_COLUMNS)

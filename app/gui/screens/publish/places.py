@@ -9,6 +9,7 @@ reading what it serves is a request over the network, made in the background.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,16 +57,16 @@ class ShopPlace:
         return ShopTarget(self.client)
 
     def status_failed(self, message: str) -> str:
-        return f"Could not read the server's models: {message}"
+        return escape(f"Could not read the server's models: {message}")
 
     def served_text(self, status: TargetStatus) -> str:
         current = status.current
         if current is None:
-            return f"Channel <b>{self.code}</b> has no published model yet."
+            return f"Channel <b>{escape(self.code)}</b> has no published model yet."
         return (
-            f"Channel <b>{self.code}</b> serves {describe_version(current)}, version "
-            f"<b>{current.version}</b>. Versions kept on the server (choose one to serve it "
-            "again):"
+            f"Channel <b>{escape(self.code)}</b> serves {escape(describe_version(current))}, "
+            f"version <b>{escape(current.version)}</b>. Versions kept on the server (choose one "
+            "to serve it again):"
         )
 
     def publish_question(self, local: str, current: str | None) -> tuple[str, str]:
@@ -133,20 +134,20 @@ class FolderPlace:
         return FolderTarget(self.root, self.channel)
 
     def status_failed(self, message: str) -> str:
-        return message
+        return escape(message)
 
     def served_text(self, status: TargetStatus) -> str:
         current = status.current
         warning = f" Warning: {status.served_problem}." if status.served_problem else ""
         if current is None:
-            return f"Nothing published for channel {self.channel} here yet.{warning}"
+            return escape(f"Nothing published for channel {self.channel} here yet.{warning}")
         text = (
             f"Channel {self.channel} in this folder serves {describe_version(current)}, "
             f"version {current.version}.{warning}"
         )
         if len(status.versions) > 1:
             text += " Choose an earlier one to serve it again:"
-        return text
+        return escape(text)
 
     def publish_question(self, local: str, current: str | None) -> tuple[str, str]:
         where = f"channel {self.channel} in the folder {self.root}"
@@ -165,7 +166,7 @@ class FolderPlace:
         again = " It was already the served version: nothing was copied." if result.reused else ""
         return (
             f"Published {local} for channel {self.channel} (version {result.version}). The "
-            f"tills load <b>{Path(result.location) / 'model.json'}</b>.{again}"
+            f"tills load {Path(result.location) / 'model.json'}.{again}"
         )
 
     def still_served(self, exc: BaseException) -> str:

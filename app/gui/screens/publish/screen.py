@@ -10,6 +10,7 @@ Both places are one :class:`~.panel.PublishPanel` each.
 from __future__ import annotations
 
 import logging
+from html import escape
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING
@@ -300,7 +301,7 @@ class PublishScreen(QWidget):
         task = s.runner.start("copy", work)
         task.succeeded.connect(
             lambda out: self.banner.show_message(
-                f"Saved model.json, weights.bin and metadata.json in <b>{out}</b>.", "ok"
+                f"Saved model.json, weights.bin and metadata.json in {out}.", "ok"
             )
         )
         task.failed.connect(lambda err: self.banner.show_failure(err, "Could not save a copy:"))
@@ -364,16 +365,16 @@ class PublishScreen(QWidget):
         own = str(self.local_meta.get("channelId") or "").strip()
         if own and src.channel_id and own != src.channel_id:  # the plugin refuses it anyway
             self.what.setText(
-                f"This model was trained for the channel with id {own}, not for "
-                f"<b>{src.channel_code}</b> (id {src.channel_id}): train {src.channel_code}'s "
-                "products to publish here."
+                f"This model was trained for the channel with id {escape(own)}, not for "
+                f"<b>{escape(src.channel_code)}</b> (id {escape(src.channel_id)}): train "
+                f"{escape(src.channel_code)}'s products to publish here."
             )
             self.publish_button.setEnabled(False)
             return
         if self.shop.serves(s.model_dir):
             self.what.setText(
-                f"Channel <b>{src.channel_code}</b> on {src.server} serves {local}: exactly "
-                "the files on this computer."
+                f"Channel <b>{escape(src.channel_code)}</b> on {escape(src.server)} serves "
+                f"{escape(local)}: exactly the files on this computer."
             )
             self.publish_button.setText(PUBLISHED_TEXT)
             self.publish_button.setToolTip(
@@ -383,8 +384,8 @@ class PublishScreen(QWidget):
             self.publish_button.setEnabled(False)
             return
         self.what.setText(
-            f"Publish {local} to channel <b>{src.channel_code}</b> on {src.server}. Every "
-            "till of this channel loads it on its next start."
+            f"Publish {escape(local)} to channel <b>{escape(src.channel_code)}</b> on "
+            f"{escape(src.server)}. Every till of this channel loads it on its next start."
         )
         self.publish_button.setEnabled(not busy and bool(can))
         if not can:
@@ -417,6 +418,6 @@ class PublishScreen(QWidget):
         return self.shop.publish(s.model_dir, self.local_meta)
 
     def _published(self, result: Published) -> None:
-        url = result.location
+        url = escape(result.location)
         self.url.setText(f"Model URL for the tills: <a href='{url}model.json'>{url}model.json</a>")
         self.published.emit(result)

@@ -295,14 +295,14 @@ class CorrectPanel(QWidget):
         self.taught.emit(taught)  # first: the screen reloads the model (and clears its banner)
         if taught.result is not None:
             self._say(
-                f"Taught <b>{name}</b> from {frames} in {taught.seconds:.1f} s{note} — the "
+                f"Taught {name} from {frames} in {taught.seconds:.1f} s{note} — the "
                 "model on this computer is updated; Train for the full training."
                 + self._still_waiting(),
                 "ok",
             )
         else:
             self._say(
-                f"Stored {frames} of <b>{name}</b>{note}; the model was not updated: "
+                f"Stored {frames} of {name}{note}; the model was not updated: "
                 f"{taught.not_taught}. Train to include them." + self._still_waiting(),
                 "warn",
             )

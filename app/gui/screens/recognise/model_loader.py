@@ -7,6 +7,7 @@ files changed, and only skipped when they are exactly the ones loaded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING
@@ -96,15 +97,15 @@ def model_text(model: LoadedModel | None, names: dict[str, str], name: Callable[
             "the camera preview works meanwhile."
         )
     labels = list(model.labels)
-    known = ", ".join(name(x) for x in labels[:8])
+    known = ", ".join(escape(name(x)) for x in labels[:8])
     known += f" and {len(labels) - 8} more" if len(labels) > 8 else ""
     called = model.metadata.get("modelName")
     text = (
-        f"The model “{called}”" if called else "This model"
+        f"The model “{escape(str(called))}”" if called else "This model"
     ) + f" knows <b>{len(labels)} products</b> and only ever names one of them: {known}."
     missing = [pid for pid in names if pid not in set(labels)]
     if missing:
-        shown = ", ".join(names[p] or p for p in missing[:6])
+        shown = ", ".join(escape(names[p] or p) for p in missing[:6])
         shown += " …" if len(missing) > 6 else ""
         text += (
             f"<br><span style='color:#7a5200'>Not in this model: {shown} — shown to the "

@@ -90,6 +90,7 @@ class ProductLinks(QWidget):
                 self._buttons.append(b)
                 if why:
                     reason = QLabel(f"({why})")
+                    reason.setTextFormat(Qt.TextFormat.PlainText)
                     reason.setObjectName("hint")
                     flow.addWidget(reason)
             if after:

@@ -10,6 +10,7 @@ download failed is not "a change" afterwards.
 from __future__ import annotations
 
 import logging
+from html import escape
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING
@@ -356,7 +357,7 @@ class TrainScreen(QWidget):
             "of its pretrained weights, and it could not be downloaded — is this computer "
             f"offline? Choose <b>{size_name(MODEL_SIZES[0][0])}</b> as Model size (it comes "
             "with the app), or connect to the internet and train again. If you have the file "
-            f"{exc.filename}, pick it with <b>Choose…</b> next to Base model file."
+            f"{escape(str(exc.filename))}, pick it with <b>Choose…</b> next to Base model file."
         )
 
     def _other_shop(self) -> Source | None:
