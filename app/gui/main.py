@@ -75,7 +75,9 @@ def make_app(argv: list[str]) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("com.dukahub.Trainer")  # Wayland: matches the menu entry's icon
     from .keys import enter_clicks_buttons
+    from .theme import keep_light
 
+    keep_light(app)
     enter_clicks_buttons(app)
     return app
 

@@ -113,8 +113,9 @@ class ModelDetails(QSplitter):
             name = current or (str(saved[r]) if saved else "")
             self.labels_table.setItem(r, 0, QTableWidgetItem(str(r)))
             self.labels_table.setItem(r, 1, QTableWidgetItem(str(label)))
-            item = QTableWidgetItem(name or "—")
-            if names and not current:
+            gone = bool(names) and not current
+            item = QTableWidgetItem((name or "—") + (" (not in the catalogue now)" if gone else ""))
+            if gone:
                 item.setForeground(QColor("#b03a2e"))
                 item.setToolTip("Not a product of the catalogue loaded now")
             self.labels_table.setItem(r, 2, item)

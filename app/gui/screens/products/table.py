@@ -34,6 +34,7 @@ from app.core.flows.standings import ModelStandings, describe_standing, reliabil
 from app.core.names import name_key
 
 from ...session import Session
+from ...style import MUTED
 
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 PID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -229,7 +230,7 @@ class ProductModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return ", ".join(notes)
             if role == Qt.ItemDataRole.ForegroundRole and notes:
-                return QColor("#9a5b00") if p.included else QColor("#777")
+                return QColor("#9a5b00") if p.included else QColor(MUTED)
             if role == Qt.ItemDataRole.ToolTipRole and notes:
                 return ", ".join(notes)
         if col == MODEL_COL:
@@ -240,7 +241,7 @@ class ProductModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.TextAlignmentRole:
                 return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.ForegroundRole and (not p.included or self.unusable(p)):
-            return QColor("#888")
+            return QColor(MUTED)
         return None
 
     def setData(  # noqa: N802

@@ -38,6 +38,7 @@ from app.core.wording import local_time
 
 from ...fitting import resize_within_screen
 from ...session import Session
+from ...style import MUTED
 from ...tasks import Task, TaskError, TaskFn
 from ...thumbnails import decode_thumbnail_data, placeholder
 from ...widgets import Banner, ProgressPanel, photo_grid
@@ -154,7 +155,7 @@ class TillReviewDialog(QDialog):
             item = QListWidgetItem(text)
             item.setData(ID_ROLE, key)
             if key == GONE:
-                item.setForeground(QColor("#777"))
+                item.setForeground(QColor(MUTED))
                 item.setToolTip("Frames of products deleted from the shop since: drop only")
             self.groups.addItem(item)
         self.groups.blockSignals(False)
@@ -201,12 +202,13 @@ class TillReviewDialog(QDialog):
             )
         else:
             self.title.setText(
-                f"<b>{escape(names.get(key, key))}</b>, as the cashier chose it. Red: the model "
-                "said something else — those teach it most."
+                f"<b>{escape(names.get(key, key))}</b>, as the cashier chose it. “Wrong”: the "
+                "model said something else — those teach it most."
             )
         for f in self.frames.get(key, []) if key is not None else []:
             said = self.pending.said(f, names)
-            item = QListWidgetItem(f"said {said}")
+            # "wrong" in words too: red alone is lost on a red-green colour-blind owner
+            item = QListWidgetItem(f"said {said}" + (" — wrong" if f.is_correction else ""))
             item.setData(ID_ROLE, f.id)
             item.setIcon(QIcon(self.icons.get(f.id, self._loading)))
             if f.is_correction:

@@ -25,6 +25,7 @@ from app.core.names import name_key
 
 from ...camera.view import FrameView
 from ...fitting import resize_within_screen
+from ...style import MUTED
 from .choices import DELETED, NOTE_TIPS, Choice
 from .thumbs import Photos, ProductThumbnails
 
@@ -91,7 +92,7 @@ class ProductPicker(QDialog):
             tip = f"{c.name} — product ID {c.product_id}"
             item.setToolTip(f"{tip}\n{NOTE_TIPS[c.note]}" if c.note else tip)
             if c.note == DELETED:
-                item.setForeground(Qt.GlobalColor.gray)
+                item.setForeground(QColor(MUTED))
             if size:
                 item.setIcon(self._icon(self.photos[self.list.count()]))
             self.list.addItem(item)

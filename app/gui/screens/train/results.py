@@ -312,7 +312,8 @@ class TrainingResults(QWidget):
             self.per_product.setItem(r, 1, QTableWidgetItem(str(counts.get(pid, ""))))
             a = QTableWidgetItem(pct(acc) if acc is not None else "not measured")
             a.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if is_weak(acc):
+            if is_weak(acc):  # in words too, not only in red
+                a.setText(f"{a.text()} · weak")
                 a.setForeground(QColor("#b03a2e"))
             self.per_product.setItem(r, 2, a)
             self._standing_cells(r, standings.of(pid), name(pid))
@@ -377,6 +378,7 @@ class TrainingResults(QWidget):
         if standing.trained_from == "catalogue":
             source.setForeground(QColor("#9a5b00"))
         if is_weak(standing.expected):
+            reliability.setText(f"{reliability.text()} · weak")
             reliability.setForeground(QColor("#b03a2e"))
         for col, item in ((FROM_COL, source), (RELIABILITY_COL, reliability)):
             item.setToolTip(said)

@@ -218,14 +218,14 @@ class TrainScreen(QWidget):
         self.chart.setVisible(self.chart.has_curve())
         if self.chart.held_back_points():
             note = (
-                "Green: right on held-back photos after each pass. It should rise and level "
-                "off; a fall at the end means more passes made it worse."
+                "Green, dashed: right on held-back photos after each pass. It should rise and "
+                "level off; a fall at the end means more passes made it worse."
             )
         elif self.chart.points() and self.chart.advanced:
             note = (
-                "Red: the loss on the training photos per pass; it should fall and level off. "
-                "Blue: right on the training photos themselves, which says little about new "
-                "photos: the result above comes from held-back photos."
+                "Red, solid: the loss on the training photos per pass; it should fall and level "
+                "off. Blue, dotted: right on the training photos themselves, which says little "
+                "about new photos: the result above comes from held-back photos."
             )
         elif self.chart.points():
             note = (
