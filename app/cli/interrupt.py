@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..core.progress import Phase, Progress, ProgressHook
+from ..core.progress import INTERRUPT_SIGNALS, Phase, Progress, ProgressHook
 
 _event: threading.Event | None = None
 _asked = False  # a signal set the event (see :func:`asked`)
@@ -40,11 +40,12 @@ _publishing = False  # a report of this command came from a publish (see :func:`
 
 @contextmanager
 def installed() -> Iterator[None]:
-    """Ctrl-C and ``kill`` (SIGTERM) go through :func:`_handle` for one command; the
-    handlers before it come back after (a command run in-process, as the tests do)."""
+    """Ctrl-C, ``kill`` (SIGTERM) and a hang-up go through :func:`_handle` for one
+    command; the handlers before it come back after (a command run in-process, as the
+    tests do)."""
     global _event, _asked, _publishing
     _publishing = False
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    before = {sig: signal.getsignal(sig) for sig in INTERRUPT_SIGNALS}
     for sig in before:
         signal.signal(sig, _handle)
     try:

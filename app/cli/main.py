@@ -3,6 +3,7 @@ else one command, its failures turned into one line and an exit code by type."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import logging
@@ -15,11 +16,13 @@ from ..core.errors import (
     TrainerError,
     WeightsUnavailable,
 )
-from . import interrupt
+from . import interrupt, streams
 
 
 def main(argv: list[str] | None = None) -> int:
     """The program (``argv`` None: ``sys.argv``), or one command in-process (tests)."""
+    if argv is None:
+        streams.reopen_closed()
     code = _main(argv)
     if argv is None and code == ExitCode.INTERRUPTED and "tensorflow" in sys.modules:
         _end_now(code)
@@ -56,6 +59,12 @@ def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(raw)
     if args.command is None:
         return _app(argv)
+    with streams.guarded():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """One command, its failures turned into one line and an exit code by type."""
     try:
         # ``kill`` unwinds like Ctrl-C, so temp folders are removed on the way out;
         # ``train`` stops at its next check instead (interrupt.cooperative)
@@ -63,7 +72,9 @@ def _main(argv: list[str] | None) -> int:
             from ..core.flows.command import start_command
 
             start_command(notes_to=sys.stderr)  # the log file, notes, a private temp folder
-            return int(args.func(args))
+            code = int(args.func(args))
+            sys.stdout.flush()  # a write failure is this command's last word, not Python's
+            return code
     except BrokenPipeError:  # `inspect … | head -1`: the reader left; not a failure to report
         _silence_stdout()
         return ExitCode.BROKEN_PIPE

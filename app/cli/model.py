@@ -6,13 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import AlreadyNamed, Cancelled
 from ..core.wording import file_shown, share_beside, threshold_words
 from .arguments import add_base_weights, user_path, whole_number
 from .interrupt import INTERRUPTED, TOO_LATE, cooperative
 from .progress import StderrProgress
+
+if TYPE_CHECKING:
+    from ..core.flows.recognise import Recognition
 
 
 def add_predict(sub: Any) -> None:
@@ -53,41 +56,46 @@ def add_teach(sub: Any) -> None:
 def run_predict(args: argparse.Namespace) -> int:
     """One line (or JSON object) per photo on stdout; an unreadable photo is skipped
     with its reason on stderr (with ``--json``, also as ``{"file", "skipped"}`` on
-    stdout, so a script sees every photo it gave) and makes the exit code 1."""
-    from ..core.flows.recognise import load_model, recognise_files
+    stdout, so a script sees every photo it gave) and makes the exit code 1. Each line
+    goes out as its photo is done. Ctrl-C and ``kill`` stop it at the next photo: raised
+    anywhere, one that came while TensorFlow loaded was swallowed (the run went on and
+    ended 0) or crashed the process, as ``train``'s once did (:mod:`.interrupt`)."""
+    from ..core.flows.recognise import each_recognition, load_model
 
-    loaded = load_model(args.model_dir)
-    threshold = loaded.accept_threshold
-    status = 0
-    for r in recognise_files(loaded, args.images, top=args.top):
-        if r.decision is None:
-            print(f"{file_shown(r.path)}: skipped: {r.error}", file=sys.stderr)
-            if args.json:
-                print(json.dumps({"file": str(r.path), "skipped": r.error}, ensure_ascii=False))
-            status = 1
-            continue
-        if args.json:
-            top = [{"label": m.label, "name": m.name, "p": m.probability} for m in r.matches]
-            print(
-                json.dumps(
-                    {
-                        "file": str(r.path),
-                        "top": top,
-                        "sure": r.decision.sure,
-                        "acceptThreshold": threshold,
-                        "decision": r.said,
-                    },
-                    ensure_ascii=False,
-                )
-            )
-            continue
+    cancel = cooperative()
+    try:
+        loaded = load_model(args.model_dir, cancel=cancel)
+        threshold = loaded.accept_threshold
+        status = 0
+        for r in each_recognition(loaded, args.images, args.top, cancel=cancel):
+            status |= _print_recognition(r, threshold, args.json)
+    except Cancelled:
+        raise Cancelled(f"\n{INTERRUPTED}") from None
+    if cancel.is_set():  # the signal came after the last photo's check
+        raise Cancelled(f"\n{INTERRUPTED}")
+    return status
+
+
+def _print_recognition(r: Recognition, threshold: float, as_json: bool) -> int:
+    """One photo's line on stdout, flushed so a pipe reads it at once; a skipped photo's
+    reason on stderr too, and 1."""
+    if r.decision is None:
+        print(f"{file_shown(r.path)}: skipped: {r.error}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"file": str(r.path), "skipped": r.error}, ensure_ascii=False))
+    elif as_json:
+        top = [{"label": m.label, "name": m.name, "p": m.probability} for m in r.matches]
+        said = {"sure": r.decision.sure, "acceptThreshold": threshold, "decision": r.said}
+        print(json.dumps({"file": str(r.path), "top": top} | said, ensure_ascii=False))
+    else:
         shown = ", ".join(
             f"{m.shown_label}{f' ({m.name})' if m.name != m.shown_label else ''} "
             f"{share_beside(m.probability, threshold)}"
             for m in r.matches
         )
         print(f"{file_shown(r.path)}: {shown} — {r.said} ({threshold_words(threshold)})")
-    return status
+    sys.stdout.flush()
+    return 1 if r.decision is None else 0
 
 
 def run_inspect(args: argparse.Namespace) -> int:

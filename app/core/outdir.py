@@ -34,6 +34,7 @@ from .errors import ExportError
 from .faults import os_reason
 from .modelfiles import FILES, TRAINER_NAME
 from .paths import resolved
+from .progress import INTERRUPT_SIGNALS
 from .wording import some_names
 
 log = logging.getLogger(__name__)
@@ -361,7 +362,7 @@ def deferred_interrupts() -> Iterator[None]:
         yield
         return
     caught: list[tuple[int, Any]] = []
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    before = {sig: signal.getsignal(sig) for sig in INTERRUPT_SIGNALS}
     for sig in before:
         signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
     try:

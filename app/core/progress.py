@@ -6,6 +6,7 @@ forwards it to the UI thread by a queued signal.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,13 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from .errors import Cancelled
+
+# The signals that stop a command: Ctrl-C, ``kill`` and a closed terminal or dropped ssh
+# session (SIGHUP, not on Windows). SIGHUP's default ended a training at once (exit 129,
+# no word, not even in the log) and left a half-written export behind, as ``kill -9`` does.
+INTERRUPT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 class Phase(str, Enum):

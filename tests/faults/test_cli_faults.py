@@ -437,7 +437,9 @@ def _interrupt_during_export(
     return _interrupt_at(faults_cli, "exporting", sig, *faults_cli.train_args(shop, target))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "kill", "hang-up"]
+)
 def test_an_interrupt_during_export_leaves_nothing_behind(
     faults_cli: FaultsCli, shop: Path, work: Path, previous: dict[str, bytes], sig: signal.Signals
 ) -> None:

@@ -9,7 +9,7 @@ that cannot be read is a result too, saying why.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ __all__ = [
     "LoadedModel",
     "Match",
     "Recognition",
+    "each_recognition",
     "load_model",
     "recognise",
     "recognise_files",
@@ -132,10 +133,23 @@ def recognise_files(
     cancel: threading.Event | None = None,
 ) -> list[Recognition]:
     """Each photo file in turn; ``keep_images`` keeps the decoded pictures (to show)."""
+    return list(each_recognition(loaded, paths, top, keep_images, on_progress, cancel))
+
+
+def each_recognition(
+    loaded: LoadedModel,
+    paths: Sequence[Path],
+    top: int = TOP_K,
+    keep_images: bool = False,
+    on_progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[Recognition]:
+    """:func:`recognise_files` one photo at a time, as each is done: ``predict`` prints
+    each line at once (300 photos piped into ``head -1`` waited for all 300, and a
+    ``kill`` part-way lost every answer already made)."""
     from ..calibration import describe
     from ..photo_check import read_photo
 
-    out: list[Recognition] = []
     for i, path in enumerate(paths):
         check_cancel(cancel)
         if on_progress is not None:
@@ -145,14 +159,13 @@ def recognise_files(
         try:
             rgb = read_photo(path)
         except ImageError as exc:
-            out.append(Recognition(path, [], None, "", str(exc)))
+            yield Recognition(path, [], None, "", str(exc))
             continue
         matches, decision = recognise(loaded, rgb, top)
         said = describe(decision, loaded.names)
-        out.append(Recognition(path, matches, decision, said, image=rgb if keep_images else None))
+        yield Recognition(path, matches, decision, said, image=rgb if keep_images else None)
     if on_progress is not None:
         on_progress(Progress(Phase.PREPARING, 1.0, f"{len(paths)} images"))
-    return out
 
 
 def till_says(decision: Decision, names: Mapping[str, str]) -> str:
