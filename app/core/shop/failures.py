@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -46,8 +46,9 @@ def transfer_failure(
     if isinstance(exc, requests.exceptions.SSLError):
         return TlsError(
             f"No secure (HTTPS) connection to {host}: {short(exc)}. Check the address; "
-            "if the shop uses a self-signed certificate, install it in your system's "
-            "trust store."
+            "if the shop uses a certificate of its own (self-signed), set the environment "
+            "variable REQUESTS_CA_BUNDLE to that certificate's file (.pem) before starting "
+            "the trainer."
         )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return ServerTimeout(f"{host} did not accept a connection within {timeout:g} s.")
@@ -61,7 +62,16 @@ def transfer_failure(
 
 
 def redirect_failure(resp: requests.Response, api_url: str) -> ServerRedirect:
+    """Never "use that address" for an https address sent to plain http: the owner
+    would then log in unencrypted (a security audit found the advice led there)."""
     target = urljoin(resp.url or api_url, resp.headers.get("Location", ""))
+    if urlsplit(resp.url or api_url).scheme == "https" and urlsplit(target).scheme == "http":
+        return ServerRedirect(
+            f"The server sends its secure (HTTPS) address on to an unencrypted one, "
+            f"{without_credentials(target)}; the trainer does not follow it, as your password "
+            "would travel unencrypted. Ask whoever runs the shop's server to serve it over "
+            "HTTPS."
+        )
     return ServerRedirect(
         f"The server answered with a redirect to {without_credentials(target)}; "
         "use that address (requests are not sent on to another address, as they "

@@ -55,6 +55,25 @@ def _whole(asset: ListedAsset) -> range:
     return range(asset.file_size, asset.file_size + 1) if asset.file_size else range(1, 1 << 62)
 
 
+def photo_url(server_url: str, source: str) -> str:
+    """Where to fetch a listed photo. A shop reached over https keeps its photos on
+    https: one listed as ``http://`` on the shop's own host (Vendure behind a proxy that
+    ends TLS lists them so) is fetched over https, and one on another host over plain
+    http is refused: a security audit found such photos fetched unencrypted, where anyone
+    on the way could swap the photos the model learns from."""
+    url = urljoin(server_url + "/", source)
+    shop, photo = urlsplit(server_url), urlsplit(url)
+    if shop.scheme != "https" or photo.scheme != "http":
+        return url
+    if photo.hostname == shop.hostname and photo.port in (None, 80):
+        return photo._replace(scheme="https", netloc=photo.netloc.removesuffix(":80")).geturl()
+    raise ShopError(
+        f"the photo at {url} is unencrypted (http://) while the shop is reached over "
+        "https: not downloaded, as it could be changed on the way (the shop's photos "
+        "should be served over https)"
+    )
+
+
 def cached_image(
     client: ShopClient,
     session: requests.Session,
@@ -74,7 +93,7 @@ def cached_image(
     if dest.is_file() and dest.stat().st_size in _whole(asset):
         paths.touch_used(dest)  # kept by the cache's sweep (paths.sweep_unused)
         return dest, False  # else damaged since (cut short, replaced): fetched again
-    url = urljoin(client.server_url + "/", asset.source)
+    url = photo_url(client.server_url, asset.source)
     # one deadline for the photo, its retries included (a trickling server ends there)
     with client.deadline_for(max(client.deadline, TRANSFER_DEADLINE_S)) as deadline:
         for attempt in range(4):

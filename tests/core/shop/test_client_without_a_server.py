@@ -141,8 +141,11 @@ def test_not_a_vendure_server(html_server: int) -> None:
 
 def test_tls_failure(html_server: int) -> None:
     """https:// to a server that does not speak TLS: the handshake fails."""
-    with pytest.raises(TlsError, match="No secure \\(HTTPS\\) connection"):
+    with pytest.raises(TlsError, match="No secure \\(HTTPS\\) connection") as err:
         ShopClient(f"https://127.0.0.1:{html_server}", timeout=3).login("a", "b")
+    # what works: requests reads certifi's bundle or this file, not the system's store (a
+    # security audit: the advice "install it in your system's trust store" changed nothing)
+    assert "set the environment variable REQUESTS_CA_BUNDLE" in str(err.value)
 
 
 def test_restore_without_remembered_session() -> None:
@@ -564,3 +567,18 @@ def test_the_servers_clock_is_read_from_its_admin_api_answers_only() -> None:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_a_redirect_from_https_to_http_is_not_offered_as_the_address_to_use() -> None:
+    """The advice "use that address" led an owner behind such a proxy to log in over
+    plain http (a security audit)."""
+    import requests
+
+    from app.core.shop.failures import redirect_failure
+
+    resp = requests.Response()
+    resp.url = "https://shop.example/admin-api"
+    resp.headers["Location"] = "http://shop.example/admin-api"
+    message = str(redirect_failure(resp, resp.url))
+    assert "use that address" not in message
+    assert "unencrypted one, http://shop.example/admin-api; the trainer does not follow" in message
