@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.core.progress import Phase, Progress
 
+from .accessible import announce, named
 from .tasks import Task, TaskError
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class Banner(QLabel):
         )
         self.setText(text)
         self.setVisible(bool(text))
+        announce(self, text, urgent=kind == "error")  # a screen reader says it, not only shows
 
     def show_failure(self, error: TaskError, prefix: str = "", suffix: str = "") -> None:
         """A task failure inline; a bug also gets the details dialog (never inline)."""
@@ -286,7 +288,7 @@ class ProgressPanel(QFrame):
         super().__init__(parent)
         self.phase = QLabel()
         self.phase.setObjectName("phase")
-        self.bar = QProgressBar()
+        self.bar = named(QProgressBar(), "Progress")
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
         self.eta = QLabel()

@@ -30,6 +30,7 @@ from app.core import paths, resources
 from app.core.errors import SessionExpired
 from app.core.progress import ProgressHook
 
+from .accessible import named
 from .changes import ChangesBanner, ChangesWatcher
 from .screen_host import LazyScreens, ScreenHost
 from .screens.login import LoginScreen
@@ -88,7 +89,7 @@ class MainWindow(QMainWindow):
             "publish": self.lazy.publish,
         }
 
-        self.nav = QListWidget()
+        self.nav = named(QListWidget(), "Steps", "Log in, Products, Train, Model, Test, Publish")
         self.nav.setObjectName("nav")
         self.nav.setFixedWidth(170)
         self.nav.setIconSize(QSize(18, 18))

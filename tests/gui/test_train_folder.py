@@ -20,7 +20,11 @@ def trainer_env(monkeypatch, base_weights, settings):
     settings.save()
 
 
-def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder):
+def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    alerted: list[object] = []  # the taskbar asks for attention when a training ends
+    monkeypatch.setattr(QApplication, "alert", staticmethod(lambda w, ms=0: alerted.append(w)))
     window = make_window()
     window.login.use_folder(shop_folder)
     qtbot.waitUntil(lambda: window.session.report is not None, timeout=10000)
@@ -73,6 +77,7 @@ def test_cancel_then_train_inspect(qtbot, trainer_env, make_window, shop_folder)
     assert {"training", "exporting"} <= set(phases)  # features: cached by the first run
     assert train.chart.points() == 6
     assert train.banner.kind == "ok" and str(out_dir) in train.banner.text()
+    assert alerted and all(w is window for w in alerted)
     assert train.results.isVisible()
     assert train.per_product.rowCount() == 4  # the empty product too, as "needs photos"
     rows = {

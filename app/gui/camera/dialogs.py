@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..accessible import named
 from ..fitting import resize_within_screen
 from ..widgets import wrap_within
 from .sources import CameraSource, FrameSource, list_cameras
@@ -52,8 +53,8 @@ class CameraDialog(QDialog):
         super().__init__(parent)
         self._owned = True
         self._source: FrameSource | None = None
-        self.view = FrameView(self, "Starting camera…")
-        self.cameras = QComboBox()
+        self.view = named(FrameView(self, "Starting camera…"), "Camera picture")
+        self.cameras = named(QComboBox(), "Camera")
         self.message = QLabel()
         self.message.setWordWrap(True)
 
@@ -157,7 +158,7 @@ class CaptureDialog(CameraDialog):
         self.status = QLabel("Waiting for the camera…")
         self.status.setObjectName("subtitle")
         wrap_within(self.status)  # a long line in large text made the dialog 1,169 px wide
-        self.bar = QProgressBar()
+        self.bar = named(QProgressBar(), "Pictures taken")
         self.bar.setRange(0, bar_steps)
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(10)

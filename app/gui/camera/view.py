@@ -20,10 +20,23 @@ class FrameView(QWidget):
     def __init__(self, parent: QWidget | None = None, placeholder: str = "") -> None:
         super().__init__(parent)
         self._image = QImage()
+        self._placeholder = ""
         self.placeholder = placeholder
         self.setMinimumSize(240, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    @property
+    def placeholder(self) -> str:
+        """The words painted without a picture ("No camera found"); a screen reader is
+        told them too, as they are painted, not a label's text."""
+        return self._placeholder
+
+    @placeholder.setter
+    def placeholder(self, text: str) -> None:
+        self._placeholder = text
+        self.setAccessibleDescription(text)
+        self.update()
 
     def set_frame(self, rgb: np.ndarray | None) -> None:
         self.set_image(rgb_to_qimage(rgb) if rgb is not None else QImage())

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.core.flows.counter import CounterFrameStore
 from app.core.wording import month_abbr
 
+from ..accessible import named
 from ..confirm import ask_later
 from ..fitting import resize_within_screen
 from ..session import Session
@@ -56,7 +57,7 @@ class CounterFramesDialog(QDialog):
         self.heading = QLabel()
         self.heading.setWordWrap(True)
         thumbs = session.thumbnails
-        self.grid = QListWidget()
+        self.grid = named(QListWidget(), "Counter frames")
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setIconSize(QSize(thumbs.size, thumbs.size))
         self.grid.setGridSize(QSize(thumbs.size + 28, thumbs.size + 44))

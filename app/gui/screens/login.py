@@ -30,6 +30,7 @@ from app.core import paths
 from app.core.errors import InsecureServerUrl, SessionExpired, ShopError, TrainerError
 from app.core.progress import ProgressHook
 
+from ..accessible import named
 from ..page_stack import PageStack
 from ..session import Session
 from ..tasks import Task, TaskError
@@ -156,7 +157,7 @@ class LoginScreen(QWidget):
 
     def _build_channels(self) -> QWidget:
         w = QWidget()
-        self.channel_list = QListWidget()
+        self.channel_list = named(QListWidget(), "Channels")
         self.channel_list.setObjectName("channels")
         self.channel_list.itemActivated.connect(lambda _item: self.choose_channel())
         ok = QPushButton("Continue")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.core.wording import format_when
 
+from ...accessible import named
 from ...versions_table import fit_rows
 from .summary import human_size
 
@@ -46,10 +47,10 @@ class ModelDetails(QSplitter):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.meta_table = _table(["Field", "Value"])
-        self.files_table = _table(["File", "Size"])
+        self.meta_table = named(_table(["Field", "Value"]), "Details of metadata.json")
+        self.files_table = named(_table(["File", "Size"]), "Files")
         fit_rows(self.files_table, 4, 4)  # three files and their total, in the font's rows
-        self.labels_table = _table(["#", "Label (product ID)", "Product"])
+        self.labels_table = named(_table(["#", "Label (product ID)", "Product"]), "Labels")
         self.labels_table.horizontalHeader().setSectionResizeMode(
             0, QHeaderView.ResizeMode.ResizeToContents
         )

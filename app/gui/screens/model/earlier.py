@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.core.progress import ProgressHook
 from app.core.wording import format_when, model_facts
 
+from ...accessible import named
 from ...session import Session
 from ...tasks import Task
 from ...versions_table import fit_rows, versions_table
@@ -55,7 +56,7 @@ class EarlierModelsBox(QGroupBox):
         self.hint = QLabel()
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
-        self.table = versions_table("")
+        self.table = named(versions_table(""), "Earlier models")
         self.table.itemSelectionChanged.connect(self.update_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self.open_selected())
         self.open_button = QPushButton("Open")

@@ -30,6 +30,7 @@ from app.core.flows.check_photos import NotUsed
 from app.core.flows.open_source import Product
 from app.core.wording import breakable, local_time
 
+from ...accessible import named
 from ...photo_viewer import PhotoDialog, photo_description
 from ...session import Session
 from ...widgets import photo_grid
@@ -83,7 +84,7 @@ class ProductPhotos(QWidget):
         self.product_title.setObjectName("subtitle")
         self.product_title.setWordWrap(True)
         size = session.thumbnails.size
-        self.images = photo_grid(size, QSize(size + 28, size + 44))
+        self.images = named(photo_grid(size, QSize(size + 28, size + 44)), "Photos of the product")
         self.images.itemChanged.connect(self._item_changed)
         self.images.itemDoubleClicked.connect(self.show_photo)  # the photo, large
         self._drops = FileDrops(self.images)

@@ -36,6 +36,7 @@ from app.core.flows.open_source import Catalogue, Product
 from app.core.progress import ProgressHook
 from app.core.wording import renamed_channel
 
+from ...accessible import named
 from ...counter.panels import CounterFramesPanel, EmptyCounterPanel
 from ...session import Session
 from ...tasks import Task, TaskError
@@ -78,7 +79,7 @@ class ProductsScreen(QWidget):
         # path at 800x600); the full one in its tooltip and the status bar
         self.source_name = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
         self.source_name.setObjectName("hint")
-        self.search = QLineEdit()
+        self.search = named(QLineEdit(), "Search products")
         self.search.setPlaceholderText("Search (Ctrl+F)")
         self.search.setToolTip("Search products by name or ID (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
@@ -108,7 +109,7 @@ class ProductsScreen(QWidget):
         self.model.include_toggled.connect(self.set_product_included)
         self.proxy = ProductFilter(self.model, self)
         self.search.textChanged.connect(self.proxy.set_search)
-        self.table = product_table(self.proxy)
+        self.table = named(product_table(self.proxy), "Products")
         self._scroll_pause = ScrollPause(self.table, self.model)  # thumbnails once it stops
         # the local model's standings: a column, a line, "photograph these first"
         self.standings = ModelStandingsView(session, self.model, self.proxy, self)

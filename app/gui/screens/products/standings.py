@@ -23,6 +23,7 @@ from app.core.flows.standings import (
 )
 from app.core.progress import ProgressHook
 
+from ...accessible import named
 from ...session import Session
 from .table import ALL, NOT_IN_MODEL, PHOTOGRAPH_FIRST, ProductFilter, ProductModel
 
@@ -44,7 +45,7 @@ class ModelStandingsView(QObject):
         super().__init__(parent)
         self.session, self.model, self.proxy = session, model, proxy
         self.standings: ModelStandings | None = None
-        self.show = QComboBox()
+        self.show = named(QComboBox(), "Show products")
         for key, text in CHOICES:
             self.show.addItem(text, key)
         # as wide as its longest choice where there is room, narrower where not: in large

@@ -36,6 +36,7 @@ from app.core.errors import Cancelled
 from app.core.progress import ProgressHook
 from app.core.wording import local_time
 
+from ...accessible import named
 from ...fitting import resize_within_screen
 from ...session import Session
 from ...style import MUTED
@@ -75,12 +76,12 @@ class TillReviewDialog(QDialog):
 
         self.intro = QLabel()
         self.intro.setWordWrap(True)
-        self.groups = QListWidget()
+        self.groups = named(QListWidget(), "Products the till sent photos of")
         self.groups.setMinimumWidth(170)
         self.groups.currentRowChanged.connect(lambda _r: self._show_group())
         self.title = QLabel()
         self.title.setWordWrap(True)
-        self.grid = photo_grid(THUMB, QSize(THUMB + 36, THUMB + 48))
+        self.grid = named(photo_grid(THUMB, QSize(THUMB + 36, THUMB + 48)), "Photos from the till")
         self.grid.itemSelectionChanged.connect(self._update_buttons)
         self._in_view = QTimer(self, singleShot=True, interval=120)  # after scrolling stops
         self._in_view.timeout.connect(self._fetch_in_view)

@@ -29,6 +29,7 @@ from app.core.flows.inspect import local_metadata
 from app.core.progress import ProgressHook
 from app.core.wording import describe_model, local_time, model_facts, trained_at, two_models
 
+from ...accessible import named
 from ...confirm import ask
 from ...tasks import Task, TaskError
 from ...versions_table import fit_rows, versions_table
@@ -86,7 +87,7 @@ class PublishPanel(QWidget):
         self.served.setTextFormat(Qt.TextFormat.RichText)  # the places' texts are escaped
         self.served.setWordWrap(True)
         self.served.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.versions = versions_table(*VERSION_COLUMNS)
+        self.versions = named(versions_table(*VERSION_COLUMNS), "Versions kept")
         self.versions.itemSelectionChanged.connect(self.update_rollback_button)
         self.versions.hide()
         self.rollback_button = QPushButton("Serve this version again")

@@ -33,6 +33,7 @@ from app.core.flows.inspect import local_metadata
 from app.core.progress import ProgressHook
 from app.core.wording import describe_model
 
+from ...accessible import named
 from ...session import Session
 from ...tasks import Task
 from ...widgets import Banner, ElidedLabel, ProgressPanel, reveal_folder, scroll_page
@@ -152,10 +153,12 @@ class PublishScreen(QWidget):
             "versions are kept there, so you can go back."
         )
         intro.setWordWrap(True)
-        self.folder_label = ElidedLabel(settings.publish_folder or "No folder chosen yet")
+        self.folder_label = named(
+            ElidedLabel(settings.publish_folder or "No folder chosen yet"), "Publish folder"
+        )
         self.folder_choose = QPushButton("Choose folder…")
         self.folder_choose.clicked.connect(self.choose_publish_folder)
-        self.channel_id = QLineEdit(settings.publish_channel_id)
+        self.channel_id = named(QLineEdit(settings.publish_channel_id), "Channel id", CHANNEL_TIP)
         self.channel_id.editingFinished.connect(lambda: self.load_folder_status())
         self.channel_id.setPlaceholderText("1")
         self.channel_id.setMaximumWidth(70)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.flows.check_photos import IMAGE_SUFFIXES
 
+from ...accessible import named
 from ...camera.sources import VIDEO_FILTER, list_cameras
 from ...camera.view import FrameView
 from ...fitting import WrappingRow
@@ -46,7 +47,7 @@ class CameraBar(QWidget):
         super().__init__(parent)
         self.settings = settings  # remembers the camera (None: nothing remembered)
         self.images_folder = ""  # where "Image files…" opens (the sample shop's test photos)
-        self.combo = QComboBox()
+        self.combo = named(QComboBox(), "Camera")
         self.combo.setMinimumWidth(140)
         self.combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -137,7 +138,7 @@ class PicturePane(QWidget):
 
     def __init__(self, bar: CameraBar, *under: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.view = FrameView(self, "Starting…")
+        self.view = named(FrameView(self, "Starting…"), "Camera picture")
         self.no_camera_images = QPushButton("Image files…")
         self.no_camera_images.clicked.connect(bar.choose_images)
         self.no_camera_video = QPushButton("Video file…")

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.core.wording import percent_beside
 
+from ...accessible import named
 from ...camera.images import rgb_to_qimage
 from ...decision_widget import DecisionLine
 from ...widgets import ElidedLabel, ProgressPanel, wrap_within
@@ -68,7 +69,7 @@ class MatchRow(QWidget):
             font.setPointSizeF(font.pointSizeF() * 1.35)
             font.setBold(True)
         self.name.setFont(font)
-        self.bar = QProgressBar()
+        self.bar = named(QProgressBar(), f"How sure, match {rank + 1}")
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(14 if rank == 0 else 10)
@@ -164,7 +165,7 @@ class AnswersPanel(QFrame):
         self.guide.setObjectName("hint")
         self.results_heading = QLabel("Image files")
         self.results_heading.setFont(hf)
-        self.results = QListWidget()
+        self.results = named(QListWidget(), "Image files")
         self.results.setIconSize(QSize(THUMB, THUMB))
         self.results.setUniformItemSizes(True)  # every row as tall as its thumbnail
         self.results.setWordWrap(False)

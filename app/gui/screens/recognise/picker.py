@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.core.names import name_key
 
+from ...accessible import named
 from ...camera.view import FrameView
 from ...fitting import resize_within_screen
 from ...style import MUTED
@@ -60,15 +61,15 @@ class ProductPicker(QDialog):
         # each row's first photos (rows of products without one have none)
         self.photos = [(photos or {}).get(c.product_id) for c in choices]
         self.thumbnails = thumbnails
-        self.picture = FrameView(self, "")
+        self.picture = named(FrameView(self, ""), "The picture to name")
         self.picture.setMinimumSize(160, 120)
         self.picture.setMaximumWidth(220)
         self.picture.set_frame(frame)
-        self.search = QLineEdit()
+        self.search = named(QLineEdit(), "Search products")
         self.search.setPlaceholderText("Search products by name or ID")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
-        self.list = QListWidget()
+        self.list = named(QListWidget(), "Products")
         self.list.setUniformItemSizes(True)
         size = thumbnails.size if thumbnails is not None else 0
         if size:

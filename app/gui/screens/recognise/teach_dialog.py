@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...accessible import named
 from ...camera.dialogs import CaptureDialog
 from ...camera.images import rgb_to_qimage
 from ...camera.sources import VIDEO_FILTER, FrameSource, VideoFileSource
@@ -99,7 +100,7 @@ class TeachDialog(CaptureDialog):
             f"turn the product slowly; about {self.want} different sharp ones are kept."
         )
         self.intro.setWordWrap(True)
-        self.product = QComboBox()
+        self.product = named(QComboBox(), "Product")
         self.product.setEditable(True)
         self.product.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.product.lineEdit().setPlaceholderText("Type to search the shop's products")
@@ -125,7 +126,7 @@ class TeachDialog(CaptureDialog):
         camera_row = self.camera_row()
         camera_row.addWidget(self.video_button)
 
-        self.kept = QListWidget()
+        self.kept = named(QListWidget(), "Pictures taken")
         self.kept.setViewMode(QListView.ViewMode.IconMode)
         self.kept.setIconSize(QSize(THUMB, THUMB))
         self.kept.setResizeMode(QListView.ResizeMode.Adjust)

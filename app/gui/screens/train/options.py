@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.core.flows.train import EPOCHS_MAX, EPOCHS_MIN, SEED_MAX
 
+from ...accessible import named
 from ...session import Session
 
 MODEL_SIZES = [
@@ -79,16 +80,25 @@ class AdvancedOptions(QGroupBox):
             "run slower on the till."
         )
         # the ranges TrainOptions.check() and the CLI accept: only valid values on offer
-        self.epochs = QSpinBox(minimum=EPOCHS_MIN, maximum=EPOCHS_MAX, value=s.epochs)
+        # named here: inside with_hint's row the form cannot give them their labels
+        self.epochs = named(
+            QSpinBox(minimum=EPOCHS_MIN, maximum=EPOCHS_MAX, value=s.epochs),
+            "Passes over the photos",
+        )
         self.epochs.setToolTip("Epochs: passes over the photos. More is slower, rarely better.")
         self.augment = QCheckBox("Vary the photos (crops, rotation, lighting, blur)")
         self.augment.setChecked(s.augment)
         self.augment.setToolTip("Augmentation: about 24 varied views per product")
-        self.seed = QSpinBox(minimum=0, maximum=SEED_MAX, value=session.seed)
+        self.seed = named(
+            QSpinBox(minimum=0, maximum=SEED_MAX, value=session.seed), "Repeat a run exactly"
+        )
         self.seed.setToolTip(
             "Random seed: the same number and the same photos give the same model."
         )
-        self.accept = QSpinBox(minimum=50, maximum=99, value=round(100 * s.accept_target))
+        self.accept = named(
+            QSpinBox(minimum=50, maximum=99, value=round(100 * s.accept_target)),
+            "Right when it adds by itself",
+        )
         self.accept.setSuffix(" %")
         self.accept.setToolTip(
             "How often the till must be right when it adds a product without asking the "
@@ -100,7 +110,7 @@ class AdvancedOptions(QGroupBox):
             self.quantize.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
         self.quantize.setCurrentIndex(max(0, self.quantize.findData(s.quantize)))
         self.quantize.setToolTip("Weight quantisation of weights.bin")
-        self.weights = QLineEdit(str(session.base_weights() or ""))
+        self.weights = named(QLineEdit(str(session.base_weights() or "")), "Base model file")
         self.weights.setPlaceholderText("Shipped (Small) or downloaded once")
         self.weights.setToolTip(
             "Pretrained MobileNetV2 ImageNet weights (.h5) for the chosen model size, "

@@ -36,6 +36,7 @@ from app.core.flows.standings import (
 )
 from app.core.wording import NONE_WEAK, headline, is_weak, never_sure, percent, weak_products
 
+from ...accessible import named
 from ...session import Session
 from ...widgets import FlowLayout, format_duration, keep_splitter, link_button
 
@@ -150,7 +151,7 @@ class TrainingResults(QWidget):
         self.shop_look = QLabel()  # "Shop's look: from 20 counter frames"
         self.shop_look.setObjectName("hint")
         self.shop_look.hide()
-        self.per_product = QTableWidget(0, len(COLUMNS))
+        self.per_product = named(QTableWidget(0, len(COLUMNS)), "Per product")
         self.per_product.setHorizontalHeaderLabels(COLUMNS)
         self._setup_table(self.per_product)
         for col in (FROM_COL, RELIABILITY_COL):
@@ -165,7 +166,7 @@ class TrainingResults(QWidget):
             "(Recognised) weighed with the shop's rate, since two or three photos say "
             "little; ~ from the shop's other products alone"
         )
-        self.confusions = QTableWidget(0, 3)
+        self.confusions = named(QTableWidget(0, 3), "Most often confused")
         self.confusions.setHorizontalHeaderLabels(["Product", "Mistaken for", "Times"])
         self._setup_table(self.confusions)
         self.per_product.horizontalHeader().setSectionResizeMode(

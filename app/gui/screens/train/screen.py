@@ -23,6 +23,7 @@ from app.core.flows.check_photos import training_scope
 from app.core.progress import Phase, Progress, ProgressHook
 from app.core.wording import count_words, format_when
 
+from ...accessible import alert
 from ...counter.panels import CounterFramesPanel
 from ...session import Session
 from ...tasks import Task, TaskError
@@ -302,6 +303,7 @@ class TrainScreen(QWidget):
         task.cancelled.connect(lambda t=task: self._cancelled(t))
         task.finished.connect(self._update_intro)
         task.finished.connect(self.advanced.mark_sizes)  # a size downloaded its weights
+        task.finished.connect(lambda: alert(self))  # the owner may be in another window
         self.start_button.setEnabled(False)
         self._curve_saved = True
         self.curve_toggle.show()
