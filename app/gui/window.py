@@ -189,8 +189,7 @@ class MainWindow(QMainWindow):
             )
 
     def _source_chosen(self) -> None:
-        """Logged in or folder chosen: on to Products, or back to where the owner was; a
-        background reconnect never pulls the owner away from another screen."""
+        """On to Products, or back where the owner was; a background reconnect never moves."""
         resume, self._resume_screen = self._resume_screen, ""
         if resume in SCREENS:
             self.show_screen(resume)

@@ -208,8 +208,7 @@ class LoginScreen(QWidget):
         self.title.setText(connected if index == 2 else PAGE_TITLES[index])
 
     def _back_from_channels(self) -> None:
-        """Back to the "Connected" page while a channel is open ("Switch channel…"; it
-        showed the login form, password empty, under "Using fruit"), else the form."""
+        """Back to "Connected" while a channel is open (it showed an empty login form)."""
         src = self.session.source
         self.pages.setCurrentIndex(2 if src is not None and src.server else 0)
 
