@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -21,6 +23,10 @@ class StderrProgress:
         self.stream = stream if stream is not None else sys.stderr
         self.prefix = prefix  # e.g. "kiosk: " when one run works on several channels
         self.tty = self.stream.isatty()
+        # a terminal that knows no escape codes (TERM=dumb: an editor's shell, a serial
+        # console) gets the line overwritten with spaces instead of "erase line"
+        self.dumb = os.environ.get("TERM") == "dumb"
+        self._shown = 0  # letters of the line on screen now
         self._last_phase: Phase | None = None
         self._last_bucket = -1
         self._last_t = 0.0
@@ -36,15 +42,27 @@ class StderrProgress:
             if now - self._last_t < 0.1 and p.fraction < 1:
                 return
             self._last_t = now
-            self.stream.write("\r\x1b[2K" + line[:120])
-            self.stream.flush()
+            self._show(line)
             return
         bucket = pct // 10
         if p.phase != self._last_phase or bucket != self._last_bucket:
             self._last_phase, self._last_bucket = p.phase, bucket
             print(line, file=self.stream, flush=True)
 
+    def _show(self, line: str) -> None:
+        """``line`` over the one before, cut to the terminal's width: a line wider than
+        the terminal wraps, and only its last row was erased (a 20-column terminal kept
+        8 stale pieces of progress on screen)."""
+        text = line[: max(10, shutil.get_terminal_size((121, 24)).columns - 1)]
+        if self.dumb:
+            self.stream.write("\r" + text.ljust(self._shown))
+        else:
+            self.stream.write("\r\x1b[2K" + text)
+        self._shown = len(text)
+        self.stream.flush()
+
     def done(self) -> None:
         if self.tty:
-            self.stream.write("\r\x1b[2K")
+            self.stream.write("\r" + " " * self._shown + "\r" if self.dumb else "\r\x1b[2K")
+            self._shown = 0
             self.stream.flush()

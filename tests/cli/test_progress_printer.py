@@ -35,3 +35,33 @@ def test_the_time_left_is_shown_while_training_and_not_when_done() -> None:
     ]
     show.done()  # not a terminal: nothing to clear
     assert out.getvalue().count("\n") == 3
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_narrow_terminal_the_line_fits_its_width(monkeypatch) -> None:
+    """A CLI audit: lines were cut at 120 letters whatever the width, so on a 20-column
+    terminal each wrapped and only its last row was erased (8 stale pieces stayed)."""
+    monkeypatch.setenv("COLUMNS", "20")
+    monkeypatch.delenv("TERM", raising=False)
+    out = Terminal()
+    StderrProgress(out)(Progress("features", 0.35, "64 of 150 photo variations"))
+    assert out.getvalue() == "\r\x1b[2K[ 35%] features: 64"  # 19 letters: no wrap
+
+
+def test_a_dumb_terminal_gets_no_escape_codes(monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("TERM", "dumb")
+    out = Terminal()
+    show = StderrProgress(out)
+    show(Progress("features", 0.35, "64 of 150 photo variations"))
+    show._last_t = 0.0  # as if a moment had passed
+    show(Progress("training", 0.9, "pass 3"))
+    show.done()
+    assert "\x1b" not in out.getvalue()
+    first, second, cleared = out.getvalue().split("\r")[1:4]
+    assert second.startswith("[ 90%] training: pass 3") and len(second) == len(first)
+    assert cleared.strip() == ""
