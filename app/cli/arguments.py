@@ -20,6 +20,18 @@ def user_path(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def add_password_file(cmd: argparse.ArgumentParser) -> None:
+    """``--password-file``: the password for a script or timer without putting it in
+    the environment, which ``ps e`` and child processes see (a systemd credential:
+    ``--password-file $CREDENTIALS_DIRECTORY/shop``)."""
+    cmd.add_argument(
+        "--password-file",
+        type=user_path,
+        metavar="FILE",
+        help=f"read the password from FILE's first line (instead of ${PASSWORD_ENV})",
+    )
+
+
 def add_base_weights(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument(
         "--base-weights", type=user_path, help="local MobileNetV2 ImageNet .h5 weights"
@@ -119,6 +131,7 @@ def add_connection(cmd: argparse.ArgumentParser) -> None:
         "--username",
         help=f"password from ${PASSWORD_ENV} or a prompt; not needed with a remembered session",
     )
+    add_password_file(cmd)
     cmd.add_argument(
         "--insecure",
         action="store_true",

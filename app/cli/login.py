@@ -1,9 +1,10 @@
 """A shop login from the command line's arguments.
 
 The remembered session (*Keep me logged in* in the app) when there is one for the
-server and user, else the password from ``DUKAHUB_TRAINER_PASSWORD`` or a no-echo
-prompt — never from an argument: it would be visible in the process list and the
-shell history. Scheduled runs (cron, systemd timers) use the remembered session.
+server and user, else the password from ``--password-file``, ``DUKAHUB_TRAINER_PASSWORD``
+or a no-echo prompt — never from an argument: it would be visible in the process list
+and the shell history. Scheduled runs (cron, systemd timers) use the remembered session
+or a password file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import getpass
 import os
 import sys
+from pathlib import Path
 
 from ..core.errors import SessionExpired, TrainerError
 from ..core.flows.login import REQUEST_DEADLINE_S, ShopClient, log_in, remembered_session
@@ -20,8 +22,19 @@ PASSWORD_ENV = "DUKAHUB_TRAINER_PASSWORD"
 __all__ = ["PASSWORD_ENV", "REQUEST_DEADLINE_S", "login_from_args", "read_password"]
 
 
-def read_password(username: str = "", server: str = "") -> str:
-    """From $DUKAHUB_TRAINER_PASSWORD, else a no-echo prompt; never from argv."""
+def read_password(username: str = "", server: str = "", file: Path | None = None) -> str:
+    """From ``file`` (its first line), else $DUKAHUB_TRAINER_PASSWORD, else a no-echo
+    prompt; never from argv."""
+    if file is not None:
+        try:
+            with open(file, encoding="utf-8") as fh:
+                pw = fh.readline().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise TrainerError(f"Cannot read the password file {file}: {why}.") from None
+        if not pw:
+            raise TrainerError(f"The password file {file} is empty (its first line).")
+        return pw
     pw = os.environ.get(PASSWORD_ENV)
     if pw:
         return pw
@@ -56,7 +69,7 @@ def login_from_args(args: argparse.Namespace, *, stop_at: float | None = None) -
     return log_in(
         args.server,
         username,
-        lambda: read_password(username, args.server),
+        lambda: read_password(username, args.server, getattr(args, "password_file", None)),
         insecure=getattr(args, "insecure", False),
         deadline=deadline,
         stop_at=stop_at,

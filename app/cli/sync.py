@@ -21,6 +21,7 @@ from ..core.flows.train import QUANTIZE, SEED_MAX, TrainOptions
 from . import interrupt
 from .arguments import (
     add_base_weights,
+    add_password_file,
     add_timeout,
     number_above,
     number_at_least,
@@ -51,6 +52,7 @@ def add_parser(sub: Any) -> None:
         help="every channel you may publish to, one after the other",
     )
     cmd.add_argument("--username", help="not needed with a remembered session (Keep me logged in)")
+    add_password_file(cmd)
     cmd.add_argument("--insecure", action="store_true", help="allow plain http:// to another host")
     cmd.add_argument(
         "--debounce",

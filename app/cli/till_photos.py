@@ -27,7 +27,7 @@ from ..core.flows.till_photos import (
 )
 from ..core.flows.till_stats import till_accuracy
 from ..core.wording import renamed_channel
-from .arguments import add_timeout, whole_number
+from .arguments import add_password_file, add_timeout, whole_number
 from .interrupt import cooperative
 from .login import channel_from_args
 from .progress import StderrProgress
@@ -58,6 +58,7 @@ def add_parser(sub: Any) -> None:
     cmd.add_argument("--server", required=True, help="shop server address")
     cmd.add_argument("--channel", required=True, help="channel code")
     cmd.add_argument("--username", help="not needed with a remembered session")
+    add_password_file(cmd)
     cmd.add_argument("--insecure", action="store_true", help="allow plain http:// to another host")
     add_timeout(cmd)
     cmd.set_defaults(func=run)

@@ -26,7 +26,14 @@ from ..core.flows.train import (
     train,
 )
 from ..core.wording import file_shown, never_sure, renamed_channel, weak_line
-from .arguments import add_base_weights, add_timeout, channel_id, user_path, whole_number
+from .arguments import (
+    add_base_weights,
+    add_password_file,
+    add_timeout,
+    channel_id,
+    user_path,
+    whole_number,
+)
 from .interrupt import INTERRUPTED, TOO_LATE, cooperative
 from .login import login_from_args
 from .progress import StderrProgress
@@ -95,6 +102,7 @@ def add_parser(sub: Any) -> None:
     cmd.add_argument("--server", help="train from this shop server's channel catalogue")
     cmd.add_argument("--channel", help="channel code (with --server)")
     cmd.add_argument("--username", help="user name (with --server; not needed when remembered)")
+    add_password_file(cmd)
     cmd.add_argument(
         "--sample", action="store_true", help="train on the sample shop shipped with the app"
     )

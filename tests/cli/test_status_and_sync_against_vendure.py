@@ -443,3 +443,25 @@ def test_channels_after_the_time_limit_ran_out_are_not_tried(
     assert len(out) == 3, out  # the trainer's three channels
     assert ": failed: " in out[0] and "time limit" in out[0]
     assert all(": not tried: the run's time limit (0.05 min) ran out" in x for x in out[1:])
+
+
+def test_a_password_file_logs_in_without_the_environment(
+    cli: Cli, vendure: VendureServer, tmp_path: Path
+) -> None:
+    """A CLI audit: the only way without a terminal was $DUKAHUB_TRAINER_PASSWORD, which
+    ``ps e`` and every child process see; a systemd credential is a file."""
+    user, password = vendure.admin_user, vendure.admin_password
+    secret = tmp_path / "shop-password"
+    secret.write_text(f"{password}\n")
+    args = ("status", "--server", vendure.url, "--channel", "fruit", "--username", user)
+    p = cli.run(*args, "--password-file", str(secret), unset=["DUKAHUB_TRAINER_PASSWORD"])
+    assert p.returncode == 0, p.stderr
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-the-password\n")
+    p = cli.run(*args, "--password-file", str(wrong), env={"DUKAHUB_TRAINER_PASSWORD": password})
+    assert p.returncode == 1 and "Traceback" not in p.stderr  # the file, not the variable
+    p = cli.run(*args, "--password-file", str(tmp_path / "missing"))
+    assert p.returncode == 1
+    assert p.stderr.strip() == (
+        f"Error: Cannot read the password file {tmp_path / 'missing'}: No such file or directory."
+    )
