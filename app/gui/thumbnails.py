@@ -127,13 +127,15 @@ class Thumbnails(QObject):
         self.size = size
         self._cache: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
-        self._capacity = capacity
         self.requested = 0  # files queued for decoding so far (each once until decoded)
         self.unreadable = placeholder(size, "unreadable", "#f4d6d6")
         self.loading = placeholder(size)
         # Decode at device pixels, so thumbnails stay sharp on 150 %/200 % displays.
         screen = QGuiApplication.primaryScreen()
         self._dpr = max(1.0, screen.devicePixelRatio()) if screen else 1.0
+        # ``capacity`` thumbnails at 100 %; fewer where each has more device pixels, so
+        # the cache keeps to about 70 MB (2,000 at 200 % would have held about 290 MB)
+        self.capacity = max(1, round(capacity / self._dpr**2))
         self._decoder = _Decoder(round(size * self._dpr))
         self._decoder.decoded.connect(self._on_decoded, Qt.ConnectionType.QueuedConnection)
         self._decoder.start(QThread.Priority.LowPriority)
@@ -175,7 +177,7 @@ class Thumbnails(QObject):
             pm = QPixmap.fromImage(img)
             pm.setDevicePixelRatio(self._dpr)
             self._cache[key] = pm
-        while len(self._cache) > self._capacity:
+        while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
         self.ready.emit(key)
 
