@@ -127,7 +127,7 @@ def test_a_corrected_answer_becomes_a_photo_and_changes_the_model(
     click(qtbot, picker.ok_button)
 
     qtbot.waitUntil(lambda: "Taught" in ts.banner.text(), timeout=60000)
-    assert f"Taught <b>{wrong}</b> from 1 frame in " in ts.banner.text()
+    assert f"Taught {wrong} from 1 frame in " in ts.banner.text()
     assert "the model on this computer is updated; Train for the full training" in (
         ts.banner.text()
     )
@@ -226,7 +226,7 @@ def test_teach_a_product_from_a_video_file(qtbot, shop, shop_folder, lemon_video
         click(qtbot, dlg.teach_button)
 
     qtbot.waitUntil(lambda: "Taught" in ts.banner.text(), timeout=60000)
-    assert f"Taught <b>lemon</b> from {kept - 1} frames" in ts.banner.text()
+    assert f"Taught lemon from {kept - 1} frames" in ts.banner.text()
     stored = added(shop_folder, "lemon")
     assert len(stored) == kept - 1
     assert all(p.name.startswith(f"{TAUGHT}-") for p in stored)
@@ -364,7 +364,7 @@ def test_a_cancelled_or_refused_correction_says_why_and_the_next_is_taught(
     assert "2 corrections still waiting" in cancelled
     assert refused.startswith(f"banana: Not stored: {TOO_DARK}") and k2 == "error"
     assert "1 correction still waiting" in refused
-    assert done.startswith("Taught <b>lemon</b>") and k3 == "ok"
+    assert done.startswith("Taught lemon ") and k3 == "ok"
     assert [len(added(shop_folder, p)) for p in ("kiwi", "banana", "lemon")] == [0, 0, 1]
     assert metadata(ts)["taught"]["products"] == {"lemon": 1}
     assert not panel.waiting_label.isVisible()

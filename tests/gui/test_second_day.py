@@ -17,6 +17,7 @@ from app.core import fingerprint
 from app.core.catalogue import catalogue_from_folder
 from app.core.flows.open_source import Source
 from app.core.folder_publish import folder_status
+from app.gui.style import MUTED
 from app.gui.widgets import ElidedLabel
 
 
@@ -93,7 +94,7 @@ def test_zero_photo_product_is_unticked_greyed_and_listed(qtbot, window, shop_fo
     ix = m.index(row, 0)
     assert ix.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
     assert not (m.flags(ix) & Qt.ItemFlag.ItemIsUserCheckable)  # nothing to tick
-    assert ix.data(Qt.ItemDataRole.ForegroundRole).name() == "#888888"
+    assert ix.data(Qt.ItemDataRole.ForegroundRole).name() == MUTED  # greyed
     assert "no usable photo" in ix.data(Qt.ItemDataRole.ToolTipRole)
     assert m.index(row, 2).data() == "no usable photo"
     banana = m.index(m.row_of("banana"), 0)

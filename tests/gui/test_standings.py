@@ -58,8 +58,8 @@ def test_train_and_products_show_standings_in_the_models_order(
         for r in range(table.rowCount())
         if table.item(r, 3) is not None
     }
-    assert rows["Lemon"] == ["catalogue photo only", "expected ~40 %"]
-    assert rows["Kiwi"] == ["3 counter photos", "expected ~55 %"]
+    assert rows["Lemon"] == ["catalogue photo only", "expected ~40 % · weak"]
+    assert rows["Kiwi"] == ["3 counter photos", "expected ~55 % · weak"]
     assert rows["Banana"] == ["3 counter photos", "expected 90 %"]
     order = [table.item(r, 0).text() for r in range(table.rowCount())]
     assert order.index("Lemon") < order.index("Kiwi") < order.index("Banana")

@@ -114,3 +114,4 @@ def test_questions_name_products_as_text(qtbot):
     qtbot.addWidget(owner)
     box = ask_later(owner, "Remove", f"Delete the photos of {IMAGE}Cola?", "Delete", lambda: None)
     assert box.textFormat() == Qt.TextFormat.PlainText and IMAGE in box.text()
+    box.done(0)  # answered "No": no question left open for the next test
