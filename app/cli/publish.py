@@ -10,9 +10,10 @@ channel.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ExitCode, InvalidOptions, TrainerError
 from ..core.flows.changes import channel_status
@@ -22,6 +23,9 @@ from ..core.wording import format_when, renamed_channel
 from .arguments import add_connection, add_folder, user_path
 from .login import channel_from_args
 from .progress import StderrProgress
+
+if TYPE_CHECKING:
+    from ..core.flows.changes import Changes
 
 SERVER_ARGS = ("--server", "--channel")  # what a shop target needs; --to-folder replaces them
 
@@ -36,6 +40,7 @@ def add_parsers(sub: Any) -> None:
     cmd = sub.add_parser("status", help="show the model a channel serves and its versions")
     add_connection(cmd)
     add_folder(cmd, lock_wait=False)
+    cmd.add_argument("--json", action="store_true", help="the same as one JSON object on stdout")
     cmd.set_defaults(func=run_status)
 
     cmd = sub.add_parser("rollback", help="serve an earlier model version again")
@@ -77,6 +82,20 @@ def run_status(args: argparse.Namespace) -> int:
             )
         target = FolderTarget(args.to_folder, channel)
         st, chdir = target.status(), target.channel_dir
+        if args.json:
+            _print_json(
+                {
+                    "channel": channel,
+                    "location": str(chdir / "latest"),
+                    "served": _version_json(st.current) if st.current else None,
+                    "servedProblem": st.served_problem,
+                    "versions": [_version_json(v) for v in st.versions],
+                    "unservable": [
+                        {"version": u.version, "reason": u.reason} for u in st.unservable
+                    ],
+                }
+            )
+            return ExitCode.OK
         cur = st.current
         if cur is None and st.served_problem:  # files copied into latest/ by hand
             print(f"Channel {channel} in {chdir}: no version published by this app (see below).")
@@ -94,6 +113,21 @@ def run_status(args: argparse.Namespace) -> int:
             print(f"   not listed: version {u.version} {u.reason}, so it cannot be served")
         return ExitCode.OK
     s = channel_status(_shop("status", args))  # the product list only: no photo downloaded
+    if args.json:
+        served = next((v for v in s.stored.versions if v.current), None)
+        _print_json(
+            {
+                "channel": s.channel_code,
+                "channelId": s.channel_id,
+                "location": s.latest_url,
+                "served": _version_json(served) if served else None,
+                "versions": [_version_json(v) for v in s.stored.versions],
+                "sinceServed": _changes_json(s.changes.served),
+                "sinceLocal": _changes_json(s.changes.local),
+                "renamedFrom": s.changes.source.renamed_from,
+            }
+        )
+        return ExitCode.OK
     meta = s.changes.served_metadata
     if meta is None:
         print(f"Channel {s.channel_code} (id {s.channel_id}): no model published yet.")
@@ -129,6 +163,35 @@ def run_rollback(args: argparse.Namespace) -> int:
         v = ShopTarget(_shop("rollback", args)).rollback(args.version)
     print(f"Channel {channel} now serves version {v.version} (trained {_when(v.trained_at)}).")
     return ExitCode.OK
+
+
+def _print_json(doc: dict[str, Any]) -> None:
+    """``status --json``: for scripts and monitoring, which read the served version
+    without parsing English (a CLI audit)."""
+    print(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def _version_json(v: ModelVersion) -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "trainedAt": v.trained_at,
+        "products": v.products,
+        "current": v.current,
+    }
+
+
+def _changes_json(c: Changes | None) -> dict[str, Any] | None:
+    """What changed in the catalogue since a model (None: there is no such model)."""
+    if c is None:
+        return None
+    return {
+        "upToDate": c.up_to_date,
+        "newProducts": c.new_products,
+        "removedProducts": c.removed_products,
+        "changedProducts": c.changed_products,
+        "changedPhotos": c.changed_photos,
+        "unknown": c.unknown,
+    }
 
 
 def _versions(versions: list[ModelVersion]) -> None:

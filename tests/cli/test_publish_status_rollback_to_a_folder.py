@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +49,20 @@ def test_cli_publish_status_rollback_to_folder(cli: Cli, tmp_path: Path, tm_expo
     assert r.returncode == 0, r.stderr
     assert f"now serves version {first}" in r.stdout
     assert folder_status(shop, "2")["current"]["version"] == first
+
+    # the same for a script, without parsing English (a CLI audit)
+    r = _cli(cli, "status", "--to-folder", str(shop), "--channel-id", "2", "--json", home=home)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["channel"] == "2" and doc["location"] == str(shop / "2" / "latest")
+    assert doc["served"] == {
+        "version": first,
+        "trainedAt": "2026-01-01T00:00:00Z",
+        "products": 5,
+        "current": True,
+    }
+    assert [v["current"] for v in doc["versions"]].count(True) == 1 and len(doc["versions"]) == 2
+    assert doc["servedProblem"] is None and doc["unservable"] == []
 
     # errors: one line, exit 1
     r = _cli(cli, "rollback", "nonsense", "--to-folder", str(shop), "--channel-id", "2", home=home)

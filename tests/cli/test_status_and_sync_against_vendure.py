@@ -108,6 +108,11 @@ def test_sync_keeps_the_served_model_current(
     kiwi = api.create_product("Kiwi", [a["id"] for a in api.upload_assets(photos("Fruit/Kiwi", 3))])
     st = sync_cli(cli, vendure, "status", "--channel", CODE)
     assert "1 new product since the model your shop serves" in st.stdout, st.stdout
+    # the same for a script (a CLI audit: it had to parse these English sentences)
+    doc = json.loads(sync_cli(cli, vendure, "status", "--channel", CODE, "--json").stdout)
+    assert doc["channel"] == CODE and doc["location"].endswith("/latest/")
+    assert doc["served"]["current"] and doc["served"]["products"] == len(ids)
+    assert doc["sinceServed"]["newProducts"] == [kiwi] and not doc["sinceServed"]["upToDate"]
     before = served_bytes(vendure)
     wait = sync_cli(cli, vendure, "sync", "--channel", CODE, "--debounce", "60", check_tf=True)
     assert wait.returncode == sync.EXIT_WAITING, wait.stderr

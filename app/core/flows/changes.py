@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..fingerprint import Changes
 from ..progress import ProgressHook
 from ..sync import CatalogueState, catalogue_state
 from .inspect import local_metadata
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CatalogueState",
+    "Changes",
     "ChannelStatus",
     "catalogue_changes",
     "channel_status",
