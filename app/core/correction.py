@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import AlreadyNamed, ModelFilesError, TrainerError
+from .errors import AlreadyNamed, Cancelled, ModelFilesError, TrainerError
 from .progress import ProgressHook, check_cancel, span
 
 if TYPE_CHECKING:
@@ -90,6 +90,11 @@ def store_and_teach(
             refused,
         )
     check_cancel(cancel)
+    # The photos first, then the model: killed in between, the photos stay and the next
+    # training uses them. The other way round (an audit of the app killed mid-work), the
+    # model said "taught at the counter" and the next training dropped the correction.
+    had = set(store.added_images().get(product_id, []))
+    stored = [store.add_rgb(product_id, f, origin=origin) for f in kept]
     result: TeachResult | None = None
     not_taught = ""
     if model_dir is None:
@@ -106,5 +111,9 @@ def store_and_teach(
             )
         except (UnknownProduct, ModelFilesError, AlreadyNamed) as exc:
             not_taught = str(exc)
-    stored = [store.add_rgb(product_id, f, origin=origin) for f in kept]
+        except Cancelled:  # nothing changes: the photos this correction stored go again
+            for p in stored:
+                if p not in had:
+                    store.remove_added(p)
+            raise
     return Taught(product_id, stored, refused, result, not_taught, time.monotonic() - t0)

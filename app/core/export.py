@@ -20,7 +20,7 @@ from .. import __version__
 from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import describe
 from .heartbeat import Heartbeat
-from .local_history import keep_previous, model_lock
+from .local_history import keep_previous, model_lock, rescuer
 from .model import ACCEPT_TARGET, UNMEASURED_THRESHOLD, Acceptance
 from .model_format import FILES, QUANTIZE, WEIGHTS_SHA256, weights_sha256
 from .modelfiles import TRAINER_NAME, validate_model_dir
@@ -141,7 +141,9 @@ def export_model(
     check_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     mode = folder_mode(out_dir)
-    sweep_stale(out_dir)  # temp folders of killed runs: ours by name, their process gone
+    # temp folders of killed runs (ours by name, their process gone); a model one left
+    # on its way to the history goes there
+    sweep_stale(out_dir, rescue=rescuer(out_dir))
     tmp = make_temp_dir(out_dir)
     try:
         rep(Phase.EXPORTING, 0.1, "Writing the three model files")
@@ -179,7 +181,7 @@ def replace_model_files(
     out_dir = resolved(out_dir)
     check_target(out_dir)
     mode = folder_mode(out_dir)
-    sweep_stale(out_dir)
+    sweep_stale(out_dir, rescue=rescuer(out_dir))
     tmp = make_temp_dir(out_dir)
     try:
         rep(Phase.EXPORTING, 0.1, "Writing the three model files")

@@ -22,7 +22,7 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from typing import Any
 from .errors import ExportError, ModelFilesError, TrainerError
 from .faults import os_reason
 from .locks import LockBusy, exclusive_lock
+from .model_format import WEIGHTS_SHA256
 from .modelfiles import TRAINER_NAME, validate_model_dir
 from .outdir import STEM_BYTES, check_target, swap_into_place
 from .paths import resolved
@@ -137,6 +138,39 @@ def _entries(hist: Path) -> list[str]:
     except OSError:
         return []
     return sorted((n for n in names if ENTRY_RE.fullmatch(n)), reverse=True)
+
+
+def rescuer(model_dir: Path) -> Callable[[Path], bool]:
+    """For the sweep of killed runs' temp folders beside ``model_dir``
+    (:func:`app.core.outdir.sweep_stale`): a whole model of ours that is neither the one
+    in place nor one the history keeps goes into the history instead of away. A run
+    killed between its swap and :func:`keep_previous` left the model it replaced there,
+    and the next training's sweep deleted it (an audit of the app killed mid-work). A
+    killed export's own finished model, never swapped in, is kept the same way."""
+
+    def weights_of(folder: Path) -> str | None:
+        try:
+            meta = validate_model_dir(folder)
+        except (ModelFilesError, OSError):
+            return None
+        trainer = meta.get("trainer")
+        ours = isinstance(trainer, dict) and trainer.get("name") == TRAINER_NAME
+        return str(meta.get(WEIGHTS_SHA256)) if ours and meta.get(WEIGHTS_SHA256) else None
+
+    def rescue(folder: Path) -> bool:
+        weights = weights_of(folder)
+        if weights is None:
+            return False
+        hist = history_dir(model_dir)
+        known = {weights_of(model_dir), *(weights_of(hist / n) for n in _entries(hist))}
+        if weights in known:
+            return False  # a copy of a model kept already: it can go
+        kept = keep_previous(folder, model_dir)
+        if kept is not None:
+            log.info("kept the model a killed run left in %s as an earlier model", folder)
+        return kept is not None
+
+    return rescue
 
 
 def keep_previous(old: Path, model_dir: Path) -> Path | None:

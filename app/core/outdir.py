@@ -110,22 +110,31 @@ def _pid_alive(pid: int) -> bool | None:
     return True
 
 
-def sweep_stale(out_dir: Path, *, now: float | None = None) -> list[Path]:
+def sweep_stale(
+    out_dir: Path, *, now: float | None = None, rescue: Callable[[Path], bool] | None = None
+) -> list[Path]:
     """Remove our temp folders beside ``out_dir`` left by a killed run; returns them.
 
     A folder goes only when all hold: its name is ours for this target, it is older
     than :data:`STALE_AFTER_S`, and the process named in it no longer exists (where
     that cannot be asked, or for earlier versions' names without a PID, only after
     :data:`LEGACY_STALE_AFTER_S`). Another run's live temp folder is never touched.
+    ``rescue(folder)`` may take a stale folder instead (True): a run killed right after
+    its swap left the model it replaced there, on its way to the local history.
     """
     stem = re.escape(_stem(out_dir.name))
     ours = re.compile(rf"^\.{stem}{re.escape(TMP_TAG)}(?:(\d+)-)?[A-Za-z0-9_]+$")
     # earlier versions used the full name, which _stem() may have cut
     legacy = re.compile(rf"^\.{re.escape(out_dir.name)}{re.escape(TMP_TAG)}[A-Za-z0-9_]+$")
-    return _sweep(out_dir.parent, [ours, legacy], now)
+    return _sweep(out_dir.parent, [ours, legacy], now, rescue)
 
 
-def _sweep(parent: Path, patterns: list[re.Pattern[str]], now: float | None) -> list[Path]:
+def _sweep(
+    parent: Path,
+    patterns: list[re.Pattern[str]],
+    now: float | None,
+    rescue: Callable[[Path], bool] | None = None,
+) -> list[Path]:
     """Remove folders in ``parent`` named by a pattern (group 1: the owner's PID, if any)
     that are stale by :func:`sweep_stale`'s rule."""
     now = time.time() if now is None else now
@@ -149,6 +158,8 @@ def _sweep(parent: Path, patterns: list[re.Pattern[str]], now: float | None) -> 
         if alive is True or age < STALE_AFTER_S:
             continue
         if alive is None and age < LEGACY_STALE_AFTER_S:
+            continue
+        if rescue is not None and rescue(Path(entry.path)):
             continue
         shutil.rmtree(entry.path, ignore_errors=True)
         if not os.path.lexists(entry.path):
@@ -247,7 +258,9 @@ def is_our_export(folder: Path) -> bool:
     return isinstance(trainer, dict) and trainer.get("name") == TRAINER_NAME
 
 
-def check_out_dir(out_dir: Path, need_bytes: int) -> Path:
+def check_out_dir(
+    out_dir: Path, need_bytes: int, rescue: Callable[[Path], bool] | None = None
+) -> Path:
     """Refuse, with one clear line, a target the export could not write; returns it resolved.
 
     Checked: :func:`check_target` (not a file, no one else's folder), not a mount
@@ -279,7 +292,7 @@ def check_out_dir(out_dir: Path, need_bytes: int) -> Path:
         if out_dir.is_dir() and os.path.ismount(out_dir):
             raise ExportError(f"{out_dir} is a mount point; choose a folder inside it")
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        sweep_stale(out_dir)
+        sweep_stale(out_dir, rescue=rescue)
         probe = make_temp_dir(out_dir)
         try:
             with open(probe / LONGEST_FILE, "wb") as fh:

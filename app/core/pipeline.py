@@ -80,6 +80,7 @@ def preflight(
     from .errors import BaseWeightsError, ExportError, InvalidOptions
     from .export import QUANTIZE
     from .folder_publish import check_channel_id
+    from .local_history import rescuer
     from .outdir import check_out_dir, expected_export_bytes
 
     options.check()
@@ -110,7 +111,7 @@ def preflight(
         )
     n_products = max(2, len(catalogue.active()))
     need = expected_export_bytes(options.alpha, n_products, quantize)
-    return check_out_dir(out_dir, need)
+    return check_out_dir(out_dir, need, rescuer(target))
 
 
 def train_and_export(

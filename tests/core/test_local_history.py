@@ -227,3 +227,40 @@ def test_a_clock_set_back_keeps_the_models_just_replaced(
     for ch in "78":
         export_model(trained, out, channel_id=ch)
     assert channels(out) == ["7", "6", "5", "4", "3"]  # "6" and "7" were lost
+
+
+def test_a_model_a_killed_run_left_on_its_way_to_the_history_is_kept(
+    trained, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An audit of the app killed mid-work: killed between the swap and the move into the
+    history, the replaced model stayed in a temp folder beside the model, and the next
+    training's sweep deleted it ("removed a stale temp folder"): one earlier model lost
+    without a word. The sweep now keeps it; a copy of a model kept already still goes."""
+    import shutil
+    import time
+
+    import app.core.export as export_module
+
+    out = tmp_path / "model"
+    export_model(trained, out, channel_id="1")
+    first = files_of(out)
+    dead = 4_000_000  # no such process
+    left = tmp_path / f".model.tmp-{dead}-a1b2c3d4"
+
+    def killed_before_keeping(old: Path, model_dir: Path) -> None:
+        old.rename(left)  # where the kill left it: the temp folder's name, its owner gone
+
+    monkeypatch.setattr(export_module, "keep_previous", killed_before_keeping)
+    export_model(trained, out, channel_id="2", quantize="float16")
+    monkeypatch.undo()
+    assert files_of(left) == first and not history_dir(out).exists()
+    copy = tmp_path / f".model.tmp-{dead}-e5f6a7b8"
+    shutil.copytree(out, copy)  # a finished export of the model in place: nothing new
+    hour_ago = time.time() - 3600
+    for folder in (left, copy):
+        os.utime(folder, (hour_ago, hour_ago))
+
+    export_model(trained, out, channel_id="3")  # the next training sweeps
+    assert channels(out) == ["2", "1"]  # "1" kept as an earlier model, not deleted
+    assert files_of(list_history(out).models[1].path) == first
+    assert not left.exists() and not copy.exists()

@@ -395,3 +395,30 @@ def test_a_damaged_taught_memory_only_costs_the_rehearsal(tmp_path) -> None:
     path.unlink()
     os.mkfifo(path)
     assert taught_memory.load(model_dir, at, 8).products == []
+
+
+def test_a_correction_keeps_its_photos_before_it_changes_the_model(
+    grocery: Path, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An audit of the app killed mid-work: the model was taught first and the photos
+    stored after, so a kill in between left a model that "learned Kiwi at the counter"
+    and no photo for the next training, which dropped the correction without a word."""
+    import app.core.teach as teach_module
+    from app.core.correction import store_and_teach
+    from app.core.errors import Cancelled
+
+    store = ChannelStore("local", "shop")
+    earlier = store.add_rgb("Kiwi", load_rgb(_photos(grocery, "Fruit/Kiwi", "test")[1]))
+    rgb = load_rgb(_photos(grocery, "Fruit/Kiwi", "test")[0])
+    seen: list[int] = []
+
+    def killed_while_teaching(model_dir, product_id, frames, **kw):
+        seen.append(len(ChannelStore("local", "shop").added_images()["Kiwi"]))
+        raise Cancelled("stopped")  # as a kill would, here: the model not yet written
+
+    monkeypatch.setattr(teach_module, "teach", killed_while_teaching)
+    with pytest.raises(Cancelled):
+        store_and_teach(store, tmp_path / "model", "Kiwi", [rgb], origin=TEST_SCREEN)
+    assert seen == [2]  # the new photo was kept before the model would change
+    # a cancel is "nothing changes": the photo it stored goes, the earlier one stays
+    assert ChannelStore("local", "shop").added_images()["Kiwi"] == [earlier]

@@ -213,3 +213,12 @@ def test_window_modules_load_no_tensorflow_or_multimedia():
     out = run_python(["-c", code], dict(__import__("os").environ))
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "False"]
+
+
+def test_a_folder_opened_is_remembered_at_once(qtbot, window, shop_folder):
+    """An audit of the app killed mid-work: the folder was saved before the kind of
+    source was set, so an app killed afterwards (a power cut) started on the login
+    screen with the folder forgotten, though the owner had worked in it for an hour."""
+    window.login.use_folder(shop_folder)
+    saved = paths.Settings.load()  # what a restart after a kill reads
+    assert saved.last_source == "folder" and saved.last_folder == str(shop_folder)

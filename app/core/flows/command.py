@@ -6,20 +6,39 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import MutableMapping
 from typing import TextIO
 
-__all__ = ["outside_environment", "start_app", "start_command"]
+__all__ = ["outside_environment", "start_app", "start_command", "sweep_killed_writes"]
 
 
 def start_app() -> None:
     """The app's log file (*Help → Open log folder*), before its window opens; the
-    environment of the programs it starts (:func:`outside_environment`)."""
+    environment of the programs it starts (:func:`outside_environment`); library temp
+    files in a private folder of the app's cache, as for a command: a killed app left
+    TensorFlow's files in the system's temp folder, which nothing removed (an audit)."""
+    from .. import paths
     from ..logs import setup_logging
+    from ..outdir import use_private_tempdir
 
     _check_home()
     setup_logging()
     outside_environment()
+    use_private_tempdir(paths.cache_dir() / "tmp")
+    # beside the window, not before it: the owner's folders may hold thousands of photos
+    threading.Thread(target=sweep_killed_writes, name="sweep", daemon=True).start()
+
+
+def sweep_killed_writes() -> int:
+    """What a killed run left half-written among the owner's files and settings
+    (``.<name>.<random>.tmp``: an added photo's copy, ``selection.json``, a counter
+    frame, ``settings.json``), over an hour old; how many. Hidden by their names, they
+    piled up for ever: only the image cache was swept (an audit of the app killed
+    mid-work)."""
+    from .. import paths
+
+    return paths.sweep_stale_writes(paths.config_dir()) + paths.sweep_stale_writes(paths.data_dir())
 
 
 def outside_environment(env: MutableMapping[str, str] | None = None) -> None:
@@ -73,3 +92,4 @@ def start_command(notes_to: TextIO) -> None:
         handler._dukahub_notes = True  # type: ignore[attr-defined]
         notices.addHandler(handler)
     use_private_tempdir(paths.cache_dir() / "tmp")
+    sweep_killed_writes()

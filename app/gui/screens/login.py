@@ -359,9 +359,9 @@ class LoginScreen(QWidget):
 
     def _selected(self, client: ShopClient, channel: ChannelInfo) -> None:
         self.session.settings.last_channel = channel.code
-        self.session.settings.save()
         self.banner.clear_message()
         self.session.use_shop(client)
+        self.session.settings.save()  # with the source's kind: a kill now reopens it
         self.source_chosen.emit()
 
     def choose_folder(self) -> None:
@@ -399,9 +399,9 @@ class LoginScreen(QWidget):
 
     def use_folder(self, folder: Path) -> None:
         self.session.settings.last_folder = str(folder)
-        self.session.settings.save()
         self.banner.clear_message()
         self.session.use_folder(folder)
+        self.session.settings.save()  # with the kind use_folder sets (a kill now reopens it)
         self.source_chosen.emit()
 
     def log_out(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,3 +26,54 @@ def test_programs_the_bundle_starts_get_the_owners_library_path(
     env = {"LD_LIBRARY_PATH": "/home/o/lib"}
     outside_environment(env)
     assert env == {"LD_LIBRARY_PATH": "/home/o/lib"}
+
+
+def test_what_a_killed_run_half_wrote_is_swept_and_a_write_in_progress_is_not() -> None:
+    """An audit of the app killed mid-work: half-written copies of added photos,
+    ``selection.json``, counter frames and ``settings.json`` (hidden by their names)
+    piled up for ever; only the image cache was swept."""
+    import os
+    import time
+
+    from app.core import paths
+    from app.core.flows.command import sweep_killed_writes
+
+    photo = paths.data_dir() / "channels" / "local" / "shop" / "added" / "Kiwi-1a2b"
+    photo.mkdir(parents=True)
+    stale = [
+        photo / ".kiwi-3.jpg.7n8z6120.tmp",
+        paths.config_dir() / ".settings.json.q1w2e3.tmp",
+    ]
+    fresh = photo / ".kiwi-4.jpg.x9y8z7.tmp"  # another process writes it now
+    kept = photo / "kiwi-1.jpg"
+    hour_ago = time.time() - 3700
+    for p in (*stale, fresh, kept):
+        p.write_bytes(b"x")
+    for p in (*stale, kept):
+        os.utime(p, (hour_ago, hour_ago))
+    assert sweep_killed_writes() == 2
+    assert [p.exists() for p in stale] == [False, False] and fresh.exists() and kept.exists()
+
+
+def test_the_app_keeps_library_temp_files_in_its_own_cache(tmp_path) -> None:
+    """The same audit: a killed app left TensorFlow's autograph files in the system's
+    temp folder, where nothing removed them; the command line already kept its own."""
+    import os
+    import subprocess
+
+    home = tmp_path / "home"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import tempfile; from app.core.flows.command import start_app; start_app(); "
+            "print(tempfile.gettempdir())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DUKAHUB_TRAINER_HOME": str(home)},
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert out.returncode == 0, out.stderr
+    assert os.path.dirname(out.stdout.strip()) == str(home / "cache" / "tmp")
