@@ -137,6 +137,11 @@ class NotAVendureServer(ShopError):
     """Something answers at that address, but not a Vendure Admin API."""
 
 
+class InputRefused(ShopError):
+    """The Admin API refused a request's values (``USER_INPUT_ERROR``): among them a
+    list query taking more than the server's ``adminListQueryLimit`` allows."""
+
+
 class ServerRedirect(ShopError):
     """The Admin API answered with a redirect; never followed, as it would resend the body
     (the password, the model) to wherever the redirect points."""

@@ -18,15 +18,13 @@ from pathlib import Path
 
 from .. import paths
 from ..catalogue import FROM_SHOP, Catalogue, ImageRef, Product
-from ..errors import ServerUnreachable, ShopError
+from ..errors import InputRefused, ServerUnreachable, ShopError
 from ..names import readable_name
 from ..progress import Phase, ProgressHook, Reporter, check_cancel
 from ..timestamps import parse_utc
 from .graphql import PRODUCT_IDS, PRODUCT_NAMES, PRODUCTS, VARIANT_PHOTOS
 from .photos import ListedAsset, cached_image, image_session
 from .transport import ShopClient
-
-PAGE_SIZE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +103,8 @@ def _paged(
     while total is None or skip < total:
         if on_page is not None:
             on_page(skip, total or 0)
-        data = client.gql(query, {"skip": skip, "take": PAGE_SIZE}, what=what)["products"]
+        data, _ = _page(client, query, lambda take, at=skip: {"skip": at, "take": take}, what)
+        data = data["products"]
         total = int(data["totalItems"])
         items = data["items"]
         yield from items
@@ -130,10 +129,33 @@ def product_names(client: ShopClient, ids: Iterable[str]) -> dict[str, str]:
 def _by_ids(client: ShopClient, query: str, ids: list[str]) -> Iterator[dict]:
     """The products with these ids, through ``query`` (``$ids``, ``$take``), a page of
     ids a request."""
-    for s in range(0, len(ids), PAGE_SIZE):
-        chunk = ids[s : s + PAGE_SIZE]
-        data = client.gql(query, {"ids": chunk, "take": len(chunk)}, what="read products")
+    s = 0
+    while s < len(ids):
+        data, take = _page(
+            client,
+            query,
+            lambda take, at=s: {"ids": ids[at : at + take], "take": len(ids[at : at + take])},
+            "read products",
+        )
         yield from data["products"]["items"]
+        s += take
+
+
+def _page(
+    client: ShopClient, query: str, variables: Callable[[int], dict], what: str
+) -> tuple[dict, int]:
+    """One list query of ``client.page_size`` products, and the size it took. A server
+    whose ``adminListQueryLimit`` is lower (50) refuses 100 ("Cannot take more than 50
+    results"), and every command failed on it (an audit of deployments): the page is
+    halved until the server takes it, and the client keeps that size."""
+    while True:
+        take = client.page_size
+        try:
+            return client.gql(query, variables(take), what=what), take
+        except InputRefused:
+            if take <= 1:
+                raise
+            client.page_size = max(1, take // 2)
 
 
 def _listed(item: dict) -> ListedProduct:

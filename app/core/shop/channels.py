@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..errors import ChannelAccessError
+from .graphql import ACTIVE_CHANNEL
 
 UPLOAD_PERMISSION = "UploadMlModel"
 
@@ -27,3 +31,28 @@ def channels_from(user: dict) -> list[ChannelInfo]:
         )
         for c in user.get("channels") or []
     ]
+
+
+class _Client(Protocol):  # the transport's client, as this check uses it
+    server_url: str
+    channel: Any
+
+    def gql(self, query: str, variables: dict | None = None, *, what: str) -> dict: ...
+
+
+def check_active_channel(client: _Client, chosen: ChannelInfo) -> None:
+    """The server must answer for the channel chosen. One whose
+    ``apiOptions.channelTokenKey`` is not ``vendure-token`` ignores the header and
+    answers for its default channel: a training of "shop" read every channel's products
+    and the publish was refused with a puzzle (an audit of deployments)."""
+    active = client.gql(ACTIVE_CHANNEL, what="open the channel")["activeChannel"]
+    if isinstance(active, dict) and str(active.get("id")) == chosen.id:
+        return
+    client.channel = None
+    shown = active.get("code") if isinstance(active, dict) else None
+    raise ChannelAccessError(
+        f"{client.server_url} answered for channel “{shown}”, not “{chosen.code}”: it does "
+        "not read the channel from the header vendure-token (is its "
+        "apiOptions.channelTokenKey set to another name?). The trainer needs the default, "
+        "vendure-token."
+    )

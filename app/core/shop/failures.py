@@ -14,6 +14,7 @@ import requests
 
 from ..errors import (
     ChannelAccessError,
+    InputRefused,
     NotAVendureServer,
     PermissionDenied,
     PublishError,
@@ -126,6 +127,8 @@ def graphql_failure(
         return ChannelAccessError(f"The channel no longer exists on {host}.")
     if code == "ML_MODEL_REJECTED":
         return PublishError(f"The server refused the model: {message} {STILL_SERVED}")
+    if code == "USER_INPUT_ERROR":
+        return InputRefused(f"The server refused the request ({what}): {message}")
     if "Cannot query field" in message and ("mlModel" in message or "MlModel" in message):
         return ShopError(
             f"{host} does not have the Dukahub ML model plugin installed "

@@ -55,6 +55,9 @@ query($ids: [String!]!, $take: Int!) {
 
 _VERSION_FIELDS = "version trainedAt createdAt current files { name size sha256 } metadata"
 
+LATEST_PATH = "query { mlModel { latestPath } }"
+ACTIVE_CHANNEL = "query { activeChannel { id code } }"
+
 ML_MODEL = f"""
 query {{ mlModel {{ channelId latestPath current {{ {_VERSION_FIELDS} }}
   versions {{ {_VERSION_FIELDS} }} }} }}"""

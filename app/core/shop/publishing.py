@@ -40,6 +40,7 @@ from ..heartbeat import Heartbeat
 from ..progress import Phase, ProgressHook, Reporter
 from ..readers import parse_json
 from ..wording import some_names
+from . import latest
 from .catalogue import product_ids
 from .graphql import ML_MODEL, ROLLBACK, UPLOAD
 from .served import compare_served
@@ -91,8 +92,10 @@ def published_metadata(client: ShopClient) -> dict | None:
 
 def model_status(client: ShopClient, *, what: str = "read the published models") -> dict:
     """The plugin's view: ``{"current": {...} | None, "versions": [...]}``."""
-    client.require_channel()
-    return client.gql(ML_MODEL, what=what)["mlModel"]
+    channel = client.require_channel()
+    status = client.gql(ML_MODEL, what=what)["mlModel"]
+    latest.remember(client, channel.id, status.get("latestPath"))
+    return status
 
 
 def list_versions(client: ShopClient) -> list[dict]:
@@ -234,6 +237,13 @@ def _upload(
             deadline.expired or isinstance(exc, requests.exceptions.ReadTimeout) or body.finished
         )
         return _after_lost_answer(client, ours, before, f"{failure}", still_working)
+    if resp.status_code == 413:  # a proxy's (or the server's) limit on a request's size
+        raise PublishError(
+            f"Something in front of the shop's server refused the upload of "
+            f"{len(body) / 1e6:.1f} MB as too large (HTTP 413): raise its limit on a "
+            "request's size above the model's (nginx: client_max_body_size; the plugin "
+            f"README, step 2). {STILL_SERVED}"
+        )
     try:
         data = client.parse(resp, "publish models", token)
     except NotAVendureServer as exc:  # e.g. a proxy's 504 page: the server may have it

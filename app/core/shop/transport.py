@@ -36,9 +36,9 @@ from ..errors import (
     ShopError,
 )
 from ..readers import parse_json
-from . import sessions
+from . import latest, sessions
 from .addresses import is_loopback, normalise_server_url
-from .channels import UPLOAD_PERMISSION, ChannelInfo, channels_from
+from .channels import UPLOAD_PERMISSION, ChannelInfo, channels_from, check_active_channel
 from .deadlines import (
     MAX_ANSWER_BYTES,
     REQUEST_DEADLINE_S,
@@ -88,7 +88,6 @@ class ShopClient:
         allow_insecure: bool = False,
         timeout: float = 15.0,
         deadline: float = REQUEST_DEADLINE_S,
-        assets_route: str = "assets",
         admin_api_path: str = "admin-api",
         max_image_bytes: int = 25 * 1024 * 1024,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
@@ -107,12 +106,12 @@ class ShopClient:
         self.max_answer_bytes = max_answer_bytes  # per Admin API answer or metadata.json
         self.stop_at = stop_at  # time.monotonic() by which every request ends (sync's limit)
         self.api_url = f"{self.server_url}/{admin_api_path.strip('/')}"
-        self.assets_url = f"{self.server_url}/{assets_route.strip('/')}"
         self._lock = threading.RLock()
         self._local = threading.local()
         self._all_http: weakref.WeakSet[requests.Session] = weakref.WeakSet()
         self._token: str | None = None
         self._channel: ChannelInfo | None = None
+        self.page_size = 100  # products a list query takes: the server may allow fewer
         self._channels: list[ChannelInfo] = []
         self._username = ""
         self._remember = False
@@ -166,8 +165,8 @@ class ShopClient:
             s.close()
 
     def latest_url(self) -> str:
-        """Public base URL of the served model, as the POS reads it (ends with ``/latest/``)."""
-        return f"{self.assets_url}/ml-models/{self.require_channel().id}/latest/"
+        """Public base URL of the served model, as the POS reads it (:mod:`.latest`)."""
+        return latest.latest_url(self)
 
     # ----------------------------------------------------------------- transport
 
@@ -436,6 +435,7 @@ class ShopClient:
                 f"{self.server_url} (accessible: {available})."
             )
         self.channel = found[0]
+        check_active_channel(self, found[0])
         return found[0]
 
     def require_login(self) -> None:

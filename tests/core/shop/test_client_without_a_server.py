@@ -559,7 +559,7 @@ def test_the_servers_clock_is_read_from_its_admin_api_answers_only() -> None:
     try:
         client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}")
         stamp = dt.datetime(2026, 12, 7, 15, tzinfo=dt.timezone.utc)
-        client.request("GET", client.assets_url + "/a.jpg", what="a photo")
+        client.request("GET", client.server_url + "/assets/a.jpg", what="a photo")
         assert client.clock.on_our_clock(stamp) == stamp  # said nothing of the server
         client.request("POST", client.api_url, what="a query", json={})
         gap = stamp - client.clock.on_our_clock(stamp)

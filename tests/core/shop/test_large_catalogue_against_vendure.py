@@ -19,7 +19,7 @@ import pytest
 from large_catalogue import LARGE_UPLOADS, untrained_export
 from vendure_server.fixtures import VendureServer, start_large_shop, stop_server
 
-from app.core.shop import ShopClient, catalogue
+from app.core.shop import ShopClient
 from app.core.shop.graphql import PRODUCTS
 
 pytestmark = pytest.mark.slow
@@ -124,7 +124,7 @@ def test_a_sync_of_the_unchanged_5000_products_pages_through_in_bounded_memory(
     finally:
         tracemalloc.stop()
     assert out.status == "up to date" and out.exit_code == 0, out.message
-    assert sum(pages) == math.ceil(N / catalogue.PAGE_SIZE)  # a page at a time, no more
+    assert sum(pages) == math.ceil(N / client.page_size)  # a page at a time, no more
     # what a sync holds of a 5,000-product catalogue: a few kB a product at most (the
     # listing, the fingerprint, the served metadata.json; measured 2.4), never the photos
     assert peak < 5_000 * N, f"{peak / N:.0f} bytes a product"

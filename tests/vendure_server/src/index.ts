@@ -29,6 +29,9 @@ const config: VendureConfig = {
         port,
         adminApiPath: 'admin-api',
         shopApiPath: 'shop-api',
+        // how some shops deploy it (tests/core/shop/test_deployments_against_vendure.py)
+        channelTokenKey: env('VENDURE_CHANNEL_TOKEN_KEY', 'vendure-token'),
+        adminListQueryLimit: Number(env('VENDURE_ADMIN_LIST_LIMIT', '1000')),
     },
     authOptions: {
         tokenMethod: ['bearer'],
@@ -42,14 +45,14 @@ const config: VendureConfig = {
     paymentOptions: { paymentMethodHandlers: [] },
     logger: new DefaultLogger({ level: process.env.VENDURE_DEBUG ? LogLevel.Debug : LogLevel.Warn }),
     plugins: [
-        AssetServerPlugin.init({ route: 'assets', assetUploadDir: assetDir }),
+        AssetServerPlugin.init({ route: env('VENDURE_ASSET_ROUTE', 'assets'), assetUploadDir: assetDir }),
         TestBulkProductsPlugin, // tests/vendure_server only: a large catalogue in a second
         MlModelPlugin.init({
             // ML_MODEL_ASSET_DIR / ML_MODEL_ASSET_ROUTE: "inherit" leaves them out (the
             // plugin takes the AssetServerPlugin's); anything else is passed as is, so the
             // tests can check that a mismatch stops the server
             ...assetOption('assetUploadDir', env('ML_MODEL_ASSET_DIR', assetDir)),
-            ...assetOption('assetRoute', env('ML_MODEL_ASSET_ROUTE', 'assets')),
+            ...assetOption('assetRoute', env('ML_MODEL_ASSET_ROUTE', env('VENDURE_ASSET_ROUTE', 'assets'))),
             keepVersions: 3,
             maxWeightsBytes: Number(env('ML_MODEL_MAX_WEIGHTS_BYTES', String(4 * mib))),
             // small limits, so tests/core/shop/test_feedback.py reaches them with a few frames
