@@ -88,9 +88,12 @@ def admin_api_payload(resp: requests.Response, host: str, what: str, max_bytes: 
     except ValueError:
         payload = None
     if not isinstance(payload, dict) or ("data" not in payload and "errors" not in payload):
+        # a Vendure whose Admin API has another path (``apiOptions.adminApiPath``) answers
+        # 404 here; the address alone did not say what to look at (an audit of deployments)
+        path = " (the trainer asks for it at /admin-api)" if resp.status_code == 404 else ""
         raise NotAVendureServer(
             f"{host} answered HTTP {resp.status_code} with something that is not "
-            f"a Vendure Admin API ({what}). Check the server address."
+            f"a Vendure Admin API{path} ({what}). Check the server address."
         )
     data = payload.get("data") or {}
     if not payload.get("errors") and not isinstance(data, dict):

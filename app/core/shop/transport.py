@@ -342,7 +342,8 @@ class ShopClient:
             if not token:
                 raise ShopError(
                     f"{self.server_url} did not return a session token: its Vendure must allow "
-                    "bearer tokens (authOptions.tokenMethod includes 'bearer')."
+                    "bearer tokens (authOptions.tokenMethod includes 'bearer') and send them "
+                    "in the vendure-auth-token header (authOptions.authTokenHeaderKey)."
                 )
             self._username = username
             self._channels = channels_from(result)

@@ -582,3 +582,31 @@ def test_a_redirect_from_https_to_http_is_not_offered_as_the_address_to_use() ->
     message = str(redirect_failure(resp, resp.url))
     assert "use that address" not in message
     assert "unencrypted one, http://shop.example/admin-api; the trainer does not follow" in message
+
+
+class _NoAdminApiHere(http.server.BaseHTTPRequestHandler):
+    """Express's 404 where a Vendure with another ``apiOptions.adminApiPath`` has none."""
+
+    def do_POST(self) -> None:
+        body = b"<pre>Cannot POST /admin-api</pre>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_no_admin_api_at_its_path_says_where_it_was_asked_for() -> None:
+    """An audit of deployments: "not a Vendure Admin API. Check the server address." for
+    a Vendure whose Admin API has another path, which the address alone does not show."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoAdminApiHere)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(NotAVendureServer, match="the trainer asks for it at /admin-api"):
+            ShopClient(f"http://127.0.0.1:{srv.server_address[1]}").login("a", "b")
+    finally:
+        srv.shutdown()
+        srv.server_close()
