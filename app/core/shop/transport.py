@@ -118,10 +118,9 @@ class ShopClient:
         self.clock = ServerClock()  # the server's time, from its answers: sync's debounce
 
     def pinned(self) -> ShopClient:
-        """A copy that keeps the channel selected now, whatever this client selects next:
-        a publish in the app ran on while the owner switched channels, and its upload
-        took the new channel's token. It shares the login and the connections (never
-        ``close`` it: that closes them)."""
+        """A copy that keeps the channel selected now, whatever this client selects next (a
+        publish ran on while the owner switched channels and took the new one's token). It
+        shares the login and the connections: never ``close`` it."""
         with self._lock:
             return copy.copy(self)
 
@@ -341,9 +340,9 @@ class ShopClient:
             token = self._token
             if not token:
                 raise ShopError(
-                    f"{self.server_url} did not return a session token: its Vendure must allow "
-                    "bearer tokens (authOptions.tokenMethod includes 'bearer') and send them "
-                    "in the vendure-auth-token header (authOptions.authTokenHeaderKey)."
+                    f"{self.server_url} sent no session token: its Vendure must allow bearer "
+                    "tokens (authOptions.tokenMethod includes 'bearer') in the header "
+                    "vendure-auth-token (authOptions.authTokenHeaderKey)."
                 )
             self._username = username
             self._channels = channels_from(result)
