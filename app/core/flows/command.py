@@ -35,10 +35,17 @@ def sweep_killed_writes() -> int:
     (``.<name>.<random>.tmp``: an added photo's copy, ``selection.json``, a counter
     frame, ``settings.json``), over an hour old; how many. Hidden by their names, they
     piled up for ever: only the image cache was swept (an audit of the app killed
-    mid-work)."""
+    mid-work). Never fails: an app folder that cannot be used is said by what needs it
+    (the "cannot start" dialog), not by a traceback from this sweep beside it."""
     from .. import paths
 
-    return paths.sweep_stale_writes(paths.config_dir()) + paths.sweep_stale_writes(paths.data_dir())
+    try:
+        return paths.sweep_stale_writes(paths.config_dir()) + paths.sweep_stale_writes(
+            paths.data_dir()
+        )
+    except (OSError, ValueError) as exc:
+        logging.getLogger(__name__).info("no sweep of half-written files: %s", exc)
+        return 0
 
 
 def outside_environment(env: MutableMapping[str, str] | None = None) -> None:

@@ -77,3 +77,16 @@ def test_the_app_keeps_library_temp_files_in_its_own_cache(tmp_path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert os.path.dirname(out.stdout.strip()) == str(home / "cache" / "tmp")
+
+
+def test_the_sweep_never_fails_where_an_app_folder_cannot_be_used(monkeypatch, tmp_path) -> None:
+    """It runs beside the window at every start: with ``config`` a file, it printed a
+    traceback ("Exception in thread sweep") next to the app's own "cannot start"."""
+    from app.core import paths
+    from app.core.flows.command import sweep_killed_writes
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config").write_text("a file, not a folder")
+    monkeypatch.setenv(paths.HOME_ENV, str(home))
+    assert sweep_killed_writes() == 0
