@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -84,6 +85,35 @@ def test_plain_http_allowed_for_loopback(url: str) -> None:
     assert ShopClient(url).api_url == url + "/admin-api"
 
 
+@contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A local HTTP server answering with ``handler`` for the block; its port."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield srv.server_address[1]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def answering(status: int, body: bytes) -> type[http.server.BaseHTTPRequestHandler]:
+    """A handler answering every POST with ``status`` and an HTML ``body``."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,26 +142,10 @@ def test_timeout_is_its_own_error(silent_server: int) -> None:
         client.login("a", "b")
 
 
-class _Html(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = b"<html>Welcome to nginx</html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def html_server() -> Iterator[int]:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Html)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
+    with serving(answering(200, b"<html>Welcome to nginx</html>")) as port:
+        yield port
 
 
 def test_not_a_vendure_server(html_server: int) -> None:
@@ -294,10 +308,8 @@ def _jpeg() -> bytes:
 
 def test_image_download_retries_then_caches() -> None:
     _Flaky.hits = []
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}")
+    with serving(_Flaky) as port:
+        client = ShopClient(f"http://127.0.0.1:{port}")
         size = len(_jpeg())  # the listing's fileSize: a cached copy of another size is damaged
         asset = photos.ListedAsset("7", "/assets/source/ab/kiwi.jpg", size, "2026-01-01")
         session = photos.image_session(2)
@@ -308,9 +320,6 @@ def test_image_download_retries_then_caches() -> None:
         changed = replace(asset, file_size=size + 1)  # same asset, new file: fetched again
         assert photos.cached_image(client, session, changed, None)[1] is True
         assert len(_Flaky.hits) == 4
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 # ------------------------------------------------------------------ redirects (issue 10, item 1)
@@ -344,11 +353,8 @@ class _Redirecting(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def redirecting_server() -> Iterator[int]:
     _Redirecting.received = []
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
+    with serving(_Redirecting) as port:
+        yield port
 
 
 def test_login_redirect_is_not_followed(redirecting_server: int) -> None:
@@ -428,10 +434,8 @@ class _BigImage(http.server.BaseHTTPRequestHandler):
 
 @pytest.mark.parametrize("path", ["/assets/declared.jpg", "/assets/chunked.jpg"])
 def test_image_over_the_cap_is_refused_and_not_kept(path: str) -> None:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BigImage)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}", max_image_bytes=100_000)
+    with serving(_BigImage) as port:
+        client = ShopClient(f"http://127.0.0.1:{port}", max_image_bytes=100_000)
         asset = photos.ListedAsset("9", path, None, "2026-01-01T00:00:00.000Z")
         session = photos.image_session(1)
         with pytest.raises(ShopError, match="larger than 0.1 MB"):
@@ -440,9 +444,6 @@ def test_image_over_the_cap_is_refused_and_not_kept(path: str) -> None:
         client.max_image_bytes = 1_000_000
         got, fetched = photos.cached_image(client, session, asset, None)
         assert fetched and got.stat().st_size >= _BigImage.size
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 # ------------------------------------------------------------------ where the token is kept (5)
@@ -554,19 +555,14 @@ def test_the_servers_clock_is_read_from_its_admin_api_answers_only() -> None:
     the server's change times by it); a GET may be a cached photo, dated when stored."""
     import datetime as dt
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ThreeHoursAhead)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        client = ShopClient(f"http://127.0.0.1:{srv.server_address[1]}")
+    with serving(_ThreeHoursAhead) as port:
+        client = ShopClient(f"http://127.0.0.1:{port}")
         stamp = dt.datetime(2026, 12, 7, 15, tzinfo=dt.timezone.utc)
         client.request("GET", client.server_url + "/assets/a.jpg", what="a photo")
         assert client.clock.on_our_clock(stamp) == stamp  # said nothing of the server
         client.request("POST", client.api_url, what="a query", json={})
         gap = stamp - client.clock.on_our_clock(stamp)
         assert abs(gap - dt.timedelta(hours=3)) < dt.timedelta(seconds=5), gap
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def test_a_redirect_from_https_to_http_is_not_offered_as_the_address_to_use() -> None:
@@ -584,29 +580,11 @@ def test_a_redirect_from_https_to_http_is_not_offered_as_the_address_to_use() ->
     assert "unencrypted one, http://shop.example/admin-api; the trainer does not follow" in message
 
 
-class _NoAdminApiHere(http.server.BaseHTTPRequestHandler):
-    """Express's 404 where a Vendure with another ``apiOptions.adminApiPath`` has none."""
-
-    def do_POST(self) -> None:
-        body = b"<pre>Cannot POST /admin-api</pre>"
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_no_admin_api_at_its_path_says_where_it_was_asked_for() -> None:
     """An audit of deployments: "not a Vendure Admin API. Check the server address." for
     a Vendure whose Admin API has another path, which the address alone does not show."""
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoAdminApiHere)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        with pytest.raises(NotAVendureServer, match="the trainer asks for it at /admin-api"):
-            ShopClient(f"http://127.0.0.1:{srv.server_address[1]}").login("a", "b")
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    # Express's 404 where a Vendure with another ``apiOptions.adminApiPath`` has none
+    no_api = answering(404, b"<pre>Cannot POST /admin-api</pre>")
+    said = "the trainer asks for it at /admin-api"
+    with serving(no_api) as port, pytest.raises(NotAVendureServer, match=said):
+        ShopClient(f"http://127.0.0.1:{port}").login("a", "b")
