@@ -60,14 +60,14 @@ def run_predict(args: argparse.Namespace) -> int:
     goes out as its photo is done. Ctrl-C and ``kill`` stop it at the next photo: raised
     anywhere, one that came while TensorFlow loaded was swallowed (the run went on and
     ended 0) or crashed the process, as ``train``'s once did (:mod:`.interrupt`)."""
-    from ..core.flows.recognise import each_recognition, load_model
+    from ..core.flows.recognise import load_model, recognise_files
 
     cancel = cooperative()
     try:
         loaded = load_model(args.model_dir, cancel=cancel)
         threshold = loaded.accept_threshold
         status = 0
-        for r in each_recognition(loaded, args.images, args.top, cancel=cancel):
+        for r in recognise_files(loaded, args.images, top=args.top, cancel=cancel):
             status |= _print_recognition(r, threshold, args.json)
     except Cancelled:
         raise Cancelled(f"\n{INTERRUPTED}") from None

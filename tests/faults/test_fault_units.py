@@ -257,7 +257,7 @@ def test_predict_and_teach_refuse_photos_in_the_training_checks_words(
     for name, words in (("strip.png", "too narrow (20000×50 px"), ("empty.jpg", "empty file")):
         with pytest.raises(ImageError, match=re.escape(f"{name}: {words}")):
             read_photo(tmp_path / name)
-    said = recognise_files(None, [tmp_path / "strip.png"])  # type: ignore[arg-type]
+    said = list(recognise_files(None, [tmp_path / "strip.png"]))  # type: ignore[arg-type]
     assert said[0].error.startswith("strip.png: too narrow (20000×50 px")
     model = tmp_path / "model"
     model.mkdir()

@@ -28,7 +28,6 @@ __all__ = [
     "LoadedModel",
     "Match",
     "Recognition",
-    "each_recognition",
     "load_model",
     "recognise",
     "recognise_files",
@@ -131,22 +130,11 @@ def recognise_files(
     keep_images: bool = False,
     on_progress: ProgressHook | None = None,
     cancel: threading.Event | None = None,
-) -> list[Recognition]:
-    """Each photo file in turn; ``keep_images`` keeps the decoded pictures (to show)."""
-    return list(each_recognition(loaded, paths, top, keep_images, on_progress, cancel))
-
-
-def each_recognition(
-    loaded: LoadedModel,
-    paths: Sequence[Path],
-    top: int = TOP_K,
-    keep_images: bool = False,
-    on_progress: ProgressHook | None = None,
-    cancel: threading.Event | None = None,
 ) -> Iterator[Recognition]:
-    """:func:`recognise_files` one photo at a time, as each is done: ``predict`` prints
-    each line at once (300 photos piped into ``head -1`` waited for all 300, and a
-    ``kill`` part-way lost every answer already made)."""
+    """Each photo file in turn, as each is done; ``keep_images`` keeps the decoded
+    pictures (to show). One at a time: ``predict`` prints each line at once (300 photos
+    piped into ``head -1`` waited for all 300, and a ``kill`` part-way lost every answer
+    already made)."""
     from ..calibration import describe
     from ..photo_check import read_photo
 
