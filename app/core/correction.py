@@ -93,7 +93,7 @@ def store_and_teach(
     # The photos first, then the model: killed in between, the photos stay and the next
     # training uses them. The other way round (an audit of the app killed mid-work), the
     # model said "taught at the counter" and the next training dropped the correction.
-    had = set(store.added_images().get(product_id, []))
+    had = set(store.added_dir(product_id).glob("*"))  # this product's folder, not the shop's
     stored = [store.add_rgb(product_id, f, origin=origin) for f in kept]
     result: TeachResult | None = None
     not_taught = ""
