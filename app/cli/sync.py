@@ -10,12 +10,14 @@ from typing import Any
 from ..core.errors import Cancelled, ExitCode, TrainerError
 from ..core.faults import describe
 from ..core.flows.keep_current import (
+    DEFAULT_CHANNEL_CODE,
     REVIEW,
     TILL_PHOTOS_MODES,
     TIME_LIMIT_MINUTES,
     SyncBusy,
     SyncClock,
     sync_channel,
+    sync_targets,
 )
 from ..core.flows.train import QUANTIZE, SEED_MAX, TrainOptions
 from . import interrupt
@@ -49,7 +51,8 @@ def add_parser(sub: Any) -> None:
     target.add_argument(
         "--all-channels",
         action="store_true",
-        help="every channel you may publish to, one after the other",
+        help="every channel you may publish to, one after the other (Vendure's default "
+        "channel only where it is the only one: it lists every channel's products)",
     )
     cmd.add_argument("--username", help="not needed with a remembered session (Keep me logged in)")
     add_password_file(cmd)
@@ -95,11 +98,18 @@ def run(args: argparse.Namespace) -> int:
         try:
             if args.all_channels:
                 with clock.guard("listing your channels"):
-                    codes = [c.code for c in client.channels() if c.can_publish]
+                    codes, left_out = sync_targets(client.channels())
                 if not codes:
                     raise TrainerError(
                         f"Your user may not publish to any channel on {args.server}."
                     )
+                for code in left_out:
+                    line = (
+                        f"{code}: skipped: the default channel lists the products of every "
+                        f"channel; sync it alone with --channel {DEFAULT_CHANNEL_CODE}"
+                    )
+                    print(line, flush=True)
+                    logging.getLogger("app.sync").info("%s", line)
             else:
                 codes = [args.channel]
             worst = ExitCode.OK

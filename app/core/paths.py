@@ -49,6 +49,16 @@ def data_dir() -> Path:
     return _ensure(_root("data"))
 
 
+def in_data_dir(folder: Path) -> bool:
+    """Whether ``folder`` is inside the app's own data folder (the sample shop's copy,
+    channels/, models/): a folder dialog should not start there."""
+    try:
+        folder.resolve().relative_to(data_dir().resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 def cache_dir() -> Path:
     return _ensure(_root("cache"))
 

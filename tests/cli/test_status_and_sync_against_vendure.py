@@ -407,6 +407,38 @@ def test_all_channels_goes_on_after_a_disk_fault_in_one_channel(
     assert all(line.endswith("up to date: nothing changed") for line in out[1:])
 
 
+def test_all_channels_of_a_superadmin_leaves_out_the_default_channel(
+    vendure: VendureServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A superadmin may publish to the default channel, which lists every channel's
+    products: ``--all-channels`` trained them all into one model and published it there.
+    In-process, each channel's sync stood in for by a double."""
+    import importlib
+
+    from app.cli import sync as cli_sync
+    from app.core.errors import ExitCode
+    from app.core.flows.keep_current import SyncOutcome
+
+    seen: list[str] = []
+
+    def sync_channel(client, options, **_kw) -> SyncOutcome:  # noqa: ANN001
+        seen.append(client.require_channel().code)
+        return SyncOutcome(seen[-1], "up to date", "nothing changed", ExitCode.OK)
+
+    monkeypatch.setattr(cli_sync, "sync_channel", sync_channel)
+    monkeypatch.setenv("DUKAHUB_TRAINER_PASSWORD", vendure.admin_password)
+    main = importlib.import_module("app.cli.main")
+    argv = ["sync", "--all-channels", "--server", vendure.url, "--username", vendure.admin_user]
+    assert main.main(argv) == ExitCode.OK
+    out = capsys.readouterr().out.splitlines()
+    assert "__default_channel__" not in seen and {"fruit", "veg", "bulk"} <= set(seen), seen
+    assert out[0] == (
+        "__default_channel__: skipped: the default channel lists the products of every "
+        "channel; sync it alone with --channel __default_channel__"
+    ), out
+    assert len(out) == len(seen) + 1, out
+
+
 def test_sync_without_the_permission_to_publish_says_so(cli: Cli, vendure: VendureServer) -> None:
     """It blamed the photos from the till, which the owner never chose."""
     user, password = vendure.users["viewer"]

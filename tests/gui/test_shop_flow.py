@@ -52,6 +52,19 @@ def test_viewer_cannot_publish(qtbot, window, vendure):
     assert not window.publish.publish_button.isEnabled()
 
 
+def test_a_superadmin_is_offered_a_shop_before_the_default_channel(qtbot, window, vendure):
+    """Vendure lists its default channel first; it holds every channel's products, and
+    a superadmin who pressed Open at once trained all the shops into one model."""
+    login = log_in(qtbot, window, vendure, vendure.admin_user, vendure.admin_password)
+    qtbot.waitUntil(lambda: login.pages.currentIndex() == 1, timeout=20000)
+    items = [login.channel_list.item(i) for i in range(login.channel_list.count())]
+    codes = [item.data(Qt.ItemDataRole.UserRole).code for item in items]
+    assert codes[0] == "__default_channel__" and len(codes) > 2, codes
+    assert items[0].text().endswith("; every channel's products)"), items[0].text()
+    assert not any("every channel" in item.text() for item in items[1:])
+    assert login.channel_list.currentRow() == 1
+
+
 def test_full_flow_train_publish_and_verify(
     qtbot, make_window, vendure, base_weights, monkeypatch, settings
 ):

@@ -27,6 +27,7 @@ from ..errors import (
 from ..model import TrainOptions
 from ..model_format import DEFAULT_QUANTIZE
 from ..progress import Phase, ProgressHook, Reporter, span
+from ..shop.channels import DEFAULT_CHANNEL_CODE, sync_targets
 from ..sync import (
     TIME_LIMIT_MINUTES,
     SyncBusy,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACCEPT",
+    "DEFAULT_CHANNEL_CODE",
     "REVIEW",
     "TILL_PHOTOS_MODES",
     "TIME_LIMIT_MINUTES",
@@ -65,6 +67,7 @@ __all__ = [
     "SyncTimeout",
     "TillInSync",
     "sync_channel",
+    "sync_targets",
 ]
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,9 @@ from ..errors import ChannelAccessError
 from .graphql import ACTIVE_CHANNEL
 
 UPLOAD_PERMISSION = "UploadMlModel"
+# Vendure's DEFAULT_CHANNEL_CODE (@vendure/common): the channel every product of every
+# other channel is also in, so a model of it is every shop's products at once
+DEFAULT_CHANNEL_CODE = "__default_channel__"
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,10 @@ class ChannelInfo:
     def can_publish(self) -> bool:
         return UPLOAD_PERMISSION in self.permissions or "SuperAdmin" in self.permissions
 
+    @property
+    def is_default(self) -> bool:
+        return self.code == DEFAULT_CHANNEL_CODE
+
 
 def channels_from(user: dict) -> list[ChannelInfo]:
     """The ``channels`` of a ``CurrentUser`` (login) or ``me`` answer."""
@@ -31,6 +38,18 @@ def channels_from(user: dict) -> list[ChannelInfo]:
         )
         for c in user.get("channels") or []
     ]
+
+
+def sync_targets(channels: list[ChannelInfo]) -> tuple[list[str], list[str]]:
+    """The channels ``sync --all-channels`` trains, and those it leaves out. Vendure's
+    default channel lists the products of every channel, so beside other channels it is
+    not a shop: a superadmin's run trained every shop's products into one model and
+    published it there. Alone it is the shop (a one-shop server), and it is synced."""
+    publishable = [c for c in channels if c.can_publish]
+    shops = [c for c in publishable if not c.is_default]
+    if not shops:
+        return [c.code for c in publishable], []
+    return [c.code for c in shops], [c.code for c in publishable if c.is_default]
 
 
 class _Client(Protocol):  # the transport's client, as this check uses it

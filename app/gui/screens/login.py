@@ -42,14 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _inside(folder: Path, root: Path) -> bool:
-    try:
-        folder.resolve().relative_to(root.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
-
-
 # the card's title per page: the form, the channel list, connected to a shop, and a
 # folder or the sample shop open
 PAGE_TITLES = ("Connect to your shop", "Choose a channel", "Your shop", "Your photos")
@@ -319,6 +311,7 @@ class LoginScreen(QWidget):
         for ch in channels:
             # The server's channel list holds code, id and permissions (no name, no count).
             note = "" if ch.can_publish else "; no permission to publish models"
+            note += "; every channel's products" if ch.is_default and len(channels) > 1 else ""
             item = QListWidgetItem(f"{ch.code}   (channel id {ch.id}{note})")
             item.setData(Qt.ItemDataRole.UserRole, ch)
             item.setToolTip(
@@ -328,8 +321,9 @@ class LoginScreen(QWidget):
             self.channel_list.addItem(item)
             if ch.code == self.session.settings.last_channel:
                 self.channel_list.setCurrentItem(item)
-        if self.channel_list.currentRow() < 0:
-            self.channel_list.setCurrentRow(0)
+        if self.channel_list.currentRow() < 0:  # a shop first, not the default channel
+            shop = next((i for i, c in enumerate(channels) if not c.is_default), 0)
+            self.channel_list.setCurrentRow(shop)
 
     def _show_channels_again(self) -> None:
         if self.session.client is not None:
@@ -379,7 +373,7 @@ class LoginScreen(QWidget):
         last = self.session.settings.last_folder
         if last:
             parent = Path(last).expanduser().parent
-            if parent.is_dir() and not _inside(parent, paths.data_dir()):
+            if parent.is_dir() and not paths.in_data_dir(parent):
                 return str(parent)
         pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
         if pictures and Path(pictures).is_dir():

@@ -588,3 +588,19 @@ def test_no_admin_api_at_its_path_says_where_it_was_asked_for() -> None:
     said = "the trainer asks for it at /admin-api"
     with serving(no_api) as port, pytest.raises(NotAVendureServer, match=said):
         ShopClient(f"http://127.0.0.1:{port}").login("a", "b")
+
+
+def test_all_channels_leaves_out_the_default_channel_only_beside_shops() -> None:
+    """Vendure's default channel lists every channel's products: beside other channels a
+    sync of it trained every shop into one model; on a one-shop server it is the shop."""
+    from app.core.shop.channels import ChannelInfo, sync_targets
+
+    def ch(code: str, perms: tuple[str, ...] = ("UploadMlModel",)) -> ChannelInfo:
+        return ChannelInfo(id=code, code=code, token=code, permissions=list(perms))
+
+    default = ch("__default_channel__", ("SuperAdmin",))
+    assert sync_targets([default, ch("a"), ch("b")]) == (["a", "b"], ["__default_channel__"])
+    assert sync_targets([default]) == (["__default_channel__"], [])
+    # a default channel it may not publish to is neither synced nor reported
+    assert sync_targets([ch("__default_channel__", ()), ch("a")]) == (["a"], [])
+    assert sync_targets([ch("a", ()), default]) == (["__default_channel__"], [])
