@@ -347,13 +347,18 @@ def swap_into_place(new: Path, target: Path, keep: Callable[[Path], object] | No
 
 
 def _swap(new: Path, target: Path, done_with: Callable[[Path], None]) -> None:
+    old = target.with_name(f".{target.name}.old")
+    if old.is_dir() and not old.is_symlink():
+        # a swap without the exchange (macOS, Windows, NFS) killed after its first rename
+        # left the folder before there: kept as any replaced one (an export's history),
+        # where it was deleted with no word by this swap
+        done_with(old)
     if not target.exists():
         os.replace(new, target)
         return
     if _exchange(new, target):
         done_with(new)  # now holds the old folder
         return
-    old = target.with_name(f".{target.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     os.replace(target, old)
     try:

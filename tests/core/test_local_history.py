@@ -14,7 +14,14 @@ from app.core.catalogue import catalogue_from_folder
 from app.core.dataset import build_dataset
 from app.core.errors import Cancelled
 from app.core.export import export_model
-from app.core.local_history import KEEP, HistoryError, history_dir, list_history, use_again
+from app.core.local_history import (
+    KEEP,
+    HistoryError,
+    history_dir,
+    keep_previous,
+    list_history,
+    use_again,
+)
 from app.core.model import TrainOptions
 from app.core.modelfiles import FILES, TRAINER_NAME
 from app.core.progress import Progress
@@ -264,3 +271,28 @@ def test_a_model_a_killed_run_left_on_its_way_to_the_history_is_kept(
     assert channels(out) == ["2", "1"]  # "1" kept as an earlier model, not deleted
     assert files_of(list_history(out).models[1].path) == first
     assert not left.exists() and not copy.exists()
+
+
+def test_a_swap_killed_between_its_two_renames_loses_no_model(
+    tmp_path: Path, tm_export: Path, monkeypatch
+) -> None:
+    """Without an atomic exchange (macOS, Windows, NFS) the swap renames twice; killed
+    after the first, the model before sat in ``.<model>.old``, and the next export's
+    swap deleted it without a word (a data-loss audit)."""
+    import app.core.outdir as outdir
+
+    monkeypatch.setattr(outdir, "_exchange", lambda a, b: False)
+    # the state a kill leaves: no model in place, the one before beside it
+    fake_model(tmp_path / ".model.old", tm_export, LABELS, channelId="1", **OURS)
+    out = tmp_path / "model"
+    new = fake_model(tmp_path / "new", tm_export, LABELS, channelId="2", **OURS)
+    outdir.swap_into_place(new, out, lambda old: keep_previous(old, out))
+    assert json.loads((out / "metadata.json").read_text())["channelId"] == "2"
+    assert channels(out) == ["1"]
+    # killed later, after the second rename: the one before that is kept too
+    fake_model(tmp_path / ".model.old", tm_export, LABELS, channelId="0", **OURS)
+    new = fake_model(tmp_path / "new", tm_export, LABELS, channelId="3", **OURS)
+    outdir.swap_into_place(new, out, lambda old: keep_previous(old, out))
+    assert json.loads((out / "metadata.json").read_text())["channelId"] == "3"
+    assert sorted(channels(out)) == ["0", "1", "2"]
+    assert not (tmp_path / ".model.old").exists()
