@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import Cancelled, ModelFilesError
+from .errors import Cancelled, ExportError, ModelFilesError
+from .faults import os_reason
 from .folder_versions import (
     CHANNEL_RE,
     LOCK_WAIT_S,
@@ -67,10 +68,10 @@ from .folder_versions import (
 from .locks import LockBusy, exclusive_lock
 from .model_format import FILES
 from .modelfiles import read_model_files
-from .outdir import folder_mode, swap_into_place
+from .outdir import check_target, folder_mode, swap_into_place
 from .paths import resolved, write_durably
 from .progress import Phase, ProgressHook, Reporter, check_cancel
-from .wording import some_names
+from .wording import some_names, upper_first
 
 __all__ = [  # the layout's names, imported from here before folder_versions split off
     "CHANNEL_RE",
@@ -386,6 +387,13 @@ def rollback_folder(
     return describe_version(chdir, version, version)
 
 
+def _same_files(folder: Path, files: dict[str, bytes]) -> bool:
+    try:
+        return all((folder / n).read_bytes() == b for n, b in files.items())
+    except OSError:
+        return False
+
+
 def save_copy(model_dir: Path | str, dest: Path | str) -> Path:
     """Copy the three files into ``dest`` (a new folder, or one holding an earlier copy).
 
@@ -396,15 +404,14 @@ def save_copy(model_dir: Path | str, dest: Path | str) -> Path:
     out = resolved(dest)
     if out == resolved(files.dir):
         return out
-    if out.exists() and not out.is_dir():
-        raise FolderPublishError(f"{out} exists and is not a folder.")
-    if out.is_dir():
-        extra = sorted(p.name for p in out.iterdir() if p.name not in FILES)
-        if extra:
-            raise FolderPublishError(
-                f"{out} already holds other files ({some_names(extra)}); choose an empty "
-                "folder or one with an earlier copy of a model."
-            )
+    if out.is_dir() and _same_files(out, files.files):  # the same model again (one not ours)
+        return out
+    try:  # train --out's rule: a Teachable Machine export there was replaced, and lost
+        check_target(out)
+    except ExportError as exc:
+        raise FolderPublishError(f"{upper_first(str(exc))}.") from None
+    except OSError as exc:
+        raise FolderPublishError(f"Could not copy the model to {out}: {os_reason(exc)}") from None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))

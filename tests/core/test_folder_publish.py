@@ -22,7 +22,7 @@ from app.core.folder_publish import (
     rollback_folder,
     save_copy,
 )
-from app.core.modelfiles import FILES, read_model_files
+from app.core.modelfiles import FILES, TRAINER_NAME, read_model_files
 
 if TYPE_CHECKING:
     pass
@@ -40,6 +40,7 @@ def make_model(dest: Path, tm_export: Path, channel: str = "2", trained: str = "
         "channelId": channel,
         "labels": ["1", "2", "3", "4", "5"],
         "trainedAt": f"2026-01-{trained}T00:00:00Z",
+        "trainer": {"name": TRAINER_NAME, "version": "test"},
     }
     (dest / "metadata.json").write_text(json.dumps(meta))
     return dest
@@ -128,6 +129,16 @@ def test_save_copy(tmp_path: Path, tm_export: Path) -> None:
     (tmp_path / "docs" / "letter.txt").write_text("keep me")
     with pytest.raises(FolderPublishError, match="other files"):
         save_copy(a, tmp_path / "docs")
+    # the owner's Teachable Machine export (the same three names, not ours) was replaced
+    # and lost (a data-loss audit): refused as train --out refuses it, left as it was
+    tm = tmp_path / "my-tm-model"
+    shutil.copytree(tm_export, tm)
+    before = {p.name: p.read_bytes() for p in tm.iterdir()}
+    with pytest.raises(FolderPublishError, match="not a previous export of this trainer"):
+        save_copy(a, tm)
+    assert {p.name: p.read_bytes() for p in tm.iterdir()} == before
+    assert save_copy(tm_export, tm) == tm  # the same model again: nothing to replace
+    assert {p.name: p.read_bytes() for p in tm.iterdir()} == before
 
 
 def test_folder_publishing_imports_without_qt() -> None:
