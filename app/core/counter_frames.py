@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 FOLDER = "counter-frames"
 # How many frames the app asks for ("about 20 over 20 seconds") and the most it keeps
-# per shop: the oldest go first, so a refreshed look replaces an old one.
+# per shop: the oldest go first, so a refreshed look replaces an old one (and the
+# owner is told how many went: they went without a word before, a data-loss audit).
 SUGGESTED = 20
 MAX_KEPT = 200
 
@@ -114,8 +115,9 @@ class CounterFrameStore:
         frames = self.frames()
         return frames[-1].taken if frames else None
 
-    def add_rgb(self, rgb: np.ndarray, prefix: str = "counter") -> Path:
-        """Store one frame (HxWx3 uint8 RGB) as a JPEG."""
+    def add_rgb(self, rgb: np.ndarray, prefix: str = "counter", *, trim: bool = True) -> Path:
+        """Store one frame (HxWx3 uint8 RGB) as a JPEG. ``trim=False``: a batch's caller
+        calls :meth:`trim` once at its end, and says how many went."""
         import numpy as np
         from PIL import Image
 
@@ -126,7 +128,8 @@ class CounterFrameStore:
         )
         os.replace(tmp, dst)
         self._arrived([dst])
-        self._trim()
+        if trim:
+            self.trim()
         return dst
 
     def add_files(self, files: list[Path]) -> list[Path]:
@@ -141,7 +144,7 @@ class CounterFrameStore:
             os.replace(tmp, dst)
             stored.append(dst)
         self._arrived(stored)
-        self._trim()
+        self.trim()
         return stored
 
     def remove(self, path: Path) -> None:
@@ -183,7 +186,18 @@ class CounterFrameStore:
                 os.utime(p, ns=(t, t))
             floor = t
 
-    def _trim(self) -> None:
+    def trim(self) -> int:
+        """Delete the oldest frames beyond :data:`MAX_KEPT`; returns how many went."""
         frames = self.frames()
-        for f in frames[: max(0, len(frames) - MAX_KEPT)]:
+        gone = frames[: max(0, len(frames) - MAX_KEPT)]
+        for f in gone:
             f.path.unlink(missing_ok=True)
+        return len(gone)
+
+
+def trimmed_words(removed: int) -> str:
+    """The owner's words for frames :meth:`CounterFrameStore.trim` deleted ("" for none)."""
+    if not removed:
+        return ""
+    oldest = "the oldest frame was" if removed == 1 else f"the {removed} oldest frames were"
+    return f"{oldest} removed: a shop keeps its newest {MAX_KEPT}"

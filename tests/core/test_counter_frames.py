@@ -18,7 +18,7 @@ from grocery_products import CATALOGUE_PRODUCTS, iconic
 from PIL import Image
 
 from app.core.catalogue import Catalogue, ImageRef, Product
-from app.core.counter_frames import MAX_KEPT, CounterFrameStore, frames_in_folder
+from app.core.counter_frames import MAX_KEPT, CounterFrameStore, frames_in_folder, trimmed_words
 from app.core.dataset import build_dataset
 from app.core.features import FeatureStore, extract
 from app.core.head import normalise_features, prototypes
@@ -203,6 +203,16 @@ def test_counter_frame_store_keeps_dates_and_trims(tmp_path) -> None:
     for _ in range(MAX_KEPT + 3):
         store.add_rgb(rgb)
     assert len(store.paths()) == MAX_KEPT
+    # a batch trims once at its end, and says how many went (they went without a word)
+    before = store.paths()
+    batch = [store.add_rgb(rgb, trim=False) for _ in range(4)]
+    assert len(store.paths()) == MAX_KEPT + 4
+    assert store.trim() == 4 and store.paths() == before[4:] + batch
+    assert store.trim() == 0
+    assert (
+        trimmed_words(4) == f"the 4 oldest frames were removed: a shop keeps its newest {MAX_KEPT}"
+    )
+    assert trimmed_words(1).startswith("the oldest frame was removed") and trimmed_words(0) == ""
     assert store.clear() == MAX_KEPT and store.paths() == []
 
 

@@ -204,6 +204,38 @@ def test_view_remove_and_clear_all(qtbot, window, shop_folder, photos):
     assert not panel.view_button.isVisible()
 
 
+def fill_to_the_limit(window) -> list[Path]:
+    """The shop's store holding its most frames already (small ones, dated earlier)."""
+    from app.core.counter_frames import MAX_KEPT
+
+    store = window.session.store.counter_frames
+    rgb = (np.arange(24 * 32 * 3) % 251).astype(np.uint8).reshape(24, 32, 3)
+    for _ in range(MAX_KEPT - len(store.paths())):
+        store.add_rgb(rgb, prefix="old")
+    return store.paths()
+
+
+def test_frames_beyond_the_shops_limit_are_said_when_the_oldest_go(
+    qtbot, make_window, shop_folder, counter_video
+):
+    """A shop keeps its newest 200 frames; the oldest went without a word (a data-loss
+    audit): the banner now says how many went."""
+    from app.core.counter_frames import MAX_KEPT
+
+    window = make_window()
+    screen = open_folder(qtbot, window, shop_folder)
+    old = fill_to_the_limit(window)
+    dlg = open_capture(qtbot, window, counter_video)
+    with qtbot.waitSignal(dlg.accepted, timeout=30000):
+        click(qtbot, dlg.start_button)
+    assert len(stored(window)) == MAX_KEPT
+    assert not any(p.exists() for p in old[:SUGGESTED]) and all(p.exists() for p in old[SUGGESTED:])
+    assert (
+        f"Stored {SUGGESTED} counter frames; the {SUGGESTED} oldest frames were removed: a "
+        f"shop keeps its newest {MAX_KEPT}. The next training uses them." in screen.banner.text()
+    ), screen.banner.text()
+
+
 def test_test_screen_adds_recent_frames(qtbot, window, shop_folder, counter_video):
     from app.gui.screens.recognise.recent import RECENT_FRAMES
 
@@ -232,6 +264,15 @@ def test_test_screen_adds_recent_frames(qtbot, window, shop_folder, counter_vide
     assert len(digests) == RECENT_FRAMES
     assert ts.recent_count == 0 or ts.recent_count < RECENT_FRAMES
     assert window.products.counter.count == RECENT_FRAMES  # the Products line follows
+
+    # at the shop's limit, the oldest make room, and the banner says so
+    fill_to_the_limit(window)
+    qtbot.waitUntil(lambda: ts.recent_count >= RECENT_FRAMES, timeout=30000)
+    click(qtbot, ts.add_frames_button)
+    qtbot.waitUntil(lambda: "oldest" in ts.banner.text(), timeout=10000)
+    assert f"the {RECENT_FRAMES} oldest frames were removed: a shop keeps its newest 200" in (
+        ts.banner.text()
+    )
 
 
 def test_train_screen_hint_and_shops_look(qtbot, window, shop_folder, counter_video):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..counter_frames import SUGGESTED, CounterFrame, CounterFrameStore
+from ..counter_frames import SUGGESTED, CounterFrame, CounterFrameStore, trimmed_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,6 +28,7 @@ __all__ = [
     "clear_empty_counter",
     "empty_counter_folder",
     "empty_counter_photos",
+    "trimmed_words",
 ]
 
 

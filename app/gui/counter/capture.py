@@ -82,6 +82,7 @@ class CounterCaptureDialog(CaptureDialog):
         self.taken_at: list[float] = []  # when each was taken (time.time())
         self.refused = 0
         self.stored: list[Path] = []
+        self.removed = 0  # the oldest frames the store deleted to keep its newest
         self._stale_ticks = 0
 
         self.intro = QLabel(self.intro_text(round(self.count * self.interval_s)))
@@ -108,7 +109,11 @@ class CounterCaptureDialog(CaptureDialog):
     def saver(self) -> Callable[[np.ndarray], Path]:
         """How the background task stores one kept picture (plain Python, no Qt)."""
         store = self.store
-        return lambda rgb: store.add_rgb(rgb, prefix="counter")
+        return lambda rgb: store.add_rgb(rgb, prefix="counter", trim=False)
+
+    def tidier(self) -> Callable[[], int]:
+        """After the batch: how many of the oldest kept pictures went to make room."""
+        return self.store.trim
 
     # -- the capture ----------------------------------------------------------------
     def ready_text(self) -> str:
@@ -167,23 +172,24 @@ class CounterCaptureDialog(CaptureDialog):
             self.start_button.setText("Start again")
             self.start_button.setEnabled(True)
             return
-        frames, stamps, save = list(self.taken), list(self.taken_at), self.saver()
+        frames, stamps = list(self.taken), list(self.taken_at)
+        save, tidy = self.saver(), self.tidier()
         self.status.setText(f"Saving {len(frames)} pictures…")
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(False)  # a second at most; then the dialog closes
 
-        def work(_on_progress: Any, _cancel: Event) -> list[Path]:
+        def work(_on_progress: Any, _cancel: Event) -> tuple[list[Path], int]:
             paths = []
             for rgb, at in zip(frames, stamps, strict=True):
                 path = save(rgb)
                 os.utime(path, (at, at))  # a picture's date is when it was taken, not saved
                 paths.append(path)
-            return paths
+            return paths, tidy()
 
         self.run_after(self.task_name, work, self._saved, self._save_failed)
 
-    def _saved(self, paths: list[Path]) -> None:
-        self.stored = list(paths)
+    def _saved(self, result: tuple[list[Path], int]) -> None:
+        self.stored, self.removed = list(result[0]), result[1]
         self.accept()
 
     def _save_failed(self, err: TaskError | None) -> None:
@@ -232,3 +238,6 @@ class EmptyCounterDialog(CounterCaptureDialog):
     def saver(self) -> Callable[[np.ndarray], Path]:
         shop = self.shop
         return lambda rgb: add_empty_counter_photo(shop, rgb)
+
+    def tidier(self) -> Callable[[], int]:
+        return lambda: 0  # the empty counter's photos are all kept

@@ -22,6 +22,7 @@ from app.core.flows.counter import (
     clear_empty_counter,
     empty_counter_folder,
     empty_counter_photos,
+    trimmed_words,
 )
 
 from ..confirm import ask_later
@@ -134,6 +135,8 @@ class CapturePanel(QFrame):
             text = f"Stored {n} {what[0] if n == 1 else what[1]}"
             if refused:
                 text += f" ({refused} blank picture{'s' if refused != 1 else ''} left out)"
+            if dlg.removed:
+                text += f"; {trimmed_words(dlg.removed)}"
             self.message.emit(text + ". The next training uses them.", "ok")
             edited()
 

@@ -11,6 +11,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QPushButton
 
+from app.core.flows.counter import trimmed_words
+
 from ...tasks import Task, TaskError, TaskRunner
 from .recent import RECENT_FRAMES, RecentPictures
 
@@ -69,9 +71,10 @@ class LiveCounterFrames(QObject):
             return None
         frames = self.recent.take()
 
-        def work(_on_progress: Any, _cancel: Event) -> tuple[int, int]:
-            stored = [store.add_rgb(f, prefix="live") for f in frames]
-            return len(stored), len(store.frames())
+        def work(_on_progress: Any, _cancel: Event) -> tuple[int, int, int]:
+            stored = [store.add_rgb(f, prefix="live", trim=False) for f in frames]
+            removed = store.trim()
+            return len(stored), len(store.frames()), removed
 
         task = self.runner.start("counter-frames-live", work)
         self._task = task
@@ -80,13 +83,14 @@ class LiveCounterFrames(QObject):
         self.update()
         return task
 
-    def _done(self, task: Task, added: int, total: int) -> None:
+    def _done(self, task: Task, added: int, total: int, removed: int) -> None:
         if task is self._task:
             self._task = None
             self.update()
+            gone = f"; {trimmed_words(removed)}" if removed else ""
             self.message.emit(
                 f"Added {added} frame{'s' if added != 1 else ''} to this shop's counter frames "
-                f"({total} in all). The next training uses them.",
+                f"({total} in all{gone}). The next training uses them.",
                 "ok",
             )
             self.added.emit(added)
