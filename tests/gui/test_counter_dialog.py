@@ -203,6 +203,17 @@ def test_view_remove_and_clear_all(qtbot, window, shop_folder, photos):
     assert panel.count == 0 and "No counter frames yet" in panel.text.text()
     assert not panel.view_button.isVisible()
 
+    # "Delete all 2" deletes those two: a frame stored while the question was open (the
+    # Test screen's Add frames) was deleted too (a data-loss audit)
+    store = window.session.store.counter_frames
+    store.add_files(photos("Fruit/Kiwi", 2))
+    dlg.fill()
+    click(qtbot, dlg.clear_button)
+    assert "Delete all 2 counter frames" in dlg.confirm_box.text()
+    late = store.add_files(photos("Fruit/Lemon", 1))
+    click(qtbot, dlg.confirm_box.button(QMessageBox.StandardButton.Yes))
+    assert stored(window) == late
+
 
 def fill_to_the_limit(window) -> list[Path]:
     """The shop's store holding its most frames already (small ones, dated earlier)."""

@@ -183,12 +183,14 @@ def test_include_exclude_add_and_drop_survive_restart(qtbot, make_window, shop_f
     assert screen2.remove_button.isEnabled()
     from PySide6.QtWidgets import QMessageBox
 
-    orig = QMessageBox.question
-    QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
-    try:
-        screen2.remove_selected_added()
-    finally:
-        QMessageBox.question = orig
+    # asked first, No the default: Enter deleted them for good (a data-loss audit)
+    box = screen2.remove_selected_added()
+    assert box is screen2.confirm_box and "cannot be undone" in box.text()
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
+    box.button(QMessageBox.StandardButton.No).click()
+    assert row_texts(screen2)["lemon"][1] == "4" and screen2.confirm_box is None
+    box = screen2.remove_selected_added()
+    box.button(QMessageBox.StandardButton.Yes).click()
     assert row_texts(screen2)["lemon"][1] == "3"
 
 

@@ -137,28 +137,24 @@ class CounterFramesDialog(QDialog):
 
     @Slot()
     def ask_clear(self) -> QMessageBox | None:
-        n = len(self.store.frames())
-        if not n:
+        """Deletes the frames counted in the question: frames the Test screen stored
+        while it was open went too (a data-loss audit)."""
+        paths = self.store.paths()
+        if not paths:
             return None
         return ask_later(
             self,
             "Counter frames",
-            f"Delete all {n} counter frames of this shop? Training then knows nothing of "
-            "your counter until you take new ones.",
+            f"Delete all {len(paths)} counter frames of this shop? Training then knows "
+            "nothing of your counter until you take new ones.",
             "Delete all",
-            self._clear,
+            lambda: self._remove(paths),
         )
 
     def _remove(self, paths: list[Path]) -> None:
         for p in paths:
             self.store.remove(p)
             self.session.thumbnails.forget(p)
-        self._changed()
-
-    def _clear(self) -> None:
-        for f in self.store.frames():
-            self.session.thumbnails.forget(f.path)
-        self.store.clear()
         self._changed()
 
     def _changed(self) -> None:

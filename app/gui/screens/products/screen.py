@@ -37,6 +37,7 @@ from app.core.progress import ProgressHook
 from app.core.wording import renamed_channel
 
 from ...accessible import named
+from ...confirm import ask_later
 from ...counter.panels import CounterFramesPanel, EmptyCounterPanel
 from ...session import Session
 from ...tasks import Task, TaskError
@@ -96,6 +97,7 @@ class ProductsScreen(QWidget):
 
         self.progress = ProgressPanel()
         self.banner = Banner()
+        self.confirm_box: QMessageBox | None = None  # the question open now (ask_later)
         self.check_warnings = CheckWarnings(self)
         self.warnings = self.check_warnings.warnings
         self.details_button = self.check_warnings.details_button
@@ -403,26 +405,28 @@ class ProductsScreen(QWidget):
         if pid is not None:
             self.add_files(files, pid)
 
-    def remove_selected_added(self) -> None:
-        chosen = self.photos.selected_added()
-        if not chosen or self.session.store is None:
-            return
-        answer = QMessageBox.question(
-            self, "Remove photos", f"Delete {len(chosen)} photo(s) you added to this product?"
+    def remove_selected_added(self) -> QMessageBox | None:
+        """Asks first, No the default (Enter kept them): the files are deleted for good."""
+        chosen, store = self.photos.selected_added(), self.session.store
+        if not chosen or store is None:
+            return None
+        n = f"{len(chosen)} photo{'s' if len(chosen) != 1 else ''}"
+        return ask_later(
+            self,
+            "Remove photos",
+            f"Delete {n} you added to this product from this computer? This cannot be undone.",
+            "Delete",
+            lambda: self._remove_added(store, chosen),
         )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
+
+    def _remove_added(self, store: Any, chosen: list[Path]) -> None:
         for path in chosen:
-            self.session.store.remove_added(path)
+            store.remove_added(path)
         self.session.edited()
 
     def capture_from_webcam(self) -> Any:
-        """Open the camera dialog; the photo is stored when the owner takes it.
-
-        The slot of the "Webcam…" button, so it takes no argument: a parameter here
-        would receive the button's ``checked`` flag. :attr:`camera_stand_in` replaces
-        the camera.
-        """
+        """Open the camera dialog; the photo is stored when the owner takes it. The
+        "Webcam…" button's slot: a parameter would receive its ``checked`` flag."""
         p = self.current_product()
         if p is None:
             return None
