@@ -19,10 +19,11 @@ import logging
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import paths
 from .locks import LockBusy, exclusive_lock
+from .readers import expect, load_app_file
 from .sources import ShopSource, move_model_folder, sync_file
 
 if TYPE_CHECKING:
@@ -38,12 +39,15 @@ def _codes_path() -> Path:
 
 
 def _read_codes() -> dict[str, str]:
-    try:
-        raw = json.loads(_codes_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # none yet; damaged: recorded again from now on
-        return {}
-    if not isinstance(raw, dict):
-        return {}
+    """A damaged file is set aside, not overwritten (the codes it recorded are what a
+    later rename is followed by): as every app file is read."""
+    return load_app_file(
+        _codes_path(), what="the channel codes it has seen", check=_codes_shape, default=dict
+    )
+
+
+def _codes_shape(raw: Any) -> dict[str, str]:
+    expect(isinstance(raw, dict), "not a JSON object")
     return {str(k): v for k, v in raw.items() if isinstance(v, str)}
 
 

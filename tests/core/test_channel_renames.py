@@ -60,6 +60,19 @@ def test_a_renamed_channel_keeps_its_photos_ticks_and_model(isolated_home: Path)
     assert opened("duka-kahawa").renamed_from == ""  # said once; nothing left to move
 
 
+def test_a_damaged_record_of_codes_is_set_aside_not_overwritten(isolated_home: Path) -> None:
+    """``codes.json`` is what a later rename is followed by: a damaged one was written
+    over with only the channel opened now (a data-loss audit); now it is kept beside, as
+    every app file is, and said."""
+    opened("duka")
+    record = paths.data_dir() / "channels" / "codes.json"
+    record.write_text('{"https://shop.example|7": "duka", "https://shop.example|8": "du')
+    opened("duka")
+    aside = [p for p in record.parent.iterdir() if p.name.startswith("codes.json.damaged-")]
+    assert len(aside) == 1 and aside[0].read_text().endswith('"du'), aside
+    assert json.loads(record.read_text()) == {"https://shop.example|7": "duka"}
+
+
 def test_what_the_new_code_already_holds_is_never_overwritten(isolated_home: Path) -> None:
     ShopSource.at(SERVER, "new", "").store().add_files("21", [photo(1)])  # before ids were kept
     keep_something(opened("old"))
