@@ -14,11 +14,14 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import paths
+from ..locks import LockBusy, exclusive_lock
 from ..readers import expect, load_app_file
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,20 @@ def _index_shape(raw: Any) -> dict[str, dict]:
     return raw
 
 
+@contextmanager
+def _editing() -> Iterator[None]:
+    """The index read, changed and written by one task and one process at a time: the
+    app and a ``login`` or ``sync`` on the command line saving at once lost one of the
+    remembered logins (a data-loss audit). A lock held for long is passed by, logged:
+    a login is not refused for it."""
+    with _lock, ExitStack() as held:
+        try:
+            held.enter_context(exclusive_lock(sessions_path().with_suffix(".lock"), wait_s=5.0))
+        except LockBusy:
+            log.warning("%s stayed locked by another process; saved without it", sessions_path())
+        yield
+
+
 def _write_index(index: dict[str, dict]) -> None:
     path = sessions_path()
     paths.atomic_write_bytes(path, json.dumps(index, indent=1).encode("utf-8"))
@@ -129,7 +146,7 @@ def save(server_url: str, session: SavedSession) -> str:
     if not stored:
         entry["store"] = "file"
         entry["token"] = session.token
-    with _lock:
+    with _editing():
         index = _read_index()
         index[server_url] = entry
         _write_index(index)
@@ -138,7 +155,7 @@ def save(server_url: str, session: SavedSession) -> str:
 
 def forget(server_url: str) -> None:
     """Forgets the session in the file and in the keyring (a token may be in either)."""
-    with _lock:
+    with _editing():
         index = _read_index()
         entry = index.pop(server_url, None)
         if entry is not None:

@@ -461,6 +461,39 @@ def test_token_in_0600_file_without_a_keyring() -> None:
     assert sessions.load("https://shop.example") is None
 
 
+@pytest.mark.usefixtures("no_keyring")
+def test_two_processes_remembering_logins_at_once_keep_both() -> None:
+    """The index was read, changed and written under a thread lock only: the app and a
+    ``login`` on the command line saving at once lost one login (a data-loss audit). A
+    second process reads the index under the file's lock, then writes its own login a
+    moment later; this one's save waits for it instead of being written over."""
+    script = (
+        "import json, sys, time\n"
+        "from app.core.locks import exclusive_lock\n"
+        "from app.core.shop import sessions\n"
+        "p = sessions.sessions_path()\n"
+        "with exclusive_lock(p.with_suffix('.lock')):\n"
+        "    index = sessions._read_index()\n"
+        "    print('read', flush=True)\n"
+        "    time.sleep(1.5)\n"
+        "    index['https://a.example'] = {'username': 'a', 'store': 'file', 'token': 'ta'}\n"
+        "    sessions._write_index(index)\n"
+    )
+    other = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "read"
+        sessions.save("https://b.example", sessions.SavedSession("tb", "b"))
+    finally:
+        assert other.wait(30) == 0
+    assert sessions.load("https://a.example") == sessions.SavedSession("ta", "a")
+    assert sessions.load("https://b.example") == sessions.SavedSession("tb", "b")
+
+
 @pytest.mark.usefixtures("memory_keyring")
 def test_token_in_the_os_keyring_when_there_is_one() -> None:
     ring = keyring.get_keyring()
