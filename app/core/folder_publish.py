@@ -68,7 +68,7 @@ from .folder_versions import (
 from .locks import LockBusy, exclusive_lock
 from .model_format import FILES
 from .modelfiles import read_model_files
-from .outdir import check_target, folder_mode, swap_into_place
+from .outdir import check_target, folder_mode, replace_waiting, swap_into_place
 from .paths import resolved, write_durably
 from .progress import Phase, ProgressHook, Reporter, check_cancel
 from .wording import some_names, upper_first
@@ -253,7 +253,7 @@ def _store_version(
         }
         write_durably(tmp / MANIFEST, json.dumps(manifest).encode("utf-8"))
         check_cancel(cancel)  # the last point where stopping changes nothing
-        os.replace(tmp, chdir / ".versions" / version)
+        replace_waiting(tmp, chdir / ".versions" / version)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -33,7 +33,7 @@ from .faults import os_reason
 from .locks import LockBusy, exclusive_lock
 from .model_format import WEIGHTS_SHA256
 from .modelfiles import TRAINER_NAME, validate_model_dir
-from .outdir import STEM_BYTES, check_target, swap_into_place
+from .outdir import STEM_BYTES, check_target, replace_waiting, swap_into_place
 from .paths import resolved
 from .progress import Phase, ProgressHook, Reporter, check_cancel
 from .readers import notices
@@ -191,7 +191,7 @@ def keep_previous(old: Path, model_dir: Path) -> Path | None:
     dest = hist / _entry_name(hist)
     try:
         hist.mkdir(exist_ok=True)
-        os.replace(old, dest)
+        replace_waiting(old, dest)
     except OSError as exc:
         if old.parent == hist:  # use_again: it is in the history already, by an older name
             log.warning("could not rename %s in the history: %s", old, os_reason(exc))

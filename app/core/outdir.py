@@ -313,6 +313,22 @@ def check_out_dir(
     return out_dir
 
 
+def replace_waiting(src: Path, dst: Path) -> None:
+    """``os.replace`` of a folder, tried again for about two seconds while it is refused:
+    on Windows a virus scanner, the search indexer or OneDrive holding a file just
+    written inside makes the rename fail for a moment (a portability audit), and an
+    export or publish failed now and then (and the model before it was not kept)."""
+    from .readers import SHARING_WAITS_S
+
+    for wait in SHARING_WAITS_S:
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            time.sleep(wait)
+    os.replace(src, dst)
+
+
 _RENAME_EXCHANGE = 2
 
 
@@ -354,17 +370,17 @@ def _swap(new: Path, target: Path, done_with: Callable[[Path], None]) -> None:
         # where it was deleted with no word by this swap
         done_with(old)
     if not target.exists():
-        os.replace(new, target)
+        replace_waiting(new, target)
         return
     if _exchange(new, target):
         done_with(new)  # now holds the old folder
         return
     shutil.rmtree(old, ignore_errors=True)
-    os.replace(target, old)
+    replace_waiting(target, old)
     try:
-        os.replace(new, target)
+        replace_waiting(new, target)
     except OSError:
-        os.replace(old, target)
+        replace_waiting(old, target)
         raise
     done_with(old)
 

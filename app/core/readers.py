@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import stat
+import time
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
@@ -37,6 +38,9 @@ notices = logging.getLogger("app.notices")
 
 T = TypeVar("T")
 
+# how long an app file or folder held by another program (Windows: a virus scanner, a
+# backup, the search indexer) is waited for, in steps, before its fault is taken as real
+SHARING_WAITS_S = (0.05, 0.2, 0.5, 1.0)
 MAX_JSON_BYTES = 32 * 1024 * 1024  # a model.json or a big shop's metadata is far smaller
 MAX_APP_FILE_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 100  # our deepest (a model topology) is about 20
@@ -204,15 +208,23 @@ def load_app_file(
     and the app's next save cannot overwrite it — with a log line and one notice
     naming ``what`` (e.g. "your product and photo choices"); then ``default()``.
     """
-    try:
-        raw = parse_json(read_regular(path, MAX_APP_FILE_BYTES), max_bytes=MAX_APP_FILE_BYTES)
-        return check(raw)
-    except FileNotFoundError:
-        return default()
-    except (OSError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        set_aside(path, what, why or type(exc).__name__)
-        return default()
+    for wait in (*SHARING_WAITS_S, None):
+        try:
+            raw = parse_json(read_regular(path, MAX_APP_FILE_BYTES), max_bytes=MAX_APP_FILE_BYTES)
+            return check(raw)
+        except FileNotFoundError:
+            return default()
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, PermissionError) and wait is not None:
+                # Windows: a virus scanner or backup holding the file for a moment. Taken
+                # at once for damaged, its set-aside failed the same way, the defaults
+                # were used and the next save wrote over the owner's choices (an audit).
+                time.sleep(wait)
+                continue
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            set_aside(path, what, why or type(exc).__name__)
+            return default()
+    raise AssertionError("unreachable")  # the last round returns
 
 
 def set_aside(path: Path, what: str, why: str) -> Path | None:

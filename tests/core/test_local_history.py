@@ -296,3 +296,28 @@ def test_a_swap_killed_between_its_two_renames_loses_no_model(
     assert json.loads((out / "metadata.json").read_text())["channelId"] == "3"
     assert sorted(channels(out)) == ["0", "1", "2"]
     assert not (tmp_path / ".model.old").exists()
+
+
+def test_folders_held_a_moment_by_another_program_are_still_swapped_and_kept(
+    tmp_path: Path, tm_export: Path, monkeypatch
+) -> None:
+    """Windows: a virus scanner or the search indexer holding a file just written makes
+    a folder's rename fail for a moment. The swap failed, or the model before was not
+    kept (a portability audit); each rename is now tried again for about two seconds."""
+    import app.core.outdir as outdir
+
+    monkeypatch.setattr(outdir, "_exchange", lambda a, b: False)
+    out = fake_model(tmp_path / "model", tm_export, LABELS, channelId="1", **OURS)
+    new = fake_model(tmp_path / "new", tm_export, LABELS, channelId="2", **OURS)
+    real, refused = os.replace, []
+
+    def held_at_first(src, dst):  # noqa: ANN001, ANN202
+        if Path(src).is_dir() and refused.count(str(src)) < 2:
+            refused.append(str(src))
+            raise PermissionError(13, "Access is denied", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", held_at_first)
+    outdir.swap_into_place(new, out, lambda old: keep_previous(old, out))
+    assert json.loads((out / "metadata.json").read_text())["channelId"] == "2"
+    assert channels(out) == ["1"] and len(set(refused)) >= 3, refused

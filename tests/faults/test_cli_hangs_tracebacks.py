@@ -323,6 +323,34 @@ def test_settings_and_sessions_of_the_wrong_shape_are_set_aside() -> None:
     assert "token" in aside.read_text()
 
 
+def test_an_app_file_held_for_a_moment_by_another_program_is_read_not_set_aside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows: a virus scanner or backup holding settings.json for a moment made it
+    "damaged" at once; its set-aside failed the same way, the defaults were used, and
+    the next save wrote over the owner's settings (a data-loss audit). Reading is tried
+    again for about two seconds; a file that stays unreadable is still set aside."""
+    from app.core import readers
+
+    settings = paths.Settings.path()
+    settings.write_text('{"epochs": 12, "last_folder": "/shop"}')
+    real, held = readers.read_regular, [2]
+
+    def busy_then_free(path, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if held[0]:
+            held[0] -= 1
+            raise PermissionError(13, "The process cannot access the file", str(path))
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(readers, "read_regular", busy_then_free)
+    loaded = paths.Settings.load()
+    assert (loaded.epochs, loaded.last_folder) == (12, "/shop") and held == [0]
+    assert not list(settings.parent.glob(f"settings.json{DAMAGED_TAG}*"))
+    held[0] = 99  # never free: the defaults, the file set aside as before
+    assert paths.Settings.load() == paths.Settings()
+    assert list(settings.parent.glob(f"settings.json{DAMAGED_TAG}*"))
+
+
 # --- 5: damaged stored versions ---------------------------------------------------------
 
 
