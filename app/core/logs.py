@@ -56,6 +56,24 @@ class _QuietFileHandler(logging.handlers.RotatingFileHandler):
     training. The first failure is said once, in one line."""
 
     _said = False
+    _next_try = 0  # the size below which a rotation refused is not tried again
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:  # noqa: N802 - logging API
+        if self.stream is not None and self.stream.tell() < self._next_try:
+            return False
+        return bool(super().shouldRollover(record))
+
+    def doRollover(self) -> None:  # noqa: N802 - logging API
+        """On Windows an open file cannot be renamed, and the app beside a scheduled
+        ``sync`` both hold the log: each record past 2 MB tried to rotate, failed and
+        was dropped, so those runs left no trace (a portability audit). The log is
+        written on, and rotating tried again once it has grown by a tenth."""
+        try:
+            super().doRollover()
+        except OSError:
+            if self.stream is None:  # closed before the rename that failed
+                self.stream = self._open()
+            self._next_try = self.stream.tell() + max(1, self.maxBytes // 10)
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging API
         if not _QuietFileHandler._said:

@@ -32,3 +32,43 @@ def test_log_times_carry_their_offset_so_the_hour_the_clocks_go_back_reads_in_or
         "2026-11-01 01:00:00.000-08:00",
         "2026-11-01 01:15:00.000-08:00",
     ]
+
+
+def test_a_log_another_process_holds_open_keeps_every_record(tmp_path, monkeypatch) -> None:
+    """On Windows an open file cannot be renamed: with the app and a scheduled sync both
+    holding the log, each record past its size tried to rotate, failed and was dropped
+    (a portability audit: 23 of 60 kept). Every record now reaches the file."""
+    import os
+
+    from app.core.logs import _QuietFileHandler
+
+    target = tmp_path / "trainer.log"
+    real = os.rename
+
+    def shared(src, dst):  # noqa: ANN001, ANN202
+        if os.fspath(src) == os.fspath(target):
+            raise PermissionError(13, "The process cannot access the file", os.fspath(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", shared)
+    handler = _QuietFileHandler(target, maxBytes=1_000, backupCount=3, encoding="utf-8")
+    log = logging.getLogger("test.shared_log")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        for i in range(60):
+            log.warning("record %02d %s", i, "x" * 60)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    text = "".join(p.read_text() for p in tmp_path.glob("trainer.log*"))
+    assert [f"record {i:02d}" in text for i in range(60)] == [True] * 60
+    monkeypatch.setattr(os, "rename", real)  # shared no more: it rotates again
+    handler = _QuietFileHandler(target, maxBytes=1_000, backupCount=3, encoding="utf-8")
+    log.addHandler(handler)
+    try:
+        log.warning("after %s", "y" * 60)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    assert (tmp_path / "trainer.log.1").is_file()
