@@ -10,6 +10,7 @@ or a password file.
 from __future__ import annotations
 
 import argparse
+import codecs
 import getpass
 import os
 import sys
@@ -27,8 +28,8 @@ def read_password(username: str = "", server: str = "", file: Path | None = None
     prompt; never from argv."""
     if file is not None:
         try:
-            with open(file, encoding="utf-8") as fh:
-                pw = fh.readline().rstrip("\r\n")
+            with open(file, "rb") as fh:  # a pipe works too: <(pass show shop)
+                pw = _first_line(fh.read(64 * 1024))
         except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise TrainerError(f"Cannot read the password file {file}: {why}.") from None
@@ -43,6 +44,17 @@ def read_password(username: str = "", server: str = "", file: Path | None = None
     who = f" for {username}" if username else ""
     where = f" on {server}" if server else ""
     return getpass.getpass(f"Password{who}{where}: ")
+
+
+def _first_line(data: bytes) -> str:
+    """UTF-8, with or without the mark Windows PowerShell 5.1 writes (``Out-File
+    -Encoding utf8``), or UTF-16 (its ``>``): the mark was read as part of the password,
+    and the login refused as a wrong password (a portability audit)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16")
+    else:
+        text = data.decode("utf-8-sig")
+    return text.split("\n", 1)[0].rstrip("\r")
 
 
 def login_from_args(args: argparse.Namespace, *, stop_at: float | None = None) -> ShopClient:
