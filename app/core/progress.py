@@ -15,12 +15,18 @@ from enum import Enum
 
 from .errors import Cancelled
 
-# The signals that stop a command: Ctrl-C, ``kill`` and a closed terminal or dropped ssh
-# session (SIGHUP, not on Windows). SIGHUP's default ended a training at once (exit 129,
-# no word, not even in the log) and left a half-written export behind, as ``kill -9`` does.
-INTERRUPT_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
+
+def interrupt_signals(module: object = signal) -> tuple[int, ...]:
+    """The signals that stop a command: Ctrl-C, ``kill``, a closed terminal or dropped
+    ssh session (SIGHUP, not on Windows) and Windows' Ctrl-Break (SIGBREAK). SIGHUP's
+    default ended a training at once (exit 129, no word, not even in the log) and left a
+    half-written export behind, as ``kill -9`` does; Ctrl-Break did the same on Windows
+    (a portability audit). ``module``: ``signal``, or a stand-in for another system's."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
+    return tuple(getattr(module, name) for name in names if hasattr(module, name))
+
+
+INTERRUPT_SIGNALS = interrupt_signals()
 
 
 class Phase(str, Enum):

@@ -437,6 +437,18 @@ def _interrupt_during_export(
     return _interrupt_at(faults_cli, "exporting", sig, *faults_cli.train_args(shop, target))
 
 
+def test_the_stopping_signals_of_each_system_are_the_ones_it_has() -> None:
+    """Windows has no SIGHUP but its Ctrl-Break (SIGBREAK), which ended a command at once
+    with no cleanup (a portability audit); a system without one is not asked for it."""
+    from types import SimpleNamespace
+
+    from app.core.progress import INTERRUPT_SIGNALS, interrupt_signals
+
+    assert set(INTERRUPT_SIGNALS) == {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # Linux
+    windows = SimpleNamespace(SIGINT=2, SIGTERM=15, SIGBREAK=21, SIGABRT=22)
+    assert interrupt_signals(windows) == (2, 15, 21)
+
+
 @pytest.mark.parametrize(
     "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "kill", "hang-up"]
 )
