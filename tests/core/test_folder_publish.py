@@ -118,6 +118,17 @@ def test_old_versions_are_pruned_but_the_served_one_kept(tmp_path: Path, tm_expo
     assert kept == [versions[3], versions[2]]
 
 
+def test_a_folder_keeps_ten_versions_by_default(tmp_path: Path, tm_export: Path) -> None:
+    """The plugin keeps ten; the folder's default was never checked (tests pass keep=)."""
+    shop = tmp_path / "assets"
+    versions = []
+    for i in range(11):
+        m = make_model(tmp_path / f"m{i}", tm_export, trained=f"{i + 1:02d}")
+        versions.append(publish_to_folder(m, shop).version)
+    kept = [v["version"] for v in folder_status(shop, "2")["versions"]]
+    assert kept == versions[::-1][:10]
+
+
 def test_save_copy(tmp_path: Path, tm_export: Path) -> None:
     a = make_model(tmp_path / "a", tm_export)
     out = save_copy(a, tmp_path / "usb" / "model")
@@ -139,6 +150,11 @@ def test_save_copy(tmp_path: Path, tm_export: Path) -> None:
     assert {p.name: p.read_bytes() for p in tm.iterdir()} == before
     assert save_copy(tm_export, tm) == tm  # the same model again: nothing to replace
     assert {p.name: p.read_bytes() for p in tm.iterdir()} == before
+    # another tool's export, named so in its metadata, is not ours either
+    meta = json.loads((tm / "metadata.json").read_text())
+    (tm / "metadata.json").write_text(json.dumps({**meta, "trainer": {"name": "other-tool"}}))
+    with pytest.raises(FolderPublishError, match="not a previous export of this trainer"):
+        save_copy(a, tm)
 
 
 def test_folder_publishing_imports_without_qt() -> None:

@@ -126,11 +126,18 @@ def test_sweep_removes_only_our_dead_and_old_temp_folders(tmp_path: Path) -> Non
     file_named_like_ours.write_text("a file, not a folder")
     os.utime(file_named_like_ours, (old, old))
 
+    # older than a run, but whose process cannot be asked about (an earlier version's
+    # name; any on Windows): kept for the hour another run's export could still take
+    unaskable = tmp_path / ".model.tmp-q7v2kd_m"
+    unaskable.mkdir()
+    between = time.time() - 2 * outdir.STALE_AFTER_S
+    os.utime(unaskable, (between, between))
+
     removed = {p.name for p in outdir.sweep_stale(out)}
     assert removed == {n for n, gone in names.items() if gone}
     for name, gone in names.items():
         assert (tmp_path / name).exists() is not gone, name
-    assert young.exists() and file_named_like_ours.exists()
+    assert young.exists() and file_named_like_ours.exists() and unaskable.exists()
 
 
 # --- 16: OS and TensorFlow failures as one readable line ----------------------------------
