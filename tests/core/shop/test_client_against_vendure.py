@@ -992,6 +992,16 @@ def test_other_channel_is_refused(
     assert served(vendure, "fruit") == local(baseline)
 
 
+def test_a_channel_deleted_while_the_app_works_in_it_is_said_so(vendure: VendureServer) -> None:
+    """Vendure answers a channel token it does not know with CHANNEL_NOT_FOUND: the
+    owner was to read "The channel no longer exists", a branch no test had reached (a
+    mutation audit found it could be dropped unnoticed)."""
+    c = client_for(vendure)
+    c.channel = ChannelInfo(id="999999", code="gone", token="no-such-channel", permissions=[])
+    with pytest.raises(ChannelAccessError, match="The channel no longer exists on "):
+        fetch_catalogue(c)
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
