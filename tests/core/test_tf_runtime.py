@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -117,8 +118,11 @@ def test_same_files_as_the_full_converter(narrow, tmp_path: Path) -> None:
     probe = subprocess.run(
         [sys.executable, "-c", "import tensorflowjs"], capture_output=True, text=True, timeout=300
     )
-    if probe.returncode != 0:
-        pytest.skip(f"the full converter package does not import here: {probe.stderr[-300:]}")
+    if probe.returncode != 0:  # the developer's install has it (pyproject): CI fails
+        why = f"the full converter package does not import here: {probe.stderr[-300:]}"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(why)
+        pytest.skip(why)
     out, report = narrow
     full_out = tmp_path / "full"
     full = _export("full", full_out)
