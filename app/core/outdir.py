@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 TMP_TAG = ".tmp-"
 STEM_BYTES = 64  # of the target's name kept in a temp folder's name: never too long
+# Windows has no pathconf: its whole-path limit unless long paths are switched on (the
+# guard assumed 4,096, and a long path failed later as "cannot find the path")
+WINDOWS_PATH_MAX = 260
 STALE_AFTER_S = 10 * 60  # an export takes seconds; a folder this old is not in use
 LEGACY_STALE_AFTER_S = 60 * 60  # ".<name>.tmp-<random>" of earlier versions (no PID)
 LONGEST_FILE = "group1-shard1of1.bin"  # the longest name written inside a temp folder
@@ -273,7 +276,7 @@ def check_out_dir(
         raise ExportError(f"{out_dir} is a disk's top folder; choose a folder inside it")
     base = _existing_ancestor(out_dir.parent)
     name_max = _limit(base, "PC_NAME_MAX", 255)
-    path_max = _limit(base, "PC_PATH_MAX", 4096)
+    path_max = _limit(base, "PC_PATH_MAX", WINDOWS_PATH_MAX if os.name == "nt" else 4096)
     for part in out_dir.parts[len(base.parts) :]:
         if len(os.fsencode(part)) > name_max:
             raise ExportError(

@@ -90,13 +90,22 @@ def safe_name(text: str) -> str:
 
 
 NAME_LIMIT = 255  # bytes in one file or folder name on every system this app runs on
+# The readable part of a name the app makes. Windows keeps a whole path under 260
+# characters unless long paths are switched on: a folder shop's photo, under a channel
+# folder, a product folder and its own name, each 80 letters readable, reached 262 to
+# 349 and "Add photos" failed with "cannot find the path" (a portability audit). No
+# Windows install had names by the 80 letters (the Windows bundle never shipped yet).
+WINDOWS_READABLE_CHARS = 32
+READABLE_CHARS = WINDOWS_READABLE_CHARS if os.name == "nt" else 80
 
 
-def bounded_name(text: str, room: int, *, tail: bool = False, chars: int = 80) -> str:
+def bounded_name(text: str, room: int, *, tail: bool = False, chars: int | None = None) -> str:
     """:func:`safe_name` of ``text`` cut to ``chars`` characters (the last ones when
-    ``tail``), then to ``room`` bytes of UTF-8: a name's limit is bytes, and 80 letters
-    of 4 bytes each (a "fancy font" pasted from social media) are 320. Names that fit
-    are the same as the 80 characters alone, so folders named before stay found."""
+    ``tail``; :data:`READABLE_CHARS` by default), then to ``room`` bytes of UTF-8: a
+    name's limit is bytes, and 80 letters of 4 bytes each (a "fancy font" pasted from
+    social media) are 320. Names that fit are the same as the 80 characters alone, so
+    folders named before stay found."""
+    chars = READABLE_CHARS if chars is None else chars
     name = safe_name(text)
     name = name[-chars:] if tail else name[:chars]
     raw = name.encode("utf-8")

@@ -164,3 +164,24 @@ def test_a_product_folder_named_in_utf8_trains_under_a_latin1_locale(tmp_path: P
     ).stdout.decode("latin-1")
     assert out.split(" ", 1)[0] == "iso8859-1", out  # the locale took: the case to test
     assert "['Kiwi', 'Äpfel'] []" in out, out  # both products, none left out
+
+
+def test_a_folder_shops_added_photo_fits_a_windows_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows keeps a path under 260 characters unless long paths are on: a folder
+    shop's added photo (channel folder, product folder and photo name, 80 readable
+    letters each) reached 262 to 349 under the owner's AppData, and "Add photos" failed
+    with "cannot find the path" (a portability audit). With Windows' readable length the
+    longest name the store makes, its temp copy included, fits under a real AppData."""
+    chars = paths.WINDOWS_READABLE_CHARS  # what os.name == "nt" picks
+    monkeypatch.setattr(paths, "READABLE_CHARS", chars)
+    shop = tmp_path / "owner-with-a-long-name" / "Pictures" / "Duka photos for the trainer"
+    product = "Kimbo Vegetable Cooking Fat 2kg Tin (Bulk Pack of 6) x"  # 55 letters
+    photo = drawn_photo(tmp_path / "WhatsApp Image 2026-12-01 at 14.05.33 (1).jpeg", (200, 60, 60))
+    (stored,) = Source.from_folder(shop).store().add_files(product, [photo])
+    appdata = r"C:\Users\Owner\AppData\Local\Dukahub\DukahubTrainer"  # platformdirs' data dir
+    inside = stored.relative_to(paths.data_dir())
+    temp_copy = len(".tmp") + 9  # atomic_writer's ".<name>.<random>.tmp" beside it
+    assert len(appdata) + 1 + len(str(inside)) + temp_copy < 260, inside
+    assert stored.parent.name.startswith(paths.bounded_name(product, 255, chars=chars)[:20])
