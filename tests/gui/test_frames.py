@@ -125,6 +125,38 @@ def test_no_camera_is_an_error_signal_not_a_crash(qtbot):
         capture_still(CameraSource())
 
 
+@pytest.mark.parametrize("answer", ["denied", "asked-then-denied", "asked-then-granted"])
+def test_a_camera_the_system_does_not_allow_is_said_so(qtbot, monkeypatch, answer: str):
+    """macOS asks the owner before an app may use the camera (Qt 6.5+); without asking,
+    the camera stayed black (a portability audit). Asked and granted, it goes on to the
+    camera (here: none); refused, the owner reads where to allow it."""
+    from PySide6.QtCore import QCoreApplication, Qt
+
+    from app.gui.camera.sources import CAMERA_DENIED
+
+    state = {"status": Qt.PermissionStatus.Undetermined, "asked": 0}
+    if answer == "denied":
+        state["status"] = Qt.PermissionStatus.Denied
+
+    def request(self, permission, context, functor) -> None:  # noqa: ANN001
+        state["asked"] += 1
+        state["status"] = (
+            Qt.PermissionStatus.Granted
+            if answer.endswith("granted")
+            else Qt.PermissionStatus.Denied
+        )
+        functor(permission)
+
+    monkeypatch.setattr(QCoreApplication, "checkPermission", lambda self, p: state["status"])
+    monkeypatch.setattr(QCoreApplication, "requestPermission", request)
+    src = CameraSource()
+    with qtbot.waitSignal(src.error, timeout=3000) as sig:
+        src.start()
+    granted = answer.endswith("granted")
+    assert sig.args[0] == ("No camera found." if granted else CAMERA_DENIED)
+    assert state["asked"] == (0 if answer == "denied" else 1)
+
+
 def test_capture_still_from_video_and_running_source(qtbot, video):
     src = VideoFileSource(video)
     still = capture_still(src, timeout_s=15)

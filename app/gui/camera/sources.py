@@ -19,7 +19,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import (
+    QCameraPermission,
+    QCoreApplication,
+    QObject,
+    QPermission,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
 from PySide6.QtMultimedia import (
     QCamera,
     QCameraDevice,
@@ -37,6 +47,11 @@ from .images import qimage_to_rgb, readonly
 
 log = logging.getLogger(__name__)
 
+CAMERA_DENIED = (
+    "This computer does not let the trainer use the camera. Allow it in the system's "
+    "privacy settings (macOS: System Settings → Privacy & Security → Camera), then open "
+    "this window again."
+)
 # A camera that delivers nothing this long after start is reported (busy, unplugged...).
 NO_FRAME_TIMEOUT_MS = 6000
 # Preferred camera resolution: the model sees 256×256, the preview needs little more.
@@ -176,8 +191,17 @@ class CameraSource(_SinkSource):
     def start(self) -> None:
         if self._running:
             return
+        # macOS asks the owner first (Qt 6.5+): without asking, the camera stayed black
+        # (a portability audit); elsewhere the answer is "granted" at once
+        app, permission = QCoreApplication.instance(), QCameraPermission()
+        status = app.checkPermission(permission) if app is not None else None
+        if status == Qt.PermissionStatus.Denied:  # queued: listeners connected after start()
+            QTimer.singleShot(0, self, lambda: self._fail(CAMERA_DENIED))
+            return
+        if status == Qt.PermissionStatus.Undetermined and app is not None:
+            app.requestPermission(permission, self, self._answered)
+            return
         if self.device is None or self.device.isNull():
-            # Queued so that listeners connected right after start() still hear it.
             QTimer.singleShot(0, self, lambda: self._fail("No camera found."))
             return
         if self._camera is None:
@@ -190,6 +214,13 @@ class CameraSource(_SinkSource):
         self._running = True
         self._camera.start()
         self._watchdog.start()
+
+    def _answered(self, permission: QPermission) -> None:
+        app = QCoreApplication.instance()
+        if app is not None and app.checkPermission(permission) == Qt.PermissionStatus.Granted:
+            self.start()
+        else:
+            self._fail(CAMERA_DENIED)
 
     def stop(self) -> None:
         self._running = False
