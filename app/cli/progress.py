@@ -12,6 +12,15 @@ from ..core.progress import Phase, Progress
 from . import interrupt
 
 
+def no_escape_codes(env: dict[str, str] | None = None, system: str = os.name) -> bool:
+    """A terminal that may not know escape codes gets the line overwritten with spaces
+    instead of "erase line": TERM=dumb (an editor's shell, a serial console), and
+    Windows, whose console shows them as "←[2K" unless a program switches them on (a
+    portability audit); a carriage return works in every one."""
+    env = os.environ if env is None else env
+    return env.get("TERM") == "dumb" or system == "nt"
+
+
 class StderrProgress:
     """One updating line on a terminal; a line per phase step when piped (CI logs).
 
@@ -23,9 +32,7 @@ class StderrProgress:
         self.stream = stream if stream is not None else sys.stderr
         self.prefix = prefix  # e.g. "kiosk: " when one run works on several channels
         self.tty = self.stream.isatty()
-        # a terminal that knows no escape codes (TERM=dumb: an editor's shell, a serial
-        # console) gets the line overwritten with spaces instead of "erase line"
-        self.dumb = os.environ.get("TERM") == "dumb"
+        self.dumb = no_escape_codes()
         self._shown = 0  # letters of the line on screen now
         self._last_phase: Phase | None = None
         self._last_bucket = -1

@@ -65,3 +65,15 @@ def test_a_dumb_terminal_gets_no_escape_codes(monkeypatch) -> None:
     first, second, cleared = out.getvalue().split("\r")[1:4]
     assert second.startswith("[ 90%] training: pass 3") and len(second) == len(first)
     assert cleared.strip() == ""
+
+
+def test_windows_consoles_get_no_escape_codes() -> None:
+    """Windows' console shows escape codes as "←[2K" unless a program switches them on
+    (a portability audit): there the line is overwritten with spaces, as for TERM=dumb."""
+    from app.cli.progress import no_escape_codes
+
+    assert no_escape_codes({}, "nt") and no_escape_codes({"TERM": "xterm-256color"}, "nt")
+    assert no_escape_codes({"TERM": "dumb"}, "posix")
+    assert not no_escape_codes({"TERM": "xterm-256color"}, "posix") and not no_escape_codes(
+        {}, "posix"
+    )
