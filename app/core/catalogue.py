@@ -147,6 +147,9 @@ class Catalogue:
     # a folder's products whose photos all sit in two or more sub-folders (perhaps a
     # folder of product folders, opened one level too high): (product id, sub-folders)
     nested: list[tuple[str, list[str]]] = field(default_factory=list)
+    # photos the owner added of products no longer in the catalogue (deleted, renamed,
+    # a new id): (product id, how many, their folder); kept, not trained, reported
+    orphaned: list[tuple[str, int, Path]] = field(default_factory=list)
 
     def active(self) -> list[Product]:
         return [p for p in self.products if p.included]

@@ -21,7 +21,7 @@ from .images import file_digest
 from .names import clash_line, name_clashes, name_key, one_line
 from .photo_check import PhotoProblem, check_photo, decoder_words
 from .progress import Phase, ProgressHook, Reporter
-from .wording import nested_line
+from .wording import nested_line, orphaned_line
 
 PLACEHOLDER_PRODUCTS = 3  # products sharing one photo from which it is taken for a placeholder
 LOOSE_WHY = "beside the product folders, in none of them (put it in its product's folder)"
@@ -105,6 +105,7 @@ class DatasetReport:
     not_downloaded: list[tuple[str, str]] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)  # product ids disabled in the shop
     nested: list[tuple[str, list[str]]] = field(default_factory=list)  # Catalogue.nested
+    orphaned: list[tuple[str, int, Path]] = field(default_factory=list)  # Catalogue.orphaned
     # str(path) -> the photo's name where its file name is not it (``ImageRef.label``)
     photo_names: dict[str, str] = field(default_factory=dict)
 
@@ -215,6 +216,7 @@ class DatasetReport:
             return n.get(pid, pid)
 
         out = [nested_line(pid, subs) for pid, subs in self.nested]
+        out += [orphaned_line(pid, n, folder) for pid, n, folder in self.orphaned]
         if self.loose:
             out.append(
                 f"{len(self.loose)} photo(s) not used: {LOOSE_WHY} — "
@@ -304,6 +306,7 @@ def build_dataset(
     report.not_downloaded = list(catalogue.not_downloaded)
     report.disabled = [pid for pid, _name in catalogue.disabled]
     report.nested = list(catalogue.nested)
+    report.orphaned = list(catalogue.orphaned)
     report.clashes = name_clashes([p.id for p in products])
     active = [p for p in products if p.included]
     named: dict[str, str] = {}

@@ -364,7 +364,13 @@ class ChannelStore:
             owners = by_folder.get(pid, [])
             if len(owners) == 1:
                 added[owners[0]] = added.get(owners[0], []) + added.pop(pid)
-        merged = catalogue.with_extra_images(added)
+        off = {pid for pid, _name in catalogue.disabled}  # said as disabled already
+        orphaned = [
+            (pid, len(added[pid]), added[pid][0].parent)
+            for pid in strays
+            if pid in added and pid not in off
+        ]
+        merged = replace(catalogue.with_extra_images(added), orphaned=orphaned)
         products, older = [], self._older_excluded()
         for p in merged.products:
             images = [replace(im, included=not self._image_excluded(im, older)) for im in p.images]

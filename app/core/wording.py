@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from .names import one_line
 from .timestamps import age_words, parse_utc
@@ -296,6 +297,16 @@ def nested_line(product: str, subs: list[str]) -> str:
         f"{product}: its photos are in {len(subs)} sub-folders ({some_names(subs, 4)}), "
         f"trained as one product — if each is a product, open {product} itself as the "
         "photo folder"
+    )
+
+
+def orphaned_line(product: str, photos: int, folder: Path | str) -> str:
+    """Photos the owner added of a product the catalogue no longer has, said where the
+    owner looks: they were kept, never trained and never mentioned (a data-loss audit)."""
+    what = "photo you added is" if photos == 1 else "photos you added are"
+    return (
+        f"{photos} {what} not used: product {product} is no longer in the catalogue "
+        f"(deleted, renamed or given a new id); they stay in {folder}"
     )
 
 

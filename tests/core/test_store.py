@@ -172,3 +172,34 @@ def test_the_same_picture_answered_twice_is_kept_once(tmp_path: Path):
     assert store.added_images() == {"7": [first]}
     other = store.add_rgb("7", rgb[::-1].copy(), origin=TEST_SCREEN)  # another picture
     assert other != first and len(store.added_images()["7"]) == 2
+
+
+def test_photos_added_of_a_product_the_catalogue_lost_are_kept_and_said(tmp_path: Path):
+    """A product deleted and made again in Vendure (a new id), or a product folder
+    renamed: the photos the owner had taken of it stayed on disk, were never trained
+    and never mentioned (a data-loss audit). They are kept and said, with where."""
+    from drawn_photos import drawn_photos
+
+    from app.core.dataset import build_dataset
+
+    a, b, c, d = (drawn_photos(tmp_path / f"s{i}", 2, i) for i in range(4))
+    store = ChannelStore("https://shop.example", "fruit")
+    (gone,) = store.add_files("42", a[:1])
+    store.add_files("43", b[:1])
+    store.add_files("44", c)
+    catalogue = Catalogue(
+        [
+            Product("43", "Pear", [ImageRef(b[1], "catalog")]),
+            Product("45", "Fig", [ImageRef(p, "catalog") for p in d]),
+        ],
+        disabled=[("44", "Plum")],  # said as disabled already: not twice
+    )
+    applied = store.apply(catalogue)
+    assert applied.orphaned == [("42", 1, gone.parent)]
+    assert gone.exists()
+    report = build_dataset(applied).report
+    (line,) = [x for x in report.summary_lines() if "no longer in the catalogue" in x]
+    assert line == (
+        "1 photo you added is not used: product 42 is no longer in the catalogue (deleted, "
+        f"renamed or given a new id); they stay in {gone.parent}"
+    )

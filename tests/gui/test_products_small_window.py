@@ -113,3 +113,31 @@ def test_a_refusal_naming_a_long_product_keeps_the_window_and_marks_its_photos(
         ("0.jpg", "one flat colour"),
         ("1.jpg", "one flat colour"),
     }
+
+
+def test_photos_added_of_a_product_folder_renamed_since_are_said(qtbot, window, shop_folder):
+    """The owner took counter photos of "kiwi", then renamed its folder: the photos
+    stayed in the app's store, untrained and unmentioned (a data-loss audit)."""
+    from drawn_photos import drawn_photos
+
+    from app.core.flows.open_source import Source
+
+    Source.from_folder(shop_folder).store().add_files(
+        "kiwi", drawn_photos(shop_folder.parent / "c", 2, 5)
+    )
+    (shop_folder / "kiwi").rename(shop_folder / "kiwi-gold")
+    window.login.use_folder(shop_folder)
+    window.show_screen("products")
+    p = window.products
+    warned = p.check_warnings.warnings
+    qtbot.waitUntil(
+        lambda: warned.isVisible() and "no longer in the catalogue" in warned.text(), timeout=20000
+    )
+    assert (
+        "2 photos you added are of a product no longer in the catalogue, and not used"
+        in warned.text()
+    )
+    p.check_warnings.details_button.click()
+    assert "2 photos you added are not used: product kiwi is no longer in the catalogue" in (
+        p.check_warnings.details.text()
+    )

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QToolButton, QWidget
 
 from app.core.flows.check_photos import NotUsed
 from app.core.flows.open_source import Catalogue, Product
-from app.core.wording import nested_line
+from app.core.wording import nested_line, orphaned_line
 
 from ...widgets import Banner, wrap_within
 from .table import usable_count
@@ -110,6 +110,13 @@ class CheckWarnings(QObject):
             )
             for pid, name in catalogue.disabled:
                 lines.append(f"{name or pid}: disabled in the shop (enable it there to train it)")
+        if catalogue.orphaned:  # the owner's photos of a product the catalogue lost
+            n = sum(count for _pid, count, _folder in catalogue.orphaned)
+            parts.append(
+                _count(n, "photo you added is", "photos you added are")
+                + " of a product no longer in the catalogue, and not used"
+            )
+            lines += [orphaned_line(pid, k, folder) for pid, k, folder in catalogue.orphaned]
         if found.conflicts:
             parts.append(
                 _count(len(found.conflicts), "photo is", "photos are") + " filed under two products"
