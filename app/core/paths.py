@@ -199,12 +199,21 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
 
 
 def _remove_older(
-    folder: Path, cutoff: float, which: Callable[[str], bool], *, empty_folders: bool = False
+    folder: Path,
+    cutoff: float,
+    which: Callable[[str], bool],
+    *,
+    empty_folders: bool = False,
+    skip: tuple[Path, ...] = (),
 ) -> int:
     """Remove the files in ``folder`` and its sub-folders whose names ``which`` picks and
-    whose time is before ``cutoff`` (and then the folders left empty); how many."""
+    whose time is before ``cutoff`` (and then the folders left empty); how many. The
+    folders in ``skip`` are not walked (without ``empty_folders`` only)."""
     removed = 0
-    for dirpath, dirs, names in os.walk(folder, topdown=False):
+    passed = {os.path.normcase(os.path.abspath(p)) for p in skip}
+    for dirpath, dirs, names in os.walk(folder, topdown=not empty_folders):
+        if passed and not empty_folders:
+            dirs[:] = [d for d in dirs if os.path.normcase(os.path.join(dirpath, d)) not in passed]
         for name in names:
             p = Path(dirpath) / name
             with suppress(OSError):
@@ -217,18 +226,33 @@ def _remove_older(
     return removed
 
 
-def sweep_stale_writes(folder: Path, older_than_s: float = 3600.0) -> int:
-    """Remove what :func:`atomic_writer` left in ``folder`` and its sub-folders when the
-    process was killed mid-write (``.<name>.<random>.tmp``; a download's share each);
-    only ones older than ``older_than_s``, so another process's write in progress is
-    never touched. How many it removed."""
+def sweep_stale_writes(
+    folder: Path, older_than_s: float = 3600.0, skip: tuple[Path, ...] = ()
+) -> int:
+    """Remove what :func:`atomic_writer` left in ``folder`` and its sub-folders (but the
+    ``skip`` ones) when the process was killed mid-write (``.<name>.<random>.tmp``; a
+    download's share each); only ones older than ``older_than_s``, so another process's
+    write in progress is never touched. How many it removed."""
     import time
 
     return _remove_older(
         folder,
         time.time() - older_than_s,
         lambda name: name.startswith(".") and name.endswith(".tmp"),
+        skip=skip,
     )
+
+
+def owner_folders() -> list[Path]:
+    """The app's settings and data folders, each once: on Windows and macOS they are one
+    folder (platformdirs), and the sweep at every start walked it twice."""
+    out: list[Path] = []
+    for folder in (config_dir(), data_dir()):
+        here = os.path.abspath(folder)
+        if not any(here == o or here.startswith(os.path.join(o, "")) for o in map(str, out)):
+            out = [o for o in out if not str(o).startswith(os.path.join(here, ""))]
+            out.append(Path(here))
+    return out
 
 
 CACHE_UNUSED_DAYS = 60  # a cached photo or feature file not used for this long goes

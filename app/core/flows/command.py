@@ -39,10 +39,9 @@ def sweep_killed_writes() -> int:
     (the "cannot start" dialog), not by a traceback from this sweep beside it."""
     from .. import paths
 
-    try:
-        return paths.sweep_stale_writes(paths.config_dir()) + paths.sweep_stale_writes(
-            paths.data_dir()
-        )
+    try:  # the caches (inside the data folder on Windows) sweep their own, and are big
+        skip = (paths.cache_dir(), paths.log_dir())
+        return sum(paths.sweep_stale_writes(f, skip=skip) for f in paths.owner_folders())
     except (OSError, ValueError) as exc:
         logging.getLogger(__name__).info("no sweep of half-written files: %s", exc)
         return 0

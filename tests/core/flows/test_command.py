@@ -90,3 +90,35 @@ def test_the_sweep_never_fails_where_an_app_folder_cannot_be_used(monkeypatch, t
     (home / "config").write_text("a file, not a folder")
     monkeypatch.setenv(paths.HOME_ENV, str(home))
     assert sweep_killed_writes() == 0
+
+
+def test_the_sweep_walks_each_folder_once_where_settings_and_data_are_one(
+    monkeypatch, tmp_path
+) -> None:
+    """On Windows and macOS the settings and data folders are one (platformdirs) and the
+    caches and logs sit inside it on Windows: the sweep at every start walked it twice,
+    the whole image cache included (a portability audit). The caches sweep their own."""
+    import os
+    import time
+
+    from app.core import paths
+    from app.core.flows.command import sweep_killed_writes
+
+    local = tmp_path / "AppData" / "Local" / "Dukahub" / "DukahubTrainer"
+    for name, folder in {
+        "config_dir": local,
+        "data_dir": local,
+        "cache_dir": local / "Cache",
+        "log_dir": local / "Logs",
+    }.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setattr(paths, name, lambda folder=folder: folder)
+    stale = [local / ".settings.json.q1w2e3.tmp", local / "Cache" / "images" / ".a.jpg.x1.tmp"]
+    stale[1].parent.mkdir(parents=True)
+    hour_ago = time.time() - 3700
+    for p in stale:
+        p.write_bytes(b"x")
+        os.utime(p, (hour_ago, hour_ago))
+    assert paths.owner_folders() == [local]
+    assert sweep_killed_writes() == 1
+    assert not stale[0].exists() and stale[1].exists()  # the image cache's own sweep's
