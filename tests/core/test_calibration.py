@@ -21,7 +21,7 @@ from app.core.calibration import (
     unknown_floor,
 )
 from app.core.input_size import DEFAULT_IMAGE_SIZE
-from app.core.model import UNMEASURED_THRESHOLD
+from app.core.model import NEVER_THRESHOLD, UNMEASURED_THRESHOLD
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -118,11 +118,53 @@ def test_unknown_products_are_accepted_at_most_a_tenth_of_the_time() -> None:
 def test_too_few_photos_give_a_cautious_unmeasured_threshold() -> None:
     a = accept_threshold(np.full(MIN_HELD_BACK - 1, 0.99), np.ones(MIN_HELD_BACK - 1, bool))
     assert not a.measured and a.threshold == UNMEASURED_THRESHOLD and a.precision is None
+    assert a.threshold == 0.97  # README: "a cautious 0.97" with under 20 held-back photos
     # enough photos, but only MIN_ACCEPTED - 1 confident ones right: never sure
     top1 = np.concatenate([np.full(MIN_ACCEPTED - 1, 0.99), np.full(30, 0.5)])
     correct = np.concatenate([np.ones(MIN_ACCEPTED - 1, bool), np.zeros(30, bool)])
     never = accept_threshold(top1, correct)
     assert never.measured and never.threshold > 0.99 and never.coverage == 0.0
+
+
+def test_a_threshold_never_splits_photos_of_equal_probability() -> None:
+    """12 photos at 0.99 (10 right, 2 wrong) are accepted or refused together: the till
+    cannot accept the 10 right ones and not the 2 wrong ones, so 83 % right at 0.99 is
+    never sure. A threshold between ties claimed 10 of 10 right at 0.99."""
+    top1 = np.concatenate([np.full(12, 0.99), np.linspace(0.5, 0.1, 18)])
+    correct = np.concatenate([np.ones(10, bool), np.zeros(2 + 18, bool)])
+    a = accept_threshold(top1, correct, target=0.95)
+    assert a.measured and a.threshold == NEVER_THRESHOLD and a.coverage == 0.0
+    # the same photos with the two wrong ones less confident: 0.99 is 10 of 10 right
+    top1[10:12] = 0.98
+    assert accept_threshold(top1, correct, target=0.95).threshold == pytest.approx(0.99)
+
+
+def test_stand_in_rows_do_not_count_as_real_accepted_photos() -> None:
+    """Rows of weight below 1 (stand-ins for products the model does not know) weigh
+    in the precision but are not held-back photos: 9 real right photos and a stand-in
+    are not the MIN_ACCEPTED real photos a threshold needs, and the coverage is the
+    share of the real photos accepted."""
+    top1 = np.concatenate([np.linspace(0.99, 0.95, 9), [0.94], np.linspace(0.5, 0.1, 11)])
+    correct = np.concatenate([np.ones(9, bool), [False], np.zeros(11, bool)])
+    weights = np.ones(len(top1))
+    weights[9] = 0.1  # the stand-in
+    assert MIN_ACCEPTED == 10
+    a = accept_threshold(top1, correct, target=0.95, weights=weights)
+    assert a.photos == 20 and a.threshold == NEVER_THRESHOLD and a.coverage == 0.0
+
+    # 20 real right photos with 5 stand-ins among them, then 20 real wrong ones
+    top1 = np.linspace(0.99, 0.01, 45)
+    correct = np.zeros(45, bool)
+    stand_in = np.zeros(45, bool)
+    stand_in[[2, 6, 10, 14, 18]] = True
+    correct[:25] = ~stand_in[:25]
+    weights = np.where(stand_in, 0.1, 1.0)
+    a = accept_threshold(top1, correct, target=0.95, weights=weights)
+    assert a.photos == 40
+    accepted = top1 >= a.threshold
+    assert a.coverage == pytest.approx((accepted & ~stand_in).sum() / 40)
+    # the 20 right and the 5 stand-ins are 97.6 % right (a wrong one more: 93 %)
+    assert a.coverage == pytest.approx(20 / 40) and a.threshold == pytest.approx(top1[24])
 
 
 def test_decision_in_the_pos_words() -> None:

@@ -212,6 +212,30 @@ def test_names_and_input_size_must_fit_the_model(tmp_path: Path, tm_export: Path
     assert validate_model_dir(d)["labelNames"] == list("abcde")
 
 
+@pytest.mark.parametrize(
+    ("labels", "words"),
+    [
+        (["1", "2", "3", "2", "5"], "twice"),
+        (["1", "2", "3", "4", "5", "6"], "6 labels"),
+    ],
+    ids=["a-label-twice", "more-labels-than-outputs"],
+)
+def test_labels_that_do_not_fit_the_model_are_refused(
+    tmp_path: Path, tm_export: Path, labels: list[str], words: str
+) -> None:
+    """A hand-edited metadata.json naming a product twice (two outputs, one name: the
+    till cannot tell which one it saw) or more labels than the model has outputs (the
+    last names are never predicted, and the till reads past the outputs) must be refused
+    before inspect, the Test screen or publish use it."""
+    from model_standins import fake_model
+
+    d = fake_model(tmp_path / "m", tm_export, labels)
+    with pytest.raises(ModelFilesError, match=re.escape(words)):
+        validate_model_dir(d)
+    (d / "metadata.json").write_text(json.dumps({"labels": ["1", "2", "3", "4", "5"]}))
+    assert validate_model_dir(d)["labels"] == ["1", "2", "3", "4", "5"]
+
+
 def test_a_model_of_any_side_must_be_named_at_its_trained_size(
     tmp_path: Path, tm_export: Path
 ) -> None:

@@ -36,6 +36,11 @@ def test_in_a_mixed_shop_catalogue_only_products_come_first_then_the_fewest_phot
     # its own three held-back photos, pulled toward the shop's rate by two photos' weight
     assert apple.measured and apple.expected == pytest.approx((0.9 * 3 + 0.6 * 2) / 5, abs=5e-4)
     assert lemon.gain == 0.0  # at the top of the curve already
+    # ten counter photos, but held back at most three of them: weighed as 3 photos
+    # (as 10 it read 95 % where 88 % is what its evidence supports)
+    lemon_prior = 0.6 * relative(10) / relative(3)
+    assert lemon.measured and lemon.counter_photos == 10
+    assert lemon.expected == pytest.approx((1.0 * 3 + lemon_prior * 2) / 5, abs=5e-4)
     assert "catalogue photo only" in describe(melon, "Melon") and "15%" in describe(melon, "M")
 
 

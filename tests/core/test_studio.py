@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 from sample_photos import vendure_sample_photos
 
 from app.core import studio, views
@@ -19,6 +20,8 @@ from app.core.trainer import train
 WHITE_CAMERA = "eniko-kis-663725-unsplash.jpg"  # a white instant camera on a white table
 WHITE_ON_WHITE = "jakob-owens-274337-unsplash.jpg"  # a white-and-silver camera, white backdrop
 SHOE = "imani-clovis-234736-unsplash.jpg"  # a dark shoe floating on white: a clean cut-out
+PLANTS = "annie-spratt-78044-unsplash.jpg"  # seven potted succulents apart on white: a group
+OLD_CAMERA = "jonathan-talbert-697262-unsplash.jpg"  # a camera on a white sweep, soft shadow
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +45,8 @@ def test_untrustworthy_cut_outs_say_why(vendure_photos: Path) -> None:
     for name, why in (
         (WHITE_CAMERA, "stands on a surface"),
         (WHITE_ON_WHITE, "white on white"),
+        (PLANTS, "falls apart in pieces"),
+        (OLD_CAMERA, "outline is too faint"),
     ):
         mask, problem = studio.cutout(load_rgb(vendure_photos / name))
         assert problem is not None and why in problem, (name, problem)
@@ -90,6 +95,29 @@ def test_a_white_pack_on_white_is_trained_as_it_is(
     assert "surface" in r.trained_as_is[0][1]
 
 
+def test_two_products_in_one_catalogue_photo_are_not_cut_out(grocery: Path) -> None:
+    """A catalogue photo of two products (a lemon with a smaller kiwi beside it: its
+    largest part about three quarters of the cut-out) is no cut-out of one product; it
+    was put into drawn shop scenes as one, when only a cut-out split below half of it
+    was refused."""
+
+    def iconic(rel: str) -> Image.Image:
+        photo = next((grocery / "iconic-images-and-descriptions" / rel).glob("*_Iconic.jpg"))
+        return Image.fromarray(load_rgb(photo))
+
+    for big, small in (("Fruit/Lemon", "Fruit/Kiwi"), ("Fruit/Banana", "Fruit/Kiwi")):
+        a, b = iconic(big), iconic(small)
+        b = b.resize((int(b.width * 0.6), int(b.height * 0.6)))
+        both = Image.new("RGB", (a.width + b.width, a.height), (255, 255, 255))
+        both.paste(a, (0, 0))
+        both.paste(b, (a.width, (a.height - b.height) // 2))
+        rgb = np.asarray(both)
+        mask, problem = studio.cutout(rgb)
+        assert mask is not None and problem is not None, (big, small)
+        assert "falls apart in pieces" in problem, (big, small, problem)
+        assert views.studio_cut(rgb, f"two-{big}-{small}").kind == "as-is"
+
+
 def _on_white(photo: Path, share: float = 0.62) -> np.ndarray:
     """A studio shot made of a real shop photo: its central crop on a white backdrop."""
     rgb = load_rgb(photo)
@@ -121,6 +149,39 @@ def test_a_pack_is_trained_as_it_is_and_produce_keeps_its_scenes(
         ys, xs = np.nonzero(fg)
         worst = max(worst, fg.sum() / ((np.ptp(ys) + 1) * (np.ptp(xs) + 1)))
     assert worst < studio.PACK_EXTENT - 0.03  # produce is round or irregular, with a margin
+
+
+def _rounded_on_white(photo: Path, radius: float = 0.3) -> np.ndarray:
+    """A pack with rounded corners (a tin, a pouch) on a white backdrop: ``_on_white``'s
+    crop of a real shop photo with its corners cut round (``radius`` of its short side),
+    so it fills about 0.9 of its bounding box instead of all of it."""
+    rgb = load_rgb(photo)
+    h, w = rgb.shape[:2]
+    ch, cw = int(h * 0.62), int(w * 0.62)
+    crop = rgb[(h - ch) // 2 : (h + ch) // 2, (w - cw) // 2 : (w + cw) // 2]
+    out = Image.new("RGB", (int(w * 1.3), int(h * 1.3)), (255, 255, 255))
+    corners = Image.new("L", (cw, ch), 0)
+    ImageDraw.Draw(corners).rounded_rectangle(
+        (0, 0, cw - 1, ch - 1), radius=int(radius * min(cw, ch)), fill=255
+    )
+    out.paste(Image.fromarray(crop), ((out.width - cw) // 2, (out.height - ch) // 2), corners)
+    return np.asarray(out)
+
+
+def test_a_pack_with_rounded_corners_is_still_trained_as_it_is(packaged: Path) -> None:
+    """A pack need not fill its bounding box to the corner: tins, pouches and cartons
+    with rounded edges fill about 0.9 of it, and are packs all the same (a pack limit
+    raised to 0.95 gave them drawn shop scenes, which measured worse for packs)."""
+    for rel in ("cereal/CEREAL0000.jpg", "juice/JUICE0001.jpg", "chocolate/CHOCOLATE0004.jpg"):
+        pack = _rounded_on_white(packaged / rel)
+        mask, problem = studio.cutout(pack)
+        assert mask is not None, rel
+        fg = mask > 0.5
+        ys, xs = np.nonzero(fg)
+        fills = fg.sum() / ((np.ptp(ys) + 1) * (np.ptp(xs) + 1))
+        assert 0.86 < fills < 0.94, (rel, fills)  # not a box filled to its corners
+        assert problem is not None and "pack" in problem, (rel, problem)
+        assert views.studio_cut(pack, f"rounded-{rel}").kind == "as-is"
 
 
 def test_zoomed_views_are_the_photo_itself() -> None:
@@ -204,3 +265,53 @@ def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights:
     assert np.allclose(w0, w5)
     assert np.allclose(b5[only] - b0[only], 5.0 / t, atol=1e-4)  # folded temperature
     assert np.allclose(b5[~only], b0[~only])
+
+
+def _pretend_round(pretend_gaps: list[float], counter_margins: list[float]):
+    """One round of ``mixed_shop.best_offset``'s evidence: products 0 and 1 have counter
+    photos, 2 and 3 take the offset (pretending, or catalogue-only). A pretend photo's
+    true product (2) loses to product 0 by its gap; a counter photo's true product (0)
+    wins over product 2 by its margin."""
+    rows = []
+    for gap in pretend_gaps:
+        rows.append(([gap, 0.0, 0.0, -5.0], 2, True))
+    for margin in counter_margins:
+        rows.append(([margin, 0.0, 0.0, -5.0], 0, False))
+    logits = np.array([r[0] for r in rows], np.float32)
+    truth = np.array([r[1] for r in rows])
+    is_pretend = np.array([r[2] for r in rows])
+    group = np.array([False, False, True, True])
+    return logits, truth, group, is_pretend
+
+
+def test_catalogue_only_products_are_lifted_by_the_offset_their_photos_need() -> None:
+    """Pretending products' counter photos all lose by 2 to a counter product, which
+    wins its own photos by 3: only an offset past 2 gets both right, and it is chosen
+    (a choice stuck at offset 0 left every catalogue-only product losing). The grid runs
+    from 0 to 1.2 times the margin 95 % of the photos lose by."""
+    from app.core.mixed_shop import OFFSET_STEPS, best_offset, offsets_to_try
+
+    logits, truth, group, is_p = _pretend_round([2.0] * 10, [3.0] * 10)
+    grid = offsets_to_try(logits[is_p], truth[is_p])
+    assert len(grid) == OFFSET_STEPS and grid[0] == 0.0
+    assert grid[-1] == pytest.approx(2.0 * 1.2)
+    assert list(offsets_to_try(logits[~is_p], truth[~is_p])) == [0.0]  # none lose
+    objective, key, offset, acc_p, acc_c = best_offset(
+        {(1.0, 0.0): [(logits, truth, group, is_p)]}, share=0.5
+    )
+    assert key == (1.0, 0.0) and 2.0 < offset < 3.0
+    assert acc_p == 1.0 and acc_c == 1.0 and objective == pytest.approx(1.0)
+
+
+def test_the_offset_weighs_catalogue_only_photos_by_their_share_of_the_shop() -> None:
+    """Half the pretend photos need an offset past 0.5, the other half past 2; half the
+    counter photos are lost past 1. A shop of mostly catalogue-only products (share 0.9)
+    takes the large offset, one of mostly counter products (0.1) the small one: with
+    the two groups' weights swapped, each shop got the other's offset."""
+    from app.core.mixed_shop import best_offset
+
+    rnd = _pretend_round([0.5] * 5 + [2.0] * 5, [3.0] * 5 + [1.0] * 5)
+    mostly_catalogue = best_offset({(1.0, 0.0): [rnd]}, share=0.9)
+    mostly_counter = best_offset({(1.0, 0.0): [rnd]}, share=0.1)
+    assert mostly_catalogue[2] > 2.0 and mostly_catalogue[3:] == (1.0, 0.5)
+    assert 0.5 < mostly_counter[2] < 1.0 and mostly_counter[3:] == (0.5, 1.0)
