@@ -32,6 +32,11 @@ class CatalogueRound:
     photos: int  # how many such photos measured it
     scheme: str
     counter_mix: float = 1.0  # the other products' mix, chosen with the same evidence
+    # the pretending products' held-back counter photos as the chosen head scores them
+    # (the offset added): what a catalogue-only product's photo looks like to the till,
+    # for the accept threshold (:func:`app.core.validation.calibrate`)
+    held_logits: np.ndarray | None = None
+    held_truth: np.ndarray | None = None
 
 
 CATALOGUE_MIXES = (0.0, 0.5, 1.0)
@@ -177,7 +182,17 @@ def catalogue_round(
         f"on {len(both)} products pretending, a few at a time, to have only their catalogue "
         f"photo: {acc_p:.0%} of {n_photos} counter photos; the others {acc_c:.0%})"
     )
-    return CatalogueRound(m, off, acc_p, n_photos, scheme, cm)
+    held = [((lg + np.where(g, off, 0.0))[p], y[p]) for lg, y, g, p in seen[cm, m]]
+    return CatalogueRound(
+        m,
+        off,
+        acc_p,
+        n_photos,
+        scheme,
+        cm,
+        np.concatenate([lg for lg, _ in held]).astype(np.float32),
+        np.concatenate([y for _, y in held]),
+    )
 
 
 Round = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]

@@ -201,7 +201,8 @@ def train(
     )
     if cancel is not None and cancel.is_set():
         raise Cancelled("Training cancelled.")
-    temperature, accept = calibrate(v, o)
+    more = None if cat is None or cat.held_truth is None else (cat.held_logits, cat.held_truth)
+    temperature, accept = calibrate(v, o, more)
     if temperature != 1.0:  # folded into the exported softmax layer: the POS changes nothing
         dense = head.get_layer("products")
         kernel, bias = dense.get_weights()

@@ -238,6 +238,9 @@ def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights:
     assert r.trained_on == "mixed" and r.catalogue_only_accuracy is not None
     assert r.catalogue_only_photos == 24  # 8 products × 3 counter photos, half at a time
     assert "pretending" in r.validation
+    # the pretenders' photos count for the accept threshold too (catalogue-only products'
+    # photos named surely as another product were wrong adds no held-back round saw)
+    assert r.accept is not None and r.accept.photos == r.held_back + 24
     # what each product was trained from and what to expect of it (photo_advice)
     by = {s.product: s for s in r.standings}
     assert set(by) == set(MIXED_COUNTER) | set(MIXED_CATALOGUE_ONLY)
