@@ -25,7 +25,7 @@ from ..core.flows.train import (
     TrainRequest,
     train,
 )
-from ..core.wording import file_shown, never_sure, renamed_channel, weak_line
+from ..core.wording import file_shown, mixed_shop_words, never_sure, renamed_channel, weak_line
 from .arguments import (
     add_base_weights,
     add_password_file,
@@ -267,6 +267,8 @@ def _print_summary(
     )
     if r.val_accuracy is not None:
         print(f"Validation accuracy: {r.val_accuracy:.0%} ({r.validation}).")
+        if mixed := mixed_shop_words([(s.trained_from, s.expected) for s in r.standings]):
+            print(mixed)
     else:
         print(f"Validation: {r.validation}.")
     weak = [(p, a) for p, a in r.per_product.items() if a is not None and a < 1.0]

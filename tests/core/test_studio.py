@@ -241,6 +241,14 @@ def test_mixed_shop_catalogue_only_products_compete(grocery: Path, base_weights:
     # the pretenders' photos count for the accept threshold too (catalogue-only products'
     # photos named surely as another product were wrong adds no held-back round saw)
     assert r.accept is not None and r.accept.photos == r.held_back + 24
+    # what the held-back figure covers, as `train` and the app say it
+    from app.core.wording import mixed_shop_words
+
+    said = mixed_shop_words([(s.trained_from, s.expected) for s in r.standings])
+    assert said.startswith(
+        f"That figure is for the {len(MIXED_COUNTER)} products with counter photos. The "
+        f"{len(MIXED_CATALOGUE_ONLY)} with only their catalogue photo: about "
+    ), said
     # what each product was trained from and what to expect of it (photo_advice)
     by = {s.product: s for s in r.standings}
     assert set(by) == set(MIXED_COUNTER) | set(MIXED_CATALOGUE_ONLY)

@@ -451,3 +451,37 @@ def test_model_summary_names_weak_products_from_the_files_alone():
     assert "<b>Weak</b>" in html and "Lemon (recognised 40 %)" in html and "Lime (" not in html
     strong = summary_html({**meta, "perProductAccuracy": {"1": 0.9, "2": 1.0}}, {})
     assert "No product stands out as weak" in strong
+
+
+def test_a_mixed_shops_figure_says_which_products_it_is_for():
+    """In a mixed shop the held-back figure is the products with counter photos' only:
+    shown alone, an owner read a whole shop at about 70 % that was right on about 42 %
+    of its photos (an audit of the figures shown). It now says whose it is, and what the
+    catalogue-only products may expect."""
+    from app.gui.screens.model.summary import summary_html
+
+    standings = {
+        "1": {"from": "counter", "counterPhotos": 3, "expected": 0.8, "measured": True},
+        "2": {"from": "counter", "counterPhotos": 3, "expected": 0.7, "measured": True},
+        "3": {"from": "catalogue", "counterPhotos": 0, "expected": 0.14, "measured": False},
+    }
+    meta = {
+        "labels": ["1", "2", "3"],
+        "imageCount": 9,
+        "trainedAt": "2026-11-28T10:00:00Z",
+        "validationAccuracy": 0.75,
+        "heldBackPhotos": 24,
+        "productStandings": standings,
+    }
+    html = summary_html(meta, {})
+    assert (
+        "That figure is for the 2 products with counter photos. The 1 with only their "
+        "catalogue photo: about 14 % in a check where products with counter photos "
+        "pretended to have none, and usually less — add 2–3 counter photos of each."
+    ) in html
+    counter_only = {k: v for k, v in standings.items() if v["from"] == "counter"}
+    assert "That figure is for" not in summary_html({**meta, "productStandings": counter_only}, {})
+    odd = {**standings, "3": {"from": "catalogue", "expected": "lots"}}  # a hand-edited file
+    assert "The 1 with only their catalogue photo: not measured" in summary_html(
+        {**meta, "productStandings": odd}, {}
+    )

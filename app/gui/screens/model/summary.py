@@ -14,6 +14,8 @@ from app.core.wording import (
     ago,
     format_when,
     headline,
+    mixed_shop_words,
+    standing_sources,
     weak_products,
 )
 
@@ -52,6 +54,9 @@ def summary_html(meta: dict, names: dict[str, str]) -> str:
     ]
     if "validationAccuracy" in meta or "validation" in meta:
         lines.append(headline(meta.get("validationAccuracy"), meta.get("heldBackPhotos")).text)
+        sources = standing_sources(meta.get("productStandings"))
+        if meta.get("validationAccuracy") is not None and (mixed := mixed_shop_words(sources)):
+            lines.append(escape(mixed))
     weak: list[str] = []
     per_product = meta.get("perProductAccuracy")
     accs = per_product if isinstance(per_product, dict) else {}

@@ -9,6 +9,7 @@ product_requested`: the window shows it, screens never import each other).
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,15 @@ from app.core.flows.standings import (
     standings_of,
     trained_from_words,
 )
-from app.core.wording import NONE_WEAK, headline, is_weak, never_sure, percent, weak_products
+from app.core.wording import (
+    NONE_WEAK,
+    headline,
+    is_weak,
+    mixed_shop_words,
+    never_sure,
+    percent,
+    weak_products,
+)
 
 from ...accessible import named
 from ...session import Session
@@ -263,8 +272,10 @@ class TrainingResults(QWidget):
 
         self.shown = (result, counts)
         head = headline(result.val_accuracy, result.held_back)
+        mixed = mixed_shop_words([(s.trained_from, s.expected) for s in result.standings])
+        mixed = f"<br>{escape(mixed)}" if mixed and result.val_accuracy is not None else ""
         self.accuracy.setText(
-            f"{head.text}<br><span style='color:#555'>{result.product_count} products · "
+            f"{head.text}{mixed}<br><span style='color:#555'>{result.product_count} products · "
             f"{result.image_count} photos · {format_duration(result.duration_s)}</span>"
         )
         self.accuracy.setToolTip(f"How it was checked: {result.validation}")
