@@ -118,7 +118,7 @@ def test_unknown_products_are_accepted_at_most_a_tenth_of_the_time() -> None:
 def test_too_few_photos_give_a_cautious_unmeasured_threshold() -> None:
     a = accept_threshold(np.full(MIN_HELD_BACK - 1, 0.99), np.ones(MIN_HELD_BACK - 1, bool))
     assert not a.measured and a.threshold == UNMEASURED_THRESHOLD and a.precision is None
-    assert a.threshold == 0.97  # README: "a cautious 0.97" with under 20 held-back photos
+    assert a.threshold == 0.99  # README: "a cautious 0.99" with under 20 held-back photos
     # enough photos, but only MIN_ACCEPTED - 1 confident ones right: never sure
     top1 = np.concatenate([np.full(MIN_ACCEPTED - 1, 0.99), np.full(30, 0.5)])
     correct = np.concatenate([np.ones(MIN_ACCEPTED - 1, bool), np.zeros(30, bool)])

@@ -105,10 +105,10 @@ def test_test_screen_shows_the_tills_decision(
     last = screen.last_prediction.top
     assert screen.decision.text().startswith("Not sure — " + NAMES[last[0][0]] + "?")
 
-    # The Teachable Machine export has no threshold of its own: a cautious 97 %.
+    # The Teachable Machine export has no threshold of its own: a cautious 99 %.
     with qtbot.waitSignal(screen.model_loaded, timeout=LOAD_TIMEOUT_MS):
         screen.set_model_dir(tm_export)
-    assert rule.text() == "The till adds by itself at 97 % or more (a cautious value)."
+    assert rule.text() == "The till adds by itself at 99 % or more (a cautious value)."
     assert "no threshold of its own" in rule.toolTip()
 
 

@@ -35,6 +35,7 @@ from app.core.flows.standings import (
     standings_of,
     trained_from_words,
 )
+from app.core.flows.train import UNMEASURED_THRESHOLD
 from app.core.wording import (
     NONE_WEAK,
     headline,
@@ -126,7 +127,7 @@ def pct(x: float | None) -> str:
 def accept_text(a: Acceptance | None) -> str:
     """When the till adds a product without asking, as training measured it."""
     if a is None or not a.measured:
-        at = percent(a.threshold) if a is not None else "97 %"
+        at = percent(a.threshold if a is not None else UNMEASURED_THRESHOLD)
         return (
             f"The till asks the cashier unless it is at least {at} sure (too few held-back "
             "photos to measure when it can be sure)."
