@@ -321,15 +321,9 @@ def replace_waiting(src: Path, dst: Path) -> None:
     on Windows a virus scanner, the search indexer or OneDrive holding a file just
     written inside makes the rename fail for a moment (a portability audit), and an
     export or publish failed now and then (and the model before it was not kept)."""
-    from .readers import SHARING_WAITS_S
+    from .readers import shared_retried
 
-    for wait in SHARING_WAITS_S:
-        try:
-            os.replace(src, dst)
-            return
-        except PermissionError:
-            time.sleep(wait)
-    os.replace(src, dst)
+    shared_retried(lambda: os.replace(src, dst))
 
 
 _RENAME_EXCHANGE = 2

@@ -208,23 +208,32 @@ def load_app_file(
     and the app's next save cannot overwrite it — with a log line and one notice
     naming ``what`` (e.g. "your product and photo choices"); then ``default()``.
     """
-    for wait in (*SHARING_WAITS_S, None):
+    try:
+        raw = parse_json(
+            shared_retried(lambda: read_regular(path, MAX_APP_FILE_BYTES)),
+            max_bytes=MAX_APP_FILE_BYTES,
+        )
+        return check(raw)
+    except FileNotFoundError:
+        return default()
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        set_aside(path, what, why or type(exc).__name__)
+        return default()
+
+
+def shared_retried(call: Callable[[], T]) -> T:
+    """``call()``, tried again for about two seconds (:data:`SHARING_WAITS_S`) while it
+    raises PermissionError: on Windows a virus scanner, a backup or the search indexer
+    holding a file for a moment refuses it. Taken at once as final, an app file was set
+    aside as damaged and the next save wrote over the owner's choices, and a folder's
+    rename failed an export (a portability audit)."""
+    for wait in SHARING_WAITS_S:
         try:
-            raw = parse_json(read_regular(path, MAX_APP_FILE_BYTES), max_bytes=MAX_APP_FILE_BYTES)
-            return check(raw)
-        except FileNotFoundError:
-            return default()
-        except (OSError, ValueError) as exc:
-            if isinstance(exc, PermissionError) and wait is not None:
-                # Windows: a virus scanner or backup holding the file for a moment. Taken
-                # at once for damaged, its set-aside failed the same way, the defaults
-                # were used and the next save wrote over the owner's choices (an audit).
-                time.sleep(wait)
-                continue
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            set_aside(path, what, why or type(exc).__name__)
-            return default()
-    raise AssertionError("unreachable")  # the last round returns
+            return call()
+        except PermissionError:
+            time.sleep(wait)
+    return call()
 
 
 def set_aside(path: Path, what: str, why: str) -> Path | None:
