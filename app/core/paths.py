@@ -247,11 +247,9 @@ def owner_folders() -> list[Path]:
     """The app's settings and data folders, each once: on Windows and macOS they are one
     folder (platformdirs), and the sweep at every start walked it twice."""
     out: list[Path] = []
-    for folder in (config_dir(), data_dir()):
-        here = os.path.abspath(folder)
-        if not any(here == o or here.startswith(os.path.join(o, "")) for o in map(str, out)):
-            out = [o for o in out if not str(o).startswith(os.path.join(here, ""))]
-            out.append(Path(here))
+    for folder in (Path(os.path.abspath(f)) for f in (config_dir(), data_dir())):
+        if not any(folder.is_relative_to(o) for o in out):  # not one of them, nor in one
+            out = [o for o in out if not o.is_relative_to(folder)] + [folder]
     return out
 
 
