@@ -32,7 +32,7 @@ from app.core.model import TrainOptions  # noqa: E402
 from app.core.trainer import train  # noqa: E402
 from app.core.wording import wilson  # noqa: E402
 from bench.benchmark import WEIGHTS, read_list  # noqa: E402
-from bench.domains import load_domain, sample, view0  # noqa: E402
+from bench.domains import load_domain, mixed_shop, sample, view0  # noqa: E402
 
 SHOPS = ("fruit-K1", "fruit-K3", "fruit-mixed", "packaged-K1", "packaged-K3", "packaged-mixed")
 CANDIDATES = (0.95, 0.97, 0.98, 0.99, 0.995)  # unmeasured thresholds scored
@@ -40,14 +40,10 @@ CANDIDATES = (0.95, 0.97, 0.98, 0.99, 0.995)  # unmeasured thresholds scored
 
 def shop_photos(d: dict, shop: str, seed: int) -> tuple[dict[str, list[Path]], set[str]]:
     """K counter photos a product, or the mixed shop, as ``bench/domains.py`` draws them."""
-    classes, cat, pool = d["classes"], d["catalogue"], d["pool"]
     if shop.endswith("mixed"):
-        rng = np.random.default_rng(seed + 100)
-        counter = set(np.array(classes)[rng.permutation(len(classes))[: len(classes) // 2]])
-        photos = {c: [cat[c]] + (sample(pool[c], 3, rng) if c in counter else []) for c in classes}
-        return photos, counter
+        return mixed_shop(d, seed)
     k, rng = int(shop.rsplit("K", 1)[1]), np.random.default_rng(seed)
-    return {c: sample(pool[c], k, rng) for c in classes}, set(classes)
+    return {c: sample(d["pool"][c], k, rng) for c in d["classes"]}, set(d["classes"])
 
 
 def run(shop: str, d: dict, seed: int, store: FeatureStore, evaluate: list) -> dict:

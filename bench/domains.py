@@ -113,6 +113,16 @@ def sample(pool: list[Path], k: int, rng: np.random.Generator) -> list[Path]:
     return [pool[i] for i in sorted(rng.choice(len(pool), min(k, len(pool)), replace=False))]
 
 
+def mixed_shop(d: dict, seed: int) -> tuple[dict[str, list[Path]], set[str]]:
+    """Every product its catalogue photo, a random half also 3 counter photos: (photos,
+    the products with counter photos). The one draw every mixed-shop benchmark uses."""
+    classes, cat, pool = d["classes"], d["catalogue"], d["pool"]
+    rng = np.random.default_rng(seed + 100)
+    counter = set(np.array(classes)[rng.permutation(len(classes))[: len(classes) // 2]])
+    photos = {c: [cat[c]] + (sample(pool[c], 3, rng) if c in counter else []) for c in classes}
+    return photos, counter
+
+
 def setups(d: dict, seeds: list[int], quick: bool) -> list[tuple[str, int, dict, set, object]]:
     """(setup, seed, {class: photos}, classes with counter photos, prior or "shipped")."""
     classes, cat, pool = d["classes"], d["catalogue"], d["pool"]
@@ -140,9 +150,7 @@ def setups(d: dict, seeds: list[int], quick: bool) -> list[tuple[str, int, dict,
                 "shipped",
             )
         )
-        rng = np.random.default_rng(seed + 100)
-        counter = set(np.array(classes)[rng.permutation(len(classes))[: len(classes) // 2]])
-        photos = {c: [cat[c]] + (sample(pool[c], 3, rng) if c in counter else []) for c in classes}
+        photos, counter = mixed_shop(d, seed)
         out.append(("mixed shop", seed, photos, counter, "shipped"))
     return out
 

@@ -33,19 +33,9 @@ from app.core.dataset import build_dataset  # noqa: E402
 from app.core.features import FeatureStore  # noqa: E402
 from app.core.model import TrainOptions  # noqa: E402
 from bench.benchmark import WEIGHTS, read_list  # noqa: E402
-from bench.domains import DOMAINS, load_domain, sample, view0  # noqa: E402
+from bench.domains import DOMAINS, load_domain, mixed_shop, view0  # noqa: E402
 
 WEIGH_UNKNOWN: float | None = None  # --weigh-unknown: a variant scored beside
-
-
-def mixed_shop(d: dict, seed: int) -> tuple[dict[str, list[Path]], set[str]]:
-    """As ``bench/domains.py``'s mixed shop: the same products and photos per seed."""
-    classes, cat, pool = d["classes"], d["catalogue"], d["pool"]
-    rng = np.random.default_rng(seed + 100)
-    counter = set(np.array(classes)[rng.permutation(len(classes))[: len(classes) // 2]])
-    return {
-        c: [cat[c]] + (sample(pool[c], 3, rng) if c in counter else []) for c in classes
-    }, counter
 
 
 def run(name: str, d: dict, seed: int, store: FeatureStore, test: list) -> list[dict]:
