@@ -97,16 +97,23 @@ def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[int]:
         srv.server_close()
 
 
+def send_body(
+    handler: http.server.BaseHTTPRequestHandler, status: int, content_type: str, body: bytes
+) -> None:
+    """One whole answer of a test server's handler: status, type, length and body."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def answering(status: int, body: bytes) -> type[http.server.BaseHTTPRequestHandler]:
     """A handler answering every POST with ``status`` and an HTML ``body``."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_body(self, status, "text/html", body)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -285,12 +292,7 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = _jpeg()
-        self.send_response(200)
-        self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, 200, "image/jpeg", _jpeg())
 
     def log_message(self, *args: object) -> None:
         pass
@@ -340,11 +342,7 @@ class _Redirecting(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         data = b'{"data": {"login": {"__typename": "CurrentUser", "channels": []}}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_body(self, 200, "application/json", data)
 
     def log_message(self, *args: object) -> None:
         pass
