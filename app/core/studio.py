@@ -21,11 +21,13 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from .regions import largest_part, reach
+
 BORDER = 4  # px of the (≤256 px) photo whose colour is the studio background
 BG_TOLERANCE = 28.0  # max channel distance from the background colour
 STUDIO_BORDER_SHARE = 0.6  # of the border on the backdrop colour: a tight crop may touch edges
 WORK = 256
-FILL_SIDE = 128  # Pillow's flood fill is pure Python: 60 ms a photo at 200 px, 15 here
+FILL_SIDE = 128  # the cut-out's working size (its mask is scaled to the photo's)
 
 
 def _small(rgb: np.ndarray, side: int = WORK) -> np.ndarray:
@@ -94,28 +96,9 @@ def _foreground(rgb: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray
     small = _small(rgb, FILL_SIDE)
     dist = np.abs(small.astype(np.float32) - bg).max(axis=2)
     bgmap = np.pad(dist < BG_TOLERANCE, 1, constant_values=True)
-    im = Image.fromarray((bgmap * 255).astype(np.uint8)).copy()  # fromarray may share memory
-    ImageDraw.floodfill(im, (0, 0), 128, thresh=0)
-    return (np.asarray(im) != 128)[1:-1, 1:-1], dist, small
-
-
-def _largest_part(fg: np.ndarray, max_parts: int = 64) -> float:
-    """Share of ``fg`` in its largest 4-connected part (Pillow's flood fill labels)."""
-    total = int(fg.sum())
-    if not total:
-        return 0.0
-    work = Image.fromarray((fg * 255).astype(np.uint8)).copy()
-    best, label = 0, 1
-    while label <= max_parts:
-        ys, xs = np.nonzero(np.asarray(work) == 255)
-        if not len(ys):
-            break
-        ImageDraw.floodfill(work, (int(xs[0]), int(ys[0])), label, thresh=0)
-        best = max(best, int((np.asarray(work) == label).sum()))
-        if best * 2 >= total:  # no other part can be larger
-            break
-        label += 1
-    return best / total
+    seed = np.zeros_like(bgmap)
+    seed[0, 0] = True  # the padding's corner: the padding reaches every border pixel
+    return ~reach(bgmap, seed)[1:-1, 1:-1], dist, small
 
 
 def cutout(rgb: np.ndarray) -> tuple[np.ndarray | None, str | None]:
@@ -156,7 +139,7 @@ def _problem(fg: np.ndarray, dist: np.ndarray, small: np.ndarray, m: Image.Image
         return "the product touches the photo's edges or stands on a surface"
     if float((fg & (dist < BG_TOLERANCE)).sum()) / max(1, int(fg.sum())) > MAX_BACKDROP_INSIDE:
         return "the product has the backdrop's colour (white on white)"
-    if _largest_part(fg) < MIN_LARGEST_PART:
+    if largest_part(fg) < MIN_LARGEST_PART:
         return "the cut-out falls apart in pieces"
     grey = small.astype(np.float32).mean(axis=2)
     gy, gx = np.gradient(grey)
