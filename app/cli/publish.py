@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import ExitCode, InvalidOptions, TrainerError
 from ..core.flows.changes import channel_status
 from ..core.flows.login import ShopClient
-from ..core.flows.publish import FolderBusy, FolderTarget, ModelVersion, ShopTarget
+from ..core.flows.publish import FolderBusy, FolderTarget, ModelVersion, Published, ShopTarget
 from ..core.wording import format_when, renamed_channel
 from .arguments import add_connection, add_folder, user_path
 from .login import channel_from_args
@@ -35,6 +35,7 @@ def add_parsers(sub: Any) -> None:
     cmd.add_argument("model_dir", metavar="MODEL_DIR", type=user_path)
     add_connection(cmd)
     add_folder(cmd, lock_wait=True)
+    cmd.add_argument("--json", action="store_true", help="the result as one JSON object on stdout")
     cmd.set_defaults(func=run_publish)
 
     cmd = sub.add_parser("status", help="show the model a channel serves and its versions")
@@ -47,6 +48,7 @@ def add_parsers(sub: Any) -> None:
     cmd.add_argument("version", metavar="VERSION")
     add_connection(cmd)
     add_folder(cmd, lock_wait=True)
+    cmd.add_argument("--json", action="store_true", help="the result as one JSON object on stdout")
     cmd.set_defaults(func=run_rollback)
 
 
@@ -61,13 +63,25 @@ def run_publish(args: argparse.Namespace) -> int:
             return _busy(exc)
         progress.done()
         again = " (already served: nothing copied)" if r.reused else ""
+        if args.json:
+            return _published_json(r, args.folder_channel_id)
         print(f"Published version {r.version} ({r.products} products) in {r.location}{again}")
         return ExitCode.OK
     client = _shop("publish", args)
     r = ShopTarget(client).publish(args.model_dir, on_progress=progress)
     progress.done()
+    if args.json:
+        return _published_json(r, args.channel)
     again = " (already served: not uploaded again)" if r.reused else ""
     print(f"Published version {r.version} ({r.products} products) at {r.location}{again}")
+    return ExitCode.OK
+
+
+def _published_json(r: Published, channel: str | None) -> int:
+    """``publish --json``: what a deploy script checks, without parsing English;
+    ``channel`` as given (a folder's publish may take the model's own channel id)."""
+    doc = {"channel": channel or r.metadata.get("channelId"), "version": r.version}
+    _print_json({**doc, "products": r.products, "location": r.location, "reused": r.reused})
     return ExitCode.OK
 
 
@@ -161,13 +175,16 @@ def run_rollback(args: argparse.Namespace) -> int:
     else:
         channel = args.channel
         v = ShopTarget(_shop("rollback", args)).rollback(args.version)
+    if args.json:
+        _print_json({"channel": channel, "served": _version_json(v)})
+        return ExitCode.OK
     print(f"Channel {channel} now serves version {v.version} (trained {_when(v.trained_at)}).")
     return ExitCode.OK
 
 
 def _print_json(doc: dict[str, Any]) -> None:
-    """``status --json``: for scripts and monitoring, which read the served version
-    without parsing English (a CLI audit)."""
+    """``--json``: for scripts and monitoring, which read the served version without
+    parsing English (a CLI audit)."""
     print(json.dumps(doc, indent=2, ensure_ascii=False))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from typing import Any
@@ -16,6 +17,7 @@ from ..core.flows.keep_current import (
     TIME_LIMIT_MINUTES,
     SyncBusy,
     SyncClock,
+    SyncOutcome,
     sync_channel,
     sync_targets,
 )
@@ -85,7 +87,35 @@ def add_parser(sub: Any) -> None:
         f"(default {TIME_LIMIT_MINUTES:g}); the served model stays as it was",
     )
     add_timeout(cmd)
+    cmd.add_argument(
+        "--json",
+        action="store_true",
+        help="each channel's result as one JSON object a line on stdout (channel, status, "
+        "message, exitCode, version, trained, notes) instead of its result line",
+    )
     cmd.set_defaults(func=run)
+
+
+def say(
+    args: argparse.Namespace,
+    channel: str,
+    status: str,
+    message: str,
+    code: ExitCode,
+    out: SyncOutcome | None = None,
+) -> None:
+    """A channel's result: its line (``channel: status: message``), or with ``--json``
+    one object, so a monitor reads the status without parsing English; logged as the
+    line either way."""
+    line = f"{channel}: {status}: {message}"
+    if args.json:
+        doc = {"channel": channel, "status": status, "message": message, "exitCode": int(code)}
+        if out is not None:
+            doc |= {"version": out.version, "trained": out.trained, "notes": list(out.notes)}
+        print(json.dumps(doc, ensure_ascii=False), flush=True)
+    else:
+        print(line, flush=True)
+    logging.getLogger("app.sync").info("%s", line)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,22 +134,18 @@ def run(args: argparse.Namespace) -> int:
                         f"Your user may not publish to any channel on {args.server}."
                     )
                 for code in left_out:
-                    line = (
-                        f"{code}: skipped: the default channel lists the products of every "
-                        f"channel; sync it alone with --channel {DEFAULT_CHANNEL_CODE}"
+                    why = (
+                        "the default channel lists the products of every channel; sync it "
+                        f"alone with --channel {DEFAULT_CHANNEL_CODE}"
                     )
-                    print(line, flush=True)
-                    logging.getLogger("app.sync").info("%s", line)
+                    say(args, code, "skipped", why, ExitCode.OK)
             else:
                 codes = [args.channel]
             worst = ExitCode.OK
             for code in codes:
                 if worst != ExitCode.OK and clock.expired:  # the run's limit, used up
-                    line = (
-                        f"{code}: not tried: the run's time limit ({args.time_limit:g} min) ran out"
-                    )
-                    print(line, flush=True)
-                    logging.getLogger("app.sync").info("%s", line)
+                    why = f"the run's time limit ({args.time_limit:g} min) ran out"
+                    say(args, code, "not tried", why, ExitCode.FAILED)
                     continue
                 # one printer a channel, named: a later channel's first report was lost
                 # when it repeated the previous channel's last phase
@@ -144,25 +170,24 @@ def run(args: argparse.Namespace) -> int:
                         named = f"{code}: note: {note}" if args.all_channels else f"note: {note}"
                         print(named, file=sys.stderr)
                         logging.getLogger("app.sync").info("%s: note: %s", code, note)
-                    line, code_ = f"{code}: {out.status}: {out.message}", out.exit_code
+                    said = (out.status, out.message, out.exit_code, out)
                 except SyncBusy as exc:
-                    line, code_ = f"{code}: busy: {exc}", ExitCode.BUSY
+                    said = ("busy", str(exc), ExitCode.BUSY, None)
                 except TrainerError as exc:
                     if interrupt.asked():  # the training stopped for Ctrl-C: not a failure
                         raise KeyboardInterrupt from None
                     if not args.all_channels or isinstance(exc, Cancelled):
                         raise
                     progress.done()
-                    line, code_ = f"{code}: failed: {exc}", ExitCode.FAILED
+                    said = ("failed", str(exc), ExitCode.FAILED, None)
                 except Exception as exc:  # a disk, memory or TensorFlow fault: one channel's
                     reason = describe(exc) if args.all_channels else None
                     if reason is None:  # a bug, or one channel only: as any command's
                         raise
                     progress.done()
-                    line, code_ = f"{code}: failed: {reason}", ExitCode.FAILED
-                print(line, flush=True)
-                logging.getLogger("app.sync").info("%s", line)
-                worst = ExitCode.worst(worst, code_)
+                    said = ("failed", reason, ExitCode.FAILED, None)
+                say(args, code, *said)
+                worst = ExitCode.worst(worst, said[2])
             return worst
         finally:
             client.close()

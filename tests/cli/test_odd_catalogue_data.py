@@ -98,18 +98,45 @@ def test_too_few_products_names_those_disabled_in_the_shop(
     assert error.endswith("; 1 more disabled in the shop (Kiwi): enable them there to train them.")
 
 
-def test_train_lists_a_photo_not_downloaded_beside_the_others_not_used(
-    cli: Cli, vendure: VendureServer, tmp_path: Path
-) -> None:
-    api, ch = add_channel(vendure, "one-gone")
+def _one_kiwi_photo_gone(vendure: VendureServer, code: str) -> str:
+    """A channel of Banana (2 photos) and Kiwi (3), one of Kiwi's files gone: HTTP 404."""
+    api, ch = add_channel(vendure, code)
     api.create_product("Banana", [a["id"] for a in api.upload_assets(photos("Banana", 2))])
     kiwi = api.upload_assets(photos("Kiwi", 3))
     api.create_product("Kiwi", [a["id"] for a in kiwi])
     source = kiwi[2]["source"].split("/assets/", 1)[-1]
-    (vendure.asset_dir / source).unlink()  # the shop lost the file: HTTP 404
+    (vendure.asset_dir / source).unlink()  # the shop lost the file
+    return ch.code
 
-    out = run(cli, vendure, "train", "--channel", ch.code, "--out", str(tmp_path / "m"))
+
+def test_train_lists_a_photo_not_downloaded_beside_the_others_not_used(
+    cli: Cli, vendure: VendureServer, tmp_path: Path
+) -> None:
+    code = _one_kiwi_photo_gone(vendure, "one-gone")
+
+    out = run(cli, vendure, "train", "--channel", code, "--out", str(tmp_path / "m"))
 
     assert out.returncode == 0, out.stderr[-3000:]
     (line,) = [x for x in out.stdout.splitlines() if x.startswith("Photo not used (Kiwi)")]
     assert "not downloaded: " in line and "404" in line
+
+
+def test_sync_names_a_photo_not_downloaded_once_on_screen_and_in_its_log(
+    cli: Cli, vendure: VendureServer, tmp_path: Path
+) -> None:
+    """An unattended sync's log is what its owner reads later: the photo the shop lost
+    was logged twice there, once as a warning and again as the note printed."""
+    from app.core import paths
+    from app.core.logs import LOG_FILE
+
+    code = _one_kiwi_photo_gone(vendure, "sync-one-gone")
+    log = paths.log_dir() / LOG_FILE
+    before = log.read_text(encoding="utf-8") if log.exists() else ""
+
+    out = run(cli, vendure, "sync", "--channel", code)
+
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stderr.count("Photo not downloaded: ") == 1, out.stderr
+    logged = log.read_text(encoding="utf-8").removeprefix(before)
+    assert logged.count("Photo not downloaded: ") == 1, logged
+    assert "404" in logged

@@ -74,6 +74,45 @@ def test_cli_publish_status_rollback_to_folder(cli: Cli, tmp_path: Path, tm_expo
     assert r.returncode == 1 and "--to-folder" in r.stderr
 
 
+def test_publish_and_rollback_say_their_result_as_json_for_a_script(
+    cli: Cli, tmp_path: Path, tm_export: Path
+) -> None:
+    """A deploy script checked the version it published by parsing "Published version
+    … (5 products) in …"; only ``status`` had ``--json``."""
+    a = make_model(tmp_path / "a", tm_export, trained="01")
+    b = make_model(tmp_path / "b", tm_export, trained="02")
+    shop, home = tmp_path / "assets", tmp_path / "home"
+    r = _cli(cli, "publish", str(a), "--to-folder", str(shop), "--json", home=home)
+    assert r.returncode == 0, r.stderr
+    first = json.loads(r.stdout)
+    served = folder_status(shop, "2")["current"]["version"]
+    assert first == {
+        "channel": "2",  # the model's own: no --channel-id given
+        "version": served,
+        "products": 5,
+        "location": str(shop / "2" / "latest"),
+        "reused": False,
+    }
+    r = _cli(cli, "publish", str(a), "--to-folder", str(shop), "--json", home=home)
+    assert json.loads(r.stdout) == {**first, "reused": True}  # already served
+    args = ("--to-folder", str(shop), "--channel-id", "2", "--json")
+    assert _cli(cli, "publish", str(b), *args, home=home).returncode == 0
+
+    r = _cli(cli, "rollback", first["version"], *args, home=home)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {
+        "channel": "2",
+        "served": {
+            "version": first["version"],
+            "trainedAt": "2026-01-01T00:00:00Z",
+            "products": 5,
+            "current": True,
+        },
+    }
+    r = _cli(cli, "rollback", "nonsense", *args, home=home)  # errors stay one line, exit 1
+    assert r.returncode == 1 and r.stdout == "" and r.stderr.startswith("Error: ")
+
+
 def test_status_of_a_model_copied_in_by_hand_does_not_say_nothing_is_published(
     cli: Cli, tmp_path: Path, tm_export: Path
 ) -> None:

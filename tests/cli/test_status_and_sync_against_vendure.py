@@ -103,6 +103,19 @@ def test_sync_keeps_the_served_model_current(
     noop = sync_cli(cli, vendure, "sync", "--channel", CODE, check_tf=True)
     assert noop.returncode == 0, noop.stderr
     assert "up to date" in noop.stdout and "TF-NOT-IMPORTED" in noop.stderr
+    # a monitor reads the result without parsing English (a CLI audit)
+    noop = sync_cli(cli, vendure, "sync", "--channel", CODE, "--json")
+    doc = json.loads(noop.stdout)
+    assert doc == {
+        "channel": CODE,
+        "status": "up to date",
+        "message": doc["message"],
+        "exitCode": 0,
+        "version": meta["version"],
+        "trained": False,
+        "notes": [],
+    }
+    assert doc["message"] and noop.stdout.count("\n") == 1
 
     # a new product with photos on the server: status names it; debounce waits
     kiwi = api.create_product("Kiwi", [a["id"] for a in api.upload_assets(photos("Fruit/Kiwi", 3))])
@@ -117,6 +130,10 @@ def test_sync_keeps_the_served_model_current(
     wait = sync_cli(cli, vendure, "sync", "--channel", CODE, "--debounce", "60", check_tf=True)
     assert wait.returncode == sync.EXIT_WAITING, wait.stderr
     assert "waiting" in wait.stdout and "TF-NOT-IMPORTED" in wait.stderr
+    wait = sync_cli(cli, vendure, "sync", "--channel", CODE, "--debounce", "60", "--json")
+    assert wait.returncode == sync.EXIT_WAITING
+    doc = json.loads(wait.stdout)
+    assert doc["status"] == "waiting" and doc["exitCode"] == sync.EXIT_WAITING
     assert served_bytes(vendure) == before
 
     # one replaced photo and one deleted product, in the same run

@@ -109,12 +109,19 @@ class SyncOutcome:
     status: str  # "up to date" | "published" | "waiting" | "kept" | "nothing to train"
     message: str  # the till's sentence included (``till.text``)
     exit_code: ExitCode
-    version: str = ""
+    version: str = ""  # the version the shop serves after the run ("": none)
     trained: bool = False
     till: TillInSync | None = None  # photos from the till: used, accepted now, waiting
     # what the training said of the photos as ``train`` does (a photo not used, one photo
     # filed under two products, two products of one name): an unattended sync said none
     notes: tuple[str, ...] = ()
+
+
+def _log_unsaid(notes: tuple[str, ...]) -> None:
+    """Notes a failed run never returns: its log still names them (why a product had too
+    few photos, say)."""
+    for note in notes:
+        log.warning("%s", note)
 
 
 def sync_channel(
@@ -170,7 +177,7 @@ def sync_channel(
             status: str,
             message: str,
             exit_code: ExitCode,
-            version: str = "",
+            version: str | None = None,
             trained: bool = False,
             notes: tuple[str, ...] = (),
         ) -> SyncOutcome:
@@ -178,6 +185,8 @@ def sync_channel(
                 if extra:  # "… verified at http://…/latest/ Photos from …" read as one
                     stop = "" if message.endswith((".", "!", "?")) else "."
                     message = f"{message}{stop} {extra}"
+            if version is None:  # nothing published: the version served as before
+                version = str((state.served_metadata or {}).get("version", ""))
             return SyncOutcome(code, status, message, exit_code, version, trained, till, notes)
 
         served = state.served
@@ -227,15 +236,16 @@ def sync_channel(
             opened = open_source(
                 source, client=client, on_progress=span(steps, 0.0, 0.15), cancel=cancel
             )
-            for failure in opened.failed:
-                log.warning("Photo not downloaded: %s", failure)
             request = TrainRequest(opened, options, model_dir, quantize=quantize)
+            # said once, with the result (the command prints and logs its notes)
+            downloads = tuple(f"Photo not downloaded: {f}" for f in opened.failed)
             try:
                 result = train(
                     request, on_progress=span(steps, 0.15, 1.0, keep_eta=True), cancel=cancel
                 )
             except TooFewProducts as exc:
                 if served is not None:  # the tills' model no longer matches the shop
+                    _log_unsaid(downloads)
                     raise
                 # a new or unused channel: no till loses anything, and a timer's
                 # ``--all-channels`` run failed on every tick for it
@@ -243,13 +253,14 @@ def sync_channel(
                     "nothing to train",
                     f"{exc} It serves no model yet: sync trains one once two products have photos.",
                     ExitCode.OK,
+                    notes=downloads,
                 )
+            except BaseException:
+                _log_unsaid(downloads)
+                raise
             trained = True
             names = opened.catalogue.names()
-            notes = (
-                *(f"Photo not downloaded: {f}" for f in opened.failed),
-                *result.report.summary_lines(names),
-            )
+            notes = (*downloads, *result.report.summary_lines(names))
             missing = [
                 f"{names.get(r['product'], r['product'])} ({r['reason']})"
                 for r in result.report.not_trained()
