@@ -33,7 +33,7 @@ from typing import Any
 from .errors import ExportError
 from .faults import os_reason
 from .modelfiles import FILES, TRAINER_NAME
-from .paths import resolved
+from .paths import resolved, same_or_inside
 from .progress import INTERRUPT_SIGNALS
 from .wording import some_names
 
@@ -240,7 +240,7 @@ def check_not_here(out_dir: Path) -> None:
         here = Path.cwd()
     except OSError:  # the current folder was removed already
         return
-    if here == out_dir or out_dir in here.parents:
+    if same_or_inside(here, out_dir):
         raise ExportError(
             f"{out_dir} is the folder you are in: a new model replaces that folder whole, "
             "which would leave you (and any program serving from it) in a removed folder; "

@@ -146,6 +146,27 @@ def resolved(path: Path | str) -> Path:
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from None
 
 
+def same_or_inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies inside it (both resolved). By name, then by
+    identity on disk (device and inode) of ``path`` and each parent of it that exists:
+    macOS's case-insensitive disks (``~/Shop`` and ``~/shop``) and a second name for a
+    folder (a bind mount) spell one folder two ways, which names alone miss."""
+    if path.is_relative_to(folder):
+        return True
+    try:
+        target = os.stat(folder)
+    except OSError:  # not there: nothing can be inside it by another name
+        return False
+    for p in (path, *path.parents):
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+            return True
+    return False
+
+
 def channel_path(server: str, channel: str) -> Path:
     """Where :func:`channel_dir` keeps a channel's folder; nothing is made or moved."""
     key = f"{server}__{channel}"

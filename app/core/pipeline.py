@@ -97,14 +97,15 @@ def preflight(
         raise BaseWeightsError(f"Base weights file {what}: {options.base_weights}")
     photos = Path(catalogue.source) if catalogue.source else None
     target = paths.resolved(out_dir)
-    if photos is not None and photos.is_dir() and target.is_relative_to(paths.resolved(photos)):
+    has_photos = photos is not None and photos.is_dir()
+    if has_photos and paths.same_or_inside(target, paths.resolved(photos)):
         # the next training would read the model's own files as a product's photos
         raise ExportError(
             f"The model cannot be written inside the photo folder {photos} ({out_dir}): "
             "choose a folder outside it."
         )
     cache = paths.cache_dir().resolve()
-    if target.is_relative_to(cache):  # cleared by the app: a model there was swept later
+    if paths.same_or_inside(target, cache):  # the app clears it: a model there was swept
         raise ExportError(
             f"The model cannot be written inside the app's cache {cache} ({out_dir}), which "
             "the app clears: choose another folder."

@@ -7,6 +7,7 @@ stable path keeps the trained model and the owner's ticks across restarts.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -45,6 +46,8 @@ def is_sample_shop(folder: Path | str | None) -> bool:
     if not folder:
         return False
     try:
-        return paths.resolved(folder) == paths.resolved(paths.data_dir() / "sample-shop")
+        ours, given = paths.resolved(paths.data_dir() / "sample-shop"), paths.resolved(folder)
+        # by identity too: macOS's disks take ``Sample-Shop`` for it
+        return given == ours or (ours.is_dir() and os.path.samefile(given, ours))
     except OSError:
         return False

@@ -105,3 +105,42 @@ def test_a_tilde_after_the_equals_sign_is_the_home_folder(
         "train", str(tmp_path / "nowhere"), "--counter-frames=~/frames", env={"HOME": str(home)}
     )
     assert f"{home}/frames" in r.stderr and "~" not in r.stderr, r.stderr
+
+
+def test_one_folder_by_another_name_is_still_refused(cli: Cli, tmp_path: Path) -> None:
+    """macOS's disks ignore letter case, so ``~/Shop/model`` is inside ``~/shop``; the
+    guards compared names only. A bind mount spells one folder two ways here, as macOS
+    would: the photo folder and the folder the command runs in are refused by identity."""
+    from mounts import mounted
+
+    shop = _shop(tmp_path / "shop")
+    here = tmp_path / "mymodel"
+    here.mkdir()
+    alias = tmp_path / "Shop"
+    with mounted(alias, "--bind", str(shop)):
+        r = cli.run("train", str(shop), "--out", str(alias / "model"), report_tensorflow=True)
+        assert r.returncode == 1 and r.stderr.splitlines()[-1] == "TF-NOT-IMPORTED"
+        _one_error_line(r.stderr.rsplit("\n", 2)[0], "inside the photo folder")
+        assert not (shop / "model").exists()
+    with mounted(alias, "--bind", str(here)):
+        r = cli.run("train", str(shop), "--out", str(here), cwd=alias, report_tensorflow=True)
+        assert r.returncode == 1 and r.stderr.splitlines()[-1] == "TF-NOT-IMPORTED"
+        _one_error_line(r.stderr.rsplit("\n", 2)[0], "is the folder you are in")
+    assert here.is_dir() and not any(here.iterdir())
+
+
+def test_same_or_inside_sees_a_folder_by_either_name(tmp_path: Path) -> None:
+    from mounts import mounted
+
+    from app.core.paths import same_or_inside
+
+    real, alias = tmp_path / "real", tmp_path / "alias"
+    (real / "a" / "b").mkdir(parents=True)
+    assert same_or_inside(real / "a" / "b", real) and same_or_inside(real, real)
+    assert not same_or_inside(alias / "a", real)  # no such folder: names only
+    with mounted(alias, "--bind", str(real)):
+        assert same_or_inside(alias / "a" / "b", real) and same_or_inside(alias, real)
+        assert same_or_inside(alias / "a" / "not-yet" / "model", real)  # to be made
+        assert same_or_inside(real / "a", alias / "a")
+        assert not same_or_inside(real, alias / "a")  # above it, not inside
+        assert not same_or_inside(tmp_path, alias)
