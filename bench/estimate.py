@@ -13,7 +13,15 @@ button runs, timed, against
 
 Target (issue 11): within ±30 % of the measured time.
 
+Besides counter-photo shops (``PxK``: P products, K photos each), shops with a shop
+server's catalogue photo per product, as the app reads a Vendure shop (the photo marked
+as the server's, the owner's counter photos as added): ``catalogue:P`` (that photo
+alone), ``mixed:P`` (a random half also 3 counter photos: every owner's first month)
+and ``both:P`` (all with 3 counter photos); fruit & vegetables, or packaged goods with
+``packaged-`` in front (its packs-on-white catalogue photos, ``bench/domains.py``).
+
     python bench/estimate.py            # 6×5, 10×8, 20×10 products × photos
+    python bench/estimate.py --sets 50x3,mixed:50,catalogue:50,both:50,packaged-mixed:25
     python bench/estimate.py --head     # the head's cost per view, pass and product
 """
 
@@ -26,9 +34,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.core.catalogue import Catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 GROCERY = REPO.parent / "shared" / "datasets" / "grocery-fruit-veg"
 WEIGHTS = (
     REPO.parent
@@ -48,10 +61,44 @@ def shop(root: Path, products: int, photos: int) -> Path:
     return root
 
 
-def one(products: int, photos: int) -> dict[str, float]:
-    from app.core import training_cost as trainer
+def shop_with_catalogue(spec: str, work: Path) -> Catalogue:
+    """``[packaged-]catalogue|mixed|both:P`` (see the module's docstring), seed 0."""
+    import numpy as np
+    from domains import load_domain, mixed_shop, sample
+
+    from app.core.catalogue import ADDED, FROM_SHOP, Catalogue, ImageRef, Product
+
+    kind, n = spec.split(":")
+    domain = "packaged goods" if kind.startswith("packaged-") else "fruit & vegetables"
+    d = load_domain(domain, work / "domain")
+    d = dict(d, classes=d["classes"][: int(n)])
+    rng = np.random.default_rng(0)
+    kind = kind.removeprefix("packaged-")
+    if kind == "mixed":
+        counter = {c: ps[1:] for c, ps in mixed_shop(d, 0)[0].items()}
+    elif kind == "both":
+        counter = {c: sample(d["pool"][c], 3, rng) for c in d["classes"]}
+    elif kind == "catalogue":
+        counter = {c: [] for c in d["classes"]}
+    else:
+        raise SystemExit(f"Error: unknown shop {spec!r}")
+    return Catalogue(
+        [
+            Product(
+                c,
+                c,
+                [ImageRef(d["catalogue"][c], FROM_SHOP)] + [ImageRef(p, ADDED) for p in counter[c]],
+            )
+            for c in d["classes"]
+        ]
+    )
+
+
+def one(spec: str) -> dict[str, float]:
+    from app.core import training_cost as cost
     from app.core.catalogue import catalogue_from_folder
     from app.core.eta import TrainingEta
+    from app.core.flows.check_photos import training_scope
     from app.core.flows.train import estimate_seconds
     from app.core.model import TrainOptions
     from app.core.pipeline import train_and_export
@@ -60,12 +107,21 @@ def one(products: int, photos: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="bench-eta-"))
     os.environ["DUKAHUB_TRAINER_HOME"] = str(work / "home")  # cold feature cache
     try:
-        catalog = catalogue_from_folder(shop(work / "shop", products, photos))
-        n_images = products * photos
+        if ":" in spec:
+            catalog = shop_with_catalogue(spec, work)
+        else:
+            products, photos = (int(x) for x in spec.split("x"))
+            catalog = catalogue_from_folder(shop(work / "shop", products, photos))
         options = TrainOptions(base_weights=WEIGHTS)
-        before = estimate_seconds(n_images, products, options, None)  # as the app shows it
-        views = trainer.planned_views(n_images, products, options)
-        eta = TrainingEta(views, trainer.seconds_after_features)
+        shape = training_scope(catalog).shape  # as the Train screen reads it
+        before = estimate_seconds(shape, options, None)  # as the app shows it
+        views = cost.planned_views(shape, options)
+        passes, fits = cost.head_passes(shape, options), cost.validation_fits(shape, options)
+
+        def after(v: int, spv: float | None) -> float:  # as flows.train.training_eta
+            return cost.seconds_after_features(v, spv, shape.products, passes, fits)
+
+        eta = TrainingEta(views, after)
         live: list[tuple[float, float]] = []  # (when, predicted end)
         marks: dict[str, float] = {}  # when each phase was last reported
         t0 = time.monotonic()
@@ -138,11 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| shop | measured | shown before | live, first reading | live, halfway |")
     print("|---|---:|---:|---:|---:|")
     for spec in args.sets.split(","):
-        products, photos = (int(x) for x in spec.split("x"))
-        r = one(products, photos)
+        r = one(spec)
         a = r["actual"]
+        name = spec if ":" in spec else spec.replace("x", "×")
         print(
-            f"| {products}×{photos} | {a:.1f} s | {r['before']:.1f} s ({err(r['before'], a)}) "
+            f"| {name} | {a:.1f} s | {r['before']:.1f} s ({err(r['before'], a)}) "
             f"| ends at {r['first_end']:.1f} s, read at {r['first_at']:.1f} s "
             f"({err(r['first_end'], a)}) | {r['half_end']:.1f} s ({err(r['half_end'], a)}) |",
             flush=True,

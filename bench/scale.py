@@ -19,8 +19,15 @@ turns and lighting of it — two to train on, one held out. For each size, in th
   Both are synthetic: issue 22's "plain + 10 points" is the team's to measure on their
   own catalogue; "counter" says which way it leans.
 
+With ``--mixed``, a shop as a Vendure shop's first month looks at that size: every
+product has a catalogue photo (the source photo on a white backdrop, the studio look,
+named ``catalogue.jpg``), and every other product also the two photos above; top-1 is
+also given for the catalogue-only half and the half with photos, and the estimate reads
+the catalogue photos as the app reads a shop server's.
+
     python bench/scale.py                      # 1,000 and 5,000 products
     python bench/scale.py --products 1000      # one size
+    python bench/scale.py --products 1000 --mixed
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -138,16 +146,35 @@ def make_counter_held(products: int, root: Path, seed: int = 0) -> list[tuple[Pa
     return held
 
 
-def make_catalogue(products: int, root: Path, seed: int = 0) -> tuple[Path, list[tuple[Path, str]]]:
-    """``root/shop/<id>/`` with PHOTOS photos each, and the held-out (photo, id) list."""
+def on_white(im: object) -> object:
+    """A catalogue shot of the product: the source photo at 70 % of a white square."""
+    from PIL import Image
+
+    canvas = Image.new("RGB", (SIDE, SIDE), (255, 255, 255))
+    inner = int(SIDE * 0.7)
+    canvas.paste(im.resize((inner, inner)), ((SIDE - inner) // 2, (SIDE - inner) // 2))
+    return canvas
+
+
+def with_photos(products: int) -> set[str]:
+    """A mixed shop's products with photos besides their catalogue photo: every other."""
+    return {f"p{i:05d}" for i in range(0, products, 2)}
+
+
+def make_catalogue(
+    products: int, root: Path, seed: int = 0, mixed: bool = False
+) -> tuple[Path, list[tuple[Path, str]]]:
+    """``root/shop/<id>/`` with PHOTOS photos each, and the held-out (photo, id) list;
+    ``mixed``: ``root/shop-mixed/`` (see the module's docstring), the same held-out."""
     from PIL import Image
 
     pool = source_photos()
     if products > len(pool):
         raise SystemExit(f"only {len(pool)} source photos for {products} products")
-    shop, held_dir = root / "shop", root / "held"
+    shop, held_dir = root / ("shop-mixed" if mixed else "shop"), root / "held"
     held: list[tuple[Path, str]] = []
-    done = root / "done.json"
+    done = root / ("done-mixed.json" if mixed else "done.json")
+    counter_group = with_photos(products) if mixed else None
     rng = np.random.default_rng(seed)
     for i in range(products):
         pid = f"p{i:05d}"
@@ -164,13 +191,18 @@ def make_catalogue(products: int, root: Path, seed: int = 0) -> tuple[Path, list
             im = im.convert("RGB")
             for k in range(PHOTOS + HELD):
                 dest = d / f"photo-{k}.jpg" if k < PHOTOS else held_dir / f"{pid}-{k - PHOTOS}.jpg"
-                variant(im, rng).save(dest, quality=88)
+                photo = variant(im, rng)  # drawn either way: the same held-out photos
+                if counter_group is None or k >= PHOTOS or pid in counter_group:
+                    photo.save(dest, quality=88)
+            if counter_group is not None:
+                on_white(im).save(d / "catalogue.jpg", quality=92)
     done.write_text("{}")
     return shop, held
 
 
 def run_ours(shop: Path, work: Path) -> dict:
-    work.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work, ignore_errors=True)  # a fresh profile: no feature cache kept
+    work.mkdir(parents=True)
     log = work / "progress.jsonl"
     out = work / "model"
     cmd = [sys.executable, "-c", WRAPPER, "train", str(shop), "--out", str(out)]
@@ -237,12 +269,17 @@ def plain_worker(shop: Path, work: Path) -> int:
         feats, _ = extract(hitems, weights=WEIGHTS, alpha=0.35, size=TM_SIZE, store=store)
         xh = np.stack([feats[d][0] for _, d, _ in hitems])
         pred = model.predict(xh, batch_size=256, verbose=0).argmax(1)
-        hit = [ids[int(k)] == pid for k, (_, pid) in zip(pred, held, strict=True)]
+        hit = np.array([ids[int(k)] == pid for k, (_, pid) in zip(pred, held, strict=True)])
         print("TOP1", kind, float(np.mean(hit)), flush=True)
+        if shop.name == "shop-mixed":  # each half of a mixed shop
+            group = np.array([pid in with_photos(len(ids)) for _, pid in held])
+            print("TOP1", f"{kind}-with-photos", float(np.mean(hit[group])), flush=True)
+            print("TOP1", f"{kind}-catalogue-only", float(np.mean(hit[~group])), flush=True)
     return 0
 
 
 def run_plain(shop: Path, work: Path) -> dict:
+    shutil.rmtree(work, ignore_errors=True)  # its feature store: computed afresh
     cmd = [sys.executable, str(Path(__file__)), "--plain-worker", str(shop), str(work)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
@@ -275,21 +312,33 @@ def top1_of(model_dir: Path, held: list[tuple[Path, str]]) -> float:
     return right / len(held)
 
 
-def one_size(products: int, root: Path) -> dict:
+def one_size(products: int, root: Path, mixed: bool = False) -> dict:
     from app.core import training_cost as trainer
     from app.core.model import TrainOptions
 
     base = root / f"{products}"
-    shop, held = make_catalogue(products, base)
+    shop, held = make_catalogue(products, base, mixed=mixed)
     counter = make_counter_held(products, base)
-    n_images = products * PHOTOS
-    estimate = trainer.estimate_seconds(n_images, products, TrainOptions())
-    plain = run_plain(shop, base / "plain")
-    ours = run_ours(shop, base / "ours")
+    if mixed:  # as the app reads a shop server's catalogue photos
+        group = with_photos(products)
+        counts = [1 + PHOTOS * (f"p{i:05d}" in group) for i in range(products)]
+        shape = trainer.ShopShape.of(counts, [1] * products)
+    else:
+        shape = trainer.ShopShape.even(products * PHOTOS, products)
+    n_images = shape.images
+    estimate = trainer.estimate_seconds(shape, TrainOptions())
+    tag = "-mixed" if mixed else ""
+    plain = run_plain(shop, base / f"plain{tag}")
+    ours = run_ours(shop, base / f"ours{tag}")
     out = Path(ours.pop("out"))
     ours["top1"] = {"crop": top1_of(out, held), "counter": top1_of(out, counter)}
+    if mixed:
+        for half, keep in (("with-photos", True), ("catalogue-only", False)):
+            part = [h for h in counter if (h[1] in group) == keep]
+            ours["top1"][f"counter-{half}"] = top1_of(out, part)
     row = {
         "products": products,
+        "mixed": mixed,
         "photos": n_images,
         "ours": ours,
         "plain": plain,
@@ -305,13 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--products", type=int, nargs="*", default=[1000, 5000])
     ap.add_argument("--work", type=Path, help="keep the generated catalogues here")
+    ap.add_argument("--mixed", action="store_true", help="a catalogue photo each, half more")
     ap.add_argument("--json", type=Path, help="write the rows here")
     ap.add_argument("--plain-worker", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.plain_worker:
         return plain_worker(*args.plain_worker)
     root = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    rows = [one_size(n, root) for n in args.products]
+    rows = [one_size(n, root, args.mixed) for n in args.products]
     print(
         "| products | photos | ours | plain | ratio | our peak | plain peak "
         "| top-1 ours / plain: crop | counter | estimate |"
@@ -326,6 +376,10 @@ def main(argv: list[str] | None = None) -> int:
             f"| {100 * o['top1']['counter']:.1f} / {100 * p['top1']['counter']:.1f} "
             f"| {r['estimate_s']:.0f} s ({100 * r['estimate_error']:+.0f} %) |"
         )
+        if r["mixed"]:
+            for half in ("with-photos", "catalogue-only"):
+                k = f"counter-{half}"
+                print(f"  counter, {half}: {100 * o['top1'][k]:.1f} / {100 * p['top1'][k]:.1f}")
         silence = {k: round(v, 1) for k, v in o["longest_silence_s"].items()}
         print(f"  longest silence per phase (s): {json.dumps(silence)}")
     if args.json:

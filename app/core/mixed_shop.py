@@ -19,7 +19,7 @@ from .head import Rows, fit_parts, normalise_features
 from .model import TrainOptions
 from .progress import Phase, Reporter
 from .shop_look import ShopLook, centre_of
-from .training_cost import quick_epochs
+from .training_cost import pretend_plan, quick_epochs
 
 
 @dataclass
@@ -40,12 +40,6 @@ class CatalogueRound:
 
 
 CATALOGUE_MIXES = (0.0, 0.5, 1.0)
-# Products pretending at once, as a share of those with both kinds of photo: the
-# pretenders' photos must meet about as many counter-photo rivals as the real
-# catalogue-only products will. With halves (fruit mixed shop, 5 seeds, test list) the
-# offset came out too small: catalogue-only 11.0 %, counter 64.5 %; fifths: 16.4 / 60.0.
-PRETEND_ROUNDS = 5
-PRETEND_ROUNDS_ABOVE = 3000  # photos: then two rounds (each one a fit of the whole head)
 # At most this many catalogue-to-counter directions set aside (of 1,280 features).
 MAX_DOMAIN_DIRECTIONS = 64
 
@@ -116,7 +110,7 @@ def catalogue_round(
     """A mixed shop's catalogue-only products must compete with products that have
     counter photos, whose logits on a counter photo are larger. Evidence from the shop:
     products with both a catalogue photo and counter photos take turns, a fifth at a time
-    (``PRETEND_ROUNDS``), to *pretend* to have only their catalogue photo (all their
+    (``training_cost.PRETEND_ROUNDS``), to *pretend* to have only their catalogue photo (all their
     counter photos held back); the other products have one counter photo each held back.
     One fit on the rest (without the domain directions those rows show) scores every
     (mix, offset) for the pretend products' columns; the objective weighs the two groups'
@@ -133,9 +127,9 @@ def catalogue_round(
         return None
     rng = np.random.default_rng(o.seed + 7)
     order = [int(c) for c in rng.permutation(both)]
-    n_rounds = 2 if len(dataset.samples) > PRETEND_ROUNDS_ABOVE else PRETEND_ROUNDS
-    n_rounds = min(n_rounds, len(order))
-    groups = [set(order[r::n_rounds]) for r in range(n_rounds)]
+    pretend_photos = sum(int((~is_cat[photos[c]]).sum()) for c in both)
+    parts, n_rounds = pretend_plan(len(dataset.samples), len(order), pretend_photos)
+    groups = [set(order[r::parts]) for r in range(n_rounds)]
     quick = TrainOptions(**{**asdict(o), "epochs": quick_epochs(o)})
     share = len(only) / n  # of the shop's products: how much the pretenders weigh
     # per mix: [(logits, truth, pretend-group columns, is a pretend photo)] of each round
@@ -226,17 +220,37 @@ def offset_curve(rounds: list[Round]) -> tuple[np.ndarray, np.ndarray, np.ndarra
         np.concatenate([lg[p] for lg, _, _, p in rounds]),
         np.concatenate([y[p] for _, y, _, p in rounds]),
     )
-    acc_p, acc_c = [], []
-    for off in offsets:
-        right_p, right_c = [], []
-        for lg, y, group, p in rounds:
-            hit = (lg + np.where(group, off, 0.0)).argmax(1) == y
-            right_p.append(hit[p])
-            right_c.append(hit[~p])
-        acc_p.append(float(np.concatenate(right_p).mean()))
-        counter_hits = np.concatenate(right_c)
-        acc_c.append(float(counter_hits.mean()) if len(counter_hits) else acc_p[-1])
-    return offsets, np.array(acc_p), np.array(acc_c)
+    hits = [hits_along(lg, y, group, offsets) for lg, y, group, _ in rounds]
+    right_p = np.concatenate([h[:, p] for h, (_, _, _, p) in zip(hits, rounds, strict=True)], 1)
+    right_c = np.concatenate([h[:, ~p] for h, (_, _, _, p) in zip(hits, rounds, strict=True)], 1)
+    acc_p = right_p.mean(1)
+    acc_c = right_c.mean(1) if right_c.shape[1] else acc_p
+    return offsets, acc_p, acc_c
+
+
+def hits_along(
+    logits: np.ndarray, truth: np.ndarray, group: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """(offsets, photos): whether ``(logits + offset on the group's columns).argmax(1)``
+    is the truth, for every offset at once. Each photo's highest other logit in and out
+    of the group, before and after its true column (argmax takes the first of equals),
+    decide it; adding the offset to all of a product's logits was 60 passes over photos x
+    products: 20 s without a report at 5,000 products (bench/scale.py --mixed)."""
+    rows = np.arange(len(truth))
+    cols = np.arange(logits.shape[1])[None, :]
+    before, other = cols < truth[:, None], cols != truth[:, None]
+    g = group[None, :]
+
+    def top(where: np.ndarray) -> np.ndarray:  # float32 max, then as float64 (exact)
+        return np.where(where, logits, -np.inf).max(1).astype(np.float64)
+
+    g_before, g_after = top(g & before), top(g & ~before & other)
+    n_before, n_after = top(~g & before), top(~g & ~before & other)
+    off = np.asarray(offsets, np.float64)[:, None]
+    true = logits[rows, truth].astype(np.float64) + np.where(group[truth], off, 0.0)
+    return (true > np.maximum(g_before + off, n_before)) & (
+        true >= np.maximum(g_after + off, n_after)
+    )
 
 
 def smoothed(values: np.ndarray, k: int) -> np.ndarray:

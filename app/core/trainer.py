@@ -112,7 +112,8 @@ def train(
 
     check_studio_looks(dataset.samples, (store or FeatureStore()).root)
     trained_on, studio_products = trained_on_of(dataset)
-    as_is = trained_as_is(dataset.samples, (store or FeatureStore()).root)
+    views = {digest: v for _, digest, v in items}
+    as_is = trained_as_is(dataset.samples, (store or FeatureStore()).root, views)
     studio_rows = np.array([is_catalogue_photo(s) for s in dataset.samples])[data.image]
     ours = o.head == "cosine"  # the plain reference is neither centred nor shown the frames
     frames = frame_features(

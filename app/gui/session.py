@@ -22,7 +22,7 @@ from .tasks import TaskRunner
 from .thumbnails import Thumbnails
 
 if TYPE_CHECKING:  # numpy-heavy or the shop client: loaded when used, not at start-up
-    from app.core.flows.check_photos import DatasetReport, PhotoCheck
+    from app.core.flows.check_photos import DatasetReport, PhotoCheck, TrainingScope
     from app.core.flows.inspect import TrainResult
     from app.core.flows.login import ShopClient
     from app.core.flows.open_source import Catalogue, ChannelStore, OpenedSource, Source
@@ -247,16 +247,16 @@ class Session(QObject):
             accept_target=min(0.99, max(0.5, float(s.accept_target))),
         )
 
-    def estimate_training_seconds(self, n_images: int, n_products: int) -> float | None:
-        """How long training this many photos takes here; only once the engine is warm
+    def estimate_training_seconds(self, scope: TrainingScope) -> float | None:
+        """How long training this scope takes here; only once the engine is warm
         (:meth:`train_options` imports it), else None. An estimate is optional."""
-        if not self.engine_loaded or n_products < 2:
+        if not self.engine_loaded or len(scope.products) < 2:
             return None
         from app.core.flows.train import estimate_seconds
 
         try:
             measured = self.settings.seconds_per_view_256 or None  # the last training here
-            return estimate_seconds(n_images, n_products, self.train_options(), measured)
+            return estimate_seconds(scope.shape, self.train_options(), measured)
         except Exception:  # noqa: BLE001 - an estimate is optional
             log.exception("estimate failed")
             return None

@@ -129,11 +129,13 @@ def test_a_loaded_feature_model_is_not_counted_again_in_the_estimate(
     monkeypatch.setattr(features, "_FEATURE_FNS", {})  # a fresh process
     o = TrainOptions(base_weights=base_weights)
     assert not features.features_ready(0.35, base_weights)
-    first = estimate_seconds(80, 10, o, None)
+    first = estimate_seconds(training_cost.ShopShape.even(80, 10), o, None)
     features.image_features(base_weights, 0.35, o.image_size)
     assert features.features_ready(0.35, base_weights)
     assert not features.features_ready(0.5, base_weights)  # another width: another model
-    assert estimate_seconds(80, 10, o, None) == pytest.approx(first - training_cost.LOAD_S)
+    assert estimate_seconds(training_cost.ShopShape.even(80, 10), o, None) == pytest.approx(
+        first - training_cost.LOAD_S
+    )
 
 
 def _damaged(kind: str, path, good: np.ndarray) -> None:

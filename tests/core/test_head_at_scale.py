@@ -110,17 +110,19 @@ def test_the_estimate_grows_with_products_not_only_with_views() -> None:
     """5,000 products x 2 photos: the head's passes cost per product too (issue 22: the
     old estimate counted views alone and was wrong by many minutes at that size)."""
     o = TrainOptions()
-    views = trainer.planned_views(10000, 5000, o)
-    passes = trainer.head_passes(10000, 5000, o)
+    views = trainer.planned_views(trainer.ShopShape.even(10000, 5000), o)
+    passes = trainer.head_passes(trainer.ShopShape.even(10000, 5000), o)
     assert passes == o.epochs + trainer.quick_epochs(o)  # above 3,000 photos: one round
-    assert trainer.head_passes(200, 100, o) == o.epochs + 2 * trainer.quick_epochs(o)
+    assert trainer.head_passes(
+        trainer.ShopShape.even(200, 100), o
+    ) == o.epochs + 2 * trainer.quick_epochs(o)
     head = trainer.HEAD_S_PER_VIEW_PASS_PRODUCT * views * passes * 5000
     by_views = trainer.seconds_after_features(views)
     assert trainer.seconds_after_features(views, None, 5000, passes) == pytest.approx(
         by_views + head
     )
     assert head > by_views  # at this size the head is most of the work
-    whole = trainer.estimate_seconds(10000, 5000, o)
+    whole = trainer.estimate_seconds(trainer.ShopShape.even(10000, 5000), o)
     assert whole > views * trainer.SECONDS_PER_VIEW + head
 
 
@@ -134,8 +136,12 @@ def test_held_back_rounds_stop_once_enough_photos_are_held_back() -> None:
     assert rounds(900, 3, 300) == 2 and rounds(2000, 2, 1000) == 1
     assert rounds(3500, 70, 50) == 1  # above 3,000 photos: one round, as before
     o = TrainOptions()
-    assert trainer.head_passes(2000, 1000, o) == o.epochs + trainer.quick_epochs(o)
-    assert trainer.head_passes(150, 50, o) == o.epochs + 3 * trainer.quick_epochs(o)
+    assert trainer.head_passes(
+        trainer.ShopShape.even(2000, 1000), o
+    ) == o.epochs + trainer.quick_epochs(o)
+    assert trainer.head_passes(
+        trainer.ShopShape.even(150, 50), o
+    ) == o.epochs + 3 * trainer.quick_epochs(o)
 
 
 def test_photo_variations_grow_with_photos_in_a_large_catalogue_only() -> None:
@@ -151,8 +157,8 @@ def test_photo_variations_grow_with_photos_in_a_large_catalogue_only() -> None:
     assert cap == 3 and 1000 * 2 * o.views_for(2, cap) * 1000 <= o.head_budget
     assert TrainOptions(head_budget=10**9).view_cap([2] * 1000) == 6  # the views' own budget
     assert o.views_for(2, o.view_cap([2] * 5000)) == 1
-    assert trainer.planned_views(10000, 5000, o) == 10000
-    assert trainer.planned_views(900, 300, o) == 900 * 8
+    assert trainer.planned_views(trainer.ShopShape.even(10000, 5000), o) == 10000
+    assert trainer.planned_views(trainer.ShopShape.even(900, 300), o) == 900 * 8
     plain = TrainOptions(augment=False)
     assert plain.view_cap([2] * 5000) is None and plain.views_for(2) == 1
     with pytest.raises(InvalidOptions):

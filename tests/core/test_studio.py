@@ -12,7 +12,7 @@ from sample_photos import vendure_sample_photos
 
 from app.core import studio, views
 from app.core.catalogue import Catalogue, ImageRef, Product
-from app.core.dataset import build_dataset
+from app.core.dataset import Sample, build_dataset
 from app.core.images import file_digest, load_rgb
 from app.core.model import TrainOptions
 from app.core.trainer import train
@@ -93,6 +93,27 @@ def test_a_white_pack_on_white_is_trained_as_it_is(
     assert r.trained_on == "catalogue"
     assert [p for p, _ in r.trained_as_is] == ["cam"]
     assert "surface" in r.trained_as_is[0][1]
+
+
+def test_a_photo_trained_on_itself_alone_is_not_cut_out_after_the_features(
+    vendure_photos: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A large catalogue's photo gets no view but itself (the view budget) and uses no
+    cut-out: at 5,000 products the check cut out every catalogue photo again after the
+    features, 30 s without a report. Its verdict is neither made nor said."""
+    from app.core import photo_kinds
+
+    white = vendure_photos / WHITE_CAMERA
+    digest = file_digest(white)
+    samples = [Sample("cam", white, digest)]
+    monkeypatch.setattr(views, "_KINDS", {})  # extraction has not looked at it
+    calls: list[str] = []
+    real = views.studio_cut
+    monkeypatch.setattr(views, "studio_cut", lambda rgb, d: calls.append(d) or real(rgb, d))
+    assert photo_kinds.trained_as_is(samples, tmp_path, {digest: 1}) == []
+    assert calls == []
+    (why,) = photo_kinds.trained_as_is(samples, tmp_path, {digest: 3})
+    assert why[0] == "cam" and "surface" in why[1] and calls == [digest]
 
 
 def test_two_products_in_one_catalogue_photo_are_not_cut_out(grocery: Path) -> None:

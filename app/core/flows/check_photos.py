@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..catalogue import IMAGE_SUFFIXES, Catalogue, Product
+from ..catalogue import FROM_SHOP, IMAGE_SUFFIXES, Catalogue, Product
 from ..errors import DatasetError, TooFewProducts, TrainerError
 from ..progress import ProgressHook
+from ..training_cost import ShopShape
 
 if TYPE_CHECKING:
     from ..dataset import Dataset, DatasetReport, SkippedPhoto
@@ -89,17 +90,22 @@ class TrainingScope:
     products: list[Product]  # included, with at least one usable photo
     photos: int  # their usable photos
     usable: dict[str, int]  # usable photos per included product (0: none)
+    shape: ShopShape  # for the time estimate: the shop server's photos as catalogue shots
 
 
 def training_scope(catalogue: Catalogue, report: DatasetReport | None = None) -> TrainingScope:
     """The included products and photos a training would use: every ticked photo, less
     those the last check (``report``) found it cannot use."""
     skip = not_used(report)
-    usable = {
-        p.id: sum(1 for im in p.active_images() if im.path not in skip) for p in catalogue.active()
-    }
-    products = [p for p in catalogue.active() if usable[p.id]]
-    return TrainingScope(products, sum(usable[p.id] for p in products), usable)
+    active = catalogue.active()
+    used = {p.id: [im for im in p.active_images() if im.path not in skip] for p in active}
+    usable = {pid: len(ims) for pid, ims in used.items()}
+    products = [p for p in active if usable[p.id]]
+    shape = ShopShape.of(
+        [usable[p.id] for p in products],
+        [sum(im.origin == FROM_SHOP for im in used[p.id]) for p in products],
+    )
+    return TrainingScope(products, sum(usable[p.id] for p in products), usable, shape)
 
 
 def scope_line(scope: TrainingScope, products: int, *, refused: bool = False) -> str:

@@ -36,6 +36,7 @@ from .open_source import OpenedSource
 
 if TYPE_CHECKING:
     from ..dataset import Dataset
+    from ..training_cost import ShopShape
 
 __all__ = [  # the options an owner chooses, and their ranges, come from their homes
     "DEFAULT_OPTIONS",
@@ -131,17 +132,17 @@ def check_channel_id(text: str) -> str:
 
 
 def estimate_seconds(
-    n_images: int, n_products: int, options: TrainOptions, seconds_per_view: float | None
+    shape: ShopShape, options: TrainOptions, seconds_per_view: float | None
 ) -> float:
-    """How long a training of this many photos and products takes on this computer
-    (``seconds_per_view``: :attr:`TrainOutcome.seconds_per_view` of an earlier one),
-    once the engine is loaded (the app asks only then); cheap, for the owner before
-    they start. A feature model an earlier training loaded is not counted again."""
+    """How long a training of this shop (:attr:`TrainingScope.shape`) takes on this
+    computer (``seconds_per_view``: :attr:`TrainOutcome.seconds_per_view` of an earlier
+    one), once the engine is loaded (the app asks only then); cheap, for the owner
+    before they start. A feature model an earlier training loaded is not counted again."""
     from ..features import features_ready
     from ..training_cost import estimate_seconds as estimate
 
     loaded = features_ready(options.alpha, options.base_weights, options.image_size)
-    return float(estimate(n_images, n_products, options, seconds_per_view, loaded))
+    return float(estimate(shape, options, seconds_per_view, loaded))
 
 
 def weights_to_download(alpha: float, chosen: Path | None) -> str | None:
@@ -167,10 +168,12 @@ def training_eta(dataset: Dataset, options: TrainOptions) -> TrainingEta:
     """The time left of a training of ``dataset``, from the one time model
     (:mod:`app.core.training_cost`) and the speed measured as it runs."""
     from .. import training_cost as cost
+    from ..photo_kinds import shape_of
 
-    n_images, n_products = len(dataset.samples), len(dataset.labels)
-    views = cost.planned_views(n_images, n_products, options)
-    passes = cost.head_passes(n_images, n_products, options)
+    shape = shape_of(dataset)
+    views = cost.planned_views(shape, options)
+    passes = cost.head_passes(shape, options)
+    fits = cost.validation_fits(shape, options)
 
     def after_features(v: int, seconds_per_view: float | None) -> float:
         per_view = (
@@ -178,7 +181,7 @@ def training_eta(dataset: Dataset, options: TrainOptions) -> TrainingEta:
             if seconds_per_view
             else None
         )
-        return cost.seconds_after_features(v, per_view, n_products, passes)
+        return cost.seconds_after_features(v, per_view, shape.products, passes, fits)
 
     return TrainingEta(views, after_features)
 

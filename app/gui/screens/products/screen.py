@@ -290,7 +290,7 @@ class ProductsScreen(QWidget):
         scope = training_scope(catalogue, self.session.report)
         refused = self.session.check is None and bool(self._problem)  # the banner says why
         text = scope_line(scope, len(catalogue.products), refused=refused)
-        est = self.session.estimate_training_seconds(scope.photos, len(scope.products))
+        est = self.session.estimate_training_seconds(scope)
         if est is not None and not refused:
             text += f" · training takes about {format_duration(est)}"
         self.summary.setText(text)

@@ -261,7 +261,7 @@ class TrainScreen(QWidget):
             f"<b>{count_words(scope.photos, 'photo')}</b>. "
             "Training runs on this computer; you can keep working meanwhile."
         )
-        est = self.session.estimate_training_seconds(scope.photos, n_products)
+        est = self.session.estimate_training_seconds(scope)
         if est is not None:
             text += f" It takes about {format_duration(est)}."
         self.intro.setText(text)
