@@ -110,7 +110,13 @@ def train(
     del feats, rows_x  # the float32 copies: only the compact one stays
     n = len(labels)
 
-    check_studio_looks(dataset.samples, (store or FeatureStore()).root)
+    check_studio_looks(
+        dataset.samples,
+        (store or FeatureStore()).root,
+        lambda done, total: rep(
+            Phase.FEATURES, 0.75, f"Catalogue photo or counter photo: {done} of {total}"
+        ),
+    )
     trained_on, studio_products = trained_on_of(dataset)
     views = {digest: v for _, digest, v in items}
     as_is = trained_as_is(dataset.samples, (store or FeatureStore()).root, views)
