@@ -110,8 +110,9 @@ def catalogue_round(
     """A mixed shop's catalogue-only products must compete with products that have
     counter photos, whose logits on a counter photo are larger. Evidence from the shop:
     products with both a catalogue photo and counter photos take turns, a fifth at a time
-    (``training_cost.PRETEND_ROUNDS``), to *pretend* to have only their catalogue photo (all their
-    counter photos held back); the other products have one counter photo each held back.
+    (``training_cost.pretend_plan``: until 600 of their photos are held back; halves in
+    a shop of over 3,000 photos), to *pretend* to have only their catalogue photo (all
+    their counter photos held back); the other products have one counter photo each held back.
     One fit on the rest (without the domain directions those rows show) scores every
     (mix, offset) for the pretend products' columns; the objective weighs the two groups'
     accuracies by the shop's share of catalogue-only products. None when fewer than two
